@@ -1,0 +1,254 @@
+/* cmdtable.c - which commands are read-only or blocking, by argv. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "prc.h"
+
+/* How a blocking command names its timeout. */
+enum {
+    TMO_NONE = 0,
+    TMO_LAST_SECONDS,  /* BLPOP key... timeout */
+    TMO_ARG1_SECONDS,  /* BLMPOP timeout numkeys ... */
+    TMO_BLOCK_MS,      /* XREAD [COUNT n] [BLOCK ms] STREAMS ... */
+    TMO_ARG2_MS,       /* WAIT numreplicas timeout */
+    TMO_ARG3_MS,       /* WAITAOF numlocal numreplicas timeout */
+    TMO_SUBCOMMAND     /* read-only or not depends on argv[1] */
+};
+
+typedef struct {
+    const char *name;
+    int flags;
+    int timeout;
+} cmd_entry;
+
+/* Sorted by name (strcasecmp order: upper-case ASCII).  A hand-written
+ * table: read-only commands may be replayed after a connection error;
+ * blocking commands get their own deadline. */
+static const cmd_entry commands[] = {
+    {"BITCOUNT", PRC_CALL_READONLY, TMO_NONE},
+    {"BITPOS", PRC_CALL_READONLY, TMO_NONE},
+    {"BLMOVE", PRC_CALL_BLOCKING, TMO_LAST_SECONDS},
+    {"BLMPOP", PRC_CALL_BLOCKING, TMO_ARG1_SECONDS},
+    {"BLPOP", PRC_CALL_BLOCKING, TMO_LAST_SECONDS},
+    {"BRPOP", PRC_CALL_BLOCKING, TMO_LAST_SECONDS},
+    {"BRPOPLPUSH", PRC_CALL_BLOCKING, TMO_LAST_SECONDS},
+    {"BZMPOP", PRC_CALL_BLOCKING, TMO_ARG1_SECONDS},
+    {"BZPOPMAX", PRC_CALL_BLOCKING, TMO_LAST_SECONDS},
+    {"BZPOPMIN", PRC_CALL_BLOCKING, TMO_LAST_SECONDS},
+    {"CLIENT", 0, TMO_SUBCOMMAND},
+    {"COMMAND", PRC_CALL_READONLY, TMO_NONE},
+    {"CONFIG", 0, TMO_SUBCOMMAND},
+    {"DBSIZE", PRC_CALL_READONLY, TMO_NONE},
+    {"DUMP", PRC_CALL_READONLY, TMO_NONE},
+    {"ECHO", PRC_CALL_READONLY, TMO_NONE},
+    {"EVALSHA_RO", PRC_CALL_READONLY, TMO_NONE},
+    {"EVAL_RO", PRC_CALL_READONLY, TMO_NONE},
+    {"EXISTS", PRC_CALL_READONLY, TMO_NONE},
+    {"EXPIRETIME", PRC_CALL_READONLY, TMO_NONE},
+    {"FCALL_RO", PRC_CALL_READONLY, TMO_NONE},
+    {"GEODIST", PRC_CALL_READONLY, TMO_NONE},
+    {"GEOHASH", PRC_CALL_READONLY, TMO_NONE},
+    {"GEOPOS", PRC_CALL_READONLY, TMO_NONE},
+    {"GEOSEARCH", PRC_CALL_READONLY, TMO_NONE},
+    {"GET", PRC_CALL_READONLY, TMO_NONE},
+    {"GETBIT", PRC_CALL_READONLY, TMO_NONE},
+    {"GETRANGE", PRC_CALL_READONLY, TMO_NONE},
+    {"HEXISTS", PRC_CALL_READONLY, TMO_NONE},
+    {"HGET", PRC_CALL_READONLY, TMO_NONE},
+    {"HGETALL", PRC_CALL_READONLY, TMO_NONE},
+    {"HKEYS", PRC_CALL_READONLY, TMO_NONE},
+    {"HLEN", PRC_CALL_READONLY, TMO_NONE},
+    {"HMGET", PRC_CALL_READONLY, TMO_NONE},
+    {"HRANDFIELD", PRC_CALL_READONLY, TMO_NONE},
+    {"HSCAN", PRC_CALL_READONLY, TMO_NONE},
+    {"HSTRLEN", PRC_CALL_READONLY, TMO_NONE},
+    {"HVALS", PRC_CALL_READONLY, TMO_NONE},
+    {"INFO", PRC_CALL_READONLY, TMO_NONE},
+    {"KEYS", PRC_CALL_READONLY, TMO_NONE},
+    {"LASTSAVE", PRC_CALL_READONLY, TMO_NONE},
+    {"LCS", PRC_CALL_READONLY, TMO_NONE},
+    {"LINDEX", PRC_CALL_READONLY, TMO_NONE},
+    {"LLEN", PRC_CALL_READONLY, TMO_NONE},
+    {"LPOS", PRC_CALL_READONLY, TMO_NONE},
+    {"LRANGE", PRC_CALL_READONLY, TMO_NONE},
+    {"MEMORY", 0, TMO_SUBCOMMAND},
+    {"MGET", PRC_CALL_READONLY, TMO_NONE},
+    {"OBJECT", PRC_CALL_READONLY, TMO_NONE},
+    {"PFCOUNT", PRC_CALL_READONLY, TMO_NONE},
+    {"PEXPIRETIME", PRC_CALL_READONLY, TMO_NONE},
+    {"PING", PRC_CALL_READONLY, TMO_NONE},
+    {"PTTL", PRC_CALL_READONLY, TMO_NONE},
+    {"RANDOMKEY", PRC_CALL_READONLY, TMO_NONE},
+    {"ROLE", PRC_CALL_READONLY, TMO_NONE},
+    {"SCAN", PRC_CALL_READONLY, TMO_NONE},
+    {"SCARD", PRC_CALL_READONLY, TMO_NONE},
+    {"SCRIPT", 0, TMO_SUBCOMMAND},
+    {"SDIFF", PRC_CALL_READONLY, TMO_NONE},
+    {"SINTER", PRC_CALL_READONLY, TMO_NONE},
+    {"SINTERCARD", PRC_CALL_READONLY, TMO_NONE},
+    {"SISMEMBER", PRC_CALL_READONLY, TMO_NONE},
+    {"SMEMBERS", PRC_CALL_READONLY, TMO_NONE},
+    {"SMISMEMBER", PRC_CALL_READONLY, TMO_NONE},
+    {"SORT_RO", PRC_CALL_READONLY, TMO_NONE},
+    {"SRANDMEMBER", PRC_CALL_READONLY, TMO_NONE},
+    {"SSCAN", PRC_CALL_READONLY, TMO_NONE},
+    {"STRLEN", PRC_CALL_READONLY, TMO_NONE},
+    {"SUBSTR", PRC_CALL_READONLY, TMO_NONE},
+    {"SUNION", PRC_CALL_READONLY, TMO_NONE},
+    {"TIME", PRC_CALL_READONLY, TMO_NONE},
+    {"TTL", PRC_CALL_READONLY, TMO_NONE},
+    {"TYPE", PRC_CALL_READONLY, TMO_NONE},
+    {"WAIT", PRC_CALL_BLOCKING, TMO_ARG2_MS},
+    {"WAITAOF", PRC_CALL_BLOCKING, TMO_ARG3_MS},
+    {"XINFO", PRC_CALL_READONLY, TMO_NONE},
+    {"XLEN", PRC_CALL_READONLY, TMO_NONE},
+    {"XPENDING", PRC_CALL_READONLY, TMO_NONE},
+    {"XRANGE", PRC_CALL_READONLY, TMO_NONE},
+    {"XREAD", PRC_CALL_READONLY, TMO_BLOCK_MS},
+    {"XREADGROUP", 0, TMO_BLOCK_MS},
+    {"XREVRANGE", PRC_CALL_READONLY, TMO_NONE},
+    {"ZCARD", PRC_CALL_READONLY, TMO_NONE},
+    {"ZCOUNT", PRC_CALL_READONLY, TMO_NONE},
+    {"ZDIFF", PRC_CALL_READONLY, TMO_NONE},
+    {"ZINTER", PRC_CALL_READONLY, TMO_NONE},
+    {"ZLEXCOUNT", PRC_CALL_READONLY, TMO_NONE},
+    {"ZMSCORE", PRC_CALL_READONLY, TMO_NONE},
+    {"ZRANDMEMBER", PRC_CALL_READONLY, TMO_NONE},
+    {"ZRANGE", PRC_CALL_READONLY, TMO_NONE},
+    {"ZRANGEBYLEX", PRC_CALL_READONLY, TMO_NONE},
+    {"ZRANGEBYSCORE", PRC_CALL_READONLY, TMO_NONE},
+    {"ZRANK", PRC_CALL_READONLY, TMO_NONE},
+    {"ZREVRANGE", PRC_CALL_READONLY, TMO_NONE},
+    {"ZREVRANGEBYLEX", PRC_CALL_READONLY, TMO_NONE},
+    {"ZREVRANGEBYSCORE", PRC_CALL_READONLY, TMO_NONE},
+    {"ZREVRANK", PRC_CALL_READONLY, TMO_NONE},
+    {"ZSCAN", PRC_CALL_READONLY, TMO_NONE},
+    {"ZSCORE", PRC_CALL_READONLY, TMO_NONE},
+    {"ZUNION", PRC_CALL_READONLY, TMO_NONE},
+};
+
+/* Read-only subcommands, as "COMMAND SUBCOMMAND". */
+static const char *const readonly_subcommands[] = {
+    "CLIENT GETNAME", "CLIENT ID",    "CLIENT INFO",   "CLIENT LIST",
+    "CONFIG GET",     "MEMORY STATS", "MEMORY USAGE",  "SCRIPT EXISTS",
+};
+
+static int
+name_eq(const char *a, size_t alen, const char *b)
+{
+    return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
+
+static const cmd_entry *
+lookup(const char *name, size_t len)
+{
+    size_t lo = 0, hi = sizeof(commands) / sizeof(commands[0]);
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *cand = commands[mid].name;
+        size_t clen = strlen(cand);
+        int c = strncasecmp(name, cand, len < clen ? len : clen);
+
+        if (c == 0) {
+            c = (len > clen) - (len < clen);
+        }
+        if (c == 0) {
+            return &commands[mid];
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Parse a decimal number argument (seconds may be fractional). */
+static int
+parse_number(const char *s, size_t len, double *out)
+{
+    char buf[64];
+    char *end;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return -1;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    *out = strtod(buf, &end);
+    return (*end == '\0' && *out >= 0) ? 0 : -1;
+}
+
+int
+prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
+                  double *block_seconds)
+{
+    const cmd_entry *e;
+    double v;
+    int i;
+
+    *block_seconds = -1;
+    if (argc < 1) {
+        return 0;
+    }
+    e = lookup(argv[0], argvlen[0]);
+    if (e == NULL) {
+        return 0;
+    }
+    switch (e->timeout) {
+    case TMO_SUBCOMMAND:
+        if (argc < 2) {
+            return 0;
+        }
+        for (i = 0; i < (int)(sizeof(readonly_subcommands) /
+                              sizeof(readonly_subcommands[0]));
+             i++) {
+            const char *rs = readonly_subcommands[i];
+            const char *sp = strchr(rs, ' ');
+            if ((size_t)(sp - rs) != argvlen[0] ||
+                strncasecmp(rs, argv[0], argvlen[0]) != 0) {
+                continue;
+            }
+            if (name_eq(argv[1], argvlen[1], sp + 1)) {
+                return PRC_CALL_READONLY;
+            }
+        }
+        return 0;
+    case TMO_LAST_SECONDS:
+        if (argc >= 3 &&
+            parse_number(argv[argc - 1], argvlen[argc - 1], &v) == 0) {
+            *block_seconds = v;
+        }
+        return e->flags;
+    case TMO_ARG1_SECONDS:
+        if (argc >= 2 && parse_number(argv[1], argvlen[1], &v) == 0) {
+            *block_seconds = v;
+        }
+        return e->flags;
+    case TMO_ARG2_MS:
+    case TMO_ARG3_MS: {
+        int idx = e->timeout == TMO_ARG2_MS ? 2 : 3;
+        if (argc > idx && parse_number(argv[idx], argvlen[idx], &v) == 0) {
+            *block_seconds = v / 1000.0;
+        }
+        return e->flags;
+    }
+    case TMO_BLOCK_MS:
+        for (i = 1; i + 1 < argc; i++) {
+            if (name_eq(argv[i], argvlen[i], "STREAMS")) {
+                break;
+            }
+            if (name_eq(argv[i], argvlen[i], "BLOCK") &&
+                parse_number(argv[i + 1], argvlen[i + 1], &v) == 0) {
+                *block_seconds = v / 1000.0;
+                return (e->flags & ~PRC_CALL_READONLY) | PRC_CALL_BLOCKING;
+            }
+        }
+        return e->flags;
+    default:
+        return e->flags;
+    }
+}

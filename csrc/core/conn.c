@@ -1,0 +1,362 @@
+/* conn.c - one connection: a non-blocking state machine and exchanges. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "prc_int.h"
+
+/* Bytes offered to each read; replies larger than this grow the buffer
+ * to the announced bulk size in one step. */
+#define PRC_READ_CHUNK (16 * 1024)
+/* A released connection keeps at most this much reply buffer. */
+#define PRC_KEEP_RBUF (256 * 1024)
+
+prc_conn_t *
+prc__conn_new(prc_pool_t *p)
+{
+    const prc_opts_t *o = prc__pool_opts(p);
+    prc_conn_t *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->fd = -1;
+    c->state = PRC__CONN_NEW;
+    c->tp = &prc__plain_transport;
+    c->pool = p;
+    c->fork_gen = prc_fork_generation();
+    prc_framer_init(&c->framer, o->max_reply_bytes,
+                    (int64_t)(o->max_reply_bytes / 3 < INT32_MAX
+                                  ? o->max_reply_bytes / 3
+                                  : INT32_MAX),
+                    PRC_FRAMER_MAX_DEPTH);
+    return c;
+}
+
+void
+prc__conn_free(prc_conn_t *c, int orderly)
+{
+    if (c == NULL) {
+        return;
+    }
+    c->tp->close(c, orderly && c->state == PRC__CONN_READY);
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    if (c->ai != NULL) {
+        freeaddrinfo(c->ai);
+    }
+    if (c->user_free != NULL) {
+        c->user_free(c->user);
+    }
+    free(c->rbuf);
+    free(c);
+}
+
+const char *
+prc_conn_replies(const prc_conn_t *c, size_t *len)
+{
+    *len = c->rlen;
+    return c->rbuf;
+}
+
+int
+prc_conn_fd(const prc_conn_t *c)
+{
+    return c->fd;
+}
+
+void *
+prc_conn_user(const prc_conn_t *c)
+{
+    return c->user;
+}
+
+void
+prc_conn_set_user(prc_conn_t *c, void *ptr, void (*free_fn)(void *))
+{
+    c->user = ptr;
+    c->user_free = free_fn;
+}
+
+void
+prc_conn_mark_broken(prc_conn_t *c)
+{
+    c->state = PRC__CONN_BROKEN;
+}
+
+void
+prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies)
+{
+    c->req = req;
+    c->reqlen = len;
+    c->written = 0;
+    c->want = nreplies;
+    c->got = 0;
+    c->rlen = 0;
+    c->framer.pos = 0;
+    c->framer.bulk_left = -1;
+    c->framer.depth = 0;
+    if (c->rcap > PRC_KEEP_RBUF) {
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rcap = 0;
+    }
+}
+
+/* Make room for `need` more bytes; respects max_reply_bytes. */
+static int
+reserve(prc_conn_t *c, size_t need)
+{
+    const prc_opts_t *o = prc__pool_opts(c->pool);
+    size_t want = c->rlen + need, cap;
+    char *nb;
+
+    if (want <= c->rcap) {
+        return 0;
+    }
+    if (c->rlen >= o->max_reply_bytes + 64) {
+        return prc__conn_error(c, PRC_EREPLYLIMIT, 0,
+                               "reply larger than max_reply_bytes (%zu)",
+                               o->max_reply_bytes);
+    }
+    cap = c->rcap ? c->rcap : PRC_READ_CHUNK;
+    while (cap < want) {
+        cap *= 2;
+    }
+    nb = realloc(c->rbuf, cap);
+    if (nb == NULL) {
+        return prc__conn_error(c, PRC_ENOMEM, 0, "reply buffer of %zu bytes",
+                               cap);
+    }
+    c->rbuf = nb;
+    c->rcap = cap;
+    return 0;
+}
+
+int
+prc__conn_io_step(prc_conn_t *c)
+{
+    for (;;) {
+        ssize_t n;
+        size_t space;
+        int k;
+
+        if (c->state == PRC__CONN_BROKEN) {
+            return c->err ? c->err : PRC_ECONNLOST;
+        }
+        if (c->written < c->reqlen) {
+            n = c->tp->write(c, c->req + c->written, c->reqlen - c->written);
+            if (n == PRC__AGAIN_WRITE) {
+                return PRC_WANT_WRITE;
+            }
+            if (n == PRC__AGAIN_READ) {
+                return PRC_WANT_READ;
+            }
+            if (n < 0) {
+                return (int)n;
+            }
+            c->written += (size_t)n;
+            if (c->written == c->reqlen) {
+                /* No read before poll says readable: the reply cannot
+                 * have arrived yet, so a read now would be a wasted
+                 * syscall. */
+                return PRC_WANT_READ;
+            }
+            continue;
+        }
+        if (reserve(c, c->framer.bulk_left > PRC_READ_CHUNK
+                           ? (size_t)c->framer.bulk_left + 2
+                           : PRC_READ_CHUNK) != 0) {
+            return c->err;
+        }
+        space = c->rcap - c->rlen;
+        n = c->tp->read(c, c->rbuf + c->rlen, space);
+        if (n == PRC__AGAIN_READ) {
+            return PRC_WANT_READ;
+        }
+        if (n == PRC__AGAIN_WRITE) {
+            return PRC_WANT_WRITE;
+        }
+        if (n < 0) {
+            return (int)n;
+        }
+        if (n == 0) {
+            return prc__conn_error(c, PRC_ECONNLOST, 0,
+                                   "server closed the connection");
+        }
+        c->rlen += (size_t)n;
+        k = prc_framer_scan(&c->framer, c->rbuf, c->rlen, c->want - c->got);
+        if (k < 0) {
+            return prc__conn_error(c, k, 0, "%s", c->framer.errstr);
+        }
+        c->got += k;
+        if (c->got >= c->want) {
+            if (c->framer.pos != c->rlen) {
+                /* Bytes after the expected replies: the stream is out of
+                 * step.  Keep exactly the expected replies and never pool
+                 * the connection. */
+                c->rlen = c->framer.pos;
+                c->state = PRC__CONN_BROKEN;
+                c->err = PRC_EPROTO;
+            }
+            return PRC_DONE;
+        }
+        if ((size_t)n < space && !prc__tls_pending(c)) {
+            return PRC_WANT_READ;
+        }
+    }
+}
+
+/* Check the handshake replies: every one must be a status reply. */
+static int
+check_handshake(prc_conn_t *c)
+{
+    size_t pos = 0;
+    int i;
+
+    for (i = 0; i < c->want; i++) {
+        const char *line = c->rbuf + pos;
+        const char *nl = memchr(line, '\n', c->rlen - pos);
+        int len;
+
+        if (nl == NULL || line[0] == '$' || line[0] == '*') {
+            return prc__conn_error(c, PRC_EPROTO, 0,
+                                   "unexpected reply to a setup command");
+        }
+        len = (int)(nl - line) - 2;
+        if (line[0] == '-') {
+            int code = PRC_EHANDSHAKE;
+            if (len >= 9 && (!strncmp(line + 1, "WRONGPASS", 9) ||
+                             !strncmp(line + 1, "NOAUTH", 6) ||
+                             !strncmp(line + 1, "ERR invalid password", 20) ||
+                             !strncmp(line + 1, "ERR AUTH", 8) ||
+                             !strncmp(line + 1, "ERR Client sent AUTH", 20))) {
+                code = PRC_EAUTH;
+            } else if (len >= 8 &&
+                       !strncmp(line + 1, "ERR max number of clients", 25)) {
+                code = PRC_EMAXCLIENTS;
+            } else if (len >= 7 && !strncmp(line + 1, "LOADING", 7)) {
+                code = PRC_ELOADING;
+            }
+            return prc__conn_error(c, code, 0, "%.*s", len - 1, line + 1);
+        }
+        pos = (size_t)(nl - c->rbuf) + 1;
+    }
+    return PRC_DONE;
+}
+
+static int
+start_handshake(prc_conn_t *c)
+{
+    const char *buf;
+    size_t len;
+    int n;
+
+    prc__pool_handshake(c->pool, &buf, &len, &n);
+    if (n == 0) {
+        c->state = PRC__CONN_READY;
+        return PRC_DONE;
+    }
+    prc__conn_begin(c, buf, len, n);
+    c->state = PRC__CONN_HANDSHAKE;
+    return PRC_WANT_WRITE;
+}
+
+int
+prc__conn_open_step(prc_conn_t *c)
+{
+    int rc;
+
+    for (;;) {
+        switch (c->state) {
+        case PRC__CONN_NEW:
+            rc = prc__socket_connect_start(c);
+            if (rc < 0) {
+                return rc;
+            }
+            c->state = PRC__CONN_CONNECTING;
+            if (rc == PRC_WANT_WRITE) {
+                c->written = 1; /* "a connect is in progress" */
+                return rc;
+            }
+            c->written = 0;
+            break;
+        case PRC__CONN_CONNECTING:
+            if (c->written) {
+                rc = prc__socket_connect_check(c);
+                if (rc != PRC_DONE) {
+                    return rc;
+                }
+                c->written = 0;
+            }
+            if (c->ai != NULL) {
+                freeaddrinfo(c->ai);
+                c->ai = NULL;
+                c->ai_next = NULL;
+            }
+            if (prc__pool_opts(c->pool)->tls) {
+                rc = prc__tls_attach(c);
+                if (rc < 0) {
+                    return rc;
+                }
+                c->state = PRC__CONN_TLS;
+                break;
+            }
+            rc = start_handshake(c);
+            if (rc == PRC_DONE) {
+                return rc;
+            }
+            break;
+        case PRC__CONN_TLS:
+            rc = c->tp->handshake(c);
+            if (rc != PRC_DONE) {
+                return rc;
+            }
+            rc = start_handshake(c);
+            if (rc == PRC_DONE) {
+                return rc;
+            }
+            break;
+        case PRC__CONN_HANDSHAKE:
+            rc = prc__conn_io_step(c);
+            if (rc != PRC_DONE) {
+                return rc;
+            }
+            if (c->state == PRC__CONN_BROKEN) {
+                return prc__conn_error(c, PRC_EPROTO, 0,
+                                       "extra bytes after setup replies");
+            }
+            rc = check_handshake(c);
+            if (rc != PRC_DONE) {
+                return rc;
+            }
+            c->state = PRC__CONN_READY;
+            c->rlen = 0;
+            return PRC_DONE;
+        case PRC__CONN_READY:
+            return PRC_DONE;
+        default:
+            return c->err ? c->err : PRC_ECONNLOST;
+        }
+    }
+}
+
+int
+prc__conn_stale(prc_conn_t *c)
+{
+    struct pollfd pfd;
+
+    if (c->fd < 0 || c->state != PRC__CONN_READY ||
+        c->fork_gen != prc_fork_generation()) {
+        return 1;
+    }
+    pfd.fd = c->fd;
+    pfd.events = POLLIN | POLLRDHUP;
+    pfd.revents = 0;
+    /* Readable while idle means EOF, a reset or stray bytes: unusable. */
+    return poll(&pfd, 1, 0) != 0;
+}

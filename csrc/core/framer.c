@@ -1,0 +1,177 @@
+/* framer.c - find where RESP2 replies end, in place, enforcing limits. */
+#include <stdio.h>
+#include <string.h>
+
+#include "prc.h"
+
+/* Longest header or status/error line we accept before its CRLF. */
+#define PRC_MAX_LINE (64 * 1024)
+
+void
+prc_framer_init(prc_framer_t *f, size_t max_bulk, int64_t max_elements,
+                int max_depth)
+{
+    memset(f, 0, sizeof(*f));
+    f->bulk_left = -1;
+    f->max_bulk = max_bulk;
+    f->max_elements = max_elements;
+    if (max_depth < 1 || max_depth > PRC_FRAMER_MAX_DEPTH) {
+        max_depth = PRC_FRAMER_MAX_DEPTH;
+    }
+    f->max_depth = max_depth;
+}
+
+int
+prc_framer_idle(const prc_framer_t *f)
+{
+    return f->bulk_left < 0 && f->depth == 0;
+}
+
+/* Parse a signed decimal in [p, end); 0 on success. */
+static int
+parse_int(const char *p, const char *end, int64_t *out)
+{
+    int neg = 0;
+    int64_t v = 0;
+
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p == end || end - p > 18) {
+        return -1;
+    }
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        v = v * 10 + (*p - '0');
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* One element finished at the current position: close the aggregates it
+ * completes.  Returns 1 when a top-level reply is complete. */
+static int
+element_done(prc_framer_t *f)
+{
+    while (f->depth > 0) {
+        if (--f->left[f->depth - 1] > 0) {
+            return 0;
+        }
+        f->depth--;
+    }
+    return 1;
+}
+
+static int
+framer_error(prc_framer_t *f, int code, const char *what, int64_t value)
+{
+    snprintf(f->errstr, sizeof(f->errstr), what, (long long)value);
+    return code;
+}
+
+int
+prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
+{
+    int completed = 0;
+
+    while (f->pos < len) {
+        int done = 0;
+
+        if (f->bulk_left >= 0) {
+            size_t avail = len - f->pos;
+            size_t skip = avail < (size_t)f->bulk_left ? avail
+                                                       : (size_t)f->bulk_left;
+            f->pos += skip;
+            f->bulk_left -= (int64_t)skip;
+            if (f->bulk_left > 0 || len - f->pos < 2) {
+                break;
+            }
+            if (buf[f->pos] != '\r' || buf[f->pos + 1] != '\n') {
+                return framer_error(f, PRC_EPROTO,
+                                    "bulk string not followed by CRLF%.0lld",
+                                    0);
+            }
+            f->pos += 2;
+            f->bulk_left = -1;
+            done = element_done(f);
+        } else {
+            const char *line = buf + f->pos;
+            const char *nl = memchr(line, '\n', len - f->pos);
+            int64_t n;
+
+            if (nl == NULL) {
+                if (len - f->pos > PRC_MAX_LINE) {
+                    return framer_error(f, PRC_EPROTO,
+                                        "reply line longer than %lld bytes",
+                                        PRC_MAX_LINE);
+                }
+                break;
+            }
+            if (nl == line || nl[-1] != '\r') {
+                return framer_error(f, PRC_EPROTO,
+                                    "reply line not terminated by CRLF%.0lld",
+                                    0);
+            }
+            f->pos = (size_t)(nl - buf) + 1;
+            switch (line[0]) {
+            case '+':
+            case '-':
+                done = element_done(f);
+                break;
+            case ':':
+                if (parse_int(line + 1, nl - 1, &n) != 0) {
+                    return framer_error(f, PRC_EPROTO,
+                                        "invalid integer reply%.0lld", 0);
+                }
+                done = element_done(f);
+                break;
+            case '$':
+                if (parse_int(line + 1, nl - 1, &n) != 0 || n < -1) {
+                    return framer_error(f, PRC_EPROTO,
+                                        "invalid bulk length%.0lld", 0);
+                }
+                if (n == -1) {
+                    done = element_done(f);
+                } else if ((uint64_t)n > f->max_bulk) {
+                    return framer_error(
+                        f, PRC_EREPLYLIMIT,
+                        "bulk reply of %lld bytes exceeds max_reply_bytes", n);
+                } else {
+                    f->bulk_left = n;
+                }
+                break;
+            case '*':
+                if (parse_int(line + 1, nl - 1, &n) != 0 || n < -1) {
+                    return framer_error(f, PRC_EPROTO,
+                                        "invalid array length%.0lld", 0);
+                }
+                if (n > f->max_elements) {
+                    return framer_error(
+                        f, PRC_EREPLYLIMIT,
+                        "array reply of %lld elements exceeds the limit", n);
+                }
+                if (n <= 0) {
+                    done = element_done(f);
+                } else if (f->depth >= f->max_depth) {
+                    return framer_error(f, PRC_EREPLYLIMIT,
+                                        "reply nested deeper than %lld levels",
+                                        f->max_depth);
+                } else {
+                    f->left[f->depth++] = n;
+                }
+                break;
+            default:
+                return framer_error(f, PRC_EPROTO,
+                                    "invalid reply type byte 0x%02llx",
+                                    (unsigned char)line[0]);
+            }
+        }
+        if (done && ++completed == limit) {
+            break;
+        }
+    }
+    return completed;
+}

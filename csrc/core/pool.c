@@ -1,0 +1,895 @@
+/* pool.c - the thread-safe connection pool and the blocking call driver. */
+#include <errno.h>
+#include <hiredis.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "prc_int.h"
+
+struct prc_pool_s {
+    prc_opts_t opts;       /* strings point into the owned copies below */
+    char *strings[10];     /* owned copies of option strings */
+    char *hs_buf;          /* AUTH/SELECT/SETNAME, owned, zeroed on free */
+    size_t hs_len;
+    int hs_n;
+    void *tls_ctx;         /* SSL_CTX *, owned */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* a connection or a slot came free; mu */
+    prc_conn_t *idle;      /* LIFO of idle connections; mu */
+    prc_conn_t *all;       /* every connection this pool owns; mu */
+    int nidle;             /* mu */
+    int nopen;             /* connections existing or being opened; mu */
+    int waiters;           /* threads in cond wait; mu */
+    int closed;            /* mu; also read racily as a hint */
+    uint64_t fork_gen;     /* generation the internals belong to; mu */
+
+    prc_pool_t *reg_next;  /* fork registry link; reg_mu */
+
+    prc_breaker_t breaker;
+    _Atomic int64_t st_created, st_closed, st_in_use, st_waits, st_timeouts,
+        st_errors, st_retries, st_health, st_stale;
+};
+
+/* ---- fork safety ----------------------------------------------------- */
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static prc_pool_t *registry;             /* reg_mu */
+static _Atomic uint64_t fork_generation; /* bumped in each child */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+init_sync(prc_pool_t *p)
+{
+    pthread_condattr_t ca;
+
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+static void
+atfork_prepare(void)
+{
+    pthread_mutex_lock(&reg_mu);
+}
+
+static void
+atfork_parent(void)
+{
+    pthread_mutex_unlock(&reg_mu);
+}
+
+/*
+ * In the child only the forking thread exists.  Pool mutexes may have been
+ * held by threads that are gone, so they are re-created, never locked.
+ * Inherited connections share their sockets with the parent: close the
+ * fds without sending anything (no QUIT, no TLS close_notify).  Idle ones
+ * are freed; ones that were in use stay allocated for their holder, marked
+ * broken, and are freed when released.
+ */
+static void
+atfork_child(void)
+{
+    prc_pool_t *p;
+
+    atomic_fetch_add(&fork_generation, 1);
+    pthread_mutex_init(&reg_mu, NULL);
+    for (p = registry; p != NULL; p = p->reg_next) {
+        prc_conn_t *c, *next;
+
+        for (c = p->all; c != NULL; c = next) {
+            next = c->all_next;
+            if (c->fd >= 0) {
+                close(c->fd);
+                c->fd = -1;
+            }
+            c->state = PRC__CONN_BROKEN;
+            c->err = PRC_ECONNLOST;
+            snprintf(c->errstr, sizeof(c->errstr),
+                     "connection inherited across fork");
+            c->all_prev = c->all_next = NULL;
+        }
+        for (c = p->idle; c != NULL; c = next) {
+            next = c->next;
+            prc__conn_free(c, 0);
+        }
+        p->idle = NULL;
+        p->all = NULL;
+        p->nidle = p->nopen = p->waiters = 0;
+        atomic_store(&p->st_in_use, 0);
+        p->fork_gen = atomic_load(&fork_generation);
+        init_sync(p);
+    }
+}
+
+static void
+install_atfork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+uint64_t
+prc_fork_generation(void)
+{
+    return atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+void
+prc_opts_init(prc_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->host = "localhost";
+    o->port = 6379;
+    o->connect_timeout = 5.0;
+    o->socket_timeout = 5.0;
+    o->pool_timeout = 5.0;
+    o->health_check_interval = 30.0;
+    o->keepalive = 1;
+    o->max_connections = 50;
+    o->max_reply_bytes = 512u * 1024 * 1024;
+    o->retry_attempts = 3;
+    o->retry_base = 0.05;
+    o->retry_cap = 1.0;
+    o->breaker_enabled = 1;
+    o->failure_threshold = 5;
+    o->recovery_timeout = 30.0;
+    o->success_threshold = 3;
+    o->tls_verify = PRC_TLS_VERIFY_REQUIRED;
+    o->tls_check_hostname = 1;
+}
+
+const prc_opts_t *
+prc__pool_opts(const prc_pool_t *p)
+{
+    return &p->opts;
+}
+
+void *
+prc__pool_tls_ctx(const prc_pool_t *p)
+{
+    return p->tls_ctx;
+}
+
+void
+prc__pool_handshake(const prc_pool_t *p, const char **buf, size_t *len,
+                    int *n)
+{
+    *buf = p->hs_buf;
+    *len = p->hs_len;
+    *n = p->hs_n;
+}
+
+prc_breaker_t *
+prc_pool_breaker(prc_pool_t *p)
+{
+    return &p->breaker;
+}
+
+/* Copy one option string into the pool; 0 or -1 on allocation failure. */
+static int
+own_string(prc_pool_t *p, int slot, const char **field)
+{
+    if (*field == NULL) {
+        return 0;
+    }
+    p->strings[slot] = strdup(*field);
+    if (p->strings[slot] == NULL) {
+        return -1;
+    }
+    *field = p->strings[slot];
+    return 0;
+}
+
+/* Append one formatted command to the handshake buffer. */
+static int
+add_handshake(prc_pool_t *p, int argc, const char **argv)
+{
+    size_t lens[3];
+    char *cmd = NULL, *nb;
+    int i, len;
+
+    for (i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (len < 0) {
+        return -1;
+    }
+    nb = realloc(p->hs_buf, p->hs_len + (size_t)len);
+    if (nb == NULL) {
+        redisFreeCommand(cmd);
+        return -1;
+    }
+    memcpy(nb + p->hs_len, cmd, (size_t)len);
+    /* The formatted AUTH holds the password: wipe it before freeing. */
+    memset(cmd, 0, (size_t)len);
+    redisFreeCommand(cmd);
+    p->hs_buf = nb;
+    p->hs_len += (size_t)len;
+    p->hs_n++;
+    return 0;
+}
+
+static int
+build_handshake(prc_pool_t *p)
+{
+    const prc_opts_t *o = &p->opts;
+    char db[24];
+
+    if (o->password != NULL) {
+        const char *a2[2] = {"AUTH", o->password};
+        const char *a3[3] = {"AUTH", o->username, o->password};
+        if (o->username != NULL ? add_handshake(p, 3, a3)
+                                : add_handshake(p, 2, a2)) {
+            return -1;
+        }
+    }
+    if (o->db != 0) {
+        const char *a[2] = {"SELECT", db};
+        snprintf(db, sizeof(db), "%d", o->db);
+        if (add_handshake(p, 2, a)) {
+            return -1;
+        }
+    }
+    if (o->client_name != NULL) {
+        const char *a[3] = {"CLIENT", "SETNAME", o->client_name};
+        if (add_handshake(p, 3, a)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Free what prc_pool_new built; secrets are wiped first.  NULL ok. */
+static void
+destroy(prc_pool_t *p)
+{
+    int i;
+
+    if (p == NULL) {
+        return;
+    }
+    if (p->hs_buf != NULL) {
+        memset(p->hs_buf, 0, p->hs_len);
+    }
+    free(p->hs_buf);
+    for (i = 0; i < 10; i++) {
+        if (p->strings[i] != NULL) {
+            memset(p->strings[i], 0, strlen(p->strings[i]));
+            free(p->strings[i]);
+        }
+    }
+    prc__tls_ctx_free(p->tls_ctx);
+    free(p);
+}
+
+prc_pool_t *
+prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
+{
+    prc_pool_t *p;
+
+    *err = 0;
+    if (opts->max_connections < 1 || opts->port < 0 || opts->port > 65535 ||
+        opts->db < 0 || (opts->host == NULL && opts->unix_path == NULL) ||
+        opts->max_reply_bytes < 64) {
+        *err = PRC_EINVAL;
+        snprintf(errbuf, errlen, "invalid pool options");
+        return NULL;
+    }
+    pthread_once(&atfork_once, install_atfork);
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        goto nomem;
+    }
+    p->opts = *opts;
+    if (own_string(p, 0, &p->opts.host) || own_string(p, 1, &p->opts.unix_path) ||
+        own_string(p, 2, &p->opts.username) ||
+        own_string(p, 3, &p->opts.password) ||
+        own_string(p, 4, &p->opts.client_name) ||
+        own_string(p, 5, &p->opts.tls_ca_file) ||
+        own_string(p, 6, &p->opts.tls_ca_path) ||
+        own_string(p, 7, &p->opts.tls_cert_file) ||
+        own_string(p, 8, &p->opts.tls_key_file) ||
+        own_string(p, 9, &p->opts.tls_server_name) || build_handshake(p)) {
+        goto nomem;
+    }
+    if (p->opts.host == NULL) {
+        p->opts.host = "localhost";
+    }
+    if (p->opts.tls) {
+        p->tls_ctx = prc__tls_ctx_new(&p->opts, errbuf, errlen);
+        if (p->tls_ctx == NULL) {
+            *err = PRC_ETLS;
+            goto error;
+        }
+    }
+    prc_breaker_init(&p->breaker, opts->breaker_enabled,
+                     opts->failure_threshold, opts->recovery_timeout,
+                     opts->success_threshold);
+    init_sync(p);
+    pthread_mutex_lock(&reg_mu);
+    p->fork_gen = prc_fork_generation();
+    p->reg_next = registry;
+    registry = p;
+    pthread_mutex_unlock(&reg_mu);
+    return p;
+
+nomem:
+    *err = PRC_ENOMEM;
+    snprintf(errbuf, errlen, "out of memory creating the pool");
+error:
+    destroy(p);
+    return NULL;
+}
+
+/* ---- connections in the pool ---------------------------------------- */
+
+/* Link a new connection into the pool's list; caller holds mu. */
+static void
+link_locked(prc_pool_t *p, prc_conn_t *c)
+{
+    c->all_prev = NULL;
+    c->all_next = p->all;
+    if (p->all != NULL) {
+        p->all->all_prev = c;
+    }
+    p->all = c;
+}
+
+/* Unlink from the pool's list; caller holds mu. */
+static void
+unlink_locked(prc_pool_t *p, prc_conn_t *c)
+{
+    if (c->all_prev != NULL) {
+        c->all_prev->all_next = c->all_next;
+    } else if (p->all == c) {
+        p->all = c->all_next;
+    }
+    if (c->all_next != NULL) {
+        c->all_next->all_prev = c->all_prev;
+    }
+    c->all_prev = c->all_next = NULL;
+}
+
+/* Close a checked-out connection and give its slot back. */
+static void
+discard(prc_pool_t *p, prc_conn_t *c)
+{
+    int inherited = c->fork_gen != prc_fork_generation();
+
+    if (!inherited) {
+        pthread_mutex_lock(&p->mu);
+        unlink_locked(p, c);
+        p->nopen--;
+        if (p->waiters > 0) {
+            pthread_cond_signal(&p->cv);
+        }
+        pthread_mutex_unlock(&p->mu);
+        atomic_fetch_sub(&p->st_in_use, 1);
+        atomic_fetch_add(&p->st_closed, 1);
+    }
+    prc__conn_free(c, !inherited);
+}
+
+static void
+release(prc_pool_t *p, prc_conn_t *c, int ok)
+{
+    if (!ok || c->state != PRC__CONN_READY ||
+        c->fork_gen != prc_fork_generation()) {
+        discard(p, c);
+        return;
+    }
+    c->last_used = prc_now();
+    pthread_mutex_lock(&p->mu);
+    if (p->closed) {
+        pthread_mutex_unlock(&p->mu);
+        discard(p, c);
+        return;
+    }
+    c->next = p->idle;
+    p->idle = c;
+    p->nidle++;
+    if (p->waiters > 0) {
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_sub(&p->st_in_use, 1);
+}
+
+/* Remaining time to `deadline` as an absolute CLOCK_MONOTONIC timespec. */
+static void
+abs_deadline(int64_t deadline, struct timespec *ts)
+{
+    struct timespec now;
+    int64_t left = deadline - prc_now(), at;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (left < 0) {
+        left = 0;
+    }
+    at = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + left;
+    ts->tv_sec = at / 1000000000;
+    ts->tv_nsec = at % 1000000000;
+}
+
+/*
+ * Take an idle connection or a slot for a new one, waiting until the pool
+ * deadline.  Returns 0 with call->conn set (call->fresh when new).
+ */
+static int
+checkout(prc_pool_t *p, prc_call_t *call)
+{
+    const prc_hooks_t *h = &p->opts.hooks;
+    int waited = 0;
+    prc_conn_t *c;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        if (p->closed) {
+            pthread_mutex_unlock(&p->mu);
+            return PRC_ECLOSED;
+        }
+        if (p->idle != NULL) {
+            c = p->idle;
+            p->idle = c->next;
+            c->next = NULL;
+            p->nidle--;
+            pthread_mutex_unlock(&p->mu);
+            atomic_fetch_add(&p->st_in_use, 1);
+            call->conn = c;
+            call->fresh = 0;
+            return 0;
+        }
+        if (p->nopen < p->opts.max_connections) {
+            p->nopen++;
+            pthread_mutex_unlock(&p->mu);
+            c = prc__conn_new(p);
+            pthread_mutex_lock(&p->mu);
+            if (c == NULL) {
+                p->nopen--;
+                pthread_mutex_unlock(&p->mu);
+                return PRC_ENOMEM;
+            }
+            link_locked(p, c);
+            pthread_mutex_unlock(&p->mu);
+            atomic_fetch_add(&p->st_in_use, 1);
+            atomic_fetch_add(&p->st_created, 1);
+            call->conn = c;
+            call->fresh = 1;
+            return 0;
+        }
+        if (call->pool_deadline != PRC_NO_DEADLINE &&
+            prc_now() >= call->pool_deadline) {
+            pthread_mutex_unlock(&p->mu);
+            atomic_fetch_add(&p->st_timeouts, 1);
+            return PRC_EPOOLTIMEOUT;
+        }
+        if (!waited) {
+            waited = 1;
+            atomic_fetch_add(&p->st_waits, 1);
+        }
+        p->waiters++;
+        if (h->before_block) {
+            h->before_block(h->ud, PRC_BLOCK_POOL);
+        }
+        if (call->pool_deadline == PRC_NO_DEADLINE) {
+            pthread_cond_wait(&p->cv, &p->mu);
+        } else {
+            struct timespec ts;
+            abs_deadline(call->pool_deadline, &ts);
+            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+        }
+        if (h->after_block) {
+            h->after_block(h->ud, PRC_BLOCK_POOL);
+        }
+        p->waiters--;
+    }
+}
+
+/* ---- the call driver ---------------------------------------------------- */
+
+enum {
+    PH_START = 0,
+    PH_CHECKOUT,
+    PH_PING,
+    PH_OPEN,
+    PH_IO,
+    PH_BACKOFF,
+    PH_DONE
+};
+
+static const char ping_cmd[] = "*1\r\n$4\r\nPING\r\n";
+
+void
+prc_call_init(prc_call_t *call, const char *req, size_t reqlen, int nreplies,
+              int flags, int64_t deadline)
+{
+    memset(call, 0, offsetof(prc_call_t, errstr));
+    call->errstr[0] = '\0';
+    call->req = req;
+    call->reqlen = reqlen;
+    call->nreplies = nreplies;
+    call->flags = flags;
+    call->deadline = deadline;
+    call->block_deadline = PRC_NO_DEADLINE;
+    call->transition = -1;
+    call->phase = PH_START;
+}
+
+static int
+fail(prc_call_t *call, int code, const char *msg)
+{
+    call->err = code;
+    snprintf(call->errstr, sizeof(call->errstr), "%s", msg);
+    return code;
+}
+
+/* May this failure be replayed?  Exactly the safe cases of DESIGN.md. */
+static int
+retryable(prc_pool_t *p, prc_call_t *call, int code, int during_open)
+{
+    const prc_opts_t *o = &p->opts;
+
+    if (call->attempt >= o->retry_attempts ||
+        (call->flags & PRC_CALL_NO_RETRY) || code == PRC_EAUTH ||
+        code == PRC_EREPLYLIMIT || code == PRC_ENOMEM || code == PRC_EINVAL ||
+        code == PRC_EHANDSHAKE) {
+        return 0;
+    }
+    /* Retrying stops once the breaker opens (or while it probes). */
+    if (p->opts.breaker_enabled &&
+        prc_breaker_state(&p->breaker) != PRC_BREAKER_CLOSED) {
+        return 0;
+    }
+    if (during_open) {
+        /* Nothing of the command was sent yet. */
+        return code != PRC_ETIMEDOUT || o->retry_on_timeout;
+    }
+    if (code == PRC_ETIMEDOUT) {
+        return o->retry_on_timeout && (call->flags & PRC_CALL_READONLY) &&
+               !(call->flags & PRC_CALL_BLOCKING);
+    }
+    if (call->written < call->reqlen) {
+        /* The server cannot have run a command it did not fully get. */
+        return 1;
+    }
+    return (call->flags & PRC_CALL_READONLY) != 0;
+}
+
+/* Handle a failed attempt: schedule a replay or report the error. */
+static int
+attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
+{
+    prc_conn_t *c = call->conn;
+    double delay;
+
+    fail(call, code, c != NULL && c->errstr[0] ? c->errstr
+                                               : prc_strerror(code));
+    if (!retryable(p, call, code, during_open)) {
+        return code;
+    }
+    delay = prc_backoff(call->attempt, p->opts.retry_base, p->opts.retry_cap,
+                        prc_random());
+    call->sleep_until = prc_now() + (int64_t)(delay * 1e9);
+    if (call->deadline != PRC_NO_DEADLINE &&
+        call->sleep_until >= call->deadline) {
+        return code;
+    }
+    if (c != NULL) {
+        discard(p, c);
+        call->conn = NULL;
+    }
+    call->attempt++;
+    call->retries++;
+    call->written = 0;
+    atomic_fetch_add(&p->st_retries, 1);
+    call->phase = PH_BACKOFF;
+    return 0;
+}
+
+int
+prc_pool_call(prc_pool_t *p, prc_call_t *call)
+{
+    int rc;
+
+    for (;;) {
+        prc_conn_t *c = call->conn;
+
+        switch (call->phase) {
+        case PH_START:
+            if (!(call->flags & PRC_CALL_NO_BREAKER) &&
+                p->opts.breaker_enabled) {
+                rc = prc_breaker_allow(&p->breaker,
+                                       (call->flags & PRC_CALL_BLOCKING) != 0,
+                                       &call->epoch, &call->probe,
+                                       &call->transition);
+                if (rc != 0) {
+                    return fail(call, rc,
+                                "circuit breaker is open: refusing the call "
+                                "without contacting the server");
+                }
+                call->admitted = 1;
+            }
+            call->pool_deadline = prc_deadline_after(p->opts.pool_timeout);
+            if (call->deadline < call->pool_deadline) {
+                call->pool_deadline = call->deadline;
+            }
+            call->phase = PH_CHECKOUT;
+            break;
+        case PH_CHECKOUT:
+            rc = checkout(p, call);
+            if (rc != 0) {
+                return fail(call, rc,
+                            rc == PRC_EPOOLTIMEOUT
+                                ? "timed out waiting for a connection from "
+                                  "the pool (all max_connections in use)"
+                                : prc_strerror(rc));
+            }
+            c = call->conn;
+            if (call->fresh) {
+                call->open_started = prc_now();
+                call->phase = PH_OPEN;
+                break;
+            }
+            if (prc__conn_stale(c)) {
+                /* EOF or stray bytes on an idle connection: replace it;
+                 * nothing was sent, so this is not a retry. */
+                atomic_fetch_add(&p->st_stale, 1);
+                discard(p, c);
+                call->conn = NULL;
+                break;
+            }
+            if (p->opts.health_check_interval >= 0 &&
+                prc_now() - c->last_used >
+                    (int64_t)(p->opts.health_check_interval * 1e9)) {
+                atomic_fetch_add(&p->st_health, 1);
+                prc__conn_begin(c, ping_cmd, sizeof(ping_cmd) - 1, 1);
+                call->phase = PH_PING;
+                break;
+            }
+            prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
+            call->phase = PH_IO;
+            break;
+        case PH_PING:
+            rc = prc__conn_io_step(c);
+            if (rc == PRC_DONE && c->state == PRC__CONN_READY &&
+                c->rlen >= 5 && memcmp(c->rbuf, "+PONG", 5) == 0) {
+                prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
+                call->phase = PH_IO;
+                break;
+            }
+            if (rc > 0) {
+                rc = prc__wait(c, rc, call->deadline);
+                if (rc == PRC_EINTR) {
+                    return fail(call, rc, "interrupted");
+                }
+                if (rc == 0) {
+                    break;
+                }
+            }
+            /* A failed liveness PING: the connection was dead before the
+             * command was sent; replace it. */
+            atomic_fetch_add(&p->st_stale, 1);
+            discard(p, c);
+            call->conn = NULL;
+            call->phase = PH_CHECKOUT;
+            if (rc == PRC_ETIMEDOUT) {
+                return fail(call, rc, "timed out checking a pooled "
+                                      "connection with PING");
+            }
+            break;
+        case PH_OPEN: {
+            int64_t dl = prc_deadline_after(p->opts.connect_timeout);
+            if (p->opts.connect_timeout >= 0) {
+                dl = call->open_started +
+                     (int64_t)(p->opts.connect_timeout * 1e9);
+            }
+            rc = prc__conn_open_step(c);
+            if (rc > 0) {
+                rc = prc__wait(c, rc, dl);
+                if (rc == PRC_EINTR) {
+                    return fail(call, rc, "interrupted");
+                }
+                if (rc == PRC_ETIMEDOUT) {
+                    prc__conn_error(c, PRC_ETIMEDOUT, 0,
+                                    "connect to %s timed out after %gs",
+                                    p->opts.unix_path ? p->opts.unix_path
+                                                      : p->opts.host,
+                                    p->opts.connect_timeout);
+                }
+                if (rc < 0) {
+                    if (attempt_failed(p, call, rc, 1) != 0) {
+                        return call->err;
+                    }
+                }
+                break;
+            }
+            if (rc < 0) {
+                if (attempt_failed(p, call, rc, 1) != 0) {
+                    return call->err;
+                }
+                break;
+            }
+            /* Connected: the connect's time is added to the deadline. */
+            if (call->deadline != PRC_NO_DEADLINE) {
+                call->deadline += prc_now() - call->open_started;
+            }
+            prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
+            call->phase = PH_IO;
+            break;
+        }
+        case PH_IO:
+            rc = prc__conn_io_step(c);
+            call->written = c->written;
+            if (rc == PRC_DONE) {
+                call->phase = PH_DONE;
+                return 0;
+            }
+            if (rc > 0) {
+                int64_t dl = call->deadline;
+                if ((call->flags & PRC_CALL_BLOCKING) &&
+                    c->written == c->reqlen) {
+                    dl = call->block_deadline;
+                }
+                rc = prc__wait(c, rc, dl);
+                if (rc == PRC_EINTR) {
+                    return fail(call, rc, "interrupted");
+                }
+                if (rc == PRC_ETIMEDOUT) {
+                    prc__conn_error(c, PRC_ETIMEDOUT, 0,
+                                    "timed out %s the server",
+                                    c->written < c->reqlen ? "writing to"
+                                                           : "reading from");
+                }
+                if (rc == 0) {
+                    break;
+                }
+            }
+            if (attempt_failed(p, call, rc, 0) != 0) {
+                return call->err;
+            }
+            break;
+        case PH_BACKOFF: {
+            int64_t left = call->sleep_until - prc_now();
+            if (left > 0) {
+                const prc_hooks_t *h = &p->opts.hooks;
+                int ms = (int)((left + 999999) / 1000000);
+                if (h->before_block) {
+                    h->before_block(h->ud, PRC_BLOCK_SLEEP);
+                }
+                rc = poll(NULL, 0, ms);
+                if (h->after_block) {
+                    h->after_block(h->ud, PRC_BLOCK_SLEEP);
+                }
+                if (rc < 0 && errno == EINTR) {
+                    return fail(call, PRC_EINTR, "interrupted");
+                }
+                if (prc_now() < call->sleep_until) {
+                    break;
+                }
+            }
+            call->phase = PH_CHECKOUT;
+            break;
+        }
+        default:
+            return call->err ? call->err : 0;
+        }
+    }
+}
+
+void
+prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
+{
+    if (call->admitted) {
+        int failure = prc_breaker_counts(outcome);
+        int neutral = outcome != PRC_OK && !failure;
+        int t = prc_breaker_record(&p->breaker, call->epoch, call->probe,
+                                   failure, neutral);
+        if (t >= 0) {
+            call->transition = t;
+        }
+        call->admitted = 0;
+    }
+    if (outcome != PRC_OK) {
+        atomic_fetch_add(&p->st_errors, 1);
+    }
+    if (call->conn != NULL) {
+        release(p, call->conn,
+                outcome == PRC_OK && call->phase == PH_DONE);
+        call->conn = NULL;
+    }
+    call->phase = PH_DONE;
+}
+
+void
+prc_pool_close(prc_pool_t *p)
+{
+    prc_conn_t *idle, *c, *next;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->fork_gen != prc_fork_generation()) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    p->closed = 1;
+    idle = p->idle;
+    p->idle = NULL;
+    for (c = idle; c != NULL; c = c->next) {
+        unlink_locked(p, c);
+        p->nopen--;
+        p->nidle--;
+    }
+    /* Wake threads blocked on in-use connections: shutdown() makes their
+     * poll return at once while the fd stays valid for its owner, who
+     * then closes it. */
+    for (c = p->all; c != NULL; c = c->all_next) {
+        if (c->fd >= 0) {
+            shutdown(c->fd, SHUT_RDWR);
+        }
+    }
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (c = idle; c != NULL; c = next) {
+        next = c->next;
+        atomic_fetch_add(&p->st_closed, 1);
+        prc__conn_free(c, 1);
+    }
+}
+
+void
+prc_pool_free(prc_pool_t *p)
+{
+    prc_pool_t **pp;
+
+    if (p == NULL) {
+        return;
+    }
+    prc_pool_close(p);
+    pthread_mutex_lock(&reg_mu);
+    for (pp = &registry; *pp != NULL; pp = &(*pp)->reg_next) {
+        if (*pp == p) {
+            *pp = p->reg_next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+    /* Connections still checked out (only possible after a fork, held by
+     * threads that do not exist here) are freed with the pool. */
+    while (p->all != NULL) {
+        prc_conn_t *c = p->all;
+        p->all = c->all_next;
+        prc__conn_free(c, 0);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    destroy(p);
+}
+
+void
+prc_pool_stats(prc_pool_t *p, prc_pool_stats_t *out)
+{
+    out->created = atomic_load(&p->st_created);
+    out->closed = atomic_load(&p->st_closed);
+    out->in_use = atomic_load(&p->st_in_use);
+    out->idle = out->created - out->closed - out->in_use;
+    if (out->idle < 0) {
+        out->idle = 0;
+    }
+    out->waits = atomic_load(&p->st_waits);
+    out->timeouts = atomic_load(&p->st_timeouts);
+    out->errors = atomic_load(&p->st_errors);
+    out->retries = atomic_load(&p->st_retries);
+    out->max_connections = p->opts.max_connections;
+    out->health_checks = atomic_load(&p->st_health);
+    out->stale = atomic_load(&p->st_stale);
+}

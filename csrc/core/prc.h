@@ -1,0 +1,376 @@
+/* prc.h - the pyredisclient C core: the sole public header. */
+#ifndef PRC_H
+#define PRC_H
+
+/*
+ * The core is plain C11 with no Python: connections (TCP, unix socket,
+ * TLS), RESP framing, a thread-safe pool, a circuit breaker and retry
+ * policy.  Functions return 0 or a negative PRC_E* code; handles keep
+ * `err` and `errstr` with context.  Nothing here calls into Python, and
+ * nothing here starts a thread.
+ *
+ * Ownership: every pointer argument is borrowed for the duration of the
+ * call unless its comment says "copied" or "kept".  Strings that a handle
+ * needs later are copied into it.
+ */
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ----------------------------------------------------------- */
+
+/* XX(name, code, message).  Codes are negative; 0 is success. */
+#define PRC_ERRNO_MAP(XX)                                                    \
+    XX(ENOMEM, -1, "out of memory")                                          \
+    XX(EINVAL, -2, "invalid argument")                                       \
+    XX(ECONNECT, -3, "connection failed")                                    \
+    XX(ETIMEDOUT, -4, "timed out")                                           \
+    XX(ECONNLOST, -5, "connection lost")                                     \
+    XX(EPROTO, -6, "protocol error")                                         \
+    XX(EREPLYLIMIT, -7, "reply exceeds a configured limit")                  \
+    XX(EAUTH, -8, "authentication failed")                                   \
+    XX(EHANDSHAKE, -9, "connection setup command failed")                    \
+    XX(EPOOLTIMEOUT, -10, "timed out waiting for a pooled connection")       \
+    XX(ECLOSED, -11, "client is closed")                                     \
+    XX(ECIRCUIT, -12, "circuit breaker is open")                             \
+    XX(EINTR, -13, "interrupted by a signal")                                \
+    XX(ETLS, -14, "TLS error")                                               \
+    XX(EMAXCLIENTS, -15, "server has reached maxclients")                    \
+    XX(ELOADING, -16, "server is loading the dataset")                       \
+    XX(ETOOBIG, -17, "command too large")
+
+typedef enum {
+    PRC_OK = 0,
+#define PRC_ERR_ENUM(name, code, msg) PRC_##name = (code),
+    PRC_ERRNO_MAP(PRC_ERR_ENUM)
+#undef PRC_ERR_ENUM
+} prc_errno_t;
+
+/* Message for a code; never NULL, static storage. */
+const char *prc_strerror(int code);
+/* Name of a code ("ETIMEDOUT"); never NULL, static storage. */
+const char *prc_err_name(int code);
+
+#define PRC_ERRSTR_LEN 128
+
+/* ---- clock -------------------------------------------------------------- */
+
+/* A deadline is a CLOCK_MONOTONIC time in nanoseconds. */
+#define PRC_NO_DEADLINE INT64_MAX
+
+/* Current CLOCK_MONOTONIC time in ns, through the injectable clock. */
+int64_t prc_now(void);
+/* Replace the clock (C tests); NULL restores the real one. */
+void prc_clock_set(int64_t (*fn)(void));
+/* now + seconds, or PRC_NO_DEADLINE when seconds < 0 (no limit). */
+int64_t prc_deadline_after(double seconds);
+
+/* ---- framing: an incremental RESP2 scanner ------------------------------ */
+
+/*
+ * The framer finds where complete replies end without building anything
+ * and without copying: it scans bytes in place and keeps only a small
+ * stack.  It enforces the reply limits (bulk length, array size, depth)
+ * on headers, before any of the announced payload is buffered.
+ */
+#define PRC_FRAMER_MAX_DEPTH 64
+
+typedef struct prc_framer_s {
+    size_t pos;            /* bytes of the buffer already consumed */
+    int64_t bulk_left;     /* >= 0: payload+CRLF bytes still to skip */
+    int depth;             /* open aggregates */
+    int64_t left[PRC_FRAMER_MAX_DEPTH]; /* elements left per level */
+    size_t max_bulk;       /* largest bulk payload accepted */
+    int64_t max_elements;  /* largest array header accepted */
+    int max_depth;         /* deepest nesting accepted (<= MAX_DEPTH) */
+    char errstr[PRC_ERRSTR_LEN];
+} prc_framer_t;
+
+/* Reset a framer for a new stream with the given limits. */
+void prc_framer_init(prc_framer_t *f, size_t max_bulk, int64_t max_elements,
+                     int max_depth);
+/*
+ * Scan buf[f->pos, len) for at most `limit` complete top-level replies
+ * (limit <= 0: no limit).  Returns how many completed (>= 0), with f->pos
+ * just past the last completed reply or past the scanned prefix of a
+ * partial one; or PRC_EPROTO / PRC_EREPLYLIMIT with f->errstr set.
+ */
+int prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit);
+/* True when the framer is between replies. */
+int prc_framer_idle(const prc_framer_t *f);
+
+/* ---- options -------------------------------------------------------------- */
+
+typedef enum {
+    PRC_TLS_VERIFY_REQUIRED = 0,
+    PRC_TLS_VERIFY_OPTIONAL = 1,
+    PRC_TLS_VERIFY_NONE = 2
+} prc_tls_verify_t;
+
+/* Hooks called around each blocking wait (poll or pool wait); optional.
+ * They run on the caller's thread, must not block and must not call back
+ * into the pool.  `what` is PRC_BLOCK_READ, _WRITE, _POOL or _SLEEP. */
+enum { PRC_BLOCK_READ = 1, PRC_BLOCK_WRITE, PRC_BLOCK_POOL, PRC_BLOCK_SLEEP };
+typedef struct prc_hooks_s {
+    void (*before_block)(void *ud, int what);
+    void (*after_block)(void *ud, int what);
+    void *ud;
+} prc_hooks_t;
+
+/*
+ * Everything a pool needs; strings are borrowed by prc_pool_new, which
+ * copies them.  Timeouts in seconds; a negative value means "no limit".
+ */
+typedef struct prc_opts_s {
+    const char *host;       /* TCP host name or address */
+    int port;
+    const char *unix_path;  /* when set, used instead of host/port */
+    int db;
+    const char *username;   /* ACL user; NULL for plain AUTH */
+    const char *password;   /* NULL: no AUTH */
+    const char *client_name;
+    double connect_timeout;
+    double socket_timeout;
+    double pool_timeout;
+    double health_check_interval; /* PING pooled conns idle longer */
+    int keepalive;
+    int max_connections;
+    size_t max_reply_bytes;
+
+    /* retry */
+    int retry_attempts;
+    double retry_base;
+    double retry_cap;
+    int retry_on_timeout;
+
+    /* circuit breaker */
+    int breaker_enabled;
+    int failure_threshold;
+    double recovery_timeout;
+    int success_threshold;
+
+    /* TLS */
+    int tls;
+    const char *tls_ca_file;
+    const char *tls_ca_path;
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    const char *tls_server_name; /* SNI + verification; default host */
+    int tls_verify;              /* prc_tls_verify_t */
+    int tls_check_hostname;
+
+    prc_hooks_t hooks;
+} prc_opts_t;
+
+/* Fill opts with the documented defaults (5 s timeouts, 50 conns...). */
+void prc_opts_init(prc_opts_t *opts);
+
+/* ---- connection ------------------------------------------------------------- */
+
+typedef struct prc_conn_s prc_conn_t;
+
+/* Step results for the non-blocking state machine. */
+enum { PRC_DONE = 0, PRC_WANT_READ = 1, PRC_WANT_WRITE = 2 };
+
+/*
+ * Reply bytes of the last completed exchange: conn->rbuf[0, rlen) holds
+ * exactly `nreplies` complete RESP replies.  Borrowed from the connection;
+ * valid until the connection is released or used again.
+ */
+const char *prc_conn_replies(const prc_conn_t *c, size_t *len);
+/* The connection's file descriptor, or -1. */
+int prc_conn_fd(const prc_conn_t *c);
+/* Per-connection slot for the binding's reply reader: `free_fn(ptr)` runs
+ * when the connection is destroyed.  The core never looks inside. */
+void *prc_conn_user(const prc_conn_t *c);
+void prc_conn_set_user(prc_conn_t *c, void *ptr, void (*free_fn)(void *));
+/* Mark a connection broken: it will be closed, never pooled, on release. */
+void prc_conn_mark_broken(prc_conn_t *c);
+
+/* ---- pool and calls ----------------------------------------------------------- */
+
+typedef struct prc_pool_s prc_pool_t;
+
+/*
+ * Create a pool (no connection is opened yet).  Returns NULL with *err
+ * set and errbuf filled on bad options or allocation failure.  The
+ * caller owns the pool and frees it with prc_pool_free.
+ */
+prc_pool_t *prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf,
+                         size_t errlen);
+/*
+ * Close idle connections and refuse new calls with PRC_ECLOSED; wakes
+ * pool waiters and shuts down (shutdown(2), not close) connections in
+ * use so that their owners return quickly.  Thread-safe, idempotent.
+ */
+void prc_pool_close(prc_pool_t *p);
+/* Free the pool; all connections must have been released.  NULL ok. */
+void prc_pool_free(prc_pool_t *p);
+
+/* Flags of one call. */
+enum {
+    PRC_CALL_READONLY = 1,  /* safe to replay after a connection error */
+    PRC_CALL_BLOCKING = 2,  /* a blocking command: own timeout, no probe */
+    PRC_CALL_NO_RETRY = 4,  /* never replay (WATCH/MULTI state) */
+    PRC_CALL_NO_BREAKER = 8 /* bypass admission (health checks) */
+};
+
+/*
+ * One logical call: a request of `nreplies` commands, its deadline and
+ * its state.  The request bytes are borrowed and must stay valid until
+ * the call is finished (prc_call_finish).  A call that returns PRC_EINTR
+ * keeps its state: calling prc_pool_call again resumes the same phase
+ * against the same deadline and never re-sends what was written.
+ */
+typedef struct prc_call_s {
+    /* in */
+    const char *req;
+    size_t reqlen;
+    int nreplies;
+    int flags;
+    int64_t deadline;       /* overall, from prc_deadline_after */
+    int64_t block_deadline; /* blocking commands: read deadline */
+
+    /* state (private) */
+    int phase;
+    int attempt;
+    int probe;           /* admitted as a half-open probe */
+    int transition;      /* breaker state entered by this call, or -1 */
+    uint64_t epoch;      /* breaker epoch at admission */
+    int admitted;
+    int fresh;           /* the connection was opened by this call */
+    size_t written;      /* request bytes the kernel accepted */
+    int64_t sleep_until; /* backoff end */
+    int64_t pool_deadline;
+    int64_t open_started;
+    prc_conn_t *conn;
+
+    /* out */
+    int retries;      /* how many times the call was replayed */
+    int err;
+    char errstr[PRC_ERRSTR_LEN];
+} prc_call_t;
+
+/* Prepare a call; cheap, no allocation. */
+void prc_call_init(prc_call_t *call, const char *req, size_t reqlen,
+                   int nreplies, int flags, int64_t deadline);
+
+/*
+ * Run a call to completion with blocking waits (poll against the
+ * deadline): breaker admission, pool checkout (liveness check, connect,
+ * handshake), write, read until `nreplies` replies are framed, and safe
+ * retries.  Returns 0 with call->conn holding the reply bytes
+ * (prc_conn_replies), or a negative code with call->err/errstr; on
+ * PRC_EINTR the call can be resumed.  Must be called without any Python
+ * lock; takes the pool mutex only for short, non-blocking sections.
+ */
+int prc_pool_call(prc_pool_t *p, prc_call_t *call);
+/*
+ * Finish a call: settles the breaker outcome and returns the connection
+ * to the pool when `ok` and nothing is left unread, else closes it.
+ * `outcome` is PRC_OK or an error code classifying the failure (for the
+ * breaker: PRC_EPROTO, PRC_EMAXCLIENTS, PRC_ELOADING count as
+ * availability failures).  Always call it once per prc_call_init, on
+ * every exit path.  Thread-safe.
+ */
+void prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome);
+
+/* Pool counters (atomics; a snapshot, no lock). */
+typedef struct prc_pool_stats_s {
+    int64_t created;  /* connections opened */
+    int64_t closed;   /* connections closed */
+    int64_t in_use;
+    int64_t idle;
+    int64_t waits;    /* checkouts that had to wait */
+    int64_t timeouts; /* checkouts that gave up waiting */
+    int64_t errors;   /* calls that ended in an error */
+    int64_t retries;  /* replays */
+    int64_t max_connections;
+    int64_t health_checks; /* checkout PINGs */
+    int64_t stale;    /* pooled connections found dead at checkout */
+} prc_pool_stats_t;
+void prc_pool_stats(prc_pool_t *p, prc_pool_stats_t *out);
+
+/* ---- circuit breaker --------------------------------------------------------- */
+
+enum { PRC_BREAKER_CLOSED = 0, PRC_BREAKER_OPEN = 1, PRC_BREAKER_HALF_OPEN = 2 };
+
+/*
+ * The breaker's whole state is one atomic word changed by compare-and-
+ * swap: bits 0-1 state, 2-17 half-open probes admitted, 18-33 half-open
+ * successes, 34-63 epoch.  Every transition bumps the epoch, so outcomes
+ * reported for an older epoch are ignored.
+ */
+typedef struct prc_breaker_s {
+    _Atomic uint64_t word;
+    _Atomic int64_t changed_at; /* prc_now() at the last transition */
+    _Atomic int failures;       /* consecutive counted failures (CLOSED) */
+    _Atomic int64_t refused;
+    _Atomic int64_t opens;
+    _Atomic int64_t transitions;
+    int enabled;
+    int failure_threshold;
+    int success_threshold;
+    int64_t recovery_ns;
+} prc_breaker_t;
+
+void prc_breaker_init(prc_breaker_t *b, int enabled, int failure_threshold,
+                      double recovery_timeout, int success_threshold);
+/*
+ * Ask for admission.  Returns 0 and fills *epoch and *probe, or
+ * PRC_ECIRCUIT when open (or half-open with every probe slot taken).
+ * `no_probe` refuses admission as a half-open probe (blocking commands).
+ * *transition receives the state this thread's CAS entered, or -1.
+ */
+int prc_breaker_allow(prc_breaker_t *b, int no_probe, uint64_t *epoch,
+                      int *probe, int *transition);
+/* Settle an admission: `failure` true for an availability failure,
+ * false for a success; `neutral` settles without counting either way (a
+ * pool timeout or an authentication error says nothing about
+ * availability).  Outcomes from older epochs are ignored.  Returns the
+ * state this thread's CAS entered, or -1 when it caused no transition. */
+int prc_breaker_record(prc_breaker_t *b, uint64_t epoch, int probe,
+                       int failure, int neutral);
+/* Current state; an OPEN breaker past its recovery time reads HALF_OPEN. */
+int prc_breaker_state(prc_breaker_t *b);
+/* Consecutive failures counted so far in the CLOSED state. */
+int prc_breaker_failures(prc_breaker_t *b);
+/* Does this error code count against the breaker? */
+int prc_breaker_counts(int code);
+/* Access the pool's breaker. */
+prc_breaker_t *prc_pool_breaker(prc_pool_t *p);
+
+/* ---- retry -------------------------------------------------------------- */
+
+/* Full-jitter exponential backoff: uniform in [0, min(cap, base*2^n)].
+ * `rnd` in [0,1).  Returns seconds. */
+double prc_backoff(int attempt, double base, double cap, double rnd);
+/* Thread-local xorshift RNG in [0,1); seedable for tests. */
+double prc_random(void);
+void prc_random_seed(uint64_t seed);
+
+/* ---- command table ------------------------------------------------------ */
+
+/*
+ * Classify a command by its argv: returns PRC_CALL_READONLY and/or
+ * PRC_CALL_BLOCKING; for a blocking command *block_seconds receives its
+ * own timeout (0 = wait forever, < 0 = unknown).
+ */
+int prc_command_flags(int argc, const char *const *argv,
+                      const size_t *argvlen, double *block_seconds);
+
+/* ---- fork --------------------------------------------------------------- */
+
+/* Fork generation: bumped in the child by a pthread_atfork handler. */
+uint64_t prc_fork_generation(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PRC_H */

@@ -1,0 +1,108 @@
+/* prc_int.h - core internals shared by the core's files and C tests. */
+#ifndef PRC_INT_H
+#define PRC_INT_H
+
+#include <netdb.h>
+#include <pthread.h>
+
+#include "prc.h"
+
+/* Transport results beyond byte counts. */
+#define PRC__AGAIN_READ (-1000)
+#define PRC__AGAIN_WRITE (-1001)
+
+/*
+ * The transport vtable: plain sockets (transport.c) or TLS (tls.c).
+ * read/write return bytes (read: 0 = EOF), PRC__AGAIN_*, or a negative
+ * PRC_E* code with the connection's errstr set.
+ */
+typedef struct prc_transport_s {
+    ssize_t (*read)(prc_conn_t *c, char *buf, size_t len);
+    ssize_t (*write)(prc_conn_t *c, const char *buf, size_t len);
+    /* Non-blocking handshake step: PRC_DONE, PRC_WANT_*, or error. */
+    int (*handshake)(prc_conn_t *c);
+    /* Release transport state; `orderly` false after fork or error. */
+    void (*close)(prc_conn_t *c, int orderly);
+} prc_transport_t;
+
+extern const prc_transport_t prc__plain_transport;
+
+enum {
+    PRC__CONN_NEW = 0,
+    PRC__CONN_CONNECTING,
+    PRC__CONN_TLS,
+    PRC__CONN_HANDSHAKE,
+    PRC__CONN_READY,
+    PRC__CONN_BROKEN
+};
+
+struct prc_conn_s {
+    int fd;
+    int state;
+    const prc_transport_t *tp;
+    void *tls;              /* SSL *, owned; freed by tp->close */
+    prc_pool_t *pool;       /* borrowed: the pool outlives its conns */
+
+    struct addrinfo *ai;    /* owned while connecting */
+    struct addrinfo *ai_next;
+
+    /* The exchange in progress. */
+    const char *req;        /* borrowed from the caller */
+    size_t reqlen;
+    size_t written;
+    int want;               /* replies expected */
+    int got;                /* replies framed */
+    char *rbuf;             /* owned; reply bytes */
+    size_t rlen;
+    size_t rcap;
+    prc_framer_t framer;
+    int64_t connected_at;   /* connect duration bookkeeping */
+
+    int64_t last_used;      /* prc_now() at last release */
+    uint64_t fork_gen;      /* fork generation it was created in */
+
+    void *user;             /* the binding's reader, owned via user_free */
+    void (*user_free)(void *);
+
+    prc_conn_t *next;       /* idle list link, guarded by the pool mutex */
+    prc_conn_t *all_prev;   /* list of every conn, guarded by pool mutex */
+    prc_conn_t *all_next;
+    int err;
+    char errstr[PRC_ERRSTR_LEN];
+};
+
+/* Connection life cycle (conn.c). */
+prc_conn_t *prc__conn_new(prc_pool_t *p);
+void prc__conn_free(prc_conn_t *c, int orderly);
+/* Start or continue connecting: PRC_DONE when READY, PRC_WANT_*, error. */
+int prc__conn_open_step(prc_conn_t *c);
+/* Begin an exchange: send req (borrowed) and expect nreplies replies. */
+void prc__conn_begin(prc_conn_t *c, const char *req, size_t len,
+                     int nreplies);
+/* Continue the exchange: PRC_DONE when all replies are framed. */
+int prc__conn_io_step(prc_conn_t *c);
+/* Wait for fd readiness until deadline: 0, PRC_ETIMEDOUT, PRC_EINTR. */
+int prc__wait(prc_conn_t *c, int want, int64_t deadline);
+/* Set conn error with context (errno saved by the caller in `sys`). */
+int prc__conn_error(prc_conn_t *c, int code, int sys, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Zero-timeout liveness check of an idle pooled connection: 0 if quiet. */
+int prc__conn_stale(prc_conn_t *c);
+
+/* Socket helpers (transport.c). */
+int prc__socket_connect_start(prc_conn_t *c);
+int prc__socket_connect_check(prc_conn_t *c);
+
+/* The pool internals needed by conn.c. */
+const prc_opts_t *prc__pool_opts(const prc_pool_t *p);
+void prc__pool_handshake(const prc_pool_t *p, const char **buf, size_t *len,
+                         int *n);
+/* TLS (tls.c): a context per pool, a session per connection. */
+void *prc__tls_ctx_new(const prc_opts_t *o, char *errbuf, size_t errlen);
+void prc__tls_ctx_free(void *ctx);
+int prc__tls_attach(prc_conn_t *c);
+void *prc__pool_tls_ctx(const prc_pool_t *p);
+/* Decrypted bytes already buffered inside the TLS session? */
+int prc__tls_pending(const prc_conn_t *c);
+
+#endif /* PRC_INT_H */
