@@ -1,0 +1,259 @@
+"""Command line: ``python -m pyredisclient COMMAND``.
+
+Commands:
+  demo   a short tour of the client (a throwaway redis-server unless REDIS_URL is set)
+  ping   PING a server and print the round-trip time
+
+Adding a command: write ``def cmd_NAME(args) -> int`` and decorate it with
+``@subcommand("NAME", help=..., arguments=...)``; it appears in ``--help``.
+Printing is fine here: this is the CLI, not the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, Callable, NamedTuple
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+
+Handler = Callable[[argparse.Namespace], int]
+Configure = Callable[[argparse.ArgumentParser], None]
+
+
+class _Subcommand(NamedTuple):
+    help: str
+    configure: Configure | None
+    handler: Handler
+
+
+_SUBCOMMANDS: dict[str, _Subcommand] = {}
+
+
+def subcommand(
+    name: str, *, help: str, arguments: Configure | None = None
+) -> Callable[[Handler], Handler]:
+    """Register ``handler(args) -> exit status`` as ``python -m pyredisclient NAME``."""
+
+    def register(handler: Handler) -> Handler:
+        _SUBCOMMANDS[name] = _Subcommand(help, arguments, handler)
+        return handler
+
+    return register
+
+
+def _redact(url: str) -> str:
+    """The URL with any password shown as ***."""
+    try:
+        from pyredisclient.config import redact_url
+    except ImportError:  # pragma: no cover - config is part of the package
+        return url
+    return redact_url(url)
+
+
+def _url_argument(parser: argparse.ArgumentParser, default_help: str) -> None:
+    parser.add_argument(
+        "--url",
+        default=None,
+        help=f"server URL (default: $REDIS_URL, else {default_help})",
+    )
+
+
+# -- ping -------------------------------------------------------------------
+
+
+def _ping_arguments(parser: argparse.ArgumentParser) -> None:
+    _url_argument(parser, DEFAULT_URL)
+    parser.add_argument("-c", "--count", type=int, default=1, help="PINGs to send (default 1)")
+
+
+@subcommand("ping", help="PING a server and print the round-trip time", arguments=_ping_arguments)
+def cmd_ping(args: argparse.Namespace) -> int:
+    import pyredisclient
+
+    url = args.url or os.environ.get("REDIS_URL") or DEFAULT_URL
+    count = max(1, min(args.count, 1_000_000))
+    try:
+        client = pyredisclient.RedisClient.from_url(url)
+    except Exception as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            reply = client.ping()
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            print(f"{_redact(url)}: {reply!r} in {elapsed_ms:.3f} ms")
+    except Exception as exc:
+        print(f"{_redact(url)}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    return 0
+
+
+# -- demo -------------------------------------------------------------------
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    _url_argument(parser, "a throwaway redis-server started for the demo")
+
+
+@contextlib.contextmanager
+def _demo_server(url: str | None) -> Iterator[str]:
+    """Yield *url*, or the URL of a throwaway redis-server stopped afterwards."""
+    if url:
+        print(f"using the server at {_redact(url)}")
+        yield url
+        return
+    from pyredisclient.testing import RedisServer, redis_server_available
+
+    if not redis_server_available():
+        raise SystemExit(
+            "error: REDIS_URL is not set and redis-server is not on PATH\n"
+            "(install it with: bash scripts/setup.sh, or set REDIS_URL=redis://host:port/0)"
+        )
+    with RedisServer() as server:
+        print(f"started a throwaway redis-server (pid {server.pid}) at {server.url}")
+        try:
+            yield server.url
+        finally:
+            print("stopping the throwaway redis-server")
+
+
+def _show(label: str, value: Any) -> None:
+    print(f"  {label:<40} -> {value!r}")
+
+
+@subcommand("demo", help="a short tour of the client", arguments=_demo_arguments)
+def cmd_demo(args: argparse.Namespace) -> int:
+    import pyredisclient
+
+    # Only these keys are touched (and deleted at the end), so pointing the demo
+    # at a real server through REDIS_URL leaves everything else alone.
+    prefix = "prc-demo:"
+    keys = [prefix + name for name in ("greeting", "counter", "user:1", "queue", "pipe", "tx")]
+    with _demo_server(args.url or os.environ.get("REDIS_URL")) as url:
+        client = pyredisclient.RedisClient.from_url(url)
+        try:
+            print("\n1. Connect and PING")
+            _show("client.ping()", client.ping())
+
+            print("\n2. Strings, with an expiry")
+            _show(f"client.set({keys[0]!r}, 'hello', ex=60)", client.set(keys[0], "hello", ex=60))
+            _show(f"client.get({keys[0]!r})", client.get(keys[0]))
+            _show(f"client.ttl({keys[0]!r})", client.ttl(keys[0]))
+
+            print("\n3. Counters")
+            for _ in range(3):
+                _show(f"client.incr({keys[1]!r})", client.incr(keys[1]))
+
+            print("\n4. A hash")
+            user = {"name": "Ada", "language": "C"}
+            _show(f"client.hset({keys[2]!r}, mapping={user!r})", client.hset(keys[2], mapping=user))
+            _show(f"client.hgetall({keys[2]!r})", client.hgetall(keys[2]))
+
+            print("\n5. A list")
+            _show(f"client.rpush({keys[3]!r}, 'a', 'b', 'c')", client.rpush(keys[3], "a", "b", "c"))
+            _show(f"client.lrange({keys[3]!r}, 0, -1)", client.lrange(keys[3], 0, -1))
+
+            print("\n6. A pipeline: three commands, one round trip")
+            pipe = client.pipeline(transaction=False)
+            pipe.set(keys[4], "1")
+            pipe.incr(keys[4])
+            pipe.get(keys[4])
+            _show("pipe.set/incr/get(...).execute()", pipe.execute())
+
+            print("\n7. A transaction (MULTI/EXEC)")
+            tx = client.pipeline(transaction=True)
+            tx.set(keys[5], "before")
+            tx.set(keys[5], "after")
+            tx.get(keys[5])
+            _show("tx.set/set/get(...).execute()", tx.execute())
+
+            _demo_stats(client)
+            _demo_fallback(pyredisclient)
+        finally:
+            with contextlib.suppress(Exception):
+                client.delete(*keys)
+            client.close()
+    print("\ndone")
+    return 0
+
+
+def _demo_stats(client: Any) -> None:
+    """Pool statistics, when this build of the client has them."""
+    pool_stats = getattr(client, "pool_stats", None)
+    if pool_stats is None:
+        return
+    print("\n8. Connection pool statistics")
+    stats = pool_stats()
+    items = stats.items() if isinstance(stats, dict) else [("pool_stats()", stats)]
+    for name, value in items:
+        _show(str(name), value)
+
+
+def _demo_fallback(pyredisclient: Any) -> None:
+    """with_redis_fallback: a cache read that degrades instead of failing."""
+    with_redis_fallback = getattr(pyredisclient, "with_redis_fallback", None)
+    if with_redis_fallback is None:
+        return
+    print("\n9. with_redis_fallback: when Redis is down, return a default instead of raising")
+    from pyredisclient.testing import find_free_port
+
+    # A port nobody listens on: every call fails fast with ConnectionError.
+    dead = pyredisclient.RedisClient.from_url(
+        f"redis://127.0.0.1:{find_free_port()}/0",
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+    )
+
+    @with_redis_fallback(fallback=None)
+    def cached_greeting() -> Any:
+        return dead.get("greeting")
+
+    try:
+        _show("cached_greeting()  # server down", cached_greeting())
+    finally:
+        dead.close()
+
+
+# -- main -------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, one sub-parser per registered command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pyredisclient", description="pyredisclient command line"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for name, spec in _SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=spec.help, description=spec.help)
+        if spec.configure is not None:
+            spec.configure(sub)
+        sub.set_defaults(handler=spec.handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into e.g. `head`: stop quietly (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
