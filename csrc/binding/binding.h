@@ -1,0 +1,120 @@
+/* binding.h - shared declarations of the CPython binding (pyredisclient._core). */
+#ifndef PYRC_BINDING_H
+#define PYRC_BINDING_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <hiredis.h>
+
+#include "prc.h"
+
+/* Ownership markers for binding functions (after psycopg2's config.h). */
+#define PYRC_BORROWED  /* returns a borrowed reference */
+#define PYRC_STEALS(n) /* steals a reference to argument n */
+#define PYRC_RAISES    /* returns NULL with an exception set on error */
+#define PYRC_RAISES_NEG /* returns -1 with an exception set on error */
+
+/* Every exception class, in hierarchy order (parents first). */
+#define PYRC_EXCEPTIONS(XX)                                                  \
+    XX(RedisError)                                                           \
+    XX(ConnectionError)                                                      \
+    XX(TimeoutError)                                                         \
+    XX(AuthenticationError)                                                  \
+    XX(CircuitOpenError)                                                     \
+    XX(PoolTimeoutError)                                                     \
+    XX(BusyLoadingError)                                                     \
+    XX(MaxClientsError)                                                      \
+    XX(ResponseError)                                                        \
+    XX(NoScriptError)                                                        \
+    XX(ReadOnlyError)                                                        \
+    XX(OutOfMemoryError)                                                     \
+    XX(ExecAbortError)                                                       \
+    XX(NoPermissionError)                                                    \
+    XX(ProtocolError)                                                        \
+    XX(ReplyLimitError)                                                      \
+    XX(DataError)                                                            \
+    XX(WatchError)
+
+/* Module state: types, exception classes and interned objects. */
+typedef struct {
+    PyTypeObject *ClientType;
+    PyTypeObject *BatchType;
+#define PYRC_EXC_FIELD(name) PyObject *name;
+    PYRC_EXCEPTIONS(PYRC_EXC_FIELD)
+#undef PYRC_EXC_FIELD
+    PyObject *logger; /* logging.getLogger("pyredisclient") */
+} pyrc_state;
+
+/* The client: a pool plus reply-building settings. */
+typedef struct {
+    PyObject_HEAD
+    prc_pool_t *pool;       /* owned */
+    pyrc_state *state;      /* borrowed: kept alive through our type */
+    double socket_timeout;  /* seconds; < 0 none */
+    int decode;             /* decode_responses */
+    int utf8_strict;        /* fast path: utf-8 + strict */
+    char *encoding;         /* owned copy */
+    char *errors;           /* owned copy */
+    PyObject *weakreflist;
+} RedisClientObject;
+
+/* A queue of formatted commands for one pipeline, kept in C. */
+typedef struct {
+    PyObject_HEAD
+    char *buf;      /* owned: formatted commands back to back */
+    size_t len;
+    size_t cap;
+    Py_ssize_t n;   /* commands queued */
+    int flags;      /* AND of PRC_CALL_READONLY over the commands */
+    int any_blocking;
+} BatchObject;
+
+/* module.c */
+pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
+void pyrc_log(pyrc_state *st, int level, const char *fmt, ...);
+
+/* errors.c */
+/* Raise the exception class for a core error code; returns NULL. */
+PyObject *pyrc_raise(pyrc_state *st, int code, const char *errstr)
+    PYRC_RAISES;
+/* Build (not raise) the exception for a server error reply; new ref. */
+PyObject *pyrc_error_reply(pyrc_state *st, const char *s, size_t len)
+    PYRC_RAISES;
+/* The core code an error-reply exception counts as (PRC_OK if none). */
+int pyrc_error_reply_outcome(pyrc_state *st, PyObject *exc);
+
+/* convert.c */
+typedef struct {
+    const char **argv;
+    size_t *argvlen;
+    int argc;
+    /* storage for converted numbers and buffer exports */
+    char *scratch;
+    size_t scratch_len;
+    Py_buffer *views;
+    int nviews;
+    const char *argv_small[16];
+    size_t len_small[16];
+} pyrc_args;
+
+/* Encode a tuple/list of arguments to argv; every pointer stays valid
+ * until pyrc_args_free.  Raises DataError naming a bad argument. */
+int pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a)
+    PYRC_RAISES_NEG;
+void pyrc_args_free(pyrc_args *a);
+/* Format argv with hiredis; returns a buffer freed by redisFreeCommand,
+ * or NULL with DataError/MemoryError set. */
+char *pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len)
+    PYRC_RAISES;
+/* Parse `n` replies from the connection's bytes into Python objects.
+ * Returns a new reference: the single reply when n == 1 and `as_list`
+ * is 0, else a list.  Error replies become exception instances. */
+PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
+                             Py_ssize_t n, int as_list) PYRC_RAISES;
+
+/* client.c */
+extern PyType_Spec pyrc_client_spec;
+extern PyType_Spec pyrc_batch_spec;
+
+#endif /* PYRC_BINDING_H */

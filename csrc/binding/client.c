@@ -1,0 +1,740 @@
+/* client.c - the Client type (a pool with a command interface) and Batch. */
+#include <string.h>
+
+#include "binding.h"
+#include "structmember.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* None means "no limit" (-1); numbers must be finite and positive. */
+static int
+timeout_arg(PyObject *o, const char *name, double *out)
+{
+    double v;
+
+    if (o == NULL || o == Py_None) {
+        *out = -1;
+        return 0;
+    }
+    v = PyFloat_AsDouble(o);
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (!(v > 0) || v > 1e9) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s must be a positive number of seconds or None", name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+#define PYRC_RAISED 1
+
+static const char *const breaker_names[] = {"closed", "open", "half_open"};
+
+static void
+log_transition(pyrc_state *st, int t)
+{
+    if (t == PRC_BREAKER_OPEN) {
+        pyrc_log(st, 30, "circuit breaker opened: calls fail fast with "
+                         "CircuitOpenError until the recovery timeout");
+    } else if (t == PRC_BREAKER_HALF_OPEN) {
+        pyrc_log(st, 20, "circuit breaker half-open: probing the server");
+    } else if (t == PRC_BREAKER_CLOSED) {
+        pyrc_log(st, 20, "circuit breaker closed: server reachable again");
+    }
+}
+
+/*
+ * Run a prepared call: one GIL release covers the pool wait, connect,
+ * write and read.  On EINTR the GIL is taken back to run signal handlers;
+ * the call then resumes against the same deadline.  Returns the core
+ * result, or PYRC_RAISED when a signal handler raised: the call has then
+ * been finished and the exception is set.
+ */
+static int
+run_call(RedisClientObject *self, prc_call_t *call)
+{
+    int rc;
+
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = prc_pool_call(self->pool, call);
+        Py_END_ALLOW_THREADS
+        if (call->transition >= 0) {
+            log_transition(self->state, call->transition);
+            call->transition = -1;
+        }
+        if (rc != PRC_EINTR) {
+            return rc;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            prc_call_finish(self->pool, call, PRC_EINTR);
+            return PYRC_RAISED;
+        }
+    }
+}
+
+static void
+finish(RedisClientObject *self, prc_call_t *call, int outcome)
+{
+    prc_call_finish(self->pool, call, outcome);
+    if (call->transition >= 0) {
+        log_transition(self->state, call->transition);
+        call->transition = -1;
+    }
+}
+
+/* After a successful exchange: the outcome that error replies imply. */
+static int
+reply_outcome(RedisClientObject *self, prc_conn_t *conn, PyObject *reply)
+{
+    int outcome;
+
+    if (reply == NULL || !PyExceptionInstance_Check(reply)) {
+        return PRC_OK;
+    }
+    outcome = pyrc_error_reply_outcome(self->state, reply);
+    if (outcome != PRC_OK) {
+        prc_conn_mark_broken(conn);
+    }
+    return outcome;
+}
+
+/* ---- Client ----------------------------------------------------------- */
+
+static int
+Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
+{
+    static const char *const kwlist[] = {"host",
+                             "port",
+                             "unix_socket_path",
+                             "db",
+                             "username",
+                             "password",
+                             "client_name",
+                             "socket_timeout",
+                             "socket_connect_timeout",
+                             "socket_keepalive",
+                             "max_connections",
+                             "pool_timeout",
+                             "health_check_interval",
+                             "decode_responses",
+                             "encoding",
+                             "encoding_errors",
+                             "max_reply_bytes",
+                             "retry_attempts",
+                             "retry_base",
+                             "retry_cap",
+                             "retry_on_timeout",
+                             "circuit_breaker",
+                             "failure_threshold",
+                             "recovery_timeout",
+                             "success_threshold",
+                             "ssl",
+                             "ssl_ca_certs",
+                             "ssl_ca_path",
+                             "ssl_certfile",
+                             "ssl_keyfile",
+                             "ssl_cert_reqs",
+                             "ssl_check_hostname",
+                             "ssl_server_hostname",
+                             NULL};
+    prc_opts_t o;
+    PyObject *sock_to = Py_None, *conn_to = Py_None, *pool_to = NULL;
+    const char *encoding = "utf-8", *errors = "strict", *cert_reqs = NULL;
+    Py_ssize_t max_reply = 512 * 1024 * 1024;
+    int decode = 0, err = 0;
+    char errbuf[256];
+
+    if (self->pool != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client already initialised");
+        return -1;
+    }
+    prc_opts_init(&o);
+    sock_to = conn_to = NULL;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwds, "|$zizizzzOOpiOdpssniddppidipzzzzzpz", (char **)kwlist,
+            &o.host, &o.port, &o.unix_path, &o.db, &o.username, &o.password,
+            &o.client_name, &sock_to, &conn_to, &o.keepalive,
+            &o.max_connections, &pool_to, &o.health_check_interval, &decode,
+            &encoding, &errors, &max_reply, &o.retry_attempts, &o.retry_base,
+            &o.retry_cap, &o.retry_on_timeout, &o.breaker_enabled,
+            &o.failure_threshold, &o.recovery_timeout, &o.success_threshold,
+            &o.tls, &o.tls_ca_file, &o.tls_ca_path, &o.tls_cert_file,
+            &o.tls_key_file, &cert_reqs, &o.tls_check_hostname,
+            &o.tls_server_name)) {
+        return -1;
+    }
+    /* Not given: the finite defaults; None: no limit. */
+    if (sock_to != NULL &&
+        timeout_arg(sock_to, "socket_timeout", &o.socket_timeout) < 0) {
+        return -1;
+    }
+    if (conn_to != NULL && timeout_arg(conn_to, "socket_connect_timeout",
+                                       &o.connect_timeout) < 0) {
+        return -1;
+    }
+    o.pool_timeout = o.socket_timeout;
+    if (pool_to != NULL &&
+        timeout_arg(pool_to, "pool_timeout", &o.pool_timeout) < 0) {
+        return -1;
+    }
+    if (o.max_connections < 1) {
+        PyErr_SetString(PyExc_ValueError, "max_connections must be >= 1");
+        return -1;
+    }
+    if (o.port < 1 || o.port > 65535) {
+        PyErr_SetString(PyExc_ValueError, "port must be in 1-65535");
+        return -1;
+    }
+    if (o.db < 0) {
+        PyErr_SetString(PyExc_ValueError, "db must be >= 0");
+        return -1;
+    }
+    if (max_reply < 1024) {
+        PyErr_SetString(PyExc_ValueError, "max_reply_bytes must be >= 1024");
+        return -1;
+    }
+    if (o.username != NULL && o.password == NULL) {
+        PyErr_SetString(PyExc_ValueError, "username requires a password");
+        return -1;
+    }
+    if (cert_reqs == NULL || strcmp(cert_reqs, "required") == 0) {
+        o.tls_verify = PRC_TLS_VERIFY_REQUIRED;
+    } else if (strcmp(cert_reqs, "optional") == 0) {
+        o.tls_verify = PRC_TLS_VERIFY_OPTIONAL;
+    } else if (strcmp(cert_reqs, "none") == 0) {
+        o.tls_verify = PRC_TLS_VERIFY_NONE;
+    } else {
+        PyErr_SetString(PyExc_ValueError,
+                        "ssl_cert_reqs must be 'required', 'optional' or "
+                        "'none'");
+        return -1;
+    }
+    if (PyCodec_KnownEncoding(encoding) != 1) {
+        PyErr_Format(PyExc_ValueError, "unknown encoding %s", encoding);
+        return -1;
+    }
+    o.max_reply_bytes = (size_t)max_reply;
+    self->socket_timeout = o.socket_timeout;
+    self->decode = decode;
+    self->encoding = PyMem_RawMalloc(strlen(encoding) + 1);
+    self->errors = PyMem_RawMalloc(strlen(errors) + 1);
+    if (self->encoding == NULL || self->errors == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    strcpy(self->encoding, encoding);
+    strcpy(self->errors, errors);
+    self->utf8_strict =
+        (strcmp(encoding, "utf-8") == 0 || strcmp(encoding, "utf8") == 0) &&
+        strcmp(errors, "strict") == 0;
+    self->pool = prc_pool_new(&o, &err, errbuf, sizeof(errbuf));
+    if (self->pool == NULL) {
+        if (err == PRC_ETLS) {
+            PyErr_SetString(self->state->ConnectionError, errbuf);
+        } else if (err == PRC_ENOMEM) {
+            PyErr_NoMemory();
+        } else {
+            PyErr_SetString(PyExc_ValueError, errbuf);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Client_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    RedisClientObject *self;
+
+    (void)args;
+    (void)kwds;
+    self = (RedisClientObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->state = pyrc_get_state_by_type(type);
+    self->socket_timeout = 5.0;
+    return (PyObject *)self;
+}
+
+static int
+Client_traverse(RedisClientObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static void
+Client_dealloc(RedisClientObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    prc_pool_free(self->pool);
+    PyMem_RawFree(self->encoding);
+    PyMem_RawFree(self->errors);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int
+check_open(RedisClientObject *self)
+{
+    if (self->pool == NULL) {
+        PyErr_SetString(self->state->RedisError,
+                        "Client.__init__ was not called");
+        return -1;
+    }
+    return 0;
+}
+
+/* The deadline of a blocking command: its own timeout plus a margin. */
+static void
+set_block_deadline(RedisClientObject *self, prc_call_t *call, double block)
+{
+    double margin = self->socket_timeout > 0.5 ? self->socket_timeout : 0.5;
+
+    if (block == 0) {
+        call->block_deadline = PRC_NO_DEADLINE; /* BLPOP k 0: wait forever */
+        call->deadline = PRC_NO_DEADLINE;
+    } else if (block > 0) {
+        call->block_deadline = prc_deadline_after(block + margin);
+        if (call->deadline < call->block_deadline) {
+            call->deadline = call->block_deadline;
+        }
+    } else {
+        call->block_deadline = call->deadline;
+    }
+}
+
+PyDoc_STRVAR(Client_execute_doc,
+             "execute($self, args, /)\n--\n\n"
+             "Send one command (a tuple of str, bytes, bytearray, memoryview,\n"
+             "int or float) and return its reply.  An error reply raises\n"
+             "ResponseError (or a subclass).");
+
+static PyObject *
+Client_execute(RedisClientObject *self, PyObject *args_seq)
+{
+    pyrc_args a;
+    prc_call_t call;
+    PyObject *seq, *reply;
+    char *cmd;
+    size_t len;
+    double block;
+    int flags, rc, outcome;
+
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    seq = PySequence_Fast(args_seq, "execute() takes a tuple of arguments");
+    if (seq == NULL) {
+        return NULL;
+    }
+    if (pyrc_args_from_seq(self->state, seq, &a) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    flags = prc_command_flags(a.argc, a.argv, a.argvlen, &block);
+    cmd = pyrc_format(self->state, &a, &len);
+    /* The formatted command is a copy: nothing inside the GIL-released
+     * section points into a Python object. */
+    pyrc_args_free(&a);
+    Py_DECREF(seq);
+    if (cmd == NULL) {
+        return NULL;
+    }
+    prc_call_init(&call, cmd, len, 1, flags,
+                  prc_deadline_after(self->socket_timeout));
+    if (flags & PRC_CALL_BLOCKING) {
+        set_block_deadline(self, &call, block);
+    }
+    rc = run_call(self, &call);
+    if (rc != 0) {
+        if (rc != PYRC_RAISED) {
+            finish(self, &call, rc);
+            pyrc_raise(self->state, rc, call.errstr);
+        }
+        redisFreeCommand(cmd);
+        return NULL;
+    }
+    reply = pyrc_parse_replies(self, call.conn, 1, 0);
+    outcome = reply == NULL ? PRC_EPROTO : reply_outcome(self, call.conn, reply);
+    finish(self, &call, outcome);
+    redisFreeCommand(cmd);
+    if (reply != NULL && PyExceptionInstance_Check(reply)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
+        Py_DECREF(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+PyDoc_STRVAR(Client_execute_batch_doc,
+             "execute_batch($self, batch, /)\n--\n\n"
+             "Send every command queued in a Batch with one write and read\n"
+             "all replies.  Returns a list; error replies are returned as\n"
+             "exception instances, never raised.");
+
+static PyObject *
+Client_execute_batch(RedisClientObject *self, PyObject *arg)
+{
+    BatchObject *b;
+    prc_call_t call;
+    PyObject *replies;
+    Py_ssize_t i;
+    int rc, outcome = PRC_OK;
+
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(arg, self->state->BatchType)) {
+        PyErr_SetString(PyExc_TypeError, "execute_batch() takes a Batch");
+        return NULL;
+    }
+    b = (BatchObject *)arg;
+    if (b->n == 0) {
+        return PyList_New(0);
+    }
+    if (b->n > INT32_MAX) {
+        PyErr_SetString(self->state->DataError, "too many queued commands");
+        return NULL;
+    }
+    /* A blocking command inside a pipeline never gets an unlimited wait:
+     * pipelines keep the socket timeout. */
+    prc_call_init(&call, b->buf, b->len, (int)b->n,
+                  b->flags & ~PRC_CALL_BLOCKING,
+                  prc_deadline_after(self->socket_timeout));
+    /* Keep the batch alive and unchanged while the GIL is released. */
+    Py_INCREF(b);
+    b->n = -b->n - 1; /* marks "in flight": append/clear refuse */
+    rc = run_call(self, &call);
+    b->n = -(b->n + 1);
+    if (rc != 0) {
+        if (rc != PYRC_RAISED) {
+            finish(self, &call, rc);
+            pyrc_raise(self->state, rc, call.errstr);
+        }
+        Py_DECREF(b);
+        return NULL;
+    }
+    replies = pyrc_parse_replies(self, call.conn, b->n, 1);
+    if (replies == NULL) {
+        outcome = PRC_EPROTO;
+    } else {
+        for (i = 0; i < b->n && outcome == PRC_OK; i++) {
+            outcome = reply_outcome(self, call.conn,
+                                    PyList_GET_ITEM(replies, i));
+        }
+    }
+    finish(self, &call, outcome);
+    Py_DECREF(b);
+    return replies;
+}
+
+PyDoc_STRVAR(Client_pool_stats_doc,
+             "pool_stats($self, /)\n--\n\nPool counters as a dict.");
+
+static PyObject *
+Client_pool_stats(RedisClientObject *self, PyObject *unused)
+{
+    prc_pool_stats_t s;
+
+    (void)unused;
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    prc_pool_stats(self->pool, &s);
+    return Py_BuildValue(
+        "{sLsLsLsLsLsLsLsLsLsLsL}", "created", (long long)s.created, "closed",
+        (long long)s.closed, "in_use", (long long)s.in_use, "idle",
+        (long long)s.idle, "waits", (long long)s.waits, "timeouts",
+        (long long)s.timeouts, "errors", (long long)s.errors, "retries",
+        (long long)s.retries, "max_connections", (long long)s.max_connections,
+        "health_checks", (long long)s.health_checks, "stale",
+        (long long)s.stale);
+}
+
+PyDoc_STRVAR(Client_breaker_doc,
+             "breaker_state($self, /)\n--\n\n"
+             "Circuit breaker state and counters as a dict.");
+
+static PyObject *
+Client_breaker_state(RedisClientObject *self, PyObject *unused)
+{
+    prc_breaker_t *b;
+
+    (void)unused;
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    b = prc_pool_breaker(self->pool);
+    return Py_BuildValue(
+        "{sssOsisisisLsLsLsd}", "state",
+        breaker_names[prc_breaker_state(b)], "enabled",
+        b->enabled ? Py_True : Py_False, "failures", prc_breaker_failures(b),
+        "failure_threshold", b->failure_threshold, "success_threshold",
+        b->success_threshold, "opens", (long long)atomic_load(&b->opens),
+        "refused", (long long)atomic_load(&b->refused), "transitions",
+        (long long)atomic_load(&b->transitions), "recovery_timeout",
+        (double)b->recovery_ns / 1e9);
+}
+
+PyDoc_STRVAR(Client_close_doc,
+             "close($self, /)\n--\n\n"
+             "Close idle connections, wake callers blocked on this client and\n"
+             "refuse new calls with ConnectionError.  Idempotent.");
+
+static PyObject *
+Client_close(RedisClientObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->pool != NULL) {
+        prc_pool_close(self->pool);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Client_methods[] = {
+    {"execute", (PyCFunction)Client_execute, METH_O, Client_execute_doc},
+    {"execute_batch", (PyCFunction)Client_execute_batch, METH_O,
+     Client_execute_batch_doc},
+    {"pool_stats", (PyCFunction)Client_pool_stats, METH_NOARGS,
+     Client_pool_stats_doc},
+    {"breaker_state", (PyCFunction)Client_breaker_state, METH_NOARGS,
+     Client_breaker_doc},
+    {"close", (PyCFunction)Client_close, METH_NOARGS, Client_close_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Client_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET,
+     offsetof(RedisClientObject, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+PyDoc_STRVAR(Client_doc,
+             "Client(*, host='localhost', port=6379, ...)\n--\n\n"
+             "The C core's connection pool with a command interface.  Use\n"
+             "pyredisclient.RedisClient, which validates configuration.");
+
+static PyType_Slot Client_slots[] = {
+    {Py_tp_doc, (void *)Client_doc},
+    {Py_tp_new, Client_new},
+    {Py_tp_init, Client_init},
+    {Py_tp_dealloc, Client_dealloc},
+    {Py_tp_traverse, Client_traverse},
+    {Py_tp_methods, Client_methods},
+    {Py_tp_members, Client_members},
+    {0, NULL},
+};
+
+PyType_Spec pyrc_client_spec = {
+    .name = "pyredisclient._core.Client",
+    .basicsize = sizeof(RedisClientObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+             | Py_TPFLAGS_IMMUTABLETYPE
+#endif
+    ,
+    .slots = Client_slots,
+};
+
+/* ---- Batch -------------------------------------------------------------- */
+
+static PyObject *
+Batch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    BatchObject *self;
+
+    if (PyTuple_GET_SIZE(args) != 0 || (kwds && PyDict_GET_SIZE(kwds))) {
+        PyErr_SetString(PyExc_TypeError, "Batch() takes no arguments");
+        return NULL;
+    }
+    self = (BatchObject *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->flags = PRC_CALL_READONLY;
+    }
+    return (PyObject *)self;
+}
+
+static int
+Batch_traverse(BatchObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static void
+Batch_dealloc(BatchObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
+    PyMem_Free(self->buf);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int
+batch_busy(BatchObject *self)
+{
+    if (self->n < 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the batch is being executed by another thread");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(Batch_append_doc,
+             "append($self, args, /)\n--\n\n"
+             "Encode one command now (the arguments are copied) and queue it.");
+
+static PyObject *
+Batch_append(BatchObject *self, PyObject *args_seq)
+{
+    pyrc_state *st = pyrc_get_state_by_type(Py_TYPE(self));
+    pyrc_args a;
+    PyObject *seq;
+    char *cmd;
+    size_t len;
+    double block;
+    int flags;
+
+    if (batch_busy(self) < 0) {
+        return NULL;
+    }
+    seq = PySequence_Fast(args_seq, "append() takes a tuple of arguments");
+    if (seq == NULL) {
+        return NULL;
+    }
+    if (pyrc_args_from_seq(st, seq, &a) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    flags = prc_command_flags(a.argc, a.argv, a.argvlen, &block);
+    cmd = pyrc_format(st, &a, &len);
+    pyrc_args_free(&a);
+    Py_DECREF(seq);
+    if (cmd == NULL) {
+        return NULL;
+    }
+    if (self->len + len > self->cap) {
+        size_t cap = self->cap ? self->cap : 256;
+        char *nb;
+        while (cap < self->len + len) {
+            cap *= 2;
+        }
+        if (cap >= (size_t)INT32_MAX * 2) {
+            redisFreeCommand(cmd);
+            PyErr_SetString(st->DataError, "pipeline larger than 4 GiB");
+            return NULL;
+        }
+        nb = PyMem_Realloc(self->buf, cap);
+        if (nb == NULL) {
+            redisFreeCommand(cmd);
+            return PyErr_NoMemory();
+        }
+        self->buf = nb;
+        self->cap = cap;
+    }
+    memcpy(self->buf + self->len, cmd, len);
+    redisFreeCommand(cmd);
+    self->len += len;
+    self->n++;
+    if (!(flags & PRC_CALL_READONLY)) {
+        self->flags &= ~PRC_CALL_READONLY;
+    }
+    if (flags & PRC_CALL_BLOCKING) {
+        self->any_blocking = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Batch_clear_doc, "clear($self, /)\n--\n\nDrop every queued command.");
+
+static PyObject *
+Batch_clear(BatchObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (batch_busy(self) < 0) {
+        return NULL;
+    }
+    self->len = 0;
+    self->n = 0;
+    self->flags = PRC_CALL_READONLY;
+    self->any_blocking = 0;
+    if (self->cap > 1024 * 1024) {
+        PyMem_Free(self->buf);
+        self->buf = NULL;
+        self->cap = 0;
+    }
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t
+Batch_len(BatchObject *self)
+{
+    return self->n < 0 ? -self->n - 1 : self->n;
+}
+
+static PyObject *
+Batch_get_nbytes(BatchObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSize_t(self->len);
+}
+
+static PyObject *
+Batch_get_readonly(BatchObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong((self->flags & PRC_CALL_READONLY) != 0);
+}
+
+static PyMethodDef Batch_methods[] = {
+    {"append", (PyCFunction)Batch_append, METH_O, Batch_append_doc},
+    {"clear", (PyCFunction)Batch_clear, METH_NOARGS, Batch_clear_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Batch_getset[] = {
+    {"nbytes", (getter)Batch_get_nbytes, NULL, "encoded size in bytes", NULL},
+    {"readonly", (getter)Batch_get_readonly, NULL,
+     "True when every queued command is read-only", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(Batch_doc, "Batch()\n--\n\n"
+                        "Commands encoded and queued in C for one pipeline.");
+
+static PyType_Slot Batch_slots[] = {
+    {Py_tp_doc, (void *)Batch_doc},
+    {Py_tp_new, Batch_new},
+    {Py_tp_dealloc, Batch_dealloc},
+    {Py_tp_traverse, Batch_traverse},
+    {Py_tp_methods, Batch_methods},
+    {Py_tp_getset, Batch_getset},
+    {Py_sq_length, Batch_len},
+    {Py_mp_length, Batch_len},
+    {0, NULL},
+};
+
+PyType_Spec pyrc_batch_spec = {
+    .name = "pyredisclient._core.Batch",
+    .basicsize = sizeof(BatchObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+             | Py_TPFLAGS_IMMUTABLETYPE
+#endif
+    ,
+    .slots = Batch_slots,
+};

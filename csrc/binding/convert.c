@@ -1,0 +1,389 @@
+/* convert.c - Python arguments to RESP, and RESP replies to Python. */
+#include <limits.h>
+#include <string.h>
+
+#include "binding.h"
+
+/* Commands whose encoding would reach this are refused before formatting
+ * (hiredis 0.14's formatter returns an int length). */
+#define PYRC_MAX_COMMAND ((size_t)INT_MAX - 4096)
+
+static int
+bad_type(pyrc_state *st, PyObject *seq, Py_ssize_t i, PyObject *item)
+{
+    PyObject *name = PySequence_Fast_GET_SIZE(seq) > 0
+                         ? PySequence_Fast_GET_ITEM(seq, 0)
+                         : NULL;
+
+    if (name != NULL && PyUnicode_Check(name)) {
+        PyErr_Format(st->DataError,
+                     "Invalid input of type: '%s' for argument %zd of %U. "
+                     "Convert to a bytes, string, int or float first.",
+                     Py_TYPE(item)->tp_name, i, name);
+    } else {
+        PyErr_Format(st->DataError,
+                     "Invalid input of type: '%s' for argument %zd. "
+                     "Convert to a bytes, string, int or float first.",
+                     Py_TYPE(item)->tp_name, i);
+    }
+    return -1;
+}
+
+void
+pyrc_args_free(pyrc_args *a)
+{
+    int i;
+
+    for (i = 0; i < a->nviews; i++) {
+        PyBuffer_Release(&a->views[i]);
+    }
+    PyMem_Free(a->views);
+    PyMem_Free(a->scratch);
+    if (a->argv != a->argv_small) {
+        PyMem_Free((void *)a->argv);
+        PyMem_Free(a->argvlen);
+    }
+    a->views = NULL;
+    a->scratch = NULL;
+    a->argv = NULL;
+    a->argvlen = NULL;
+}
+
+int
+pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a)
+{
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i, numbers = 0, views = 0;
+    size_t spos = 0;
+
+    memset(a, 0, offsetof(pyrc_args, argv_small));
+    if (n == 0) {
+        PyErr_SetString(st->DataError, "a command needs at least its name");
+        return -1;
+    }
+    if (n > INT_MAX / 2) {
+        PyErr_SetString(st->DataError, "too many arguments");
+        return -1;
+    }
+    if (n <= 16) {
+        a->argv = a->argv_small;
+        a->argvlen = a->len_small;
+    } else {
+        a->argv = PyMem_Malloc(sizeof(char *) * (size_t)n);
+        a->argvlen = PyMem_Malloc(sizeof(size_t) * (size_t)n);
+        if (a->argv == NULL || a->argvlen == NULL) {
+            PyMem_Free((void *)a->argv);
+            PyMem_Free(a->argvlen);
+            a->argv = NULL;
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    /* First pass: count what needs scratch space or a buffer export. */
+    for (i = 0; i < n; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        if (PyLong_Check(o) || PyFloat_Check(o)) {
+            numbers++;
+        } else if (!PyBytes_Check(o) && !PyUnicode_Check(o)) {
+            views++;
+        }
+    }
+    if (numbers > 0) {
+        /* 32 bytes hold any int64 or repr(float); bigger ints go through
+         * str() and are copied into a grown scratch below. */
+        a->scratch_len = (size_t)numbers * 32;
+        a->scratch = PyMem_Malloc(a->scratch_len);
+        if (a->scratch == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
+    }
+    if (views > 0) {
+        a->views = PyMem_Calloc((size_t)views, sizeof(Py_buffer));
+        if (a->views == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        Py_ssize_t len;
+
+        if (PyBytes_Check(o)) {
+            a->argv[i] = PyBytes_AS_STRING(o);
+            a->argvlen[i] = (size_t)PyBytes_GET_SIZE(o);
+        } else if (PyUnicode_Check(o)) {
+            const char *s = PyUnicode_AsUTF8AndSize(o, &len);
+            if (s == NULL) {
+                goto error;
+            }
+            a->argv[i] = s;
+            a->argvlen[i] = (size_t)len;
+        } else if (PyLong_Check(o)) {
+            int overflow;
+            long long v;
+            if (PyBool_Check(o)) {
+                bad_type(st, seq, i, o);
+                goto error;
+            }
+            v = PyLong_AsLongLongAndOverflow(o, &overflow);
+            if (v == -1 && PyErr_Occurred()) {
+                goto error;
+            }
+            if (overflow) {
+                /* Rare: an int beyond 64 bits, as its decimal text. */
+                PyObject *text = PyObject_Str(o);
+                const char *s;
+                char *grown;
+                if (text == NULL) {
+                    goto error;
+                }
+                s = PyUnicode_AsUTF8AndSize(text, &len);
+                if (s == NULL || (size_t)len >= 32) {
+                    Py_DECREF(text);
+                    if (s != NULL) {
+                        PyErr_SetString(st->DataError,
+                                        "integer argument too large");
+                    }
+                    goto error;
+                }
+                grown = a->scratch + spos;
+                memcpy(grown, s, (size_t)len);
+                Py_DECREF(text);
+                a->argv[i] = grown;
+                a->argvlen[i] = (size_t)len;
+                spos += 32;
+                continue;
+            }
+            len = PyOS_snprintf(a->scratch + spos, 32, "%lld", v);
+            a->argv[i] = a->scratch + spos;
+            a->argvlen[i] = (size_t)len;
+            spos += 32;
+        } else if (PyFloat_Check(o)) {
+            char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0,
+                                            Py_DTSF_ADD_DOT_0, NULL);
+            if (r == NULL) {
+                goto error;
+            }
+            len = (Py_ssize_t)strlen(r);
+            if (len >= 32) {
+                PyMem_Free(r);
+                PyErr_SetString(st->DataError, "float argument too long");
+                goto error;
+            }
+            memcpy(a->scratch + spos, r, (size_t)len);
+            PyMem_Free(r);
+            a->argv[i] = a->scratch + spos;
+            a->argvlen[i] = (size_t)len;
+            spos += 32;
+        } else if (PyByteArray_Check(o) || PyMemoryView_Check(o)) {
+            Py_buffer *view = &a->views[a->nviews];
+            if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0) {
+                PyErr_Clear();
+                PyErr_Format(st->DataError,
+                             "argument %zd: a memoryview argument must be "
+                             "C-contiguous bytes",
+                             i);
+                goto error;
+            }
+            a->nviews++;
+            a->argv[i] = view->buf;
+            a->argvlen[i] = (size_t)view->len;
+        } else {
+            bad_type(st, seq, i, o);
+            goto error;
+        }
+    }
+    a->argc = (int)n;
+    return 0;
+
+error:
+    pyrc_args_free(a);
+    return -1;
+}
+
+char *
+pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len)
+{
+    size_t total = 16;
+    char *cmd = NULL;
+    int i, n;
+
+    for (i = 0; i < a->argc; i++) {
+        total += a->argvlen[i] + 32;
+        if (total >= PYRC_MAX_COMMAND) {
+            PyErr_SetString(st->DataError,
+                            "command encoding would exceed 2 GiB");
+            return NULL;
+        }
+    }
+    n = redisFormatCommandArgv(&cmd, a->argc, a->argv, a->argvlen);
+    if (n < 0 || cmd == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *len = (size_t)n;
+    return cmd;
+}
+
+/* ---- replies: hiredis reader object functions --------------------------- */
+
+/* Per-parse context, pointed to by the reader's privdata. */
+typedef struct {
+    RedisClientObject *client;
+    int failed; /* a Python exception is set */
+} parse_ctx;
+
+static void *
+attach(const redisReadTask *task, PyObject *obj)
+{
+    if (obj == NULL) {
+        ((parse_ctx *)task->privdata)->failed = 1;
+        return NULL;
+    }
+    if (task->parent != NULL) {
+        /* The parent list steals the reference. */
+        PyList_SET_ITEM((PyObject *)task->parent->obj, task->idx, obj);
+    }
+    return obj;
+}
+
+static void *
+create_string(const redisReadTask *task, char *s, size_t len)
+{
+    parse_ctx *ctx = task->privdata;
+    RedisClientObject *c = ctx->client;
+    PyObject *obj;
+
+    if (task->type == REDIS_REPLY_ERROR) {
+        obj = pyrc_error_reply(c->state, s, len);
+    } else if (!c->decode) {
+        obj = PyBytes_FromStringAndSize(s, (Py_ssize_t)len);
+    } else if (c->utf8_strict) {
+        obj = PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, NULL);
+    } else {
+        obj = PyUnicode_Decode(s, (Py_ssize_t)len, c->encoding, c->errors);
+    }
+    return attach(task, obj);
+}
+
+#if HIREDIS_MAJOR >= 1
+static void *
+create_array(const redisReadTask *task, size_t elements)
+#else
+static void *
+create_array(const redisReadTask *task, int elements)
+#endif
+{
+    return attach(task, PyList_New((Py_ssize_t)elements));
+}
+
+static void *
+create_integer(const redisReadTask *task, long long value)
+{
+    return attach(task, PyLong_FromLongLong(value));
+}
+
+static void *
+create_nil(const redisReadTask *task)
+{
+    Py_INCREF(Py_None);
+    return attach(task, Py_None);
+}
+
+#if HIREDIS_MAJOR >= 1
+static void *
+create_double(const redisReadTask *task, double value, char *s, size_t len)
+{
+    (void)s;
+    (void)len;
+    return attach(task, PyFloat_FromDouble(value));
+}
+
+static void *
+create_bool(const redisReadTask *task, int value)
+{
+    return attach(task, PyBool_FromLong(value));
+}
+#endif
+
+static void
+free_object(void *obj)
+{
+    Py_XDECREF((PyObject *)obj);
+}
+
+static redisReplyObjectFunctions reply_functions = {
+    .createString = create_string,
+    .createArray = create_array,
+    .createInteger = create_integer,
+    .createNil = create_nil,
+#if HIREDIS_MAJOR >= 1
+    .createDouble = create_double,
+    .createBool = create_bool,
+#endif
+    .freeObject = free_object,
+};
+
+/* Free a reader that holds no Python object: safe without the GIL. */
+static void
+reader_free(void *r)
+{
+    redisReaderFree(r);
+}
+
+PyObject *
+pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
+                   int as_list)
+{
+    redisReader *r = prc_conn_user(conn);
+    parse_ctx ctx = {self, 0};
+    PyObject *list = NULL, *reply = NULL;
+    const char *buf;
+    size_t len;
+    Py_ssize_t i;
+
+    if (r == NULL) {
+        r = redisReaderCreateWithFunctions(&reply_functions);
+        if (r == NULL) {
+            return PyErr_NoMemory();
+        }
+        prc_conn_set_user(conn, r, reader_free);
+    }
+    buf = prc_conn_replies(conn, &len);
+    r->privdata = &ctx;
+    if (redisReaderFeed(r, buf, len) != REDIS_OK) {
+        goto fail;
+    }
+    if (as_list || n != 1) {
+        list = PyList_New(n);
+        if (list == NULL) {
+            goto fail;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        void *obj = NULL;
+        if (redisReaderGetReply(r, &obj) != REDIS_OK || obj == NULL) {
+            goto fail;
+        }
+        if (list == NULL) {
+            reply = obj;
+        } else {
+            PyList_SET_ITEM(list, i, (PyObject *)obj);
+        }
+    }
+    r->privdata = NULL;
+    return list != NULL ? list : reply;
+
+fail:
+    if (!ctx.failed && !PyErr_Occurred()) {
+        PyErr_Format(self->state->ProtocolError, "invalid reply: %s",
+                     r->err ? r->errstr : "incomplete reply");
+    }
+    /* The reader may hold a half-built reply: free it now, with the GIL,
+     * and never reuse this connection. */
+    prc_conn_set_user(conn, NULL, NULL);
+    redisReaderFree(r);
+    prc_conn_mark_broken(conn);
+    Py_XDECREF(list);
+    return NULL;
+}

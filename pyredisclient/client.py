@@ -1,0 +1,281 @@
+"""RedisClient and Pipeline: thin Python over the C core's pool and calls."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+
+from . import _core
+from .commands import CoreCommands
+from .config import RedisConfig
+from .exceptions import ExecAbortError, ResponseError, WatchError
+
+logger = logging.getLogger("pyredisclient")
+
+_T = TypeVar("_T", bound="RedisClient")
+Callback = Callable[[Any], Any]
+
+# RedisConfig fields the C core does not take (they live in Python).
+_PYTHON_ONLY = frozenset({"key_prefix", "memory_warning_ratio", "memory_critical_ratio"})
+
+
+def _core_client(config: RedisConfig) -> _core.Client:
+    kwargs = {k: v for k, v in config.core_kwargs().items() if k not in _PYTHON_ONLY}
+    return _core.Client(**kwargs)
+
+
+class RedisClient(CoreCommands):
+    """A Redis client whose connections, I/O and parsing run in C.
+
+    Build it with keyword options (``RedisClient(host="cache", port=6379)``), a
+    validated :class:`RedisConfig` (``RedisClient(config=cfg)``), a URL
+    (:meth:`from_url`) or the environment (:meth:`get_client`). One client is safe to
+    share across threads: each call checks out a pooled connection, and the GIL is
+    released for the whole wait, connect, write and read.
+    """
+
+    _shared: Optional["RedisClient"] = None
+    _shared_lock = threading.Lock()
+
+    def __init__(
+        self,
+        host: Optional[str] = None,
+        port: Optional[int] = None,
+        db: Optional[int] = None,
+        *,
+        config: Optional[RedisConfig] = None,
+        **options: Any,
+    ) -> None:
+        for name, value in (("host", host), ("port", port), ("db", db)):
+            if value is not None:
+                options[name] = value
+        if config is None:
+            config = RedisConfig(**options)
+        elif options:
+            config = config.replace(**options)
+        self._config = config
+        self._core = _core_client(config)
+        self._execute = self._core.execute
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    def from_url(cls: type[_T], url: str, **overrides: Any) -> _T:
+        """Build a client from ``redis://``, ``rediss://`` or ``unix://`` URL.
+
+        Explicit keyword overrides win over values in the URL (redis-py lets the
+        query string win; a conflicting override logs a warning).
+        """
+        return cls(config=RedisConfig.from_url(url, **overrides))
+
+    @classmethod
+    def get_client(cls) -> "RedisClient":
+        """The process-wide shared client, configured from the environment.
+
+        Created lazily on first use (thread-safe) from ``REDIS_URL`` or the separate
+        ``REDIS_*`` variables. It never raises because Redis is down: the first PING
+        is bounded by the connect timeout and a failure is logged once; only a bad
+        configuration raises ConfigurationError. After ``os.fork()`` the child keeps
+        the client; its pool drops the connections inherited from the parent.
+        """
+        client = cls._shared
+        if client is not None:
+            return client
+        with cls._shared_lock:
+            if cls._shared is None:
+                client = RedisClient(config=RedisConfig.from_env())
+                try:
+                    client.ping()
+                except Exception as exc:  # noqa: BLE001 - logged, never raised
+                    logger.warning(
+                        "shared Redis client created but the first PING failed "
+                        "(%s: %s); calls will fail until Redis is reachable",
+                        type(exc).__name__,
+                        exc,
+                    )
+                RedisClient._shared = client
+            return RedisClient._shared  # type: ignore[return-value]
+
+    @classmethod
+    def _reset_shared(cls) -> None:
+        """Close and forget the shared client (tests and re-configuration)."""
+        with cls._shared_lock:
+            client, RedisClient._shared = RedisClient._shared, None
+        if client is not None:
+            client.close()
+
+    # -- the hot path -----------------------------------------------------------
+
+    def _run(self, args: Tuple[Any, ...], callback: Optional[Callback] = None) -> Any:
+        if callback is None:
+            return self._execute(args)
+        return callback(self._execute(args))
+
+    # -- pipelines ----------------------------------------------------------------
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> "Pipeline":
+        """Queue commands and send them with one write; ``execute()`` reads all replies.
+
+        With ``transaction=True`` (the default) they run inside MULTI/EXEC.
+        """
+        return Pipeline(self, transaction)
+
+    # -- state and lifecycle --------------------------------------------------------
+
+    @property
+    def config(self) -> RedisConfig:
+        return self._config
+
+    def pool_stats(self) -> Dict[str, int]:
+        """Pool counters: created, closed, in_use, idle, waits, timeouts, errors, ..."""
+        return self._core.pool_stats()
+
+    def circuit_breaker_state(self) -> Dict[str, Any]:
+        """The circuit breaker's state ("closed", "open", "half_open") and counters."""
+        return self._core.breaker_state()
+
+    def debug_info(self) -> Dict[str, Any]:
+        """Every setting (secrets as ``***``) plus pool and breaker state."""
+        info = self._config.debug_info()
+        info["pool"] = self.pool_stats()
+        info["circuit_breaker"] = self.circuit_breaker_state()
+        return info
+
+    def close(self) -> None:
+        """Close pooled connections and wake callers blocked on this client.
+
+        Later calls raise ConnectionError. Safe to call more than once.
+        """
+        self._core.close()
+
+    def __enter__(self: _T) -> _T:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        c = self._config
+        where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
+        return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
+
+
+def _reinit_after_fork() -> None:
+    # The lock may have been held by a thread that does not exist in the child.
+    RedisClient._shared_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)
+
+
+class Pipeline(CoreCommands):
+    """Commands queued in C and sent with one write (redis-py's Pipeline API).
+
+    Command methods return the pipeline, so calls chain; :meth:`execute` returns the
+    list of replies, each converted as the client method would convert it.
+    """
+
+    def __init__(self, client: RedisClient, transaction: bool = True) -> None:
+        self._client = client
+        self._core = client._core
+        self.transaction = transaction
+        self._batch = _core.Batch()
+        self._callbacks: List[Optional[Callback]] = []
+        self._names: List[str] = []
+
+    def _run(self, args: Tuple[Any, ...], callback: Optional[Callback] = None) -> "Pipeline":
+        if self.transaction and not self._callbacks:
+            self._batch.append(("MULTI",))
+        self._batch.append(args)
+        self._callbacks.append(callback)
+        name = args[0]
+        self._names.append(name if isinstance(name, str) else repr(name))
+        return self
+
+    def multi(self) -> None:
+        """Make the queued and following commands one MULTI/EXEC transaction."""
+        if self.transaction:
+            raise ResponseError("MULTI calls can not be nested")
+        if self._callbacks:
+            raise ResponseError("commands without an initial MULTI are already buffered")
+        self.transaction = True
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def reset(self) -> None:
+        """Drop every queued command."""
+        self._batch.clear()
+        self._callbacks = []
+        self._names = []
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reset()
+
+    def _annotate(self, index: int, exc: BaseException) -> BaseException:
+        # Only the command name: arguments may hold secrets or huge values.
+        msg = exc.args[0] if exc.args else ""
+        exc.args = (
+            f"Command # {index + 1} ({self._names[index]}) of pipeline caused error: {msg}",
+            *exc.args[1:],
+        )
+        return exc
+
+    def execute(self, raise_on_error: bool = True) -> List[Any]:
+        """Send every queued command in one write and return their replies.
+
+        With ``raise_on_error`` the first error reply is raised (annotated with the
+        command's position and name); otherwise error replies are returned in place as
+        exception instances. The pipeline is empty afterwards.
+        """
+        if not self._callbacks:
+            return []
+        callbacks = self._callbacks
+        try:
+            if self.transaction:
+                self._batch.append(("EXEC",))
+                replies = self._core.execute_batch(self._batch)
+                results = self._transaction_results(replies, len(callbacks))
+            else:
+                results = self._core.execute_batch(self._batch)
+        finally:
+            self.reset()
+        for i, (reply, cb) in enumerate(zip(results, callbacks)):
+            if isinstance(reply, Exception):
+                if raise_on_error:
+                    raise self._annotate(i, reply)
+            elif cb is not None:
+                results[i] = cb(reply)
+        return results
+
+    def _transaction_results(self, replies: List[Any], n: int) -> List[Any]:
+        # replies: MULTI's OK, one QUEUED (or error) per command, then EXEC's reply.
+        queued_errors = [
+            (i, r) for i, r in enumerate(replies[1 : n + 1]) if isinstance(r, Exception)
+        ]
+        exec_reply = replies[-1]
+        if isinstance(exec_reply, ExecAbortError):
+            if queued_errors:
+                i, err = queued_errors[0]
+                raise self._annotate(i, err)
+            raise exec_reply
+        if isinstance(exec_reply, Exception):
+            raise exec_reply
+        if exec_reply is None:
+            raise WatchError("Watched variable changed.")
+        if len(exec_reply) != n:
+            raise ResponseError("Wrong number of response items from pipeline execution")
+        return list(exec_reply)
+
+    def __repr__(self) -> str:
+        kind = "transaction" if self.transaction else "pipeline"
+        return f"<Pipeline {kind} of {len(self)} commands on {self._client!r}>"
