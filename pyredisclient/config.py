@@ -290,6 +290,11 @@ def _bad(name: str, value: object) -> ConfigurationError:
     return ConfigurationError(f"{name} must be {rule.text}, got {_show(value)}", name)
 
 
+def _nul(name: str) -> ConfigurationError:
+    # The binding hands strings to the core as C strings, which end at the first NUL.
+    return ConfigurationError(f"{name} must not contain a NUL character ('\\0')", name)
+
+
 def _check(name: str, value: Any) -> Any:
     """Check one field's type and range alone; return the value in its normal form."""
     rule = _RULES[name]
@@ -337,6 +342,8 @@ def _check(name: str, value: Any) -> Any:
             value = Secret(value)
         if not isinstance(value, Secret) or not value:
             raise _bad(name, value)
+        if "\0" in value.get_secret_value():
+            raise _nul(name)
         return value
     if kind == "cert_reqs":
         if isinstance(value, int) and not isinstance(value, bool):
@@ -347,6 +354,8 @@ def _check(name: str, value: Any) -> Any:
         raise _bad(name, value)
     if not isinstance(value, str) or not value:
         raise _bad(name, value)
+    if "\0" in value:
+        raise _nul(name)
     if name == "host" and len(value) > 2 and value[0] == "[" and value[-1] == "]":
         return value[1:-1]  # an IPv6 address written as in a URL
     return value
@@ -513,13 +522,14 @@ def _parse_url(url: str | Secret) -> Dict[str, Any]:
     if parts.scheme == "unix":
         if parts.netloc_host:
             raise ConfigurationError(
-                "a unix:// URL takes an absolute path after three slashes, e.g. "
-                f"unix:///run/redis.sock, got host {parts.netloc_host!r}",
+                "unix_socket_path must follow unix:// as an absolute path (three slashes: "
+                f"unix:///run/redis.sock), got host {parts.netloc_host!r}",
                 "unix_socket_path",
             )
         if not parts.path:
             raise ConfigurationError(
-                "a unix:// URL needs the socket's path, e.g. unix:///run/redis.sock",
+                "unix_socket_path is missing: a unix:// URL needs the socket's path, e.g. "
+                "unix:///run/redis.sock",
                 "unix_socket_path",
             )
         values["unix_socket_path"] = parts.path
@@ -750,8 +760,8 @@ class RedisConfig:
 
     @property
     def effective_ssl_check_hostname(self) -> bool:
-        """Whether TLS checks the host name: never when certificates are not verified."""
-        return self.ssl_check_hostname and self.ssl_cert_reqs != "none"
+        """Whether TLS checks the host name: only with ssl on and certificates verified."""
+        return self.ssl and self.ssl_check_hostname and self.ssl_cert_reqs != "none"
 
     @property
     def is_loopback(self) -> bool:
@@ -809,12 +819,10 @@ class RedisConfig:
         written as localhost.
         """
         userinfo = ""
-        if self.username is not None or self.password is not None:
-            userinfo = quote(self.username or "", safe="")
-            if self.password is not None:
-                plain = self.password.get_secret_value() if include_password else None
-                userinfo += ":" + ("***" if plain is None else quote(plain, safe=""))
-            userinfo += "@"
+        if self.password is not None:  # validation ensures a username comes with one
+            user = quote(self.username or "", safe="")
+            plain = self.password.get_secret_value() if include_password else None
+            userinfo = f"{user}:{'***' if plain is None else quote(plain, safe='')}@"
         skip = {"host", "port", "unix_socket_path", "username", "password", "ssl", "db"}
         if self.unix_socket_path is not None:
             head = f"unix://{userinfo}{quote(self.unix_socket_path, safe='/')}"
@@ -902,7 +910,8 @@ class RedisConfig:
                 env_values.update(_read_password(prefix, read))
                 if "password" in env_values:
                     plain_var = prefix + "PASSWORD"
-                    env_sources[name] = plain_var if plain_var in env else plain_var + "_FILE"
+                    given = read("PASSWORD") is not None
+                    env_sources[name] = plain_var if given else plain_var + "_FILE"
                 continue
             var = prefix + name.upper()
             raw = read(name.upper())
