@@ -1,6 +1,6 @@
 """Type stubs for the C extension pyredisclient._core."""
 
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Sequence, Union
 
 _Arg = Union[bytes, bytearray, memoryview, str, int, float]
 
@@ -41,18 +41,18 @@ class Client:
     def __init__(
         self,
         *,
-        host: Optional[str] = ...,
+        host: str | None = ...,
         port: int = ...,
-        unix_socket_path: Optional[str] = ...,
+        unix_socket_path: str | None = ...,
         db: int = ...,
-        username: Optional[str] = ...,
-        password: Optional[str] = ...,
-        client_name: Optional[str] = ...,
-        socket_timeout: Optional[float] = ...,
-        socket_connect_timeout: Optional[float] = ...,
+        username: str | None = ...,
+        password: str | None = ...,
+        client_name: str | None = ...,
+        socket_timeout: float | None = ...,
+        socket_connect_timeout: float | None = ...,
         socket_keepalive: bool = ...,
         max_connections: int = ...,
-        pool_timeout: Optional[float] = ...,
+        pool_timeout: float | None = ...,
         health_check_interval: float = ...,
         decode_responses: bool = ...,
         encoding: str = ...,
@@ -67,13 +67,13 @@ class Client:
         recovery_timeout: float = ...,
         success_threshold: int = ...,
         ssl: bool = ...,
-        ssl_ca_certs: Optional[str] = ...,
-        ssl_ca_path: Optional[str] = ...,
-        ssl_certfile: Optional[str] = ...,
-        ssl_keyfile: Optional[str] = ...,
-        ssl_cert_reqs: Optional[str] = ...,
+        ssl_ca_certs: str | None = ...,
+        ssl_ca_path: str | None = ...,
+        ssl_certfile: str | None = ...,
+        ssl_keyfile: str | None = ...,
+        ssl_cert_reqs: str | None = ...,
         ssl_check_hostname: bool = ...,
-        ssl_server_hostname: Optional[str] = ...,
+        ssl_server_hostname: str | None = ...,
     ) -> None: ...
     def execute(self, args: Sequence[_Arg], /) -> Any: ...
     def execute_batch(self, batch: Batch, /) -> list[Any]: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Tuple, TypeVar
 
 from . import _core
 from .commands import CoreCommands
@@ -26,6 +26,32 @@ def _core_client(config: RedisConfig) -> _core.Client:
     return _core.Client(**kwargs)
 
 
+class _shared_or_bound:
+    """A method that runs on the instance, or on the shared client when called
+    on the class: ``client.health_check()`` and ``RedisClient.health_check()``."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+
+    def __get__(self, obj: Any, owner: Any = None) -> Callable[..., Any]:
+        func = self.func
+        if obj is None:
+
+            def on_shared(*args: Any, **kwargs: Any) -> Any:
+                return func(None, *args, **kwargs)
+
+            on_shared.__doc__ = func.__doc__
+            return on_shared
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return func(obj, *args, **kwargs)
+
+        bound.__doc__ = func.__doc__
+        return bound
+
+
 class RedisClient(CoreCommands):
     """A Redis client whose connections, I/O and parsing run in C.
 
@@ -36,16 +62,16 @@ class RedisClient(CoreCommands):
     released for the whole wait, connect, write and read.
     """
 
-    _shared: Optional["RedisClient"] = None
+    _shared: RedisClient | None = None
     _shared_lock = threading.Lock()
 
     def __init__(
         self,
-        host: Optional[str] = None,
-        port: Optional[int] = None,
-        db: Optional[int] = None,
+        host: str | None = None,
+        port: int | None = None,
+        db: int | None = None,
         *,
-        config: Optional[RedisConfig] = None,
+        config: RedisConfig | None = None,
         **options: Any,
     ) -> None:
         for name, value in (("host", host), ("port", port), ("db", db)):
@@ -71,7 +97,7 @@ class RedisClient(CoreCommands):
         return cls(config=RedisConfig.from_url(url, **overrides))
 
     @classmethod
-    def get_client(cls) -> "RedisClient":
+    def get_client(cls) -> RedisClient:
         """The process-wide shared client, configured from the environment.
 
         Created lazily on first use (thread-safe) from ``REDIS_URL`` or the separate
@@ -88,7 +114,7 @@ class RedisClient(CoreCommands):
                 client = RedisClient(config=RedisConfig.from_env())
                 try:
                     client.ping()
-                except Exception as exc:  # noqa: BLE001 - logged, never raised
+                except Exception as exc:
                     logger.warning(
                         "shared Redis client created but the first PING failed "
                         "(%s: %s); calls will fail until Redis is reachable",
@@ -108,19 +134,32 @@ class RedisClient(CoreCommands):
 
     # -- the hot path -----------------------------------------------------------
 
-    def _run(self, args: Tuple[Any, ...], callback: Optional[Callback] = None) -> Any:
+    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         if callback is None:
             return self._execute(args)
         return callback(self._execute(args))
 
     # -- pipelines ----------------------------------------------------------------
 
-    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> "Pipeline":
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Queue commands and send them with one write; ``execute()`` reads all replies.
 
         With ``transaction=True`` (the default) they run inside MULTI/EXEC.
         """
         return Pipeline(self, transaction)
+
+    # -- health ---------------------------------------------------------------------
+
+    @_shared_or_bound
+    def health_check(self: RedisClient | None, deep: bool = False) -> Dict[str, Any]:
+        """Never raises: a dict with status "healthy", "degraded" or "unhealthy".
+
+        On the class (``RedisClient.health_check()``) it checks the shared client of
+        :meth:`get_client`. ``deep=True`` also times a SET/GET/DEL round trip.
+        """
+        from .health import health_check
+
+        return health_check(self, deep=deep)
 
     # -- state and lifecycle --------------------------------------------------------
 
@@ -183,10 +222,10 @@ class Pipeline(CoreCommands):
         self._core = client._core
         self.transaction = transaction
         self._batch = _core.Batch()
-        self._callbacks: List[Optional[Callback]] = []
+        self._callbacks: List[Callback | None] = []
         self._names: List[str] = []
 
-    def _run(self, args: Tuple[Any, ...], callback: Optional[Callback] = None) -> "Pipeline":
+    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Pipeline:
         if self.transaction and not self._callbacks:
             self._batch.append(("MULTI",))
         self._batch.append(args)
@@ -215,7 +254,7 @@ class Pipeline(CoreCommands):
         self._callbacks = []
         self._names = []
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         return self
 
     def __exit__(self, *exc: object) -> None:
