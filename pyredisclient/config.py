@@ -476,8 +476,8 @@ def _split_url(url: Secret) -> _UrlParts | str:
     has_userinfo = "@" in parts.netloc
     if not has_userinfo and ("@" in parts.path or ("@" in parts.query and parts.scheme != "unix")):
         return (
-            "an '@' after the host; percent-encode special characters in a password "
-            "('@' ':' '/' '?' '#' as %40 %3A %2F %3F %23)"
+            "an '@' after the host; write it as %40 (and in a password, percent-encode "
+            "':' '/' '?' '#' as %3A %2F %3F %23)"
         )
     netloc_host = parts.netloc.rpartition("@")[2]
     if netloc_host.startswith("["):

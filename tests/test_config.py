@@ -700,7 +700,7 @@ URL_ERRORS: List[Any] = [
     ("redis://h?ssl_cert_reqs=none", "ssl_cert_reqs", "url: ssl_cert_reqs is set but ssl is off"),
     ("redis://h#frag", None, "url: a '#' fragment is not allowed; percent-encode '#'"),
     ("redis://h#", None, "a '#' fragment is not allowed"),
-    ("redis://:pa/ss@h", None, "url: an '@' after the host; percent-encode"),
+    ("redis://:pa/ss@h", None, "url: an '@' after the host; write it as %40"),
     ("redis://:pa?ss@h", None, "url: an '@' after the host"),
 ]
 
