@@ -84,6 +84,38 @@ class RedisClient(CoreCommands):
         self._config = config
         self._core = _core_client(config)
         self._execute = self._core.execute
+        self._prefixer: Any = None
+        if config.key_prefix:
+            self._set_prefix(config.key_prefix, allow_unsafe=False)
+
+    def _set_prefix(self, prefix: str | bytes, allow_unsafe: bool) -> None:
+        from .keyprefix import KeyPrefixer
+
+        self._prefixer = KeyPrefixer(prefix, allow_unsafe=allow_unsafe)
+        # Only prefixed clients pay for prefixing: the instance attribute
+        # shadows the plain _run.
+        self._run = self._run_prefixed  # type: ignore[method-assign]
+
+    def with_prefix(self, prefix: str | bytes, *, allow_unsafe: bool = False) -> RedisClient:
+        """A view of this client that confines every key to ``prefix``.
+
+        The view shares this client's pool (closing either closes both). Key
+        arguments are prefixed using the command table's key positions, and keys
+        returned by KEYS, SCAN and blocking pops have the prefix stripped. Commands
+        that cannot be confined (FLUSHDB, FLUSHALL, RANDOMKEY, SCRIPT FLUSH, ...) raise
+        unless ``allow_unsafe=True``.
+        """
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.__dict__.pop("_run", None)
+        text = prefix.decode() if isinstance(prefix, bytes) else prefix
+        view._config = self._config.replace(key_prefix=text)
+        view._set_prefix(prefix, allow_unsafe)
+        return view
+
+    @property
+    def key_prefix(self) -> str | bytes | None:
+        return None if self._prefixer is None else self._prefixer.prefix
 
     # -- construction ---------------------------------------------------------
 
@@ -138,6 +170,12 @@ class RedisClient(CoreCommands):
         if callback is None:
             return self._execute(args)
         return callback(self._execute(args))
+
+    def _run_prefixed(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        p = self._prefixer
+        callback = p.wrap_callback(args, callback)
+        reply = self._execute(p.prefix_args(args))
+        return reply if callback is None else callback(reply)
 
     # -- pipelines ----------------------------------------------------------------
 
@@ -220,6 +258,7 @@ class Pipeline(CoreCommands):
     def __init__(self, client: RedisClient, transaction: bool = True) -> None:
         self._client = client
         self._core = client._core
+        self._prefixer = client._prefixer
         self.transaction = transaction
         self._batch = _core.Batch()
         self._callbacks: List[Callback | None] = []
@@ -228,6 +267,9 @@ class Pipeline(CoreCommands):
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Pipeline:
         if self.transaction and not self._callbacks:
             self._batch.append(("MULTI",))
+        if self._prefixer is not None:
+            callback = self._prefixer.wrap_callback(args, callback)
+            args = self._prefixer.prefix_args(args)
         self._batch.append(args)
         self._callbacks.append(callback)
         name = args[0]
