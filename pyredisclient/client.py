@@ -255,7 +255,7 @@ class Pipeline(CoreCommands):
     list of replies, each converted as the client method would convert it.
     """
 
-    def __init__(self, client: RedisClient, transaction: bool = True) -> None:
+    def __init__(self, client: Any, transaction: bool = True) -> None:
         self._client = client
         self._core = client._core
         self._prefixer = client._prefixer
@@ -292,7 +292,7 @@ class Pipeline(CoreCommands):
 
     def reset(self) -> None:
         """Drop every queued command."""
-        self._batch.clear()
+        self._batch = _core.Batch()
         self._callbacks = []
         self._names = []
 
@@ -301,15 +301,6 @@ class Pipeline(CoreCommands):
 
     def __exit__(self, *exc: object) -> None:
         self.reset()
-
-    def _annotate(self, index: int, exc: BaseException) -> BaseException:
-        # Only the command name: arguments may hold secrets or huge values.
-        msg = exc.args[0] if exc.args else ""
-        exc.args = (
-            f"Command # {index + 1} ({self._names[index]}) of pipeline caused error: {msg}",
-            *exc.args[1:],
-        )
-        return exc
 
     def execute(self, raise_on_error: bool = True) -> List[Any]:
         """Send every queued command in one write and return their replies.
@@ -320,43 +311,66 @@ class Pipeline(CoreCommands):
         """
         if not self._callbacks:
             return []
-        callbacks = self._callbacks
-        try:
-            if self.transaction:
-                self._batch.append(("EXEC",))
-                replies = self._core.execute_batch(self._batch)
-                results = self._transaction_results(replies, len(callbacks))
-            else:
-                results = self._core.execute_batch(self._batch)
-        finally:
-            self.reset()
-        for i, (reply, cb) in enumerate(zip(results, callbacks)):
-            if isinstance(reply, Exception):
-                if raise_on_error:
-                    raise self._annotate(i, reply)
-            elif cb is not None:
-                results[i] = cb(reply)
-        return results
+        batch, callbacks, names = self._take()
+        return _pipeline_results(
+            self._core.execute_batch(batch), callbacks, names, self.transaction, raise_on_error
+        )
 
-    def _transaction_results(self, replies: List[Any], n: int) -> List[Any]:
-        # replies: MULTI's OK, one QUEUED (or error) per command, then EXEC's reply.
-        queued_errors = [
-            (i, r) for i, r in enumerate(replies[1 : n + 1]) if isinstance(r, Exception)
-        ]
-        exec_reply = replies[-1]
-        if isinstance(exec_reply, ExecAbortError):
-            if queued_errors:
-                i, err = queued_errors[0]
-                raise self._annotate(i, err)
-            raise exec_reply
-        if isinstance(exec_reply, Exception):
-            raise exec_reply
-        if exec_reply is None:
-            raise WatchError("Watched variable changed.")
-        if len(exec_reply) != n:
-            raise ResponseError("Wrong number of response items from pipeline execution")
-        return list(exec_reply)
+    def _take(self) -> Tuple[Any, List[Callback | None], List[str]]:
+        """Hand the queued batch over for sending; the pipeline starts afresh."""
+        if self.transaction:
+            self._batch.append(("EXEC",))
+        taken = (self._batch, self._callbacks, self._names)
+        self.reset()
+        return taken
 
     def __repr__(self) -> str:
         kind = "transaction" if self.transaction else "pipeline"
         return f"<Pipeline {kind} of {len(self)} commands on {self._client!r}>"
+
+
+def _annotate(names: List[str], index: int, exc: BaseException) -> BaseException:
+    # Only the command name: arguments may hold secrets or huge values.
+    msg = exc.args[0] if exc.args else ""
+    exc.args = (
+        f"Command # {index + 1} ({names[index]}) of pipeline caused error: {msg}",
+        *exc.args[1:],
+    )
+    return exc
+
+
+def _transaction_results(replies: List[Any], names: List[str]) -> List[Any]:
+    # replies: MULTI's OK, one QUEUED (or error) per command, then EXEC's reply.
+    n = len(names)
+    queued_errors = [(i, r) for i, r in enumerate(replies[1 : n + 1]) if isinstance(r, Exception)]
+    exec_reply = replies[-1]
+    if isinstance(exec_reply, ExecAbortError):
+        if queued_errors:
+            i, err = queued_errors[0]
+            raise _annotate(names, i, err)
+        raise exec_reply
+    if isinstance(exec_reply, Exception):
+        raise exec_reply
+    if exec_reply is None:
+        raise WatchError("Watched variable changed.")
+    if len(exec_reply) != n:
+        raise ResponseError("Wrong number of response items from pipeline execution")
+    return list(exec_reply)
+
+
+def _pipeline_results(
+    replies: List[Any],
+    callbacks: List[Callback | None],
+    names: List[str],
+    transaction: bool,
+    raise_on_error: bool,
+) -> List[Any]:
+    """Turn a batch's raw replies into the pipeline's results (sync and async)."""
+    results = _transaction_results(replies, names) if transaction else replies
+    for i, (reply, cb) in enumerate(zip(results, callbacks)):
+        if isinstance(reply, Exception):
+            if raise_on_error:
+                raise _annotate(names, i, reply)
+        elif cb is not None:
+            results[i] = cb(reply)
+    return results

@@ -40,6 +40,7 @@
 typedef struct {
     PyTypeObject *ClientType;
     PyTypeObject *BatchType;
+    PyTypeObject *AsyncCallType;
 #define PYRC_EXC_FIELD(name) PyObject *name;
     PYRC_EXCEPTIONS(PYRC_EXC_FIELD)
 #undef PYRC_EXC_FIELD
@@ -69,6 +70,17 @@ typedef struct {
     int flags;      /* AND of PRC_CALL_READONLY over the commands */
     int any_blocking;
 } BatchObject;
+
+/* One call driven by an event loop through prc_pool_step. */
+typedef struct {
+    PyObject_HEAD
+    RedisClientObject *client; /* strong reference */
+    PyObject *batch;           /* strong reference when a batch call */
+    char *cmd;                 /* owned (redisFreeCommand) for single calls */
+    int single;                /* one command: raise its error reply */
+    int finished;
+    prc_call_t call;
+} AsyncCallObject;
 
 /* module.c */
 pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
@@ -116,5 +128,6 @@ PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
 /* client.c */
 extern PyType_Spec pyrc_client_spec;
 extern PyType_Spec pyrc_batch_spec;
+extern PyType_Spec pyrc_asynccall_spec;
 
 #endif /* PYRC_BINDING_H */

@@ -320,20 +320,16 @@ PyDoc_STRVAR(Client_execute_doc,
              "int or float) and return its reply.  An error reply raises\n"
              "ResponseError (or a subclass).");
 
-static PyObject *
-Client_execute(RedisClientObject *self, PyObject *args_seq)
+/* Encode one command and classify it; returns the formatted buffer
+ * (redisFreeCommand) or NULL with an exception set. */
+static char *
+prepare_single(RedisClientObject *self, PyObject *args_seq, size_t *len,
+               int *flags, double *block)
 {
     pyrc_args a;
-    prc_call_t call;
-    PyObject *seq, *reply;
+    PyObject *seq;
     char *cmd;
-    size_t len;
-    double block;
-    int flags, rc, outcome;
 
-    if (check_open(self) < 0) {
-        return NULL;
-    }
     seq = PySequence_Fast(args_seq, "execute() takes a tuple of arguments");
     if (seq == NULL) {
         return NULL;
@@ -342,12 +338,67 @@ Client_execute(RedisClientObject *self, PyObject *args_seq)
         Py_DECREF(seq);
         return NULL;
     }
-    flags = prc_command_flags(a.argc, a.argv, a.argvlen, &block);
-    cmd = pyrc_format(self->state, &a, &len);
+    *flags = prc_command_flags(a.argc, a.argv, a.argvlen, block);
+    cmd = pyrc_format(self->state, &a, len);
     /* The formatted command is a copy: nothing inside the GIL-released
      * section points into a Python object. */
     pyrc_args_free(&a);
     Py_DECREF(seq);
+    return cmd;
+}
+
+/* Parse the replies of a successful call and finish it.  `single`: one
+ * reply, whose error reply is raised.  Returns a new reference or NULL. */
+static PyObject *
+complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single)
+{
+    PyObject *replies;
+    Py_ssize_t i, nerr = 0;
+    int outcome = PRC_OK;
+
+    replies = pyrc_parse_replies(self, call->conn, n, !single);
+    if (replies == NULL) {
+        outcome = PRC_EPROTO;
+    } else if (single) {
+        outcome = reply_outcome(self, call->conn, replies);
+        nerr = PyExceptionInstance_Check(replies);
+    } else {
+        for (i = 0; i < n; i++) {
+            PyObject *r = PyList_GET_ITEM(replies, i);
+            if (PyExceptionInstance_Check(r)) {
+                nerr++;
+                if (outcome == PRC_OK) {
+                    outcome = reply_outcome(self, call->conn, r);
+                }
+            }
+        }
+    }
+    if (nerr > 0) {
+        prc_pool_count_response_errors(self->pool, nerr);
+    }
+    finish(self, call, outcome);
+    if (single && replies != NULL && PyExceptionInstance_Check(replies)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(replies), replies);
+        Py_DECREF(replies);
+        return NULL;
+    }
+    return replies;
+}
+
+static PyObject *
+Client_execute(RedisClientObject *self, PyObject *args_seq)
+{
+    prc_call_t call;
+    PyObject *reply;
+    char *cmd;
+    size_t len;
+    double block;
+    int flags, rc;
+
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    cmd = prepare_single(self, args_seq, &len, &flags, &block);
     if (cmd == NULL) {
         return NULL;
     }
@@ -365,15 +416,8 @@ Client_execute(RedisClientObject *self, PyObject *args_seq)
         redisFreeCommand(cmd);
         return NULL;
     }
-    reply = pyrc_parse_replies(self, call.conn, 1, 0);
-    outcome = reply == NULL ? PRC_EPROTO : reply_outcome(self, call.conn, reply);
-    finish(self, &call, outcome);
+    reply = complete(self, &call, 1, 1);
     redisFreeCommand(cmd);
-    if (reply != NULL && PyExceptionInstance_Check(reply)) {
-        PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
-        Py_DECREF(reply);
-        return NULL;
-    }
     return reply;
 }
 
@@ -389,8 +433,7 @@ Client_execute_batch(RedisClientObject *self, PyObject *arg)
     BatchObject *b;
     prc_call_t call;
     PyObject *replies;
-    Py_ssize_t i;
-    int rc, outcome = PRC_OK;
+    int rc;
 
     if (check_open(self) < 0) {
         return NULL;
@@ -425,16 +468,7 @@ Client_execute_batch(RedisClientObject *self, PyObject *arg)
         Py_DECREF(b);
         return NULL;
     }
-    replies = pyrc_parse_replies(self, call.conn, b->n, 1);
-    if (replies == NULL) {
-        outcome = PRC_EPROTO;
-    } else {
-        for (i = 0; i < b->n && outcome == PRC_OK; i++) {
-            outcome = reply_outcome(self, call.conn,
-                                    PyList_GET_ITEM(replies, i));
-        }
-    }
-    finish(self, &call, outcome);
+    replies = complete(self, &call, b->n, 0);
     Py_DECREF(b);
     return replies;
 }
@@ -502,6 +536,361 @@ Client_close(RedisClientObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(Client_metrics_doc,
+             "metrics($self, /)\n--\n\n"
+             "Call counters, failures by core error name, and the latency\n"
+             "histogram (cumulative buckets keyed by upper bound in seconds).");
+
+static PyObject *
+Client_metrics(RedisClientObject *self, PyObject *unused)
+{
+    prc_metrics_t m;
+    PyObject *errors = NULL, *hist = NULL, *res = NULL;
+    int64_t cum = 0;
+    int i;
+
+    (void)unused;
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    prc_pool_metrics(self->pool, &m);
+    errors = PyDict_New();
+    hist = PyList_New(0);
+    if (errors == NULL || hist == NULL) {
+        goto done;
+    }
+    for (i = 1; i < PRC_NCODES; i++) {
+        PyObject *v;
+        if (m.errors[i] == 0) {
+            continue;
+        }
+        v = PyLong_FromLongLong(m.errors[i]);
+        if (v == NULL || PyDict_SetItemString(errors, prc_err_name(-i), v)) {
+            Py_XDECREF(v);
+            goto done;
+        }
+        Py_DECREF(v);
+    }
+    for (i = 0; i < PRC_HIST_BUCKETS; i++) {
+        PyObject *pair;
+        cum += m.hist[i];
+        if (i < PRC_HIST_BUCKETS - 1) {
+            pair = Py_BuildValue("(dL)", prc_hist_bounds[i], (long long)cum);
+        } else {
+            pair = Py_BuildValue("(sL)", "+Inf", (long long)cum);
+        }
+        if (pair == NULL || PyList_Append(hist, pair) < 0) {
+            Py_XDECREF(pair);
+            goto done;
+        }
+        Py_DECREF(pair);
+    }
+    res = Py_BuildValue("{sLsLsLsOsOsdsL}", "calls", (long long)m.calls,
+                        "commands", (long long)m.commands, "response_errors",
+                        (long long)m.response_errors, "errors", errors,
+                        "latency_histogram", hist, "latency_seconds_sum",
+                        (double)m.latency_ns_sum / 1e9, "breaker_transitions",
+                        (long long)m.breaker_transitions);
+done:
+    Py_XDECREF(errors);
+    Py_XDECREF(hist);
+    return res;
+}
+
+/* ---- AsyncCall: a call driven by an event loop -------------------------- */
+
+static AsyncCallObject *
+new_async_call(RedisClientObject *self)
+{
+    AsyncCallObject *ac = PyObject_GC_New(AsyncCallObject,
+                                          self->state->AsyncCallType);
+
+    if (ac == NULL) {
+        return NULL;
+    }
+    Py_INCREF(self);
+    ac->client = self;
+    ac->batch = NULL;
+    ac->cmd = NULL;
+    ac->single = 0;
+    ac->finished = 0;
+    PyObject_GC_Track(ac);
+    return ac;
+}
+
+PyDoc_STRVAR(Client_start_doc,
+             "start($self, args, /)\n--\n\n"
+             "Begin one command without blocking; drive it with AsyncCall.");
+
+static PyObject *
+Client_start(RedisClientObject *self, PyObject *args_seq)
+{
+    AsyncCallObject *ac;
+    size_t len;
+    double block;
+    int flags;
+    char *cmd;
+
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    cmd = prepare_single(self, args_seq, &len, &flags, &block);
+    if (cmd == NULL) {
+        return NULL;
+    }
+    ac = new_async_call(self);
+    if (ac == NULL) {
+        redisFreeCommand(cmd);
+        return NULL;
+    }
+    ac->cmd = cmd;
+    ac->single = 1;
+    prc_call_init(&ac->call, cmd, len, 1, flags | PRC_CALL_NONBLOCK,
+                  prc_deadline_after(self->socket_timeout));
+    if (flags & PRC_CALL_BLOCKING) {
+        set_block_deadline(self, &ac->call, block);
+    }
+    return (PyObject *)ac;
+}
+
+PyDoc_STRVAR(Client_start_batch_doc,
+             "start_batch($self, batch, /)\n--\n\n"
+             "Begin a pipeline without blocking; drive it with AsyncCall.");
+
+static PyObject *
+Client_start_batch(RedisClientObject *self, PyObject *arg)
+{
+    AsyncCallObject *ac;
+    BatchObject *b;
+
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(arg, self->state->BatchType)) {
+        PyErr_SetString(PyExc_TypeError, "start_batch() takes a Batch");
+        return NULL;
+    }
+    b = (BatchObject *)arg;
+    if (b->n <= 0 || b->n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError,
+                        "start_batch() needs a non-empty, idle batch");
+        return NULL;
+    }
+    ac = new_async_call(self);
+    if (ac == NULL) {
+        return NULL;
+    }
+    Py_INCREF(b);
+    ac->batch = (PyObject *)b;
+    prc_call_init(&ac->call, b->buf, b->len, (int)b->n,
+                  (b->flags & ~PRC_CALL_BLOCKING) | PRC_CALL_NONBLOCK,
+                  prc_deadline_after(self->socket_timeout));
+    b->n = -b->n - 1; /* in flight until finished */
+    return (PyObject *)ac;
+}
+
+/* Finish once: settle the breaker and release or close the connection;
+ * give the batch back. */
+static void
+async_finish(AsyncCallObject *ac, int outcome)
+{
+    if (!ac->finished) {
+        ac->finished = 1;
+        finish(ac->client, &ac->call, outcome);
+    }
+    if (ac->batch != NULL) {
+        BatchObject *b = (BatchObject *)ac->batch;
+        if (b->n < 0) {
+            b->n = -(b->n + 1);
+        }
+    }
+}
+
+static PyObject *
+async_fail(AsyncCallObject *ac, int rc)
+{
+    async_finish(ac, rc);
+    return pyrc_raise(ac->client->state, rc, ac->call.errstr);
+}
+
+PyDoc_STRVAR(AsyncCall_step_doc,
+             "step($self, /)\n--\n\n"
+             "Advance without blocking.  Returns 0 when the replies are ready\n"
+             "(call result()), or WANT_READ / WANT_WRITE (wait on fileno()),\n"
+             "WANT_POOL (wait for a release) or WANT_SLEEP, each for at most\n"
+             "timeout() seconds; raises on failure (the call is finished).");
+
+static PyObject *
+AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
+{
+    int rc;
+
+    (void)unused;
+    if (ac->finished) {
+        PyErr_SetString(PyExc_RuntimeError, "the call is finished");
+        return NULL;
+    }
+    rc = prc_pool_step(ac->client->pool, &ac->call);
+    if (ac->call.transition >= 0) {
+        log_transition(ac->client->state, ac->call.transition);
+        ac->call.transition = -1;
+    }
+    if (rc < 0) {
+        return async_fail(ac, rc);
+    }
+    return PyLong_FromLong(rc);
+}
+
+PyDoc_STRVAR(AsyncCall_timed_out_doc,
+             "timed_out($self, /)\n--\n\n"
+             "The wait passed its deadline: returns None when the call goes on\n"
+             "(step again), or raises TimeoutError/PoolTimeoutError.");
+
+static PyObject *
+AsyncCall_timed_out(AsyncCallObject *ac, PyObject *unused)
+{
+    int rc;
+
+    (void)unused;
+    if (ac->finished) {
+        PyErr_SetString(PyExc_RuntimeError, "the call is finished");
+        return NULL;
+    }
+    rc = prc_call_timed_out(ac->client->pool, &ac->call);
+    if (rc != 0) {
+        return async_fail(ac, rc);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+AsyncCall_fileno(AsyncCallObject *ac, PyObject *unused)
+{
+    (void)unused;
+    return PyLong_FromLong(ac->call.wait_fd);
+}
+
+static PyObject *
+AsyncCall_timeout(AsyncCallObject *ac, PyObject *unused)
+{
+    int64_t left;
+
+    (void)unused;
+    if (ac->call.wait_deadline == PRC_NO_DEADLINE) {
+        Py_RETURN_NONE;
+    }
+    left = ac->call.wait_deadline - prc_now();
+    return PyFloat_FromDouble(left > 0 ? (double)left / 1e9 : 0.0);
+}
+
+PyDoc_STRVAR(AsyncCall_result_doc,
+             "result($self, /)\n--\n\n"
+             "After step() returned 0: build the reply (or list of replies for\n"
+             "a batch) and finish the call.  A single command's error reply\n"
+             "is raised.");
+
+static PyObject *
+AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
+{
+    Py_ssize_t n = ac->call.nreplies;
+    PyObject *res;
+
+    (void)unused;
+    if (ac->finished || ac->call.conn == NULL || ac->call.err != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "no reply is ready");
+        return NULL;
+    }
+    ac->finished = 1;
+    res = complete(ac->client, &ac->call, n, ac->single);
+    async_finish(ac, PRC_OK);
+    return res;
+}
+
+PyDoc_STRVAR(AsyncCall_cancel_doc,
+             "cancel($self, /)\n--\n\n"
+             "Abandon the call: its connection is closed, never pooled, so no\n"
+             "half-read reply can reach a later call.  Idempotent.");
+
+static PyObject *
+AsyncCall_cancel(AsyncCallObject *ac, PyObject *unused)
+{
+    (void)unused;
+    async_finish(ac, PRC_EINTR);
+    Py_RETURN_NONE;
+}
+
+static int
+AsyncCall_traverse(AsyncCallObject *ac, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(ac));
+    Py_VISIT(ac->client);
+    Py_VISIT(ac->batch);
+    return 0;
+}
+
+static int
+AsyncCall_clear(AsyncCallObject *ac)
+{
+    if (!ac->finished && ac->client != NULL) {
+        async_finish(ac, PRC_EINTR);
+    }
+    Py_CLEAR(ac->batch);
+    Py_CLEAR(ac->client);
+    return 0;
+}
+
+static void
+AsyncCall_dealloc(AsyncCallObject *ac)
+{
+    PyTypeObject *tp = Py_TYPE(ac);
+
+    PyObject_GC_UnTrack(ac);
+    AsyncCall_clear(ac);
+    if (ac->cmd != NULL) {
+        redisFreeCommand(ac->cmd);
+    }
+    PyObject_GC_Del(ac);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef AsyncCall_methods[] = {
+    {"step", (PyCFunction)AsyncCall_step, METH_NOARGS, AsyncCall_step_doc},
+    {"timed_out", (PyCFunction)AsyncCall_timed_out, METH_NOARGS,
+     AsyncCall_timed_out_doc},
+    {"fileno", (PyCFunction)AsyncCall_fileno, METH_NOARGS,
+     "fileno($self, /)\n--\n\nThe descriptor to wait on, or -1."},
+    {"timeout", (PyCFunction)AsyncCall_timeout, METH_NOARGS,
+     "timeout($self, /)\n--\n\nSeconds left for the current wait, or None."},
+    {"result", (PyCFunction)AsyncCall_result, METH_NOARGS,
+     AsyncCall_result_doc},
+    {"cancel", (PyCFunction)AsyncCall_cancel, METH_NOARGS,
+     AsyncCall_cancel_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot AsyncCall_slots[] = {
+    {Py_tp_doc, (void *)"One call driven by an event loop."},
+    {Py_tp_dealloc, AsyncCall_dealloc},
+    {Py_tp_traverse, AsyncCall_traverse},
+    {Py_tp_clear, AsyncCall_clear},
+    {Py_tp_methods, AsyncCall_methods},
+    {0, NULL},
+};
+
+PyType_Spec pyrc_asynccall_spec = {
+    .name = "pyredisclient._core.AsyncCall",
+    .basicsize = sizeof(AsyncCallObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
+#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
+             | Py_TPFLAGS_DISALLOW_INSTANTIATION
+#endif
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+             | Py_TPFLAGS_IMMUTABLETYPE
+#endif
+    ,
+    .slots = AsyncCall_slots,
+};
+
 static PyMethodDef Client_methods[] = {
     {"execute", (PyCFunction)Client_execute, METH_O, Client_execute_doc},
     {"execute_batch", (PyCFunction)Client_execute_batch, METH_O,
@@ -511,6 +900,10 @@ static PyMethodDef Client_methods[] = {
     {"breaker_state", (PyCFunction)Client_breaker_state, METH_NOARGS,
      Client_breaker_doc},
     {"close", (PyCFunction)Client_close, METH_NOARGS, Client_close_doc},
+    {"metrics", (PyCFunction)Client_metrics, METH_NOARGS, Client_metrics_doc},
+    {"start", (PyCFunction)Client_start, METH_O, Client_start_doc},
+    {"start_batch", (PyCFunction)Client_start_batch, METH_O,
+     Client_start_batch_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -116,6 +116,18 @@ core_exec(PyObject *mod)
     if (st->BatchType == NULL || PyModule_AddType(mod, st->BatchType) < 0) {
         return -1;
     }
+    st->AsyncCallType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        mod, &pyrc_asynccall_spec, NULL);
+    if (st->AsyncCallType == NULL ||
+        PyModule_AddType(mod, st->AsyncCallType) < 0) {
+        return -1;
+    }
+    if (PyModule_AddIntConstant(mod, "WANT_READ", PRC_WANT_READ) < 0 ||
+        PyModule_AddIntConstant(mod, "WANT_WRITE", PRC_WANT_WRITE) < 0 ||
+        PyModule_AddIntConstant(mod, "WANT_POOL", PRC_WANT_POOL) < 0 ||
+        PyModule_AddIntConstant(mod, "WANT_SLEEP", PRC_WANT_SLEEP) < 0) {
+        return -1;
+    }
     logging = PyImport_ImportModule("logging");
     if (logging == NULL) {
         return -1;
@@ -141,6 +153,7 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
 
     Py_VISIT(st->ClientType);
     Py_VISIT(st->BatchType);
+    Py_VISIT(st->AsyncCallType);
     Py_VISIT(st->logger);
 #define PYRC_EXC_VISIT(name) Py_VISIT(st->name);
     PYRC_EXCEPTIONS(PYRC_EXC_VISIT)
@@ -155,6 +168,7 @@ core_clear(PyObject *mod)
 
     Py_CLEAR(st->ClientType);
     Py_CLEAR(st->BatchType);
+    Py_CLEAR(st->AsyncCallType);
     Py_CLEAR(st->logger);
 #define PYRC_EXC_CLEAR(name) Py_CLEAR(st->name);
     PYRC_EXCEPTIONS(PYRC_EXC_CLEAR)

@@ -32,6 +32,9 @@ struct prc_pool_s {
     prc_pool_t *reg_next;  /* fork registry link; reg_mu */
 
     prc_breaker_t breaker;
+    _Atomic int64_t m_calls, m_commands, m_response_errors, m_latency_ns;
+    _Atomic int64_t m_errors[PRC_NCODES];
+    _Atomic int64_t m_hist[PRC_HIST_BUCKETS];
     _Atomic int64_t st_created, st_closed, st_in_use, st_waits, st_timeouts,
         st_errors, st_retries, st_health, st_stale;
 };
@@ -430,7 +433,6 @@ static int
 checkout(prc_pool_t *p, prc_call_t *call)
 {
     const prc_hooks_t *h = &p->opts.hooks;
-    int waited = 0;
     prc_conn_t *c;
 
     pthread_mutex_lock(&p->mu);
@@ -474,9 +476,14 @@ checkout(prc_pool_t *p, prc_call_t *call)
             atomic_fetch_add(&p->st_timeouts, 1);
             return PRC_EPOOLTIMEOUT;
         }
-        if (!waited) {
-            waited = 1;
+        if (!call->pool_waited) {
+            call->pool_waited = 1;
             atomic_fetch_add(&p->st_waits, 1);
+        }
+        if (call->flags & PRC_CALL_NONBLOCK) {
+            /* An event loop waits for a release itself. */
+            pthread_mutex_unlock(&p->mu);
+            return PRC_WANT_POOL;
         }
         p->waiters++;
         if (h->before_block) {
@@ -524,6 +531,8 @@ prc_call_init(prc_call_t *call, const char *req, size_t reqlen, int nreplies,
     call->block_deadline = PRC_NO_DEADLINE;
     call->transition = -1;
     call->phase = PH_START;
+    call->wait_fd = -1;
+    call->started = prc_now();
 }
 
 static int
@@ -566,7 +575,7 @@ retryable(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     return (call->flags & PRC_CALL_READONLY) != 0;
 }
 
-/* Handle a failed attempt: schedule a replay or report the error. */
+/* Handle a failed attempt: 0 when a replay is scheduled, else the code. */
 static int
 attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
 {
@@ -597,8 +606,17 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     return 0;
 }
 
+/* Ask the driver to wait for `want` on the connection until `deadline`. */
+static int
+want(prc_call_t *call, int rc, int64_t deadline)
+{
+    call->wait_fd = call->conn->fd;
+    call->wait_deadline = deadline;
+    return rc;
+}
+
 int
-prc_pool_call(prc_pool_t *p, prc_call_t *call)
+prc_pool_step(prc_pool_t *p, prc_call_t *call)
 {
     int rc;
 
@@ -628,6 +646,11 @@ prc_pool_call(prc_pool_t *p, prc_call_t *call)
             break;
         case PH_CHECKOUT:
             rc = checkout(p, call);
+            if (rc == PRC_WANT_POOL) {
+                call->wait_fd = -1;
+                call->wait_deadline = call->pool_deadline;
+                return rc;
+            }
             if (rc != 0) {
                 return fail(call, rc,
                             rc == PRC_EPOOLTIMEOUT
@@ -669,13 +692,7 @@ prc_pool_call(prc_pool_t *p, prc_call_t *call)
                 break;
             }
             if (rc > 0) {
-                rc = prc__wait(c, rc, call->deadline);
-                if (rc == PRC_EINTR) {
-                    return fail(call, rc, "interrupted");
-                }
-                if (rc == 0) {
-                    break;
-                }
+                return want(call, rc, call->deadline);
             }
             /* A failed liveness PING: the connection was dead before the
              * command was sent; replace it. */
@@ -683,36 +700,16 @@ prc_pool_call(prc_pool_t *p, prc_call_t *call)
             discard(p, c);
             call->conn = NULL;
             call->phase = PH_CHECKOUT;
-            if (rc == PRC_ETIMEDOUT) {
-                return fail(call, rc, "timed out checking a pooled "
-                                      "connection with PING");
-            }
             break;
-        case PH_OPEN: {
-            int64_t dl = prc_deadline_after(p->opts.connect_timeout);
-            if (p->opts.connect_timeout >= 0) {
-                dl = call->open_started +
-                     (int64_t)(p->opts.connect_timeout * 1e9);
-            }
+        case PH_OPEN:
             rc = prc__conn_open_step(c);
             if (rc > 0) {
-                rc = prc__wait(c, rc, dl);
-                if (rc == PRC_EINTR) {
-                    return fail(call, rc, "interrupted");
+                int64_t dl = PRC_NO_DEADLINE;
+                if (p->opts.connect_timeout >= 0) {
+                    dl = call->open_started +
+                         (int64_t)(p->opts.connect_timeout * 1e9);
                 }
-                if (rc == PRC_ETIMEDOUT) {
-                    prc__conn_error(c, PRC_ETIMEDOUT, 0,
-                                    "connect to %s timed out after %gs",
-                                    p->opts.unix_path ? p->opts.unix_path
-                                                      : p->opts.host,
-                                    p->opts.connect_timeout);
-                }
-                if (rc < 0) {
-                    if (attempt_failed(p, call, rc, 1) != 0) {
-                        return call->err;
-                    }
-                }
-                break;
+                return want(call, rc, dl);
             }
             if (rc < 0) {
                 if (attempt_failed(p, call, rc, 1) != 0) {
@@ -727,7 +724,6 @@ prc_pool_call(prc_pool_t *p, prc_call_t *call)
             prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
             call->phase = PH_IO;
             break;
-        }
         case PH_IO:
             rc = prc__conn_io_step(c);
             call->written = c->written;
@@ -741,55 +737,165 @@ prc_pool_call(prc_pool_t *p, prc_call_t *call)
                     c->written == c->reqlen) {
                     dl = call->block_deadline;
                 }
-                rc = prc__wait(c, rc, dl);
-                if (rc == PRC_EINTR) {
-                    return fail(call, rc, "interrupted");
-                }
-                if (rc == PRC_ETIMEDOUT) {
-                    prc__conn_error(c, PRC_ETIMEDOUT, 0,
-                                    "timed out %s the server",
-                                    c->written < c->reqlen ? "writing to"
-                                                           : "reading from");
-                }
-                if (rc == 0) {
-                    break;
-                }
+                return want(call, rc, dl);
             }
             if (attempt_failed(p, call, rc, 0) != 0) {
                 return call->err;
             }
             break;
-        case PH_BACKOFF: {
-            int64_t left = call->sleep_until - prc_now();
-            if (left > 0) {
-                const prc_hooks_t *h = &p->opts.hooks;
-                int ms = (int)((left + 999999) / 1000000);
-                if (h->before_block) {
-                    h->before_block(h->ud, PRC_BLOCK_SLEEP);
-                }
-                rc = poll(NULL, 0, ms);
-                if (h->after_block) {
-                    h->after_block(h->ud, PRC_BLOCK_SLEEP);
-                }
-                if (rc < 0 && errno == EINTR) {
-                    return fail(call, PRC_EINTR, "interrupted");
-                }
-                if (prc_now() < call->sleep_until) {
-                    break;
-                }
+        case PH_BACKOFF:
+            if (prc_now() < call->sleep_until) {
+                call->wait_fd = -1;
+                call->wait_deadline = call->sleep_until;
+                return PRC_WANT_SLEEP;
             }
             call->phase = PH_CHECKOUT;
             break;
-        }
         default:
-            return call->err ? call->err : 0;
+            return call->err;
         }
     }
+}
+
+int
+prc_call_timed_out(prc_pool_t *p, prc_call_t *call)
+{
+    prc_conn_t *c = call->conn;
+
+    switch (call->phase) {
+    case PH_CHECKOUT:
+        atomic_fetch_add(&p->st_timeouts, 1);
+        return fail(call, PRC_EPOOLTIMEOUT,
+                    "timed out waiting for a connection from the pool (all "
+                    "max_connections in use)");
+    case PH_PING:
+        return fail(call, PRC_ETIMEDOUT,
+                    "timed out checking a pooled connection with PING");
+    case PH_OPEN:
+        prc__conn_error(c, PRC_ETIMEDOUT, 0, "connect to %s timed out",
+                        p->opts.unix_path ? p->opts.unix_path
+                                          : p->opts.host);
+        return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
+    case PH_IO:
+        prc__conn_error(c, PRC_ETIMEDOUT, 0, "timed out %s the server",
+                        c->written < c->reqlen ? "writing to"
+                                               : "reading from");
+        return attempt_failed(p, call, PRC_ETIMEDOUT, 0);
+    case PH_BACKOFF:
+        call->phase = PH_CHECKOUT;
+        return 0;
+    default:
+        return call->err;
+    }
+}
+
+int
+prc_pool_call(prc_pool_t *p, prc_call_t *call)
+{
+    const prc_hooks_t *h = &p->opts.hooks;
+    int rc, w;
+
+    for (;;) {
+        rc = prc_pool_step(p, call);
+        if (rc == PRC_WANT_READ || rc == PRC_WANT_WRITE) {
+            w = prc__wait(call->conn, rc, call->wait_deadline);
+            if (w == PRC_EINTR) {
+                return fail(call, PRC_EINTR, "interrupted");
+            }
+            if (w == PRC_ETIMEDOUT) {
+                rc = prc_call_timed_out(p, call);
+                if (rc != 0) {
+                    return rc;
+                }
+            }
+            /* Any other poll failure marked the connection broken: the
+             * next step reports it. */
+            continue;
+        }
+        if (rc == PRC_WANT_SLEEP) {
+            int64_t left = call->wait_deadline - prc_now();
+            if (left > 0) {
+                if (h->before_block) {
+                    h->before_block(h->ud, PRC_BLOCK_SLEEP);
+                }
+                w = poll(NULL, 0, (int)((left + 999999) / 1000000));
+                if (h->after_block) {
+                    h->after_block(h->ud, PRC_BLOCK_SLEEP);
+                }
+                if (w < 0 && errno == EINTR) {
+                    return fail(call, PRC_EINTR, "interrupted");
+                }
+            }
+            continue;
+        }
+        if (rc == PRC_WANT_POOL) {
+            /* Only with PRC_CALL_NONBLOCK, which this driver does not
+             * use; treat as a pool timeout rather than spin. */
+            return prc_call_timed_out(p, call);
+        }
+        return rc;
+    }
+}
+
+const double prc_hist_bounds[PRC_HIST_BUCKETS - 1] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0};
+
+/* Record one finished call: counters and the latency histogram. */
+static void
+record_metrics(prc_pool_t *p, prc_call_t *call, int outcome)
+{
+    int64_t ns = prc_now() - call->started;
+    double secs = (double)ns / 1e9;
+    int b = 0;
+
+    while (b < PRC_HIST_BUCKETS - 1 && secs > prc_hist_bounds[b]) {
+        b++;
+    }
+    atomic_fetch_add_explicit(&p->m_hist[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->m_latency_ns, ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->m_calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->m_commands, call->nreplies,
+                              memory_order_relaxed);
+    if (outcome < 0 && -outcome < PRC_NCODES) {
+        atomic_fetch_add_explicit(&p->m_errors[-outcome], 1,
+                                  memory_order_relaxed);
+    }
+}
+
+void
+prc_pool_metrics(prc_pool_t *p, prc_metrics_t *out)
+{
+    int i;
+
+    out->calls = atomic_load(&p->m_calls);
+    out->commands = atomic_load(&p->m_commands);
+    out->response_errors = atomic_load(&p->m_response_errors);
+    out->latency_ns_sum = atomic_load(&p->m_latency_ns);
+    for (i = 0; i < PRC_NCODES; i++) {
+        out->errors[i] = atomic_load(&p->m_errors[i]);
+    }
+    for (i = 0; i < PRC_HIST_BUCKETS; i++) {
+        out->hist[i] = atomic_load(&p->m_hist[i]);
+    }
+    out->breaker_transitions = atomic_load(&p->breaker.transitions);
+}
+
+void
+prc_pool_count_response_errors(prc_pool_t *p, int64_t n)
+{
+    atomic_fetch_add_explicit(&p->m_response_errors, n, memory_order_relaxed);
 }
 
 void
 prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
 {
+    if (call->phase == PH_DONE && call->admitted == 0 && call->conn == NULL &&
+        call->started == 0) {
+        return; /* already finished */
+    }
+    record_metrics(p, call, outcome);
+    call->started = 0;
     if (call->admitted) {
         int failure = prc_breaker_counts(outcome);
         int neutral = outcome != PRC_OK && !failure;

@@ -175,8 +175,14 @@ void prc_opts_init(prc_opts_t *opts);
 
 typedef struct prc_conn_s prc_conn_t;
 
-/* Step results for the non-blocking state machine. */
-enum { PRC_DONE = 0, PRC_WANT_READ = 1, PRC_WANT_WRITE = 2 };
+/* Step results for the non-blocking state machine and call driver. */
+enum {
+    PRC_DONE = 0,
+    PRC_WANT_READ = 1,  /* wait until call->wait_fd is readable */
+    PRC_WANT_WRITE = 2, /* wait until call->wait_fd is writable */
+    PRC_WANT_POOL = 3,  /* wait until a pooled connection is released */
+    PRC_WANT_SLEEP = 4  /* back off until call->wait_deadline */
+};
 
 /*
  * Reply bytes of the last completed exchange: conn->rbuf[0, rlen) holds
@@ -218,7 +224,8 @@ enum {
     PRC_CALL_READONLY = 1,  /* safe to replay after a connection error */
     PRC_CALL_BLOCKING = 2,  /* a blocking command: own timeout, no probe */
     PRC_CALL_NO_RETRY = 4,  /* never replay (WATCH/MULTI state) */
-    PRC_CALL_NO_BREAKER = 8 /* bypass admission (health checks) */
+    PRC_CALL_NO_BREAKER = 8, /* bypass admission (health checks) */
+    PRC_CALL_NONBLOCK = 16   /* pool checkout never waits: PRC_WANT_POOL */
 };
 
 /*
@@ -245,11 +252,17 @@ typedef struct prc_call_s {
     uint64_t epoch;      /* breaker epoch at admission */
     int admitted;
     int fresh;           /* the connection was opened by this call */
+    int pool_waited;     /* counted in the pool's waits already */
     size_t written;      /* request bytes the kernel accepted */
     int64_t sleep_until; /* backoff end */
     int64_t pool_deadline;
     int64_t open_started;
+    int64_t started;     /* prc_now() at init, for the latency histogram */
     prc_conn_t *conn;
+
+    /* the wait a step asked for (prc_pool_step) */
+    int wait_fd;
+    int64_t wait_deadline;
 
     /* out */
     int retries;      /* how many times the call was replayed */
@@ -271,6 +284,23 @@ void prc_call_init(prc_call_t *call, const char *req, size_t reqlen,
  * lock; takes the pool mutex only for short, non-blocking sections.
  */
 int prc_pool_call(prc_pool_t *p, prc_call_t *call);
+/*
+ * The non-blocking driver: advance the call as far as it goes without
+ * waiting.  Returns 0 when the replies are ready (as prc_pool_call), a
+ * negative code on failure, or a PRC_WANT_* wait: READ/WRITE on
+ * call->wait_fd, POOL (only with PRC_CALL_NONBLOCK) or SLEEP, each until
+ * call->wait_deadline.  After the wait, call it again; if the deadline
+ * passed first, call prc_call_timed_out instead.  An event loop drives
+ * calls this way; prc_pool_call is the same loop with poll(2).
+ */
+int prc_pool_step(prc_pool_t *p, prc_call_t *call);
+/*
+ * The wait a step asked for passed its deadline: record the timeout for
+ * the phase.  Returns 0 when the call goes on (a retry was scheduled or
+ * a backoff ended: step again) or the error code.
+ */
+int prc_call_timed_out(prc_pool_t *p, prc_call_t *call);
+
 /*
  * Finish a call: settles the breaker outcome and returns the connection
  * to the pool when `ok` and nothing is left unread, else closes it.
@@ -296,6 +326,26 @@ typedef struct prc_pool_stats_s {
     int64_t stale;    /* pooled connections found dead at checkout */
 } prc_pool_stats_t;
 void prc_pool_stats(prc_pool_t *p, prc_pool_stats_t *out);
+
+/* Latency histogram bucket upper bounds in seconds; the last bucket is
+ * everything slower. */
+#define PRC_HIST_BUCKETS 16
+extern const double prc_hist_bounds[PRC_HIST_BUCKETS - 1];
+#define PRC_NCODES 32
+
+/* Call metrics: lock-free atomic counters, read as a snapshot. */
+typedef struct prc_metrics_s {
+    int64_t calls;           /* logical calls finished */
+    int64_t commands;        /* commands sent (a pipeline counts each) */
+    int64_t response_errors; /* error replies (ResponseError) */
+    int64_t errors[PRC_NCODES]; /* failed calls by -code */
+    int64_t hist[PRC_HIST_BUCKETS]; /* call latency, successes+failures */
+    int64_t latency_ns_sum;
+    int64_t breaker_transitions;
+} prc_metrics_t;
+void prc_pool_metrics(prc_pool_t *p, prc_metrics_t *out);
+/* Count error replies seen by the binding (they are not call failures). */
+void prc_pool_count_response_errors(prc_pool_t *p, int64_t n);
 
 /* ---- circuit breaker --------------------------------------------------------- */
 

@@ -1,0 +1,323 @@
+"""AsyncRedisClient: the C core driven by an asyncio event loop.
+
+The same pool, framing, retries, breaker and reply parsing as RedisClient, but each
+call is advanced with non-blocking steps (``_core.AsyncCall.step``) and waits with
+``loop.add_reader``/``add_writer`` and a timer: no threads, no polling. A task
+cancelled mid-command abandons its call, which closes that connection rather than
+pooling it, so a half-read reply can never reach another task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import weakref
+from collections import deque
+from typing import Any, AsyncIterator, Deque, Dict, List, Tuple
+
+from . import _core
+from .client import Callback, Pipeline, _pipeline_results
+from .commands import CoreCommands
+from .config import RedisConfig
+
+logger = logging.getLogger("pyredisclient")
+
+_WANT_READ = _core.WANT_READ
+_WANT_WRITE = _core.WANT_WRITE
+_WANT_POOL = _core.WANT_POOL
+_PYTHON_ONLY = frozenset({"key_prefix", "memory_warning_ratio", "memory_critical_ratio"})
+
+
+def _wake(fut: asyncio.Future[bool], value: bool) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+class AsyncRedisClient(CoreCommands):
+    """An asyncio Redis client: every command method is a coroutine.
+
+    One client is safe to share by many tasks: each call checks out its own pooled
+    connection (``max_connections`` bounds them; waiters queue for a release).
+    Build it like RedisClient: keywords, ``config=``, :meth:`from_url`, or
+    :meth:`get_client` (one shared client per running event loop).
+    """
+
+    _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisClient] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        db: int | None = None,
+        *,
+        config: RedisConfig | None = None,
+        **options: Any,
+    ) -> None:
+        for name, value in (("host", host), ("port", port), ("db", db)):
+            if value is not None:
+                options[name] = value
+        if config is None:
+            config = RedisConfig(**options)
+        elif options:
+            config = config.replace(**options)
+        self._config = config
+        self._core: Any = None  # created on first use, after name resolution
+        self._pool_waiters: Deque[asyncio.Future[bool]] = deque()
+        self._prefixer: Any = None
+        self._closed = False
+        if config.key_prefix:
+            from .keyprefix import KeyPrefixer
+
+            self._prefixer = KeyPrefixer(config.key_prefix, allow_unsafe=False)
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient:
+        """Build a client from a ``redis://``, ``rediss://`` or ``unix://`` URL."""
+        return cls(config=RedisConfig.from_url(url, **overrides))
+
+    @classmethod
+    def get_client(cls) -> AsyncRedisClient:
+        """The shared client of the running event loop, configured from the environment.
+
+        Each event loop gets its own (FastAPI workers, pytest-asyncio loops); it is
+        created lazily and never raises because Redis is down.
+        """
+        loop = asyncio.get_running_loop()
+        client = cls._shared.get(loop)
+        if client is None:
+            client = AsyncRedisClient(config=RedisConfig.from_env())
+            cls._shared[loop] = client
+        return client
+
+    @classmethod
+    async def _reset_shared(cls) -> None:
+        """Close and forget the running loop's shared client (tests)."""
+        client = cls._shared.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    # -- the core, created on first use ------------------------------------------
+
+    async def _get_core(self) -> Any:
+        core = self._core
+        if core is not None:
+            return core
+        kwargs = {k: v for k, v in self._config.core_kwargs().items() if k not in _PYTHON_ONLY}
+        host = kwargs.get("host")
+        if not kwargs.get("unix_socket_path") and host and not _is_ip(host):
+            # The core would resolve with a blocking getaddrinfo; resolve here
+            # without blocking the loop, keeping the name for TLS checks.
+            loop = asyncio.get_running_loop()
+            infos = await loop.getaddrinfo(
+                host, kwargs.get("port"), type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+            if self._config.ssl and not kwargs.get("ssl_server_hostname"):
+                kwargs["ssl_server_hostname"] = host
+            kwargs["host"] = infos[0][4][0]
+        if self._core is None:
+            self._core = _core.Client(**kwargs)
+            if self._closed:
+                self._core.close()
+        return self._core
+
+    # -- the driver -------------------------------------------------------------
+
+    async def _drive(self, call: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                state = call.step()
+                if state == 0:
+                    return call.result()
+                timeout = call.timeout()
+                if state == _WANT_READ or state == _WANT_WRITE:
+                    in_time = await self._wait_fd(loop, call.fileno(), state, timeout)
+                elif state == _WANT_POOL:
+                    in_time = await self._wait_pool(loop, timeout)
+                else:  # back-off sleep between retries
+                    await asyncio.sleep(timeout or 0)
+                    in_time = True
+                if not in_time:
+                    call.timed_out()
+        except BaseException:
+            # Cancellation or any error mid-call: the connection is closed, never
+            # pooled (idempotent when the call already finished).
+            call.cancel()
+            raise
+        finally:
+            self._release_one()
+
+    @staticmethod
+    async def _wait_fd(
+        loop: asyncio.AbstractEventLoop, fd: int, state: int, timeout: float | None
+    ) -> bool:
+        fut: asyncio.Future[bool] = loop.create_future()
+        if state == _WANT_READ:
+            loop.add_reader(fd, _wake, fut, True)
+        else:
+            loop.add_writer(fd, _wake, fut, True)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, fut, False)
+        try:
+            return await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if state == _WANT_READ:
+                loop.remove_reader(fd)
+            else:
+                loop.remove_writer(fd)
+
+    async def _wait_pool(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> bool:
+        fut: asyncio.Future[bool] = loop.create_future()
+        self._pool_waiters.append(fut)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, fut, False)
+        try:
+            return await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            try:
+                self._pool_waiters.remove(fut)
+            except ValueError:
+                pass
+
+    def _release_one(self) -> None:
+        # A call ended (its connection went back or was closed): let one waiter
+        # try the pool again.
+        while self._pool_waiters:
+            fut = self._pool_waiters.popleft()
+            if not fut.done():
+                fut.get_loop().call_soon_threadsafe(_wake, fut, True)
+                return
+
+    async def _call(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
+        if self._prefixer is not None:
+            callback = self._prefixer.wrap_callback(args, callback)
+            args = self._prefixer.prefix_args(args)
+        core = self._core or await self._get_core()
+        reply = await self._drive(core.start(args))
+        return reply if callback is None else callback(reply)
+
+    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        return self._call(args, callback)
+
+    # -- iterators that need awaiting -------------------------------------------------
+
+    async def scan_iter(  # type: ignore[override]
+        self, match: Any = None, count: int | None = None, _type: str | None = None, **kw: Any
+    ) -> AsyncIterator[Any]:
+        """Iterate over every key with SCAN (an async generator)."""
+        cursor = "0"
+        while cursor != 0:
+            cursor, keys = await self.scan(cursor=cursor, match=match, count=count, _type=_type)
+            for key in keys:
+                yield key
+
+    async def hscan_iter(  # type: ignore[override]
+        self, name: Any, match: Any = None, count: int | None = None, **kw: Any
+    ) -> AsyncIterator[Any]:
+        """Iterate over a hash's (field, value) pairs with HSCAN."""
+        cursor = "0"
+        while cursor != 0:
+            cursor, data = await self.hscan(name, cursor=cursor, match=match, count=count, **kw)
+            for item in data.items():
+                yield item
+
+    # -- pipelines, state, lifecycle ---------------------------------------------------
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:
+        """A pipeline whose ``await execute()`` sends everything in one write."""
+        return AsyncPipeline(self, transaction)
+
+    @property
+    def config(self) -> RedisConfig:
+        return self._config
+
+    def pool_stats(self) -> Dict[str, int]:
+        if self._core is None:
+            return {}
+        return self._core.pool_stats()  # type: ignore[no-any-return]
+
+    def circuit_breaker_state(self) -> Dict[str, Any]:
+        if self._core is None:
+            return {"state": "closed", "failures": 0, "enabled": self._config.circuit_breaker}
+        return self._core.breaker_state()  # type: ignore[no-any-return]
+
+    def metrics(self) -> Dict[str, Any]:
+        if self._core is None:
+            return {}
+        return self._core.metrics()  # type: ignore[no-any-return]
+
+    def debug_info(self) -> Dict[str, Any]:
+        info = self._config.debug_info()
+        info["pool"] = self.pool_stats()
+        info["circuit_breaker"] = self.circuit_breaker_state()
+        return info
+
+    async def health_check(self, deep: bool = False) -> Dict[str, Any]:
+        """Never raises; the same report as RedisClient.health_check()."""
+        from .health import health_check_async
+
+        return await health_check_async(self, deep=deep)
+
+    async def aclose(self) -> None:
+        """Close pooled connections; later calls raise ConnectionError."""
+        self._closed = True
+        if self._core is not None:
+            self._core.close()
+        for fut in list(self._pool_waiters):
+            _wake(fut, True)
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncRedisClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        c = self._config
+        where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
+        return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class AsyncPipeline(Pipeline):
+    """Pipeline for AsyncRedisClient: queue synchronously, ``await execute()``."""
+
+    def __init__(self, client: AsyncRedisClient, transaction: bool = True) -> None:
+        self._client = client
+        self._core = None
+        self._prefixer = client._prefixer
+        self.transaction = transaction
+        self._batch = _core.Batch()
+        self._callbacks = []
+        self._names = []
+
+    async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
+        """Send every queued command in one write and return their replies."""
+        if not self._callbacks:
+            return []
+        client: AsyncRedisClient = self._client
+        batch, callbacks, names = self._take()
+        core = client._core or await client._get_core()
+        replies = await client._drive(core.start_batch(batch))
+        return _pipeline_results(replies, callbacks, names, self.transaction, raise_on_error)
+
+    async def __aenter__(self) -> AsyncPipeline:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.reset()
