@@ -248,9 +248,15 @@ class AsyncRedisClient(CoreCommands):
         return self._core.breaker_state()  # type: ignore[no-any-return]
 
     def metrics(self) -> Dict[str, Any]:
-        if self._core is None:
-            return {}
-        return self._core.metrics()  # type: ignore[no-any-return]
+        """The same counters and histogram as RedisClient.metrics()."""
+        from .metrics import collect
+
+        return collect(self)
+
+    def metrics_text(self) -> str:
+        from .metrics import render_prometheus
+
+        return render_prometheus(self.metrics())
 
     def debug_info(self) -> Dict[str, Any]:
         info = self._config.debug_info()

@@ -213,6 +213,28 @@ class RedisClient(CoreCommands):
         """The circuit breaker's state ("closed", "open", "half_open") and counters."""
         return self._core.breaker_state()
 
+    def metrics(self) -> Dict[str, Any]:
+        """Counters (commands, errors by class, retries, fallbacks, breaker
+        transitions, pool waits/timeouts) and the latency histogram."""
+        from .metrics import collect
+
+        return collect(self)
+
+    def metrics_text(self) -> str:
+        """:meth:`metrics` as Prometheus text exposition format."""
+        from .metrics import render_prometheus
+
+        return render_prometheus(self.metrics())
+
+    def enable_tracing(self, tracer: Any = None) -> None:
+        """Record one OpenTelemetry span per command (imports opentelemetry lazily).
+
+        Only this client pays for tracing; others keep the plain hot path.
+        """
+        from .tracing import make_traced_run
+
+        self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
+
     def debug_info(self) -> Dict[str, Any]:
         """Every setting (secrets as ``***``) plus pool and breaker state."""
         info = self._config.debug_info()
