@@ -27,7 +27,27 @@ prc_framer_idle(const prc_framer_t *f)
     return f->bulk_left < 0 && f->depth == 0;
 }
 
-/* Parse a signed decimal in [p, end); 0 on success. */
+/* Is [p, end) a signed decimal of at most 19 digits (any int64)?  Integer
+ * replies are only checked, never converted: the binding parses them. */
+static int
+valid_int(const char *p, const char *end)
+{
+    if (p < end && *p == '-') {
+        p++;
+    }
+    if (p == end || end - p > 19) {
+        return 0;
+    }
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Parse a length (at most 18 digits, so it cannot overflow) in [p, end);
+ * 0 on success.  Longer lengths exceed every limit anyway. */
 static int
 parse_int(const char *p, const char *end, int64_t *out)
 {
@@ -122,7 +142,7 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                 done = element_done(f);
                 break;
             case ':':
-                if (parse_int(line + 1, nl - 1, &n) != 0) {
+                if (!valid_int(line + 1, nl - 1)) {
                     return framer_error(f, PRC_EPROTO,
                                         "invalid integer reply%.0lld", 0);
                 }
