@@ -211,11 +211,13 @@ step_asan() {
     preload=$(gcc -print-file-name=libasan.so)
     [ -e "$preload" ] || fail "libasan.so not found (gcc -print-file-name=libasan.so)"
     # Python itself is not instrumented, so its leaks would be noise.
+    # --capture=sys: a sanitizer writes its report to fd 2 and then ends the
+    # process, so fd-level capture would swallow the report.
     run_pytest pytest-asan env LD_PRELOAD="$preload" \
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         PYTHONMALLOC=malloc \
-        "$PY" -m pytest -q
+        "$PY" -m pytest -q --capture=sys
 
     heading "AddressSanitizer + UBSan: C unit tests"
     make -s -C tests/c asan || fail "C unit tests under ASan+UBSan"

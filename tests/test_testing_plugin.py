@@ -22,6 +22,8 @@ from typing import Any, Union
 import pytest
 
 import pyredisclient.testing as testing
+from pyredisclient import pytest_plugin
+from pyredisclient.pytest_plugin import ExternalRedisServer
 from pyredisclient.testing import RedisServer, RedisServerError, raw_ping, redis_server_available
 
 pytestmark = pytest.mark.skipif(not redis_server_available(), reason="redis-server not on PATH")
@@ -566,3 +568,118 @@ def test_open_fds_counts_descriptors(open_fds: Any) -> None:
     finally:
         sock.close()
     assert open_fds() == before
+
+
+# -- the plugin, in process ---------------------------------------------------
+
+
+def test_external_server_parses_the_url() -> None:
+    server = ExternalRedisServer("redis://:s%40cret@127.0.0.1:7000/1")
+    assert (server.host, server.port, server.password) == ("127.0.0.1", 7000, "s@cret")
+    assert server.url == "redis://:s%40cret@127.0.0.1:7000/1"
+    assert server.tls_port is None and server.unix_socket_path is None
+    assert server.is_running
+    assert "s%40cret" not in repr(server) and "***" in repr(server)
+    server.close()  # nothing to do, and no error
+
+    tls = ExternalRedisServer("rediss://cache.internal/0")
+    assert (tls.host, tls.port, tls.tls_port) == ("cache.internal", 6379, 6379)
+    unix = ExternalRedisServer("unix:///run/redis.sock?db=2")
+    assert unix.unix_socket_path == "/run/redis.sock"
+    assert unix.port == 0
+    with pytest.raises(pytest.UsageError):
+        ExternalRedisServer("http://127.0.0.1:6379")
+
+
+@pytest.mark.parametrize("method", ["start", "stop", "restart", "pause", "resume", "kill"])
+def test_external_server_cannot_be_controlled(method: str) -> None:
+    server = ExternalRedisServer("redis://127.0.0.1:6379/0")
+    with pytest.raises(pytest.skip.Exception, match="external server"):
+        getattr(server, method)()
+
+
+class _FakeConfig:
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+
+    def getoption(self, name: str) -> str | None:
+        assert name == "--redis-url"
+        return self.url
+
+
+def test_report_header(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config: Any = _FakeConfig(None)
+    assert "redis-server" in pytest_plugin.pytest_report_header(config)
+    config = _FakeConfig("redis://:pw@10.1.2.3:6379/0")
+    header = pytest_plugin.pytest_report_header(config)
+    assert "external server" in header and "pw" not in header
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert "not found" in pytest_plugin.pytest_report_header(_FakeConfig(None))  # type: ignore[arg-type]
+
+
+def _needs_own_server(server: Any) -> None:
+    if not isinstance(server, RedisServer):
+        pytest.skip("the session server is external (--redis-url)")
+
+
+def test_session_fixtures(redis_server: Any, redis_url: str) -> None:
+    _needs_own_server(redis_server)
+    assert redis_url == redis_server.url
+    assert raw_ping((redis_server.host, redis_server.port)) == b"+PONG"
+
+
+def test_server_factory_fixture(redis_server_factory: Any, redis_server: Any) -> None:
+    first = redis_server_factory(password="pw")
+    second = redis_server_factory(extra_args=["--maxclients", "5"])
+    idle = redis_server_factory(start=False)
+    assert first.is_running and second.is_running and not idle.is_running
+    assert len({first.port, second.port, getattr(redis_server, "port", None)}) == 3
+    assert raw_ping((first.host, first.port), password="pw") == b"+PONG"
+    second.pause()  # teardown resumes and stops it
+
+
+def test_shared_client_reset_calls_reset_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyredisclient
+
+    calls: list[str] = []
+
+    class FakeSync:
+        @staticmethod
+        def _reset_shared() -> None:
+            calls.append("sync")
+
+    class FakeAsync:
+        @staticmethod
+        def _reset_shared() -> None:
+            calls.append("async")
+
+    monkeypatch.setattr(pyredisclient, "RedisClient", FakeSync, raising=False)
+    monkeypatch.setattr(pyredisclient, "AsyncRedisClient", FakeAsync, raising=False)
+    pytest_plugin._reset_shared_clients()
+    assert calls == ["sync", "async"]
+    monkeypatch.setattr(pyredisclient, "AsyncRedisClient", object, raising=False)
+    pytest_plugin._reset_shared_clients()  # a class without _reset_shared is fine
+    assert calls == ["sync", "async", "sync"]
+
+
+def test_redis_env_points_at_the_test_server(redis_env: str, redis_url: str) -> None:
+    assert redis_env == redis_url
+    assert os.environ["REDIS_URL"] == redis_url
+
+
+def test_redis_client_fixture_resumes_a_paused_server(
+    request: pytest.FixtureRequest, redis_server: Any
+) -> None:
+    import pyredisclient
+
+    _needs_own_server(redis_server)
+    if not hasattr(pyredisclient, "RedisClient"):
+        pytest.skip("the C extension is not built")
+    redis_server.pause()
+    try:
+        client = request.getfixturevalue("redis_client")
+        assert not redis_server.is_paused
+        assert client.ping() is True
+    finally:
+        if redis_server.is_paused:
+            redis_server.resume()
