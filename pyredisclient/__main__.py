@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -212,7 +213,7 @@ def _demo_fallback(pyredisclient: Any) -> None:
         socket_timeout=0.5,
     )
 
-    @with_redis_fallback(fallback=None)
+    @with_redis_fallback("hello (from the fallback)")
     def cached_greeting() -> Any:
         return dead.get("greeting")
 
@@ -230,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pyredisclient", description="pyredisclient command line"
     )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="show library log records from this level up (default: warning)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for name, spec in _SUBCOMMANDS.items():
@@ -243,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="  [log %(levelname)s %(name)s] %(message)s",
+    )
     try:
         status: int = args.handler(args)
     except KeyboardInterrupt:
