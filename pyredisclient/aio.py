@@ -308,9 +308,17 @@ class AsyncPipeline(Pipeline):
         self._core = None
         self._prefixer = client._prefixer
         self.transaction = transaction
-        self._batch = _core.Batch()
+        self._encoding = (client.config.encoding, client.config.encoding_errors)
+        self._batch = self._new_batch()
+        self._multi_queued = False
         self._callbacks = []
         self._names = []
+        self._pin = None
+        self._watching = False
+        self._explicit_multi = False
+
+    def watch(self, *names: Any) -> bool:
+        raise NotImplementedError("WATCH is not supported on the asyncio pipeline yet")
 
     async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
         """Send every queued command in one write and return their replies."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any, Callable, Dict, List, Tuple, TypeVar
 
 from . import _core
 from .commands import CoreCommands
 from .config import RedisConfig
-from .exceptions import ExecAbortError, ResponseError, WatchError
+from .exceptions import ConnectionError, ExecAbortError, RedisError, ResponseError, WatchError
 
 logger = logging.getLogger("pyredisclient")
 
@@ -186,6 +187,33 @@ class RedisClient(CoreCommands):
         """
         return Pipeline(self, transaction)
 
+    def transaction(
+        self,
+        func: Callable[[Pipeline], Any],
+        *watches: Any,
+        shard_hint: Any = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """Run ``func(pipe)`` in a WATCH/MULTI/EXEC transaction, retrying on WatchError.
+
+        As redis-py: ``func`` reads through the pipeline (immediate while watching),
+        calls ``pipe.multi()`` and queues writes; the result of EXEC is returned (or
+        ``func``'s value with ``value_from_callable=True``).
+        """
+        with self.pipeline(True) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    pipe.reset()
+                    if watch_delay is not None and watch_delay > 0:
+                        time.sleep(watch_delay)
+
     # -- health ---------------------------------------------------------------------
 
     @_shared_or_bound
@@ -282,16 +310,31 @@ class Pipeline(CoreCommands):
         self._core = client._core
         self._prefixer = client._prefixer
         self.transaction = transaction
-        self._batch = _core.Batch()
+        self._encoding = (client.config.encoding, client.config.encoding_errors)
+        self._batch = self._new_batch()
+        self._multi_queued = False
         self._callbacks: List[Callback | None] = []
         self._names: List[str] = []
+        self._pin: Any = None  # a pinned connection while WATCHing
+        self._watching = False
+        self._explicit_multi = False
 
-    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Pipeline:
-        if self.transaction and not self._callbacks:
-            self._batch.append(("MULTI",))
+    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        if self._watching and not self._explicit_multi:
+            # Between WATCH and MULTI commands run at once, on the watching
+            # connection, so the caller can read the values it watches.
+            if self._prefixer is not None:
+                callback = self._prefixer.wrap_callback(args, callback)
+                args = self._prefixer.prefix_args(args)
+            reply = self._pin.execute(args)
+            return reply if callback is None else callback(reply)
         if self._prefixer is not None:
             callback = self._prefixer.wrap_callback(args, callback)
             args = self._prefixer.prefix_args(args)
+        if self.transaction and not self._multi_queued:
+            # Queued once, even when the first command then fails to encode.
+            self._batch.append(("MULTI",))
+            self._multi_queued = True
         self._batch.append(args)
         self._callbacks.append(callback)
         name = args[0]
@@ -299,12 +342,47 @@ class Pipeline(CoreCommands):
         return self
 
     def multi(self) -> None:
-        """Make the queued and following commands one MULTI/EXEC transaction."""
-        if self.transaction:
-            raise ResponseError("MULTI calls can not be nested")
+        """Start buffering the transaction (after :meth:`watch`), as in redis-py."""
+        if self._explicit_multi:
+            raise RedisError("Cannot issue nested calls to MULTI")
         if self._callbacks:
-            raise ResponseError("commands without an initial MULTI are already buffered")
+            raise RedisError("Commands without an initial MULTI are already buffered")
+        self._explicit_multi = True
         self.transaction = True
+
+    def watch(self, *names: Any) -> bool:
+        """WATCH keys on a connection pinned to this pipeline until execute/reset.
+
+        Until :meth:`multi`, commands run immediately (on that connection) and return
+        their values; :meth:`execute` then raises WatchError if a watched key changed.
+        """
+        if self._explicit_multi:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
+        if self._pin is None:
+            self._pin = self._core.pinned()
+        args: Tuple[Any, ...] = ("WATCH", *names)
+        if self._prefixer is not None:
+            args = self._prefixer.prefix_args(args)
+        try:
+            self._pin.execute(args)
+        except ConnectionError:
+            self._drop_pin(ok=False)
+            raise
+        self._watching = True
+        return True
+
+    def unwatch(self) -> bool:
+        """Forget every watched key (the connection stays pinned until reset)."""
+        if self._watching and self._pin is not None:
+            self._pin.execute(("UNWATCH",))
+        self._watching = False
+        return True
+
+    def _drop_pin(self, ok: bool) -> None:
+        pin, self._pin = self._pin, None
+        self._watching = False
+        if pin is not None:
+            pin.release(ok=ok)
 
     def __len__(self) -> int:
         return len(self._callbacks)
@@ -312,11 +390,28 @@ class Pipeline(CoreCommands):
     def __bool__(self) -> bool:
         return True
 
+    def _new_batch(self) -> Any:
+        encoding, errors = self._encoding
+        return _core.Batch(encoding=encoding, encoding_errors=errors)
+
     def reset(self) -> None:
-        """Drop every queued command."""
-        self._batch = _core.Batch()
+        """Drop every queued command, unwatch and give back a pinned connection."""
+        self._batch = self._new_batch()
+        self._multi_queued = False
         self._callbacks = []
         self._names = []
+        self._explicit_multi = False
+        if self._pin is not None:
+            ok = False
+            if self._watching and self._pin.usable:
+                try:
+                    self._pin.execute(("UNWATCH",))
+                    ok = True
+                except RedisError:
+                    ok = False
+            elif not self._watching:
+                ok = True
+            self._drop_pin(ok)
 
     def __enter__(self) -> Pipeline:
         return self
@@ -331,19 +426,40 @@ class Pipeline(CoreCommands):
         command's position and name); otherwise error replies are returned in place as
         exception instances. The pipeline is empty afterwards.
         """
+        pin = self._pin
         if not self._callbacks:
+            self.reset()
             return []
         batch, callbacks, names = self._take()
-        return _pipeline_results(
-            self._core.execute_batch(batch), callbacks, names, self.transaction, raise_on_error
-        )
+        try:
+            if pin is None:
+                replies = self._core.execute_batch(batch)
+            else:
+                try:
+                    replies = pin.execute_batch(batch)
+                except ConnectionError as exc:
+                    raise WatchError(
+                        "A ConnectionError occurred while watching one or more keys"
+                    ) from exc
+        finally:
+            if pin is not None:
+                # EXEC (or a failure) ended the WATCH: pool it if still clean.
+                self._pin = None
+                self._watching = False
+                pin.release(ok=pin.usable)
+        return _pipeline_results(replies, callbacks, names, self.transaction, raise_on_error)
 
     def _take(self) -> Tuple[Any, List[Callback | None], List[str]]:
-        """Hand the queued batch over for sending; the pipeline starts afresh."""
+        """Hand the queued batch over for sending (EXEC appended in a
+        transaction); the pipeline starts afresh but keeps a pinned connection."""
         if self.transaction:
             self._batch.append(("EXEC",))
         taken = (self._batch, self._callbacks, self._names)
-        self.reset()
+        self._batch = self._new_batch()
+        self._multi_queued = False
+        self._callbacks = []
+        self._names = []
+        self._explicit_multi = False
         return taken
 
     def __repr__(self) -> str:

@@ -41,6 +41,7 @@ typedef struct {
     PyTypeObject *ClientType;
     PyTypeObject *BatchType;
     PyTypeObject *AsyncCallType;
+    PyTypeObject *PinnedType;
 #define PYRC_EXC_FIELD(name) PyObject *name;
     PYRC_EXCEPTIONS(PYRC_EXC_FIELD)
 #undef PYRC_EXC_FIELD
@@ -57,6 +58,7 @@ typedef struct {
     int utf8_strict;        /* fast path: utf-8 + strict */
     char *encoding;         /* owned copy */
     char *errors;           /* owned copy */
+    const char *arg_encoding; /* NULL (UTF-8 fast path) or encoding */
     PyObject *weakreflist;
 } RedisClientObject;
 
@@ -64,6 +66,8 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     char *buf;      /* owned: formatted commands back to back */
+    char *encoding; /* owned; NULL for UTF-8 (str arguments) */
+    char *errors;   /* owned; NULL for strict */
     size_t len;
     size_t cap;
     Py_ssize_t n;   /* commands queued */
@@ -81,6 +85,13 @@ typedef struct {
     int finished;
     prc_call_t call;
 } AsyncCallObject;
+
+/* A connection kept checked out across calls (WATCH ... EXEC). */
+typedef struct {
+    PyObject_HEAD
+    RedisClientObject *client; /* strong reference */
+    prc_conn_t *conn;          /* owned while pinned; NULL before use */
+} PinnedObject;
 
 /* module.c */
 pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
@@ -106,13 +117,15 @@ typedef struct {
     size_t scratch_len;
     Py_buffer *views;
     int nviews;
+    PyObject *keep;  /* list of temporaries (encoded str, big int text) */
     const char *argv_small[16];
     size_t len_small[16];
 } pyrc_args;
 
 /* Encode a tuple/list of arguments to argv; every pointer stays valid
  * until pyrc_args_free.  Raises DataError naming a bad argument. */
-int pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a)
+int pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
+                       const char *encoding, const char *errors)
     PYRC_RAISES_NEG;
 void pyrc_args_free(pyrc_args *a);
 /* Format argv with hiredis; returns a buffer freed by redisFreeCommand,
@@ -129,5 +142,6 @@ PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
 extern PyType_Spec pyrc_client_spec;
 extern PyType_Spec pyrc_batch_spec;
 extern PyType_Spec pyrc_asynccall_spec;
+extern PyType_Spec pyrc_pinned_spec;
 
 #endif /* PYRC_BINDING_H */

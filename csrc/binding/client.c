@@ -1,5 +1,6 @@
 /* client.c - the Client type (a pool with a command interface) and Batch. */
 #include <string.h>
+#include <strings.h>
 
 #include "binding.h"
 #include "structmember.h"
@@ -103,6 +104,8 @@ reply_outcome(RedisClientObject *self, prc_conn_t *conn, PyObject *reply)
 }
 
 /* ---- Client ----------------------------------------------------------- */
+
+static int batch_busy(BatchObject *self);
 
 static int
 Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
@@ -231,6 +234,15 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     self->utf8_strict =
         (strcmp(encoding, "utf-8") == 0 || strcmp(encoding, "utf8") == 0) &&
         strcmp(errors, "strict") == 0;
+    /* str arguments are encoded with the client's encoding, as redis-py
+     * does; UTF-8 takes the no-copy path. */
+    self->arg_encoding =
+        (strcasecmp(encoding, "utf-8") == 0 || strcasecmp(encoding, "utf8") == 0)
+            ? NULL
+            : self->encoding;
+    /* Pool waits cannot be interrupted by signals: wake every 100 ms so a
+     * Ctrl-C handler runs promptly. */
+    o.wait_slice = 0.1;
     self->pool = prc_pool_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->pool == NULL) {
         if (err == PRC_ETLS) {
@@ -334,7 +346,8 @@ prepare_single(RedisClientObject *self, PyObject *args_seq, size_t *len,
     if (seq == NULL) {
         return NULL;
     }
-    if (pyrc_args_from_seq(self->state, seq, &a) < 0) {
+    if (pyrc_args_from_seq(self->state, seq, &a, self->arg_encoding,
+                           self->errors) < 0) {
         Py_DECREF(seq);
         return NULL;
     }
@@ -358,7 +371,11 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single)
 
     replies = pyrc_parse_replies(self, call->conn, n, !single);
     if (replies == NULL) {
-        outcome = PRC_EPROTO;
+        /* Invalid RESP counts against the breaker; a reply we could not
+         * decode (encoding errors, memory) says nothing about the server. */
+        outcome = PyErr_ExceptionMatches(self->state->ProtocolError)
+                      ? PRC_EPROTO
+                      : PRC_EINVAL;
     } else if (single) {
         outcome = reply_outcome(self, call->conn, replies);
         nerr = PyExceptionInstance_Check(replies);
@@ -385,8 +402,31 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single)
     return replies;
 }
 
+/* Prepare a call on a pinned connection (or to become pinned). */
+static void
+pin_call(PinnedObject *pin, prc_call_t *call)
+{
+    if (pin == NULL) {
+        return;
+    }
+    if (pin->conn != NULL) {
+        prc_call_use_conn(call, pin->conn);
+    } else {
+        call->flags |= PRC_CALL_PIN;
+    }
+}
+
+/* After a finished pinned call: the pin owns the connection. */
+static void
+pin_keep(PinnedObject *pin, prc_call_t *call)
+{
+    if (pin != NULL && call->conn != NULL) {
+        pin->conn = prc_call_take_conn(call);
+    }
+}
+
 static PyObject *
-Client_execute(RedisClientObject *self, PyObject *args_seq)
+execute_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
 {
     prc_call_t call;
     PyObject *reply;
@@ -407,18 +447,27 @@ Client_execute(RedisClientObject *self, PyObject *args_seq)
     if (flags & PRC_CALL_BLOCKING) {
         set_block_deadline(self, &call, block);
     }
+    pin_call(pin, &call);
     rc = run_call(self, &call);
     if (rc != 0) {
         if (rc != PYRC_RAISED) {
             finish(self, &call, rc);
             pyrc_raise(self->state, rc, call.errstr);
         }
+        pin_keep(pin, &call);
         redisFreeCommand(cmd);
         return NULL;
     }
     reply = complete(self, &call, 1, 1);
+    pin_keep(pin, &call);
     redisFreeCommand(cmd);
     return reply;
+}
+
+static PyObject *
+Client_execute(RedisClientObject *self, PyObject *args_seq)
+{
+    return execute_impl(self, args_seq, NULL);
 }
 
 PyDoc_STRVAR(Client_execute_batch_doc,
@@ -428,7 +477,7 @@ PyDoc_STRVAR(Client_execute_batch_doc,
              "exception instances, never raised.");
 
 static PyObject *
-Client_execute_batch(RedisClientObject *self, PyObject *arg)
+execute_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
 {
     BatchObject *b;
     prc_call_t call;
@@ -443,6 +492,9 @@ Client_execute_batch(RedisClientObject *self, PyObject *arg)
         return NULL;
     }
     b = (BatchObject *)arg;
+    if (batch_busy(b) < 0) {
+        return NULL;
+    }
     if (b->n == 0) {
         return PyList_New(0);
     }
@@ -455,6 +507,7 @@ Client_execute_batch(RedisClientObject *self, PyObject *arg)
     prc_call_init(&call, b->buf, b->len, (int)b->n,
                   b->flags & ~PRC_CALL_BLOCKING,
                   prc_deadline_after(self->socket_timeout));
+    pin_call(pin, &call);
     /* Keep the batch alive and unchanged while the GIL is released. */
     Py_INCREF(b);
     b->n = -b->n - 1; /* marks "in flight": append/clear refuse */
@@ -465,12 +518,45 @@ Client_execute_batch(RedisClientObject *self, PyObject *arg)
             finish(self, &call, rc);
             pyrc_raise(self->state, rc, call.errstr);
         }
+        pin_keep(pin, &call);
         Py_DECREF(b);
         return NULL;
     }
     replies = complete(self, &call, b->n, 0);
+    pin_keep(pin, &call);
     Py_DECREF(b);
     return replies;
+}
+
+static PyObject *
+Client_execute_batch(RedisClientObject *self, PyObject *arg)
+{
+    return execute_batch_impl(self, arg, NULL);
+}
+
+PyDoc_STRVAR(Client_pinned_doc,
+             "pinned($self, /)\n--\n\n"
+             "A Pinned handle: its calls share one connection (checked out by\n"
+             "the first call) until release(), for WATCH/MULTI/EXEC.");
+
+static PyObject *
+Client_pinned(RedisClientObject *self, PyObject *unused)
+{
+    PinnedObject *pin;
+
+    (void)unused;
+    if (check_open(self) < 0) {
+        return NULL;
+    }
+    pin = PyObject_GC_New(PinnedObject, self->state->PinnedType);
+    if (pin == NULL) {
+        return NULL;
+    }
+    Py_INCREF(self);
+    pin->client = self;
+    pin->conn = NULL;
+    PyObject_GC_Track(pin);
+    return (PyObject *)pin;
 }
 
 PyDoc_STRVAR(Client_pool_stats_doc,
@@ -901,6 +987,7 @@ static PyMethodDef Client_methods[] = {
      Client_breaker_doc},
     {"close", (PyCFunction)Client_close, METH_NOARGS, Client_close_doc},
     {"metrics", (PyCFunction)Client_metrics, METH_NOARGS, Client_metrics_doc},
+    {"pinned", (PyCFunction)Client_pinned, METH_NOARGS, Client_pinned_doc},
     {"start", (PyCFunction)Client_start, METH_O, Client_start_doc},
     {"start_batch", (PyCFunction)Client_start_batch, METH_O,
      Client_start_batch_doc},
@@ -942,18 +1029,54 @@ PyType_Spec pyrc_client_spec = {
 
 /* ---- Batch -------------------------------------------------------------- */
 
+static char *
+dup_cstr(const char *s)
+{
+    char *d = PyMem_Malloc(strlen(s) + 1);
+
+    if (d == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    strcpy(d, s);
+    return d;
+}
+
 static PyObject *
 Batch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
+    static const char *const kwlist[] = {"encoding", "encoding_errors", NULL};
+    const char *encoding = NULL, *errors = NULL;
     BatchObject *self;
 
-    if (PyTuple_GET_SIZE(args) != 0 || (kwds && PyDict_GET_SIZE(kwds))) {
-        PyErr_SetString(PyExc_TypeError, "Batch() takes no arguments");
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$zz:Batch",
+                                     (char **)kwlist, &encoding, &errors)) {
         return NULL;
     }
     self = (BatchObject *)type->tp_alloc(type, 0);
-    if (self != NULL) {
-        self->flags = PRC_CALL_READONLY;
+    if (self == NULL) {
+        return NULL;
+    }
+    self->flags = PRC_CALL_READONLY;
+    if (encoding != NULL && strcasecmp(encoding, "utf-8") != 0 &&
+        strcasecmp(encoding, "utf8") != 0) {
+        if (PyCodec_KnownEncoding(encoding) != 1) {
+            Py_DECREF(self);
+            PyErr_Format(PyExc_ValueError, "unknown encoding %s", encoding);
+            return NULL;
+        }
+        self->encoding = dup_cstr(encoding);
+        if (self->encoding == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
+    if (errors != NULL && strcmp(errors, "strict") != 0) {
+        self->errors = dup_cstr(errors);
+        if (self->errors == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
     }
     return (PyObject *)self;
 }
@@ -972,6 +1095,8 @@ Batch_dealloc(BatchObject *self)
 
     PyObject_GC_UnTrack(self);
     PyMem_Free(self->buf);
+    PyMem_Free(self->encoding);
+    PyMem_Free(self->errors);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -1009,7 +1134,8 @@ Batch_append(BatchObject *self, PyObject *args_seq)
     if (seq == NULL) {
         return NULL;
     }
-    if (pyrc_args_from_seq(st, seq, &a) < 0) {
+    if (pyrc_args_from_seq(st, seq, &a, self->encoding,
+                           self->errors ? self->errors : "strict") < 0) {
         Py_DECREF(seq);
         return NULL;
     }
@@ -1130,4 +1256,134 @@ PyType_Spec pyrc_batch_spec = {
 #endif
     ,
     .slots = Batch_slots,
+};
+
+/* ---- Pinned ------------------------------------------------------------- */
+
+static void
+pinned_release(PinnedObject *pin, int ok)
+{
+    if (pin->conn != NULL) {
+        prc_conn_t *c = pin->conn;
+        pin->conn = NULL;
+        prc_pool_unpin(pin->client->pool, c, ok && prc_conn_usable(c));
+    }
+}
+
+static PyObject *
+Pinned_execute(PinnedObject *pin, PyObject *args_seq)
+{
+    return execute_impl(pin->client, args_seq, pin);
+}
+
+static PyObject *
+Pinned_execute_batch(PinnedObject *pin, PyObject *arg)
+{
+    return execute_batch_impl(pin->client, arg, pin);
+}
+
+PyDoc_STRVAR(Pinned_release_doc,
+             "release($self, /, ok=True)\n--\n\n"
+             "Give the connection back: pooled when ok and clean, else closed.\n"
+             "The caller must have cleared server-side state (UNWATCH) first.");
+
+static PyObject *
+Pinned_release(PinnedObject *pin, PyObject *args, PyObject *kwds)
+{
+    static const char *const kwlist[] = {"ok", NULL};
+    int ok = 1;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p", (char **)kwlist,
+                                     &ok)) {
+        return NULL;
+    }
+    pinned_release(pin, ok);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Pinned_get_active(PinnedObject *pin, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(pin->conn != NULL);
+}
+
+static PyObject *
+Pinned_get_usable(PinnedObject *pin, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(pin->conn == NULL || prc_conn_usable(pin->conn));
+}
+
+static int
+Pinned_traverse(PinnedObject *pin, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(pin));
+    Py_VISIT(pin->client);
+    return 0;
+}
+
+static int
+Pinned_clear(PinnedObject *pin)
+{
+    if (pin->client != NULL) {
+        /* Never pool a connection whose WATCH state is unknown. */
+        pinned_release(pin, 0);
+    }
+    Py_CLEAR(pin->client);
+    return 0;
+}
+
+static void
+Pinned_dealloc(PinnedObject *pin)
+{
+    PyTypeObject *tp = Py_TYPE(pin);
+
+    PyObject_GC_UnTrack(pin);
+    Pinned_clear(pin);
+    PyObject_GC_Del(pin);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef Pinned_methods[] = {
+    {"execute", (PyCFunction)Pinned_execute, METH_O,
+     "execute($self, args, /)\n--\n\nClient.execute on the pinned connection."},
+    {"execute_batch", (PyCFunction)Pinned_execute_batch, METH_O,
+     "execute_batch($self, batch, /)\n--\n\n"
+     "Client.execute_batch on the pinned connection."},
+    {"release", (PyCFunction)(void (*)(void))Pinned_release,
+     METH_VARARGS | METH_KEYWORDS, Pinned_release_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Pinned_getset[] = {
+    {"active", (getter)Pinned_get_active, NULL,
+     "True while a connection is pinned", NULL},
+    {"usable", (getter)Pinned_get_usable, NULL,
+     "False once the pinned connection broke", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Pinned_slots[] = {
+    {Py_tp_doc, (void *)"Calls that share one pinned connection."},
+    {Py_tp_dealloc, Pinned_dealloc},
+    {Py_tp_traverse, Pinned_traverse},
+    {Py_tp_clear, Pinned_clear},
+    {Py_tp_methods, Pinned_methods},
+    {Py_tp_getset, Pinned_getset},
+    {0, NULL},
+};
+
+PyType_Spec pyrc_pinned_spec = {
+    .name = "pyredisclient._core.Pinned",
+    .basicsize = sizeof(PinnedObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
+#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
+             | Py_TPFLAGS_DISALLOW_INSTANTIATION
+#endif
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+             | Py_TPFLAGS_IMMUTABLETYPE
+#endif
+    ,
+    .slots = Pinned_slots,
 };

@@ -37,6 +37,7 @@ pyrc_args_free(pyrc_args *a)
     for (i = 0; i < a->nviews; i++) {
         PyBuffer_Release(&a->views[i]);
     }
+    Py_CLEAR(a->keep);
     PyMem_Free(a->views);
     PyMem_Free(a->scratch);
     if (a->argv != a->argv_small) {
@@ -49,8 +50,25 @@ pyrc_args_free(pyrc_args *a)
     a->argvlen = NULL;
 }
 
+/* Keep a temporary alive until pyrc_args_free; returns 0 or -1. */
+static int
+keep(pyrc_args *a, PyObject *obj)
+{
+    int rc;
+
+    if (a->keep == NULL) {
+        a->keep = PyList_New(0);
+        if (a->keep == NULL) {
+            return -1;
+        }
+    }
+    rc = PyList_Append(a->keep, obj);
+    return rc;
+}
+
 int
-pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a)
+pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
+                   const char *encoding, const char *errors)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i, numbers = 0, views = 0;
     size_t spos = 0;
@@ -112,12 +130,24 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a)
             a->argv[i] = PyBytes_AS_STRING(o);
             a->argvlen[i] = (size_t)PyBytes_GET_SIZE(o);
         } else if (PyUnicode_Check(o)) {
-            const char *s = PyUnicode_AsUTF8AndSize(o, &len);
-            if (s == NULL) {
-                goto error;
+            if (encoding == NULL) {
+                /* UTF-8 is cached inside the str: no copy. */
+                const char *s = PyUnicode_AsUTF8AndSize(o, &len);
+                if (s == NULL) {
+                    goto error;
+                }
+                a->argv[i] = s;
+                a->argvlen[i] = (size_t)len;
+            } else {
+                PyObject *enc = PyUnicode_AsEncodedString(o, encoding, errors);
+                if (enc == NULL || keep(a, enc) < 0) {
+                    Py_XDECREF(enc);
+                    goto error;
+                }
+                Py_DECREF(enc); /* the keep list holds it */
+                a->argv[i] = PyBytes_AS_STRING(enc);
+                a->argvlen[i] = (size_t)PyBytes_GET_SIZE(enc);
             }
-            a->argv[i] = s;
-            a->argvlen[i] = (size_t)len;
         } else if (PyLong_Check(o)) {
             int overflow;
             long long v;
@@ -130,28 +160,21 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a)
                 goto error;
             }
             if (overflow) {
-                /* Rare: an int beyond 64 bits, as its decimal text. */
+                /* Rare: an int beyond 64 bits, sent as its decimal text
+                 * (as redis-py sends str(value)). */
                 PyObject *text = PyObject_Str(o);
                 const char *s;
-                char *grown;
-                if (text == NULL) {
+                if (text == NULL || keep(a, text) < 0) {
+                    Py_XDECREF(text);
                     goto error;
                 }
+                Py_DECREF(text); /* the keep list holds it */
                 s = PyUnicode_AsUTF8AndSize(text, &len);
-                if (s == NULL || (size_t)len >= 32) {
-                    Py_DECREF(text);
-                    if (s != NULL) {
-                        PyErr_SetString(st->DataError,
-                                        "integer argument too large");
-                    }
+                if (s == NULL) {
                     goto error;
                 }
-                grown = a->scratch + spos;
-                memcpy(grown, s, (size_t)len);
-                Py_DECREF(text);
-                a->argv[i] = grown;
+                a->argv[i] = s;
                 a->argvlen[i] = (size_t)len;
-                spos += 32;
                 continue;
             }
             len = PyOS_snprintf(a->scratch + spos, 32, "%lld", v);

@@ -122,6 +122,11 @@ core_exec(PyObject *mod)
         PyModule_AddType(mod, st->AsyncCallType) < 0) {
         return -1;
     }
+    st->PinnedType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        mod, &pyrc_pinned_spec, NULL);
+    if (st->PinnedType == NULL || PyModule_AddType(mod, st->PinnedType) < 0) {
+        return -1;
+    }
     if (PyModule_AddIntConstant(mod, "WANT_READ", PRC_WANT_READ) < 0 ||
         PyModule_AddIntConstant(mod, "WANT_WRITE", PRC_WANT_WRITE) < 0 ||
         PyModule_AddIntConstant(mod, "WANT_POOL", PRC_WANT_POOL) < 0 ||
@@ -154,6 +159,7 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
     Py_VISIT(st->ClientType);
     Py_VISIT(st->BatchType);
     Py_VISIT(st->AsyncCallType);
+    Py_VISIT(st->PinnedType);
     Py_VISIT(st->logger);
 #define PYRC_EXC_VISIT(name) Py_VISIT(st->name);
     PYRC_EXCEPTIONS(PYRC_EXC_VISIT)
@@ -169,6 +175,7 @@ core_clear(PyObject *mod)
     Py_CLEAR(st->ClientType);
     Py_CLEAR(st->BatchType);
     Py_CLEAR(st->AsyncCallType);
+    Py_CLEAR(st->PinnedType);
     Py_CLEAR(st->logger);
 #define PYRC_EXC_CLEAR(name) Py_CLEAR(st->name);
     PYRC_EXCEPTIONS(PYRC_EXC_CLEAR)

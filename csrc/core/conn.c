@@ -189,6 +189,13 @@ prc__conn_io_step(prc_conn_t *c)
                                    "server closed the connection");
         }
         c->rlen += (size_t)n;
+        /* Checked after every read.  The slack is a bulk reply's framing,
+         * so that a value of exactly max_reply_bytes still fits. */
+        if (c->rlen > prc__pool_opts(c->pool)->max_reply_bytes + 32) {
+            return prc__conn_error(c, PRC_EREPLYLIMIT, 0,
+                                   "reply larger than max_reply_bytes (%zu)",
+                                   prc__pool_opts(c->pool)->max_reply_bytes);
+        }
         k = prc_framer_scan(&c->framer, c->rbuf, c->rlen, c->want - c->got);
         if (k < 0) {
             return prc__conn_error(c, k, 0, "%s", c->framer.errstr);

@@ -107,7 +107,10 @@ atfork_child(void)
         p->idle = NULL;
         p->all = NULL;
         p->nidle = p->nopen = p->waiters = 0;
+        /* The child's counters describe the child's connections only. */
         atomic_store(&p->st_in_use, 0);
+        atomic_store(&p->st_created, 0);
+        atomic_store(&p->st_closed, 0);
         p->fork_gen = atomic_load(&fork_generation);
         init_sync(p);
     }
@@ -489,17 +492,37 @@ checkout(prc_pool_t *p, prc_call_t *call)
         if (h->before_block) {
             h->before_block(h->ud, PRC_BLOCK_POOL);
         }
-        if (call->pool_deadline == PRC_NO_DEADLINE) {
-            pthread_cond_wait(&p->cv, &p->mu);
-        } else {
+        {
+            /* Signals do not interrupt a condition wait: with
+             * wait_slice set, give the caller a chance to run signal
+             * handlers that often (PRC_EINTR; the call resumes). */
+            int64_t until = call->pool_deadline, slice_end = PRC_NO_DEADLINE;
             struct timespec ts;
-            abs_deadline(call->pool_deadline, &ts);
-            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+            int rc;
+            if (p->opts.wait_slice > 0) {
+                slice_end = prc_deadline_after(p->opts.wait_slice);
+                if (slice_end < until) {
+                    until = slice_end;
+                }
+            }
+            if (until == PRC_NO_DEADLINE) {
+                rc = pthread_cond_wait(&p->cv, &p->mu);
+            } else {
+                abs_deadline(until, &ts);
+                rc = pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+            }
+            if (h->after_block) {
+                h->after_block(h->ud, PRC_BLOCK_POOL);
+            }
+            p->waiters--;
+            if (rc != 0 && until == slice_end && p->idle == NULL &&
+                p->nopen >= p->opts.max_connections && !p->closed &&
+                prc_now() < call->pool_deadline) {
+                pthread_mutex_unlock(&p->mu);
+                return PRC_EINTR;
+            }
+            continue;
         }
-        if (h->after_block) {
-            h->after_block(h->ud, PRC_BLOCK_POOL);
-        }
-        p->waiters--;
     }
 }
 
@@ -642,10 +665,25 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             if (call->deadline < call->pool_deadline) {
                 call->pool_deadline = call->deadline;
             }
+            if (call->conn != NULL) {
+                /* A pinned connection: no checkout, no liveness check, no
+                 * replay (its server-side state would be lost). */
+                if (!prc_conn_usable(call->conn)) {
+                    return fail(call, PRC_ECONNLOST,
+                                "the pinned connection was closed");
+                }
+                prc__conn_begin(call->conn, call->req, call->reqlen,
+                                call->nreplies);
+                call->phase = PH_IO;
+                break;
+            }
             call->phase = PH_CHECKOUT;
             break;
         case PH_CHECKOUT:
             rc = checkout(p, call);
+            if (rc == PRC_EINTR) {
+                return fail(call, rc, "interrupted to check for signals");
+            }
             if (rc == PRC_WANT_POOL) {
                 call->wait_fd = -1;
                 call->wait_deadline = call->pool_deadline;
@@ -890,9 +928,8 @@ prc_pool_count_response_errors(prc_pool_t *p, int64_t n)
 void
 prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
 {
-    if (call->phase == PH_DONE && call->admitted == 0 && call->conn == NULL &&
-        call->started == 0) {
-        return; /* already finished */
+    if (call->started == 0) {
+        return; /* already finished (prc_now() is never 0) */
     }
     record_metrics(p, call, outcome);
     call->started = 0;
@@ -910,11 +947,50 @@ prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
         atomic_fetch_add(&p->st_errors, 1);
     }
     if (call->conn != NULL) {
-        release(p, call->conn,
-                outcome == PRC_OK && call->phase == PH_DONE);
-        call->conn = NULL;
+        int ok = outcome == PRC_OK && call->phase == PH_DONE;
+        if (call->flags & PRC_CALL_PIN) {
+            /* The pin's owner keeps it (prc_call_take_conn) and releases
+             * it with prc_pool_unpin; a failed one is unusable. */
+            if (!ok) {
+                call->conn->state = PRC__CONN_BROKEN;
+            }
+        } else {
+            release(p, call->conn, ok);
+            call->conn = NULL;
+        }
     }
     call->phase = PH_DONE;
+}
+
+prc_conn_t *
+prc_call_take_conn(prc_call_t *call)
+{
+    prc_conn_t *c = call->conn;
+
+    call->conn = NULL;
+    return c;
+}
+
+void
+prc_call_use_conn(prc_call_t *call, prc_conn_t *conn)
+{
+    call->conn = conn;
+    call->flags |= PRC_CALL_PIN | PRC_CALL_NO_RETRY;
+}
+
+void
+prc_pool_unpin(prc_pool_t *p, prc_conn_t *conn, int ok)
+{
+    if (conn != NULL) {
+        release(p, conn, ok);
+    }
+}
+
+int
+prc_conn_usable(const prc_conn_t *c)
+{
+    return c != NULL && c->state == PRC__CONN_READY && c->fd >= 0 &&
+           c->fork_gen == prc_fork_generation();
 }
 
 void

@@ -139,6 +139,7 @@ typedef struct prc_opts_s {
     double socket_timeout;
     double pool_timeout;
     double health_check_interval; /* PING pooled conns idle longer */
+    double wait_slice; /* > 0: pool waits return PRC_EINTR this often */
     int keepalive;
     int max_connections;
     size_t max_reply_bytes;
@@ -225,7 +226,8 @@ enum {
     PRC_CALL_BLOCKING = 2,  /* a blocking command: own timeout, no probe */
     PRC_CALL_NO_RETRY = 4,  /* never replay (WATCH/MULTI state) */
     PRC_CALL_NO_BREAKER = 8, /* bypass admission (health checks) */
-    PRC_CALL_NONBLOCK = 16   /* pool checkout never waits: PRC_WANT_POOL */
+    PRC_CALL_NONBLOCK = 16,  /* pool checkout never waits: PRC_WANT_POOL */
+    PRC_CALL_PIN = 32        /* keep the connection after finish (WATCH) */
 };
 
 /*
@@ -310,6 +312,21 @@ int prc_call_timed_out(prc_pool_t *p, prc_call_t *call);
  * every exit path.  Thread-safe.
  */
 void prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome);
+
+/*
+ * Pinned connections, for state that lives on one connection (WATCH):
+ * a call made with PRC_CALL_PIN keeps its connection when it succeeds;
+ * prc_call_take_conn hands it to the caller, who passes it to
+ * prc_call_init_pinned for later calls (no checkout, never retried) and
+ * gives it back with prc_pool_unpin.  A pinned connection counts as in
+ * use; the caller must not use it from two threads at once.
+ */
+prc_conn_t *prc_call_take_conn(prc_call_t *call);
+void prc_call_use_conn(prc_call_t *call, prc_conn_t *conn);
+/* Return a pinned connection: pooled when `ok` and clean, else closed. */
+void prc_pool_unpin(prc_pool_t *p, prc_conn_t *conn, int ok);
+/* Is a pinned connection still usable? */
+int prc_conn_usable(const prc_conn_t *c);
 
 /* Pool counters (atomics; a snapshot, no lock). */
 typedef struct prc_pool_stats_s {
