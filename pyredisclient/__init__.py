@@ -5,6 +5,8 @@ to knock over: finite timeouts everywhere, a thread-safe and fork-safe pool, saf
 retries and a circuit breaker.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import _core
 from .client import Pipeline, RedisClient
 from .config import ConfigurationError, RedisConfig, Secret
@@ -29,11 +31,17 @@ from .exceptions import (
     TimeoutError,
     WatchError,
 )
+from .fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
+
+if TYPE_CHECKING:
+    from .aio import AsyncPipeline, AsyncRedisClient
 
 __version__ = "0.1.0"
 hiredis_version = _core.hiredis_version
 
 __all__ = [
+    "AsyncPipeline",
+    "AsyncRedisClient",
     "AuthenticationError",
     "BusyLoadingError",
     "CircuitOpenError",
@@ -59,4 +67,17 @@ __all__ = [
     "TimeoutError",
     "WatchError",
     "__version__",
+    "fallback_counts",
+    "reset_fallback_counts",
+    "with_redis_fallback",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The asyncio client is imported on first use: importing asyncio costs
+    # milliseconds that a Cloud Function's cold start should not pay.
+    if name in ("AsyncRedisClient", "AsyncPipeline"):
+        from . import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module 'pyredisclient' has no attribute {name!r}")
