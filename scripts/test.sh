@@ -154,8 +154,13 @@ step_lint() {
     if [ "${#cfiles[@]}" -eq 0 ]; then
         echo "no C files yet"
     else
-        clang-format --dry-run --Werror "${cfiles[@]}" ||
+        local out
+        if ! out=$(clang-format --dry-run --Werror "${cfiles[@]}" 2>&1); then
+            printf '%s\n' "$out" | head -n 40
+            echo "files that need formatting:"
+            printf '%s\n' "$out" | grep -o '^[^ :]*\.[ch]:' | tr -d : | sort -u | sed 's/^/  /'
             fail "clang-format (fix: clang-format -i \$(git ls-files 'csrc/*.[ch]' 'tests/c/*.[ch]'))"
+        fi
         echo "${#cfiles[@]} C files formatted"
     fi
     SUMMARY+=("lint ok")
