@@ -887,6 +887,26 @@ def test_pipelines_and_transactions_are_prefixed(plain: RedisClient) -> None:
     assert sorted(plain.keys()) == [b"k1", b"t:k1", b"t:k2"]
 
 
+def test_watch_on_a_prefixed_pipeline_watches_the_prefixed_key(plain: RedisClient) -> None:
+    view = plain.with_prefix("t:")
+    view.set("k", "1")
+    with view.pipeline() as p:
+        p.watch("k")
+        assert p.get("k") == b"1"  # immediate mode between WATCH and MULTI
+        plain.set("k", "DECOY")  # the unprefixed key: not watched
+        p.multi()
+        p.set("k", "2")
+        assert p.execute() == [True]
+    with view.pipeline() as p:
+        p.watch("k")
+        plain.set("t:k", "changed")  # the watched, prefixed key
+        p.multi()
+        p.set("k", "3")
+        with pytest.raises(pyredisclient.WatchError):
+            p.execute()
+    assert plain.mget("k", "t:k") == [b"DECOY", b"changed"]
+
+
 def test_unsafe_command_in_a_pipeline_raises_before_anything_is_queued(plain: RedisClient) -> None:
     plain.set("k", "DECOY")
     view = plain.with_prefix("t:")
