@@ -1,0 +1,208 @@
+"""ACL users and passwords against a real redis-server.
+
+The server is started with an ACL user on its command line
+(``--user alice on >alicepw ~app:* +@all -flushdb``); others are added at run time
+with ACL SETUSER through the default user.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from typing import Any, Callable, Iterator
+
+import pytest
+
+import pyredisclient
+from pyredisclient import (
+    AuthenticationError,
+    NoPermissionError,
+    RedisClient,
+    ResponseError,
+)
+from pyredisclient.testing import RedisServer, redis_server_available
+
+pytestmark = pytest.mark.skipif(not redis_server_available(), reason="needs redis-server")
+
+ALICE = ["--user", "alice", "on", ">alicepw", "~app:*", "+@all", "-flushdb"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    with RedisServer(extra_args=ALICE) as srv:
+        yield srv
+
+
+@pytest.fixture
+def admin(server: RedisServer) -> Iterator[RedisClient]:
+    with RedisClient(port=server.port) as client:
+        client.flushall()
+        yield client
+        # Put alice back as the command line made her, whatever the test did.
+        client.execute_command("ACL", "SETUSER", "alice", "reset", *ALICE[2:])
+
+
+@pytest.fixture
+def alice(server: RedisServer, admin: RedisClient) -> Iterator[RedisClient]:
+    with RedisClient(port=server.port, username="alice", password="alicepw") as client:
+        yield client
+
+
+def whoami(client: RedisClient) -> bytes:
+    return client.execute_command("ACL", "WHOAMI")  # type: ignore[no-any-return]
+
+
+def test_username_and_password(alice: RedisClient) -> None:
+    assert whoami(alice) == b"alice"
+    assert alice.set("app:k", "v") is True
+    assert alice.get("app:k") == b"v"
+    assert alice.config.username == "alice"
+
+
+def test_from_url_with_username_and_password(server: RedisServer, admin: RedisClient) -> None:
+    with RedisClient.from_url(f"redis://alice:alicepw@127.0.0.1:{server.port}/0") as client:
+        assert whoami(client) == b"alice"
+        assert client.set("app:url", "1") is True
+
+
+def test_from_url_with_a_password_that_needs_quoting(
+    server: RedisServer, admin: RedisClient
+) -> None:
+    password = "p@ss:w/rd%?#&= x"
+    admin.execute_command("ACL", "SETUSER", "carol", "on", ">" + password, "~*", "+@all")
+    try:
+        quoted = urllib.parse.quote(password, safe="")
+        with RedisClient.from_url(f"redis://carol:{quoted}@127.0.0.1:{server.port}/2") as c:
+            assert whoami(c) == b"carol"
+            assert c.config.db == 2
+            assert c.set("k", "v") is True
+        with RedisClient(port=server.port, username="carol", password=password) as c:
+            assert whoami(c) == b"carol"
+    finally:
+        admin.execute_command("ACL", "DELUSER", "carol")
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("alice", "wrong"),
+        ("nobody", "alicepw"),
+        ("alice", "alicepw "),
+        (None, "no-default-password"),
+    ],
+)
+def test_bad_credentials_raise_authentication_error(
+    server: RedisServer, admin: RedisClient, username: Any, password: str
+) -> None:
+    with RedisClient(port=server.port, username=username, password=password) as client:
+        started = time.monotonic()
+        with pytest.raises(AuthenticationError) as info:
+            client.ping()
+        assert time.monotonic() - started < 1.0
+        assert isinstance(info.value, pyredisclient.ConnectionError)
+        message = str(info.value)
+        assert "WRONGPASS" in message or "AUTH" in message, message
+        # Configuration, not availability: the breaker does not count it.
+        for _ in range(10):
+            with pytest.raises(AuthenticationError):
+                client.ping()
+        assert client.circuit_breaker_state()["state"] == "closed"
+        assert client.pool_stats()["in_use"] == 0
+
+
+def test_disabled_user_cannot_log_in(server: RedisServer, admin: RedisClient) -> None:
+    admin.execute_command("ACL", "SETUSER", "bob", "off", ">bobpw", "~*", "+@all")
+    try:
+        with RedisClient(port=server.port, username="bob", password="bobpw") as client:
+            with pytest.raises(AuthenticationError, match="WRONGPASS"):
+                client.ping()
+    finally:
+        admin.execute_command("ACL", "DELUSER", "bob")
+
+
+def test_command_without_permission_raises_no_permission_error(alice: RedisClient) -> None:
+    with pytest.raises(NoPermissionError) as info:
+        alice.flushdb()
+    assert isinstance(info.value, ResponseError)
+    message = str(info.value)
+    assert message.startswith("NOPERM")
+    assert "'flushdb'" in message
+
+
+def test_key_outside_the_users_pattern_raises_no_permission_error(alice: RedisClient) -> None:
+    with pytest.raises(NoPermissionError, match=r"NOPERM .*keys"):
+        alice.get("other:k")
+    with pytest.raises(NoPermissionError):
+        alice.mset({"app:ok": "1", "other:k": "2"})
+    assert alice.get("app:ok") is None  # the whole command was refused
+
+
+def test_permission_errors_keep_the_connection_and_the_breaker(alice: RedisClient) -> None:
+    alice.ping()
+    for _ in range(10):
+        with pytest.raises(NoPermissionError):
+            alice.flushdb()
+        with pytest.raises(NoPermissionError):
+            alice.get("other:k")
+    assert alice.set("app:after", "1") is True
+    stats = alice.pool_stats()
+    assert stats["created"] == 1 and stats["closed"] == 0
+    assert alice.circuit_breaker_state()["state"] == "closed"
+
+
+def test_permission_error_inside_a_pipeline(alice: RedisClient) -> None:
+    p = alice.pipeline(transaction=False)
+    p.set("app:a", "1").get("other:k").get("app:a")
+    result = p.execute(raise_on_error=False)
+    assert result[0] is True and result[2] == b"1"
+    assert isinstance(result[1], NoPermissionError)
+    p = alice.pipeline(transaction=False)
+    p.set("app:a", "2").flushdb()
+    with pytest.raises(NoPermissionError, match=r"Command # 2 \(FLUSHDB\)"):
+        p.execute()
+
+
+def test_permission_taken_away_at_run_time(alice: RedisClient, admin: RedisClient) -> None:
+    assert alice.set("app:k", "v") is True
+    admin.execute_command("ACL", "SETUSER", "alice", "-set")
+    with pytest.raises(NoPermissionError, match="'set'"):
+        alice.set("app:k", "w")
+    assert alice.get("app:k") == b"v"
+
+
+def test_reconnect_logs_in_again(alice: RedisClient, admin: RedisClient) -> None:
+    assert whoami(alice) == b"alice"
+    assert admin.execute_command("CLIENT", "KILL", "USER", "alice") >= 1
+    assert whoami(alice) == b"alice"  # a fresh connection, authenticated again
+    assert alice.pool_stats()["created"] == 2
+
+
+def test_deleted_user_fails_clearly_then_recovers(alice: RedisClient, admin: RedisClient) -> None:
+    alice.ping()
+    admin.execute_command("ACL", "DELUSER", "alice")  # also drops alice's connections
+    with pytest.raises(AuthenticationError, match="WRONGPASS"):
+        alice.get("app:k")
+    admin.execute_command("ACL", "SETUSER", "alice", *ALICE[2:])
+    assert alice.get("app:k") is None
+    assert alice.circuit_breaker_state()["state"] == "closed"
+
+
+@pytest.fixture
+def password_server(redis_server_factory: Callable[..., RedisServer]) -> RedisServer:
+    return redis_server_factory(password="s3cret-pw")
+
+
+def test_requirepass_default_user(password_server: RedisServer) -> None:
+    port = password_server.port
+    with RedisClient.from_url(password_server.url) as c:  # redis://:s3cret-pw@...
+        assert whoami(c) == b"default"
+    with RedisClient(port=port, password="s3cret-pw") as c:
+        assert c.ping() is True
+    with RedisClient(port=port, username="default", password="s3cret-pw") as c:
+        assert c.ping() is True
+    with RedisClient(port=port) as c:
+        with pytest.raises(AuthenticationError, match="NOAUTH"):
+            c.ping()
+    with RedisClient(port=port, password="wrong") as c:
+        with pytest.raises(AuthenticationError, match="WRONGPASS"):
+            c.ping()
