@@ -1,0 +1,382 @@
+"""Direct tests of the C extension pyredisclient._core (Client, Batch, exceptions).
+
+RedisClient is a thin layer over these; here the binding's own contract is
+checked: keyword validation, argument and reply conversion, Batch encoding and
+its in-flight guard, error replies returned in place by execute_batch, object
+lifetime (weak references, subclassing, garbage collection).
+"""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import pickle
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import pyredisclient
+from pyredisclient import _core
+from pyredisclient.testing import RedisServer
+
+
+def resp(*args: bytes | str | float) -> bytes:
+    """The RESP2 encoding of one command, as the client must send it."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+@pytest.fixture
+def core(redis_server: RedisServer, redis_client: Any) -> Iterator[_core.Client]:
+    """A bare _core.Client on the session server (db flushed by redis_client)."""
+    client = _core.Client(host="127.0.0.1", port=redis_server.port, socket_timeout=2.0)
+    yield client
+    client.close()
+
+
+# ---------------------------------------------------------------------------
+# module and exceptions
+# ---------------------------------------------------------------------------
+
+
+def test_exception_hierarchy() -> None:
+    e = _core
+    assert issubclass(e.RedisError, Exception)
+    for cls in (e.ConnectionError, e.TimeoutError, e.ResponseError, e.ProtocolError):
+        assert issubclass(cls, e.RedisError)
+    assert issubclass(e.ConnectionError, builtins.ConnectionError)
+    assert issubclass(e.ConnectionError, OSError)
+    assert issubclass(e.TimeoutError, builtins.TimeoutError)
+    assert not issubclass(e.TimeoutError, e.ConnectionError)
+    for cls in (
+        e.AuthenticationError,
+        e.CircuitOpenError,
+        e.PoolTimeoutError,
+        e.BusyLoadingError,
+        e.MaxClientsError,
+    ):
+        assert issubclass(cls, e.ConnectionError)
+    for cls in (
+        e.NoScriptError,
+        e.ReadOnlyError,
+        e.OutOfMemoryError,
+        e.ExecAbortError,
+        e.NoPermissionError,
+    ):
+        assert issubclass(cls, e.ResponseError)
+    assert issubclass(e.ReplyLimitError, e.ProtocolError)
+    assert e.InvalidResponse is e.ProtocolError
+    assert issubclass(e.DataError, e.RedisError) and issubclass(e.DataError, TypeError)
+    assert issubclass(e.WatchError, e.RedisError)
+    # The package re-exports the very same classes.
+    for name in ("RedisError", "ConnectionError", "DataError", "ReplyLimitError", "WatchError"):
+        assert getattr(pyredisclient, name) is getattr(e, name)
+    # Instances survive pickling (multiprocessing, logging handlers across processes).
+    classes: tuple[type[Exception], ...] = (
+        e.ConnectionError,
+        e.TimeoutError,
+        e.NoScriptError,
+        e.DataError,
+    )
+    for exc_cls in classes:
+        copy = pickle.loads(pickle.dumps(exc_cls("message")))
+        assert type(copy) is exc_cls and str(copy) == "message"
+
+
+def test_hiredis_version() -> None:
+    major, minor = (int(x) for x in _core.hiredis_version.split(".")[:2])
+    assert (major, minor) >= (0, 14)
+    assert pyredisclient.hiredis_version == _core.hiredis_version
+
+
+# ---------------------------------------------------------------------------
+# Client construction
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"socket_timeout": 0}, "socket_timeout"),
+        ({"socket_timeout": -1}, "socket_timeout"),
+        ({"socket_timeout": float("nan")}, "socket_timeout"),
+        ({"socket_timeout": float("inf")}, "socket_timeout"),
+        ({"socket_connect_timeout": 0}, "socket_connect_timeout"),
+        ({"pool_timeout": -0.5}, "pool_timeout"),
+        ({"port": 0}, "port"),
+        ({"port": 65536}, "port"),
+        ({"db": -1}, "db"),
+        ({"max_connections": 0}, "max_connections"),
+        ({"max_reply_bytes": 1000}, "max_reply_bytes"),
+        ({"username": "u"}, "password"),
+        ({"ssl_cert_reqs": "sometimes"}, "ssl_cert_reqs"),
+        ({"encoding": "no-such-codec"}, "encoding"),
+    ],
+)
+def test_client_rejects_bad_options(kwargs: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        _core.Client(host="127.0.0.1", **kwargs)
+
+
+def test_client_takes_keywords_only() -> None:
+    with pytest.raises(TypeError):
+        _core.Client("127.0.0.1", 6379)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _core.Client(host="127.0.0.1", no_such_option=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _core.Client(host="127.0.0.1", port="6379")  # type: ignore[arg-type]
+
+
+def test_none_timeouts_mean_no_limit(redis_server: RedisServer) -> None:
+    client = _core.Client(
+        host="127.0.0.1",
+        port=redis_server.port,
+        socket_timeout=None,
+        socket_connect_timeout=None,
+        pool_timeout=None,
+    )
+    try:
+        assert client.execute(("PING",)) == b"PONG"
+    finally:
+        client.close()
+
+
+def test_init_twice_and_uninitialised_client(redis_server: RedisServer) -> None:
+    client = _core.Client(host="127.0.0.1", port=redis_server.port)
+    with pytest.raises(RuntimeError, match="already"):
+        client.__init__(host="127.0.0.1", port=redis_server.port)  # type: ignore[misc]
+    assert client.execute(("PING",)) == b"PONG"
+    client.close()
+    bare = _core.Client.__new__(_core.Client)
+    for call in (
+        lambda: bare.execute(("PING",)),
+        lambda: bare.execute_batch(_core.Batch()),
+        bare.pool_stats,
+        bare.breaker_state,
+    ):
+        with pytest.raises(_core.RedisError, match="__init__"):
+            call()
+    bare.close()  # harmless
+
+
+def test_weakref_subclass_and_gc(redis_server: RedisServer) -> None:
+    class Sub(_core.Client):
+        pass
+
+    client = Sub(host="127.0.0.1", port=redis_server.port)
+    assert client.execute(("PING",)) == b"PONG"
+    ref = weakref.ref(client)
+    assert ref() is client
+    del client
+    gc.collect()
+    assert ref() is None
+
+
+# ---------------------------------------------------------------------------
+# execute
+# ---------------------------------------------------------------------------
+
+
+def test_execute_accepts_any_sequence(core: _core.Client) -> None:
+    assert core.execute(("SET", "k", "v")) == b"OK"
+    assert core.execute(["GET", "k"]) == b"v"
+    assert core.execute(x for x in ("GET", "k")) == b"v"  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="tuple of arguments"):
+        core.execute(42)  # type: ignore[arg-type]
+    with pytest.raises(_core.DataError):
+        core.execute(())
+    with pytest.raises(_core.DataError, match="argument 1"):
+        core.execute(("GET", None))  # type: ignore[arg-type]
+
+
+def test_execute_reply_types(core: _core.Client) -> None:
+    assert core.execute(("PING",)) == b"PONG"
+    assert core.execute(("ECHO", b"")) == b""
+    assert core.execute(("GET", "missing")) is None
+    assert core.execute(("INCRBY", "n", -(2**63))) == -(2**63)
+    assert core.execute(("EVAL", "return {1, {}, {'a', {false}}}", 0)) == [1, [], [b"a", [None]]]
+    with pytest.raises(_core.ResponseError) as info:
+        core.execute(("HGET", "n", "f"))
+    assert str(info.value).startswith("WRONGTYPE")
+    # Python-side reply objects are fresh each time (no shared mutable state).
+    first = core.execute(("EVAL", "return {1}", 0))
+    first.append(2)
+    assert core.execute(("EVAL", "return {1}", 0)) == [1]
+
+
+def test_decoded_client(redis_server: RedisServer, redis_client: Any) -> None:
+    client = _core.Client(host="127.0.0.1", port=redis_server.port, decode_responses=True)
+    try:
+        client.execute(("SET", "k", "ü"))
+        assert client.execute(("GET", "k")) == "ü"
+        assert client.execute(("MGET", "k", "none")) == ["ü", None]
+        assert client.execute(("PING",)) == "PONG"
+    finally:
+        client.close()
+
+
+def test_error_reply_prefixes(core: _core.Client) -> None:
+    with pytest.raises(_core.NoScriptError):
+        core.execute(("EVALSHA", "f" * 40, 0))
+    with pytest.raises(_core.AuthenticationError):
+        core.execute(("AUTH", "nobody", "wrong"))  # WRONGPASS
+    with pytest.raises(_core.ResponseError) as info:
+        core.execute(("SET", "only"))
+    assert type(info.value) is _core.ResponseError
+    assert str(info.value) == "wrong number of arguments for 'set' command"
+    # The connection stays usable after every kind of error reply.
+    assert core.execute(("PING",)) == b"PONG"
+    assert core.pool_stats()["created"] == 1
+
+
+# ---------------------------------------------------------------------------
+# Batch
+# ---------------------------------------------------------------------------
+
+
+def test_batch_encoding_length_and_flags() -> None:
+    with pytest.raises(TypeError):
+        _core.Batch(1)  # type: ignore[call-arg]
+    b = _core.Batch()
+    assert len(b) == 0 and b.nbytes == 0 and b.readonly is True
+    b.append(("GET", "k"))
+    assert b.readonly is True
+    b.append(("SET", b"k\x00", 12))
+    b.append(("ECHO", memoryview(b"mv"), bytearray(b"ba"), 1.5, "é"))
+    expected = resp("GET", "k") + resp("SET", b"k\x00", 12) + resp("ECHO", b"mv", b"ba", 1.5, "é")
+    assert len(b) == 3
+    assert b.nbytes == len(expected)
+    assert b.readonly is False  # SET writes
+    with pytest.raises(_core.DataError):
+        b.append(("SET", "k", object()))
+    assert len(b) == 3 and b.nbytes == len(expected)  # a refused command is not queued
+    b.clear()
+    assert len(b) == 0 and b.nbytes == 0 and b.readonly is True
+
+
+def test_batch_replies_in_place_and_reuse(core: _core.Client) -> None:
+    assert core.execute_batch(_core.Batch()) == []
+    with pytest.raises(TypeError, match="Batch"):
+        core.execute_batch([("PING",)])  # type: ignore[arg-type]
+    b = _core.Batch()
+    b.append(("SET", "s", "text"))
+    b.append(("INCR", "s"))
+    b.append(("INCR", "n"))
+    b.append(("NOSUCH",))
+    b.append(("GET", "s"))
+    replies = core.execute_batch(b)
+    assert replies[0] == b"OK"
+    assert isinstance(replies[1], _core.ResponseError)
+    assert replies[2] == 1
+    assert isinstance(replies[3], _core.ResponseError)
+    assert replies[4] == b"text"
+    # A batch is not consumed by execution: it can be sent again.
+    assert len(b) == 5
+    assert core.execute_batch(b)[2] == 2
+
+
+def test_batch_transaction_replies(core: _core.Client) -> None:
+    ok = _core.Batch()
+    for args in (("MULTI",), ("SET", "s", "x"), ("INCR", "s"), ("GET", "s"), ("EXEC",)):
+        ok.append(args)
+    replies = core.execute_batch(ok)
+    assert replies[:4] == [b"OK", b"QUEUED", b"QUEUED", b"QUEUED"]
+    exec_reply = replies[4]
+    assert exec_reply[0] == b"OK" and exec_reply[2] == b"x"
+    assert isinstance(exec_reply[1], _core.ResponseError)  # error inside the EXEC array
+    aborted = _core.Batch()
+    for args in (("MULTI",), ("SET", "a", "1"), ("SET", "b"), ("EXEC",)):
+        aborted.append(args)
+    replies = core.execute_batch(aborted)
+    assert replies[:2] == [b"OK", b"QUEUED"]
+    assert isinstance(replies[2], _core.ResponseError)
+    assert isinstance(replies[3], _core.ExecAbortError)
+    assert str(replies[3]).startswith("Transaction discarded")
+    assert core.execute(("EXISTS", "a")) == 0
+    assert core.execute(("PING",)) == b"PONG"  # not left inside MULTI
+
+
+def test_batch_in_flight_is_guarded(core: _core.Client) -> None:
+    b = _core.Batch()
+    b.append(("BLPOP", "guard:none", 0.5))
+    b.append(("PING",))
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(core.execute_batch(b)))
+    runner.start()
+    deadline = time.monotonic() + 2
+    while core.pool_stats()["in_use"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert len(b) == 2
+    with pytest.raises(RuntimeError, match="another thread"):
+        b.append(("PING",))
+    with pytest.raises(RuntimeError, match="another thread"):
+        b.clear()
+    with pytest.raises(RuntimeError, match="another thread"):
+        core.execute_batch(b)
+    runner.join(3)
+    assert result == [[None, b"PONG"]]
+    assert len(b) == 2
+    b.append(("PING",))
+    assert core.execute_batch(b) == [None, b"PONG", b"PONG"]
+
+
+def test_large_batch_buffer_is_released_on_clear(core: _core.Client) -> None:
+    b = _core.Batch()
+    value = b"v" * (256 * 1024)
+    for i in range(8):
+        b.append(("SET", f"big{i}", value))
+    assert b.nbytes > 2 * 1024 * 1024
+    assert core.execute_batch(b) == [b"OK"] * 8
+    b.clear()
+    b.append(("GET", "big7"))
+    assert core.execute_batch(b) == [value]
+
+
+# ---------------------------------------------------------------------------
+# stats and close
+# ---------------------------------------------------------------------------
+
+
+def test_pool_stats_and_breaker_state_shapes(core: _core.Client) -> None:
+    core.execute(("PING",))
+    stats = core.pool_stats()
+    for key in (
+        "created",
+        "closed",
+        "in_use",
+        "idle",
+        "waits",
+        "timeouts",
+        "errors",
+        "retries",
+        "max_connections",
+        "health_checks",
+        "stale",
+    ):
+        assert type(stats[key]) is int, key
+    assert stats["created"] == 1 and stats["idle"] == 1 and stats["max_connections"] == 50
+    state = core.breaker_state()
+    assert state["state"] == "closed" and state["enabled"] is True
+    assert state["failure_threshold"] == 5 and state["recovery_timeout"] == 30.0
+
+
+def test_close_is_idempotent_and_final(core: _core.Client) -> None:
+    core.execute(("PING",))
+    core.close()
+    core.close()
+    with pytest.raises(_core.ConnectionError, match="closed"):
+        core.execute(("PING",))
+    b = _core.Batch()
+    b.append(("PING",))
+    with pytest.raises(_core.ConnectionError, match="closed"):
+        core.execute_batch(b)
+    stats = core.pool_stats()
+    assert stats["idle"] == 0 and stats["closed"] == stats["created"]
