@@ -342,10 +342,10 @@ class KeyPrefixer:
         "_ns",
         "_pb",
         "_ps",
+        "_star",
         "_strippers",
         "allow_unsafe",
         "prefix",
-        "star_in_prefix",
     )
 
     def __init__(
@@ -376,7 +376,7 @@ class KeyPrefixer:
         self._ns = len(ps)
         self._escaped_b = _escape_bytes(pb)
         self._escaped_s = _escape_str(ps)
-        self.star_in_prefix = b"*" in pb
+        self._star = b"*" in pb
         self._strippers: Dict[int, Callback] = {
             S_LIST: self._strip_list,
             S_SCAN: self._strip_scan,
@@ -393,7 +393,12 @@ class KeyPrefixer:
 
     def _resolve(self, args: Tuple[Any, ...]) -> Spec:
         """The spec for ``args``; raises KeyPrefixError for a refused or unknown command."""
-        spec = COMMANDS.get(args[0])
+        try:
+            spec = COMMANDS.get(args[0])
+        except IndexError:
+            return _PASS  # no command name: the C layer raises DataError
+        except TypeError:  # an unhashable name, such as a bytearray
+            spec = None
         if spec is None:
             spec = COMMANDS.get(_upper(args[0]))
             if spec is None:
@@ -573,7 +578,7 @@ class KeyPrefixer:
                 pattern = out[i + 1]
                 if token == "GET" and pattern in ("#", b"#"):
                     pass
-                elif self.star_in_prefix:
+                elif self._star:
                     if not self.allow_unsafe:
                         raise KeyPrefixError(
                             f"SORT {token} cannot be confined to key prefix {self.prefix!r}: "

@@ -1161,6 +1161,8 @@ def test_prefix_is_kept_as_given_and_must_be_non_empty() -> None:
         (("XGROUP", "CREATE", "k", "g", "$"), ("XGROUP", "CREATE", "p:k", "g", "$")),
         (("DEBUG", "OBJECT", "k"), ("DEBUG", "OBJECT", "p:k")),
         (("PING",), ("PING",)),
+        ((), ()),  # the C layer refuses an empty command
+        ((bytearray(b"get"), "k"), (bytearray(b"get"), "p:k")),
         (("CLIENT", "SETNAME", "n"), ("CLIENT", "SETNAME", "n")),
     ],
 )  # fmt: skip
