@@ -213,9 +213,11 @@ def _demo_fallback(pyredisclient: Any) -> None:
         socket_timeout=0.5,
     )
 
-    @with_redis_fallback("hello (from the fallback)")
-    def cached_greeting() -> Any:
+    def read_greeting() -> Any:
         return dead.get("greeting")
+
+    # The same as decorating read_greeting with @with_redis_fallback(...).
+    cached_greeting = with_redis_fallback("hello (from the fallback)")(read_greeting)
 
     try:
         _show("cached_greeting()  # server down", cached_greeting())
