@@ -67,6 +67,7 @@ CORE_ERROR_CLASSES: Dict[str, str] = {
     "EMAXCLIENTS": "MaxClientsError",
     "ELOADING": "BusyLoadingError",
     "ETOOBIG": "DataError",
+    "ECERT": "ConnectionError",
 }
 
 # The core's histogram bounds (csrc/core/pool.c prc_hist_bounds), for a client
@@ -133,7 +134,8 @@ def _fallback_counts() -> Dict[str, int]:
 def _errors_by_class(core_errors: Mapping[str, int]) -> Dict[str, int]:
     out: Dict[str, int] = {}
     for code, count in core_errors.items():
-        name = CORE_ERROR_CLASSES.get(code, "RedisError")
+        # pyrc_raise's default branch: any other code is a ConnectionError.
+        name = CORE_ERROR_CLASSES.get(code, "ConnectionError")
         out[name] = out.get(name, 0) + int(count)
     return out
 

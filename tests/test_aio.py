@@ -272,7 +272,9 @@ def test_pool_waiters_are_served_fairly(redis_url: str) -> None:
     assert worst < 0.3, worst
 
 
-def test_pool_timeout_when_every_connection_is_busy(redis_url: str) -> None:
+def test_pool_timeout_when_every_connection_is_busy(
+    redis_client: RedisClient, redis_url: str
+) -> None:
     async def main() -> None:
         r = AsyncRedisClient.from_url(redis_url, max_connections=1, pool_timeout=0.2)
         async with r:
