@@ -32,6 +32,7 @@ from .exceptions import (
     WatchError,
 )
 from .fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
+from .keyprefix import KeyPrefixError
 
 if TYPE_CHECKING:
     from .aio import AsyncPipeline, AsyncRedisClient
@@ -50,6 +51,7 @@ __all__ = [
     "DataError",
     "ExecAbortError",
     "InvalidResponse",
+    "KeyPrefixError",
     "MaxClientsError",
     "NoPermissionError",
     "NoScriptError",

@@ -15,11 +15,11 @@ import logging
 import socket
 import weakref
 from collections import deque
-from typing import Any, AsyncIterator, Deque, Dict, List, Tuple
+from typing import Any, AsyncIterator, Awaitable, Deque, Dict, List, Tuple, cast
 
 from . import _core
 from .client import Callback, Pipeline, _pipeline_results
-from .commands import CoreCommands
+from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig
 
 logger = logging.getLogger("pyredisclient")
@@ -28,6 +28,14 @@ _WANT_READ = _core.WANT_READ
 _WANT_WRITE = _core.WANT_WRITE
 _WANT_POOL = _core.WANT_POOL
 _PYTHON_ONLY = frozenset({"key_prefix", "memory_warning_ratio", "memory_critical_ratio"})
+
+
+class _Done:
+    """An awaitable that is already complete: lets a synchronous method also be
+    awaited (``await AsyncRedisClient._reset_shared()``)."""
+
+    def __await__(self) -> Any:
+        return iter(())
 
 
 def _wake(fut: asyncio.Future[bool], value: bool) -> None:
@@ -72,7 +80,9 @@ class AsyncRedisClient(CoreCommands):
         if config.key_prefix:
             from .keyprefix import KeyPrefixer
 
-            self._prefixer = KeyPrefixer(config.key_prefix, allow_unsafe=False)
+            self._prefixer = KeyPrefixer(
+                config.key_prefix, allow_unsafe=False, encoding=config.encoding
+            )
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient:
@@ -94,11 +104,14 @@ class AsyncRedisClient(CoreCommands):
         return client
 
     @classmethod
-    async def _reset_shared(cls) -> None:
-        """Close and forget the running loop's shared client (tests)."""
-        client = cls._shared.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+    def _reset_shared(cls) -> _Done:
+        """Close and forget every loop's shared client (tests). Synchronous —
+        closing only shuts sockets down and wakes waiters — and awaitable."""
+        clients = list(cls._shared.values())
+        cls._shared.clear()
+        for client in clients:
+            client._close_now()
+        return _Done()
 
     # -- the core, created on first use ------------------------------------------
 
@@ -208,23 +221,39 @@ class AsyncRedisClient(CoreCommands):
     # -- iterators that need awaiting -------------------------------------------------
 
     async def scan_iter(  # type: ignore[override]
-        self, match: Any = None, count: int | None = None, _type: str | None = None, **kw: Any
+        self,
+        match: PatternT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
     ) -> AsyncIterator[Any]:
         """Iterate over every key with SCAN (an async generator)."""
-        cursor = "0"
+        cursor: int | None = None
         while cursor != 0:
-            cursor, keys = await self.scan(cursor=cursor, match=match, count=count, _type=_type)
+            reply = await cast(
+                Awaitable[Tuple[int, List[Any]]],
+                self.scan(cursor or 0, match=match, count=count, _type=_type),
+            )
+            cursor, keys = reply
             for key in keys:
                 yield key
 
     async def hscan_iter(  # type: ignore[override]
-        self, name: Any, match: Any = None, count: int | None = None, **kw: Any
+        self,
+        name: KeyT,
+        match: PatternT | None = None,
+        count: int | None = None,
+        no_values: bool | None = None,
     ) -> AsyncIterator[Any]:
-        """Iterate over a hash's (field, value) pairs with HSCAN."""
-        cursor = "0"
+        """Iterate over a hash's (field, value) pairs — or field names with
+        ``no_values`` — with HSCAN (an async generator)."""
+        cursor: int | None = None
         while cursor != 0:
-            cursor, data = await self.hscan(name, cursor=cursor, match=match, count=count, **kw)
-            for item in data.items():
+            reply = await cast(
+                Awaitable[Tuple[int, Any]],
+                self.hscan(name, cursor or 0, match=match, count=count, no_values=no_values),
+            )
+            cursor, data = reply
+            for item in data if no_values else data.items():
                 yield item
 
     # -- pipelines, state, lifecycle ---------------------------------------------------
@@ -272,11 +301,15 @@ class AsyncRedisClient(CoreCommands):
 
     async def aclose(self) -> None:
         """Close pooled connections; later calls raise ConnectionError."""
+        self._close_now()
+
+    def _close_now(self) -> None:
         self._closed = True
         if self._core is not None:
             self._core.close()
         for fut in list(self._pool_waiters):
-            _wake(fut, True)
+            if not fut.done():
+                fut.get_loop().call_soon_threadsafe(_wake, fut, True)
 
     close = aclose
 
@@ -308,6 +341,7 @@ class AsyncPipeline(Pipeline):
         self._core = None
         self._prefixer = client._prefixer
         self.transaction = transaction
+        self._initial_transaction = transaction
         self._encoding = (client.config.encoding, client.config.encoding_errors)
         self._batch = self._new_batch()
         self._multi_queued = False
@@ -325,10 +359,10 @@ class AsyncPipeline(Pipeline):
         if not self._callbacks:
             return []
         client: AsyncRedisClient = self._client
-        batch, callbacks, names = self._take()
+        batch, callbacks, names, transaction = self._take()
         core = client._core or await client._get_core()
         replies = await client._drive(core.start_batch(batch))
-        return _pipeline_results(replies, callbacks, names, self.transaction, raise_on_error)
+        return _pipeline_results(replies, callbacks, names, transaction, raise_on_error)
 
     async def __aenter__(self) -> AsyncPipeline:
         return self

@@ -25,6 +25,9 @@ _ZScoreBoundT = Union[float, str]
 
 logger: logging.Logger
 
+class _Done:
+    def __await__(self) -> Any: ...
+
 class AsyncRedisClient:
     def __init__(
         self,
@@ -40,13 +43,17 @@ class AsyncRedisClient:
     @classmethod
     def get_client(cls) -> AsyncRedisClient: ...
     @classmethod
-    async def _reset_shared(cls) -> None: ...
+    def _reset_shared(cls) -> _Done: ...
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any: ...
     def scan_iter(
-        self, match: Any = None, count: int | None = None, _type: str | None = None, **kw: Any
+        self, match: PatternT | None = None, count: int | None = None, _type: str | None = None
     ) -> AsyncIterator[Any]: ...
     def hscan_iter(
-        self, name: Any, match: Any = None, count: int | None = None, **kw: Any
+        self,
+        name: KeyT,
+        match: PatternT | None = None,
+        count: int | None = None,
+        no_values: bool | None = None,
     ) -> AsyncIterator[Any]: ...
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline: ...
     @property

@@ -92,7 +92,9 @@ class RedisClient(CoreCommands):
     def _set_prefix(self, prefix: str | bytes, allow_unsafe: bool) -> None:
         from .keyprefix import KeyPrefixer
 
-        self._prefixer = KeyPrefixer(prefix, allow_unsafe=allow_unsafe)
+        self._prefixer = KeyPrefixer(
+            prefix, allow_unsafe=allow_unsafe, encoding=self._config.encoding
+        )
         # Only prefixed clients pay for prefixing: the instance attribute
         # shadows the plain _run.
         self._run = self._run_prefixed  # type: ignore[method-assign]
@@ -310,6 +312,7 @@ class Pipeline(CoreCommands):
         self._core = client._core
         self._prefixer = client._prefixer
         self.transaction = transaction
+        self._initial_transaction = transaction
         self._encoding = (client.config.encoding, client.config.encoding_errors)
         self._batch = self._new_batch()
         self._multi_queued = False
@@ -401,6 +404,7 @@ class Pipeline(CoreCommands):
         self._callbacks = []
         self._names = []
         self._explicit_multi = False
+        self.transaction = self._initial_transaction
         if self._pin is not None:
             ok = False
             if self._watching and self._pin.usable:
@@ -430,7 +434,7 @@ class Pipeline(CoreCommands):
         if not self._callbacks:
             self.reset()
             return []
-        batch, callbacks, names = self._take()
+        batch, callbacks, names, transaction = self._take()
         try:
             if pin is None:
                 replies = self._core.execute_batch(batch)
@@ -447,19 +451,20 @@ class Pipeline(CoreCommands):
                 self._pin = None
                 self._watching = False
                 pin.release(ok=pin.usable)
-        return _pipeline_results(replies, callbacks, names, self.transaction, raise_on_error)
+        return _pipeline_results(replies, callbacks, names, transaction, raise_on_error)
 
-    def _take(self) -> Tuple[Any, List[Callback | None], List[str]]:
+    def _take(self) -> Tuple[Any, List[Callback | None], List[str], bool]:
         """Hand the queued batch over for sending (EXEC appended in a
         transaction); the pipeline starts afresh but keeps a pinned connection."""
         if self.transaction:
             self._batch.append(("EXEC",))
-        taken = (self._batch, self._callbacks, self._names)
+        taken = (self._batch, self._callbacks, self._names, self.transaction)
         self._batch = self._new_batch()
         self._multi_queued = False
         self._callbacks = []
         self._names = []
         self._explicit_multi = False
+        self.transaction = self._initial_transaction
         return taken
 
     def __repr__(self) -> str:

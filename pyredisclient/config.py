@@ -49,7 +49,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, NamedTuple, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Tuple, Union
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 __all__ = ["ConfigurationError", "RedisConfig", "Secret", "redact_url"]
@@ -591,6 +591,27 @@ def _check_overrides(caller: str, overrides: Mapping[str, Any]) -> None:
             raise TypeError(f"{caller}() got an unexpected keyword argument {key!r}{hint}")
 
 
+class _EnvView(Mapping[str, str]):
+    """Read-only view of an environment mapping whose repr never shows values."""
+
+    __slots__ = ("_env",)
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __getitem__(self, key: str) -> str:
+        return self._env[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+    def __repr__(self) -> str:
+        return f"<environment: {len(self._env)} variables, values hidden>"
+
+
 def _strict_environment(environ: Mapping[str, str]) -> Tuple[str, str] | None:
     """Return (variable, value) when ENVIRONMENT or APP_ENV names staging or production."""
     for var in ("ENVIRONMENT", "APP_ENV"):
@@ -896,7 +917,10 @@ class RedisConfig:
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         _check_overrides("from_env", overrides)
-        env: Mapping[str, str] = os.environ if environ is None else environ
+        # A view whose repr hides values: tracebacks formatted with their locals
+        # (capture_locals=True, Sentry, rich) must not print REDIS_PASSWORD.
+        env: Mapping[str, str] = _EnvView(os.environ if environ is None else environ)
+        environ = None
 
         def read(suffix: str) -> str | None:
             value = env.get(prefix + suffix)

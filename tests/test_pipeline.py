@@ -238,12 +238,6 @@ def test_reply_limit_in_a_pipeline_closes_the_connection(r: Any, make: Callable[
     assert limited.pipeline(transaction=False).get("small").ping().execute() == [b"1", True]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG or design question: max_reply_bytes is enforced on the sum of all replies of "
-    "a pipeline (conn.c compares rlen, the whole batch's buffer), so 1500 GETs of 1 kB fail "
-    "with 'reply larger than max_reply_bytes' at a 1 MiB limit although no reply is large",
-)
 def test_reply_limit_applies_per_reply_in_a_pipeline(r: Any, make: Callable[..., Any]) -> None:
     r.set("kb", b"k" * 1000)
     limited = make(max_reply_bytes=1024 * 1024)

@@ -252,12 +252,6 @@ def test_configuration_error_tracebacks_from_a_secret_url() -> None:
     assert_clean(texts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RedisConfig.from_env keeps the environment mapping (os.environ or environ=) "
-    "in its locals `env`/`environ`, so a traceback with capture_locals=True shows "
-    "REDIS_PASSWORD in plain text",
-)
 @pytest.mark.parametrize("via", ["from_env", "get_client"])
 def test_configuration_error_tracebacks_from_the_environment(
     clean_env: None, monkeypatch: pytest.MonkeyPatch, via: str

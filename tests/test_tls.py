@@ -150,13 +150,6 @@ def test_hostname_check_can_be_turned_off(tls_server: RedisServer) -> None:
         assert c.ping() is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG or design question: a failed certificate verification counts as a breaker "
-    "failure, so from the 6th call on the caller gets CircuitOpenError ('refusing the call "
-    "without contacting the server') for recovery_timeout instead of the cause; like "
-    "AuthenticationError it is configuration, not availability (DESIGN.md: Failures)",
-)
 def test_certificate_errors_keep_their_cause_on_every_call(tls_server: RedisServer) -> None:
     with client(tls_server, ssl_server_hostname="wrong.example") as c:
         for _ in range(8):

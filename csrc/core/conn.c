@@ -98,6 +98,7 @@ prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies)
     c->got = 0;
     c->rlen = 0;
     c->framer.pos = 0;
+    c->framer.last_end = 0;
     c->framer.bulk_left = -1;
     c->framer.depth = 0;
     if (c->rcap > PRC_KEEP_RBUF) {
@@ -189,9 +190,11 @@ prc__conn_io_step(prc_conn_t *c)
                                    "server closed the connection");
         }
         c->rlen += (size_t)n;
-        /* Checked after every read.  The slack is a bulk reply's framing,
+        /* Checked after every read, per reply (a pipeline's replies are
+         * each held to the limit).  The slack is a bulk reply's framing,
          * so that a value of exactly max_reply_bytes still fits. */
-        if (c->rlen > prc__pool_opts(c->pool)->max_reply_bytes + 32) {
+        if (c->rlen - c->framer.last_end >
+            prc__pool_opts(c->pool)->max_reply_bytes + 32) {
             return prc__conn_error(c, PRC_EREPLYLIMIT, 0,
                                    "reply larger than max_reply_bytes (%zu)",
                                    prc__pool_opts(c->pool)->max_reply_bytes);

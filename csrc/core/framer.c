@@ -189,8 +189,11 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                                     (unsigned char)line[0]);
             }
         }
-        if (done && ++completed == limit) {
-            break;
+        if (done) {
+            f->last_end = f->pos;
+            if (++completed == limit) {
+                break;
+            }
         }
     }
     return completed;

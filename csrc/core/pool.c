@@ -26,7 +26,7 @@ struct prc_pool_s {
     int nidle;             /* mu */
     int nopen;             /* connections existing or being opened; mu */
     int waiters;           /* threads in cond wait; mu */
-    int closed;            /* mu; also read racily as a hint */
+    _Atomic int closed;    /* set under mu; read without it as a hint */
     uint64_t fork_gen;     /* generation the internals belong to; mu */
 
     prc_pool_t *reg_next;  /* fork registry link; reg_mu */
@@ -575,7 +575,7 @@ retryable(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     if (call->attempt >= o->retry_attempts ||
         (call->flags & PRC_CALL_NO_RETRY) || code == PRC_EAUTH ||
         code == PRC_EREPLYLIMIT || code == PRC_ENOMEM || code == PRC_EINVAL ||
-        code == PRC_EHANDSHAKE) {
+        code == PRC_EHANDSHAKE || code == PRC_ECERT) {
         return 0;
     }
     /* Retrying stops once the breaker opens (or while it probes). */
@@ -605,6 +605,10 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     prc_conn_t *c = call->conn;
     double delay;
 
+    if (atomic_load(&p->closed)) {
+        /* close() shut the connection down under us. */
+        return fail(call, PRC_ECLOSED, "the client was closed during the call");
+    }
     fail(call, code, c != NULL && c->errstr[0] ? c->errstr
                                                : prc_strerror(code));
     if (!retryable(p, call, code, during_open)) {

@@ -43,7 +43,8 @@ extern "C" {
     XX(ETLS, -14, "TLS error")                                               \
     XX(EMAXCLIENTS, -15, "server has reached maxclients")                    \
     XX(ELOADING, -16, "server is loading the dataset")                       \
-    XX(ETOOBIG, -17, "command too large")
+    XX(ETOOBIG, -17, "command too large")                                    \
+    XX(ECERT, -18, "TLS certificate verification failed")
 
 typedef enum {
     PRC_OK = 0,
@@ -83,6 +84,7 @@ int64_t prc_deadline_after(double seconds);
 
 typedef struct prc_framer_s {
     size_t pos;            /* bytes of the buffer already consumed */
+    size_t last_end;       /* just past the last completed reply */
     int64_t bulk_left;     /* >= 0: payload+CRLF bytes still to skip */
     int depth;             /* open aggregates */
     int64_t left[PRC_FRAMER_MAX_DEPTH]; /* elements left per level */

@@ -157,8 +157,10 @@ tls_handshake(prc_conn_t *c)
         return PRC_WANT_WRITE;
     }
     if (SSL_get_verify_result(c->tls) != X509_V_OK) {
+        /* Configuration (wrong CA, host name), not availability: its own
+         * code, which the breaker does not count and retries skip. */
         long v = SSL_get_verify_result(c->tls);
-        return prc__conn_error(c, PRC_ETLS, 0,
+        return prc__conn_error(c, PRC_ECERT, 0,
                                "TLS handshake: certificate verify failed: %s",
                                X509_verify_cert_error_string(v));
     }
