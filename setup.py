@@ -39,7 +39,7 @@ def pkg_config(*args):
 
 
 def flag_values(flags, prefix):
-    return [f[len(prefix):] for f in flags if f.startswith(prefix)]
+    return [f[len(prefix) :] for f in flags if f.startswith(prefix)]
 
 
 def env_on(name):
@@ -57,7 +57,7 @@ def build_extension():
 
     cflags = hiredis_cflags + ssl_cflags
     libs = hiredis_libs + ssl_libs
-    include_dirs = ["csrc/core", "csrc/binding"] + flag_values(cflags, "-I")
+    include_dirs = ["csrc/core", "csrc/binding", *flag_values(cflags, "-I")]
     macros = []
     for d in flag_values(cflags, "-D"):
         name, _, value = d.partition("=")
@@ -83,9 +83,12 @@ def build_extension():
     else:
         extra_compile += ["-O2"]
     if env_on("PYREDISCLIENT_SANITIZE"):
-        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-               "-fno-sanitize-recover=undefined"]
-        extra_compile += san + ["-g"]
+        san = [
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=undefined",
+        ]
+        extra_compile += [*san, "-g"]
         extra_link += san
     if env_on("PYREDISCLIENT_COVERAGE"):
         extra_compile += ["--coverage"]
@@ -98,7 +101,7 @@ def build_extension():
         include_dirs=include_dirs,
         define_macros=macros,
         library_dirs=flag_values(libs, "-L"),
-        libraries=flag_values(libs, "-l") + ["pthread"],
+        libraries=[*flag_values(libs, "-l"), "pthread"],
         extra_compile_args=extra_compile,
         extra_link_args=extra_link,
         depends=sorted(glob("csrc/*/*.h")),

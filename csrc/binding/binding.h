@@ -1,4 +1,5 @@
-/* binding.h - shared declarations of the CPython binding (pyredisclient._core). */
+/* binding.h - shared declarations of the CPython binding
+ * (pyredisclient._core). */
 #ifndef PYRC_BINDING_H
 #define PYRC_BINDING_H
 
@@ -10,30 +11,30 @@
 #include "prc.h"
 
 /* Ownership markers for binding functions (after psycopg2's config.h). */
-#define PYRC_BORROWED  /* returns a borrowed reference */
-#define PYRC_STEALS(n) /* steals a reference to argument n */
-#define PYRC_RAISES    /* returns NULL with an exception set on error */
+#define PYRC_BORROWED   /* returns a borrowed reference */
+#define PYRC_STEALS(n)  /* steals a reference to argument n */
+#define PYRC_RAISES     /* returns NULL with an exception set on error */
 #define PYRC_RAISES_NEG /* returns -1 with an exception set on error */
 
 /* Every exception class, in hierarchy order (parents first). */
-#define PYRC_EXCEPTIONS(XX)                                                  \
-    XX(RedisError)                                                           \
-    XX(ConnectionError)                                                      \
-    XX(TimeoutError)                                                         \
-    XX(AuthenticationError)                                                  \
-    XX(CircuitOpenError)                                                     \
-    XX(PoolTimeoutError)                                                     \
-    XX(BusyLoadingError)                                                     \
-    XX(MaxClientsError)                                                      \
-    XX(ResponseError)                                                        \
-    XX(NoScriptError)                                                        \
-    XX(ReadOnlyError)                                                        \
-    XX(OutOfMemoryError)                                                     \
-    XX(ExecAbortError)                                                       \
-    XX(NoPermissionError)                                                    \
-    XX(ProtocolError)                                                        \
-    XX(ReplyLimitError)                                                      \
-    XX(DataError)                                                            \
+#define PYRC_EXCEPTIONS(XX)                                                   \
+    XX(RedisError)                                                            \
+    XX(ConnectionError)                                                       \
+    XX(TimeoutError)                                                          \
+    XX(AuthenticationError)                                                   \
+    XX(CircuitOpenError)                                                      \
+    XX(PoolTimeoutError)                                                      \
+    XX(BusyLoadingError)                                                      \
+    XX(MaxClientsError)                                                       \
+    XX(ResponseError)                                                         \
+    XX(NoScriptError)                                                         \
+    XX(ReadOnlyError)                                                         \
+    XX(OutOfMemoryError)                                                      \
+    XX(ExecAbortError)                                                        \
+    XX(NoPermissionError)                                                     \
+    XX(ProtocolError)                                                         \
+    XX(ReplyLimitError)                                                       \
+    XX(DataError)                                                             \
     XX(WatchError)
 
 /* Module state: types, exception classes and interned objects. */
@@ -50,47 +51,43 @@ typedef struct {
 
 /* The client: a pool plus reply-building settings. */
 typedef struct {
-    PyObject_HEAD
-    prc_pool_t *pool;       /* owned */
-    pyrc_state *state;      /* borrowed: kept alive through our type */
-    double socket_timeout;  /* seconds; < 0 none */
-    int decode;             /* decode_responses */
-    int utf8_strict;        /* fast path: utf-8 + strict */
-    char *encoding;         /* owned copy */
-    char *errors;           /* owned copy */
-    const char *arg_encoding; /* NULL (UTF-8 fast path) or encoding */
+    PyObject_HEAD prc_pool_t *pool; /* owned */
+    pyrc_state *state;              /* borrowed: kept alive through our type */
+    double socket_timeout;          /* seconds; < 0 none */
+    int decode;                     /* decode_responses */
+    int utf8_strict;                /* fast path: utf-8 + strict */
+    char *encoding;                 /* owned copy */
+    char *errors;                   /* owned copy */
+    const char *arg_encoding;       /* NULL (UTF-8 fast path) or encoding */
     PyObject *weakreflist;
 } RedisClientObject;
 
 /* A queue of formatted commands for one pipeline, kept in C. */
 typedef struct {
-    PyObject_HEAD
-    char *buf;      /* owned: formatted commands back to back */
-    char *encoding; /* owned; NULL for UTF-8 (str arguments) */
-    char *errors;   /* owned; NULL for strict */
+    PyObject_HEAD char *buf; /* owned: formatted commands back to back */
+    char *encoding;          /* owned; NULL for UTF-8 (str arguments) */
+    char *errors;            /* owned; NULL for strict */
     size_t len;
     size_t cap;
-    Py_ssize_t n;   /* commands queued */
-    int flags;      /* AND of PRC_CALL_READONLY over the commands */
+    Py_ssize_t n; /* commands queued */
+    int flags;    /* AND of PRC_CALL_READONLY over the commands */
     int any_blocking;
 } BatchObject;
 
 /* One call driven by an event loop through prc_pool_step. */
 typedef struct {
-    PyObject_HEAD
-    RedisClientObject *client; /* strong reference */
-    PyObject *batch;           /* strong reference when a batch call */
-    char *cmd;                 /* owned (redisFreeCommand) for single calls */
-    int single;                /* one command: raise its error reply */
+    PyObject_HEAD RedisClientObject *client; /* strong reference */
+    PyObject *batch; /* strong reference when a batch call */
+    char *cmd;       /* owned (redisFreeCommand) for single calls */
+    int single;      /* one command: raise its error reply */
     int finished;
     prc_call_t call;
 } AsyncCallObject;
 
 /* A connection kept checked out across calls (WATCH ... EXEC). */
 typedef struct {
-    PyObject_HEAD
-    RedisClientObject *client; /* strong reference */
-    prc_conn_t *conn;          /* owned while pinned; NULL before use */
+    PyObject_HEAD RedisClientObject *client; /* strong reference */
+    prc_conn_t *conn; /* owned while pinned; NULL before use */
 } PinnedObject;
 
 /* module.c */
@@ -99,11 +96,10 @@ void pyrc_log(pyrc_state *st, int level, const char *fmt, ...);
 
 /* errors.c */
 /* Raise the exception class for a core error code; returns NULL. */
-PyObject *pyrc_raise(pyrc_state *st, int code, const char *errstr)
-    PYRC_RAISES;
+PyObject *pyrc_raise(pyrc_state *st, int code, const char *errstr) PYRC_RAISES;
 /* Build (not raise) the exception for a server error reply; new ref. */
-PyObject *pyrc_error_reply(pyrc_state *st, const char *s, size_t len)
-    PYRC_RAISES;
+PyObject *pyrc_error_reply(pyrc_state *st, const char *s,
+                           size_t len) PYRC_RAISES;
 /* The core code an error-reply exception counts as (PRC_OK if none). */
 int pyrc_error_reply_outcome(pyrc_state *st, PyObject *exc);
 
@@ -117,7 +113,7 @@ typedef struct {
     size_t scratch_len;
     Py_buffer *views;
     int nviews;
-    PyObject *keep;  /* list of temporaries (encoded str, big int text) */
+    PyObject *keep; /* list of temporaries (encoded str, big int text) */
     const char *argv_small[16];
     size_t len_small[16];
 } pyrc_args;
@@ -125,13 +121,12 @@ typedef struct {
 /* Encode a tuple/list of arguments to argv; every pointer stays valid
  * until pyrc_args_free.  Raises DataError naming a bad argument. */
 int pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
-                       const char *encoding, const char *errors)
-    PYRC_RAISES_NEG;
+                       const char *encoding,
+                       const char *errors) PYRC_RAISES_NEG;
 void pyrc_args_free(pyrc_args *a);
 /* Format argv with hiredis; returns a buffer freed by redisFreeCommand,
  * or NULL with DataError/MemoryError set. */
-char *pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len)
-    PYRC_RAISES;
+char *pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len) PYRC_RAISES;
 /* Parse `n` replies from the connection's bytes into Python objects.
  * Returns a new reference: the single reply when n == 1 and `as_list`
  * is 0, else a list.  Error replies become exception instances. */

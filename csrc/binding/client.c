@@ -38,8 +38,9 @@ static void
 log_transition(pyrc_state *st, int t)
 {
     if (t == PRC_BREAKER_OPEN) {
-        pyrc_log(st, 30, "circuit breaker opened: calls fail fast with "
-                         "CircuitOpenError until the recovery timeout");
+        pyrc_log(st, 30,
+                 "circuit breaker opened: calls fail fast with "
+                 "CircuitOpenError until the recovery timeout");
     } else if (t == PRC_BREAKER_HALF_OPEN) {
         pyrc_log(st, 20, "circuit breaker half-open: probing the server");
     } else if (t == PRC_BREAKER_CLOSED) {
@@ -60,10 +61,9 @@ run_call(RedisClientObject *self, prc_call_t *call)
     int rc;
 
     for (;;) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = prc_pool_call(self->pool, call);
-        Py_END_ALLOW_THREADS
-        if (call->transition >= 0) {
+        Py_BEGIN_ALLOW_THREADS rc = prc_pool_call(self->pool, call);
+        Py_END_ALLOW_THREADS if (call->transition >= 0)
+        {
             log_transition(self->state, call->transition);
             call->transition = -1;
         }
@@ -111,39 +111,39 @@ static int
 Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
 {
     static const char *const kwlist[] = {"host",
-                             "port",
-                             "unix_socket_path",
-                             "db",
-                             "username",
-                             "password",
-                             "client_name",
-                             "socket_timeout",
-                             "socket_connect_timeout",
-                             "socket_keepalive",
-                             "max_connections",
-                             "pool_timeout",
-                             "health_check_interval",
-                             "decode_responses",
-                             "encoding",
-                             "encoding_errors",
-                             "max_reply_bytes",
-                             "retry_attempts",
-                             "retry_base",
-                             "retry_cap",
-                             "retry_on_timeout",
-                             "circuit_breaker",
-                             "failure_threshold",
-                             "recovery_timeout",
-                             "success_threshold",
-                             "ssl",
-                             "ssl_ca_certs",
-                             "ssl_ca_path",
-                             "ssl_certfile",
-                             "ssl_keyfile",
-                             "ssl_cert_reqs",
-                             "ssl_check_hostname",
-                             "ssl_server_hostname",
-                             NULL};
+                                         "port",
+                                         "unix_socket_path",
+                                         "db",
+                                         "username",
+                                         "password",
+                                         "client_name",
+                                         "socket_timeout",
+                                         "socket_connect_timeout",
+                                         "socket_keepalive",
+                                         "max_connections",
+                                         "pool_timeout",
+                                         "health_check_interval",
+                                         "decode_responses",
+                                         "encoding",
+                                         "encoding_errors",
+                                         "max_reply_bytes",
+                                         "retry_attempts",
+                                         "retry_base",
+                                         "retry_cap",
+                                         "retry_on_timeout",
+                                         "circuit_breaker",
+                                         "failure_threshold",
+                                         "recovery_timeout",
+                                         "success_threshold",
+                                         "ssl",
+                                         "ssl_ca_certs",
+                                         "ssl_ca_path",
+                                         "ssl_certfile",
+                                         "ssl_keyfile",
+                                         "ssl_cert_reqs",
+                                         "ssl_check_hostname",
+                                         "ssl_server_hostname",
+                                         NULL};
     prc_opts_t o;
     PyObject *sock_to = Py_None, *conn_to = Py_None, *pool_to = NULL;
     const char *encoding = "utf-8", *errors = "strict", *cert_reqs = NULL;
@@ -236,10 +236,10 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
         strcmp(errors, "strict") == 0;
     /* str arguments are encoded with the client's encoding, as redis-py
      * does; UTF-8 takes the no-copy path. */
-    self->arg_encoding =
-        (strcasecmp(encoding, "utf-8") == 0 || strcasecmp(encoding, "utf8") == 0)
-            ? NULL
-            : self->encoding;
+    self->arg_encoding = (strcasecmp(encoding, "utf-8") == 0 ||
+                          strcasecmp(encoding, "utf8") == 0)
+                             ? NULL
+                             : self->encoding;
     /* Pool waits cannot be interrupted by signals: wake every 100 ms so a
      * Ctrl-C handler runs promptly. */
     o.wait_slice = 0.1;
@@ -326,11 +326,12 @@ set_block_deadline(RedisClientObject *self, prc_call_t *call, double block)
     }
 }
 
-PyDoc_STRVAR(Client_execute_doc,
-             "execute($self, args, /)\n--\n\n"
-             "Send one command (a tuple of str, bytes, bytearray, memoryview,\n"
-             "int or float) and return its reply.  An error reply raises\n"
-             "ResponseError (or a subclass).");
+PyDoc_STRVAR(
+    Client_execute_doc,
+    "execute($self, args, /)\n--\n\n"
+    "Send one command (a tuple of str, bytes, bytearray, memoryview,\n"
+    "int or float) and return its reply.  An error reply raises\n"
+    "ResponseError (or a subclass).");
 
 /* Encode one command and classify it; returns the formatted buffer
  * (redisFreeCommand) or NULL with an exception set. */
@@ -534,10 +535,11 @@ Client_execute_batch(RedisClientObject *self, PyObject *arg)
     return execute_batch_impl(self, arg, NULL);
 }
 
-PyDoc_STRVAR(Client_pinned_doc,
-             "pinned($self, /)\n--\n\n"
-             "A Pinned handle: its calls share one connection (checked out by\n"
-             "the first call) until release(), for WATCH/MULTI/EXEC.");
+PyDoc_STRVAR(
+    Client_pinned_doc,
+    "pinned($self, /)\n--\n\n"
+    "A Pinned handle: its calls share one connection (checked out by\n"
+    "the first call) until release(), for WATCH/MULTI/EXEC.");
 
 static PyObject *
 Client_pinned(RedisClientObject *self, PyObject *unused)
@@ -597,20 +599,21 @@ Client_breaker_state(RedisClientObject *self, PyObject *unused)
     }
     b = prc_pool_breaker(self->pool);
     return Py_BuildValue(
-        "{sssOsisisisLsLsLsd}", "state",
-        breaker_names[prc_breaker_state(b)], "enabled",
-        b->enabled ? Py_True : Py_False, "failures", prc_breaker_failures(b),
-        "failure_threshold", b->failure_threshold, "success_threshold",
-        b->success_threshold, "opens", (long long)atomic_load(&b->opens),
-        "refused", (long long)atomic_load(&b->refused), "transitions",
+        "{sssOsisisisLsLsLsd}", "state", breaker_names[prc_breaker_state(b)],
+        "enabled", b->enabled ? Py_True : Py_False, "failures",
+        prc_breaker_failures(b), "failure_threshold", b->failure_threshold,
+        "success_threshold", b->success_threshold, "opens",
+        (long long)atomic_load(&b->opens), "refused",
+        (long long)atomic_load(&b->refused), "transitions",
         (long long)atomic_load(&b->transitions), "recovery_timeout",
         (double)b->recovery_ns / 1e9);
 }
 
-PyDoc_STRVAR(Client_close_doc,
-             "close($self, /)\n--\n\n"
-             "Close idle connections, wake callers blocked on this client and\n"
-             "refuse new calls with ConnectionError.  Idempotent.");
+PyDoc_STRVAR(
+    Client_close_doc,
+    "close($self, /)\n--\n\n"
+    "Close idle connections, wake callers blocked on this client and\n"
+    "refuse new calls with ConnectionError.  Idempotent.");
 
 static PyObject *
 Client_close(RedisClientObject *self, PyObject *unused)
@@ -622,10 +625,11 @@ Client_close(RedisClientObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Client_metrics_doc,
-             "metrics($self, /)\n--\n\n"
-             "Call counters, failures by core error name, and the latency\n"
-             "histogram (cumulative buckets keyed by upper bound in seconds).");
+PyDoc_STRVAR(
+    Client_metrics_doc,
+    "metrics($self, /)\n--\n\n"
+    "Call counters, failures by core error name, and the latency\n"
+    "histogram (cumulative buckets keyed by upper bound in seconds).");
 
 static PyObject *
 Client_metrics(RedisClientObject *self, PyObject *unused)
@@ -688,8 +692,8 @@ done:
 static AsyncCallObject *
 new_async_call(RedisClientObject *self)
 {
-    AsyncCallObject *ac = PyObject_GC_New(AsyncCallObject,
-                                          self->state->AsyncCallType);
+    AsyncCallObject *ac =
+        PyObject_GC_New(AsyncCallObject, self->state->AsyncCallType);
 
     if (ac == NULL) {
         return NULL;
@@ -799,12 +803,13 @@ async_fail(AsyncCallObject *ac, int rc)
     return pyrc_raise(ac->client->state, rc, ac->call.errstr);
 }
 
-PyDoc_STRVAR(AsyncCall_step_doc,
-             "step($self, /)\n--\n\n"
-             "Advance without blocking.  Returns 0 when the replies are ready\n"
-             "(call result()), or WANT_READ / WANT_WRITE (wait on fileno()),\n"
-             "WANT_POOL (wait for a release) or WANT_SLEEP, each for at most\n"
-             "timeout() seconds; raises on failure (the call is finished).");
+PyDoc_STRVAR(
+    AsyncCall_step_doc,
+    "step($self, /)\n--\n\n"
+    "Advance without blocking.  Returns 0 when the replies are ready\n"
+    "(call result()), or WANT_READ / WANT_WRITE (wait on fileno()),\n"
+    "WANT_POOL (wait for a release) or WANT_SLEEP, each for at most\n"
+    "timeout() seconds; raises on failure (the call is finished).");
 
 static PyObject *
 AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
@@ -827,10 +832,11 @@ AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
     return PyLong_FromLong(rc);
 }
 
-PyDoc_STRVAR(AsyncCall_timed_out_doc,
-             "timed_out($self, /)\n--\n\n"
-             "The wait passed its deadline: returns None when the call goes on\n"
-             "(step again), or raises TimeoutError/PoolTimeoutError.");
+PyDoc_STRVAR(
+    AsyncCall_timed_out_doc,
+    "timed_out($self, /)\n--\n\n"
+    "The wait passed its deadline: returns None when the call goes on\n"
+    "(step again), or raises TimeoutError/PoolTimeoutError.");
 
 static PyObject *
 AsyncCall_timed_out(AsyncCallObject *ac, PyObject *unused)
@@ -869,11 +875,12 @@ AsyncCall_timeout(AsyncCallObject *ac, PyObject *unused)
     return PyFloat_FromDouble(left > 0 ? (double)left / 1e9 : 0.0);
 }
 
-PyDoc_STRVAR(AsyncCall_result_doc,
-             "result($self, /)\n--\n\n"
-             "After step() returned 0: build the reply (or list of replies for\n"
-             "a batch) and finish the call.  A single command's error reply\n"
-             "is raised.");
+PyDoc_STRVAR(
+    AsyncCall_result_doc,
+    "result($self, /)\n--\n\n"
+    "After step() returned 0: build the reply (or list of replies for\n"
+    "a batch) and finish the call.  A single command's error reply\n"
+    "is raised.");
 
 static PyObject *
 AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
@@ -892,10 +899,11 @@ AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
     return res;
 }
 
-PyDoc_STRVAR(AsyncCall_cancel_doc,
-             "cancel($self, /)\n--\n\n"
-             "Abandon the call: its connection is closed, never pooled, so no\n"
-             "half-read reply can reach a later call.  Idempotent.");
+PyDoc_STRVAR(
+    AsyncCall_cancel_doc,
+    "cancel($self, /)\n--\n\n"
+    "Abandon the call: its connection is closed, never pooled, so no\n"
+    "half-read reply can reach a later call.  Idempotent.");
 
 static PyObject *
 AsyncCall_cancel(AsyncCallObject *ac, PyObject *unused)
@@ -1006,14 +1014,10 @@ PyDoc_STRVAR(Client_doc,
              "pyredisclient.RedisClient, which validates configuration.");
 
 static PyType_Slot Client_slots[] = {
-    {Py_tp_doc, (void *)Client_doc},
-    {Py_tp_new, Client_new},
-    {Py_tp_init, Client_init},
-    {Py_tp_dealloc, Client_dealloc},
-    {Py_tp_traverse, Client_traverse},
-    {Py_tp_methods, Client_methods},
-    {Py_tp_members, Client_members},
-    {0, NULL},
+    {Py_tp_doc, (void *)Client_doc},   {Py_tp_new, Client_new},
+    {Py_tp_init, Client_init},         {Py_tp_dealloc, Client_dealloc},
+    {Py_tp_traverse, Client_traverse}, {Py_tp_methods, Client_methods},
+    {Py_tp_members, Client_members},   {0, NULL},
 };
 
 PyType_Spec pyrc_client_spec = {
@@ -1049,8 +1053,8 @@ Batch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     const char *encoding = NULL, *errors = NULL;
     BatchObject *self;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$zz:Batch",
-                                     (char **)kwlist, &encoding, &errors)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$zz:Batch", (char **)kwlist,
+                                     &encoding, &errors)) {
         return NULL;
     }
     self = (BatchObject *)type->tp_alloc(type, 0);
@@ -1112,9 +1116,10 @@ batch_busy(BatchObject *self)
     return 0;
 }
 
-PyDoc_STRVAR(Batch_append_doc,
-             "append($self, args, /)\n--\n\n"
-             "Encode one command now (the arguments are copied) and queue it.");
+PyDoc_STRVAR(
+    Batch_append_doc,
+    "append($self, args, /)\n--\n\n"
+    "Encode one command now (the arguments are copied) and queue it.");
 
 static PyObject *
 Batch_append(BatchObject *self, PyObject *args_seq)
@@ -1178,7 +1183,8 @@ Batch_append(BatchObject *self, PyObject *args_seq)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Batch_clear_doc, "clear($self, /)\n--\n\nDrop every queued command.");
+PyDoc_STRVAR(Batch_clear_doc,
+             "clear($self, /)\n--\n\nDrop every queued command.");
 
 static PyObject *
 Batch_clear(BatchObject *self, PyObject *unused)
@@ -1282,10 +1288,11 @@ Pinned_execute_batch(PinnedObject *pin, PyObject *arg)
     return execute_batch_impl(pin->client, arg, pin);
 }
 
-PyDoc_STRVAR(Pinned_release_doc,
-             "release($self, /, ok=True)\n--\n\n"
-             "Give the connection back: pooled when ok and clean, else closed.\n"
-             "The caller must have cleared server-side state (UNWATCH) first.");
+PyDoc_STRVAR(
+    Pinned_release_doc,
+    "release($self, /, ok=True)\n--\n\n"
+    "Give the connection back: pooled when ok and clean, else closed.\n"
+    "The caller must have cleared server-side state (UNWATCH) first.");
 
 static PyObject *
 Pinned_release(PinnedObject *pin, PyObject *args, PyObject *kwds)
@@ -1293,8 +1300,7 @@ Pinned_release(PinnedObject *pin, PyObject *args, PyObject *kwds)
     static const char *const kwlist[] = {"ok", NULL};
     int ok = 1;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p", (char **)kwlist,
-                                     &ok)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p", (char **)kwlist, &ok)) {
         return NULL;
     }
     pinned_release(pin, ok);
@@ -1347,7 +1353,8 @@ Pinned_dealloc(PinnedObject *pin)
 
 static PyMethodDef Pinned_methods[] = {
     {"execute", (PyCFunction)Pinned_execute, METH_O,
-     "execute($self, args, /)\n--\n\nClient.execute on the pinned connection."},
+     "execute($self, args, /)\n--\n\nClient.execute on the pinned "
+     "connection."},
     {"execute_batch", (PyCFunction)Pinned_execute_batch, METH_O,
      "execute_batch($self, batch, /)\n--\n\n"
      "Client.execute_batch on the pinned connection."},

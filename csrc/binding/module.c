@@ -65,10 +65,10 @@ core_exec(PyObject *mod)
     pyrc_state *st = PyModule_GetState(mod);
     PyObject *logging;
 
-#define EXC(field, b1, b2, doc)                                              \
-    st->field = new_exception(mod, #field, b1, b2, doc);                     \
-    if (st->field == NULL) {                                                 \
-        return -1;                                                           \
+#define EXC(field, b1, b2, doc)                                               \
+    st->field = new_exception(mod, #field, b1, b2, doc);                      \
+    if (st->field == NULL) {                                                  \
+        return -1;                                                            \
     }
     EXC(RedisError, PyExc_Exception, NULL, "Base class of every error.")
     EXC(ConnectionError, st->RedisError, PyExc_ConnectionError,
@@ -101,18 +101,16 @@ core_exec(PyObject *mod)
     EXC(WatchError, st->RedisError, NULL,
         "A watched key changed: the transaction was not run.")
 #undef EXC
-    if (PyModule_AddObjectRef(mod, "InvalidResponse", st->ProtocolError) <
-        0) {
+    if (PyModule_AddObjectRef(mod, "InvalidResponse", st->ProtocolError) < 0) {
         return -1;
     }
-    st->ClientType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        mod, &pyrc_client_spec, NULL);
-    if (st->ClientType == NULL ||
-        PyModule_AddType(mod, st->ClientType) < 0) {
+    st->ClientType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(mod, &pyrc_client_spec, NULL);
+    if (st->ClientType == NULL || PyModule_AddType(mod, st->ClientType) < 0) {
         return -1;
     }
-    st->BatchType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        mod, &pyrc_batch_spec, NULL);
+    st->BatchType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(mod, &pyrc_batch_spec, NULL);
     if (st->BatchType == NULL || PyModule_AddType(mod, st->BatchType) < 0) {
         return -1;
     }
@@ -122,8 +120,8 @@ core_exec(PyObject *mod)
         PyModule_AddType(mod, st->AsyncCallType) < 0) {
         return -1;
     }
-    st->PinnedType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        mod, &pyrc_pinned_spec, NULL);
+    st->PinnedType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(mod, &pyrc_pinned_spec, NULL);
     if (st->PinnedType == NULL || PyModule_AddType(mod, st->PinnedType) < 0) {
         return -1;
     }
@@ -137,15 +135,15 @@ core_exec(PyObject *mod)
     if (logging == NULL) {
         return -1;
     }
-    st->logger = PyObject_CallMethod(logging, "getLogger", "s",
-                                     "pyredisclient");
+    st->logger =
+        PyObject_CallMethod(logging, "getLogger", "s", "pyredisclient");
     Py_DECREF(logging);
     if (st->logger == NULL) {
         return -1;
     }
-    if (PyModule_AddStringConstant(mod, "hiredis_version",
-                                   Py_STRINGIFY(HIREDIS_MAJOR) "." Py_STRINGIFY(
-                                       HIREDIS_MINOR)) < 0) {
+    if (PyModule_AddStringConstant(
+            mod, "hiredis_version",
+            Py_STRINGIFY(HIREDIS_MAJOR) "." Py_STRINGIFY(HIREDIS_MINOR)) < 0) {
         return -1;
     }
     return 0;
@@ -203,14 +201,10 @@ static PyModuleDef_Slot core_slots[] = {
 PyDoc_STRVAR(core_doc, "The C core of pyredisclient: pool, calls, replies.");
 
 static PyModuleDef core_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "pyredisclient._core",
-    .m_doc = core_doc,
-    .m_size = sizeof(pyrc_state),
-    .m_slots = core_slots,
-    .m_traverse = core_traverse,
-    .m_clear = core_clear,
-    .m_free = core_free,
+    PyModuleDef_HEAD_INIT, .m_name = "pyredisclient._core",
+    .m_doc = core_doc,     .m_size = sizeof(pyrc_state),
+    .m_slots = core_slots, .m_traverse = core_traverse,
+    .m_clear = core_clear, .m_free = core_free,
 };
 
 PyMODINIT_FUNC

@@ -11,8 +11,8 @@
 #define W_PROBES(w) ((int)(((w) >> PROBE_SHIFT) & FIELD_MASK))
 #define W_SUCC(w) ((int)(((w) >> SUCC_SHIFT) & FIELD_MASK))
 #define W_EPOCH(w) ((w) >> EPOCH_SHIFT)
-#define W_MAKE(st, probes, succ, epoch)                                      \
-    ((uint64_t)(st) | ((uint64_t)(probes) << PROBE_SHIFT) |                  \
+#define W_MAKE(st, probes, succ, epoch)                                       \
+    ((uint64_t)(st) | ((uint64_t)(probes) << PROBE_SHIFT) |                   \
      ((uint64_t)(succ) << SUCC_SHIFT) | ((uint64_t)(epoch) << EPOCH_SHIFT))
 
 void
@@ -55,8 +55,8 @@ transition(prc_breaker_t *b, uint64_t w, int st)
 }
 
 int
-prc_breaker_allow(prc_breaker_t *b, int no_probe, uint64_t *epoch,
-                  int *probe, int *trans)
+prc_breaker_allow(prc_breaker_t *b, int no_probe, uint64_t *epoch, int *probe,
+                  int *trans)
 {
     int spins;
 
@@ -133,14 +133,13 @@ prc_breaker_record(prc_breaker_t *b, uint64_t epoch, int probe, int failure,
                 return -1;
             }
             if (!failure) {
-                if (atomic_load_explicit(&b->failures,
-                                         memory_order_relaxed) != 0) {
+                if (atomic_load_explicit(&b->failures, memory_order_relaxed) !=
+                    0) {
                     atomic_store(&b->failures, 0);
                 }
                 return -1;
             }
-            if (atomic_fetch_add(&b->failures, 1) + 1 <
-                b->failure_threshold) {
+            if (atomic_fetch_add(&b->failures, 1) + 1 < b->failure_threshold) {
                 return -1;
             }
             if (transition(b, w, PRC_BREAKER_OPEN)) {

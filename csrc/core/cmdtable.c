@@ -8,12 +8,12 @@
 /* How a blocking command names its timeout. */
 enum {
     TMO_NONE = 0,
-    TMO_LAST_SECONDS,  /* BLPOP key... timeout */
-    TMO_ARG1_SECONDS,  /* BLMPOP timeout numkeys ... */
-    TMO_BLOCK_MS,      /* XREAD [COUNT n] [BLOCK ms] STREAMS ... */
-    TMO_ARG2_MS,       /* WAIT numreplicas timeout */
-    TMO_ARG3_MS,       /* WAITAOF numlocal numreplicas timeout */
-    TMO_SUBCOMMAND     /* read-only or not depends on argv[1] */
+    TMO_LAST_SECONDS, /* BLPOP key... timeout */
+    TMO_ARG1_SECONDS, /* BLMPOP timeout numkeys ... */
+    TMO_BLOCK_MS,     /* XREAD [COUNT n] [BLOCK ms] STREAMS ... */
+    TMO_ARG2_MS,      /* WAIT numreplicas timeout */
+    TMO_ARG3_MS,      /* WAITAOF numlocal numreplicas timeout */
+    TMO_SUBCOMMAND    /* read-only or not depends on argv[1] */
 };
 
 typedef struct {
@@ -130,8 +130,8 @@ static const cmd_entry commands[] = {
 
 /* Read-only subcommands, as "COMMAND SUBCOMMAND". */
 static const char *const readonly_subcommands[] = {
-    "CLIENT GETNAME", "CLIENT ID",    "CLIENT INFO",   "CLIENT LIST",
-    "CONFIG GET",     "MEMORY STATS", "MEMORY USAGE",  "SCRIPT EXISTS",
+    "CLIENT GETNAME", "CLIENT ID",    "CLIENT INFO",  "CLIENT LIST",
+    "CONFIG GET",     "MEMORY STATS", "MEMORY USAGE", "SCRIPT EXISTS",
 };
 
 static int

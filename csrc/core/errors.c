@@ -7,8 +7,8 @@ prc_strerror(int code)
     switch (code) {
     case PRC_OK:
         return "success";
-#define PRC_ERR_MSG(name, num, msg)                                          \
-    case PRC_##name:                                                         \
+#define PRC_ERR_MSG(name, num, msg)                                           \
+    case PRC_##name:                                                          \
         return msg;
         PRC_ERRNO_MAP(PRC_ERR_MSG)
 #undef PRC_ERR_MSG
@@ -23,8 +23,8 @@ prc_err_name(int code)
     switch (code) {
     case PRC_OK:
         return "OK";
-#define PRC_ERR_NAME(name, num, msg)                                         \
-    case PRC_##name:                                                         \
+#define PRC_ERR_NAME(name, num, msg)                                          \
+    case PRC_##name:                                                          \
         return #name;
         PRC_ERRNO_MAP(PRC_ERR_NAME)
 #undef PRC_ERR_NAME

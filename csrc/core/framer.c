@@ -102,8 +102,8 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
 
         if (f->bulk_left >= 0) {
             size_t avail = len - f->pos;
-            size_t skip = avail < (size_t)f->bulk_left ? avail
-                                                       : (size_t)f->bulk_left;
+            size_t skip =
+                avail < (size_t)f->bulk_left ? avail : (size_t)f->bulk_left;
             f->pos += skip;
             f->bulk_left -= (int64_t)skip;
             if (f->bulk_left > 0 || len - f->pos < 2) {

@@ -12,24 +12,24 @@
 #include "prc_int.h"
 
 struct prc_pool_s {
-    prc_opts_t opts;       /* strings point into the owned copies below */
-    char *strings[10];     /* owned copies of option strings */
-    char *hs_buf;          /* AUTH/SELECT/SETNAME, owned, zeroed on free */
+    prc_opts_t opts;   /* strings point into the owned copies below */
+    char *strings[10]; /* owned copies of option strings */
+    char *hs_buf;      /* AUTH/SELECT/SETNAME, owned, zeroed on free */
     size_t hs_len;
     int hs_n;
-    void *tls_ctx;         /* SSL_CTX *, owned */
+    void *tls_ctx; /* SSL_CTX *, owned */
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* a connection or a slot came free; mu */
-    prc_conn_t *idle;      /* LIFO of idle connections; mu */
-    prc_conn_t *all;       /* every connection this pool owns; mu */
-    int nidle;             /* mu */
-    int nopen;             /* connections existing or being opened; mu */
-    int waiters;           /* threads in cond wait; mu */
-    _Atomic int closed;    /* set under mu; read without it as a hint */
-    uint64_t fork_gen;     /* generation the internals belong to; mu */
+    pthread_cond_t cv;  /* a connection or a slot came free; mu */
+    prc_conn_t *idle;   /* LIFO of idle connections; mu */
+    prc_conn_t *all;    /* every connection this pool owns; mu */
+    int nidle;          /* mu */
+    int nopen;          /* connections existing or being opened; mu */
+    int waiters;        /* threads in cond wait; mu */
+    _Atomic int closed; /* set under mu; read without it as a hint */
+    uint64_t fork_gen;  /* generation the internals belong to; mu */
 
-    prc_pool_t *reg_next;  /* fork registry link; reg_mu */
+    prc_pool_t *reg_next; /* fork registry link; reg_mu */
 
     prc_breaker_t breaker;
     _Atomic int64_t m_calls, m_commands, m_response_errors, m_latency_ns;
@@ -167,8 +167,7 @@ prc__pool_tls_ctx(const prc_pool_t *p)
 }
 
 void
-prc__pool_handshake(const prc_pool_t *p, const char **buf, size_t *len,
-                    int *n)
+prc__pool_handshake(const prc_pool_t *p, const char **buf, size_t *len, int *n)
 {
     *buf = p->hs_buf;
     *len = p->hs_len;
@@ -298,7 +297,8 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
         goto nomem;
     }
     p->opts = *opts;
-    if (own_string(p, 0, &p->opts.host) || own_string(p, 1, &p->opts.unix_path) ||
+    if (own_string(p, 0, &p->opts.host) ||
+        own_string(p, 1, &p->opts.unix_path) ||
         own_string(p, 2, &p->opts.username) ||
         own_string(p, 3, &p->opts.password) ||
         own_string(p, 4, &p->opts.client_name) ||
@@ -607,10 +607,11 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
 
     if (atomic_load(&p->closed)) {
         /* close() shut the connection down under us. */
-        return fail(call, PRC_ECLOSED, "the client was closed during the call");
+        return fail(call, PRC_ECLOSED,
+                    "the client was closed during the call");
     }
-    fail(call, code, c != NULL && c->errstr[0] ? c->errstr
-                                               : prc_strerror(code));
+    fail(call, code,
+         c != NULL && c->errstr[0] ? c->errstr : prc_strerror(code));
     if (!retryable(p, call, code, during_open)) {
         return code;
     }
@@ -654,10 +655,9 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
         case PH_START:
             if (!(call->flags & PRC_CALL_NO_BREAKER) &&
                 p->opts.breaker_enabled) {
-                rc = prc_breaker_allow(&p->breaker,
-                                       (call->flags & PRC_CALL_BLOCKING) != 0,
-                                       &call->epoch, &call->probe,
-                                       &call->transition);
+                rc = prc_breaker_allow(
+                    &p->breaker, (call->flags & PRC_CALL_BLOCKING) != 0,
+                    &call->epoch, &call->probe, &call->transition);
                 if (rc != 0) {
                     return fail(call, rc,
                                 "circuit breaker is open: refusing the call "
@@ -815,8 +815,7 @@ prc_call_timed_out(prc_pool_t *p, prc_call_t *call)
                     "timed out checking a pooled connection with PING");
     case PH_OPEN:
         prc__conn_error(c, PRC_ETIMEDOUT, 0, "connect to %s timed out",
-                        p->opts.unix_path ? p->opts.unix_path
-                                          : p->opts.host);
+                        p->opts.unix_path ? p->opts.unix_path : p->opts.host);
         return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
     case PH_IO:
         prc__conn_error(c, PRC_ETIMEDOUT, 0, "timed out %s the server",

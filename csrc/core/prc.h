@@ -26,24 +26,24 @@ extern "C" {
 /* ---- errors ----------------------------------------------------------- */
 
 /* XX(name, code, message).  Codes are negative; 0 is success. */
-#define PRC_ERRNO_MAP(XX)                                                    \
-    XX(ENOMEM, -1, "out of memory")                                          \
-    XX(EINVAL, -2, "invalid argument")                                       \
-    XX(ECONNECT, -3, "connection failed")                                    \
-    XX(ETIMEDOUT, -4, "timed out")                                           \
-    XX(ECONNLOST, -5, "connection lost")                                     \
-    XX(EPROTO, -6, "protocol error")                                         \
-    XX(EREPLYLIMIT, -7, "reply exceeds a configured limit")                  \
-    XX(EAUTH, -8, "authentication failed")                                   \
-    XX(EHANDSHAKE, -9, "connection setup command failed")                    \
-    XX(EPOOLTIMEOUT, -10, "timed out waiting for a pooled connection")       \
-    XX(ECLOSED, -11, "client is closed")                                     \
-    XX(ECIRCUIT, -12, "circuit breaker is open")                             \
-    XX(EINTR, -13, "interrupted by a signal")                                \
-    XX(ETLS, -14, "TLS error")                                               \
-    XX(EMAXCLIENTS, -15, "server has reached maxclients")                    \
-    XX(ELOADING, -16, "server is loading the dataset")                       \
-    XX(ETOOBIG, -17, "command too large")                                    \
+#define PRC_ERRNO_MAP(XX)                                                     \
+    XX(ENOMEM, -1, "out of memory")                                           \
+    XX(EINVAL, -2, "invalid argument")                                        \
+    XX(ECONNECT, -3, "connection failed")                                     \
+    XX(ETIMEDOUT, -4, "timed out")                                            \
+    XX(ECONNLOST, -5, "connection lost")                                      \
+    XX(EPROTO, -6, "protocol error")                                          \
+    XX(EREPLYLIMIT, -7, "reply exceeds a configured limit")                   \
+    XX(EAUTH, -8, "authentication failed")                                    \
+    XX(EHANDSHAKE, -9, "connection setup command failed")                     \
+    XX(EPOOLTIMEOUT, -10, "timed out waiting for a pooled connection")        \
+    XX(ECLOSED, -11, "client is closed")                                      \
+    XX(ECIRCUIT, -12, "circuit breaker is open")                              \
+    XX(EINTR, -13, "interrupted by a signal")                                 \
+    XX(ETLS, -14, "TLS error")                                                \
+    XX(EMAXCLIENTS, -15, "server has reached maxclients")                     \
+    XX(ELOADING, -16, "server is loading the dataset")                        \
+    XX(ETOOBIG, -17, "command too large")                                     \
     XX(ECERT, -18, "TLS certificate verification failed")
 
 typedef enum {
@@ -83,14 +83,14 @@ int64_t prc_deadline_after(double seconds);
 #define PRC_FRAMER_MAX_DEPTH 64
 
 typedef struct prc_framer_s {
-    size_t pos;            /* bytes of the buffer already consumed */
-    size_t last_end;       /* just past the last completed reply */
-    int64_t bulk_left;     /* >= 0: payload+CRLF bytes still to skip */
-    int depth;             /* open aggregates */
+    size_t pos;        /* bytes of the buffer already consumed */
+    size_t last_end;   /* just past the last completed reply */
+    int64_t bulk_left; /* >= 0: payload+CRLF bytes still to skip */
+    int depth;         /* open aggregates */
     int64_t left[PRC_FRAMER_MAX_DEPTH]; /* elements left per level */
-    size_t max_bulk;       /* largest bulk payload accepted */
-    int64_t max_elements;  /* largest array header accepted */
-    int max_depth;         /* deepest nesting accepted (<= MAX_DEPTH) */
+    size_t max_bulk;                    /* largest bulk payload accepted */
+    int64_t max_elements;               /* largest array header accepted */
+    int max_depth; /* deepest nesting accepted (<= MAX_DEPTH) */
     char errstr[PRC_ERRSTR_LEN];
 } prc_framer_t;
 
@@ -107,7 +107,8 @@ int prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit);
 /* True when the framer is between replies. */
 int prc_framer_idle(const prc_framer_t *f);
 
-/* ---- options -------------------------------------------------------------- */
+/* ---- options --------------------------------------------------------------
+ */
 
 typedef enum {
     PRC_TLS_VERIFY_REQUIRED = 0,
@@ -130,12 +131,12 @@ typedef struct prc_hooks_s {
  * copies them.  Timeouts in seconds; a negative value means "no limit".
  */
 typedef struct prc_opts_s {
-    const char *host;       /* TCP host name or address */
+    const char *host; /* TCP host name or address */
     int port;
-    const char *unix_path;  /* when set, used instead of host/port */
+    const char *unix_path; /* when set, used instead of host/port */
     int db;
-    const char *username;   /* ACL user; NULL for plain AUTH */
-    const char *password;   /* NULL: no AUTH */
+    const char *username; /* ACL user; NULL for plain AUTH */
+    const char *password; /* NULL: no AUTH */
     const char *client_name;
     double connect_timeout;
     double socket_timeout;
@@ -174,7 +175,8 @@ typedef struct prc_opts_s {
 /* Fill opts with the documented defaults (5 s timeouts, 50 conns...). */
 void prc_opts_init(prc_opts_t *opts);
 
-/* ---- connection ------------------------------------------------------------- */
+/* ---- connection
+ * ------------------------------------------------------------- */
 
 typedef struct prc_conn_s prc_conn_t;
 
@@ -202,7 +204,8 @@ void prc_conn_set_user(prc_conn_t *c, void *ptr, void (*free_fn)(void *));
 /* Mark a connection broken: it will be closed, never pooled, on release. */
 void prc_conn_mark_broken(prc_conn_t *c);
 
-/* ---- pool and calls ----------------------------------------------------------- */
+/* ---- pool and calls
+ * ----------------------------------------------------------- */
 
 typedef struct prc_pool_s prc_pool_t;
 
@@ -224,9 +227,9 @@ void prc_pool_free(prc_pool_t *p);
 
 /* Flags of one call. */
 enum {
-    PRC_CALL_READONLY = 1,  /* safe to replay after a connection error */
-    PRC_CALL_BLOCKING = 2,  /* a blocking command: own timeout, no probe */
-    PRC_CALL_NO_RETRY = 4,  /* never replay (WATCH/MULTI state) */
+    PRC_CALL_READONLY = 1,   /* safe to replay after a connection error */
+    PRC_CALL_BLOCKING = 2,   /* a blocking command: own timeout, no probe */
+    PRC_CALL_NO_RETRY = 4,   /* never replay (WATCH/MULTI state) */
     PRC_CALL_NO_BREAKER = 8, /* bypass admission (health checks) */
     PRC_CALL_NONBLOCK = 16,  /* pool checkout never waits: PRC_WANT_POOL */
     PRC_CALL_PIN = 32        /* keep the connection after finish (WATCH) */
@@ -251,9 +254,9 @@ typedef struct prc_call_s {
     /* state (private) */
     int phase;
     int attempt;
-    int probe;           /* admitted as a half-open probe */
-    int transition;      /* breaker state entered by this call, or -1 */
-    uint64_t epoch;      /* breaker epoch at admission */
+    int probe;      /* admitted as a half-open probe */
+    int transition; /* breaker state entered by this call, or -1 */
+    uint64_t epoch; /* breaker epoch at admission */
     int admitted;
     int fresh;           /* the connection was opened by this call */
     int pool_waited;     /* counted in the pool's waits already */
@@ -261,7 +264,7 @@ typedef struct prc_call_s {
     int64_t sleep_until; /* backoff end */
     int64_t pool_deadline;
     int64_t open_started;
-    int64_t started;     /* prc_now() at init, for the latency histogram */
+    int64_t started; /* prc_now() at init, for the latency histogram */
     prc_conn_t *conn;
 
     /* the wait a step asked for (prc_pool_step) */
@@ -269,7 +272,7 @@ typedef struct prc_call_s {
     int64_t wait_deadline;
 
     /* out */
-    int retries;      /* how many times the call was replayed */
+    int retries; /* how many times the call was replayed */
     int err;
     char errstr[PRC_ERRSTR_LEN];
 } prc_call_t;
@@ -332,8 +335,8 @@ int prc_conn_usable(const prc_conn_t *c);
 
 /* Pool counters (atomics; a snapshot, no lock). */
 typedef struct prc_pool_stats_s {
-    int64_t created;  /* connections opened */
-    int64_t closed;   /* connections closed */
+    int64_t created; /* connections opened */
+    int64_t closed;  /* connections closed */
     int64_t in_use;
     int64_t idle;
     int64_t waits;    /* checkouts that had to wait */
@@ -342,7 +345,7 @@ typedef struct prc_pool_stats_s {
     int64_t retries;  /* replays */
     int64_t max_connections;
     int64_t health_checks; /* checkout PINGs */
-    int64_t stale;    /* pooled connections found dead at checkout */
+    int64_t stale;         /* pooled connections found dead at checkout */
 } prc_pool_stats_t;
 void prc_pool_stats(prc_pool_t *p, prc_pool_stats_t *out);
 
@@ -354,9 +357,9 @@ extern const double prc_hist_bounds[PRC_HIST_BUCKETS - 1];
 
 /* Call metrics: lock-free atomic counters, read as a snapshot. */
 typedef struct prc_metrics_s {
-    int64_t calls;           /* logical calls finished */
-    int64_t commands;        /* commands sent (a pipeline counts each) */
-    int64_t response_errors; /* error replies (ResponseError) */
+    int64_t calls;              /* logical calls finished */
+    int64_t commands;           /* commands sent (a pipeline counts each) */
+    int64_t response_errors;    /* error replies (ResponseError) */
     int64_t errors[PRC_NCODES]; /* failed calls by -code */
     int64_t hist[PRC_HIST_BUCKETS]; /* call latency, successes+failures */
     int64_t latency_ns_sum;
@@ -366,9 +369,14 @@ void prc_pool_metrics(prc_pool_t *p, prc_metrics_t *out);
 /* Count error replies seen by the binding (they are not call failures). */
 void prc_pool_count_response_errors(prc_pool_t *p, int64_t n);
 
-/* ---- circuit breaker --------------------------------------------------------- */
+/* ---- circuit breaker
+ * --------------------------------------------------------- */
 
-enum { PRC_BREAKER_CLOSED = 0, PRC_BREAKER_OPEN = 1, PRC_BREAKER_HALF_OPEN = 2 };
+enum {
+    PRC_BREAKER_CLOSED = 0,
+    PRC_BREAKER_OPEN = 1,
+    PRC_BREAKER_HALF_OPEN = 2
+};
 
 /*
  * The breaker's whole state is one atomic word changed by compare-and-
@@ -431,8 +439,8 @@ void prc_random_seed(uint64_t seed);
  * PRC_CALL_BLOCKING; for a blocking command *block_seconds receives its
  * own timeout (0 = wait forever, < 0 = unknown).
  */
-int prc_command_flags(int argc, const char *const *argv,
-                      const size_t *argvlen, double *block_seconds);
+int prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
+                      double *block_seconds);
 
 /* ---- fork --------------------------------------------------------------- */
 

@@ -40,32 +40,32 @@ struct prc_conn_s {
     int fd;
     int state;
     const prc_transport_t *tp;
-    void *tls;              /* SSL *, owned; freed by tp->close */
-    prc_pool_t *pool;       /* borrowed: the pool outlives its conns */
+    void *tls;        /* SSL *, owned; freed by tp->close */
+    prc_pool_t *pool; /* borrowed: the pool outlives its conns */
 
-    struct addrinfo *ai;    /* owned while connecting */
+    struct addrinfo *ai; /* owned while connecting */
     struct addrinfo *ai_next;
 
     /* The exchange in progress. */
-    const char *req;        /* borrowed from the caller */
+    const char *req; /* borrowed from the caller */
     size_t reqlen;
     size_t written;
-    int want;               /* replies expected */
-    int got;                /* replies framed */
-    char *rbuf;             /* owned; reply bytes */
+    int want;   /* replies expected */
+    int got;    /* replies framed */
+    char *rbuf; /* owned; reply bytes */
     size_t rlen;
     size_t rcap;
     prc_framer_t framer;
-    int64_t connected_at;   /* connect duration bookkeeping */
+    int64_t connected_at; /* connect duration bookkeeping */
 
-    int64_t last_used;      /* prc_now() at last release */
-    uint64_t fork_gen;      /* fork generation it was created in */
+    int64_t last_used; /* prc_now() at last release */
+    uint64_t fork_gen; /* fork generation it was created in */
 
-    void *user;             /* the binding's reader, owned via user_free */
+    void *user; /* the binding's reader, owned via user_free */
     void (*user_free)(void *);
 
-    prc_conn_t *next;       /* idle list link, guarded by the pool mutex */
-    prc_conn_t *all_prev;   /* list of every conn, guarded by pool mutex */
+    prc_conn_t *next;     /* idle list link, guarded by the pool mutex */
+    prc_conn_t *all_prev; /* list of every conn, guarded by pool mutex */
     prc_conn_t *all_next;
     int err;
     char errstr[PRC_ERRSTR_LEN];
@@ -77,8 +77,7 @@ void prc__conn_free(prc_conn_t *c, int orderly);
 /* Start or continue connecting: PRC_DONE when READY, PRC_WANT_*, error. */
 int prc__conn_open_step(prc_conn_t *c);
 /* Begin an exchange: send req (borrowed) and expect nreplies replies. */
-void prc__conn_begin(prc_conn_t *c, const char *req, size_t len,
-                     int nreplies);
+void prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies);
 /* Continue the exchange: PRC_DONE when all replies are framed. */
 int prc__conn_io_step(prc_conn_t *c);
 /* Wait for fd readiness until deadline: 0, PRC_ETIMEDOUT, PRC_EINTR. */

@@ -24,8 +24,7 @@ prc__conn_error(prc_conn_t *c, int code, int sys, const char *fmt, ...)
     va_end(ap);
     if (sys != 0) {
         n = strlen(c->errstr);
-        snprintf(c->errstr + n, sizeof(c->errstr) - n, ": %s",
-                 strerror(sys));
+        snprintf(c->errstr + n, sizeof(c->errstr) - n, ": %s", strerror(sys));
     }
     c->err = code;
     c->state = PRC__CONN_BROKEN;
@@ -93,8 +92,8 @@ connect_next(prc_conn_t *c)
         close(c->fd);
         c->fd = -1;
     }
-    return prc__conn_error(c, PRC_ECONNECT, saved, "connect %s:%d",
-                           o->host, o->port);
+    return prc__conn_error(c, PRC_ECONNECT, saved, "connect %s:%d", o->host,
+                           o->port);
 }
 
 int
