@@ -1,7 +1,8 @@
 """Health checks: a dict describing whether Redis answers, how fast, and how full.
 
 :func:`health_check` backs ``client.health_check()`` and the class-level
-``RedisClient.health_check()`` (the shared client). It never raises: an
+``RedisClient.health_check()`` (the shared client); :func:`health_check_async`
+backs ``await AsyncRedisClient.health_check()`` with the same logic. Neither raises: an
 unreachable server, an open circuit breaker, a bad configuration or a closed
 client all come back as ``{"status": "unhealthy", "error": ..., "type": ...}``.
 The PING and INFO go through the ordinary call path, so they are bounded by the
@@ -14,15 +15,15 @@ import logging
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Dict, Iterable
+from typing import TYPE_CHECKING, Any, Dict, Generator, Iterable, Tuple
 
-from .config import ConfigurationError
-from .exceptions import ConnectionError, ProtocolError, TimeoutError
+from .exceptions import ConnectionError, ProtocolError, ResponseError, TimeoutError
 
 if TYPE_CHECKING:
+    from .aio import AsyncRedisClient
     from .client import RedisClient
 
-__all__ = ["health_check"]
+__all__ = ["health_check", "health_check_async", "memory_status", "redact"]
 
 logger = logging.getLogger("pyredisclient")
 
@@ -120,14 +121,26 @@ def memory_status(info: Dict[str, Any], warning: float, critical: float) -> Dict
     return {"used_bytes": used, "max_bytes": limit, "usage_ratio": ratio, "status": status}
 
 
-def _deep_round(client: Any) -> Dict[str, Any]:
+# The check is written once, without I/O: a generator that yields the client
+# calls it wants as (method name, args, kwargs) and is sent their results (or
+# has their exceptions thrown in). health_check() drives it with plain calls,
+# health_check_async() with awaits, so both report exactly the same way.
+_Request = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
+_Steps = Generator[_Request, Any, Dict[str, Any]]
+
+
+def _call(name: str, *args: Any, **kwargs: Any) -> _Request:
+    return (name, args, kwargs)
+
+
+def _deep_round() -> Generator[_Request, Any, Dict[str, Any]]:
     """SET/GET/DEL a private key; returns {"ok", "latency_ms"} or raises."""
     key = f"{HEALTH_KEY_PREFIX}{uuid.uuid4().hex}"
     token = uuid.uuid4().hex
     started = time.perf_counter()
-    client.set(key, token, px=HEALTH_KEY_TTL_MS)
-    got = client.get(key)
-    client.delete(key)
+    yield _call("set", key, token, px=HEALTH_KEY_TTL_MS)
+    got = yield _call("get", key)
+    yield _call("delete", key)
     latency = (time.perf_counter() - started) * 1000.0
     ok = _text(got) == token
     result: Dict[str, Any] = {"ok": ok, "latency_ms": round(latency, 3)}
@@ -136,13 +149,19 @@ def _deep_round(client: Any) -> Dict[str, Any]:
     return result
 
 
-def _check(client: RedisClient, deep: bool) -> Dict[str, Any]:
+def _steps(client: Any, deep: bool) -> _Steps:
     secrets = _config_secrets(client)
     started = time.perf_counter()
+    reasons = []
     try:
-        pong = client.execute_command("PING")
+        pong = yield _call("execute_command", "PING")
         latency_ms = (time.perf_counter() - started) * 1000.0
-        info = client.info()
+        try:
+            info = yield _call("info")
+        except ResponseError as exc:
+            # INFO refused (an ACL, a renamed command): the server answers all the same.
+            info = {}
+            reasons.append(f"INFO failed ({type(exc).__name__}: {redact(str(exc), secrets)})")
     except Exception as exc:
         return _unhealthy(exc, started, client, secrets)
 
@@ -158,13 +177,12 @@ def _check(client: RedisClient, deep: bool) -> Dict[str, Any]:
         "uptime_in_seconds": _as_int(info.get("uptime_in_seconds")),
         "memory": memory,
     }
-    reasons = []
     if memory["status"] in ("warning", "critical"):
         reasons.append(f"memory usage {memory['usage_ratio']:.0%} of maxmemory")
 
     if deep:
         try:
-            result["deep"] = _deep_round(client)
+            result["deep"] = yield from _deep_round()
         except (ConnectionError, TimeoutError, ProtocolError) as exc:
             # Reachable a moment ago, gone now: as unreachable as it gets.
             failed = _unhealthy(exc, started, client, secrets)
@@ -190,14 +208,45 @@ def _check(client: RedisClient, deep: bool) -> Dict[str, Any]:
     return result
 
 
+def _run_sync(client: Any, steps: _Steps) -> Dict[str, Any]:
+    try:
+        request = next(steps)
+        while True:
+            name, args, kwargs = request
+            try:
+                reply = getattr(client, name)(*args, **kwargs)
+            except Exception as exc:
+                request = steps.throw(exc)
+            else:
+                request = steps.send(reply)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def _run_async(client: Any, steps: _Steps) -> Dict[str, Any]:
+    try:
+        request = next(steps)
+        while True:
+            name, args, kwargs = request
+            try:
+                reply = await getattr(client, name)(*args, **kwargs)
+            except Exception as exc:  # not CancelledError: cancellation propagates
+                request = steps.throw(exc)
+            else:
+                request = steps.send(reply)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
 def health_check(client: RedisClient | None = None, deep: bool = False) -> Dict[str, Any]:
     """Check *client* (None: the shared ``RedisClient.get_client()``); never raises.
 
-    Returns ``status`` "healthy", "degraded" (memory above ``memory_warning_ratio``
-    of maxmemory, a failed deep check on a reachable server, or a breaker not yet
-    closed) or "unhealthy" (with ``error`` and ``type``), plus the pool and circuit
-    breaker state. ``deep=True`` also times a SET/GET/DEL round trip on a private
-    key that expires by itself.
+    Returns ``status`` "healthy"; "degraded" (memory above ``memory_warning_ratio``
+    of maxmemory, INFO refused, a failed deep check on a reachable server, or a
+    breaker not yet closed; ``reasons`` says which); or "unhealthy" (with ``error``
+    and ``type``). Pool and circuit breaker state are included either way.
+    ``deep=True`` also times a SET/GET/DEL round trip on a private key that
+    expires by itself.
     """
     started = time.perf_counter()
     if client is None:
@@ -205,13 +254,30 @@ def health_check(client: RedisClient | None = None, deep: bool = False) -> Dict[
             from .client import RedisClient
 
             client = RedisClient.get_client()
-        except ConfigurationError as exc:
-            return _unhealthy(exc, started)
-        except Exception as exc:  # never raise, whatever went wrong
-            logger.debug("health_check: creating the shared client failed", exc_info=True)
+        except Exception as exc:  # ConfigurationError, or anything: never raise
             return _unhealthy(exc, started)
     try:
-        return _check(client, deep)
+        return _run_sync(client, _steps(client, deep))
     except Exception as exc:  # a bug here must not take a health route down
         logger.warning("health_check failed unexpectedly", exc_info=True)
+        return _unhealthy(exc, started, client, _config_secrets(client))
+
+
+async def health_check_async(
+    client: AsyncRedisClient | None = None, deep: bool = False
+) -> Dict[str, Any]:
+    """:func:`health_check` for an AsyncRedisClient (None: the running loop's shared
+    client), with awaited calls; never raises, and cancellation propagates."""
+    started = time.perf_counter()
+    if client is None:
+        try:
+            from .aio import AsyncRedisClient
+
+            client = AsyncRedisClient.get_client()
+        except Exception as exc:  # ConfigurationError, or anything: never raise
+            return _unhealthy(exc, started)
+    try:
+        return await _run_async(client, _steps(client, deep))
+    except Exception as exc:
+        logger.warning("health_check_async failed unexpectedly", exc_info=True)
         return _unhealthy(exc, started, client, _config_secrets(client))
