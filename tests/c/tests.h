@@ -1,0 +1,139 @@
+/* tests.h - the list of every C unit test, one X-macro entry each. */
+#ifndef PRC_TEST_TESTS_H
+#define PRC_TEST_TESTS_H
+
+/*
+ * Each entry names a TEST_IMPL in the file of its unit (test_<unit>.c);
+ * main.c runs them in this order.  Add a test here and in its file.
+ */
+#define TEST_LIST(XX)                                                         \
+    /* errors.c */                                                            \
+    XX(errors_names_and_messages)                                             \
+    XX(errors_ok_and_unknown_codes)                                           \
+    /* clock.c */                                                             \
+    XX(clock_injectable)                                                      \
+    XX(clock_deadline_after)                                                  \
+    /* framer.c */                                                            \
+    XX(framer_each_type)                                                      \
+    XX(framer_byte_boundaries)                                                \
+    XX(framer_two_chunks)                                                     \
+    XX(framer_nested)                                                         \
+    XX(framer_nil_and_empty)                                                  \
+    XX(framer_idle)                                                           \
+    XX(framer_bulk_limit)                                                     \
+    XX(framer_bulk_limit_huge)                                                \
+    XX(framer_array_limit)                                                    \
+    XX(framer_depth_limit)                                                    \
+    XX(framer_deep_10000)                                                     \
+    XX(framer_invalid_type)                                                   \
+    XX(framer_missing_crlf)                                                   \
+    XX(framer_bad_integers)                                                   \
+    XX(framer_int64_extremes)                                                 \
+    XX(framer_long_line)                                                      \
+    XX(framer_limit_argument)                                                 \
+    /* breaker.c */                                                           \
+    XX(breaker_closed_to_open)                                                \
+    XX(breaker_success_resets)                                                \
+    XX(breaker_open_refuses_until_recovery)                                   \
+    XX(breaker_half_open_probes)                                              \
+    XX(breaker_half_open_three_probes)                                        \
+    XX(breaker_half_open_failure_reopens)                                     \
+    XX(breaker_neutral_frees_probe)                                           \
+    XX(breaker_stale_epoch_ignored)                                           \
+    XX(breaker_non_probe_in_half_open)                                        \
+    XX(breaker_no_probe)                                                      \
+    XX(breaker_probe_never_reports)                                           \
+    XX(breaker_recovery_zero)                                                 \
+    XX(breaker_thresholds_clamped)                                            \
+    XX(breaker_disabled)                                                      \
+    XX(breaker_counts)                                                        \
+    XX(breaker_threads)                                                       \
+    /* retry.c */                                                             \
+    XX(retry_backoff_bounds)                                                  \
+    XX(retry_backoff_large_attempts)                                          \
+    XX(retry_random_seeded)                                                   \
+    XX(retry_jitter_spread)                                                   \
+    XX(retry_random_thread_local)                                             \
+    /* cmdtable.c */                                                          \
+    XX(cmdtable_readonly)                                                     \
+    XX(cmdtable_case_insensitive)                                             \
+    XX(cmdtable_every_entry_found)                                            \
+    XX(cmdtable_subcommands)                                                  \
+    XX(cmdtable_blocking_last_arg)                                            \
+    XX(cmdtable_blocking_first_arg)                                           \
+    XX(cmdtable_xread_block)                                                  \
+    XX(cmdtable_wait)                                                         \
+    XX(cmdtable_unknown)                                                      \
+    XX(cmdtable_argvlen)                                                      \
+    /* pool.c */                                                              \
+    XX(pool_new_validation)                                                   \
+    XX(pool_new_copies_strings)                                               \
+    XX(pool_call_success)                                                     \
+    XX(pool_pipeline)                                                         \
+    XX(pool_exhaustion)                                                       \
+    XX(pool_timeout_capped_by_deadline)                                       \
+    XX(pool_threads)                                                          \
+    XX(pool_close_wakes_waiter)                                               \
+    XX(pool_close_wakes_reader)                                               \
+    XX(pool_close_during_handshake)                                           \
+    XX(pool_stale_replaced)                                                   \
+    XX(pool_stray_bytes_replaced)                                             \
+    XX(pool_health_check)                                                     \
+    XX(pool_health_check_fails)                                               \
+    XX(pool_hooks)                                                            \
+    XX(pool_eintr_resumes)                                                    \
+    XX(pool_breaker_integration)                                              \
+    XX(pool_breaker_blocking_not_probe)                                       \
+    XX(pool_fork)                                                             \
+    XX(pool_conn_user)                                                        \
+    XX(pool_step_driver)                                                      \
+    XX(pool_step_timeouts)                                                    \
+    XX(pool_step_backoff)                                                     \
+    XX(pool_step_nonblock_pool)                                               \
+    XX(pool_wait_slice)                                                       \
+    XX(pool_metrics)                                                          \
+    XX(pool_pin)                                                              \
+    /* conn.c, transport.c, tls.c */                                          \
+    XX(conn_refused)                                                          \
+    XX(conn_refused_localhost)                                                \
+    XX(conn_resolve_error)                                                    \
+    XX(conn_hung_timeout)                                                     \
+    XX(conn_drip_timeout)                                                     \
+    XX(conn_slow_ok)                                                          \
+    XX(conn_write_timeout)                                                    \
+    XX(conn_blocking_deadline)                                                \
+    XX(conn_garbage)                                                          \
+    XX(conn_extra_bytes)                                                      \
+    XX(conn_eof_mid_reply)                                                    \
+    XX(conn_retry_readonly)                                                   \
+    XX(conn_no_retry_write)                                                   \
+    XX(conn_no_retry_flag)                                                    \
+    XX(conn_retry_attempts_bounded)                                           \
+    XX(conn_retry_on_timeout_read)                                            \
+    XX(conn_retry_on_timeout_connect)                                         \
+    XX(conn_handshake_order)                                                  \
+    XX(conn_auth_error)                                                       \
+    XX(conn_handshake_errors)                                                 \
+    XX(conn_handshake_extra_bytes)                                            \
+    XX(conn_reply_limit_bulk)                                                 \
+    XX(conn_reply_limit_elements)                                             \
+    XX(conn_reply_limit_total)                                                \
+    XX(conn_reply_limit_per_reply)                                            \
+    XX(conn_big_reply)                                                        \
+    XX(conn_unix_socket)                                                      \
+    XX(conn_unix_errors)                                                      \
+    XX(conn_state_machine)                                                    \
+    XX(conn_faulty_transport)                                                 \
+    XX(conn_real_redis)                                                       \
+    /* tls.c */                                                               \
+    XX(tls_ok)                                                                \
+    XX(tls_server_name)                                                       \
+    XX(tls_untrusted)                                                         \
+    XX(tls_client_files)                                                      \
+    XX(tls_against_plain_server)                                              \
+    /* allocation failures (failalloc.c) */                                   \
+    XX(alloc_wrapper_works)                                                   \
+    XX(alloc_pool_new)                                                        \
+    XX(alloc_pool_call)
+
+#endif /* PRC_TEST_TESTS_H */
