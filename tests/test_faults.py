@@ -10,6 +10,7 @@ was ever handed to the wrong caller, and that nothing leaked.
 from __future__ import annotations
 
 import resource
+import signal
 import socket
 import statistics
 import threading
@@ -22,6 +23,7 @@ from fakeservers import (
     FakeServer,
     FaultProxy,
     MiniRedis,
+    Peer,
     blackhole_port,
     close_after_replies,
     hang,
@@ -586,3 +588,80 @@ def test_unsolicited_bytes_after_a_reply_retire_the_connection(
     stats = client.pool_stats()
     assert stats["created"] == 2
     assert stats["retries"] == 0
+
+
+# -- slow servers, signals, unavailable replies -------------------------------------------
+
+
+def test_a_server_dripping_one_byte_at_a_time_still_times_out(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    def drip(peer: Peer) -> None:
+        if peer.read_command() is None:
+            return
+        for byte in b"$1000\r\n" + b"x" * 1000:
+            if peer.server.stopping or not peer.send(bytes([byte])):
+                return
+            time.sleep(0.02)
+
+    with FakeServer(drip) as fake:
+        client = make_client(fake.port, socket_timeout=0.3)
+        result, elapsed = timed(lambda: client.get("k"))
+    assert isinstance(result, pyredisclient.TimeoutError), result
+    assert 0.3 <= elapsed < 0.36  # one deadline for the call, not one per read
+
+
+def test_a_signal_that_does_not_raise_resumes_the_call_without_resending(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    store = MiniRedis()
+
+    def slow(peer: Peer) -> None:
+        while (cmd := peer.read_command()) is not None:
+            time.sleep(0.3)
+            if not peer.send(store.reply(cmd)):
+                return
+
+    handled: list[int] = []
+    main = threading.main_thread().ident
+    assert main is not None and threading.get_ident() == main
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: handled.append(signum))
+    try:
+        with FakeServer(slow) as fake:
+            client = make_client(fake.port, socket_timeout=1.0)
+            timers = [
+                threading.Timer(t, signal.pthread_kill, args=(main, signal.SIGUSR1))
+                for t in (0.05, 0.1, 0.15)
+            ]
+            for t in timers:
+                t.start()
+            result, elapsed = timed(lambda: client.incr("n"))
+            for t in timers:
+                t.join()
+            assert result == 1
+            assert fake.command_names() == [b"INCRBY"]  # sent once, despite 3 EINTRs
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert len(handled) == 3
+    assert 0.3 <= elapsed < 0.5
+    assert client.pool_stats()["retries"] == 0
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"-LOADING Redis is loading the dataset in memory\r\n", pyredisclient.BusyLoadingError),
+        (b"-MASTERDOWN Link with MASTER is down\r\n", pyredisclient.ConnectionError),
+    ],
+)
+def test_unavailable_replies_count_and_retire_the_connection(
+    reply: bytes, error: type[Exception], make_client: Callable[..., pyredisclient.RedisClient]
+) -> None:
+    with FakeServer(send_on_first_command(reply, connections=1)) as fake:
+        client = make_client(fake.port, retry_attempts=0)
+        with pytest.raises(error):
+            client.set("k", "v")
+        assert client.circuit_breaker_state()["failures"] == 1
+        assert client.set("k", "v") is True
+        assert fake.accepted == 2  # the connection that answered LOADING was not reused
+        assert client.circuit_breaker_state()["failures"] == 0
