@@ -154,29 +154,12 @@ def health_router(
     router = APIRouter(tags=list(tags))
 
     @router.get(path, name="redis_health", summary="Redis health")
-    async def redis_health(request: Request, client: AsyncRedis) -> Response:
-        report = await _health_report(request, client, deep)
+    async def redis_health(client: AsyncRedis) -> Response:
+        report: Dict[str, Any] = await client.health_check(deep=deep)
         status = 503 if report.get("status") == "unhealthy" else 200
         return JSONResponse(report, status_code=status, headers={"Cache-Control": "no-store"})
 
     return router
-
-
-async def _health_report(request: Request, client: AsyncRedisClient, deep: bool) -> Dict[str, Any]:
-    from . import health
-
-    if hasattr(health, "health_check_async"):
-        report: Dict[str, Any] = await client.health_check(deep=deep)
-        return report
-    # A pyredisclient.health without the asyncio check: run the sync check in
-    # the threadpool, never on the event loop.
-    from starlette.concurrency import run_in_threadpool
-
-    sync_client = getattr(request.app.state, "redis", None)
-    if not isinstance(sync_client, RedisClient):
-        sync_client = None
-    sync_report: Dict[str, Any] = await run_in_threadpool(health.health_check, sync_client, deep)
-    return sync_report
 
 
 def metrics_router(path: str = "/metrics/redis", *, tags: Sequence[str] = ()) -> APIRouter:

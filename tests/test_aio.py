@@ -657,10 +657,6 @@ def test_get_client_never_raises_when_redis_is_down(monkeypatch: pytest.MonkeyPa
 
 
 def test_health_check(redis_url: str) -> None:
-    health = pytest.importorskip("pyredisclient.health")
-    if not hasattr(health, "health_check_async"):
-        pytest.skip("pyredisclient.health.health_check_async is not written yet")
-
     async def main() -> None:
         async with AsyncRedisClient.from_url(redis_url) as r:
             report = await r.health_check()

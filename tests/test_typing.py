@@ -147,16 +147,8 @@ def test_sync_pipeline_calls_chain(tmp_path: Path) -> None:
     assert not errors, "\n".join(errors)
 
 
-def _health_has_async() -> bool:
-    from pyredisclient import health
-
-    return hasattr(health, "health_check_async")
-
-
 @pytest.mark.parametrize("script", ["quickstart.py", "async_quickstart.py"])
 def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) -> None:
-    if script == "async_quickstart.py" and not _health_has_async():
-        pytest.xfail("pyredisclient.health.health_check_async is not written yet")
     env = dict(os.environ, REDIS_URL=redis_url)
     for name in ("ENVIRONMENT", "APP_ENV"):
         env.pop(name, None)
