@@ -84,7 +84,7 @@ def lifespan(url: str | None = None, *, fail_fast: bool = False, **options: Any)
         async_client = AsyncRedisClient(config=config)
         try:
             try:
-                await async_client.execute_command("PING")
+                await async_client.ping()
             except RedisError as exc:
                 if fail_fast:
                     raise

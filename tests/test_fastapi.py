@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -307,3 +308,16 @@ def test_metrics_router_serves_the_async_clients_counters(redis_url: str) -> Non
     # The startup PING is the async client's first call.
     assert families["pyredisclient_calls"].samples[0].value == 1
     assert families["pyredisclient_call_duration_seconds"].type == "histogram"
+
+
+def test_import_pyredisclient_never_imports_fastapi_or_opentelemetry() -> None:
+    code = (
+        "import sys, pyredisclient, pyredisclient.aio, pyredisclient.metrics, "
+        "pyredisclient.tracing\n"
+        "loaded = [m for m in ('fastapi', 'starlette', 'opentelemetry') if m in sys.modules]\n"
+        "print(','.join(loaded))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == ""
