@@ -21,6 +21,7 @@ from . import _core
 from .client import Callback, Pipeline, _pipeline_results
 from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig
+from .exceptions import PoolTimeoutError
 
 logger = logging.getLogger("pyredisclient")
 
@@ -190,6 +191,12 @@ class AsyncRedisClient(CoreCommands):
         timer = None if timeout is None else loop.call_later(timeout, _wake, fut, False)
         try:
             return await fut
+        except BaseException:
+            # Cancelled after being woken for a connection: pass the wake on, or
+            # the next waiter would sleep while a connection sits idle.
+            if fut.done() and not fut.cancelled() and fut.result():
+                self._release_one()
+            raise
         finally:
             if timer is not None:
                 timer.cancel()
@@ -199,19 +206,35 @@ class AsyncRedisClient(CoreCommands):
                 pass
 
     def _release_one(self) -> None:
-        # A call ended (its connection went back or was closed): let one waiter
-        # try the pool again.
-        while self._pool_waiters:
-            fut = self._pool_waiters.popleft()
+        # A call ended (its connection went back or was closed): wake the first
+        # waiter not yet woken. Woken waiters stay queued until they run, so
+        # new calls keep queueing behind them (first come, first served).
+        for fut in self._pool_waiters:
             if not fut.done():
-                fut.get_loop().call_soon_threadsafe(_wake, fut, True)
+                if fut.get_loop() is asyncio.get_running_loop():
+                    fut.set_result(True)
+                else:
+                    fut.get_loop().call_soon_threadsafe(_wake, fut, True)
                 return
+
+    async def _queue_behind_waiters(self) -> None:
+        # First come, first served: while tasks wait for a connection (or have
+        # been woken for one and not yet run), a new call queues behind them
+        # instead of taking the connection a waiter was woken for.
+        loop = asyncio.get_running_loop()
+        timeout = self._config.effective_pool_timeout
+        if not await self._wait_pool(loop, timeout):
+            raise PoolTimeoutError(
+                "timed out waiting for a connection from the pool (all max_connections in use)"
+            )
 
     async def _call(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
         if self._prefixer is not None:
             callback = self._prefixer.wrap_callback(args, callback)
             args = self._prefixer.prefix_args(args)
         core = self._core or await self._get_core()
+        if self._pool_waiters:
+            await self._queue_behind_waiters()
         reply = await self._drive(core.start(args))
         return reply if callback is None else callback(reply)
 
@@ -361,6 +384,8 @@ class AsyncPipeline(Pipeline):
         client: AsyncRedisClient = self._client
         batch, callbacks, names, transaction = self._take()
         core = client._core or await client._get_core()
+        if client._pool_waiters:
+            await client._queue_behind_waiters()
         replies = await client._drive(core.start_batch(batch))
         return _pipeline_results(replies, callbacks, names, transaction, raise_on_error)
 

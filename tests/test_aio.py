@@ -243,12 +243,6 @@ def test_large_values_from_many_tasks_need_partial_writes(redis_url: str) -> Non
     run(main(), timeout=60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pool hand-off is not FIFO: a task that releases a connection and calls "
-    "again at once re-takes it before the waiter woken for it runs, so waiters "
-    "starve (PoolTimeoutError under load; aio.py _release_one/_wait_pool)",
-)
 def test_pool_waiters_are_served_fairly(redis_url: str) -> None:
     async def main() -> float:
         async with AsyncRedisClient.from_url(redis_url, max_connections=2) as r:

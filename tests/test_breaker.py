@@ -282,13 +282,6 @@ def test_a_probe_interrupted_by_a_signal_gives_its_slot_back(
     assert client.pool_stats()["in_use"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="binding: run_call() logs the breaker transition before PyErr_CheckSignals(); "
-    "the logging call runs the pending signal handler, whose exception pyrc_log() "
-    "swallows with PyErr_WriteUnraisable, so Ctrl-C during a call that moved the "
-    "breaker to half-open is lost and the call runs on to its timeout",
-)
 def test_a_signal_during_the_half_open_probe_is_not_swallowed(
     redis_server_factory: Callable[..., RedisServer],
     make_client: Callable[..., pyredisclient.RedisClient],

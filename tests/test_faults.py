@@ -148,13 +148,6 @@ def test_retry_on_timeout_never_replays_a_write(
         assert fake.command_names() == [b"INCRBY"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a read timeout uses up the call's single deadline, so attempt_failed() "
-    "finds no time left for the backoff and retry_on_timeout never replays a read "
-    "(pool.c: sleep_until >= deadline). Needs a per-attempt read deadline or a "
-    "documented decision that retry_on_timeout covers connect timeouts only.",
-)
 def test_retry_on_timeout_replays_a_read_only_command(
     make_client: Callable[..., pyredisclient.RedisClient],
 ) -> None:
@@ -449,12 +442,6 @@ def test_wrong_password_keeps_reaching_the_server(
     assert client.pool_stats()["retries"] == 0  # an auth failure is not retried
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: conn.c check_handshake() prints len - 1 characters of an error line "
-    "whose length already excludes one, so handshake errors lose their last "
-    "character ('...user is disabled' instead of '...user is disabled.')",
-)
 def test_handshake_error_message_is_complete(
     redis_server_factory: Factory, make_client: Callable[..., pyredisclient.RedisClient]
 ) -> None:

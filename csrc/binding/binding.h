@@ -92,7 +92,10 @@ typedef struct {
 
 /* module.c */
 pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
-void pyrc_log(pyrc_state *st, int level, const char *fmt, ...);
+/* Log on the "pyredisclient" logger.  Returns -1 with the exception set
+ * when logging raised (e.g. a signal handler ran inside it) and no other
+ * exception was pending; the caller must then propagate it. */
+int pyrc_log(pyrc_state *st, int level, const char *fmt, ...);
 
 /* errors.c */
 /* Raise the exception class for a core error code; returns NULL. */

@@ -34,18 +34,27 @@ timeout_arg(PyObject *o, const char *name, double *out)
 
 static const char *const breaker_names[] = {"closed", "open", "half_open"};
 
-static void
-log_transition(pyrc_state *st, int t)
+/* Log the transition a call caused, once.  -1 when logging raised. */
+static int
+log_transition(pyrc_state *st, prc_call_t *call)
 {
+    int t = call->transition;
+
+    call->transition = -1;
     if (t == PRC_BREAKER_OPEN) {
-        pyrc_log(st, 30,
-                 "circuit breaker opened: calls fail fast with "
-                 "CircuitOpenError until the recovery timeout");
-    } else if (t == PRC_BREAKER_HALF_OPEN) {
-        pyrc_log(st, 20, "circuit breaker half-open: probing the server");
-    } else if (t == PRC_BREAKER_CLOSED) {
-        pyrc_log(st, 20, "circuit breaker closed: server reachable again");
+        return pyrc_log(st, 30,
+                        "circuit breaker opened: calls fail fast with "
+                        "CircuitOpenError until the recovery timeout");
     }
+    if (t == PRC_BREAKER_HALF_OPEN) {
+        return pyrc_log(st, 20,
+                        "circuit breaker half-open: probing the server");
+    }
+    if (t == PRC_BREAKER_CLOSED) {
+        return pyrc_log(st, 20,
+                        "circuit breaker closed: server reachable again");
+    }
+    return 0;
 }
 
 /*
@@ -62,29 +71,36 @@ run_call(RedisClientObject *self, prc_call_t *call)
 
     for (;;) {
         Py_BEGIN_ALLOW_THREADS rc = prc_pool_call(self->pool, call);
-        Py_END_ALLOW_THREADS if (call->transition >= 0)
+        Py_END_ALLOW_THREADS
+            /* Signals first: a handler that raises ends the call here, and
+             * nothing below may run (and swallow) it before. */
+            if (rc == PRC_EINTR && PyErr_CheckSignals() < 0)
         {
-            log_transition(self->state, call->transition);
+            prc_call_finish(self->pool, call, PRC_EINTR);
             call->transition = -1;
+            return PYRC_RAISED;
+        }
+        if (call->transition >= 0 && log_transition(self->state, call) < 0) {
+            prc_call_finish(self->pool, call, PRC_EINTR);
+            call->transition = -1;
+            return PYRC_RAISED;
         }
         if (rc != PRC_EINTR) {
             return rc;
         }
-        if (PyErr_CheckSignals() < 0) {
-            prc_call_finish(self->pool, call, PRC_EINTR);
-            return PYRC_RAISED;
-        }
     }
 }
 
-static void
+/* Finish a call and log its breaker transition: -1 when logging raised
+ * (the exception is set and must be propagated). */
+static int
 finish(RedisClientObject *self, prc_call_t *call, int outcome)
 {
     prc_call_finish(self->pool, call, outcome);
     if (call->transition >= 0) {
-        log_transition(self->state, call->transition);
-        call->transition = -1;
+        return log_transition(self->state, call);
     }
+    return 0;
 }
 
 /* After a successful exchange: the outcome that error replies imply. */
@@ -394,7 +410,10 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single)
     if (nerr > 0) {
         prc_pool_count_response_errors(self->pool, nerr);
     }
-    finish(self, call, outcome);
+    if (finish(self, call, outcome) < 0) {
+        Py_XDECREF(replies);
+        return NULL;
+    }
     if (single && replies != NULL && PyExceptionInstance_Check(replies)) {
         PyErr_SetObject((PyObject *)Py_TYPE(replies), replies);
         Py_DECREF(replies);
@@ -451,8 +470,7 @@ execute_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     pin_call(pin, &call);
     rc = run_call(self, &call);
     if (rc != 0) {
-        if (rc != PYRC_RAISED) {
-            finish(self, &call, rc);
+        if (rc != PYRC_RAISED && finish(self, &call, rc) == 0) {
             pyrc_raise(self->state, rc, call.errstr);
         }
         pin_keep(pin, &call);
@@ -515,8 +533,7 @@ execute_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
     rc = run_call(self, &call);
     b->n = -(b->n + 1);
     if (rc != 0) {
-        if (rc != PYRC_RAISED) {
-            finish(self, &call, rc);
+        if (rc != PYRC_RAISED && finish(self, &call, rc) == 0) {
             pyrc_raise(self->state, rc, call.errstr);
         }
         pin_keep(pin, &call);
@@ -781,12 +798,14 @@ Client_start_batch(RedisClientObject *self, PyObject *arg)
 
 /* Finish once: settle the breaker and release or close the connection;
  * give the batch back. */
-static void
+static int
 async_finish(AsyncCallObject *ac, int outcome)
 {
+    int rc = 0;
+
     if (!ac->finished) {
         ac->finished = 1;
-        finish(ac->client, &ac->call, outcome);
+        rc = finish(ac->client, &ac->call, outcome);
     }
     if (ac->batch != NULL) {
         BatchObject *b = (BatchObject *)ac->batch;
@@ -794,12 +813,15 @@ async_finish(AsyncCallObject *ac, int outcome)
             b->n = -(b->n + 1);
         }
     }
+    return rc;
 }
 
 static PyObject *
 async_fail(AsyncCallObject *ac, int rc)
 {
-    async_finish(ac, rc);
+    if (async_finish(ac, rc) < 0) {
+        return NULL;
+    }
     return pyrc_raise(ac->client->state, rc, ac->call.errstr);
 }
 
@@ -822,9 +844,10 @@ AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
         return NULL;
     }
     rc = prc_pool_step(ac->client->pool, &ac->call);
-    if (ac->call.transition >= 0) {
-        log_transition(ac->client->state, ac->call.transition);
-        ac->call.transition = -1;
+    if (ac->call.transition >= 0 &&
+        log_transition(ac->client->state, &ac->call) < 0) {
+        async_finish(ac, PRC_EINTR);
+        return NULL;
     }
     if (rc < 0) {
         return async_fail(ac, rc);
@@ -895,7 +918,7 @@ AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
     }
     ac->finished = 1;
     res = complete(ac->client, &ac->call, n, ac->single);
-    async_finish(ac, PRC_OK);
+    async_finish(ac, PRC_OK); /* gives the batch back; already finished */
     return res;
 }
 
@@ -909,7 +932,9 @@ static PyObject *
 AsyncCall_cancel(AsyncCallObject *ac, PyObject *unused)
 {
     (void)unused;
-    async_finish(ac, PRC_EINTR);
+    if (async_finish(ac, PRC_EINTR) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -925,8 +950,9 @@ AsyncCall_traverse(AsyncCallObject *ac, visitproc visit, void *arg)
 static int
 AsyncCall_clear(AsyncCallObject *ac)
 {
-    if (!ac->finished && ac->client != NULL) {
-        async_finish(ac, PRC_EINTR);
+    if (!ac->finished && ac->client != NULL &&
+        async_finish(ac, PRC_EINTR) < 0) {
+        PyErr_WriteUnraisable((PyObject *)ac);
     }
     Py_CLEAR(ac->batch);
     Py_CLEAR(ac->client);

@@ -14,7 +14,7 @@ pyrc_get_state_by_type(PyTypeObject *tp)
     return mod ? (pyrc_state *)PyModule_GetState(mod) : NULL;
 }
 
-void
+int
 pyrc_log(pyrc_state *st, int level, const char *fmt, ...)
 {
     char msg[256];
@@ -24,14 +24,20 @@ pyrc_log(pyrc_state *st, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    /* Logging must never replace an exception being raised. */
+    /* Logging must never replace an exception being raised, and an
+     * exception raised while logging (a KeyboardInterrupt from a signal
+     * handler run by the interpreter inside the call) must not be lost. */
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     res = PyObject_CallMethod(st->logger, "log", "is", level, msg);
     if (res == NULL) {
+        if (exc_type == NULL) {
+            return -1;
+        }
         PyErr_WriteUnraisable(st->logger);
     }
     Py_XDECREF(res);
     PyErr_Restore(exc_type, exc_value, exc_tb);
+    return 0;
 }
 
 /* Create one exception class with its bases and add it to the module. */

@@ -112,17 +112,11 @@ prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies)
 static int
 reserve(prc_conn_t *c, size_t need)
 {
-    const prc_opts_t *o = prc__pool_opts(c->pool);
     size_t want = c->rlen + need, cap;
     char *nb;
 
     if (want <= c->rcap) {
         return 0;
-    }
-    if (c->rlen >= o->max_reply_bytes + 64) {
-        return prc__conn_error(c, PRC_EREPLYLIMIT, 0,
-                               "reply larger than max_reply_bytes (%zu)",
-                               o->max_reply_bytes);
     }
     cap = c->rcap ? c->rcap : PRC_READ_CHUNK;
     while (cap < want) {
@@ -138,12 +132,21 @@ reserve(prc_conn_t *c, size_t need)
     return 0;
 }
 
+static int
+reply_too_big(prc_conn_t *c, size_t max_reply)
+{
+    return prc__conn_error(c, PRC_EREPLYLIMIT, 0,
+                           "reply larger than max_reply_bytes (%zu)",
+                           max_reply);
+}
+
 int
 prc__conn_io_step(prc_conn_t *c)
 {
     for (;;) {
         ssize_t n;
         size_t space;
+        size_t max_reply = prc__pool_opts(c->pool)->max_reply_bytes;
         int k;
 
         if (c->state == PRC__CONN_BROKEN) {
@@ -190,20 +193,27 @@ prc__conn_io_step(prc_conn_t *c)
                                    "server closed the connection");
         }
         c->rlen += (size_t)n;
-        /* Checked after every read, per reply (a pipeline's replies are
-         * each held to the limit).  The slack is a bulk reply's framing,
-         * so that a value of exactly max_reply_bytes still fits. */
-        if (c->rlen - c->framer.last_end >
-            prc__pool_opts(c->pool)->max_reply_bytes + 32) {
-            return prc__conn_error(c, PRC_EREPLYLIMIT, 0,
-                                   "reply larger than max_reply_bytes (%zu)",
-                                   prc__pool_opts(c->pool)->max_reply_bytes);
+        /* Frame one reply at a time so that each is held to
+         * max_reply_bytes (plus a bulk reply's framing, so that a value of
+         * exactly the limit fits); a pipeline's total is not limited. */
+        while (c->got < c->want) {
+            size_t start = c->framer.last_end;
+            k = prc_framer_scan(&c->framer, c->rbuf, c->rlen, 1);
+            if (k < 0) {
+                return prc__conn_error(c, k, 0, "%s", c->framer.errstr);
+            }
+            if (k == 0) {
+                break;
+            }
+            if (c->framer.last_end - start > max_reply + 32) {
+                return reply_too_big(c, max_reply);
+            }
+            c->got++;
         }
-        k = prc_framer_scan(&c->framer, c->rbuf, c->rlen, c->want - c->got);
-        if (k < 0) {
-            return prc__conn_error(c, k, 0, "%s", c->framer.errstr);
+        /* The reply still arriving counts too. */
+        if (c->framer.pos - c->framer.last_end > max_reply + 32) {
+            return reply_too_big(c, max_reply);
         }
-        c->got += k;
         if (c->got >= c->want) {
             if (c->framer.pos != c->rlen) {
                 /* Bytes after the expected replies: the stream is out of
@@ -252,7 +262,9 @@ check_handshake(prc_conn_t *c)
             } else if (len >= 7 && !strncmp(line + 1, "LOADING", 7)) {
                 code = PRC_ELOADING;
             }
-            return prc__conn_error(c, code, 0, "%.*s", len - 1, line + 1);
+            /* len counts the line without CRLF minus one: exactly the
+             * message after the '-'. */
+            return prc__conn_error(c, code, 0, "%.*s", len, line + 1);
         }
         pos = (size_t)(nl - c->rbuf) + 1;
     }

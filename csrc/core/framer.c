@@ -171,7 +171,8 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                 if (n > f->max_elements) {
                     return framer_error(
                         f, PRC_EREPLYLIMIT,
-                        "array reply of %lld elements exceeds the limit", n);
+                        "array reply of %lld elements exceeds max_reply_bytes",
+                        n);
                 }
                 if (n <= 0) {
                     done = element_done(f);

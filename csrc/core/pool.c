@@ -367,6 +367,28 @@ unlink_locked(prc_pool_t *p, prc_conn_t *c)
     c->all_prev = c->all_next = NULL;
 }
 
+void
+prc__conn_set_fd(prc_conn_t *c, int fd)
+{
+    pthread_mutex_lock(&c->pool->mu);
+    c->fd = fd;
+    pthread_mutex_unlock(&c->pool->mu);
+}
+
+void
+prc__conn_close_fd(prc_conn_t *c)
+{
+    int fd;
+
+    pthread_mutex_lock(&c->pool->mu);
+    fd = c->fd;
+    c->fd = -1;
+    pthread_mutex_unlock(&c->pool->mu);
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
 /* Close a checked-out connection and give its slot back. */
 static void
 discard(prc_pool_t *p, prc_conn_t *c)
@@ -778,6 +800,19 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
                 if ((call->flags & PRC_CALL_BLOCKING) &&
                     c->written == c->reqlen) {
                     dl = call->block_deadline;
+                } else if (p->opts.retry_on_timeout &&
+                           (call->flags & PRC_CALL_READONLY) &&
+                           !(call->flags & PRC_CALL_NO_RETRY) &&
+                           call->attempt < p->opts.retry_attempts &&
+                           dl != PRC_NO_DEADLINE) {
+                    /* One deadline per call: with retry_on_timeout each
+                     * remaining attempt gets an equal share of it, so a
+                     * timed-out read-only attempt leaves time to replay. */
+                    int64_t now = prc_now();
+                    int left = p->opts.retry_attempts - call->attempt + 1;
+                    if (dl > now) {
+                        dl = now + (dl - now) / left;
+                    }
                 }
                 return want(call, rc, dl);
             }

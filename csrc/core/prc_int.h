@@ -88,6 +88,12 @@ int prc__conn_error(prc_conn_t *c, int code, int sys, const char *fmt, ...)
 /* Zero-timeout liveness check of an idle pooled connection: 0 if quiet. */
 int prc__conn_stale(prc_conn_t *c);
 
+/* Change a connection's fd under the pool mutex, which prc_pool_close
+ * holds while it shuts down the fds of connections in use (pool.c). */
+void prc__conn_set_fd(prc_conn_t *c, int fd);
+/* Close the fd (if any) and set it to -1, under the same mutex. */
+void prc__conn_close_fd(prc_conn_t *c);
+
 /* Socket helpers (transport.c). */
 int prc__socket_connect_start(prc_conn_t *c);
 int prc__socket_connect_check(prc_conn_t *c);

@@ -65,20 +65,20 @@ static int
 connect_next(prc_conn_t *c)
 {
     const prc_opts_t *o = prc__pool_opts(c->pool);
-    int saved = 0;
+    int saved = 0, fd;
 
     while (c->ai_next != NULL) {
         struct addrinfo *ai = c->ai_next;
         c->ai_next = ai->ai_next;
-        c->fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (c->fd < 0) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) {
             saved = errno;
             continue;
         }
+        prc__conn_set_fd(c, fd);
         if (set_nonblock_cloexec(c->fd) < 0) {
             saved = errno;
-            close(c->fd);
-            c->fd = -1;
+            prc__conn_close_fd(c);
             continue;
         }
         tune_tcp(c->fd, o);
@@ -89,8 +89,7 @@ connect_next(prc_conn_t *c)
             return PRC_WANT_WRITE;
         }
         saved = errno;
-        close(c->fd);
-        c->fd = -1;
+        prc__conn_close_fd(c);
     }
     return prc__conn_error(c, PRC_ECONNECT, saved, "connect %s:%d", o->host,
                            o->port);
@@ -113,7 +112,7 @@ prc__socket_connect_start(prc_conn_t *c)
         memset(&sa, 0, sizeof(sa));
         sa.sun_family = AF_UNIX;
         strcpy(sa.sun_path, o->unix_path);
-        c->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        prc__conn_set_fd(c, socket(AF_UNIX, SOCK_STREAM, 0));
         if (c->fd < 0 || set_nonblock_cloexec(c->fd) < 0) {
             return prc__conn_error(c, PRC_ECONNECT, errno,
                                    "connect unix socket %s", o->unix_path);
@@ -159,8 +158,7 @@ prc__socket_connect_check(prc_conn_t *c)
         return prc__conn_error(c, PRC_ECONNECT, soerr,
                                "connect unix socket %s", o->unix_path);
     }
-    close(c->fd);
-    c->fd = -1;
+    prc__conn_close_fd(c);
     if (c->ai_next != NULL) {
         return connect_next(c);
     }
