@@ -8,7 +8,7 @@ retries and a circuit breaker.
 from typing import TYPE_CHECKING, Any
 
 from . import _core
-from .client import Pipeline, RedisClient
+from .client import RedisClient
 from .config import ConfigurationError, RedisConfig, Secret
 from .exceptions import (
     AuthenticationError,
@@ -33,6 +33,7 @@ from .exceptions import (
 )
 from .fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 from .keyprefix import KeyPrefixError
+from .pipeline import Pipeline
 
 if TYPE_CHECKING:
     from .aio import AsyncPipeline, AsyncRedisClient

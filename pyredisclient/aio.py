@@ -18,10 +18,10 @@ from collections import deque
 from typing import Any, AsyncIterator, Awaitable, Deque, Dict, List, Tuple, cast
 
 from . import _core
-from .client import Callback, Pipeline, _pipeline_results
 from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig
 from .exceptions import PoolTimeoutError
+from .pipeline import Callback, Pipeline, _pipeline_results
 
 logger = logging.getLogger("pyredisclient")
 

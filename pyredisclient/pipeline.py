@@ -1,0 +1,230 @@
+"""Pipeline: commands queued in C and sent with one write, MULTI/EXEC and WATCH."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Tuple
+
+from . import _core
+from .commands import CoreCommands
+from .exceptions import ConnectionError, ExecAbortError, RedisError, ResponseError, WatchError
+
+Callback = Callable[[Any], Any]
+
+
+class Pipeline(CoreCommands):
+    """Commands queued in C and sent with one write (redis-py's Pipeline API).
+
+    Command methods return the pipeline, so calls chain; :meth:`execute` returns the
+    list of replies, each converted as the client method would convert it.
+    """
+
+    def __init__(self, client: Any, transaction: bool = True) -> None:
+        self._client = client
+        self._core = client._core
+        self._prefixer = client._prefixer
+        self.transaction = transaction
+        self._initial_transaction = transaction
+        self._encoding = (client.config.encoding, client.config.encoding_errors)
+        self._batch = self._new_batch()
+        self._multi_queued = False
+        self._callbacks: List[Callback | None] = []
+        self._names: List[str] = []
+        self._pin: Any = None  # a pinned connection while WATCHing
+        self._watching = False
+        self._explicit_multi = False
+
+    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        if self._watching and not self._explicit_multi:
+            # Between WATCH and MULTI commands run at once, on the watching
+            # connection, so the caller can read the values it watches.
+            if self._prefixer is not None:
+                callback = self._prefixer.wrap_callback(args, callback)
+                args = self._prefixer.prefix_args(args)
+            reply = self._pin.execute(args)
+            return reply if callback is None else callback(reply)
+        if self._prefixer is not None:
+            callback = self._prefixer.wrap_callback(args, callback)
+            args = self._prefixer.prefix_args(args)
+        if self.transaction and not self._multi_queued:
+            # Queued once, even when the first command then fails to encode.
+            self._batch.append(("MULTI",))
+            self._multi_queued = True
+        self._batch.append(args)
+        self._callbacks.append(callback)
+        name = args[0]
+        self._names.append(name if isinstance(name, str) else repr(name))
+        return self
+
+    def multi(self) -> None:
+        """Start buffering the transaction (after :meth:`watch`), as in redis-py."""
+        if self._explicit_multi:
+            raise RedisError("Cannot issue nested calls to MULTI")
+        if self._callbacks:
+            raise RedisError("Commands without an initial MULTI are already buffered")
+        self._explicit_multi = True
+        self.transaction = True
+
+    def watch(self, *names: Any) -> bool:
+        """WATCH keys on a connection pinned to this pipeline until execute/reset.
+
+        Until :meth:`multi`, commands run immediately (on that connection) and return
+        their values; :meth:`execute` then raises WatchError if a watched key changed.
+        """
+        if self._explicit_multi:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
+        if self._pin is None:
+            self._pin = self._core.pinned()
+        args: Tuple[Any, ...] = ("WATCH", *names)
+        if self._prefixer is not None:
+            args = self._prefixer.prefix_args(args)
+        try:
+            self._pin.execute(args)
+        except ConnectionError:
+            self._drop_pin(ok=False)
+            raise
+        self._watching = True
+        return True
+
+    def unwatch(self) -> bool:
+        """Forget every watched key (the connection stays pinned until reset)."""
+        if self._watching and self._pin is not None:
+            self._pin.execute(("UNWATCH",))
+        self._watching = False
+        return True
+
+    def _drop_pin(self, ok: bool) -> None:
+        pin, self._pin = self._pin, None
+        self._watching = False
+        if pin is not None:
+            pin.release(ok=ok)
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def _new_batch(self) -> Any:
+        encoding, errors = self._encoding
+        return _core.Batch(encoding=encoding, encoding_errors=errors)
+
+    def reset(self) -> None:
+        """Drop every queued command, unwatch and give back a pinned connection."""
+        self._batch = self._new_batch()
+        self._multi_queued = False
+        self._callbacks = []
+        self._names = []
+        self._explicit_multi = False
+        self.transaction = self._initial_transaction
+        if self._pin is not None:
+            ok = False
+            if self._watching and self._pin.usable:
+                try:
+                    self._pin.execute(("UNWATCH",))
+                    ok = True
+                except RedisError:
+                    ok = False
+            elif not self._watching:
+                ok = True
+            self._drop_pin(ok)
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reset()
+
+    def execute(self, raise_on_error: bool = True) -> List[Any]:
+        """Send every queued command in one write and return their replies.
+
+        With ``raise_on_error`` the first error reply is raised (annotated with the
+        command's position and name); otherwise error replies are returned in place as
+        exception instances. The pipeline is empty afterwards.
+        """
+        pin = self._pin
+        if not self._callbacks:
+            self.reset()
+            return []
+        batch, callbacks, names, transaction = self._take()
+        try:
+            if pin is None:
+                replies = self._core.execute_batch(batch)
+            else:
+                try:
+                    replies = pin.execute_batch(batch)
+                except ConnectionError as exc:
+                    raise WatchError(
+                        "A ConnectionError occurred while watching one or more keys"
+                    ) from exc
+        finally:
+            if pin is not None:
+                # EXEC (or a failure) ended the WATCH: pool it if still clean.
+                self._pin = None
+                self._watching = False
+                pin.release(ok=pin.usable)
+        return _pipeline_results(replies, callbacks, names, transaction, raise_on_error)
+
+    def _take(self) -> Tuple[Any, List[Callback | None], List[str], bool]:
+        """Hand the queued batch over for sending (EXEC appended in a
+        transaction); the pipeline starts afresh but keeps a pinned connection."""
+        if self.transaction:
+            self._batch.append(("EXEC",))
+        taken = (self._batch, self._callbacks, self._names, self.transaction)
+        self._batch = self._new_batch()
+        self._multi_queued = False
+        self._callbacks = []
+        self._names = []
+        self._explicit_multi = False
+        self.transaction = self._initial_transaction
+        return taken
+
+    def __repr__(self) -> str:
+        kind = "transaction" if self.transaction else "pipeline"
+        return f"<Pipeline {kind} of {len(self)} commands on {self._client!r}>"
+
+
+def _annotate(names: List[str], index: int, exc: BaseException) -> BaseException:
+    # Only the command name: arguments may hold secrets or huge values.
+    msg = exc.args[0] if exc.args else ""
+    exc.args = (
+        f"Command # {index + 1} ({names[index]}) of pipeline caused error: {msg}",
+        *exc.args[1:],
+    )
+    return exc
+
+
+def _transaction_results(replies: List[Any], names: List[str]) -> List[Any]:
+    # replies: MULTI's OK, one QUEUED (or error) per command, then EXEC's reply.
+    n = len(names)
+    queued_errors = [(i, r) for i, r in enumerate(replies[1 : n + 1]) if isinstance(r, Exception)]
+    exec_reply = replies[-1]
+    if isinstance(exec_reply, ExecAbortError):
+        if queued_errors:
+            i, err = queued_errors[0]
+            raise _annotate(names, i, err)
+        raise exec_reply
+    if isinstance(exec_reply, Exception):
+        raise exec_reply
+    if exec_reply is None:
+        raise WatchError("Watched variable changed.")
+    if len(exec_reply) != n:
+        raise ResponseError("Wrong number of response items from pipeline execution")
+    return list(exec_reply)
+
+
+def _pipeline_results(
+    replies: List[Any],
+    callbacks: List[Callback | None],
+    names: List[str],
+    transaction: bool,
+    raise_on_error: bool,
+) -> List[Any]:
+    """Turn a batch's raw replies into the pipeline's results (sync and async)."""
+    results = _transaction_results(replies, names) if transaction else replies
+    for i, (reply, cb) in enumerate(zip(results, callbacks)):
+        if isinstance(reply, Exception):
+            if raise_on_error:
+                raise _annotate(names, i, reply)
+        elif cb is not None:
+            results[i] = cb(reply)
+    return results
