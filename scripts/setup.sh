@@ -65,14 +65,17 @@ APT_UPDATED=0
 apt_update_once() {
     if [ "$APT_UPDATED" -eq 0 ]; then
         say "apt-get update"
-        quiet "${SUDO[@]}" apt-get update -q
+        # A failing extra repository should not stop us: the install says
+        # whether what we need could be found.
+        quiet "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q ||
+            warn "apt-get update reported errors; trying to install anyway"
         APT_UPDATED=1
     fi
 }
 
 apt_install() {
     quiet "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "$@"
+        apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@"
 }
 
 install_system_packages() {
