@@ -126,12 +126,6 @@ def test_a_wrong_await_is_caught(tmp_path: Path) -> None:
     assert 'Incompatible return value type (got "int", expected "str")' in errors[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Pipeline inherits CoreCommands' return types, so pipe.lpush(...) is an int "
-    "to mypy and pipe.lpush(...).ltrim(...) does not type-check (AsyncPipeline has "
-    "aio.pyi; the sync Pipeline needs the same)",
-)
 def test_sync_pipeline_calls_chain(tmp_path: Path) -> None:
     errors = _probe(
         tmp_path,

@@ -1,0 +1,972 @@
+"""Generate the type stubs pyredisclient/aio.pyi and pyredisclient/pipeline.pyi.
+
+AsyncRedisClient, AsyncPipeline and Pipeline inherit their command methods
+from CoreCommands, whose annotations are the synchronous client's
+(``def ping(self) -> bool``), while the host class's ``_run`` hook decides what
+a command really returns: a coroutine on the async client, the pipeline itself
+on a pipeline.  Each stub restates every command with the same parameters and
+annotations and the right return type, read from the sources with ``ast``
+(nothing is imported).
+
+Both stubs rely on pyredisclient/commands.py: every public CoreCommands
+method, which must return ``self._run(...)`` on every path (the module's own
+rule); otherwise it returns neither a coroutine on the async client nor the
+pipeline on a pipeline, and generation stops.
+
+pyredisclient/aio.pyi, from aio.py (and pipeline.py):
+
+- AsyncRedisClient: each command as ``async def`` with the sync return type.
+  A generator method (scan_iter) cannot work there: aio.py must override it,
+  or generation stops.
+- The members AsyncRedisClient and AsyncPipeline define themselves, with
+  their own signatures; async generators become ``def name(...) ->
+  AsyncIterator[...]``.  A private class of aio.py named in one of those
+  signatures is declared in the stub as well.
+- Pipeline's own public methods (multi, reset, ...), which AsyncPipeline
+  inherits.  Its command methods return AsyncPipeline (they queue and return
+  the pipeline), except CoreCommands' generators, which would unpack the
+  pipeline itself and fail: the stub leaves them out.
+
+pyredisclient/pipeline.pyi, the whole of pipeline.py:
+
+- Pipeline's own members, private ones included (AsyncPipeline in aio.py
+  builds on ``_take``, ``_new_batch`` and the queue attributes, and aio.py is
+  type-checked against this stub), and the attributes ``__init__`` sets: the
+  annotated ones, and those whose type is plain from the code (a parameter, a
+  literal, a call of an annotated method, an expression on an ``Any``
+  parameter); generation stops on any other.
+- Every public CoreCommands method as a plain ``def`` returning ``Pipeline``,
+  so calls chain (``pipe.set("a", 1).get("a").incr("n")``) and ``execute()``
+  is ``List[Any]``.  CoreCommands' generators (scan_iter, hscan_iter) are left
+  out, as on AsyncPipeline: on a buffered pipeline they unpack the pipeline
+  itself and fail with TypeError.
+- The module's names: the ``Callback`` alias and the helper functions
+  (``_pipeline_results`` is shared with aio.py).
+
+WATCH mode.  Between ``watch()`` and ``multi()`` a Pipeline runs commands at
+once and they return their values, not the pipeline.  A return type cannot
+follow that runtime state, so the stub types the buffered mode, the common
+one, as types-redis (typeshed's stubs of redis-py) does for its Pipeline.
+Code that reads values in WATCH mode says what it expects, with
+``cast(Optional[bytes], pipe.get("k"))``, or takes the pipeline as ``Any``
+(``def txn(pipe: Any) -> None`` passed to ``client.transaction(txn, "k")``);
+scan_iter, absent from the stub, is then available too.
+
+Type aliases come from ``pyredisclient.commands`` when it exports them, and
+are otherwise re-declared under a private name (``_ZScoreBoundT``).
+
+The stub classes deliberately do not name CoreCommands or Pipeline as bases:
+they break those classes' contracts (``ping`` returns an awaitable or the
+pipeline, not bool; AsyncPipeline's ``execute`` must be awaited), so a type
+checker must not accept them where a CoreCommands (or a Pipeline) is expected,
+and declaring the bases would need a ``type: ignore[override]`` on every
+method.
+
+Usage (from anywhere; paths are relative to this file):
+
+    python scripts/gen_stubs.py          # rewrite both stubs
+    python scripts/gen_stubs.py --check  # exit 1 if either is out of date
+
+(scripts/gen_aio_stub.py, this script's former name, runs it too.)  The output
+is formatted with ``ruff format`` (the repository's settings);
+tests/test_aio_stub.py checks that the committed stubs are current.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import builtins
+import difflib
+import subprocess
+import sys
+from pathlib import Path
+from typing import ClassVar, Dict, Iterator, List, Set, Tuple, Type, Union
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "pyredisclient"
+COMMAND = "python scripts/gen_stubs.py"
+
+# Private members that code outside aio.py uses, so the stub declares them:
+# pytest_plugin's shared_client_reset calls _reset_shared, and tracing's
+# make_traced_run wraps the _run hook (tests/test_tracing.py replaces it).
+EXTRA_PRIVATE = {"AsyncRedisClient": {"_reset_shared", "_run"}}
+# Decorators a stub method may keep.
+KNOWN_DECORATORS = {"classmethod", "staticmethod", "property", "overload"}
+# String defaults longer than this become "..." (flake8-pyi Y053).
+MAX_DEFAULT_LEN = 50
+# Where the names a module-level type alias is built from come from.
+TYPING_MODULES = {"typing", "typing_extensions", "collections.abc"}
+
+FuncDef = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+
+class GenerationError(Exception):
+    """The sources use something the generator cannot describe faithfully."""
+
+
+def _is_public(name: str) -> bool:
+    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+
+
+def _has_yield(fn: FuncDef) -> bool:
+    """True if ``fn`` itself (not a nested function) contains yield."""
+
+    def walk(node: ast.AST) -> Iterator[ast.AST]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.ClassDef):
+                continue
+            yield child
+            yield from walk(child)
+
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk(fn))
+
+
+def _decorator_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"  # typing.overload, x.setter
+    return ast.unparse(node)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+class Source:
+    """One module of the package, parsed, with its module-level names."""
+
+    def __init__(self, root: Path, relpath: str) -> None:
+        self.relpath = relpath
+        self.path = root / relpath
+        self.module = relpath[: -len(".py")].replace("/", ".")
+        self.package = self.module.rpartition(".")[0]
+        self.tree = ast.parse(self.path.read_text(encoding="utf-8"), filename=relpath)
+        self.from_imports: Dict[str, Tuple[str, str]] = {}  # local -> (module, name)
+        self.module_imports: Dict[str, str] = {}  # local -> module
+        self.assignments: Dict[str, ast.Assign | ast.AnnAssign] = {}
+        self.classes: Dict[str, ast.ClassDef] = {}
+        self.functions: Dict[str, FuncDef] = {}
+        self.all: Set[str] | None = None
+        self._scan(self.tree.body)
+
+    def _scan(self, body: List[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.If) and _is_type_checking(node.test):
+                self._scan(node.body)
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level:
+                    base = self.module.split(".")[: -node.level]
+                    module = ".".join([*base, module] if module else base)
+                for alias in node.names:
+                    self.from_imports[alias.asname or alias.name] = (module, alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.module_imports[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.module_imports[top] = top
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = node
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = node
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        self.assignments[target.id] = node
+                        if target.id == "__all__":
+                            self.all = set(ast.literal_eval(node.value))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                self.assignments[node.target.id] = node
+
+    def exports(self, name: str) -> bool:
+        """True if ``name`` is public API of this module (``__all__`` or no underscore)."""
+        if self.all is not None:
+            return name in self.all
+        return not name.startswith("_")
+
+    def cls(self, name: str) -> ast.ClassDef:
+        try:
+            return self.classes[name]
+        except KeyError:
+            raise GenerationError(f"{self.relpath}: class {name} not found") from None
+
+
+class Imports:
+    """The stub's imports and re-declared type aliases, resolved name by name."""
+
+    def __init__(self, stub_module: str, local_names: Set[str]) -> None:
+        self.stub_module = stub_module
+        self.local_names = local_names  # names the stub itself defines
+        self.pending_classes: List[str] = []  # other classes of stub_module to declare
+        self.bound: Dict[str, str] = {}  # stub name -> what it means (for conflicts)
+        self.from_imports: Dict[str, Set[Tuple[str, str]]] = {}
+        self.module_imports: Set[str] = set()
+        self.aliases: List[ast.stmt] = []
+
+    def _bind(self, stub_name: str, meaning: str) -> bool:
+        """Record ``stub_name``; False if it was already bound to the same thing."""
+        if stub_name in self.local_names:
+            raise GenerationError(f"{stub_name} would shadow a class of the stub")
+        old = self.bound.get(stub_name)
+        if old is not None:
+            if old != meaning:
+                raise GenerationError(f"{stub_name} means both {old} and {meaning}")
+            return False
+        self.bound[stub_name] = meaning
+        return True
+
+    def resolve(self, expr: ast.expr, src: Source, renames: Dict[str, str]) -> ast.expr:
+        """Return ``expr`` with its names made valid in the stub, recording imports."""
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            expr = ast.parse(expr.value, mode="eval").body  # "Foo" -> Foo
+        resolver = _NameResolver(self, src, renames)
+        result = resolver.visit(_copy(expr))
+        assert isinstance(result, ast.expr)
+        return result
+
+    def name(self, name: str, src: Source) -> str:
+        """The stub name for ``name`` as used in ``src``, importing or re-declaring it."""
+        if name in self.local_names:
+            return name
+        if name in src.from_imports:
+            module, original = src.from_imports[name]
+            if name != original:
+                raise GenerationError(
+                    f"{src.relpath}: '{original} as {name}' is not supported in annotations"
+                )
+            if self._bind(name, f"{module}.{original}"):
+                self.from_imports.setdefault(module, set()).add((original, name))
+            return name
+        if name in src.module_imports:
+            module = src.module_imports[name]
+            if name != module:
+                raise GenerationError(f"{src.relpath}: 'import {module} as {name}' not supported")
+            if self._bind(name, module):
+                self.module_imports.add(module)
+            return name
+        if name in src.classes and src.module == self.stub_module:
+            # A helper class of aio.py itself (e.g. an awaitable it returns):
+            # the stub declares it too, under the same name.
+            self.local_names.add(name)
+            self.pending_classes.append(name)
+            return name
+        if name in src.classes or name in src.assignments:
+            if src.exports(name) or name in src.classes:
+                if self._bind(name, f"{src.module}.{name}"):
+                    self.from_imports.setdefault(src.module, set()).add((name, name))
+                return name
+            node = src.assignments[name]
+            # A private alias: re-declare it, privately, from its definition.
+            stub_name = name if name.startswith("_") else f"_{name}"
+            if self._bind(stub_name, f"{src.module}.{name} (re-declared)"):
+                value = node.value
+                if value is None:
+                    raise GenerationError(f"{src.relpath}: {name} has no value")
+                value = self.resolve(value, src, {})
+                self.aliases.append(
+                    ast.Assign(targets=[ast.Name(id=stub_name, ctx=ast.Store())], value=value)
+                )
+            return stub_name
+        if hasattr(builtins, name):
+            return name
+        raise GenerationError(f"{src.relpath}: cannot resolve the name {name!r}")
+
+    def render(self) -> List[str]:
+        lines = [f"import {m}" for m in sorted(self.module_imports)]
+        stdlib = sorted(m for m in self.from_imports if m.split(".")[0] != PACKAGE)
+        ours = sorted(m for m in self.from_imports if m.split(".")[0] == PACKAGE)
+        for module in stdlib:
+            lines.append(self._from_line(module))
+        if ours:
+            lines.append("")
+            lines.extend(self._from_line(module) for module in ours)
+        return lines
+
+    def _from_line(self, module: str) -> str:
+        names = sorted(self.from_imports[module], key=lambda pair: (not pair[0].isupper(), pair[0]))
+        parts = [o if o == a else f"{o} as {a}" for o, a in names]
+        return f"from {module} import {', '.join(parts)}"
+
+
+class _NameResolver(ast.NodeTransformer):
+    def __init__(self, imports: Imports, src: Source, renames: Dict[str, str]) -> None:
+        self.imports = imports
+        self.src = src
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        name = self.renames.get(node.id, node.id)
+        return ast.Name(id=self.imports.name(name, self.src), ctx=ast.Load())
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        # datetime.timedelta: only the leftmost name needs importing.
+        self.generic_visit(node)
+        return node
+
+
+def _copy(node: ast.expr) -> ast.expr:
+    return ast.parse(ast.unparse(node), mode="eval").body
+
+
+def _stub_default(node: ast.expr) -> ast.expr:
+    """Keep simple literal defaults (stubtest checks them); others become ``...``."""
+    value = node
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        value = value.operand
+        if isinstance(value, ast.Constant) and type(value.value) in (int, float):
+            return _copy(node)
+    elif isinstance(value, ast.Constant):
+        v = value.value
+        if v is None or isinstance(v, (bool, int, float)):
+            return _copy(node)
+        if isinstance(v, (str, bytes)) and len(v) <= MAX_DEFAULT_LEN:
+            return _copy(node)
+    return ast.Constant(value=Ellipsis)
+
+
+def _is_any(annotation: ast.expr, src: Source) -> bool:
+    """True if ``annotation`` is typing.Any as ``src`` spells it."""
+    if isinstance(annotation, ast.Name):
+        return src.from_imports.get(annotation.id) == ("typing", "Any")
+    return (
+        isinstance(annotation, ast.Attribute)
+        and isinstance(annotation.value, ast.Name)
+        and annotation.attr == "Any"
+        and src.module_imports.get(annotation.value.id) == "typing"
+    )
+
+
+def _is_type_expr(node: ast.expr, src: Source) -> bool:
+    """True if ``node``, a module-level value, is a type: a type alias to restate."""
+    if isinstance(node, ast.Subscript):
+        return _is_type_expr(node.value, src)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _is_type_expr(node.left, src) and _is_type_expr(node.right, src)
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    if isinstance(node, ast.Name):
+        module = src.from_imports.get(node.id, ("", ""))[0]
+        return (
+            module in TYPING_MODULES
+            or node.id in src.classes
+            or isinstance(getattr(builtins, node.id, None), type)
+        )
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return src.module_imports.get(node.value.id) in TYPING_MODULES
+    return False
+
+
+class StubBuilder:
+    """Builds one stub module's statements; a subclass per stub says which.
+
+    ``module`` is the module the stub describes; ``classes`` the classes it
+    declares (every public class of that module); ``private`` whether it
+    describes the module's private names and members too.
+    """
+
+    module: ClassVar[str]
+    classes: ClassVar[Tuple[str, ...]]
+    private: ClassVar[bool] = False
+
+    def __init__(self, root: Path = ROOT) -> None:
+        self.commands = Source(root, f"{PACKAGE}/commands.py")
+        self.src = Source(root, f"{PACKAGE}/{self.module}")
+        # The module-level names the stub declares itself (module_members).
+        names = {
+            n
+            for n in self.src.assignments
+            if n != "__all__" and (self.private or self.src.exports(n))
+        }
+        self.imports = Imports(self.src.module, {*self.classes, *names})
+
+    @classmethod
+    def stub_path(cls) -> str:
+        """The stub's path relative to the repository root."""
+        return f"{PACKAGE}/{cls.module[: -len('.py')]}.pyi"
+
+    def build(self) -> str:
+        raise NotImplementedError
+
+    # -- functions ---------------------------------------------------------------
+
+    def function(
+        self,
+        fn: FuncDef,
+        src: Source,
+        *,
+        where: str,
+        name: str | None = None,
+        force_async: bool = False,
+        returns: ast.expr | None = None,
+        renames: Dict[str, str] | None = None,
+        keep_overload: bool = True,
+    ) -> FuncDef:
+        """A stub copy of ``fn``: same parameters and annotations, body ``...``."""
+        renames = renames or {}
+        qual = f"{src.relpath}: {where}.{fn.name}"
+        decorators: List[ast.expr] = []
+        is_static = False
+        for dec in fn.decorator_list:
+            dname = _decorator_name(dec)
+            base = dname.rpartition(".")[2]
+            if base == "overload" and not keep_overload:
+                continue
+            if base not in KNOWN_DECORATORS and not dname.endswith(".setter"):
+                raise GenerationError(f"{qual}: decorator @{dname} is not supported")
+            is_static = is_static or base == "staticmethod"
+            decorators.append(self.imports.resolve(dec, src, renames))
+
+        def annotate(arg: ast.arg, first: bool) -> ast.arg:
+            if arg.annotation is None:
+                if first and not is_static:
+                    return ast.arg(arg=arg.arg)
+                raise GenerationError(f"{qual}: parameter {arg.arg!r} has no annotation")
+            return ast.arg(
+                arg=arg.arg, annotation=self.imports.resolve(arg.annotation, src, renames)
+            )
+
+        a = fn.args
+        positional = [*a.posonlyargs, *a.args]
+        new_pos = [annotate(arg, i == 0) for i, arg in enumerate(positional)]
+        args = ast.arguments(
+            posonlyargs=new_pos[: len(a.posonlyargs)],
+            args=new_pos[len(a.posonlyargs) :],
+            vararg=annotate(a.vararg, False) if a.vararg else None,
+            kwonlyargs=[annotate(arg, False) for arg in a.kwonlyargs],
+            kw_defaults=[None if d is None else _stub_default(d) for d in a.kw_defaults],
+            kwarg=annotate(a.kwarg, False) if a.kwarg else None,
+            defaults=[_stub_default(d) for d in a.defaults],
+        )
+        if returns is None:
+            if fn.returns is None:
+                raise GenerationError(f"{qual}: no return annotation")
+            returns = self.imports.resolve(fn.returns, src, renames)
+        # async def with yield is an async generator: in a stub it is a plain
+        # def returning AsyncIterator/AsyncGenerator, as its annotation says.
+        is_async = force_async or (isinstance(fn, ast.AsyncFunctionDef) and not _has_yield(fn))
+        cls = ast.AsyncFunctionDef if is_async else ast.FunctionDef
+        node = cls(
+            name=name or fn.name,
+            args=args,
+            body=[ast.Expr(value=ast.Constant(value=Ellipsis))],
+            decorator_list=decorators,
+            returns=returns,
+            type_comment=None,
+        )
+        return node
+
+    # -- class bodies ------------------------------------------------------------
+
+    @staticmethod
+    def members(cls: ast.ClassDef, src: Source) -> Iterator[Tuple[str, ast.stmt]]:
+        """(name, statement) for every definition in a class body, in order."""
+        for node in cls.body:
+            if isinstance(node, ast.If) and _is_type_checking(node.test):
+                continue  # declarations for the checker only (CoreCommands._run)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield node.name, node
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if not isinstance(target, ast.Name):
+                        raise GenerationError(f"{src.relpath}: {cls.name}: unsupported assignment")
+                    yield target.id, node
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                yield node.target.id, node
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                continue  # docstring
+            elif isinstance(node, ast.Pass):
+                continue
+            else:
+                raise GenerationError(
+                    f"{src.relpath}:{node.lineno}: {cls.name}: unsupported statement"
+                )
+
+    def own_members(
+        self,
+        cls: ast.ClassDef,
+        src: Source,
+        *,
+        renames: Dict[str, str] | None = None,
+        skip: Set[str] | None = None,
+        private: bool = False,
+    ) -> Tuple[List[ast.stmt], Set[str]]:
+        """Stub statements for what ``cls`` defines itself; also every name it defines.
+
+        Private members are left out unless ``private`` (or EXTRA_PRIVATE) asks.
+        """
+        skip = skip or set()
+        extra = EXTRA_PRIVATE.get(cls.name, set())
+        out: List[ast.stmt] = []
+        defined: Set[str] = set()
+        funcs: Dict[str, List[FuncDef]] = {}
+        for name, node in self.members(cls, src):
+            defined.add(name)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                funcs.setdefault(name, []).append(node)
+        out.extend(self.instance_attributes(cls, src, renames, skip, private))
+        done: Set[str] = set()
+        for name, node in self.members(cls, src):
+            if name in skip or name in done or name == "__slots__":
+                continue
+            if not (_is_public(name) or name in extra or private):
+                continue
+            done.add(name)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.extend(self.group(funcs[name], src, cls.name, name, renames))
+            elif isinstance(node, ast.Assign):
+                target = self._alias_target(node, funcs, src, cls.name)
+                out.extend(self.group(funcs[target], src, cls.name, name, renames))
+            else:
+                assert isinstance(node, ast.AnnAssign)
+                out.append(self.attribute(name, node.annotation, src, renames))
+        return out, defined
+
+    def group(
+        self,
+        group: List[FuncDef],
+        src: Source,
+        where: str,
+        name: str,
+        renames: Dict[str, str] | None,
+    ) -> List[ast.stmt]:
+        """Stubs for the definitions of one name: its overloads, else its last def.
+
+        An alias (``close = aclose``) gets a copy under its own name.
+        """
+        chosen = [f for f in group if _is_overload(f)] or [group[-1]]
+        if len(group) > 1 and any(
+            _decorator_name(d) == "property" for d in group[0].decorator_list
+        ):
+            chosen = group  # a property and its setter
+        return [self.function(f, src, where=where, name=name, renames=renames) for f in chosen]
+
+    @staticmethod
+    def _alias_target(
+        node: ast.Assign, funcs: Dict[str, List[FuncDef]], src: Source, where: str
+    ) -> str:
+        if isinstance(node.value, ast.Name) and node.value.id in funcs:
+            return node.value.id
+        raise GenerationError(
+            f"{src.relpath}:{node.lineno}: {where}: only 'name = other_method' assignments "
+            "are supported in a class body (annotate attributes instead)"
+        )
+
+    def attribute(
+        self, name: str, annotation: ast.expr, src: Source, renames: Dict[str, str] | None
+    ) -> ast.stmt:
+        return ast.AnnAssign(
+            target=ast.Name(id=name, ctx=ast.Store()),
+            annotation=self.imports.resolve(annotation, src, renames or {}),
+            simple=1,
+        )
+
+    def instance_attributes(
+        self,
+        cls: ast.ClassDef,
+        src: Source,
+        renames: Dict[str, str] | None,
+        skip: Set[str],
+        private: bool = False,
+    ) -> List[ast.stmt]:
+        """The attributes __init__ assigns (``self.name = ...``), public ones unless
+        ``private``: annotated, or typed as mypy would infer them (see :meth:`infer`)."""
+        init = next(
+            (n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"),
+            None,
+        )
+        if init is None:
+            return []
+        params = {a.arg: a.annotation for a in [*init.args.args, *init.args.kwonlyargs]}
+        methods = {
+            n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        out: List[ast.stmt] = []
+        seen: Set[str] = set()
+        for node in ast.walk(init):
+            if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+                continue
+            target: ast.expr | None = None
+            annotation: ast.expr | None = None
+            if isinstance(node, ast.AnnAssign):
+                target, annotation = node.target, node.annotation
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                annotation = self.infer(node.value, params, methods, src)
+            if not (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                continue
+            name = target.attr
+            if (name.startswith("_") and not private) or name in seen or name in skip:
+                continue
+            if annotation is None:
+                raise GenerationError(
+                    f"{src.relpath}:{node.lineno}: {cls.name}: annotate self.{name} "
+                    "(the stub needs its type)"
+                )
+            seen.add(name)
+            out.append(self.attribute(name, annotation, src, renames))
+        return out
+
+    @staticmethod
+    def infer(
+        value: ast.expr,
+        params: Dict[str, ast.expr | None],
+        methods: Dict[str, FuncDef],
+        src: Source,
+    ) -> ast.expr | None:
+        """The type of ``self.x = value`` in __init__ when it is plain from the code
+        (as mypy infers it): a parameter's annotation; bool, int, float, str or bytes
+        for a literal; a tuple of those; an annotated method's return type for
+        ``self.method(...)``; Any for an expression on a parameter typed Any
+        (``client._core``). None otherwise: the source must annotate it."""
+        if isinstance(value, ast.Constant) and type(value.value) in (bool, int, float, str, bytes):
+            return ast.Name(id=type(value.value).__name__, ctx=ast.Load())
+        if isinstance(value, ast.Name):
+            return params.get(value.id)
+        if isinstance(value, ast.Tuple) and value.elts:
+            items = [StubBuilder.infer(e, params, methods, src) for e in value.elts]
+            if any(item is None for item in items):
+                return None
+            elts = [item for item in items if item is not None]
+            return ast.Subscript(
+                value=ast.Name(id="tuple", ctx=ast.Load()),
+                slice=ast.Tuple(elts=elts, ctx=ast.Load()),
+                ctx=ast.Load(),
+            )
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and isinstance(value.func.value, ast.Name)
+            and value.func.value.id == "self"
+            and value.func.attr in methods
+        ):
+            return methods[value.func.attr].returns
+        root = value
+        while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        if isinstance(root, ast.Name) and root is not value:
+            annotation = params.get(root.id)
+            if annotation is not None and _is_any(annotation, src):
+                return annotation
+        return None
+
+    def command_methods(self) -> Iterator[Tuple[str, List[FuncDef], bool]]:
+        """(name, defs, is_generator) for every public CoreCommands method and alias."""
+        cls = self.commands.cls("CoreCommands")
+        funcs: Dict[str, List[FuncDef]] = {}
+        for name, node in self.members(cls, self.commands):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                funcs.setdefault(name, []).append(node)
+        for name, node in self.members(cls, self.commands):
+            if not _is_public(name) or name.startswith("__"):
+                continue
+            if isinstance(node, ast.Assign):
+                target = self._alias_target(node, funcs, self.commands, cls.name)
+                group = funcs[target]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                group = funcs[name]
+                if node is not group[-1]:
+                    continue  # yield each overloaded name once
+            else:
+                raise GenerationError(f"commands.py: CoreCommands.{name}: only methods expected")
+            yield name, group, any(_has_yield(f) for f in group)
+
+    def check_returns_run(self, fn: FuncDef) -> None:
+        """Every path must return ``self._run(...)``: that call is what becomes a
+        coroutine on the async client and the pipeline on a Pipeline."""
+        qual = f"{self.commands.relpath}:{fn.lineno}: CoreCommands.{fn.name}"
+        if isinstance(fn, ast.AsyncFunctionDef):
+            raise GenerationError(f"{qual}: async methods are not expected in CoreCommands")
+        returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
+        if not returns:
+            raise GenerationError(f"{qual}: never returns self._run(...)")
+        for ret in returns:
+            call = ret.value
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "_run"
+                and isinstance(call.func.value, ast.Name)
+                and call.func.value.id == "self"
+            ):
+                raise GenerationError(
+                    f"{qual}:{ret.lineno}: returns something other than self._run(...), so "
+                    "it would return neither a coroutine on AsyncRedisClient nor the "
+                    "pipeline on a Pipeline; move the conversion into a reply callback"
+                )
+
+    # -- classes -------------------------------------------------------------------
+
+    def pipeline_commands(self, returns: str, defined: Set[str]) -> List[ast.stmt]:
+        """Every CoreCommands method not in ``defined``, as a plain def returning the
+        pipeline class ``returns`` (it queues the command and returns the pipeline).
+
+        Generators (scan_iter) are left out: they would unpack the pipeline itself.
+        """
+        out: List[ast.stmt] = []
+        for name, group, is_generator in self.command_methods():
+            if name in defined or is_generator:
+                continue
+            for fn in group:
+                if not _is_overload(fn):
+                    self.check_returns_run(fn)
+            out.append(
+                self.function(
+                    group[-1],
+                    self.commands,
+                    where="CoreCommands",
+                    name=name,
+                    returns=ast.Name(id=returns, ctx=ast.Load()),
+                    keep_overload=False,
+                )
+            )
+        return out
+
+    # -- modules -------------------------------------------------------------------
+
+    def module_members(self) -> List[ast.stmt]:
+        """The module-level names of the described module other than its classes:
+        public ones, and private ones too if the stub describes them."""
+        src = self.src
+        out: List[ast.stmt] = []
+        for name, node in src.assignments.items():
+            if name == "__all__" or (name.startswith("_") and not self.private):
+                continue
+            if isinstance(node, ast.AnnAssign):
+                out.append(self.attribute(name, node.annotation, src, None))
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and ast.unparse(node.value.func) == "logging.getLogger"
+            ):
+                out.append(
+                    self.attribute(name, ast.parse("logging.Logger", mode="eval").body, src, None)
+                )
+            elif isinstance(node, ast.Assign) and _is_type_expr(node.value, src):
+                # A type alias (Callback = Callable[[Any], Any]): restated as is.
+                value = self.imports.resolve(node.value, src, {})
+                out.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
+            else:
+                raise GenerationError(
+                    f"{src.relpath}:{node.lineno}: annotate the module-level name {name} "
+                    "(the stub needs its type)"
+                )
+        for name, fn in src.functions.items():
+            if _is_public(name) or self.private:
+                out.append(self.function(fn, src, where="<module>"))
+        for name in src.classes:
+            if _is_public(name) and name not in self.classes:
+                raise GenerationError(f"{src.relpath}: teach the generator about class {name}")
+        return out
+
+    def helper_classes(self) -> List[ast.stmt]:
+        """Private classes of the module named in the stub's signatures (aio's _Done)."""
+        helpers: List[ast.stmt] = []
+        while self.imports.pending_classes:
+            name = self.imports.pending_classes.pop(0)
+            body, _ = self.own_members(self.src.cls(name), self.src)
+            helpers.append(_class(name, body, []))
+        return helpers
+
+    def render(
+        self,
+        header: List[str],
+        module_members: List[ast.stmt],
+        classes: List[ast.stmt],
+    ) -> str:
+        """The stub's text (unformatted): header, imports, aliases, names, classes."""
+        helpers = self.helper_classes()
+        parts = [
+            "\n".join([*(f"# {line}".rstrip() for line in header), ""]),
+            "\n".join(self.imports.render()),
+            "\n".join(_unparse(a) for a in self.imports.aliases),
+            "\n".join(_unparse(m) for m in module_members),
+            "\n\n".join(_unparse(h) for h in helpers),
+            *(_unparse(c) for c in classes),
+        ]
+        return "\n\n".join(p for p in parts if p) + "\n"
+
+
+class AioStubBuilder(StubBuilder):
+    """pyredisclient/aio.pyi: AsyncRedisClient and AsyncPipeline."""
+
+    module = "aio.py"
+    classes = ("AsyncRedisClient", "AsyncPipeline")
+
+    def __init__(self, root: Path = ROOT) -> None:
+        super().__init__(root)
+        self.pipeline = Source(root, f"{PACKAGE}/pipeline.py")
+
+    def async_client(self) -> ast.ClassDef:
+        cls = self.src.cls("AsyncRedisClient")
+        body, defined = self.own_members(cls, self.src)
+        commands: List[ast.stmt] = []
+        for name, group, is_generator in self.command_methods():
+            if name in defined:
+                continue
+            if is_generator:
+                raise GenerationError(
+                    f"CoreCommands.{name} is a generator: on AsyncRedisClient it would "
+                    "iterate over un-awaited coroutines. Override it in aio.py with an "
+                    "async generator, then run: " + COMMAND
+                )
+            overloads = [f for f in group if _is_overload(f)] or [group[-1]]
+            for fn in group:
+                if not _is_overload(fn):
+                    self.check_returns_run(fn)
+            for fn in overloads:
+                commands.append(
+                    self.function(
+                        fn, self.commands, where="CoreCommands", name=name, force_async=True
+                    )
+                )
+        return _class("AsyncRedisClient", body, commands)
+
+    def async_pipeline(self) -> ast.ClassDef:
+        cls = self.src.cls("AsyncPipeline")
+        renames = {"Pipeline": "AsyncPipeline"}  # Pipeline's methods returning itself
+        body, defined = self.own_members(cls, self.src)
+        attrs = {
+            n.target.id
+            for n in body
+            if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+        }
+        inherited, base_defined = self.own_members(
+            self.pipeline.cls("Pipeline"), self.pipeline, renames=renames, skip=defined | attrs
+        )
+        defined |= base_defined
+        commands = self.pipeline_commands("AsyncPipeline", defined)
+        return _class("AsyncPipeline", body + inherited, commands)
+
+    def build(self) -> str:
+        module_members = self.module_members()
+        classes = [self.async_client(), self.async_pipeline()]
+        header = [
+            f"Generated by {COMMAND} from pyredisclient/commands.py, aio.py and",
+            "pipeline.py: do not edit. Regenerate after changing any of them.",
+            "",
+            "Every CoreCommands method returns a coroutine on AsyncRedisClient and the",
+            "pipeline itself on AsyncPipeline. The classes do not name CoreCommands or",
+            "Pipeline as bases: the async versions break their contracts (see the",
+            "generator's docstring).",
+        ]
+        return self.render(header, module_members, classes)
+
+
+class PipelineStubBuilder(StubBuilder):
+    """pyredisclient/pipeline.pyi: the whole pipeline.py module."""
+
+    module = "pipeline.py"
+    classes = ("Pipeline",)
+    private = True  # aio.py's AsyncPipeline builds on Pipeline's private members
+
+    def pipeline(self) -> ast.ClassDef:
+        body, defined = self.own_members(self.src.cls("Pipeline"), self.src, private=True)
+        return _class("Pipeline", body, self.pipeline_commands("Pipeline", defined))
+
+    def build(self) -> str:
+        module_members = self.module_members()
+        header = [
+            f"Generated by {COMMAND} from pyredisclient/commands.py and",
+            "pipeline.py: do not edit. Regenerate after changing either.",
+            "",
+            "Every CoreCommands method queues its command and returns the pipeline, so",
+            "calls chain. Between watch() and multi() they run at once and return their",
+            "values instead: the stub types the buffered mode, as types-redis does (see",
+            "the generator's docstring for WATCH-mode reads). Pipeline does not name",
+            "CoreCommands as a base: it breaks its contract (ping returns the pipeline).",
+        ]
+        return self.render(header, module_members, [self.pipeline()])
+
+
+STUBS: Tuple[Type[StubBuilder], ...] = (AioStubBuilder, PipelineStubBuilder)
+
+
+def _unparse(node: ast.stmt) -> str:
+    return ast.unparse(ast.fix_missing_locations(node))
+
+
+def _is_overload(fn: FuncDef) -> bool:
+    return any(_decorator_name(d).rpartition(".")[2] == "overload" for d in fn.decorator_list)
+
+
+def _class(name: str, body: List[ast.stmt], commands: List[ast.stmt]) -> ast.ClassDef:
+    return ast.ClassDef(
+        name=name,
+        bases=[],
+        keywords=[],
+        body=body + commands or [ast.Expr(value=ast.Constant(value=Ellipsis))],
+        decorator_list=[],
+    )
+
+
+def _ruff(args: List[str], text: str, path: str) -> str:
+    cmd = [sys.executable, "-m", "ruff", *args, "--stdin-filename", str(ROOT / path), "-"]
+    proc = subprocess.run(
+        cmd, input=text, capture_output=True, text=True, cwd=ROOT, check=False, timeout=60
+    )
+    if proc.returncode != 0:
+        raise GenerationError(f"{' '.join(cmd[2:])} failed (is ruff installed?):\n{proc.stderr}")
+    return proc.stdout
+
+
+def ruff_format(text: str, path: str = f"{PACKAGE}/aio.pyi") -> str:
+    """Sort the imports and format, with the repository's ruff settings for ``path``."""
+    text = _ruff(["check", "--fix-only", "--exit-zero", "--select", "I"], text, path)
+    return _ruff(["format"], text, path)
+
+
+def generate(root: Path = ROOT) -> Dict[str, str]:
+    """{stub path relative to the root: the text it must have}, from the sources
+    under ``root``, formatted."""
+    return {b.stub_path(): ruff_format(b(root).build(), b.stub_path()) for b in STUBS}
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if a committed stub is out of date"
+    )
+    opts = parser.parse_args(argv)
+    try:
+        stubs = generate()
+    except GenerationError as exc:
+        sys.stderr.write(f"gen_stubs: {exc}\n")
+        return 2
+    stale = False
+    for rel, text in stubs.items():
+        path = ROOT / rel
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if text == current:
+            if not opts.check:
+                sys.stdout.write(f"{rel} is up to date\n")
+        elif opts.check:
+            stale = True
+            sys.stderr.writelines(
+                difflib.unified_diff(
+                    current.splitlines(True),
+                    text.splitlines(True),
+                    f"{rel} (committed)",
+                    f"{rel} (generated)",
+                )
+            )
+            sys.stderr.write(f"{rel} is out of date: run {COMMAND}\n")
+        else:
+            path.write_text(text, encoding="utf-8")
+            sys.stdout.write(f"wrote {rel}\n")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
