@@ -639,10 +639,20 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     }
     delay = prc_backoff(call->attempt, p->opts.retry_base, p->opts.retry_cap,
                         prc_random());
-    call->sleep_until = prc_now() + (int64_t)(delay * 1e9);
-    if (call->deadline != PRC_NO_DEADLINE &&
-        call->sleep_until >= call->deadline) {
-        return code;
+    {
+        int64_t now = prc_now(), pause = (int64_t)(delay * 1e9);
+        if (call->deadline != PRC_NO_DEADLINE) {
+            int64_t left = call->deadline - now;
+            if (left <= 0) {
+                return code;
+            }
+            /* Back off at most half of what is left, so the replay still
+             * gets time: the call ends at its deadline, not before. */
+            if (pause > left / 2) {
+                pause = left / 2;
+            }
+        }
+        call->sleep_until = now + pause;
     }
     if (c != NULL) {
         discard(p, c);
