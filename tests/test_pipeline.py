@@ -28,8 +28,8 @@ from pyredisclient import (
 SECRET = "s3cret-argument-value"
 
 
-# Pipelines are typed as Any: their command methods return the pipeline, while
-# the shared CoreCommands signatures declare the client's return types.
+# Pipelines are held as Any here so that tests can also use WATCH mode, where
+# commands return values; pipeline.pyi types the buffered, chaining mode.
 
 
 @pytest.fixture
