@@ -172,7 +172,7 @@ step_c() {
     heading "C unit tests"
     compgen -G 'tests/c/*.c' >/dev/null ||
         fail "no C unit test sources in tests/c/ (tests/c/main.c and friends)"
-    make -C tests/c test || fail "C unit tests"
+    make -s -C tests/c test || fail "C unit tests"
     SUMMARY+=("C tests ok")
 }
 
