@@ -1,8 +1,15 @@
 """Command line: ``python -m pyredisclient COMMAND``.
 
 Commands:
-  demo   a short tour of the client (a throwaway redis-server unless REDIS_URL is set)
-  ping   PING a server and print the round-trip time
+  demo    a short tour of the client (a throwaway redis-server unless REDIS_URL is set)
+  ping    PING a server and print the round-trip time
+  health  print the health report as JSON; exit 0 healthy, 1 degraded, 2 unhealthy
+  info    print INFO (a section, or everything) as JSON
+  config  print the effective configuration (from --url or the environment), redacted
+  bench   time GET/SET, a pipeline and MGET against a server (or a throwaway one)
+
+The server comes from ``--url``, else the environment (``REDIS_URL`` or ``REDIS_HOST``,
+``REDIS_PORT``, ...; see RedisConfig.from_env).
 
 Adding a command: write ``def cmd_NAME(args) -> int`` and decorate it with
 ``@subcommand("NAME", help=..., arguments=...)``; it appears in ``--help``.
@@ -94,6 +101,149 @@ def cmd_ping(args: argparse.Namespace) -> int:
         return 1
     finally:
         client.close()
+    return 0
+
+
+# -- health, info, config, bench --------------------------------------------
+
+
+def _config_from(args: argparse.Namespace) -> Any:
+    """The RedisConfig for ``--url``, else the environment; raises ConfigurationError."""
+    from pyredisclient import RedisConfig
+
+    if args.url:
+        return RedisConfig.from_url(args.url)
+    return RedisConfig.from_env()
+
+
+def _print_json(value: Any) -> None:
+    import json
+
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def _config_error(exc: Exception) -> int:
+    print(f"configuration error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _health_arguments(parser: argparse.ArgumentParser) -> None:
+    _url_argument(parser, "the REDIS_* environment")
+    parser.add_argument("--deep", action="store_true", help="also time a SET/GET/DEL round")
+
+
+@subcommand(
+    "health",
+    help="health report as JSON; exit 0 healthy, 1 degraded, 2 unhealthy",
+    arguments=_health_arguments,
+)
+def cmd_health(args: argparse.Namespace) -> int:
+    from pyredisclient import ConfigurationError, RedisClient
+
+    try:
+        client = RedisClient(config=_config_from(args))
+    except ConfigurationError as exc:
+        _print_json({"status": "unhealthy", "error": str(exc), "type": "ConfigurationError"})
+        return 2
+    try:
+        report = client.health_check(deep=args.deep)
+    finally:
+        client.close()
+    _print_json(report)
+    return {"healthy": 0, "degraded": 1}.get(report.get("status"), 2)
+
+
+def _info_arguments(parser: argparse.ArgumentParser) -> None:
+    _url_argument(parser, "the REDIS_* environment")
+    parser.add_argument("section", nargs="?", default=None, help="an INFO section, e.g. memory")
+
+
+@subcommand("info", help="print INFO as JSON", arguments=_info_arguments)
+def cmd_info(args: argparse.Namespace) -> int:
+    from pyredisclient import ConfigurationError, RedisClient, RedisError
+
+    try:
+        client = RedisClient(config=_config_from(args), decode_responses=True)
+    except ConfigurationError as exc:
+        return _config_error(exc)
+    try:
+        _print_json(client.info(args.section) if args.section else client.info())
+    except RedisError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    return 0
+
+
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    _url_argument(parser, "the REDIS_* environment")
+
+
+@subcommand(
+    "config",
+    help="print the effective configuration, secrets redacted",
+    arguments=_config_arguments,
+)
+def cmd_config(args: argparse.Namespace) -> int:
+    from pyredisclient import ConfigurationError
+
+    try:
+        config = _config_from(args)
+    except ConfigurationError as exc:
+        return _config_error(exc)
+    _print_json(config.debug_info())
+    return 0
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    _url_argument(parser, "a throwaway local redis-server")
+    parser.add_argument("-n", "--count", type=int, default=20000, help="operations per test")
+
+
+def _rate(label: str, n: int, seconds: float, unit: str = "ops/s") -> None:
+    print(f"  {label:<28} {n / seconds:>12,.0f} {unit}   ({seconds * 1e6 / n:.2f} us/op)")
+
+
+@subcommand(
+    "bench",
+    help="time GET/SET, a pipeline and MGET (quick; see benchmarks/ for the full one)",
+    arguments=_bench_arguments,
+)
+def cmd_bench(args: argparse.Namespace) -> int:
+    import pyredisclient
+
+    count = max(100, min(args.count, 10_000_000))
+    url = args.url or os.environ.get("REDIS_URL")
+    with _demo_server(url) as target:
+        client = pyredisclient.RedisClient.from_url(target)
+        try:
+            print(f"pyredisclient {pyredisclient.__version__} against {_redact(target)}")
+            value = b"x" * 16
+            started = time.perf_counter()
+            for _ in range(count):
+                client.set("prc-bench:k", value)
+            _rate("SET 16 B, sequential", count, time.perf_counter() - started)
+            started = time.perf_counter()
+            for _ in range(count):
+                client.get("prc-bench:k")
+            _rate("GET 16 B, sequential", count, time.perf_counter() - started)
+            pipe = client.pipeline(transaction=False)
+            started = time.perf_counter()
+            for _ in range(count):
+                pipe.get("prc-bench:k")
+            pipe.execute()
+            _rate(f"pipeline of {count} GETs", count, time.perf_counter() - started, "cmd/s")
+            keys = [f"prc-bench:m{i}" for i in range(100)]
+            client.mset(dict.fromkeys(keys, value))
+            rounds = max(1, count // 100)
+            started = time.perf_counter()
+            for _ in range(rounds):
+                client.mget(keys)
+            _rate("MGET 100 keys", rounds, time.perf_counter() - started)
+            client.delete("prc-bench:k", *keys)
+        finally:
+            client.close()
     return 0
 
 

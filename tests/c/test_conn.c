@@ -453,8 +453,7 @@ TEST_IMPL(conn_retry_on_timeout_read)
     o.retry_on_timeout = 1;
     ASSERT_NOT_NULL(p = pt_pool(&o));
     t0 = test_now_ms();
-    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, PRC_CALL_READONLY, 0.2),
-                PRC_OK);
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, PRC_CALL_READONLY, 0.2), PRC_OK);
     ms = test_now_ms() - t0;
     ASSERT_EQ(call.retries, 1);
     ASSERT_LE(ms, 200 + SLACK_MS);
