@@ -49,7 +49,25 @@ want=$(cat "$HERE/requirements.txt" "$ROOT/pyproject.toml" "$ROOT/setup.py" | sh
 if [ "${BENCH_FORCE_PIP:-0}" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing redis-py, hiredis and pyredisclient (editable) into $VENV"
     "$VENV/bin/python" -m pip install -q -r "$HERE/requirements.txt"
-    # No build isolation: build with the venv's setuptools, no fresh download.
+    # The project's build requirements (pyproject.toml [build-system]) go into
+    # the venv, and the package is built without isolation: the in-place
+    # rebuilds below then use the same setuptools, with no download each time.
+    mapfile -t build_requires < <("$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY'
+import re
+import sys
+
+text = open(sys.argv[1], encoding="utf-8").read()
+try:
+    import tomllib
+except ImportError:  # Python < 3.11: the [build-system] requires list by hand
+    m = re.search(r"^\[build-system\][^\[]*?^requires\s*=\s*\[(.*?)\]", text, re.M | re.S)
+    reqs = re.findall(r"[\"']([^\"']+)[\"']", m.group(1)) if m else ["setuptools", "wheel"]
+else:
+    reqs = tomllib.loads(text).get("build-system", {}).get("requires", ["setuptools", "wheel"])
+print("\n".join(reqs))
+PY
+    )
+    "$VENV/bin/python" -m pip install -q --upgrade "${build_requires[@]}"
     "$VENV/bin/python" -m pip install -q --no-build-isolation -e "$ROOT"
     printf '%s\n' "$want" >"$stamp"
 fi
