@@ -78,7 +78,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD RedisClientObject *client; /* strong reference */
     PyObject *batch; /* strong reference when a batch call */
-    char *cmd;       /* owned (redisFreeCommand) for single calls */
+    char *cmd;       /* owned (pyrc_free_command) for single calls */
     int single;      /* one command: raise its error reply */
     int finished;
     prc_call_t call;
@@ -127,9 +127,10 @@ int pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                        const char *encoding,
                        const char *errors) PYRC_RAISES_NEG;
 void pyrc_args_free(pyrc_args *a);
-/* Format argv with hiredis; returns a buffer freed by redisFreeCommand,
+/* Format argv with hiredis; returns a buffer that pyrc_free_command frees,
  * or NULL with DataError/MemoryError set. */
 char *pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len) PYRC_RAISES;
+void pyrc_free_command(char *cmd);
 /* Parse `n` replies from the connection's bytes into Python objects.
  * Returns a new reference: the single reply when n == 1 and `as_list`
  * is 0, else a list.  Error replies become exception instances. */

@@ -350,7 +350,7 @@ PyDoc_STRVAR(
     "ResponseError (or a subclass).");
 
 /* Encode one command and classify it; returns the formatted buffer
- * (redisFreeCommand) or NULL with an exception set. */
+ * (pyrc_free_command) or NULL with an exception set. */
 static char *
 prepare_single(RedisClientObject *self, PyObject *args_seq, size_t *len,
                int *flags, double *block)
@@ -474,12 +474,12 @@ execute_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
             pyrc_raise(self->state, rc, call.errstr);
         }
         pin_keep(pin, &call);
-        redisFreeCommand(cmd);
+        pyrc_free_command(cmd);
         return NULL;
     }
     reply = complete(self, &call, 1, 1);
     pin_keep(pin, &call);
-    redisFreeCommand(cmd);
+    pyrc_free_command(cmd);
     return reply;
 }
 
@@ -747,7 +747,7 @@ Client_start(RedisClientObject *self, PyObject *args_seq)
     }
     ac = new_async_call(self);
     if (ac == NULL) {
-        redisFreeCommand(cmd);
+        pyrc_free_command(cmd);
         return NULL;
     }
     ac->cmd = cmd;
@@ -967,7 +967,7 @@ AsyncCall_dealloc(AsyncCallObject *ac)
     PyObject_GC_UnTrack(ac);
     AsyncCall_clear(ac);
     if (ac->cmd != NULL) {
-        redisFreeCommand(ac->cmd);
+        pyrc_free_command(ac->cmd);
     }
     PyObject_GC_Del(ac);
     Py_DECREF(tp);
@@ -1184,20 +1184,20 @@ Batch_append(BatchObject *self, PyObject *args_seq)
             cap *= 2;
         }
         if (cap >= (size_t)INT32_MAX * 2) {
-            redisFreeCommand(cmd);
+            pyrc_free_command(cmd);
             PyErr_SetString(st->DataError, "pipeline larger than 4 GiB");
             return NULL;
         }
         nb = PyMem_Realloc(self->buf, cap);
         if (nb == NULL) {
-            redisFreeCommand(cmd);
+            pyrc_free_command(cmd);
             return PyErr_NoMemory();
         }
         self->buf = nb;
         self->cap = cap;
     }
     memcpy(self->buf + self->len, cmd, len);
-    redisFreeCommand(cmd);
+    pyrc_free_command(cmd);
     self->len += len;
     self->n++;
     if (!(flags & PRC_CALL_READONLY)) {

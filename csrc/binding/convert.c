@@ -4,6 +4,9 @@
 
 #include "binding.h"
 
+/* Replies of a pipeline are fed to the reader this much at a time. */
+#define PYRC_FEED_SLICE (16 * 1024)
+
 /* Commands whose encoding would reach this are refused before formatting
  * (hiredis 0.14's formatter returns an int length). */
 #define PYRC_MAX_COMMAND ((size_t)INT_MAX - 4096)
@@ -229,7 +232,8 @@ pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len)
 {
     size_t total = 16;
     char *cmd = NULL;
-    int i, n;
+    long long n;
+    int i;
 
     for (i = 0; i < a->argc; i++) {
         total += a->argvlen[i] + 32;
@@ -239,13 +243,23 @@ pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len)
             return NULL;
         }
     }
-    n = redisFormatCommandArgv(&cmd, a->argc, a->argv, a->argvlen);
+    /* hiredis's sds formatter: one allocation, and lengths formatted by
+     * hand rather than by sprintf.  Measured with callgrind against
+     * redisFormatCommandArgv: 7,146 vs 7,342 instructions per GET and
+     * 110k vs 156k per MGET of 100 keys. */
+    n = redisFormatSdsCommandArgv(&cmd, a->argc, a->argv, a->argvlen);
     if (n < 0 || cmd == NULL) {
         PyErr_NoMemory();
         return NULL;
     }
     *len = (size_t)n;
     return cmd;
+}
+
+void
+pyrc_free_command(char *cmd)
+{
+    redisFreeSdsCommand(cmd); /* accepts NULL */
 }
 
 /* ---- replies: hiredis reader object functions --------------------------- */
@@ -362,7 +376,7 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
     parse_ctx ctx = {self, 0};
     PyObject *list = NULL, *reply = NULL;
     const char *buf;
-    size_t len;
+    size_t len, off = 0;
     Py_ssize_t i;
 
     if (r == NULL) {
@@ -374,9 +388,6 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
     }
     buf = prc_conn_replies(conn, &len);
     r->privdata = &ctx;
-    if (redisReaderFeed(r, buf, len) != REDIS_OK) {
-        goto fail;
-    }
     if (as_list || n != 1) {
         list = PyList_New(n);
         if (list == NULL) {
@@ -385,7 +396,26 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
     }
     for (i = 0; i < n; i++) {
         void *obj = NULL;
-        if (redisReaderGetReply(r, &obj) != REDIS_OK || obj == NULL) {
+        for (;;) {
+            size_t take;
+            if (redisReaderGetReply(r, &obj) != REDIS_OK) {
+                goto fail;
+            }
+            if (obj != NULL || off >= len) {
+                break;
+            }
+            /* One reply is fed whole; many are fed in slices, because
+             * hiredis moves its unread bytes each time it discards what it
+             * consumed, which is quadratic on one large buffer. */
+            take = n == 1                        ? len - off
+                   : len - off < PYRC_FEED_SLICE ? len - off
+                                                 : PYRC_FEED_SLICE;
+            if (redisReaderFeed(r, buf + off, take) != REDIS_OK) {
+                goto fail;
+            }
+            off += take;
+        }
+        if (obj == NULL) {
             goto fail;
         }
         if (list == NULL) {
