@@ -18,6 +18,7 @@ from collections import deque
 from typing import Any, AsyncIterator, Awaitable, Deque, Dict, List, Tuple, cast
 
 from . import _core
+from .client import build_config, core_client_kwargs
 from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig
 from .exceptions import PoolTimeoutError
@@ -28,7 +29,6 @@ logger = logging.getLogger("pyredisclient")
 _WANT_READ = _core.WANT_READ
 _WANT_WRITE = _core.WANT_WRITE
 _WANT_POOL = _core.WANT_POOL
-_PYTHON_ONLY = frozenset({"key_prefix", "memory_warning_ratio", "memory_critical_ratio"})
 
 
 class _Done:
@@ -66,13 +66,7 @@ class AsyncRedisClient(CoreCommands):
         config: RedisConfig | None = None,
         **options: Any,
     ) -> None:
-        for name, value in (("host", host), ("port", port), ("db", db)):
-            if value is not None:
-                options[name] = value
-        if config is None:
-            config = RedisConfig(**options)
-        elif options:
-            config = config.replace(**options)
+        config = build_config(host, port, db, config, options)
         self._config = config
         self._core: Any = None  # created on first use, after name resolution
         self._pool_waiters: Deque[asyncio.Future[bool]] = deque()
@@ -120,7 +114,7 @@ class AsyncRedisClient(CoreCommands):
         core = self._core
         if core is not None:
             return core
-        kwargs = {k: v for k, v in self._config.core_kwargs().items() if k not in _PYTHON_ONLY}
+        kwargs = core_client_kwargs(self._config)
         host = kwargs.get("host")
         if not kwargs.get("unix_socket_path") and host and not _is_ip(host):
             # The core would resolve with a blocking getaddrinfo; resolve here

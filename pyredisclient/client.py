@@ -22,9 +22,26 @@ _T = TypeVar("_T", bound="RedisClient")
 _PYTHON_ONLY = frozenset({"key_prefix", "memory_warning_ratio", "memory_critical_ratio"})
 
 
+def core_client_kwargs(config: RedisConfig) -> Dict[str, Any]:
+    """The keyword arguments of ``_core.Client`` for a config (sync and async)."""
+    return {k: v for k, v in config.core_kwargs().items() if k not in _PYTHON_ONLY}
+
+
+def build_config(
+    host: str | None, port: int | None, db: int | None, config: RedisConfig | None, options: Any
+) -> RedisConfig:
+    """The config of a client constructor: ``config`` with ``options`` applied, or
+    one built from them (positional host/port/db count as options)."""
+    for name, value in (("host", host), ("port", port), ("db", db)):
+        if value is not None:
+            options[name] = value
+    if config is None:
+        return RedisConfig(**options)
+    return config.replace(**options) if options else config
+
+
 def _core_client(config: RedisConfig) -> _core.Client:
-    kwargs = {k: v for k, v in config.core_kwargs().items() if k not in _PYTHON_ONLY}
-    return _core.Client(**kwargs)
+    return _core.Client(**core_client_kwargs(config))
 
 
 class _shared_or_bound:
@@ -75,13 +92,7 @@ class RedisClient(CoreCommands):
         config: RedisConfig | None = None,
         **options: Any,
     ) -> None:
-        for name, value in (("host", host), ("port", port), ("db", db)):
-            if value is not None:
-                options[name] = value
-        if config is None:
-            config = RedisConfig(**options)
-        elif options:
-            config = config.replace(**options)
+        config = build_config(host, port, db, config, options)
         self._config = config
         self._core = _core_client(config)
         self._execute = self._core.execute

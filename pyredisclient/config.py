@@ -227,6 +227,7 @@ _RULES: Dict[str, _Rule] = {
     ),
     "retry_on_timeout": _Rule("bool", "true or false"),
     "circuit_breaker": _Rule("bool", "true or false"),
+    "metrics": _Rule("bool", "true or false"),
     "failure_threshold": _Rule("int", "an integer 1-2147483647", lo=1, hi=_INT32),
     "recovery_timeout": _Rule(
         "float", "a finite number of seconds > 0 and <= 1e9", lo=0, hi=MAX_SECONDS, lo_open=True
@@ -656,6 +657,7 @@ class RedisConfig:
     retry_cap: float = 1.0
     retry_on_timeout: bool = False
     circuit_breaker: bool = True
+    metrics: bool = True
     failure_threshold: int = 5
     recovery_timeout: float = 30.0
     success_threshold: int = 3

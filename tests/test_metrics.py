@@ -358,3 +358,26 @@ def test_prometheus_client_parses_the_exposition(redis_url: str) -> None:
     assert families["pyredisclient_calls"].type == "counter"
     assert families["pyredisclient_calls"].samples[0].value == 5
     assert families["pyredisclient_pool_connections"].type == "gauge"
+
+
+def test_metrics_can_be_switched_off(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    on = RedisClient.from_url(redis_url)
+    off = RedisClient.from_url(redis_url, metrics=False)
+    try:
+        for client in (on, off):
+            client.set("metrics:off", "v")
+            assert client.get("metrics:off") == b"v"
+            with pytest.raises(pyredisclient.ResponseError):
+                client.incr("metrics:off")
+        assert collect(on)["calls"] == 3
+        off_metrics = collect(off)
+        assert off_metrics["calls"] == 0
+        assert off_metrics["latency_count"] == 0
+        # Pool counters are not metrics: they stay on.
+        assert off.pool_stats()["created"] == 1
+    finally:
+        on.close()
+        off.close()
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("REDIS_METRICS", "false")
+    assert pyredisclient.RedisConfig.from_env().metrics is False

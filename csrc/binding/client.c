@@ -159,6 +159,7 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
                                          "ssl_cert_reqs",
                                          "ssl_check_hostname",
                                          "ssl_server_hostname",
+                                         "metrics",
                                          NULL};
     prc_opts_t o;
     PyObject *sock_to = Py_None, *conn_to = Py_None, *pool_to = NULL;
@@ -174,16 +175,16 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     prc_opts_init(&o);
     sock_to = conn_to = NULL;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "|$zizizzzOOpiOdpssniddppidipzzzzzpz", (char **)kwlist,
-            &o.host, &o.port, &o.unix_path, &o.db, &o.username, &o.password,
-            &o.client_name, &sock_to, &conn_to, &o.keepalive,
-            &o.max_connections, &pool_to, &o.health_check_interval, &decode,
-            &encoding, &errors, &max_reply, &o.retry_attempts, &o.retry_base,
-            &o.retry_cap, &o.retry_on_timeout, &o.breaker_enabled,
-            &o.failure_threshold, &o.recovery_timeout, &o.success_threshold,
-            &o.tls, &o.tls_ca_file, &o.tls_ca_path, &o.tls_cert_file,
-            &o.tls_key_file, &cert_reqs, &o.tls_check_hostname,
-            &o.tls_server_name)) {
+            args, kwds, "|$zizizzzOOpiOdpssniddppidipzzzzzpzp",
+            (char **)kwlist, &o.host, &o.port, &o.unix_path, &o.db,
+            &o.username, &o.password, &o.client_name, &sock_to, &conn_to,
+            &o.keepalive, &o.max_connections, &pool_to,
+            &o.health_check_interval, &decode, &encoding, &errors, &max_reply,
+            &o.retry_attempts, &o.retry_base, &o.retry_cap,
+            &o.retry_on_timeout, &o.breaker_enabled, &o.failure_threshold,
+            &o.recovery_timeout, &o.success_threshold, &o.tls, &o.tls_ca_file,
+            &o.tls_ca_path, &o.tls_cert_file, &o.tls_key_file, &cert_reqs,
+            &o.tls_check_hostname, &o.tls_server_name, &o.metrics)) {
         return -1;
     }
     /* Not given: the finite defaults; None: no limit. */

@@ -150,6 +150,7 @@ prc_opts_init(prc_opts_t *o)
     o->failure_threshold = 5;
     o->recovery_timeout = 30.0;
     o->success_threshold = 3;
+    o->metrics = 1;
     o->tls_verify = PRC_TLS_VERIFY_REQUIRED;
     o->tls_check_hostname = 1;
 }
@@ -577,7 +578,6 @@ prc_call_init(prc_call_t *call, const char *req, size_t reqlen, int nreplies,
     call->transition = -1;
     call->phase = PH_START;
     call->wait_fd = -1;
-    call->started = prc_now();
 }
 
 static int
@@ -685,6 +685,9 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
 
         switch (call->phase) {
         case PH_START:
+            if (p->opts.metrics) {
+                call->started = prc_now();
+            }
             if (!(call->flags & PRC_CALL_NO_BREAKER) &&
                 p->opts.breaker_enabled) {
                 rc = prc_breaker_allow(
@@ -976,11 +979,16 @@ prc_pool_count_response_errors(prc_pool_t *p, int64_t n)
 void
 prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
 {
-    if (call->started == 0) {
-        return; /* already finished (prc_now() is never 0) */
+    if (call->finished) {
+        return;
     }
-    record_metrics(p, call, outcome);
-    call->started = 0;
+    call->finished = 1;
+    if (p->opts.metrics) {
+        if (call->started == 0) {
+            call->started = prc_now(); /* finished before admission */
+        }
+        record_metrics(p, call, outcome);
+    }
     if (call->admitted) {
         int failure = prc_breaker_counts(outcome);
         int neutral = outcome != PRC_OK && !failure;

@@ -169,6 +169,8 @@ typedef struct prc_opts_s {
     int tls_verify;              /* prc_tls_verify_t */
     int tls_check_hostname;
 
+    int metrics; /* keep call counters and the latency histogram */
+
     prc_hooks_t hooks;
 } prc_opts_t;
 
@@ -265,6 +267,7 @@ typedef struct prc_call_s {
     int64_t pool_deadline;
     int64_t open_started;
     int64_t started; /* prc_now() at init, for the latency histogram */
+    int finished;    /* prc_call_finish ran */
     prc_conn_t *conn;
 
     /* the wait a step asked for (prc_pool_step) */
