@@ -299,6 +299,13 @@ class AsyncRedisClient(CoreCommands):
 
         return collect(self)
 
+    def enable_tracing(self, tracer: Any = None) -> None:
+        """Record one OpenTelemetry span per command, covering the awaited call
+        (imports opentelemetry lazily); only this client pays for it."""
+        from .tracing import make_traced_run
+
+        self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
+
     def metrics_text(self) -> str:
         from .metrics import render_prometheus
 

@@ -16,7 +16,6 @@ import pytest
 from pyredisclient import ConnectionError, RedisClient, ResponseError
 from pyredisclient.aio import AsyncRedisClient
 from pyredisclient.testing import find_free_port
-from pyredisclient.tracing import make_traced_run
 
 pytest.importorskip("opentelemetry.sdk", reason="opentelemetry-sdk not installed")
 
@@ -175,7 +174,7 @@ def test_async_client_spans_cover_the_awaited_call(
 ) -> None:
     async def main() -> None:
         async with AsyncRedisClient.from_url(redis_url) as client:
-            client._run = make_traced_run(client, client._run, tracer)  # type: ignore[method-assign]
+            client.enable_tracing(tracer)
 
             async def work(i: int) -> None:
                 with tracer.start_as_current_span(f"task{i}"):
