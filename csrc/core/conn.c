@@ -11,6 +11,8 @@
 /* Bytes offered to each read; replies larger than this grow the buffer
  * to the announced bulk size in one step. */
 #define PRC_READ_CHUNK (16 * 1024)
+/* "$<up to 20 digits>\r\n" and the trailing "\r\n" of a bulk reply. */
+#define PRC_REPLY_FRAMING 32
 /* A released connection keeps at most this much reply buffer. */
 #define PRC_KEEP_RBUF (256 * 1024)
 
@@ -33,6 +35,9 @@ prc__conn_new(prc_pool_t *p)
                                   ? o->max_reply_bytes / 3
                                   : INT32_MAX),
                     PRC_FRAMER_MAX_DEPTH);
+    /* Each reply is held to max_reply_bytes, plus a bulk reply's framing so
+     * that a value of exactly the limit fits; a pipeline's total is not. */
+    c->framer.max_reply = o->max_reply_bytes + PRC_REPLY_FRAMING;
     return c;
 }
 
@@ -98,7 +103,7 @@ prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies)
     c->got = 0;
     c->rlen = 0;
     c->framer.pos = 0;
-    c->framer.last_end = 0;
+    c->framer.reply_start = 0;
     c->framer.bulk_left = -1;
     c->framer.depth = 0;
     if (c->rcap > PRC_KEEP_RBUF) {
@@ -132,21 +137,12 @@ reserve(prc_conn_t *c, size_t need)
     return 0;
 }
 
-static int
-reply_too_big(prc_conn_t *c, size_t max_reply)
-{
-    return prc__conn_error(c, PRC_EREPLYLIMIT, 0,
-                           "reply larger than max_reply_bytes (%zu)",
-                           max_reply);
-}
-
 int
 prc__conn_io_step(prc_conn_t *c)
 {
     for (;;) {
         ssize_t n;
         size_t space;
-        size_t max_reply = prc__pool_opts(c->pool)->max_reply_bytes;
         int k;
 
         if (c->state == PRC__CONN_BROKEN) {
@@ -193,27 +189,11 @@ prc__conn_io_step(prc_conn_t *c)
                                    "server closed the connection");
         }
         c->rlen += (size_t)n;
-        /* Frame one reply at a time so that each is held to
-         * max_reply_bytes (plus a bulk reply's framing, so that a value of
-         * exactly the limit fits); a pipeline's total is not limited. */
-        while (c->got < c->want) {
-            size_t start = c->framer.last_end;
-            k = prc_framer_scan(&c->framer, c->rbuf, c->rlen, 1);
-            if (k < 0) {
-                return prc__conn_error(c, k, 0, "%s", c->framer.errstr);
-            }
-            if (k == 0) {
-                break;
-            }
-            if (c->framer.last_end - start > max_reply + 32) {
-                return reply_too_big(c, max_reply);
-            }
-            c->got++;
+        k = prc_framer_scan(&c->framer, c->rbuf, c->rlen, c->want - c->got);
+        if (k < 0) {
+            return prc__conn_error(c, k, 0, "%s", c->framer.errstr);
         }
-        /* The reply still arriving counts too. */
-        if (c->framer.pos - c->framer.last_end > max_reply + 32) {
-            return reply_too_big(c, max_reply);
-        }
+        c->got += k;
         if (c->got >= c->want) {
             if (c->framer.pos != c->rlen) {
                 /* Bytes after the expected replies: the stream is out of
@@ -301,19 +281,18 @@ prc__conn_open_step(prc_conn_t *c)
                 return rc;
             }
             c->state = PRC__CONN_CONNECTING;
-            if (rc == PRC_WANT_WRITE) {
-                c->written = 1; /* "a connect is in progress" */
+            c->connect_pending = rc == PRC_WANT_WRITE;
+            if (c->connect_pending) {
                 return rc;
             }
-            c->written = 0;
             break;
         case PRC__CONN_CONNECTING:
-            if (c->written) {
+            if (c->connect_pending) {
                 rc = prc__socket_connect_check(c);
                 if (rc != PRC_DONE) {
                     return rc;
                 }
-                c->written = 0;
+                c->connect_pending = 0;
             }
             if (c->ai != NULL) {
                 freeaddrinfo(c->ai);

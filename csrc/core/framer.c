@@ -1,4 +1,5 @@
 /* framer.c - find where RESP2 replies end, in place, enforcing limits. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,11 +86,27 @@ element_done(prc_framer_t *f)
     return 1;
 }
 
+static int framer_error(prc_framer_t *f, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
-framer_error(prc_framer_t *f, int code, const char *what, int64_t value)
+framer_error(prc_framer_t *f, int code, const char *fmt, ...)
 {
-    snprintf(f->errstr, sizeof(f->errstr), what, (long long)value);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(f->errstr, sizeof(f->errstr), fmt, ap);
+    va_end(ap);
     return code;
+}
+
+static int
+reply_too_big(prc_framer_t *f)
+{
+    return framer_error(f, PRC_EREPLYLIMIT,
+                        "reply of more than %zu bytes exceeds "
+                        "max_reply_bytes",
+                        f->max_reply);
 }
 
 int
@@ -100,6 +117,9 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
     while (f->pos < len) {
         int done = 0;
 
+        if (f->depth == 0 && f->bulk_left < 0) {
+            f->reply_start = f->pos; /* a new top-level reply begins */
+        }
         if (f->bulk_left >= 0) {
             size_t avail = len - f->pos;
             size_t skip =
@@ -111,8 +131,7 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
             }
             if (buf[f->pos] != '\r' || buf[f->pos + 1] != '\n') {
                 return framer_error(f, PRC_EPROTO,
-                                    "bulk string not followed by CRLF%.0lld",
-                                    0);
+                                    "bulk string not followed by CRLF");
             }
             f->pos += 2;
             f->bulk_left = -1;
@@ -125,15 +144,14 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
             if (nl == NULL) {
                 if (len - f->pos > PRC_MAX_LINE) {
                     return framer_error(f, PRC_EPROTO,
-                                        "reply line longer than %lld bytes",
+                                        "reply line longer than %d bytes",
                                         PRC_MAX_LINE);
                 }
                 break;
             }
             if (nl == line || nl[-1] != '\r') {
                 return framer_error(f, PRC_EPROTO,
-                                    "reply line not terminated by CRLF%.0lld",
-                                    0);
+                                    "reply line not terminated by CRLF");
             }
             f->pos = (size_t)(nl - buf) + 1;
             switch (line[0]) {
@@ -144,41 +162,40 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
             case ':':
                 if (!valid_int(line + 1, nl - 1)) {
                     return framer_error(f, PRC_EPROTO,
-                                        "invalid integer reply%.0lld", 0);
+                                        "invalid integer reply");
                 }
                 done = element_done(f);
                 break;
             case '$':
                 if (parse_int(line + 1, nl - 1, &n) != 0 || n < -1) {
-                    return framer_error(f, PRC_EPROTO,
-                                        "invalid bulk length%.0lld", 0);
+                    return framer_error(f, PRC_EPROTO, "invalid bulk length");
                 }
                 if (n == -1) {
                     done = element_done(f);
                 } else if ((uint64_t)n > f->max_bulk) {
                     return framer_error(
                         f, PRC_EREPLYLIMIT,
-                        "bulk reply of %lld bytes exceeds max_reply_bytes", n);
+                        "bulk reply of %lld bytes exceeds max_reply_bytes",
+                        (long long)n);
                 } else {
                     f->bulk_left = n;
                 }
                 break;
             case '*':
                 if (parse_int(line + 1, nl - 1, &n) != 0 || n < -1) {
-                    return framer_error(f, PRC_EPROTO,
-                                        "invalid array length%.0lld", 0);
+                    return framer_error(f, PRC_EPROTO, "invalid array length");
                 }
                 if (n > f->max_elements) {
                     return framer_error(
                         f, PRC_EREPLYLIMIT,
                         "array reply of %lld elements exceeds max_reply_bytes",
-                        n);
+                        (long long)n);
                 }
                 if (n <= 0) {
                     done = element_done(f);
                 } else if (f->depth >= f->max_depth) {
                     return framer_error(f, PRC_EREPLYLIMIT,
-                                        "reply nested deeper than %lld levels",
+                                        "reply nested deeper than %d levels",
                                         f->max_depth);
                 } else {
                     f->left[f->depth++] = n;
@@ -186,16 +203,23 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                 break;
             default:
                 return framer_error(f, PRC_EPROTO,
-                                    "invalid reply type byte 0x%02llx",
-                                    (unsigned char)line[0]);
+                                    "invalid reply type byte 0x%02x",
+                                    (unsigned int)(unsigned char)line[0]);
             }
         }
         if (done) {
-            f->last_end = f->pos;
+            if (f->max_reply && f->pos - f->reply_start > f->max_reply) {
+                return reply_too_big(f);
+            }
             if (++completed == limit) {
-                break;
+                return completed;
             }
         }
+    }
+    /* The reply still arriving counts too. */
+    if (f->max_reply && !prc_framer_idle(f) &&
+        f->pos - f->reply_start > f->max_reply) {
+        return reply_too_big(f);
     }
     return completed;
 }

@@ -77,20 +77,22 @@ int64_t prc_deadline_after(double seconds);
 /*
  * The framer finds where complete replies end without building anything
  * and without copying: it scans bytes in place and keeps only a small
- * stack.  It enforces the reply limits (bulk length, array size, depth)
- * on headers, before any of the announced payload is buffered.
+ * stack.  It enforces the reply limits: bulk length, array size and depth
+ * on headers, before any of the announced payload is buffered, and the
+ * size of each whole reply (max_reply, set by the caller) as it arrives.
  */
 #define PRC_FRAMER_MAX_DEPTH 64
 
 typedef struct prc_framer_s {
-    size_t pos;        /* bytes of the buffer already consumed */
-    size_t last_end;   /* just past the last completed reply */
-    int64_t bulk_left; /* >= 0: payload+CRLF bytes still to skip */
-    int depth;         /* open aggregates */
+    size_t pos;         /* bytes of the buffer already consumed */
+    size_t reply_start; /* where the reply being scanned began */
+    int64_t bulk_left;  /* >= 0: payload+CRLF bytes still to skip */
+    int depth;          /* open aggregates */
     int64_t left[PRC_FRAMER_MAX_DEPTH]; /* elements left per level */
     size_t max_bulk;                    /* largest bulk payload accepted */
-    int64_t max_elements;               /* largest array header accepted */
-    int max_depth; /* deepest nesting accepted (<= MAX_DEPTH) */
+    size_t max_reply;     /* largest whole reply accepted; 0: no limit */
+    int64_t max_elements; /* largest array header accepted */
+    int max_depth;        /* deepest nesting accepted (<= MAX_DEPTH) */
     char errstr[PRC_ERRSTR_LEN];
 } prc_framer_t;
 

@@ -43,6 +43,7 @@ struct prc_conn_s {
     void *tls;        /* SSL *, owned; freed by tp->close */
     prc_pool_t *pool; /* borrowed: the pool outlives its conns */
 
+    int connect_pending; /* a non-blocking connect awaits SO_ERROR */
     struct addrinfo *ai; /* owned while connecting */
     struct addrinfo *ai_next;
 

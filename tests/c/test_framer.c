@@ -478,3 +478,29 @@ TEST_IMPL(framer_limit_argument)
     ASSERT_EQ(f.pos, 8);
     return TEST_OK;
 }
+
+TEST_IMPL(framer_max_reply_per_reply)
+{
+    /* Two 13-byte replies: each is held to max_reply, their total is not. */
+    static const char two[] = "*1\r\n$3\r\nabc\r\n*1\r\n$3\r\nxyz\r\n";
+    static const char big[] = "*3\r\n$3\r\nabc\r\n$3\r\ndef\r\n";
+    prc_framer_t f;
+
+    init_default(&f);
+    f.max_reply = 13;
+    ASSERT_EQ(scan_copy(&f, two, sizeof(two) - 1, 0), 2);
+    init_default(&f);
+    f.max_reply = 12;
+    ASSERT_CODE(scan_copy(&f, two, sizeof(two) - 1, 0), PRC_EREPLYLIMIT);
+    ASSERT_STR_CONTAINS(f.errstr, "max_reply_bytes");
+    /* A reply still arriving (22 of its bytes here) is refused as soon as
+     * it is too large. */
+    init_default(&f);
+    f.max_reply = 20;
+    ASSERT_CODE(scan_copy(&f, big, sizeof(big) - 1, 0), PRC_EREPLYLIMIT);
+    init_default(&f);
+    f.max_reply = 0; /* no limit */
+    ASSERT_EQ(scan_copy(&f, big, 18, 0), 0);
+    ASSERT(!prc_framer_idle(&f));
+    return TEST_OK;
+}

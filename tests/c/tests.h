@@ -15,6 +15,7 @@
     XX(clock_deadline_after)                                                  \
     /* framer.c */                                                            \
     XX(framer_each_type)                                                      \
+    XX(framer_max_reply_per_reply)                                            \
     XX(framer_byte_boundaries)                                                \
     XX(framer_two_chunks)                                                     \
     XX(framer_nested)                                                         \
