@@ -70,6 +70,7 @@ typedef struct {
     size_t len;
     size_t cap;
     Py_ssize_t n; /* commands queued */
+    int busy;     /* sent by a call in progress: append/clear refuse */
     int flags;    /* AND of PRC_CALL_READONLY over the commands */
     int any_blocking;
 } BatchObject;

@@ -530,9 +530,9 @@ execute_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
     pin_call(pin, &call);
     /* Keep the batch alive and unchanged while the GIL is released. */
     Py_INCREF(b);
-    b->n = -b->n - 1; /* marks "in flight": append/clear refuse */
+    b->busy = 1;
     rc = run_call(self, &call);
-    b->n = -(b->n + 1);
+    b->busy = 0;
     if (rc != 0) {
         if (rc != PYRC_RAISED && finish(self, &call, rc) == 0) {
             pyrc_raise(self->state, rc, call.errstr);
@@ -779,7 +779,7 @@ Client_start_batch(RedisClientObject *self, PyObject *arg)
         return NULL;
     }
     b = (BatchObject *)arg;
-    if (b->n <= 0 || b->n > INT32_MAX) {
+    if (b->busy || b->n <= 0 || b->n > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError,
                         "start_batch() needs a non-empty, idle batch");
         return NULL;
@@ -793,7 +793,7 @@ Client_start_batch(RedisClientObject *self, PyObject *arg)
     prc_call_init(&ac->call, b->buf, b->len, (int)b->n,
                   (b->flags & ~PRC_CALL_BLOCKING) | PRC_CALL_NONBLOCK,
                   prc_deadline_after(self->socket_timeout));
-    b->n = -b->n - 1; /* in flight until finished */
+    b->busy = 1; /* until the call is finished */
     return (PyObject *)ac;
 }
 
@@ -810,9 +810,7 @@ async_finish(AsyncCallObject *ac, int outcome)
     }
     if (ac->batch != NULL) {
         BatchObject *b = (BatchObject *)ac->batch;
-        if (b->n < 0) {
-            b->n = -(b->n + 1);
-        }
+        b->busy = 0;
     }
     return rc;
 }
@@ -1135,7 +1133,7 @@ Batch_dealloc(BatchObject *self)
 static int
 batch_busy(BatchObject *self)
 {
-    if (self->n < 0) {
+    if (self->busy) {
         PyErr_SetString(PyExc_RuntimeError,
                         "the batch is being executed by another thread");
         return -1;
@@ -1235,7 +1233,7 @@ Batch_clear(BatchObject *self, PyObject *unused)
 static Py_ssize_t
 Batch_len(BatchObject *self)
 {
-    return self->n < 0 ? -self->n - 1 : self->n;
+    return self->n;
 }
 
 static PyObject *
