@@ -31,14 +31,6 @@ _WANT_WRITE = _core.WANT_WRITE
 _WANT_POOL = _core.WANT_POOL
 
 
-class _Done:
-    """An awaitable that is already complete: lets a synchronous method also be
-    awaited (``await AsyncRedisClient._reset_shared()``)."""
-
-    def __await__(self) -> Any:
-        return iter(())
-
-
 def _wake(fut: asyncio.Future[bool], value: bool) -> None:
     if not fut.done():
         fut.set_result(value)
@@ -99,14 +91,13 @@ class AsyncRedisClient(CoreCommands):
         return client
 
     @classmethod
-    def _reset_shared(cls) -> _Done:
-        """Close and forget every loop's shared client (tests). Synchronous —
-        closing only shuts sockets down and wakes waiters — and awaitable."""
+    def _reset_shared(cls) -> None:
+        """Close and forget every loop's shared client (tests). Synchronous:
+        closing only shuts sockets down and wakes waiters."""
         clients = list(cls._shared.values())
         cls._shared.clear()
         for client in clients:
             client._close_now()
-        return _Done()
 
     # -- the core, created on first use ------------------------------------------
 

@@ -25,9 +25,6 @@ _ZScoreBoundT = Union[float, str]
 
 logger: logging.Logger
 
-class _Done:
-    def __await__(self) -> Any: ...
-
 class AsyncRedisClient:
     def __init__(
         self,
@@ -43,7 +40,7 @@ class AsyncRedisClient:
     @classmethod
     def get_client(cls) -> AsyncRedisClient: ...
     @classmethod
-    def _reset_shared(cls) -> _Done: ...
+    def _reset_shared(cls) -> None: ...
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any: ...
     def scan_iter(
         self, match: PatternT | None = None, count: int | None = None, _type: str | None = None

@@ -37,8 +37,6 @@ Fault injection example::
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 import shutil
 import subprocess
@@ -244,21 +242,9 @@ def _reset_shared_clients() -> None:
     except ImportError:
         return
     for name in ("RedisClient", "AsyncRedisClient"):
-        cls = getattr(pyredisclient, name, None)
-        reset = getattr(cls, "_reset_shared", None)
-        if reset is None:
-            continue
-        result = reset()
-        if inspect.iscoroutine(result):
-            # An async reset: run it to completion, unless a loop is already
-            # running on this thread (then it cannot be waited for here).
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                asyncio.run(result)
-            else:
-                result.close()
-                logger.warning("%s._reset_shared() is a coroutine; not awaited", name)
+        reset = getattr(getattr(pyredisclient, name, None), "_reset_shared", None)
+        if reset is not None:
+            reset()
 
 
 @pytest.fixture

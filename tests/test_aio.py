@@ -624,9 +624,9 @@ def test_get_client_is_one_per_event_loop(redis_url: str, monkeypatch: pytest.Mo
 
         assert await asyncio.ensure_future(other_task()) is client
         assert await client.ping() is True
-        await AsyncRedisClient._reset_shared()
+        AsyncRedisClient._reset_shared()
         assert AsyncRedisClient.get_client() is not client
-        await AsyncRedisClient._reset_shared()
+        AsyncRedisClient._reset_shared()
         return client
 
     first = run(main())
@@ -645,7 +645,7 @@ def test_get_client_never_raises_when_redis_is_down(monkeypatch: pytest.MonkeyPa
             with pytest.raises(ConnectionError):
                 await client.get("k")
         finally:
-            await AsyncRedisClient._reset_shared()
+            AsyncRedisClient._reset_shared()
 
     run(main())
 

@@ -272,7 +272,7 @@ def test_dependencies_fall_back_to_the_shared_clients(
     @contextlib.asynccontextmanager
     async def own_lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await AsyncRedisClient._reset_shared()
+        AsyncRedisClient._reset_shared()
 
     app = FastAPI(lifespan=own_lifespan)
     app.include_router(health_router())
