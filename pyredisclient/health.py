@@ -12,11 +12,11 @@ client's own timeouts and an open breaker answers at once with CircuitOpenError.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Dict, Generator, Iterable, Tuple
 
+from .config import redact_url
 from .exceptions import ConnectionError, ProtocolError, ResponseError, TimeoutError
 
 if TYPE_CHECKING:
@@ -34,17 +34,15 @@ HEALTH_KEY_TTL_MS = 10_000
 #: Longest error message put into a health dict.
 MAX_ERROR_LEN = 300
 
+
 # user:password@ (or :password@) inside a URL.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^@/\s]*@")
-
-
 def redact(message: str, secrets: Iterable[str | None] = ()) -> str:
     """*message* with URL credentials and the given *secrets* replaced by ``***``.
 
     Also shortened to :data:`MAX_ERROR_LEN` characters: error texts can echo
     server data, and a health or log line is not the place for it.
     """
-    text = _URL_CREDENTIALS.sub(r"\g<scheme>***@", message)
+    text = redact_url(message)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")

@@ -300,9 +300,11 @@ def test_wrong_password_never_appears_in_the_report(
 
 def test_redaction_of_messages() -> None:
     assert health.redact("connect to redis://user:pw@h:1/0 failed") == (
-        "connect to redis://***@h:1/0 failed"
+        "connect to redis://user:***@h:1/0 failed"
     )
-    assert health.redact("rediss://:tok@h") == "rediss://***@h"
+    assert health.redact("rediss://:tok@h") == "rediss://:***@h"
+    # The shared config.redact_url also hides a password in the query string.
+    assert health.redact("redis://h:1/0?password=tok&db=1") == "redis://h:1/0?password=***&db=1"
     assert health.redact("AUTH s3cr3t failed", ["s3cr3t", None, ""]) == "AUTH *** failed"
     assert len(health.redact("x" * 10_000)) == health.MAX_ERROR_LEN
 
