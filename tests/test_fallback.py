@@ -411,7 +411,7 @@ def test_logs_hold_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, LOGGER):
         _raiser(exc)()
     assert "hunter2" not in caplog.text
-    assert "redis://***@cache:6379/0" in caplog.text
+    assert "redis://admin:***@cache:6379/0" in caplog.text  # the shared redact_url form
 
 
 def test_wrong_password_fallback_does_not_log_the_password(
