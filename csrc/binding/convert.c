@@ -102,9 +102,14 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
     /* First pass: count what needs scratch space or a buffer export. */
     for (i = 0; i < n; i++) {
         PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        /* str and bytes first: their checks are flag tests, while
+         * PyFloat_Check of a str walks the type's bases. */
+        if (PyBytes_Check(o) || PyUnicode_Check(o)) {
+            continue;
+        }
         if (PyLong_Check(o) || PyFloat_Check(o)) {
             numbers++;
-        } else if (!PyBytes_Check(o) && !PyUnicode_Check(o)) {
+        } else {
             views++;
         }
     }
@@ -133,7 +138,11 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
             a->argv[i] = PyBytes_AS_STRING(o);
             a->argvlen[i] = (size_t)PyBytes_GET_SIZE(o);
         } else if (PyUnicode_Check(o)) {
-            if (encoding == NULL) {
+            if (encoding == NULL && PyUnicode_IS_COMPACT_ASCII(o)) {
+                /* ASCII is its own UTF-8, stored right after the object. */
+                a->argv[i] = (const char *)PyUnicode_DATA(o);
+                a->argvlen[i] = (size_t)PyUnicode_GET_LENGTH(o);
+            } else if (encoding == NULL) {
                 /* UTF-8 is cached inside the str: no copy. */
                 const char *s = PyUnicode_AsUTF8AndSize(o, &len);
                 if (s == NULL) {
