@@ -49,7 +49,7 @@ valid_int(const char *p, const char *end)
 
 /* Parse a length (at most 18 digits, so it cannot overflow) in [p, end);
  * 0 on success.  Longer lengths exceed every limit anyway. */
-static int
+static inline int
 parse_int(const char *p, const char *end, int64_t *out)
 {
     int neg = 0;
@@ -112,37 +112,38 @@ reply_too_big(prc_framer_t *f)
 int
 prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
 {
+    size_t pos = f->pos; /* kept in a register; stored back on return */
     int completed = 0;
 
-    while (f->pos < len) {
+    while (pos < len) {
         int done = 0;
 
-        if (f->depth == 0 && f->bulk_left < 0) {
-            f->reply_start = f->pos; /* a new top-level reply begins */
-        }
         if (f->bulk_left >= 0) {
-            size_t avail = len - f->pos;
+            size_t avail = len - pos;
             size_t skip =
                 avail < (size_t)f->bulk_left ? avail : (size_t)f->bulk_left;
-            f->pos += skip;
+            pos += skip;
             f->bulk_left -= (int64_t)skip;
-            if (f->bulk_left > 0 || len - f->pos < 2) {
+            if (f->bulk_left > 0 || len - pos < 2) {
                 break;
             }
-            if (buf[f->pos] != '\r' || buf[f->pos + 1] != '\n') {
+            if (buf[pos] != '\r' || buf[pos + 1] != '\n') {
                 return framer_error(f, PRC_EPROTO,
                                     "bulk string not followed by CRLF");
             }
-            f->pos += 2;
+            pos += 2;
             f->bulk_left = -1;
             done = element_done(f);
         } else {
-            const char *line = buf + f->pos;
-            const char *nl = memchr(line, '\n', len - f->pos);
+            const char *line = buf + pos;
+            const char *nl = memchr(line, '\n', len - pos);
             int64_t n;
 
+            if (f->depth == 0) {
+                f->reply_start = pos; /* a new top-level reply begins */
+            }
             if (nl == NULL) {
-                if (len - f->pos > PRC_MAX_LINE) {
+                if (len - pos > PRC_MAX_LINE) {
                     return framer_error(f, PRC_EPROTO,
                                         "reply line longer than %d bytes",
                                         PRC_MAX_LINE);
@@ -153,7 +154,7 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                 return framer_error(f, PRC_EPROTO,
                                     "reply line not terminated by CRLF");
             }
-            f->pos = (size_t)(nl - buf) + 1;
+            pos = (size_t)(nl - buf) + 1;
             switch (line[0]) {
             case '+':
             case '-':
@@ -177,6 +178,15 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                         f, PRC_EREPLYLIMIT,
                         "bulk reply of %lld bytes exceeds max_reply_bytes",
                         (long long)n);
+                } else if (len - pos >= (size_t)n + 2) {
+                    /* The body is usually here already: skip it now. */
+                    if (buf[pos + n] != '\r' || buf[pos + n + 1] != '\n') {
+                        return framer_error(f, PRC_EPROTO,
+                                            "bulk string not followed by "
+                                            "CRLF");
+                    }
+                    pos += (size_t)n + 2;
+                    done = element_done(f);
                 } else {
                     f->bulk_left = n;
                 }
@@ -208,14 +218,17 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
             }
         }
         if (done) {
-            if (f->max_reply && f->pos - f->reply_start > f->max_reply) {
+            if (f->max_reply && pos - f->reply_start > f->max_reply) {
+                f->pos = pos;
                 return reply_too_big(f);
             }
             if (++completed == limit) {
+                f->pos = pos;
                 return completed;
             }
         }
     }
+    f->pos = pos;
     /* The reply still arriving counts too. */
     if (f->max_reply && !prc_framer_idle(f) &&
         f->pos - f->reply_start > f->max_reply) {
