@@ -351,35 +351,20 @@ def _is_ip(host: str) -> bool:
 class AsyncPipeline(Pipeline):
     """Pipeline for AsyncRedisClient: queue synchronously, ``await execute()``."""
 
-    def __init__(self, client: AsyncRedisClient, transaction: bool = True) -> None:
-        self._client = client
-        self._core = None
-        self._prefixer = client._prefixer
-        self.transaction = transaction
-        self._initial_transaction = transaction
-        self._encoding = (client.config.encoding, client.config.encoding_errors)
-        self._batch = self._new_batch()
-        self._multi_queued = False
-        self._callbacks = []
-        self._names = []
-        self._pin = None
-        self._watching = False
-        self._explicit_multi = False
-
     def watch(self, *names: Any) -> bool:
         raise NotImplementedError("WATCH is not supported on the asyncio pipeline yet")
 
     async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
         """Send every queued command in one write and return their replies."""
-        if not self._callbacks:
+        if not self._batch.callbacks:
             return []
         client: AsyncRedisClient = self._client
-        batch, callbacks, names, transaction = self._take()
+        batch, transaction = self._take()
         core = client._core or await client._get_core()
         if client._pool_waiters:
             await client._queue_behind_waiters()
         replies = await client._drive(core.start_batch(batch))
-        return _pipeline_results(replies, callbacks, names, transaction, raise_on_error)
+        return _pipeline_results(replies, batch, transaction, raise_on_error)
 
     async def __aenter__(self) -> AsyncPipeline:
         return self

@@ -96,6 +96,10 @@ class RedisClient(CoreCommands):
         self._config = config
         self._core = _core_client(config)
         self._execute = self._core.execute
+        # The command methods' hook is the C method itself: run the command,
+        # then apply the reply callback, with no Python frame in between.
+        # Prefixed views and tracing replace it on their instance.
+        self._run = self._core.run  # type: ignore[method-assign,assignment]
         self._prefixer: Any = None
         if config.key_prefix:
             self._set_prefix(config.key_prefix, allow_unsafe=False)
@@ -121,7 +125,6 @@ class RedisClient(CoreCommands):
         """
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
-        view.__dict__.pop("_run", None)
         text = prefix.decode() if isinstance(prefix, bytes) else prefix
         view._config = self._config.replace(key_prefix=text)
         view._set_prefix(prefix, allow_unsafe)
@@ -179,11 +182,6 @@ class RedisClient(CoreCommands):
             client.close()
 
     # -- the hot path -----------------------------------------------------------
-
-    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
-        if callback is None:
-            return self._execute(args)
-        return callback(self._execute(args))
 
     def _run_prefixed(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         p = self._prefixer

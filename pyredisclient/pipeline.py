@@ -25,15 +25,30 @@ class Pipeline(CoreCommands):
         self.transaction = transaction
         self._initial_transaction = transaction
         self._encoding = (client.config.encoding, client.config.encoding_errors)
-        self._batch = self._new_batch()
-        self._multi_queued = False
-        self._callbacks: List[Callback | None] = []
-        self._names: List[str] = []
         self._pin: Any = None  # a pinned connection while WATCHing
         self._watching = False
         self._explicit_multi = False
+        self._batch = self._new_batch()
+        self._route()
+
+    def _new_batch(self) -> Any:
+        """An empty batch (MULTI goes in first when this is a transaction)."""
+        encoding, errors = self._encoding
+        return _core.Batch(
+            encoding=encoding, encoding_errors=errors, owner=self, transaction=self.transaction
+        )
+
+    def _route(self) -> None:
+        """Point the command methods' hook at the batch itself when nothing needs
+        Python between a method and the queue: no Python frame per command."""
+        if self._prefixer is None and (self._explicit_multi or not self._watching):
+            self._run = self._batch.queue  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("_run", None)
 
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        # Reached only when _route found Python work to do: prefixing, or a
+        # command between WATCH and MULTI.
         if self._watching and not self._explicit_multi:
             # Between WATCH and MULTI commands run at once, on the watching
             # connection, so the caller can read the values it watches.
@@ -45,24 +60,18 @@ class Pipeline(CoreCommands):
         if self._prefixer is not None:
             callback = self._prefixer.wrap_callback(args, callback)
             args = self._prefixer.prefix_args(args)
-        if self.transaction and not self._multi_queued:
-            # Queued once, even when the first command then fails to encode.
-            self._batch.append(("MULTI",))
-            self._multi_queued = True
-        self._batch.append(args)
-        self._callbacks.append(callback)
-        name = args[0]
-        self._names.append(name if isinstance(name, str) else repr(name))
-        return self
+        return self._batch.queue(args, callback)
 
     def multi(self) -> None:
         """Start buffering the transaction (after :meth:`watch`), as in redis-py."""
         if self._explicit_multi:
             raise RedisError("Cannot issue nested calls to MULTI")
-        if self._callbacks:
+        if self._batch.callbacks:
             raise RedisError("Commands without an initial MULTI are already buffered")
         self._explicit_multi = True
         self.transaction = True
+        self._batch = self._new_batch()
+        self._route()
 
     def watch(self, *names: Any) -> bool:
         """WATCH keys on a connection pinned to this pipeline until execute/reset.
@@ -83,6 +92,7 @@ class Pipeline(CoreCommands):
             self._drop_pin(ok=False)
             raise
         self._watching = True
+        self._route()
         return True
 
     def unwatch(self) -> bool:
@@ -90,32 +100,28 @@ class Pipeline(CoreCommands):
         if self._watching and self._pin is not None:
             self._pin.execute(("UNWATCH",))
         self._watching = False
+        self._route()
         return True
 
     def _drop_pin(self, ok: bool) -> None:
         pin, self._pin = self._pin, None
         self._watching = False
+        self._route()
         if pin is not None:
             pin.release(ok=ok)
 
     def __len__(self) -> int:
-        return len(self._callbacks)
+        return len(self._batch.callbacks)
 
     def __bool__(self) -> bool:
         return True
 
-    def _new_batch(self) -> Any:
-        encoding, errors = self._encoding
-        return _core.Batch(encoding=encoding, encoding_errors=errors)
-
     def reset(self) -> None:
         """Drop every queued command, unwatch and give back a pinned connection."""
-        self._batch = self._new_batch()
-        self._multi_queued = False
-        self._callbacks = []
-        self._names = []
         self._explicit_multi = False
         self.transaction = self._initial_transaction
+        self._batch = self._new_batch()
+        self._route()
         if self._pin is not None:
             ok = False
             if self._watching and self._pin.usable:
@@ -142,10 +148,10 @@ class Pipeline(CoreCommands):
         exception instances. The pipeline is empty afterwards.
         """
         pin = self._pin
-        if not self._callbacks:
+        if not self._batch.callbacks:
             self.reset()
             return []
-        batch, callbacks, names, transaction = self._take()
+        batch, transaction = self._take()
         try:
             if pin is None:
                 replies = self._core.execute_batch(batch)
@@ -161,21 +167,20 @@ class Pipeline(CoreCommands):
                 # EXEC (or a failure) ended the WATCH: pool it if still clean.
                 self._pin = None
                 self._watching = False
+                self._route()
                 pin.release(ok=pin.usable)
-        return _pipeline_results(replies, callbacks, names, transaction, raise_on_error)
+        return _pipeline_results(replies, batch, transaction, raise_on_error)
 
-    def _take(self) -> Tuple[Any, List[Callback | None], List[str], bool]:
+    def _take(self) -> Tuple[Any, bool]:
         """Hand the queued batch over for sending (EXEC appended in a
         transaction); the pipeline starts afresh but keeps a pinned connection."""
         if self.transaction:
             self._batch.append(("EXEC",))
-        taken = (self._batch, self._callbacks, self._names, self.transaction)
-        self._batch = self._new_batch()
-        self._multi_queued = False
-        self._callbacks = []
-        self._names = []
+        taken = (self._batch, self.transaction)
         self._explicit_multi = False
         self.transaction = self._initial_transaction
+        self._batch = self._new_batch()
+        self._route()
         return taken
 
     def __repr__(self) -> str:
@@ -183,25 +188,23 @@ class Pipeline(CoreCommands):
         return f"<Pipeline {kind} of {len(self)} commands on {self._client!r}>"
 
 
-def _annotate(names: List[str], index: int, exc: BaseException) -> BaseException:
-    # Only the command name: arguments may hold secrets or huge values.
+def _annotate(batch: Any, offset: int, index: int, exc: BaseException) -> BaseException:
+    # Only the command name (read back from the batch, so nothing is kept per
+    # command): arguments may hold secrets or huge values.
     msg = exc.args[0] if exc.args else ""
-    exc.args = (
-        f"Command # {index + 1} ({names[index]}) of pipeline caused error: {msg}",
-        *exc.args[1:],
-    )
+    name = batch.command_name(index + offset)
+    exc.args = (f"Command # {index + 1} ({name}) of pipeline caused error: {msg}", *exc.args[1:])
     return exc
 
 
-def _transaction_results(replies: List[Any], names: List[str]) -> List[Any]:
+def _transaction_results(replies: List[Any], batch: Any, n: int) -> List[Any]:
     # replies: MULTI's OK, one QUEUED (or error) per command, then EXEC's reply.
-    n = len(names)
     queued_errors = [(i, r) for i, r in enumerate(replies[1 : n + 1]) if isinstance(r, Exception)]
     exec_reply = replies[-1]
     if isinstance(exec_reply, ExecAbortError):
         if queued_errors:
             i, err = queued_errors[0]
-            raise _annotate(names, i, err)
+            raise _annotate(batch, 1, i, err)
         raise exec_reply
     if isinstance(exec_reply, Exception):
         raise exec_reply
@@ -213,18 +216,18 @@ def _transaction_results(replies: List[Any], names: List[str]) -> List[Any]:
 
 
 def _pipeline_results(
-    replies: List[Any],
-    callbacks: List[Callback | None],
-    names: List[str],
-    transaction: bool,
-    raise_on_error: bool,
+    replies: List[Any], batch: Any, transaction: bool, raise_on_error: bool
 ) -> List[Any]:
-    """Turn a batch's raw replies into the pipeline's results (sync and async)."""
-    results = _transaction_results(replies, names) if transaction else replies
+    """Turn a sent batch's raw replies into the pipeline's results (sync and async)."""
+    callbacks: List[Callback | None] = batch.callbacks
+    if transaction:
+        results = _transaction_results(replies, batch, len(callbacks))
+    else:
+        results = replies
     for i, (reply, cb) in enumerate(zip(results, callbacks)):
         if isinstance(reply, Exception):
             if raise_on_error:
-                raise _annotate(names, i, reply)
+                raise _annotate(batch, 1 if transaction else 0, i, reply)
         elif cb is not None:
             results[i] = cb(reply)
     return results

@@ -378,7 +378,9 @@ def test_sync_pipeline_behaves_as_the_stub_says(redis_client: RedisClient) -> No
     stub = _stub_classes(PIPELINE_STUB)["Pipeline"]
     attrs = {n for n, node in stub.items() if isinstance(node, ast.AnnAssign)}
     with redis_client.pipeline() as pipe:
-        assert set(vars(pipe)) == attrs
+        # _run is the command hook, routed to the C batch per instance; the
+        # stub declares it as the method it shadows.
+        assert set(vars(pipe)) - {"_run"} == attrs
         assert pipe.set("stub:a", 1) is pipe
         assert pipe.get("stub:a").incr("stub:n").lpush("stub:l", "v") is pipe
         assert pipe.execute() == [True, b"1", 1, 1]

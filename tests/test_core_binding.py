@@ -261,6 +261,74 @@ def test_batch_encoding_length_and_flags() -> None:
     assert len(b) == 0 and b.nbytes == 0 and b.readonly is True
 
 
+class _Owner:
+    """Something a Batch can hold weakly and hand back from queue()."""
+
+
+def test_batch_queue_records_callbacks_and_returns_its_owner() -> None:
+    owner = _Owner()
+    b = _core.Batch(owner=owner)
+    assert b.queue(("GET", "k")) is owner
+    assert b.queue(("INCR", "n"), int) is owner
+    assert b.callbacks == [None, int]
+    assert b.nbytes == len(resp("GET", "k") + resp("INCR", "n")) and len(b) == 2
+    assert b.command_name(0) == "GET" and b.command_name(1) == "INCR"
+    with pytest.raises(TypeError, match="1 or 2"):
+        b.queue()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="1 or 2"):
+        b.queue(("GET", "k"), None, None)  # type: ignore[call-arg]
+    # A refused command leaves neither bytes nor a callback behind.
+    with pytest.raises(_core.DataError):
+        b.queue(("SET", "k", None), str)
+    assert len(b) == 2 and b.callbacks == [None, int]
+    b.clear()
+    assert len(b) == 0 and b.callbacks == []
+    # Held weakly: a batch never keeps its pipeline alive.
+    ref = weakref.ref(owner)
+    del owner
+    gc.collect()
+    assert ref() is None
+    assert b.queue(("PING",)) is None
+    assert _core.Batch().queue(("PING",)) is None
+
+
+def test_batch_transaction_queues_multi_before_the_first_command() -> None:
+    b = _core.Batch(transaction=True)
+    with pytest.raises(_core.DataError):
+        b.queue(("GET", object()))
+    assert len(b) == 0 and b.nbytes == 0  # no MULTI left without its command
+    b.queue(("GET", "k"))
+    b.queue(("SET", "k", "v"))
+    b.append(("EXEC",))
+    assert b.nbytes == len(resp("MULTI") + resp("GET", "k") + resp("SET", "k", "v") + resp("EXEC"))
+    assert [b.command_name(i) for i in range(len(b))] == ["MULTI", "GET", "SET", "EXEC"]
+    assert b.callbacks == [None, None] and b.readonly is False
+
+
+def test_batch_command_name_bounds_and_bytes() -> None:
+    b = _core.Batch()
+    b.append((b"\xffGET", "k"))
+    assert b.command_name(0) == "\\xffGET"  # undecodable bytes are escaped
+    for bad in (-1, 1):
+        with pytest.raises(IndexError):
+            b.command_name(bad)
+    with pytest.raises(TypeError):
+        b.command_name("0")  # type: ignore[arg-type]
+
+
+def test_client_run_applies_the_callback(core: _core.Client) -> None:
+    assert core.run(("SET", "r", "5")) == b"OK"
+    assert core.run(("GET", "r"), int) == 5
+    assert core.run(("GET", "r"), None) == b"5"
+    with pytest.raises(TypeError, match="1 or 2"):
+        core.run()  # type: ignore[call-arg]
+    with pytest.raises(_core.ResponseError):
+        core.run(("INCR", "r", "extra"), int)
+    with pytest.raises(ZeroDivisionError):
+        core.run(("GET", "r"), lambda reply: 1 / 0)
+    assert core.run(("PING",)) == b"PONG"  # the connection is still in step
+
+
 def test_batch_replies_in_place_and_reuse(core: _core.Client) -> None:
     assert core.execute_batch(_core.Batch()) == []
     with pytest.raises(TypeError, match="Batch"):

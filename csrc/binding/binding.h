@@ -73,6 +73,11 @@ typedef struct {
     int busy;     /* sent by a call in progress: append/clear refuse */
     int flags;    /* AND of PRC_CALL_READONLY over the commands */
     int any_blocking;
+    int transaction;     /* queue() puts MULTI before the first command */
+    PyObject *callbacks; /* owned list: one entry (None or callable) per
+                            queue(); created with the batch */
+    PyObject *owner;     /* owned weak reference to what queue() returns
+                            (a Pipeline), or NULL */
 } BatchObject;
 
 /* One call driven by an event loop through prc_pool_step. */

@@ -490,6 +490,32 @@ Client_execute(RedisClientObject *self, PyObject *args_seq)
     return execute_impl(self, args_seq, NULL);
 }
 
+PyDoc_STRVAR(
+    Client_run_doc,
+    "run($self, args, callback=None, /)\n--\n\n"
+    "execute(args), then callback(reply) when a callback is given.  The\n"
+    "command methods' _run hook, with no Python frame in between.");
+
+static PyObject *
+Client_run(RedisClientObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *reply, *result;
+
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "run() takes 1 or 2 positional arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    reply = execute_impl(self, args[0], NULL);
+    if (reply == NULL || nargs == 1 || args[1] == Py_None) {
+        return reply;
+    }
+    result = PyObject_CallOneArg(args[1], reply);
+    Py_DECREF(reply);
+    return result;
+}
+
 PyDoc_STRVAR(Client_execute_batch_doc,
              "execute_batch($self, batch, /)\n--\n\n"
              "Send every command queued in a Batch with one write and read\n"
@@ -1012,6 +1038,8 @@ PyType_Spec pyrc_asynccall_spec = {
 
 static PyMethodDef Client_methods[] = {
     {"execute", (PyCFunction)Client_execute, METH_O, Client_execute_doc},
+    {"run", (PyCFunction)(void (*)(void))Client_run, METH_FASTCALL,
+     Client_run_doc},
     {"execute_batch", (PyCFunction)Client_execute_batch, METH_O,
      Client_execute_batch_doc},
     {"pool_stats", (PyCFunction)Client_pool_stats, METH_NOARGS,
@@ -1074,12 +1102,16 @@ dup_cstr(const char *s)
 static PyObject *
 Batch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static const char *const kwlist[] = {"encoding", "encoding_errors", NULL};
+    static const char *const kwlist[] = {"encoding", "encoding_errors",
+                                         "owner", "transaction", NULL};
     const char *encoding = NULL, *errors = NULL;
+    PyObject *owner = Py_None;
+    int transaction = 0;
     BatchObject *self;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$zz:Batch", (char **)kwlist,
-                                     &encoding, &errors)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$zzOp:Batch",
+                                     (char **)kwlist, &encoding, &errors,
+                                     &owner, &transaction)) {
         return NULL;
     }
     self = (BatchObject *)type->tp_alloc(type, 0);
@@ -1087,6 +1119,19 @@ Batch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
     self->flags = PRC_CALL_READONLY;
+    self->transaction = transaction;
+    self->callbacks = PyList_New(0);
+    if (self->callbacks == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    if (owner != Py_None) {
+        self->owner = PyWeakref_NewRef(owner, NULL);
+        if (self->owner == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
     if (encoding != NULL && strcasecmp(encoding, "utf-8") != 0 &&
         strcasecmp(encoding, "utf8") != 0) {
         if (PyCodec_KnownEncoding(encoding) != 1) {
@@ -1114,6 +1159,8 @@ static int
 Batch_traverse(BatchObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->callbacks);
+    Py_VISIT(self->owner);
     return 0;
 }
 
@@ -1123,6 +1170,10 @@ Batch_dealloc(BatchObject *self)
     PyTypeObject *tp = Py_TYPE(self);
 
     PyObject_GC_UnTrack(self);
+    /* No tp_clear: the list and the weak reference break any cycle
+     * through the callbacks, so both are always set while we live. */
+    Py_XDECREF(self->callbacks);
+    Py_XDECREF(self->owner);
     PyMem_Free(self->buf);
     PyMem_Free(self->encoding);
     PyMem_Free(self->errors);
@@ -1141,40 +1192,19 @@ batch_busy(BatchObject *self)
     return 0;
 }
 
-PyDoc_STRVAR(
-    Batch_append_doc,
-    "append($self, args, /)\n--\n\n"
-    "Encode one command now (the arguments are copied) and queue it.");
-
-static PyObject *
-Batch_append(BatchObject *self, PyObject *args_seq)
+/* Encode one command (arguments already converted) onto the end of the
+ * batch.  Returns 0, or -1 with an exception set and the batch unchanged. */
+static int
+batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a)
 {
-    pyrc_state *st = pyrc_get_state_by_type(Py_TYPE(self));
-    pyrc_args a;
-    PyObject *seq;
     char *cmd;
     size_t len;
     double block;
-    int flags;
+    int flags = prc_command_flags(a->argc, a->argv, a->argvlen, &block);
 
-    if (batch_busy(self) < 0) {
-        return NULL;
-    }
-    seq = PySequence_Fast(args_seq, "append() takes a tuple of arguments");
-    if (seq == NULL) {
-        return NULL;
-    }
-    if (pyrc_args_from_seq(st, seq, &a, self->encoding,
-                           self->errors ? self->errors : "strict") < 0) {
-        Py_DECREF(seq);
-        return NULL;
-    }
-    flags = prc_command_flags(a.argc, a.argv, a.argvlen, &block);
-    cmd = pyrc_format(st, &a, &len);
-    pyrc_args_free(&a);
-    Py_DECREF(seq);
+    cmd = pyrc_format(st, a, &len);
     if (cmd == NULL) {
-        return NULL;
+        return -1;
     }
     if (self->len + len > self->cap) {
         size_t cap = self->cap ? self->cap : 256;
@@ -1185,12 +1215,13 @@ Batch_append(BatchObject *self, PyObject *args_seq)
         if (cap >= (size_t)INT32_MAX * 2) {
             pyrc_free_command(cmd);
             PyErr_SetString(st->DataError, "pipeline larger than 4 GiB");
-            return NULL;
+            return -1;
         }
         nb = PyMem_Realloc(self->buf, cap);
         if (nb == NULL) {
             pyrc_free_command(cmd);
-            return PyErr_NoMemory();
+            PyErr_NoMemory();
+            return -1;
         }
         self->buf = nb;
         self->cap = cap;
@@ -1205,7 +1236,169 @@ Batch_append(BatchObject *self, PyObject *args_seq)
     if (flags & PRC_CALL_BLOCKING) {
         self->any_blocking = 1;
     }
+    return 0;
+}
+
+/* Convert and push a tuple/list of arguments; 0 or -1. */
+static int
+batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq)
+{
+    pyrc_args a;
+    PyObject *seq;
+    int rc;
+
+    seq = PySequence_Fast(args_seq, "append() takes a tuple of arguments");
+    if (seq == NULL) {
+        return -1;
+    }
+    if (pyrc_args_from_seq(st, seq, &a, self->encoding,
+                           self->errors ? self->errors : "strict") < 0) {
+        Py_DECREF(seq);
+        return -1;
+    }
+    rc = batch_push(self, st, &a);
+    pyrc_args_free(&a);
+    Py_DECREF(seq);
+    return rc;
+}
+
+PyDoc_STRVAR(
+    Batch_append_doc,
+    "append($self, args, /)\n--\n\n"
+    "Encode one command now (the arguments are copied) and queue it.");
+
+static PyObject *
+Batch_append(BatchObject *self, PyObject *args_seq)
+{
+    if (batch_busy(self) < 0 ||
+        batch_add(self, pyrc_get_state_by_type(Py_TYPE(self)), args_seq) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(
+    Batch_queue_doc,
+    "queue($self, args, callback=None, /)\n--\n\n"
+    "append(args) (after MULTI, for the first command of a transaction\n"
+    "batch) and record callback in callbacks.  Returns the owner given\n"
+    "to Batch(), so a Pipeline's command methods chain; None without one.");
+
+static PyObject *
+Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const char *const multi_argv[] = {"MULTI"};
+    static size_t multi_len[] = {5};
+    pyrc_state *st = pyrc_get_state_by_type(Py_TYPE(self));
+    size_t len0 = self->len;
+    Py_ssize_t n0 = self->n;
+    int flags0 = self->flags, blocking0 = self->any_blocking;
+    PyObject *owner;
+
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "queue() takes 1 or 2 positional arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (batch_busy(self) < 0) {
+        return NULL;
+    }
+    if (self->transaction && self->n == 0) {
+        pyrc_args multi = {.argv = (const char **)multi_argv,
+                           .argvlen = multi_len,
+                           .argc = 1};
+        if (batch_push(self, st, &multi) < 0) {
+            return NULL;
+        }
+    }
+    if (batch_add(self, st, args[0]) < 0 ||
+        PyList_Append(self->callbacks, nargs == 2 ? args[1] : Py_None) < 0) {
+        /* Nothing half-queued: a command without its callback (or a lone
+         * MULTI) would shift every later reply. */
+        self->len = len0;
+        self->n = n0;
+        self->flags = flags0;
+        self->any_blocking = blocking0;
+        return NULL;
+    }
+    if (self->owner == NULL) {
+        Py_RETURN_NONE;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    if (PyWeakref_GetRef(self->owner, &owner) < 0) {
+        return NULL;
+    }
+    if (owner == NULL) {
+        Py_RETURN_NONE;
+    }
+    return owner;
+#else
+    owner = PyWeakref_GetObject(self->owner); /* borrowed; None when dead */
+    Py_INCREF(owner);
+    return owner;
+#endif
+}
+
+/* Parse "<type><decimal>\r\n" at *p (our own formatter's output);
+ * returns the value, or -1 when malformed. */
+static long long
+resp_header(const char **p, const char *end, char type)
+{
+    const char *q = *p;
+    long long v = 0;
+
+    if (q >= end || *q++ != type) {
+        return -1;
+    }
+    while (q < end && *q >= '0' && *q <= '9' && v < (1LL << 40)) {
+        v = v * 10 + (*q++ - '0');
+    }
+    if (end - q < 2 || q[0] != '\r' || q[1] != '\n') {
+        return -1;
+    }
+    *p = q + 2;
+    return v;
+}
+
+PyDoc_STRVAR(Batch_command_name_doc,
+             "command_name($self, index, /)\n--\n\n"
+             "The name (first argument) of queued command `index`, counting\n"
+             "a transaction's MULTI; for error messages.");
+
+static PyObject *
+Batch_command_name(BatchObject *self, PyObject *arg)
+{
+    Py_ssize_t index = PyNumber_AsSsize_t(arg, PyExc_IndexError);
+    const char *p = self->buf, *end = self->buf + self->len;
+
+    if (index == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (index < 0 || index >= self->n) {
+        PyErr_SetString(PyExc_IndexError, "command index out of range");
+        return NULL;
+    }
+    for (;;) {
+        long long argc = resp_header(&p, end, '*'), j;
+        for (j = 0; j < argc; j++) {
+            long long len = resp_header(&p, end, '$');
+            if (len < 0 || end - p < len + 2) {
+                break;
+            }
+            if (j == 0 && index == 0) {
+                return PyUnicode_DecodeUTF8(p, (Py_ssize_t)len,
+                                            "backslashreplace");
+            }
+            p += len + 2;
+        }
+        if (argc < 1 || j < argc) {
+            break;
+        }
+        index--;
+    }
+    PyErr_SetString(PyExc_RuntimeError, "malformed batch buffer");
+    return NULL;
 }
 
 PyDoc_STRVAR(Batch_clear_doc,
@@ -1216,6 +1409,9 @@ Batch_clear(BatchObject *self, PyObject *unused)
 {
     (void)unused;
     if (batch_busy(self) < 0) {
+        return NULL;
+    }
+    if (PyList_SetSlice(self->callbacks, 0, PY_SSIZE_T_MAX, NULL) < 0) {
         return NULL;
     }
     self->len = 0;
@@ -1252,11 +1448,25 @@ Batch_get_readonly(BatchObject *self, void *closure)
 
 static PyMethodDef Batch_methods[] = {
     {"append", (PyCFunction)Batch_append, METH_O, Batch_append_doc},
+    {"queue", (PyCFunction)(void (*)(void))Batch_queue, METH_FASTCALL,
+     Batch_queue_doc},
+    {"command_name", (PyCFunction)Batch_command_name, METH_O,
+     Batch_command_name_doc},
     {"clear", (PyCFunction)Batch_clear, METH_NOARGS, Batch_clear_doc},
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+Batch_get_callbacks(BatchObject *self, void *closure)
+{
+    (void)closure;
+    Py_INCREF(self->callbacks);
+    return self->callbacks;
+}
+
 static PyGetSetDef Batch_getset[] = {
+    {"callbacks", (getter)Batch_get_callbacks, NULL,
+     "the callbacks given to queue(), in order (the batch's own list)", NULL},
     {"nbytes", (getter)Batch_get_nbytes, NULL, "encoded size in bytes", NULL},
     {"readonly", (getter)Batch_get_readonly, NULL,
      "True when every queued command is read-only", NULL},
