@@ -23,6 +23,7 @@ from pyredisclient import (
     ReplyLimitError,
     ResponseError,
     TimeoutError,
+    WatchError,
 )
 
 SECRET = "s3cret-argument-value"
@@ -406,3 +407,98 @@ def test_repr(r: Any) -> None:
     p = r.pipeline().set("a", 1)
     assert "transaction of 1 commands" in repr(p)
     assert "pipeline of 0 commands" in repr(r.pipeline(transaction=False))
+
+
+# ---------------------------------------------------------------------------
+# WATCH / MULTI / EXEC on a pinned connection
+# ---------------------------------------------------------------------------
+
+
+def test_watch_reads_immediately_then_multi_queues(r: Any) -> None:
+    r.set("w:n", 5)
+    with r.pipeline() as p:
+        assert p.watch("w:n") is True
+        assert r.pool_stats()["in_use"] == 1  # the watching connection is pinned
+        value = int(p.get("w:n"))  # immediate while watching
+        assert value == 5
+        p.multi()
+        assert p.set("w:n", value + 1) is p  # queued after multi()
+        assert p.get("w:n") is p
+        assert p.execute() == [True, b"6"]
+    assert r.get("w:n") == b"6"
+    assert r.pool_stats()["in_use"] == 0  # EXEC gave the connection back
+
+
+def test_a_concurrent_write_raises_watch_error(r: Any, make: Callable[..., Any]) -> None:
+    other = make()
+    r.set("w:k", "a")
+    p = r.pipeline()
+    p.watch("w:k")
+    assert p.get("w:k") == b"a"
+    other.set("w:k", "changed")  # another connection writes the watched key
+    p.multi()
+    p.set("w:k", "mine")
+    with pytest.raises(WatchError):
+        p.execute()
+    assert r.get("w:k") == b"changed"
+    assert r.pool_stats()["in_use"] == 0
+    # The pipeline is usable afterwards, back in plain queueing mode.
+    assert p.set("w:k", "after") is p
+    assert p.execute() == [True]
+
+
+def test_unwatch_goes_back_to_queueing(r: Any) -> None:
+    r.set("w:u", 1)
+    p = r.pipeline()
+    p.watch("w:u")
+    assert p.get("w:u") == b"1"
+    assert p.unwatch() is True
+    assert p.get("w:u") is p  # queued again
+    assert len(p) == 1
+    assert p.execute() == [b"1"]
+    p.reset()
+    assert r.pool_stats()["in_use"] == 0
+
+
+def test_reset_while_watching_releases_the_connection(r: Any) -> None:
+    p = r.pipeline()
+    p.watch("w:r")
+    assert r.pool_stats()["in_use"] == 1
+    p.reset()
+    assert r.pool_stats()["in_use"] == 0
+    assert p.incr("w:r") is p
+    assert p.execute() == [1]
+
+
+def test_transaction_helper_retries_until_exec_succeeds(r: Any, make: Callable[..., Any]) -> None:
+    other = make()
+    r.set("w:t", 10)
+    attempts: list[int] = []
+
+    def incr_by_read(pipe: Any) -> None:
+        current = int(pipe.get("w:t"))
+        attempts.append(current)
+        if len(attempts) == 1:
+            other.incr("w:t")  # spoil the first attempt only
+        pipe.multi()
+        pipe.set("w:t", current * 2)
+
+    assert r.transaction(incr_by_read, "w:t") == [True]
+    assert attempts == [10, 11]
+    assert r.get("w:t") == b"22"
+    assert r.transaction(lambda pipe: 7, "w:t", value_from_callable=True) == 7
+
+
+def test_multi_twice_and_watch_after_multi_are_refused(r: Any) -> None:
+    p = r.pipeline()
+    p.watch("w:x")
+    p.multi()
+    with pytest.raises(RedisError, match="nested"):
+        p.multi()
+    with pytest.raises(RedisError, match="WATCH after a MULTI"):
+        p.watch("w:y")
+    p.reset()
+    q = r.pipeline(transaction=False)
+    q.get("w:x")
+    with pytest.raises(RedisError, match="already buffered"):
+        q.multi()
