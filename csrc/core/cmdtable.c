@@ -141,6 +141,33 @@ name_eq(const char *a, size_t alen, const char *b)
     return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
 }
 
+/* ASCII lower case, as strcasecmp compares (locale-independent here). */
+static inline int
+fold(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* Compare argv's name (len bytes, any bytes) with a table name in
+ * strcasecmp order.  Inlined rather than strlen + strncasecmp: most probes
+ * of the binary search differ at the first byte. */
+static inline int
+name_cmp(const char *name, size_t len, const char *cand)
+{
+    size_t i;
+
+    for (i = 0; i < len && cand[i] != '\0'; i++) {
+        int d = fold((unsigned char)name[i]) - fold((unsigned char)cand[i]);
+        if (d != 0) {
+            return d;
+        }
+    }
+    if (i < len) {
+        return 1; /* the table name is a prefix of argv's */
+    }
+    return cand[i] == '\0' ? 0 : -1;
+}
+
 static const cmd_entry *
 lookup(const char *name, size_t len)
 {
@@ -148,13 +175,8 @@ lookup(const char *name, size_t len)
 
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        const char *cand = commands[mid].name;
-        size_t clen = strlen(cand);
-        int c = strncasecmp(name, cand, len < clen ? len : clen);
+        int c = name_cmp(name, len, commands[mid].name);
 
-        if (c == 0) {
-            c = (len > clen) - (len < clen);
-        }
         if (c == 0) {
             return &commands[mid];
         }

@@ -343,10 +343,15 @@ TEST_IMPL(cmdtable_argvlen)
     size_t lens[3] = {3, 1, 1};
     const char *bl[3] = {"BLPOPX", "k", "2.5junk"};
     size_t bllens[3] = {5, 1, 3};
+    const char *nul[2] = {"GET\0", "G\0T"};
+    size_t nullens[2] = {4, 3};
     double block;
 
     ASSERT_EQ(prc_command_flags(3, argv, lens, &block), RO); /* "GET" */
     ASSERT_EQ(prc_command_flags(3, bl, bllens, &block), BL);
     ASSERT_EQ(block, 2.5);
+    /* A NUL byte is part of the name, never its end. */
+    ASSERT_EQ(prc_command_flags(1, &nul[0], &nullens[0], &block), 0);
+    ASSERT_EQ(prc_command_flags(1, &nul[1], &nullens[1], &block), 0);
     return TEST_OK;
 }
