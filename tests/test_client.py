@@ -475,6 +475,16 @@ def test_numbers_are_sent_as_their_text(redis_client: RedisClient, value: Any, t
     assert redis_client.execute_command("ECHO", value) == text
 
 
+@pytest.mark.parametrize("count", [1, 8, 9, 100])
+def test_many_number_arguments_in_one_command(redis_client: RedisClient, count: int) -> None:
+    # Up to 8 numbers are converted in a buffer on the stack, more on the heap.
+    values = [(-1) ** i * (10**i) if i % 3 else i + 0.5 for i in range(count)]
+    assert redis_client.rpush("nums", *values) == count
+    assert redis_client.lrange("nums", 0, -1) == [
+        repr(v).encode() if isinstance(v, float) else str(v).encode() for v in values
+    ]
+
+
 def test_infinite_and_nan_floats_at_the_server(redis_client: RedisClient) -> None:
     r = redis_client
     assert r.zadd("z", {"hi": float("inf"), "lo": float("-inf"), "mid": 1.5}) == 3

@@ -125,6 +125,7 @@ typedef struct {
     PyObject *keep; /* list of temporaries (encoded str, big int text) */
     const char *argv_small[16];
     size_t len_small[16];
+    char scratch_small[8 * 32]; /* numbers of up to 8 int/float arguments */
 } pyrc_args;
 
 /* Encode a tuple/list of arguments to argv; every pointer stays valid

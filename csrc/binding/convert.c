@@ -42,7 +42,9 @@ pyrc_args_free(pyrc_args *a)
     }
     Py_CLEAR(a->keep);
     PyMem_Free(a->views);
-    PyMem_Free(a->scratch);
+    if (a->scratch != a->scratch_small) {
+        PyMem_Free(a->scratch);
+    }
     if (a->argv != a->argv_small) {
         PyMem_Free((void *)a->argv);
         PyMem_Free(a->argvlen);
@@ -51,6 +53,29 @@ pyrc_args_free(pyrc_args *a)
     a->scratch = NULL;
     a->argv = NULL;
     a->argvlen = NULL;
+}
+
+/* Write v in decimal at out (20 bytes at most, no NUL); returns the length.
+ * By hand: snprintf's format parsing costs more than the digits. */
+static size_t
+format_ll(char *out, long long v)
+{
+    char digits[20];
+    unsigned long long u =
+        v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    size_t n = 0, len = 0;
+
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        out[len++] = '-';
+    }
+    while (n > 0) {
+        out[len++] = digits[--n];
+    }
+    return len;
 }
 
 /* Keep a temporary alive until pyrc_args_free; returns 0 or -1. */
@@ -117,7 +142,9 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
         /* 32 bytes hold any int64 or repr(float); bigger ints go through
          * str() and are copied into a grown scratch below. */
         a->scratch_len = (size_t)numbers * 32;
-        a->scratch = PyMem_Malloc(a->scratch_len);
+        a->scratch = a->scratch_len <= sizeof(a->scratch_small)
+                         ? a->scratch_small
+                         : PyMem_Malloc(a->scratch_len);
         if (a->scratch == NULL) {
             PyErr_NoMemory();
             goto error;
@@ -189,7 +216,7 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                 a->argvlen[i] = (size_t)len;
                 continue;
             }
-            len = PyOS_snprintf(a->scratch + spos, 32, "%lld", v);
+            len = (Py_ssize_t)format_ll(a->scratch + spos, v);
             a->argv[i] = a->scratch + spos;
             a->argvlen[i] = (size_t)len;
             spos += 32;
