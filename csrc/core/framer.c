@@ -72,6 +72,27 @@ parse_int(const char *p, const char *end, int64_t *out)
     return 0;
 }
 
+/* The common header, "<1-18 digits>\r\n" wholly in [p, end): parse the
+ * length in the pass that finds the line's end.  Returns the position after
+ * the LF, or NULL for anything else (a sign, a line still arriving, bad
+ * bytes), which the general path then handles and reports. */
+static inline const char *
+fast_length(const char *p, const char *end, int64_t *out)
+{
+    const char *start = p;
+    int64_t v = 0;
+
+    while (p < end && *p >= '0' && *p <= '9' && p - start < 18) {
+        v = v * 10 + (*p - '0');
+        p++;
+    }
+    if (p == start || end - p < 2 || p[0] != '\r' || p[1] != '\n') {
+        return NULL;
+    }
+    *out = v;
+    return p + 2;
+}
+
 /* One element finished at the current position: close the aggregates it
  * completes.  Returns 1 when a top-level reply is complete. */
 static int
@@ -136,41 +157,57 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
             done = element_done(f);
         } else {
             const char *line = buf + pos;
-            const char *nl = memchr(line, '\n', len - pos);
-            int64_t n;
+            const char *eol;
+            int64_t n = 0;
 
             if (f->depth == 0) {
                 f->reply_start = pos; /* a new top-level reply begins */
             }
-            if (nl == NULL) {
-                if (len - pos > PRC_MAX_LINE) {
+            if ((line[0] == '$' || line[0] == '*') &&
+                (eol = fast_length(line + 1, buf + len, &n)) != NULL) {
+                pos = (size_t)(eol - buf);
+            } else {
+                const char *nl = memchr(line, '\n', len - pos);
+
+                if (nl == NULL) {
+                    if (len - pos > PRC_MAX_LINE) {
+                        return framer_error(f, PRC_EPROTO,
+                                            "reply line longer than %d bytes",
+                                            PRC_MAX_LINE);
+                    }
+                    break;
+                }
+                if (nl == line || nl[-1] != '\r') {
                     return framer_error(f, PRC_EPROTO,
-                                        "reply line longer than %d bytes",
-                                        PRC_MAX_LINE);
+                                        "reply line not terminated by CRLF");
                 }
-                break;
-            }
-            if (nl == line || nl[-1] != '\r') {
-                return framer_error(f, PRC_EPROTO,
-                                    "reply line not terminated by CRLF");
-            }
-            pos = (size_t)(nl - buf) + 1;
-            switch (line[0]) {
-            case '+':
-            case '-':
-                done = element_done(f);
-                break;
-            case ':':
-                if (!valid_int(line + 1, nl - 1)) {
+                pos = (size_t)(nl - buf) + 1;
+                switch (line[0]) {
+                case '+':
+                case '-':
+                    done = element_done(f);
+                    break;
+                case ':':
+                    if (!valid_int(line + 1, nl - 1)) {
+                        return framer_error(f, PRC_EPROTO,
+                                            "invalid integer reply");
+                    }
+                    done = element_done(f);
+                    break;
+                case '$':
+                case '*':
+                    if (parse_int(line + 1, nl - 1, &n) != 0 || n < -1) {
+                        return framer_error(f, PRC_EPROTO, "invalid %s length",
+                                            line[0] == '$' ? "bulk" : "array");
+                    }
+                    break;
+                default:
                     return framer_error(f, PRC_EPROTO,
-                                        "invalid integer reply");
+                                        "invalid reply type byte 0x%02x",
+                                        (unsigned int)(unsigned char)line[0]);
                 }
-                done = element_done(f);
-                break;
-            case '$':
-                if (parse_int(line + 1, nl - 1, &n) != 0 || n < -1) {
-                    return framer_error(f, PRC_EPROTO, "invalid bulk length");
-                }
+            }
+            if (line[0] == '$') {
                 if (n == -1) {
                     done = element_done(f);
                 } else if ((uint64_t)n > f->max_bulk) {
@@ -190,11 +227,7 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                 } else {
                     f->bulk_left = n;
                 }
-                break;
-            case '*':
-                if (parse_int(line + 1, nl - 1, &n) != 0 || n < -1) {
-                    return framer_error(f, PRC_EPROTO, "invalid array length");
-                }
+            } else if (line[0] == '*') {
                 if (n > f->max_elements) {
                     return framer_error(
                         f, PRC_EREPLYLIMIT,
@@ -210,11 +243,6 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                 } else {
                     f->left[f->depth++] = n;
                 }
-                break;
-            default:
-                return framer_error(f, PRC_EPROTO,
-                                    "invalid reply type byte 0x%02x",
-                                    (unsigned int)(unsigned char)line[0]);
             }
         }
         if (done) {
