@@ -1340,8 +1340,8 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
 #endif
 }
 
-/* Parse "<type><decimal>\r\n" at *p (our own formatter's output);
- * returns the value, or -1 when malformed. */
+/* Parse "<type><decimal>\r\n" at *p (hiredis's formatter wrote the
+ * batch, so this only guards against a bug); returns the value, or -1. */
 static long long
 resp_header(const char **p, const char *end, char type)
 {
