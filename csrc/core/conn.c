@@ -54,6 +54,7 @@ prc__conn_free(prc_conn_t *c, int orderly)
     if (c->ai != NULL) {
         freeaddrinfo(c->ai);
     }
+    prc__resolve_release(c->resolve); /* an abandoned lookup frees itself */
     if (c->user_free != NULL) {
         c->user_free(c->user);
     }
@@ -276,8 +277,14 @@ prc__conn_open_step(prc_conn_t *c)
     for (;;) {
         switch (c->state) {
         case PRC__CONN_NEW:
-            rc = prc__socket_connect_start(c);
+        case PRC__CONN_RESOLVING:
+            rc = c->state == PRC__CONN_NEW ? prc__socket_connect_start(c)
+                                           : prc__socket_resolve_step(c);
             if (rc < 0) {
+                return rc;
+            }
+            if (c->resolve != NULL) {
+                c->state = PRC__CONN_RESOLVING; /* PRC_WANT_READ on its fd */
                 return rc;
             }
             c->state = PRC__CONN_CONNECTING;

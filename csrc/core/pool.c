@@ -862,7 +862,9 @@ prc_call_timed_out(prc_pool_t *p, prc_call_t *call)
         return fail(call, PRC_ETIMEDOUT,
                     "timed out checking a pooled connection with PING");
     case PH_OPEN:
-        prc__conn_error(c, PRC_ETIMEDOUT, 0, "connect to %s timed out",
+        prc__conn_error(c, PRC_ETIMEDOUT, 0, "%s %s timed out",
+                        c->state == PRC__CONN_RESOLVING ? "resolving"
+                                                        : "connect to",
                         p->opts.unix_path ? p->opts.unix_path : p->opts.host);
         return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
     case PH_IO:

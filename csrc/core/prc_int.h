@@ -27,8 +27,11 @@ typedef struct prc_transport_s {
 
 extern const prc_transport_t prc__plain_transport;
 
+typedef struct prc_resolve_s prc_resolve_t;
+
 enum {
     PRC__CONN_NEW = 0,
+    PRC__CONN_RESOLVING, /* fd is the resolver's socketpair end */
     PRC__CONN_CONNECTING,
     PRC__CONN_TLS,
     PRC__CONN_HANDSHAKE,
@@ -43,8 +46,9 @@ struct prc_conn_s {
     void *tls;        /* SSL *, owned; freed by tp->close */
     prc_pool_t *pool; /* borrowed: the pool outlives its conns */
 
-    int connect_pending; /* a non-blocking connect awaits SO_ERROR */
-    struct addrinfo *ai; /* owned while connecting */
+    int connect_pending;    /* a non-blocking connect awaits SO_ERROR */
+    prc_resolve_t *resolve; /* one reference, owned while resolving */
+    struct addrinfo *ai;    /* owned while connecting */
     struct addrinfo *ai_next;
 
     /* The exchange in progress. */
@@ -95,8 +99,30 @@ void prc__conn_set_fd(prc_conn_t *c, int fd);
 /* Close the fd (if any) and set it to -1, under the same mutex. */
 void prc__conn_close_fd(prc_conn_t *c);
 
-/* Socket helpers (transport.c). */
+/* Host names resolved on a helper thread (resolve.c).  start: the request
+ * (one reference is the caller's) and, in *fd, a descriptor that becomes
+ * readable when the answer is in; NULL with *sys set on failure. */
+prc_resolve_t *prc__resolve_start(const char *host, int port, int *fd,
+                                  int *sys);
+/* 1: answered (getaddrinfo's return in *gai, errno in *sys, the list in
+ * *ai, now the caller's); 0: not yet, wait for fd again; -1: fd was shut
+ * down before the answer. */
+int prc__resolve_take(prc_resolve_t *r, int fd, int *gai, struct addrinfo **ai,
+                      int *sys);
+/* Drop the caller's reference (answered or abandoned); NULL is fine. */
+void prc__resolve_release(prc_resolve_t *r);
+/* The lookup the helper thread runs: getaddrinfo, replaced only by C tests
+ * that need a slow one (set it before any lookup starts). */
+typedef int (*prc__getaddrinfo_fn)(const char *, const char *,
+                                   const struct addrinfo *,
+                                   struct addrinfo **);
+extern prc__getaddrinfo_fn prc__getaddrinfo;
+
+/* Socket helpers (transport.c).  connect_start returns PRC_WANT_READ with
+ * c->resolve set while a host name is being resolved; resolve_step then
+ * continues the connect once fd is readable. */
 int prc__socket_connect_start(prc_conn_t *c);
+int prc__socket_resolve_step(prc_conn_t *c);
 int prc__socket_connect_check(prc_conn_t *c);
 
 /* The pool internals needed by conn.c. */

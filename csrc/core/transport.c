@@ -1,4 +1,5 @@
 /* transport.c - sockets: non-blocking connect, plain I/O, poll waits. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -95,6 +96,31 @@ connect_next(prc_conn_t *c)
                            o->port);
 }
 
+/* An IPv4 or IPv6 address, which needs no lookup. */
+static int
+is_ip_literal(const char *host)
+{
+    struct in6_addr addr; /* large enough for either family */
+
+    return inet_pton(AF_INET, host, &addr) == 1 ||
+           inet_pton(AF_INET6, host, &addr) == 1;
+}
+
+/* getaddrinfo answered (gai, errno sys; the list in c->ai): connect to its
+ * first address that takes. */
+static int
+connected_to(prc_conn_t *c, int gai, int sys)
+{
+    const prc_opts_t *o = prc__pool_opts(c->pool);
+
+    if (gai != 0) {
+        return prc__conn_error(c, PRC_ECONNECT, gai == EAI_SYSTEM ? sys : 0,
+                               "resolve %s: %s", o->host, gai_strerror(gai));
+    }
+    c->ai_next = c->ai;
+    return connect_next(c);
+}
+
 int
 prc__socket_connect_start(prc_conn_t *c)
 {
@@ -126,19 +152,45 @@ prc__socket_connect_start(prc_conn_t *c)
         return prc__conn_error(c, PRC_ECONNECT, errno,
                                "connect unix socket %s", o->unix_path);
     }
+    if (!is_ip_literal(o->host)) {
+        /* A name: resolved on a helper thread, so that the wait for the
+         * answer has the call's deadline (resolve.c). */
+        int fd;
+        c->resolve = prc__resolve_start(o->host, o->port, &fd, &saved);
+        if (c->resolve == NULL) {
+            return prc__conn_error(c, PRC_ECONNECT, saved, "resolve %s",
+                                   o->host);
+        }
+        prc__conn_set_fd(c, fd);
+        return PRC_WANT_READ;
+    }
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST; /* no lookup: nothing can block */
     snprintf(port, sizeof(port), "%d", o->port);
-    /* getaddrinfo blocks without a deadline; it runs without the GIL. */
     rc = getaddrinfo(o->host, port, &hints, &c->ai);
-    if (rc != 0) {
-        saved = rc == EAI_SYSTEM ? errno : 0;
-        return prc__conn_error(c, PRC_ECONNECT, saved, "resolve %s: %s",
-                               o->host, gai_strerror(rc));
+    return connected_to(c, rc, rc == EAI_SYSTEM ? errno : 0);
+}
+
+int
+prc__socket_resolve_step(prc_conn_t *c)
+{
+    const prc_opts_t *o = prc__pool_opts(c->pool);
+    int gai = 0, sys = 0, rc;
+
+    rc = prc__resolve_take(c->resolve, c->fd, &gai, &c->ai, &sys);
+    if (rc == 0) {
+        return PRC_WANT_READ;
     }
-    c->ai_next = c->ai;
-    return connect_next(c);
+    prc__resolve_release(c->resolve);
+    c->resolve = NULL;
+    prc__conn_close_fd(c);
+    if (rc < 0) {
+        return prc__conn_error(c, PRC_ECONNLOST, 0,
+                               "closed while resolving %s", o->host);
+    }
+    return connected_to(c, gai, sys);
 }
 
 int

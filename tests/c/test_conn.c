@@ -85,6 +85,68 @@ TEST_IMPL(conn_refused_localhost)
     return TEST_OK;
 }
 
+/* A host name is resolved on a helper thread, awaited with the deadline. */
+TEST_IMPL(conn_resolve_localhost)
+{
+    fakesrv_opts_t so = {.mode = FS_NORMAL};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    o.host = "localhost";
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_CODE(pt_call(p, &call, PING_REQ, 1, 0, 2.0), PRC_OK);
+    CHECK(pt_replies_are(&call, "+PONG\r\n"));
+    prc_call_finish(p, &call, PRC_OK);
+    fakesrv_stop(srv);
+    return TEST_OK;
+}
+
+static int
+slow_getaddrinfo(const char *node, const char *service,
+                 const struct addrinfo *hints, struct addrinfo **res)
+{
+    test_sleep_ms(100);
+    return getaddrinfo(node, service, hints, res);
+}
+
+/* Calls that give up while their lookup runs (a lookup made slow by
+ * replacing getaddrinfo): each ends at its deadline, the connection drops
+ * its reference and the helper thread frees the request when the lookup
+ * ends (ASan, LeakSanitizer and TSan watch this). */
+TEST_IMPL(conn_resolve_abandoned)
+{
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    prc_pool_stats_t st;
+    int64_t t0;
+    int i;
+
+    pt_opts(&o, NULL);
+    o.host = "localhost";
+    o.connect_timeout = 0.02; /* connecting has its own deadline */
+    o.retry_attempts = 0;
+    o.breaker_enabled = 0;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    prc__getaddrinfo = slow_getaddrinfo;
+    for (i = 0; i < 5; i++) {
+        t0 = prc_now();
+        ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, 0, 2.0), PRC_ETIMEDOUT);
+        ASSERT_LT(prc_now() - t0, (int64_t)(20 + SLACK_MS) * 1000000);
+        ASSERT_STR_CONTAINS(call.errstr, "resolving localhost timed out");
+        prc_call_finish(p, &call, call.err);
+    }
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.in_use, 0);
+    prc__getaddrinfo = getaddrinfo;
+    test_sleep_ms(300); /* the lookups end and free their requests */
+    return TEST_OK;
+}
+
 TEST_IMPL(conn_resolve_error)
 {
     prc_opts_t o;

@@ -97,6 +97,8 @@
     /* conn.c, transport.c, tls.c */                                          \
     XX(conn_refused)                                                          \
     XX(conn_refused_localhost)                                                \
+    XX(conn_resolve_localhost)                                                \
+    XX(conn_resolve_abandoned)                                                \
     XX(conn_resolve_error)                                                    \
     XX(conn_hung_timeout)                                                     \
     XX(conn_drip_timeout)                                                     \
