@@ -10,9 +10,7 @@ pooling it, so a half-read reply can never reach another task.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import socket
 import weakref
 from collections import deque
 from typing import Any, AsyncIterator, Awaitable, Deque, Dict, List, Tuple, cast
@@ -105,18 +103,10 @@ class AsyncRedisClient(CoreCommands):
         core = self._core
         if core is not None:
             return core
+        # Host names are resolved by the core on each connect, on a helper
+        # thread it waits for like a socket (with socket_connect_timeout), so
+        # nothing blocks the loop and a changed DNS answer is followed.
         kwargs = core_client_kwargs(self._config)
-        host = kwargs.get("host")
-        if not kwargs.get("unix_socket_path") and host and not _is_ip(host):
-            # The core would resolve with a blocking getaddrinfo; resolve here
-            # without blocking the loop, keeping the name for TLS checks.
-            loop = asyncio.get_running_loop()
-            infos = await loop.getaddrinfo(
-                host, kwargs.get("port"), type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-            )
-            if self._config.ssl and not kwargs.get("ssl_server_hostname"):
-                kwargs["ssl_server_hostname"] = host
-            kwargs["host"] = infos[0][4][0]
         if self._core is None:
             self._core = _core.Client(**kwargs)
             if self._closed:
@@ -338,14 +328,6 @@ class AsyncRedisClient(CoreCommands):
         c = self._config
         where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
         return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 class AsyncPipeline(Pipeline):

@@ -652,3 +652,116 @@ def test_unavailable_replies_count_and_retire_the_connection(
         assert client.set("k", "v") is True
         assert fake.accepted == 2  # the connection that answered LOADING was not reused
         assert client.circuit_breaker_state()["failures"] == 0
+
+
+# ---------------------------------------------------------------------------
+# DNS that never answers
+# ---------------------------------------------------------------------------
+
+_SILENT_DNS_SCRIPT = r"""
+import json, socket, sys, time
+import pyredisclient
+
+# The DNS server of this mount namespace's resolv.conf: bound, never answers.
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dns.bind(("127.0.0.2", 53))
+out = {}
+client = pyredisclient.RedisClient(
+    host="redis.silent-dns.test", socket_connect_timeout=0.3, socket_timeout=0.3,
+    retry_attempts=0,
+)
+t0 = time.monotonic()
+try:
+    client.ping()
+    out["error"] = None
+except pyredisclient.RedisError as exc:
+    out["error"] = [type(exc).__name__, str(exc)]
+out["ping_seconds"] = time.monotonic() - t0
+t0 = time.monotonic()
+health = client.health_check()
+out["health"] = health["status"]
+out["health_seconds"] = time.monotonic() - t0
+t0 = time.monotonic()
+try:
+    socket.getaddrinfo("redis.silent-dns.test", 6379)
+except OSError:
+    pass
+out["getaddrinfo_seconds"] = time.monotonic() - t0
+client.close()
+
+
+async def async_part():
+    from pyredisclient.aio import AsyncRedisClient
+
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.ensure_future(ticker())
+    aclient = AsyncRedisClient(
+        host="redis.silent-dns.test", socket_connect_timeout=0.3, retry_attempts=0
+    )
+    t0 = time.monotonic()
+    try:
+        await aclient.ping()
+        out["async_error"] = None
+    except pyredisclient.RedisError as exc:
+        out["async_error"] = type(exc).__name__
+    out["async_seconds"] = time.monotonic() - t0
+    out["ticks"] = ticks
+    task.cancel()
+    await aclient.aclose()
+
+
+import asyncio
+asyncio.run(async_part())
+print(json.dumps(out))
+"""
+
+
+def test_a_silent_dns_server_cannot_outlast_the_connect_timeout(tmp_path: Any) -> None:
+    """A host name whose DNS server never answers: getaddrinfo alone blocks for the
+    resolver's timeouts, but a call (and health_check) ends at socket_connect_timeout.
+
+    Real resolver, real UDP socket: the test runs the client in a private mount
+    namespace whose /etc/resolv.conf names a loopback DNS server that never replies.
+    """
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) for a private /etc/resolv.conf")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.2\noptions timeout:2 attempts:1\n")
+    script = tmp_path / "silent_dns.py"
+    script.write_text(_SILENT_DNS_SCRIPT)
+    command = f"mount --bind {resolv} /etc/resolv.conf && exec {sys.executable} {script}"
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    if proc.returncode != 0 and "unshare" in proc.stderr and "mount" not in proc.stdout:
+        pytest.skip(f"no private mount namespace here: {proc.stderr.strip()[:200]}")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    # The resolver itself waits its 2 s timeout: that is what the client must not do.
+    assert out["getaddrinfo_seconds"] >= 1.5
+    assert out["error"][0] == "TimeoutError"
+    assert "resolving redis.silent-dns.test timed out" in out["error"][1]
+    assert out["ping_seconds"] < 0.3 + 0.5
+    assert out["health"] == "unhealthy"
+    assert out["health_seconds"] < 0.3 + 0.5
+    # The asyncio client waits for the same lookup without blocking its loop.
+    assert out["async_error"] == "TimeoutError"
+    assert out["async_seconds"] < 0.3 + 0.5
+    assert out["ticks"] >= 10
