@@ -147,6 +147,39 @@ TEST_IMPL(conn_resolve_abandoned)
     return TEST_OK;
 }
 
+/* prc_pool_close while a lookup runs: the call ends at once, and the
+ * lookup's thread still frees its request. */
+TEST_IMPL(conn_resolve_pool_closed)
+{
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    int64_t t0;
+    int rc;
+
+    pt_opts(&o, NULL);
+    o.host = "localhost";
+    o.retry_attempts = 0;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    prc__getaddrinfo = slow_getaddrinfo;
+    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, 0,
+                  prc_deadline_after(2.0));
+    rc = prc_pool_step(p, &call);
+    prc__getaddrinfo = getaddrinfo;
+    ASSERT_EQ(rc, PRC_WANT_READ);
+    t0 = prc_now();
+    prc_pool_close(p);
+    rc = prc_pool_call(p, &call);
+    ASSERT_LT(prc_now() - t0, (int64_t)SLACK_MS * 1000000);
+    if (rc != PRC_ECLOSED) {
+        ASSERT_CODE(rc, PRC_ECONNLOST);
+        ASSERT_STR_CONTAINS(call.errstr, "closed while resolving localhost");
+    }
+    prc_call_finish(p, &call, rc);
+    test_sleep_ms(300); /* the lookup ends and frees its request */
+    return TEST_OK;
+}
+
 TEST_IMPL(conn_resolve_error)
 {
     prc_opts_t o;

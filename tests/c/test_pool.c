@@ -487,18 +487,6 @@ TEST_IMPL(pool_close_during_handshake)
     pthread_t th;
     prc_pool_stats_t st;
 
-#if defined(__SANITIZE_THREAD__)
-    /* With PRC_TEST_STRICT=1 this runs and TSan reports the race. */
-    if (!test_strict()) {
-        SKIP_BUG("data race: prc_pool_close reads conn->fd under the pool "
-                 "mutex to shutdown() it, while the thread opening that "
-                 "connection writes conn->fd without the mutex "
-                 "(transport.c connect_next, prc__socket_connect_check: "
-                 "socket(), close(), fd = -1); a close() during a connect "
-                 "can shutdown() an fd number that was just closed and "
-                 "reused by another thread");
-    }
-#endif
     START_FAKE(srv, &so);
     pt_opts(&o, srv);
     o.password = "pw";

@@ -99,6 +99,7 @@
     XX(conn_refused_localhost)                                                \
     XX(conn_resolve_localhost)                                                \
     XX(conn_resolve_abandoned)                                                \
+    XX(conn_resolve_pool_closed)                                              \
     XX(conn_resolve_error)                                                    \
     XX(conn_hung_timeout)                                                     \
     XX(conn_drip_timeout)                                                     \
