@@ -101,6 +101,7 @@ class RedisClient(CoreCommands):
         # Prefixed views and tracing replace it on their instance.
         self._run = self._core.run  # type: ignore[method-assign,assignment]
         self._prefixer: Any = None
+        self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
         if config.key_prefix:
             self._set_prefix(config.key_prefix, allow_unsafe=False)
 
@@ -128,6 +129,12 @@ class RedisClient(CoreCommands):
         text = prefix.decode() if isinstance(prefix, bytes) else prefix
         view._config = self._config.replace(key_prefix=text)
         view._set_prefix(prefix, allow_unsafe)
+        if self._tracing is not None:
+            # A view of a traced client is traced too (spans name the
+            # commands, never the prefixed keys).
+            from .tracing import make_traced_run
+
+            view._run = make_traced_run(view, view._run, self._tracing[0])  # type: ignore[method-assign]
         return view
 
     @property
@@ -273,6 +280,7 @@ class RedisClient(CoreCommands):
         from .tracing import make_traced_run
 
         self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
+        self._tracing = (tracer,)
 
     def debug_info(self) -> Dict[str, Any]:
         """Every setting (secrets as ``***``) plus pool and breaker state."""

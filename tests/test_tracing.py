@@ -154,6 +154,21 @@ def test_a_prefixed_client_records_unprefixed_command_names(
         assert "tenant:" not in everything_recorded(span)
 
 
+def test_a_view_of_a_traced_client_is_traced(
+    redis_url: str, tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    with RedisClient.from_url(redis_url) as client:
+        before = client.with_prefix("early:")
+        client.enable_tracing(tracer)
+        view = client.with_prefix("tenant:")
+        view.set("a", "1")
+        assert client.get("tenant:a") == b"1"  # the view wrote the prefixed key
+        before.ping()  # made before enable_tracing: not traced
+    assert [s.name for s in spans(exporter)] == ["redis.SET", "redis.GET"]
+    for span in spans(exporter):
+        assert "tenant:" not in everything_recorded(span)
+
+
 def test_unix_socket_peer_attributes(
     tracer: trace.Tracer, exporter: InMemorySpanExporter, redis_server: Any
 ) -> None:
