@@ -9,10 +9,15 @@ was ever handed to the wrong caller, and that nothing leaked.
 
 from __future__ import annotations
 
+import json
+import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -723,6 +728,27 @@ print(json.dumps(out))
 """
 
 
+def _with_private_etc(
+    tmp_path: Any, name: str, text: str, script_text: str
+) -> tuple[list[str], dict[str, str], Any]:
+    """The command that runs *script_text* in a private mount namespace where
+    /etc/<name> is a file holding *text* (returned too, to be rewritten)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip(f"needs root and unshare(1) for a private /etc/{name}")
+    etc = tmp_path / name
+    etc.write_text(text)
+    script = tmp_path / "script.py"
+    script.write_text(script_text)
+    command = f"mount --bind {etc} /etc/{name} && exec {sys.executable} {script}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return ["unshare", "-m", "sh", "-c", command], env, etc
+
+
+def _skip_without_namespace(returncode: int, stderr: str, stdout: str) -> None:
+    if returncode != 0 and "unshare" in stderr and "mount" not in stdout:
+        pytest.skip(f"no private mount namespace here: {stderr.strip()[:200]}")
+
+
 def test_a_silent_dns_server_cannot_outlast_the_connect_timeout(tmp_path: Any) -> None:
     """A host name whose DNS server never answers: getaddrinfo alone blocks for the
     resolver's timeouts, but a call (and health_check) ends at socket_connect_timeout.
@@ -730,28 +756,14 @@ def test_a_silent_dns_server_cannot_outlast_the_connect_timeout(tmp_path: Any) -
     Real resolver, real UDP socket: the test runs the client in a private mount
     namespace whose /etc/resolv.conf names a loopback DNS server that never replies.
     """
-    import json
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare(1) for a private /etc/resolv.conf")
-    resolv = tmp_path / "resolv.conf"
-    resolv.write_text("nameserver 127.0.0.2\noptions timeout:2 attempts:1\n")
-    script = tmp_path / "silent_dns.py"
-    script.write_text(_SILENT_DNS_SCRIPT)
-    command = f"mount --bind {resolv} /etc/resolv.conf && exec {sys.executable} {script}"
-    proc = subprocess.run(
-        ["unshare", "-m", "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    command, env, _ = _with_private_etc(
+        tmp_path,
+        "resolv.conf",
+        "nameserver 127.0.0.2\noptions timeout:2 attempts:1\n",
+        _SILENT_DNS_SCRIPT,
     )
-    if proc.returncode != 0 and "unshare" in proc.stderr and "mount" not in proc.stdout:
-        pytest.skip(f"no private mount namespace here: {proc.stderr.strip()[:200]}")
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    _skip_without_namespace(proc.returncode, proc.stderr, proc.stdout)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     # The resolver itself waits its 2 s timeout: that is what the client must not do.
@@ -765,3 +777,70 @@ def test_a_silent_dns_server_cannot_outlast_the_connect_timeout(tmp_path: Any) -
     assert out["async_error"] == "TimeoutError"
     assert out["async_seconds"] < 0.3 + 0.5
     assert out["ticks"] >= 10
+
+
+_FAILOVER_SCRIPT = r"""
+import asyncio, json, sys
+import pyredisclient
+from pyredisclient.aio import AsyncRedisClient
+
+port = int(sys.stdin.readline())
+sync = pyredisclient.RedisClient(host="redis.failover.test", port=port)
+
+async def main():
+    out = {}
+    aio = AsyncRedisClient(host="redis.failover.test", port=port)
+    out["before"] = [sync.get("who").decode(), (await aio.get("who")).decode()]
+    print("switch", flush=True)
+    sys.stdin.readline()  # the old server is gone and the name points elsewhere
+    out["after"] = [sync.get("who").decode(), (await aio.get("who")).decode()]
+    await aio.aclose()
+    print(json.dumps(out), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_changed_dns_answer_is_followed_on_reconnect(
+    tmp_path: Any, redis_server_factory: Factory
+) -> None:
+    """Failover by DNS: the name moves from the old server's address to the new
+    one's, the old server dies, and both clients reach the new server on their next
+    call (each connect resolves the name again; nothing pins the first answer)."""
+    old = redis_server_factory()
+    new = redis_server_factory(start=False)
+    new.host = "127.0.0.2"  # same port, another loopback address
+    new._plain_port, new._ports_fixed = old.port, True
+    new.start()
+    for server, name in ((old, "old"), (new, "new")):
+        with pyredisclient.RedisClient(host=server.host, port=server.port) as c:
+            c.set("who", name)
+    command, env, hosts = _with_private_etc(
+        tmp_path, "hosts", "127.0.0.1 localhost redis.failover.test\n", _FAILOVER_SCRIPT
+    )
+    with subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(f"{old.port}\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+            if line.strip() != "switch":
+                stdout, stderr = proc.communicate(timeout=30)
+                _skip_without_namespace(proc.returncode, stderr, line + stdout)
+                pytest.fail(f"no switch point: {line!r} {stdout!r} {stderr!r}")
+            hosts.write_text("127.0.0.1 localhost\n127.0.0.2 redis.failover.test\n")
+            old.stop()
+            stdout, stderr = proc.communicate("go\n", timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, stderr
+    out = json.loads(stdout.strip().splitlines()[-1])
+    assert out == {"before": ["old", "old"], "after": ["new", "new"]}
