@@ -16,6 +16,19 @@
 #define PYRC_RAISES     /* returns NULL with an exception set on error */
 #define PYRC_RAISES_NEG /* returns -1 with an exception set on error */
 
+/* Type flags that older Pythons lack, as 0 there: every type of the module is
+ * immutable; AsyncCall and Pinned are only made by Client methods. */
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+#define PYRC_TPFLAGS_IMMUTABLE Py_TPFLAGS_IMMUTABLETYPE
+#else
+#define PYRC_TPFLAGS_IMMUTABLE 0
+#endif
+#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
+#define PYRC_TPFLAGS_NO_NEW Py_TPFLAGS_DISALLOW_INSTANTIATION
+#else
+#define PYRC_TPFLAGS_NO_NEW 0
+#endif
+
 /* Every exception class, in hierarchy order (parents first). */
 #define PYRC_EXCEPTIONS(XX)                                                   \
     XX(RedisError)                                                            \

@@ -1025,14 +1025,8 @@ static PyType_Slot AsyncCall_slots[] = {
 PyType_Spec pyrc_asynccall_spec = {
     .name = "pyredisclient._core.AsyncCall",
     .basicsize = sizeof(AsyncCallObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
-#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
-             | Py_TPFLAGS_DISALLOW_INSTANTIATION
-#endif
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-             | Py_TPFLAGS_IMMUTABLETYPE
-#endif
-    ,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | PYRC_TPFLAGS_NO_NEW |
+             PYRC_TPFLAGS_IMMUTABLE,
     .slots = AsyncCall_slots,
 };
 
@@ -1076,11 +1070,8 @@ static PyType_Slot Client_slots[] = {
 PyType_Spec pyrc_client_spec = {
     .name = "pyredisclient._core.Client",
     .basicsize = sizeof(RedisClientObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-             | Py_TPFLAGS_IMMUTABLETYPE
-#endif
-    ,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE |
+             PYRC_TPFLAGS_IMMUTABLE,
     .slots = Client_slots,
 };
 
@@ -1491,11 +1482,7 @@ static PyType_Slot Batch_slots[] = {
 PyType_Spec pyrc_batch_spec = {
     .name = "pyredisclient._core.Batch",
     .basicsize = sizeof(BatchObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-             | Py_TPFLAGS_IMMUTABLETYPE
-#endif
-    ,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | PYRC_TPFLAGS_IMMUTABLE,
     .slots = Batch_slots,
 };
 
@@ -1619,13 +1606,7 @@ static PyType_Slot Pinned_slots[] = {
 PyType_Spec pyrc_pinned_spec = {
     .name = "pyredisclient._core.Pinned",
     .basicsize = sizeof(PinnedObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
-#ifdef Py_TPFLAGS_DISALLOW_INSTANTIATION
-             | Py_TPFLAGS_DISALLOW_INSTANTIATION
-#endif
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-             | Py_TPFLAGS_IMMUTABLETYPE
-#endif
-    ,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | PYRC_TPFLAGS_NO_NEW |
+             PYRC_TPFLAGS_IMMUTABLE,
     .slots = Pinned_slots,
 };
