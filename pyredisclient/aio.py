@@ -58,10 +58,11 @@ class AsyncRedisClient(CoreCommands):
     ) -> None:
         config = build_config(host, port, db, config, options)
         self._config = config
-        self._core: Any = None  # created on first use, after name resolution
+        # No I/O here: the core connects on first use, resolving host names on a
+        # helper thread it waits for like a socket, so nothing blocks the loop.
+        self._core = _core.Client(**core_client_kwargs(config))
         self._pool_waiters: Deque[asyncio.Future[bool]] = deque()
         self._prefixer: Any = None
-        self._closed = False
         if config.key_prefix:
             from .keyprefix import KeyPrefixer
 
@@ -96,22 +97,6 @@ class AsyncRedisClient(CoreCommands):
         cls._shared.clear()
         for client in clients:
             client._close_now()
-
-    # -- the core, created on first use ------------------------------------------
-
-    async def _get_core(self) -> Any:
-        core = self._core
-        if core is not None:
-            return core
-        # Host names are resolved by the core on each connect, on a helper
-        # thread it waits for like a socket (with socket_connect_timeout), so
-        # nothing blocks the loop and a changed DNS answer is followed.
-        kwargs = core_client_kwargs(self._config)
-        if self._core is None:
-            self._core = _core.Client(**kwargs)
-            if self._closed:
-                self._core.close()
-        return self._core
 
     # -- the driver -------------------------------------------------------------
 
@@ -207,10 +192,9 @@ class AsyncRedisClient(CoreCommands):
         if self._prefixer is not None:
             callback = self._prefixer.wrap_callback(args, callback)
             args = self._prefixer.prefix_args(args)
-        core = self._core or await self._get_core()
         if self._pool_waiters:
             await self._queue_behind_waiters()
-        reply = await self._drive(core.start(args))
+        reply = await self._drive(self._core.start(args))
         return reply if callback is None else callback(reply)
 
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
@@ -265,14 +249,10 @@ class AsyncRedisClient(CoreCommands):
         return self._config
 
     def pool_stats(self) -> Dict[str, int]:
-        if self._core is None:
-            return {}
-        return self._core.pool_stats()  # type: ignore[no-any-return]
+        return self._core.pool_stats()
 
     def circuit_breaker_state(self) -> Dict[str, Any]:
-        if self._core is None:
-            return {"state": "closed", "failures": 0, "enabled": self._config.circuit_breaker}
-        return self._core.breaker_state()  # type: ignore[no-any-return]
+        return self._core.breaker_state()
 
     def metrics(self) -> Dict[str, Any]:
         """The same counters and histogram as RedisClient.metrics()."""
@@ -309,9 +289,7 @@ class AsyncRedisClient(CoreCommands):
         self._close_now()
 
     def _close_now(self) -> None:
-        self._closed = True
-        if self._core is not None:
-            self._core.close()
+        self._core.close()
         for fut in list(self._pool_waiters):
             if not fut.done():
                 fut.get_loop().call_soon_threadsafe(_wake, fut, True)
@@ -342,10 +320,9 @@ class AsyncPipeline(Pipeline):
             return []
         client: AsyncRedisClient = self._client
         batch, transaction = self._take()
-        core = client._core or await client._get_core()
         if client._pool_waiters:
             await client._queue_behind_waiters()
-        replies = await client._drive(core.start_batch(batch))
+        replies = await client._drive(client._core.start_batch(batch))
         return _pipeline_results(replies, batch, transaction, raise_on_error)
 
     async def __aenter__(self) -> AsyncPipeline:

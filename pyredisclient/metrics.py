@@ -34,7 +34,7 @@ write and read. Cancelled or interrupted calls are counted under "Interrupted".
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Mapping, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 __all__ = [
     "CORE_ERROR_CLASSES",
@@ -70,57 +70,7 @@ CORE_ERROR_CLASSES: Dict[str, str] = {
     "ECERT": "ConnectionError",
 }
 
-# The core's histogram bounds (csrc/core/pool.c prc_hist_bounds), for a client
-# whose core does not exist yet (AsyncRedisClient before its first call).
-_HIST_BOUNDS: Tuple[float, ...] = (
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-)
-
-_POOL_KEYS = (
-    "created",
-    "closed",
-    "in_use",
-    "idle",
-    "waits",
-    "timeouts",
-    "errors",
-    "retries",
-    "max_connections",
-    "health_checks",
-    "stale",
-)
-
 _BREAKER_STATES = ("closed", "half_open", "open")
-
-Bound = Union[float, str]
-
-
-def _zero_core() -> Dict[str, Any]:
-    hist: List[Tuple[Bound, int]] = [(b, 0) for b in _HIST_BOUNDS]
-    hist.append(("+Inf", 0))
-    return {
-        "calls": 0,
-        "commands": 0,
-        "response_errors": 0,
-        "errors": {},
-        "latency_histogram": hist,
-        "latency_seconds_sum": 0.0,
-        "breaker_transitions": 0,
-    }
 
 
 def _fallback_counts() -> Dict[str, int]:
@@ -144,27 +94,12 @@ def collect(client: Any) -> Dict[str, Any]:
     """Every metric of *client* (RedisClient or AsyncRedisClient) as a plain dict.
 
     Cheap enough to call per scrape: three snapshots of atomic counters, no I/O,
-    no lock shared with the command path. A client whose core does not exist yet
-    (an AsyncRedisClient that has made no call) reports zeros.
+    no lock shared with the command path.
     """
-    core = getattr(client, "_core", None)
-    if core is None:
-        raw = _zero_core()
-        pool: Dict[str, int] = {key: 0 for key in _POOL_KEYS}
-        config = getattr(client, "config", None)
-        pool["max_connections"] = int(getattr(config, "max_connections", 0) or 0)
-        breaker: Dict[str, Any] = {
-            "state": "closed",
-            "enabled": bool(getattr(config, "circuit_breaker", True)),
-            "failures": 0,
-            "opens": 0,
-            "refused": 0,
-            "transitions": 0,
-        }
-    else:
-        raw = core.metrics()
-        pool = dict(core.pool_stats())
-        breaker = dict(core.breaker_state())
+    core = client._core
+    raw = core.metrics()
+    pool = dict(core.pool_stats())
+    breaker = dict(core.breaker_state())
     hist = [(bound, int(count)) for bound, count in raw["latency_histogram"]]
     fallbacks = _fallback_counts()
     return {
