@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import gc
 import pickle
+import select
 import threading
 import time
 import weakref
@@ -394,6 +395,74 @@ def test_batch_in_flight_is_guarded(core: _core.Client) -> None:
     assert len(b) == 2
     b.append(("PING",))
     assert core.execute_batch(b) == [None, b"PONG", b"PONG"]
+
+
+def drive(call: Any) -> Any:
+    """Step an AsyncCall to its end with select(): a tiny stand-in for the
+    asyncio driver (bounded by the call's own deadlines)."""
+    while True:
+        state = call.step()
+        if state == 0:
+            return call.result()
+        timeout = call.timeout()
+        if state == _core.WANT_READ:
+            select.select([call.fileno()], [], [], timeout)
+        elif state == _core.WANT_WRITE:
+            select.select([], [call.fileno()], [], timeout)
+        else:
+            time.sleep(0.001)
+
+
+def test_pinned_async_calls_share_one_connection_one_at_a_time(core: _core.Client) -> None:
+    pin = core.pinned()
+    assert pin.active is False
+    conn_id = drive(pin.start(("CLIENT", "ID")))
+    assert pin.active is True and core.pool_stats()["in_use"] == 1
+    assert pin.execute(("CLIENT", "ID")) == conn_id  # sync and async: one connection
+    b = _core.Batch()
+    b.append(("SET", "pin:k", "1"))
+    b.append(("CLIENT", "ID"))
+    assert drive(pin.start_batch(b)) == [b"OK", conn_id]
+    # While a call holds the connection nothing else may use the pin.
+    call = pin.start(("GET", "pin:k"))
+    assert pin.active is False  # lent to the call
+    for attempt in (
+        lambda: pin.execute(("PING",)),
+        lambda: pin.execute_batch(b),
+        lambda: pin.start(("PING",)),
+        lambda: pin.start_batch(b),
+    ):
+        with pytest.raises(RuntimeError, match="one call at a time"):
+            attempt()
+    assert drive(call) == b"1"
+    assert pin.active is True and pin.usable is True
+    assert pin.execute(("CLIENT", "ID")) == conn_id
+    pin.release()
+    stats = core.pool_stats()
+    assert stats["in_use"] == 0 and stats["idle"] == 1
+
+
+def test_an_abandoned_pinned_call_leaves_a_broken_connection_to_the_pin(
+    core: _core.Client,
+) -> None:
+    closed = core.pool_stats()["closed"]
+    for abandon in ("cancel", "drop"):
+        pin = core.pinned()
+        pin.execute(("PING",))
+        call = pin.start(("BLPOP", "pin:none", 5))
+        assert call.step() == _core.WANT_READ  # sent, waiting for the reply
+        if abandon == "cancel":
+            call.cancel()
+        else:
+            del call
+            gc.collect()
+        # The half-read connection came back to the pin marked unusable, and
+        # giving it back closes it instead of pooling it.
+        assert pin.active is True and pin.usable is False
+        pin.release(ok=True)
+        assert core.pool_stats()["in_use"] == 0
+    assert core.pool_stats()["closed"] == closed + 2
+    assert core.execute(("PING",)) == b"PONG"
 
 
 def test_large_batch_buffer_is_released_on_clear(core: _core.Client) -> None:

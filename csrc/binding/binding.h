@@ -96,17 +96,21 @@ typedef struct {
 /* One call driven by an event loop through prc_pool_step. */
 typedef struct {
     PyObject_HEAD RedisClientObject *client; /* strong reference */
-    PyObject *batch; /* strong reference when a batch call */
-    char *cmd;       /* owned (pyrc_free_command) for single calls */
-    int single;      /* one command: raise its error reply */
+    PyObject *batch;          /* strong reference when a batch call */
+    struct PinnedObject *pin; /* strong reference while a pinned call is in
+                                 flight (the pin lent it its connection) */
+    char *cmd;                /* owned (pyrc_free_command) for single calls */
+    int single;               /* one command: raise its error reply */
     int finished;
     prc_call_t call;
 } AsyncCallObject;
 
 /* A connection kept checked out across calls (WATCH ... EXEC). */
-typedef struct {
+typedef struct PinnedObject {
     PyObject_HEAD RedisClientObject *client; /* strong reference */
-    prc_conn_t *conn; /* owned while pinned; NULL before use */
+    prc_conn_t *conn; /* owned while pinned and not lent to a call; NULL
+                         before use */
+    int busy;         /* a call holds the connection (pin_lend) */
 } PinnedObject;
 
 /* module.c */

@@ -423,26 +423,52 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single)
     return replies;
 }
 
-/* Prepare a call on a pinned connection (or to become pinned). */
-static void
-pin_call(PinnedObject *pin, prc_call_t *call)
+/* Lend a pin's connection to a call, or mark the call to become pinned when
+ * the pin has none yet.  While lent the call owns the connection and the pin
+ * is busy: one call at a time, so two tasks (or threads) sharing a WATCHing
+ * pipeline get an error instead of interleaved replies, and a pin cleared
+ * while its call is in flight (a garbage cycle) never frees the connection
+ * under the call.  Every successful lend is ended by pin_keep. */
+static int
+pin_lend(PinnedObject *pin, prc_call_t *call)
 {
     if (pin == NULL) {
-        return;
+        return 0;
     }
+    if (pin->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the pinned connection is busy: a WATCHing pipeline "
+                        "serves one call at a time");
+        return -1;
+    }
+    pin->busy = 1;
     if (pin->conn != NULL) {
         prc_call_use_conn(call, pin->conn);
+        pin->conn = NULL;
     } else {
         call->flags |= PRC_CALL_PIN;
     }
+    return 0;
 }
 
-/* After a finished pinned call: the pin owns the connection. */
+/* After a finished pinned call: the connection goes back to the pin, or to
+ * the pool (closed) when the pin was cleared meanwhile. */
 static void
-pin_keep(PinnedObject *pin, prc_call_t *call)
+pin_keep(RedisClientObject *self, PinnedObject *pin, prc_call_t *call)
 {
-    if (pin != NULL && call->conn != NULL) {
-        pin->conn = prc_call_take_conn(call);
+    prc_conn_t *c;
+
+    if (pin == NULL) {
+        return;
+    }
+    pin->busy = 0;
+    c = prc_call_take_conn(call);
+    if (c != NULL) {
+        if (pin->client == NULL || pin->conn != NULL) {
+            prc_pool_unpin(self->pool, c, 0);
+        } else {
+            pin->conn = c;
+        }
     }
 }
 
@@ -468,18 +494,21 @@ execute_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     if (flags & PRC_CALL_BLOCKING) {
         set_block_deadline(self, &call, block);
     }
-    pin_call(pin, &call);
+    if (pin_lend(pin, &call) < 0) {
+        pyrc_free_command(cmd);
+        return NULL;
+    }
     rc = run_call(self, &call);
     if (rc != 0) {
         if (rc != PYRC_RAISED && finish(self, &call, rc) == 0) {
             pyrc_raise(self->state, rc, call.errstr);
         }
-        pin_keep(pin, &call);
+        pin_keep(self, pin, &call);
         pyrc_free_command(cmd);
         return NULL;
     }
     reply = complete(self, &call, 1, 1);
-    pin_keep(pin, &call);
+    pin_keep(self, pin, &call);
     pyrc_free_command(cmd);
     return reply;
 }
@@ -553,7 +582,9 @@ execute_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
     prc_call_init(&call, b->buf, b->len, (int)b->n,
                   b->flags & ~PRC_CALL_BLOCKING,
                   prc_deadline_after(self->socket_timeout));
-    pin_call(pin, &call);
+    if (pin_lend(pin, &call) < 0) {
+        return NULL;
+    }
     /* Keep the batch alive and unchanged while the GIL is released. */
     Py_INCREF(b);
     b->busy = 1;
@@ -563,12 +594,12 @@ execute_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
         if (rc != PYRC_RAISED && finish(self, &call, rc) == 0) {
             pyrc_raise(self->state, rc, call.errstr);
         }
-        pin_keep(pin, &call);
+        pin_keep(self, pin, &call);
         Py_DECREF(b);
         return NULL;
     }
     replies = complete(self, &call, b->n, 0);
-    pin_keep(pin, &call);
+    pin_keep(self, pin, &call);
     Py_DECREF(b);
     return replies;
 }
@@ -601,6 +632,7 @@ Client_pinned(RedisClientObject *self, PyObject *unused)
     Py_INCREF(self);
     pin->client = self;
     pin->conn = NULL;
+    pin->busy = 0;
     PyObject_GC_Track(pin);
     return (PyObject *)pin;
 }
@@ -745,6 +777,7 @@ new_async_call(RedisClientObject *self)
     Py_INCREF(self);
     ac->client = self;
     ac->batch = NULL;
+    ac->pin = NULL;
     ac->cmd = NULL;
     ac->single = 0;
     ac->finished = 0;
@@ -752,12 +785,10 @@ new_async_call(RedisClientObject *self)
     return ac;
 }
 
-PyDoc_STRVAR(Client_start_doc,
-             "start($self, args, /)\n--\n\n"
-             "Begin one command without blocking; drive it with AsyncCall.");
-
+/* Begin one command without blocking, on a pinned connection when pin is
+ * given; the AsyncCall owns cmd and, until it finishes, the lent pin. */
 static PyObject *
-Client_start(RedisClientObject *self, PyObject *args_seq)
+start_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
 {
     AsyncCallObject *ac;
     size_t len;
@@ -784,15 +815,32 @@ Client_start(RedisClientObject *self, PyObject *args_seq)
     if (flags & PRC_CALL_BLOCKING) {
         set_block_deadline(self, &ac->call, block);
     }
+    if (pin != NULL) {
+        if (pin_lend(pin, &ac->call) < 0) {
+            ac->finished = 1; /* nothing was checked out */
+            Py_DECREF(ac);
+            return NULL;
+        }
+        Py_INCREF(pin);
+        ac->pin = pin;
+    }
     return (PyObject *)ac;
 }
 
-PyDoc_STRVAR(Client_start_batch_doc,
-             "start_batch($self, batch, /)\n--\n\n"
-             "Begin a pipeline without blocking; drive it with AsyncCall.");
+PyDoc_STRVAR(Client_start_doc,
+             "start($self, args, /)\n--\n\n"
+             "Begin one command without blocking; drive it with AsyncCall.");
 
 static PyObject *
-Client_start_batch(RedisClientObject *self, PyObject *arg)
+Client_start(RedisClientObject *self, PyObject *args_seq)
+{
+    return start_impl(self, args_seq, NULL);
+}
+
+/* Begin a pipeline without blocking (pinned when pin is given); the
+ * AsyncCall holds the batch, busy, until it finishes. */
+static PyObject *
+start_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
 {
     AsyncCallObject *ac;
     BatchObject *b;
@@ -814,13 +862,32 @@ Client_start_batch(RedisClientObject *self, PyObject *arg)
     if (ac == NULL) {
         return NULL;
     }
-    Py_INCREF(b);
-    ac->batch = (PyObject *)b;
     prc_call_init(&ac->call, b->buf, b->len, (int)b->n,
                   (b->flags & ~PRC_CALL_BLOCKING) | PRC_CALL_NONBLOCK,
                   prc_deadline_after(self->socket_timeout));
+    if (pin != NULL) {
+        if (pin_lend(pin, &ac->call) < 0) {
+            ac->finished = 1;
+            Py_DECREF(ac);
+            return NULL;
+        }
+        Py_INCREF(pin);
+        ac->pin = pin;
+    }
+    Py_INCREF(b);
+    ac->batch = (PyObject *)b;
     b->busy = 1; /* until the call is finished */
     return (PyObject *)ac;
+}
+
+PyDoc_STRVAR(Client_start_batch_doc,
+             "start_batch($self, batch, /)\n--\n\n"
+             "Begin a pipeline without blocking; drive it with AsyncCall.");
+
+static PyObject *
+Client_start_batch(RedisClientObject *self, PyObject *arg)
+{
+    return start_batch_impl(self, arg, NULL);
 }
 
 /* Finish once: settle the breaker and release or close the connection;
@@ -833,6 +900,13 @@ async_finish(AsyncCallObject *ac, int outcome)
     if (!ac->finished) {
         ac->finished = 1;
         rc = finish(ac->client, &ac->call, outcome);
+    }
+    if (ac->pin != NULL) {
+        /* The connection goes back to the pin, which is free again. */
+        PinnedObject *pin = ac->pin;
+        ac->pin = NULL;
+        pin_keep(ac->client, pin, &ac->call);
+        Py_DECREF(pin);
     }
     if (ac->batch != NULL) {
         BatchObject *b = (BatchObject *)ac->batch;
@@ -969,6 +1043,7 @@ AsyncCall_traverse(AsyncCallObject *ac, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(ac));
     Py_VISIT(ac->client);
     Py_VISIT(ac->batch);
+    Py_VISIT(ac->pin);
     return 0;
 }
 
@@ -1510,6 +1585,18 @@ Pinned_execute_batch(PinnedObject *pin, PyObject *arg)
     return execute_batch_impl(pin->client, arg, pin);
 }
 
+static PyObject *
+Pinned_start(PinnedObject *pin, PyObject *args_seq)
+{
+    return start_impl(pin->client, args_seq, pin);
+}
+
+static PyObject *
+Pinned_start_batch(PinnedObject *pin, PyObject *arg)
+{
+    return start_batch_impl(pin->client, arg, pin);
+}
+
 PyDoc_STRVAR(
     Pinned_release_doc,
     "release($self, /, ok=True)\n--\n\n"
@@ -1580,6 +1667,12 @@ static PyMethodDef Pinned_methods[] = {
     {"execute_batch", (PyCFunction)Pinned_execute_batch, METH_O,
      "execute_batch($self, batch, /)\n--\n\n"
      "Client.execute_batch on the pinned connection."},
+    {"start", (PyCFunction)Pinned_start, METH_O,
+     "start($self, args, /)\n--\n\nClient.start on the pinned "
+     "connection."},
+    {"start_batch", (PyCFunction)Pinned_start_batch, METH_O,
+     "start_batch($self, batch, /)\n--\n\n"
+     "Client.start_batch on the pinned connection."},
     {"release", (PyCFunction)(void (*)(void))Pinned_release,
      METH_VARARGS | METH_KEYWORDS, Pinned_release_doc},
     {NULL, NULL, 0, NULL},
