@@ -10,17 +10,29 @@ pooling it, so a half-read reply can never reach another task.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import weakref
 from collections import deque
-from typing import Any, AsyncIterator, Awaitable, Deque, Dict, List, Tuple, cast
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    NoReturn,
+    Tuple,
+    cast,
+)
 
 from . import _core
 from .client import build_config, core_client_kwargs
 from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig
-from .exceptions import PoolTimeoutError
-from .pipeline import Callback, Pipeline, _pipeline_results
+from .exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
+from .pipeline import WATCH_LOST, Callback, Pipeline, _pipeline_results
 
 logger = logging.getLogger("pyredisclient")
 
@@ -100,7 +112,10 @@ class AsyncRedisClient(CoreCommands):
 
     # -- the driver -------------------------------------------------------------
 
-    async def _drive(self, call: Any) -> Any:
+    async def _drive(self, call: Any, release: bool = True) -> Any:
+        """Step *call* to its end, waiting on the loop. With *release* the call
+        gives its connection back when it ends, so the next pool waiter is woken;
+        a pinned call keeps it (AsyncPipeline wakes a waiter when the pin goes)."""
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -123,7 +138,8 @@ class AsyncRedisClient(CoreCommands):
             call.cancel()
             raise
         finally:
-            self._release_one()
+            if release:
+                self._release_one()
 
     @staticmethod
     async def _wait_fd(
@@ -171,7 +187,11 @@ class AsyncRedisClient(CoreCommands):
         # new calls keep queueing behind them (first come, first served).
         for fut in self._pool_waiters:
             if not fut.done():
-                if fut.get_loop() is asyncio.get_running_loop():
+                try:
+                    here = fut.get_loop() is asyncio.get_running_loop()
+                except RuntimeError:  # released outside any running loop
+                    here = False
+                if here:
                     fut.set_result(True)
                 else:
                     fut.get_loop().call_soon_threadsafe(_wake, fut, True)
@@ -244,6 +264,36 @@ class AsyncRedisClient(CoreCommands):
         """A pipeline whose ``await execute()`` sends everything in one write."""
         return AsyncPipeline(self, transaction)
 
+    async def transaction(
+        self,
+        func: Callable[[AsyncPipeline], Any],
+        *watches: Any,
+        shard_hint: Any = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """Run ``func(pipe)`` in a WATCH/MULTI/EXEC transaction, retrying on WatchError.
+
+        As redis.asyncio: ``func`` may be a plain or an ``async`` function; it reads
+        through the pipeline (``await pipe.get(k)`` while watching), calls
+        ``pipe.multi()`` and queues writes. Returns EXEC's replies (or ``func``'s
+        value with ``value_from_callable=True``).
+        """
+        async with self.pipeline(True) as pipe:
+            while True:
+                try:
+                    if watches:
+                        await pipe.watch(*watches)
+                    func_value = func(pipe)
+                    if inspect.isawaitable(func_value):
+                        func_value = await func_value
+                    exec_value = await pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    await pipe.reset()
+                    if watch_delay is not None and watch_delay > 0:
+                        await asyncio.sleep(watch_delay)
+
     @property
     def config(self) -> RedisConfig:
         return self._config
@@ -309,24 +359,99 @@ class AsyncRedisClient(CoreCommands):
 
 
 class AsyncPipeline(Pipeline):
-    """Pipeline for AsyncRedisClient: queue synchronously, ``await execute()``."""
+    """Pipeline for AsyncRedisClient: queue synchronously, ``await execute()``.
 
-    def watch(self, *names: Any) -> bool:
-        raise NotImplementedError("WATCH is not supported on the asyncio pipeline yet")
+    WATCH works as on the sync pipeline, awaited: ``await pipe.watch(key)`` pins a
+    connection, commands then run at once and must be awaited for their values,
+    ``pipe.multi()`` goes back to queueing, and ``await pipe.execute()`` raises
+    WatchError if a watched key changed. The pinned connection serves one call
+    at a time; leave with ``async with`` or ``await pipe.reset()``.
+    """
+
+    _client: AsyncRedisClient
+
+    async def _pinned(self, call: Any) -> Any:
+        # The connection stays with the pin: no pool waiter is woken for it.
+        return await self._client._drive(call, release=False)
+
+    async def _immediate(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
+        reply = await self._pinned(self._pin.start(args))
+        return reply if callback is None else callback(reply)
+
+    async def watch(self, *names: Any) -> bool:  # type: ignore[override]
+        """WATCH keys on a connection pinned to this pipeline until execute/reset."""
+        args = self._watch_args(names)
+        client = self._client
+        try:
+            if client._pool_waiters and not self._pin.active:
+                await client._queue_behind_waiters()
+            await self._pinned(self._pin.start(args))
+        except ConnectionError:
+            self._drop_pin(ok=False)
+            raise
+        self._watching = True
+        self._route()
+        return True
+
+    async def unwatch(self) -> bool:  # type: ignore[override]
+        """Forget every watched key (the connection stays pinned until reset)."""
+        if self._watching and self._pin is not None:
+            await self._pinned(self._pin.start(("UNWATCH",)))
+        self._watching = False
+        self._route()
+        return True
+
+    async def reset(self) -> None:  # type: ignore[override]
+        """Drop every queued command, unwatch and give back a pinned connection."""
+        self._clear()
+        pin, ok = self._pin, not self._watching
+        if pin is None:
+            return
+        try:
+            if self._watching and pin.usable:
+                await self._pinned(pin.start(("UNWATCH",)))
+                ok = True
+        except RedisError:
+            pass
+        finally:
+            self._drop_pin(ok)
+
+    def _drop_pin(self, ok: bool) -> None:
+        had_pin = self._pin is not None and self._pin.active
+        super()._drop_pin(ok)
+        if had_pin:
+            # A connection went back (or was closed): a task may be waiting.
+            self._client._release_one()
 
     async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
         """Send every queued command in one write and return their replies."""
+        pin = self._pin
         if not self._batch.callbacks:
+            await self.reset()
             return []
-        client: AsyncRedisClient = self._client
+        client = self._client
         batch, transaction = self._take()
-        if client._pool_waiters:
-            await client._queue_behind_waiters()
-        replies = await client._drive(client._core.start_batch(batch))
+        try:
+            if pin is None:
+                if client._pool_waiters:
+                    await client._queue_behind_waiters()
+                replies = await client._drive(client._core.start_batch(batch))
+            else:
+                try:
+                    replies = await self._pinned(pin.start_batch(batch))
+                except ConnectionError as exc:
+                    raise WatchError(WATCH_LOST) from exc
+        finally:
+            if pin is not None:
+                # EXEC (or a failure) ended the WATCH: pool it if still clean.
+                self._drop_pin(ok=pin.usable)
         return _pipeline_results(replies, batch, transaction, raise_on_error)
+
+    def __enter__(self) -> NoReturn:
+        raise TypeError("an AsyncPipeline is used with 'async with', not 'with'")
 
     async def __aenter__(self) -> AsyncPipeline:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.reset()
+        await self.reset()

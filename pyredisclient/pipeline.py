@@ -10,6 +10,10 @@ from .exceptions import ConnectionError, ExecAbortError, RedisError, ResponseErr
 
 Callback = Callable[[Any], Any]
 
+# What a transaction on a watching connection raises when that connection fails:
+# the watch may have been lost, so the caller must retry (redis-py's wording).
+WATCH_LOST: str = "A ConnectionError occurred while watching one or more keys"
+
 
 class Pipeline(CoreCommands):
     """Commands queued in C and sent with one write (redis-py's Pipeline API).
@@ -49,18 +53,18 @@ class Pipeline(CoreCommands):
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         # Reached only when _route found Python work to do: prefixing, or a
         # command between WATCH and MULTI.
-        if self._watching and not self._explicit_multi:
-            # Between WATCH and MULTI commands run at once, on the watching
-            # connection, so the caller can read the values it watches.
-            if self._prefixer is not None:
-                callback = self._prefixer.wrap_callback(args, callback)
-                args = self._prefixer.prefix_args(args)
-            reply = self._pin.execute(args)
-            return reply if callback is None else callback(reply)
         if self._prefixer is not None:
             callback = self._prefixer.wrap_callback(args, callback)
             args = self._prefixer.prefix_args(args)
+        if self._watching and not self._explicit_multi:
+            return self._immediate(args, callback)
         return self._batch.queue(args, callback)
+
+    def _immediate(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
+        # Between WATCH and MULTI commands run at once, on the watching
+        # connection, so the caller can read the values it watches.
+        reply = self._pin.execute(args)
+        return reply if callback is None else callback(reply)
 
     def multi(self) -> None:
         """Start buffering the transaction (after :meth:`watch`), as in redis-py."""
@@ -79,13 +83,7 @@ class Pipeline(CoreCommands):
         Until :meth:`multi`, commands run immediately (on that connection) and return
         their values; :meth:`execute` then raises WatchError if a watched key changed.
         """
-        if self._explicit_multi:
-            raise RedisError("Cannot issue a WATCH after a MULTI")
-        if self._pin is None:
-            self._pin = self._core.pinned()
-        args: Tuple[Any, ...] = ("WATCH", *names)
-        if self._prefixer is not None:
-            args = self._prefixer.prefix_args(args)
+        args = self._watch_args(names)
         try:
             self._pin.execute(args)
         except ConnectionError:
@@ -94,6 +92,17 @@ class Pipeline(CoreCommands):
         self._watching = True
         self._route()
         return True
+
+    def _watch_args(self, names: Tuple[Any, ...]) -> Tuple[Any, ...]:
+        """Check that WATCH may come now, pin a connection, and build the command."""
+        if self._explicit_multi:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
+        if self._pin is None:
+            self._pin = self._core.pinned()
+        args: Tuple[Any, ...] = ("WATCH", *names)
+        if self._prefixer is not None:
+            args = self._prefixer.prefix_args(args)
+        return args
 
     def unwatch(self) -> bool:
         """Forget every watched key (the connection stays pinned until reset)."""
@@ -118,21 +127,25 @@ class Pipeline(CoreCommands):
 
     def reset(self) -> None:
         """Drop every queued command, unwatch and give back a pinned connection."""
+        self._clear()
+        pin, ok = self._pin, not self._watching
+        if pin is None:
+            return
+        try:
+            if self._watching and pin.usable:
+                pin.execute(("UNWATCH",))
+                ok = True
+        except RedisError:
+            pass
+        finally:
+            self._drop_pin(ok)
+
+    def _clear(self) -> None:
+        """Forget queued commands and MULTI (reset's first half, no I/O)."""
         self._explicit_multi = False
         self.transaction = self._initial_transaction
         self._batch = self._new_batch()
         self._route()
-        if self._pin is not None:
-            ok = False
-            if self._watching and self._pin.usable:
-                try:
-                    self._pin.execute(("UNWATCH",))
-                    ok = True
-                except RedisError:
-                    ok = False
-            elif not self._watching:
-                ok = True
-            self._drop_pin(ok)
 
     def __enter__(self) -> Pipeline:
         return self
@@ -159,16 +172,11 @@ class Pipeline(CoreCommands):
                 try:
                     replies = pin.execute_batch(batch)
                 except ConnectionError as exc:
-                    raise WatchError(
-                        "A ConnectionError occurred while watching one or more keys"
-                    ) from exc
+                    raise WatchError(WATCH_LOST) from exc
         finally:
             if pin is not None:
                 # EXEC (or a failure) ended the WATCH: pool it if still clean.
-                self._pin = None
-                self._watching = False
-                self._route()
-                pin.release(ok=pin.usable)
+                self._drop_pin(ok=pin.usable)
         return _pipeline_results(replies, batch, transaction, raise_on_error)
 
     def _take(self) -> Tuple[Any, bool]:

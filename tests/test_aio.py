@@ -197,10 +197,212 @@ def test_pipelines_and_transactions(redis_client: RedisClient, redis_url: str) -
     run(main())
 
 
-def test_watch_error_class_is_exported() -> None:
-    # Optimistic locking needs WATCH on the pipeline's own connection, which
-    # AsyncPipeline does not offer yet; the class at least exists.
-    assert issubclass(WatchError, pyredisclient.RedisError)
+# ---------------------------------------------------------------------------
+# WATCH / MULTI / EXEC on a pinned connection
+# ---------------------------------------------------------------------------
+
+
+def test_watch_reads_at_once_then_multi_queues(redis_client: RedisClient, redis_url: str) -> None:
+    redis_client.set("w:n", 5)
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            async with r.pipeline() as p:
+                assert await p.watch("w:n") is True
+                assert r.pool_stats()["in_use"] == 1  # the watching connection is pinned
+                value = int(await p.get("w:n"))  # immediate while watching
+                assert value == 5
+                p.multi()
+                assert p.set("w:n", value + 1) is p  # queued after multi()
+                assert p.get("w:n") is p
+                assert await p.execute() == [True, b"6"]
+                assert r.pool_stats()["in_use"] == 0  # EXEC gave the connection back
+
+    run(main())
+    assert redis_client.get("w:n") == b"6"
+
+
+def test_a_concurrent_write_raises_watch_error(redis_client: RedisClient, redis_url: str) -> None:
+    redis_client.set("w:k", "a")
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            p = r.pipeline()
+            await p.watch("w:k")
+            assert await p.get("w:k") == b"a"
+            redis_client.set("w:k", "changed")  # another connection writes it
+            p.multi()
+            p.set("w:k", "mine")
+            with pytest.raises(WatchError):
+                await p.execute()
+            assert r.pool_stats()["in_use"] == 0
+            # Usable afterwards, back in plain queueing mode.
+            assert p.set("w:k", "after") is p
+            assert await p.execute() == [True]
+
+    run(main())
+    assert redis_client.get("w:k") == b"after"
+
+
+def test_unwatch_and_reset_give_the_connection_back(
+    redis_client: RedisClient, redis_url: str
+) -> None:
+    redis_client.set("w:u", 1)
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url, max_connections=1) as r:
+            p = r.pipeline()
+            await p.watch("w:u")
+            assert await p.unwatch() is True
+            assert p.get("w:u") is p  # queued again
+            assert await p.execute() == [b"1"]
+            await p.reset()
+            assert r.pool_stats()["in_use"] == 0
+            # UNWATCH ran before the connection went back: this client's next
+            # transaction on it is not spoiled by the old watch.
+            await p.watch("w:u")
+            await p.reset()
+            redis_client.set("w:u", 2)
+            tx = r.pipeline()
+            tx.set("w:u", 3)
+            assert await tx.execute() == [True]
+            # An empty execute() while watching unwatches and releases too.
+            await p.watch("w:u")
+            assert await p.execute() == []
+            assert r.pool_stats()["in_use"] == 0
+            assert r.pool_stats()["created"] == 1  # never closed on the way
+
+    run(main())
+
+
+def test_transaction_helper_retries_with_sync_or_async_functions(
+    redis_client: RedisClient, redis_url: str
+) -> None:
+    redis_client.set("w:t", 10)
+    attempts: List[int] = []
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+
+            async def double(pipe: Any) -> None:
+                current = int(await pipe.get("w:t"))
+                attempts.append(current)
+                if len(attempts) == 1:
+                    redis_client.incr("w:t")  # spoil the first attempt only
+                pipe.multi()
+                pipe.set("w:t", current * 2)
+
+            assert await r.transaction(double, "w:t") == [True]
+            assert await r.transaction(lambda pipe: 7, "w:t", value_from_callable=True) == 7
+            assert r.pool_stats()["in_use"] == 0
+
+    run(main())
+    assert attempts == [10, 11]
+    assert redis_client.get("w:t") == b"22"
+
+
+def test_watch_misuse_is_refused(redis_url: str) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            p = r.pipeline()
+            await p.watch("w:x")
+            p.multi()
+            with pytest.raises(pyredisclient.RedisError, match="nested"):
+                p.multi()
+            with pytest.raises(pyredisclient.RedisError, match="WATCH after a MULTI"):
+                await p.watch("w:y")
+            await p.reset()
+            with pytest.raises(TypeError, match="async with"):
+                with p:
+                    pass
+            # Two tasks on one watching pipeline: one call at a time, and the
+            # loser is told so instead of reading the other's reply.
+            await p.watch("w:x")
+            results = await asyncio.gather(p.get("w:x"), p.get("w:x"), return_exceptions=True)
+            errors = [e for e in results if isinstance(e, BaseException)]
+            assert results.count(None) == 1 and len(errors) == 1, results
+            assert isinstance(errors[0], RuntimeError) and "one call at a time" in str(errors[0])
+            assert await p.get("w:x") is None  # still watching, still usable
+            await p.reset()
+            assert r.pool_stats()["in_use"] == 0
+
+    run(main())
+
+
+def test_watch_on_a_prefixed_client_watches_the_prefixed_key(
+    redis_client: RedisClient, redis_url: str
+) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url, key_prefix="t:") as r:
+            await r.set("k", "1")
+            async with r.pipeline() as p:
+                await p.watch("k")
+                assert await p.get("k") == b"1"
+                redis_client.set("k", "DECOY")  # the unprefixed key: not watched
+                p.multi()
+                p.set("k", "2")
+                assert await p.execute() == [True]
+            async with r.pipeline() as p:
+                await p.watch("k")
+                redis_client.set("t:k", "changed")  # the watched, prefixed key
+                p.multi()
+                p.set("k", "3")
+                with pytest.raises(WatchError):
+                    await p.execute()
+
+    run(main())
+    assert redis_client.mget("k", "t:k") == [b"DECOY", b"changed"]
+
+
+def test_a_lost_watching_connection_raises_watch_error(
+    redis_client: RedisClient, redis_url: str
+) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url, client_name="watcher") as r:
+            p = r.pipeline()
+            await p.watch("w:l")
+            redis_client.execute_command("CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal")
+            p.multi()
+            p.set("w:l", "x")
+            with pytest.raises(WatchError, match="ConnectionError"):
+                await p.execute()
+            assert r.pool_stats()["in_use"] == 0
+            # Cancelled while watching: the watch is lost with the connection,
+            # which is closed, never pooled.
+            await p.watch("w:l")
+            task = asyncio.ensure_future(p.blpop("w:list", 5))
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            p.multi()
+            p.set("w:l", "y")
+            with pytest.raises(WatchError):
+                await p.execute()
+            stats = r.pool_stats()
+            assert stats["in_use"] == 0 and stats["idle"] == 0
+            assert await r.set("w:l", "z") is True  # a fresh connection
+            assert await r.rpush("w:list", "v") == 1  # nobody is popping
+
+    run(main())
+    assert redis_client.get("w:l") == b"z"
+
+
+def test_a_released_watch_wakes_a_task_waiting_for_the_pool(redis_url: str) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url, max_connections=1, pool_timeout=5) as r:
+            p = r.pipeline()
+            await p.watch("w:p")
+            waiter = asyncio.ensure_future(elapsed(r.get("w:p")))
+            await asyncio.sleep(0.2)
+            assert not waiter.done()  # the only connection is pinned
+            p.multi()
+            p.set("w:p", "v")
+            assert await p.execute() == [True]
+            took, exc = await waiter
+            assert exc is None and took < 1.0, (took, exc)  # woken, not timed out
+
+    run(main())
 
 
 # ---------------------------------------------------------------------------
