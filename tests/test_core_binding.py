@@ -397,6 +397,24 @@ def test_batch_in_flight_is_guarded(core: _core.Client) -> None:
     assert core.execute_batch(b) == [None, b"PONG", b"PONG"]
 
 
+def test_the_read_only_table_agrees_with_the_server(redis_client: Any) -> None:
+    """Read-only commands may be replayed after a connection error, so the C
+    table must never call a write command read-only, and should know every
+    read-only data command the running server reports (COMMAND's flags)."""
+    missing, wrong = [], []
+    for entry in redis_client.execute_command("COMMAND"):
+        name = entry[0].decode().upper()
+        flags = {f.decode() if isinstance(f, bytes) else f for f in entry[2]}
+        b = _core.Batch()
+        b.append((name, "key"))
+        if "write" in flags and b.readonly:
+            wrong.append(name)
+        elif flags >= {"readonly"} and not flags & {"blocking", "pubsub"}:
+            if not b.readonly and name not in {"LOLWUT"}:  # LOLWUT: an easter egg
+                missing.append(name)
+    assert wrong == [] and missing == [], (wrong, missing)
+
+
 def drive(call: Any) -> Any:
     """Step an AsyncCall to its end with select(): a tiny stand-in for the
     asyncio driver (bounded by the call's own deadlines)."""
