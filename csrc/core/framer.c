@@ -93,6 +93,35 @@ fast_length(const char *p, const char *end, int64_t *out)
     return p + 2;
 }
 
+/* Inside an array, skip a run of bulk strings that are wholly in the buffer
+ * and are not the array's last element (the MGET, HGETALL and LRANGE shape)
+ * in a tight loop.  Returns the position of the first element it leaves to
+ * the general path: anything else, anything odd (which that path then
+ * reports), the last element (which may complete the reply), or the end. */
+static size_t
+skip_bulk_run(prc_framer_t *f, const char *buf, size_t len, size_t pos)
+{
+    int64_t *left = &f->left[f->depth - 1];
+
+    while (*left > 1 && len - pos > 3 && buf[pos] == '$') {
+        int64_t n;
+        const char *eol = fast_length(buf + pos + 1, buf + len, &n);
+        size_t body;
+
+        if (eol == NULL || (uint64_t)n > f->max_bulk) {
+            break;
+        }
+        body = (size_t)(eol - buf);
+        if (len - body < (size_t)n + 2 || buf[body + n] != '\r' ||
+            buf[body + n + 1] != '\n') {
+            break;
+        }
+        pos = body + (size_t)n + 2;
+        --*left;
+    }
+    return pos;
+}
+
 /* One element finished at the current position: close the aggregates it
  * completes.  Returns 1 when a top-level reply is complete. */
 static int
@@ -162,6 +191,12 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
 
             if (f->depth == 0) {
                 f->reply_start = pos; /* a new top-level reply begins */
+            } else {
+                pos = skip_bulk_run(f, buf, len, pos);
+                if (pos >= len) {
+                    break;
+                }
+                line = buf + pos;
             }
             if ((line[0] == '$' || line[0] == '*') &&
                 (eol = fast_length(line + 1, buf + len, &n)) != NULL) {

@@ -24,6 +24,11 @@ static const char *const corpus[] = {
     "*2\r\n*0\r\n*-1\r\n",
     "*1\r\n*1\r\n*1\r\n:1\r\n",
     "*2\r\n$2\r\n\r\n\r\n-ERR x\r\n",
+    /* Runs of bulk strings (MGET's shape), broken by a nil and an empty
+     * one, and nested: the framer skips such runs in a tighter loop. */
+    "*6\r\n$1\r\na\r\n$2\r\nbc\r\n$-1\r\n$0\r\n\r\n$10\r\n0123456789\r\n"
+    "$3\r\ndef\r\n",
+    "*2\r\n*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n$1\r\nw\r\n",
 };
 #define NCORPUS ((int)(sizeof(corpus) / sizeof(corpus[0])))
 
@@ -212,6 +217,11 @@ TEST_IMPL(framer_bulk_limit)
     prc_framer_init(&f, 10, 100, 8);
     ASSERT_CODE(scan_copy(&f, "*2\r\n$1\r\na\r\n$11\r\n", 16, 0),
                 PRC_EREPLYLIMIT);
+    /* And in the middle of a run of bulk strings. */
+    prc_framer_init(&f, 10, 100, 8);
+    ASSERT_CODE(scan_copy(&f, "*3\r\n$1\r\na\r\n$11\r\n", 16, 0),
+                PRC_EREPLYLIMIT);
+    ASSERT_STR_CONTAINS(f.errstr, "11 bytes");
     return TEST_OK;
 }
 
@@ -361,6 +371,11 @@ TEST_IMPL(framer_missing_crlf)
     ASSERT_CODE(scan_copy(&f, "$3\r\nfoo\rX", 9, 0), PRC_EPROTO);
     init_default(&f);
     ASSERT_CODE(scan_copy(&f, "$3\r\nfoo\n\r", 9, 0), PRC_EPROTO);
+    /* In the middle of a run of bulk strings inside an array. */
+    init_default(&f);
+    ASSERT_CODE(scan_copy(&f, "*3\r\n$1\r\naXY$1\r\nb\r\n$1\r\nc\r\n", 25, 0),
+                PRC_EPROTO);
+    ASSERT_STR_CONTAINS(f.errstr, "bulk string not followed by CRLF");
     /* A CR alone may still be followed by its LF: wait. */
     init_default(&f);
     ASSERT_EQ(scan_copy(&f, "$3\r\nfoo\r", 8, 0), 0);
