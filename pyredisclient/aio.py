@@ -447,6 +447,18 @@ class AsyncPipeline(Pipeline):
                 self._drop_pin(ok=pin.usable)
         return _pipeline_results(replies, batch, transaction, raise_on_error)
 
+    def __del__(self) -> None:
+        # Dropped while watching, without reset(): the pin, freed right after
+        # this, closes its connection in C, which no pool waiter hears of. Wake
+        # one on its own loop once that has happened.
+        pin, client = self.__dict__.get("_pin"), self.__dict__.get("_client")
+        if pin is not None and pin.active and client is not None and client._pool_waiters:
+            try:
+                loop = client._pool_waiters[0].get_loop()
+                loop.call_soon_threadsafe(client._release_one)
+            except RuntimeError:  # that loop is closed: nobody is waiting
+                pass
+
     def __enter__(self) -> NoReturn:
         raise TypeError("an AsyncPipeline is used with 'async with', not 'with'")
 

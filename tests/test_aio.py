@@ -15,6 +15,7 @@ would fail if a call hung or blocked the event loop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import time
@@ -401,6 +402,23 @@ def test_a_released_watch_wakes_a_task_waiting_for_the_pool(redis_url: str) -> N
             assert await p.execute() == [True]
             took, exc = await waiter
             assert exc is None and took < 1.0, (took, exc)  # woken, not timed out
+
+    run(main())
+
+
+def test_a_dropped_watching_pipeline_wakes_a_task_waiting_for_the_pool(redis_url: str) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url, max_connections=1, pool_timeout=5) as r:
+            p: Any = r.pipeline()
+            await p.watch("w:d")
+            waiter = asyncio.ensure_future(elapsed(r.get("w:d")))
+            await asyncio.sleep(0.2)
+            assert not waiter.done()  # the only connection is pinned
+            del p  # forgotten without reset(): its connection is closed
+            gc.collect()
+            took, exc = await waiter
+            assert exc is None and took < 1.0, (took, exc)  # woken, not timed out
+            assert r.pool_stats()["in_use"] == 0
 
     run(main())
 
