@@ -1,4 +1,4 @@
-"""The asyncio client in a page: many tasks on one client, pipelines, timeouts.
+"""The asyncio client in a page: many tasks on one client, pipelines, WATCH.
 
 Run against a local server::
 
@@ -8,7 +8,7 @@ Run against a local server::
 from __future__ import annotations
 
 import asyncio
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from pyredisclient import RedisError
 from pyredisclient.aio import AsyncRedisClient
@@ -29,6 +29,24 @@ async def play(client: AsyncRedisClient, player: str, points: int) -> Tuple[str,
     return player, float(score)
 
 
+async def withdraw(client: AsyncRedisClient, account: str, amount: int) -> bool:
+    """Optimistic locking: take ``amount`` only if the balance covers it.
+
+    transaction() WATCHes the key, runs ``attempt`` (reads are awaited at once),
+    and retries it if another client changed the key before EXEC.
+    """
+
+    async def attempt(pipe: Any) -> bool:
+        balance = int(await pipe.get(account) or 0)
+        if balance < amount:
+            return False  # nothing queued: EXEC is skipped, the WATCH dropped
+        pipe.multi()
+        pipe.decrby(account, amount)
+        return True
+
+    return bool(await client.transaction(attempt, account, value_from_callable=True))
+
+
 async def main() -> None:
     # One client for every task of this event loop (get_client() is per loop).
     client = AsyncRedisClient.get_client()
@@ -39,6 +57,10 @@ async def main() -> None:
         best: Dict[str, float] = dict(sorted(results))
         print("scores:", best)
         print("p3 cached:", await cached_score(client, "p3"))
+        await client.set("balance:alice", 100)
+        done = await asyncio.gather(*(withdraw(client, "balance:alice", 30) for _ in range(5)))
+        balance = int(await client.get("balance:alice") or 0)
+        print(f"withdrawals: {sum(done)} of {len(done)} succeeded, balance {balance}")
         keys = [key async for key in client.scan_iter(match="games:*")]
         print(len(keys), "players")
         report = await client.health_check()

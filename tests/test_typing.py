@@ -156,3 +156,6 @@ def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) ->
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "health: healthy" in result.stdout
+    if script == "async_quickstart.py":
+        # Five concurrent WATCH/MULTI withdrawals of 30 from 100: exactly three fit.
+        assert "withdrawals: 3 of 5 succeeded, balance 10" in result.stdout
