@@ -525,6 +525,9 @@ class CoreCommands:
 
     def mget(self, keys: KeysT, *args: KeyT) -> List[Any]:
         """Return the values of ``keys`` (plus ``args``), None for missing keys."""
+        if not args and type(keys) in (list, tuple) and keys:
+            # The common call, mget([k1, k2, ...]): no intermediate list copy.
+            return self._run(("MGET", *keys))
         names = _list_or_args(keys, args)
         if not names:
             # redis-py answers [] without an error; a PING keeps a pipeline's
