@@ -389,6 +389,80 @@ def test_a_lost_watching_connection_raises_watch_error(
     assert redis_client.get("w:l") == b"z"
 
 
+def test_watch_failures_leave_nothing_pinned(redis_client: RedisClient, redis_url: str) -> None:
+    async def main() -> None:
+        dead = AsyncRedisClient(port=find_free_port(), socket_connect_timeout=0.5, retry_attempts=0)
+        async with dead:
+            p = dead.pipeline()
+            with pytest.raises(ConnectionError):
+                await p.watch("w:dead")
+            assert dead.pool_stats()["in_use"] == 0
+            assert p.set("w:dead", 1) is p  # back to plain queueing
+        async with AsyncRedisClient.from_url(redis_url, client_name="watcher") as r:
+            p = r.pipeline()
+            await p.watch("w:gone")
+            closed = r.pool_stats()["closed"]
+            redis_client.execute_command("CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal")
+            await p.reset()  # UNWATCH fails on the dead connection: swallowed
+            stats = r.pool_stats()
+            assert stats["in_use"] == 0 and stats["idle"] == 0
+            assert stats["closed"] == closed + 1
+            assert await r.ping() is True
+
+    run(main())
+
+
+def test_watch_queues_behind_tasks_waiting_for_the_pool(
+    redis_client: RedisClient, redis_url: str
+) -> None:
+    async def main() -> List[str]:
+        order: List[str] = []
+        async with AsyncRedisClient.from_url(redis_url, max_connections=1, pool_timeout=5) as r:
+
+            async def first_come() -> None:
+                await r.get("w:q")
+                order.append("waiter")
+
+            async def hold_then_watch() -> None:
+                await r.blpop("w:none", 0.3)  # holds the only connection
+                # Released just now, and the waiter woken but not yet run: the
+                # WATCH must not take the connection the waiter was woken for.
+                async with r.pipeline() as p:
+                    await p.watch("w:q")
+                    order.append("watch")
+
+            holder = asyncio.ensure_future(hold_then_watch())
+            await asyncio.sleep(0.05)
+            await asyncio.gather(first_come(), holder)
+        return order
+
+    assert run(main()) == ["waiter", "watch"]
+
+
+def test_transaction_waits_watch_delay_between_attempts(
+    redis_client: RedisClient, redis_url: str
+) -> None:
+    redis_client.set("w:delay", 1)
+    attempts: List[float] = []
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+
+            async def bump(pipe: Any) -> None:
+                attempts.append(time.monotonic())
+                value = int(await pipe.get("w:delay"))
+                if len(attempts) == 1:
+                    redis_client.incr("w:delay")  # spoil the first attempt
+                pipe.multi()
+                pipe.set("w:delay", value + 10)
+
+            assert await r.transaction(bump, "w:delay", watch_delay=0.2) == [True]
+
+    run(main())
+    assert len(attempts) == 2 and attempts[1] - attempts[0] >= 0.2
+    assert redis_client.get("w:delay") == b"12"
+
+
 def test_a_released_watch_wakes_a_task_waiting_for_the_pool(redis_url: str) -> None:
     async def main() -> None:
         async with AsyncRedisClient.from_url(redis_url, max_connections=1, pool_timeout=5) as r:

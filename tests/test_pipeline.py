@@ -502,3 +502,41 @@ def test_multi_twice_and_watch_after_multi_are_refused(r: Any) -> None:
     q.get("w:x")
     with pytest.raises(RedisError, match="already buffered"):
         q.multi()
+
+
+def test_a_lost_watching_connection(r: Any, make: Callable[..., Any]) -> None:
+    """The watching connection dies: execute() raises WatchError (the watch may be
+    lost), reset() survives a failing UNWATCH, and neither pools the corpse."""
+    client = make(client_name="watcher")
+    p = client.pipeline()
+    p.watch("w:lost")
+    r.execute_command("CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal")
+    p.multi()
+    p.set("w:lost", "x")
+    with pytest.raises(WatchError, match="ConnectionError"):
+        p.execute()
+    closed = client.pool_stats()["closed"]
+    p.watch("w:lost")
+    r.execute_command("CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal")
+    p.reset()  # UNWATCH fails on the dead connection: swallowed, connection closed
+    stats = client.pool_stats()
+    assert stats["in_use"] == 0 and stats["idle"] == 0 and stats["closed"] == closed + 1
+    assert r.get("w:lost") is None
+
+
+def test_watch_on_an_unreachable_server_leaves_nothing_pinned(
+    make: Callable[..., Any],
+) -> None:
+    from pyredisclient.testing import find_free_port
+
+    client = make()
+    dead = RedisClient(port=find_free_port(), socket_connect_timeout=0.5, retry_attempts=0)
+    try:
+        p = dead.pipeline()
+        with pytest.raises(ConnectionError):
+            p.watch("w:dead")
+        assert dead.pool_stats()["in_use"] == 0
+        assert p.set("w:dead", 1) is p  # back to plain queueing
+    finally:
+        dead.close()
+    assert client.ping() is True
