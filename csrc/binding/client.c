@@ -785,6 +785,25 @@ new_async_call(RedisClientObject *self)
     return ac;
 }
 
+/* A new AsyncCall on a pinned connection (pin may be NULL: none): borrow the
+ * pin's connection for the call's life, holding a reference to the pin until
+ * async_finish gives it back.  On failure the call is marked finished (it
+ * checked nothing out) for the caller to drop. */
+static int
+async_lend(AsyncCallObject *ac, PinnedObject *pin)
+{
+    if (pin == NULL) {
+        return 0;
+    }
+    if (pin_lend(pin, &ac->call) < 0) {
+        ac->finished = 1;
+        return -1;
+    }
+    Py_INCREF(pin);
+    ac->pin = pin;
+    return 0;
+}
+
 /* Begin one command without blocking, on a pinned connection when pin is
  * given; the AsyncCall owns cmd and, until it finishes, the lent pin. */
 static PyObject *
@@ -815,14 +834,9 @@ start_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     if (flags & PRC_CALL_BLOCKING) {
         set_block_deadline(self, &ac->call, block);
     }
-    if (pin != NULL) {
-        if (pin_lend(pin, &ac->call) < 0) {
-            ac->finished = 1; /* nothing was checked out */
-            Py_DECREF(ac);
-            return NULL;
-        }
-        Py_INCREF(pin);
-        ac->pin = pin;
+    if (async_lend(ac, pin) < 0) {
+        Py_DECREF(ac);
+        return NULL;
     }
     return (PyObject *)ac;
 }
@@ -865,14 +879,9 @@ start_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
     prc_call_init(&ac->call, b->buf, b->len, (int)b->n,
                   (b->flags & ~PRC_CALL_BLOCKING) | PRC_CALL_NONBLOCK,
                   prc_deadline_after(self->socket_timeout));
-    if (pin != NULL) {
-        if (pin_lend(pin, &ac->call) < 0) {
-            ac->finished = 1;
-            Py_DECREF(ac);
-            return NULL;
-        }
-        Py_INCREF(pin);
-        ac->pin = pin;
+    if (async_lend(ac, pin) < 0) {
+        Py_DECREF(ac);
+        return NULL;
     }
     Py_INCREF(b);
     ac->batch = (PyObject *)b;
