@@ -483,6 +483,34 @@ def test_an_abandoned_pinned_call_leaves_a_broken_connection_to_the_pin(
     assert core.execute(("PING",)) == b"PONG"
 
 
+def test_a_pin_collected_while_its_call_is_in_flight_closes_the_connection(
+    core: _core.Client,
+) -> None:
+    """A garbage cycle holding an in-flight pinned call and its pin: the collector
+    may clear the pin first, while the call still holds the connection. The
+    connection must then be closed when the call is cleared: neither freed under
+    the call (ASan watches) nor left counted in use."""
+    closed = core.pool_stats()["closed"]
+    gc.collect()
+    gc.disable()  # no collection between building the cycle and collect()
+    try:
+        pin = core.pinned()
+        pin.execute(("PING",))
+        call = pin.start(("BLPOP", "pin:none", 5))
+        assert call.step() == _core.WANT_READ
+        cycle: list[Any] = [call]
+        cycle.append(cycle)
+        del call, pin, cycle
+        assert core.pool_stats()["in_use"] == 1
+        gc.collect()
+    finally:
+        gc.enable()
+    stats = core.pool_stats()
+    assert stats["in_use"] == 0 and stats["idle"] == 0
+    assert stats["closed"] == closed + 1
+    assert core.execute(("PING",)) == b"PONG"
+
+
 def test_large_batch_buffer_is_released_on_clear(core: _core.Client) -> None:
     b = _core.Batch()
     value = b"v" * (256 * 1024)

@@ -540,3 +540,26 @@ def test_watch_on_an_unreachable_server_leaves_nothing_pinned(
     finally:
         dead.close()
     assert client.ping() is True
+
+
+def test_a_watching_pipeline_serves_one_thread_at_a_time(r: Any, make: Callable[..., Any]) -> None:
+    """Two threads on one watching pipeline: the second call is refused while the
+    first holds the pinned connection, instead of reading the first one's reply."""
+    client = make()
+    p = client.pipeline()
+    p.watch("w:threads")
+    result: list[Any] = []
+    blocker = threading.Thread(target=lambda: result.append(p.blpop("w:threads:list", 1)))
+    blocker.start()
+    deadline = time.monotonic() + 2
+    while not any("b" in c["flags"] for c in r.client_list()):  # BLPOP is blocked
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    with pytest.raises(RuntimeError, match="one call at a time"):
+        p.get("w:threads")
+    r.rpush("w:threads:list", "v")
+    blocker.join(3)
+    assert result == [(b"w:threads:list", b"v")]
+    assert p.get("w:threads") is None  # the pin is free again, still watching
+    p.reset()
+    assert client.pool_stats()["in_use"] == 0
