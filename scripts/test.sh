@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole check suite, in order, stopping at the first failure:
-#   lint   ruff check + ruff format --check; mypy; stubs current; clang-format --dry-run --Werror
+#   lint   ruff check + ruff format --check; mypy; stubs and command table current;
+#          clang-format --dry-run --Werror
 #   c      C unit tests (make -C tests/c test)
 #   py     pytest with Python and C line coverage (both must reach COV_MIN)
 #   asan   pytest on an ASan+UBSan extension; C tests under ASan and TSan
@@ -147,9 +148,11 @@ step_lint() {
     "$ROOT/.venv/bin/ruff" check "${pydirs[@]}" || fail "ruff check"
     "$ROOT/.venv/bin/ruff" format --check "${pydirs[@]}" || fail "ruff format --check (run: ruff format ${pydirs[*]})"
 
-    heading "lint: mypy --strict (package and examples), stubs current"
+    heading "lint: mypy --strict (package and examples), stubs and command table current"
     "$ROOT/.venv/bin/mypy" pyredisclient || fail "mypy pyredisclient"
     "$ROOT/.venv/bin/python" scripts/gen_stubs.py --check || fail "generated stubs out of date"
+    "$ROOT/.venv/bin/python" scripts/gen_commands.py --check ||
+        fail "generated command table out of date (python scripts/gen_commands.py --offline)"
 
     heading "lint: clang-format"
     command -v clang-format >/dev/null 2>&1 ||

@@ -161,6 +161,9 @@ void pyrc_free_command(char *cmd);
 PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
                              Py_ssize_t n, int as_list) PYRC_RAISES;
 
+/* commands.c: command_spec, command_keys, command_names */
+extern PyMethodDef pyrc_command_methods[];
+
 /* client.c */
 extern PyType_Spec pyrc_client_spec;
 extern PyType_Spec pyrc_batch_spec;

@@ -66,6 +66,22 @@
     XX(cmdtable_wait)                                                         \
     XX(cmdtable_unknown)                                                      \
     XX(cmdtable_argvlen)                                                      \
+    /* cmdspec.c */                                                           \
+    XX(cmdspec_lookup)                                                        \
+    XX(cmdspec_subcommands)                                                   \
+    XX(cmdspec_every_entry_found)                                             \
+    XX(cmdspec_classes)                                                       \
+    XX(cmdspec_agrees_with_cmdtable)                                          \
+    XX(cmdspec_keys_index_range)                                              \
+    XX(cmdspec_keys_keynum)                                                   \
+    XX(cmdspec_keys_keyword)                                                  \
+    XX(cmdspec_keys_sort_migrate)                                             \
+    XX(cmdspec_keys_subcommands)                                              \
+    XX(cmdspec_keys_not_keys)                                                 \
+    XX(cmdspec_keys_bad_argv)                                                 \
+    XX(cmdspec_keys_cap)                                                      \
+    XX(cmdspec_keys_synthetic)                                                \
+    XX(cmdspec_vocabularies)                                                  \
     /* pool.c */                                                              \
     XX(pool_new_validation)                                                   \
     XX(pool_new_copies_strings)                                               \
