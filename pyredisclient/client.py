@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Tuple, TypeVar
 
 from . import _core
 from .commands import CoreCommands
-from .config import RedisConfig
+from .config import RedisConfig, _check_overrides
 from .exceptions import WatchError
 from .pipeline import Callback, Pipeline
 
@@ -28,10 +28,20 @@ def core_client_kwargs(config: RedisConfig) -> Dict[str, Any]:
 
 
 def build_config(
-    host: str | None, port: int | None, db: int | None, config: RedisConfig | None, options: Any
+    host: str | None,
+    port: int | None,
+    db: int | None,
+    config: RedisConfig | None,
+    options: Any,
+    caller: str = "RedisClient",
 ) -> RedisConfig:
     """The config of a client constructor: ``config`` with ``options`` applied, or
-    one built from them (positional host/port/db count as options)."""
+    one built from them (positional host/port/db count as options).
+
+    An unknown option raises TypeError naming ``caller`` (the class the user called)
+    and the closest option.
+    """
+    _check_overrides(caller, options)
     for name, value in (("host", host), ("port", port), ("db", db)):
         if value is not None:
             options[name] = value
@@ -92,7 +102,7 @@ class RedisClient(CoreCommands):
         config: RedisConfig | None = None,
         **options: Any,
     ) -> None:
-        config = build_config(host, port, db, config, options)
+        config = build_config(host, port, db, config, options, type(self).__name__)
         self._config = config
         self._core = _core_client(config)
         self._execute = self._core.execute
@@ -150,6 +160,7 @@ class RedisClient(CoreCommands):
         Explicit keyword overrides win over values in the URL (redis-py lets the
         query string win; a conflicting override logs a warning).
         """
+        _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
     @classmethod

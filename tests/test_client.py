@@ -147,6 +147,42 @@ def test_construction_is_lazy_and_validates(redis_server: RedisServer) -> None:
         RedisClient(host="127.0.0.1", max_connections=0)
 
 
+def test_an_unknown_keyword_names_the_class_called_and_the_closest_option() -> None:
+    from pyredisclient.aio import AsyncRedisClient
+
+    class AppCache(RedisClient):
+        pass
+
+    cases = [
+        (lambda: RedisClient(prot=6379), "RedisClient() got", "'prot' (did you mean 'port'?)"),
+        (lambda: AppCache(socket_timout=1), "AppCache() got", "(did you mean 'socket_timeout'?)"),
+        (lambda: AsyncRedisClient(passwrd="x"), "AsyncRedisClient() got", "'password'?"),
+        (
+            lambda: RedisClient(config=RedisConfig(), dbb=1),
+            "RedisClient() got",
+            "'dbb' (did you mean 'db'?)",
+        ),
+        (
+            lambda: RedisClient.from_url("redis://h", max_conections=2),
+            "RedisClient.from_url() got",
+            "(did you mean 'max_connections'?)",
+        ),
+        (
+            lambda: AsyncRedisClient.from_url("redis://h", ssl_ca_cert="x"),
+            "AsyncRedisClient.from_url() got",
+            "(did you mean 'ssl_ca_certs'?)",
+        ),
+        (lambda: RedisClient(protocol=3), "RedisClient() got", "'protocol'"),
+    ]
+    for make, *fragments in cases:
+        with pytest.raises(TypeError) as info:
+            make()
+        message = str(info.value)
+        assert "RedisConfig" not in message and "__init__" not in message, message
+        for fragment in fragments:
+            assert fragment in message, message
+
+
 def test_from_url_tcp_db_in_path_and_overrides(
     redis_server: RedisServer, make: Callable[..., RedisClient]
 ) -> None:
