@@ -30,7 +30,7 @@ from typing import (
 from . import _core
 from .client import build_config, core_client_kwargs
 from .commands import CoreCommands, KeyT, PatternT
-from .config import RedisConfig, _check_overrides
+from .config import RedisConfig, _check_overrides, hide_password, secret_url
 from .exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
 from .pipeline import WATCH_LOST, Callback, Pipeline, _pipeline_results
 
@@ -85,6 +85,8 @@ class AsyncRedisClient(CoreCommands):
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient:
         """Build a client from a ``redis://``, ``rediss://`` or ``unix://`` URL."""
+        url = secret_url(url)  # first: tracebacks that print locals must not show it
+        hide_password(overrides)
         _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
@@ -354,7 +356,9 @@ class AsyncRedisClient(CoreCommands):
         await self.aclose()
 
     def __repr__(self) -> str:
-        c = self._config
+        c = self.__dict__.get("_config")
+        if c is None:  # __init__ raised midway, or was never called
+            return f"<{type(self).__name__} (not initialised)>"
         where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
         return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Tuple, TypeVar
 
 from . import _core
 from .commands import CoreCommands
-from .config import RedisConfig, _check_overrides
+from .config import RedisConfig, _check_overrides, hide_password, secret_url
 from .exceptions import WatchError
 from .pipeline import Callback, Pipeline
 
@@ -39,8 +39,10 @@ def build_config(
     one built from them (positional host/port/db count as options).
 
     An unknown option raises TypeError naming ``caller`` (the class the user called)
-    and the closest option.
+    and the closest option. A str password in ``options`` is wrapped in a Secret in
+    place, so that the constructor's frame never holds it in plain text.
     """
+    hide_password(options)
     _check_overrides(caller, options)
     for name, value in (("host", host), ("port", port), ("db", db)):
         if value is not None:
@@ -160,6 +162,8 @@ class RedisClient(CoreCommands):
         Explicit keyword overrides win over values in the URL (redis-py lets the
         query string win; a conflicting override logs a warning).
         """
+        url = secret_url(url)  # first: tracebacks that print locals must not show it
+        hide_password(overrides)
         _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
@@ -314,7 +318,9 @@ class RedisClient(CoreCommands):
         self.close()
 
     def __repr__(self) -> str:
-        c = self._config
+        c = self.__dict__.get("_config")
+        if c is None:  # __init__ raised midway, or was never called
+            return f"<{type(self).__name__} (not initialised)>"
         where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
         return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
 

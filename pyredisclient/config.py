@@ -434,13 +434,16 @@ def redact_url(text: str) -> str:
     """Replace the password of every URL in ``text`` with ``***``.
 
     Handles the user-info form (``redis://user:pw@host``, ``redis://:pw@host``, a
-    password holding an unencoded ``@`` included) and ``password=`` in a query string.
+    password holding an unencoded ``@`` included; user info without a ``:``, as in
+    ``redis://secret@host``, is hidden whole) and ``password=`` in a query string.
     Text without a URL comes back unchanged.
     """
 
     def userinfo(match: re.Match[str]) -> str:
         user, colon, _ = match.group(2).partition(":")
-        return f"{match.group(1)}{user}{colon}{'***' if colon else ''}@"
+        if not colon:  # redis://secret@host: no ':', and quite likely a password
+            return f"{match.group(1)}{'***' if user else ''}@"
+        return f"{match.group(1)}{user}:***@"
 
     return _QUERY_PASSWORD_RE.sub(r"\1***", _USERINFO_RE.sub(userinfo, text))
 
@@ -477,6 +480,15 @@ def _split_url(url: Secret) -> _UrlParts | str:
             "(and '@' ':' '/' '?' as %40 %3A %2F %3F)"
         )
     has_userinfo = "@" in parts.netloc
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo and ":" not in userinfo:
+        # redis://secret@host: redis-py reads "secret" as a user name with an empty
+        # password, which no server accepts; users mostly mean a password. Refuse it,
+        # and never echo the text: it may well be the password.
+        return (
+            "the user info before '@' has no ':'; write redis://:PASSWORD@host for a "
+            "password alone, or redis://USER:PASSWORD@host for an ACL user"
+        )
     if not has_userinfo and ("@" in parts.path or ("@" in parts.query and parts.scheme != "unix")):
         return (
             "an '@' after the host; write it as %40 (and in a password, percent-encode "
@@ -508,9 +520,10 @@ def _split_url(url: Secret) -> _UrlParts | str:
 
 def _parse_url(url: str | Secret) -> Dict[str, Any]:
     """Read a redis://, rediss:// or unix:// URL into field values (see from_url)."""
-    if not isinstance(url, (str, Secret)):
+    url = secret_url(url)  # first: tracebacks that print locals must not show it
+    if not isinstance(url, Secret):
         raise ConfigurationError(f"a URL must be a str, got {type(url).__name__}")
-    parts = _split_url(Secret(url))
+    parts = _split_url(url)
     if isinstance(parts, str):
         raise ConfigurationError(parts)
     values: Dict[str, Any] = {}
@@ -567,6 +580,22 @@ def _parse_url(url: str | Secret) -> Dict[str, Any]:
             )
         values[key] = converted
     return values
+
+
+def secret_url(url: Any) -> Any:
+    """Wrap a str URL in a Secret; return anything else as it is.
+
+    Functions that take a URL call this as their first statement, so that no frame
+    holds the plain URL (with its password) when a later step raises: error reporters
+    such as Sentry, rich and ``traceback`` with ``capture_locals=True`` print locals.
+    """
+    return Secret(url) if isinstance(url, str) else url
+
+
+def hide_password(options: Dict[str, Any]) -> None:
+    """Wrap a str ``password`` in ``options`` in a Secret, in place (see secret_url)."""
+    if isinstance(options.get("password"), str):
+        options["password"] = Secret(options["password"])
 
 
 def _unknown_option(key: str) -> str:
@@ -866,6 +895,7 @@ class RedisConfig:
 
     def replace(self, **changes: Any) -> RedisConfig:
         """Return a copy with ``changes`` applied, validated again."""
+        hide_password(changes)  # first: tracebacks that print locals must not show it
         return dataclasses.replace(self, **changes)
 
     # -- constructors --------------------------------------------------------------------
@@ -888,6 +918,8 @@ class RedisConfig:
         explicit keyword argument wins; when it replaces a value the URL gave, a WARNING is
         logged once per process. Pass only the keywords the caller really gave.
         """
+        url = secret_url(url)  # first: tracebacks that print locals must not show it
+        hide_password(overrides)
         _check_overrides("from_url", overrides)
         return cls._merge({}, {}, _with_source(_parse_url, url, "url"), "url", overrides)
 
@@ -927,6 +959,7 @@ class RedisConfig:
 
         Errors name the variable: ``REDIS_PORT: port must be an integer 1-65535, got 'abc'``.
         """
+        hide_password(overrides)  # first: tracebacks that print locals must not show it
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         _check_overrides("from_env", overrides)
@@ -940,10 +973,11 @@ class RedisConfig:
             return value if value else None
 
         url_source = prefix + "URL"
-        url_secret = read("URL")
+        # Wrapped in the same expression that reads it: no local holds the plain URL.
+        url_secret = secret_url(read("URL"))
         url_values: Dict[str, Any] = {}
         if url_secret is not None:
-            url_values = _with_source(_parse_url, Secret(url_secret), url_source)
+            url_values = _with_source(_parse_url, url_secret, url_source)
 
         # Fields a higher layer gives: their variables are neither validated nor used
         # (REDIS_PORT=tcp://... from Kubernetes must not break a config with REDIS_URL).

@@ -43,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - exercised without fastapi insta
 
 from .aio import AsyncRedisClient
 from .client import RedisClient
-from .config import RedisConfig
+from .config import RedisConfig, hide_password, secret_url
 from .exceptions import RedisError
 from .metrics import PROMETHEUS_CONTENT_TYPE
 
@@ -73,6 +73,10 @@ def lifespan(url: str | None = None, *, fail_fast: bool = False, **options: Any)
     WARNING when Redis is unreachable, and the app starts degraded; with
     ``fail_fast=True`` the error is raised and the app does not start.
     """
+    # First: the startup frame keeps these; tracebacks that print locals must not
+    # show a password.
+    url = secret_url(url)
+    hide_password(options)
 
     @contextlib.asynccontextmanager
     async def redis_lifespan(app: FastAPI) -> AsyncIterator[None]:

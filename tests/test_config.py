@@ -708,7 +708,10 @@ URL_ERRORS: List[Any] = [
     ("unix://run/redis.sock", "unix_socket_path", "(three slashes", "got host 'run'"),
     ("unix://", "unix_socket_path", "url: unix_socket_path is missing: a unix:// URL needs"),
     ("unix:///s?ssl=true", "ssl", "url: ssl cannot be used with unix_socket_path"),
-    ("redis://user@h", "username", "url: username 'user' is given without a password"),
+    # No ':' in the user info: refused (redis-py takes it for a user name with an empty
+    # password, which no server accepts), and never echoed: it is often the password.
+    ("redis://user@h", None, "url: the user info before '@' has no ':'", ":PASSWORD@"),
+    ("unix://user@/run/r.sock", None, "url: the user info before '@' has no ':'"),
     ("redis://h?ssl_cert_reqs=none", "ssl_cert_reqs", "url: ssl_cert_reqs is set but ssl is off"),
     ("redis://h#frag", None, "url: a '#' fragment is not allowed; percent-encode '#'"),
     ("redis://h#", None, "a '#' fragment is not allowed"),
@@ -1274,7 +1277,8 @@ def test_warning_lock_is_new_after_fork() -> None:
         ("redis://user:pw@h:6379/0", "redis://user:***@h:6379/0"),
         ("redis://:pw@h", "redis://:***@h"),
         ("rediss://:p@ss@h/0?db=1", "rediss://:***@h/0?db=1"),
-        ("redis://user@h", "redis://user@h"),
+        ("redis://secret@h", "redis://***@h"),  # no ':': maybe the password
+        ("redis://@h", "redis://@h"),
         ("redis://h/0?password=pw&db=1", "redis://h/0?password=***&db=1"),
         (
             "connect to REDIS://u:pw@h and unix://:x@/run/s",
