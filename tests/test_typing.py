@@ -159,3 +159,28 @@ def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) ->
     if script == "async_quickstart.py":
         # Five concurrent WATCH/MULTI withdrawals of 30 from 100: exactly three fit.
         assert "withdrawals: 3 of 5 succeeded, balance 10" in result.stdout
+
+
+def test_quickstart_keeps_going_with_redis_down() -> None:
+    from pyredisclient.testing import find_free_port
+
+    env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{find_free_port()}/0")
+    for name in ("ENVIRONMENT", "APP_ENV"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # As its text says: a warning, the fallback values, "unhealthy", counted errors.
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "recent: []"
+    assert lines[1] == '{"visits": null}'
+    assert lines[2].startswith("health: unhealthy connect 127.0.0.1:")
+    assert lines[3].startswith("calls: ") and "'ConnectionError':" in lines[3]
+    assert "the search was not recorded" in result.stderr
+    assert "Traceback" not in result.stderr
