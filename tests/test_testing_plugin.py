@@ -728,6 +728,12 @@ def test_external_server_parses_the_url() -> None:
     assert unix.port == 0
     with pytest.raises(pytest.UsageError):
         ExternalRedisServer("http://127.0.0.1:6379")
+    # User info without ':' may well be the password: never shown.
+    bare = ExternalRedisServer("redis://s3cret@127.0.0.1:7000/0")
+    assert "s3cret" not in repr(bare) and "***" in repr(bare)
+    with pytest.raises(pytest.UsageError) as info:
+        ExternalRedisServer("http://:s3cret@127.0.0.1:6379")
+    assert "s3cret" not in str(info.value)
 
 
 @pytest.mark.parametrize("method", ["start", "stop", "restart", "pause", "resume", "kill"])
