@@ -141,12 +141,12 @@ def test_sync_pipeline_calls_chain(tmp_path: Path) -> None:
     assert not errors, "\n".join(errors)
 
 
-@pytest.mark.parametrize("script", ["quickstart.py", "async_quickstart.py"])
-def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) -> None:
+def run_example(script: str, redis_url: str) -> subprocess.CompletedProcess[str]:
+    """Run examples/<script> with REDIS_URL set (and no ENVIRONMENT/APP_ENV)."""
     env = dict(os.environ, REDIS_URL=redis_url)
     for name in ("ENVIRONMENT", "APP_ENV"):
         env.pop(name, None)
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(ROOT / "examples" / script)],
         env=env,
         capture_output=True,
@@ -154,6 +154,11 @@ def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) ->
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize("script", ["quickstart.py", "async_quickstart.py"])
+def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) -> None:
+    result = run_example(script, redis_url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "health: healthy" in result.stdout
     if script == "async_quickstart.py":
@@ -164,17 +169,7 @@ def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) ->
 def test_quickstart_keeps_going_with_redis_down() -> None:
     from pyredisclient.testing import find_free_port
 
-    env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{find_free_port()}/0")
-    for name in ("ENVIRONMENT", "APP_ENV"):
-        env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_example("quickstart.py", f"redis://127.0.0.1:{find_free_port()}/0")
     # As its text says: a warning, the fallback values, "unhealthy", counted errors.
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
