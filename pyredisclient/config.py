@@ -912,7 +912,9 @@ class RedisConfig:
         Query options are RedisConfig field names (not host, port or unix_socket_path),
         read as their type; booleans take 1/0, true/false, yes/no, on/off in any case, and
         optional values take ``none`` or an empty value for None. An unknown scheme or
-        option raises ConfigurationError.
+        option raises ConfigurationError, and so does user info without a ``:``
+        (``redis://secret@host``: redis-py reads it as a user name with an empty
+        password, which no server accepts), without quoting it.
 
         Unlike redis-py, where the query string wins over keyword arguments, here an
         explicit keyword argument wins; when it replaces a value the URL gave, a WARNING is
