@@ -862,6 +862,15 @@ prc_call_timed_out(prc_pool_t *p, prc_call_t *call)
         return fail(call, PRC_ETIMEDOUT,
                     "timed out checking a pooled connection with PING");
     case PH_OPEN:
+        if (c->state == PRC__CONN_TLS) {
+            /* A plain-text Redis port reads a ClientHello as an inline
+             * command and waits, silently, for a newline. */
+            prc__conn_error(c, PRC_ETIMEDOUT, 0,
+                            "TLS handshake with %s timed out: no TLS reply (a "
+                            "plain-text port? use redis:// or the TLS port)",
+                            p->opts.host);
+            return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
+        }
         prc__conn_error(c, PRC_ETIMEDOUT, 0, "%s %s timed out",
                         c->state == PRC__CONN_RESOLVING ? "resolving"
                                                         : "connect to",
