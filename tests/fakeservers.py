@@ -32,9 +32,12 @@ __all__ = [
     "Switchable",
     "blackhole_port",
     "close_after_replies",
+    "greeting",
     "hang",
+    "late_duplicate",
     "mini_redis",
     "send_on_first_command",
+    "stale_reply_first",
 ]
 
 #: How often blocked server threads look at the stop flag.
@@ -103,6 +106,10 @@ class Peer:
             pos = start + size + 2
         self._buf = buf[pos:]
         return args
+
+    def buffered(self) -> bool:
+        """True when bytes already read wait to be parsed (more of a pipeline)."""
+        return bool(self._buf)
 
     def send(self, data: bytes) -> bool:
         """Send all of *data*; False when the client has gone."""
@@ -257,7 +264,8 @@ def _bulk(value: bytes | None) -> bytes:
 
 
 class MiniRedis:
-    """Just enough Redis to answer a client: PING, ECHO, GET, SET, INCR(BY), DEL, INFO."""
+    """Just enough Redis to answer a client: PING, ECHO, GET, SET, INCR(BY), DEL, INFO,
+    and +OK to the setup commands (AUTH, SELECT, CLIENT)."""
 
     def __init__(self) -> None:
         self.data: Dict[bytes, bytes] = {}
@@ -268,6 +276,8 @@ class MiniRedis:
         with self.lock:
             if name == b"PING":
                 return b"+PONG\r\n"
+            if name in (b"AUTH", b"SELECT", b"CLIENT"):
+                return b"+OK\r\n"
             if name == b"ECHO":
                 return _bulk(cmd[1])
             if name == b"GET":
@@ -371,6 +381,74 @@ def send_on_first_command(
             cmd = peer.read_command()
             if cmd is None or not peer.send(db.reply(cmd)):
                 return
+
+    return handler
+
+
+def greeting(payload: bytes, *, connections: int | None = None) -> Handler:
+    """Send *payload* on accept, before reading anything, then play Redis.
+
+    A proxy banner, or a middlebox that speaks first. Only the first
+    *connections* connections greet (all when None).
+    """
+    db = MiniRedis()
+    normal = mini_redis(db)
+
+    def handler(peer: Peer) -> None:
+        if connections is None or peer.index < connections:
+            if not peer.send(payload):
+                return
+        normal(peer)
+
+    return handler
+
+
+def late_duplicate(delay: float, sent: threading.Semaphore | None = None) -> Handler:
+    """Answer each request, then send its answers again *delay* s later.
+
+    A request is what one write of the client held (one command, or a
+    pipeline's commands). The connection's thread sleeps meanwhile, so a
+    request that arrives in the gap is answered after the duplicate. *sent* is
+    released after each duplicate has been written (on loopback it is then in
+    the client's socket buffer), so a test can pace its calls on it.
+    """
+    db = MiniRedis()
+
+    def handler(peer: Peer) -> None:
+        burst = b""
+        while (cmd := peer.read_command()) is not None:
+            reply = db.reply(cmd)
+            if not peer.send(reply):
+                return
+            burst += reply
+            if peer.buffered():
+                continue  # more of a pipeline
+            time.sleep(delay)
+            if not peer.send(burst):
+                return
+            burst = b""
+            if sent is not None:
+                sent.release()
+
+    return handler
+
+
+def stale_reply_first() -> Handler:
+    """Answer every request but a connection's first with the previous answer
+    again and then its own, in one write: a duplicate that arrived late, in the
+    same read as the next answer. A request is what one write of the client
+    held (one command, or a pipeline's commands)."""
+    db = MiniRedis()
+
+    def handler(peer: Peer) -> None:
+        previous = burst = b""
+        while (cmd := peer.read_command()) is not None:
+            burst += db.reply(cmd)
+            if peer.buffered():
+                continue  # more of a pipeline
+            if not peer.send(previous + burst):
+                return
+            previous, burst = burst, b""
 
     return handler
 

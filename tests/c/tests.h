@@ -94,6 +94,7 @@
     XX(pool_wait_slice)                                                       \
     XX(pool_metrics)                                                          \
     XX(pool_pin)                                                              \
+    XX(pool_pin_stray_bytes)                                                  \
     /* conn.c, transport.c, tls.c */                                          \
     XX(conn_refused)                                                          \
     XX(conn_refused_localhost)                                                \
@@ -108,6 +109,9 @@
     XX(conn_blocking_deadline)                                                \
     XX(conn_garbage)                                                          \
     XX(conn_extra_bytes)                                                      \
+    XX(conn_out_of_step)                                                      \
+    XX(conn_bytes_before_handshake)                                           \
+    XX(conn_greeting_not_a_reply)                                             \
     XX(conn_eof_mid_reply)                                                    \
     XX(conn_retry_readonly)                                                   \
     XX(conn_no_retry_write)                                                   \

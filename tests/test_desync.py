@@ -1,0 +1,258 @@
+"""Bytes the server sent unasked never become someone's reply.
+
+A connection is out of step when it carries bytes that answer nothing we sent:
+readable at checkout, sent before the handshake, or beyond the expected replies in
+one read. Such a connection is closed, never pooled, and the call fails through the
+safe-retry rules: a read-only command is replayed on a fresh connection, a write
+that reached the server is not, and the error says the connection was out of step.
+Each case runs for the sync client, the asyncio client, and pipelines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+from fakeservers import FakeServer, greeting, late_duplicate, stale_reply_first
+
+import pyredisclient
+from pyredisclient.aio import AsyncRedisClient
+
+CALLS = 300
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., pyredisclient.RedisClient]]:
+    clients: list[pyredisclient.RedisClient] = []
+
+    def make(port: int, **options: Any) -> pyredisclient.RedisClient:
+        options.setdefault("socket_timeout", 2.0)
+        options.setdefault("retry_base", 0.0005)  # replays are expected here
+        client = pyredisclient.RedisClient(host="127.0.0.1", port=port, **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def async_client(port: int, **options: Any) -> AsyncRedisClient:
+    options.setdefault("socket_timeout", 2.0)
+    options.setdefault("retry_base", 0.0005)
+    return AsyncRedisClient(host="127.0.0.1", port=port, **options)
+
+
+def tally(results: list[Any], expected: list[Any]) -> dict[str, int]:
+    """How many calls got their own value, another call's, or an error."""
+    counts = {"right": 0, "wrong": 0, "error": 0}
+    for got, want in zip(results, expected):
+        if isinstance(got, BaseException):
+            counts["error"] += 1
+        else:
+            counts["right" if got == want else "wrong"] += 1
+    return counts
+
+
+# -- an extra reply 2 ms after the right one (the issue's measurement) --------
+
+
+def test_late_duplicate_reply_is_never_handed_to_the_next_call(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # The server repeats every reply 2 ms later; the caller's next call comes
+    # after that (as a handler doing other work between calls would). The
+    # duplicate then sits on the pooled connection: checkout must find it and
+    # open a new connection rather than read it as the next reply.
+    sent = threading.Semaphore(0)
+    with FakeServer(late_duplicate(0.002, sent)) as fake:
+        client = make_client(fake.port)
+        results: list[Any] = []
+        for i in range(CALLS):
+            try:
+                results.append(client.echo(f"v{i}"))
+            except pyredisclient.RedisError as exc:
+                results.append(exc)
+            assert sent.acquire(timeout=2.0)
+        counts = tally(results, [f"v{i}".encode() for i in range(CALLS)])
+        assert counts == {"right": CALLS, "wrong": 0, "error": 0}
+        assert fake.accepted == CALLS  # every connection was retired
+    stats = client.pool_stats()
+    assert stats["stale"] == CALLS - 1
+    assert stats["retries"] == 0
+
+
+def test_late_duplicate_reply_pipelines(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    sent = threading.Semaphore(0)
+    with FakeServer(late_duplicate(0.002, sent)) as fake:
+        client = make_client(fake.port)
+        for i in range(CALLS // 3):
+            pipe = client.pipeline(transaction=False)
+            pipe.echo(f"a{i}").echo(f"b{i}")
+            assert pipe.execute() == [f"a{i}".encode(), f"b{i}".encode()]
+            assert sent.acquire(timeout=2.0)
+        assert fake.accepted == CALLS // 3
+
+
+def test_late_duplicate_reply_asyncio() -> None:
+    sent = threading.Semaphore(0)
+
+    async def main(port: int) -> tuple[list[Any], int]:
+        client = async_client(port)
+        results: list[Any] = []
+        try:
+            for i in range(CALLS):
+                try:
+                    results.append(await client.echo(f"v{i}"))
+                except pyredisclient.RedisError as exc:
+                    results.append(exc)
+                got = await asyncio.get_running_loop().run_in_executor(
+                    None, sent.acquire, True, 2.0
+                )
+                assert got
+            pipe = client.pipeline(transaction=False)
+            pipe.echo("p1").echo("p2")
+            assert await pipe.execute() == [b"p1", b"p2"]
+            return results, client._core.pool_stats()["stale"]
+        finally:
+            await client.close()
+
+    with FakeServer(late_duplicate(0.002, sent)) as fake:
+        results, stale = asyncio.run(main(fake.port))
+    counts = tally(results, [f"v{i}".encode() for i in range(CALLS)])
+    assert counts == {"right": CALLS, "wrong": 0, "error": 0}
+    assert stale == CALLS
+
+
+# -- an extra reply in the same read as the next answer -----------------------
+
+
+def test_stale_reply_in_the_same_read_is_not_a_reply(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # Every answer but a connection's first comes after the previous answer
+    # repeated, in one write: the first reply read is another call's. Before
+    # the fix the client returned it (about every second call was wrong).
+    with FakeServer(stale_reply_first()) as fake:
+        client = make_client(fake.port)
+        results: list[Any] = []
+        for i in range(CALLS):
+            try:
+                results.append(client.echo(f"v{i}"))
+            except pyredisclient.RedisError as exc:
+                results.append(exc)
+        counts = tally(results, [f"v{i}".encode() for i in range(CALLS)])
+        # Read-only: each out-of-step call was replayed on a fresh connection.
+        assert counts == {"right": CALLS, "wrong": 0, "error": 0}
+    stats = client.pool_stats()
+    assert stats["retries"] == CALLS - 1
+    assert stats["idle"] <= 1
+
+
+def test_stale_reply_fails_a_write_without_replaying_it(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    with FakeServer(stale_reply_first()) as fake:
+        client = make_client(fake.port)
+        assert client.set("k", "1") is True
+        with pytest.raises(pyredisclient.ProtocolError, match="out of step"):
+            client.set("k", "2")
+        # It reached the server once (the reply cannot say whether it ran).
+        assert fake.command_names().count(b"SET") == 2
+        assert client.pool_stats()["retries"] == 0
+        assert client.get("k") == b"2"  # a fresh connection
+
+
+def test_stale_reply_pipelines(make_client: Callable[..., pyredisclient.RedisClient]) -> None:
+    with FakeServer(stale_reply_first()) as fake:
+        client = make_client(fake.port)
+        for i in range(CALLS // 3):
+            pipe = client.pipeline(transaction=False)
+            pipe.echo(f"a{i}").echo(f"b{i}").echo(f"c{i}")
+            assert pipe.execute() == [f"{c}{i}".encode() for c in "abc"]
+        # The pooled connection answered one request: the next is out of step.
+        pipe = client.pipeline(transaction=False)
+        pipe.set("k", "w").echo("y")
+        with pytest.raises(pyredisclient.ProtocolError, match="out of step"):
+            pipe.execute()  # a write in it: not replayed
+        assert fake.command_names().count(b"SET") == 1
+
+
+def test_stale_reply_asyncio() -> None:
+    async def main(port: int) -> list[Any]:
+        client = async_client(port)
+        results: list[Any] = []
+        try:
+            for i in range(CALLS):
+                try:
+                    results.append(await client.echo(f"v{i}"))
+                except pyredisclient.RedisError as exc:
+                    results.append(exc)
+            pipe = client.pipeline(transaction=False)
+            pipe.echo("p1").echo("p2")
+            assert await pipe.execute() == [b"p1", b"p2"]
+            # The pooled connection answered one request: a write on it fails.
+            with pytest.raises(pyredisclient.ProtocolError, match="out of step"):
+                await client.set("k", "2")
+            return results
+        finally:
+            await client.close()
+
+    with FakeServer(stale_reply_first()) as fake:
+        results = asyncio.run(main(fake.port))
+        assert fake.command_names().count(b"SET") == 1
+    counts = tally(results, [f"v{i}".encode() for i in range(CALLS)])
+    assert counts == {"right": CALLS, "wrong": 0, "error": 0}
+
+
+# -- bytes before the handshake ----------------------------------------------------
+
+
+def test_greeting_is_not_taken_as_the_auth_reply(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # Before: "+EARLY" was AUTH's reply and AUTH's "+OK" the echo's result.
+    with FakeServer(greeting(b"+EARLY\r\n", connections=1)) as fake:
+        client = make_client(fake.port, password="pw")
+        assert client.echo("mine") == b"mine"
+        assert fake.accepted == 2  # the setup was replayed on a new connection
+        assert fake.command_names().count(b"ECHO") == 1
+
+
+def test_a_server_that_always_greets_is_refused(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    with FakeServer(greeting(b"+EARLY\r\n")) as fake:
+        client = make_client(fake.port, password="pw", db=2)
+        with pytest.raises(pyredisclient.ProtocolError, match="out of step"):
+            client.echo("mine")
+        pipe = client.pipeline(transaction=False)
+        pipe.echo("a")
+        with pytest.raises(pyredisclient.ProtocolError, match="out of step"):
+            pipe.execute()
+        assert b"ECHO" not in fake.command_names()
+
+
+def test_greeting_asyncio() -> None:
+    async def main(port: int, always: bool) -> None:
+        client = async_client(port, password="pw")
+        try:
+            if always:
+                with pytest.raises(pyredisclient.ProtocolError, match="out of step"):
+                    await client.echo("mine")
+            else:
+                assert await client.echo("mine") == b"mine"
+        finally:
+            await client.close()
+
+    with FakeServer(greeting(b"+EARLY\r\n", connections=1)) as fake:
+        asyncio.run(main(fake.port, always=False))
+        assert fake.accepted == 2
+    with FakeServer(greeting(b"+EARLY\r\n")) as fake:
+        asyncio.run(main(fake.port, always=True))
+        assert b"ECHO" not in fake.command_names()
