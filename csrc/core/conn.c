@@ -13,8 +13,9 @@
 #define PRC_READ_CHUNK (16 * 1024)
 /* "$<up to 20 digits>\r\n" and the trailing "\r\n" of a bulk reply. */
 #define PRC_REPLY_FRAMING 32
-/* A released connection keeps at most this much reply buffer. */
-#define PRC_KEEP_RBUF (256 * 1024)
+/* An idle connection keeps at most this much reply buffer: one reply of
+ * 100 MB must not leave 100 MB behind on every pooled connection. */
+#define PRC_KEEP_RBUF (64 * 1024)
 
 prc_conn_t *
 prc__conn_new(prc_pool_t *p)
@@ -107,11 +108,24 @@ prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies)
     c->framer.reply_start = 0;
     c->framer.bulk_left = -1;
     c->framer.depth = 0;
+    prc__conn_trim(c);
+}
+
+void
+prc__conn_trim(prc_conn_t *c)
+{
     if (c->rcap > PRC_KEEP_RBUF) {
         free(c->rbuf);
         c->rbuf = NULL;
         c->rcap = 0;
+        c->rlen = 0;
     }
+}
+
+size_t
+prc__conn_buffered(const prc_conn_t *c)
+{
+    return c->rcap;
 }
 
 /* Make room for `need` more bytes; respects max_reply_bytes. */

@@ -419,6 +419,7 @@ release(prc_pool_t *p, prc_conn_t *c, int ok)
         return;
     }
     c->last_used = prc_now();
+    prc__conn_trim(c);
     pthread_mutex_lock(&p->mu);
     if (p->closed) {
         pthread_mutex_unlock(&p->mu);

@@ -1459,3 +1459,36 @@ TEST_IMPL(pool_pin_stray_bytes)
     ASSERT_EQ(fakesrv_commands(srv), 1); /* the GET was never sent */
     return TEST_OK;
 }
+
+/* An idle connection keeps no large reply buffer. */
+TEST_IMPL(pool_idle_buffers_trimmed)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    prc_conn_t *conn;
+    char req[64];
+    size_t len;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    pt_format(req, sizeof(req), (const char *[]){"BIG", "1000000", NULL});
+    ASSERT_EQ(pt_call(p, &call, req, 1, PRC_CALL_READONLY, 2.0), 0);
+    conn = call.conn;
+    prc_conn_replies(conn, &len);
+    ASSERT_EQ(len, 1000000 + 12); /* "$1000000\r\n" ... "\r\n" */
+    ASSERT_GE(prc__conn_buffered(conn), len);
+    prc_call_finish(p, &call, PRC_OK);
+    /* Pooled (the same connection serves the next call), but trimmed. */
+    ASSERT_EQ(prc__conn_buffered(conn), 0);
+    ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, PRC_CALL_READONLY, 1.0), 0);
+    ASSERT_PTR_EQ(call.conn, conn);
+    /* Small replies keep their buffer: no allocation per call. */
+    ASSERT_EQ(prc__conn_buffered(conn), 16 * 1024);
+    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(prc__conn_buffered(conn), 16 * 1024);
+    return TEST_OK;
+}

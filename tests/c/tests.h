@@ -95,6 +95,7 @@
     XX(pool_metrics)                                                          \
     XX(pool_pin)                                                              \
     XX(pool_pin_stray_bytes)                                                  \
+    XX(pool_idle_buffers_trimmed)                                             \
     /* conn.c, transport.c, tls.c */                                          \
     XX(conn_refused)                                                          \
     XX(conn_refused_localhost)                                                \
