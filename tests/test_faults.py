@@ -243,6 +243,22 @@ def test_blocking_command_on_a_hung_server_ends_at_its_timeout_plus_margin(
     assert 0.8 <= elapsed < 0.95
 
 
+def test_a_group_named_block_is_not_a_block_option(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # Group "block", consumer "0", no BLOCK option: an ordinary call with
+    # socket_timeout, not BLOCK 0 (which waits without a deadline).
+    with FakeServer(hang) as fake:
+        client = make_client(fake.port, socket_timeout=0.2, retry_attempts=0)
+        args = ("XREADGROUP", "GROUP", "block", "0", "STREAMS", "s", ">")
+        rescue = threading.Timer(2.0, client.close)  # wakes a call that never ends
+        rescue.start()
+        result, elapsed = timed(lambda: client.execute_command(*args))
+        rescue.cancel()
+    assert isinstance(result, pyredisclient.TimeoutError), result
+    assert 0.2 <= elapsed < 0.35
+
+
 # -- a server killed under load ------------------------------------------------------
 
 
