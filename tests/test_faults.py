@@ -558,6 +558,23 @@ def test_read_only_call_is_replayed_after_invalid_resp(
         assert fake.accepted == 4  # 1 + retry_attempts, then it gives up
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [b":9223372036854775808\r\n", b":-9223372036854775809\r\n", b"*1\r\n:99999999999999999999\r\n"],
+    ids=["int64-max-plus-1", "int64-min-minus-1", "nested-20-digits"],
+)
+def test_an_integer_reply_beyond_64_bits_is_a_protocol_error(
+    payload: bytes, make_client: Callable[..., pyredisclient.RedisClient]
+) -> None:
+    with FakeServer(send_on_first_command(payload, connections=1)) as fake:
+        client = make_client(fake.port, socket_timeout=2, retry_attempts=0)
+        with pytest.raises(pyredisclient.ProtocolError, match="integer reply beyond 64 bits"):
+            client.incr("k")
+        assert client.pool_stats()["closed"] == 1  # the connection is gone
+        assert client.incr("k") == 1  # a fresh one
+        assert fake.accepted == 2
+
+
 def test_reply_limit_is_not_retried(make_client: Callable[..., pyredisclient.RedisClient]) -> None:
     with FakeServer(send_on_first_command(b"$2147483648\r\n", connections=1)) as fake:
         client = make_client(fake.port, socket_timeout=2)
