@@ -17,8 +17,11 @@ Typical use::
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import select
 import socket
+import struct
+import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -28,13 +31,13 @@ from typing import Callable, Dict, List, TypeVar
 __all__ = [
     "FakeServer",
     "FaultProxy",
+    "LateDuplicate",
     "Peer",
     "Switchable",
     "blackhole_port",
     "close_after_replies",
     "greeting",
     "hang",
-    "late_duplicate",
     "mini_redis",
     "send_on_first_command",
     "stale_reply_first",
@@ -110,6 +113,20 @@ class Peer:
     def buffered(self) -> bool:
         """True when bytes already read wait to be parsed (more of a pipeline)."""
         return bool(self._buf)
+
+    def delivered(self, timeout: float = 2.0) -> bool:
+        """Wait until the client's kernel has everything sent so far (nothing is
+        left unacknowledged), so a poll on the client's socket sees it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                out = fcntl.ioctl(self.sock, termios.TIOCOUTQ, b"\0\0\0\0")
+            except OSError:
+                return False
+            if struct.unpack("i", out)[0] == 0:
+                return True
+            time.sleep(0.0005)
+        return False
 
     def send(self, data: bytes) -> bool:
         """Send all of *data*; False when the client has gone."""
@@ -403,34 +420,52 @@ def greeting(payload: bytes, *, connections: int | None = None) -> Handler:
     return handler
 
 
-def late_duplicate(delay: float, sent: threading.Semaphore | None = None) -> Handler:
-    """Answer each request, then send its answers again *delay* s later.
+class LateDuplicate:
+    """A handler that answers each request, then sends its answers again *delay*
+    s later.
 
     A request is what one write of the client held (one command, or a
     pipeline's commands). The connection's thread sleeps meanwhile, so a
-    request that arrives in the gap is answered after the duplicate. *sent* is
-    released after each duplicate has been written (on loopback it is then in
-    the client's socket buffer), so a test can pace its calls on it.
+    request that arrives in the gap is answered after the duplicate.
+    :meth:`wait_duplicates` waits until every request answered so far, on any
+    connection, has had its duplicate delivered to the client's kernel, so a
+    test can pace its calls on it.
     """
-    db = MiniRedis()
 
-    def handler(peer: Peer) -> None:
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.db = MiniRedis()
+        self._cond = threading.Condition()
+        self._answered = 0
+        self._duplicated = 0
+
+    def __call__(self, peer: Peer) -> None:
         burst = b""
         while (cmd := peer.read_command()) is not None:
-            reply = db.reply(cmd)
-            if not peer.send(reply):
-                return
+            reply = self.db.reply(cmd)
             burst += reply
             if peer.buffered():
+                if not peer.send(reply):
+                    return
                 continue  # more of a pipeline
-            time.sleep(delay)
-            if not peer.send(burst):
-                return
+            with self._cond:
+                self._answered += 1
+            try:
+                if not peer.send(reply):
+                    return
+                time.sleep(self.delay)
+                if not peer.send(burst) or not peer.delivered():
+                    return
+            finally:
+                with self._cond:
+                    self._duplicated += 1
+                    self._cond.notify_all()
             burst = b""
-            if sent is not None:
-                sent.release()
 
-    return handler
+    def wait_duplicates(self, timeout: float = 2.0) -> bool:
+        """True once every answered request's duplicate was delivered."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._duplicated == self._answered, timeout)
 
 
 def stale_reply_first() -> Handler:
