@@ -34,6 +34,7 @@ __all__ = [
     "LateDuplicate",
     "Peer",
     "Switchable",
+    "bad_exec",
     "blackhole_port",
     "close_after_replies",
     "greeting",
@@ -484,6 +485,29 @@ def stale_reply_first() -> Handler:
             if not peer.send(previous + burst):
                 return
             previous, burst = burst, b""
+
+    return handler
+
+
+def bad_exec(exec_reply: bytes) -> Handler:
+    """Play Redis, with transactions: MULTI and WATCH answer +OK, commands after
+    MULTI +QUEUED, and EXEC answers *exec_reply* (a malformed one, say)."""
+    db = MiniRedis()
+
+    def handler(peer: Peer) -> None:
+        in_multi = False
+        while (cmd := peer.read_command()) is not None:
+            name = cmd[0].upper()
+            if name in (b"MULTI", b"WATCH", b"UNWATCH"):
+                in_multi = in_multi or name == b"MULTI"
+                reply = b"+OK\r\n"
+            elif name == b"EXEC":
+                in_multi = False
+                reply = exec_reply
+            else:
+                reply = b"+QUEUED\r\n" if in_multi else db.reply(cmd)
+            if not peer.send(reply):
+                return
 
     return handler
 

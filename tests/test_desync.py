@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
-from fakeservers import FakeServer, LateDuplicate, greeting, stale_reply_first
+from fakeservers import FakeServer, LateDuplicate, bad_exec, greeting, stale_reply_first
 
 import pyredisclient
 from pyredisclient.aio import AsyncRedisClient
@@ -286,3 +286,78 @@ def test_greeting_asyncio() -> None:
     with FakeServer(greeting(b"+EARLY\r\n")) as fake:
         asyncio.run(main(fake.port, always=True))
         assert b"ECHO" not in fake.command_names()
+
+
+# -- a malformed EXEC reply ----------------------------------------------------------
+
+BAD_EXEC = [b":5\r\n", b"$3\r\nabc\r\n", b"*1\r\n:1\r\n", b"*3\r\n:1\r\n:2\r\n:3\r\n", b"+OK\r\n"]
+BAD_EXEC_IDS = ["integer", "bulk", "short-array", "long-array", "status"]
+
+
+@pytest.mark.parametrize("exec_reply", BAD_EXEC, ids=BAD_EXEC_IDS)
+def test_malformed_exec_reply_is_a_protocol_error(
+    exec_reply: bytes, make_client: Callable[..., pyredisclient.RedisClient]
+) -> None:
+    with FakeServer(bad_exec(exec_reply)) as fake:
+        client = make_client(fake.port)
+        with client.pipeline() as pipe:
+            pipe.set("a", "1").get("a")
+            with pytest.raises(pyredisclient.ProtocolError, match="invalid EXEC reply"):
+                pipe.execute()
+        # ... after WATCH too, on the pinned connection.
+        with client.pipeline() as pipe:
+            pipe.watch("a")
+            pipe.multi()
+            pipe.set("a", "2").get("a")
+            with pytest.raises(pyredisclient.ProtocolError, match="invalid EXEC reply"):
+                pipe.execute()
+        stats = client.pool_stats()
+        assert stats["closed"] == 2 and stats["idle"] == 0  # never pooled
+        assert client.ping() is True
+        assert fake.accepted == 3
+
+
+def test_well_formed_exec_replies_still_pass(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    with FakeServer(bad_exec(b"*2\r\n+OK\r\n$1\r\n1\r\n")) as fake:
+        client = make_client(fake.port)
+        pipe = client.pipeline()
+        assert pipe.set("a", "1").get("a").execute() == [True, b"1"]
+    with FakeServer(bad_exec(b"*-1\r\n")) as fake:
+        client = make_client(fake.port)
+        pipe = client.pipeline()
+        with pytest.raises(pyredisclient.WatchError):
+            pipe.set("a", "1").get("a").execute()
+    with FakeServer(bad_exec(b"-EXECABORT Transaction discarded\r\n")) as fake:
+        client = make_client(fake.port)
+        pipe = client.pipeline()
+        with pytest.raises(pyredisclient.ExecAbortError):
+            pipe.set("a", "1").execute()
+        assert client.pool_stats()["closed"] == 0
+
+
+@pytest.mark.parametrize("exec_reply", BAD_EXEC, ids=BAD_EXEC_IDS)
+def test_malformed_exec_reply_asyncio(exec_reply: bytes) -> None:
+    async def main(port: int) -> dict[str, int]:
+        client = async_client(port)
+        try:
+            pipe = client.pipeline()
+            pipe.set("a", "1").get("a")
+            with pytest.raises(pyredisclient.ProtocolError, match="invalid EXEC reply"):
+                await pipe.execute()
+            async with client.pipeline() as tx:
+                await tx.watch("a")
+                tx.multi()
+                tx.set("a", "2").get("a")
+                with pytest.raises(pyredisclient.ProtocolError, match="invalid EXEC reply"):
+                    await tx.execute()
+            assert await client.ping() is True
+            return dict(client._core.pool_stats())
+        finally:
+            await client.close()
+
+    with FakeServer(bad_exec(exec_reply)) as fake:
+        stats = asyncio.run(main(fake.port))
+        assert fake.accepted == 3
+    assert stats["closed"] == 2
