@@ -86,6 +86,7 @@ typedef struct {
     int busy;     /* sent by a call in progress: append/clear refuse */
     int flags;    /* AND of PRC_CALL_READONLY over the commands */
     int any_blocking;
+    int exec_last;       /* the last command queued is EXEC */
     int transaction;     /* queue() puts MULTI before the first command */
     PyObject *callbacks; /* owned list: one entry (None or callable) per
                             queue(); created with the batch */

@@ -7,6 +7,11 @@
 /* Replies of a pipeline are fed to the reader this much at a time. */
 #define PYRC_FEED_SLICE (16 * 1024)
 
+/* A connection's reader is dropped after reading more than this: hiredis
+ * (0.14 and 1.x) frees an oversized buffer only when the next reply is fed,
+ * so an idle pooled connection would keep the largest reply it ever read. */
+#define PYRC_READER_KEEP (64 * 1024)
+
 /* Commands whose encoding would reach this are refused before formatting
  * (hiredis 0.14's formatter returns an int length). */
 #define PYRC_MAX_COMMAND ((size_t)INT_MAX - 4096)
@@ -549,6 +554,10 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
         }
     }
     r->privdata = NULL;
+    if (len > PYRC_READER_KEEP) {
+        prc_conn_set_user(conn, NULL, NULL); /* a new one on the next call */
+        redisReaderFree(r);
+    }
     return list != NULL ? list : reply;
 
 fail:

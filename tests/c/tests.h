@@ -30,6 +30,7 @@
     XX(framer_missing_crlf)                                                   \
     XX(framer_bad_integers)                                                   \
     XX(framer_int64_extremes)                                                 \
+    XX(framer_int_beyond_64_bits)                                             \
     XX(framer_long_line)                                                      \
     XX(framer_limit_argument)                                                 \
     /* breaker.c */                                                           \
@@ -110,6 +111,8 @@
     XX(pool_wait_slice)                                                       \
     XX(pool_metrics)                                                          \
     XX(pool_pin)                                                              \
+    XX(pool_pin_stray_bytes)                                                  \
+    XX(pool_idle_buffers_trimmed)                                             \
     /* conn.c, transport.c, tls.c */                                          \
     XX(conn_refused)                                                          \
     XX(conn_refused_localhost)                                                \
@@ -124,6 +127,9 @@
     XX(conn_blocking_deadline)                                                \
     XX(conn_garbage)                                                          \
     XX(conn_extra_bytes)                                                      \
+    XX(conn_out_of_step)                                                      \
+    XX(conn_bytes_before_handshake)                                           \
+    XX(conn_greeting_not_a_reply)                                             \
     XX(conn_eof_mid_reply)                                                    \
     XX(conn_retry_readonly)                                                   \
     XX(conn_no_retry_write)                                                   \
