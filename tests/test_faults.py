@@ -354,7 +354,15 @@ def test_hung_server_bounds_every_call_then_the_breaker_fails_fast(
         assert len(durations) == 8
         assert max(durations) < timeout * 1.2, durations
         assert all(isinstance(e, pyredisclient.TimeoutError) for e in errors), errors
-        assert client.circuit_breaker_state()["state"] == "open"
+        # Calls in flight together are one failure event, not eight.
+        state = client.circuit_breaker_state()
+        assert (state["state"], state["failures"]) == ("closed", 1)
+        # One more: 9 of the 10 calls in the window failed, and the rate opens it.
+        result, elapsed = timed(lambda: client.get("k"))
+        assert isinstance(result, pyredisclient.TimeoutError), result
+        state = client.circuit_breaker_state()
+        assert state["state"] == "open"
+        assert state["reason"] == "failure rate 0.90 over 10 s (9 of 10 calls failed)"
 
         fast = []
         for _ in range(100):

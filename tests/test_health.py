@@ -282,7 +282,7 @@ def test_half_open_breaker_after_recovery_is_degraded(
     report = client.health_check()  # PING and INFO are 2 of the 5 probes needed
     assert report["status"] == "degraded", report
     assert report["circuit_breaker"]["state"] == "half_open"
-    assert "circuit breaker half_open" in report["reasons"]
+    assert "circuit breaker half_open: a failure event" in report["reasons"]
 
 
 def test_wrong_password_never_appears_in_the_report(

@@ -148,6 +148,10 @@ prc_opts_init(prc_opts_t *o)
     o->retry_cap = 1.0;
     o->breaker_enabled = 1;
     o->failure_threshold = 5;
+    o->failure_rate = 0.5;
+    o->failure_window = 10.0;
+    o->minimum_calls = 10;
+    o->min_recovery_timeout = 1.0;
     o->recovery_timeout = 30.0;
     o->success_threshold = 3;
     o->metrics = 1;
@@ -320,9 +324,7 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
             goto error;
         }
     }
-    prc_breaker_init(&p->breaker, opts->breaker_enabled,
-                     opts->failure_threshold, opts->recovery_timeout,
-                     opts->success_threshold);
+    prc_breaker_init(&p->breaker, &p->opts);
     init_sync(p);
     pthread_mutex_lock(&reg_mu);
     p->fork_gen = prc_fork_generation();
@@ -666,6 +668,26 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     return 0;
 }
 
+/* The breaker refused the call: say why, and for how long. */
+static int
+refuse(prc_pool_t *p, prc_call_t *call)
+{
+    prc_breaker_info_t info;
+
+    prc_breaker_info(&p->breaker, &info);
+    call->err = PRC_ECIRCUIT;
+    if (info.open_left_ns > 0) {
+        snprintf(call->errstr, sizeof(call->errstr),
+                 "circuit breaker is open (%.64s); next probe in %lld ms",
+                 info.reason, (long long)(info.open_left_ns / 1000000));
+    } else {
+        snprintf(call->errstr, sizeof(call->errstr),
+                 "circuit breaker is open (%.64s); probe calls in flight",
+                 info.reason);
+    }
+    return PRC_ECIRCUIT;
+}
+
 /* Ask the driver to wait for `want` on the connection until `deadline`. */
 static int
 want(prc_call_t *call, int rc, int64_t deadline)
@@ -685,18 +707,16 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
 
         switch (call->phase) {
         case PH_START:
-            if (p->opts.metrics) {
-                call->started = prc_now();
-            }
+            /* The admission time: the latency histogram, and the
+             * breaker's "in flight together" test. */
+            call->started = prc_now();
             if (!(call->flags & PRC_CALL_NO_BREAKER) &&
                 p->opts.breaker_enabled) {
                 rc = prc_breaker_allow(
                     &p->breaker, (call->flags & PRC_CALL_BLOCKING) != 0,
                     &call->epoch, &call->probe, &call->transition);
                 if (rc != 0) {
-                    return fail(call, rc,
-                                "circuit breaker is open: refusing the call "
-                                "without contacting the server");
+                    return refuse(p, call);
                 }
                 call->admitted = 1;
             }
@@ -992,10 +1012,8 @@ prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
         record_metrics(p, call, outcome);
     }
     if (call->admitted) {
-        int failure = prc_breaker_counts(outcome);
-        int neutral = outcome != PRC_OK && !failure;
         int t = prc_breaker_record(&p->breaker, call->epoch, call->probe,
-                                   failure, neutral);
+                                   call->started, outcome);
         if (t >= 0) {
             call->transition = t;
         }
