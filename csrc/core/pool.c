@@ -27,7 +27,12 @@ struct prc_pool_s {
     int nopen;          /* connections existing or being opened; mu */
     int waiters;        /* threads in cond wait; mu */
     _Atomic int closed; /* set under mu; read without it as a hint */
-    uint64_t fork_gen;  /* generation the internals belong to; mu */
+    /* Is the server down?  alive_at: prc_now() when a connect or a call
+     * last succeeded; down_since: when a call last gave up on refused
+     * connects, 0 once a connect succeeds again (atomics, no lock). */
+    _Atomic int64_t alive_at;
+    _Atomic int64_t down_since;
+    uint64_t fork_gen; /* generation the internals belong to; mu */
 
     prc_pool_t *reg_next; /* fork registry link; reg_mu */
 
@@ -421,6 +426,7 @@ release(prc_pool_t *p, prc_conn_t *c, int ok)
         return;
     }
     c->last_used = prc_now();
+    atomic_store_explicit(&p->alive_at, c->last_used, memory_order_relaxed);
     pthread_mutex_lock(&p->mu);
     if (p->closed) {
         pthread_mutex_unlock(&p->mu);
@@ -622,12 +628,57 @@ retryable(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     return (call->flags & PRC_CALL_READONLY) != 0;
 }
 
+/* How recent a success must be for a refused connect to be ridden
+ * through as a restart. */
+#define PRC_RIDE_WINDOW_NS INT64_C(1000000000)
+
+/* Did the server refuse the connect (nothing listens: ECONNREFUSED, or a
+ * unix socket whose file is gone)?  A refusal on loopback or a LAN is an
+ * answer, not a blip: no point in waiting for a reply that will not come. */
+static int
+conn_refused(const prc_conn_t *c)
+{
+    return c != NULL && c->err == PRC_ECONNECT &&
+           (c->sys_err == ECONNREFUSED || c->sys_err == ENOENT);
+}
+
+/*
+ * Ride a refused connect through with backoff, as a restart?  Only when
+ * the server was up moments ago (this call lost a live connection or
+ * found a pooled one dead, or a call or connect succeeded within the ride
+ * window) and no call has given up on it since.  Otherwise the refusal is
+ * retried at once, once, and the call fails in microseconds.
+ */
+static int
+may_ride(prc_pool_t *p, const prc_call_t *call)
+{
+    int64_t alive = atomic_load_explicit(&p->alive_at, memory_order_relaxed);
+
+    if (atomic_load_explicit(&p->down_since, memory_order_relaxed) != 0) {
+        return 0;
+    }
+    return call->saw_alive ||
+           (alive != 0 && prc_now() - alive <= PRC_RIDE_WINDOW_NS);
+}
+
+/* A call gives up on refused connects: later ones fail fast until a
+ * connect succeeds.  Keeps the first time. */
+static void
+mark_down(prc_pool_t *p)
+{
+    int64_t zero = 0;
+
+    atomic_compare_exchange_strong(&p->down_since, &zero, prc_now());
+}
+
 /* Handle a failed attempt: 0 when a replay is scheduled, else the code. */
 static int
 attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
 {
     prc_conn_t *c = call->conn;
-    double delay;
+    int refusal = during_open && conn_refused(c);
+    int ride = 1;
+    int64_t now, pause = 0;
 
     if (atomic_load(&p->closed)) {
         /* close() shut the connection down under us. */
@@ -636,16 +687,34 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     }
     fail(call, code,
          c != NULL && c->errstr[0] ? c->errstr : prc_strerror(code));
-    if (!retryable(p, call, code, during_open)) {
+    if (!during_open) {
+        call->saw_alive = 1; /* an open connection failed: it was up */
+    }
+    if (refusal) {
+        ride = may_ride(p, call);
+    }
+    if (!retryable(p, call, code, during_open) ||
+        (!ride && call->quick_retried)) {
+        if (refusal) {
+            mark_down(p);
+        }
         return code;
     }
-    delay = prc_backoff(call->attempt, p->opts.retry_base, p->opts.retry_cap,
-                        prc_random());
-    {
-        int64_t now = prc_now(), pause = (int64_t)(delay * 1e9);
+    now = prc_now();
+    if (ride) {
+        /* Riding a restart: equal jitter, so each step waits at least
+         * half its ceiling and the retries span a known minimum. */
+        double rnd = prc_random();
+        pause = (int64_t)(prc_backoff(call->attempt, p->opts.retry_base,
+                                      p->opts.retry_cap,
+                                      refusal ? 0.5 + rnd / 2 : rnd) *
+                          1e9);
         if (call->deadline != PRC_NO_DEADLINE) {
             int64_t left = call->deadline - now;
             if (left <= 0) {
+                if (refusal) {
+                    mark_down(p);
+                }
                 return code;
             }
             /* Back off at most half of what is left, so the replay still
@@ -654,8 +723,10 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
                 pause = left / 2;
             }
         }
-        call->sleep_until = now + pause;
+    } else {
+        call->quick_retried = 1;
     }
+    call->sleep_until = now + pause;
     if (c != NULL) {
         discard(p, c);
         call->conn = NULL;
@@ -764,6 +835,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             if (prc__conn_stale(c)) {
                 /* EOF or stray bytes on an idle connection: replace it;
                  * nothing was sent, so this is not a retry. */
+                call->saw_alive = 1;
                 atomic_fetch_add(&p->st_stale, 1);
                 discard(p, c);
                 call->conn = NULL;
@@ -793,6 +865,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             }
             /* A failed liveness PING: the connection was dead before the
              * command was sent; replace it. */
+            call->saw_alive = 1;
             atomic_fetch_add(&p->st_stale, 1);
             discard(p, c);
             call->conn = NULL;
@@ -815,8 +888,16 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
                 break;
             }
             /* Connected: the connect's time is added to the deadline. */
-            if (call->deadline != PRC_NO_DEADLINE) {
-                call->deadline += prc_now() - call->open_started;
+            {
+                int64_t now = prc_now();
+                if (call->deadline != PRC_NO_DEADLINE) {
+                    call->deadline += now - call->open_started;
+                }
+                atomic_store_explicit(&p->alive_at, now, memory_order_relaxed);
+                if (atomic_load_explicit(&p->down_since,
+                                         memory_order_relaxed) != 0) {
+                    atomic_store(&p->down_since, 0);
+                }
             }
             prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
             call->phase = PH_IO;

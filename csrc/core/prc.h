@@ -270,6 +270,8 @@ typedef struct prc_call_s {
     uint64_t epoch; /* breaker epoch at admission */
     int admitted;
     int fresh;           /* the connection was opened by this call */
+    int saw_alive;       /* a connection of this call was up, then failed */
+    int quick_retried;   /* a refused connect was retried without a wait */
     int pool_waited;     /* counted in the pool's waits already */
     size_t written;      /* request bytes the kernel accepted */
     int64_t sleep_until; /* backoff end */

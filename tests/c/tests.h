@@ -102,6 +102,8 @@
     XX(pool_step_driver)                                                      \
     XX(pool_step_timeouts)                                                    \
     XX(pool_step_backoff)                                                     \
+    XX(pool_refused_rides_then_fails_fast)                                    \
+    XX(pool_refused_ride_succeeds)                                            \
     XX(pool_step_nonblock_pool)                                               \
     XX(pool_wait_slice)                                                       \
     XX(pool_metrics)                                                          \
