@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
+from fakeservers import FakeServer, send_on_first_command
 
 import pyredisclient
 from pyredisclient.aio import AsyncRedisClient
@@ -156,3 +157,49 @@ def test_once_a_call_gave_up_the_next_fail_fast_until_a_connect_succeeds(
     result, elapsed = timed(lambda: client.get("k"))
     assert isinstance(result, pyredisclient.ConnectionError), result
     assert elapsed >= 0.175
+
+
+def test_a_loading_reply_to_one_command_is_ridden_through() -> None:
+    # A restarted server answers -LOADING while it reads its data back: it ran
+    # nothing, so the command (a write too) is replayed after a backoff instead of
+    # failing (and counting against the breaker).
+    loading = b"-LOADING Redis is loading the dataset in memory\r\n"
+    with FakeServer(send_on_first_command(loading, connections=2)) as fake:
+        client = pyredisclient.RedisClient(host="127.0.0.1", port=fake.port)
+        try:
+            result, elapsed = timed(lambda: client.set("k", "v"))
+            assert result is True, result
+            assert fake.command_names() == [b"SET"] * 3
+            assert client.pool_stats()["retries"] == 2
+            # Equal jitter: 25-50 ms, then 50-100 ms.
+            assert 0.075 <= elapsed < 1.0
+            assert client.circuit_breaker_state()["failures"] == 0
+        finally:
+            client.close()
+
+
+def test_loading_fails_once_the_retries_are_spent_and_pipelines_are_not_replayed() -> None:
+    loading = b"-LOADING Redis is loading the dataset in memory\r\n"
+    with FakeServer(send_on_first_command(loading, connections=2)) as fake:
+        client = pyredisclient.RedisClient(host="127.0.0.1", port=fake.port, retry_attempts=1)
+        try:
+            with pytest.raises(pyredisclient.BusyLoadingError, match="LOADING Redis is loading"):
+                client.set("k", "v")
+            assert client.pool_stats()["retries"] == 1
+            assert client.circuit_breaker_state()["failures"] == 1
+        finally:
+            client.close()
+    # A pipeline whose first reply says LOADING: loading may have ended before its
+    # next command ran (here it did), so it is not replayed.
+    with FakeServer(send_on_first_command(loading, connections=1)) as fake:
+        client = pyredisclient.RedisClient(host="127.0.0.1", port=fake.port)
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.set("a", "1").set("b", "2")
+            first, second = pipe.execute(raise_on_error=False)
+            assert isinstance(first, pyredisclient.BusyLoadingError)
+            assert second is True
+            assert client.pool_stats()["retries"] == 0
+            assert fake.command_names() == [b"SET", b"SET"]
+        finally:
+            client.close()

@@ -671,6 +671,31 @@ mark_down(prc_pool_t *p)
     atomic_compare_exchange_strong(&p->down_since, &zero, prc_now());
 }
 
+/*
+ * Is the reply to a single command "-LOADING ..."?  A server loading its
+ * data refuses every command it does not run during loading, so nothing
+ * ran.  Then the connection takes the message as its error (and is
+ * closed).  A pipeline is left alone: loading may have ended between two
+ * of its commands.
+ */
+static int
+loading_reply(prc_conn_t *c, int nreplies)
+{
+    static const char prefix[] = "-LOADING ";
+    const size_t plen = sizeof(prefix) - 1;
+    const char *end;
+
+    if (nreplies != 1 || c->rlen < plen + 2 ||
+        memcmp(c->rbuf, prefix, plen) != 0) {
+        return 0;
+    }
+    end = memchr(c->rbuf, '\r', c->rlen);
+    prc__conn_error(c, PRC_ELOADING, 0, "%.*s",
+                    (int)((end ? end : c->rbuf + c->rlen) - c->rbuf - 1),
+                    c->rbuf + 1);
+    return 1;
+}
+
 /* Handle a failed attempt: 0 when a replay is scheduled, else the code. */
 static int
 attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
@@ -702,12 +727,14 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     }
     now = prc_now();
     if (ride) {
-        /* Riding a restart: equal jitter, so each step waits at least
-         * half its ceiling and the retries span a known minimum. */
+        /* Riding a restart (refused, or loading its data): equal jitter,
+         * so each step waits at least half its ceiling and the retries
+         * span a known minimum. */
         double rnd = prc_random();
+        int restart = refusal || code == PRC_ELOADING;
         pause = (int64_t)(prc_backoff(call->attempt, p->opts.retry_base,
                                       p->opts.retry_cap,
-                                      refusal ? 0.5 + rnd / 2 : rnd) *
+                                      restart ? 0.5 + rnd / 2 : rnd) *
                           1e9);
         if (call->deadline != PRC_NO_DEADLINE) {
             int64_t left = call->deadline - now;
@@ -905,6 +932,14 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
         case PH_IO:
             rc = prc__conn_io_step(c);
             call->written = c->written;
+            if (rc == PRC_DONE && loading_reply(c, call->nreplies)) {
+                /* The server ran nothing: replayed like a connect that
+                 * failed, riding the restart with backoff. */
+                if (attempt_failed(p, call, PRC_ELOADING, 1) != 0) {
+                    return call->err;
+                }
+                break;
+            }
             if (rc == PRC_DONE) {
                 call->phase = PH_DONE;
                 return 0;
