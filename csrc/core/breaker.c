@@ -110,16 +110,20 @@ bucket_seq(const prc_breaker_t *b, int64_t now)
     return (uint32_t)(uint64_t)(now / b->bucket_ns);
 }
 
-/* Count one settled call (failed or not) in the current bucket. */
+/* Count one settled call (failed or not) in the bucket of time `t`; a
+ * time whose bucket was already recycled for a later one is dropped. */
 static void
-window_add(prc_breaker_t *b, int64_t now, int failed)
+window_add(prc_breaker_t *b, int64_t t, int failed)
 {
-    uint32_t seq = bucket_seq(b, now);
+    uint32_t seq = bucket_seq(b, t);
     _Atomic uint64_t *slot = &b->window[seq % PRC_BREAKER_BUCKETS];
     uint64_t v = atomic_load_explicit(slot, memory_order_relaxed), nv;
 
     do {
         uint32_t calls = 0, fails = 0;
+        if ((int32_t)(seq - B_SEQ(v)) < 0) {
+            return; /* a long call: its bucket holds later calls now */
+        }
         if (B_SEQ(v) == seq) {
             calls = B_CALLS(v);
             fails = B_FAILS(v);
@@ -300,17 +304,23 @@ new_event(prc_breaker_t *b, int64_t started, int64_t now)
 static int
 record_closed(prc_breaker_t *b, uint64_t w, int64_t started, int failure)
 {
-    int64_t now = prc_now(), calls = 0, bad = 0;
+    int64_t now, calls = 0, bad = 0;
     int run;
 
-    if (b->failure_rate > 0) {
-        window_add(b, now, failure);
-    }
     if (!failure) {
+        /* The hot path: no clock read; a success counts in the bucket of
+         * its admission, a few microseconds ago for most calls. */
+        if (b->failure_rate > 0) {
+            window_add(b, started, 0);
+        }
         if (atomic_load_explicit(&b->failures, memory_order_relaxed) != 0) {
             atomic_store(&b->failures, 0);
         }
         return -1;
+    }
+    now = prc_now();
+    if (b->failure_rate > 0) {
+        window_add(b, now, 1);
     }
     if (new_event(b, started, now)) {
         run = atomic_fetch_add(&b->failures, 1) + 1;

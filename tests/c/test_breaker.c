@@ -309,6 +309,29 @@ TEST_IMPL(breaker_rate_window_slides)
     return TEST_OK;
 }
 
+TEST_IMPL(breaker_rate_counts_successes_at_admission)
+{
+    prc_breaker_t b;
+    prc_breaker_info_t info;
+    adm_t old, now;
+
+    start_clock();
+    init(&b, (bopts_t){1000, 1.0, 10.0, 1, 0.5});
+    old = allow(&b, 0);
+    advance(5);
+    now = allow(&b, 0);
+    advance(5); /* old's bucket is now the one of the current time */
+    ASSERT_EQ(ok_(&b, allow(&b, 0)), -1);
+    ASSERT_EQ(ok_(&b, now), -1);
+    /* A success counts where its call was admitted: 10 s ago is out of
+     * the window, and its bucket, recycled, keeps the later calls. */
+    ASSERT_EQ(ok_(&b, old), -1);
+    prc_breaker_info(&b, &info);
+    ASSERT_EQ(info.window_calls, 2);
+    ASSERT_EQ(info.window_failures, 0);
+    return TEST_OK;
+}
+
 TEST_IMPL(breaker_rate_off)
 {
     prc_breaker_t b;

@@ -39,6 +39,7 @@
     XX(breaker_rate_opens)                                                    \
     XX(breaker_rate_needs_minimum_calls)                                      \
     XX(breaker_rate_window_slides)                                            \
+    XX(breaker_rate_counts_successes_at_admission)                            \
     XX(breaker_rate_off)                                                      \
     XX(breaker_rate_bucket_saturates)                                         \
     XX(breaker_closing_clears_the_window)                                     \
