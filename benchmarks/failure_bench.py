@@ -9,6 +9,10 @@ otherwise) wrapped in ``try/except redis.RedisError`` returning the fallback:
   call never reaches the network; redis-py has no breaker and tries (with its
   default retries) on every call. A "redis-py, no retries" line
   (``retry=Retry(NoBackoff(), 0)``) shows the floor of its approach.
+* ``first``: the cost of each of the first calls of a fresh client while Redis
+  refuses connections, before pyredisclient's breaker opens (its first
+  ``failure_threshold`` = 5 calls, a new client each time): p50 and p99 over
+  ``--first-clients`` clients per round. These calls reach the network.
 * ``hung``: the time until the first fallback when the server accepts connections
   but never answers (a redis-server stopped with SIGSTOP), with socket_timeout=1.0
   and a fresh client per round.
@@ -17,7 +21,8 @@ Contenders alternate within each round (the starting one rotates per round); eac
 figure is the median with min-max over the rounds, plus client CPU seconds per call
 (getrusage). Usage::
 
-    python benchmarks/failure_bench.py [--rounds 5] [--calls 20000] [--json FILE]
+    python benchmarks/failure_bench.py [--rounds 5] [--calls 20000] [--first-clients 20]
+                                       [--json FILE] [--skip-hung-redis-py]
 
 The hung rounds take about 1 s for pyredisclient and, with redis-py's default of
 10 retries on timeouts, about 11 s for redis-py.
@@ -133,6 +138,32 @@ def measure_down(name: str, port: int, calls: int) -> Tuple[float, float]:
     return elapsed / n * 1e6, cpu / n * 1e6
 
 
+#: Calls a fresh pyredisclient makes before its breaker opens (failure_threshold).
+FIRST_CALLS = 5
+FIRST_NAMES = ["pyredisclient", "redis-py, no retries"]
+
+
+def measure_first(name: str, port: int, clients: int) -> List[float]:
+    """Seconds of each of the first FIRST_CALLS calls of *clients* fresh clients."""
+    out: List[float] = []
+    for _ in range(clients):
+        func, close = CONTENDERS[name](port)
+        try:
+            for _ in range(FIRST_CALLS):
+                t0 = time.perf_counter()
+                func()
+                out.append(time.perf_counter() - t0)
+        finally:
+            close()
+    return out
+
+
+def percentile(values: List[float], q: float) -> float:
+    """The q-quantile (0-1) of *values*, nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered)) - 1))]
+
+
 def measure_hung(name: str, port: int) -> Tuple[float, float]:
     """(seconds to the first fallback, CPU seconds) with a fresh client, server hung."""
     func, close = CONTENDERS[name](port)
@@ -168,6 +199,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=20_000, help="pyredisclient calls per round")
+    parser.add_argument(
+        "--first-clients", type=int, default=20, help="fresh clients per round for 'first'"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
         "--skip-hung-redis-py",
@@ -183,6 +217,7 @@ def main() -> None:
     if args.skip_hung_redis_py:
         hung_names.remove("redis-py")
     hung: Dict[str, Dict[str, List[float]]] = {n: {"s": [], "cpu_s": []} for n in hung_names}
+    first: Dict[str, List[float]] = {n: [] for n in FIRST_NAMES}
 
     holder, port = refused_port()
     server = RedisServer().start()
@@ -194,6 +229,8 @@ def main() -> None:
                 us, cpu_us = measure_down(name, port, args.calls)
                 down[name]["us"].append(us)
                 down[name]["cpu_us"].append(cpu_us)
+            for name in FIRST_NAMES[rnd % 2 :] + FIRST_NAMES[: rnd % 2]:
+                first[name] += measure_first(name, port, args.first_clients)
             order = hung_names[rnd % len(hung_names) :] + hung_names[: rnd % len(hung_names)]
             for name in order:
                 secs, cpu_s = measure_hung(name, server.port)
@@ -216,6 +253,17 @@ def main() -> None:
             f"  {name:22s} {fmt(summary(d['us']), 'us'):28s} per call;  "
             f"CPU {fmt(summary(d['cpu_us']), 'us')} per call"
         )
+    print(
+        f"\nFirst {FIRST_CALLS} calls of a fresh client while Redis refuses connections "
+        "(before the breaker opens), per call:"
+    )
+    for name in FIRST_NAMES:
+        values = first[name]
+        print(
+            f"  {name:22s} p50 {percentile(values, 0.5) * 1e3:8.3f} ms   "
+            f"p99 {percentile(values, 0.99) * 1e3:8.3f} ms   "
+            f"max {max(values) * 1e3:8.3f} ms   ({len(values)} calls)"
+        )
     print("\nTime to the first fallback, server hung (fresh client per round):")
     for name in hung_names:
         h = hung[name]
@@ -229,6 +277,10 @@ def main() -> None:
                 {
                     "down": {n: {k: summary(v) for k, v in d.items()} for n, d in down.items()},
                     "hung": {n: {k: summary(v) for k, v in h.items()} for n, h in hung.items()},
+                    "first": {
+                        n: {"p50": percentile(v, 0.5), "p99": percentile(v, 0.99), "n": len(v)}
+                        for n, v in first.items()
+                    },
                     "rounds": args.rounds,
                 },
                 f,

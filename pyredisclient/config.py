@@ -232,7 +232,17 @@ _RULES: Dict[str, _Rule] = {
     "recovery_timeout": _Rule(
         "float", "a finite number of seconds > 0 and <= 1e9", lo=0, hi=MAX_SECONDS, lo_open=True
     ),
-    "success_threshold": _Rule("int", "an integer 1-2147483647", lo=1, hi=_INT32),
+    "success_threshold": _Rule("int", "an integer 1-255", lo=1, hi=255),
+    "failure_rate_threshold": _Rule(
+        "float", "a number >= 0 and <= 1 (0 turns the rate off)", lo=0, hi=1
+    ),
+    "failure_window": _Rule(
+        "float", "a finite number of seconds > 0 and <= 1e9", lo=0, hi=MAX_SECONDS, lo_open=True
+    ),
+    "minimum_calls": _Rule("int", "an integer 1-2147483647", lo=1, hi=_INT32),
+    "min_recovery_timeout": _Rule(
+        "float", "a finite number of seconds > 0 and <= 1e9", lo=0, hi=MAX_SECONDS, lo_open=True
+    ),
     "ssl": _Rule("bool", "true or false"),
     "ssl_ca_certs": _Rule("str", "the path of a readable CA bundle file, or None", True),
     "ssl_ca_path": _Rule(
@@ -692,6 +702,10 @@ class RedisConfig:
     failure_threshold: int = 5
     recovery_timeout: float = 30.0
     success_threshold: int = 3
+    failure_rate_threshold: float = 0.5
+    failure_window: float = 10.0
+    minimum_calls: int = 10
+    min_recovery_timeout: float = 1.0
     ssl: bool = False
     ssl_ca_certs: str | None = None
     ssl_ca_path: str | None = None

@@ -199,7 +199,8 @@ def _steps(client: Any, deep: bool) -> _Steps:
     result.update(_state(client))
     breaker = result["circuit_breaker"].get("state")
     if breaker not in (None, "closed"):
-        reasons.append(f"circuit breaker {breaker}")
+        why = result["circuit_breaker"].get("reason")
+        reasons.append(f"circuit breaker {breaker}: {why}" if why else f"circuit breaker {breaker}")
     if reasons:
         result["status"] = "degraded"
         result["reasons"] = reasons

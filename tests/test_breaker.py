@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
-from fakeservers import FakeServer, Switchable, mini_redis
+from fakeservers import FakeServer, MiniRedis, Peer, Switchable, mini_redis
 
 import pyredisclient
 from pyredisclient.testing import RedisServer
@@ -177,7 +177,7 @@ def test_a_failure_while_half_open_reopens(
     ]
 
 
-def test_half_open_admits_only_success_threshold_probes(
+def test_half_open_admits_one_probe_then_ramps_up(
     redis_server_factory: Callable[..., RedisServer],
     make_client: Callable[..., pyredisclient.RedisClient],
 ) -> None:
@@ -187,36 +187,47 @@ def test_half_open_admits_only_success_threshold_probes(
         socket_timeout=0.4,
         failure_threshold=1,
         recovery_timeout=RECOVERY,
-        success_threshold=2,
+        success_threshold=3,
     )
     server.pause()
+    results: list[BaseException] = []
+
+    def probe() -> None:
+        try:
+            client.get("k")
+        except pyredisclient.RedisError as exc:
+            results.append(exc)
+
     try:
         with pytest.raises(pyredisclient.TimeoutError):
             client.get("k")
         time.sleep(RECOVERY + 0.05)
-        # Two probes hang on the paused server; a third caller is refused at once.
-        results: list[BaseException] = []
-
-        def probe() -> None:
-            try:
-                client.get("k")
-            except pyredisclient.RedisError as exc:
-                results.append(exc)
-
-        probes = [threading.Thread(target=probe) for _ in range(2)]
-        for t in probes:
-            t.start()
+        # One probe hangs on the paused server; a second caller is refused at once.
+        first = threading.Thread(target=probe)
+        first.start()
         time.sleep(0.1)
         t0 = time.perf_counter()
-        with pytest.raises(pyredisclient.CircuitOpenError):
+        with pytest.raises(pyredisclient.CircuitOpenError, match="probe calls in flight"):
             client.get("k")
         assert time.perf_counter() - t0 < 0.05
-        for t in probes:
-            t.join(5)
+        first.join(5)
     finally:
         server.resume()
-    assert sorted(type(e).__name__ for e in results) == ["TimeoutError", "TimeoutError"]
-    assert client.circuit_breaker_state()["state"] == "open"
+    assert [type(e).__name__ for e in results] == ["TimeoutError"]
+    state = client.circuit_breaker_state()
+    assert state["state"] == "open"
+    assert state["reason"].startswith("a half-open probe failed")
+    # The server is back: one probe, then two at once, close the breaker.
+    time.sleep(RECOVERY + 0.05)
+    assert client.get("k") is None
+    assert client.circuit_breaker_state()["state"] == "half_open"
+    barrier = threading.Barrier(2)
+    probes = [threading.Thread(target=lambda: (barrier.wait(2), client.get("k"))) for _ in range(2)]
+    for t in probes:
+        t.start()
+    for t in probes:
+        t.join(5)
+    assert client.circuit_breaker_state()["state"] == "closed"
 
 
 class Interrupted(Exception):
@@ -257,25 +268,20 @@ def test_a_probe_interrupted_by_a_signal_gives_its_slot_back(
         socket_timeout=0.8,
         failure_threshold=1,
         recovery_timeout=RECOVERY,
-        success_threshold=2,
+        success_threshold=1,
     )
     server.pause()
-    first = threading.Thread(target=client.get, args=("k",))
     try:
         with pytest.raises(pyredisclient.TimeoutError):
             client.get("k")  # opens the breaker
         time.sleep(RECOVERY + 0.05)
-        # Probe 1 (another thread) makes the half-open transition and waits.
-        first.start()
-        time.sleep(0.1)
-        assert client.circuit_breaker_state()["state"] == "half_open"
-        # Probe 2 is aborted by a signal handler while it waits for the server.
+        # The probe (the only one admitted at first) is aborted by a signal
+        # handler while it waits for the server.
         with interrupt_main_thread_after(0.1), pytest.raises(Interrupted):
             client.get("k")
+        assert client.circuit_breaker_state()["state"] == "half_open"
     finally:
         server.resume()
-        if first.ident is not None:
-            first.join(5)
     # Had the aborted probe kept its slot, this would be CircuitOpenError.
     assert client.get("k") is None
     assert client.circuit_breaker_state()["state"] == "closed"
@@ -507,3 +513,292 @@ def test_mini_redis_sanity(make_client: Callable[..., pyredisclient.RedisClient]
         assert client.get("k") == b"v"
         assert client.incr("n") == 1
         assert server.command_names() == [b"PING", b"SET", b"GET", b"INCRBY"]
+
+
+# -- one event is one failure; a short first open; why it is open ----------------------
+
+
+def run_threads(n: int, target: Callable[[int], None], timeout: float = 10.0) -> None:
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_calls_timing_out_together_count_as_one_event(
+    redis_server_factory: Callable[..., RedisServer],
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # Eight threads wait on one paused server and time out together: one failure
+    # event, not eight; with the default threshold of five it stays closed.
+    server = redis_server_factory()
+    client = make_client(server.port, socket_timeout=0.5)
+    assert client.ping() is True
+    barrier = threading.Barrier(8)
+    errors: list[str] = []
+
+    def call(_: int) -> None:
+        barrier.wait(5)
+        try:
+            client.get("k")
+        except pyredisclient.RedisError as exc:
+            errors.append(type(exc).__name__)
+
+    server.pause()
+    try:
+        run_threads(8, call)
+    finally:
+        server.resume()
+    assert errors == ["TimeoutError"] * 8
+    state = client.circuit_breaker_state()
+    assert (state["state"], state["failures"], state["opens"]) == ("closed", 1, 0)
+    assert (state["window_calls"], state["window_failures"]) == (9, 8)
+    assert state["last_error"] == "TimeoutError"
+    assert client.get("k") is None
+
+
+def test_a_pause_under_load_neither_opens_the_breaker_nor_outlasts_the_fault(
+    redis_server_factory: Callable[..., RedisServer],
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # 8 threads of mixed calls; the server is paused for 1.2 s (two rounds of
+    # timeouts at socket_timeout=0.5). Default breaker: it must stay closed, and
+    # every thread must be served again within a second of the resume.
+    server = redis_server_factory()
+    client = make_client(server.port, socket_timeout=0.5)
+    resumed = threading.Event()
+    stop = threading.Event()
+    resumed_at = [0.0]
+    back_after = [float("inf")] * 8
+    counts = [0] * 8
+
+    def work(i: int) -> None:
+        key = f"load:{i}"
+        for n in range(100_000):
+            if stop.is_set():
+                return
+            try:
+                if n % 2:
+                    client.incr(key)
+                else:
+                    client.get(key)
+            except pyredisclient.RedisError:
+                continue
+            counts[i] += 1
+            if resumed.is_set() and back_after[i] == float("inf"):
+                back_after[i] = time.monotonic() - resumed_at[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.3)
+        server.pause()
+        time.sleep(1.2)
+    finally:
+        server.resume()
+        resumed_at[0] = time.monotonic()
+        resumed.set()
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    state = client.circuit_breaker_state()
+    assert state["opens"] == 0, state
+    assert state["state"] == "closed"
+    assert min(counts) > 0
+    assert max(back_after) < 1.0, back_after
+
+
+def test_the_first_open_is_short_and_doubles_while_probes_fail(
+    redis_server_factory: Callable[..., RedisServer],
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    server = redis_server_factory()
+    client = make_client(
+        server.port,
+        failure_threshold=1,
+        min_recovery_timeout=0.2,
+        recovery_timeout=0.7,
+        success_threshold=1,
+    )
+    assert client.ping() is True
+    server.stop()
+    fail_times(client, 1)
+    opened = time.monotonic()
+    state = client.circuit_breaker_state()
+    assert (state["state"], state["open_seconds"]) == ("open", 0.2)
+    assert 0.1 < state["open_remaining"] <= 0.2
+    with pytest.raises(pyredisclient.CircuitOpenError):
+        client.get("k")
+    for expect in (0.4, 0.7, 0.7):
+        # Wait out the open time; the probe finds the server still down.
+        while client.circuit_breaker_state()["state"] == "open":
+            assert time.monotonic() - opened < 2, "stayed open too long"
+            time.sleep(0.01)
+        fail_times(client, 1)
+        opened = time.monotonic()
+        state = client.circuit_breaker_state()
+        assert (state["state"], state["open_seconds"]) == ("open", expect)
+        assert state["reason"].startswith("a half-open probe failed")
+    server.start()
+    time.sleep(0.75)
+    assert client.get("k") is None  # the probe succeeds: closed again
+    state = client.circuit_breaker_state()
+    assert (state["state"], state["open_seconds"], state["reason"]) == ("closed", 0.2, None)
+
+
+def test_default_breaker_lets_traffic_back_within_about_a_second(
+    redis_server_factory: Callable[..., RedisServer],
+) -> None:
+    server = redis_server_factory()
+    client = pyredisclient.RedisClient(host="127.0.0.1", port=server.port)
+    try:
+        assert client.ping() is True
+        server.stop()
+        for _ in range(100):  # refused calls fail fast: five events open the breaker
+            try:
+                client.get("k")
+            except pyredisclient.CircuitOpenError:
+                break
+            except pyredisclient.ConnectionError:
+                pass
+        state = client.circuit_breaker_state()
+        assert (state["state"], state["open_seconds"]) == ("open", 1.0)
+        assert state["reason"] == "5 consecutive failure events"
+        server.start()
+        up = time.monotonic()
+        back = None
+        while time.monotonic() - up < 5:
+            try:
+                client.get("k")
+            except pyredisclient.CircuitOpenError:
+                time.sleep(0.01)
+                continue
+            back = time.monotonic() - up
+            break
+        assert back is not None and back < 1.2, back
+        # One successful probe lets traffic ramp back: 1, then 2 at once, closed.
+        assert client.circuit_breaker_state()["state"] == "half_open"
+        assert client.get("k") is None
+        assert client.get("k") is None
+        assert client.circuit_breaker_state()["state"] == "closed"
+    finally:
+        client.close()
+
+
+class EveryOther:
+    """Mini Redis that hangs up on every second command: never two failures in a row."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.n = 0
+        self.db = MiniRedis()
+
+    def __call__(self, peer: Peer) -> None:
+        while True:
+            cmd = peer.read_command()
+            if cmd is None:
+                return
+            with self.lock:
+                self.n += 1
+                fail = self.n % 2 == 0
+            if fail or not peer.send(self.db.reply(cmd)):
+                return
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.0])
+def test_a_failure_rate_over_the_window_opens(
+    rate: float, make_client: Callable[..., pyredisclient.RedisClient]
+) -> None:
+    with FakeServer(EveryOther()) as server:
+        client = make_client(
+            server.port, failure_threshold=2, failure_rate_threshold=rate, minimum_calls=10
+        )
+        outcomes = []
+        for _ in range(20):
+            try:
+                client.get("k")
+                outcomes.append("ok")
+            except pyredisclient.CircuitOpenError:
+                outcomes.append("refused")
+            except pyredisclient.ConnectionError:
+                outcomes.append("failed")
+        state = client.circuit_breaker_state()
+    if rate:
+        # 5 of the first 10 calls failed (50 %), none of them twice in a row.
+        assert outcomes[:10] == ["ok", "failed"] * 5
+        assert outcomes[10:] == ["refused"] * 10
+        assert state["state"] == "open"
+        assert state["reason"] == "failure rate 0.50 over 10 s (5 of 10 calls failed)"
+    else:
+        assert outcomes == ["ok", "failed"] * 10  # the rate is off: only runs open it
+        assert (state["state"], state["window_calls"]) == ("closed", 0)
+
+
+def test_health_and_metrics_say_why_the_breaker_is_open(
+    switch: tuple[FakeServer, Switchable],
+    make_client: Callable[..., pyredisclient.RedisClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, _ = switch
+    client = make_client(server.port, failure_threshold=2, recovery_timeout=60)
+    with caplog.at_level(logging.INFO, LOGGER):
+        fail_times(client, 2)
+    state = client.circuit_breaker_state()
+    assert state["reason"] == "2 consecutive failure events"
+    assert (state["last_error"], state["last_error_code"]) == ("ConnectionError", "ECONNLOST")
+    assert state["open_seconds"] == 1.0  # the first open is short, recovery_timeout or not
+    assert 0.5 < state["open_remaining"] <= 1.0
+    with pytest.raises(
+        pyredisclient.CircuitOpenError,
+        match=r"circuit breaker is open \(2 consecutive failure events\); next probe in \d+ ms",
+    ):
+        client.get("k")
+    report = client.health_check()
+    assert report["status"] == "unhealthy"
+    assert "2 consecutive failure events" in report["error"]
+    assert report["circuit_breaker"]["reason"] == "2 consecutive failure events"
+    metrics = client.metrics()
+    assert metrics["circuit_breaker"]["reason"] == "2 consecutive failure events"
+    assert metrics["circuit_breaker"]["last_error"] == "ConnectionError"
+    opened = [r.getMessage() for r in caplog.records if "opened" in r.getMessage()]
+    assert opened == [
+        "circuit breaker opened for 1 s (2 consecutive failure events; last error "
+        "ECONNLOST): calls fail fast with CircuitOpenError until a probe succeeds"
+    ]
+
+
+def test_the_seeds_settings_stay_expressible(
+    switch: tuple[FakeServer, Switchable],
+) -> None:
+    # 5 failures, 60 s, 3 successes: exactly that, from keywords, a URL or variables.
+    server, _ = switch
+    seeds = {
+        "failure_threshold": 5,
+        "recovery_timeout": 60,
+        "min_recovery_timeout": 60,
+        "success_threshold": 3,
+        "failure_rate_threshold": 0,
+    }
+    query = "&".join(f"{k}={v}" for k, v in seeds.items())
+    env = {f"REDIS_{k.upper()}": str(v) for k, v in seeds.items()}
+    env["REDIS_URL"] = server.url
+    configs = [
+        pyredisclient.RedisConfig(host="127.0.0.1", port=server.port, **seeds),  # type: ignore[arg-type]
+        pyredisclient.RedisConfig.from_url(f"{server.url}?{query}"),
+        pyredisclient.RedisConfig.from_env(environ=env),
+    ]
+    assert configs[0] == configs[1] == configs[2]
+    client = pyredisclient.RedisClient(config=configs[0], retry_attempts=0)
+    try:
+        fail_times(client, 4)
+        assert client.circuit_breaker_state()["state"] == "closed"
+        fail_times(client, 1)
+        state = client.circuit_breaker_state()
+        assert (state["state"], state["open_seconds"]) == ("open", 60.0)
+        assert (state["success_threshold"], state["failure_rate_threshold"]) == (3, 0.0)
+    finally:
+        client.close()

@@ -122,6 +122,8 @@ pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
 int pyrc_log(pyrc_state *st, int level, const char *fmt, ...);
 
 /* errors.c */
+/* The exception class for a core error code (borrowed from the state). */
+PyObject *pyrc_error_class(pyrc_state *st, int code) PYRC_BORROWED;
 /* Raise the exception class for a core error code; returns NULL. */
 PyObject *pyrc_raise(pyrc_state *st, int code, const char *errstr) PYRC_RAISES;
 /* Build (not raise) the exception for a server error reply; new ref. */

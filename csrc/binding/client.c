@@ -34,17 +34,24 @@ timeout_arg(PyObject *o, const char *name, double *out)
 
 static const char *const breaker_names[] = {"closed", "open", "half_open"};
 
-/* Log the transition a call caused, once.  -1 when logging raised. */
+/* Log the transition a call caused, once, saying why it opened.  -1
+ * when logging raised. */
 static int
-log_transition(pyrc_state *st, prc_call_t *call)
+log_transition(RedisClientObject *self, prc_call_t *call)
 {
+    pyrc_state *st = self->state;
     int t = call->transition;
 
     call->transition = -1;
     if (t == PRC_BREAKER_OPEN) {
+        prc_breaker_info_t info;
+        prc_breaker_info(prc_pool_breaker(self->pool), &info);
         return pyrc_log(st, 30,
-                        "circuit breaker opened: calls fail fast with "
-                        "CircuitOpenError until the recovery timeout");
+                        "circuit breaker opened for %.3g s (%s; last error "
+                        "%s): calls fail fast with CircuitOpenError until a "
+                        "probe succeeds",
+                        (double)info.open_ns / 1e9, info.reason,
+                        prc_err_name(info.last_error));
     }
     if (t == PRC_BREAKER_HALF_OPEN) {
         return pyrc_log(st, 20,
@@ -80,7 +87,7 @@ run_call(RedisClientObject *self, prc_call_t *call)
             call->transition = -1;
             return PYRC_RAISED;
         }
-        if (call->transition >= 0 && log_transition(self->state, call) < 0) {
+        if (call->transition >= 0 && log_transition(self, call) < 0) {
             prc_call_finish(self->pool, call, PRC_EINTR);
             call->transition = -1;
             return PYRC_RAISED;
@@ -98,7 +105,7 @@ finish(RedisClientObject *self, prc_call_t *call, int outcome)
 {
     prc_call_finish(self->pool, call, outcome);
     if (call->transition >= 0) {
-        return log_transition(self->state, call);
+        return log_transition(self, call);
     }
     return 0;
 }
@@ -151,6 +158,10 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
                                          "failure_threshold",
                                          "recovery_timeout",
                                          "success_threshold",
+                                         "failure_rate_threshold",
+                                         "failure_window",
+                                         "minimum_calls",
+                                         "min_recovery_timeout",
                                          "ssl",
                                          "ssl_ca_certs",
                                          "ssl_ca_path",
@@ -175,16 +186,18 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     prc_opts_init(&o);
     sock_to = conn_to = NULL;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "|$zizizzzOOpiOdpssniddppidipzzzzzpzp",
+            args, kwds, "|$zizizzzOOpiOdpssniddppididdidpzzzzzpzp",
             (char **)kwlist, &o.host, &o.port, &o.unix_path, &o.db,
             &o.username, &o.password, &o.client_name, &sock_to, &conn_to,
             &o.keepalive, &o.max_connections, &pool_to,
             &o.health_check_interval, &decode, &encoding, &errors, &max_reply,
             &o.retry_attempts, &o.retry_base, &o.retry_cap,
             &o.retry_on_timeout, &o.breaker_enabled, &o.failure_threshold,
-            &o.recovery_timeout, &o.success_threshold, &o.tls, &o.tls_ca_file,
-            &o.tls_ca_path, &o.tls_cert_file, &o.tls_key_file, &cert_reqs,
-            &o.tls_check_hostname, &o.tls_server_name, &o.metrics)) {
+            &o.recovery_timeout, &o.success_threshold, &o.failure_rate,
+            &o.failure_window, &o.minimum_calls, &o.min_recovery_timeout,
+            &o.tls, &o.tls_ca_file, &o.tls_ca_path, &o.tls_cert_file,
+            &o.tls_key_file, &cert_reqs, &o.tls_check_hostname,
+            &o.tls_server_name, &o.metrics)) {
         return -1;
     }
     /* Not given: the finite defaults; None: no limit. */
@@ -211,6 +224,26 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     }
     if (o.db < 0) {
         PyErr_SetString(PyExc_ValueError, "db must be >= 0");
+        return -1;
+    }
+    if (!(o.failure_rate >= 0 && o.failure_rate <= 1)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "failure_rate_threshold must be in 0-1 (0: off)");
+        return -1;
+    }
+    if (!(o.failure_window > 0 && o.failure_window <= 1e9) ||
+        !(o.min_recovery_timeout > 0 && o.min_recovery_timeout <= 1e9) ||
+        !(o.recovery_timeout > 0 && o.recovery_timeout <= 1e9)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "failure_window, min_recovery_timeout and "
+                        "recovery_timeout must be seconds > 0");
+        return -1;
+    }
+    if (o.minimum_calls < 1 || o.failure_threshold < 1 ||
+        o.success_threshold < 1 || o.success_threshold > 255) {
+        PyErr_SetString(PyExc_ValueError,
+                        "minimum_calls and failure_threshold must be >= 1, "
+                        "success_threshold 1-255");
         return -1;
     }
     if (max_reply < 1024) {
@@ -710,27 +743,62 @@ Client_pool_stats(RedisClientObject *self, PyObject *unused)
 
 PyDoc_STRVAR(Client_breaker_doc,
              "breaker_state($self, /)\n--\n\n"
-             "Circuit breaker state and counters as a dict.");
+             "Circuit breaker state, settings and counters as a dict, with\n"
+             "why it is open (reason) and for how long (open_seconds,\n"
+             "open_remaining).");
 
 static PyObject *
 Client_breaker_state(RedisClientObject *self, PyObject *unused)
 {
     prc_breaker_t *b;
+    prc_breaker_info_t info;
+    PyObject *reason, *last_error, *res;
 
     (void)unused;
     if (check_open(self) < 0) {
         return NULL;
     }
     b = prc_pool_breaker(self->pool);
-    return Py_BuildValue(
-        "{sssOsisisisLsLsLsd}", "state", breaker_names[prc_breaker_state(b)],
-        "enabled", b->enabled ? Py_True : Py_False, "failures",
-        prc_breaker_failures(b), "failure_threshold", b->failure_threshold,
-        "success_threshold", b->success_threshold, "opens",
+    prc_breaker_info(b, &info);
+    if (info.reason[0]) {
+        reason = PyUnicode_FromString(info.reason);
+    } else {
+        Py_INCREF(Py_None);
+        reason = Py_None;
+    }
+    if (info.last_error != 0) {
+        last_error = PyObject_GetAttrString(
+            pyrc_error_class(self->state, info.last_error), "__name__");
+    } else {
+        Py_INCREF(Py_None);
+        last_error = Py_None;
+    }
+    if (reason == NULL || last_error == NULL) {
+        Py_XDECREF(reason);
+        Py_XDECREF(last_error);
+        return NULL;
+    }
+    res = Py_BuildValue(
+        "{sssOsOsOszsisisisdsdsisLsLsdsdsdsdsLsLsL}", "state",
+        breaker_names[info.state], "enabled", b->enabled ? Py_True : Py_False,
+        "reason", reason, "last_error", last_error, "last_error_code",
+        info.last_error ? prc_err_name(info.last_error) : NULL, "failures",
+        info.failures, "failure_threshold", b->failure_threshold,
+        "success_threshold", b->success_threshold, "failure_rate_threshold",
+        b->failure_rate, "failure_window", (double)b->window_ns / 1e9,
+        "minimum_calls", b->minimum_calls, "window_calls",
+        (long long)info.window_calls, "window_failures",
+        (long long)info.window_failures, "open_seconds",
+        (double)info.open_ns / 1e9, "open_remaining",
+        (double)info.open_left_ns / 1e9, "min_recovery_timeout",
+        (double)b->min_open_ns / 1e9, "recovery_timeout",
+        (double)b->recovery_ns / 1e9, "opens",
         (long long)atomic_load(&b->opens), "refused",
         (long long)atomic_load(&b->refused), "transitions",
-        (long long)atomic_load(&b->transitions), "recovery_timeout",
-        (double)b->recovery_ns / 1e9);
+        (long long)atomic_load(&b->transitions));
+    Py_DECREF(reason);
+    Py_DECREF(last_error);
+    return res;
 }
 
 PyDoc_STRVAR(
@@ -1001,7 +1069,7 @@ AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
     }
     rc = prc_pool_step(ac->client->pool, &ac->call);
     if (ac->call.transition >= 0 &&
-        log_transition(ac->client->state, &ac->call) < 0) {
+        log_transition(ac->client, &ac->call) < 0) {
         async_finish(ac, PRC_EINTR);
         return NULL;
     }

@@ -4,7 +4,7 @@
 #include "binding.h"
 
 PyObject *
-pyrc_raise(pyrc_state *st, int code, const char *errstr)
+pyrc_error_class(pyrc_state *st, int code)
 {
     PyObject *cls;
 
@@ -34,7 +34,8 @@ pyrc_raise(pyrc_state *st, int code, const char *errstr)
         cls = st->ReplyLimitError;
         break;
     case PRC_ENOMEM:
-        return PyErr_NoMemory();
+        cls = PyExc_MemoryError;
+        break;
     case PRC_EINVAL:
     case PRC_ETOOBIG:
         cls = st->DataError;
@@ -46,7 +47,17 @@ pyrc_raise(pyrc_state *st, int code, const char *errstr)
         cls = st->ConnectionError;
         break;
     }
-    PyErr_SetString(cls, errstr && errstr[0] ? errstr : prc_strerror(code));
+    return cls;
+}
+
+PyObject *
+pyrc_raise(pyrc_state *st, int code, const char *errstr)
+{
+    if (code == PRC_ENOMEM) {
+        return PyErr_NoMemory();
+    }
+    PyErr_SetString(pyrc_error_class(st, code),
+                    errstr && errstr[0] ? errstr : prc_strerror(code));
     return NULL;
 }
 

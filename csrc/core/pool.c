@@ -27,7 +27,12 @@ struct prc_pool_s {
     int nopen;          /* connections existing or being opened; mu */
     int waiters;        /* threads in cond wait; mu */
     _Atomic int closed; /* set under mu; read without it as a hint */
-    uint64_t fork_gen;  /* generation the internals belong to; mu */
+    /* Is the server down?  alive_at: prc_now() when a connect or a call
+     * last succeeded; down_since: when a call last gave up on refused
+     * connects, 0 once a connect succeeds again (atomics, no lock). */
+    _Atomic int64_t alive_at;
+    _Atomic int64_t down_since;
+    uint64_t fork_gen; /* generation the internals belong to; mu */
 
     prc_pool_t *reg_next; /* fork registry link; reg_mu */
 
@@ -148,6 +153,10 @@ prc_opts_init(prc_opts_t *o)
     o->retry_cap = 1.0;
     o->breaker_enabled = 1;
     o->failure_threshold = 5;
+    o->failure_rate = 0.5;
+    o->failure_window = 10.0;
+    o->minimum_calls = 10;
+    o->min_recovery_timeout = 1.0;
     o->recovery_timeout = 30.0;
     o->success_threshold = 3;
     o->metrics = 1;
@@ -320,9 +329,7 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
             goto error;
         }
     }
-    prc_breaker_init(&p->breaker, opts->breaker_enabled,
-                     opts->failure_threshold, opts->recovery_timeout,
-                     opts->success_threshold);
+    prc_breaker_init(&p->breaker, &p->opts);
     init_sync(p);
     pthread_mutex_lock(&reg_mu);
     p->fork_gen = prc_fork_generation();
@@ -420,6 +427,7 @@ release(prc_pool_t *p, prc_conn_t *c, int ok)
     }
     c->last_used = prc_now();
     prc__conn_trim(c);
+    atomic_store_explicit(&p->alive_at, c->last_used, memory_order_relaxed);
     pthread_mutex_lock(&p->mu);
     if (p->closed) {
         pthread_mutex_unlock(&p->mu);
@@ -621,12 +629,82 @@ retryable(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     return (call->flags & PRC_CALL_READONLY) != 0;
 }
 
+/* How recent a success must be for a refused connect to be ridden
+ * through as a restart. */
+#define PRC_RIDE_WINDOW_NS INT64_C(1000000000)
+
+/* Did the server refuse the connect (nothing listens: ECONNREFUSED, or a
+ * unix socket whose file is gone)?  A refusal on loopback or a LAN is an
+ * answer, not a blip: no point in waiting for a reply that will not come. */
+static int
+conn_refused(const prc_conn_t *c)
+{
+    return c != NULL && c->err == PRC_ECONNECT &&
+           (c->sys_err == ECONNREFUSED || c->sys_err == ENOENT);
+}
+
+/*
+ * Ride a refused connect through with backoff, as a restart?  Only when
+ * the server was up moments ago (this call lost a live connection or
+ * found a pooled one dead, or a call or connect succeeded within the ride
+ * window) and no call has given up on it since.  Otherwise the refusal is
+ * retried at once, once, and the call fails in microseconds.
+ */
+static int
+may_ride(prc_pool_t *p, const prc_call_t *call)
+{
+    int64_t alive = atomic_load_explicit(&p->alive_at, memory_order_relaxed);
+
+    if (atomic_load_explicit(&p->down_since, memory_order_relaxed) != 0) {
+        return 0;
+    }
+    return call->saw_alive ||
+           (alive != 0 && prc_now() - alive <= PRC_RIDE_WINDOW_NS);
+}
+
+/* A call gives up on refused connects: later ones fail fast until a
+ * connect succeeds.  Keeps the first time. */
+static void
+mark_down(prc_pool_t *p)
+{
+    int64_t zero = 0;
+
+    atomic_compare_exchange_strong(&p->down_since, &zero, prc_now());
+}
+
+/*
+ * Is the reply to a single command "-LOADING ..."?  A server loading its
+ * data refuses every command it does not run during loading, so nothing
+ * ran.  Then the connection takes the message as its error (and is
+ * closed).  A pipeline is left alone: loading may have ended between two
+ * of its commands.
+ */
+static int
+loading_reply(prc_conn_t *c, int nreplies)
+{
+    static const char prefix[] = "-LOADING ";
+    const size_t plen = sizeof(prefix) - 1;
+    const char *end;
+
+    if (nreplies != 1 || c->rlen < plen + 2 ||
+        memcmp(c->rbuf, prefix, plen) != 0) {
+        return 0;
+    }
+    end = memchr(c->rbuf, '\r', c->rlen);
+    prc__conn_error(c, PRC_ELOADING, 0, "%.*s",
+                    (int)((end ? end : c->rbuf + c->rlen) - c->rbuf - 1),
+                    c->rbuf + 1);
+    return 1;
+}
+
 /* Handle a failed attempt: 0 when a replay is scheduled, else the code. */
 static int
 attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
 {
     prc_conn_t *c = call->conn;
-    double delay;
+    int refusal = during_open && conn_refused(c);
+    int ride = 1;
+    int64_t now, pause = 0;
 
     if (atomic_load(&p->closed)) {
         /* close() shut the connection down under us. */
@@ -635,16 +713,36 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     }
     fail(call, code,
          c != NULL && c->errstr[0] ? c->errstr : prc_strerror(code));
-    if (!retryable(p, call, code, during_open)) {
+    if (!during_open) {
+        call->saw_alive = 1; /* an open connection failed: it was up */
+    }
+    if (refusal) {
+        ride = may_ride(p, call);
+    }
+    if (!retryable(p, call, code, during_open) ||
+        (!ride && call->quick_retried)) {
+        if (refusal) {
+            mark_down(p);
+        }
         return code;
     }
-    delay = prc_backoff(call->attempt, p->opts.retry_base, p->opts.retry_cap,
-                        prc_random());
-    {
-        int64_t now = prc_now(), pause = (int64_t)(delay * 1e9);
+    now = prc_now();
+    if (ride) {
+        /* Riding a restart (refused, or loading its data): equal jitter,
+         * so each step waits at least half its ceiling and the retries
+         * span a known minimum. */
+        double rnd = prc_random();
+        int restart = refusal || code == PRC_ELOADING;
+        pause = (int64_t)(prc_backoff(call->attempt, p->opts.retry_base,
+                                      p->opts.retry_cap,
+                                      restart ? 0.5 + rnd / 2 : rnd) *
+                          1e9);
         if (call->deadline != PRC_NO_DEADLINE) {
             int64_t left = call->deadline - now;
             if (left <= 0) {
+                if (refusal) {
+                    mark_down(p);
+                }
                 return code;
             }
             /* Back off at most half of what is left, so the replay still
@@ -653,8 +751,10 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
                 pause = left / 2;
             }
         }
-        call->sleep_until = now + pause;
+    } else {
+        call->quick_retried = 1;
     }
+    call->sleep_until = now + pause;
     if (c != NULL) {
         discard(p, c);
         call->conn = NULL;
@@ -665,6 +765,26 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
     atomic_fetch_add(&p->st_retries, 1);
     call->phase = PH_BACKOFF;
     return 0;
+}
+
+/* The breaker refused the call: say why, and for how long. */
+static int
+refuse(prc_pool_t *p, prc_call_t *call)
+{
+    prc_breaker_info_t info;
+
+    prc_breaker_info(&p->breaker, &info);
+    call->err = PRC_ECIRCUIT;
+    if (info.open_left_ns > 0) {
+        snprintf(call->errstr, sizeof(call->errstr),
+                 "circuit breaker is open (%.64s); next probe in %lld ms",
+                 info.reason, (long long)(info.open_left_ns / 1000000));
+    } else {
+        snprintf(call->errstr, sizeof(call->errstr),
+                 "circuit breaker is open (%.64s); probe calls in flight",
+                 info.reason);
+    }
+    return PRC_ECIRCUIT;
 }
 
 /* Ask the driver to wait for `want` on the connection until `deadline`. */
@@ -686,18 +806,16 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
 
         switch (call->phase) {
         case PH_START:
-            if (p->opts.metrics) {
-                call->started = prc_now();
-            }
+            /* The admission time: the latency histogram, and the
+             * breaker's "in flight together" test. */
+            call->started = prc_now();
             if (!(call->flags & PRC_CALL_NO_BREAKER) &&
                 p->opts.breaker_enabled) {
                 rc = prc_breaker_allow(
                     &p->breaker, (call->flags & PRC_CALL_BLOCKING) != 0,
                     &call->epoch, &call->probe, &call->transition);
                 if (rc != 0) {
-                    return fail(call, rc,
-                                "circuit breaker is open: refusing the call "
-                                "without contacting the server");
+                    return refuse(p, call);
                 }
                 call->admitted = 1;
             }
@@ -754,6 +872,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             if (prc__conn_stale(c)) {
                 /* EOF or stray bytes on an idle connection: replace it;
                  * nothing was sent, so this is not a retry. */
+                call->saw_alive = 1;
                 atomic_fetch_add(&p->st_stale, 1);
                 discard(p, c);
                 call->conn = NULL;
@@ -783,6 +902,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             }
             /* A failed liveness PING: the connection was dead before the
              * command was sent; replace it. */
+            call->saw_alive = 1;
             atomic_fetch_add(&p->st_stale, 1);
             discard(p, c);
             call->conn = NULL;
@@ -805,8 +925,16 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
                 break;
             }
             /* Connected: the connect's time is added to the deadline. */
-            if (call->deadline != PRC_NO_DEADLINE) {
-                call->deadline += prc_now() - call->open_started;
+            {
+                int64_t now = prc_now();
+                if (call->deadline != PRC_NO_DEADLINE) {
+                    call->deadline += now - call->open_started;
+                }
+                atomic_store_explicit(&p->alive_at, now, memory_order_relaxed);
+                if (atomic_load_explicit(&p->down_since,
+                                         memory_order_relaxed) != 0) {
+                    atomic_store(&p->down_since, 0);
+                }
             }
             prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
             call->phase = PH_IO;
@@ -814,6 +942,14 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
         case PH_IO:
             rc = prc__conn_io_step(c);
             call->written = c->written;
+            if (rc == PRC_DONE && loading_reply(c, call->nreplies)) {
+                /* The server ran nothing: replayed like a connect that
+                 * failed, riding the restart with backoff. */
+                if (attempt_failed(p, call, PRC_ELOADING, 1) != 0) {
+                    return call->err;
+                }
+                break;
+            }
             if (rc == PRC_DONE) {
                 call->phase = PH_DONE;
                 call->err = 0; /* an earlier attempt may have failed */
@@ -1012,10 +1148,8 @@ prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
         record_metrics(p, call, outcome);
     }
     if (call->admitted) {
-        int failure = prc_breaker_counts(outcome);
-        int neutral = outcome != PRC_OK && !failure;
         int t = prc_breaker_record(&p->breaker, call->epoch, call->probe,
-                                   failure, neutral);
+                                   call->started, outcome);
         if (t >= 0) {
             call->transition = t;
         }

@@ -155,11 +155,18 @@ typedef struct prc_opts_s {
     double retry_cap;
     int retry_on_timeout;
 
-    /* circuit breaker */
+    /* circuit breaker (see prc_breaker_t) */
     int breaker_enabled;
-    int failure_threshold;
-    double recovery_timeout;
-    int success_threshold;
+    int failure_threshold;       /* a run of this many failure events opens */
+    double failure_rate;         /* this failed share of the window opens; 0
+                                    turns the rate off */
+    double failure_window;       /* seconds of calls the rate looks at */
+    int minimum_calls;           /* calls in the window before the rate
+                                    counts */
+    double min_recovery_timeout; /* first open time; doubles per failed
+                                    probe... */
+    double recovery_timeout;     /* ...up to this */
+    int success_threshold;       /* probe successes that close it */
 
     /* TLS */
     int tls;
@@ -263,12 +270,14 @@ typedef struct prc_call_s {
     uint64_t epoch; /* breaker epoch at admission */
     int admitted;
     int fresh;           /* the connection was opened by this call */
+    int saw_alive;       /* a connection of this call was up, then failed */
+    int quick_retried;   /* a refused connect was retried without a wait */
     int pool_waited;     /* counted in the pool's waits already */
     size_t written;      /* request bytes the kernel accepted */
     int64_t sleep_until; /* backoff end */
     int64_t pool_deadline;
     int64_t open_started;
-    int64_t started; /* prc_now() at init, for the latency histogram */
+    int64_t started; /* prc_now() at admission: latency, breaker events */
     int finished;    /* prc_call_finish ran */
     prc_conn_t *conn;
 
@@ -383,27 +392,73 @@ enum {
     PRC_BREAKER_HALF_OPEN = 2
 };
 
+/* Why the breaker last opened (prc_breaker_info_t.why). */
+enum {
+    PRC_BREAKER_WHY_NONE = 0,
+    PRC_BREAKER_WHY_RATE,      /* failure rate over the window */
+    PRC_BREAKER_WHY_RUN,       /* a run of failure events */
+    PRC_BREAKER_WHY_PROBE,     /* a half-open probe failed */
+    PRC_BREAKER_WHY_PROBE_LOST /* a half-open probe never reported */
+};
+
+/* Buckets of the sliding window (failure_window / this each). */
+#define PRC_BREAKER_BUCKETS 20
+
 /*
- * The breaker's whole state is one atomic word changed by compare-and-
- * swap: bits 0-1 state, 2-17 half-open probes admitted, 18-33 half-open
- * successes, 34-63 epoch.  Every transition bumps the epoch, so outcomes
- * reported for an older epoch are ignored.
+ * A lock-free circuit breaker.  Its state is one atomic word changed by
+ * compare-and-swap: bits 0-1 state, 2-9 half-open probes admitted, 10-17
+ * half-open successes, 18-22 the open level (the open time is
+ * min_open << level, at most recovery_timeout), 23-63 epoch.  Every
+ * transition bumps the epoch, so outcomes reported for an older epoch are
+ * ignored.
+ *
+ * CLOSED: one event is one failure.  A failure counts as an event only if
+ * its call was admitted after the last counted event was recorded, so
+ * calls that were in flight together (eight threads timing out on one
+ * paused server) count once.  A run of failure_threshold events with no
+ * success between opens the breaker, and so does a failure rate of at
+ * least failure_rate among the calls settled in the last failure_window
+ * seconds, once there are minimum_calls of them (each failed call counts
+ * in the rate: there, a burst is weighed against the window's calls).
+ * OPEN: calls are refused for min_open first; HALF_OPEN: one probe is
+ * admitted, and each success doubles the probes allowed in flight, until
+ * success_threshold successes close the breaker.  A failed probe, or one
+ * that has not reported after probe_timeout, re-opens it for twice as long
+ * (up to recovery_timeout).  The side fields (reason, window, run) are
+ * separate atomics: a snapshot of them is consistent enough to explain,
+ * never used to decide a transition.
  */
 typedef struct prc_breaker_s {
     _Atomic uint64_t word;
     _Atomic int64_t changed_at; /* prc_now() at the last transition */
-    _Atomic int failures;       /* consecutive counted failures (CLOSED) */
+    _Atomic int64_t probe_at;   /* prc_now() at the last probe admission */
+    _Atomic int failures;       /* run of failure events (CLOSED) */
+    _Atomic int64_t last_event; /* prc_now() when the last event counted */
+    _Atomic uint64_t window[PRC_BREAKER_BUCKETS]; /* seq:32 calls:16 fail:16 */
+    _Atomic int last_error;  /* code of the last availability failure */
+    _Atomic int why;         /* PRC_BREAKER_WHY_* of the last open */
+    _Atomic int64_t why_n;   /* events in the run, or calls in the window */
+    _Atomic int64_t why_bad; /* failed calls in the window (rate) */
     _Atomic int64_t refused;
     _Atomic int64_t opens;
     _Atomic int64_t transitions;
     int enabled;
     int failure_threshold;
-    int success_threshold;
+    int success_threshold; /* at most 255 */
+    int minimum_calls;
+    double failure_rate; /* 0: the rate never opens it */
+    int64_t window_ns;
+    int64_t bucket_ns;
+    int64_t min_open_ns;
     int64_t recovery_ns;
+    int64_t probe_ns;
 } prc_breaker_t;
 
-void prc_breaker_init(prc_breaker_t *b, int enabled, int failure_threshold,
-                      double recovery_timeout, int success_threshold);
+/* Set up a breaker from the circuit breaker fields of `o` (borrowed).  A
+ * probe is presumed lost after the longest a call can take
+ * (socket_timeout + connect_timeout), or recovery_timeout when either has
+ * no limit. */
+void prc_breaker_init(prc_breaker_t *b, const prc_opts_t *o);
 /*
  * Ask for admission.  Returns 0 and fills *epoch and *probe, or
  * PRC_ECIRCUIT when open (or half-open with every probe slot taken).
@@ -412,19 +467,38 @@ void prc_breaker_init(prc_breaker_t *b, int enabled, int failure_threshold,
  */
 int prc_breaker_allow(prc_breaker_t *b, int no_probe, uint64_t *epoch,
                       int *probe, int *transition);
-/* Settle an admission: `failure` true for an availability failure,
- * false for a success; `neutral` settles without counting either way (a
- * pool timeout or an authentication error says nothing about
- * availability).  Outcomes from older epochs are ignored.  Returns the
- * state this thread's CAS entered, or -1 when it caused no transition. */
+/*
+ * Settle an admission made at time `started` (prc_now()) with its
+ * outcome: PRC_OK, or an error code; codes that prc_breaker_counts
+ * rejects settle without counting either way (a pool timeout or an
+ * authentication error says nothing about availability).  Outcomes from
+ * other epochs are ignored.  Returns the state this thread's CAS entered,
+ * or -1 when it caused no transition.
+ */
 int prc_breaker_record(prc_breaker_t *b, uint64_t epoch, int probe,
-                       int failure, int neutral);
-/* Current state; an OPEN breaker past its recovery time reads HALF_OPEN. */
+                       int64_t started, int outcome);
+/* Current state; an OPEN breaker past its open time reads HALF_OPEN. */
 int prc_breaker_state(prc_breaker_t *b);
-/* Consecutive failures counted so far in the CLOSED state. */
+/* The run of failure events counted so far in the CLOSED state. */
 int prc_breaker_failures(prc_breaker_t *b);
 /* Does this error code count against the breaker? */
 int prc_breaker_counts(int code);
+
+/* A snapshot that explains the breaker (health checks, metrics). */
+typedef struct prc_breaker_info_s {
+    int state;                   /* as prc_breaker_state */
+    int failures;                /* run of failure events (CLOSED) */
+    int64_t window_calls;        /* calls settled in the window now */
+    int64_t window_failures;     /* of which failed */
+    int64_t open_ns;             /* OPEN/HALF_OPEN: this open time; CLOSED:
+                                    the next one (min_open) */
+    int64_t open_left_ns;        /* OPEN: until a probe is admitted; else 0 */
+    int last_error;              /* last availability failure, 0 if none */
+    int why;                     /* PRC_BREAKER_WHY_* of the last open */
+    char reason[PRC_ERRSTR_LEN]; /* why it is not CLOSED; "" when it is */
+} prc_breaker_info_t;
+void prc_breaker_info(prc_breaker_t *b, prc_breaker_info_t *out);
+
 /* Access the pool's breaker. */
 prc_breaker_t *prc_pool_breaker(prc_pool_t *p);
 

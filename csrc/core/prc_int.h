@@ -73,6 +73,7 @@ struct prc_conn_s {
     prc_conn_t *all_prev; /* list of every conn, guarded by pool mutex */
     prc_conn_t *all_next;
     int err;
+    int sys_err; /* errno behind err, 0 if none */
     char errstr[PRC_ERRSTR_LEN];
 };
 

@@ -28,6 +28,7 @@ prc__conn_error(prc_conn_t *c, int code, int sys, const char *fmt, ...)
         snprintf(c->errstr + n, sizeof(c->errstr) - n, ": %s", strerror(sys));
     }
     c->err = code;
+    c->sys_err = sys;
     c->state = PRC__CONN_BROKEN;
     return code;
 }

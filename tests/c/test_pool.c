@@ -1124,24 +1124,130 @@ TEST_IMPL(pool_step_timeouts)
 
 TEST_IMPL(pool_step_backoff)
 {
+    fakesrv_opts_t so = {.mode = FS_CLOSE_ON_COMMAND};
+    fakesrv_t *srv;
     prc_opts_t o;
     prc_pool_t *p;
     prc_call_t call;
     int waits = 0, sleeps = 0;
 
-    pt_opts(&o, NULL);
-    o.port = test_free_port();
+    /* A read-only call whose connection is lost each time: replayed
+     * after a backoff. */
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
     o.retry_attempts = 2;
     o.retry_base = 0.05;
     o.retry_cap = 0.05;
     ASSERT_NOT_NULL(p = pt_pool(&o));
     prc_random_seed(1); /* a non-zero backoff */
-    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, 0,
+    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, PRC_CALL_READONLY,
                   prc_deadline_after(2.0));
-    ASSERT_CODE(drive(p, &call, &waits, &sleeps), PRC_ECONNECT);
+    ASSERT_CODE(drive(p, &call, &waits, &sleeps), PRC_ECONNLOST);
     ASSERT_EQ(call.retries, 2);
     ASSERT_EQ(sleeps, 2); /* WANT_SLEEP with no fd, once per replay */
     prc_call_finish(p, &call, call.err);
+    return TEST_OK;
+}
+
+/* A refused connect when the server was up moments ago is a restart:
+ * ridden through with backoff.  Once a call gives up on it, the pool
+ * knows the server is down and refusals fail at once, until a connect
+ * succeeds again. */
+TEST_IMPL(pool_refused_rides_then_fails_fast)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    hook_counts_t h;
+    double t0, ms;
+    int sleeps;
+
+    START_FAKE(srv, &so);
+    so.port = fakesrv_port(srv);
+    pt_opts(&o, srv);
+    o.retry_attempts = 3;
+    o.retry_base = 0.02; /* equal jitter: 10-20, 20-40, 40-80 ms */
+    o.retry_cap = 1.0;
+    pt_hooks(&o, &h);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 2.0), 0);
+    prc_call_finish(p, &call, PRC_OK);
+    fakesrv_stop(srv);
+    t0 = test_now_ms();
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, 0, 2.0), PRC_ECONNECT);
+    ms = test_now_ms() - t0;
+    prc_call_finish(p, &call, call.err);
+    ASSERT_EQ(call.retries, 3);
+    ASSERT_EQ(atomic_load(&h.before[PRC_BLOCK_SLEEP]), 3);
+    ASSERT_GE(ms, 70);
+    ASSERT_LT(ms, 1000);
+    /* Known down: one immediate retry, no sleep. */
+    sleeps = atomic_load(&h.before[PRC_BLOCK_SLEEP]);
+    t0 = test_now_ms();
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, 0, 2.0), PRC_ECONNECT);
+    ms = test_now_ms() - t0;
+    prc_call_finish(p, &call, call.err);
+    ASSERT_EQ(call.retries, 1);
+    ASSERT_EQ(atomic_load(&h.before[PRC_BLOCK_SLEEP]), sleeps);
+    ASSERT_LT(ms, 50);
+    /* Back on the same port: the next call connects at once... */
+    START_FAKE(srv, &so);
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 2.0), 0);
+    ASSERT_EQ(call.retries, 0);
+    prc_call_finish(p, &call, PRC_OK);
+    /* ...and the pool rides the next restart again. */
+    fakesrv_stop(srv);
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, 0, 2.0), PRC_ECONNECT);
+    prc_call_finish(p, &call, call.err);
+    ASSERT_EQ(call.retries, 3);
+    ASSERT_EQ(atomic_load(&h.before[PRC_BLOCK_SLEEP]), sleeps + 3);
+    return TEST_OK;
+}
+
+/* A server that comes back within the retries is ridden through: the
+ * call succeeds. */
+TEST_IMPL(pool_refused_ride_succeeds)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    int rc, waits = 0, sleeps = 0;
+
+    START_FAKE(srv, &so);
+    so.port = fakesrv_port(srv);
+    pt_opts(&o, srv);
+    o.retry_attempts = 3;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 2.0), 0);
+    prc_call_finish(p, &call, PRC_OK);
+    fakesrv_stop(srv);
+    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, 0,
+                  prc_deadline_after(2.0));
+    /* Up to the first backoff: the connect was refused. */
+    for (;;) {
+        rc = prc_pool_step(p, &call);
+        if (rc == PRC_WANT_SLEEP) {
+            break;
+        }
+        ASSERT(rc == PRC_WANT_READ || rc == PRC_WANT_WRITE);
+        if (!step_wait(&call, rc)) {
+            ASSERT_EQ(prc_call_timed_out(p, &call), 0);
+        }
+    }
+    ASSERT_EQ(call.retries, 1);
+    ASSERT_STR_CONTAINS(call.errstr, "refused");
+    /* The server restarts during the backoff. */
+    START_FAKE(srv, &so);
+    test_sleep_ms((double)(call.wait_deadline - prc_now()) / 1e6);
+    ASSERT_EQ(prc_call_timed_out(p, &call), 0);
+    ASSERT_EQ(drive(p, &call, &waits, &sleeps), 0);
+    CHECK(pt_replies_are(&call, "+OK\r\n"));
+    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(prc_breaker_failures(prc_pool_breaker(p)), 0);
     return TEST_OK;
 }
 

@@ -34,17 +34,30 @@
     XX(framer_long_line)                                                      \
     XX(framer_limit_argument)                                                 \
     /* breaker.c */                                                           \
-    XX(breaker_closed_to_open)                                                \
+    XX(breaker_run_of_events_opens)                                           \
+    XX(breaker_in_flight_together_count_once)                                 \
     XX(breaker_success_resets)                                                \
+    XX(breaker_rate_opens)                                                    \
+    XX(breaker_rate_needs_minimum_calls)                                      \
+    XX(breaker_rate_window_slides)                                            \
+    XX(breaker_rate_counts_successes_at_admission)                            \
+    XX(breaker_rate_off)                                                      \
+    XX(breaker_rate_bucket_saturates)                                         \
+    XX(breaker_closing_clears_the_window)                                     \
+    XX(breaker_open_time_doubles)                                             \
+    XX(breaker_open_level_saturates)                                          \
     XX(breaker_open_refuses_until_recovery)                                   \
-    XX(breaker_half_open_probes)                                              \
-    XX(breaker_half_open_three_probes)                                        \
+    XX(breaker_half_open_ramp)                                                \
+    XX(breaker_half_open_ramp_doubles)                                        \
     XX(breaker_half_open_failure_reopens)                                     \
     XX(breaker_neutral_frees_probe)                                           \
     XX(breaker_stale_epoch_ignored)                                           \
     XX(breaker_non_probe_in_half_open)                                        \
     XX(breaker_no_probe)                                                      \
     XX(breaker_probe_never_reports)                                           \
+    XX(breaker_probe_lost_counts_from_last_admission)                         \
+    XX(breaker_probe_timeout_without_limits)                                  \
+    XX(breaker_seed_settings)                                                 \
     XX(breaker_recovery_zero)                                                 \
     XX(breaker_thresholds_clamped)                                            \
     XX(breaker_disabled)                                                      \
@@ -107,6 +120,8 @@
     XX(pool_step_driver)                                                      \
     XX(pool_step_timeouts)                                                    \
     XX(pool_step_backoff)                                                     \
+    XX(pool_refused_rides_then_fails_fast)                                    \
+    XX(pool_refused_ride_succeeds)                                            \
     XX(pool_step_nonblock_pool)                                               \
     XX(pool_wait_slice)                                                       \
     XX(pool_metrics)                                                          \
