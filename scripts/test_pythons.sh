@@ -10,7 +10,8 @@
 # --subset: only pytest and pytest-timeout are installed and a representative
 # part of the suite runs (pipelines, TLS, the binding, threads and fork: about
 # 15 s a version); without it, the package's [test] extra and the whole suite.
-# Environment: PYTEST_ARGS="-x -k pool" are passed to pytest.
+# Environment: PYTEST_ARGS="-x -k pool" are passed to pytest; OUT=dist is
+# where the wheels are; VENV_ROOT=build/pythons holds the venvs.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -63,7 +64,7 @@ for v in "${VERSIONS[@]}"; do
     [ -n "$whl" ] || die "no wheel for Python $v in $DIST (scripts/build_wheels.sh $v)"
     py=$(find_python "$v")
     [ -n "$py" ] || die "Python $v not found"
-    venv=$ROOT/build/pythons/$v
+    venv=${VENV_ROOT:-$ROOT/build/pythons}/$v
     t0=$SECONDS
     [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
     if [ "$SUBSET" = 1 ]; then
@@ -84,7 +85,7 @@ for v in "${VERSIONS[@]}"; do
     case "$where" in "$venv"/*) ;; *) die "Python $v imports pyredisclient from $where" ;; esac
     abs=()
     for t in "${tests[@]}"; do abs+=("$ROOT/$t"); done
-    log=$ROOT/build/pythons/pytest-$v.log
+    log=${VENV_ROOT:-$ROOT/build/pythons}/pytest-$v.log
     rc=0
     (cd "$(mktemp -d)" && "$venv/bin/python" -m pytest -q -p no:cacheprovider \
         --rootdir="$ROOT" -c "$ROOT/pyproject.toml" "${abs[@]}" "${PYTEST_EXTRA[@]}") >"$log" 2>&1 ||
