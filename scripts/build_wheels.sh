@@ -49,13 +49,8 @@ die() {
 # that pyenv has, else python3.X on PATH.
 MIN_MINOR=$(sed -n 's/^requires-python = ">=3\.\([0-9]*\)".*/\1/p' pyproject.toml)
 [ -n "$MIN_MINOR" ] || die "cannot read requires-python from pyproject.toml"
-find_python() {
-    local v=$1 root best
-    root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-    best=$(ls -d "$root"/versions/"$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -n 1)
-    [ -n "$best" ] || best=$(command -v "python$v" || true)
-    printf '%s' "$best"
-}
+# shellcheck source=find_python.sh
+. "$ROOT/scripts/find_python.sh"
 if [ "${#VERSIONS[@]}" -eq 0 ]; then
     for minor in $(seq "$MIN_MINOR" 14); do
         [ -n "$(find_python "3.$minor")" ] && VERSIONS+=("3.$minor")

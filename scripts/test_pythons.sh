@@ -48,13 +48,8 @@ if [ "${#VERSIONS[@]}" -eq 0 ]; then
     mapfile -t VERSIONS < <(printf '%s\n' "${VERSIONS[@]}" | sort -V)
 fi
 
-find_python() {
-    local v=$1 root best
-    root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-    best=$(ls -d "$root"/versions/"$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -n 1)
-    [ -n "$best" ] || best=$(command -v "python$v" || true)
-    printf '%s' "$best"
-}
+# shellcheck source=find_python.sh
+. "$ROOT/scripts/find_python.sh"
 
 RESULTS=()
 FAILED=0

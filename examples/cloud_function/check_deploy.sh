@@ -41,9 +41,9 @@ fi
 [ -n "$WHEEL" ] || die "no wheel in $OUT: run scripts/build_wheels.sh ${PYTHON_VERSION:-} first"
 tag=$(basename "$WHEEL" | cut -d- -f3)
 PYV="3.${tag#cp3}"
-root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-PY=$(ls -d "$root"/versions/"$PYV".*/bin/python"$PYV" 2>/dev/null | sort -V | tail -n 1)
-[ -n "$PY" ] || PY=$(command -v "python$PYV" || true)
+# shellcheck source=../../scripts/find_python.sh
+. "$ROOT/scripts/find_python.sh"
+PY=$(find_python "$PYV")
 [ -n "$PY" ] || die "Python $PYV not found"
 
 WORK=$(mktemp -d)
