@@ -9,7 +9,10 @@ Commands:
   bench   time GET/SET, a pipeline and MGET against a server (or a throwaway one)
 
 The server comes from ``--url``, else the environment (``REDIS_URL`` or ``REDIS_HOST``,
-``REDIS_PORT``, ...; see RedisConfig.from_env).
+``REDIS_PORT``, ...; see RedisConfig.from_env); ``demo`` and ``bench`` start a throwaway
+redis-server unless ``--url`` or ``REDIS_URL`` is given. ``--url`` and ``--log-level`` go
+before or after the command. Exit status: 0 success, 1 Redis failed (one line on
+stderr, no traceback), 2 usage or configuration error.
 
 Adding a command: write ``def cmd_NAME(args) -> int`` and decorate it with
 ``@subcommand("NAME", help=..., arguments=...)``; it appears in ``--help``.
@@ -26,8 +29,6 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable, NamedTuple
-
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 Handler = Callable[[argparse.Namespace], int]
 Configure = Callable[[argparse.ArgumentParser], None]
@@ -64,41 +65,57 @@ def _redact(url: str) -> str:
 
 
 def _url_argument(parser: argparse.ArgumentParser, default_help: str) -> None:
+    # SUPPRESS: given after the command it is set, otherwise the value given before
+    # the command (or None) stays.
     parser.add_argument(
         "--url",
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"server URL (default: $REDIS_URL, else {default_help})",
     )
+
+
+def _count(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [lo, hi], else a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be {lo}-{hi:,}, got {value}")
+        return value
+
+    return parse
+
+
+def _where(config: Any) -> str:
+    """The server of a config as a URL without options, the password as ***."""
+    return str(config.to_url()).partition("?")[0]
 
 
 # -- ping -------------------------------------------------------------------
 
 
 def _ping_arguments(parser: argparse.ArgumentParser) -> None:
-    _url_argument(parser, DEFAULT_URL)
-    parser.add_argument("-c", "--count", type=int, default=1, help="PINGs to send (default 1)")
+    _url_argument(parser, "the REDIS_* environment, else localhost:6379")
+    parser.add_argument(
+        "-c", "--count", type=_count(1, 1_000_000), default=1, help="PINGs to send (default 1)"
+    )
 
 
 @subcommand("ping", help="PING a server and print the round-trip time", arguments=_ping_arguments)
 def cmd_ping(args: argparse.Namespace) -> int:
-    import pyredisclient
+    from pyredisclient import RedisClient
 
-    url = args.url or os.environ.get("REDIS_URL") or DEFAULT_URL
-    count = max(1, min(args.count, 1_000_000))
+    client = RedisClient(config=_config_from(args))
+    where = _where(client.config)
     try:
-        client = pyredisclient.RedisClient.from_url(url)
-    except Exception as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        for _ in range(count):
+        for _ in range(args.count):
             started = time.perf_counter()
             reply = client.ping()
             elapsed_ms = (time.perf_counter() - started) * 1000
-            print(f"{_redact(url)}: {reply!r} in {elapsed_ms:.3f} ms")
-    except Exception as exc:
-        print(f"{_redact(url)}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+            print(f"{where}: {reply!r} in {elapsed_ms:.3f} ms")
     finally:
         client.close()
     return 0
@@ -122,7 +139,7 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
-def _config_error(exc: Exception) -> int:
+def _config_error(exc: BaseException) -> int:
     print(f"configuration error: {exc}", file=sys.stderr)
     return 2
 
@@ -160,7 +177,7 @@ def _info_arguments(parser: argparse.ArgumentParser) -> None:
 
 @subcommand("info", help="print INFO as JSON", arguments=_info_arguments)
 def cmd_info(args: argparse.Namespace) -> int:
-    from pyredisclient import ConfigurationError, RedisClient, RedisError
+    from pyredisclient import ConfigurationError, RedisClient
 
     try:
         client = RedisClient(config=_config_from(args), decode_responses=True)
@@ -168,9 +185,6 @@ def cmd_info(args: argparse.Namespace) -> int:
         return _config_error(exc)
     try:
         _print_json(client.info(args.section) if args.section else client.info())
-    except RedisError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
     finally:
         client.close()
     return 0
@@ -198,7 +212,13 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     _url_argument(parser, "a throwaway local redis-server")
-    parser.add_argument("-n", "--count", type=int, default=20000, help="operations per test")
+    parser.add_argument(
+        "-n",
+        "--count",
+        type=_count(1, 10_000_000),
+        default=20000,
+        help="operations per test (default 20000)",
+    )
 
 
 def _rate(label: str, n: int, seconds: float, unit: str = "ops/s") -> None:
@@ -213,11 +233,12 @@ def _rate(label: str, n: int, seconds: float, unit: str = "ops/s") -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     import pyredisclient
 
-    count = max(100, min(args.count, 10_000_000))
+    count = args.count
     url = args.url or os.environ.get("REDIS_URL")
     with _demo_server(url) as target:
         client = pyredisclient.RedisClient.from_url(target)
         try:
+            client.ping()  # a server that is down or refuses the password: one line
             print(f"pyredisclient {pyredisclient.__version__} against {_redact(target)}")
             value = b"x" * 16
             started = time.perf_counter()
@@ -261,14 +282,20 @@ def _demo_server(url: str | None) -> Iterator[str]:
         print(f"using the server at {_redact(url)}")
         yield url
         return
-    from pyredisclient.testing import RedisServer, redis_server_available
+    from pyredisclient.testing import RedisServer, RedisServerError, redis_server_available
 
     if not redis_server_available():
         raise SystemExit(
             "error: REDIS_URL is not set and redis-server is not on PATH\n"
             "(install it with: bash scripts/setup.sh, or set REDIS_URL=redis://host:port/0)"
         )
-    with RedisServer() as server:
+    server = RedisServer()
+    try:
+        server.start()
+    except RedisServerError as exc:
+        server.close()
+        raise SystemExit(f"error: could not start a throwaway redis-server: {exc}") from None
+    with server:
         print(f"started a throwaway redis-server (pid {server.pid}) at {server.url}")
         try:
             yield server.url
@@ -383,11 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pyredisclient", description="pyredisclient command line"
     )
+    _log_level_argument(parser, "warning")
     parser.add_argument(
-        "--log-level",
-        default="warning",
-        choices=["debug", "info", "warning", "error"],
-        help="show library log records from this level up (default: warning)",
+        "--url",
+        default=None,
+        help="server URL, here or after the command (default: see the command's --help)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -395,8 +422,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=spec.help, description=spec.help)
         if spec.configure is not None:
             spec.configure(sub)
+        _log_level_argument(sub, argparse.SUPPRESS)
         sub.set_defaults(handler=spec.handler)
     return parser
+
+
+def _log_level_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        choices=["debug", "info", "warning", "error"],
+        help="show library log records from this level up (default: warning)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -406,8 +443,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, args.log_level.upper()),
         format="  [log %(levelname)s %(name)s] %(message)s",
     )
+    from pyredisclient import ConfigurationError, RedisError
+
     try:
         status: int = args.handler(args)
+    except ConfigurationError as exc:
+        return _config_error(exc)
+    except RedisError as exc:
+        # Redis down, a wrong password, a timeout: one clear line, no traceback.
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

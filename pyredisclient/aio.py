@@ -30,7 +30,7 @@ from typing import (
 from . import _core
 from .client import build_config, core_client_kwargs
 from .commands import CoreCommands, KeyT, PatternT
-from .config import RedisConfig
+from .config import RedisConfig, _check_overrides, hide_password, secret_url
 from .exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
 from .pipeline import WATCH_LOST, Callback, Pipeline, _pipeline_results
 
@@ -68,7 +68,7 @@ class AsyncRedisClient(CoreCommands):
         config: RedisConfig | None = None,
         **options: Any,
     ) -> None:
-        config = build_config(host, port, db, config, options)
+        config = build_config(host, port, db, config, options, type(self).__name__)
         self._config = config
         # No I/O here: the core connects on first use, resolving host names on a
         # helper thread it waits for like a socket, so nothing blocks the loop.
@@ -85,6 +85,9 @@ class AsyncRedisClient(CoreCommands):
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient:
         """Build a client from a ``redis://``, ``rediss://`` or ``unix://`` URL."""
+        url = secret_url(url)  # first: tracebacks that print locals must not show it
+        hide_password(overrides)
+        _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
     @classmethod
@@ -353,7 +356,9 @@ class AsyncRedisClient(CoreCommands):
         await self.aclose()
 
     def __repr__(self) -> str:
-        c = self._config
+        c = self.__dict__.get("_config")
+        if c is None:  # __init__ raised midway, or was never called
+            return f"<{type(self).__name__} (not initialised)>"
         where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
         return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Tuple, TypeVar
 
 from . import _core
 from .commands import CoreCommands
-from .config import RedisConfig
+from .config import RedisConfig, _check_overrides, hide_password, secret_url
 from .exceptions import WatchError
 from .pipeline import Callback, Pipeline
 
@@ -28,10 +28,22 @@ def core_client_kwargs(config: RedisConfig) -> Dict[str, Any]:
 
 
 def build_config(
-    host: str | None, port: int | None, db: int | None, config: RedisConfig | None, options: Any
+    host: str | None,
+    port: int | None,
+    db: int | None,
+    config: RedisConfig | None,
+    options: Any,
+    caller: str = "RedisClient",
 ) -> RedisConfig:
     """The config of a client constructor: ``config`` with ``options`` applied, or
-    one built from them (positional host/port/db count as options)."""
+    one built from them (positional host/port/db count as options).
+
+    An unknown option raises TypeError naming ``caller`` (the class the user called)
+    and the closest option. A str password in ``options`` is wrapped in a Secret in
+    place, so that the constructor's frame never holds it in plain text.
+    """
+    hide_password(options)
+    _check_overrides(caller, options)
     for name, value in (("host", host), ("port", port), ("db", db)):
         if value is not None:
             options[name] = value
@@ -92,7 +104,7 @@ class RedisClient(CoreCommands):
         config: RedisConfig | None = None,
         **options: Any,
     ) -> None:
-        config = build_config(host, port, db, config, options)
+        config = build_config(host, port, db, config, options, type(self).__name__)
         self._config = config
         self._core = _core_client(config)
         self._execute = self._core.execute
@@ -150,6 +162,9 @@ class RedisClient(CoreCommands):
         Explicit keyword overrides win over values in the URL (redis-py lets the
         query string win; a conflicting override logs a warning).
         """
+        url = secret_url(url)  # first: tracebacks that print locals must not show it
+        hide_password(overrides)
+        _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
     @classmethod
@@ -303,7 +318,9 @@ class RedisClient(CoreCommands):
         self.close()
 
     def __repr__(self) -> str:
-        c = self._config
+        c = self.__dict__.get("_config")
+        if c is None:  # __init__ raised midway, or was never called
+            return f"<{type(self).__name__} (not initialised)>"
         where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
         return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
 

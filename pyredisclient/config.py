@@ -317,6 +317,8 @@ def _check(name: str, value: Any) -> Any:
     if kind == "int":
         if isinstance(value, bool):
             raise _bad(name, value)
+        if isinstance(value, str) and _INT_RE.match(value.strip()):
+            value = int(value.strip())  # port="6379", as settings objects often give
         try:
             number = operator.index(value)
         except TypeError:
@@ -432,13 +434,16 @@ def redact_url(text: str) -> str:
     """Replace the password of every URL in ``text`` with ``***``.
 
     Handles the user-info form (``redis://user:pw@host``, ``redis://:pw@host``, a
-    password holding an unencoded ``@`` included) and ``password=`` in a query string.
+    password holding an unencoded ``@`` included; user info without a ``:``, as in
+    ``redis://secret@host``, is hidden whole) and ``password=`` in a query string.
     Text without a URL comes back unchanged.
     """
 
     def userinfo(match: re.Match[str]) -> str:
         user, colon, _ = match.group(2).partition(":")
-        return f"{match.group(1)}{user}{colon}{'***' if colon else ''}@"
+        if not colon:  # redis://secret@host: no ':', and quite likely a password
+            return f"{match.group(1)}{'***' if user else ''}@"
+        return f"{match.group(1)}{user}:***@"
 
     return _QUERY_PASSWORD_RE.sub(r"\1***", _USERINFO_RE.sub(userinfo, text))
 
@@ -475,6 +480,15 @@ def _split_url(url: Secret) -> _UrlParts | str:
             "(and '@' ':' '/' '?' as %40 %3A %2F %3F)"
         )
     has_userinfo = "@" in parts.netloc
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo and ":" not in userinfo:
+        # redis://secret@host: redis-py reads "secret" as a user name with an empty
+        # password, which no server accepts; users mostly mean a password. Refuse it,
+        # and never echo the text: it may well be the password.
+        return (
+            "the user info before '@' has no ':'; write redis://:PASSWORD@host for a "
+            "password alone, or redis://USER:PASSWORD@host for an ACL user"
+        )
     if not has_userinfo and ("@" in parts.path or ("@" in parts.query and parts.scheme != "unix")):
         return (
             "an '@' after the host; write it as %40 (and in a password, percent-encode "
@@ -506,9 +520,10 @@ def _split_url(url: Secret) -> _UrlParts | str:
 
 def _parse_url(url: str | Secret) -> Dict[str, Any]:
     """Read a redis://, rediss:// or unix:// URL into field values (see from_url)."""
-    if not isinstance(url, (str, Secret)):
+    url = secret_url(url)  # first: tracebacks that print locals must not show it
+    if not isinstance(url, Secret):
         raise ConfigurationError(f"a URL must be a str, got {type(url).__name__}")
-    parts = _split_url(Secret(url))
+    parts = _split_url(url)
     if isinstance(parts, str):
         raise ConfigurationError(parts)
     values: Dict[str, Any] = {}
@@ -565,6 +580,22 @@ def _parse_url(url: str | Secret) -> Dict[str, Any]:
             )
         values[key] = converted
     return values
+
+
+def secret_url(url: Any) -> Any:
+    """Wrap a str URL in a Secret; return anything else as it is.
+
+    Functions that take a URL call this as their first statement, so that no frame
+    holds the plain URL (with its password) when a later step raises: error reporters
+    such as Sentry, rich and ``traceback`` with ``capture_locals=True`` print locals.
+    """
+    return Secret(url) if isinstance(url, str) else url
+
+
+def hide_password(options: Dict[str, Any]) -> None:
+    """Wrap a str ``password`` in ``options`` in a Secret, in place (see secret_url)."""
+    if isinstance(options.get("password"), str):
+        options["password"] = Secret(options["password"])
 
 
 def _unknown_option(key: str) -> str:
@@ -864,6 +895,7 @@ class RedisConfig:
 
     def replace(self, **changes: Any) -> RedisConfig:
         """Return a copy with ``changes`` applied, validated again."""
+        hide_password(changes)  # first: tracebacks that print locals must not show it
         return dataclasses.replace(self, **changes)
 
     # -- constructors --------------------------------------------------------------------
@@ -880,12 +912,16 @@ class RedisConfig:
         Query options are RedisConfig field names (not host, port or unix_socket_path),
         read as their type; booleans take 1/0, true/false, yes/no, on/off in any case, and
         optional values take ``none`` or an empty value for None. An unknown scheme or
-        option raises ConfigurationError.
+        option raises ConfigurationError, and so does user info without a ``:``
+        (``redis://secret@host``: redis-py reads it as a user name with an empty
+        password, which no server accepts), without quoting it.
 
         Unlike redis-py, where the query string wins over keyword arguments, here an
         explicit keyword argument wins; when it replaces a value the URL gave, a WARNING is
         logged once per process. Pass only the keywords the caller really gave.
         """
+        url = secret_url(url)  # first: tracebacks that print locals must not show it
+        hide_password(overrides)
         _check_overrides("from_url", overrides)
         return cls._merge({}, {}, _with_source(_parse_url, url, "url"), "url", overrides)
 
@@ -907,7 +943,16 @@ class RedisConfig:
 
         Precedence: keyword arguments > ``{prefix}URL`` > separate variables > defaults.
         The URL wins over a separate variable that says otherwise (a WARNING names the
-        ignored variable once); separate variables fill in what the URL leaves out.
+        ignored variable once); separate variables fill in what the URL leaves out. A
+        variable whose field a higher layer gives is neither read as its type nor
+        checked (a password file is not even opened).
+
+        Kubernetes sets ``REDIS_PORT=tcp://10.0.0.1:6379`` (and ``REDIS_SERVICE_HOST``,
+        ``REDIS_PORT_6379_TCP...``) for a Service named ``redis``. Such a ``tcp://``
+        value in ``{prefix}PORT`` is not taken for a port: it is ignored, with a WARNING
+        once unless a higher layer gives the port anyway. Any other ``{prefix}*``
+        variable that is not a setting (``REDIS_URI``, ``REDIS_DATABASE``, a typo) gets
+        a WARNING once naming the closest setting; service-link variables do not.
 
         When ``ENVIRONMENT`` or ``APP_ENV`` is ``staging`` or ``production`` (any case), a
         missing address (no URL host, ``{prefix}HOST`` or unix socket) raises
@@ -916,6 +961,7 @@ class RedisConfig:
 
         Errors name the variable: ``REDIS_PORT: port must be an integer 1-65535, got 'abc'``.
         """
+        hide_password(overrides)  # first: tracebacks that print locals must not show it
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         _check_overrides("from_env", overrides)
@@ -928,16 +974,32 @@ class RedisConfig:
             value = env.get(prefix + suffix)
             return value if value else None
 
+        url_source = prefix + "URL"
+        # Wrapped in the same expression that reads it: no local holds the plain URL.
+        url_secret = secret_url(read("URL"))
+        url_values: Dict[str, Any] = {}
+        if url_secret is not None:
+            url_values = _with_source(_parse_url, url_secret, url_source)
+
+        # Fields a higher layer gives: their variables are neither validated nor used
+        # (REDIS_PORT=tcp://... from Kubernetes must not break a config with REDIS_URL).
+        given = set(overrides) | set(url_values)
+        if given & {"host", "unix_socket_path"}:
+            given |= {"host", "unix_socket_path"}  # one address: a layer gives both
         env_values: Dict[str, Any] = {}
         env_sources: Dict[str, str] = {}
+        ignored: List[str] = []  # variables the URL says otherwise about
         for f in dataclasses.fields(cls):
             name = f.name
             if name == "password":  # read apart, so that no local here holds it in plain
+                if name in given:
+                    ignored += _ignored_password_vars(prefix, read, url_values)
+                    continue
                 env_values.update(_read_password(prefix, read))
                 if "password" in env_values:
                     plain_var = prefix + "PASSWORD"
-                    given = read("PASSWORD") is not None
-                    env_sources[name] = plain_var if given else plain_var + "_FILE"
+                    plain_given = read("PASSWORD") is not None
+                    env_sources[name] = plain_var if plain_given else plain_var + "_FILE"
                 continue
             var = prefix + name.upper()
             raw = read(name.upper())
@@ -945,22 +1007,32 @@ class RedisConfig:
                 alias = read("SOCKET_PATH")
                 if raw is None:
                     raw, var = alias, prefix + "SOCKET_PATH"
-                elif alias is not None and alias != raw:
+                elif alias is not None and alias != raw and name not in given:
                     raise ConfigurationError(
                         f"{var} and {prefix}SOCKET_PATH are both set, to different paths; set one",
                         name,
                     )
             if raw is None:
                 continue
+            if name == "port" and _SERVICE_LINK_RE.match(raw):
+                if name not in given:
+                    _warn_service_link(var, raw, prefix)
+                continue
+            if name in given:
+                if _env_differs(name, raw, url_values):
+                    ignored.append(var)
+                continue
             env_values[name] = _with_source(_from_text, name, raw, var)
             env_sources[name] = var
-
-        url_source = prefix + "URL"
-        url_raw = read("URL")
-        url_values: Dict[str, Any] = {}
-        if url_raw is not None:
-            url_values = _with_source(_parse_url, Secret(url_raw), url_source)
-        del url_raw  # keep the plain URL out of this frame's locals from here on
+        if ignored:
+            _warn_once(
+                ("env-vs-url", url_source, *sorted(ignored)),
+                "%s ignored: %s says otherwise, and the URL wins over separate variables",
+                ", ".join(sorted(ignored)),
+                url_source,
+            )
+        if prefix:
+            _warn_unknown_variables(prefix, env)
 
         strict = _strict_environment(env)
         if strict is not None and not any(
@@ -1020,16 +1092,6 @@ class RedisConfig:
                 else:
                     sources[key] = src
 
-        ignored_env = sorted(
-            env_sources[key] for key in env_values if _conflicts(key, env_values, url_values)
-        )
-        if ignored_env:
-            _warn_once(
-                ("env-vs-url", url_source, *ignored_env),
-                "%s ignored: %s says otherwise, and the URL wins over separate variables",
-                ", ".join(ignored_env),
-                url_source,
-            )
         replaced = sorted(key for key in overrides if _conflicts(key, overrides, url_values))
         if replaced:
             _warn_once(
@@ -1094,6 +1156,130 @@ def _read_password(prefix: str, read: Any) -> Dict[str, Secret]:
     if not value:
         raise ConfigurationError(f"the password file {_show(path)} is empty", "password", file_var)
     return {"password": Secret(value)}
+
+
+# Kubernetes (and Docker links, which GitLab CI services use) set, for a Service or
+# link named "redis": REDIS_PORT=tcp://10.0.0.1:6379, REDIS_PORT_6379_TCP=tcp://...,
+# REDIS_PORT_6379_TCP_ADDR/_PORT/_PROTO, REDIS_SERVICE_HOST, REDIS_SERVICE_PORT(_NAME);
+# for "redis-master", the same after REDIS_MASTER_. Docker links add NAME=/... and
+# ENV_*; the official redis image sets VERSION, DOWNLOAD_URL and DOWNLOAD_SHA.
+_SERVICE_LINK_RE = re.compile(r"\s*(tcp|udp|sctp)://", re.IGNORECASE)
+_SERVICE_NOISE_RE = re.compile(
+    r"(([A-Z0-9_]+_)?(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?"
+    r"|PORT_[0-9]+_(TCP|UDP|SCTP)(_ADDR|_PORT|_PROTO)?|ENV_[A-Za-z0-9_]+)"
+    r"|VERSION|DOWNLOAD_URL|DOWNLOAD_SHA)\Z"
+)
+# Names people write for a setting, and the variable they meant (difflib misses these).
+_ENV_ALIASES = {
+    "URI": "URL",
+    "DSN": "URL",
+    "ADDR": "HOST",
+    "ADDRESS": "HOST",
+    "HOSTNAME": "HOST",
+    "SERVER": "HOST",
+    "DATABASE": "DB",
+    "DB_NUMBER": "DB",
+    "INDEX": "DB",
+    "USER": "USERNAME",
+    "PASS": "PASSWORD",
+    "PASSWD": "PASSWORD",
+    "PWD": "PASSWORD",
+    "AUTH": "PASSWORD",
+    "TIMEOUT": "SOCKET_TIMEOUT",
+    "CONNECT_TIMEOUT": "SOCKET_CONNECT_TIMEOUT",
+    "CONNECTION_TIMEOUT": "SOCKET_CONNECT_TIMEOUT",
+    "POOL_SIZE": "MAX_CONNECTIONS",
+    "TLS": "SSL",
+    "USE_SSL": "SSL",
+    "USE_TLS": "SSL",
+    "PREFIX": "KEY_PREFIX",
+    "NAME": "CLIENT_NAME",
+    "SOCKET": "SOCKET_PATH",
+    "UNIX_SOCKET": "UNIX_SOCKET_PATH",
+}
+
+
+def _warn_service_link(var: str, raw: str, prefix: str) -> None:
+    """Say once that a ``tcp://host:port`` port variable is ignored, and what to set."""
+    value = raw.strip()
+    _warn_once(
+        ("service-link", var, value),
+        "%s=%s is not a port number but a Kubernetes service link (set for a Service "
+        "named %r); ignored, so the port is 6379 unless another setting gives it. Give "
+        "the address with %sURL (e.g. redis://%s/0) or %sHOST and %sPORT",
+        var,
+        _show(value),
+        var[: -len("_PORT")].lower().replace("_", "-"),
+        prefix,
+        _SERVICE_LINK_RE.sub("", value, count=1),
+        prefix,
+        prefix,
+    )
+
+
+def _env_differs(name: str, raw: str, url_values: Mapping[str, Any]) -> bool:
+    """Tell whether variable text for ``name`` says otherwise than the URL does.
+
+    Unreadable text counts as different (it is ignored either way, never an error);
+    a field given only by a keyword argument does not (that layer is explicit).
+    """
+    if name in url_values:
+        try:
+            return not _same(name, _from_text(name, raw), url_values[name])
+        except ConfigurationError:
+            return True
+    pair = {"host": "unix_socket_path", "unix_socket_path": "host"}.get(name)
+    return pair is not None and pair in url_values
+
+
+def _ignored_password_vars(prefix: str, read: Any, url_values: Mapping[str, Any]) -> List[str]:
+    """The password variables a URL's password overrides, when they say otherwise.
+
+    The password file is not read: a value that is not used is not checked either.
+    """
+    if "password" not in url_values:
+        return []
+    out = []
+    if read("PASSWORD") is not None and Secret(read("PASSWORD")) != url_values["password"]:
+        out.append(prefix + "PASSWORD")
+    if read("PASSWORD_FILE") is not None:
+        out.append(prefix + "PASSWORD_FILE")
+    return out
+
+
+def _warn_unknown_variables(prefix: str, env: Mapping[str, str]) -> None:
+    """Warn once about each ``{prefix}*`` variable that is no setting, naming the closest.
+
+    ``REDIS_URI`` or ``REDIS_TIMEOUT`` would otherwise be dropped silently and the app
+    would talk to localhost. Service-link variables (Kubernetes, Docker links) are
+    expected noise and skipped, as are longer prefixes (``REDIS__HOST`` belongs to
+    ``from_env(prefix="REDIS__")``). Values are never shown: they may be secrets.
+    """
+    known = {f.name.upper() for f in dataclasses.fields(RedisConfig)}
+    known |= {"URL", "PASSWORD_FILE", "SOCKET_PATH"}
+    for var in env:
+        if not var.startswith(prefix) or not env[var]:
+            continue
+        suffix = var[len(prefix) :]
+        if suffix in known or not suffix or suffix.startswith("_"):
+            continue
+        if _SERVICE_NOISE_RE.match(suffix):
+            continue
+        if (suffix.endswith("_PORT") or suffix == "NAME") and (
+            _SERVICE_LINK_RE.match(env[var]) or env[var].startswith("/")
+        ):
+            continue  # REDIS_MASTER_PORT=tcp://..., a Docker link's NAME=/job/redis
+        guess = _ENV_ALIASES.get(suffix.upper())
+        if guess is None:
+            close = difflib.get_close_matches(suffix.upper(), sorted(known), n=1)
+            guess = close[0] if close else None
+        hint = f"did you mean {prefix}{guess}?" if guess else "see RedisConfig.from_env"
+        _warn_once(
+            ("unknown-env", var),
+            "%s is set but is not a pyredisclient setting, so it is ignored (%s)",
+            var,
+            hint,
+        )
 
 
 def _to_text(value: Any) -> str:

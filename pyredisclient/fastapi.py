@@ -35,6 +35,7 @@ from typing import Annotated, Any, AsyncIterator, Callable, Dict, Sequence
 
 try:
     from fastapi import APIRouter, Depends, FastAPI, Request
+    from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
 except ImportError as exc:  # pragma: no cover - exercised without fastapi installed
     raise ImportError(
@@ -43,9 +44,9 @@ except ImportError as exc:  # pragma: no cover - exercised without fastapi insta
 
 from .aio import AsyncRedisClient
 from .client import RedisClient
-from .config import RedisConfig
+from .config import RedisConfig, hide_password, secret_url
 from .exceptions import RedisError
-from .metrics import PROMETHEUS_CONTENT_TYPE
+from .metrics import PROMETHEUS_CONTENT_TYPE, render_prometheus
 
 __all__ = [
     "AsyncRedis",
@@ -73,6 +74,10 @@ def lifespan(url: str | None = None, *, fail_fast: bool = False, **options: Any)
     WARNING when Redis is unreachable, and the app starts degraded; with
     ``fail_fast=True`` the error is raised and the app does not start.
     """
+    # First: the startup frame keeps these; tracebacks that print locals must not
+    # show a password.
+    url = secret_url(url)
+    hide_password(options)
 
     @contextlib.asynccontextmanager
     async def redis_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,9 +120,27 @@ def get_redis(request: Request) -> RedisClient:
     bounded PING) in its threadpool, never on the event loop.
     """
     client = getattr(request.app.state, "redis", None)
-    if isinstance(client, RedisClient):
-        return client
-    return RedisClient.get_client()
+    if not isinstance(client, RedisClient):
+        client = RedisClient.get_client()
+    # Remembered, so that the health and metrics routes cover it too.
+    setattr(request.app.state, _SYNC_IN_USE, client)
+    return client
+
+
+#: The app.state attribute naming the sync client that get_redis handed out.
+_SYNC_IN_USE = "pyredisclient_sync_client"
+_STATUS_ORDER = ("healthy", "degraded", "unhealthy")
+
+
+def _sync_in_use(request: Request) -> RedisClient | None:
+    """The RedisClient this app's ``def`` routes got from :func:`get_redis`, if any."""
+    client = getattr(request.app.state, _SYNC_IN_USE, None)
+    return client if isinstance(client, RedisClient) else None
+
+
+def _worst(a: Any, b: Any) -> Any:
+    rank = {status: i for i, status in enumerate(_STATUS_ORDER)}
+    return a if rank.get(a, len(rank)) >= rank.get(b, len(rank)) else b
 
 
 async def get_async_redis(request: Request) -> AsyncRedisClient:
@@ -150,12 +173,21 @@ def health_router(
     ``health_check()``'s dict (``deep=True`` adds a SET/GET/DEL round trip). It
     runs on the async client, so it never blocks the event loop, is bounded by
     the client's timeouts, and answers at once while the circuit breaker is open.
+
+    Once the app's ``def`` routes have used the sync client (the :data:`Redis`
+    dependency), it is checked too, in FastAPI's threadpool: its report is under
+    ``"sync"`` and the top-level ``status`` is the worse of the two.
     """
     router = APIRouter(tags=list(tags))
 
     @router.get(path, name="redis_health", summary="Redis health")
-    async def redis_health(client: AsyncRedis) -> Response:
+    async def redis_health(request: Request, client: AsyncRedis) -> Response:
         report: Dict[str, Any] = await client.health_check(deep=deep)
+        sync_client = _sync_in_use(request)
+        if sync_client is not None:
+            sync_report = await run_in_threadpool(sync_client.health_check, deep=deep)
+            report["sync"] = sync_report
+            report["status"] = _worst(report.get("status"), sync_report.get("status"))
         status = 503 if report.get("status") == "unhealthy" else 200
         return JSONResponse(report, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -163,15 +195,21 @@ def health_router(
 
 
 def metrics_router(path: str = "/metrics/redis", *, tags: Sequence[str] = ()) -> APIRouter:
-    """An APIRouter with ``GET path``: the async client's metrics for Prometheus.
+    """An APIRouter with ``GET path``: the app's client metrics for Prometheus.
 
-    The counters come from the C core's atomics and the process-wide fallback
-    registry; no Redis command is sent.
+    Each sample carries ``client="async"``, or ``client="sync"`` for the sync
+    client once the app's ``def`` routes have used it (the :data:`Redis`
+    dependency). The counters come from the C core's atomics and the
+    process-wide fallback registry (written once); no Redis command is sent.
     """
     router = APIRouter(tags=list(tags))
 
     @router.get(path, name="redis_metrics", summary="Redis client metrics")
-    async def redis_metrics(client: AsyncRedis) -> Response:
-        return Response(client.metrics_text(), media_type=PROMETHEUS_CONTENT_TYPE)
+    async def redis_metrics(request: Request, client: AsyncRedis) -> Response:
+        clients = {"async": client.metrics()}
+        sync_client = _sync_in_use(request)
+        if sync_client is not None:
+            clients["sync"] = sync_client.metrics()
+        return Response(render_prometheus(clients), media_type=PROMETHEUS_CONTENT_TYPE)
 
     return router

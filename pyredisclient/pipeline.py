@@ -6,7 +6,7 @@ from typing import Any, Callable, List, Tuple
 
 from . import _core
 from .commands import CoreCommands
-from .exceptions import ConnectionError, ExecAbortError, RedisError, ResponseError, WatchError
+from .exceptions import ConnectionError, ExecAbortError, RedisError, WatchError
 
 Callback = Callable[[Any], Any]
 
@@ -218,8 +218,7 @@ def _transaction_results(replies: List[Any], batch: Any, n: int) -> List[Any]:
         raise exec_reply
     if exec_reply is None:
         raise WatchError("Watched variable changed.")
-    if len(exec_reply) != n:
-        raise ResponseError("Wrong number of response items from pipeline execution")
+    # The binding checked its shape: a list of n replies (else ProtocolError).
     return list(exec_reply)
 
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole check suite, in order, stopping at the first failure:
-#   lint   ruff check + ruff format --check; mypy; stubs current; clang-format --dry-run --Werror
+#   lint   ruff check + ruff format --check; mypy; stubs and command table current;
+#          clang-format --dry-run --Werror
 #   c      C unit tests (make -C tests/c test)
 #   py     pytest with Python and C line coverage (both must reach COV_MIN)
 #   asan   pytest on an ASan+UBSan extension; C tests under ASan and TSan
+#   fuzz   libFuzzer targets (tests/fuzz) under ASan+UBSan, FUZZ_SECONDS each
 #   wheels manylinux wheels for every Python found (scripts/build_wheels.sh),
 #          each smoke-tested in a fresh venv with the system's hiredis and
 #          OpenSSL hidden; a pytest subset on the oldest and newest Python;
@@ -17,6 +19,7 @@
 #
 # Environment:
 #   COV_MIN=90           minimum line coverage in percent, Python and C (0: off)
+#   FUZZ_SECONDS=30      how long each fuzzer runs in the fuzz step
 #   PYTEST_ARGS="-x -k pool"   extra pytest arguments for every pytest run
 set -euo pipefail
 
@@ -27,7 +30,7 @@ COV_MIN=${COV_MIN:-90}
 read -r -a PYTEST_EXTRA <<<"${PYTEST_ARGS:-}"
 REPORTS="$ROOT/build/test-reports"
 
-ALL_STEPS=(lint c py asan wheels hiredis1)
+ALL_STEPS=(lint c py asan fuzz wheels hiredis1)
 if [ "$#" -gt 0 ]; then STEPS=("$@"); else STEPS=("${ALL_STEPS[@]}"); fi
 for step in "${STEPS[@]}"; do
     case " ${ALL_STEPS[*]} " in
@@ -157,15 +160,17 @@ step_lint() {
     "$ROOT/.venv/bin/ruff" check "${pydirs[@]}" || fail "ruff check"
     "$ROOT/.venv/bin/ruff" format --check "${pydirs[@]}" || fail "ruff format --check (run: ruff format ${pydirs[*]})"
 
-    heading "lint: mypy --strict (package and examples), stubs current"
+    heading "lint: mypy --strict (package and examples), stubs and command table current"
     "$ROOT/.venv/bin/mypy" pyredisclient || fail "mypy pyredisclient"
     "$ROOT/.venv/bin/python" scripts/gen_stubs.py --check || fail "generated stubs out of date"
+    "$ROOT/.venv/bin/python" scripts/gen_commands.py --check ||
+        fail "generated command table out of date (python scripts/gen_commands.py --offline)"
 
     heading "lint: clang-format"
     command -v clang-format >/dev/null 2>&1 ||
         fail "clang-format not found (apt-get install clang-format)"
     local -a cfiles=()
-    mapfile -t cfiles < <(find csrc tests/c -maxdepth 2 -type f \( -name '*.c' -o -name '*.h' \) \
+    mapfile -t cfiles < <(find csrc tests/c tests/fuzz -maxdepth 2 -type f \( -name '*.c' -o -name '*.h' \) \
         -not -path 'tests/c/build/*' 2>/dev/null | sort)
     if [ "${#cfiles[@]}" -eq 0 ]; then
         echo "no C files yet"
@@ -175,7 +180,7 @@ step_lint() {
             printf '%s\n' "$out" | head -n 40
             echo "files that need formatting:"
             printf '%s\n' "$out" | grep -o '^[^ :]*\.[ch]:' | tr -d : | sort -u | sed 's/^/  /'
-            fail "clang-format (fix: clang-format -i \$(git ls-files 'csrc/*.[ch]' 'tests/c/*.[ch]'))"
+            fail "clang-format (fix: clang-format -i \$(git ls-files 'csrc/*.[ch]' 'tests/c/*.[ch]' 'tests/fuzz/*.c'))"
         fi
         echo "${#cfiles[@]} C files formatted"
     fi
@@ -250,6 +255,15 @@ step_asan() {
     heading "rebuilding the normal extension"
     build_ext normal
     SUMMARY+=("sanitizers ok")
+}
+
+step_fuzz() {
+    heading "fuzzers (libFuzzer, ASan+UBSan), ${FUZZ_SECONDS:-30} s each"
+    # A crash, leak, sanitizer report or hang fails the run (and the step);
+    # the input is left in build/fuzz/crash-* (replay: build/fuzz/NAME FILE).
+    make -s -C tests/fuzz run FUZZ_SECONDS="${FUZZ_SECONDS:-30}" ||
+        fail "fuzzers (needs clang and libFuzzer: apt-get install clang libclang-rt-14-dev)"
+    SUMMARY+=("fuzzers ok")
 }
 
 step_wheels() {

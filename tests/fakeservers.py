@@ -17,8 +17,11 @@ Typical use::
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import select
 import socket
+import struct
+import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -28,13 +31,17 @@ from typing import Callable, Dict, List, TypeVar
 __all__ = [
     "FakeServer",
     "FaultProxy",
+    "LateDuplicate",
     "Peer",
     "Switchable",
+    "bad_exec",
     "blackhole_port",
     "close_after_replies",
+    "greeting",
     "hang",
     "mini_redis",
     "send_on_first_command",
+    "stale_reply_first",
 ]
 
 #: How often blocked server threads look at the stop flag.
@@ -103,6 +110,24 @@ class Peer:
             pos = start + size + 2
         self._buf = buf[pos:]
         return args
+
+    def buffered(self) -> bool:
+        """True when bytes already read wait to be parsed (more of a pipeline)."""
+        return bool(self._buf)
+
+    def delivered(self, timeout: float = 2.0) -> bool:
+        """Wait until the client's kernel has everything sent so far (nothing is
+        left unacknowledged), so a poll on the client's socket sees it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                out = fcntl.ioctl(self.sock, termios.TIOCOUTQ, b"\0\0\0\0")
+            except OSError:
+                return False
+            if struct.unpack("i", out)[0] == 0:
+                return True
+            time.sleep(0.0005)
+        return False
 
     def send(self, data: bytes) -> bool:
         """Send all of *data*; False when the client has gone."""
@@ -257,7 +282,8 @@ def _bulk(value: bytes | None) -> bytes:
 
 
 class MiniRedis:
-    """Just enough Redis to answer a client: PING, ECHO, GET, SET, INCR(BY), DEL, INFO."""
+    """Just enough Redis to answer a client: PING, ECHO, GET, SET, INCR(BY), DEL, INFO,
+    and +OK to the setup commands (AUTH, SELECT, CLIENT)."""
 
     def __init__(self) -> None:
         self.data: Dict[bytes, bytes] = {}
@@ -268,6 +294,8 @@ class MiniRedis:
         with self.lock:
             if name == b"PING":
                 return b"+PONG\r\n"
+            if name in (b"AUTH", b"SELECT", b"CLIENT"):
+                return b"+OK\r\n"
             if name == b"ECHO":
                 return _bulk(cmd[1])
             if name == b"GET":
@@ -370,6 +398,115 @@ def send_on_first_command(
         while True:
             cmd = peer.read_command()
             if cmd is None or not peer.send(db.reply(cmd)):
+                return
+
+    return handler
+
+
+def greeting(payload: bytes, *, connections: int | None = None) -> Handler:
+    """Send *payload* on accept, before reading anything, then play Redis.
+
+    A proxy banner, or a middlebox that speaks first. Only the first
+    *connections* connections greet (all when None).
+    """
+    db = MiniRedis()
+    normal = mini_redis(db)
+
+    def handler(peer: Peer) -> None:
+        if connections is None or peer.index < connections:
+            if not peer.send(payload):
+                return
+        normal(peer)
+
+    return handler
+
+
+class LateDuplicate:
+    """A handler that answers each request, then sends its answers again *delay*
+    s later.
+
+    A request is what one write of the client held (one command, or a
+    pipeline's commands). The connection's thread sleeps meanwhile, so a
+    request that arrives in the gap is answered after the duplicate.
+    :meth:`wait_duplicates` waits until every request answered so far, on any
+    connection, has had its duplicate delivered to the client's kernel, so a
+    test can pace its calls on it.
+    """
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.db = MiniRedis()
+        self._cond = threading.Condition()
+        self._answered = 0
+        self._duplicated = 0
+
+    def __call__(self, peer: Peer) -> None:
+        burst = b""
+        while (cmd := peer.read_command()) is not None:
+            reply = self.db.reply(cmd)
+            burst += reply
+            if peer.buffered():
+                if not peer.send(reply):
+                    return
+                continue  # more of a pipeline
+            with self._cond:
+                self._answered += 1
+            try:
+                if not peer.send(reply):
+                    return
+                time.sleep(self.delay)
+                if not peer.send(burst) or not peer.delivered():
+                    return
+            finally:
+                with self._cond:
+                    self._duplicated += 1
+                    self._cond.notify_all()
+            burst = b""
+
+    def wait_duplicates(self, timeout: float = 2.0) -> bool:
+        """True once every answered request's duplicate was delivered."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._duplicated == self._answered, timeout)
+
+
+def stale_reply_first() -> Handler:
+    """Answer every request but a connection's first with the previous answer
+    again and then its own, in one write: a duplicate that arrived late, in the
+    same read as the next answer. A request is what one write of the client
+    held (one command, or a pipeline's commands)."""
+    db = MiniRedis()
+
+    def handler(peer: Peer) -> None:
+        previous = burst = b""
+        while (cmd := peer.read_command()) is not None:
+            burst += db.reply(cmd)
+            if peer.buffered():
+                continue  # more of a pipeline
+            if not peer.send(previous + burst):
+                return
+            previous, burst = burst, b""
+
+    return handler
+
+
+def bad_exec(exec_reply: bytes) -> Handler:
+    """Play Redis, with transactions: MULTI and WATCH answer +OK, commands after
+    MULTI +QUEUED, and EXEC answers *exec_reply* (a malformed one, say)."""
+    db = MiniRedis()
+
+    def handler(peer: Peer) -> None:
+        in_multi = False
+        while (cmd := peer.read_command()) is not None:
+            name = cmd[0].upper()
+            if name in (b"MULTI", b"WATCH", b"UNWATCH"):
+                in_multi = in_multi or name == b"MULTI"
+                reply = b"+OK\r\n"
+            elif name == b"EXEC":
+                in_multi = False
+                reply = exec_reply
+            else:
+                reply = b"+QUEUED\r\n" if in_multi else db.reply(cmd)
+            if not peer.send(reply):
                 return
 
     return handler

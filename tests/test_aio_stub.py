@@ -38,7 +38,12 @@ from pyredisclient.pipeline import Pipeline
 ROOT = Path(__file__).resolve().parent.parent
 STUB = ROOT / "pyredisclient" / "aio.pyi"
 PIPELINE_STUB = ROOT / "pyredisclient" / "pipeline.pyi"
-STUBS = {"pyredisclient/aio.pyi": STUB, "pyredisclient/pipeline.pyi": PIPELINE_STUB}
+CORE_STUB = ROOT / "pyredisclient" / "_core.pyi"  # its command-table block only
+STUBS = {
+    "pyredisclient/aio.pyi": STUB,
+    "pyredisclient/pipeline.pyi": PIPELINE_STUB,
+    "pyredisclient/_core.pyi": CORE_STUB,
+}
 GENERATOR = ROOT / "scripts" / "gen_stubs.py"
 OLD_GENERATOR = ROOT / "scripts" / "gen_aio_stub.py"  # the former name, still working
 ALLOWLIST = ROOT / "tests" / "stubtest_allowlist.txt"
@@ -86,7 +91,7 @@ def _command_names() -> Set[str]:
 # -- (a) the committed stub is what the generator writes --------------------------
 
 
-def test_generates_exactly_the_two_stubs(gen: ModuleType) -> None:
+def test_generates_exactly_the_stubs(gen: ModuleType) -> None:
     assert set(gen.generate()) == set(STUBS)
 
 
@@ -138,7 +143,7 @@ def test_check_mode_reports_a_stale_stub(gen: ModuleType, tmp_path: Path) -> Non
     for script in (GENERATOR, OLD_GENERATOR):
         bad = _run_check(tmp_path / "scripts" / script.name)
         assert bad.returncode == 1, bad.stderr
-        for rel in STUBS:
+        for rel in ("pyredisclient/aio.pyi", "pyredisclient/pipeline.pyi"):
             assert f"{rel} is out of date: run {REGENERATE}" in bad.stderr
         assert "+    async def ping(self) -> bool: ..." in bad.stderr
         assert "+    def ping(self) -> Pipeline: ..." in bad.stderr
@@ -149,8 +154,10 @@ def test_check_mode_reports_a_stale_stub(gen: ModuleType, tmp_path: Path) -> Non
 def _copy_sources(dest: Path) -> Path:
     pkg = dest / "pyredisclient"
     pkg.mkdir(parents=True, exist_ok=True)
-    for name in ("commands.py", "aio.py", "pipeline.py", "aio.pyi", "pipeline.pyi"):
+    for name in ("commands.py", "aio.py", "pipeline.py", "aio.pyi", "pipeline.pyi", "_core.pyi"):
         shutil.copy(ROOT / "pyredisclient" / name, pkg / name)
+    (dest / "csrc" / "core").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "csrc" / "core" / "prc.h", dest / "csrc" / "core" / "prc.h")
     return pkg
 
 
@@ -170,6 +177,24 @@ def test_a_new_command_changes_the_stub(gen: ModuleType, tmp_path: Path) -> None
     pipe = stubs["pyredisclient/pipeline.pyi"]
     assert pipe != PIPELINE_STUB.read_text()
     assert "    def lastsave(self) -> Pipeline: ..." in pipe
+
+
+def test_core_stub_follows_the_vocabularies_of_prc_h(gen: ModuleType, tmp_path: Path) -> None:
+    """_core.pyi's command-table block lists prc.h's names: a new server flag added
+    there shows up in the stub; a stub without the block's markers is refused."""
+    _copy_sources(tmp_path)
+    prc_h = tmp_path / "csrc" / "core" / "prc.h"
+    text = prc_h.read_text()
+    anchor = '    XX(ALLOW_BUSY, "allow_busy")'
+    assert anchor in text
+    prc_h.write_text(text.replace(anchor, anchor + ' \\\n    XX(NEW_FLAG, "new_flag")', 1))
+    stub = gen.generate(tmp_path)["pyredisclient/_core.pyi"]
+    assert '"allow_busy",\n    "new_flag",\n]' in stub
+    assert stub != CORE_STUB.read_text()
+    core = tmp_path / "pyredisclient" / "_core.pyi"
+    core.write_text(CORE_STUB.read_text().replace(gen.CORE_END, ""))
+    with pytest.raises(gen.GenerationError, match="lacks the lines"):
+        gen.generate(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -198,3 +198,100 @@ def test_bench_quick(redis_url: str, capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     for label in ("SET 16 B", "GET 16 B", "pipeline of 200 GETs", "MGET 100 keys"):
         assert label in out
+
+
+# -- the first hour: options anywhere, the environment, clear failures ---------------------
+
+
+def test_options_go_before_or_after_the_command() -> None:
+    parser = build_parser()
+    for argv in (
+        ["--url", "redis://h:1/0", "--log-level", "debug", "ping"],
+        ["ping", "--url", "redis://h:1/0", "--log-level", "debug"],
+        ["--log-level", "debug", "ping", "--url", "redis://h:1/0"],
+    ):
+        args = parser.parse_args(argv)
+        assert (args.url, args.log_level) == ("redis://h:1/0", "debug"), argv
+    args = parser.parse_args(["--url", "redis://a:1/0", "health", "--url", "redis://b:2/0"])
+    assert args.url == "redis://b:2/0"  # the one nearer the command's own options
+    args = parser.parse_args(["info"])
+    assert (args.url, args.log_level) == (None, "warning")
+
+
+def test_ping_honours_the_redis_environment(
+    redis_server_factory: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = redis_server_factory(password="s3cret")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("REDIS_HOST", "127.0.0.1")
+    monkeypatch.setenv("REDIS_PORT", str(server.port))
+    monkeypatch.setenv("REDIS_PASSWORD", "s3cret")
+    monkeypatch.setenv("REDIS_DB", "3")
+    assert main(["ping", "-c", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [line for line in out if f":***@127.0.0.1:{server.port}/3: True in" in line]
+    assert len(out) == 2
+    monkeypatch.setenv("REDIS_PASSWORD", "wrong")
+    assert main(["ping"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: AuthenticationError") and "s3cret" not in err
+
+
+def _run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pyredisclient", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env={**base, **(env or {})},
+    )
+
+
+def test_demo_and_bench_fail_with_one_line_when_redis_is_down_or_refuses(
+    redis_server_factory: Any,
+) -> None:
+    server = redis_server_factory(password="s3cret")
+    down = f"redis://127.0.0.1:{find_free_port()}/0"
+    wrong = f"redis://:nope@127.0.0.1:{server.port}/0"
+    runs = [
+        (["demo", "--url", down], {}, "error: ConnectionError: connect 127.0.0.1:"),
+        (["demo"], {"REDIS_URL": wrong}, "error: AuthenticationError: "),
+        (["bench", "-n", "10", "--url", down], {}, "error: ConnectionError: connect 127.0.0.1:"),
+        (["--url", wrong, "bench"], {}, "error: AuthenticationError: "),
+        (["ping", "--url", down], {}, "error: ConnectionError: "),
+        (["info"], {"REDIS_URL": down}, "error: ConnectionError: "),
+    ]
+    for args, env, first in runs:
+        done = _run_cli(*args, env=env)
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        lines = done.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(first), (args, done.stderr)
+        assert "Traceback" not in done.stdout + done.stderr
+        assert "nope" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ping", "-c", "0"],
+        ["ping", "--count", "-1"],
+        ["ping", "-c", "lots"],
+        ["ping", "-c", "1000001"],
+        ["bench", "-n", "0"],
+        ["bench", "-n", "-5"],
+        ["bench", "--count", "2.5"],
+    ],
+)
+def test_invalid_counts_are_usage_errors(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "--count" in err

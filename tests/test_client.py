@@ -147,6 +147,42 @@ def test_construction_is_lazy_and_validates(redis_server: RedisServer) -> None:
         RedisClient(host="127.0.0.1", max_connections=0)
 
 
+def test_an_unknown_keyword_names_the_class_called_and_the_closest_option() -> None:
+    from pyredisclient.aio import AsyncRedisClient
+
+    class AppCache(RedisClient):
+        pass
+
+    cases = [
+        (lambda: RedisClient(prot=6379), "RedisClient() got", "'prot' (did you mean 'port'?)"),
+        (lambda: AppCache(socket_timout=1), "AppCache() got", "(did you mean 'socket_timeout'?)"),
+        (lambda: AsyncRedisClient(passwrd="x"), "AsyncRedisClient() got", "'password'?"),
+        (
+            lambda: RedisClient(config=RedisConfig(), dbb=1),
+            "RedisClient() got",
+            "'dbb' (did you mean 'db'?)",
+        ),
+        (
+            lambda: RedisClient.from_url("redis://h", max_conections=2),
+            "RedisClient.from_url() got",
+            "(did you mean 'max_connections'?)",
+        ),
+        (
+            lambda: AsyncRedisClient.from_url("redis://h", ssl_ca_cert="x"),
+            "AsyncRedisClient.from_url() got",
+            "(did you mean 'ssl_ca_certs'?)",
+        ),
+        (lambda: RedisClient(protocol=3), "RedisClient() got", "'protocol'"),
+    ]
+    for make, *fragments in cases:
+        with pytest.raises(TypeError) as info:
+            make()
+        message = str(info.value)
+        assert "RedisConfig" not in message and "__init__" not in message, message
+        for fragment in fragments:
+            assert fragment in message, message
+
+
 def test_from_url_tcp_db_in_path_and_overrides(
     redis_server: RedisServer, make: Callable[..., RedisClient]
 ) -> None:
@@ -448,6 +484,46 @@ def test_non_contiguous_memoryview_is_a_data_error(redis_client: RedisClient) ->
     assert redis_client.exists("k") == 0
     assert redis_client.set("k", bytes(strided)) is True
     assert redis_client.get("k") == b"ace"
+
+
+def test_a_str_that_cannot_be_encoded_is_a_data_error_naming_the_argument(
+    redis_client: RedisClient, redis_url: str
+) -> None:
+    import asyncio
+
+    from pyredisclient.aio import AsyncRedisClient
+
+    r = redis_client
+    latin = RedisClient.from_url(redis_url, encoding="latin-1")
+    aio = AsyncRedisClient.from_url(redis_url)
+    prefixed = r.with_prefix("app:")
+    cases: list[tuple[Callable[[], Any], str, str]] = [
+        (lambda: r.set("k", "a\ud800b"), "argument 2 of SET", "U+D800 at index 1"),
+        (lambda: r.get("k\udc80"), "argument 1 of GET", "U+DC80 at index 1"),
+        (lambda: r.execute_command("SET", "k", "\udfff"), "argument 2 of SET", "index 0"),
+        (lambda: r.mget(["a", "b", "\ud83d"]), "argument 3 of MGET", "U+D83D"),
+        (lambda: r.pipeline().set("k", "v").set("k", "\ud800"), "argument 2 of SET", "U+D800"),
+        (lambda: prefixed.set("k", "\ud800"), "argument 2 of SET", "U+D800"),
+        (lambda: r.execute_command("\ud800"), "command name", "U+D800"),
+        (lambda: latin.set("k", "\u20ac"), "argument 2 of SET", "as latin-1: U+20AC"),
+        (lambda: asyncio.run(aio.set("k", "\ud800")), "argument 2 of SET", "U+D800"),
+    ]
+    try:
+        for call, where, what in cases:
+            with pytest.raises(DataError) as info:
+                call()
+            message = str(info.value)
+            assert where in message and what in message, message
+            assert not isinstance(info.value, UnicodeError)
+            assert isinstance(info.value.__cause__, UnicodeEncodeError)
+        assert r.exists("k", "app:k") == 0  # nothing was sent
+        assert latin.pool_stats()["created"] == 0
+        # The same strings as bytes (surrogateescape round trip) go through.
+        assert r.set("k", "a\udcffb".encode("utf-8", "surrogateescape")) is True
+        assert r.get("k") == b"a\xffb"
+    finally:
+        latin.close()
+        aio._close_now()
 
 
 @pytest.mark.parametrize(

@@ -248,6 +248,14 @@ def test_int_like_and_cert_reqs_forms_are_normalised() -> None:
         assert RedisConfig(ssl=True, ssl_cert_reqs=given).ssl_cert_reqs == normal  # type: ignore[arg-type]
 
 
+def test_integer_options_take_a_str_holding_an_integer() -> None:
+    # Settings objects (environment-backed) often hand over strings.
+    cfg = RedisConfig(port="6380", db=" 2 ", max_connections="+9")  # type: ignore[arg-type]
+    assert (cfg.port, cfg.db, cfg.max_connections) == (6380, 2, 9)
+    assert cfg == RedisConfig(port=6380, db=2, max_connections=9)
+    assert RedisConfig.from_url("redis://h", port="7000").port == 7000  # type: ignore[arg-type]
+
+
 def test_is_loopback() -> None:
     for host in ["localhost", "LOCALHOST.", "app.localhost", "127.0.0.1", "127.9.9.9", "::1"]:
         assert RedisConfig(host=host).is_loopback, host
@@ -267,7 +275,10 @@ BAD: List[Any] = [
     ({"port": 65536}, "port", "got 65536"),
     ({"port": -1}, "port", "got -1"),
     ({"port": True}, "port", "got True"),
-    ({"port": "6379"}, "port", "got '6379'"),
+    ({"port": "63x9"}, "port", "got '63x9'"),
+    ({"port": "6379.0"}, "port", "got '6379.0'"),
+    ({"port": "70000"}, "port", "got 70000"),
+    ({"port": ""}, "port", "got ''"),
     ({"port": 6379.0}, "port", "got 6379.0"),
     ({"port": None}, "port", "got None"),
     ({"db": -1}, "db", "an integer 0-2147483647"),
@@ -697,7 +708,10 @@ URL_ERRORS: List[Any] = [
     ("unix://run/redis.sock", "unix_socket_path", "(three slashes", "got host 'run'"),
     ("unix://", "unix_socket_path", "url: unix_socket_path is missing: a unix:// URL needs"),
     ("unix:///s?ssl=true", "ssl", "url: ssl cannot be used with unix_socket_path"),
-    ("redis://user@h", "username", "url: username 'user' is given without a password"),
+    # No ':' in the user info: refused (redis-py takes it for a user name with an empty
+    # password, which no server accepts), and never echoed: it is often the password.
+    ("redis://user@h", None, "url: the user info before '@' has no ':'", ":PASSWORD@"),
+    ("unix://user@/run/r.sock", None, "url: the user info before '@' has no ':'"),
     ("redis://h?ssl_cert_reqs=none", "ssl_cert_reqs", "url: ssl_cert_reqs is set but ssl is off"),
     ("redis://h#frag", None, "url: a '#' fragment is not allowed; percent-encode '#'"),
     ("redis://h#", None, "a '#' fragment is not allowed"),
@@ -993,6 +1007,128 @@ def test_env_explicit_keyword_over_variable_is_silent(caplog: pytest.LogCaptureF
     assert records(caplog) == []
 
 
+# What Kubernetes injects into every pod of the namespace for a Service named "redis"
+# (enableServiceLinks, the default), and for one named "redis-master".
+KUBERNETES_ENV = {
+    "REDIS_PORT": "tcp://10.0.0.1:6379",
+    "REDIS_PORT_6379_TCP": "tcp://10.0.0.1:6379",
+    "REDIS_PORT_6379_TCP_ADDR": "10.0.0.1",
+    "REDIS_PORT_6379_TCP_PORT": "6379",
+    "REDIS_PORT_6379_TCP_PROTO": "tcp",
+    "REDIS_SERVICE_HOST": "10.0.0.1",
+    "REDIS_SERVICE_PORT": "6379",
+    "REDIS_SERVICE_PORT_TCP_REDIS": "6379",
+    "REDIS_MASTER_PORT": "tcp://10.0.0.2:6379",
+    "REDIS_MASTER_PORT_6379_TCP_ADDR": "10.0.0.2",
+    "REDIS_MASTER_SERVICE_HOST": "10.0.0.2",
+    "REDIS_MASTER_SERVICE_PORT": "6379",
+}
+
+
+def test_env_kubernetes_service_links_with_redis_url(caplog: pytest.LogCaptureFixture) -> None:
+    env = dict(KUBERNETES_ENV, REDIS_URL="redis://cache.internal:6380/2")
+    cfg = RedisConfig.from_env(environ=env)
+    assert (cfg.host, cfg.port, cfg.db) == ("cache.internal", 6380, 2)
+    # The user configured the address: the service links are expected noise, not news.
+    assert records(caplog) == []
+    # The same with the port given as a keyword, or by REDIS_HOST + a keyword port.
+    assert RedisConfig.from_env(environ=KUBERNETES_ENV, port=7000).port == 7000
+    assert records(caplog) == []
+
+
+def test_env_kubernetes_port_link_without_url_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cfg = RedisConfig.from_env(environ=dict(KUBERNETES_ENV, REDIS_HOST="redis"))
+    assert (cfg.host, cfg.port) == ("redis", 6379)
+    RedisConfig.from_env(environ=KUBERNETES_ENV)  # the same warning, not again
+    logged = records(caplog)
+    assert len(logged) == 1, [r.getMessage() for r in logged]
+    message = logged[0].getMessage()
+    assert message.startswith(
+        "REDIS_PORT='tcp://10.0.0.1:6379' is not a port number but a Kubernetes service link "
+        "(set for a Service named 'redis'); ignored"
+    ), message
+    assert "REDIS_URL (e.g. redis://10.0.0.1:6379/0)" in message
+    # Outside development a missing address is still an error, not the service link.
+    with pytest.raises(ConfigurationError, match="no Redis server address is configured"):
+        RedisConfig.from_env(environ=dict(KUBERNETES_ENV, ENVIRONMENT="production"))
+    # Another prefix, another Service: CACHE_PORT for a Service named "cache".
+    cfg = RedisConfig.from_env(prefix="CACHE_", environ={"CACHE_PORT": "tcp://10.0.0.3:6379"})
+    assert cfg.port == 6379
+    assert "named 'cache'" in records(caplog)[-1].getMessage()
+
+
+def test_env_variables_a_higher_layer_overrides_are_not_checked(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    env = {
+        "REDIS_URL": f"redis://:{PW}@h:6380/1",
+        "REDIS_PORT": "not-a-port",
+        "REDIS_DB": "x",
+        "REDIS_HOST": "two words",
+        "REDIS_PASSWORD_FILE": str(tmp_path / "missing"),  # not even opened
+        "REDIS_SOCKET_TIMEOUT": "2",  # not in the URL: still read
+    }
+    cfg = RedisConfig.from_env(environ=env)
+    assert (cfg.host, cfg.port, cfg.db, cfg.password) == ("h", 6380, 1, Secret(PW))
+    assert cfg.socket_timeout == 2.0
+    assert [r.getMessage() for r in records(caplog)] == [
+        "REDIS_DB, REDIS_HOST, REDIS_PASSWORD_FILE, REDIS_PORT ignored: REDIS_URL says "
+        "otherwise, and the URL wins over separate variables"
+    ]
+    # A keyword argument overrides silently, and unchecked too.
+    cfg = RedisConfig.from_env(environ={"REDIS_PORT": "abc", "REDIS_DB": "-1"}, port=7000, db=2)
+    assert (cfg.port, cfg.db) == (7000, 2)
+    path_env = {"REDIS_UNIX_SOCKET_PATH": "/a", "REDIS_SOCKET_PATH": "/b"}
+    assert RedisConfig.from_env(environ=path_env, host="h").host == "h"
+    # Not overridden, the same variables are errors.
+    with pytest.raises(ConfigurationError, match="REDIS_PORT: port must be"):
+        RedisConfig.from_env(environ={"REDIS_PORT": "abc"})
+    with pytest.raises(ConfigurationError, match="both set"):
+        RedisConfig.from_env(environ=path_env)
+
+
+def test_env_unknown_variables_are_warned_about_once(caplog: pytest.LogCaptureFixture) -> None:
+    env = {
+        "REDIS_URI": "redis://cache:6379/0",
+        "REDIS_DATABASE": "3",
+        "REDIS_TIMEOUT": "2",
+        "REDIS_SOKET_TIMEOUT": "2",
+        "REDIS_PASS": PW,
+        "REDIS_SOMETHING_ELSE": "1",
+        "REDIS_EMPTY": "",  # empty counts as unset
+        **KUBERNETES_ENV,
+        "REDIS_PORT": "6379",
+        "REDIS__HOST": "h",  # from_env(prefix="REDIS__")'s
+        "REDIS_VERSION": "7.2.4",  # the official redis image sets it
+        "REDIS_NAME": "/job-1/redis",  # a Docker link (GitLab CI services)
+        "REDIS_ENV_REDIS_VERSION": "7.2.4",
+    }
+    for _ in range(2):
+        assert RedisConfig.from_env(environ=env) == RedisConfig()
+    messages = sorted(r.getMessage() for r in records(caplog))
+    hint = "is set but is not a pyredisclient setting, so it is ignored"
+    assert messages == [
+        f"REDIS_DATABASE {hint} (did you mean REDIS_DB?)",
+        f"REDIS_PASS {hint} (did you mean REDIS_PASSWORD?)",
+        f"REDIS_SOKET_TIMEOUT {hint} (did you mean REDIS_SOCKET_TIMEOUT?)",
+        f"REDIS_SOMETHING_ELSE {hint} (see RedisConfig.from_env)",
+        f"REDIS_TIMEOUT {hint} (did you mean REDIS_SOCKET_TIMEOUT?)",
+        f"REDIS_URI {hint} (did you mean REDIS_URL?)",
+    ]
+    assert PW not in caplog.text  # values are never shown
+    # Another prefix looks at its own variables only; no prefix, no check.
+    caplog.clear()
+    RedisConfig.from_env(prefix="CACHE_", environ={"CACHE_HOTS": "h", "REDIS_X": "1"})
+    assert [r.getMessage() for r in records(caplog)] == [
+        f"CACHE_HOTS {hint} (did you mean CACHE_HOST?)"
+    ]
+    caplog.clear()
+    RedisConfig.from_env(prefix="", environ={"PATH": "/bin", "HOME": "/root"})
+    assert records(caplog) == []
+
+
 def test_env_bad_keyword() -> None:
     with pytest.raises(TypeError, match=r"from_env\(\) got an unexpected keyword argument"):
         RedisConfig.from_env(environ={}, hots="h")
@@ -1141,7 +1277,8 @@ def test_warning_lock_is_new_after_fork() -> None:
         ("redis://user:pw@h:6379/0", "redis://user:***@h:6379/0"),
         ("redis://:pw@h", "redis://:***@h"),
         ("rediss://:p@ss@h/0?db=1", "rediss://:***@h/0?db=1"),
-        ("redis://user@h", "redis://user@h"),
+        ("redis://secret@h", "redis://***@h"),  # no ':': maybe the password
+        ("redis://@h", "redis://@h"),
         ("redis://h/0?password=pw&db=1", "redis://h/0?password=***&db=1"),
         (
             "connect to REDIS://u:pw@h and unix://:x@/run/s",

@@ -167,7 +167,10 @@ def test_example_app_starts_and_answers_with_redis_down(
             assert body["type"] in ("ConnectionError", "CircuitOpenError")
             assert took < 1.0
             text = client.get("/metrics/redis").text
-            assert 'pyredisclient_errors_total{class="ConnectionError"}' in text
+            assert 'pyredisclient_errors_total{client="async",class="ConnectionError"}' in text
+            # /profile used the sync client: its failures are counted too.
+            assert 'pyredisclient_errors_total{client="sync",class="ConnectionError"}' in text
+            assert body["sync"]["status"] == "unhealthy"
 
 
 def test_a_server_that_stops_while_the_app_runs(
@@ -308,6 +311,79 @@ def test_metrics_router_serves_the_async_clients_counters(redis_url: str) -> Non
     # The startup PING is the async client's first call.
     assert families["pyredisclient_calls"].samples[0].value == 1
     assert families["pyredisclient_call_duration_seconds"].type == "histogram"
+
+
+def _samples(text: str) -> Dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    parser = pytest.importorskip("prometheus_client.parser", reason="prometheus_client missing")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in parser.text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _sync_app(lifespan_: Any = None) -> FastAPI:
+    from pyredisclient import RedisError
+
+    app = FastAPI(lifespan=lifespan_)
+    app.include_router(health_router())
+    app.include_router(metrics_router())
+
+    @app.get("/sync/{key}")
+    def read(key: str, redis: Redis) -> Dict[str, Any]:
+        try:
+            redis.set(key, "v")
+            return {"value": redis.get(key)}
+        except RedisError as exc:
+            return {"error": type(exc).__name__}
+
+    return app
+
+
+@pytest.mark.parametrize("with_lifespan", [True, False])
+def test_health_and_metrics_cover_the_sync_client_once_used(
+    redis_env: str, with_lifespan: bool
+) -> None:
+    app = _sync_app(lifespan(redis_env) if with_lifespan else None)
+    sync_calls = ("pyredisclient_calls_total", (("client", "sync"),))
+    with TestClient(app) as client:
+        # Only async so far: the sync client is not part of the picture.
+        assert "sync" not in client.get("/health/redis").json()
+        assert sync_calls not in _samples(client.get("/metrics/redis").text)
+        assert client.get("/sync/a").json() == {"value": "v"}
+        samples = _samples(client.get("/metrics/redis").text)
+        assert samples[sync_calls] >= 2  # SET and GET
+        assert samples["pyredisclient_calls_total", (("client", "async"),)] >= 1
+        health = client.get("/health/redis")
+        assert health.status_code == 200
+        assert health.json()["sync"]["status"] == "healthy"
+        assert health.json()["status"] == "healthy"
+
+        # The sync client's server goes away (the async one's does not).
+        if with_lifespan:
+            app.state.redis = RedisClient.from_url(down_url(), retry_attempts=0)
+        else:
+            RedisClient._reset_shared()
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("REDIS_URL", down_url())
+                mp.setenv("REDIS_RETRY_ATTEMPTS", "0")
+                RedisClient.get_client()
+        try:
+            assert client.get("/sync/a").json() == {"error": "ConnectionError"}
+            health = client.get("/health/redis")
+            body = health.json()
+            assert health.status_code == 503
+            assert body["status"] == "unhealthy" and body["sync"]["status"] == "unhealthy"
+            assert body["ping"] in ("PONG", True)  # the async client is fine
+            samples = _samples(client.get("/metrics/redis").text)
+            errors = (
+                "pyredisclient_errors_total",
+                (("class", "ConnectionError"), ("client", "sync")),
+            )
+            assert samples[errors] >= 1
+        finally:
+            if with_lifespan:
+                app.state.redis.close()
 
 
 def test_import_pyredisclient_never_imports_fastapi_or_opentelemetry() -> None:

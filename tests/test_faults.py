@@ -243,6 +243,22 @@ def test_blocking_command_on_a_hung_server_ends_at_its_timeout_plus_margin(
     assert 0.8 <= elapsed < 0.95
 
 
+def test_a_group_named_block_is_not_a_block_option(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # Group "block", consumer "0", no BLOCK option: an ordinary call with
+    # socket_timeout, not BLOCK 0 (which waits without a deadline).
+    with FakeServer(hang) as fake:
+        client = make_client(fake.port, socket_timeout=0.2, retry_attempts=0)
+        args = ("XREADGROUP", "GROUP", "block", "0", "STREAMS", "s", ">")
+        rescue = threading.Timer(2.0, client.close)  # wakes a call that never ends
+        rescue.start()
+        result, elapsed = timed(lambda: client.execute_command(*args))
+        rescue.cancel()
+    assert isinstance(result, pyredisclient.TimeoutError), result
+    assert 0.2 <= elapsed < 0.35
+
+
 # -- a server killed under load ------------------------------------------------------
 
 
@@ -567,6 +583,23 @@ def test_read_only_call_is_replayed_after_invalid_resp(
         assert fake.accepted == 4  # 1 + retry_attempts, then it gives up
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [b":9223372036854775808\r\n", b":-9223372036854775809\r\n", b"*1\r\n:99999999999999999999\r\n"],
+    ids=["int64-max-plus-1", "int64-min-minus-1", "nested-20-digits"],
+)
+def test_an_integer_reply_beyond_64_bits_is_a_protocol_error(
+    payload: bytes, make_client: Callable[..., pyredisclient.RedisClient]
+) -> None:
+    with FakeServer(send_on_first_command(payload, connections=1)) as fake:
+        client = make_client(fake.port, socket_timeout=2, retry_attempts=0)
+        with pytest.raises(pyredisclient.ProtocolError, match="integer reply beyond 64 bits"):
+            client.incr("k")
+        assert client.pool_stats()["closed"] == 1  # the connection is gone
+        assert client.incr("k") == 1  # a fresh one
+        assert fake.accepted == 2
+
+
 def test_reply_limit_is_not_retried(make_client: Callable[..., pyredisclient.RedisClient]) -> None:
     with FakeServer(send_on_first_command(b"$2147483648\r\n", connections=1)) as fake:
         client = make_client(fake.port, socket_timeout=2)
@@ -587,17 +620,16 @@ def test_max_reply_bytes_is_enforced_on_streamed_bulk(
         assert fake.accepted == 1
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.05], ids=["same-segment", "later-segment"])
 def test_unsolicited_bytes_after_a_reply_retire_the_connection(
-    delay: float, make_client: Callable[..., pyredisclient.RedisClient]
+    make_client: Callable[..., pyredisclient.RedisClient],
 ) -> None:
     handler = send_on_first_command(
-        b"$5\r\nfirst\r\n", extra=b"$6\r\nsecond\r\n", delay_after=delay, connections=1
+        b"$5\r\nfirst\r\n", extra=b"$6\r\nsecond\r\n", delay_after=0.05, connections=1
     )
     with FakeServer(handler) as fake:
         client = make_client(fake.port, socket_timeout=2)
         assert client.get("k") == b"first"
-        time.sleep(delay + 0.05)
+        time.sleep(0.1)
         # Were the stray bytes read as the next reply, this would return b"second".
         assert client.echo("third") == b"third"
         assert client.get("k") is None
@@ -605,6 +637,21 @@ def test_unsolicited_bytes_after_a_reply_retire_the_connection(
     stats = client.pool_stats()
     assert stats["created"] == 2
     assert stats["retries"] == 0
+
+
+def test_unsolicited_bytes_in_the_same_read_fail_the_attempt(
+    make_client: Callable[..., pyredisclient.RedisClient],
+) -> None:
+    # A reply and more in one write: which one answers the GET is unknown, so
+    # neither is returned; the read-only GET is replayed on a new connection.
+    handler = send_on_first_command(b"$5\r\nfirst\r\n$6\r\nsecond\r\n", connections=1)
+    with FakeServer(handler) as fake:
+        client = make_client(fake.port, socket_timeout=2, retry_base=0.001)
+        assert client.get("k") is None  # the second connection's answer
+        assert fake.accepted == 2
+    stats = client.pool_stats()
+    assert stats["created"] == 2
+    assert stats["retries"] == 1
 
 
 # -- slow servers, signals, unavailable replies -------------------------------------------

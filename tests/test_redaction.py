@@ -15,6 +15,7 @@ is caught too.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -285,3 +286,161 @@ def test_cli_output_hides_the_password(server: RedisServer, clean_env: None) -> 
         outputs += [done.stdout, done.stderr]
     assert "***" in "\n".join(outputs)
     assert_clean(outputs)
+
+
+# -- every configuration error path, with the locals of every frame ------------------------
+
+
+class Call:
+    """``fn(*args, **kwargs)`` as a callable whose frame and repr show no argument."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+
+    def __call__(self) -> Any:
+        return self._fn(*self._args, **self._kwargs)
+
+    def __repr__(self) -> str:
+        return "<Call>"
+
+
+BASE = f"redis://:{QUOTED}@127.0.0.1"
+# URLs with the password that fail, one per way a URL can be wrong.
+BAD_URLS = [
+    f"{BASE}:x/0",  # bad port
+    f"{BASE}:0/0",  # port out of range
+    f"{BASE}:6379/x",  # bad db
+    f"{BASE}:6379/-1",
+    f"http://:{QUOTED}@127.0.0.1",  # unknown scheme
+    f"{BASE}/0?socket_timeout=abc",  # bad query value
+    f"{BASE}/0?socket_timeout=0",
+    f"{BASE}/0?retry_base=2&retry_cap=1",  # fields that contradict
+    f"{BASE}/0?ssl_ca_certs=/nonexistent",  # TLS option without TLS
+    f"rediss://:{QUOTED}@127.0.0.1/0?ssl_ca_certs=/nonexistent",  # unreadable CA file
+    f"{BASE}/0?bogus=1",  # unknown query option
+    f"{BASE}/0?db=1&db=2",  # given twice
+    f"{BASE}/0?encoding=nope",
+    f"{BASE}/0?client_name=a%20b",
+    f"{BASE}/0?decode_responses=maybe",
+    f"redis://:{QUOTED}@[::1/0",  # malformed IPv6
+    f"{BASE}/0#frag",  # a fragment
+    f"unix://:{QUOTED}@host/run/s",  # unix:// with a host
+    f"redis://{QUOTED}@127.0.0.1/0",  # no ':' in the user info
+    f"redis://app{QUOTED}@127.0.0.1/0",
+]
+
+
+def _config_error_calls(tmp_path: Path) -> List[Call]:
+    aio = pytest.importorskip("pyredisclient.aio")
+    undecodable = tmp_path / "undecodable"
+    undecodable.write_bytes(b"\xff" + PW.encode())
+    calls = []
+    for url in BAD_URLS:
+        calls += [
+            Call(RedisConfig.from_url, url),
+            Call(RedisClient.from_url, url),
+            Call(aio.AsyncRedisClient.from_url, url),
+            Call(RedisConfig.from_env, environ={"REDIS_URL": url}),
+        ]
+    calls += [
+        # Keyword arguments: the password with a bad other option, every constructor.
+        Call(RedisClient, password=PW, port="x"),
+        Call(RedisClient, password=PW, db=-1),
+        Call(RedisClient, password=PW, socket_timeout=float("nan")),
+        Call(RedisClient, password=PW, prot=1),  # unknown keyword: TypeError
+        Call(aio.AsyncRedisClient, password=PW, port=70000),
+        Call(RedisClient, "127.0.0.1", "x", config=None, password=PW),
+        Call(RedisClient, config=RedisConfig(password=Secret(PW)), db="x"),
+        Call(RedisClient, config=RedisConfig(), password=PW, retry_cap=0.001),
+        Call(RedisClient.from_url, "redis://127.0.0.1/0", password=PW, db="x"),
+        Call(RedisConfig.from_url, "redis://127.0.0.1/0", password=PW, port=0),
+        Call(RedisConfig(password=Secret(PW)).replace, password=PW, db=-1),
+        Call(RedisConfig.from_env, environ={}, password=PW, port=0),
+        # The environment: the password with a bad other variable.
+        Call(RedisConfig.from_env, environ={"REDIS_PASSWORD": PW, "REDIS_PORT": "x"}),
+        Call(RedisConfig.from_env, environ={"REDIS_PASSWORD": PW, "REDIS_DB": "x"}),
+        Call(RedisConfig.from_env, environ={"REDIS_PASSWORD": PW, "REDIS_SOCKET_TIMEOUT": "soon"}),
+        Call(RedisConfig.from_env, environ={"REDIS_PASSWORD_FILE": str(tmp_path / "missing")}),
+        Call(RedisConfig.from_env, environ={"REDIS_PASSWORD_FILE": str(undecodable)}),
+        Call(
+            RedisConfig.from_env,
+            environ={"REDIS_PASSWORD_FILE": str(undecodable), "REDIS_PASSWORD": PW},
+        ),
+        Call(RedisConfig.from_env, environ={"ENVIRONMENT": "production", "REDIS_PASSWORD": PW}),
+    ]
+    return calls
+
+
+def test_every_configuration_error_traceback_with_locals_hides_the_password(
+    tmp_path: Path,
+) -> None:
+    texts: List[str] = []
+    calls = _config_error_calls(tmp_path)
+    for call in calls:
+        exc = failure(call)
+        assert isinstance(exc, (ConfigurationError, TypeError)), repr(exc)
+        texts += exception_texts(exc, with_locals=True)
+    assert_clean(texts)
+    joined = "\n".join(texts)
+    # The locals were printed, URLs and passwords among them, as holders showing ***.
+    assert "url = Secret('***')" in joined
+    assert "'password': Secret('***')" in joined
+    # A client whose constructor raised shows in its frame without a failing repr.
+    assert "self = <RedisClient (not initialised)>" in joined
+    assert "self = <AsyncRedisClient (not initialised)>" in joined
+
+
+@pytest.mark.parametrize("via", ["get_client", "lifespan"])
+def test_configuration_errors_at_startup_hide_the_password(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    texts: List[str] = []
+    for url in BAD_URLS:
+        if via == "get_client":
+            monkeypatch.setenv("REDIS_URL", url)
+            call = Call(RedisClient.get_client)
+        else:
+            fastapi = pytest.importorskip("pyredisclient.fastapi")
+
+            async def start(lifespan: Any) -> None:
+                async with lifespan(None):
+                    pass
+
+            call = Call(asyncio.run, start(fastapi.lifespan(url)))
+        exc = failure(call)
+        assert isinstance(exc, ConfigurationError), repr(exc)
+        texts += exception_texts(exc, with_locals=True)
+    assert_clean(texts)
+
+
+def test_repr_of_a_client_that_was_never_initialised() -> None:
+    aio = pytest.importorskip("pyredisclient.aio")
+
+    class Sub(RedisClient):
+        pass
+
+    for cls in (RedisClient, aio.AsyncRedisClient, Sub):
+        assert repr(object.__new__(cls)) == f"<{cls.__name__} (not initialised)>"
+
+
+def test_a_url_password_without_a_colon_is_never_echoed(
+    caplog: pytest.LogCaptureFixture, clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # redis://secret@host: redis-py reads "secret" as a user name with an empty password
+    # (and the server refuses it); here it is refused at once, and never shown.
+    caplog.set_level(logging.DEBUG)
+    texts: List[str] = []
+    url = f"redis://{QUOTED}@127.0.0.1:6379/0"
+    monkeypatch.setenv("REDIS_URL", url)
+    for call in (
+        Call(RedisClient.from_url, url),
+        Call(RedisConfig.from_env),
+        Call(RedisClient.get_client),
+    ):
+        exc = failure(call)
+        assert isinstance(exc, ConfigurationError)
+        assert "no ':'" in str(exc), str(exc)
+        texts += exception_texts(exc, with_locals=True)
+    texts.append(pyredisclient.config.redact_url(f"connecting to {url}"))
+    texts += log_texts(caplog)
+    assert_clean(texts)

@@ -461,10 +461,14 @@ def _plugin_installed() -> bool:
     return any(ep.value == "pyredisclient.pytest_plugin" for ep in entry_points)
 
 
-def _run_pytest(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _run_pytest(
+    tmp_path: Path, source: str, *args: str, ini: str = "", conftest: str = ""
+) -> subprocess.CompletedProcess[str]:
     """Run an inner pytest session on *source* in a subprocess."""
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(source))
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n" + textwrap.dedent(ini))
+    if conftest:
+        (tmp_path / "conftest.py").write_text(textwrap.dedent(conftest))
     plugin = [] if _plugin_installed() else ["-p", "pyredisclient.pytest_plugin"]
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-W", "error", *plugin]
     return subprocess.run(
@@ -529,13 +533,148 @@ def test_plugin_with_external_redis_url(tmp_path: Path, server: RedisServer) -> 
         def test_cannot_pause(redis_server):
             redis_server.pause()
         """,
-        "--redis-url",
+        "--pyredisclient-url",
         server.url,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed, 2 skipped" in result.stdout
     assert "external server" in result.stdout
     assert server.is_running  # stop() was refused
+
+
+class _Recorder:
+    """Stands in for pytest's parser: records the option and ini names added."""
+
+    def __init__(self) -> None:
+        self.options: list[str] = []
+        self.inis: list[str] = []
+
+    def getgroup(self, name: str) -> _Recorder:
+        return self
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.options += names
+
+    def addini(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self.inis.append(name)
+
+
+def test_every_option_and_ini_value_is_namespaced() -> None:
+    recorder = _Recorder()
+    pytest_plugin.pytest_addoption(recorder)  # type: ignore[arg-type]
+    assert recorder.options and recorder.inis
+    assert all(name.startswith("--pyredisclient-") for name in recorder.options)
+    assert all(name.startswith("pyredisclient_") for name in recorder.inis)
+
+
+def test_plugin_loads_next_to_a_conftest_that_defines_redis_url(
+    tmp_path: Path, server: RedisServer
+) -> None:
+    # What redis-py's own suite (and many projects) have in their conftest.py.
+    conftest = """
+        import pytest
+
+        def pytest_addoption(parser):
+            parser.addoption("--redis-url", default="redis://localhost:6379/9",
+                             help="the project's own server")
+            parser.addini("redis_url", "the project's own server", default=None)
+
+        @pytest.fixture
+        def project_url(request):
+            return request.config.getoption("--redis-url")
+        """
+    source = f"""
+        def test_both(project_url, redis_url):
+            assert project_url == "redis://127.0.0.1:1/5"
+            assert redis_url == {server.url!r}
+        """
+    result = _run_pytest(
+        tmp_path,
+        source,
+        "--redis-url",
+        "redis://127.0.0.1:1/5",
+        "--pyredisclient-url",
+        server.url,
+        conftest=conftest,
+        ini="redis_url = redis://ignored\n",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+_ISOLATED_TESTS = """
+    import asyncio
+
+    import pytest
+
+    from pyredisclient import KeyPrefixError
+
+    def test_writes_under_its_own_prefix(redis_client, redis_key_prefix):
+        assert redis_key_prefix.startswith("pytest:")
+        assert redis_client.get("user:kept") is None  # the user's key is out of sight
+        redis_client.set("a", 1)
+        redis_client.mset({"b": 2, "c": 3})
+        assert sorted(redis_client.keys("*")) == [b"a", b"b", b"c"]
+        with pytest.raises(KeyPrefixError, match="FLUSHDB"):
+            redis_client.flushdb()
+
+    def test_the_next_test_starts_empty(redis_client):
+        assert redis_client.keys("*") == []
+        redis_client.set("a", "again")
+
+    @pytest.mark.anyio
+    async def test_async_under_anyio(async_redis_client):
+        await async_redis_client.set("async", 1)
+        assert await async_redis_client.get("user:kept") is None
+
+    def test_get_client_under_redis_env(redis_env):
+        from pyredisclient import RedisClient
+
+        RedisClient.get_client().set("shared", 1)
+        assert RedisClient.get_client().get("user:kept") is None
+
+    def test_async_under_asyncio_run(async_redis_client):
+        asyncio.run(async_redis_client.set("run", 1))
+        assert asyncio.run(async_redis_client.get("run")) == b"1"
+    """
+
+
+def test_an_external_server_keeps_the_users_data(tmp_path: Path, server: RedisServer) -> None:
+    import pyredisclient
+
+    with pyredisclient.RedisClient.from_url(server.url) as user:
+        user.set("user:kept", "precious")
+        user.hset("user:hash", mapping={"f": "v"})
+        result = _run_pytest(tmp_path, _ISOLATED_TESTS, "--pyredisclient-url", server.url)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "5 passed" in result.stdout
+        assert "each test confined to its own key prefix" in result.stdout
+        # Nothing of the user's was touched, and nothing of the tests is left.
+        assert user.get("user:kept") == b"precious"
+        assert user.hgetall("user:hash") == {b"f": b"v"}
+        assert sorted(user.keys("*")) == [b"user:hash", b"user:kept"]
+
+
+def test_flushing_an_external_server_needs_the_opt_in(tmp_path: Path, server: RedisServer) -> None:
+    import pyredisclient
+
+    source = """
+        def test_flushed(redis_client, redis_key_prefix):
+            assert redis_key_prefix is None
+            assert redis_client.keys("*") == []
+            redis_client.set("from-the-test", 1)
+        """
+    with pyredisclient.RedisClient.from_url(server.url) as user:
+        for args, ini in (
+            (["--pyredisclient-url", server.url, "--pyredisclient-allow-flushdb"], ""),
+            ([], f"pyredisclient_url = {server.url}\npyredisclient_allow_flushdb = true\n"),
+        ):
+            user.set("user:kept", "precious")
+            result = _run_pytest(tmp_path, source, *args, ini=ini)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "flushed before each test" in result.stdout
+            assert user.get("user:kept") is None
+            assert user.get("from-the-test") == b"1"
 
 
 def test_plugin_skips_without_redis_server(tmp_path: Path) -> None:
@@ -593,6 +732,12 @@ def test_external_server_parses_the_url() -> None:
     assert unix.port == 0
     with pytest.raises(pytest.UsageError):
         ExternalRedisServer("http://127.0.0.1:6379")
+    # User info without ':' may well be the password: never shown.
+    bare = ExternalRedisServer("redis://s3cret@127.0.0.1:7000/0")
+    assert "s3cret" not in repr(bare) and "***" in repr(bare)
+    with pytest.raises(pytest.UsageError) as info:
+        ExternalRedisServer("http://:s3cret@127.0.0.1:6379")
+    assert "s3cret" not in str(info.value)
 
 
 @pytest.mark.parametrize("method", ["start", "stop", "restart", "pause", "resume", "kill"])
@@ -603,12 +748,17 @@ def test_external_server_cannot_be_controlled(method: str) -> None:
 
 
 class _FakeConfig:
-    def __init__(self, url: str | None) -> None:
+    def __init__(self, url: str | None, flush: bool | None = None) -> None:
         self.url = url
+        self.flush = flush
 
-    def getoption(self, name: str) -> str | None:
-        assert name == "--redis-url"
-        return self.url
+    def getoption(self, name: str) -> Any:
+        assert name in ("--pyredisclient-url", "--pyredisclient-allow-flushdb")
+        return self.url if name == "--pyredisclient-url" else self.flush
+
+    def getini(self, name: str) -> Any:
+        assert name in ("pyredisclient_url", "pyredisclient_allow_flushdb")
+        return None if name == "pyredisclient_url" else False
 
 
 def test_report_header(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -617,13 +767,16 @@ def test_report_header(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = _FakeConfig("redis://:pw@10.1.2.3:6379/0")
     header = pytest_plugin.pytest_report_header(config)
     assert "external server" in header and "pw" not in header
+    assert "own key prefix" in header
+    header = pytest_plugin.pytest_report_header(_FakeConfig("redis://h/0", flush=True))  # type: ignore[arg-type]
+    assert "flushed before each test" in header
     monkeypatch.setenv("PATH", str(tmp_path))
     assert "not found" in pytest_plugin.pytest_report_header(_FakeConfig(None))  # type: ignore[arg-type]
 
 
 def _needs_own_server(server: Any) -> None:
     if not isinstance(server, RedisServer):
-        pytest.skip("the session server is external (--redis-url)")
+        pytest.skip("the session server is external (--pyredisclient-url)")
 
 
 def test_session_fixtures(redis_server: Any, redis_url: str) -> None:

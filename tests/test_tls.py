@@ -314,13 +314,51 @@ def test_tls_handshake_with_a_hung_server_times_out(
         assert c.ping() is True
 
 
-def test_tls_client_on_a_plain_port_fails_fast(redis_server: Any) -> None:
-    if getattr(redis_server, "tls_port", None) is not None:
-        pytest.skip("the session server is not a plain server")
-    with RedisClient(
-        port=redis_server.port, ssl=True, ssl_cert_reqs="none", socket_connect_timeout=1.0
-    ) as c:
-        failing(c.ping, within=2.0)
+NOT_TLS_HINT = "a plain-text port? use redis:// or the TLS port"
+
+
+def test_tls_client_on_a_plain_port_fails_fast_and_says_why(
+    redis_server_factory: Callable[..., RedisServer],
+) -> None:
+    import asyncio
+
+    from pyredisclient.aio import AsyncRedisClient
+
+    # A plain redis-server reads the ClientHello as an inline command and waits for a
+    # newline: the handshake gets no TLS reply at all.
+    plain = redis_server_factory()
+    url = f"rediss://127.0.0.1:{plain.port}/0?ssl_cert_reqs=none&socket_connect_timeout=0.5"
+    expected = ("TLS handshake with 127.0.0.1 timed out: no TLS reply", NOT_TLS_HINT)
+    with RedisClient.from_url(url, retry_attempts=0) as c:
+        failing(c.ping, *expected, within=2.0)
+    with RedisClient.from_url(url) as c:  # retried: the last attempt's reason
+        failing(c.ping, *expected, within=5.0)
+    aio = AsyncRedisClient.from_url(url, retry_attempts=0)
+    try:
+        failing(lambda: asyncio.run(aio.ping()), *expected, within=2.0)
+    finally:
+        aio._close_now()
+    assert plain.is_running
+
+
+@pytest.mark.parametrize(
+    "reply", [b"-ERR unknown command '\\x16\\x03\\x01'\r\n", b"+OK\r\n", b"HTTP/1.1 400\r\n\r\n"]
+)
+def test_tls_client_answered_in_plain_text_says_the_reply_is_not_tls(reply: bytes) -> None:
+    from fakeservers import FakeServer, Peer
+
+    def answer(peer: Peer) -> None:
+        peer.sock.settimeout(5)
+        if peer.sock.recv(4096):  # the ClientHello
+            peer.send(reply)
+        peer.idle()
+
+    with FakeServer(answer) as server:
+        with RedisClient(
+            port=server.port, ssl=True, ssl_cert_reqs="none", socket_connect_timeout=2.0
+        ) as c:
+            exc = failing(c.ping, "TLS handshake: the reply is not TLS", NOT_TLS_HINT, within=2.0)
+    assert isinstance(exc, pyredisclient.ConnectionError)
 
 
 def test_plain_client_on_a_tls_port_fails_fast(tls_server: RedisServer) -> None:

@@ -141,12 +141,12 @@ def test_sync_pipeline_calls_chain(tmp_path: Path) -> None:
     assert not errors, "\n".join(errors)
 
 
-@pytest.mark.parametrize("script", ["quickstart.py", "async_quickstart.py"])
-def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) -> None:
+def run_example(script: str, redis_url: str) -> subprocess.CompletedProcess[str]:
+    """Run examples/<script> with REDIS_URL set (and no ENVIRONMENT/APP_ENV)."""
     env = dict(os.environ, REDIS_URL=redis_url)
     for name in ("ENVIRONMENT", "APP_ENV"):
         env.pop(name, None)
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(ROOT / "examples" / script)],
         env=env,
         capture_output=True,
@@ -154,8 +154,28 @@ def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) ->
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize("script", ["quickstart.py", "async_quickstart.py"])
+def test_examples_run(script: str, redis_client: RedisClient, redis_url: str) -> None:
+    result = run_example(script, redis_url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "health: healthy" in result.stdout
     if script == "async_quickstart.py":
         # Five concurrent WATCH/MULTI withdrawals of 30 from 100: exactly three fit.
         assert "withdrawals: 3 of 5 succeeded, balance 10" in result.stdout
+
+
+def test_quickstart_keeps_going_with_redis_down() -> None:
+    from pyredisclient.testing import find_free_port
+
+    result = run_example("quickstart.py", f"redis://127.0.0.1:{find_free_port()}/0")
+    # As its text says: a warning, the fallback values, "unhealthy", counted errors.
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "recent: []"
+    assert lines[1] == '{"visits": null}'
+    assert lines[2].startswith("health: unhealthy connect 127.0.0.1:")
+    assert lines[3].startswith("calls: ") and "'ConnectionError':" in lines[3]
+    assert "the search was not recorded" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -88,6 +88,7 @@ typedef struct {
     int busy;     /* sent by a call in progress: append/clear refuse */
     int flags;    /* AND of PRC_CALL_READONLY over the commands */
     int any_blocking;
+    int exec_last;       /* the last command queued is EXEC */
     int transaction;     /* queue() puts MULTI before the first command */
     PyObject *callbacks; /* owned list: one entry (None or callable) per
                             queue(); created with the batch */
@@ -162,6 +163,9 @@ void pyrc_free_command(char *cmd);
  * is 0, else a list.  Error replies become exception instances. */
 PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
                              Py_ssize_t n, int as_list) PYRC_RAISES;
+
+/* commands.c: command_spec, command_keys, command_names */
+extern PyMethodDef pyrc_command_methods[];
 
 /* client.c */
 extern PyType_Spec pyrc_client_spec;

@@ -378,16 +378,64 @@ prepare_single(RedisClientObject *self, PyObject *args_seq, size_t *len,
     return cmd;
 }
 
-/* Parse the replies of a successful call and finish it.  `single`: one
- * reply, whose error reply is raised.  Returns a new reference or NULL. */
+/* How many replies the EXEC that ends a transaction batch must hold (its
+ * MULTI and EXEC aside), or -1 when the batch is no transaction. */
+static Py_ssize_t
+exec_items(PyObject *batch)
+{
+    BatchObject *b = (BatchObject *)batch;
+
+    if (batch == NULL || !b->transaction || !b->exec_last || b->n < 2) {
+        return -1;
+    }
+    return b->n - 2;
+}
+
+/* EXEC answers an array of one reply per queued command, nil when a WATCHed
+ * key changed, or an error.  Anything else means the replies cannot be
+ * matched to the commands: raise ProtocolError and never reuse the
+ * connection.  Steals `replies`; returns it, or NULL with the error set. */
 static PyObject *
-complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single)
+check_exec(RedisClientObject *self, prc_call_t *call, PyObject *replies,
+           Py_ssize_t items)
+{
+    PyObject *last = PyList_GET_ITEM(replies, PyList_GET_SIZE(replies) - 1);
+
+    if (last == Py_None || PyExceptionInstance_Check(last) ||
+        (PyList_Check(last) && PyList_GET_SIZE(last) == items)) {
+        return replies;
+    }
+    if (PyList_Check(last)) {
+        PyErr_Format(self->state->ProtocolError,
+                     "invalid EXEC reply: an array of %zd replies for %zd "
+                     "queued commands; connection closed",
+                     PyList_GET_SIZE(last), items);
+    } else {
+        PyErr_Format(self->state->ProtocolError,
+                     "invalid EXEC reply: %s where an array of %zd replies "
+                     "was expected; connection closed",
+                     PyLong_Check(last) ? "an integer" : "a string", items);
+    }
+    prc_conn_mark_broken(call->conn);
+    Py_DECREF(replies);
+    return NULL;
+}
+
+/* Parse the replies of a successful call and finish it.  `single`: one
+ * reply, whose error reply is raised; `exec`: the items the batch's final
+ * EXEC must hold, or -1.  Returns a new reference or NULL. */
+static PyObject *
+complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single,
+         Py_ssize_t exec)
 {
     PyObject *replies;
     Py_ssize_t i, nerr = 0;
     int outcome = PRC_OK;
 
     replies = pyrc_parse_replies(self, call->conn, n, !single);
+    if (replies != NULL && exec >= 0) {
+        replies = check_exec(self, call, replies, exec);
+    }
     if (replies == NULL) {
         /* Invalid RESP counts against the breaker; a reply we could not
          * decode (encoding errors, memory) says nothing about the server. */
@@ -507,7 +555,7 @@ execute_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
         pyrc_free_command(cmd);
         return NULL;
     }
-    reply = complete(self, &call, 1, 1);
+    reply = complete(self, &call, 1, 1, -1);
     pin_keep(self, pin, &call);
     pyrc_free_command(cmd);
     return reply;
@@ -598,7 +646,7 @@ execute_batch_impl(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
         Py_DECREF(b);
         return NULL;
     }
-    replies = complete(self, &call, b->n, 0);
+    replies = complete(self, &call, b->n, 0, exec_items((PyObject *)b));
     pin_keep(self, pin, &call);
     Py_DECREF(b);
     return replies;
@@ -1025,7 +1073,8 @@ AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
         return NULL;
     }
     ac->finished = 1;
-    res = complete(ac->client, &ac->call, n, ac->single);
+    res =
+        complete(ac->client, &ac->call, n, ac->single, exec_items(ac->batch));
     async_finish(ac, PRC_OK); /* gives the batch back; already finished */
     return res;
 }
@@ -1311,6 +1360,8 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a)
     if (flags & PRC_CALL_BLOCKING) {
         self->any_blocking = 1;
     }
+    self->exec_last = a->argc == 1 && a->argvlen[0] == 4 &&
+                      strncasecmp(a->argv[0], "EXEC", 4) == 0;
     return 0;
 }
 
@@ -1368,6 +1419,7 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
     size_t len0 = self->len;
     Py_ssize_t n0 = self->n;
     int flags0 = self->flags, blocking0 = self->any_blocking;
+    int exec0 = self->exec_last;
     PyObject *owner;
 
     if (nargs < 1 || nargs > 2) {
@@ -1395,6 +1447,7 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
         self->n = n0;
         self->flags = flags0;
         self->any_blocking = blocking0;
+        self->exec_last = exec0;
         return NULL;
     }
     if (self->owner == NULL) {
@@ -1493,6 +1546,7 @@ Batch_clear(BatchObject *self, PyObject *unused)
     self->n = 0;
     self->flags = PRC_CALL_READONLY;
     self->any_blocking = 0;
+    self->exec_last = 0;
     if (self->cap > 1024 * 1024) {
         PyMem_Free(self->buf);
         self->buf = NULL;

@@ -7,6 +7,11 @@
 /* Replies of a pipeline are fed to the reader this much at a time. */
 #define PYRC_FEED_SLICE (16 * 1024)
 
+/* A connection's reader is dropped after reading more than this: hiredis
+ * (0.14 and 1.x) frees an oversized buffer only when the next reply is fed,
+ * so an idle pooled connection would keep the largest reply it ever read. */
+#define PYRC_READER_KEEP (64 * 1024)
+
 /* Commands whose encoding would reach this are refused before formatting
  * (hiredis 0.14's formatter returns an int length). */
 #define PYRC_MAX_COMMAND ((size_t)INT_MAX - 4096)
@@ -29,6 +34,89 @@ bad_type(pyrc_state *st, PyObject *seq, Py_ssize_t i, PyObject *item)
                      "Convert to a bytes, string, int or float first.",
                      Py_TYPE(item)->tp_name, i);
     }
+    return -1;
+}
+
+/* The exception being raised, taken off the thread state (a new reference,
+ * or NULL if none). */
+static PyObject *
+take_raised(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+/* A str argument failed to encode (a lone surrogate in UTF-8, or a character
+ * the client's encoding lacks): raise DataError naming the argument, the
+ * command and the character, caused by the codec's UnicodeEncodeError.
+ * Any other error (MemoryError) is left as it is.  Returns -1. */
+static int
+bad_text(pyrc_state *st, PyObject *seq, Py_ssize_t i, const char *encoding)
+{
+    PyObject *name = PySequence_Fast_GET_ITEM(seq, 0);
+    PyObject *exc, *reason = NULL, *text = NULL, *msg = NULL, *err = NULL;
+    Py_ssize_t start;
+    char code[16];
+
+    if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+        return -1;
+    }
+    exc = take_raised();
+    if (PyUnicodeEncodeError_GetStart(exc, &start) < 0 ||
+        (reason = PyUnicodeEncodeError_GetReason(exc)) == NULL ||
+        (text = PyUnicodeEncodeError_GetObject(exc)) == NULL ||
+        start >= PyUnicode_GET_LENGTH(text)) {
+        goto done;
+    }
+    snprintf(code, sizeof(code), "U+%04X",
+             (unsigned)PyUnicode_READ_CHAR(text, start));
+    if (i == 0) {
+        msg = PyUnicode_FromFormat(
+            "Invalid command name: a str that cannot be encoded as %s: %s at "
+            "index %zd (%U). Pass bytes instead.",
+            encoding ? encoding : "UTF-8", code, start, reason);
+    } else if (PyUnicode_Check(name)) {
+        msg = PyUnicode_FromFormat(
+            "Invalid input for argument %zd of %U: a str that cannot be "
+            "encoded as %s: %s at index %zd (%U). Pass bytes instead.",
+            i, name, encoding ? encoding : "UTF-8", code, start, reason);
+    } else {
+        msg = PyUnicode_FromFormat(
+            "Invalid input for argument %zd: a str that cannot be encoded "
+            "as %s: %s at index %zd (%U). Pass bytes instead.",
+            i, encoding ? encoding : "UTF-8", code, start, reason);
+    }
+    if (msg != NULL) {
+        err = PyObject_CallOneArg(st->DataError, msg);
+    }
+    if (err != NULL) {
+        PyException_SetCause(err, exc); /* steals exc */
+        exc = NULL;
+        PyErr_SetObject(st->DataError, err);
+    }
+
+done:
+    if (exc != NULL && !PyErr_Occurred()) {
+        /* Could not build the DataError: raise the codec's error itself. */
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    }
+    Py_XDECREF(exc);
+    Py_XDECREF(err);
+    Py_XDECREF(msg);
+    Py_XDECREF(text);
+    Py_XDECREF(reason);
     return -1;
 }
 
@@ -173,14 +261,19 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                 /* UTF-8 is cached inside the str: no copy. */
                 const char *s = PyUnicode_AsUTF8AndSize(o, &len);
                 if (s == NULL) {
+                    bad_text(st, seq, i, NULL);
                     goto error;
                 }
                 a->argv[i] = s;
                 a->argvlen[i] = (size_t)len;
             } else {
                 PyObject *enc = PyUnicode_AsEncodedString(o, encoding, errors);
-                if (enc == NULL || keep(a, enc) < 0) {
-                    Py_XDECREF(enc);
+                if (enc == NULL) {
+                    bad_text(st, seq, i, encoding);
+                    goto error;
+                }
+                if (keep(a, enc) < 0) {
+                    Py_DECREF(enc);
                     goto error;
                 }
                 Py_DECREF(enc); /* the keep list holds it */
@@ -461,6 +554,10 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
         }
     }
     r->privdata = NULL;
+    if (len > PYRC_READER_KEEP) {
+        prc_conn_set_user(conn, NULL, NULL); /* a new one on the next call */
+        redisReaderFree(r);
+    }
     return list != NULL ? list : reply;
 
 fail:

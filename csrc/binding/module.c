@@ -207,10 +207,15 @@ static PyModuleDef_Slot core_slots[] = {
 PyDoc_STRVAR(core_doc, "The C core of pyredisclient: pool, calls, replies.");
 
 static PyModuleDef core_module = {
-    PyModuleDef_HEAD_INIT, .m_name = "pyredisclient._core",
-    .m_doc = core_doc,     .m_size = sizeof(pyrc_state),
-    .m_slots = core_slots, .m_traverse = core_traverse,
-    .m_clear = core_clear, .m_free = core_free,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "pyredisclient._core",
+    .m_doc = core_doc,
+    .m_size = sizeof(pyrc_state),
+    .m_methods = pyrc_command_methods,
+    .m_slots = core_slots,
+    .m_traverse = core_traverse,
+    .m_clear = core_clear,
+    .m_free = core_free,
 };
 
 PyMODINIT_FUNC

@@ -248,6 +248,45 @@ parse_number(const char *s, size_t len, double *out)
     return (*end == '\0' && *out >= 0) ? 0 : -1;
 }
 
+/*
+ * XREAD [COUNT n] [BLOCK ms] STREAMS key... id...
+ * XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS ...
+ * The options are read by this syntax, each with its own argument, so that
+ * a group or consumer named "block", or a COUNT of "BLOCK", is never taken
+ * for the option.  Anything else ends the options: the server will refuse
+ * the command, and it waits for nothing.
+ */
+static int
+block_option(const cmd_entry *e, int argc, const char *const *argv,
+             const size_t *argvlen, double *block_seconds)
+{
+    int i = 1, group = strcmp(e->name, "XREADGROUP") == 0;
+    double v;
+
+    if (group) {
+        if (argc < 4 || !name_eq(argv[1], argvlen[1], "GROUP")) {
+            return e->flags;
+        }
+        i = 4;
+    }
+    while (i < argc) {
+        if (i + 1 < argc && name_eq(argv[i], argvlen[i], "COUNT")) {
+            i += 2;
+        } else if (group && name_eq(argv[i], argvlen[i], "NOACK")) {
+            i += 1;
+        } else if (i + 1 < argc && name_eq(argv[i], argvlen[i], "BLOCK")) {
+            if (parse_number(argv[i + 1], argvlen[i + 1], &v) == 0) {
+                *block_seconds = v / 1000.0;
+                return (e->flags & ~PRC_CALL_READONLY) | PRC_CALL_BLOCKING;
+            }
+            return e->flags;
+        } else {
+            break; /* STREAMS, or a syntax error */
+        }
+    }
+    return e->flags;
+}
+
 int
 prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
                   double *block_seconds)
@@ -303,17 +342,7 @@ prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
         return e->flags;
     }
     case TMO_BLOCK_MS:
-        for (i = 1; i + 1 < argc; i++) {
-            if (name_eq(argv[i], argvlen[i], "STREAMS")) {
-                break;
-            }
-            if (name_eq(argv[i], argvlen[i], "BLOCK") &&
-                parse_number(argv[i + 1], argvlen[i + 1], &v) == 0) {
-                *block_seconds = v / 1000.0;
-                return (e->flags & ~PRC_CALL_READONLY) | PRC_CALL_BLOCKING;
-            }
-        }
-        return e->flags;
+        return block_option(e, argc, argv, argvlen, block_seconds);
     default:
         return e->flags;
     }

@@ -13,8 +13,9 @@
 #define PRC_READ_CHUNK (16 * 1024)
 /* "$<up to 20 digits>\r\n" and the trailing "\r\n" of a bulk reply. */
 #define PRC_REPLY_FRAMING 32
-/* A released connection keeps at most this much reply buffer. */
-#define PRC_KEEP_RBUF (256 * 1024)
+/* An idle connection keeps at most this much reply buffer: one reply of
+ * 100 MB must not leave 100 MB behind on every pooled connection. */
+#define PRC_KEEP_RBUF (64 * 1024)
 
 prc_conn_t *
 prc__conn_new(prc_pool_t *p)
@@ -107,11 +108,24 @@ prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies)
     c->framer.reply_start = 0;
     c->framer.bulk_left = -1;
     c->framer.depth = 0;
+    prc__conn_trim(c);
+}
+
+void
+prc__conn_trim(prc_conn_t *c)
+{
     if (c->rcap > PRC_KEEP_RBUF) {
         free(c->rbuf);
         c->rbuf = NULL;
         c->rcap = 0;
+        c->rlen = 0;
     }
+}
+
+size_t
+prc__conn_buffered(const prc_conn_t *c)
+{
+    return c->rcap;
 }
 
 /* Make room for `need` more bytes; respects max_reply_bytes. */
@@ -197,12 +211,15 @@ prc__conn_io_step(prc_conn_t *c)
         c->got += k;
         if (c->got >= c->want) {
             if (c->framer.pos != c->rlen) {
-                /* Bytes after the expected replies: the stream is out of
-                 * step.  Keep exactly the expected replies and never pool
-                 * the connection. */
-                c->rlen = c->framer.pos;
-                c->state = PRC__CONN_BROKEN;
-                c->err = PRC_EPROTO;
+                /* Bytes after the expected replies: the server said more
+                 * than it was asked, so which of these replies answers
+                 * which command is unknown (an unsolicited reply may have
+                 * come first).  Hand none of them to the caller. */
+                return prc__conn_error(
+                    c, PRC_EPROTO, 0,
+                    "connection out of step: %zu bytes beyond the expected "
+                    "replies; closed",
+                    c->rlen - c->framer.pos);
             }
             return PRC_DONE;
         }
@@ -212,7 +229,40 @@ prc__conn_io_step(prc_conn_t *c)
     }
 }
 
-/* Check the handshake replies: every one must be a status reply. */
+/* Does msg[0, len) start with prefix? */
+static int
+starts(const char *msg, int len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return len >= 0 && (size_t)len >= n && memcmp(msg, prefix, n) == 0;
+}
+
+/* A setup command's error reply, or one a server sent on accept (msg:
+ * the line after the '-', without CRLF): the code it maps to, as
+ * redis-py maps these prefixes. */
+static int
+server_error(prc_conn_t *c, const char *msg, int len)
+{
+    int code = PRC_EHANDSHAKE;
+
+    if (starts(msg, len, "WRONGPASS") || starts(msg, len, "NOAUTH") ||
+        starts(msg, len, "ERR invalid password") ||
+        starts(msg, len, "ERR AUTH") ||
+        starts(msg, len, "ERR Client sent AUTH")) {
+        code = PRC_EAUTH;
+    } else if (starts(msg, len, "ERR max number of clients")) {
+        code = PRC_EMAXCLIENTS;
+    } else if (starts(msg, len, "LOADING")) {
+        code = PRC_ELOADING;
+    }
+    return prc__conn_error(c, code, 0, "%.*s", len, msg);
+}
+
+/* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
+ * exactly +OK.  Anything else is an error reply, or a sign that the
+ * replies are not the answers to our commands (a server or proxy that
+ * spoke first): the connection is out of step. */
 static int
 check_handshake(prc_conn_t *c)
 {
@@ -224,32 +274,58 @@ check_handshake(prc_conn_t *c)
         const char *nl = memchr(line, '\n', c->rlen - pos);
         int len;
 
-        if (nl == NULL || line[0] == '$' || line[0] == '*') {
+        if (nl == NULL) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command");
         }
-        len = (int)(nl - line) - 2;
+        len = (int)(nl - line) - 1; /* the line without its CRLF */
         if (line[0] == '-') {
-            int code = PRC_EHANDSHAKE;
-            if (len >= 9 && (!strncmp(line + 1, "WRONGPASS", 9) ||
-                             !strncmp(line + 1, "NOAUTH", 6) ||
-                             !strncmp(line + 1, "ERR invalid password", 20) ||
-                             !strncmp(line + 1, "ERR AUTH", 8) ||
-                             !strncmp(line + 1, "ERR Client sent AUTH", 20))) {
-                code = PRC_EAUTH;
-            } else if (len >= 8 &&
-                       !strncmp(line + 1, "ERR max number of clients", 25)) {
-                code = PRC_EMAXCLIENTS;
-            } else if (len >= 7 && !strncmp(line + 1, "LOADING", 7)) {
-                code = PRC_ELOADING;
-            }
-            /* len counts the line without CRLF minus one: exactly the
-             * message after the '-'. */
-            return prc__conn_error(c, code, 0, "%.*s", len, line + 1);
+            return server_error(c, line + 1, len - 1);
+        }
+        if (len != 3 || memcmp(line, "+OK", 3) != 0) {
+            return prc__conn_error(c, PRC_EPROTO, 0,
+                                   "unexpected reply to a setup command: "
+                                   "connection out of step");
         }
         pos = (size_t)(nl - c->rbuf) + 1;
     }
     return PRC_DONE;
+}
+
+/*
+ * Before anything is sent, a server has nothing to say: bytes now are
+ * unsolicited (a proxy's banner, a refusal sent on accept such as
+ * "-ERR max number of clients reached") and would otherwise be taken as
+ * the answer to the first command.  One non-blocking read rather than a
+ * poll: under TLS, session tickets make the socket readable with no data
+ * for us, and the read consumes them.  PRC_DONE when quiet.
+ */
+static int
+check_quiet(prc_conn_t *c)
+{
+    char buf[256];
+    ssize_t n = c->tp->read(c, buf, sizeof(buf));
+    const char *nl;
+
+    if (n == PRC__AGAIN_READ || n == PRC__AGAIN_WRITE) {
+        return PRC_DONE;
+    }
+    if (n < 0) {
+        return (int)n;
+    }
+    if (n == 0) {
+        return prc__conn_error(c, PRC_ECONNLOST, 0,
+                               "server closed the connection before any "
+                               "command was sent");
+    }
+    nl = memchr(buf, '\n', (size_t)n);
+    if (buf[0] == '-' && nl != NULL && nl > buf + 1 && nl[-1] == '\r') {
+        return server_error(c, buf + 1, (int)(nl - buf) - 2);
+    }
+    return prc__conn_error(c, PRC_EPROTO, 0,
+                           "connection out of step: the server sent %zd "
+                           "bytes before any command",
+                           n);
 }
 
 static int
@@ -259,6 +335,10 @@ start_handshake(prc_conn_t *c)
     size_t len;
     int n;
 
+    n = check_quiet(c);
+    if (n != PRC_DONE) {
+        return n;
+    }
     prc__pool_handshake(c->pool, &buf, &len, &n);
     if (n == 0) {
         c->state = PRC__CONN_READY;
@@ -334,10 +414,6 @@ prc__conn_open_step(prc_conn_t *c)
             if (rc != PRC_DONE) {
                 return rc;
             }
-            if (c->state == PRC__CONN_BROKEN) {
-                return prc__conn_error(c, PRC_EPROTO, 0,
-                                       "extra bytes after setup replies");
-            }
             rc = check_handshake(c);
             if (rc != PRC_DONE) {
                 return rc;
@@ -365,6 +441,7 @@ prc__conn_stale(prc_conn_t *c)
     pfd.fd = c->fd;
     pfd.events = POLLIN | POLLRDHUP;
     pfd.revents = 0;
-    /* Readable while idle means EOF, a reset or stray bytes: unusable. */
-    return poll(&pfd, 1, 0) != 0;
+    /* Readable while idle means EOF, a reset or stray bytes: unusable.
+     * So do bytes a TLS session decrypted and holds. */
+    return poll(&pfd, 1, 0) != 0 || prc__tls_pending(c);
 }

@@ -28,21 +28,32 @@ prc_framer_idle(const prc_framer_t *f)
     return f->bulk_left < 0 && f->depth == 0;
 }
 
-/* Is [p, end) a signed decimal of at most 19 digits (any int64)?  Integer
- * replies are only checked, never converted: the binding parses them. */
+/* Is [p, end) a signed decimal?  1: an int64; 0: not a number; -1: a
+ * number beyond 64 bits.  Integer replies are only checked, never
+ * converted: the binding parses them. */
 static int
 valid_int(const char *p, const char *end)
 {
+    /* The magnitude's limit: INT64_MAX, or one more for a negative. */
+    const char *limit = "9223372036854775807";
+    size_t digits;
+    const char *q;
+
     if (p < end && *p == '-') {
+        limit = "9223372036854775808";
         p++;
     }
-    if (p == end || end - p > 19) {
+    if (p == end) {
         return 0;
     }
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9') {
+    for (q = p; q < end; q++) {
+        if (*q < '0' || *q > '9') {
             return 0;
         }
+    }
+    digits = (size_t)(end - p);
+    if (digits > 19 || (digits == 19 && memcmp(p, limit, 19) > 0)) {
+        return -1;
     }
     return 1;
 }
@@ -223,9 +234,13 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                     done = element_done(f);
                     break;
                 case ':':
-                    if (!valid_int(line + 1, nl - 1)) {
+                    switch (valid_int(line + 1, nl - 1)) {
+                    case 0:
                         return framer_error(f, PRC_EPROTO,
                                             "invalid integer reply");
+                    case -1:
+                        return framer_error(f, PRC_EPROTO,
+                                            "integer reply beyond 64 bits");
                     }
                     done = element_done(f);
                     break;

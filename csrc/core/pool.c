@@ -419,6 +419,7 @@ release(prc_pool_t *p, prc_conn_t *c, int ok)
         return;
     }
     c->last_used = prc_now();
+    prc__conn_trim(c);
     pthread_mutex_lock(&p->mu);
     if (p->closed) {
         pthread_mutex_unlock(&p->mu);
@@ -711,6 +712,15 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
                     return fail(call, PRC_ECONNLOST,
                                 "the pinned connection was closed");
                 }
+                if (prc__conn_stale(call->conn)) {
+                    /* EOF, or bytes nobody asked for between two calls:
+                     * the next reply read would not be this call's. */
+                    prc_conn_mark_broken(call->conn);
+                    return fail(call, PRC_ECONNLOST,
+                                "the pinned connection is out of step: the "
+                                "server closed it or sent unrequested "
+                                "bytes");
+                }
                 prc__conn_begin(call->conn, call->req, call->reqlen,
                                 call->nreplies);
                 call->phase = PH_IO;
@@ -763,7 +773,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
         case PH_PING:
             rc = prc__conn_io_step(c);
             if (rc == PRC_DONE && c->state == PRC__CONN_READY &&
-                c->rlen >= 5 && memcmp(c->rbuf, "+PONG", 5) == 0) {
+                c->rlen == 7 && memcmp(c->rbuf, "+PONG\r\n", 7) == 0) {
                 prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
                 call->phase = PH_IO;
                 break;
@@ -806,6 +816,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             call->written = c->written;
             if (rc == PRC_DONE) {
                 call->phase = PH_DONE;
+                call->err = 0; /* an earlier attempt may have failed */
                 return 0;
             }
             if (rc > 0) {
@@ -862,6 +873,15 @@ prc_call_timed_out(prc_pool_t *p, prc_call_t *call)
         return fail(call, PRC_ETIMEDOUT,
                     "timed out checking a pooled connection with PING");
     case PH_OPEN:
+        if (c->state == PRC__CONN_TLS) {
+            /* A plain-text Redis port reads a ClientHello as an inline
+             * command and waits, silently, for a newline. */
+            prc__conn_error(c, PRC_ETIMEDOUT, 0,
+                            "TLS handshake with %s timed out: no TLS reply (a "
+                            "plain-text port? use redis:// or the TLS port)",
+                            p->opts.host);
+            return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
+        }
         prc__conn_error(c, PRC_ETIMEDOUT, 0, "%s %s timed out",
                         c->state == PRC__CONN_RESOLVING ? "resolving"
                                                         : "connect to",

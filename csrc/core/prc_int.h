@@ -83,6 +83,10 @@ void prc__conn_free(prc_conn_t *c, int orderly);
 int prc__conn_open_step(prc_conn_t *c);
 /* Begin an exchange: send req (borrowed) and expect nreplies replies. */
 void prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies);
+/* Free a reply buffer larger than an idle connection may keep. */
+void prc__conn_trim(prc_conn_t *c);
+/* Bytes of reply buffer the connection holds (its capacity). */
+size_t prc__conn_buffered(const prc_conn_t *c);
 /* Continue the exchange: PRC_DONE when all replies are framed. */
 int prc__conn_io_step(prc_conn_t *c);
 /* Wait for fd readiness until deadline: 0, PRC_ETIMEDOUT, PRC_EINTR. */

@@ -139,6 +139,21 @@ tls_write(prc_conn_t *c, const char *buf, size_t len)
     return tls_fail(c, c->tls, n, "TLS write");
 }
 
+/* Whether an OpenSSL error means the peer's bytes were not TLS at all: a
+ * plain-text Redis port answering the ClientHello with "-ERR ...". */
+static int
+not_tls_reply(unsigned long e)
+{
+    int reason = ERR_GET_REASON(e);
+
+    if (ERR_GET_LIB(e) != ERR_LIB_SSL) {
+        return 0;
+    }
+    return reason == SSL_R_WRONG_VERSION_NUMBER ||
+           reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+           reason == SSL_R_HTTP_REQUEST || reason == SSL_R_UNKNOWN_PROTOCOL;
+}
+
 static int
 tls_handshake(prc_conn_t *c)
 {
@@ -148,6 +163,15 @@ tls_handshake(prc_conn_t *c)
     rc = SSL_connect(c->tls);
     if (rc == 1) {
         return PRC_DONE;
+    }
+    if (SSL_get_error(c->tls, rc) == SSL_ERROR_SSL &&
+        not_tls_reply(ERR_peek_error())) {
+        const char *why = ERR_reason_error_string(ERR_peek_error());
+        ERR_clear_error();
+        return prc__conn_error(c, PRC_ETLS, 0,
+                               "TLS handshake: the reply is not TLS (%s); a "
+                               "plain-text port? use redis:// or the TLS port",
+                               why ? why : "unknown");
     }
     rc = tls_fail(c, c->tls, rc, "TLS handshake");
     if (rc == PRC__AGAIN_READ) {

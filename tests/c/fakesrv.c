@@ -348,6 +348,10 @@ client_main(void *arg)
             goto done;
         }
     }
+    if (s->o.greeting != NULL && mode == FS_NORMAL &&
+        send_all(cl, s->o.greeting, strlen(s->o.greeting)) < 0) {
+        goto done;
+    }
     while (!atomic_load(&s->stop)) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t n;

@@ -24,7 +24,8 @@
  * drip_ms to send answers one byte at a time, `extra` appended to each
  * answer in the same write, `stray` sent stray_ms after each answer,
  * close_after_reply to close after the first answer, batch to answer all
- * the commands that came in one read with one write.
+ * the commands that came in one read with one write, `greeting` sent on
+ * accept before anything is read (a server that speaks first).
  *
  * The first `first_n` connections use `first_mode` instead of `mode`.
  * Strings are borrowed for the server's lifetime (use literals).
@@ -51,6 +52,7 @@ typedef struct fakesrv_opts_s {
     const char *raw_reply;
     const char *extra;
     const char *stray;
+    const char *greeting;
     int stray_ms;
     int delay_ms;
     int drip_ms;

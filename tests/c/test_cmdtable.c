@@ -307,6 +307,37 @@ TEST_IMPL(cmdtable_xread_block)
     ASSERT_EQ(
         FLAGS(&block, "XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
         0);
+    /* A group and a consumer named like the option are names. */
+    ASSERT_EQ(FLAGS(&block, "XREADGROUP", "GROUP", "block", "0", "STREAMS",
+                    "s", ">"),
+              0);
+    ASSERT_EQ(block, -1);
+    ASSERT_EQ(FLAGS(&block, "XREADGROUP", "GROUP", "g", "BLOCK", "COUNT", "5",
+                    "STREAMS", "s", ">"),
+              0);
+    ASSERT_EQ(block, -1);
+    ASSERT_EQ(FLAGS(&block, "XREADGROUP", "group", "block", "0", "COUNT", "1",
+                    "NOACK", "block", "300", "STREAMS", "s", ">"),
+              BL);
+    ASSERT_EQ(block, 0.3);
+    ASSERT_EQ(FLAGS(&block, "XREADGROUP", "GROUP", "g", "c", "NOACK", "BLOCK",
+                    "0", "STREAMS", "s", ">"),
+              BL);
+    ASSERT_EQ(block, 0);
+    /* Each option takes its argument: a COUNT of "BLOCK" is a count. */
+    ASSERT_EQ(FLAGS(&block, "XREAD", "COUNT", "BLOCK", "STREAMS", "s", "0"),
+              RO);
+    ASSERT_EQ(block, -1);
+    /* Not XREADGROUP's syntax, or a bad option: nothing to wait for. */
+    ASSERT_EQ(FLAGS(&block, "XREADGROUP", "BLOCK", "100", "STREAMS", "s"), 0);
+    ASSERT_EQ(FLAGS(&block, "XREADGROUP", "GROUP", "g"), 0);
+    ASSERT_EQ(
+        FLAGS(&block, "XREAD", "NOACK", "BLOCK", "100", "STREAMS", "s", "0"),
+        RO);
+    ASSERT_EQ(FLAGS(&block, "XREAD", "BLOCK", "soon", "STREAMS", "s", "0"),
+              RO);
+    ASSERT_EQ(FLAGS(&block, "XREAD", "BLOCK"), RO);
+    ASSERT_EQ(block, -1);
     return TEST_OK;
 }
 

@@ -395,20 +395,30 @@ TEST_IMPL(conn_extra_bytes)
     START_FAKE(srv, &so);
     pt_opts(&o, srv);
     ASSERT_NOT_NULL(p = pt_pool(&o));
-    ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
-    /* The caller gets exactly its reply... */
-    CHECK(pt_replies_are(&call, "+OK\r\n"));
-    prc_call_finish(p, &call, PRC_OK);
-    /* ...and the connection, out of step, is closed instead of pooled. */
+    /* A reply and more in one read: which reply answers the command is
+     * unknown (an unsolicited one may have come first), so the caller
+     * gets none of them.  A write that reached the server is not
+     * replayed. */
+    ASSERT_CODE(pt_call(p, &call, SET_REQ, 1, 0, 1.0), PRC_EPROTO);
+    ASSERT_STR_EQ(call.errstr, "connection out of step: 8 bytes beyond the "
+                               "expected replies; closed");
+    ASSERT_EQ(call.retries, 0);
+    prc_call_finish(p, &call, call.err);
+    /* The connection, out of step, is closed instead of pooled. */
     prc_pool_stats(p, &st);
     ASSERT_EQ(st.closed, 1);
     ASSERT_EQ(st.idle, 0);
-    ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
-    CHECK(pt_replies_are(&call, "+OK\r\n"));
-    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(prc_breaker_failures(prc_pool_breaker(p)), 1);
+    /* A read-only command is replayed on a fresh connection (this server
+     * misbehaves on every one, so every attempt fails the same way). */
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, PRC_CALL_READONLY, 1.0),
+                PRC_EPROTO);
+    ASSERT_EQ(call.retries, o.retry_attempts);
+    prc_call_finish(p, &call, call.err);
     prc_pool_stats(p, &st);
-    ASSERT_EQ(st.created, 2);
-    ASSERT_EQ(fakesrv_accepted(srv), 2);
+    ASSERT_EQ(st.created, 2 + o.retry_attempts);
+    ASSERT_EQ(st.idle, 0);
+    ASSERT_EQ(fakesrv_accepted(srv), 2 + o.retry_attempts);
     return TEST_OK;
 }
 
@@ -765,7 +775,13 @@ TEST_IMPL(conn_handshake_errors)
     CHECK(handshake_case(NULL, "-ERR DB index is out of range\r\n",
                          PRC_EHANDSHAKE, "ERR DB index is out of range", 0));
     CHECK(handshake_case("$2\r\nOK\r\n", NULL, PRC_EPROTO,
-                         "unexpected reply to a setup command", 1));
+                         "unexpected reply to a setup command: connection "
+                         "out of step",
+                         1));
+    CHECK(handshake_case("+EARLY\r\n", NULL, PRC_EPROTO,
+                         "unexpected reply to a setup command: connection "
+                         "out of step",
+                         1));
     if (hs_truncated) {
         SKIP_BUG(HS_TRUNCATED_BUG);
     }
@@ -787,7 +803,8 @@ TEST_IMPL(conn_handshake_extra_bytes)
     o.retry_attempts = 0;
     ASSERT_NOT_NULL(p = pt_pool(&o));
     ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, 0, 1.0), PRC_EPROTO);
-    ASSERT_STR_EQ(call.errstr, "extra bytes after setup replies");
+    ASSERT_STR_EQ(call.errstr, "connection out of step: 8 bytes beyond the "
+                               "expected replies; closed");
     prc_call_finish(p, &call, call.err);
     ASSERT_EQ(fakesrv_commands(srv), 1); /* GET never sent */
     return TEST_OK;
@@ -1270,6 +1287,178 @@ TEST_IMPL(conn_faulty_transport)
     ASSERT_CODE(exchange(c, PING_REQ, strlen(PING_REQ), 1, 0.05),
                 PRC_ETIMEDOUT);
     ASSERT_LE(test_now_ms() - t0, 50 + SLACK_MS);
+    return TEST_OK;
+}
+
+/* ---- out of step: bytes nobody asked for, on a socketpair ----------- */
+
+static void
+close_fd(void *arg)
+{
+    close((int)(intptr_t)arg);
+}
+
+/* A connection on one end of a socketpair, in `state`; *peer is the
+ * test's end, playing the server byte for byte. */
+static int
+pair_conn(prc_pool_t *p, int state, prc_conn_t **out, int *peer)
+{
+    int sv[2];
+    prc_conn_t *c;
+
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    ASSERT_NOT_NULL(c = prc__conn_new(p));
+    test_defer(free_conn, c);
+    test_defer(close_fd, (void *)(intptr_t)sv[1]);
+    c->fd = sv[0];
+    c->state = state;
+    *out = c;
+    *peer = sv[1];
+    return TEST_OK;
+}
+
+static int
+peer_says(int peer, const char *bytes)
+{
+    ASSERT_EQ(write(peer, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+    return TEST_OK;
+}
+
+TEST_IMPL(conn_out_of_step)
+{
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_conn_t *c;
+    const char *r;
+    char req[64];
+    size_t len;
+    int peer;
+
+    prc_opts_init(&o);
+    o.host = "127.0.0.1";
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    len = pt_format(req, sizeof(req), (const char *[]){"ECHO", "two", NULL});
+
+    /* The answer, then an extra reply while the connection is idle: the
+     * checkout check finds it, and nobody reads it as a reply. */
+    CHECK(pair_conn(p, PRC__CONN_READY, &c, &peer));
+    CHECK(peer_says(peer, "$3\r\none\r\n"));
+    ASSERT_EQ(exchange(c, req, len, 1, 1.0), PRC_DONE);
+    ASSERT_EQ(prc__conn_stale(c), 0);
+    CHECK(peer_says(peer, "$3\r\none\r\n"));
+    ASSERT_EQ(prc__conn_stale(c), 1);
+
+    /* The extra reply arrives with the next answer, in one read: the
+     * first reply is the stale one, and neither is handed out. */
+    CHECK(pair_conn(p, PRC__CONN_READY, &c, &peer));
+    CHECK(peer_says(peer, "$3\r\none\r\n$3\r\ntwo\r\n"));
+    ASSERT_CODE(exchange(c, req, len, 1, 1.0), PRC_EPROTO);
+    ASSERT_STR_EQ(c->errstr, "connection out of step: 9 bytes beyond the "
+                             "expected replies; closed");
+    ASSERT_EQ(c->state, PRC__CONN_BROKEN);
+
+    /* A pipeline gets all its replies or none. */
+    CHECK(pair_conn(p, PRC__CONN_READY, &c, &peer));
+    CHECK(peer_says(peer, "+OK\r\n:1\r\n+EXTRA\r\n"));
+    ASSERT_CODE(exchange(c, req, len, 2, 1.0), PRC_EPROTO);
+    CHECK(pair_conn(p, PRC__CONN_READY, &c, &peer));
+    CHECK(peer_says(peer, "+OK\r\n:1\r\n"));
+    ASSERT_EQ(exchange(c, req, len, 2, 1.0), PRC_DONE);
+    r = prc_conn_replies(c, &len);
+    ASSERT_MEM_EQ(r, len, "+OK\r\n:1\r\n");
+    return TEST_OK;
+}
+
+/* Bytes that a server sends before any command: a new connection with
+ * them is out of step (or refused, when they are a server error). */
+static int
+early_case(prc_pool_t *p, const char *bytes, int close_peer, int code,
+           const char *errstr)
+{
+    prc_conn_t *c;
+    int peer;
+
+    CHECK(pair_conn(p, PRC__CONN_CONNECTING, &c, &peer));
+    if (bytes != NULL) {
+        CHECK(peer_says(peer, bytes));
+    }
+    if (close_peer) {
+        shutdown(peer, SHUT_WR);
+    }
+    ASSERT_CODE(prc__conn_open_step(c), code);
+    if (errstr != NULL) {
+        ASSERT_STR_EQ(c->errstr, errstr);
+    }
+    if (code < 0) {
+        ASSERT_EQ(c->state, PRC__CONN_BROKEN);
+    }
+    return TEST_OK;
+}
+
+TEST_IMPL(conn_bytes_before_handshake)
+{
+    prc_opts_t o;
+    prc_pool_t *p, *auth;
+
+    prc_opts_init(&o);
+    o.host = "127.0.0.1";
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    o.password = "pw";
+    ASSERT_NOT_NULL(auth = pt_pool(&o));
+
+    /* Quiet: READY at once, or the handshake is sent. */
+    CHECK(early_case(p, NULL, 0, PRC_DONE, NULL));
+    CHECK(early_case(auth, NULL, 0, PRC_WANT_READ, NULL));
+    /* A banner, with or without setup commands to send. */
+    CHECK(early_case(p, "+EARLY\r\n", 0, PRC_EPROTO,
+                     "connection out of step: the server sent 8 bytes "
+                     "before any command"));
+    CHECK(early_case(auth, "+EARLY\r\n", 0, PRC_EPROTO, NULL));
+    /* What Redis itself sends on accept when it refuses a client. */
+    CHECK(early_case(p, "-ERR max number of clients reached\r\n", 1,
+                     PRC_EMAXCLIENTS, "ERR max number of clients reached"));
+    CHECK(early_case(p, "-DENIED Redis is running in protected mode\r\n", 1,
+                     PRC_EHANDSHAKE,
+                     "DENIED Redis is running in protected mode"));
+    CHECK(early_case(p, NULL, 1, PRC_ECONNLOST,
+                     "server closed the connection before any command was "
+                     "sent"));
+    return TEST_OK;
+}
+
+/* A server that writes +EARLY on accept, then answers like Redis: the
+ * banner must not be taken as the AUTH reply (and the AUTH reply as the
+ * command's). */
+TEST_IMPL(conn_greeting_not_a_reply)
+{
+    fakesrv_opts_t so = {.greeting = "+EARLY\r\n"};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    char req[64], line[64];
+    int i;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    o.password = "pw";
+    o.retry_attempts = 1;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    pt_format(req, sizeof(req), (const char *[]){"ECHO", "mine", NULL});
+    ASSERT_CODE(pt_call(p, &call, req, 1, PRC_CALL_READONLY, 1.0), PRC_EPROTO);
+    ASSERT_STR_CONTAINS(call.errstr, "out of step");
+    /* Setup failures are replayed on a new connection; never the
+     * command, which was not sent. */
+    ASSERT_EQ(call.retries, 1);
+    ASSERT_EQ(fakesrv_accepted(srv), 2);
+    prc_call_finish(p, &call, call.err);
+    /* The retry may find the banner already there and send nothing. */
+    ASSERT_GE(fakesrv_commands(srv), 1);
+    ASSERT_LE(fakesrv_commands(srv), 2);
+    for (i = 0; i < fakesrv_commands(srv); i++) {
+        fakesrv_log(srv, i, line, sizeof(line));
+        ASSERT_STR_EQ(line, "AUTH pw");
+    }
     return TEST_OK;
 }
 

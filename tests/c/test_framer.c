@@ -436,6 +436,33 @@ TEST_IMPL(framer_int64_extremes)
     return TEST_OK;
 }
 
+TEST_IMPL(framer_int_beyond_64_bits)
+{
+    static const char *const big[] = {
+        ":9223372036854775808\r\n",  /* INT64_MAX + 1 */
+        ":-9223372036854775809\r\n", /* INT64_MIN - 1 */
+        ":9999999999999999999\r\n",  /* 19 digits */
+        ":99999999999999999999\r\n", /* 20 digits */
+        ":-123456789012345678901234567890\r\n",
+        "*2\r\n:1\r\n:18446744073709551616\r\n", /* 2**64, nested */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        prc_framer_t f;
+        int rc;
+
+        init_default(&f);
+        rc = scan_copy(&f, big[i], strlen(big[i]), 0);
+        if (rc != PRC_EPROTO) {
+            test__fail(__FILE__, __LINE__, "input %zu: \"%s\"", i, big[i]);
+        }
+        ASSERT_CODE(rc, PRC_EPROTO);
+        ASSERT_STR_EQ(f.errstr, "integer reply beyond 64 bits");
+    }
+    return TEST_OK;
+}
+
 TEST_IMPL(framer_long_line)
 {
     size_t n = 64 * 1024 + 2;

@@ -708,7 +708,7 @@ TEST_IMPL(pool_eintr_resumes)
     struct sigaction sa, old;
     kicker_t k;
     pthread_t th;
-    int rc1, rc2;
+    int rc1, rc2, err1;
     int64_t deadline;
 
     START_FAKE(srv, &so);
@@ -724,12 +724,14 @@ TEST_IMPL(pool_eintr_resumes)
     rc1 = pt_call(p, &call, SET_REQ, 1, 0, 2.0);
     pthread_join(th, NULL);
     deadline = call.deadline;
+    err1 = call.err;
     /* Resuming the same call: same phase, same deadline, no re-send. */
     rc2 = rc1 == PRC_EINTR ? prc_pool_call(p, &call) : rc1;
     sigaction(SIGUSR1, &old, NULL);
     ASSERT_CODE(rc1, PRC_EINTR);
-    ASSERT_CODE(call.err, PRC_EINTR);
+    ASSERT_CODE(err1, PRC_EINTR);
     ASSERT_EQ(rc2, 0);
+    ASSERT_CODE(call.err, PRC_OK); /* a call that succeeded has no error */
     ASSERT_EQ(call.deadline, deadline);
     ASSERT_EQ(call.retries, 0);
     CHECK(pt_replies_are(&call, "+OK\r\n"));
@@ -1419,5 +1421,74 @@ TEST_IMPL(pool_pin)
     ASSERT_EQ(st.in_use, 0);
     ASSERT_EQ(st.closed, 1);
     ASSERT_EQ(fakesrv_accepted(srv), 1);
+    return TEST_OK;
+}
+
+/* Bytes nobody asked for on a pinned connection between two calls: the
+ * next call must not read them as its reply. */
+TEST_IMPL(pool_pin_stray_bytes)
+{
+    fakesrv_opts_t so = {.stray = "+STRAY\r\n", .stray_ms = 20};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    prc_conn_t *conn;
+    prc_pool_stats_t st;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, PRC_CALL_PIN, 1.0), 0);
+    prc_call_finish(p, &call, PRC_OK);
+    conn = prc_call_take_conn(&call);
+    test_sleep_ms(80);
+    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, PRC_CALL_READONLY,
+                  prc_deadline_after(1.0));
+    prc_call_use_conn(&call, conn);
+    ASSERT_CODE(prc_pool_call(p, &call), PRC_ECONNLOST);
+    ASSERT_STR_CONTAINS(call.errstr, "out of step");
+    ASSERT_EQ(call.retries, 0);
+    prc_call_finish(p, &call, call.err);
+    conn = prc_call_take_conn(&call);
+    ASSERT(!prc_conn_usable(conn));
+    prc_pool_unpin(p, conn, 1);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.idle, 0);
+    ASSERT_EQ(st.closed, 1);
+    ASSERT_EQ(fakesrv_commands(srv), 1); /* the GET was never sent */
+    return TEST_OK;
+}
+
+/* An idle connection keeps no large reply buffer. */
+TEST_IMPL(pool_idle_buffers_trimmed)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    prc_conn_t *conn;
+    char req[64];
+    size_t len;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    pt_format(req, sizeof(req), (const char *[]){"BIG", "1000000", NULL});
+    ASSERT_EQ(pt_call(p, &call, req, 1, PRC_CALL_READONLY, 2.0), 0);
+    conn = call.conn;
+    prc_conn_replies(conn, &len);
+    ASSERT_EQ(len, 1000000 + 12); /* "$1000000\r\n" ... "\r\n" */
+    ASSERT_GE(prc__conn_buffered(conn), len);
+    prc_call_finish(p, &call, PRC_OK);
+    /* Pooled (the same connection serves the next call), but trimmed. */
+    ASSERT_EQ(prc__conn_buffered(conn), 0);
+    ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, PRC_CALL_READONLY, 1.0), 0);
+    ASSERT_PTR_EQ(call.conn, conn);
+    /* Small replies keep their buffer: no allocation per call. */
+    ASSERT_EQ(prc__conn_buffered(conn), 16 * 1024);
+    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(prc__conn_buffered(conn), 16 * 1024);
     return TEST_OK;
 }

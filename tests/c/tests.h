@@ -30,6 +30,7 @@
     XX(framer_missing_crlf)                                                   \
     XX(framer_bad_integers)                                                   \
     XX(framer_int64_extremes)                                                 \
+    XX(framer_int_beyond_64_bits)                                             \
     XX(framer_long_line)                                                      \
     XX(framer_limit_argument)                                                 \
     /* breaker.c */                                                           \
@@ -66,6 +67,22 @@
     XX(cmdtable_wait)                                                         \
     XX(cmdtable_unknown)                                                      \
     XX(cmdtable_argvlen)                                                      \
+    /* cmdspec.c */                                                           \
+    XX(cmdspec_lookup)                                                        \
+    XX(cmdspec_subcommands)                                                   \
+    XX(cmdspec_every_entry_found)                                             \
+    XX(cmdspec_classes)                                                       \
+    XX(cmdspec_agrees_with_cmdtable)                                          \
+    XX(cmdspec_keys_index_range)                                              \
+    XX(cmdspec_keys_keynum)                                                   \
+    XX(cmdspec_keys_keyword)                                                  \
+    XX(cmdspec_keys_sort_migrate)                                             \
+    XX(cmdspec_keys_subcommands)                                              \
+    XX(cmdspec_keys_not_keys)                                                 \
+    XX(cmdspec_keys_bad_argv)                                                 \
+    XX(cmdspec_keys_cap)                                                      \
+    XX(cmdspec_keys_synthetic)                                                \
+    XX(cmdspec_vocabularies)                                                  \
     /* pool.c */                                                              \
     XX(pool_new_validation)                                                   \
     XX(pool_new_copies_strings)                                               \
@@ -94,6 +111,8 @@
     XX(pool_wait_slice)                                                       \
     XX(pool_metrics)                                                          \
     XX(pool_pin)                                                              \
+    XX(pool_pin_stray_bytes)                                                  \
+    XX(pool_idle_buffers_trimmed)                                             \
     /* conn.c, transport.c, tls.c */                                          \
     XX(conn_refused)                                                          \
     XX(conn_refused_localhost)                                                \
@@ -108,6 +127,9 @@
     XX(conn_blocking_deadline)                                                \
     XX(conn_garbage)                                                          \
     XX(conn_extra_bytes)                                                      \
+    XX(conn_out_of_step)                                                      \
+    XX(conn_bytes_before_handshake)                                           \
+    XX(conn_greeting_not_a_reply)                                             \
     XX(conn_eof_mid_reply)                                                    \
     XX(conn_retry_readonly)                                                   \
     XX(conn_no_retry_write)                                                   \
