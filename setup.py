@@ -6,6 +6,11 @@ Environment switches (read at build time):
   PYREDISCLIENT_SANITIZE=1  AddressSanitizer + UBSan
   PYREDISCLIENT_COVERAGE=1  gcov instrumentation (--coverage)
   PYREDISCLIENT_WERROR=0    drop -Werror (on by default)
+  PYREDISCLIENT_STATIC_HIREDIS=1  link libhiredis.a into the extension
+                            (self-contained wheels: scripts/build_wheels.sh)
+hiredis is found with pkg-config: to build against another hiredis (such as
+1.x from scripts/build_hiredis.sh), put its lib/pkgconfig first on
+PKG_CONFIG_PATH.
 """
 
 import os
@@ -46,6 +51,26 @@ def env_on(name):
     return os.environ.get(name, "") not in ("", "0", "no", "false")
 
 
+def static_hiredis(libs):
+    """The path of libhiredis.a: in pkg-config's -L directories and libdir
+    first, then wherever the compiler would find it."""
+    dirs = flag_values(libs, "-L") + (pkg_config("--variable=libdir", "hiredis") or [])
+    for d in dirs:
+        path = os.path.join(d, "libhiredis.a")
+        if os.path.isfile(path):
+            return path
+    cc = os.environ.get("CC", "cc").split()[0]
+    try:
+        out = subprocess.run(
+            [cc, "-print-file-name=libhiredis.a"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        out = ""
+    if os.path.isabs(out) and os.path.isfile(out):
+        return out
+    raise SystemExit("error: PYREDISCLIENT_STATIC_HIREDIS=1 but libhiredis.a was not found")
+
+
 def build_extension():
     hiredis_cflags = pkg_config("--cflags", "hiredis")
     hiredis_libs = pkg_config("--libs", "hiredis")
@@ -75,7 +100,15 @@ def build_extension():
         "-Wno-cast-function-type",
         "-fvisibility=hidden",
     ]
-    extra_link = ["-Wl,-Bsymbolic"]
+    # --exclude-libs: a static hiredis stays private to the extension (its
+    # symbols are not exported, so no other hiredis in the process binds to
+    # them, nor they to it).
+    extra_link = ["-Wl,-Bsymbolic", "-Wl,--exclude-libs,ALL"]
+    extra_objects = []
+    libraries = flag_values(libs, "-l")
+    if env_on("PYREDISCLIENT_STATIC_HIREDIS"):
+        extra_objects.append(static_hiredis(libs))
+        libraries = [lib for lib in libraries if lib != "hiredis"]
     if os.environ.get("PYREDISCLIENT_WERROR", "1") not in ("0", "no"):
         extra_compile.append("-Werror")
     if env_on("PYREDISCLIENT_DEBUG") or env_on("PYREDISCLIENT_COVERAGE"):
@@ -101,7 +134,8 @@ def build_extension():
         include_dirs=include_dirs,
         define_macros=macros,
         library_dirs=flag_values(libs, "-L"),
-        libraries=[*flag_values(libs, "-l"), "pthread"],
+        libraries=[*libraries, "pthread"],
+        extra_objects=extra_objects,
         extra_compile_args=extra_compile,
         extra_link_args=extra_link,
         depends=sorted(glob("csrc/*/*.h")),

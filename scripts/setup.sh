@@ -18,7 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # Needed to build and test; set-up fails without them.
-REQUIRED_PKGS=(redis-server redis-tools libhiredis-dev pkg-config libssl-dev
+REQUIRED_PKGS=(redis-server redis-tools libhiredis-dev pkg-config libssl-dev curl
     gcc make libc6-dev python3-venv openssl)
 # Developer tools (lint, syscall counts, callgrind, fuzzers: clang and its
 # libFuzzer runtime): installed when the distribution has them, never fatal

@@ -6,6 +6,12 @@
 #   py     pytest with Python and C line coverage (both must reach COV_MIN)
 #   asan   pytest on an ASan+UBSan extension; C tests under ASan and TSan
 #   fuzz   libFuzzer targets (tests/fuzz) under ASan+UBSan, FUZZ_SECONDS each
+#   wheels manylinux wheels for every Python found (scripts/build_wheels.sh),
+#          each smoke-tested in a fresh venv with the system's hiredis and
+#          OpenSSL hidden; a pytest subset on the oldest and newest Python;
+#          the Cloud Function example served from a venv with only the wheel
+#   hiredis1  hiredis 1.x from PyPI's hiredis sdist (scripts/build_hiredis.sh):
+#          C tests and the whole pytest suite against it
 # The in-place extension is rebuilt normally (-O2) at the end, even on failure.
 #
 #   bash scripts/test.sh            # everything (run scripts/setup.sh first)
@@ -24,7 +30,7 @@ COV_MIN=${COV_MIN:-90}
 read -r -a PYTEST_EXTRA <<<"${PYTEST_ARGS:-}"
 REPORTS="$ROOT/build/test-reports"
 
-ALL_STEPS=(lint c py asan fuzz)
+ALL_STEPS=(lint c py asan fuzz wheels hiredis1)
 if [ "$#" -gt 0 ]; then STEPS=("$@"); else STEPS=("${ALL_STEPS[@]}"); fi
 for step in "${STEPS[@]}"; do
     case " ${ALL_STEPS[*]} " in
@@ -71,6 +77,10 @@ build_ext() {
     sanitize)
         env_vars=(PYREDISCLIENT_SANITIZE=1)
         temp=(--build-temp build/asan-ext)
+        ;;
+    hiredis1)
+        env_vars=("PKG_CONFIG_PATH=$HIREDIS1/lib/pkgconfig")
+        temp=(--build-temp build/hiredis1-ext)
         ;;
     esac
     echo "building the extension in place ($variant)"
@@ -254,6 +264,40 @@ step_fuzz() {
     make -s -C tests/fuzz run FUZZ_SECONDS="${FUZZ_SECONDS:-30}" ||
         fail "fuzzers (needs clang and libFuzzer: apt-get install clang libclang-rt-14-dev)"
     SUMMARY+=("fuzzers ok")
+}
+
+step_wheels() {
+    local t0=$SECONDS
+    heading "wheels: build, auditwheel, smoke test with the system libraries hidden"
+    OUT="$ROOT/build/wheelhouse" bash scripts/build_wheels.sh --check || fail "wheels"
+    heading "wheels: pytest subset on the oldest and newest Python"
+    local -a ends
+    mapfile -t ends < <(ls "$ROOT"/build/wheelhouse/pyredisclient-*-manylinux*.whl |
+        sed 's/.*-cp3\([0-9]*\)-cp3.*/3.\1/' | sort -V | sed -n '1p;$p' | uniq)
+    OUT="$ROOT/build/wheelhouse" VENV_ROOT="$ROOT/build/wheelhouse/venvs" \
+        bash scripts/test_pythons.sh --subset "${ends[@]}" ||
+        fail "pytest subset on the wheels"
+    heading "wheels: the Cloud Function example deployed from its requirements.txt"
+    OUT="$ROOT/build/wheelhouse" bash examples/cloud_function/check_deploy.sh ||
+        fail "examples/cloud_function/check_deploy.sh"
+    SUMMARY+=("wheels ok ($((SECONDS - t0))s)")
+}
+
+HIREDIS1="$ROOT/build/hiredis1"
+step_hiredis1() {
+    local t0=$SECONDS
+    heading "hiredis 1.x: build it from PyPI's hiredis sdist"
+    bash scripts/build_hiredis.sh "$HIREDIS1" || fail "building hiredis 1.x"
+    heading "hiredis $(cat "$HIREDIS1/VERSION"): C unit tests"
+    PKG_CONFIG_PATH="$HIREDIS1/lib/pkgconfig" make -s -C tests/c test \
+        BUILD_ROOT="$HIREDIS1/ctests" || fail "C unit tests against hiredis 1.x"
+    heading "hiredis $(cat "$HIREDIS1/VERSION"): pytest"
+    build_ext hiredis1
+    "$PY" -c 'import pyredisclient._core as c, sys; sys.exit(not c.hiredis_version.startswith("1."))' ||
+        fail "the extension was not built against hiredis 1.x"
+    run_pytest pytest-hiredis1 "$PY" -m pytest -q
+    build_ext normal
+    SUMMARY+=("hiredis $(cat "$HIREDIS1/VERSION") ok ($((SECONDS - t0))s)")
 }
 
 for step in "${STEPS[@]}"; do

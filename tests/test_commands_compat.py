@@ -25,6 +25,10 @@ import pyredisclient
 from pyredisclient.commands import CoreCommands
 
 redis = pytest.importorskip("redis")
+if int(redis.__version__.split(".")[0]) < 8:
+    # The reference is redis-py 8. Its last release for Python 3.9, 7.0,
+    # gives other results in a few scenarios (sorted_sets, unicode, ...).
+    pytest.skip("the reference behaviour is redis-py 8's", allow_module_level=True)
 
 ALL_BYTES = bytes(range(256))
 

@@ -453,7 +453,11 @@ def test_bad_tls_auth_clients_value() -> None:
 
 
 def _plugin_installed() -> bool:
-    entry_points = importlib.metadata.entry_points(group="pytest11")
+    found = importlib.metadata.entry_points()
+    if hasattr(found, "select"):
+        entry_points = found.select(group="pytest11")
+    else:  # Python 3.9: a dict of groups
+        entry_points = found.get("pytest11", [])
     return any(ep.value == "pyredisclient.pytest_plugin" for ep in entry_points)
 
 

@@ -1,9 +1,10 @@
 """An HTTP Cloud Function that uses Redis as a cache and keeps answering without it.
 
-Deploy (Python 3.11+ runtime) with ``requirements.txt`` beside this file::
+Deploy (a Python 3.10+ runtime) with ``requirements.txt`` beside this file and
+the pyredisclient wheel vendored into ``wheels/`` (README.md beside this file)::
 
-    gcloud functions deploy visits --gen2 --runtime=python311 --trigger-http \\
-        --entry-point=handle --timeout=10s \\
+    gcloud functions deploy visits --gen2 --runtime=python312 --trigger-http \\
+        --source=examples/cloud_function --entry-point=handle --timeout=10s \\
         --set-env-vars=REDIS_URL=redis://10.0.0.3:6379/0?socket_timeout=1
 
 Run locally::
