@@ -66,6 +66,10 @@
     XX(cmdtable_wait)                                                         \
     XX(cmdtable_unknown)                                                      \
     XX(cmdtable_argvlen)                                                      \
+    /* cmdtable.c and pool.c: connection-state commands */                    \
+    XX(cmdstate_classes)                                                      \
+    XX(cmdstate_others)                                                       \
+    XX(cmdstate_close_after_call)                                             \
     /* pool.c */                                                              \
     XX(pool_new_validation)                                                   \
     XX(pool_new_copies_strings)                                               \
