@@ -25,7 +25,7 @@ What is and is not confined (decisions, each also visible in the table):
 * **Unknown commands are refused too** (the safe default): a command missing from the
   table might take keys in positions we cannot know. With ``allow_unsafe=True`` refused
   and unknown commands are sent *unchanged*: their keys are not prefixed.
-* **Key-less commands pass** (PING, ECHO, TIME, INFO, MULTI/EXEC/DISCARD, UNWATCH, WAIT,
+* **Key-less commands pass** (PING, ECHO, TIME, INFO, UNWATCH, WAIT,
   SCRIPT LOAD/EXISTS, CLIENT SETNAME/GETNAME/ID/INFO/LIST, CONFIG GET, COMMAND, ...).
   Some of them report on the whole database or server rather than the prefix: DBSIZE
   counts every key, INFO's keyspace section and MEMORY STATS cover everything, PUBSUB
@@ -146,8 +146,7 @@ _ONE_KEY_COMMANDS = """
 """
 
 _KEYLESS_COMMANDS = """
-    COMMAND DBSIZE DISCARD ECHO EXEC INFO LASTSAVE LOLWUT MULTI PING ROLE TIME UNWATCH WAIT
-    WAITAOF
+    COMMAND DBSIZE ECHO INFO LASTSAVE LOLWUT PING ROLE TIME UNWATCH WAIT WAITAOF
 """
 
 _REFUSED_COMMANDS: Dict[str, str] = {
@@ -171,6 +170,9 @@ _REFUSED_COMMANDS: Dict[str, str] = {
     "HELLO": "it changes the protocol or user of a shared pooled connection",
     "RESET": "it resets a shared pooled connection",
     "QUIT": "it closes a shared pooled connection",
+    "MULTI": "the pipeline sends it: use pipeline() or transaction()",
+    "EXEC": "the pipeline sends it: use pipeline() or transaction()",
+    "DISCARD": "the pipeline sends it: use pipeline() or transaction()",
     "SUBSCRIBE": _SUBSCRIBE_WHY,
     "PSUBSCRIBE": _SUBSCRIBE_WHY,
     "SSUBSCRIBE": _SUBSCRIBE_WHY,

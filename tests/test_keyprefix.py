@@ -176,6 +176,13 @@ def pipe(*calls: Tuple[Any, ...], transaction: bool = False) -> Fn:
     return run
 
 
+def watching(c: Any, *calls: Tuple[Any, ...]) -> Any:
+    """WATCH s1 s2 on a pipeline, then ``calls`` at once on its pinned connection."""
+    with c.pipeline() as p:
+        p.watch("s1", "s2")
+        return [p.execute_command(*args) for args in calls]
+
+
 def scan_sorted(reply: Any) -> Any:
     cursor, items = reply
     return cursor, sorted(items) if isinstance(items, list) else items
@@ -471,10 +478,9 @@ CASES: List[Case] = [
     C("PUBSUB SHARDNUMSUB", x("PUBSUB", "SHARDNUMSUB", "chan")),
     C("PUBSUB NUMPAT", x("PUBSUB", "NUMPAT")),
     C("PUBSUB HELP", x("PUBSUB", "HELP")),
-    # transactions, sent on one connection by a plain pipeline
-    C("MULTI+SET+GET+EXEC", pipe(("MULTI",), ("SET", "s1", "x"), ("GET", "s1"), ("EXEC",))),
-    C("MULTI+SET+DISCARD", pipe(("MULTI",), ("SET", "s1", "x"), ("DISCARD",))),
-    C("WATCH+GET+UNWATCH", pipe(("WATCH", "s1", "s2"), ("GET", "s1"), ("UNWATCH",))),
+    # transactions: MULTI/EXEC come from the pipeline itself (never through the
+    # prefixer); WATCH and UNWATCH run on a watching pipeline's pinned connection
+    C("WATCH+GET+UNWATCH", lambda c, ctx: watching(c, ("GET", "s1"), ("UNWATCH",))),
     C(
         "SET+GET+KEYS",
         lambda c, ctx: c.pipeline().set("s9", "x").get("s1").keys("s9").execute(),
@@ -947,6 +953,9 @@ UNSAFE = [
     ("SAVE",),
     ("AUTH", "x"),
     ("HELLO", 3),
+    ("MULTI",),
+    ("EXEC",),
+    ("DISCARD",),
     ("OBJECT", "NOSUCHSUB", "k"),
     ("NOSUCHCOMMAND", "k"),
     (b"nosuchcommand",),
