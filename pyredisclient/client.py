@@ -19,7 +19,9 @@ logger = logging.getLogger("pyredisclient")
 _T = TypeVar("_T", bound="RedisClient")
 
 # RedisConfig fields the C core does not take (they live in Python).
-_PYTHON_ONLY = frozenset({"key_prefix", "memory_warning_ratio", "memory_critical_ratio"})
+_PYTHON_ONLY = frozenset(
+    {"key_prefix", "key_prefix_allow", "memory_warning_ratio", "memory_critical_ratio"}
+)
 
 
 def core_client_kwargs(config: RedisConfig) -> Dict[str, Any]:
