@@ -21,6 +21,7 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Iterable,
     List,
     NoReturn,
     Tuple,
@@ -28,7 +29,7 @@ from typing import (
 )
 
 from . import _core
-from .client import build_config, core_client_kwargs
+from .client import _view_config, build_config, core_client_kwargs
 from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig
 from .exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
@@ -75,12 +76,52 @@ class AsyncRedisClient(CoreCommands):
         self._core = _core.Client(**core_client_kwargs(config))
         self._pool_waiters: Deque[asyncio.Future[bool]] = deque()
         self._prefixer: Any = None
+        self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
         if config.key_prefix:
             from .keyprefix import KeyPrefixer
 
             self._prefixer = KeyPrefixer(
-                config.key_prefix, allow_unsafe=False, encoding=config.encoding
+                config.key_prefix,
+                allow=config.key_prefix_allow,
+                encoding=config.encoding,
+                errors=config.encoding_errors,
             )
+
+    def with_prefix(
+        self,
+        prefix: str | bytes,
+        *,
+        allow: Iterable[str] | None = None,
+        allow_unsafe: bool = False,
+    ) -> AsyncRedisClient:
+        """A view of this client that confines every key to ``prefix``, as
+        :meth:`RedisClient.with_prefix <pyredisclient.RedisClient.with_prefix>`: it
+        shares the pool, prefixes nest, and a prefixed client grants no more
+        categories than it has."""
+        from .keyprefix import derive
+
+        prefixer = derive(
+            self._prefixer,
+            prefix,
+            allow,
+            allow_unsafe,
+            self._config.encoding,
+            self._config.encoding_errors,
+        )
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)  # the pool waiters too: one pool
+        view.__dict__.pop("_run", None)  # a traced parent's hook runs the parent's prefix
+        view._config = _view_config(self._config, prefixer)
+        view._prefixer = prefixer
+        if self._tracing is not None:
+            from .tracing import make_traced_run
+
+            view._run = make_traced_run(view, view._run, self._tracing[0])  # type: ignore[method-assign]
+        return view
+
+    @property
+    def key_prefix(self) -> str | bytes | None:
+        return None if self._prefixer is None else self._prefixer.prefix
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient:
@@ -210,8 +251,7 @@ class AsyncRedisClient(CoreCommands):
 
     async def _call(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
         if self._prefixer is not None:
-            callback = self._prefixer.wrap_callback(args, callback)
-            args = self._prefixer.prefix_args(args)
+            args, callback = self._prefixer.prepare(args, callback)
         if self._pool_waiters:
             await self._queue_behind_waiters()
         reply = await self._drive(self._core.start(args))
@@ -316,6 +356,7 @@ class AsyncRedisClient(CoreCommands):
         from .tracing import make_traced_run
 
         self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
+        self._tracing = (tracer,)
 
     def metrics_text(self) -> str:
         from .metrics import render_prometheus

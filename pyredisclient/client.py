@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar
 
 from . import _core
 from .commands import CoreCommands
@@ -44,6 +44,14 @@ def build_config(
 
 def _core_client(config: RedisConfig) -> _core.Client:
     return _core.Client(**core_client_kwargs(config))
+
+
+def _view_config(config: RedisConfig, prefixer: Any) -> RedisConfig:
+    """The config of a with_prefix view (sync and async): its whole prefix and its
+    categories, so that a client built from it is confined the same way."""
+    prefix = prefixer.prefix
+    text = prefix if isinstance(prefix, str) else prefix.decode(config.encoding, "replace")
+    return config.replace(key_prefix=text, key_prefix_allow=tuple(sorted(prefixer.allowed)))
 
 
 class _shared_or_bound:
@@ -105,32 +113,59 @@ class RedisClient(CoreCommands):
         self._prefixer: Any = None
         self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
         if config.key_prefix:
-            self._set_prefix(config.key_prefix, allow_unsafe=False)
+            from .keyprefix import KeyPrefixer
 
-    def _set_prefix(self, prefix: str | bytes, allow_unsafe: bool) -> None:
-        from .keyprefix import KeyPrefixer
+            self._set_prefixer(
+                KeyPrefixer(
+                    config.key_prefix,
+                    allow=config.key_prefix_allow,
+                    encoding=config.encoding,
+                    errors=config.encoding_errors,
+                )
+            )
 
-        self._prefixer = KeyPrefixer(
-            prefix, allow_unsafe=allow_unsafe, encoding=self._config.encoding
-        )
+    def _set_prefixer(self, prefixer: Any) -> None:
+        self._prefixer = prefixer
         # Only prefixed clients pay for prefixing: the instance attribute
         # shadows the plain _run.
         self._run = self._run_prefixed  # type: ignore[method-assign]
 
-    def with_prefix(self, prefix: str | bytes, *, allow_unsafe: bool = False) -> RedisClient:
+    def with_prefix(
+        self,
+        prefix: str | bytes,
+        *,
+        allow: Iterable[str] | None = None,
+        allow_unsafe: bool = False,
+    ) -> RedisClient:
         """A view of this client that confines every key to ``prefix``.
 
         The view shares this client's pool (closing either closes both). Key
         arguments are prefixed using the command table's key positions, and keys
         returned by KEYS, SCAN and blocking pops have the prefix stripped. Commands
-        that cannot be confined (FLUSHDB, FLUSHALL, RANDOMKEY, SCRIPT FLUSH, ...) raise
-        unless ``allow_unsafe=True``.
+        that cannot be confined (scripts, FLUSHALL, CONFIG GET, INFO, MOVE, ...) raise
+        KeyPrefixError unless their category is in ``allow`` ("scripts",
+        "server_info", "databases", "admin", "unconfined" or "all";
+        ``allow_unsafe=True`` is "all").
+
+        On a prefixed client the prefixes nest (``"app:"`` then ``"x:"`` confines to
+        ``"app:x:"``) and the view keeps the parent's categories (``allow=None``) or
+        fewer: asking for more raises ConfigurationError, so only an unprefixed client
+        grants them.
         """
+        from .keyprefix import derive
+
+        prefixer = derive(
+            self._prefixer,
+            prefix,
+            allow,
+            allow_unsafe,
+            self._config.encoding,
+            self._config.encoding_errors,
+        )
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
-        text = prefix.decode() if isinstance(prefix, bytes) else prefix
-        view._config = self._config.replace(key_prefix=text)
-        view._set_prefix(prefix, allow_unsafe)
+        view._config = _view_config(self._config, prefixer)
+        view._set_prefixer(prefixer)
         if self._tracing is not None:
             # A view of a traced client is traced too (spans name the
             # commands, never the prefixed keys).
@@ -193,9 +228,8 @@ class RedisClient(CoreCommands):
     # -- the hot path -----------------------------------------------------------
 
     def _run_prefixed(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
-        p = self._prefixer
-        callback = p.wrap_callback(args, callback)
-        reply = self._execute(p.prefix_args(args))
+        args, callback = self._prefixer.prepare(args, callback)
+        reply = self._execute(args)
         return reply if callback is None else callback(reply)
 
     # -- pipelines ----------------------------------------------------------------

@@ -127,8 +127,12 @@ def parse_info(reply: Any) -> Dict[str, str]:
 def client(redis_url: str) -> Iterator[RedisClient]:
     """One pooled connection (so the next call reuses it), database 3, named."""
     with RedisClient.from_url(redis_url, db=3, max_connections=1, client_name="cs") as c:
+        c.flushdb()
         c.execute_command("CONFIG", "RESETSTAT")
-        yield c
+        try:
+            yield c
+        finally:
+            c.flushdb()
 
 
 def clean_state(before: Dict[str, str]) -> Dict[str, str]:
@@ -143,6 +147,7 @@ def assert_nothing_sent(client: RedisClient) -> None:
     """The server ran only the test's own commands (commandstats)."""
     seen = set(client.info("commandstats"))
     own = {"cmdstat_config|resetstat", "cmdstat_client|info", "cmdstat_info", "cmdstat_ping"}
+    own.add("cmdstat_flushdb")
     own |= {"cmdstat_watch", "cmdstat_unwatch"}  # pipe.watch() and its reset
     assert seen <= own, seen - own
 
@@ -210,8 +215,11 @@ def test_every_state_command_is_refused_on_every_async_path(redis_url: str) -> N
         ) as aclient:
             await aclient.execute_command("CONFIG", "RESETSTAT")
             before = parse_info(await aclient.execute_command("CLIENT", "INFO"))
+            view = aclient.with_prefix("t:")
             paths: List[Callable[[Args], Any]] = [
                 lambda args: aclient.execute_command(*args),
+                lambda args: view.execute_command(*args),
+                lambda args: view.pipeline().execute_command(*args),
                 lambda args: aclient.pipeline(transaction=False).execute_command(*args),
                 lambda args: aclient.pipeline().execute_command(*args),
                 lambda args: aclient._core.start(args),
