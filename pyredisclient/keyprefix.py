@@ -411,7 +411,7 @@ def _bytes_table(table: Dict[str, Spec]) -> Dict[bytes, Spec]:
 _TABLE: Dict[bytes, Spec] = _bytes_table(COMMANDS)
 
 
-def _names(spec: Spec, allowed: FrozenSet[str]) -> bool:
+def _sendable(spec: Spec, allowed: FrozenSet[str]) -> bool:
     """Whether a spec is sent with ``allowed`` granted."""
     if spec[0] == GATE:
         return spec[1] in allowed
@@ -427,8 +427,8 @@ def supported_commands(allow: Iterable[str] = ()) -> List[str]:
     names: List[str] = []
     for name, spec in COMMANDS.items():
         if spec[0] == SUB:
-            names.extend(f"{name} {sub}" for sub, s in spec[1].items() if _names(s, allowed))
-        elif _names(spec, allowed):
+            names.extend(f"{name} {sub}" for sub, s in spec[1].items() if _sendable(s, allowed))
+        elif _sendable(spec, allowed):
             names.append(name)
     return sorted(names)
 

@@ -1316,6 +1316,40 @@ def test_keys_of_other_types_raise_data_error(key: Any) -> None:
         KeyPrefixer("p:").prefix_args(("GET", key))
 
 
+def test_arguments_are_refused_as_the_c_layer_refuses_them() -> None:
+    prefixer = KeyPrefixer("p:")
+    with pytest.raises(DataError, match="argument 1 of GET: cannot encode it as utf-8"):
+        prefixer.prefix_args(("GET", "a\udc80"))  # a lone surrogate
+    with pytest.raises(DataError, match="argument 2: a memoryview argument must be C-contig"):
+        prefixer.prefix_args(("SET", "k", memoryview(b"abcdef")[::2]))
+    with pytest.raises(DataError, match="'bool' for argument 2 of SET"):
+        prefixer.prefix_args(("SET", "k", True))
+    with pytest.raises(DataError, match="'NoneType' for argument 1\\."):
+        prefixer.prefix_args((b"GET", None))
+
+
+def test_arguments_use_the_clients_encoding() -> None:
+    """A latin-1 client sends str arguments (and a str prefix) in latin-1, with its
+    error handler, as the C layer does."""
+    prefixer = KeyPrefixer("é:", encoding="latin-1", errors="replace")
+    assert prefixer.prefix_args(("SET", "ü", "€", 1.5, 2)) == (
+        b"SET",
+        "é:ü".encode("latin-1"),
+        b"?",
+        b"1.5",
+        b"2",
+    )
+
+    class Sub(str):
+        pass
+
+    assert prefixer.prefix_args((Sub("GET"), Sub("k"))) == (b"GET", "é:k".encode("latin-1"))
+    with pytest.raises(DataError, match="cannot encode it as latin-1"):
+        KeyPrefixer("p:", encoding="latin-1").prefix_args(("GET", "€"))
+    with pytest.raises(ConfigurationError, match="cannot be encoded as latin-1"):
+        KeyPrefixer("€:", encoding="latin-1")
+
+
 def test_prefix_is_kept_as_given_and_must_be_non_empty() -> None:
     assert KeyPrefixer("p:").prefix == "p:"
     assert KeyPrefixer(b"p:").prefix == b"p:"
