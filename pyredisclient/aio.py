@@ -29,7 +29,7 @@ from typing import (
 )
 
 from . import _core
-from .client import _view_config, build_config, core_client_kwargs
+from .client import build_config, config_prefixer, core_client_kwargs, prefixed_view
 from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig
 from .exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
@@ -75,17 +75,11 @@ class AsyncRedisClient(CoreCommands):
         # helper thread it waits for like a socket, so nothing blocks the loop.
         self._core = _core.Client(**core_client_kwargs(config))
         self._pool_waiters: Deque[asyncio.Future[bool]] = deque()
-        self._prefixer: Any = None
+        self._prefixer: Any = config_prefixer(config)
         self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
-        if config.key_prefix:
-            from .keyprefix import KeyPrefixer
 
-            self._prefixer = KeyPrefixer(
-                config.key_prefix,
-                allow=config.key_prefix_allow,
-                encoding=config.encoding,
-                errors=config.encoding_errors,
-            )
+    def _set_prefixer(self, prefixer: Any) -> None:
+        self._prefixer = prefixer  # _call applies it
 
     def with_prefix(
         self,
@@ -98,26 +92,7 @@ class AsyncRedisClient(CoreCommands):
         :meth:`RedisClient.with_prefix <pyredisclient.RedisClient.with_prefix>`: it
         shares the pool, prefixes nest, and a prefixed client grants no more
         categories than it has."""
-        from .keyprefix import derive
-
-        prefixer = derive(
-            self._prefixer,
-            prefix,
-            allow,
-            allow_unsafe,
-            self._config.encoding,
-            self._config.encoding_errors,
-        )
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)  # the pool waiters too: one pool
-        view.__dict__.pop("_run", None)  # a traced parent's hook runs the parent's prefix
-        view._config = _view_config(self._config, prefixer)
-        view._prefixer = prefixer
-        if self._tracing is not None:
-            from .tracing import make_traced_run
-
-            view._run = make_traced_run(view, view._run, self._tracing[0])  # type: ignore[method-assign]
-        return view
+        return prefixed_view(self, prefix, allow, allow_unsafe)
 
     @property
     def key_prefix(self) -> str | bytes | None:

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar, cast
 
 from . import _core
 from .commands import CoreCommands
@@ -17,6 +17,7 @@ from .pipeline import Callback, Pipeline
 logger = logging.getLogger("pyredisclient")
 
 _T = TypeVar("_T", bound="RedisClient")
+_V = TypeVar("_V")  # RedisClient or AsyncRedisClient
 
 # RedisConfig fields the C core does not take (they live in Python).
 _PYTHON_ONLY = frozenset(
@@ -46,12 +47,49 @@ def _core_client(config: RedisConfig) -> _core.Client:
     return _core.Client(**core_client_kwargs(config))
 
 
-def _view_config(config: RedisConfig, prefixer: Any) -> RedisConfig:
-    """The config of a with_prefix view (sync and async): its whole prefix and its
-    categories, so that a client built from it is confined the same way."""
-    prefix = prefixer.prefix
-    text = prefix if isinstance(prefix, str) else prefix.decode(config.encoding, "replace")
-    return config.replace(key_prefix=text, key_prefix_allow=tuple(sorted(prefixer.allowed)))
+def config_prefixer(config: RedisConfig) -> Any:
+    """The KeyPrefixer of a client built from ``config`` (sync and async), or None."""
+    if not config.key_prefix:
+        return None
+    from .keyprefix import KeyPrefixer
+
+    return KeyPrefixer(
+        config.key_prefix,
+        allow=config.key_prefix_allow,
+        encoding=config.encoding,
+        errors=config.encoding_errors,
+    )
+
+
+def prefixed_view(
+    client: _V, prefix: str | bytes, allow: Iterable[str] | None, allow_unsafe: bool
+) -> _V:
+    """``client.with_prefix(...)`` for RedisClient and AsyncRedisClient: a copy sharing
+    the pool (and an async client's pool waiters), with the derived prefixer and a
+    config that says it, so that a client built from that config is confined the
+    same way. The copy installs its own hook: the parent's may be bound to the parent
+    (its prefixer, or a traced wrapper of it)."""
+    from .keyprefix import derive
+
+    parent: Any = client
+    config = parent._config
+    prefixer = derive(
+        parent._prefixer, prefix, allow, allow_unsafe, config.encoding, config.encoding_errors
+    )
+    view: Any = object.__new__(type(client))
+    view.__dict__.update(parent.__dict__)
+    view.__dict__.pop("_run", None)
+    name = prefixer.prefix
+    text = name if isinstance(name, str) else name.decode(config.encoding, "replace")
+    view._config = config.replace(key_prefix=text, key_prefix_allow=tuple(sorted(prefixer.allowed)))
+    view._set_prefixer(prefixer)
+    if parent._tracing is not None:
+        # A view of a traced client is traced too (spans name the commands,
+        # never the prefixed keys).
+        from .tracing import make_traced_run
+
+        view._run = make_traced_run(view, view._run, parent._tracing[0])
+    return cast(_V, view)
 
 
 class _shared_or_bound:
@@ -112,17 +150,9 @@ class RedisClient(CoreCommands):
         self._run = self._core.run  # type: ignore[method-assign,assignment]
         self._prefixer: Any = None
         self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
-        if config.key_prefix:
-            from .keyprefix import KeyPrefixer
-
-            self._set_prefixer(
-                KeyPrefixer(
-                    config.key_prefix,
-                    allow=config.key_prefix_allow,
-                    encoding=config.encoding,
-                    errors=config.encoding_errors,
-                )
-            )
+        prefixer = config_prefixer(config)
+        if prefixer is not None:
+            self._set_prefixer(prefixer)
 
     def _set_prefixer(self, prefixer: Any) -> None:
         self._prefixer = prefixer
@@ -152,27 +182,7 @@ class RedisClient(CoreCommands):
         fewer: asking for more raises ConfigurationError, so only an unprefixed client
         grants them.
         """
-        from .keyprefix import derive
-
-        prefixer = derive(
-            self._prefixer,
-            prefix,
-            allow,
-            allow_unsafe,
-            self._config.encoding,
-            self._config.encoding_errors,
-        )
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        view._config = _view_config(self._config, prefixer)
-        view._set_prefixer(prefixer)
-        if self._tracing is not None:
-            # A view of a traced client is traced too (spans name the
-            # commands, never the prefixed keys).
-            from .tracing import make_traced_run
-
-            view._run = make_traced_run(view, view._run, self._tracing[0])  # type: ignore[method-assign]
-        return view
+        return prefixed_view(self, prefix, allow, allow_unsafe)
 
     @property
     def key_prefix(self) -> str | bytes | None:
