@@ -21,6 +21,7 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Iterable,
     List,
     NoReturn,
     Tuple,
@@ -28,7 +29,7 @@ from typing import (
 )
 
 from . import _core
-from .client import build_config, core_client_kwargs
+from .client import build_config, config_prefixer, core_client_kwargs, prefixed_view
 from .commands import CoreCommands, KeyT, PatternT
 from .config import RedisConfig, _check_overrides, hide_password, secret_url
 from .exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
@@ -74,13 +75,28 @@ class AsyncRedisClient(CoreCommands):
         # helper thread it waits for like a socket, so nothing blocks the loop.
         self._core = _core.Client(**core_client_kwargs(config))
         self._pool_waiters: Deque[asyncio.Future[bool]] = deque()
-        self._prefixer: Any = None
-        if config.key_prefix:
-            from .keyprefix import KeyPrefixer
+        self._prefixer: Any = config_prefixer(config)
+        self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
 
-            self._prefixer = KeyPrefixer(
-                config.key_prefix, allow_unsafe=False, encoding=config.encoding
-            )
+    def _set_prefixer(self, prefixer: Any) -> None:
+        self._prefixer = prefixer  # _call applies it
+
+    def with_prefix(
+        self,
+        prefix: str | bytes,
+        *,
+        allow: Iterable[str] | None = None,
+        allow_unsafe: bool = False,
+    ) -> AsyncRedisClient:
+        """A view of this client that confines every key to ``prefix``, as
+        :meth:`RedisClient.with_prefix <pyredisclient.RedisClient.with_prefix>`: it
+        shares the pool, prefixes nest, and a prefixed client grants no more
+        categories than it has."""
+        return prefixed_view(self, prefix, allow, allow_unsafe)
+
+    @property
+    def key_prefix(self) -> str | bytes | None:
+        return None if self._prefixer is None else self._prefixer.prefix
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient:
@@ -213,8 +229,7 @@ class AsyncRedisClient(CoreCommands):
 
     async def _call(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
         if self._prefixer is not None:
-            callback = self._prefixer.wrap_callback(args, callback)
-            args = self._prefixer.prefix_args(args)
+            args, callback = self._prefixer.prepare(args, callback)
         if self._pool_waiters:
             await self._queue_behind_waiters()
         reply = await self._drive(self._core.start(args))
@@ -319,6 +334,7 @@ class AsyncRedisClient(CoreCommands):
         from .tracing import make_traced_run
 
         self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
+        self._tracing = (tracer,)
 
     def metrics_text(self) -> str:
         from .metrics import render_prometheus

@@ -12,6 +12,7 @@ from typing import (
     AsyncIterator,
     Callable,
     Dict,
+    Iterable,
     List,
     Mapping,
     NoReturn,
@@ -47,6 +48,11 @@ class AsyncRedisClient:
         config: RedisConfig | None = None,
         **options: Any,
     ) -> None: ...
+    def with_prefix(
+        self, prefix: str | bytes, *, allow: Iterable[str] | None = None, allow_unsafe: bool = False
+    ) -> AsyncRedisClient: ...
+    @property
+    def key_prefix(self) -> str | bytes | None: ...
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient: ...
     @classmethod

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar, cast
 
 from . import _core
 from .commands import CoreCommands
@@ -17,9 +17,12 @@ from .pipeline import Callback, Pipeline
 logger = logging.getLogger("pyredisclient")
 
 _T = TypeVar("_T", bound="RedisClient")
+_V = TypeVar("_V")  # RedisClient or AsyncRedisClient
 
 # RedisConfig fields the C core does not take (they live in Python).
-_PYTHON_ONLY = frozenset({"key_prefix", "memory_warning_ratio", "memory_critical_ratio"})
+_PYTHON_ONLY = frozenset(
+    {"key_prefix", "key_prefix_allow", "memory_warning_ratio", "memory_critical_ratio"}
+)
 
 
 def core_client_kwargs(config: RedisConfig) -> Dict[str, Any]:
@@ -54,6 +57,51 @@ def build_config(
 
 def _core_client(config: RedisConfig) -> _core.Client:
     return _core.Client(**core_client_kwargs(config))
+
+
+def config_prefixer(config: RedisConfig) -> Any:
+    """The KeyPrefixer of a client built from ``config`` (sync and async), or None."""
+    if not config.key_prefix:
+        return None
+    from .keyprefix import KeyPrefixer
+
+    return KeyPrefixer(
+        config.key_prefix,
+        allow=config.key_prefix_allow,
+        encoding=config.encoding,
+        errors=config.encoding_errors,
+    )
+
+
+def prefixed_view(
+    client: _V, prefix: str | bytes, allow: Iterable[str] | None, allow_unsafe: bool
+) -> _V:
+    """``client.with_prefix(...)`` for RedisClient and AsyncRedisClient: a copy sharing
+    the pool (and an async client's pool waiters), with the derived prefixer and a
+    config that says it, so that a client built from that config is confined the
+    same way. The copy installs its own hook: the parent's may be bound to the parent
+    (its prefixer, or a traced wrapper of it)."""
+    from .keyprefix import derive
+
+    parent: Any = client
+    config = parent._config
+    prefixer = derive(
+        parent._prefixer, prefix, allow, allow_unsafe, config.encoding, config.encoding_errors
+    )
+    view: Any = object.__new__(type(client))
+    view.__dict__.update(parent.__dict__)
+    view.__dict__.pop("_run", None)
+    name = prefixer.prefix
+    text = name if isinstance(name, str) else name.decode(config.encoding, "replace")
+    view._config = config.replace(key_prefix=text, key_prefix_allow=tuple(sorted(prefixer.allowed)))
+    view._set_prefixer(prefixer)
+    if parent._tracing is not None:
+        # A view of a traced client is traced too (spans name the commands,
+        # never the prefixed keys).
+        from .tracing import make_traced_run
+
+        view._run = make_traced_run(view, view._run, parent._tracing[0])
+    return cast(_V, view)
 
 
 class _shared_or_bound:
@@ -114,40 +162,39 @@ class RedisClient(CoreCommands):
         self._run = self._core.run  # type: ignore[method-assign,assignment]
         self._prefixer: Any = None
         self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
-        if config.key_prefix:
-            self._set_prefix(config.key_prefix, allow_unsafe=False)
+        prefixer = config_prefixer(config)
+        if prefixer is not None:
+            self._set_prefixer(prefixer)
 
-    def _set_prefix(self, prefix: str | bytes, allow_unsafe: bool) -> None:
-        from .keyprefix import KeyPrefixer
-
-        self._prefixer = KeyPrefixer(
-            prefix, allow_unsafe=allow_unsafe, encoding=self._config.encoding
-        )
+    def _set_prefixer(self, prefixer: Any) -> None:
+        self._prefixer = prefixer
         # Only prefixed clients pay for prefixing: the instance attribute
         # shadows the plain _run.
         self._run = self._run_prefixed  # type: ignore[method-assign]
 
-    def with_prefix(self, prefix: str | bytes, *, allow_unsafe: bool = False) -> RedisClient:
+    def with_prefix(
+        self,
+        prefix: str | bytes,
+        *,
+        allow: Iterable[str] | None = None,
+        allow_unsafe: bool = False,
+    ) -> RedisClient:
         """A view of this client that confines every key to ``prefix``.
 
         The view shares this client's pool (closing either closes both). Key
         arguments are prefixed using the command table's key positions, and keys
         returned by KEYS, SCAN and blocking pops have the prefix stripped. Commands
-        that cannot be confined (FLUSHDB, FLUSHALL, RANDOMKEY, SCRIPT FLUSH, ...) raise
-        unless ``allow_unsafe=True``.
-        """
-        view = object.__new__(type(self))
-        view.__dict__.update(self.__dict__)
-        text = prefix.decode() if isinstance(prefix, bytes) else prefix
-        view._config = self._config.replace(key_prefix=text)
-        view._set_prefix(prefix, allow_unsafe)
-        if self._tracing is not None:
-            # A view of a traced client is traced too (spans name the
-            # commands, never the prefixed keys).
-            from .tracing import make_traced_run
+        that cannot be confined (scripts, FLUSHALL, CONFIG GET, INFO, MOVE, ...) raise
+        KeyPrefixError unless their category is in ``allow`` ("scripts",
+        "server_info", "databases", "admin", "unconfined" or "all";
+        ``allow_unsafe=True`` is "all").
 
-            view._run = make_traced_run(view, view._run, self._tracing[0])  # type: ignore[method-assign]
-        return view
+        On a prefixed client the prefixes nest (``"app:"`` then ``"x:"`` confines to
+        ``"app:x:"``) and the view keeps the parent's categories (``allow=None``) or
+        fewer: asking for more raises ConfigurationError, so only an unprefixed client
+        grants them.
+        """
+        return prefixed_view(self, prefix, allow, allow_unsafe)
 
     @property
     def key_prefix(self) -> str | bytes | None:
@@ -206,9 +253,8 @@ class RedisClient(CoreCommands):
     # -- the hot path -----------------------------------------------------------
 
     def _run_prefixed(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
-        p = self._prefixer
-        callback = p.wrap_callback(args, callback)
-        reply = self._execute(p.prefix_args(args))
+        args, callback = self._prefixer.prepare(args, callback)
+        reply = self._execute(args)
         return reply if callback is None else callback(reply)
 
     # -- pipelines ----------------------------------------------------------------

@@ -66,6 +66,13 @@ STRICT_ENVIRONMENTS = frozenset({"staging", "production"})
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _NONE_WORDS = frozenset({"", "none", "null"})
+
+#: What a client confined to ``key_prefix`` may do beyond its own keys, each only when
+#: granted (``key_prefix_allow``; pyredisclient.keyprefix says what each unlocks).
+KEY_PREFIX_CATEGORIES = ("admin", "databases", "scripts", "server_info", "unconfined")
+_CATEGORIES_TEXT = (
+    f"a comma-separated list or a collection of {', '.join(KEY_PREFIX_CATEGORIES)} or all"
+)
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
@@ -256,6 +263,7 @@ _RULES: Dict[str, _Rule] = {
     "ssl_check_hostname": _Rule("bool", "true or false"),
     "ssl_server_hostname": _Rule("str", "a host name for SNI and verification, or None", True),
     "key_prefix": _Rule("str", "a non-empty string, or None", True),
+    "key_prefix_allow": _Rule("categories", _CATEGORIES_TEXT),
     "max_reply_bytes": _Rule("int", "an integer 1024-9223372036854775807", lo=1024, hi=2**63 - 1),
     "memory_warning_ratio": _Rule("float", "a number > 0 and <= 1", lo=0, hi=1, lo_open=True),
     "memory_critical_ratio": _Rule("float", "a number > 0 and <= 1", lo=0, hi=1, lo_open=True),
@@ -358,6 +366,8 @@ def _check(name: str, value: Any) -> Any:
         if "\0" in value.get_secret_value():
             raise _nul(name)
         return value
+    if kind == "categories":
+        return _categories(name, value)
     if kind == "cert_reqs":
         if isinstance(value, int) and not isinstance(value, bool):
             if value in _CERT_REQS_INT:
@@ -372,6 +382,31 @@ def _check(name: str, value: Any) -> Any:
     if name == "host" and len(value) > 2 and value[0] == "[" and value[-1] == "]":
         return value[1:-1]  # an IPv6 address written as in a URL
     return value
+
+
+def _categories(name: str, value: Any) -> Tuple[str, ...]:
+    """Key-prefix opt-ins in their normal form: a sorted tuple, "all" expanded.
+    ``name`` is the option named in errors (key_prefix_allow, or with_prefix's allow)."""
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[\s,]+", value) if v]
+    try:
+        items = list(value)
+    except TypeError:
+        items = [None]
+    if not all(isinstance(v, str) for v in items):
+        raise ConfigurationError(
+            f"{name} must be {_CATEGORIES_TEXT}, got {_show(value)}", "key_prefix_allow"
+        )
+    granted = {v.strip().lower() for v in items}
+    if "all" in granted:
+        granted = (granted - {"all"}) | set(KEY_PREFIX_CATEGORIES)
+    unknown = granted - set(KEY_PREFIX_CATEGORIES)
+    if unknown:
+        raise ConfigurationError(
+            f"{name} must be {_CATEGORIES_TEXT}, got unknown {', '.join(sorted(unknown))}",
+            "key_prefix_allow",
+        )
+    return tuple(sorted(granted))
 
 
 def _from_text(name: str, text: str | Secret) -> Any:
@@ -715,6 +750,7 @@ class RedisConfig:
     ssl_check_hostname: bool = True
     ssl_server_hostname: str | None = None
     key_prefix: str | None = None
+    key_prefix_allow: Tuple[str, ...] = ()
     max_reply_bytes: int = 512 * 1024 * 1024
     memory_warning_ratio: float = 0.8
     memory_critical_ratio: float = 0.9
@@ -774,6 +810,12 @@ class RedisConfig:
                 "memory_warning_ratio must be <= memory_critical_ratio "
                 f"({self.memory_critical_ratio!r}), got {self.memory_warning_ratio!r}",
                 "memory_warning_ratio",
+            )
+        if self.key_prefix_allow and self.key_prefix is None:
+            raise ConfigurationError(
+                "key_prefix_allow is given without key_prefix; it grants a prefixed client "
+                "commands that reach beyond its prefix",
+                "key_prefix_allow",
             )
         if self.username is not None and self.password is None:
             raise ConfigurationError(
@@ -1302,4 +1344,6 @@ def _to_text(value: Any) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)
     return str(value)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, Iterable, Tuple
 
 from .config import redact_url
 from .exceptions import ConnectionError, ProtocolError, ResponseError, TimeoutError
+from .keyprefix import KeyPrefixError
 
 if TYPE_CHECKING:
     from .aio import AsyncRedisClient
@@ -156,6 +157,10 @@ def _steps(client: Any, deep: bool) -> _Steps:
         latency_ms = (time.perf_counter() - started) * 1000.0
         try:
             info = yield _call("info")
+        except KeyPrefixError:
+            # A client confined to a key prefix may not read the whole server's INFO
+            # (key_prefix_allow "server_info"): no memory figures, not a fault.
+            info = {}
         except ResponseError as exc:
             # INFO refused (an ACL, a renamed command): the server answers all the same.
             info = {}

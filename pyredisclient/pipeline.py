@@ -54,8 +54,7 @@ class Pipeline(CoreCommands):
         # Reached only when _route found Python work to do: prefixing, or a
         # command between WATCH and MULTI.
         if self._prefixer is not None:
-            callback = self._prefixer.wrap_callback(args, callback)
-            args = self._prefixer.prefix_args(args)
+            args, callback = self._prefixer.prepare(args, callback)
         if self._watching and not self._explicit_multi:
             return self._immediate(args, callback)
         return self._batch.queue(args, callback)

@@ -551,6 +551,25 @@ def test_numbers_are_sent_as_their_text(redis_client: RedisClient, value: Any, t
     assert redis_client.execute_command("ECHO", value) == text
 
 
+def test_int_and_float_subclasses_are_sent_by_their_value(redis_client: RedisClient) -> None:
+    """What is sent is the number's value, whatever its class's __str__ says, within
+    64 bits or beyond (a key prefixer decides on the same text)."""
+
+    class Liar(int):
+        def __str__(self) -> str:
+            return "lie"
+
+        __repr__ = __str__
+
+    class FloatLiar(float):
+        def __repr__(self) -> str:
+            return "lie"
+
+    for value in (Liar(7), Liar(2**70), Liar(-(2**70))):
+        assert redis_client.execute_command("ECHO", value) == int.__repr__(value).encode()
+    assert redis_client.execute_command("ECHO", FloatLiar(1.5)) == b"1.5"
+
+
 @pytest.mark.parametrize("count", [1, 8, 9, 100])
 def test_many_number_arguments_in_one_command(redis_client: RedisClient, count: int) -> None:
     # Up to 8 numbers are converted in a buffer on the stack, more on the heap.

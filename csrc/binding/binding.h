@@ -86,7 +86,8 @@ typedef struct {
     size_t cap;
     Py_ssize_t n; /* commands queued */
     int busy;     /* sent by a call in progress: append/clear refuse */
-    int flags;    /* AND of PRC_CALL_READONLY over the commands */
+    int flags;    /* AND of PRC_CALL_READONLY over the commands, OR of
+                     PRC_CALL_CLOSE (QUIT) */
     int any_blocking;
     int exec_last;       /* the last command queued is EXEC */
     int transaction;     /* queue() puts MULTI before the first command */

@@ -383,11 +383,43 @@ PyDoc_STRVAR(
     "int or float) and return its reply.  An error reply raises\n"
     "ResponseError (or a subclass).");
 
+/* Raise DataError for a command with a PRC_CMD_* state class (prc.h) that
+ * the caller refuses: it would change a connection that goes back to the
+ * pool.  The message names the command and what to use instead.  Called
+ * only when the classification (done for every command anyway) set such
+ * a class, so the check costs one test on the hot path.  Returns -1. */
+static int
+refuse_state(pyrc_state *st, const pyrc_args *a)
+{
+    const char *name;
+    const char *advice =
+        prc_command_refusal(a->argc, a->argv, a->argvlen, &name);
+
+    PyErr_Format(st->DataError, "%s is not allowed on a pooled connection: %s",
+                 name != NULL ? name : "this command",
+                 advice != NULL ? advice
+                                : "it changes the connection's state");
+    return -1;
+}
+
+/* The state classes refused for one command: on a pooled connection all
+ * of them; on a pinned one (a WATCHing pipeline) WATCH and UNWATCH may go,
+ * since the pin ends with EXEC, UNWATCH or a close, never pooled watching,
+ * while MULTI, EXEC and DISCARD belong to the pipeline's own batch. */
+static inline int
+refused_single(PinnedObject *pin)
+{
+    return pin == NULL ? PRC_CMD_STATE : PRC_CMD_STATE & ~PRC_CMD_WATCH;
+}
+
 /* Encode one command and classify it; returns the formatted buffer
- * (pyrc_free_command) or NULL with an exception set. */
+ * (pyrc_free_command) or NULL with an exception set.  A command with a
+ * state class refused on its connection (refused_single) raises DataError
+ * (refuse_state).  The state classes stay in *flags: the pool ignores
+ * them. */
 static char *
 prepare_single(RedisClientObject *self, PyObject *args_seq, size_t *len,
-               int *flags, double *block)
+               int *flags, double *block, PinnedObject *pin)
 {
     pyrc_args a;
     PyObject *seq;
@@ -403,6 +435,12 @@ prepare_single(RedisClientObject *self, PyObject *args_seq, size_t *len,
         return NULL;
     }
     *flags = prc_command_flags(a.argc, a.argv, a.argvlen, block);
+    if ((*flags & PRC_CMD_STATE) && (*flags & refused_single(pin))) {
+        refuse_state(self->state, &a);
+        pyrc_args_free(&a);
+        Py_DECREF(seq);
+        return NULL;
+    }
     cmd = pyrc_format(self->state, &a, len);
     /* The formatted command is a copy: nothing inside the GIL-released
      * section points into a Python object. */
@@ -566,7 +604,7 @@ execute_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     if (check_open(self) < 0) {
         return NULL;
     }
-    cmd = prepare_single(self, args_seq, &len, &flags, &block);
+    cmd = prepare_single(self, args_seq, &len, &flags, &block, pin);
     if (cmd == NULL) {
         return NULL;
     }
@@ -934,7 +972,7 @@ start_impl(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     if (check_open(self) < 0) {
         return NULL;
     }
-    cmd = prepare_single(self, args_seq, &len, &flags, &block);
+    cmd = prepare_single(self, args_seq, &len, &flags, &block, pin);
     if (cmd == NULL) {
         return NULL;
     }
@@ -1385,15 +1423,20 @@ batch_busy(BatchObject *self)
 }
 
 /* Encode one command (arguments already converted) onto the end of the
- * batch.  Returns 0, or -1 with an exception set and the batch unchanged. */
+ * batch; a command with a state class in `refused` raises DataError
+ * (refuse_state).  Returns 0, or -1 with an exception set and the batch
+ * unchanged. */
 static int
-batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a)
+batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
 {
     char *cmd;
     size_t len;
     double block;
     int flags = prc_command_flags(a->argc, a->argv, a->argvlen, &block);
 
+    if ((flags & PRC_CMD_STATE) && (flags & refused)) {
+        return refuse_state(st, a);
+    }
     cmd = pyrc_format(st, a, &len);
     if (cmd == NULL) {
         return -1;
@@ -1425,17 +1468,19 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a)
     if (!(flags & PRC_CALL_READONLY)) {
         self->flags &= ~PRC_CALL_READONLY;
     }
-    if (flags & PRC_CALL_BLOCKING) {
-        self->any_blocking = 1;
+    if (flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
+        self->any_blocking |= (flags & PRC_CALL_BLOCKING) != 0;
+        self->flags |= flags & PRC_CALL_CLOSE;
     }
     self->exec_last = a->argc == 1 && a->argvlen[0] == 4 &&
                       strncasecmp(a->argv[0], "EXEC", 4) == 0;
     return 0;
 }
 
-/* Convert and push a tuple/list of arguments; 0 or -1. */
-static int
-batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq)
+/* Convert and push a tuple/list of arguments (batch_push); 0 or -1.
+ * Inline: each caller's constant `refused` then costs nothing. */
+static inline int
+batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq, int refused)
 {
     pyrc_args a;
     PyObject *seq;
@@ -1450,7 +1495,7 @@ batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq)
         Py_DECREF(seq);
         return -1;
     }
-    rc = batch_push(self, st, &a);
+    rc = batch_push(self, st, &a, refused);
     pyrc_args_free(&a);
     Py_DECREF(seq);
     return rc;
@@ -1459,13 +1504,16 @@ batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq)
 PyDoc_STRVAR(
     Batch_append_doc,
     "append($self, args, /)\n--\n\n"
-    "Encode one command now (the arguments are copied) and queue it.");
+    "Encode one command now (the arguments are copied) and queue it.\n"
+    "The pipeline's own path: MULTI, EXEC, DISCARD, WATCH and UNWATCH\n"
+    "may go; other connection-state commands raise DataError.");
 
 static PyObject *
 Batch_append(BatchObject *self, PyObject *args_seq)
 {
     if (batch_busy(self) < 0 ||
-        batch_add(self, pyrc_get_state_by_type(Py_TYPE(self)), args_seq) < 0) {
+        batch_add(self, pyrc_get_state_by_type(Py_TYPE(self)), args_seq,
+                  PRC_CMD_CONN_STATE) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -1476,7 +1524,8 @@ PyDoc_STRVAR(
     "queue($self, args, callback=None, /)\n--\n\n"
     "append(args) (after MULTI, for the first command of a transaction\n"
     "batch) and record callback in callbacks.  Returns the owner given\n"
-    "to Batch(), so a Pipeline's command methods chain; None without one.");
+    "to Batch(), so a Pipeline's command methods chain; None without one.\n"
+    "Every connection-state command raises DataError (the user's path).");
 
 static PyObject *
 Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -1503,11 +1552,11 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
         pyrc_args multi = {.argv = (const char **)multi_argv,
                            .argvlen = multi_len,
                            .argc = 1};
-        if (batch_push(self, st, &multi) < 0) {
+        if (batch_push(self, st, &multi, 0) < 0) {
             return NULL;
         }
     }
-    if (batch_add(self, st, args[0]) < 0 ||
+    if (batch_add(self, st, args[0], PRC_CMD_STATE) < 0 ||
         PyList_Append(self->callbacks, nargs == 2 ? args[1] : Py_None) < 0) {
         /* Nothing half-queued: a command without its callback (or a lone
          * MULTI) would shift every later reply. */

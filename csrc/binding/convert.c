@@ -293,8 +293,10 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
             }
             if (overflow) {
                 /* Rare: an int beyond 64 bits, sent as its decimal text
-                 * (as redis-py sends str(value)). */
-                PyObject *text = PyObject_Str(o);
+                 * (as redis-py sends str(value)), from its value: int's own
+                 * repr, never a subclass's __str__, so what is sent is what
+                 * a key prefixer saw (pyredisclient/keyprefix.py). */
+                PyObject *text = PyLong_Type.tp_repr(o);
                 const char *s;
                 if (text == NULL || keep(a, text) < 0) {
                     Py_XDECREF(text);

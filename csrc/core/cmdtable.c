@@ -1,4 +1,5 @@
-/* cmdtable.c - which commands are read-only or blocking, by argv. */
+/* cmdtable.c - which commands are read-only, blocking or change the
+ * connection's state, by argv. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,20 +16,94 @@ enum {
     TMO_BLOCK_MS,     /* XREAD [COUNT n] [BLOCK ms] STREAMS ... */
     TMO_ARG2_MS,      /* WAIT numreplicas timeout */
     TMO_ARG3_MS,      /* WAITAOF numlocal numreplicas timeout */
-    TMO_SUBCOMMAND    /* read-only or not depends on argv[1] */
+    TMO_SUBCOMMAND,   /* read-only or not depends on argv[1] */
+    TMO_STATE         /* none; a connection-state entry (ADV_* in flags) */
+};
+
+/* Why a connection-state command may not run on a pooled connection, and
+ * what to use instead (prc_command_refusal). */
+enum {
+    ADV_NONE = 0,
+    ADV_PUBSUB,
+    ADV_MONITOR,
+    ADV_REPLICATION,
+    ADV_SELECT,
+    ADV_AUTH,
+    ADV_HELLO,
+    ADV_RESET,
+    ADV_TRANSACTION,
+    ADV_WATCH,
+    ADV_CLIENT_REPLY,
+    ADV_TRACKING,
+    ADV_CLIENT_FLAG,
+    ADV_CLUSTER,
+    ADV_SCRIPT_DEBUG
+};
+
+static const char *const advice_text[] = {
+    [ADV_NONE] = "",
+    [ADV_PUBSUB] = "pub/sub is not supported by this client yet: a subscribed "
+                   "connection serves no other command, so subscribers need "
+                   "a dedicated connection",
+    [ADV_MONITOR] = "MONITOR turns the connection into a stream of every "
+                    "client's commands; run it from redis-cli",
+    [ADV_REPLICATION] = "it belongs to the replication protocol between "
+                        "servers",
+    [ADV_SELECT] = "it would switch the database for whoever uses the "
+                   "connection next; set db= in the configuration (one "
+                   "client per database)",
+    [ADV_AUTH] = "it would change the user for whoever uses the connection "
+                 "next; set username= and password= in the configuration, "
+                 "which every connection authenticates with",
+    [ADV_HELLO] = "it would change the protocol, user or name of the "
+                  "connection; this client speaks RESP2 and sets username=, "
+                  "password= and client_name= from its configuration on "
+                  "every connection",
+    [ADV_RESET] = "it would return the connection to database 0 and the "
+                  "default user; close() the client to drop its connections",
+    [ADV_TRANSACTION] = "use client.pipeline() (MULTI/EXEC around the queued "
+                        "commands, pipe.multi() after pipe.watch()) or "
+                        "client.transaction()",
+    [ADV_WATCH] = "use pipe.watch() and pipe.unwatch() on client.pipeline(), "
+                  "or client.transaction(func, *keys)",
+    [ADV_CLIENT_REPLY] = "CLIENT REPLY OFF or SKIP would drop replies the "
+                         "client waits for",
+    [ADV_TRACKING] = "client-side caching is not supported by this client "
+                     "yet (tracking is per connection)",
+    [ADV_CLIENT_FLAG] = "it sets a flag on one connection only, which later "
+                        "calls would inherit by chance",
+    [ADV_CLUSTER] = "Redis Cluster is not supported by this client yet",
+    [ADV_SCRIPT_DEBUG] = "the Lua debugger takes the connection over; use "
+                         "redis-cli --ldb",
 };
 
 typedef struct {
     const char *name;
-    int flags;
+    int flags; /* PRC_CALL_* and PRC_CMD_* bits, and an ADV_* above them */
     int timeout;
 } cmd_entry;
+
+/* A connection-state entry's flags (timeout TMO_STATE): its PRC_CMD_*
+ * class and its advice, kept in the bits above every flag
+ * (prc_command_flags masks them off). */
+#define ADV_SHIFT 16
+#define ADV_OF(flags) ((flags) >> ADV_SHIFT)
+#define FLAG_BITS ((1 << ADV_SHIFT) - 1)
+#define CONN(adv) (PRC_CMD_CONN_STATE | ((adv) << ADV_SHIFT))
+#define TXN(adv) (PRC_CMD_TRANSACTION | ((adv) << ADV_SHIFT))
+#define WATCH(adv) (PRC_CMD_WATCH | ((adv) << ADV_SHIFT))
 
 /* A hand-written table, kept sorted by name for the reader (lookups hash,
  * below); the C tests check every entry is found, and a pytest compares it
  * with the server's COMMAND flags.  Read-only commands may be replayed after
- * a connection error; blocking commands get their own deadline. */
+ * a connection error; blocking commands get their own deadline; commands
+ * with a state class (CONN, TXN, WATCH) change the connection for the
+ * commands after them, so the binding refuses them where the connection
+ * goes back to the pool (tests/test_connection_state.py walks the list
+ * against the server's COMMAND groups); QUIT closes its connection. */
 static const cmd_entry commands[] = {
+    {"ASKING", CONN(ADV_CLUSTER), TMO_STATE},
+    {"AUTH", CONN(ADV_AUTH), TMO_STATE},
     {"BITCOUNT", PRC_CALL_READONLY, TMO_NONE},
     {"BITFIELD_RO", PRC_CALL_READONLY, TMO_NONE},
     {"BITPOS", PRC_CALL_READONLY, TMO_NONE},
@@ -44,10 +119,12 @@ static const cmd_entry commands[] = {
     {"COMMAND", PRC_CALL_READONLY, TMO_NONE},
     {"CONFIG", 0, TMO_SUBCOMMAND},
     {"DBSIZE", PRC_CALL_READONLY, TMO_NONE},
+    {"DISCARD", TXN(ADV_TRANSACTION), TMO_STATE},
     {"DUMP", PRC_CALL_READONLY, TMO_NONE},
     {"ECHO", PRC_CALL_READONLY, TMO_NONE},
     {"EVAL_RO", PRC_CALL_READONLY, TMO_NONE},
     {"EVALSHA_RO", PRC_CALL_READONLY, TMO_NONE},
+    {"EXEC", TXN(ADV_TRANSACTION), TMO_STATE},
     {"EXISTS", PRC_CALL_READONLY, TMO_NONE},
     {"EXPIRETIME", PRC_CALL_READONLY, TMO_NONE},
     {"FCALL_RO", PRC_CALL_READONLY, TMO_NONE},
@@ -60,6 +137,7 @@ static const cmd_entry commands[] = {
     {"GET", PRC_CALL_READONLY, TMO_NONE},
     {"GETBIT", PRC_CALL_READONLY, TMO_NONE},
     {"GETRANGE", PRC_CALL_READONLY, TMO_NONE},
+    {"HELLO", CONN(ADV_HELLO), TMO_STATE},
     {"HEXISTS", PRC_CALL_READONLY, TMO_NONE},
     {"HGET", PRC_CALL_READONLY, TMO_NONE},
     {"HGETALL", PRC_CALL_READONLY, TMO_NONE},
@@ -80,17 +158,28 @@ static const cmd_entry commands[] = {
     {"LRANGE", PRC_CALL_READONLY, TMO_NONE},
     {"MEMORY", 0, TMO_SUBCOMMAND},
     {"MGET", PRC_CALL_READONLY, TMO_NONE},
+    {"MONITOR", CONN(ADV_MONITOR), TMO_STATE},
+    {"MULTI", TXN(ADV_TRANSACTION), TMO_STATE},
     {"OBJECT", PRC_CALL_READONLY, TMO_NONE},
     {"PEXPIRETIME", PRC_CALL_READONLY, TMO_NONE},
     {"PFCOUNT", PRC_CALL_READONLY, TMO_NONE},
     {"PING", PRC_CALL_READONLY, TMO_NONE},
+    {"PSUBSCRIBE", CONN(ADV_PUBSUB), TMO_STATE},
+    {"PSYNC", CONN(ADV_REPLICATION), TMO_STATE},
     {"PTTL", PRC_CALL_READONLY, TMO_NONE},
+    {"PUNSUBSCRIBE", CONN(ADV_PUBSUB), TMO_STATE},
+    {"QUIT", PRC_CALL_CLOSE, TMO_NONE},
     {"RANDOMKEY", PRC_CALL_READONLY, TMO_NONE},
+    {"READONLY", CONN(ADV_CLUSTER), TMO_STATE},
+    {"READWRITE", CONN(ADV_CLUSTER), TMO_STATE},
+    {"REPLCONF", CONN(ADV_REPLICATION), TMO_STATE},
+    {"RESET", CONN(ADV_RESET), TMO_STATE},
     {"ROLE", PRC_CALL_READONLY, TMO_NONE},
     {"SCAN", PRC_CALL_READONLY, TMO_NONE},
     {"SCARD", PRC_CALL_READONLY, TMO_NONE},
     {"SCRIPT", 0, TMO_SUBCOMMAND},
     {"SDIFF", PRC_CALL_READONLY, TMO_NONE},
+    {"SELECT", CONN(ADV_SELECT), TMO_STATE},
     {"SINTER", PRC_CALL_READONLY, TMO_NONE},
     {"SINTERCARD", PRC_CALL_READONLY, TMO_NONE},
     {"SISMEMBER", PRC_CALL_READONLY, TMO_NONE},
@@ -99,15 +188,22 @@ static const cmd_entry commands[] = {
     {"SORT_RO", PRC_CALL_READONLY, TMO_NONE},
     {"SRANDMEMBER", PRC_CALL_READONLY, TMO_NONE},
     {"SSCAN", PRC_CALL_READONLY, TMO_NONE},
+    {"SSUBSCRIBE", CONN(ADV_PUBSUB), TMO_STATE},
     {"STRLEN", PRC_CALL_READONLY, TMO_NONE},
+    {"SUBSCRIBE", CONN(ADV_PUBSUB), TMO_STATE},
     {"SUBSTR", PRC_CALL_READONLY, TMO_NONE},
     {"SUNION", PRC_CALL_READONLY, TMO_NONE},
+    {"SUNSUBSCRIBE", CONN(ADV_PUBSUB), TMO_STATE},
+    {"SYNC", CONN(ADV_REPLICATION), TMO_STATE},
     {"TIME", PRC_CALL_READONLY, TMO_NONE},
     {"TOUCH", PRC_CALL_READONLY, TMO_NONE},
     {"TTL", PRC_CALL_READONLY, TMO_NONE},
     {"TYPE", PRC_CALL_READONLY, TMO_NONE},
+    {"UNSUBSCRIBE", CONN(ADV_PUBSUB), TMO_STATE},
+    {"UNWATCH", WATCH(ADV_WATCH), TMO_STATE},
     {"WAIT", PRC_CALL_BLOCKING, TMO_ARG2_MS},
     {"WAITAOF", PRC_CALL_BLOCKING, TMO_ARG3_MS},
+    {"WATCH", WATCH(ADV_WATCH), TMO_STATE},
     {"XINFO", PRC_CALL_READONLY, TMO_NONE},
     {"XLEN", PRC_CALL_READONLY, TMO_NONE},
     {"XPENDING", PRC_CALL_READONLY, TMO_NONE},
@@ -142,10 +238,51 @@ static const char *const readonly_subcommands[] = {
     "CONFIG GET",     "MEMORY STATS", "MEMORY USAGE", "SCRIPT EXISTS",
 };
 
+/* Subcommands that change the connection's state (PRC_CMD_CONN_STATE).
+ * CLIENT SETNAME and SETINFO are not among them: a name is a label that
+ * changes no later command's meaning (README, "Connection state"). */
+static const struct {
+    const char *name;
+    int advice;
+} state_subcommands[] = {
+    {"CLIENT CACHING", ADV_TRACKING},     {"CLIENT NO-EVICT", ADV_CLIENT_FLAG},
+    {"CLIENT NO-TOUCH", ADV_CLIENT_FLAG}, {"CLIENT REPLY", ADV_CLIENT_REPLY},
+    {"CLIENT TRACKING", ADV_TRACKING},    {"SCRIPT DEBUG", ADV_SCRIPT_DEBUG},
+};
+
 static int
 name_eq(const char *a, size_t alen, const char *b)
 {
     return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
+
+/* Is argv "COMMAND SUBCOMMAND" `full` (argc >= 2)? */
+static int
+is_subcommand(const char *full, const char *const *argv, const size_t *argvlen)
+{
+    const char *sp = strchr(full, ' ');
+
+    return (size_t)(sp - full) == argvlen[0] &&
+           strncasecmp(full, argv[0], argvlen[0]) == 0 &&
+           name_eq(argv[1], argvlen[1], sp + 1);
+}
+
+/* The state_subcommands entry argv names, or -1. */
+static int
+state_subcommand(int argc, const char *const *argv, const size_t *argvlen)
+{
+    size_t i;
+
+    if (argc < 2) {
+        return -1;
+    }
+    for (i = 0; i < sizeof(state_subcommands) / sizeof(state_subcommands[0]);
+         i++) {
+        if (is_subcommand(state_subcommands[i].name, argv, argvlen)) {
+            return (int)i;
+        }
+    }
+    return -1;
 }
 
 /* ASCII lower case, as strcasecmp compares (locale-independent here). */
@@ -213,7 +350,12 @@ name_matches(const char *name, size_t len, const char *cand)
     return cand[len] == '\0';
 }
 
-static const cmd_entry *
+/* Inlined into prc_command_flags (the hot path) though
+ * prc_command_refusal calls it too. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline const cmd_entry *
 lookup(const char *name, size_t len)
 {
     uint32_t slot;
@@ -311,17 +453,12 @@ prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
         for (i = 0; i < (int)(sizeof(readonly_subcommands) /
                               sizeof(readonly_subcommands[0]));
              i++) {
-            const char *rs = readonly_subcommands[i];
-            const char *sp = strchr(rs, ' ');
-            if ((size_t)(sp - rs) != argvlen[0] ||
-                strncasecmp(rs, argv[0], argvlen[0]) != 0) {
-                continue;
-            }
-            if (name_eq(argv[1], argvlen[1], sp + 1)) {
+            if (is_subcommand(readonly_subcommands[i], argv, argvlen)) {
                 return PRC_CALL_READONLY;
             }
         }
-        return 0;
+        return state_subcommand(argc, argv, argvlen) >= 0 ? PRC_CMD_CONN_STATE
+                                                          : 0;
     case TMO_LAST_SECONDS:
         if (argc >= 3 &&
             parse_number(argv[argc - 1], argvlen[argc - 1], &v) == 0) {
@@ -343,7 +480,32 @@ prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
     }
     case TMO_BLOCK_MS:
         return block_option(e, argc, argv, argvlen, block_seconds);
+    case TMO_STATE:
+        return e->flags & FLAG_BITS;
     default:
         return e->flags;
     }
+}
+
+const char *
+prc_command_refusal(int argc, const char *const *argv, const size_t *argvlen,
+                    const char **name)
+{
+    const cmd_entry *e;
+    int sub;
+
+    *name = NULL;
+    if (argc < 1 || (e = lookup(argv[0], argvlen[0])) == NULL) {
+        return NULL;
+    }
+    if (e->timeout == TMO_STATE) {
+        *name = e->name;
+        return advice_text[ADV_OF(e->flags)];
+    }
+    if (e->timeout == TMO_SUBCOMMAND &&
+        (sub = state_subcommand(argc, argv, argvlen)) >= 0) {
+        *name = state_subcommands[sub].name;
+        return advice_text[state_subcommands[sub].advice];
+    }
+    return NULL;
 }

@@ -1160,11 +1160,16 @@ prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
     }
     if (call->conn != NULL) {
         int ok = outcome == PRC_OK && call->phase == PH_DONE;
-        if (call->flags & PRC_CALL_PIN) {
+        if (call->flags & (PRC_CALL_PIN | PRC_CALL_CLOSE)) {
             /* The pin's owner keeps it (prc_call_take_conn) and releases
-             * it with prc_pool_unpin; a failed one is unusable. */
-            if (!ok) {
+             * it with prc_pool_unpin; a failed one is unusable, and so is
+             * one whose command ends it (QUIT: the server closes). */
+            if (!ok || (call->flags & PRC_CALL_CLOSE)) {
                 call->conn->state = PRC__CONN_BROKEN;
+            }
+            if (!(call->flags & PRC_CALL_PIN)) {
+                release(p, call->conn, 0);
+                call->conn = NULL;
             }
         } else {
             release(p, call->conn, ok);

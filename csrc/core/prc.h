@@ -243,7 +243,23 @@ enum {
     PRC_CALL_NO_RETRY = 4,   /* never replay (WATCH/MULTI state) */
     PRC_CALL_NO_BREAKER = 8, /* bypass admission (health checks) */
     PRC_CALL_NONBLOCK = 16,  /* pool checkout never waits: PRC_WANT_POOL */
-    PRC_CALL_PIN = 32        /* keep the connection after finish (WATCH) */
+    PRC_CALL_PIN = 32,       /* keep the connection after finish (WATCH) */
+    PRC_CALL_CLOSE = 64      /* close the connection at finish, never pool
+                                it (QUIT) */
+};
+
+/*
+ * Connection-state classes that prc_command_flags adds to a command's
+ * flags.  Such a command changes its connection for the commands after
+ * it, so it must never run where the connection goes back to the pool:
+ * the binding refuses it before anything is sent, with
+ * prc_command_refusal's advice.  They never reach a call's flags.
+ */
+enum {
+    PRC_CMD_CONN_STATE = 256,  /* SUBSCRIBE, SELECT, MONITOR, HELLO, ... */
+    PRC_CMD_TRANSACTION = 512, /* MULTI, EXEC, DISCARD: the pipeline's */
+    PRC_CMD_WATCH = 1024,      /* WATCH, UNWATCH: on a pinned connection */
+    PRC_CMD_STATE = PRC_CMD_CONN_STATE | PRC_CMD_TRANSACTION | PRC_CMD_WATCH
 };
 
 /*
@@ -515,11 +531,21 @@ void prc_random_seed(uint64_t seed);
 
 /*
  * Classify a command by its argv: returns PRC_CALL_READONLY and/or
- * PRC_CALL_BLOCKING; for a blocking command *block_seconds receives its
- * own timeout (0 = wait forever, < 0 = unknown).
+ * PRC_CALL_BLOCKING, PRC_CALL_CLOSE, or one PRC_CMD_* state class; for a
+ * blocking command *block_seconds receives its own timeout (0 = wait
+ * forever, < 0 = unknown).
  */
 int prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
                       double *block_seconds);
+/*
+ * Why a command with a PRC_CMD_* state class must not run on a pooled
+ * connection, and what to use instead: a static sentence, with *name set
+ * to the command as the table spells it ("CLIENT TRACKING", static).
+ * NULL (and *name NULL) for a command without a state class.  Not on the
+ * hot path: call it only for a command prc_command_flags marked.
+ */
+const char *prc_command_refusal(int argc, const char *const *argv,
+                                const size_t *argvlen, const char **name);
 
 /* ---- command specs: the generated command table (cmdspec.c) ------------ */
 

@@ -146,8 +146,8 @@ TEST_IMPL(cmdtable_readonly)
     ASSERT_EQ(FLAGS(&block, "DEL", "k"), 0);
     ASSERT_EQ(FLAGS(&block, "EVAL", "return 1", "0"), 0);
     ASSERT_EQ(FLAGS(&block, "EVALSHA", "abc", "0"), 0);
-    ASSERT_EQ(FLAGS(&block, "MULTI"), 0);
-    ASSERT_EQ(FLAGS(&block, "EXEC"), 0);
+    ASSERT_EQ(FLAGS(&block, "MULTI") & RO, 0); /* a state class: cmdstate */
+    ASSERT_EQ(FLAGS(&block, "EXEC") & RO, 0);
     ASSERT_EQ(FLAGS(&block, "LPOP", "l"), 0);
     ASSERT_EQ(FLAGS(&block, "GETDEL", "k"), 0);
     ASSERT_EQ(FLAGS(&block, "GETSET", "k", "v"), 0);

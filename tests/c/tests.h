@@ -96,6 +96,10 @@
     XX(cmdspec_keys_cap)                                                      \
     XX(cmdspec_keys_synthetic)                                                \
     XX(cmdspec_vocabularies)                                                  \
+    /* cmdtable.c and pool.c: connection-state commands */                    \
+    XX(cmdstate_classes)                                                      \
+    XX(cmdstate_others)                                                       \
+    XX(cmdstate_close_after_call)                                             \
     /* pool.c */                                                              \
     XX(pool_new_validation)                                                   \
     XX(pool_new_copies_strings)                                               \
