@@ -639,10 +639,13 @@ class KeyPrefixer:
         try:
             return str.encode(arg, self._arg_encoding, self._arg_errors)
         except UnicodeEncodeError as exc:
+            # The same words as the C layer's message for an unprefixed client.
+            what = "command name" if i == 0 else f"argument {i}{self._of(args)}"
             raise DataError(
-                f"argument {i}{self._of(args)}: cannot encode it as {self._arg_encoding} "
-                f"({exc.reason} at position {exc.start})"
-            ) from None
+                f"Invalid input for {what}: a str that cannot be encoded as "
+                f"{self._arg_encoding}: U+{ord(arg[exc.start]):04X} at index {exc.start} "
+                f"({exc.reason}). Pass bytes instead."
+            ) from exc
 
     def _convert_other(self, arg: Any, i: int, args: Tuple[Any, ...]) -> bytes:
         if isinstance(arg, bytes):
