@@ -31,9 +31,9 @@ from .exceptions import (
     TimeoutError,
     WatchError,
 )
-from .fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 from .keyprefix import KeyPrefixError
 from .pipeline import Pipeline
+from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 
 if TYPE_CHECKING:
     from .aio import AsyncPipeline, AsyncRedisClient

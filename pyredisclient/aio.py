@@ -324,20 +324,20 @@ class AsyncRedisClient(CoreCommands):
 
     def metrics(self) -> Dict[str, Any]:
         """The same counters and histogram as RedisClient.metrics()."""
-        from .metrics import collect
+        from .observability.metrics import collect
 
         return collect(self)
 
     def enable_tracing(self, tracer: Any = None) -> None:
         """Record one OpenTelemetry span per command, covering the awaited call
         (imports opentelemetry lazily); only this client pays for it."""
-        from .tracing import make_traced_run
+        from .observability.tracing import make_traced_run
 
         self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
         self._tracing = (tracer,)
 
     def metrics_text(self) -> str:
-        from .metrics import render_prometheus
+        from .observability.metrics import render_prometheus
 
         return render_prometheus(self.metrics())
 
@@ -349,7 +349,7 @@ class AsyncRedisClient(CoreCommands):
 
     async def health_check(self, deep: bool = False) -> Dict[str, Any]:
         """Never raises; the same report as RedisClient.health_check()."""
-        from .health import health_check_async
+        from .resilience.health import health_check_async
 
         return await health_check_async(self, deep=deep)
 

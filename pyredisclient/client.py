@@ -98,7 +98,7 @@ def prefixed_view(
     if parent._tracing is not None:
         # A view of a traced client is traced too (spans name the commands,
         # never the prefixed keys).
-        from .tracing import make_traced_run
+        from .observability.tracing import make_traced_run
 
         view._run = make_traced_run(view, view._run, parent._tracing[0])
     return cast(_V, view)
@@ -302,7 +302,7 @@ class RedisClient(CoreCommands):
         On the class (``RedisClient.health_check()``) it checks the shared client of
         :meth:`get_client`. ``deep=True`` also times a SET/GET/DEL round trip.
         """
-        from .health import health_check
+        from .resilience.health import health_check
 
         return health_check(self, deep=deep)
 
@@ -323,13 +323,13 @@ class RedisClient(CoreCommands):
     def metrics(self) -> Dict[str, Any]:
         """Counters (commands, errors by class, retries, fallbacks, breaker
         transitions, pool waits/timeouts) and the latency histogram."""
-        from .metrics import collect
+        from .observability.metrics import collect
 
         return collect(self)
 
     def metrics_text(self) -> str:
         """:meth:`metrics` as Prometheus text exposition format."""
-        from .metrics import render_prometheus
+        from .observability.metrics import render_prometheus
 
         return render_prometheus(self.metrics())
 
@@ -338,7 +338,7 @@ class RedisClient(CoreCommands):
 
         Only this client pays for tracing; others keep the plain hot path.
         """
-        from .tracing import make_traced_run
+        from .observability.tracing import make_traced_run
 
         self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
         self._tracing = (tracer,)

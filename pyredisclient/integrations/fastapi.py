@@ -46,7 +46,7 @@ from ..aio import AsyncRedisClient
 from ..client import RedisClient
 from ..config import RedisConfig, hide_password, secret_url
 from ..exceptions import RedisError
-from ..metrics import PROMETHEUS_CONTENT_TYPE, render_prometheus
+from ..observability.metrics import PROMETHEUS_CONTENT_TYPE, render_prometheus
 
 __all__ = [
     "AsyncRedis",
