@@ -8,7 +8,7 @@ retries and a circuit breaker.
 from typing import TYPE_CHECKING, Any
 
 from . import _core
-from .client import RedisClient
+from .client import Pipeline, RedisClient
 from .config import ConfigurationError, RedisConfig, Secret
 from .exceptions import (
     AuthenticationError,
@@ -32,11 +32,10 @@ from .exceptions import (
     WatchError,
 )
 from .keyprefix import KeyPrefixError
-from .pipeline import Pipeline
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 
 if TYPE_CHECKING:
-    from .aio import AsyncPipeline, AsyncRedisClient
+    from .client.aio import AsyncPipeline, AsyncRedisClient
 
 __version__ = "0.1.0"
 hiredis_version = _core.hiredis_version
@@ -80,7 +79,7 @@ def __getattr__(name: str) -> Any:
     # The asyncio client is imported on first use: importing asyncio costs
     # milliseconds that a Cloud Function's cold start should not pay.
     if name in ("AsyncRedisClient", "AsyncPipeline"):
-        from . import aio
+        from .client import aio
 
         return getattr(aio, name)
     raise AttributeError(f"module 'pyredisclient' has no attribute {name!r}")

@@ -42,8 +42,8 @@ except ImportError as exc:  # pragma: no cover - exercised without fastapi insta
         "pyredisclient.fastapi needs FastAPI, which is not installed: pip install fastapi"
     ) from exc
 
-from ..aio import AsyncRedisClient
-from ..client import RedisClient
+from ..client.aio import AsyncRedisClient
+from ..client.sync import RedisClient
 from ..config import RedisConfig, hide_password, secret_url
 from ..exceptions import RedisError
 from ..observability.metrics import PROMETHEUS_CONTENT_TYPE, render_prometheus

@@ -68,8 +68,8 @@ from ..config import redact_url
 from .testing import RedisServer, RedisServerError, redis_server_available
 
 if TYPE_CHECKING:
-    from pyredisclient import RedisClient
-    from pyredisclient.aio import AsyncRedisClient
+    from ..client.aio import AsyncRedisClient
+    from ..client.sync import RedisClient
 
 __all__ = ["ExternalRedisServer"]
 
@@ -317,7 +317,7 @@ def async_redis_client(redis_url: str, redis_key_prefix: str | None) -> Iterator
     serves an ``async def`` test under any runner (anyio's ``@pytest.mark.anyio``,
     pytest-asyncio) and ``asyncio.run`` alike.
     """
-    from pyredisclient.aio import AsyncRedisClient
+    from ..client.aio import AsyncRedisClient
 
     client = AsyncRedisClient.from_url(redis_url, key_prefix=redis_key_prefix)
     try:

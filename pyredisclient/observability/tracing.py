@@ -138,7 +138,7 @@ def _is_async(client: Any, run: Callable[..., Any]) -> bool:
     if inspect.iscoroutinefunction(run):
         return True
     try:
-        from ..aio import AsyncRedisClient
+        from ..client.aio import AsyncRedisClient
     except ImportError:  # pragma: no cover - aio.py ships with the package
         return False
     return isinstance(client, AsyncRedisClient)

@@ -21,8 +21,8 @@ from ..exceptions import ConnectionError, ProtocolError, ResponseError, TimeoutE
 from ..keyprefix import KeyPrefixError
 
 if TYPE_CHECKING:
-    from ..aio import AsyncRedisClient
-    from ..client import RedisClient
+    from ..client.aio import AsyncRedisClient
+    from ..client.sync import RedisClient
 
 __all__ = ["health_check", "health_check_async", "memory_status", "redact"]
 
@@ -255,7 +255,7 @@ def health_check(client: RedisClient | None = None, deep: bool = False) -> Dict[
     started = time.perf_counter()
     if client is None:
         try:
-            from ..client import RedisClient
+            from ..client.sync import RedisClient
 
             client = RedisClient.get_client()
         except Exception as exc:  # ConfigurationError, or anything: never raise
@@ -275,7 +275,7 @@ async def health_check_async(
     started = time.perf_counter()
     if client is None:
         try:
-            from ..aio import AsyncRedisClient
+            from ..client.aio import AsyncRedisClient
 
             client = AsyncRedisClient.get_client()
         except Exception as exc:  # ConfigurationError, or anything: never raise

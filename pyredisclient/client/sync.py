@@ -8,10 +8,10 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar, cast
 
-from . import _core
-from .commands import CoreCommands
-from .config import RedisConfig, _check_overrides, hide_password, secret_url
-from .exceptions import WatchError
+from .. import _core
+from ..commands import CoreCommands
+from ..config import RedisConfig, _check_overrides, hide_password, secret_url
+from ..exceptions import WatchError
 from .pipeline import Callback, Pipeline
 
 logger = logging.getLogger("pyredisclient")
@@ -63,7 +63,7 @@ def config_prefixer(config: RedisConfig) -> Any:
     """The KeyPrefixer of a client built from ``config`` (sync and async), or None."""
     if not config.key_prefix:
         return None
-    from .keyprefix import KeyPrefixer
+    from ..keyprefix import KeyPrefixer
 
     return KeyPrefixer(
         config.key_prefix,
@@ -81,7 +81,7 @@ def prefixed_view(
     config that says it, so that a client built from that config is confined the
     same way. The copy installs its own hook: the parent's may be bound to the parent
     (its prefixer, or a traced wrapper of it)."""
-    from .keyprefix import derive
+    from ..keyprefix import derive
 
     parent: Any = client
     config = parent._config
@@ -98,7 +98,7 @@ def prefixed_view(
     if parent._tracing is not None:
         # A view of a traced client is traced too (spans name the commands,
         # never the prefixed keys).
-        from .observability.tracing import make_traced_run
+        from ..observability.tracing import make_traced_run
 
         view._run = make_traced_run(view, view._run, parent._tracing[0])
     return cast(_V, view)
@@ -302,7 +302,7 @@ class RedisClient(CoreCommands):
         On the class (``RedisClient.health_check()``) it checks the shared client of
         :meth:`get_client`. ``deep=True`` also times a SET/GET/DEL round trip.
         """
-        from .resilience.health import health_check
+        from ..resilience.health import health_check
 
         return health_check(self, deep=deep)
 
@@ -323,13 +323,13 @@ class RedisClient(CoreCommands):
     def metrics(self) -> Dict[str, Any]:
         """Counters (commands, errors by class, retries, fallbacks, breaker
         transitions, pool waits/timeouts) and the latency histogram."""
-        from .observability.metrics import collect
+        from ..observability.metrics import collect
 
         return collect(self)
 
     def metrics_text(self) -> str:
         """:meth:`metrics` as Prometheus text exposition format."""
-        from .observability.metrics import render_prometheus
+        from ..observability.metrics import render_prometheus
 
         return render_prometheus(self.metrics())
 
@@ -338,7 +338,7 @@ class RedisClient(CoreCommands):
 
         Only this client pays for tracing; others keep the plain hot path.
         """
-        from .observability.tracing import make_traced_run
+        from ..observability.tracing import make_traced_run
 
         self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
         self._tracing = (tracer,)
