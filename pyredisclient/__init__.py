@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _core
 from .client import Pipeline, RedisClient
+from .commands.keyprefix import KeyPrefixError
 from .config import ConfigurationError, RedisConfig, Secret
 from .exceptions import (
     AuthenticationError,
@@ -31,7 +32,6 @@ from .exceptions import (
     TimeoutError,
     WatchError,
 )
-from .keyprefix import KeyPrefixError
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 
 if TYPE_CHECKING:

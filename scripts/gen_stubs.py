@@ -146,8 +146,12 @@ class Source:
     def __init__(self, root: Path, relpath: str) -> None:
         self.relpath = relpath
         self.path = root / relpath
-        self.module = relpath[: -len(".py")].replace("/", ".")
-        self.package = self.module.rpartition(".")[0]
+        stem = relpath[: -len(".py")]
+        # A package's __init__.py is the package itself: "from . import x" stays in it.
+        self.is_package = stem.endswith("/__init__")
+        self.module = stem[: -len("/__init__")] if self.is_package else stem
+        self.module = self.module.replace("/", ".")
+        self.package = self.module if self.is_package else self.module.rpartition(".")[0]
         self.tree = ast.parse(self.path.read_text(encoding="utf-8"), filename=relpath)
         self.from_imports: Dict[str, Tuple[str, str]] = {}  # local -> (module, name)
         self.module_imports: Dict[str, str] = {}  # local -> module
@@ -164,7 +168,7 @@ class Source:
             elif isinstance(node, ast.ImportFrom):
                 module = node.module or ""
                 if node.level:
-                    base = self.module.split(".")[: -node.level]
+                    base = self.package.split(".")[: len(self.package.split(".")) - node.level + 1]
                     module = ".".join([*base, module] if module else base)
                 for alias in node.names:
                     self.from_imports[alias.asname or alias.name] = (module, alias.name)
@@ -379,7 +383,7 @@ class StubBuilder:
     private: ClassVar[bool] = False
 
     def __init__(self, root: Path = ROOT) -> None:
-        self.commands = Source(root, f"{PACKAGE}/commands.py")
+        self.commands = Source(root, f"{PACKAGE}/commands/__init__.py")
         self.src = Source(root, f"{PACKAGE}/{self.module}")
         # The module-level names the stub declares itself (module_members).
         names = {

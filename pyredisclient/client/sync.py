@@ -63,7 +63,7 @@ def config_prefixer(config: RedisConfig) -> Any:
     """The KeyPrefixer of a client built from ``config`` (sync and async), or None."""
     if not config.key_prefix:
         return None
-    from ..keyprefix import KeyPrefixer
+    from ..commands.keyprefix import KeyPrefixer
 
     return KeyPrefixer(
         config.key_prefix,
@@ -81,7 +81,7 @@ def prefixed_view(
     config that says it, so that a client built from that config is confined the
     same way. The copy installs its own hook: the parent's may be bound to the parent
     (its prefixer, or a traced wrapper of it)."""
-    from ..keyprefix import derive
+    from ..commands.keyprefix import derive
 
     parent: Any = client
     config = parent._config

@@ -16,9 +16,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Dict, Generator, Iterable, Tuple
 
+from ..commands.keyprefix import KeyPrefixError
 from ..config import redact_url
 from ..exceptions import ConnectionError, ProtocolError, ResponseError, TimeoutError
-from ..keyprefix import KeyPrefixError
 
 if TYPE_CHECKING:
     from ..client.aio import AsyncRedisClient

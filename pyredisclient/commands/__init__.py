@@ -44,7 +44,7 @@ from typing import (
     Union,
 )
 
-from ._core import DataError
+from .._core import DataError
 
 __all__ = [
     "AbsExpiryT",
