@@ -30,7 +30,8 @@ from typing import (
 
 from .. import _core
 from ..commands import CoreCommands, KeyT, PatternT
-from ..config import RedisConfig, _check_overrides, hide_password, secret_url
+from ..config import RedisConfig, hide_password, secret_url
+from ..config.options import _check_overrides
 from ..exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
 from .pipeline import WATCH_LOST, Callback, Pipeline, _pipeline_results
 from .sync import build_config, config_prefixer, core_client_kwargs, prefixed_view

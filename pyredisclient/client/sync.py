@@ -10,7 +10,8 @@ from typing import Any, Callable, Dict, Iterable, Tuple, TypeVar, cast
 
 from .. import _core
 from ..commands import CoreCommands
-from ..config import RedisConfig, _check_overrides, hide_password, secret_url
+from ..config import RedisConfig, hide_password, secret_url
+from ..config.options import _check_overrides
 from ..exceptions import WatchError
 from .pipeline import Callback, Pipeline
 

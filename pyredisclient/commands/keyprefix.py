@@ -98,7 +98,8 @@ import re
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Tuple, Union
 
 from .._core import DataError
-from ..config import ConfigurationError, _categories
+from ..config import ConfigurationError
+from ..config.options import _categories
 from .keyprefix_table import ADMIN as ADMIN
 from .keyprefix_table import (
     BYTES_TABLE,

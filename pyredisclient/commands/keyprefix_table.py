@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, FrozenSet, Iterable, List, Tuple
 
-from ..config import KEY_PREFIX_CATEGORIES, _categories
+from ..config.options import KEY_PREFIX_CATEGORIES, _categories
 
 #: The opt-in categories (see the module docstring).
 CATEGORIES: FrozenSet[str] = frozenset(KEY_PREFIX_CATEGORIES)
