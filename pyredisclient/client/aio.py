@@ -10,7 +10,6 @@ pooling it, so a half-read reply can never reach another task.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import weakref
 from collections import deque
@@ -21,7 +20,6 @@ from typing import (
     Callable,
     Deque,
     Dict,
-    Iterable,
     List,
     NoReturn,
     Tuple,
@@ -29,12 +27,13 @@ from typing import (
 )
 
 from .. import _core
+from .._steps import run_async
 from ..commands import CoreCommands, KeyT, PatternT
-from ..config import RedisConfig, hide_password, secret_url
-from ..config.options import _check_overrides
-from ..exceptions import ConnectionError, PoolTimeoutError, RedisError, WatchError
-from .pipeline import WATCH_LOST, Callback, Pipeline, _pipeline_results
-from .sync import build_config, config_prefixer, core_client_kwargs, prefixed_view
+from ..config import RedisConfig
+from ..exceptions import PoolTimeoutError
+from ..resilience.health import health_check_async
+from .base import Callback, ClientBase
+from .pipeline import Pipeline, transaction_steps
 
 logger = logging.getLogger("pyredisclient")
 
@@ -48,7 +47,7 @@ def _wake(fut: asyncio.Future[bool], value: bool) -> None:
         fut.set_result(value)
 
 
-class AsyncRedisClient(CoreCommands):
+class AsyncRedisClient(ClientBase, CoreCommands):
     """An asyncio Redis client: every command method is a coroutine.
 
     One client is safe to share by many tasks: each call checks out its own pooled
@@ -60,52 +59,11 @@ class AsyncRedisClient(CoreCommands):
     _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisClient] = (
         weakref.WeakKeyDictionary()
     )
+    _pool_waiters: Deque[asyncio.Future[bool]]
 
-    def __init__(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        db: int | None = None,
-        *,
-        config: RedisConfig | None = None,
-        **options: Any,
-    ) -> None:
-        config = build_config(host, port, db, config, options, type(self).__name__)
-        self._config = config
-        # No I/O here: the core connects on first use, resolving host names on a
-        # helper thread it waits for like a socket, so nothing blocks the loop.
-        self._core = _core.Client(**core_client_kwargs(config))
-        self._pool_waiters: Deque[asyncio.Future[bool]] = deque()
-        self._prefixer: Any = config_prefixer(config)
-        self._tracing: Tuple[Any] | None = None  # (tracer,) once enabled
-
-    def _set_prefixer(self, prefixer: Any) -> None:
-        self._prefixer = prefixer  # _call applies it
-
-    def with_prefix(
-        self,
-        prefix: str | bytes,
-        *,
-        allow: Iterable[str] | None = None,
-        allow_unsafe: bool = False,
-    ) -> AsyncRedisClient:
-        """A view of this client that confines every key to ``prefix``, as
-        :meth:`RedisClient.with_prefix <pyredisclient.RedisClient.with_prefix>`: it
-        shares the pool, prefixes nest, and a prefixed client grants no more
-        categories than it has."""
-        return prefixed_view(self, prefix, allow, allow_unsafe)
-
-    @property
-    def key_prefix(self) -> str | bytes | None:
-        return None if self._prefixer is None else self._prefixer.prefix
-
-    @classmethod
-    def from_url(cls, url: str, **overrides: Any) -> AsyncRedisClient:
-        """Build a client from a ``redis://``, ``rediss://`` or ``unix://`` URL."""
-        url = secret_url(url)  # first: tracebacks that print locals must not show it
-        hide_password(overrides)
-        _check_overrides(f"{cls.__name__}.from_url", overrides)
-        return cls(config=RedisConfig.from_url(url, **overrides))
+    def _init_driver(self) -> None:
+        # Tasks waiting for a pooled connection, woken first come, first served.
+        self._pool_waiters = deque()
 
     @classmethod
     def get_client(cls) -> AsyncRedisClient:
@@ -228,16 +186,15 @@ class AsyncRedisClient(CoreCommands):
                 "timed out waiting for a connection from the pool (all max_connections in use)"
             )
 
-    async def _call(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
+    async def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        # The command methods' hook: a coroutine per command, prefixing first when
+        # this client is prefixed.
         if self._prefixer is not None:
             args, callback = self._prefixer.prepare(args, callback)
         if self._pool_waiters:
             await self._queue_behind_waiters()
         reply = await self._drive(self._core.start(args))
         return reply if callback is None else callback(reply)
-
-    def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
-        return self._call(args, callback)
 
     # -- iterators that need awaiting -------------------------------------------------
 
@@ -277,7 +234,7 @@ class AsyncRedisClient(CoreCommands):
             for item in data if no_values else data.items():
                 yield item
 
-    # -- pipelines, state, lifecycle ---------------------------------------------------
+    # -- pipelines and lifecycle ---------------------------------------------------------
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:
         """A pipeline whose ``await execute()`` sends everything in one write."""
@@ -299,59 +256,13 @@ class AsyncRedisClient(CoreCommands):
         value with ``value_from_callable=True``).
         """
         async with self.pipeline(True) as pipe:
-            while True:
-                try:
-                    if watches:
-                        await pipe.watch(*watches)
-                    func_value = func(pipe)
-                    if inspect.isawaitable(func_value):
-                        func_value = await func_value
-                    exec_value = await pipe.execute()
-                    return func_value if value_from_callable else exec_value
-                except WatchError:
-                    await pipe.reset()
-                    if watch_delay is not None and watch_delay > 0:
-                        await asyncio.sleep(watch_delay)
-
-    @property
-    def config(self) -> RedisConfig:
-        return self._config
-
-    def pool_stats(self) -> Dict[str, int]:
-        return self._core.pool_stats()
-
-    def circuit_breaker_state(self) -> Dict[str, Any]:
-        return self._core.breaker_state()
-
-    def metrics(self) -> Dict[str, Any]:
-        """The same counters and histogram as RedisClient.metrics()."""
-        from ..observability.metrics import collect
-
-        return collect(self)
-
-    def enable_tracing(self, tracer: Any = None) -> None:
-        """Record one OpenTelemetry span per command, covering the awaited call
-        (imports opentelemetry lazily); only this client pays for it."""
-        from ..observability.tracing import make_traced_run
-
-        self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
-        self._tracing = (tracer,)
-
-    def metrics_text(self) -> str:
-        from ..observability.metrics import render_prometheus
-
-        return render_prometheus(self.metrics())
-
-    def debug_info(self) -> Dict[str, Any]:
-        info = self._config.debug_info()
-        info["pool"] = self.pool_stats()
-        info["circuit_breaker"] = self.circuit_breaker_state()
-        return info
+            steps = transaction_steps(
+                pipe, func, watches, value_from_callable, watch_delay, asyncio.sleep
+            )
+            return await run_async(steps)
 
     async def health_check(self, deep: bool = False) -> Dict[str, Any]:
         """Never raises; the same report as RedisClient.health_check()."""
-        from ..resilience.health import health_check_async
-
         return await health_check_async(self, deep=deep)
 
     async def aclose(self) -> None:
@@ -372,13 +283,6 @@ class AsyncRedisClient(CoreCommands):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        c = self.__dict__.get("_config")
-        if c is None:  # __init__ raised midway, or was never called
-            return f"<{type(self).__name__} (not initialised)>"
-        where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
-        return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
-
 
 class AsyncPipeline(Pipeline):
     """Pipeline for AsyncRedisClient: queue synchronously, ``await execute()``.
@@ -392,51 +296,51 @@ class AsyncPipeline(Pipeline):
 
     _client: AsyncRedisClient
 
+    # The steps (Pipeline's watch, unwatch, reset and execute logic) run awaited here.
+
+    async def watch(self, *names: Any) -> bool:  # type: ignore[override]
+        """WATCH keys on a connection pinned to this pipeline until execute/reset."""
+        return await run_async(self._watch_steps(names))
+
+    async def unwatch(self) -> bool:  # type: ignore[override]
+        """Forget every watched key (the connection stays pinned until reset)."""
+        return await run_async(self._unwatch_steps())
+
+    async def reset(self) -> None:  # type: ignore[override]
+        """Drop every queued command, unwatch and give back a pinned connection."""
+        await run_async(self._reset_steps())
+
+    async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
+        """Send every queued command in one write and return their replies."""
+        return await run_async(self._execute_steps(raise_on_error))
+
+    # -- the calls that differ from the sync pipeline: awaitables ------------------------
+
     async def _pinned(self, call: Any) -> Any:
         # The connection stays with the pin: no pool waiter is woken for it.
         return await self._client._drive(call, release=False)
 
     async def _immediate(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
-        reply = await self._pinned(self._pin.start(args))
+        reply = await self._pin_run(args)
         return reply if callback is None else callback(reply)
 
-    async def watch(self, *names: Any) -> bool:  # type: ignore[override]
-        """WATCH keys on a connection pinned to this pipeline until execute/reset."""
-        args = self._watch_args(names)
+    def _pin_run(self, args: Tuple[Any, ...]) -> Awaitable[Any]:
+        return self._pinned(self._pin.start(args))
+
+    def _await_turn(self) -> Awaitable[None] | None:
         client = self._client
-        try:
-            if client._pool_waiters and not self._pin.active:
-                await client._queue_behind_waiters()
-            await self._pinned(self._pin.start(args))
-        except ConnectionError:
-            self._drop_pin(ok=False)
-            raise
-        self._watching = True
-        self._route()
-        return True
+        if client._pool_waiters and not self._pin.active:
+            return client._queue_behind_waiters()
+        return None
 
-    async def unwatch(self) -> bool:  # type: ignore[override]
-        """Forget every watched key (the connection stays pinned until reset)."""
-        if self._watching and self._pin is not None:
-            await self._pinned(self._pin.start(("UNWATCH",)))
-        self._watching = False
-        self._route()
-        return True
+    async def _send(self, batch: Any) -> Any:
+        client = self._client
+        if client._pool_waiters:
+            await client._queue_behind_waiters()
+        return await client._drive(client._core.start_batch(batch))
 
-    async def reset(self) -> None:  # type: ignore[override]
-        """Drop every queued command, unwatch and give back a pinned connection."""
-        self._clear()
-        pin, ok = self._pin, not self._watching
-        if pin is None:
-            return
-        try:
-            if self._watching and pin.usable:
-                await self._pinned(pin.start(("UNWATCH",)))
-                ok = True
-        except RedisError:
-            pass
-        finally:
-            self._drop_pin(ok)
+    def _send_pinned(self, pin: Any, batch: Any) -> Awaitable[Any]:
+        return self._pinned(pin.start_batch(batch))
 
     def _drop_pin(self, ok: bool) -> None:
         had_pin = self._pin is not None and self._pin.active
@@ -444,30 +348,6 @@ class AsyncPipeline(Pipeline):
         if had_pin:
             # A connection went back (or was closed): a task may be waiting.
             self._client._release_one()
-
-    async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
-        """Send every queued command in one write and return their replies."""
-        pin = self._pin
-        if not self._batch.callbacks:
-            await self.reset()
-            return []
-        client = self._client
-        batch, transaction = self._take()
-        try:
-            if pin is None:
-                if client._pool_waiters:
-                    await client._queue_behind_waiters()
-                replies = await client._drive(client._core.start_batch(batch))
-            else:
-                try:
-                    replies = await self._pinned(pin.start_batch(batch))
-                except ConnectionError as exc:
-                    raise WatchError(WATCH_LOST) from exc
-        finally:
-            if pin is not None:
-                # EXEC (or a failure) ended the WATCH: pool it if still clean.
-                self._drop_pin(ok=pin.usable)
-        return _pipeline_results(replies, batch, transaction, raise_on_error)
 
     def __del__(self) -> None:
         # Dropped while watching, without reset(): the pin, freed right after

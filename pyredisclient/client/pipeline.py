@@ -1,10 +1,19 @@
-"""Pipeline: commands queued in C and sent with one write, MULTI/EXEC and WATCH."""
+"""Pipeline: commands queued in C and sent with one write, MULTI/EXEC and WATCH.
+
+What a pipeline does around its I/O (WATCH, UNWATCH, reset, execute, and a client's
+transaction loop) is written once, as steps (pyredisclient._steps): the sync
+Pipeline runs them with blocking calls, AsyncPipeline with awaited ones. The calls
+that differ are the hooks ``_pin_run``, ``_send``, ``_send_pinned`` and
+``_await_turn``. The sync pipeline's common case (execute or reset with no WATCH)
+skips the steps: driving a generator would cost it more than its Python does.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable, List, Tuple
 
 from .. import _core
+from .._steps import Steps, run_sync
 from ..commands import CoreCommands
 from ..exceptions import ConnectionError, ExecAbortError, RedisError, WatchError
 
@@ -62,8 +71,27 @@ class Pipeline(CoreCommands):
     def _immediate(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
         # Between WATCH and MULTI commands run at once, on the watching
         # connection, so the caller can read the values it watches.
-        reply = self._pin.execute(args)
+        reply = self._pin_run(args)
         return reply if callback is None else callback(reply)
+
+    # -- the calls that differ between the sync and the asyncio pipeline --------------
+
+    def _pin_run(self, args: Tuple[Any, ...]) -> Any:
+        """Run one command on the pinned connection (AsyncPipeline: awaitable)."""
+        return self._pin.execute(args)
+
+    def _await_turn(self) -> Any:
+        """Before WATCH pins a connection: nothing here (AsyncPipeline queues behind
+        the tasks already waiting for one)."""
+        return None
+
+    def _send(self, batch: Any) -> Any:
+        """Send a batch on a pooled connection and read its replies."""
+        return self._core.execute_batch(batch)
+
+    def _send_pinned(self, pin: Any, batch: Any) -> Any:
+        """Send a batch on the pinned (watching) connection and read its replies."""
+        return pin.execute_batch(batch)
 
     def multi(self) -> None:
         """Start buffering the transaction (after :meth:`watch`), as in redis-py."""
@@ -82,9 +110,13 @@ class Pipeline(CoreCommands):
         Until :meth:`multi`, commands run immediately (on that connection) and return
         their values; :meth:`execute` then raises WatchError if a watched key changed.
         """
+        return run_sync(self._watch_steps(names))
+
+    def _watch_steps(self, names: Tuple[Any, ...]) -> Steps[bool]:
         args = self._watch_args(names)
         try:
-            self._pin.execute(args)
+            yield self._await_turn()
+            yield self._pin_run(args)
         except ConnectionError:
             self._drop_pin(ok=False)
             raise
@@ -105,8 +137,11 @@ class Pipeline(CoreCommands):
 
     def unwatch(self) -> bool:
         """Forget every watched key (the connection stays pinned until reset)."""
+        return run_sync(self._unwatch_steps())
+
+    def _unwatch_steps(self) -> Steps[bool]:
         if self._watching and self._pin is not None:
-            self._pin.execute(("UNWATCH",))
+            yield self._pin_run(("UNWATCH",))
         self._watching = False
         self._route()
         return True
@@ -126,13 +161,19 @@ class Pipeline(CoreCommands):
 
     def reset(self) -> None:
         """Drop every queued command, unwatch and give back a pinned connection."""
+        if self._pin is None:
+            self._clear()  # the common case (leaving a with block): nothing to unpin
+            return
+        run_sync(self._reset_steps())
+
+    def _reset_steps(self) -> Steps[None]:
         self._clear()
         pin, ok = self._pin, not self._watching
         if pin is None:
             return
         try:
             if self._watching and pin.usable:
-                pin.execute(("UNWATCH",))
+                yield self._pin_run(("UNWATCH",))
                 ok = True
         except RedisError:
             pass
@@ -159,17 +200,25 @@ class Pipeline(CoreCommands):
         command's position and name); otherwise error replies are returned in place as
         exception instances. The pipeline is empty afterwards.
         """
+        if self._pin is None and self._batch.callbacks:
+            # The common case, no WATCH: one C call, no steps to drive (the same as
+            # the first branch of _execute_steps).
+            batch, transaction = self._take()
+            return _pipeline_results(self._send(batch), batch, transaction, raise_on_error)
+        return run_sync(self._execute_steps(raise_on_error))
+
+    def _execute_steps(self, raise_on_error: bool) -> Steps[List[Any]]:
         pin = self._pin
         if not self._batch.callbacks:
-            self.reset()
+            yield from self._reset_steps()
             return []
         batch, transaction = self._take()
         try:
             if pin is None:
-                replies = self._core.execute_batch(batch)
+                replies = yield self._send(batch)
             else:
                 try:
-                    replies = pin.execute_batch(batch)
+                    replies = yield self._send_pinned(pin, batch)
                 except ConnectionError as exc:
                     raise WatchError(WATCH_LOST) from exc
         finally:
@@ -237,3 +286,28 @@ def _pipeline_results(
         elif cb is not None:
             results[i] = cb(reply)
     return results
+
+
+def transaction_steps(
+    pipe: Pipeline,
+    func: Callable[[Any], Any],
+    watches: Tuple[Any, ...],
+    value_from_callable: bool,
+    watch_delay: float | None,
+    sleep: Callable[[float], Any],
+) -> Steps[Any]:
+    """A client's ``transaction()``, written once: WATCH, ``func(pipe)``, EXEC, and
+    on WatchError reset, sleep ``watch_delay`` and go again. ``sleep`` is
+    ``time.sleep`` or ``asyncio.sleep``; the async driver also awaits what ``func``
+    returns when it is awaitable (an ``async def`` func)."""
+    while True:
+        try:
+            if watches:
+                yield from pipe._watch_steps(watches)
+            func_value = yield func(pipe)
+            exec_value = yield from pipe._execute_steps(True)
+            return func_value if value_from_callable else exec_value
+        except WatchError:
+            yield from pipe._reset_steps()
+            if watch_delay is not None and watch_delay > 0:
+                yield sleep(watch_delay)
