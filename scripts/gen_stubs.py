@@ -8,7 +8,8 @@ on a pipeline.  Each stub restates every command with the same parameters and
 annotations and the right return type, read from the sources with ``ast``
 (nothing is imported).
 
-Both stubs rely on pyredisclient/commands.py: every public CoreCommands
+Both stubs rely on pyredisclient/commands/ (CoreCommands and the families it
+gathers, read in method resolution order): every public CoreCommands
 method, which must return ``self._run(...)`` on every path (the module's own
 rule); otherwise it returns neither a coroutine on the async client nor the
 pipeline on a pipeline, and generation stops.
@@ -22,6 +23,9 @@ pyredisclient/client/aio.pyi, from client/aio.py (and client/pipeline.py):
   their own signatures; async generators become ``def name(...) ->
   AsyncIterator[...]``.  A private class of aio.py named in one of those
   signatures is declared in the stub as well.
+- The members AsyncRedisClient inherits from the client base class
+  (client/base.py's ClientBase: config, with_prefix, metrics, ...), written
+  into the class as they are, since the stub names no base.
 - Pipeline's own public methods (multi, reset, ...), which AsyncPipeline
   inherits.  Its command methods return AsyncPipeline (they queue and return
   the pipeline), except CoreCommands' generators, which would unpack the
@@ -384,7 +388,8 @@ class StubBuilder:
 
     def __init__(self, root: Path = ROOT) -> None:
         self.root = root
-        self.commands = Source(root, f"{PACKAGE}/commands/__init__.py")
+        self._sources: Dict[str, Source] = {}
+        self.commands = self._source(f"{PACKAGE}.commands")
         self.src = Source(root, f"{PACKAGE}/{self.module}")
         # The module-level names the stub declares itself (module_members).
         names = {
@@ -668,31 +673,68 @@ class StubBuilder:
                 return annotation
         return None
 
-    def command_methods(self) -> Iterator[Tuple[str, List[FuncDef], bool]]:
-        """(name, defs, is_generator) for every public CoreCommands method and alias."""
-        cls = self.commands.cls("CoreCommands")
-        funcs: Dict[str, List[FuncDef]] = {}
-        for name, node in self.members(cls, self.commands):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                funcs.setdefault(name, []).append(node)
-        for name, node in self.members(cls, self.commands):
-            if not _is_public(name) or name.startswith("__"):
-                continue
-            if isinstance(node, ast.Assign):
-                target = self._alias_target(node, funcs, self.commands, cls.name)
-                group = funcs[target]
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                group = funcs[name]
-                if node is not group[-1]:
-                    continue  # yield each overloaded name once
-            else:
-                raise GenerationError(f"commands.py: CoreCommands.{name}: only methods expected")
-            yield name, group, any(_has_yield(f) for f in group)
+    def _source(self, module: str) -> Source:
+        """The parsed source of a module of this package (a package: its __init__.py)."""
+        if module not in self._sources:
+            rel = module.replace(".", "/")
+            path = f"{rel}/__init__.py" if (self.root / rel).is_dir() else f"{rel}.py"
+            self._sources[module] = Source(self.root, path)
+        return self._sources[module]
 
-    def check_returns_run(self, fn: FuncDef) -> None:
+    def command_classes(self) -> List[Tuple[Source, ast.ClassDef]]:
+        """CoreCommands and the command families it gathers, in method resolution
+        order: CoreCommands, each family's mixin in the order listed, their base."""
+        order: List[Tuple[Source, ast.ClassDef]] = []
+
+        def visit(src: Source, cls: ast.ClassDef) -> None:
+            # Depth first, keeping each class's last place: the MRO of mixins that
+            # share one base.
+            order[:] = [(s, c) for s, c in order if (s.module, c.name) != (src.module, cls.name)]
+            order.append((src, cls))
+            for node in cls.bases:
+                if not isinstance(node, ast.Name):
+                    raise GenerationError(f"{src.relpath}: {cls.name}: unsupported base")
+                module, name = src.from_imports.get(node.id, (src.module, node.id))
+                if not module.startswith(f"{PACKAGE}.commands"):
+                    raise GenerationError(
+                        f"{src.relpath}: {cls.name}: base {node.id} is not a command class"
+                    )
+                base_src = self._source(module)
+                visit(base_src, base_src.cls(name))
+
+        visit(self.commands, self.commands.cls("CoreCommands"))
+        return order
+
+    def command_methods(self) -> Iterator[Tuple[str, List[FuncDef], bool, Source]]:
+        """(name, defs, is_generator, source) for every public CoreCommands method and
+        alias, from the family (mixin) that defines it."""
+        seen: Set[str] = set()
+        for src, cls in self.command_classes():
+            funcs: Dict[str, List[FuncDef]] = {}
+            for name, node in self.members(cls, src):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    funcs.setdefault(name, []).append(node)
+            for name, node in self.members(cls, src):
+                if not _is_public(name) or name.startswith("__") or name in seen:
+                    continue
+                if isinstance(node, ast.Assign):
+                    target = self._alias_target(node, funcs, src, cls.name)
+                    group = funcs[target]
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    group = funcs[name]
+                    if node is not group[-1]:
+                        continue  # yield each overloaded name once
+                else:
+                    raise GenerationError(
+                        f"{src.relpath}: {cls.name}.{name}: only methods expected"
+                    )
+                seen.add(name)
+                yield name, group, any(_has_yield(f) for f in group), src
+
+    def check_returns_run(self, fn: FuncDef, src: Source) -> None:
         """Every path must return ``self._run(...)``: that call is what becomes a
         coroutine on the async client and the pipeline on a Pipeline."""
-        qual = f"{self.commands.relpath}:{fn.lineno}: CoreCommands.{fn.name}"
+        qual = f"{src.relpath}:{fn.lineno}: CoreCommands.{fn.name}"
         if isinstance(fn, ast.AsyncFunctionDef):
             raise GenerationError(f"{qual}: async methods are not expected in CoreCommands")
         returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
@@ -722,16 +764,16 @@ class StubBuilder:
         Generators (scan_iter) are left out: they would unpack the pipeline itself.
         """
         out: List[ast.stmt] = []
-        for name, group, is_generator in self.command_methods():
+        for name, group, is_generator, src in self.command_methods():
             if name in defined or is_generator:
                 continue
             for fn in group:
                 if not _is_overload(fn):
-                    self.check_returns_run(fn)
+                    self.check_returns_run(fn, src)
             out.append(
                 self.function(
                     group[-1],
-                    self.commands,
+                    src,
                     where="CoreCommands",
                     name=name,
                     returns=ast.Name(id=returns, ctx=ast.Load()),
@@ -827,7 +869,7 @@ class AioStubBuilder(StubBuilder):
             defined |= more_defined
         body = inherited + body
         commands: List[ast.stmt] = []
-        for name, group, is_generator in self.command_methods():
+        for name, group, is_generator, src in self.command_methods():
             if name in defined:
                 continue
             if is_generator:
@@ -839,12 +881,10 @@ class AioStubBuilder(StubBuilder):
             overloads = [f for f in group if _is_overload(f)] or [group[-1]]
             for fn in group:
                 if not _is_overload(fn):
-                    self.check_returns_run(fn)
+                    self.check_returns_run(fn, src)
             for fn in overloads:
                 commands.append(
-                    self.function(
-                        fn, self.commands, where="CoreCommands", name=name, force_async=True
-                    )
+                    self.function(fn, src, where="CoreCommands", name=name, force_async=True)
                 )
         return _class("AsyncRedisClient", body, commands)
 
@@ -914,7 +954,7 @@ class PipelineStubBuilder(StubBuilder):
     def build(self) -> str:
         module_members = self.module_members()
         header = [
-            f"Generated by {COMMAND} from pyredisclient/commands.py and",
+            f"Generated by {COMMAND} from pyredisclient/commands/ and",
             "client/pipeline.py: do not edit. Regenerate after changing either.",
             "",
             "Every CoreCommands method queues its command and returns the pipeline, so",

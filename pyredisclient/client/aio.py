@@ -28,11 +28,12 @@ from typing import (
 
 from .. import _core
 from .._steps import run_async
-from ..commands import CoreCommands, KeyT, PatternT
+from ..commands import CoreCommands
+from ..commands.types import Callback, KeyT, PatternT
 from ..config import RedisConfig
 from ..exceptions import PoolTimeoutError
 from ..resilience.health import health_check_async
-from .base import Callback, ClientBase
+from .base import ClientBase
 from .pipeline import Pipeline, transaction_steps
 
 logger = logging.getLogger("pyredisclient")

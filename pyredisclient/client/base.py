@@ -11,10 +11,11 @@ debug_info, repr). What differs lives in the subclasses: how a command runs (the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Tuple
 
 from .. import _core
 from ..commands.keyprefix import KeyPrefixer, derive
+from ..commands.types import Callback
 from ..config import RedisConfig, hide_password, secret_url
 from ..config.options import _check_overrides
 from ..observability.metrics import collect, render_prometheus
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 __all__ = ["ClientBase", "build_config", "core_client_kwargs"]
-
-Callback = Callable[[Any], Any]
 
 # RedisConfig fields the C core does not take (they live in Python).
 _PYTHON_ONLY = frozenset(

@@ -15,9 +15,8 @@ from typing import Any, Callable, List, Tuple
 from .. import _core
 from .._steps import Steps, run_sync
 from ..commands import CoreCommands
+from ..commands.types import Callback
 from ..exceptions import ConnectionError, ExecAbortError, RedisError, WatchError
-
-Callback = Callable[[Any], Any]
 
 # What a transaction on a watching connection raises when that connection fails:
 # the watch may have been lost, so the caller must retry (redis-py's wording).

@@ -11,9 +11,10 @@ from typing import Any, Callable, Dict, Tuple, TypeVar
 from .._steps import run_sync
 from ..commands import CoreCommands
 from ..commands.keyprefix import KeyPrefixer
+from ..commands.types import Callback
 from ..config import RedisConfig
 from ..resilience.health import health_check
-from .base import Callback, ClientBase
+from .base import ClientBase
 from .pipeline import Pipeline, transaction_steps
 
 logger = logging.getLogger("pyredisclient")

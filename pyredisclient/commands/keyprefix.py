@@ -95,7 +95,7 @@ Arguments: every argument is sent as bytes (str encoded with the client's encodi
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Tuple, Union
 
 from .._core import DataError
 from ..config import ConfigurationError
@@ -134,6 +134,7 @@ from .keyprefix_table import (
 from .keyprefix_table import S_NONE as S_NONE
 from .keyprefix_table import SCRIPTS as SCRIPTS
 from .keyprefix_table import SERVER_INFO as SERVER_INFO
+from .types import Callback
 
 __all__ = [
     "CATEGORIES",
@@ -143,8 +144,6 @@ __all__ = [
     "escape_glob",
     "supported_commands",
 ]
-
-Callback = Callable[[Any], Any]
 
 
 def _escape_bytes(text: bytes) -> bytes:

@@ -23,9 +23,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Dict, Protocol, Tuple
 
-__all__ = ["make_traced_run"]
+from ..commands.types import Callback
 
-Callback = Callable[[Any], Any]
+__all__ = ["make_traced_run"]
 
 
 class Run(Protocol):
