@@ -8,6 +8,7 @@ retries and a circuit breaker.
 from typing import TYPE_CHECKING, Any
 
 from . import _core
+from ._version import __version__
 from .client import Pipeline, RedisClient
 from .commands.keyprefix import KeyPrefixError
 from .config import ConfigurationError, RedisConfig, Secret
@@ -37,7 +38,6 @@ from .resilience.fallback import fallback_counts, reset_fallback_counts, with_re
 if TYPE_CHECKING:
     from .client.aio import AsyncPipeline, AsyncRedisClient
 
-__version__ = "0.1.0"
 hiredis_version = _core.hiredis_version
 
 __all__ = [

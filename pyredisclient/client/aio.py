@@ -26,7 +26,9 @@ from typing import (
     cast,
 )
 
-from .. import _core
+from .._core import WANT_POOL as _WANT_POOL
+from .._core import WANT_READ as _WANT_READ
+from .._core import WANT_WRITE as _WANT_WRITE
 from .._steps import run_async
 from ..commands import CoreCommands
 from ..commands.types import Callback, KeyT, PatternT
@@ -37,10 +39,6 @@ from .base import ClientBase
 from .pipeline import Pipeline, transaction_steps
 
 logger = logging.getLogger("pyredisclient")
-
-_WANT_READ = _core.WANT_READ
-_WANT_WRITE = _core.WANT_WRITE
-_WANT_POOL = _core.WANT_POOL
 
 
 def _wake(fut: asyncio.Future[bool], value: bool) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Tuple
 
-from .. import _core
+from .._core import Client as CoreClient
 from ..commands.keyprefix import KeyPrefixer, derive
 from ..commands.types import Callback
 from ..config import RedisConfig, hide_password, secret_url
@@ -84,7 +84,7 @@ class ClientBase:
     """
 
     _config: RedisConfig
-    _core: _core.Client
+    _core: CoreClient
     _prefixer: KeyPrefixer | None
     _tracing: Tuple[Any] | None  # (tracer,) once enabled
 
@@ -106,7 +106,7 @@ class ClientBase:
         # No I/O here: the core connects on first use (host names are resolved on a
         # helper thread it waits for like a socket), so nothing blocks, or raises
         # because Redis is down, before the first command.
-        self._core = _core.Client(**core_client_kwargs(config))
+        self._core = CoreClient(**core_client_kwargs(config))
         self._tracing = None
         self._init_driver()
         self._set_prefixer(_config_prefixer(config))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Tuple
 
-from .. import _core
+from .._core import Batch
 from .._steps import Steps, run_sync
 from ..commands import CoreCommands
 from ..commands.types import Callback
@@ -46,7 +46,7 @@ class Pipeline(CoreCommands):
     def _new_batch(self) -> Any:
         """An empty batch (MULTI goes in first when this is a transaction)."""
         encoding, errors = self._encoding
-        return _core.Batch(
+        return Batch(
             encoding=encoding, encoding_errors=errors, owner=self, transaction=self.transaction
         )
 

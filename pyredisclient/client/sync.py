@@ -152,7 +152,7 @@ class RedisClient(ClientBase, CoreCommands):
         On the class (``RedisClient.health_check()``) it checks the shared client of
         :meth:`get_client`. ``deep=True`` also times a SET/GET/DEL round trip.
         """
-        return health_check(self, deep=deep)
+        return health_check(RedisClient.get_client if self is None else self, deep=deep)
 
     def close(self) -> None:
         """Close pooled connections and wake callers blocked on this client.

@@ -36,6 +36,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
+from ..resilience.fallback import fallback_counts
+
 __all__ = [
     "CORE_ERROR_CLASSES",
     "PROMETHEUS_CONTENT_TYPE",
@@ -73,14 +75,6 @@ CORE_ERROR_CLASSES: Dict[str, str] = {
 _BREAKER_STATES = ("closed", "half_open", "open")
 
 
-def _fallback_counts() -> Dict[str, int]:
-    try:
-        from ..resilience.fallback import fallback_counts
-    except ImportError:  # pragma: no cover - fallback.py ships with the package
-        return {}
-    return dict(fallback_counts())
-
-
 def _errors_by_class(core_errors: Mapping[str, int]) -> Dict[str, int]:
     out: Dict[str, int] = {}
     for code, count in core_errors.items():
@@ -101,7 +95,7 @@ def collect(client: Any) -> Dict[str, Any]:
     pool = dict(core.pool_stats())
     breaker = dict(core.breaker_state())
     hist = [(bound, int(count)) for bound, count in raw["latency_histogram"]]
-    fallbacks = _fallback_counts()
+    fallbacks = dict(fallback_counts())
     return {
         "calls": int(raw["calls"]),
         "commands": int(raw["commands"]),

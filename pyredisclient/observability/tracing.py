@@ -21,8 +21,9 @@ imported only when tracing is enabled: ``pip install opentelemetry-api`` (and
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, Protocol, Tuple
+from typing import Any, Dict, Protocol, Tuple
 
+from .._version import __version__
 from ..commands.types import Callback
 
 __all__ = ["make_traced_run"]
@@ -86,8 +87,6 @@ def make_traced_run(client: Any, run: Run, tracer: Any = None) -> Run:
     """
     trace = _import_trace()
     if tracer is None:
-        from .. import __version__
-
         tracer = trace.get_tracer("pyredisclient", __version__)
     kind = trace.SpanKind.CLIENT
     base = _peer_attributes(client)
@@ -110,7 +109,8 @@ def make_traced_run(client: Any, run: Run, tracer: Any = None) -> Run:
         span.record_exception(exc)
         span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
 
-    if _is_async(client, run):
+    # AsyncRedisClient's hook is a coroutine function: the span covers the awaited call.
+    if inspect.iscoroutinefunction(run):
 
         async def traced_async(args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
             with start(args) as span:
@@ -131,14 +131,3 @@ def make_traced_run(client: Any, run: Run, tracer: Any = None) -> Run:
                 raise
 
     return traced
-
-
-def _is_async(client: Any, run: Callable[..., Any]) -> bool:
-    """True when *run* returns an awaitable (AsyncRedisClient's hook)."""
-    if inspect.iscoroutinefunction(run):
-        return True
-    try:
-        from ..client.aio import AsyncRedisClient
-    except ImportError:  # pragma: no cover - aio.py ships with the package
-        return False
-    return isinstance(client, AsyncRedisClient)

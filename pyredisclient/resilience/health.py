@@ -2,7 +2,9 @@
 
 :func:`health_check` backs ``client.health_check()`` and the class-level
 ``RedisClient.health_check()`` (the shared client); :func:`health_check_async`
-backs ``await AsyncRedisClient.health_check()`` with the same logic. Neither raises: an
+backs ``await AsyncRedisClient.health_check()``. The check is written once, as
+steps (pyredisclient._steps) that the two drive with blocking or awaited calls.
+Neither raises: an
 unreachable server, an open circuit breaker, a bad configuration or a closed
 client all come back as ``{"status": "unhealthy", "error": ..., "type": ...}``.
 The PING and INFO go through the ordinary call path, so they are bounded by the
@@ -14,15 +16,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Dict, Generator, Iterable, Tuple
+from typing import Any, Callable, Dict, Iterable, Union
 
+from .._steps import Steps, run_async, run_sync
 from ..commands.keyprefix import KeyPrefixError
 from ..config import redact_url
 from ..exceptions import ConnectionError, ProtocolError, ResponseError, TimeoutError
 
-if TYPE_CHECKING:
-    from ..client.aio import AsyncRedisClient
-    from ..client.sync import RedisClient
+#: What the checks take: a client, or a function returning one, such as
+#: ``RedisClient.get_client``, called inside the check so that its failure (a bad
+#: configuration) is reported rather than raised.
+ClientOrGetter = Union[Any, Callable[[], Any]]
 
 __all__ = ["health_check", "health_check_async", "memory_status", "redact"]
 
@@ -120,26 +124,19 @@ def memory_status(info: Dict[str, Any], warning: float, critical: float) -> Dict
     return {"used_bytes": used, "max_bytes": limit, "usage_ratio": ratio, "status": status}
 
 
-# The check is written once, without I/O: a generator that yields the client
-# calls it wants as (method name, args, kwargs) and is sent their results (or
-# has their exceptions thrown in). health_check() drives it with plain calls,
-# health_check_async() with awaits, so both report exactly the same way.
-_Request = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
-_Steps = Generator[_Request, Any, Dict[str, Any]]
+# The check is written once, as steps: a generator that yields the result of each
+# client call it makes (pyredisclient._steps). health_check() runs it with plain
+# calls, health_check_async() with awaits, so both report exactly the same way.
 
 
-def _call(name: str, *args: Any, **kwargs: Any) -> _Request:
-    return (name, args, kwargs)
-
-
-def _deep_round() -> Generator[_Request, Any, Dict[str, Any]]:
+def _deep_round(client: Any) -> Steps[Dict[str, Any]]:
     """SET/GET/DEL a private key; returns {"ok", "latency_ms"} or raises."""
     key = f"{HEALTH_KEY_PREFIX}{uuid.uuid4().hex}"
     token = uuid.uuid4().hex
     started = time.perf_counter()
-    yield _call("set", key, token, px=HEALTH_KEY_TTL_MS)
-    got = yield _call("get", key)
-    yield _call("delete", key)
+    yield client.set(key, token, px=HEALTH_KEY_TTL_MS)
+    got = yield client.get(key)
+    yield client.delete(key)
     latency = (time.perf_counter() - started) * 1000.0
     ok = _text(got) == token
     result: Dict[str, Any] = {"ok": ok, "latency_ms": round(latency, 3)}
@@ -148,15 +145,15 @@ def _deep_round() -> Generator[_Request, Any, Dict[str, Any]]:
     return result
 
 
-def _steps(client: Any, deep: bool) -> _Steps:
+def _steps(client: Any, deep: bool) -> Steps[Dict[str, Any]]:
     secrets = _config_secrets(client)
     started = time.perf_counter()
     reasons = []
     try:
-        pong = yield _call("execute_command", "PING")
+        pong = yield client.execute_command("PING")
         latency_ms = (time.perf_counter() - started) * 1000.0
         try:
-            info = yield _call("info")
+            info = yield client.info()
         except KeyPrefixError:
             # A client confined to a key prefix may not read the whole server's INFO
             # (key_prefix_allow "server_info"): no memory figures, not a fault.
@@ -185,7 +182,7 @@ def _steps(client: Any, deep: bool) -> _Steps:
 
     if deep:
         try:
-            result["deep"] = yield from _deep_round()
+            result["deep"] = yield from _deep_round(client)
         except (ConnectionError, TimeoutError, ProtocolError) as exc:
             # Reachable a moment ago, gone now: as unreachable as it gets.
             failed = _unhealthy(exc, started, client, secrets)
@@ -212,38 +209,8 @@ def _steps(client: Any, deep: bool) -> _Steps:
     return result
 
 
-def _run_sync(client: Any, steps: _Steps) -> Dict[str, Any]:
-    try:
-        request = next(steps)
-        while True:
-            name, args, kwargs = request
-            try:
-                reply = getattr(client, name)(*args, **kwargs)
-            except Exception as exc:
-                request = steps.throw(exc)
-            else:
-                request = steps.send(reply)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-
-
-async def _run_async(client: Any, steps: _Steps) -> Dict[str, Any]:
-    try:
-        request = next(steps)
-        while True:
-            name, args, kwargs = request
-            try:
-                reply = await getattr(client, name)(*args, **kwargs)
-            except Exception as exc:  # not CancelledError: cancellation propagates
-                request = steps.throw(exc)
-            else:
-                request = steps.send(reply)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-
-
-def health_check(client: RedisClient | None = None, deep: bool = False) -> Dict[str, Any]:
-    """Check *client* (None: the shared ``RedisClient.get_client()``); never raises.
+def health_check(client: ClientOrGetter, deep: bool = False) -> Dict[str, Any]:
+    """Check *client* (a client, or a function returning one); never raises.
 
     Returns ``status`` "healthy"; "degraded" (memory above ``memory_warning_ratio``
     of maxmemory, INFO refused, a failed deep check on a reachable server, or a
@@ -253,35 +220,27 @@ def health_check(client: RedisClient | None = None, deep: bool = False) -> Dict[
     expires by itself.
     """
     started = time.perf_counter()
-    if client is None:
-        try:
-            from ..client.sync import RedisClient
-
-            client = RedisClient.get_client()
-        except Exception as exc:  # ConfigurationError, or anything: never raise
-            return _unhealthy(exc, started)
     try:
-        return _run_sync(client, _steps(client, deep))
+        client = client() if callable(client) else client
+    except Exception as exc:  # ConfigurationError, or anything: never raise
+        return _unhealthy(exc, started)
+    try:
+        return run_sync(_steps(client, deep))
     except Exception as exc:  # a bug here must not take a health route down
         logger.warning("health_check failed unexpectedly", exc_info=True)
         return _unhealthy(exc, started, client, _config_secrets(client))
 
 
-async def health_check_async(
-    client: AsyncRedisClient | None = None, deep: bool = False
-) -> Dict[str, Any]:
-    """:func:`health_check` for an AsyncRedisClient (None: the running loop's shared
-    client), with awaited calls; never raises, and cancellation propagates."""
+async def health_check_async(client: ClientOrGetter, deep: bool = False) -> Dict[str, Any]:
+    """:func:`health_check` for an AsyncRedisClient (or a function returning one),
+    with awaited calls; never raises, and cancellation propagates."""
     started = time.perf_counter()
-    if client is None:
-        try:
-            from ..client.aio import AsyncRedisClient
-
-            client = AsyncRedisClient.get_client()
-        except Exception as exc:  # ConfigurationError, or anything: never raise
-            return _unhealthy(exc, started)
     try:
-        return await _run_async(client, _steps(client, deep))
+        client = client() if callable(client) else client
+    except Exception as exc:  # ConfigurationError, or anything: never raise
+        return _unhealthy(exc, started)
+    try:
+        return await run_async(_steps(client, deep))
     except Exception as exc:
         logger.warning("health_check_async failed unexpectedly", exc_info=True)
         return _unhealthy(exc, started, client, _config_secrets(client))
