@@ -3,6 +3,15 @@
 Fast (connections, I/O and reply parsing run in C with the GIL released), and hard
 to knock over: finite timeouts everywhere, a thread-safe and fork-safe pool, safe
 retries and a circuit breaker.
+
+This module is the public API. The parts (docs/ARCHITECTURE.md): ``client/`` (the
+clients and pipelines), ``commands/`` (command methods by family, reply callbacks, key
+prefixes), ``config/``, ``resilience/`` (fallback, health), ``observability/``
+(metrics, tracing), ``integrations/`` (FastAPI, pytest plugin, test servers, CLI),
+``exceptions`` and the C extension ``_core``. The modules ``aio``, ``pipeline``,
+``fallback``, ``health``, ``metrics``, ``tracing``, ``keyprefix``, ``fastapi``,
+``pytest_plugin`` and ``testing`` beside this one are compatibility modules: the
+former names of moved modules, kept so that existing imports keep working.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -30,7 +30,7 @@ _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 _NONE_WORDS = frozenset({"", "none", "null"})
 
 #: What a client confined to ``key_prefix`` may do beyond its own keys, each only when
-#: granted (``key_prefix_allow``; pyredisclient.keyprefix says what each unlocks).
+#: granted (``key_prefix_allow``; pyredisclient.commands.keyprefix says what each unlocks).
 KEY_PREFIX_CATEGORIES = ("admin", "databases", "scripts", "server_info", "unconfined")
 _CATEGORIES_TEXT = (
     f"a comma-separated list or a collection of {', '.join(KEY_PREFIX_CATEGORIES)} or all"
