@@ -282,6 +282,35 @@ class AsyncRedisClient:
         bylex: bool = False,
         offset: int | None = None,
         num: int | None = None,
+        use_rev: bool = False,
+    ) -> List[Any]: ...
+    async def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = False,
+        bylex: bool = False,
+        desc: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> int: ...
+    async def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+    ) -> List[Any]: ...
+    async def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
     ) -> List[Any]: ...
     async def zrevrange(
         self,
@@ -327,6 +356,61 @@ class AsyncRedisClient:
     ) -> Any: ...
     async def zcard(self, name: KeyT) -> int: ...
     async def zcount(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> int: ...
+    async def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> int: ...
+    async def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> int: ...
+    async def zremrangebyrank(self, name: KeyT, min: int, max: int) -> int: ...
+    async def zremrangebyscore(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> int: ...
+    async def zmscore(self, key: KeyT, members: List[Any]) -> List[float | None]: ...
+    async def zpopmax(self, name: KeyT, count: int | None = None) -> List[Tuple[Any, float]]: ...
+    async def zpopmin(self, name: KeyT, count: int | None = None) -> List[Tuple[Any, float]]: ...
+    async def bzpopmax(
+        self, keys: KeysT, timeout: float | None = 0
+    ) -> Tuple[Any, Any, float] | None: ...
+    async def bzpopmin(
+        self, keys: KeysT, timeout: float | None = 0
+    ) -> Tuple[Any, Any, float] | None: ...
+    async def zmpop(
+        self,
+        num_keys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> Any: ...
+    async def bzmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> Any: ...
+    async def zrandmember(
+        self, key: KeyT, count: int | None = None, withscores: bool = False
+    ) -> Any: ...
+    async def zdiff(self, keys: Sequence[KeyT], withscores: bool = False) -> List[Any]: ...
+    async def zdiffstore(self, dest: KeyT, keys: Sequence[KeyT]) -> int: ...
+    async def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+    ) -> List[Any]: ...
+    async def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> int: ...
+    async def zintercard(self, numkeys: int, keys: List[Any], limit: int = 0) -> int: ...
+    async def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = ...,
+    ) -> List[Any]: ...
+    async def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> int: ...
     async def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def script_load(self, script: EncodableT) -> str: ...
@@ -539,6 +623,35 @@ class AsyncPipeline:
         bylex: bool = False,
         offset: int | None = None,
         num: int | None = None,
+        use_rev: bool = False,
+    ) -> AsyncPipeline: ...
+    def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = False,
+        bylex: bool = False,
+        desc: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> AsyncPipeline: ...
+    def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+    ) -> AsyncPipeline: ...
+    def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
     ) -> AsyncPipeline: ...
     def zrevrange(
         self,
@@ -584,6 +697,59 @@ class AsyncPipeline:
     ) -> AsyncPipeline: ...
     def zcard(self, name: KeyT) -> AsyncPipeline: ...
     def zcount(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> AsyncPipeline: ...
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> AsyncPipeline: ...
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> AsyncPipeline: ...
+    def zremrangebyrank(self, name: KeyT, min: int, max: int) -> AsyncPipeline: ...
+    def zremrangebyscore(
+        self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT
+    ) -> AsyncPipeline: ...
+    def zmscore(self, key: KeyT, members: List[Any]) -> AsyncPipeline: ...
+    def zpopmax(self, name: KeyT, count: int | None = None) -> AsyncPipeline: ...
+    def zpopmin(self, name: KeyT, count: int | None = None) -> AsyncPipeline: ...
+    def bzpopmax(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def bzpopmin(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def zmpop(
+        self,
+        num_keys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> AsyncPipeline: ...
+    def bzmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> AsyncPipeline: ...
+    def zrandmember(
+        self, key: KeyT, count: int | None = None, withscores: bool = False
+    ) -> AsyncPipeline: ...
+    def zdiff(self, keys: Sequence[KeyT], withscores: bool = False) -> AsyncPipeline: ...
+    def zdiffstore(self, dest: KeyT, keys: Sequence[KeyT]) -> AsyncPipeline: ...
+    def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+    ) -> AsyncPipeline: ...
+    def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> AsyncPipeline: ...
+    def zintercard(self, numkeys: int, keys: List[Any], limit: int = 0) -> AsyncPipeline: ...
+    def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = ...,
+    ) -> AsyncPipeline: ...
+    def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> AsyncPipeline: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...
     def script_load(self, script: EncodableT) -> AsyncPipeline: ...
