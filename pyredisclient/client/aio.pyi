@@ -411,6 +411,86 @@ class AsyncRedisClient:
     async def zunionstore(
         self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
     ) -> int: ...
+    async def pfadd(self, name: KeyT, *values: EncodableT) -> int: ...
+    async def pfcount(self, *sources: KeyT) -> int: ...
+    async def pfmerge(self, dest: KeyT, *sources: KeyT) -> bool: ...
+    async def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+    ) -> int: ...
+    async def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = None
+    ) -> float | None: ...
+    async def geohash(self, name: KeyT, *values: EncodableT) -> List[Any]: ...
+    async def geopos(self, name: KeyT, *values: EncodableT) -> List[Tuple[float, float] | None]: ...
+    async def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Any: ...
+    async def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Any: ...
+    async def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        withcoord: bool = False,
+        withdist: bool = False,
+        withhash: bool = False,
+    ) -> List[Any]: ...
+    async def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        storedist: bool = False,
+    ) -> int: ...
     async def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def script_load(self, script: EncodableT) -> str: ...
@@ -749,6 +829,86 @@ class AsyncPipeline:
     ) -> AsyncPipeline: ...
     def zunionstore(
         self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> AsyncPipeline: ...
+    def pfadd(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def pfcount(self, *sources: KeyT) -> AsyncPipeline: ...
+    def pfmerge(self, dest: KeyT, *sources: KeyT) -> AsyncPipeline: ...
+    def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+    ) -> AsyncPipeline: ...
+    def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = None
+    ) -> AsyncPipeline: ...
+    def geohash(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def geopos(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> AsyncPipeline: ...
+    def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> AsyncPipeline: ...
+    def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        withcoord: bool = False,
+        withdist: bool = False,
+        withhash: bool = False,
+    ) -> AsyncPipeline: ...
+    def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        storedist: bool = False,
     ) -> AsyncPipeline: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...

@@ -390,6 +390,86 @@ class Pipeline:
     def zunionstore(
         self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
     ) -> Pipeline: ...
+    def pfadd(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def pfcount(self, *sources: KeyT) -> Pipeline: ...
+    def pfmerge(self, dest: KeyT, *sources: KeyT) -> Pipeline: ...
+    def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+    ) -> Pipeline: ...
+    def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = None
+    ) -> Pipeline: ...
+    def geohash(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def geopos(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Pipeline: ...
+    def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Pipeline: ...
+    def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        withcoord: bool = False,
+        withdist: bool = False,
+        withhash: bool = False,
+    ) -> Pipeline: ...
+    def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        storedist: bool = False,
+    ) -> Pipeline: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Pipeline: ...
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Pipeline: ...
     def script_load(self, script: EncodableT) -> Pipeline: ...

@@ -1,8 +1,9 @@
 """redis-py compatible command methods, written once for every client and pipeline.
 
 The commands come in families, one mixin per module (server, pubsub, strings, keys,
-hashes, lists, sets, sorted_sets, scripting), over one base (``base.py``) and one
-module of reply callbacks (``callbacks.py``); :class:`CoreCommands` gathers them.
+hashes, lists, sets, sorted_sets, hyperloglog, geo, scripting), over one
+base (``base.py``) and one module of reply callbacks (``callbacks.py``);
+:class:`CoreCommands` gathers them.
 RedisClient, AsyncRedisClient, Pipeline and AsyncPipeline all inherit it.
 
 Every method builds the full argument tuple of one command and hands it,
@@ -36,7 +37,9 @@ for types Redis cannot take, such as None or bool.
 
 from __future__ import annotations
 
+from .geo import GeoCommands
 from .hashes import HashCommands
+from .hyperloglog import HyperlogCommands
 from .keys import KeyCommands
 from .lists import ListCommands
 from .pubsub import PubSubCommands
@@ -68,6 +71,8 @@ class CoreCommands(
     ListCommands,
     SetCommands,
     SortedSetCommands,
+    HyperlogCommands,
+    GeoCommands,
     ScriptingCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
