@@ -20,10 +20,12 @@ from typing import (
     Sequence,
     Set,
     Tuple,
+    Union,
 )
 
 from typing_extensions import Self
 
+from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -491,6 +493,113 @@ class AsyncRedisClient:
         any: bool = False,
         storedist: bool = False,
     ) -> int: ...
+    async def xadd(
+        self,
+        name: KeyT,
+        fields: Dict[Any, EncodableT],
+        id: StreamIdT = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+        nomkstream: bool = False,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+        idmpauto: str | None = None,
+        idmp: Tuple[Any, Any] | None = None,
+    ) -> Any: ...
+    async def xlen(self, name: KeyT) -> int: ...
+    async def xdel(self, name: KeyT, *ids: StreamIdT) -> int: ...
+    async def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+    ) -> int: ...
+    async def xrange(
+        self, name: KeyT, min: StreamIdT = "-", max: StreamIdT = "+", count: int | None = None
+    ) -> List[Tuple[Any, Dict[Any, Any]]]: ...
+    async def xrevrange(
+        self, name: KeyT, max: StreamIdT = "+", min: StreamIdT = "-", count: int | None = None
+    ) -> List[Tuple[Any, Dict[Any, Any]]]: ...
+    async def xread(
+        self,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> List[List[Any]]: ...
+    async def xreadgroup(
+        self,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        noack: bool = False,
+        claim_min_idle_time: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> List[List[Any]]: ...
+    async def xack(self, name: KeyT, groupname: GroupT, *ids: StreamIdT) -> int: ...
+    async def xclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        message_ids: Union[List[StreamIdT], Tuple[StreamIdT, ...]],
+        idle: int | None = None,
+        time: int | None = None,
+        retrycount: int | None = None,
+        force: bool = False,
+        justid: bool = False,
+    ) -> Any: ...
+    async def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        start_id: StreamIdT = "0-0",
+        count: int | None = None,
+        justid: bool = False,
+    ) -> List[Any]: ...
+    async def xpending(self, name: KeyT, groupname: GroupT) -> Dict[str, Any]: ...
+    async def xpending_range(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: ConsumerT | None = None,
+        idle: int | None = None,
+    ) -> List[Dict[str, Any]]: ...
+    async def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        id: StreamIdT = "$",
+        mkstream: bool = False,
+        entries_read: int | None = None,
+    ) -> bool: ...
+    async def xgroup_destroy(self, name: KeyT, groupname: GroupT) -> bool: ...
+    async def xgroup_createconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> int: ...
+    async def xgroup_delconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> int: ...
+    async def xgroup_setid(
+        self, name: KeyT, groupname: GroupT, id: StreamIdT, entries_read: int | None = None
+    ) -> bool: ...
+    async def xinfo_stream(self, name: KeyT, full: bool = False) -> Dict[str, Any]: ...
+    async def xinfo_groups(self, name: KeyT) -> List[Dict[str, Any]]: ...
+    async def xinfo_consumers(self, name: KeyT, groupname: GroupT) -> List[Dict[str, Any]]: ...
     async def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def script_load(self, script: EncodableT) -> str: ...
@@ -910,6 +1019,113 @@ class AsyncPipeline:
         any: bool = False,
         storedist: bool = False,
     ) -> AsyncPipeline: ...
+    def xadd(
+        self,
+        name: KeyT,
+        fields: Dict[Any, EncodableT],
+        id: StreamIdT = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+        nomkstream: bool = False,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+        idmpauto: str | None = None,
+        idmp: Tuple[Any, Any] | None = None,
+    ) -> AsyncPipeline: ...
+    def xlen(self, name: KeyT) -> AsyncPipeline: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> AsyncPipeline: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+    ) -> AsyncPipeline: ...
+    def xrange(
+        self, name: KeyT, min: StreamIdT = "-", max: StreamIdT = "+", count: int | None = None
+    ) -> AsyncPipeline: ...
+    def xrevrange(
+        self, name: KeyT, max: StreamIdT = "+", min: StreamIdT = "-", count: int | None = None
+    ) -> AsyncPipeline: ...
+    def xread(
+        self,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xreadgroup(
+        self,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        noack: bool = False,
+        claim_min_idle_time: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xack(self, name: KeyT, groupname: GroupT, *ids: StreamIdT) -> AsyncPipeline: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        message_ids: Union[List[StreamIdT], Tuple[StreamIdT, ...]],
+        idle: int | None = None,
+        time: int | None = None,
+        retrycount: int | None = None,
+        force: bool = False,
+        justid: bool = False,
+    ) -> AsyncPipeline: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        start_id: StreamIdT = "0-0",
+        count: int | None = None,
+        justid: bool = False,
+    ) -> AsyncPipeline: ...
+    def xpending(self, name: KeyT, groupname: GroupT) -> AsyncPipeline: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: ConsumerT | None = None,
+        idle: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        id: StreamIdT = "$",
+        mkstream: bool = False,
+        entries_read: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xgroup_destroy(self, name: KeyT, groupname: GroupT) -> AsyncPipeline: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> AsyncPipeline: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> AsyncPipeline: ...
+    def xgroup_setid(
+        self, name: KeyT, groupname: GroupT, id: StreamIdT, entries_read: int | None = None
+    ) -> AsyncPipeline: ...
+    def xinfo_stream(self, name: KeyT, full: bool = False) -> AsyncPipeline: ...
+    def xinfo_groups(self, name: KeyT) -> AsyncPipeline: ...
+    def xinfo_consumers(self, name: KeyT, groupname: GroupT) -> AsyncPipeline: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...
     def script_load(self, script: EncodableT) -> AsyncPipeline: ...

@@ -7,9 +7,10 @@
 # the generator's docstring for WATCH-mode reads). Pipeline does not name
 # CoreCommands as a base: it breaks its contract (ping returns the pipeline).
 
-from typing import Any, Callable, List, Mapping, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple, Union
 
 from pyredisclient._steps import Steps
+from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -470,6 +471,113 @@ class Pipeline:
         any: bool = False,
         storedist: bool = False,
     ) -> Pipeline: ...
+    def xadd(
+        self,
+        name: KeyT,
+        fields: Dict[Any, EncodableT],
+        id: StreamIdT = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+        nomkstream: bool = False,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+        idmpauto: str | None = None,
+        idmp: Tuple[Any, Any] | None = None,
+    ) -> Pipeline: ...
+    def xlen(self, name: KeyT) -> Pipeline: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> Pipeline: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+    ) -> Pipeline: ...
+    def xrange(
+        self, name: KeyT, min: StreamIdT = "-", max: StreamIdT = "+", count: int | None = None
+    ) -> Pipeline: ...
+    def xrevrange(
+        self, name: KeyT, max: StreamIdT = "+", min: StreamIdT = "-", count: int | None = None
+    ) -> Pipeline: ...
+    def xread(
+        self,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> Pipeline: ...
+    def xreadgroup(
+        self,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        noack: bool = False,
+        claim_min_idle_time: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> Pipeline: ...
+    def xack(self, name: KeyT, groupname: GroupT, *ids: StreamIdT) -> Pipeline: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        message_ids: Union[List[StreamIdT], Tuple[StreamIdT, ...]],
+        idle: int | None = None,
+        time: int | None = None,
+        retrycount: int | None = None,
+        force: bool = False,
+        justid: bool = False,
+    ) -> Pipeline: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        start_id: StreamIdT = "0-0",
+        count: int | None = None,
+        justid: bool = False,
+    ) -> Pipeline: ...
+    def xpending(self, name: KeyT, groupname: GroupT) -> Pipeline: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: ConsumerT | None = None,
+        idle: int | None = None,
+    ) -> Pipeline: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        id: StreamIdT = "$",
+        mkstream: bool = False,
+        entries_read: int | None = None,
+    ) -> Pipeline: ...
+    def xgroup_destroy(self, name: KeyT, groupname: GroupT) -> Pipeline: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> Pipeline: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> Pipeline: ...
+    def xgroup_setid(
+        self, name: KeyT, groupname: GroupT, id: StreamIdT, entries_read: int | None = None
+    ) -> Pipeline: ...
+    def xinfo_stream(self, name: KeyT, full: bool = False) -> Pipeline: ...
+    def xinfo_groups(self, name: KeyT) -> Pipeline: ...
+    def xinfo_consumers(self, name: KeyT, groupname: GroupT) -> Pipeline: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Pipeline: ...
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Pipeline: ...
     def script_load(self, script: EncodableT) -> Pipeline: ...

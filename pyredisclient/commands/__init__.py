@@ -1,7 +1,7 @@
 """redis-py compatible command methods, written once for every client and pipeline.
 
 The commands come in families, one mixin per module (server, pubsub, strings, keys,
-hashes, lists, sets, sorted_sets, hyperloglog, geo, scripting), over one
+hashes, lists, sets, sorted_sets, hyperloglog, geo, streams, scripting), over one
 base (``base.py``) and one module of reply callbacks (``callbacks.py``);
 :class:`CoreCommands` gathers them.
 RedisClient, AsyncRedisClient, Pipeline and AsyncPipeline all inherit it.
@@ -47,6 +47,7 @@ from .scripting import ScriptingCommands
 from .server import ServerCommands
 from .sets import SetCommands
 from .sorted_sets import SortedSetCommands
+from .streams import StreamCommands
 from .strings import StringCommands
 from .types import AbsExpiryT, EncodableT, ExpiryT, KeysT, KeyT, PatternT, ScoreCastT
 
@@ -73,6 +74,7 @@ class CoreCommands(
     SortedSetCommands,
     HyperlogCommands,
     GeoCommands,
+    StreamCommands,
     ScriptingCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
