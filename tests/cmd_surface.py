@@ -17,6 +17,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
+import pytest
+
 import pyredisclient
 from pyredisclient.aio import AsyncRedisClient
 
@@ -153,7 +155,32 @@ def run_redis_py(url: str, script: Sequence[Call], decode: bool) -> List[Any]:
 
 
 #: The modes whose results must equal the sync bytes client's.
-SAME_AS_SYNC = ("async", "pipeline", "transaction", "async-pipeline", "async-transaction")
+SAME_AS_SYNC = (
+    "async",
+    "pipeline",
+    "transaction",
+    "async-pipeline",
+    "async-transaction",
+    "prefixed",
+)
+
+
+def check_same_as_redis_py(url: str, script: Sequence[Call], decode: bool) -> None:
+    """RedisClient gives what redis-py 8 gives (RESP2), in bytes or decoded mode."""
+    pytest.importorskip("redis")
+    mine = run_mode("decoded" if decode else "sync", url, script)
+    theirs = run_mode("redis-py-decoded" if decode else "redis-py", url, script)
+    assert_same(script, mine, theirs)
+
+
+def check_same_as_sync(client: Any, url: str, script: Sequence[Call], mode: str) -> None:
+    """``mode`` (one of :data:`SAME_AS_SYNC`) gives what the sync client gives; a
+    prefixed run leaves only keys under its prefix (``client``: unprefixed)."""
+    expected = run_mode("sync", url, script)
+    assert_same(script, run_mode(mode, url, script), expected)
+    if mode == "prefixed":
+        keys = client.keys("*")
+        assert keys and all(k.startswith(b"tenant:") for k in keys)
 
 
 def same_types(a: Any, b: Any) -> bool:

@@ -1,8 +1,6 @@
 """Sorted set commands (commands/sorted_sets.py) against a real server.
 
-One script of calls runs on RedisClient, and must give what redis-py 8 gives
-(RESP2 shapes, bytes and decode_responses), then the same on AsyncRedisClient,
-both pipelines, transactions and a key-prefixed client (tests/cmd_surface.py).
+SCRIPT runs on every client kind and on redis-py (tests/cmd_surface.py).
 Explicit expected values follow for the shapes that matter, the blocking pops'
 timeouts, and key-prefixed replies that name keys.
 """
@@ -16,11 +14,11 @@ from typing import Any
 import pytest
 from cmd_surface import (
     SAME_AS_SYNC,
-    assert_same,
     c,
+    check_same_as_redis_py,
+    check_same_as_sync,
     family_methods,
     methods_called,
-    run_mode,
 )
 
 import pyredisclient
@@ -122,19 +120,12 @@ SCRIPT = [
 
 @pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decoded"])
 def test_same_results_as_redis_py(redis_client: Any, redis_url: str, decode: bool) -> None:
-    pytest.importorskip("redis")
-    mine = run_mode("decoded" if decode else "sync", redis_url, SCRIPT)
-    theirs = run_mode("redis-py-decoded" if decode else "redis-py", redis_url, SCRIPT)
-    assert_same(SCRIPT, mine, theirs)
+    check_same_as_redis_py(redis_url, SCRIPT, decode)
 
 
-@pytest.mark.parametrize("mode", (*SAME_AS_SYNC, "prefixed"))
+@pytest.mark.parametrize("mode", SAME_AS_SYNC)
 def test_every_client_kind_gives_the_same(redis_client: Any, redis_url: str, mode: str) -> None:
-    expected = run_mode("sync", redis_url, SCRIPT)
-    assert_same(SCRIPT, run_mode(mode, redis_url, SCRIPT), expected)
-    if mode == "prefixed":
-        keys = redis_client.keys("*")
-        assert keys and all(k.startswith(b"tenant:") for k in keys)
+    check_same_as_sync(redis_client, redis_url, SCRIPT, mode)
 
 
 def test_script_covers_the_family() -> None:

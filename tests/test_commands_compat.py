@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from cmd_surface import same_types
 
 import pyredisclient
 from pyredisclient.commands import CoreCommands
@@ -533,17 +534,6 @@ def test_same_results_as_redis_py(
     for (method, mine), (_, reference) in zip(ours, theirs):
         assert mine == reference, method
         assert same_types(mine, reference), (method, mine, reference)
-
-
-def same_types(a: Any, b: Any) -> bool:
-    """True when a and b also agree on types, recursively (1 == True == 1.0)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return all(same_types(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return all(same_types(a[k], b[k]) for k in a)
-    return True
 
 
 def test_every_method_is_exercised() -> None:

@@ -50,7 +50,7 @@ def _places(withdist: bool, withhash: bool, withcoord: bool) -> Callback | None:
     return places
 
 
-def _georadius_args(
+def _georadius(
     head: Tuple[Any, ...],
     unit: str | None,
     withdist: bool,
@@ -61,7 +61,8 @@ def _georadius_args(
     store: KeyT | None,
     store_dist: KeyT | None,
     any: bool,
-) -> Tuple[Any, ...]:
+) -> Tuple[Tuple[Any, ...], Callback | None]:
+    """The arguments and reply callback of GEORADIUS[BYMEMBER] after ``head``."""
     if unit and unit not in _UNITS:
         raise DataError("GEORADIUS invalid unit")
     args: Tuple[Any, ...] = (*head, unit or "m")
@@ -85,7 +86,9 @@ def _georadius_args(
         args += ("STORE", store)
     if store_dist:
         args += ("STOREDIST", store_dist)
-    return args
+    if store or store_dist:
+        return args, None  # a count
+    return args, _places(withdist, withhash, withcoord)
 
 
 def _geosearch_args(
@@ -197,21 +200,8 @@ class GeoCommands(CommandsBase):
     ) -> Any:
         """Return the members within ``radius`` of a point (deprecated by Redis for
         GEOSEARCH); with ``store``/``store_dist`` store them and return how many."""
-        args = _georadius_args(
-            ("GEORADIUS", name, longitude, latitude, radius),
-            unit,
-            withdist,
-            withcoord,
-            withhash,
-            count,
-            sort,
-            store,
-            store_dist,
-            any,
-        )
-        if store or store_dist:
-            return self._run(args)
-        return self._run(args, _places(withdist, withhash, withcoord))
+        options = (unit, withdist, withcoord, withhash, count, sort, store, store_dist, any)
+        return self._run(*_georadius(("GEORADIUS", name, longitude, latitude, radius), *options))
 
     def georadiusbymember(
         self,
@@ -229,21 +219,8 @@ class GeoCommands(CommandsBase):
         any: bool = False,
     ) -> Any:
         """Like georadius, centred on ``member``."""
-        args = _georadius_args(
-            ("GEORADIUSBYMEMBER", name, member, radius),
-            unit,
-            withdist,
-            withcoord,
-            withhash,
-            count,
-            sort,
-            store,
-            store_dist,
-            any,
-        )
-        if store or store_dist:
-            return self._run(args)
-        return self._run(args, _places(withdist, withhash, withcoord))
+        options = (unit, withdist, withcoord, withhash, count, sort, store, store_dist, any)
+        return self._run(*_georadius(("GEORADIUSBYMEMBER", name, member, radius), *options))
 
     def geosearch(
         self,
