@@ -105,39 +105,34 @@ async def run_async_pipeline(client: Any, script: Sequence[Call], transaction: b
 
 
 def run_mode(mode: str, url: str, script: Sequence[Call]) -> List[Any]:
-    """Run ``script`` on an empty database in one of :data:`MODES`."""
-    if mode.startswith("async"):
-        return asyncio.run(_run_async_mode(mode, url, script))
-    if mode == "redis-py":
-        return run_redis_py(url, script, decode=False)
-    if mode == "redis-py-decoded":
-        return run_redis_py(url, script, decode=True)
+    """Run ``script`` on an empty database in ``mode``: "sync", "redis-py",
+    "redis-py-decoded", or words joined by "-" (async, pipeline, transaction,
+    prefixed, decoded), such as "async-prefixed-transaction"."""
+    if mode.startswith("redis-py"):
+        return run_redis_py(url, script, decode=mode.endswith("decoded"))
+    words = set(mode.split("-"))
     kwargs: Dict[str, Any] = {}
-    if mode == "decoded":
+    if "decoded" in words:
         kwargs["decode_responses"] = True
-    if mode == "prefixed":
+    if "prefixed" in words:
         kwargs["key_prefix"] = "tenant:"
-    flusher = pyredisclient.RedisClient.from_url(url)
-    flusher.flushdb()
-    flusher.close()
-    client = pyredisclient.RedisClient.from_url(url, **kwargs)
-    try:
-        if mode == "pipeline":
-            return run_pipeline(client, script, transaction=False)
-        if mode == "transaction":
-            return run_pipeline(client, script, transaction=True)
+    with pyredisclient.RedisClient.from_url(url) as flusher:
+        flusher.flushdb()
+    pipelined = "pipeline" in words or "transaction" in words
+    if "async" in words:
+        return asyncio.run(_run_async(url, kwargs, pipelined, "transaction" in words, script))
+    with pyredisclient.RedisClient.from_url(url, **kwargs) as client:
+        if pipelined:
+            return run_pipeline(client, script, transaction="transaction" in words)
         return run_sync(client, script)
-    finally:
-        client.close()
 
 
-async def _run_async_mode(mode: str, url: str, script: Sequence[Call]) -> List[Any]:
-    async with AsyncRedisClient.from_url(url) as client:
-        await client.flushdb()
-        if mode == "async-pipeline":
-            return await run_async_pipeline(client, script, transaction=False)
-        if mode == "async-transaction":
-            return await run_async_pipeline(client, script, transaction=True)
+async def _run_async(
+    url: str, kwargs: Dict[str, Any], pipelined: bool, transaction: bool, script: Sequence[Call]
+) -> List[Any]:
+    async with AsyncRedisClient.from_url(url, **kwargs) as client:
+        if pipelined:
+            return await run_async_pipeline(client, script, transaction)
         return await run_async(client, script)
 
 
@@ -162,6 +157,8 @@ SAME_AS_SYNC = (
     "async-pipeline",
     "async-transaction",
     "prefixed",
+    "prefixed-pipeline",
+    "async-prefixed-transaction",
 )
 
 
@@ -178,7 +175,7 @@ def check_same_as_sync(client: Any, url: str, script: Sequence[Call], mode: str)
     prefixed run leaves only keys under its prefix (``client``: unprefixed)."""
     expected = run_mode("sync", url, script)
     assert_same(script, run_mode(mode, url, script), expected)
-    if mode == "prefixed":
+    if "prefixed" in mode:
         keys = client.keys("*")
         assert keys and all(k.startswith(b"tenant:") for k in keys)
 

@@ -7,6 +7,7 @@ timeouts, and key-prefixed replies that name keys.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from cmd_surface import (
 
 import pyredisclient
 from pyredisclient import DataError
+from pyredisclient.aio import AsyncRedisClient
 from pyredisclient.commands.sorted_sets import SortedSetCommands
 
 SCRIPT = [
@@ -160,6 +162,19 @@ def test_blocking_pops_time_out(redis_client: Any, redis_url: str) -> None:
             start = time.monotonic()
             assert pop() is None
             assert 0.9 < time.monotonic() - start < 3
+
+
+def test_async_blocking_pops(redis_client: Any, redis_url: str) -> None:
+    redis_client.zadd("z", {"a": 1})
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url, socket_timeout=0.2) as r:
+            assert await r.bzpopmin(["missing", "z"], 1) == (b"z", b"a", 1.0)
+            start = time.monotonic()
+            assert await r.bzmpop(0.8, 1, ["z"], max=True) is None
+            assert 0.7 < time.monotonic() - start < 3
+
+    asyncio.run(main())
 
 
 def test_prefixed_replies_name_keys_without_prefix(redis_client: Any, redis_url: str) -> None:
