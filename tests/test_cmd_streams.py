@@ -255,3 +255,16 @@ def test_argument_errors(redis_client: Any) -> None:
         r.xclaim("s", "g", "c", 0, [])
     with pytest.raises(DataError):
         r.xtrim("s")
+
+
+def test_claimed_entries_keep_their_delivery_fields() -> None:
+    """XREADGROUP ... CLAIM (Redis 8.4, newer than the test server): each entry
+    carries delivery fields after its fields; the shape is redis-py's."""
+    helpers = pytest.importorskip("redis._parsers.helpers")
+    from pyredisclient.commands.streams import _xread_claimed_result
+
+    reply = [[b"s", [[b"1-0", [b"f", b"v"], 5000, 2], None]]]
+    expected = [[b"s", [(b"1-0", {b"f": b"v"}, 5000, 2), (None, None)]]]
+    assert _xread_claimed_result(reply) == expected
+    assert helpers.parse_xread(reply, claim_min_idle_time=1) == expected
+    assert _xread_claimed_result(None) == []
