@@ -12,12 +12,10 @@
 #include "prc_int.h"
 
 struct prc_pool_s {
-    prc_opts_t opts;   /* strings point into the owned copies below */
-    char *strings[10]; /* owned copies of option strings */
-    char *hs_buf;      /* AUTH/SELECT/SETNAME, owned, zeroed on free */
-    size_t hs_len;
-    int hs_n;
-    void *tls_ctx; /* SSL_CTX *, owned */
+    prc_opts_t opts;    /* host, unix_path, tls_server_name point into
+                           cfg; the other strings are not kept (NULL) */
+    prc_conn_cfg_t cfg; /* what each connection needs: copied strings,
+                           the handshake, the TLS context (owned) */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;  /* a connection or a slot came free; mu */
@@ -47,8 +45,7 @@ struct prc_pool_s {
 /* ---- fork safety ----------------------------------------------------- */
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static prc_pool_t *registry;             /* reg_mu */
-static _Atomic uint64_t fork_generation; /* bumped in each child */
+static prc_pool_t *registry; /* reg_mu */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -76,7 +73,9 @@ atfork_parent(void)
 }
 
 /*
- * In the child only the forking thread exists.  Pool mutexes may have been
+ * In the child only the forking thread exists, and fork.c's handler (run
+ * first: child handlers run in the order they were installed) has bumped
+ * the fork generation.  Pool mutexes may have been
  * held by threads that are gone, so they are re-created, never locked.
  * Inherited connections share their sockets with the parent: close the
  * fds without sending anything (no QUIT, no TLS close_notify).  Idle ones
@@ -88,7 +87,6 @@ atfork_child(void)
 {
     prc_pool_t *p;
 
-    atomic_fetch_add(&fork_generation, 1);
     pthread_mutex_init(&reg_mu, NULL);
     for (p = registry; p != NULL; p = p->reg_next) {
         prc_conn_t *c, *next;
@@ -116,7 +114,7 @@ atfork_child(void)
         atomic_store(&p->st_in_use, 0);
         atomic_store(&p->st_created, 0);
         atomic_store(&p->st_closed, 0);
-        p->fork_gen = atomic_load(&fork_generation);
+        p->fork_gen = prc_fork_generation();
         init_sync(p);
     }
 }
@@ -124,13 +122,8 @@ atfork_child(void)
 static void
 install_atfork(void)
 {
+    prc__fork_init(); /* first, so that its child handler runs first */
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
-uint64_t
-prc_fork_generation(void)
-{
-    return atomic_load_explicit(&fork_generation, memory_order_relaxed);
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -164,127 +157,20 @@ prc_opts_init(prc_opts_t *o)
     o->tls_check_hostname = 1;
 }
 
-const prc_opts_t *
-prc__pool_opts(const prc_pool_t *p)
-{
-    return &p->opts;
-}
-
-void *
-prc__pool_tls_ctx(const prc_pool_t *p)
-{
-    return p->tls_ctx;
-}
-
-void
-prc__pool_handshake(const prc_pool_t *p, const char **buf, size_t *len, int *n)
-{
-    *buf = p->hs_buf;
-    *len = p->hs_len;
-    *n = p->hs_n;
-}
-
 prc_breaker_t *
 prc_pool_breaker(prc_pool_t *p)
 {
     return &p->breaker;
 }
 
-/* Copy one option string into the pool; 0 or -1 on allocation failure. */
-static int
-own_string(prc_pool_t *p, int slot, const char **field)
-{
-    if (*field == NULL) {
-        return 0;
-    }
-    p->strings[slot] = strdup(*field);
-    if (p->strings[slot] == NULL) {
-        return -1;
-    }
-    *field = p->strings[slot];
-    return 0;
-}
-
-/* Append one formatted command to the handshake buffer. */
-static int
-add_handshake(prc_pool_t *p, int argc, const char **argv)
-{
-    size_t lens[3];
-    char *cmd = NULL, *nb;
-    int i, len;
-
-    for (i = 0; i < argc; i++) {
-        lens[i] = strlen(argv[i]);
-    }
-    len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-    if (len < 0) {
-        return -1;
-    }
-    nb = realloc(p->hs_buf, p->hs_len + (size_t)len);
-    if (nb == NULL) {
-        redisFreeCommand(cmd);
-        return -1;
-    }
-    memcpy(nb + p->hs_len, cmd, (size_t)len);
-    /* The formatted AUTH holds the password: wipe it before freeing. */
-    memset(cmd, 0, (size_t)len);
-    redisFreeCommand(cmd);
-    p->hs_buf = nb;
-    p->hs_len += (size_t)len;
-    p->hs_n++;
-    return 0;
-}
-
-static int
-build_handshake(prc_pool_t *p)
-{
-    const prc_opts_t *o = &p->opts;
-    char db[24];
-
-    if (o->password != NULL) {
-        const char *a2[2] = {"AUTH", o->password};
-        const char *a3[3] = {"AUTH", o->username, o->password};
-        if (o->username != NULL ? add_handshake(p, 3, a3)
-                                : add_handshake(p, 2, a2)) {
-            return -1;
-        }
-    }
-    if (o->db != 0) {
-        const char *a[2] = {"SELECT", db};
-        snprintf(db, sizeof(db), "%d", o->db);
-        if (add_handshake(p, 2, a)) {
-            return -1;
-        }
-    }
-    if (o->client_name != NULL) {
-        const char *a[3] = {"CLIENT", "SETNAME", o->client_name};
-        if (add_handshake(p, 3, a)) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Free what prc_pool_new built; secrets are wiped first.  NULL ok. */
 static void
 destroy(prc_pool_t *p)
 {
-    int i;
-
     if (p == NULL) {
         return;
     }
-    if (p->hs_buf != NULL) {
-        memset(p->hs_buf, 0, p->hs_len);
-    }
-    free(p->hs_buf);
-    for (i = 0; i < 10; i++) {
-        if (p->strings[i] != NULL) {
-            memset(p->strings[i], 0, strlen(p->strings[i]));
-            free(p->strings[i]);
-        }
-    }
-    prc__tls_ctx_free(p->tls_ctx);
+    prc__conn_cfg_free(&p->cfg);
     free(p);
 }
 
@@ -304,31 +190,26 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
     pthread_once(&atfork_once, install_atfork);
     p = calloc(1, sizeof(*p));
     if (p == NULL) {
-        goto nomem;
+        *err = PRC_ENOMEM;
+        snprintf(errbuf, errlen, "out of memory creating the pool");
+        return NULL;
     }
+    *err = prc__conn_cfg_init(&p->cfg, opts, errbuf, errlen);
+    if (*err != 0) {
+        destroy(p);
+        return NULL;
+    }
+    /* The pool keeps the options it reads itself; the strings it names
+     * in messages are the config's copies, and the secrets stay only in
+     * the handshake. */
     p->opts = *opts;
-    if (own_string(p, 0, &p->opts.host) ||
-        own_string(p, 1, &p->opts.unix_path) ||
-        own_string(p, 2, &p->opts.username) ||
-        own_string(p, 3, &p->opts.password) ||
-        own_string(p, 4, &p->opts.client_name) ||
-        own_string(p, 5, &p->opts.tls_ca_file) ||
-        own_string(p, 6, &p->opts.tls_ca_path) ||
-        own_string(p, 7, &p->opts.tls_cert_file) ||
-        own_string(p, 8, &p->opts.tls_key_file) ||
-        own_string(p, 9, &p->opts.tls_server_name) || build_handshake(p)) {
-        goto nomem;
-    }
-    if (p->opts.host == NULL) {
-        p->opts.host = "localhost";
-    }
-    if (p->opts.tls) {
-        p->tls_ctx = prc__tls_ctx_new(&p->opts, errbuf, errlen);
-        if (p->tls_ctx == NULL) {
-            *err = PRC_ETLS;
-            goto error;
-        }
-    }
+    p->opts.host = p->cfg.host;
+    p->opts.unix_path = p->cfg.unix_path;
+    p->opts.tls_server_name = p->cfg.tls_server_name;
+    p->opts.username = p->opts.password = p->opts.client_name = NULL;
+    p->opts.tls_ca_file = p->opts.tls_ca_path = NULL;
+    p->opts.tls_cert_file = p->opts.tls_key_file = NULL;
+    p->cfg.fd_mu = &p->mu;
     prc_breaker_init(&p->breaker, &p->opts);
     init_sync(p);
     pthread_mutex_lock(&reg_mu);
@@ -337,13 +218,6 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
     registry = p;
     pthread_mutex_unlock(&reg_mu);
     return p;
-
-nomem:
-    *err = PRC_ENOMEM;
-    snprintf(errbuf, errlen, "out of memory creating the pool");
-error:
-    destroy(p);
-    return NULL;
 }
 
 /* ---- connections in the pool ---------------------------------------- */
@@ -373,28 +247,6 @@ unlink_locked(prc_pool_t *p, prc_conn_t *c)
         c->all_next->all_prev = c->all_prev;
     }
     c->all_prev = c->all_next = NULL;
-}
-
-void
-prc__conn_set_fd(prc_conn_t *c, int fd)
-{
-    pthread_mutex_lock(&c->pool->mu);
-    c->fd = fd;
-    pthread_mutex_unlock(&c->pool->mu);
-}
-
-void
-prc__conn_close_fd(prc_conn_t *c)
-{
-    int fd;
-
-    pthread_mutex_lock(&c->pool->mu);
-    fd = c->fd;
-    c->fd = -1;
-    pthread_mutex_unlock(&c->pool->mu);
-    if (fd >= 0) {
-        close(fd);
-    }
 }
 
 /* Close a checked-out connection and give its slot back. */
@@ -490,7 +342,7 @@ checkout(prc_pool_t *p, prc_call_t *call)
         if (p->nopen < p->opts.max_connections) {
             p->nopen++;
             pthread_mutex_unlock(&p->mu);
-            c = prc__conn_new(p);
+            c = prc__conn_new(&p->cfg);
             pthread_mutex_lock(&p->mu);
             if (c == NULL) {
                 p->nopen--;

@@ -1061,9 +1061,9 @@ TEST_IMPL(conn_unix_errors)
 
 /* Open a connection with prc__conn_open_step and prc__wait. */
 static int
-open_conn(prc_pool_t *p, prc_conn_t **out)
+open_conn(const prc_conn_cfg_t *cfg, prc_conn_t **out)
 {
-    prc_conn_t *c = prc__conn_new(p);
+    prc_conn_t *c = prc__conn_new(cfg);
     int64_t dl = prc_deadline_after(1.0);
     int rc, steps = 0;
 
@@ -1111,7 +1111,7 @@ TEST_IMPL(conn_state_machine)
     fakesrv_opts_t so = {0};
     fakesrv_t *srv;
     prc_opts_t o;
-    prc_pool_t *p;
+    prc_conn_cfg_t *cfg;
     prc_conn_t *c;
     const char *r;
     size_t len;
@@ -1121,8 +1121,8 @@ TEST_IMPL(conn_state_machine)
     START_FAKE(srv, &so);
     pt_opts(&o, srv);
     o.password = "pw"; /* the handshake runs inside open_step */
-    ASSERT_NOT_NULL(p = pt_pool(&o));
-    CHECK(open_conn(p, &c));
+    ASSERT_NOT_NULL(cfg = pt_cfg(&o));
+    CHECK(open_conn(cfg, &c));
     test_defer(free_conn, c);
     ASSERT_EQ(prc__conn_stale(c), 0);
     /* The first io_step writes everything and asks to wait: no read
@@ -1221,9 +1221,9 @@ free_faulty_conn(void *arg)
 }
 
 static int
-faulty_conn(prc_pool_t *p, int mode, prc_conn_t **out)
+faulty_conn(const prc_conn_cfg_t *cfg, int mode, prc_conn_t **out)
 {
-    CHECK(open_conn(p, out));
+    CHECK(open_conn(cfg, out));
     test_defer(free_faulty_conn, *out);
     (*out)->tp = &faulty;
     ft_mode = mode;
@@ -1236,7 +1236,7 @@ TEST_IMPL(conn_faulty_transport)
     fakesrv_opts_t so = {0};
     fakesrv_t *srv;
     prc_opts_t o;
-    prc_pool_t *p;
+    prc_conn_cfg_t *p;
     prc_conn_t *c;
     const char *r;
     size_t len;
@@ -1245,7 +1245,7 @@ TEST_IMPL(conn_faulty_transport)
 
     START_FAKE(srv, &so);
     pt_opts(&o, srv);
-    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_NOT_NULL(p = pt_cfg(&o));
 
     /* Short writes, one-byte reads and spurious EAGAINs. */
     CHECK(faulty_conn(p, FT_SHORT, &c));
@@ -1301,13 +1301,13 @@ close_fd(void *arg)
 /* A connection on one end of a socketpair, in `state`; *peer is the
  * test's end, playing the server byte for byte. */
 static int
-pair_conn(prc_pool_t *p, int state, prc_conn_t **out, int *peer)
+pair_conn(const prc_conn_cfg_t *cfg, int state, prc_conn_t **out, int *peer)
 {
     int sv[2];
     prc_conn_t *c;
 
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-    ASSERT_NOT_NULL(c = prc__conn_new(p));
+    ASSERT_NOT_NULL(c = prc__conn_new(cfg));
     test_defer(free_conn, c);
     test_defer(close_fd, (void *)(intptr_t)sv[1]);
     c->fd = sv[0];
@@ -1327,7 +1327,7 @@ peer_says(int peer, const char *bytes)
 TEST_IMPL(conn_out_of_step)
 {
     prc_opts_t o;
-    prc_pool_t *p;
+    prc_conn_cfg_t *p;
     prc_conn_t *c;
     const char *r;
     char req[64];
@@ -1336,7 +1336,7 @@ TEST_IMPL(conn_out_of_step)
 
     prc_opts_init(&o);
     o.host = "127.0.0.1";
-    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_NOT_NULL(p = pt_cfg(&o));
     len = pt_format(req, sizeof(req), (const char *[]){"ECHO", "two", NULL});
 
     /* The answer, then an extra reply while the connection is idle: the
@@ -1372,8 +1372,8 @@ TEST_IMPL(conn_out_of_step)
 /* Bytes that a server sends before any command: a new connection with
  * them is out of step (or refused, when they are a server error). */
 static int
-early_case(prc_pool_t *p, const char *bytes, int close_peer, int code,
-           const char *errstr)
+early_case(const prc_conn_cfg_t *p, const char *bytes, int close_peer,
+           int code, const char *errstr)
 {
     prc_conn_t *c;
     int peer;
@@ -1398,13 +1398,13 @@ early_case(prc_pool_t *p, const char *bytes, int close_peer, int code,
 TEST_IMPL(conn_bytes_before_handshake)
 {
     prc_opts_t o;
-    prc_pool_t *p, *auth;
+    prc_conn_cfg_t *p, *auth;
 
     prc_opts_init(&o);
     o.host = "127.0.0.1";
-    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_NOT_NULL(p = pt_cfg(&o));
     o.password = "pw";
-    ASSERT_NOT_NULL(auth = pt_pool(&o));
+    ASSERT_NOT_NULL(auth = pt_cfg(&o));
 
     /* Quiet: READY at once, or the handshake is sent. */
     CHECK(early_case(p, NULL, 0, PRC_DONE, NULL));

@@ -101,17 +101,18 @@ check_roundtrip(const char *cmd, size_t len, int argc, const char **argv,
     redisReaderFree(r);
 }
 
-/* A pool's setup commands, with the arguments as secrets and names. */
+/* A connection config's setup commands, with the arguments as secrets
+ * and names. */
 static void
 check_setup(int argc, const char **argv, const size_t *lens)
 {
     char strs[3][256];
     prc_opts_t o;
-    prc_pool_t *p;
+    prc_conn_cfg_t cfg;
     const char *buf;
     size_t len;
     char err[128];
-    int code, n, i;
+    int n, i;
 
     prc_opts_init(&o);
     o.host = "127.0.0.1";
@@ -128,11 +129,12 @@ check_setup(int argc, const char **argv, const size_t *lens)
     o.username = argc > 1 ? strs[1] : NULL;
     o.client_name = argc > 2 ? strs[2] : NULL;
     o.db = argc > 3 ? (int)(lens[3] % 16) : 0;
-    p = prc_pool_new(&o, &code, err, sizeof(err));
-    if (p == NULL) {
+    if (prc__conn_cfg_init(&cfg, &o, err, sizeof(err)) != 0) {
         abort();
     }
-    prc__pool_handshake(p, &buf, &len, &n);
+    buf = cfg.handshake;
+    len = cfg.handshake_len;
+    n = cfg.handshake_n;
     if (n != 1 + (o.db != 0) + (o.client_name != NULL)) {
         abort();
     }
@@ -160,7 +162,7 @@ check_setup(int argc, const char **argv, const size_t *lens)
         freeReplyObject(auth);
         redisReaderFree(r);
     }
-    prc_pool_free(p);
+    prc__conn_cfg_free(&cfg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -23,8 +23,8 @@
 
 #include "prc_int.h"
 
-static prc_pool_t *plain_pool; /* no setup commands */
-static prc_pool_t *setup_pool; /* AUTH + SELECT + CLIENT SETNAME */
+static prc_conn_cfg_t plain_cfg; /* no setup commands */
+static prc_conn_cfg_t setup_cfg; /* AUTH + SELECT + CLIENT SETNAME */
 
 static const uint8_t *in_data;
 static size_t in_len, in_pos;
@@ -95,13 +95,12 @@ static const prc_transport_t fuzz_transport = {
     .close = fz_close,
 };
 
-static prc_pool_t *
-make_pool(int setup)
+/* A connection config, no pool: the connection stands on its own. */
+static void
+make_cfg(prc_conn_cfg_t *cfg, int setup)
 {
     prc_opts_t o;
     char err[128];
-    int code;
-    prc_pool_t *p;
 
     prc_opts_init(&o);
     o.host = "127.0.0.1";
@@ -110,12 +109,10 @@ make_pool(int setup)
         o.db = 2;
         o.client_name = "fuzz";
     }
-    p = prc_pool_new(&o, &code, err, sizeof(err));
-    if (p == NULL) {
-        fprintf(stderr, "prc_pool_new: %s\n", err);
+    if (prc__conn_cfg_init(cfg, &o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "prc__conn_cfg_init: %s\n", err);
         abort();
     }
-    return p;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -125,8 +122,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    plain_pool = make_pool(0);
-    setup_pool = make_pool(1);
+    make_cfg(&plain_cfg, 0);
+    make_cfg(&setup_cfg, 1);
     return 0;
 }
 
@@ -237,7 +234,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     exhausted = 0;
     quiet_first = setup && !(chunk_seed & 2);
 
-    c = prc__conn_new(setup ? setup_pool : plain_pool);
+    c = prc__conn_new(setup ? &setup_cfg : &plain_cfg);
     if (c == NULL) {
         return 0;
     }
