@@ -487,7 +487,7 @@ check_exec(RedisClientObject *self, prc_call_t *call, PyObject *replies,
                      "was expected; connection closed",
                      PyLong_Check(last) ? "an integer" : "a string", items);
     }
-    prc_conn_mark_broken(call->conn);
+    prc_conn_mark_broken(prc_call_conn(call));
     Py_DECREF(replies);
     return NULL;
 }
@@ -503,7 +503,7 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single,
     Py_ssize_t i, nerr = 0;
     int outcome = PRC_OK;
 
-    replies = pyrc_parse_replies(self, call->conn, n, !single);
+    replies = pyrc_parse_replies(self, prc_call_conn(call), n, !single);
     if (replies != NULL && exec >= 0) {
         replies = check_exec(self, call, replies, exec);
     }
@@ -514,7 +514,7 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single,
                       ? PRC_EPROTO
                       : PRC_EINVAL;
     } else if (single) {
-        outcome = reply_outcome(self, call->conn, replies);
+        outcome = reply_outcome(self, prc_call_conn(call), replies);
         nerr = PyExceptionInstance_Check(replies);
     } else {
         for (i = 0; i < n; i++) {
@@ -522,7 +522,7 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single,
             if (PyExceptionInstance_Check(r)) {
                 nerr++;
                 if (outcome == PRC_OK) {
-                    outcome = reply_outcome(self, call->conn, r);
+                    outcome = reply_outcome(self, prc_call_conn(call), r);
                 }
             }
         }
@@ -1174,7 +1174,8 @@ AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
     PyObject *res;
 
     (void)unused;
-    if (ac->finished || ac->call.conn == NULL || ac->call.err != 0) {
+    if (ac->finished || prc_call_conn(&ac->call) == NULL ||
+        ac->call.err != 0) {
         PyErr_SetString(PyExc_RuntimeError, "no reply is ready");
         return NULL;
     }

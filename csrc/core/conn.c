@@ -572,3 +572,10 @@ prc__conn_stale(prc_conn_t *c)
      * So do bytes a TLS session decrypted and holds. */
     return poll(&pfd, 1, 0) != 0 || prc__tls_pending(c);
 }
+
+int
+prc_conn_usable(const prc_conn_t *c)
+{
+    return c != NULL && c->state == PRC__CONN_READY && c->fd >= 0 &&
+           c->fork_gen == prc_fork_generation();
+}

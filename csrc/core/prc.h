@@ -263,6 +263,21 @@ enum {
 };
 
 /*
+ * The private state of a call: call.c's own, opaque to everyone else.  It
+ * is a block of bytes sized and aligned for call.c's struct (call.c checks
+ * the size at compile time), so that a call still lives on the caller's
+ * stack or inside the caller's object, with no allocation per call, while
+ * what the state machine keeps there can change without touching this
+ * header or its users.
+ */
+#define PRC_CALL_PRIVATE_SIZE 128
+typedef union prc_call_private_u {
+    unsigned char bytes[PRC_CALL_PRIVATE_SIZE];
+    int64_t align_; /* alignment only */
+    void *alignp_;
+} prc_call_private_t;
+
+/*
  * One logical call: a request of `nreplies` commands, its deadline and
  * its state.  The request bytes are borrowed and must stay valid until
  * the call is finished (prc_call_finish).  A call that returns PRC_EINTR
@@ -270,7 +285,8 @@ enum {
  * against the same deadline and never re-sends what was written.
  */
 typedef struct prc_call_s {
-    /* in */
+    /* in: set by prc_call_init; deadline, block_deadline and flags may be
+     * changed before the first step */
     const char *req;
     size_t reqlen;
     int nreplies;
@@ -278,32 +294,18 @@ typedef struct prc_call_s {
     int64_t deadline;       /* overall, from prc_deadline_after */
     int64_t block_deadline; /* blocking commands: read deadline */
 
-    /* state (private) */
-    int phase;
-    int attempt;
-    int probe;      /* admitted as a half-open probe */
-    int transition; /* breaker state entered by this call, or -1 */
-    uint64_t epoch; /* breaker epoch at admission */
-    int admitted;
-    int fresh;           /* the connection was opened by this call */
-    int saw_alive;       /* a connection of this call was up, then failed */
-    int quick_retried;   /* a refused connect was retried without a wait */
-    int pool_waited;     /* counted in the pool's waits already */
-    size_t written;      /* request bytes the kernel accepted */
-    int64_t sleep_until; /* backoff end */
-    int64_t pool_deadline;
-    int64_t open_started;
-    int64_t started; /* prc_now() at admission: latency, breaker events */
-    int finished;    /* prc_call_finish ran */
-    prc_conn_t *conn;
-
-    /* the wait a step asked for (prc_pool_step) */
+    /* out: the wait the last step asked for (prc_pool_step) */
     int wait_fd;
     int64_t wait_deadline;
 
-    /* out */
+    /* out: the breaker state this call's admission or outcome entered, or
+     * -1; the caller logs the transition and sets it back to -1 */
+    int transition;
     int retries; /* how many times the call was replayed */
     int err;
+
+    prc_call_private_t priv; /* call.c's; never read or written outside */
+
     char errstr[PRC_ERRSTR_LEN];
 } prc_call_t;
 
@@ -347,6 +349,13 @@ int prc_call_timed_out(prc_pool_t *p, prc_call_t *call);
  * every exit path.  Thread-safe.
  */
 void prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome);
+
+/*
+ * The connection of a call: after a successful run (prc_pool_call or a
+ * step returning 0) it holds the replies (prc_conn_replies); NULL before
+ * checkout and after prc_call_finish released it.  Borrowed.
+ */
+prc_conn_t *prc_call_conn(const prc_call_t *call);
 
 /*
  * Pinned connections, for state that lives on one connection (WATCH):

@@ -132,8 +132,8 @@ pt_replies_are(prc_call_t *call, const char *expect)
     size_t len;
     const char *r;
 
-    ASSERT_NOT_NULL(call->conn);
-    r = prc_conn_replies(call->conn, &len);
+    ASSERT_NOT_NULL(ST(call)->conn);
+    r = prc_conn_replies(ST(call)->conn, &len);
     ASSERT_MEM_EQ(r, len, expect);
     return TEST_OK;
 }

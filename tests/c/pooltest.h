@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 
+#include "call_int.h"
 #include "fakesrv.h"
 #include "prc_int.h"
 #include "task.h"

@@ -255,8 +255,8 @@ TEST_IMPL(conn_drip_timeout)
     report_ms("drip server (1 byte/10 ms), deadline 200 ms: after", ms);
     ASSERT_GE(ms, 199);
     ASSERT_LE(ms, 200 + SLACK_MS);
-    ASSERT_NOT_NULL(call.conn);
-    ASSERT_GT(call.conn->rlen, 0); /* bytes did arrive */
+    ASSERT_NOT_NULL(ST(&call)->conn);
+    ASSERT_GT(ST(&call)->conn->rlen, 0); /* bytes did arrive */
     prc_call_finish(p, &call, call.err);
     return TEST_OK;
 }
@@ -311,8 +311,8 @@ TEST_IMPL(conn_write_timeout)
     free(req);
     ASSERT_CODE(rc, PRC_ETIMEDOUT);
     ASSERT_STR_CONTAINS(call.errstr, "timed out writing to the server");
-    ASSERT_GT(call.written, 0);
-    ASSERT_LT(call.written, hdr + big + 2);
+    ASSERT_GT(ST(&call)->written, 0);
+    ASSERT_LT(ST(&call)->written, hdr + big + 2);
     ASSERT_LE(ms, 200 + SLACK_MS);
     return TEST_OK;
 }
@@ -489,7 +489,7 @@ TEST_IMPL(conn_no_retry_write)
     /* SET was fully written and may have run: never replayed. */
     ASSERT_CODE(pt_call(p, &call, SET_REQ, 1, 0, 1.0), PRC_ECONNLOST);
     ASSERT_EQ(call.retries, 0);
-    ASSERT_EQ(call.written, strlen(SET_REQ));
+    ASSERT_EQ(ST(&call)->written, strlen(SET_REQ));
     prc_call_finish(p, &call, call.err);
     ASSERT_EQ(fakesrv_commands(srv), 1);
     return TEST_OK;
@@ -915,7 +915,7 @@ TEST_IMPL(conn_reply_limit_total)
                 PRC_EREPLYLIMIT);
     /* Checked after each read; a read may fill the grown buffer, so at
      * most about twice the limit is ever buffered. */
-    ASSERT_LE(call.conn->rlen, 2 * (1 << 20) + 64 * 1024);
+    ASSERT_LE(ST(&call)->conn->rlen, 2 * (1 << 20) + 64 * 1024);
     prc_call_finish(p, &call, call.err);
     /* Below the limit, the same shape passes. */
     ASSERT_EQ(pt_call(p, &call,
@@ -959,7 +959,7 @@ TEST_IMPL(conn_reply_limit_per_reply)
                  "with PRC_EREPLYLIMIT");
     }
     ASSERT_EQ(rc, 0);
-    ASSERT_EQ(call.conn->rlen, 3 * (6 + 900 + 2));
+    ASSERT_EQ(ST(&call)->conn->rlen, 3 * (6 + 900 + 2));
     prc_call_finish(p, &call, PRC_OK);
     /* A fourth reply over the limit is still refused. */
     n += pt_format(req + n, sizeof(req) - n,
@@ -985,7 +985,7 @@ TEST_IMPL(conn_big_reply)
     ASSERT_EQ(
         pt_call(p, &call, "*2\r\n$3\r\nBIG\r\n$7\r\n1000000\r\n", 1, 0, 2.0),
         0);
-    r = prc_conn_replies(call.conn, &len);
+    r = prc_conn_replies(ST(&call)->conn, &len);
     ASSERT_EQ(len, 10 + 1000000 + 2);
     ASSERT(memcmp(r, "$1000000\r\nxxx", 13) == 0);
     ASSERT(memcmp(r + len - 3, "x\r\n", 3) == 0);
@@ -995,7 +995,7 @@ TEST_IMPL(conn_big_reply)
                       "*3\r\n$3\r\nARR\r\n$4\r\n1000\r\n$3\r\n100\r\n", 1, 0,
                       2.0),
               0);
-    r = prc_conn_replies(call.conn, &len);
+    r = prc_conn_replies(ST(&call)->conn, &len);
     ASSERT_EQ(len, 7 + 1000 * (6 + 100 + 2));
     prc_call_finish(p, &call, PRC_OK);
     return TEST_OK;
@@ -1601,7 +1601,7 @@ TEST_IMPL(conn_real_redis)
     prc_call_finish(p, &call, PRC_OK);
     pt_format(req, sizeof(req), (const char *[]){"CLIENT", "INFO", NULL});
     ASSERT_EQ(pt_call(p, &call, req, 1, 0, 2.0), 0);
-    r = prc_conn_replies(call.conn, &len);
+    r = prc_conn_replies(ST(&call)->conn, &len);
     ASSERT(memmem(r, len, " db=2 ", 6) != NULL);
     prc_call_finish(p, &call, PRC_OK);
 
@@ -1614,7 +1614,7 @@ TEST_IMPL(conn_real_redis)
                            (const char *[]){"INCR", "counter", NULL});
         }
         ASSERT_EQ(pt_call(p, &call, pipe, 100, 0, 2.0), 0);
-        r = prc_conn_replies(call.conn, &len);
+        r = prc_conn_replies(ST(&call)->conn, &len);
         ASSERT_EQ(len, 9 * 4 + 90 * 5 + 6);
         ASSERT(memcmp(r + len - 6, ":100\r\n", 6) == 0);
         prc_call_finish(p, &call, PRC_OK);
@@ -1636,7 +1636,7 @@ TEST_IMPL(conn_real_redis)
     /* The server kills our idle connection: replaced without error. */
     pt_format(req, sizeof(req), (const char *[]){"CLIENT", "ID", NULL});
     ASSERT_EQ(pt_call(p, &call, req, 1, 0, 2.0), 0);
-    r = prc_conn_replies(call.conn, &len);
+    r = prc_conn_replies(ST(&call)->conn, &len);
     ASSERT(len > 3 && r[0] == ':');
     snprintf(id, sizeof(id), "%.*s", (int)(len - 3), r + 1);
     prc_call_finish(p, &call, PRC_OK);
