@@ -206,9 +206,31 @@ _KeySpecFlag = Literal[
     "variable_flags",
 ]
 _CommandClass = Literal[
-    "replay_safe", "blocking", "blocks_with_arg", "connection_state", "deprecated", "supplement"
+    "replay_safe",
+    "blocking",
+    "blocks_with_arg",
+    "connection_state",
+    "deprecated",
+    "supplement",
+    "closes",
 ]
 _BlockTimeout = Literal["last_seconds", "arg1_seconds", "block_ms", "arg2_ms", "arg3_ms"]
+_Refusal = Literal[
+    "pubsub",
+    "monitor",
+    "replication",
+    "select",
+    "auth",
+    "hello",
+    "reset",
+    "transaction",
+    "watch",
+    "client_reply",
+    "tracking",
+    "client_flag",
+    "cluster",
+    "script_debug",
+]
 
 class _KeySearch(TypedDict):
     type: Literal["index", "keyword", "range", "keynum", "unknown"]
@@ -231,6 +253,7 @@ class _CommandSpec(TypedDict):
     since: str
     classes: List[_CommandClass]
     block_timeout: _BlockTimeout | None
+    refusal: _Refusal | None
 
 def command_spec(args: Sequence[_Arg], /) -> _CommandSpec | None: ...
 def command_keys(

@@ -942,6 +942,7 @@ CORE_VOCABULARIES = (
     ("_KeySpecFlag", "PRC_KS_FLAG_MAP"),
     ("_CommandClass", "PRC_CMD_CLASS_MAP"),
     ("_BlockTimeout", "PRC_CMD_TMO_MAP"),
+    ("_Refusal", "PRC_CMD_REFUSAL_MAP"),
 )
 CORE_FUNCTIONS = """
 class _KeySearch(TypedDict):
@@ -965,6 +966,7 @@ class _CommandSpec(TypedDict):
     since: str
     classes: List[_CommandClass]
     block_timeout: _BlockTimeout | None
+    refusal: _Refusal | None
 
 def command_spec(args: Sequence[_Arg], /) -> _CommandSpec | None: ...
 def command_keys(

@@ -144,6 +144,7 @@ spec_dict(const prc_cmd_t *c)
 {
     PyObject *d = PyDict_New();
     const char *tmo = prc_cmd_tmo_name(c->block_tmo);
+    const char *refusal = prc_cmd_refusal_name(c->refusal);
 
     if (d == NULL || put(d, "name", PyUnicode_FromString(c->name)) < 0 ||
         put(d, "arity", PyLong_FromLong(c->arity)) < 0 ||
@@ -157,7 +158,10 @@ spec_dict(const prc_cmd_t *c)
         put(d, "classes", names_of(PRC_VOCAB_CLASS, c->classes)) < 0 ||
         put(d, "block_timeout",
             tmo ? PyUnicode_FromString(tmo) : (Py_INCREF(Py_None), Py_None)) <
-            0) {
+            0 ||
+        put(d, "refusal",
+            refusal ? PyUnicode_FromString(refusal)
+                    : (Py_INCREF(Py_None), Py_None)) < 0) {
         Py_XDECREF(d);
         return NULL;
     }

@@ -658,9 +658,12 @@ const char *prc_command_refusal(int argc, const char *const *argv,
  * replay_safe       may be sent again after a connection error;
  * blocking          waits on the server: own timeout (block_tmo);
  * blocks_with_arg   blocking only with an argument (XREAD's BLOCK);
- * connection_state  changes the connection it runs on (SELECT, SUBSCRIBE);
+ * connection_state  changes the connection it runs on (SELECT, SUBSCRIBE):
+ *                   refused where the connection is pooled (refusal says
+ *                   why), unless it closes the connection;
  * deprecated        COMMAND DOCS says so;
- * supplement        hand-written: newer than the snapshot's server.
+ * supplement        hand-written: newer than the snapshot's server;
+ * closes            ends its connection (QUIT): closed after the call.
  */
 #define PRC_CMD_CLASS_MAP(XX)                                                 \
     XX(REPLAY_SAFE, "replay_safe")                                            \
@@ -668,7 +671,8 @@ const char *prc_command_refusal(int argc, const char *const *argv,
     XX(BLOCKS_WITH_ARG, "blocks_with_arg")                                    \
     XX(CONN_STATE, "connection_state")                                        \
     XX(DEPRECATED, "deprecated")                                              \
-    XX(SUPPLEMENT, "supplement")
+    XX(SUPPLEMENT, "supplement")                                              \
+    XX(CLOSES, "closes")
 
 #define PRC_CMD_BIT_ENUM(prefix, name, str) prefix##BIT_##name,
 #define PRC_CMD_MASK_ENUM(prefix, name, str)                                  \
@@ -713,6 +717,31 @@ enum { PRC_KS_FIND_UNKNOWN = 0, PRC_KS_FIND_RANGE, PRC_KS_FIND_KEYNUM };
 #define PRC_TMO_ENUM(name, str) PRC_TMO_##name,
 enum { PRC_TMO_NONE = 0, PRC_CMD_TMO_MAP(PRC_TMO_ENUM) PRC_TMO_END };
 
+/* Why a connection-state command is refused where its connection goes
+ * back to a pool, and what to use instead (a rule of the generator, its
+ * REFUSALS; prc_command_refusal gives the sentence); PRC_REFUSE_NONE (0)
+ * for the others.  TRANSACTION and WATCH are the pipeline's own. */
+#define PRC_CMD_REFUSAL_MAP(XX)                                               \
+    XX(PUBSUB, "pubsub")                                                      \
+    XX(MONITOR, "monitor")                                                    \
+    XX(REPLICATION, "replication")                                            \
+    XX(SELECT, "select")                                                      \
+    XX(AUTH, "auth")                                                          \
+    XX(HELLO, "hello")                                                        \
+    XX(RESET, "reset")                                                        \
+    XX(TRANSACTION, "transaction")                                            \
+    XX(WATCH, "watch")                                                        \
+    XX(CLIENT_REPLY, "client_reply")                                          \
+    XX(TRACKING, "tracking")                                                  \
+    XX(CLIENT_FLAG, "client_flag")                                            \
+    XX(CLUSTER, "cluster")                                                    \
+    XX(SCRIPT_DEBUG, "script_debug")
+#define PRC_REFUSE_ENUM(name, str) PRC_REFUSE_##name,
+enum {
+    PRC_REFUSE_NONE = 0,
+    PRC_CMD_REFUSAL_MAP(PRC_REFUSE_ENUM) PRC_REFUSE_END
+};
+
 /* One key specification, as https://redis.io/docs/latest/develop/
  * reference/key-specs/ defines it. */
 typedef struct prc_keyspec_s {
@@ -744,6 +773,7 @@ typedef struct prc_cmd_s {
     uint16_t classes;  /* PRC_CLASS_* (ours) */
     uint8_t block_tmo; /* PRC_TMO_*: where a blocking command's timeout is */
     uint8_t keys_rule; /* cmdspec.c's own rule for incomplete specs */
+    uint8_t refusal;   /* PRC_REFUSE_*: a connection-state command's */
     uint8_t nkeyspecs;
     const prc_keyspec_t *keyspecs;
     int16_t parent;     /* a subcommand's container (prc_cmd_at), or -1 */
@@ -780,6 +810,8 @@ enum {
 const char *prc_cmd_vocab_name(int vocab, int bit);
 /* The name of a PRC_TMO_* ("last_seconds"), or NULL for PRC_TMO_NONE. */
 const char *prc_cmd_tmo_name(int tmo);
+/* The name of a PRC_REFUSE_* ("pubsub"), or NULL for PRC_REFUSE_NONE. */
+const char *prc_cmd_refusal_name(int refusal);
 
 /* One key found in an argv: its position and its key spec's flags. */
 typedef struct {

@@ -85,7 +85,7 @@
     XX(cmdspec_subcommands)                                                   \
     XX(cmdspec_every_entry_found)                                             \
     XX(cmdspec_classes)                                                       \
-    XX(cmdspec_agrees_with_cmdtable)                                          \
+    XX(cmdspec_drives_the_call_rules)                                         \
     XX(cmdspec_keys_index_range)                                              \
     XX(cmdspec_keys_keynum)                                                   \
     XX(cmdspec_keys_keyword)                                                  \
@@ -96,7 +96,7 @@
     XX(cmdspec_keys_cap)                                                      \
     XX(cmdspec_keys_synthetic)                                                \
     XX(cmdspec_vocabularies)                                                  \
-    /* cmdtable.c and pool.c: connection-state commands */                    \
+    /* cmdtable.c and call.c: connection-state commands */                    \
     XX(cmdstate_classes)                                                      \
     XX(cmdstate_others)                                                       \
     XX(cmdstate_close_after_call)                                             \

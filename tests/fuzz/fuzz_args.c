@@ -36,8 +36,20 @@ check_flags(int argc, const char **argv, const size_t *lens)
     int flags = prc_command_flags(argc, argv, lens, &block);
     int i, has_block = 0;
 
-    if (flags & ~(PRC_CALL_READONLY | PRC_CALL_BLOCKING)) {
+    if (flags & ~(PRC_CALL_READONLY | PRC_CALL_BLOCKING | PRC_CALL_CLOSE |
+                  PRC_CMD_STATE)) {
         abort();
+    }
+    /* A connection-state command is refused, never run: it neither blocks
+     * nor is replayed, and has exactly one state class and a refusal. */
+    if (flags & PRC_CMD_STATE) {
+        const char *name;
+        int state = flags & PRC_CMD_STATE;
+        if ((flags & ~PRC_CMD_STATE) || (state & (state - 1)) ||
+            prc_command_refusal(argc, argv, lens, &name) == NULL ||
+            name == NULL) {
+            abort();
+        }
     }
     if (!(block == -1 || (block >= 0 && !isnan(block)))) {
         fprintf(stderr, "block_seconds %g\n", block);
