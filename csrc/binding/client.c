@@ -499,11 +499,12 @@ static PyObject *
 complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single,
          Py_ssize_t exec)
 {
+    prc_conn_t *conn = prc_call_conn(call);
     PyObject *replies;
     Py_ssize_t i, nerr = 0;
     int outcome = PRC_OK;
 
-    replies = pyrc_parse_replies(self, prc_call_conn(call), n, !single);
+    replies = pyrc_parse_replies(self, conn, n, !single);
     if (replies != NULL && exec >= 0) {
         replies = check_exec(self, call, replies, exec);
     }
@@ -514,7 +515,7 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single,
                       ? PRC_EPROTO
                       : PRC_EINVAL;
     } else if (single) {
-        outcome = reply_outcome(self, prc_call_conn(call), replies);
+        outcome = reply_outcome(self, conn, replies);
         nerr = PyExceptionInstance_Check(replies);
     } else {
         for (i = 0; i < n; i++) {
@@ -522,7 +523,7 @@ complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n, int single,
             if (PyExceptionInstance_Check(r)) {
                 nerr++;
                 if (outcome == PRC_OK) {
-                    outcome = reply_outcome(self, prc_call_conn(call), r);
+                    outcome = reply_outcome(self, conn, r);
                 }
             }
         }

@@ -140,32 +140,20 @@ block_option(const prc_cmd_t *c, int flags, int argc, const char *const *argv,
     return flags;
 }
 
-int
-prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
-                  double *block_seconds)
+/* A blocking command's own timeout, where the table says it is: *block
+ * receives it (seconds; left at -1 when absent or not a number).  Kept out
+ * of prc_command_flags, which every call runs, so that its fast path
+ * stays small.  Returns the flags with PRC_CALL_BLOCKING as it applies. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int
+blocking_flags(const prc_cmd_t *c, int flags, int argc,
+               const char *const *argv, const size_t *argvlen,
+               double *block_seconds)
 {
-    const prc_cmd_t *c = prc_cmd_lookup(argc, argv, argvlen);
-    int flags = 0, classes;
     double v;
 
-    *block_seconds = -1;
-    if (c == NULL) {
-        return 0;
-    }
-    classes = c->classes;
-    if (classes & PRC_CLASS_REPLAY_SAFE) {
-        flags |= PRC_CALL_READONLY;
-    }
-    if (classes & PRC_CLASS_CLOSES) {
-        flags |= PRC_CALL_CLOSE;
-    }
-    if (c->refusal != PRC_REFUSE_NONE) {
-        flags |= state_class(c->refusal);
-    }
-    if (!(classes & PRC_CLASS_BLOCKING)) {
-        return flags;
-    }
-    /* A blocking command: where its own timeout is. */
     switch (c->block_tmo) {
     case PRC_TMO_LAST_SECONDS:
         if (argc >= 3 &&
@@ -191,8 +179,32 @@ prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
     default:
         break;
     }
-    if (!(classes & PRC_CLASS_BLOCKS_WITH_ARG)) {
+    if (!(c->classes & PRC_CLASS_BLOCKS_WITH_ARG)) {
         flags |= PRC_CALL_BLOCKING;
+    }
+    return flags;
+}
+
+int
+prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
+                  double *block_seconds)
+{
+    const prc_cmd_t *c = prc_cmd_lookup(argc, argv, argvlen);
+    int flags;
+
+    *block_seconds = -1;
+    if (c == NULL) {
+        return 0;
+    }
+    flags = (c->classes & PRC_CLASS_REPLAY_SAFE) ? PRC_CALL_READONLY : 0;
+    if (c->classes & (PRC_CLASS_CLOSES | PRC_CLASS_CONN_STATE)) {
+        if (c->classes & PRC_CLASS_CLOSES) {
+            flags |= PRC_CALL_CLOSE;
+        }
+        flags |= state_class(c->refusal);
+    }
+    if (c->classes & PRC_CLASS_BLOCKING) {
+        return blocking_flags(c, flags, argc, argv, argvlen, block_seconds);
     }
     return flags;
 }

@@ -246,29 +246,43 @@ abs_deadline(int64_t deadline, struct timespec *ts)
     ts->tv_nsec = at % 1000000000;
 }
 
-int
-prc__pool_checkout(prc_pool_t *p, int64_t deadline, int nonblock, int *waited,
-                   prc_conn_t **out, int *fresh)
+/* Check the most recently released idle connection out; the caller holds
+ * p->mu, which this releases. */
+static inline int
+take_idle_locked(prc_pool_t *p, prc_conn_t **out, int *fresh)
+{
+    prc_conn_t *c = p->idle;
+
+    p->idle = c->next;
+    c->next = NULL;
+    p->nidle--;
+    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&p->st_in_use, 1);
+    *out = c;
+    *fresh = 0;
+    return 0;
+}
+
+/* The rest of prc__pool_checkout, entered with p->mu held: no idle
+ * connection was there (or the pool is closed).  Out of line, so that the
+ * common case, an idle connection, stays a short function. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int
+checkout_locked(prc_pool_t *p, int64_t deadline, int nonblock, int *waited,
+                prc_conn_t **out, int *fresh)
 {
     const prc_hooks_t *h = &p->opts.hooks;
     prc_conn_t *c;
 
-    pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->closed) {
             pthread_mutex_unlock(&p->mu);
             return PRC_ECLOSED;
         }
         if (p->idle != NULL) {
-            c = p->idle;
-            p->idle = c->next;
-            c->next = NULL;
-            p->nidle--;
-            pthread_mutex_unlock(&p->mu);
-            atomic_fetch_add(&p->st_in_use, 1);
-            *out = c;
-            *fresh = 0;
-            return 0;
+            return take_idle_locked(p, out, fresh);
         }
         if (p->nopen < p->opts.max_connections) {
             p->nopen++;
@@ -338,6 +352,17 @@ prc__pool_checkout(prc_pool_t *p, int64_t deadline, int nonblock, int *waited,
             continue;
         }
     }
+}
+
+int
+prc__pool_checkout(prc_pool_t *p, int64_t deadline, int nonblock, int *waited,
+                   prc_conn_t **out, int *fresh)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->idle == NULL || p->closed) {
+        return checkout_locked(p, deadline, nonblock, waited, out, fresh);
+    }
+    return take_idle_locked(p, out, fresh);
 }
 
 void
