@@ -1587,27 +1587,6 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
 #endif
 }
 
-/* Parse "<type><decimal>\r\n" at *p (hiredis's formatter wrote the
- * batch, so this only guards against a bug); returns the value, or -1. */
-static long long
-resp_header(const char **p, const char *end, char type)
-{
-    const char *q = *p;
-    long long v = 0;
-
-    if (q >= end || *q++ != type) {
-        return -1;
-    }
-    while (q < end && *q >= '0' && *q <= '9' && v < (1LL << 40)) {
-        v = v * 10 + (*q++ - '0');
-    }
-    if (end - q < 2 || q[0] != '\r' || q[1] != '\n') {
-        return -1;
-    }
-    *p = q + 2;
-    return v;
-}
-
 PyDoc_STRVAR(Batch_command_name_doc,
              "command_name($self, index, /)\n--\n\n"
              "The name (first argument) of queued command `index`, counting\n"
@@ -1616,8 +1595,9 @@ PyDoc_STRVAR(Batch_command_name_doc,
 static PyObject *
 Batch_command_name(BatchObject *self, PyObject *arg)
 {
-    Py_ssize_t index = PyNumber_AsSsize_t(arg, PyExc_IndexError);
-    const char *p = self->buf, *end = self->buf + self->len;
+    Py_ssize_t index = PyNumber_AsSsize_t(arg, PyExc_IndexError), i;
+    prc_reply_t cmd, name;
+    size_t pos = 0;
 
     if (index == -1 && PyErr_Occurred()) {
         return NULL;
@@ -1626,24 +1606,21 @@ Batch_command_name(BatchObject *self, PyObject *arg)
         PyErr_SetString(PyExc_IndexError, "command index out of range");
         return NULL;
     }
-    for (;;) {
-        long long argc = resp_header(&p, end, '*'), j;
-        for (j = 0; j < argc; j++) {
-            long long len = resp_header(&p, end, '$');
-            if (len < 0 || end - p < len + 2) {
-                break;
-            }
-            if (j == 0 && index == 0) {
-                return PyUnicode_DecodeUTF8(p, (Py_ssize_t)len,
-                                            "backslashreplace");
-            }
-            p += len + 2;
+    /* The batch is RESP (arrays of bulk strings, from hiredis's
+     * formatter): the framer finds each command, and its first element. */
+    for (i = 0; i <= index; i++) {
+        if (prc_reply_at(self->buf, self->len, pos, &cmd) != 1 ||
+            cmd.type != '*' || cmd.n < 1) {
+            goto malformed;
         }
-        if (argc < 1 || j < argc) {
-            break;
-        }
-        index--;
+        pos = cmd.end;
     }
+    if (prc_reply_at(self->buf, cmd.end, cmd.body, &name) == 1 &&
+        name.type == '$' && name.text != NULL) {
+        return PyUnicode_DecodeUTF8(name.text, (Py_ssize_t)name.len,
+                                    "backslashreplace");
+    }
+malformed:
     PyErr_SetString(PyExc_RuntimeError, "malformed batch buffer");
     return NULL;
 }

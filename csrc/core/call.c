@@ -125,24 +125,34 @@ mark_down(prc_pool_t *p)
  * data refuses every command it does not run during loading, so nothing
  * ran.  Then the connection takes the message as its error (and is
  * closed).  A pipeline is left alone: loading may have ended between two
- * of its commands.
+ * of its commands.  The reply is framed: its first byte is its type, and
+ * only an error reply is read further.
  */
 static int
 loading_reply(prc_conn_t *c, int nreplies)
 {
-    static const char prefix[] = "-LOADING ";
+    static const char prefix[] = "LOADING ";
     const size_t plen = sizeof(prefix) - 1;
-    const char *end;
+    prc_reply_t r;
 
-    if (nreplies != 1 || c->rlen < plen + 2 ||
-        memcmp(c->rbuf, prefix, plen) != 0) {
+    if (nreplies != 1 || c->rlen == 0 || c->rbuf[0] != '-' ||
+        prc_reply_at(c->rbuf, c->rlen, 0, &r) != 1 || r.len < plen ||
+        memcmp(r.text, prefix, plen) != 0) {
         return 0;
     }
-    end = memchr(c->rbuf, '\r', c->rlen);
-    prc__conn_error(c, PRC_ELOADING, 0, "%.*s",
-                    (int)((end ? end : c->rbuf + c->rlen) - c->rbuf - 1),
-                    c->rbuf + 1);
+    prc__conn_error(c, PRC_ELOADING, 0, "%.*s", (int)r.len, r.text);
     return 1;
+}
+
+/* Did the liveness PING get its PONG (and nothing else)? */
+static int
+is_pong(const prc_conn_t *c)
+{
+    prc_reply_t r;
+
+    return c->state == PRC__CONN_READY &&
+           prc_reply_at(c->rbuf, c->rlen, 0, &r) == 1 && r.end == c->rlen &&
+           r.type == '+' && r.len == 4 && memcmp(r.text, "PONG", 4) == 0;
 }
 
 /* Handle a failed attempt: 0 when a replay is scheduled, else the code. */
@@ -342,8 +352,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             break;
         case PH_PING:
             rc = prc__conn_io_step(c);
-            if (rc == PRC_DONE && c->state == PRC__CONN_READY &&
-                c->rlen == 7 && memcmp(c->rbuf, "+PONG\r\n", 7) == 0) {
+            if (rc == PRC_DONE && is_pong(c)) {
                 prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
                 ST(call)->phase = PH_IO;
                 break;

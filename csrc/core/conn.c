@@ -392,32 +392,29 @@ server_error(prc_conn_t *c, const char *msg, int len)
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
  * exactly +OK.  Anything else is an error reply, or a sign that the
  * replies are not the answers to our commands (a server or proxy that
- * spoke first): the connection is out of step. */
+ * spoke first): the connection is out of step.  The framer framed them
+ * all; prc_reply_at reads each. */
 static int
 check_handshake(prc_conn_t *c)
 {
+    prc_reply_t r;
     size_t pos = 0;
     int i;
 
     for (i = 0; i < c->want; i++) {
-        const char *line = c->rbuf + pos;
-        const char *nl = memchr(line, '\n', c->rlen - pos);
-        int len;
-
-        if (nl == NULL) {
+        if (prc_reply_at(c->rbuf, c->rlen, pos, &r) != 1) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command");
         }
-        len = (int)(nl - line) - 1; /* the line without its CRLF */
-        if (line[0] == '-') {
-            return server_error(c, line + 1, len - 1);
+        if (r.type == '-') {
+            return server_error(c, r.text, (int)r.len);
         }
-        if (len != 3 || memcmp(line, "+OK", 3) != 0) {
+        if (r.type != '+' || r.len != 2 || memcmp(r.text, "OK", 2) != 0) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command: "
                                    "connection out of step");
         }
-        pos = (size_t)(nl - c->rbuf) + 1;
+        pos = r.end;
     }
     return PRC_DONE;
 }
@@ -435,7 +432,7 @@ check_quiet(prc_conn_t *c)
 {
     char buf[256];
     ssize_t n = c->tp->read(c, buf, sizeof(buf));
-    const char *nl;
+    prc_reply_t r;
 
     if (n == PRC__AGAIN_READ || n == PRC__AGAIN_WRITE) {
         return PRC_DONE;
@@ -448,9 +445,8 @@ check_quiet(prc_conn_t *c)
                                "server closed the connection before any "
                                "command was sent");
     }
-    nl = memchr(buf, '\n', (size_t)n);
-    if (buf[0] == '-' && nl != NULL && nl > buf + 1 && nl[-1] == '\r') {
-        return server_error(c, buf + 1, (int)(nl - buf) - 2);
+    if (prc_reply_at(buf, (size_t)n, 0, &r) == 1 && r.type == '-') {
+        return server_error(c, r.text, (int)r.len);
     }
     return prc__conn_error(c, PRC_EPROTO, 0,
                            "connection out of step: the server sent %zd "

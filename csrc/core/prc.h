@@ -109,6 +109,31 @@ int prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit);
 /* True when the framer is between replies. */
 int prc_framer_idle(const prc_framer_t *f);
 
+/*
+ * One whole reply, as the framer found it: the one place besides hiredis
+ * that reads RESP, for the few replies the core and the binding look into
+ * themselves (setup replies, a liveness PONG, a LOADING refusal, a
+ * batch's commands).  Pointers are into the caller's buffer.
+ */
+typedef struct prc_reply_s {
+    int type;         /* '+', '-', ':', '$' or '*' */
+    const char *text; /* +, -, :: the line after the type byte; $: the
+                         payload (NULL when nil); *: NULL */
+    size_t len;       /* bytes of text */
+    int64_t n;        /* $: payload bytes, *: elements (-1: nil); else 0 */
+    size_t body;      /* *: where its first element starts */
+    size_t end;       /* just past the reply */
+} prc_reply_t;
+
+/*
+ * Frame the reply that starts at buf[pos] (of len bytes), with no limit
+ * but the framer's depth.  Returns 1 with *r filled, 0 while the reply is
+ * incomplete, or PRC_EPROTO / PRC_EREPLYLIMIT for bytes that are not
+ * RESP.  Cheap (no allocation) but not for the hot path: it starts a
+ * framer of its own.
+ */
+int prc_reply_at(const char *buf, size_t len, size_t pos, prc_reply_t *r);
+
 /* ---- options --------------------------------------------------------------
  */
 

@@ -33,6 +33,7 @@
     XX(framer_int_beyond_64_bits)                                             \
     XX(framer_long_line)                                                      \
     XX(framer_limit_argument)                                                 \
+    XX(framer_reply_at)                                                       \
     /* breaker.c */                                                           \
     XX(breaker_run_of_events_opens)                                           \
     XX(breaker_in_flight_together_count_once)                                 \

@@ -8,7 +8,9 @@
  * the binding would feed exactly those bytes to its hiredis reader and
  * expect exactly that many replies: the harness does the same with a
  * hiredis reader and checks that both agree on where each reply ends and
- * that integers were framed only when they fit in 64 bits.
+ * that integers were framed only when they fit in 64 bits; and that
+ * prc_reply_at (how the core reads the few replies it looks into) reads
+ * each reply as hiredis does.
  *
  * Input layout: byte 0 selects the mode (bits 0-2: replies expected - 1;
  * bits 3-4: limits; bit 5: setup mode; bits 6-7: chunking), byte 1 seeds
@@ -150,6 +152,50 @@ check_integer(const char *line, size_t len, long long parsed)
     }
 }
 
+/* prc_reply_at must read the reply hiredis read: same type, end, text,
+ * payload or element count. */
+static void
+check_reply_at(const char *buf, size_t len, size_t start, size_t end,
+               const redisReply *reply)
+{
+    prc_reply_t r;
+    int ok;
+
+    if (prc_reply_at(buf, len, start, &r) != 1 || r.end != end) {
+        abort();
+    }
+    switch (reply->type) {
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+        ok = r.type == (reply->type == REDIS_REPLY_STATUS ? '+' : '-') &&
+             r.len == (size_t)reply->len &&
+             memcmp(r.text, reply->str, r.len) == 0;
+        break;
+    case REDIS_REPLY_STRING:
+        ok = r.type == '$' && r.n == (int64_t)reply->len &&
+             r.len == (size_t)reply->len &&
+             memcmp(r.text, reply->str, r.len) == 0;
+        break;
+    case REDIS_REPLY_INTEGER:
+        ok = r.type == ':' && r.text == buf + start + 1;
+        break;
+    case REDIS_REPLY_NIL:
+        ok = (r.type == '$' || r.type == '*') && r.n == -1 && r.text == NULL;
+        break;
+    case REDIS_REPLY_ARRAY:
+        ok = r.type == '*' && r.n == (int64_t)reply->elements;
+        break;
+    default:
+        ok = 0;
+        break;
+    }
+    if (!ok) {
+        fprintf(stderr, "prc_reply_at read type %c, hiredis type %d\n", r.type,
+                reply->type);
+        abort();
+    }
+}
+
 /*
  * The replies are complete: rbuf holds exactly `want` of them.  Frame them
  * again one at a time to learn where each ends, and check that hiredis
@@ -197,6 +243,7 @@ check_replies(const char *buf, size_t len, int want)
         if (reply->type == REDIS_REPLY_INTEGER) {
             check_integer(buf + start + 1, f.pos - start - 3, reply->integer);
         }
+        check_reply_at(buf, len, start, f.pos, reply);
         freeReplyObject(reply);
         if (redisReaderGetReply(r, &obj) != REDIS_OK || obj != NULL) {
             abort(); /* the reader saw a reply the framer did not */
