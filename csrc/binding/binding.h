@@ -170,10 +170,69 @@ PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
 /* commands.c: command_spec, command_keys, command_names */
 extern PyMethodDef pyrc_command_methods[];
 
-/* client.c */
+/* Raise DataError for a command with a PRC_CMD_* state class that the
+ * caller refuses: it would change a connection that goes back to the
+ * pool.  The message names the command and what to use instead.
+ * Returns -1. */
+int pyrc_refuse_state(pyrc_state *st, const pyrc_args *a) PYRC_RAISES_NEG;
+
+/* client.c: the Client type and the synchronous call path. */
 extern PyType_Spec pyrc_client_spec;
-extern PyType_Spec pyrc_batch_spec;
+/* -1 with RedisError when Client.__init__ never ran. */
+int pyrc_check_open(RedisClientObject *self) PYRC_RAISES_NEG;
+/* Encode one command (a tuple/list) and classify it (*flags, with the
+ * blocking timeout in *block); refuses the connection-state commands
+ * that may not run where the call's connection goes (a pin allows WATCH
+ * and UNWATCH).  Returns the formatted command (pyrc_free_command). */
+char *pyrc_prepare_single(RedisClientObject *self, PyObject *args_seq,
+                          size_t *len, int *flags, double *block,
+                          PinnedObject *pin) PYRC_RAISES;
+/* A blocking command's deadlines: its own timeout plus a margin. */
+void pyrc_set_block_deadline(RedisClientObject *self, prc_call_t *call,
+                             double block);
+/* Finish a call and log its breaker transition: -1 when logging raised
+ * (the exception is set and must be propagated). */
+int pyrc_finish(RedisClientObject *self, prc_call_t *call, int outcome);
+/* Log (once) the breaker transition a call caused; -1 when logging
+ * raised. */
+int pyrc_log_transition(RedisClientObject *self, prc_call_t *call);
+/* Parse the n replies of a successful call and finish it; `single` raises
+ * the one reply's error, `exec` is pyrc_exec_items.  New reference. */
+PyObject *pyrc_complete(RedisClientObject *self, prc_call_t *call,
+                        Py_ssize_t n, int single, Py_ssize_t exec) PYRC_RAISES;
+/* The replies the final EXEC of a transaction batch must hold, or -1. */
+Py_ssize_t pyrc_exec_items(PyObject *batch);
+/* Run one command / a batch to its end, on a pin's connection if given. */
+PyObject *pyrc_execute(RedisClientObject *self, PyObject *args_seq,
+                       PinnedObject *pin) PYRC_RAISES;
+PyObject *pyrc_execute_batch(RedisClientObject *self, PyObject *arg,
+                             PinnedObject *pin) PYRC_RAISES;
+
+/* asynccall.c: the AsyncCall type. */
 extern PyType_Spec pyrc_asynccall_spec;
+/* Begin one command / a batch without blocking (a pin's connection if
+ * given): a new AsyncCall for an event loop to drive. */
+PyObject *pyrc_start(RedisClientObject *self, PyObject *args_seq,
+                     PinnedObject *pin) PYRC_RAISES;
+PyObject *pyrc_start_batch(RedisClientObject *self, PyObject *arg,
+                           PinnedObject *pin) PYRC_RAISES;
+
+/* batch.c: the Batch type. */
+extern PyType_Spec pyrc_batch_spec;
+/* -1 with RuntimeError while a call sends the batch. */
+int pyrc_batch_busy(BatchObject *self) PYRC_RAISES_NEG;
+
+/* pinned.c: the Pinned type. */
 extern PyType_Spec pyrc_pinned_spec;
+/* A new Pinned handle of client, with no connection yet. */
+PyObject *pyrc_pinned_new(RedisClientObject *client) PYRC_RAISES;
+/* Lend a pin's connection to a call (or mark the call to become pinned);
+ * -1 with RuntimeError when the pin is busy.  Each lend ends with
+ * pyrc_pin_keep. */
+int pyrc_pin_lend(PinnedObject *pin, prc_call_t *call) PYRC_RAISES_NEG;
+/* After a finished pinned call: the connection goes back to the pin (or
+ * is closed when the pin was cleared meanwhile).  NULL pin: nothing. */
+void pyrc_pin_keep(RedisClientObject *self, PinnedObject *pin,
+                   prc_call_t *call);
 
 #endif /* PYRC_BINDING_H */

@@ -323,3 +323,22 @@ PyMethodDef pyrc_command_methods[] = {
      command_names_doc},
     {NULL, NULL, 0, NULL},
 };
+
+/* Raise DataError for a command with a PRC_CMD_* state class (prc.h) that
+ * the caller refuses: it would change a connection that goes back to the
+ * pool.  The message names the command and what to use instead.  Called
+ * only when the classification (done for every command anyway) set such
+ * a class, so the check costs one test on the hot path.  Returns -1. */
+int
+pyrc_refuse_state(pyrc_state *st, const pyrc_args *a)
+{
+    const char *name;
+    const char *advice =
+        prc_command_refusal(a->argc, a->argv, a->argvlen, &name);
+
+    PyErr_Format(st->DataError, "%s is not allowed on a pooled connection: %s",
+                 name != NULL ? name : "this command",
+                 advice != NULL ? advice
+                                : "it changes the connection's state");
+    return -1;
+}
