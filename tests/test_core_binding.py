@@ -423,14 +423,13 @@ def drive(call: Any) -> Any:
     """Step an AsyncCall to its end with select(): a tiny stand-in for the
     asyncio driver (bounded by the call's own deadlines)."""
     while True:
-        state = call.step()
+        state, fd, timeout = call.step()
         if state == 0:
             return call.result()
-        timeout = call.timeout()
         if state == _core.WANT_READ:
-            select.select([call.fileno()], [], [], timeout)
+            select.select([fd], [], [], timeout)
         elif state == _core.WANT_WRITE:
-            select.select([], [call.fileno()], [], timeout)
+            select.select([], [fd], [], timeout)
         else:
             time.sleep(0.001)
 
@@ -472,7 +471,9 @@ def test_an_abandoned_pinned_call_leaves_a_broken_connection_to_the_pin(
         pin = core.pinned()
         pin.execute(("PING",))
         call = pin.start(("BLPOP", "pin:none", 5))
-        assert call.step() == _core.WANT_READ  # sent, waiting for the reply
+        state, fd, timeout = call.step()
+        assert state == _core.WANT_READ  # sent, waiting for the reply
+        assert fd >= 0 and timeout is not None and 0 < timeout <= 5 + 5
         if abandon == "cancel":
             call.cancel()
         else:
@@ -501,7 +502,7 @@ def test_a_pin_collected_while_its_call_is_in_flight_closes_the_connection(
         pin = core.pinned()
         pin.execute(("PING",))
         call = pin.start(("BLPOP", "pin:none", 5))
-        assert call.step() == _core.WANT_READ
+        assert call.step()[0] == _core.WANT_READ
         cycle: list[Any] = [call]
         cycle.append(cycle)
         del call, pin, cycle

@@ -153,10 +153,50 @@ async_fail(AsyncCallObject *ac, int rc)
 PyDoc_STRVAR(
     AsyncCall_step_doc,
     "step($self, /)\n--\n\n"
-    "Advance without blocking.  Returns 0 when the replies are ready\n"
-    "(call result()), or WANT_READ / WANT_WRITE (wait on fileno()),\n"
-    "WANT_POOL (wait for a release) or WANT_SLEEP, each for at most\n"
-    "timeout() seconds; raises on failure (the call is finished).");
+    "Advance without blocking.  Returns (state, fd, timeout): state 0\n"
+    "when the replies are ready (call result()); else WANT_READ or\n"
+    "WANT_WRITE (wait on fd), WANT_POOL (wait for a release) or\n"
+    "WANT_SLEEP, each for at most timeout seconds (None: no limit), then\n"
+    "step again, or timed_out() when the time ran out.  Raises on failure\n"
+    "(the call is then finished).  One call into C per step.");
+
+/* The wait a step asked for, as (state, fd, timeout): a new tuple. */
+static PyObject *
+wait_tuple(AsyncCallObject *ac, int state)
+{
+    PyObject *t = PyTuple_New(3), *v;
+    int64_t left;
+
+    if (t == NULL) {
+        return NULL;
+    }
+    v = PyLong_FromLong(state);
+    if (v == NULL) {
+        goto error;
+    }
+    PyTuple_SET_ITEM(t, 0, v);
+    v = PyLong_FromLong(ac->call.wait_fd);
+    if (v == NULL) {
+        goto error;
+    }
+    PyTuple_SET_ITEM(t, 1, v);
+    if (ac->call.wait_deadline == PRC_NO_DEADLINE) {
+        Py_INCREF(Py_None);
+        v = Py_None;
+    } else {
+        left = ac->call.wait_deadline - prc_now();
+        v = PyFloat_FromDouble(left > 0 ? (double)left / 1e9 : 0.0);
+        if (v == NULL) {
+            goto error;
+        }
+    }
+    PyTuple_SET_ITEM(t, 2, v);
+    return t;
+
+error:
+    Py_DECREF(t);
+    return NULL;
+}
 
 static PyObject *
 AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
@@ -177,7 +217,12 @@ AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
     if (rc < 0) {
         return async_fail(ac, rc);
     }
-    return PyLong_FromLong(rc);
+    if (rc == PRC_DONE) {
+        PyObject *ready = ac->client->state->step_ready;
+        Py_INCREF(ready);
+        return ready;
+    }
+    return wait_tuple(ac, rc);
 }
 
 PyDoc_STRVAR(
@@ -201,26 +246,6 @@ AsyncCall_timed_out(AsyncCallObject *ac, PyObject *unused)
         return async_fail(ac, rc);
     }
     Py_RETURN_NONE;
-}
-
-static PyObject *
-AsyncCall_fileno(AsyncCallObject *ac, PyObject *unused)
-{
-    (void)unused;
-    return PyLong_FromLong(ac->call.wait_fd);
-}
-
-static PyObject *
-AsyncCall_timeout(AsyncCallObject *ac, PyObject *unused)
-{
-    int64_t left;
-
-    (void)unused;
-    if (ac->call.wait_deadline == PRC_NO_DEADLINE) {
-        Py_RETURN_NONE;
-    }
-    left = ac->call.wait_deadline - prc_now();
-    return PyFloat_FromDouble(left > 0 ? (double)left / 1e9 : 0.0);
 }
 
 PyDoc_STRVAR(
@@ -305,10 +330,6 @@ static PyMethodDef AsyncCall_methods[] = {
     {"step", (PyCFunction)AsyncCall_step, METH_NOARGS, AsyncCall_step_doc},
     {"timed_out", (PyCFunction)AsyncCall_timed_out, METH_NOARGS,
      AsyncCall_timed_out_doc},
-    {"fileno", (PyCFunction)AsyncCall_fileno, METH_NOARGS,
-     "fileno($self, /)\n--\n\nThe descriptor to wait on, or -1."},
-    {"timeout", (PyCFunction)AsyncCall_timeout, METH_NOARGS,
-     "timeout($self, /)\n--\n\nSeconds left for the current wait, or None."},
     {"result", (PyCFunction)AsyncCall_result, METH_NOARGS,
      AsyncCall_result_doc},
     {"cancel", (PyCFunction)AsyncCall_cancel, METH_NOARGS,

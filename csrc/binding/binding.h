@@ -61,7 +61,8 @@ typedef struct {
 #define PYRC_EXC_FIELD(name) PyObject *name;
     PYRC_EXCEPTIONS(PYRC_EXC_FIELD)
 #undef PYRC_EXC_FIELD
-    PyObject *logger; /* logging.getLogger("pyredisclient") */
+    PyObject *logger;     /* logging.getLogger("pyredisclient") */
+    PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
 } pyrc_state;
 
 /* The client: a pool plus reply-building settings. */

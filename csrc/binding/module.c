@@ -137,6 +137,10 @@ core_exec(PyObject *mod)
         PyModule_AddIntConstant(mod, "WANT_SLEEP", PRC_WANT_SLEEP) < 0) {
         return -1;
     }
+    st->step_ready = Py_BuildValue("(iiO)", 0, -1, Py_None);
+    if (st->step_ready == NULL) {
+        return -1;
+    }
     logging = PyImport_ImportModule("logging");
     if (logging == NULL) {
         return -1;
@@ -165,6 +169,7 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
     Py_VISIT(st->AsyncCallType);
     Py_VISIT(st->PinnedType);
     Py_VISIT(st->logger);
+    Py_VISIT(st->step_ready);
 #define PYRC_EXC_VISIT(name) Py_VISIT(st->name);
     PYRC_EXCEPTIONS(PYRC_EXC_VISIT)
 #undef PYRC_EXC_VISIT
@@ -181,6 +186,7 @@ core_clear(PyObject *mod)
     Py_CLEAR(st->AsyncCallType);
     Py_CLEAR(st->PinnedType);
     Py_CLEAR(st->logger);
+    Py_CLEAR(st->step_ready);
 #define PYRC_EXC_CLEAR(name) Py_CLEAR(st->name);
     PYRC_EXCEPTIONS(PYRC_EXC_CLEAR)
 #undef PYRC_EXC_CLEAR
