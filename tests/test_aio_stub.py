@@ -156,8 +156,9 @@ def _copy_sources(dest: Path) -> Path:
     pkg.mkdir(parents=True, exist_ok=True)
     for name in ("commands.py", "aio.py", "pipeline.py", "aio.pyi", "pipeline.pyi", "_core.pyi"):
         shutil.copy(ROOT / "pyredisclient" / name, pkg / name)
-    (dest / "csrc" / "core").mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "csrc" / "core" / "prc.h", dest / "csrc" / "core" / "prc.h")
+    for header in ("core/prc.h", "binding/binding.h"):
+        (dest / "csrc" / header).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "csrc" / header, dest / "csrc" / header)
     return pkg
 
 
@@ -195,6 +196,22 @@ def test_core_stub_follows_the_vocabularies_of_prc_h(gen: ModuleType, tmp_path: 
     core.write_text(CORE_STUB.read_text().replace(gen.CORE_END, ""))
     with pytest.raises(gen.GenerationError, match="lacks the lines"):
         gen.generate(tmp_path)
+
+
+def test_core_stub_follows_the_option_tables(gen: ModuleType, tmp_path: Path) -> None:
+    """Client's keyword arguments in _core.pyi are the option tables': an option added
+    to PRC_OPTIONS_MAP shows up with the type its table says."""
+    _copy_sources(tmp_path)
+    prc_h = tmp_path / "csrc" / "core" / "prc.h"
+    text = prc_h.read_text()
+    anchor = '    XX(BOOL, metrics, "metrics", 1)'
+    assert anchor in text
+    new = ' \\\n    XX(SECONDS, new_timeout, "new_timeout", 1.0)'
+    prc_h.write_text(text.replace(anchor, anchor + new, 1))
+    stub = gen.generate(tmp_path)["pyredisclient/_core.pyi"]
+    assert "        metrics: bool = ...,\n        new_timeout: float | None = ...," in stub
+    assert "        decode_responses: bool = ...," in stub  # the binding's table
+    assert stub != CORE_STUB.read_text()
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,20 @@ typedef struct {
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
 } pyrc_state;
 
+/*
+ * The binding's own options of _core.Client, in the shape of the core's
+ * PRC_OPTIONS_MAP (prc.h): how replies become Python objects.  Client's
+ * keywords are the two tables; scripts/gen_stubs.py reads both.
+ */
+#define PYRC_OPTIONS_MAP(XX)                                                  \
+    XX(BOOL, decode, "decode_responses", 0)                                   \
+    XX(STR, encoding, "encoding", "utf-8")                                    \
+    XX(STR, errors, "encoding_errors", "strict")
+
+typedef struct {
+    PYRC_OPTIONS_MAP(PRC_OPT_FIELD)
+} pyrc_opts_t;
+
 /* The client: a pool plus reply-building settings. */
 typedef struct {
     PyObject_HEAD prc_pool_t *pool; /* owned */

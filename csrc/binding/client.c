@@ -1,34 +1,12 @@
 /* client.c - the Client type: a pool with a command interface, and the
  * synchronous call path (prepare, run without the GIL, complete) that
  * Pinned and AsyncCall share. */
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
 #include "binding.h"
 #include "structmember.h"
-
-/* None means "no limit" (-1); numbers must be finite and positive. */
-static int
-timeout_arg(PyObject *o, const char *name, double *out)
-{
-    double v;
-
-    if (o == NULL || o == Py_None) {
-        *out = -1;
-        return 0;
-    }
-    v = PyFloat_AsDouble(o);
-    if (v == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (!(v > 0) || v > 1e9) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s must be a positive number of seconds or None", name);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 #define PYRC_RAISED 1
 
@@ -126,53 +104,272 @@ reply_outcome(RedisClientObject *self, prc_conn_t *conn, PyObject *reply)
     return outcome;
 }
 
+/* ---- options: the keywords of PRC_OPTIONS_MAP and PYRC_OPTIONS_MAP ---- */
+
+enum {
+    OPT_STR,
+    OPT_INT,
+    OPT_BOOL,
+    OPT_DOUBLE,
+    OPT_SECONDS,
+    OPT_SIZE,
+    OPT_TLS_VERIFY
+};
+
+/* One keyword: its type, and where its value goes (a prc_opts_t or, for
+ * the binding's own, a pyrc_opts_t). */
+typedef struct {
+    const char *keyword;
+    int type;
+    int own; /* in pyrc_opts_t */
+    size_t offset;
+} option_desc;
+
+#define CORE_OPTION(type, field, keyword, dflt)                               \
+    {keyword, OPT_##type, 0, offsetof(prc_opts_t, field)},
+#define OWN_OPTION(type, field, keyword, dflt)                                \
+    {keyword, OPT_##type, 1, offsetof(pyrc_opts_t, field)},
+static const option_desc options[] = {PRC_OPTIONS_MAP(CORE_OPTION)
+                                          PYRC_OPTIONS_MAP(OWN_OPTION)};
+#undef CORE_OPTION
+#undef OWN_OPTION
+#define NOPTIONS ((int)(sizeof(options) / sizeof(options[0])))
+
+static const char *const tls_verify_names[] = {
+    [PRC_TLS_VERIFY_REQUIRED] = "required",
+    [PRC_TLS_VERIFY_OPTIONAL] = "optional",
+    [PRC_TLS_VERIFY_NONE] = "none",
+};
+
+/* Store one keyword's value, checking its type only: what the value means
+ * is RedisConfig's to check, and what the core cannot run with is
+ * prc_pool_new's.  Strings point into `value` (alive in the caller's
+ * kwargs until the pool and the client have copied them).  0 or -1. */
+static int
+set_option(const option_desc *d, void *where, PyObject *value)
+{
+    char *at = (char *)where + d->offset;
+    Py_ssize_t n;
+    int i;
+
+    switch (d->type) {
+    case OPT_STR:
+    case OPT_TLS_VERIFY: {
+        const char *text = NULL;
+        if (value != Py_None) {
+            if (!PyUnicode_Check(value)) {
+                goto wrong_type;
+            }
+            text = PyUnicode_AsUTF8AndSize(value, &n);
+            if (text == NULL) {
+                return -1;
+            }
+            if (strlen(text) != (size_t)n) {
+                PyErr_Format(PyExc_ValueError, "%s: embedded null character",
+                             d->keyword);
+                return -1;
+            }
+        }
+        if (d->type == OPT_STR) {
+            *(const char **)at = text;
+            return 0;
+        }
+        for (i = 0; i < 3; i++) {
+            if (text == NULL ? i == PRC_TLS_VERIFY_REQUIRED
+                             : strcmp(text, tls_verify_names[i]) == 0) {
+                *(int *)at = i;
+                return 0;
+            }
+        }
+        PyErr_Format(PyExc_ValueError,
+                     "%s must be 'required', 'optional' or 'none'",
+                     d->keyword);
+        return -1;
+    }
+    case OPT_INT: {
+        long v;
+        if (!PyLong_Check(value)) {
+            goto wrong_type;
+        }
+        v = PyLong_AsLong(value);
+        if (v == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (v < INT_MIN || v > INT_MAX) {
+            PyErr_Format(PyExc_OverflowError, "%s is out of range",
+                         d->keyword);
+            return -1;
+        }
+        *(int *)at = (int)v;
+        return 0;
+    }
+    case OPT_SIZE: {
+        size_t v;
+        if (!PyLong_Check(value)) {
+            goto wrong_type;
+        }
+        v = PyLong_AsSize_t(value);
+        if (v == (size_t)-1 && PyErr_Occurred()) {
+            return -1;
+        }
+        *(size_t *)at = v;
+        return 0;
+    }
+    case OPT_BOOL:
+        i = PyObject_IsTrue(value);
+        if (i < 0) {
+            return -1;
+        }
+        *(int *)at = i;
+        return 0;
+    case OPT_SECONDS:
+    case OPT_DOUBLE: {
+        double v;
+        if (d->type == OPT_SECONDS && value == Py_None) {
+            *(double *)at = -1; /* no limit */
+            return 0;
+        }
+        if (!PyFloat_Check(value) && !PyLong_Check(value)) {
+            goto wrong_type;
+        }
+        v = PyFloat_AsDouble(value);
+        if (v == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        *(double *)at = v;
+        return 0;
+    }
+    default:
+        break;
+    }
+wrong_type:
+    PyErr_Format(PyExc_TypeError, "%s: unexpected type %.100s", d->keyword,
+                 Py_TYPE(value)->tp_name);
+    return -1;
+}
+
+/* Fill o and own from keyword arguments; -1 with TypeError for anything
+ * but known keywords. */
+static int
+parse_options(PyObject *args, PyObject *kwds, prc_opts_t *o, pyrc_opts_t *own)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    int i;
+
+    if (args != NULL && PyTuple_GET_SIZE(args) > 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Client() takes keyword arguments only");
+        return -1;
+    }
+    while (kwds != NULL && PyDict_Next(kwds, &pos, &key, &value)) {
+        for (i = 0; i < NOPTIONS; i++) {
+            if (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(
+                                            key, options[i].keyword) == 0) {
+                break;
+            }
+        }
+        if (i == NOPTIONS) {
+            PyErr_Format(PyExc_TypeError,
+                         "Client() got an unexpected keyword argument '%S'",
+                         key);
+            return -1;
+        }
+        if (set_option(&options[i], options[i].own ? (void *)own : (void *)o,
+                       value) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The Python value of one option's default. */
+static PyObject *
+option_default(const option_desc *d, const prc_opts_t *o,
+               const pyrc_opts_t *own)
+{
+    const char *at =
+        (const char *)(d->own ? (const void *)own : (const void *)o) +
+        d->offset;
+    double v;
+
+    switch (d->type) {
+    case OPT_STR:
+        if (*(const char *const *)at == NULL) {
+            Py_RETURN_NONE;
+        }
+        return PyUnicode_FromString(*(const char *const *)at);
+    case OPT_TLS_VERIFY:
+        return PyUnicode_FromString(tls_verify_names[*(const int *)at]);
+    case OPT_INT:
+        return PyLong_FromLong(*(const int *)at);
+    case OPT_SIZE:
+        return PyLong_FromSize_t(*(const size_t *)at);
+    case OPT_BOOL:
+        return PyBool_FromLong(*(const int *)at);
+    default:
+        v = *(const double *)at;
+        if (d->type == OPT_SECONDS && v < 0) {
+            Py_RETURN_NONE;
+        }
+        return PyFloat_FromDouble(v);
+    }
+}
+
+static void
+own_defaults(pyrc_opts_t *own)
+{
+    memset(own, 0, sizeof(*own));
+#define OWN_DEFAULT(type, field, keyword, dflt) own->field = (dflt);
+    PYRC_OPTIONS_MAP(OWN_DEFAULT)
+#undef OWN_DEFAULT
+}
+
+PyDoc_STRVAR(Client_defaults_doc,
+             "defaults()\n--\n\n"
+             "Every keyword argument of Client with its default, as a dict.");
+
+static PyObject *
+Client_defaults(PyObject *unused1, PyObject *unused2)
+{
+    prc_opts_t o;
+    pyrc_opts_t own;
+    PyObject *d = PyDict_New();
+    int i;
+
+    (void)unused1;
+    (void)unused2;
+    prc_opts_init(&o);
+    own_defaults(&own);
+    for (i = 0; d != NULL && i < NOPTIONS; i++) {
+        PyObject *v = option_default(&options[i], &o, &own);
+        if (v == NULL || PyDict_SetItemString(d, options[i].keyword, v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(d);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+static char *
+raw_strdup(const char *s)
+{
+    char *d = PyMem_RawMalloc(strlen(s) + 1);
+
+    if (d != NULL) {
+        strcpy(d, s);
+    }
+    return d;
+}
+
 static int
 Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
 {
-    static const char *const kwlist[] = {"host",
-                                         "port",
-                                         "unix_socket_path",
-                                         "db",
-                                         "username",
-                                         "password",
-                                         "client_name",
-                                         "socket_timeout",
-                                         "socket_connect_timeout",
-                                         "socket_keepalive",
-                                         "max_connections",
-                                         "pool_timeout",
-                                         "health_check_interval",
-                                         "decode_responses",
-                                         "encoding",
-                                         "encoding_errors",
-                                         "max_reply_bytes",
-                                         "retry_attempts",
-                                         "retry_base",
-                                         "retry_cap",
-                                         "retry_on_timeout",
-                                         "circuit_breaker",
-                                         "failure_threshold",
-                                         "recovery_timeout",
-                                         "success_threshold",
-                                         "failure_rate_threshold",
-                                         "failure_window",
-                                         "minimum_calls",
-                                         "min_recovery_timeout",
-                                         "ssl",
-                                         "ssl_ca_certs",
-                                         "ssl_ca_path",
-                                         "ssl_certfile",
-                                         "ssl_keyfile",
-                                         "ssl_cert_reqs",
-                                         "ssl_check_hostname",
-                                         "ssl_server_hostname",
-                                         "metrics",
-                                         NULL};
     prc_opts_t o;
-    PyObject *sock_to = Py_None, *conn_to = Py_None, *pool_to = NULL;
-    const char *encoding = "utf-8", *errors = "strict", *cert_reqs = NULL;
-    Py_ssize_t max_reply = 512 * 1024 * 1024;
-    int decode = 0, err = 0;
+    pyrc_opts_t own;
+    int err = 0;
     char errbuf[256];
 
     if (self->pool != NULL) {
@@ -180,110 +377,25 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     prc_opts_init(&o);
-    sock_to = conn_to = NULL;
-    if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "|$zizizzzOOpiOdpssniddppididdidpzzzzzpzp",
-            (char **)kwlist, &o.host, &o.port, &o.unix_path, &o.db,
-            &o.username, &o.password, &o.client_name, &sock_to, &conn_to,
-            &o.keepalive, &o.max_connections, &pool_to,
-            &o.health_check_interval, &decode, &encoding, &errors, &max_reply,
-            &o.retry_attempts, &o.retry_base, &o.retry_cap,
-            &o.retry_on_timeout, &o.breaker_enabled, &o.failure_threshold,
-            &o.recovery_timeout, &o.success_threshold, &o.failure_rate,
-            &o.failure_window, &o.minimum_calls, &o.min_recovery_timeout,
-            &o.tls, &o.tls_ca_file, &o.tls_ca_path, &o.tls_cert_file,
-            &o.tls_key_file, &cert_reqs, &o.tls_check_hostname,
-            &o.tls_server_name, &o.metrics)) {
+    own_defaults(&own);
+    if (parse_options(args, kwds, &o, &own) < 0) {
         return -1;
     }
-    /* Not given: the finite defaults; None: no limit. */
-    if (sock_to != NULL &&
-        timeout_arg(sock_to, "socket_timeout", &o.socket_timeout) < 0) {
-        return -1;
-    }
-    if (conn_to != NULL && timeout_arg(conn_to, "socket_connect_timeout",
-                                       &o.connect_timeout) < 0) {
-        return -1;
-    }
-    o.pool_timeout = o.socket_timeout;
-    if (pool_to != NULL &&
-        timeout_arg(pool_to, "pool_timeout", &o.pool_timeout) < 0) {
-        return -1;
-    }
-    if (o.max_connections < 1) {
-        PyErr_SetString(PyExc_ValueError, "max_connections must be >= 1");
-        return -1;
-    }
-    if (o.port < 1 || o.port > 65535) {
-        PyErr_SetString(PyExc_ValueError, "port must be in 1-65535");
-        return -1;
-    }
-    if (o.db < 0) {
-        PyErr_SetString(PyExc_ValueError, "db must be >= 0");
-        return -1;
-    }
-    if (!(o.failure_rate >= 0 && o.failure_rate <= 1)) {
-        PyErr_SetString(PyExc_ValueError,
-                        "failure_rate_threshold must be in 0-1 (0: off)");
-        return -1;
-    }
-    if (!(o.failure_window > 0 && o.failure_window <= 1e9) ||
-        !(o.min_recovery_timeout > 0 && o.min_recovery_timeout <= 1e9) ||
-        !(o.recovery_timeout > 0 && o.recovery_timeout <= 1e9)) {
-        PyErr_SetString(PyExc_ValueError,
-                        "failure_window, min_recovery_timeout and "
-                        "recovery_timeout must be seconds > 0");
-        return -1;
-    }
-    if (o.minimum_calls < 1 || o.failure_threshold < 1 ||
-        o.success_threshold < 1 || o.success_threshold > 255) {
-        PyErr_SetString(PyExc_ValueError,
-                        "minimum_calls and failure_threshold must be >= 1, "
-                        "success_threshold 1-255");
-        return -1;
-    }
-    if (max_reply < 1024) {
-        PyErr_SetString(PyExc_ValueError, "max_reply_bytes must be >= 1024");
-        return -1;
-    }
-    if (o.username != NULL && o.password == NULL) {
-        PyErr_SetString(PyExc_ValueError, "username requires a password");
-        return -1;
-    }
-    if (cert_reqs == NULL || strcmp(cert_reqs, "required") == 0) {
-        o.tls_verify = PRC_TLS_VERIFY_REQUIRED;
-    } else if (strcmp(cert_reqs, "optional") == 0) {
-        o.tls_verify = PRC_TLS_VERIFY_OPTIONAL;
-    } else if (strcmp(cert_reqs, "none") == 0) {
-        o.tls_verify = PRC_TLS_VERIFY_NONE;
-    } else {
-        PyErr_SetString(PyExc_ValueError,
-                        "ssl_cert_reqs must be 'required', 'optional' or "
-                        "'none'");
-        return -1;
-    }
-    if (PyCodec_KnownEncoding(encoding) != 1) {
-        PyErr_Format(PyExc_ValueError, "unknown encoding %s", encoding);
-        return -1;
-    }
-    o.max_reply_bytes = (size_t)max_reply;
     self->socket_timeout = o.socket_timeout;
-    self->decode = decode;
-    self->encoding = PyMem_RawMalloc(strlen(encoding) + 1);
-    self->errors = PyMem_RawMalloc(strlen(errors) + 1);
+    self->decode = own.decode;
+    self->encoding = raw_strdup(own.encoding ? own.encoding : "utf-8");
+    self->errors = raw_strdup(own.errors ? own.errors : "strict");
     if (self->encoding == NULL || self->errors == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    strcpy(self->encoding, encoding);
-    strcpy(self->errors, errors);
-    self->utf8_strict =
-        (strcmp(encoding, "utf-8") == 0 || strcmp(encoding, "utf8") == 0) &&
-        strcmp(errors, "strict") == 0;
+    self->utf8_strict = (strcmp(self->encoding, "utf-8") == 0 ||
+                         strcmp(self->encoding, "utf8") == 0) &&
+                        strcmp(self->errors, "strict") == 0;
     /* str arguments are encoded with the client's encoding, as redis-py
      * does; UTF-8 takes the no-copy path. */
-    self->arg_encoding = (strcasecmp(encoding, "utf-8") == 0 ||
-                          strcasecmp(encoding, "utf8") == 0)
+    self->arg_encoding = (strcasecmp(self->encoding, "utf-8") == 0 ||
+                          strcasecmp(self->encoding, "utf8") == 0)
                              ? NULL
                              : self->encoding;
     /* Pool waits cannot be interrupted by signals: wake every 100 ms so a
@@ -866,6 +978,8 @@ Client_start_batch(RedisClientObject *self, PyObject *arg)
 }
 
 static PyMethodDef Client_methods[] = {
+    {"defaults", (PyCFunction)Client_defaults, METH_NOARGS | METH_STATIC,
+     Client_defaults_doc},
     {"execute", (PyCFunction)Client_execute, METH_O, Client_execute_doc},
     {"run", (PyCFunction)(void (*)(void))Client_run, METH_FASTCALL,
      Client_run_doc},

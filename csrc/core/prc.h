@@ -154,61 +154,97 @@ typedef struct prc_hooks_s {
 } prc_hooks_t;
 
 /*
- * Everything a pool needs; strings are borrowed by prc_pool_new, which
- * copies them.  Timeouts in seconds; a negative value means "no limit".
+ * Every option of a pool, one table: XX(type, field, keyword, default).
+ *   type     how the binding reads the keyword (and the field's C type,
+ *            PRC_OPT_CTYPE_*): STR a str or None (NULL); INT an int;
+ *            BOOL a truth value; DOUBLE a number; SECONDS a number of
+ *            seconds, or None for no limit (stored as -1); SIZE an int
+ *            that fits size_t; TLS_VERIFY the name of a prc_tls_verify_t
+ *            ("required", "optional", "none")
+ *   field    its prc_opts_t field
+ *   keyword  its keyword argument of _core.Client: RedisConfig's field
+ *   default  prc_opts_init's value
+ * prc_opts_t is declared from it, prc_opts_init's defaults come from it,
+ * the binding parses _core.Client's keywords with it (checking types
+ * only: RedisConfig validates meaning, prc_pool_new what the core cannot
+ * work with) and scripts/gen_stubs.py writes their stub from it.  Adding
+ * an option: a line here, and a field of RedisConfig with its rule
+ * (pyredisclient/config.py); tests/test_config.py checks that they agree.
+ */
+#define PRC_OPTIONS_MAP(XX)                                                   \
+    /* where */                                                               \
+    XX(STR, host, "host", "localhost") /* TCP name or address */              \
+    XX(INT, port, "port", 6379)                                               \
+    XX(STR, unix_path, "unix_socket_path", NULL) /* instead of host:port */   \
+    XX(INT, db, "db", 0)                                                      \
+    XX(STR, username, "username", NULL) /* ACL user; NULL: plain AUTH */      \
+    XX(STR, password, "password", NULL) /* NULL: no AUTH */                   \
+    XX(STR, client_name, "client_name", NULL)                                 \
+    /* time */                                                                \
+    XX(SECONDS, socket_timeout, "socket_timeout", 5.0)                        \
+    XX(SECONDS, connect_timeout, "socket_connect_timeout", 5.0)               \
+    XX(SECONDS, pool_timeout, "pool_timeout", 5.0)                            \
+    /* PING pooled connections idle longer than this */                       \
+    XX(DOUBLE, health_check_interval, "health_check_interval", 30.0)          \
+    XX(BOOL, keepalive, "socket_keepalive", 1)                                \
+    XX(INT, max_connections, "max_connections", 50)                           \
+    XX(SIZE, max_reply_bytes, "max_reply_bytes", 512u * 1024 * 1024)          \
+    /* retry */                                                               \
+    XX(INT, retry_attempts, "retry_attempts", 3)                              \
+    XX(DOUBLE, retry_base, "retry_base", 0.05)                                \
+    XX(DOUBLE, retry_cap, "retry_cap", 1.0)                                   \
+    XX(BOOL, retry_on_timeout, "retry_on_timeout", 0)                         \
+    /* circuit breaker (see prc_breaker_t) */                                 \
+    XX(BOOL, breaker_enabled, "circuit_breaker", 1)                           \
+    /* a run of this many failure events opens */                             \
+    XX(INT, failure_threshold, "failure_threshold", 5)                        \
+    /* this failed share of the window opens; 0 turns the rate off */         \
+    XX(DOUBLE, failure_rate, "failure_rate_threshold", 0.5)                   \
+    /* seconds of calls the rate looks at */                                  \
+    XX(DOUBLE, failure_window, "failure_window", 10.0)                        \
+    /* calls in the window before the rate counts */                          \
+    XX(INT, minimum_calls, "minimum_calls", 10)                               \
+    /* first open time; doubles per failed probe, up to recovery_timeout */   \
+    XX(DOUBLE, min_recovery_timeout, "min_recovery_timeout", 1.0)             \
+    XX(DOUBLE, recovery_timeout, "recovery_timeout", 30.0)                    \
+    /* probe successes that close it */                                       \
+    XX(INT, success_threshold, "success_threshold", 3)                        \
+    /* TLS */                                                                 \
+    XX(BOOL, tls, "ssl", 0)                                                   \
+    XX(STR, tls_ca_file, "ssl_ca_certs", NULL)                                \
+    XX(STR, tls_ca_path, "ssl_ca_path", NULL)                                 \
+    XX(STR, tls_cert_file, "ssl_certfile", NULL)                              \
+    XX(STR, tls_key_file, "ssl_keyfile", NULL)                                \
+    XX(TLS_VERIFY, tls_verify, "ssl_cert_reqs", PRC_TLS_VERIFY_REQUIRED)      \
+    XX(BOOL, tls_check_hostname, "ssl_check_hostname", 1)                     \
+    /* SNI and verification; NULL: host */                                    \
+    XX(STR, tls_server_name, "ssl_server_hostname", NULL)                     \
+    /* keep call counters and the latency histogram */                        \
+    XX(BOOL, metrics, "metrics", 1)
+
+/* The C type of each option type. */
+#define PRC_OPT_CTYPE_STR const char *
+#define PRC_OPT_CTYPE_INT int
+#define PRC_OPT_CTYPE_BOOL int
+#define PRC_OPT_CTYPE_DOUBLE double
+#define PRC_OPT_CTYPE_SECONDS double
+#define PRC_OPT_CTYPE_SIZE size_t
+#define PRC_OPT_CTYPE_TLS_VERIFY int
+#define PRC_OPT_FIELD(type, field, keyword, dflt) PRC_OPT_CTYPE_##type field;
+
+/*
+ * Everything a pool needs: the options of the table, then two that only
+ * C callers set.  Strings are borrowed by prc_pool_new, which copies what
+ * it keeps.  Timeouts in seconds; a negative value means "no limit".
  */
 typedef struct prc_opts_s {
-    const char *host; /* TCP host name or address */
-    int port;
-    const char *unix_path; /* when set, used instead of host/port */
-    int db;
-    const char *username; /* ACL user; NULL for plain AUTH */
-    const char *password; /* NULL: no AUTH */
-    const char *client_name;
-    double connect_timeout;
-    double socket_timeout;
-    double pool_timeout;
-    double health_check_interval; /* PING pooled conns idle longer */
+    PRC_OPTIONS_MAP(PRC_OPT_FIELD)
     double wait_slice; /* > 0: pool waits return PRC_EINTR this often */
-    int keepalive;
-    int max_connections;
-    size_t max_reply_bytes;
-
-    /* retry */
-    int retry_attempts;
-    double retry_base;
-    double retry_cap;
-    int retry_on_timeout;
-
-    /* circuit breaker (see prc_breaker_t) */
-    int breaker_enabled;
-    int failure_threshold;       /* a run of this many failure events opens */
-    double failure_rate;         /* this failed share of the window opens; 0
-                                    turns the rate off */
-    double failure_window;       /* seconds of calls the rate looks at */
-    int minimum_calls;           /* calls in the window before the rate
-                                    counts */
-    double min_recovery_timeout; /* first open time; doubles per failed
-                                    probe... */
-    double recovery_timeout;     /* ...up to this */
-    int success_threshold;       /* probe successes that close it */
-
-    /* TLS */
-    int tls;
-    const char *tls_ca_file;
-    const char *tls_ca_path;
-    const char *tls_cert_file;
-    const char *tls_key_file;
-    const char *tls_server_name; /* SNI + verification; default host */
-    int tls_verify;              /* prc_tls_verify_t */
-    int tls_check_hostname;
-
-    int metrics; /* keep call counters and the latency histogram */
-
     prc_hooks_t hooks;
 } prc_opts_t;
 
-/* Fill opts with the documented defaults (5 s timeouts, 50 conns...). */
+/* Fill opts with the defaults of PRC_OPTIONS_MAP (5 s timeouts, 50
+ * connections...); no wait slice, no hooks. */
 void prc_opts_init(prc_opts_t *opts);
 
 /* ---- connection

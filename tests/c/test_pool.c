@@ -1,5 +1,6 @@
 /* test_pool.c - the pool and the blocking call driver, on a fake server. */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,7 +10,8 @@
 
 #include "pooltest.h"
 
-#define BAD_OPTS(stmt)                                                        \
+/* prc_pool_new refuses the options `stmt` makes, naming `option`. */
+#define BAD_OPTS(option, stmt)                                                \
     do {                                                                      \
         prc_opts_t bo;                                                        \
         char eb[128] = "";                                                    \
@@ -18,7 +20,7 @@
         stmt;                                                                 \
         ASSERT_NULL(prc_pool_new(&bo, &err, eb, sizeof(eb)));                 \
         ASSERT_CODE(err, PRC_EINVAL);                                         \
-        ASSERT_STR_CONTAINS(eb, "invalid");                                   \
+        ASSERT_STR_CONTAINS(eb, "invalid pool option " option ":");           \
     } while (0)
 
 TEST_IMPL(pool_new_validation)
@@ -29,14 +31,23 @@ TEST_IMPL(pool_new_validation)
     char eb[256] = "";
     int err = -99;
 
-    BAD_OPTS(bo.max_connections = 0);
-    BAD_OPTS(bo.max_connections = -1);
-    BAD_OPTS(bo.port = -1);
-    BAD_OPTS(bo.port = 65536);
-    BAD_OPTS(bo.db = -1);
-    BAD_OPTS(bo.host = NULL);
-    BAD_OPTS(bo.max_reply_bytes = 63);
-    BAD_OPTS(bo.max_reply_bytes = 0);
+    BAD_OPTS("max_connections", bo.max_connections = 0);
+    BAD_OPTS("max_connections", bo.max_connections = -1);
+    BAD_OPTS("port", bo.port = -1);
+    BAD_OPTS("port", bo.port = 65536);
+    BAD_OPTS("db", bo.db = -1);
+    BAD_OPTS("host", bo.host = NULL);
+    BAD_OPTS("max_reply_bytes", bo.max_reply_bytes = 63);
+    BAD_OPTS("max_reply_bytes", bo.max_reply_bytes = 0);
+    /* Numbers the core cannot compute with, whatever they mean. */
+    BAD_OPTS("socket_timeout", bo.socket_timeout = NAN);
+    BAD_OPTS("socket_connect_timeout", bo.connect_timeout = INFINITY);
+    BAD_OPTS("pool_timeout", bo.pool_timeout = 2e9);
+    BAD_OPTS("health_check_interval", bo.health_check_interval = -INFINITY);
+    BAD_OPTS("retry_base", bo.retry_base = NAN);
+    BAD_OPTS("failure_rate_threshold", bo.failure_rate = NAN);
+    BAD_OPTS("wait_slice", bo.wait_slice = NAN);
+    BAD_OPTS("ssl_cert_reqs", bo.tls_verify = 3);
 
     /* The defaults are valid; no connection is opened yet. */
     prc_opts_init(&o);
