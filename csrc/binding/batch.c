@@ -138,7 +138,7 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
         }
         if (cap >= (size_t)INT32_MAX * 2) {
             pyrc_free_command(cmd);
-            PyErr_SetString(st->DataError, "pipeline larger than 4 GiB");
+            PyErr_SetString(PYRC_EXC(st, DATA), "pipeline larger than 4 GiB");
             return -1;
         }
         nb = PyMem_Realloc(self->buf, cap);

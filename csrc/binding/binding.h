@@ -31,26 +31,8 @@
 #define PYRC_TPFLAGS_NO_NEW 0
 #endif
 
-/* Every exception class, in hierarchy order (parents first). */
-#define PYRC_EXCEPTIONS(XX)                                                   \
-    XX(RedisError)                                                            \
-    XX(ConnectionError)                                                       \
-    XX(TimeoutError)                                                          \
-    XX(AuthenticationError)                                                   \
-    XX(CircuitOpenError)                                                      \
-    XX(PoolTimeoutError)                                                      \
-    XX(BusyLoadingError)                                                      \
-    XX(MaxClientsError)                                                       \
-    XX(ResponseError)                                                         \
-    XX(NoScriptError)                                                         \
-    XX(ReadOnlyError)                                                         \
-    XX(OutOfMemoryError)                                                      \
-    XX(ExecAbortError)                                                        \
-    XX(NoPermissionError)                                                     \
-    XX(ProtocolError)                                                         \
-    XX(ReplyLimitError)                                                       \
-    XX(DataError)                                                             \
-    XX(WatchError)
+/* The exception class PRC_EXC_<id> of a module state (borrowed). */
+#define PYRC_EXC(st, id) ((st)->exc[PRC_EXC_##id])
 
 /* Module state: types, exception classes and interned objects. */
 typedef struct {
@@ -58,10 +40,8 @@ typedef struct {
     PyTypeObject *BatchType;
     PyTypeObject *AsyncCallType;
     PyTypeObject *PinnedType;
-#define PYRC_EXC_FIELD(name) PyObject *name;
-    PYRC_EXCEPTIONS(PYRC_EXC_FIELD)
-#undef PYRC_EXC_FIELD
-    PyObject *logger;     /* logging.getLogger("pyredisclient") */
+    PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
+    PyObject *logger;             /* logging.getLogger("pyredisclient") */
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
 } pyrc_state;
 
@@ -147,8 +127,11 @@ PyObject *pyrc_raise(pyrc_state *st, int code, const char *errstr) PYRC_RAISES;
 /* Build (not raise) the exception for a server error reply; new ref. */
 PyObject *pyrc_error_reply(pyrc_state *st, const char *s,
                            size_t len) PYRC_RAISES;
-/* The core code an error-reply exception counts as (PRC_OK if none). */
+/* The core code an error-reply exception counts as for the breaker (the
+ * class's code when prc_breaker_counts it; else PRC_OK). */
 int pyrc_error_reply_outcome(pyrc_state *st, PyObject *exc);
+/* error_classes(): the module's functions over the error table. */
+extern PyMethodDef pyrc_error_methods[];
 
 /* convert.c */
 typedef struct {

@@ -404,7 +404,7 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     self->pool = prc_pool_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->pool == NULL) {
         if (err == PRC_ETLS) {
-            PyErr_SetString(self->state->ConnectionError, errbuf);
+            PyErr_SetString(PYRC_EXC(self->state, CONNECTION), errbuf);
         } else if (err == PRC_ENOMEM) {
             PyErr_NoMemory();
         } else {
@@ -458,7 +458,7 @@ int
 pyrc_check_open(RedisClientObject *self)
 {
     if (self->pool == NULL) {
-        PyErr_SetString(self->state->RedisError,
+        PyErr_SetString(PYRC_EXC(self->state, REDIS),
                         "Client.__init__ was not called");
         return -1;
     }
@@ -567,12 +567,12 @@ check_exec(RedisClientObject *self, prc_call_t *call, PyObject *replies,
         return replies;
     }
     if (PyList_Check(last)) {
-        PyErr_Format(self->state->ProtocolError,
+        PyErr_Format(PYRC_EXC(self->state, PROTOCOL),
                      "invalid EXEC reply: an array of %zd replies for %zd "
                      "queued commands; connection closed",
                      PyList_GET_SIZE(last), items);
     } else {
-        PyErr_Format(self->state->ProtocolError,
+        PyErr_Format(PYRC_EXC(self->state, PROTOCOL),
                      "invalid EXEC reply: %s where an array of %zd replies "
                      "was expected; connection closed",
                      PyLong_Check(last) ? "an integer" : "a string", items);
@@ -601,7 +601,7 @@ pyrc_complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n,
     if (replies == NULL) {
         /* Invalid RESP counts against the breaker; a reply we could not
          * decode (encoding errors, memory) says nothing about the server. */
-        outcome = PyErr_ExceptionMatches(self->state->ProtocolError)
+        outcome = PyErr_ExceptionMatches(PYRC_EXC(self->state, PROTOCOL))
                       ? PRC_EPROTO
                       : PRC_EINVAL;
     } else if (single) {
@@ -739,7 +739,8 @@ pyrc_execute_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
         return PyList_New(0);
     }
     if (b->n > INT32_MAX) {
-        PyErr_SetString(self->state->DataError, "too many queued commands");
+        PyErr_SetString(PYRC_EXC(self->state, DATA),
+                        "too many queued commands");
         return NULL;
     }
     /* A blocking command inside a pipeline never gets an unlimited wait:

@@ -267,8 +267,9 @@ command_keys(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
         n = prc_cmd_keys(c, a.argc, a.argv, a.argvlen, options, keys, n, NULL);
     }
     if (n < 0) {
-        PyErr_Format(st->DataError, "%s: cannot find the key arguments: %s",
-                     c->name, why ? why : "invalid arguments");
+        PyErr_Format(PYRC_EXC(st, DATA),
+                     "%s: cannot find the key arguments: %s", c->name,
+                     why ? why : "invalid arguments");
         goto done;
     }
     result = PyList_New(n);
@@ -336,9 +337,9 @@ pyrc_refuse_state(pyrc_state *st, const pyrc_args *a)
     const char *advice =
         prc_command_refusal(a->argc, a->argv, a->argvlen, &name);
 
-    PyErr_Format(st->DataError, "%s is not allowed on a pooled connection: %s",
-                 name != NULL ? name : "this command",
-                 advice != NULL ? advice
-                                : "it changes the connection's state");
+    PyErr_Format(
+        PYRC_EXC(st, DATA), "%s is not allowed on a pooled connection: %s",
+        name != NULL ? name : "this command",
+        advice != NULL ? advice : "it changes the connection's state");
     return -1;
 }

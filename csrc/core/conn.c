@@ -359,34 +359,18 @@ prc__conn_io_step(prc_conn_t *c)
     }
 }
 
-/* Does msg[0, len) start with prefix? */
-static int
-starts(const char *msg, int len, const char *prefix)
-{
-    size_t n = strlen(prefix);
-
-    return len >= 0 && (size_t)len >= n && memcmp(msg, prefix, n) == 0;
-}
-
 /* A setup command's error reply, or one a server sent on accept (msg:
- * the line after the '-', without CRLF): the code it maps to, as
- * redis-py maps these prefixes. */
+ * the line after the '-', without CRLF): the code its class stands for
+ * (the error table, prc.h: EAUTH, EMAXCLIENTS, ELOADING ...), or
+ * PRC_EHANDSHAKE. */
 static int
 server_error(prc_conn_t *c, const char *msg, int len)
 {
-    int code = PRC_EHANDSHAKE;
+    int cls = prc_error_reply_class(msg, (size_t)len, NULL);
+    int code = prc_exc_class(cls)->code;
 
-    if (starts(msg, len, "WRONGPASS") || starts(msg, len, "NOAUTH") ||
-        starts(msg, len, "ERR invalid password") ||
-        starts(msg, len, "ERR AUTH") ||
-        starts(msg, len, "ERR Client sent AUTH")) {
-        code = PRC_EAUTH;
-    } else if (starts(msg, len, "ERR max number of clients")) {
-        code = PRC_EMAXCLIENTS;
-    } else if (starts(msg, len, "LOADING")) {
-        code = PRC_ELOADING;
-    }
-    return prc__conn_error(c, code, 0, "%.*s", len, msg);
+    return prc__conn_error(c, code != 0 ? code : PRC_EHANDSHAKE, 0, "%.*s",
+                           len, msg);
 }
 
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer

@@ -25,30 +25,36 @@ extern "C" {
 
 /* ---- errors ----------------------------------------------------------- */
 
-/* XX(name, code, message).  Codes are negative; 0 is success. */
+/*
+ * XX(name, code, message, class).  Codes are negative; 0 is success.
+ * class: the error class (PRC_EXC_MAP below) a call failing with the code
+ * raises; NONE for ENOMEM (the binding raises MemoryError) and EINTR (a
+ * call abandoned to a signal or a cancellation; nothing is raised).
+ */
 #define PRC_ERRNO_MAP(XX)                                                     \
-    XX(ENOMEM, -1, "out of memory")                                           \
-    XX(EINVAL, -2, "invalid argument")                                        \
-    XX(ECONNECT, -3, "connection failed")                                     \
-    XX(ETIMEDOUT, -4, "timed out")                                            \
-    XX(ECONNLOST, -5, "connection lost")                                      \
-    XX(EPROTO, -6, "protocol error")                                          \
-    XX(EREPLYLIMIT, -7, "reply exceeds a configured limit")                   \
-    XX(EAUTH, -8, "authentication failed")                                    \
-    XX(EHANDSHAKE, -9, "connection setup command failed")                     \
-    XX(EPOOLTIMEOUT, -10, "timed out waiting for a pooled connection")        \
-    XX(ECLOSED, -11, "client is closed")                                      \
-    XX(ECIRCUIT, -12, "circuit breaker is open")                              \
-    XX(EINTR, -13, "interrupted by a signal")                                 \
-    XX(ETLS, -14, "TLS error")                                                \
-    XX(EMAXCLIENTS, -15, "server has reached maxclients")                     \
-    XX(ELOADING, -16, "server is loading the dataset")                        \
-    XX(ETOOBIG, -17, "command too large")                                     \
-    XX(ECERT, -18, "TLS certificate verification failed")
+    XX(ENOMEM, -1, "out of memory", NONE)                                     \
+    XX(EINVAL, -2, "invalid argument", DATA)                                  \
+    XX(ECONNECT, -3, "connection failed", CONNECTION)                         \
+    XX(ETIMEDOUT, -4, "timed out", TIMEOUT)                                   \
+    XX(ECONNLOST, -5, "connection lost", CONNECTION)                          \
+    XX(EPROTO, -6, "protocol error", PROTOCOL)                                \
+    XX(EREPLYLIMIT, -7, "reply exceeds a configured limit", REPLYLIMIT)       \
+    XX(EAUTH, -8, "authentication failed", AUTH)                              \
+    XX(EHANDSHAKE, -9, "connection setup command failed", RESPONSE)           \
+    XX(EPOOLTIMEOUT, -10, "timed out waiting for a pooled connection",        \
+       POOL_TIMEOUT)                                                          \
+    XX(ECLOSED, -11, "client is closed", CONNECTION)                          \
+    XX(ECIRCUIT, -12, "circuit breaker is open", CIRCUIT)                     \
+    XX(EINTR, -13, "interrupted by a signal", NONE)                           \
+    XX(ETLS, -14, "TLS error", CONNECTION)                                    \
+    XX(EMAXCLIENTS, -15, "server has reached maxclients", MAXCLIENTS)         \
+    XX(ELOADING, -16, "server is loading the dataset", LOADING)               \
+    XX(ETOOBIG, -17, "command too large", DATA)                               \
+    XX(ECERT, -18, "TLS certificate verification failed", CONNECTION)
 
 typedef enum {
     PRC_OK = 0,
-#define PRC_ERR_ENUM(name, code, msg) PRC_##name = (code),
+#define PRC_ERR_ENUM(name, code, msg, cls) PRC_##name = (code),
     PRC_ERRNO_MAP(PRC_ERR_ENUM)
 #undef PRC_ERR_ENUM
 } prc_errno_t;
@@ -57,6 +63,106 @@ typedef enum {
 const char *prc_strerror(int code);
 /* Name of a code ("ETIMEDOUT"); never NULL, static storage. */
 const char *prc_err_name(int code);
+
+/*
+ * The error classes, one table: XX(ID, name, parent, builtin, code, doc),
+ * parents before their children.
+ *   ID       PRC_EXC_<ID>
+ *   name     the exception class the binding creates ("RedisError")
+ *   parent   the ID of its base class; NONE for the root
+ *   builtin  a builtin exception it also derives from, or NULL
+ *   code     the core code it stands for, or 0: a setup reply of this
+ *            class fails the connection with it (PRC_EHANDSHAKE when 0),
+ *            and an error reply of this class counts against the breaker
+ *            as it when prc_breaker_counts(code)
+ *   doc      its docstring
+ * The binding creates the classes from it and maps codes and error
+ * replies to them; scripts/gen_stubs.py lists them in _core.pyi and
+ * pyredisclient/exceptions.py; the metrics name failures by them.  Names
+ * follow redis-py's where they overlap, so its users' code keeps working.
+ */
+#define PRC_EXC_MAP(XX)                                                       \
+    XX(REDIS, "RedisError", NONE, "Exception", 0,                             \
+       "Base class of every error.")                                          \
+    XX(CONNECTION, "ConnectionError", REDIS, "ConnectionError",               \
+       PRC_ECONNLOST,                                                         \
+       "The server could not be reached or the connection broke.")            \
+    XX(TIMEOUT, "TimeoutError", REDIS, "TimeoutError", PRC_ETIMEDOUT,         \
+       "The call did not complete before its deadline.")                      \
+    XX(AUTH, "AuthenticationError", CONNECTION, NULL, PRC_EAUTH,              \
+       "The server refused the credentials.")                                 \
+    XX(CIRCUIT, "CircuitOpenError", CONNECTION, NULL, PRC_ECIRCUIT,           \
+       "The circuit breaker is open: the call was refused at once.")          \
+    XX(POOL_TIMEOUT, "PoolTimeoutError", CONNECTION, NULL, PRC_EPOOLTIMEOUT,  \
+       "No pooled connection became free before pool_timeout.")               \
+    XX(LOADING, "BusyLoadingError", CONNECTION, NULL, PRC_ELOADING,           \
+       "The server is loading its dataset.")                                  \
+    XX(MAXCLIENTS, "MaxClientsError", CONNECTION, NULL, PRC_EMAXCLIENTS,      \
+       "The server has reached maxclients.")                                  \
+    XX(RESPONSE, "ResponseError", REDIS, NULL, PRC_EHANDSHAKE,                \
+       "The server answered with an error reply.")                            \
+    XX(NOSCRIPT, "NoScriptError", RESPONSE, NULL, 0, "NOSCRIPT error reply.") \
+    XX(READONLY, "ReadOnlyError", RESPONSE, NULL, 0, "READONLY error reply.") \
+    XX(OOM, "OutOfMemoryError", RESPONSE, NULL, 0, "OOM error reply.")        \
+    XX(EXECABORT, "ExecAbortError", RESPONSE, NULL, 0,                        \
+       "EXECABORT error reply.")                                              \
+    XX(NOPERM, "NoPermissionError", RESPONSE, NULL, 0, "NOPERM error reply.") \
+    XX(PROTOCOL, "ProtocolError", REDIS, NULL, PRC_EPROTO,                    \
+       "The server sent bytes that are not valid RESP.")                      \
+    XX(REPLYLIMIT, "ReplyLimitError", PROTOCOL, NULL, PRC_EREPLYLIMIT,        \
+       "A reply exceeded max_reply_bytes or the nesting limit.")              \
+    XX(DATA, "DataError", REDIS, "TypeError", PRC_EINVAL,                     \
+       "An argument cannot be encoded as a command argument.")                \
+    XX(WATCH, "WatchError", REDIS, NULL, 0,                                   \
+       "A watched key changed: the transaction was not run.")
+
+/* Other names of classes: XX(name, ID). */
+#define PRC_EXC_ALIAS_MAP(XX) XX("InvalidResponse", PROTOCOL)
+
+#define PRC_EXC_ENUM(id, name, parent, builtin, code, doc) PRC_EXC_##id,
+enum { PRC_EXC_NONE = -1, PRC_EXC_MAP(PRC_EXC_ENUM) PRC_EXC_COUNT };
+#undef PRC_EXC_ENUM
+
+/*
+ * Server error prefixes, mapped as redis-py maps them; the first match
+ * wins, and an error matching none is a RESPONSE.  XX(prefix, ID, strip):
+ * strip drops the error code word from the message ("NOSCRIPT No matching
+ * script..." reads "No matching script...").
+ */
+#define PRC_REPLY_ERROR_MAP(XX)                                               \
+    XX("ERR max number of clients reached", MAXCLIENTS, 1)                    \
+    XX("ERR Client sent AUTH, but no password is set", AUTH, 1)               \
+    XX("ERR invalid password", AUTH, 1)                                       \
+    XX("ERR AUTH", AUTH, 1)                                                   \
+    XX("ERR ", RESPONSE, 1)                                                   \
+    XX("WRONGPASS ", AUTH, 0)                                                 \
+    XX("NOAUTH ", AUTH, 0)                                                    \
+    XX("NOPERM ", NOPERM, 0)                                                  \
+    XX("NOSCRIPT ", NOSCRIPT, 1)                                              \
+    XX("READONLY ", READONLY, 1)                                              \
+    XX("OOM ", OOM, 1)                                                        \
+    XX("EXECABORT ", EXECABORT, 1)                                            \
+    XX("LOADING ", LOADING, 1)                                                \
+    XX("MASTERDOWN ", CONNECTION, 0)
+
+/* One error class (PRC_EXC_MAP's columns). */
+typedef struct prc_exc_s {
+    const char *name;
+    int parent; /* PRC_EXC_*, or PRC_EXC_NONE */
+    const char *builtin;
+    int code; /* PRC_E*, or 0 */
+    const char *doc;
+} prc_exc_t;
+
+/* The class with that PRC_EXC_* id, or NULL.  Static storage. */
+const prc_exc_t *prc_exc_class(int id);
+/* The class (PRC_EXC_*) a failed call with `code` raises; PRC_EXC_NONE
+ * for ENOMEM, EINTR and unknown codes. */
+int prc_err_class(int code);
+/* The class of a server error reply (msg: its text after the '-', len
+ * bytes: PRC_REPLY_ERROR_MAP); *skip (may be NULL) receives how many
+ * leading bytes its message drops. */
+int prc_error_reply_class(const char *msg, size_t len, size_t *skip);
 
 #define PRC_ERRSTR_LEN 128
 

@@ -10,6 +10,7 @@
     /* errors.c */                                                            \
     XX(errors_names_and_messages)                                             \
     XX(errors_ok_and_unknown_codes)                                           \
+    XX(errors_classes)                                                        \
     /* clock.c */                                                             \
     XX(clock_injectable)                                                      \
     XX(clock_deadline_after)                                                  \
