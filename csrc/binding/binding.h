@@ -59,6 +59,16 @@ typedef struct {
     PYRC_OPTIONS_MAP(PRC_OPT_FIELD)
 } pyrc_opts_t;
 
+/* options.c: fill o (from prc_opts_init) and own (the table's defaults)
+ * from Client's keyword arguments, checking types only; -1 with
+ * TypeError for positional or unknown arguments and a wrong type,
+ * ValueError/OverflowError for values no C field can hold.  Strings
+ * point into the arguments. */
+int pyrc_parse_options(PyObject *args, PyObject *kwds, prc_opts_t *o,
+                       pyrc_opts_t *own) PYRC_RAISES_NEG;
+/* Every keyword of Client with its default, as a new dict. */
+PyObject *pyrc_option_defaults(void) PYRC_RAISES;
+
 /* The client: a pool plus reply-building settings. */
 typedef struct {
     PyObject_HEAD prc_pool_t *pool; /* owned */
