@@ -8,29 +8,10 @@ retries and a circuit breaker.
 from typing import TYPE_CHECKING, Any
 
 from . import _core
+from . import exceptions as _exceptions
 from .client import RedisClient
-from .config import ConfigurationError, RedisConfig, Secret
-from .exceptions import (
-    AuthenticationError,
-    BusyLoadingError,
-    CircuitOpenError,
-    ConnectionError,
-    DataError,
-    ExecAbortError,
-    InvalidResponse,
-    MaxClientsError,
-    NoPermissionError,
-    NoScriptError,
-    OutOfMemoryError,
-    PoolTimeoutError,
-    ProtocolError,
-    ReadOnlyError,
-    RedisError,
-    ReplyLimitError,
-    ResponseError,
-    TimeoutError,
-    WatchError,
-)
+from .config import RedisConfig, Secret
+from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
 from .fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 from .keyprefix import KeyPrefixError
 from .pipeline import Pipeline
@@ -42,33 +23,14 @@ __version__ = "0.1.0"
 hiredis_version = _core.hiredis_version
 
 __all__ = [
+    *_exceptions.__all__,
     "AsyncPipeline",
     "AsyncRedisClient",
-    "AuthenticationError",
-    "BusyLoadingError",
-    "CircuitOpenError",
-    "ConfigurationError",
-    "ConnectionError",
-    "DataError",
-    "ExecAbortError",
-    "InvalidResponse",
     "KeyPrefixError",
-    "MaxClientsError",
-    "NoPermissionError",
-    "NoScriptError",
-    "OutOfMemoryError",
     "Pipeline",
-    "PoolTimeoutError",
-    "ProtocolError",
-    "ReadOnlyError",
     "RedisClient",
     "RedisConfig",
-    "RedisError",
-    "ReplyLimitError",
-    "ResponseError",
     "Secret",
-    "TimeoutError",
-    "WatchError",
     "__version__",
     "fallback_counts",
     "reset_fallback_counts",
