@@ -405,3 +405,42 @@ TEST_IMPL(writer_alloc_failure)
     prc_wbuf_free(&wb);
     return TEST_OK;
 }
+
+/* The setup commands a connection config sends first are the writer's:
+ * AUTH user password, SELECT db, CLIENT SETNAME, back to back, each
+ * equal to hiredis's encoding. */
+TEST_IMPL(writer_handshake)
+{
+    static const char want[] =
+        "*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$6\r\nse\r\nt!\r\n"
+        "*2\r\n$6\r\nSELECT\r\n$2\r\n15\r\n"
+        "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$3\r\napp\r\n";
+    prc_opts_t o;
+    prc_conn_cfg_t cfg;
+    char err[128];
+
+    prc_opts_init(&o);
+    o.username = "user";
+    o.password = "se\r\nt!";
+    o.db = 15;
+    o.client_name = "app";
+    ASSERT_CODE(prc__conn_cfg_init(&cfg, &o, err, sizeof(err)), 0);
+    ASSERT_EQ(cfg.handshake_n, 3);
+    ASSERT_MEM_EQ(cfg.handshake, cfg.handshake_len, want);
+    prc__conn_cfg_free(&cfg);
+    /* Password only, negative db never happens (validated above): the
+     * smallest handshake, and none at all. */
+    prc_opts_init(&o);
+    o.password = "p";
+    ASSERT_CODE(prc__conn_cfg_init(&cfg, &o, err, sizeof(err)), 0);
+    ASSERT_EQ(cfg.handshake_n, 1);
+    ASSERT_MEM_EQ(cfg.handshake, cfg.handshake_len,
+                  "*2\r\n$4\r\nAUTH\r\n$1\r\np\r\n");
+    prc__conn_cfg_free(&cfg);
+    prc_opts_init(&o);
+    ASSERT_CODE(prc__conn_cfg_init(&cfg, &o, err, sizeof(err)), 0);
+    ASSERT_EQ(cfg.handshake_n, 0);
+    ASSERT_NULL(cfg.handshake);
+    prc__conn_cfg_free(&cfg);
+    return TEST_OK;
+}

@@ -191,6 +191,7 @@
     XX(writer_matches_hiredis)                                                \
     XX(writer_buffer_growth)                                                  \
     XX(writer_alloc_failure)                                                  \
+    XX(writer_handshake)                                                      \
     /* allocation failures (failalloc.c) */                                   \
     XX(alloc_wrapper_works)                                                   \
     XX(alloc_pool_new)                                                        \
