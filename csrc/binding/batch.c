@@ -5,6 +5,11 @@
 
 #include "binding.h"
 
+/* A batch's encoded commands stay below this: 4 GiB. */
+#define PYRC_MAX_BATCH ((size_t)UINT32_MAX)
+/* A batch buffer up to this size is kept for reuse when it is cleared. */
+#define PYRC_BATCH_KEEP (1024 * 1024)
+
 static char *
 dup_cstr(const char *s)
 {
@@ -93,7 +98,7 @@ Batch_dealloc(BatchObject *self)
      * through the callbacks, so both are always set while we live. */
     Py_XDECREF(self->callbacks);
     Py_XDECREF(self->owner);
-    PyMem_Free(self->buf);
+    prc_wbuf_free(&self->out);
     PyMem_Free(self->encoding);
     PyMem_Free(self->errors);
     tp->tp_free((PyObject *)self);
@@ -112,13 +117,12 @@ pyrc_batch_busy(BatchObject *self)
 }
 
 /* Encode one command (arguments already converted) onto the end of the
- * batch; a command with a state class in `refused` raises DataError
- * (refuse_state).  Returns 0, or -1 with an exception set and the batch
- * unchanged. */
+ * batch, straight into its buffer; a command with a state class in
+ * `refused` raises DataError (refuse_state).  Returns 0, or -1 with an
+ * exception set and the batch unchanged. */
 static int
 batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
 {
-    char *cmd;
     size_t len;
     double block;
     int flags = prc_command_flags(a->argc, a->argv, a->argvlen, &block);
@@ -126,33 +130,20 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
     if ((flags & PRC_CMD_STATE) && (flags & refused)) {
         return pyrc_refuse_state(st, a);
     }
-    cmd = pyrc_format(st, a, &len);
-    if (cmd == NULL) {
+    if (pyrc_command_size(st, a, &len) < 0) {
         return -1;
     }
-    if (self->len + len > self->cap) {
-        size_t cap = self->cap ? self->cap : 256;
-        char *nb;
-        while (cap < self->len + len) {
-            cap *= 2;
-        }
-        if (cap >= (size_t)INT32_MAX * 2) {
-            pyrc_free_command(cmd);
-            PyErr_SetString(PYRC_EXC(st, DATA), "pipeline larger than 4 GiB");
-            return -1;
-        }
-        nb = PyMem_Realloc(self->buf, cap);
-        if (nb == NULL) {
-            pyrc_free_command(cmd);
-            PyErr_NoMemory();
-            return -1;
-        }
-        self->buf = nb;
-        self->cap = cap;
+    if (len >= PYRC_MAX_BATCH - self->out.len) {
+        PyErr_SetString(PYRC_EXC(st, DATA), "pipeline larger than 4 GiB");
+        return -1;
     }
-    memcpy(self->buf + self->len, cmd, len);
-    pyrc_free_command(cmd);
-    self->len += len;
+    if (prc_wbuf_reserve(&self->out, len) != 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    prc_resp_write_command(self->out.buf + self->out.len, a->argc, a->argv,
+                           a->argvlen);
+    self->out.len += len;
     self->n++;
     if (!(flags & PRC_CALL_READONLY)) {
         self->flags &= ~PRC_CALL_READONLY;
@@ -222,7 +213,7 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
     static const char *const multi_argv[] = {"MULTI"};
     static size_t multi_len[] = {5};
     pyrc_state *st = pyrc_get_state_by_type(Py_TYPE(self));
-    size_t len0 = self->len;
+    size_t len0 = self->out.len;
     Py_ssize_t n0 = self->n;
     int flags0 = self->flags, blocking0 = self->any_blocking;
     int exec0 = self->exec_last;
@@ -249,7 +240,7 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyList_Append(self->callbacks, nargs == 2 ? args[1] : Py_None) < 0) {
         /* Nothing half-queued: a command without its callback (or a lone
          * MULTI) would shift every later reply. */
-        self->len = len0;
+        self->out.len = len0;
         self->n = n0;
         self->flags = flags0;
         self->any_blocking = blocking0;
@@ -293,16 +284,16 @@ Batch_command_name(BatchObject *self, PyObject *arg)
         PyErr_SetString(PyExc_IndexError, "command index out of range");
         return NULL;
     }
-    /* The batch is RESP (arrays of bulk strings, from hiredis's
-     * formatter): the framer finds each command, and its first element. */
+    /* The batch is RESP (arrays of bulk strings, from the core's writer):
+     * the framer finds each command, and its first element. */
     for (i = 0; i <= index; i++) {
-        if (prc_reply_at(self->buf, self->len, pos, &cmd) != 1 ||
+        if (prc_reply_at(self->out.buf, self->out.len, pos, &cmd) != 1 ||
             cmd.type != '*' || cmd.n < 1) {
             goto malformed;
         }
         pos = cmd.end;
     }
-    if (prc_reply_at(self->buf, cmd.end, cmd.body, &name) == 1 &&
+    if (prc_reply_at(self->out.buf, cmd.end, cmd.body, &name) == 1 &&
         name.type == '$' && name.text != NULL) {
         return PyUnicode_DecodeUTF8(name.text, (Py_ssize_t)name.len,
                                     "backslashreplace");
@@ -325,16 +316,12 @@ Batch_clear(BatchObject *self, PyObject *unused)
     if (PyList_SetSlice(self->callbacks, 0, PY_SSIZE_T_MAX, NULL) < 0) {
         return NULL;
     }
-    self->len = 0;
     self->n = 0;
     self->flags = PRC_CALL_READONLY;
     self->any_blocking = 0;
     self->exec_last = 0;
-    if (self->cap > 1024 * 1024) {
-        PyMem_Free(self->buf);
-        self->buf = NULL;
-        self->cap = 0;
-    }
+    /* Reused by the next commands, unless a large pipeline grew it. */
+    prc_wbuf_shrink(&self->out, PYRC_BATCH_KEEP);
     Py_RETURN_NONE;
 }
 
@@ -348,7 +335,7 @@ static PyObject *
 Batch_get_nbytes(BatchObject *self, void *closure)
 {
     (void)closure;
-    return PyLong_FromSize_t(self->len);
+    return PyLong_FromSize_t(self->out.len);
 }
 
 static PyObject *
