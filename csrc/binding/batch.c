@@ -7,7 +7,8 @@
 
 /* A batch's encoded commands stay below this: 4 GiB. */
 #define PYRC_MAX_BATCH ((size_t)UINT32_MAX)
-/* A batch buffer up to this size is kept for reuse when it is cleared. */
+/* A batch buffer up to this size is kept for reuse: by the batch when it
+ * is cleared, by the module (batch_spare) when it dies. */
 #define PYRC_BATCH_KEEP (1024 * 1024)
 
 static char *
@@ -92,13 +93,21 @@ static void
 Batch_dealloc(BatchObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    pyrc_state *st;
 
     PyObject_GC_UnTrack(self);
     /* No tp_clear: the list and the weak reference break any cycle
      * through the callbacks, so both are always set while we live. */
     Py_XDECREF(self->callbacks);
     Py_XDECREF(self->owner);
-    prc_wbuf_free(&self->out);
+    st = pyrc_get_state_by_type(tp);
+    if (st != NULL && st->batch_spare.buf == NULL && self->out.owned &&
+        self->out.cap <= PYRC_BATCH_KEEP) {
+        self->out.len = 0;
+        st->batch_spare = self->out; /* the module's now */
+    } else {
+        prc_wbuf_free(&self->out);
+    }
     PyMem_Free(self->encoding);
     PyMem_Free(self->errors);
     tp->tp_free((PyObject *)self);
@@ -136,6 +145,11 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
     if (len >= PYRC_MAX_BATCH - self->out.len) {
         PyErr_SetString(PYRC_EXC(st, DATA), "pipeline larger than 4 GiB");
         return -1;
+    }
+    if (self->out.buf == NULL && st->batch_spare.buf != NULL) {
+        /* A dead batch's buffer: no growth from scratch. */
+        self->out = st->batch_spare;
+        prc_wbuf_init(&st->batch_spare, NULL, 0);
     }
     if (prc_wbuf_reserve(&self->out, len) != 0) {
         PyErr_NoMemory();

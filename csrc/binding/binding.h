@@ -43,6 +43,10 @@ typedef struct {
     PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
     PyObject *logger;             /* logging.getLogger("pyredisclient") */
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
+    /* The buffer of a Batch that died, for the next Batch's commands (a
+     * pipeline per request then allocates nothing once warm); empty or
+     * owned, at most PYRC_BATCH_KEEP bytes; guarded by the GIL. */
+    prc_wbuf_t batch_spare;
 } pyrc_state;
 
 /*
