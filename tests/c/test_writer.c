@@ -278,15 +278,17 @@ TEST_IMPL(writer_matches_hiredis)
     return TEST_OK;
 }
 
+/* SET key value, the command the buffer tests append, and its bytes. */
+static const char *const set_argv[] = {"SET", "key", "value"};
+static const size_t set_lens[] = {3, 3, 5};
+static const char set_cmd[] =
+    "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
+
 /* A buffer that starts on the caller's storage, outgrows it into the
  * heap, drops a sent prefix, shrinks and is freed. */
 TEST_IMPL(writer_buffer_growth)
 {
-    const char *argv[] = {"SET", "key", "value"};
-    size_t lens[] = {3, 3, 5};
-    static const char one[] =
-        "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
-    const size_t n1 = sizeof(one) - 1;
+    const size_t n1 = sizeof(set_cmd) - 1;
     char storage[64];
     prc_wbuf_t wb;
     size_t i;
@@ -294,37 +296,38 @@ TEST_IMPL(writer_buffer_growth)
     prc_wbuf_init(&wb, storage, sizeof(storage));
     ASSERT_PTR_EQ(wb.buf, storage);
     ASSERT_EQ(wb.cap, sizeof(storage));
-    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
+    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens), 0);
     ASSERT_PTR_EQ(wb.buf, storage); /* fits: no allocation */
     ASSERT(!wb.owned);
-    ASSERT_MEM_EQ(wb.buf, wb.len, one);
+    ASSERT_MEM_EQ(wb.buf, wb.len, set_cmd);
     /* The second command does not fit: both move to the heap. */
-    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
+    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens), 0);
     ASSERT(wb.owned);
     ASSERT_PTR_NE(wb.buf, storage);
     ASSERT_EQ(wb.len, 2 * n1);
-    ASSERT(memcmp(wb.buf, one, n1) == 0 && memcmp(wb.buf + n1, one, n1) == 0);
+    ASSERT(memcmp(wb.buf, set_cmd, n1) == 0 &&
+           memcmp(wb.buf + n1, set_cmd, n1) == 0);
     /* Many more: capacity doubles, so it grows O(log n) times. */
     for (i = 0; i < 1000; i++) {
-        ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
+        ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens), 0);
     }
     ASSERT_EQ(wb.len, 1002 * n1);
     ASSERT_LT(wb.cap, 4 * wb.len);
     for (i = 0; i < 1002; i++) {
-        ASSERT(memcmp(wb.buf + i * n1, one, n1) == 0);
+        ASSERT(memcmp(wb.buf + i * n1, set_cmd, n1) == 0);
     }
     /* A writer that sent 1.5 commands drops them; the rest moves up. */
     prc_wbuf_consume(&wb, n1 + n1 / 2);
     ASSERT_EQ(wb.len, 1000 * n1 + (n1 - n1 / 2));
-    ASSERT(memcmp(wb.buf, one + n1 / 2, n1 - n1 / 2) == 0);
-    ASSERT(memcmp(wb.buf + (n1 - n1 / 2), one, n1) == 0);
+    ASSERT(memcmp(wb.buf, set_cmd + n1 / 2, n1 - n1 / 2) == 0);
+    ASSERT(memcmp(wb.buf + (n1 - n1 / 2), set_cmd, n1) == 0);
     prc_wbuf_consume(&wb, SIZE_MAX);
     ASSERT_EQ(wb.len, 0);
     /* Raw appends, including nothing. */
     ASSERT_CODE(prc_wbuf_append(&wb, "", 0), 0);
-    ASSERT_CODE(prc_wbuf_append(&wb, one, n1), 0);
-    ASSERT_MEM_EQ(wb.buf, wb.len, one);
-    /* shrink keeps a block up to `keep` for reuse, frees a larger one. */
+    ASSERT_CODE(prc_wbuf_append(&wb, set_cmd, n1), 0);
+    ASSERT_MEM_EQ(wb.buf, wb.len, set_cmd);
+    /* shrink keeps a block up to `keep` for reuse, frees a larger set_cmd. */
     prc_wbuf_shrink(&wb, wb.cap);
     ASSERT_EQ(wb.len, 0);
     ASSERT_NOT_NULL(wb.buf);
@@ -333,8 +336,8 @@ TEST_IMPL(writer_buffer_growth)
     ASSERT_EQ(wb.cap, 0);
     ASSERT(!wb.owned);
     /* Starting with no storage at all; free twice. */
-    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
-    ASSERT_MEM_EQ(wb.buf, wb.len, one);
+    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens), 0);
+    ASSERT_MEM_EQ(wb.buf, wb.len, set_cmd);
     prc_wbuf_free(&wb);
     prc_wbuf_free(&wb);
     ASSERT_NULL(wb.buf);
@@ -352,11 +355,7 @@ TEST_IMPL(writer_buffer_growth)
  * written before is intact. */
 TEST_IMPL(writer_alloc_failure)
 {
-    const char *argv[] = {"SET", "key", "value"};
-    size_t lens[] = {3, 3, 5};
-    static const char one[] =
-        "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
-    const size_t n1 = sizeof(one) - 1;
+    const size_t n1 = sizeof(set_cmd) - 1;
     char storage[48];
     prc_wbuf_t wb;
     size_t i, before;
@@ -367,41 +366,45 @@ TEST_IMPL(writer_alloc_failure)
     /* The first allocation, from no storage. */
     prc_wbuf_init(&wb, NULL, 0);
     failalloc_arm(1);
-    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), PRC_ENOMEM);
+    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens),
+                PRC_ENOMEM);
     ASSERT(failalloc_fired());
     failalloc_arm(0);
     ASSERT_NULL(wb.buf);
     ASSERT_EQ(wb.len, 0);
     /* Leaving the caller's storage. */
     prc_wbuf_init(&wb, storage, sizeof(storage));
-    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
+    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens), 0);
     failalloc_arm(1);
-    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), PRC_ENOMEM);
+    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens),
+                PRC_ENOMEM);
     ASSERT(failalloc_fired());
     failalloc_arm(0);
     ASSERT_PTR_EQ(wb.buf, storage);
-    ASSERT_MEM_EQ(wb.buf, wb.len, one);
+    ASSERT_MEM_EQ(wb.buf, wb.len, set_cmd);
     ASSERT_CODE(prc_wbuf_append(&wb, "x", 1), 0); /* still room: no alloc */
     /* Growing a heap block (realloc), at each of the next few growths. */
-    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
+    ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens), 0);
     ASSERT(wb.owned);
     for (i = 0; i < 8; i++) {
         before = wb.len;
         while (wb.len + n1 <= wb.cap) {
-            ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
+            ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens),
+                        0);
         }
         failalloc_arm(1);
-        ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), PRC_ENOMEM);
+        ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens),
+                    PRC_ENOMEM);
         ASSERT(failalloc_fired());
         failalloc_arm(1);
         ASSERT_CODE(prc_wbuf_reserve(&wb, wb.cap - wb.len + 1), PRC_ENOMEM);
         ASSERT(failalloc_fired());
         failalloc_arm(0);
         ASSERT_GE(wb.len, before);
-        ASSERT(memcmp(wb.buf, one, n1) == 0);
-        ASSERT_CODE(prc_wbuf_append_command(&wb, 3, argv, lens), 0);
+        ASSERT(memcmp(wb.buf, set_cmd, n1) == 0);
+        ASSERT_CODE(prc_wbuf_append_command(&wb, 3, set_argv, set_lens), 0);
     }
-    ASSERT(memcmp(wb.buf + wb.len - n1, one, n1) == 0);
+    ASSERT(memcmp(wb.buf + wb.len - n1, set_cmd, n1) == 0);
     prc_wbuf_free(&wb);
     return TEST_OK;
 }
