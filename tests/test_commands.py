@@ -1752,6 +1752,16 @@ ONE_KEY = {
     "zrem": 2,
 }
 GENERATORS = {"scan_iter", "hscan_iter"}
+# issue 15b's families (scripting, functions, server, acl)
+SAMPLE_ARGS.update(
+    {
+        "eval_ro": (("return 1", 0), {}),
+        "evalsha_ro": (("0" * 40, 0), {}),
+        "fcall": (("f", 0), {}),
+        "fcall_ro": (("f", 0), {}),
+    }
+)
+ONE_KEY.update({"function_load": 1, "function_delete": 1, "function_restore": 1})
 
 
 def public_methods() -> list[str]:

@@ -472,6 +472,61 @@ def server(c: Recorder) -> None:
     c.note("info_types", sorted((k, type(v).__name__) for k, v in server_info.items()))
 
 
+# -- issue 15b: scripting, functions, server and ACL -----------------------------------
+
+COMPAT_LIB = (
+    "#!lua name=compat\n"
+    "redis.register_function('get1', function(keys, args) return redis.call('GET', keys[1]) end)\n"
+    "redis.register_function{function_name='echo1', callback=function(keys, args) "
+    "return args[1] end, flags={'no-writes'}}"
+)
+
+
+@scenario
+def scripting_more(c: Recorder) -> None:
+    c("set", "k", "v")
+    c("eval_ro", "return redis.call('GET', KEYS[1])", 1, "k")
+    c("eval_ro", "return redis.call('SET', KEYS[1], 'x')", 1, "k")
+    sha = c("script_load", "return redis.call('GET', KEYS[1])")
+    c("evalsha_ro", sha, 1, "k")
+    c("evalsha_ro", "0" * 40, 0)
+    c("script_kill")
+    try:
+        c.client.script_debug("YES")
+    except (NotImplementedError, pyredisclient.DataError):
+        c.note("script_debug", "refused")
+    script = c.client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    c.note("register_script", script(keys=["n"], args=[3]))
+    c("script_flush")
+    c.note("register_script after flush", script(keys=["n"], args=[3]))
+
+
+@bytes_only
+def functions(c: Recorder) -> None:
+    c("function_flush")
+    c("function_load", COMPAT_LIB)
+    c("function_load", COMPAT_LIB)
+    c("function_load", COMPAT_LIB, replace=True)
+    c("set", "k", "v")
+    c("fcall", "get1", 1, "k")
+    c("fcall_ro", "echo1", 0, "x")
+    c("fcall_ro", "get1", 1, "k")
+    c("function_list")
+    c("function_list", library="comp*", withcode=True)
+    c("function_list", library=None)
+    c("function_stats")
+    c("function_kill")
+    payload = c("function_dump")
+    c("function_delete", "compat")
+    c("function_delete", "compat")
+    c("function_restore", payload)
+    c("function_restore", payload)
+    c("function_restore", payload, "REPLACE")
+    c("function_flush", "ASYNC")
+    c("function_restore", payload, policy=None)
+    c("function_flush")
+
+
 @bytes_only
 def binary(c: Recorder) -> None:
     c("set", ALL_BYTES, ALL_BYTES)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Tuple
 
 from .._core import Client as CoreClient
 from ..commands.keyprefix import KeyPrefixer, derive
+from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
 from ..config import RedisConfig, hide_password, secret_url
 from ..config.options import _check_overrides
@@ -177,6 +178,12 @@ class ClientBase:
             # the prefixed keys).
             view._trace(self._tracing[0])
         return view
+
+    def register_script(self, script: ScriptTextT) -> Script:
+        """A callable :class:`~pyredisclient.commands.scripting.Script` for ``script``
+        (redis-py's): EVALSHA, and on NoScriptError a SCRIPT LOAD and a second try.
+        On the asyncio client calling it returns an awaitable."""
+        return Script(self, script)
 
     @property
     def key_prefix(self) -> str | bytes | None:

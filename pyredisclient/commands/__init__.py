@@ -36,6 +36,7 @@ for types Redis cannot take, such as None or bool.
 
 from __future__ import annotations
 
+from .functions import FunctionCommands
 from .hashes import HashCommands
 from .keys import KeyCommands
 from .lists import ListCommands
@@ -69,6 +70,7 @@ class CoreCommands(
     SetCommands,
     SortedSetCommands,
     ScriptingCommands,
+    FunctionCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
 
