@@ -20,6 +20,8 @@ from . import _core
 from ._version import __version__
 from .client import Pipeline, RedisClient
 from .commands.keyprefix import KeyPrefixError
+from .commands.lock import AsyncLock, Lock, LockError, LockNotOwnedError
+from .commands.scripting import Script
 from .config import ConfigurationError, RedisConfig, Secret
 from .exceptions import (
     AuthenticationError,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 hiredis_version = _core.hiredis_version
 
 __all__ = [
+    "AsyncLock",
     "AsyncPipeline",
     "AsyncRedisClient",
     "AuthenticationError",
@@ -61,6 +64,9 @@ __all__ = [
     "ExecAbortError",
     "InvalidResponse",
     "KeyPrefixError",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
     "MaxClientsError",
     "NoPermissionError",
     "NoScriptError",
@@ -74,6 +80,7 @@ __all__ = [
     "RedisError",
     "ReplyLimitError",
     "ResponseError",
+    "Script",
     "Secret",
     "TimeoutError",
     "WatchError",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Tuple
 
 from .._core import Client as CoreClient
+from ..commands.args import Encoder
 from ..commands.keyprefix import KeyPrefixer, derive
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
@@ -184,6 +185,12 @@ class ClientBase:
         (redis-py's): EVALSHA, and on NoScriptError a SCRIPT LOAD and a second try.
         On the asyncio client calling it returns an awaitable."""
         return Script(self, script)
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's encoder of this client (its encoding, error handler and
+        decode_responses), which libraries written for redis-py ask for."""
+        c = self._config
+        return Encoder(c.encoding, c.encoding_errors, c.decode_responses)
 
     @property
     def key_prefix(self) -> str | bytes | None:

@@ -124,7 +124,7 @@ class ScriptingCommands(CommandsBase):
         """Kill the script running now (it must not have written yet)."""
         return self._run(("SCRIPT", "KILL"), is_ok)
 
-    def script_debug(self, *args: Any) -> None:
+    def script_debug(self, *args: Any) -> Any:
         """Refused (DataError, before anything is sent): the Lua debugger takes over
         its connection. Use ``redis-cli --ldb``. (redis-py raises NotImplementedError.)"""
         return self._run(("SCRIPT", "DEBUG", *args))
