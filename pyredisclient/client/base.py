@@ -19,6 +19,7 @@ from ..commands.keyprefix import KeyPrefixer, derive
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
 from ..config import RedisConfig, hide_password, secret_url
+from ..config.compat import translate as translate_redis_py
 from ..config.options import _check_overrides
 from ..observability.metrics import collect, render_prometheus
 from ..observability.tracing import make_traced_run
@@ -55,6 +56,7 @@ def build_config(
     place, so that the constructor's frame never holds it in plain text.
     """
     hide_password(options)
+    translate_redis_py(options)
     _check_overrides(caller, options)
     for name, value in (("host", host), ("port", port), ("db", db)):
         if value is not None:
@@ -131,6 +133,7 @@ class ClientBase:
         """
         url = secret_url(url)  # first: tracebacks that print locals must not show it
         hide_password(overrides)
+        translate_redis_py(overrides)
         _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
