@@ -94,6 +94,10 @@ class Pipeline(CoreCommands):
         """Send a batch on the pinned (watching) connection and read its replies."""
         return pin.execute_batch(batch)
 
+    def get_encoder(self) -> Any:
+        """The client's encoder (redis-py's ``get_encoder``)."""
+        return self._client.get_encoder()
+
     def register_script(self, script: ScriptTextT) -> Script:
         """A :class:`~pyredisclient.commands.scripting.Script` bound to this pipeline:
         calling it queues EVALSHA, and execute() loads the script first if needed."""

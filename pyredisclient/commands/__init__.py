@@ -36,6 +36,8 @@ for types Redis cannot take, such as None or bool.
 
 from __future__ import annotations
 
+from .acl import ACLCommands
+from .diagnostics import DiagnosticsCommands
 from .functions import FunctionCommands
 from .hashes import HashCommands
 from .keys import KeyCommands
@@ -71,6 +73,8 @@ class CoreCommands(
     SortedSetCommands,
     ScriptingCommands,
     FunctionCommands,
+    DiagnosticsCommands,
+    ACLCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
 
