@@ -94,6 +94,17 @@ class Pipeline(CoreCommands):
         """Send a batch on the pinned (watching) connection and read its replies."""
         return pin.execute_batch(batch)
 
+    @property
+    def explicit_transaction(self) -> bool:
+        """Whether :meth:`multi` was called (redis-py's attribute, which libraries
+        such as rq read)."""
+        return self._explicit_multi
+
+    @property
+    def watching(self) -> bool:
+        """Whether this pipeline is WATCHing keys (redis-py's attribute)."""
+        return self._watching
+
     def get_encoder(self) -> Any:
         """The client's encoder (redis-py's ``get_encoder``)."""
         return self._client.get_encoder()
