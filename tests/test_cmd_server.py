@@ -337,3 +337,33 @@ def test_pipelines_run_the_family(
     run(main())
     with r.pipeline() as pipe, pytest.raises(DataError):
         pipe.select(1)
+
+
+def test_surface_of_these_families_is_complete(redis_url: str) -> None:
+    """scripts/surface.py: every method of redis-py's ScriptCommands,
+    FunctionCommands, ManagementCommands, ACLCommands and ModuleCommands whose
+    command this server knows is on all four hosts, with redis-py's parameters."""
+    import importlib.util
+    from pathlib import Path
+
+    pytest.importorskip("redis")
+    path = Path(__file__).resolve().parent.parent / "scripts" / "surface.py"
+    spec = importlib.util.spec_from_file_location("surface", path)
+    assert spec is not None and spec.loader is not None
+    surface = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(surface)
+    families = {
+        "ScriptCommands",
+        "FunctionCommands",
+        "ManagementCommands",
+        "ACLCommands",
+        "ModuleCommands",
+    }
+    rows = [r for r in surface.survey(redis_url) if r["family"] in families and r["server"]]
+    assert len(rows) > 100
+    gaps = {r["method"]: [r[h] for h in surface.HOSTS] for r in rows}
+    assert {m: g for m, g in gaps.items() if g != ["ok"] * 4} == {}
+    assert "(" in surface.report(rows, show_all=True)
+    assert surface.command_of("client_no_evict") == "client|no-evict"
+    assert surface.command_of("acl_log_reset") == "acl|log"
+    assert surface.command_of("eval_ro") == "eval_ro"

@@ -151,8 +151,8 @@ def test_pipeline_attributes_libraries_read(client: RedisClient) -> None:
 
 @pytest.mark.skipif(
     not (hasattr(RedisClient, "pubsub") and hasattr(RedisClient, "xadd")),
-    reason="rq's worker subscribes to pub/sub (pubsub(), branch h11-pubsub) and keeps "
-    "results in a stream (xadd/xrevrange, issue 15c's streams): it runs once both are in",
+    reason="rq's worker subscribes to pub/sub (pubsub()) and keeps results in a stream "
+    "(xadd, xrevrange): it runs once the client has both",
 )
 def test_rq_worker_runs_a_job(client: RedisClient) -> None:  # pragma: no cover - see skip
     rq = pytest.importorskip("rq")
