@@ -326,7 +326,7 @@ def test_sync_pipeline_stub_names_the_runtime_surface() -> None:
     returning Pipeline; nothing the runtime lacks."""
     stub = _stub_classes(PIPELINE_STUB)["Pipeline"]
     methods = {n for n, node in stub.items() if not isinstance(node, ast.AnnAssign)}
-    own = {n for n, v in vars(Pipeline).items() if inspect.isfunction(v)}
+    own = {n for n, v in vars(Pipeline).items() if inspect.isfunction(v) or isinstance(v, property)}
     assert own - methods == set(), "Pipeline's own methods missing from pipeline.pyi"
     assert {"_run", "_take", "_new_batch", "__len__", "__enter__"} <= own
     commands = _command_names() - _generators()

@@ -11,7 +11,7 @@ debug_info, repr). What differs lives in the subclasses: how a command runs (the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, NoReturn, Tuple
 
 from .._core import Client as CoreClient
 from ..commands.args import Encoder
@@ -21,6 +21,7 @@ from ..commands.types import Callback
 from ..config import RedisConfig, hide_password, secret_url
 from ..config.compat import translate as translate_redis_py
 from ..config.options import _check_overrides
+from ..exceptions import DataError
 from ..observability.metrics import collect, render_prometheus
 from ..observability.tracing import make_traced_run
 
@@ -117,6 +118,13 @@ class PoolView:
             for name in ("ssl", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs"):
                 kwargs[name] = getattr(config, name)
         self.connection_kwargs = kwargs
+
+    def reset(self) -> NoReturn:
+        """Refused: RESET would reset one pooled connection, which the next caller
+        would inherit. ``close()`` the client (a pipeline's ``reset()`` is its own)."""
+        raise DataError(
+            "RESET is refused: it would reset one pooled connection; close() the client"
+        )
 
     def get_encoder(self) -> Encoder:
         c = self._config
@@ -236,6 +244,13 @@ class ClientBase:
         (redis-py's): EVALSHA, and on NoScriptError a SCRIPT LOAD and a second try.
         On the asyncio client calling it returns an awaitable."""
         return Script(self, script)
+
+    def reset(self) -> NoReturn:
+        """Refused: RESET would reset one pooled connection, which the next caller
+        would inherit. ``close()`` the client (a pipeline's ``reset()`` is its own)."""
+        raise DataError(
+            "RESET is refused: it would reset one pooled connection; close() the client"
+        )
 
     def get_encoder(self) -> Encoder:
         """redis-py's encoder of this client (its encoding, error handler and

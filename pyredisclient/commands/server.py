@@ -145,11 +145,6 @@ class ServerCommands(CommandsBase):
         """Refused: the client speaks RESP2 and runs the handshake itself."""
         return self._run(("HELLO",))
 
-    def reset(self) -> Any:
-        """Refused on a client (RESET would reset one pooled connection): close()
-        the client. On a pipeline, ``reset()`` is the pipeline's own."""
-        return self._run(("RESET",), as_text)
-
     def sync(self) -> Any:
         """Refused: replication, not a client command."""
         return self._run(("SYNC",))
@@ -247,7 +242,7 @@ class ServerCommands(CommandsBase):
         now: bool = False,
         force: bool = False,
         abort: bool = False,
-    ) -> None:
+    ) -> Any:
         """Stop the server. Success shows as the ConnectionError of the closed
         connection (redis-py returns None); a reply raises RedisError."""
         if save and nosave:
