@@ -17,33 +17,14 @@ former names of moved modules, kept so that existing imports keep working.
 from typing import TYPE_CHECKING, Any
 
 from . import _core
+from . import exceptions as _exceptions
 from ._version import __version__
 from .client import Pipeline, RedisClient
 from .commands.keyprefix import KeyPrefixError
 from .commands.lock import AsyncLock, Lock, LockError, LockNotOwnedError
 from .commands.scripting import Script
-from .config import ConfigurationError, RedisConfig, Secret
-from .exceptions import (
-    AuthenticationError,
-    BusyLoadingError,
-    CircuitOpenError,
-    ConnectionError,
-    DataError,
-    ExecAbortError,
-    InvalidResponse,
-    MaxClientsError,
-    NoPermissionError,
-    NoScriptError,
-    OutOfMemoryError,
-    PoolTimeoutError,
-    ProtocolError,
-    ReadOnlyError,
-    RedisError,
-    ReplyLimitError,
-    ResponseError,
-    TimeoutError,
-    WatchError,
-)
+from .config import RedisConfig, Secret
+from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 
 if TYPE_CHECKING:
@@ -52,38 +33,19 @@ if TYPE_CHECKING:
 hiredis_version = _core.hiredis_version
 
 __all__ = [
+    *_exceptions.__all__,
     "AsyncLock",
     "AsyncPipeline",
     "AsyncRedisClient",
-    "AuthenticationError",
-    "BusyLoadingError",
-    "CircuitOpenError",
-    "ConfigurationError",
-    "ConnectionError",
-    "DataError",
-    "ExecAbortError",
-    "InvalidResponse",
     "KeyPrefixError",
     "Lock",
     "LockError",
     "LockNotOwnedError",
-    "MaxClientsError",
-    "NoPermissionError",
-    "NoScriptError",
-    "OutOfMemoryError",
     "Pipeline",
-    "PoolTimeoutError",
-    "ProtocolError",
-    "ReadOnlyError",
     "RedisClient",
     "RedisConfig",
-    "RedisError",
-    "ReplyLimitError",
-    "ResponseError",
     "Script",
     "Secret",
-    "TimeoutError",
-    "WatchError",
     "__version__",
     "fallback_counts",
     "reset_fallback_counts",
