@@ -37,6 +37,9 @@ for types Redis cannot take, such as None or bool.
 
 from __future__ import annotations
 
+from .acl import ACLCommands
+from .diagnostics import DiagnosticsCommands
+from .functions import FunctionCommands
 from .geo import GeoCommands
 from .hashes import HashCommands
 from .hyperloglog import HyperlogCommands
@@ -76,6 +79,9 @@ class CoreCommands(
     GeoCommands,
     StreamCommands,
     ScriptingCommands,
+    FunctionCommands,
+    DiagnosticsCommands,
+    ACLCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
 
