@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
 import inspect
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -1787,6 +1789,21 @@ SAMPLE_ARGS.update(
     }
 )
 ONE_KEY.update({"function_load": 1, "function_delete": 1, "function_restore": 1})
+
+
+def family_samples() -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The first call of each method in the family scripts (tests/test_cmd_*.py)."""
+    from cmd_surface import Call
+
+    samples: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+    for path in sorted(Path(__file__).parent.glob("test_cmd_*.py")):
+        for call in getattr(importlib.import_module(path.stem), "SCRIPT", ()):
+            if isinstance(call, Call):
+                samples.setdefault(call.method, (call.args, call.kwargs))
+    return samples
+
+
+SAMPLE_ARGS = {**family_samples(), **SAMPLE_ARGS}
 
 
 def public_methods() -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from cmd_surface import same_types
 
 import pyredisclient
 from pyredisclient.commands import CoreCommands
@@ -759,24 +760,16 @@ def test_same_results_as_redis_py(
         assert same_types(mine, reference), (method, mine, reference)
 
 
-def same_types(a: Any, b: Any) -> bool:
-    """True when a and b also agree on types, recursively (1 == True == 1.0)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)):
-        return all(same_types(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return all(same_types(a[k], b[k]) for k in a)
-    return True
-
-
 def test_every_method_is_exercised() -> None:
-    """Each public CoreCommands method appears in some scenario.
+    """Each public CoreCommands method appears in some scenario (or family script).
 
     execute_command is the exception: redis-py's applies its reply callbacks
     by command name, ours returns the raw reply (tests/test_commands.py).
     """
-    source = Path(__file__).read_text(encoding="utf-8")
+    here = Path(__file__)
+    # The family scripts of tests/test_cmd_*.py call their methods the same way.
+    paths = [here, *sorted(here.parent.glob("test_cmd_*.py"))]
+    source = "".join(path.read_text(encoding="utf-8") for path in paths)
     methods = [
         name
         for name, _ in inspect.getmembers(CoreCommands, inspect.isfunction)

@@ -22,6 +22,7 @@ from typing import (
     Sequence,
     Set,
     Tuple,
+    Union,
 )
 
 from typing_extensions import Self
@@ -30,6 +31,7 @@ from pyredisclient.client.base import PoolView
 from pyredisclient.commands.args import Encoder
 from pyredisclient.commands.lock import AsyncLock
 from pyredisclient.commands.scripting import Script, ScriptTextT
+from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -365,6 +367,12 @@ class AsyncRedisClient:
     async def sinter(self, keys: KeysT, *args: KeyT) -> Set[Any]: ...
     async def sunion(self, keys: KeysT, *args: KeyT) -> Set[Any]: ...
     async def sdiff(self, keys: KeysT, *args: KeyT) -> Set[Any]: ...
+    async def sdiffstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> int: ...
+    async def sinterstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> int: ...
+    async def sunionstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> int: ...
+    async def sintercard(self, numkeys: int, keys: List[KeyT], limit: int = 0) -> int: ...
+    async def smismember(self, name: KeyT, values: Any, *args: EncodableT) -> List[int]: ...
+    async def smove(self, src: KeyT, dst: KeyT, value: EncodableT) -> bool: ...
     async def zadd(
         self,
         name: KeyT,
@@ -390,6 +398,35 @@ class AsyncRedisClient:
         byscore: bool = False,
         bylex: bool = False,
         offset: int | None = None,
+        num: int | None = None,
+        use_rev: bool = False,
+    ) -> List[Any]: ...
+    async def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = False,
+        bylex: bool = False,
+        desc: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> int: ...
+    async def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+    ) -> List[Any]: ...
+    async def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
         num: int | None = None,
     ) -> List[Any]: ...
     async def zrevrange(
@@ -436,6 +473,248 @@ class AsyncRedisClient:
     ) -> Any: ...
     async def zcard(self, name: KeyT) -> int: ...
     async def zcount(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> int: ...
+    async def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> int: ...
+    async def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> int: ...
+    async def zremrangebyrank(self, name: KeyT, min: int, max: int) -> int: ...
+    async def zremrangebyscore(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> int: ...
+    async def zmscore(self, key: KeyT, members: List[Any]) -> List[float | None]: ...
+    async def zpopmax(self, name: KeyT, count: int | None = None) -> List[Tuple[Any, float]]: ...
+    async def zpopmin(self, name: KeyT, count: int | None = None) -> List[Tuple[Any, float]]: ...
+    async def bzpopmax(
+        self, keys: KeysT, timeout: float | None = 0
+    ) -> Tuple[Any, Any, float] | None: ...
+    async def bzpopmin(
+        self, keys: KeysT, timeout: float | None = 0
+    ) -> Tuple[Any, Any, float] | None: ...
+    async def zmpop(
+        self,
+        num_keys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> Any: ...
+    async def bzmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> Any: ...
+    async def zrandmember(
+        self, key: KeyT, count: int | None = None, withscores: bool = False
+    ) -> Any: ...
+    async def zdiff(self, keys: Sequence[KeyT], withscores: bool = False) -> List[Any]: ...
+    async def zdiffstore(self, dest: KeyT, keys: Sequence[KeyT]) -> int: ...
+    async def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+    ) -> List[Any]: ...
+    async def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> int: ...
+    async def zintercard(self, numkeys: int, keys: List[Any], limit: int = 0) -> int: ...
+    async def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = ...,
+    ) -> List[Any]: ...
+    async def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> int: ...
+    async def pfadd(self, name: KeyT, *values: EncodableT) -> int: ...
+    async def pfcount(self, *sources: KeyT) -> int: ...
+    async def pfmerge(self, dest: KeyT, *sources: KeyT) -> bool: ...
+    async def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+    ) -> int: ...
+    async def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = None
+    ) -> float | None: ...
+    async def geohash(self, name: KeyT, *values: EncodableT) -> List[Any]: ...
+    async def geopos(self, name: KeyT, *values: EncodableT) -> List[Tuple[float, float] | None]: ...
+    async def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Any: ...
+    async def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Any: ...
+    async def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        withcoord: bool = False,
+        withdist: bool = False,
+        withhash: bool = False,
+    ) -> List[Any]: ...
+    async def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        storedist: bool = False,
+    ) -> int: ...
+    async def xadd(
+        self,
+        name: KeyT,
+        fields: Dict[Any, EncodableT],
+        id: StreamIdT = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+        nomkstream: bool = False,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+        idmpauto: str | None = None,
+        idmp: Tuple[Any, Any] | None = None,
+    ) -> Any: ...
+    async def xlen(self, name: KeyT) -> int: ...
+    async def xdel(self, name: KeyT, *ids: StreamIdT) -> int: ...
+    async def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+    ) -> int: ...
+    async def xrange(
+        self, name: KeyT, min: StreamIdT = "-", max: StreamIdT = "+", count: int | None = None
+    ) -> List[Tuple[Any, Dict[Any, Any]]]: ...
+    async def xrevrange(
+        self, name: KeyT, max: StreamIdT = "+", min: StreamIdT = "-", count: int | None = None
+    ) -> List[Tuple[Any, Dict[Any, Any]]]: ...
+    async def xread(
+        self,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> List[List[Any]]: ...
+    async def xreadgroup(
+        self,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        noack: bool = False,
+        claim_min_idle_time: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> List[List[Any]]: ...
+    async def xack(self, name: KeyT, groupname: GroupT, *ids: StreamIdT) -> int: ...
+    async def xclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        message_ids: Union[List[StreamIdT], Tuple[StreamIdT, ...]],
+        idle: int | None = None,
+        time: int | None = None,
+        retrycount: int | None = None,
+        force: bool = False,
+        justid: bool = False,
+    ) -> Any: ...
+    async def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        start_id: StreamIdT = "0-0",
+        count: int | None = None,
+        justid: bool = False,
+    ) -> List[Any]: ...
+    async def xpending(self, name: KeyT, groupname: GroupT) -> Dict[str, Any]: ...
+    async def xpending_range(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: ConsumerT | None = None,
+        idle: int | None = None,
+    ) -> List[Dict[str, Any]]: ...
+    async def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        id: StreamIdT = "$",
+        mkstream: bool = False,
+        entries_read: int | None = None,
+    ) -> bool: ...
+    async def xgroup_destroy(self, name: KeyT, groupname: GroupT) -> bool: ...
+    async def xgroup_createconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> int: ...
+    async def xgroup_delconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> int: ...
+    async def xgroup_setid(
+        self, name: KeyT, groupname: GroupT, id: StreamIdT, entries_read: int | None = None
+    ) -> bool: ...
+    async def xinfo_stream(self, name: KeyT, full: bool = False) -> Dict[str, Any]: ...
+    async def xinfo_groups(self, name: KeyT) -> List[Dict[str, Any]]: ...
+    async def xinfo_consumers(self, name: KeyT, groupname: GroupT) -> List[Dict[str, Any]]: ...
     async def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def eval_ro(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
     async def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Any: ...
@@ -791,6 +1070,12 @@ class AsyncPipeline:
     def sinter(self, keys: KeysT, *args: KeyT) -> AsyncPipeline: ...
     def sunion(self, keys: KeysT, *args: KeyT) -> AsyncPipeline: ...
     def sdiff(self, keys: KeysT, *args: KeyT) -> AsyncPipeline: ...
+    def sdiffstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> AsyncPipeline: ...
+    def sinterstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> AsyncPipeline: ...
+    def sunionstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> AsyncPipeline: ...
+    def sintercard(self, numkeys: int, keys: List[KeyT], limit: int = 0) -> AsyncPipeline: ...
+    def smismember(self, name: KeyT, values: Any, *args: EncodableT) -> AsyncPipeline: ...
+    def smove(self, src: KeyT, dst: KeyT, value: EncodableT) -> AsyncPipeline: ...
     def zadd(
         self,
         name: KeyT,
@@ -816,6 +1101,35 @@ class AsyncPipeline:
         byscore: bool = False,
         bylex: bool = False,
         offset: int | None = None,
+        num: int | None = None,
+        use_rev: bool = False,
+    ) -> AsyncPipeline: ...
+    def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = False,
+        bylex: bool = False,
+        desc: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> AsyncPipeline: ...
+    def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+    ) -> AsyncPipeline: ...
+    def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
         num: int | None = None,
     ) -> AsyncPipeline: ...
     def zrevrange(
@@ -862,6 +1176,246 @@ class AsyncPipeline:
     ) -> AsyncPipeline: ...
     def zcard(self, name: KeyT) -> AsyncPipeline: ...
     def zcount(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> AsyncPipeline: ...
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> AsyncPipeline: ...
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> AsyncPipeline: ...
+    def zremrangebyrank(self, name: KeyT, min: int, max: int) -> AsyncPipeline: ...
+    def zremrangebyscore(
+        self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT
+    ) -> AsyncPipeline: ...
+    def zmscore(self, key: KeyT, members: List[Any]) -> AsyncPipeline: ...
+    def zpopmax(self, name: KeyT, count: int | None = None) -> AsyncPipeline: ...
+    def zpopmin(self, name: KeyT, count: int | None = None) -> AsyncPipeline: ...
+    def bzpopmax(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def bzpopmin(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def zmpop(
+        self,
+        num_keys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> AsyncPipeline: ...
+    def bzmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> AsyncPipeline: ...
+    def zrandmember(
+        self, key: KeyT, count: int | None = None, withscores: bool = False
+    ) -> AsyncPipeline: ...
+    def zdiff(self, keys: Sequence[KeyT], withscores: bool = False) -> AsyncPipeline: ...
+    def zdiffstore(self, dest: KeyT, keys: Sequence[KeyT]) -> AsyncPipeline: ...
+    def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+    ) -> AsyncPipeline: ...
+    def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> AsyncPipeline: ...
+    def zintercard(self, numkeys: int, keys: List[Any], limit: int = 0) -> AsyncPipeline: ...
+    def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = ...,
+    ) -> AsyncPipeline: ...
+    def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> AsyncPipeline: ...
+    def pfadd(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def pfcount(self, *sources: KeyT) -> AsyncPipeline: ...
+    def pfmerge(self, dest: KeyT, *sources: KeyT) -> AsyncPipeline: ...
+    def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+    ) -> AsyncPipeline: ...
+    def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = None
+    ) -> AsyncPipeline: ...
+    def geohash(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def geopos(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> AsyncPipeline: ...
+    def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> AsyncPipeline: ...
+    def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        withcoord: bool = False,
+        withdist: bool = False,
+        withhash: bool = False,
+    ) -> AsyncPipeline: ...
+    def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        storedist: bool = False,
+    ) -> AsyncPipeline: ...
+    def xadd(
+        self,
+        name: KeyT,
+        fields: Dict[Any, EncodableT],
+        id: StreamIdT = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+        nomkstream: bool = False,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+        idmpauto: str | None = None,
+        idmp: Tuple[Any, Any] | None = None,
+    ) -> AsyncPipeline: ...
+    def xlen(self, name: KeyT) -> AsyncPipeline: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> AsyncPipeline: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+    ) -> AsyncPipeline: ...
+    def xrange(
+        self, name: KeyT, min: StreamIdT = "-", max: StreamIdT = "+", count: int | None = None
+    ) -> AsyncPipeline: ...
+    def xrevrange(
+        self, name: KeyT, max: StreamIdT = "+", min: StreamIdT = "-", count: int | None = None
+    ) -> AsyncPipeline: ...
+    def xread(
+        self,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xreadgroup(
+        self,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        noack: bool = False,
+        claim_min_idle_time: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xack(self, name: KeyT, groupname: GroupT, *ids: StreamIdT) -> AsyncPipeline: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        message_ids: Union[List[StreamIdT], Tuple[StreamIdT, ...]],
+        idle: int | None = None,
+        time: int | None = None,
+        retrycount: int | None = None,
+        force: bool = False,
+        justid: bool = False,
+    ) -> AsyncPipeline: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        start_id: StreamIdT = "0-0",
+        count: int | None = None,
+        justid: bool = False,
+    ) -> AsyncPipeline: ...
+    def xpending(self, name: KeyT, groupname: GroupT) -> AsyncPipeline: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: ConsumerT | None = None,
+        idle: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        id: StreamIdT = "$",
+        mkstream: bool = False,
+        entries_read: int | None = None,
+    ) -> AsyncPipeline: ...
+    def xgroup_destroy(self, name: KeyT, groupname: GroupT) -> AsyncPipeline: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> AsyncPipeline: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> AsyncPipeline: ...
+    def xgroup_setid(
+        self, name: KeyT, groupname: GroupT, id: StreamIdT, entries_read: int | None = None
+    ) -> AsyncPipeline: ...
+    def xinfo_stream(self, name: KeyT, full: bool = False) -> AsyncPipeline: ...
+    def xinfo_groups(self, name: KeyT) -> AsyncPipeline: ...
+    def xinfo_consumers(self, name: KeyT, groupname: GroupT) -> AsyncPipeline: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...
     def eval_ro(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> AsyncPipeline: ...

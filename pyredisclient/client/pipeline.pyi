@@ -7,10 +7,11 @@
 # the generator's docstring for WATCH-mode reads). Pipeline does not name
 # CoreCommands as a base: it breaks its contract (ping returns the pipeline).
 
-from typing import Any, Callable, Iterable, List, Mapping, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Set, Tuple, Union
 
 from pyredisclient._steps import Steps
 from pyredisclient.commands.scripting import Script, ScriptTextT
+from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -335,6 +336,12 @@ class Pipeline:
     def sinter(self, keys: KeysT, *args: KeyT) -> Pipeline: ...
     def sunion(self, keys: KeysT, *args: KeyT) -> Pipeline: ...
     def sdiff(self, keys: KeysT, *args: KeyT) -> Pipeline: ...
+    def sdiffstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> Pipeline: ...
+    def sinterstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> Pipeline: ...
+    def sunionstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> Pipeline: ...
+    def sintercard(self, numkeys: int, keys: List[KeyT], limit: int = 0) -> Pipeline: ...
+    def smismember(self, name: KeyT, values: Any, *args: EncodableT) -> Pipeline: ...
+    def smove(self, src: KeyT, dst: KeyT, value: EncodableT) -> Pipeline: ...
     def zadd(
         self,
         name: KeyT,
@@ -360,6 +367,35 @@ class Pipeline:
         byscore: bool = False,
         bylex: bool = False,
         offset: int | None = None,
+        num: int | None = None,
+        use_rev: bool = False,
+    ) -> Pipeline: ...
+    def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = False,
+        bylex: bool = False,
+        desc: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> Pipeline: ...
+    def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+    ) -> Pipeline: ...
+    def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
         num: int | None = None,
     ) -> Pipeline: ...
     def zrevrange(
@@ -406,6 +442,244 @@ class Pipeline:
     ) -> Pipeline: ...
     def zcard(self, name: KeyT) -> Pipeline: ...
     def zcount(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> Pipeline: ...
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> Pipeline: ...
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> Pipeline: ...
+    def zremrangebyrank(self, name: KeyT, min: int, max: int) -> Pipeline: ...
+    def zremrangebyscore(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> Pipeline: ...
+    def zmscore(self, key: KeyT, members: List[Any]) -> Pipeline: ...
+    def zpopmax(self, name: KeyT, count: int | None = None) -> Pipeline: ...
+    def zpopmin(self, name: KeyT, count: int | None = None) -> Pipeline: ...
+    def bzpopmax(self, keys: KeysT, timeout: float | None = 0) -> Pipeline: ...
+    def bzpopmin(self, keys: KeysT, timeout: float | None = 0) -> Pipeline: ...
+    def zmpop(
+        self,
+        num_keys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> Pipeline: ...
+    def bzmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        keys: List[Any],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> Pipeline: ...
+    def zrandmember(
+        self, key: KeyT, count: int | None = None, withscores: bool = False
+    ) -> Pipeline: ...
+    def zdiff(self, keys: Sequence[KeyT], withscores: bool = False) -> Pipeline: ...
+    def zdiffstore(self, dest: KeyT, keys: Sequence[KeyT]) -> Pipeline: ...
+    def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+    ) -> Pipeline: ...
+    def zinterstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> Pipeline: ...
+    def zintercard(self, numkeys: int, keys: List[Any], limit: int = 0) -> Pipeline: ...
+    def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[Any, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Pipeline: ...
+    def zunionstore(
+        self, dest: KeyT, keys: Sequence[KeyT] | Mapping[Any, float], aggregate: str | None = None
+    ) -> Pipeline: ...
+    def pfadd(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def pfcount(self, *sources: KeyT) -> Pipeline: ...
+    def pfmerge(self, dest: KeyT, *sources: KeyT) -> Pipeline: ...
+    def geoadd(
+        self,
+        name: KeyT,
+        values: Sequence[EncodableT],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+    ) -> Pipeline: ...
+    def geodist(
+        self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: str | None = None
+    ) -> Pipeline: ...
+    def geohash(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def geopos(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def georadius(
+        self,
+        name: KeyT,
+        longitude: float,
+        latitude: float,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Pipeline: ...
+    def georadiusbymember(
+        self,
+        name: KeyT,
+        member: EncodableT,
+        radius: float,
+        unit: str | None = None,
+        withdist: bool = False,
+        withcoord: bool = False,
+        withhash: bool = False,
+        count: int | None = None,
+        sort: str | None = None,
+        store: KeyT | None = None,
+        store_dist: KeyT | None = None,
+        any: bool = False,
+    ) -> Pipeline: ...
+    def geosearch(
+        self,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        withcoord: bool = False,
+        withdist: bool = False,
+        withhash: bool = False,
+    ) -> Pipeline: ...
+    def geosearchstore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        member: EncodableT | None = None,
+        longitude: float | None = None,
+        latitude: float | None = None,
+        unit: str = "m",
+        radius: float | None = None,
+        width: float | None = None,
+        height: float | None = None,
+        sort: str | None = None,
+        count: int | None = None,
+        any: bool = False,
+        storedist: bool = False,
+    ) -> Pipeline: ...
+    def xadd(
+        self,
+        name: KeyT,
+        fields: Dict[Any, EncodableT],
+        id: StreamIdT = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,
+        nomkstream: bool = False,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+        idmpauto: str | None = None,
+        idmp: Tuple[Any, Any] | None = None,
+    ) -> Pipeline: ...
+    def xlen(self, name: KeyT) -> Pipeline: ...
+    def xdel(self, name: KeyT, *ids: StreamIdT) -> Pipeline: ...
+    def xtrim(
+        self,
+        name: KeyT,
+        maxlen: int | None = None,
+        approximate: bool = True,
+        minid: StreamIdT | None = None,
+        limit: int | None = None,
+        ref_policy: str | None = None,
+    ) -> Pipeline: ...
+    def xrange(
+        self, name: KeyT, min: StreamIdT = "-", max: StreamIdT = "+", count: int | None = None
+    ) -> Pipeline: ...
+    def xrevrange(
+        self, name: KeyT, max: StreamIdT = "+", min: StreamIdT = "-", count: int | None = None
+    ) -> Pipeline: ...
+    def xread(
+        self,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> Pipeline: ...
+    def xreadgroup(
+        self,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        streams: Dict[Any, StreamIdT],
+        count: int | None = None,
+        block: int | None = None,
+        noack: bool = False,
+        claim_min_idle_time: int | None = None,
+        max_count: int | None = None,
+        max_size: int | None = None,
+    ) -> Pipeline: ...
+    def xack(self, name: KeyT, groupname: GroupT, *ids: StreamIdT) -> Pipeline: ...
+    def xclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        message_ids: Union[List[StreamIdT], Tuple[StreamIdT, ...]],
+        idle: int | None = None,
+        time: int | None = None,
+        retrycount: int | None = None,
+        force: bool = False,
+        justid: bool = False,
+    ) -> Pipeline: ...
+    def xautoclaim(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        consumername: ConsumerT,
+        min_idle_time: int,
+        start_id: StreamIdT = "0-0",
+        count: int | None = None,
+        justid: bool = False,
+    ) -> Pipeline: ...
+    def xpending(self, name: KeyT, groupname: GroupT) -> Pipeline: ...
+    def xpending_range(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        min: StreamIdT | None,
+        max: StreamIdT | None,
+        count: int | None,
+        consumername: ConsumerT | None = None,
+        idle: int | None = None,
+    ) -> Pipeline: ...
+    def xgroup_create(
+        self,
+        name: KeyT,
+        groupname: GroupT,
+        id: StreamIdT = "$",
+        mkstream: bool = False,
+        entries_read: int | None = None,
+    ) -> Pipeline: ...
+    def xgroup_destroy(self, name: KeyT, groupname: GroupT) -> Pipeline: ...
+    def xgroup_createconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> Pipeline: ...
+    def xgroup_delconsumer(
+        self, name: KeyT, groupname: GroupT, consumername: ConsumerT
+    ) -> Pipeline: ...
+    def xgroup_setid(
+        self, name: KeyT, groupname: GroupT, id: StreamIdT, entries_read: int | None = None
+    ) -> Pipeline: ...
+    def xinfo_stream(self, name: KeyT, full: bool = False) -> Pipeline: ...
+    def xinfo_groups(self, name: KeyT) -> Pipeline: ...
+    def xinfo_consumers(self, name: KeyT, groupname: GroupT) -> Pipeline: ...
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Pipeline: ...
     def eval_ro(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Pipeline: ...
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Pipeline: ...
