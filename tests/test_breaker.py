@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
+from conftest import ClientFactory
 from fakeservers import FakeServer, MiniRedis, Peer, Switchable, mini_redis
 
 import pyredisclient
@@ -34,19 +35,9 @@ def switch() -> Iterator[tuple[FakeServer, Switchable]]:
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., pyredisclient.RedisClient]]:
-    clients: list[pyredisclient.RedisClient] = []
-
-    def make(port: int, **options: Any) -> pyredisclient.RedisClient:
-        options.setdefault("socket_timeout", 1.0)
-        options.setdefault("retry_attempts", 0)
-        client = pyredisclient.RedisClient(host="127.0.0.1", port=port, **options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+def make_client(make_client: ClientFactory) -> ClientFactory:
+    """The shared factory, failing fast: a short timeout and no retries."""
+    return make_client.with_defaults(socket_timeout=1.0, retry_attempts=0)
 
 
 def transitions(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:

@@ -89,21 +89,6 @@ def url(redis_url: str, redis_client: RedisClient) -> str:
     return redis_url
 
 
-@pytest.fixture
-def make(url: str) -> Iterator[Callable[..., RedisClient]]:
-    """Build clients on the session server (``make(**options)``), closed after the test."""
-    made: list[RedisClient] = []
-
-    def factory(target: str | None = None, **options: Any) -> RedisClient:
-        client = RedisClient.from_url(target or url, **options)
-        made.append(client)
-        return client
-
-    yield factory
-    for client in made:
-        client.close()
-
-
 # ---------------------------------------------------------------------------
 # 1. construction and addressing
 # ---------------------------------------------------------------------------

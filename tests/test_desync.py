@@ -11,10 +11,10 @@ Each case runs for the sync client, the asyncio client, and pipelines.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
+from conftest import ClientFactory
 from fakeservers import FakeServer, LateDuplicate, bad_exec, greeting, stale_reply_first
 
 import pyredisclient
@@ -24,19 +24,9 @@ CALLS = 300
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., pyredisclient.RedisClient]]:
-    clients: list[pyredisclient.RedisClient] = []
-
-    def make(port: int, **options: Any) -> pyredisclient.RedisClient:
-        options.setdefault("socket_timeout", 2.0)
-        options.setdefault("retry_base", 0.0005)  # replays are expected here
-        client = pyredisclient.RedisClient(host="127.0.0.1", port=port, **options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+def make_client(make_client: ClientFactory) -> ClientFactory:
+    """The shared factory with room for the replays these tests expect."""
+    return make_client.with_defaults(socket_timeout=2.0, retry_base=0.0005)
 
 
 def async_client(port: int, **options: Any) -> AsyncRedisClient:

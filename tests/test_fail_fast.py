@@ -12,7 +12,6 @@ import asyncio
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -21,20 +20,6 @@ from fakeservers import FakeServer, send_on_first_command
 import pyredisclient
 from pyredisclient.aio import AsyncRedisClient
 from pyredisclient.testing import RedisServer, find_free_port
-
-
-@pytest.fixture
-def make_client() -> Iterator[Callable[..., pyredisclient.RedisClient]]:
-    clients: list[pyredisclient.RedisClient] = []
-
-    def make(port: int, **options: Any) -> pyredisclient.RedisClient:
-        client = pyredisclient.RedisClient(host="127.0.0.1", port=port, **options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -40,20 +39,6 @@ import pyredisclient
 from pyredisclient.testing import RedisServer, find_free_port
 
 Factory = Callable[..., RedisServer]
-
-
-@pytest.fixture
-def make_client() -> Iterator[Callable[..., pyredisclient.RedisClient]]:
-    clients: list[pyredisclient.RedisClient] = []
-
-    def make(port: int, **options: Any) -> pyredisclient.RedisClient:
-        client = pyredisclient.RedisClient(host="127.0.0.1", port=port, **options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
 
 
 @pytest.fixture

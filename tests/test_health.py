@@ -43,23 +43,6 @@ def shared_reset() -> Iterator[None]:
     pyredisclient.RedisClient._reset_shared()
 
 
-@pytest.fixture
-def make_client() -> Iterator[Callable[..., pyredisclient.RedisClient]]:
-    clients: list[pyredisclient.RedisClient] = []
-
-    def make(url: str | None = None, **options: Any) -> pyredisclient.RedisClient:
-        if url is None:
-            client = pyredisclient.RedisClient(**options)
-        else:
-            client = pyredisclient.RedisClient.from_url(url, **options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
-
-
 def test_healthy_report(redis_client: pyredisclient.RedisClient) -> None:
     report = redis_client.health_check()
     assert report["status"] == "healthy", report

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -36,21 +35,6 @@ SECRET = "s3cret-argument-value"
 @pytest.fixture
 def r(redis_client: RedisClient) -> Any:
     return redis_client
-
-
-@pytest.fixture
-def make(redis_url: str, redis_client: RedisClient) -> Iterator[Callable[..., Any]]:
-    """Extra clients on the session server (its db flushed by redis_client)."""
-    made: list[RedisClient] = []
-
-    def factory(**options: Any) -> RedisClient:
-        client = RedisClient.from_url(redis_url, **options)
-        made.append(client)
-        return client
-
-    yield factory
-    for client in made:
-        client.close()
 
 
 def calls(r: Any, command: str) -> int:

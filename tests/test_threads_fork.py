@@ -30,21 +30,6 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 
 @pytest.fixture
-def make(redis_url: str, redis_client: RedisClient) -> Iterator[Callable[..., RedisClient]]:
-    """Extra clients on the session server (its db flushed by redis_client)."""
-    made: list[RedisClient] = []
-
-    def factory(**options: Any) -> RedisClient:
-        client = RedisClient.from_url(redis_url, **options)
-        made.append(client)
-        return client
-
-    yield factory
-    for client in made:
-        client.close()
-
-
-@pytest.fixture
 def shared_reset() -> Iterator[None]:
     """Forget the sync shared client before and after the test.
 
