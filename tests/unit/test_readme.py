@@ -12,7 +12,7 @@ import pytest
 from pyredisclient import RedisConfig, pytest_plugin
 from pyredisclient.integrations.cli import _SUBCOMMANDS
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def section(title: str) -> str:

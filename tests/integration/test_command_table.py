@@ -22,7 +22,7 @@ import pytest
 
 from pyredisclient import DataError, RedisClient, ResponseError, _core
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "scripts" / "gen_commands.py"
 REGENERATE = "python scripts/gen_commands.py"
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not redis_server_available(), reason="needs redi
 
 
 def load_soak() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "soak.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
     spec = importlib.util.spec_from_file_location("soak", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

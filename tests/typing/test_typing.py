@@ -19,7 +19,7 @@ import pytest
 
 from pyredisclient import RedisClient
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "pyredisclient"
 # Modules written for the examples' features: their errors are never someone
 # else's to fix.

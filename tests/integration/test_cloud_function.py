@@ -26,7 +26,7 @@ from pyredisclient.testing import RedisServer, find_free_port
 
 pytest.importorskip("functions_framework", reason="functions-framework not installed")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "examples" / "cloud_function" / "main.py"
 STARTUP_TIMEOUT = 30.0
 ServerFactory = Callable[..., RedisServer]

@@ -174,7 +174,7 @@ def test_refused_connect_is_not_waited_on_before_the_server_was_seen(
 ) -> None:
     # Nothing ever answered on this port: a refusal is retried once, at once, and
     # the call fails in microseconds rather than backing off (riding restarts of a
-    # server that was up is tests/test_fail_fast.py's business).
+    # server that was up is tests/faults/test_fail_fast.py's business).
     with FakeServer(mini_redis(), listen=False) as fake:  # bound, not listening: refused
         client = make_client(
             fake.port, retry_attempts=10, retry_base=0.05, retry_cap=0.2, socket_timeout=3

@@ -4,7 +4,7 @@ Every method is called with explicit expected values, in bytes mode and with
 decode_responses=True, including binary-safe and unicode payloads, error
 replies and DataError for arguments Redis cannot take.  The second half
 checks the argument tuples and reply callbacks on a fake host, without a
-server.  tests/test_commands_compat.py compares the same calls with redis-py.
+server.  tests/integration/test_commands_compat.py compares the same calls with redis-py.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from pyredisclient.aio import AsyncRedisClient
 from pyredisclient.metrics import CORE_ERROR_CLASSES, collect, render_prometheus
 from pyredisclient.testing import RedisServer, find_free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------

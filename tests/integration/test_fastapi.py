@@ -41,7 +41,7 @@ from pyredisclient.fastapi import (
 )
 from pyredisclient.testing import RedisServer, find_free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ServerFactory = Callable[..., RedisServer]
 
 

@@ -3,8 +3,8 @@
 Construction and addressing, reply conversion, argument conversion, the pool,
 failures and timeouts (stopped, paused and refused servers, close() from another
 thread, signals during a blocking call), reply limits and resource hygiene.
-Command methods themselves are covered by tests/test_commands.py; pipelines by
-tests/test_pipeline.py; threads and fork by tests/test_threads_fork.py.
+Command methods themselves are covered by tests/integration/test_commands.py; pipelines by
+tests/integration/test_pipeline.py; threads and fork by tests/integration/test_threads_fork.py.
 
 Timing assertions use generous upper bounds (the machine is shared) but every
 one of them would fail if the client hung or ignored its timeout.

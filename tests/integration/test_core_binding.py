@@ -106,7 +106,7 @@ def test_hiredis_version() -> None:
 
 # _core.Client checks types only (TypeError); the core refuses the numbers it cannot
 # compute with and the addresses it cannot use (ValueError naming the option); what an
-# option means is RedisConfig's to check (ConfigurationError, tests/test_config.py).
+# option means is RedisConfig's to check (ConfigurationError, tests/unit/test_config.py).
 @pytest.mark.parametrize(
     ("kwargs", "error", "fragment"),
     [

@@ -6,7 +6,7 @@ shapes our callbacks reproduce), and compares the recorded results: values,
 and for exceptions the class name (plus the message for server errors).
 Both runs happen in bytes mode and with decode_responses=True.
 
-A bug shared by both clients cannot hide here; tests/test_commands.py
+A bug shared by both clients cannot hide here; tests/integration/test_commands.py
 checks explicit expected values for the same methods.
 """
 
@@ -550,7 +550,7 @@ def test_every_method_is_exercised() -> None:
     """Each public CoreCommands method appears in some scenario.
 
     execute_command is the exception: redis-py's applies its reply callbacks
-    by command name, ours returns the raw reply (tests/test_commands.py).
+    by command name, ours returns the raw reply (tests/integration/test_commands.py).
     """
     source = Path(__file__).read_text(encoding="utf-8")
     methods = [

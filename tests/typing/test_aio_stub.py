@@ -35,7 +35,7 @@ from pyredisclient.client.aio import AsyncPipeline, AsyncRedisClient
 from pyredisclient.client.pipeline import Pipeline
 from pyredisclient.commands import CoreCommands
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STUB = ROOT / "pyredisclient" / "client" / "aio.pyi"
 PIPELINE_STUB = ROOT / "pyredisclient" / "client" / "pipeline.pyi"
 CORE_STUB = ROOT / "pyredisclient" / "_core.pyi"  # its generated blocks only
@@ -48,7 +48,7 @@ STUBS = {
 }
 GENERATOR = ROOT / "scripts" / "gen_stubs.py"
 OLD_GENERATOR = ROOT / "scripts" / "gen_aio_stub.py"  # the former name, still working
-ALLOWLIST = ROOT / "tests" / "stubtest_allowlist.txt"
+ALLOWLIST = ROOT / "tests" / "typing" / "stubtest_allowlist.txt"
 REGENERATE = "python scripts/gen_stubs.py"
 
 
