@@ -478,6 +478,9 @@ async def use(c: AsyncRedisClient) -> None:
     assert_type(await c.time(), Tuple[int, int])
     assert_type(await c.zscore("z", "m"), float | None)
     assert_type(await c.incr("n"), int)
+    popped = await c.blpop("q", 1)
+    if popped is not None:
+        key, value = popped
     p = c.pipeline().set("a", 1).get("a")
     assert_type(p, AsyncPipeline)
     assert_type(await p.execute(), List[Any])
@@ -498,6 +501,7 @@ async def mistakes(c: AsyncRedisClient) -> None:
         pass
     c.pipeline().set("a", 1).execute().append(1)  # E: attr-defined
     await c.get()  # E: call-arg
+    wrong: str = await c.incr("k")  # E: assignment
     await c.pipeline().get("a")  # E: misc
     sync: CoreCommands = c  # E: assignment
 

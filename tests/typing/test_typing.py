@@ -2,8 +2,8 @@
 
 mypy checks the examples the way a user's code is checked: against the
 package's inline annotations, ``py.typed``, ``_core.pyi`` and ``aio.pyi``.
-Small probe programs pin down what users write most (awaiting a typed
-command, chaining a pipeline). Skipped when mypy is not installed.
+What users write most (awaiting a typed command, chaining a pipeline) is
+pinned down by test_aio_stub.py's snippet. Skipped when mypy is not installed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import List
 
@@ -75,70 +74,6 @@ def test_examples_and_integrations_have_no_type_errors_of_their_own() -> None:
 def test_mypy_strict_passes_on_the_examples() -> None:
     result = mypy("examples/")
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def _probe(tmp_path: Path, source: str) -> List[str]:
-    """mypy's errors in *source* itself (not in modules it imports)."""
-    path = tmp_path / "probe.py"
-    path.write_text(textwrap.dedent(source))
-    result = mypy(str(path))
-    assert "probe.py" in result.stdout or result.returncode in (0, 1), result.stderr
-    return [line for line in error_lines(result.stdout) if line.startswith(str(path))]
-
-
-def test_awaited_async_commands_have_their_reply_types(tmp_path: Path) -> None:
-    errors = _probe(
-        tmp_path,
-        """
-        from __future__ import annotations
-        from pyredisclient.aio import AsyncRedisClient
-
-        async def use(client: AsyncRedisClient) -> float:
-            n: int = await client.incr("k")
-            popped = await client.blpop("q", 1)
-            if popped is not None:
-                key, value = popped
-            score = await client.zscore("z", "m")
-            pipe = client.pipeline()
-            pipe.set("a", 1).incr("a")
-            results: list[object] = await pipe.execute()
-            async for key in client.scan_iter(match="x:*"):
-                pass
-            report = await client.health_check()
-            return n + (score or 0.0) + len(results) + len(report)
-        """,
-    )
-    assert not errors, "\n".join(errors)
-
-
-def test_a_wrong_await_is_caught(tmp_path: Path) -> None:
-    # The stubs must be precise enough to catch mistakes, not Any everywhere.
-    errors = _probe(
-        tmp_path,
-        """
-        from pyredisclient.aio import AsyncRedisClient
-
-        async def use(client: AsyncRedisClient) -> str:
-            return await client.incr("k")
-        """,
-    )
-    assert len(errors) == 1
-    assert 'Incompatible return value type (got "int", expected "str")' in errors[0]
-
-
-def test_sync_pipeline_calls_chain(tmp_path: Path) -> None:
-    errors = _probe(
-        tmp_path,
-        """
-        from pyredisclient import RedisClient
-
-        def use(client: RedisClient) -> list[object]:
-            pipe = client.pipeline()
-            pipe.lpush("k", "v").ltrim("k", 0, 9).expire("k", 60)
-            return pipe.execute()
-        """,
-    )
-    assert not errors, "\n".join(errors)
 
 
 def run_example(script: str, redis_url: str) -> subprocess.CompletedProcess[str]:
