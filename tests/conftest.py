@@ -10,11 +10,13 @@ scripts/setup.sh does).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
 from pyredisclient import RedisClient
+from pyredisclient.config import env as config_env
 
 
 def open_fds() -> int:
@@ -81,3 +83,45 @@ def make_client() -> Iterator[ClientFactory]:
 def make(redis_url: str, redis_client: RedisClient, make_client: ClientFactory) -> ClientFactory:
     """Clients on the session server (its database flushed by redis_client)."""
     return make_client.with_defaults(url=redis_url)
+
+
+@pytest.fixture
+def r(redis_client: Any) -> Any:
+    """The session client, its database flushed (the command tests' short name)."""
+    return redis_client
+
+
+@pytest.fixture
+def rd(redis_client: Any, redis_url: str) -> Iterator[Any]:
+    """A client with decode_responses=True on the same (flushed) database."""
+    client = RedisClient.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def fresh_warnings() -> Iterator[None]:
+    """Forget which "once per process" configuration warnings were given, before and
+    after the test."""
+    config_env._once_keys.clear()
+    yield
+    config_env._once_keys.clear()
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> Dict[str, str]:
+    """A CA bundle, client certificate and key (contents are not read by the config)."""
+    files = {}
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        path = tmp_path / name
+        path.write_text("-----BEGIN CERTIFICATE-----\n")
+        files[name] = str(path)
+    return files
+
+
+@pytest.fixture
+def url(redis_url: str, redis_client: RedisClient) -> str:
+    """The session server's URL, with its database flushed (redis_client does it)."""
+    return redis_url
