@@ -28,7 +28,7 @@ the last fault until every thread has had a successful call; must be <= 2 s). Us
                               [--json FILE]
 
 Exit status 1 when pyredisclient returns a wrong result, recovers in more than 2 s, or
-(with both clients) serves fewer calls than redis-py. tests/test_soak.py runs a
+(with both clients) serves fewer calls than redis-py. tests/faults/test_soak.py runs a
 bounded 12-second pyredisclient-only soak in the test suite.
 """
 

@@ -13,7 +13,7 @@ its reply (back to back, or a pause shorter than the server's actual delay), and
 alone, no RESP2 client can tell it from that reply (RESP2 has no request ids):
 pyredisclient retires the connection when the real reply then shows up as unread
 bytes, or at once when both come in one read. redis-py, if installed, is measured
-the same way for comparison. tests/test_desync.py holds the cases that can be
+the same way for comparison. tests/faults/test_desync.py holds the cases that can be
 asserted.
 """
 

@@ -41,7 +41,7 @@ Usage::
 
 ``--check`` needs no server: it regenerates the header from the checked-in snapshot and
 supplement (and re-serializes the snapshot) and compares. Whether the snapshot matches a
-live server is a pytest (tests/test_command_table.py), which has a server anyway.
+live server is a pytest (tests/integration/test_command_table.py), which has a server anyway.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ Usage (from anywhere; paths are relative to this file):
 
 (scripts/gen_aio_stub.py, this script's former name, runs it too.)  The output
 is formatted with ``ruff format`` (the repository's settings);
-tests/test_aio_stub.py checks that the committed stubs are current.
+tests/typing/test_aio_stub.py checks that the committed stubs are current.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ COMMAND = "python scripts/gen_stubs.py"
 
 # Private members that code outside aio.py uses, so the stub declares them:
 # pytest_plugin's shared_client_reset calls _reset_shared, and tracing's
-# make_traced_run wraps the _run hook (tests/test_tracing.py replaces it).
+# make_traced_run wraps the _run hook (tests/integration/test_tracing.py replaces it).
 EXTRA_PRIVATE = {"AsyncRedisClient": {"_reset_shared", "_run"}}
 # Decorators a stub method may keep.
 KNOWN_DECORATORS = {"classmethod", "staticmethod", "property", "overload"}

@@ -205,8 +205,21 @@ step_c() {
 }
 
 PY_COUNTS=""
+# Tests sit in one folder per kind (tests/README.md); a kind that collects nothing,
+# or a test module outside them, is a mistake.
+check_test_layout() {
+    local kind
+    for kind in unit integration faults typing; do
+        compgen -G "tests/$kind/test_*.py" >/dev/null || fail "no tests in tests/$kind/"
+    done
+    if compgen -G 'tests/test_*.py' >/dev/null; then
+        fail "test modules directly in tests/: move them to a kind folder (tests/README.md)"
+    fi
+}
+
 step_py() {
     heading "pytest with Python and C coverage"
+    check_test_layout
     build_ext coverage
     "$PY" -m coverage erase
     run_pytest pytest-coverage "$PY" -m coverage run -m pytest -q

@@ -30,8 +30,8 @@ for arg in "$@"; do
     esac
 done
 read -r -a PYTEST_EXTRA <<<"${PYTEST_ARGS:-}"
-SUBSET_TESTS=(tests/test_pipeline.py tests/test_tls.py tests/test_core_binding.py
-    tests/test_threads_fork.py)
+SUBSET_TESTS=(tests/integration/test_pipeline.py tests/integration/test_tls.py
+    tests/integration/test_core_binding.py tests/integration/test_threads_fork.py)
 
 say() { printf 'test_pythons: %s\n' "$*"; }
 die() {

@@ -352,7 +352,7 @@ typedef struct prc_hooks_s {
  * only: RedisConfig validates meaning, prc_pool_new what the core cannot
  * work with) and scripts/gen_stubs.py writes their stub from it.  Adding
  * an option: a line here, and a field of RedisConfig with its rule
- * (pyredisclient/config.py); tests/test_config.py checks that they agree.
+ * (pyredisclient/config.py); tests/unit/test_config.py checks that they agree.
  */
 #define PRC_OPTIONS_MAP(XX)                                                   \
     /* where */                                                               \

@@ -21,10 +21,11 @@ command is classified, prefixed and sent as those bytes. An object whose ``__eq_
 check, cannot make the prefixer see one command and the server another. Only prefixed
 clients pay for this; the unprefixed path is unchanged.
 
-Key positions come from one command table (:data:`COMMANDS`, in
-:mod:`.keyprefix_table`, shaped like Redis's ``COMMAND INFO`` first-key/last-key/step
-plus the numkeys and keyword forms). A lookup is one dict access by command name; no
-regular expression runs on the hot path.
+Key positions come from the generated command table (``_core.command_spec``, the
+server's own key specs, compiled on first use into :data:`COMMANDS` in
+:mod:`.keyprefix_table`): a command added there is prefixed with no edit here. Only
+what key specs cannot say is written by hand (see :mod:`.keyprefix_table`). A lookup
+is one dict access by command name; no regular expression runs on the hot path.
 
 **What a prefix cannot confine is refused** (:class:`KeyPrefixError`, a DataError,
 before anything is sent) unless the client was granted the command's category
@@ -97,21 +98,19 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Tuple, Union
 
-from .._core import DataError
+from .._core import DataError, command_keys
 from ..config import ConfigurationError
 from ..config.options import _categories
 from .keyprefix_table import ADMIN as ADMIN
 from .keyprefix_table import (
-    BYTES_TABLE,
     CATEGORIES,
     CHANNELS,
-    COMMANDS,
     CONFINED_SCRIPT_ARGS,
     COPY,
     DATABASES,
     GATE,
-    GEORADIUS,
     KEYS_PATTERN,
+    KEYSPEC,
     MIGRATE,
     NUMKEYS,
     ONE,
@@ -131,6 +130,7 @@ from .keyprefix_table import (
     XREAD,
     Spec,
     supported_commands,
+    tables,
 )
 from .keyprefix_table import S_NONE as S_NONE
 from .keyprefix_table import SCRIPTS as SCRIPTS
@@ -145,6 +145,16 @@ __all__ = [
     "escape_glob",
     "supported_commands",
 ]
+
+
+#: Every command the prefixer knows (:data:`.keyprefix_table.COMMANDS`, built on first use).
+COMMANDS: Dict[str, Spec]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "COMMANDS":
+        return tables()[0]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _escape_bytes(text: bytes) -> bytes:
@@ -204,6 +214,7 @@ class KeyPrefixer:
         "_ps",
         "_star",
         "_strippers",
+        "_table",
         "_utf8",
         "allowed",
         "prefix",
@@ -237,6 +248,7 @@ class KeyPrefixer:
         self._escaped_b = _escape_bytes(pb)
         self._escaped_s = _escape_str(ps)
         self._star = b"*" in pb
+        self._table = tables()[1]
         self._strippers: Dict[int, Callback] = {
             S_LIST: self._strip_list,
             S_SCAN: self._strip_scan,
@@ -391,9 +403,10 @@ class KeyPrefixer:
         or for one whose category is not granted."""
         if not args:
             return PASS_SPEC  # no command name: the C layer raises DataError
-        spec = BYTES_TABLE.get(args[0])
+        table = self._table
+        spec = table.get(args[0])
         if spec is None:
-            spec = BYTES_TABLE.get(args[0].upper())
+            spec = table.get(args[0].upper())
             if spec is None:
                 return self._unconfined(args, 1)
         kind = spec[0]
@@ -436,7 +449,7 @@ class KeyPrefixer:
         self, args: Tuple[bytes, ...], why: str, category: str | None, words: int = 0
     ) -> KeyPrefixError:
         if not words:
-            spec = BYTES_TABLE.get(args[0].upper())
+            spec = self._table.get(args[0].upper())
             words = 2 if spec is not None and spec[0] == SUB and len(args) > 1 else 1
         display = " ".join(_text(a.upper()) for a in args[:words])
         if category is None:
@@ -491,19 +504,12 @@ class KeyPrefixer:
             self._scan_args(out)
         elif kind == SORT:
             self._sort_args(out)
-        elif kind == GEORADIUS:
-            if n > 1:
-                out[1] = pb + out[1]
-            i = spec[1]
-            while i < n:
-                token = out[i].upper()
-                if token in (b"STORE", b"STOREDIST") and i + 1 < n:
-                    out[i + 1] = pb + out[i + 1]
-                    i += 2
-                elif token == b"COUNT":
-                    i += 2
-                else:
-                    i += 1
+        elif kind == KEYSPEC:
+            arity = spec[1]
+            if n != arity if arity > 0 else n < -arity:
+                return args  # the server answers with an arity error, touching no key
+            for i in command_keys(args) or ():
+                out[i] = pb + out[i]
         elif kind == XREAD:
             first, count = self._xread_keys(args)
             for i in range(first, first + count):

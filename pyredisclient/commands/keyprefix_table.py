@@ -1,20 +1,32 @@
 """The key-prefix table: where each command's keys are, and what a prefix must refuse.
 
 :data:`COMMANDS` maps every command the key-prefix layer knows (upper-case name) to a
-spec: how to find its keys (one key, a range, after a numkeys argument, SORT's and
-MIGRATE's options, XREAD's STREAMS, or per subcommand), which parts of its reply name
-keys, and whether it is refused or sent only with an opt-in category. The prefixer
-(:mod:`pyredisclient.commands.keyprefix`) reads it; the categories and what each
-unlocks are described there.
+spec: how to find its keys (one key, a range, after a numkeys argument, from the key
+specs at call time, SORT's and MIGRATE's options, XREAD's STREAMS, or per subcommand),
+which parts of its reply name keys, and whether it is refused or sent only with an
+opt-in category. The prefixer (:mod:`pyredisclient.commands.keyprefix`) reads it; the
+categories and what each unlocks are described there.
 
-This table is hand-written beside the C core's generated command table
-(``_core.command_keys``); the opt-in categories and refusals are ours.
+**Key positions come from the generated command table** (``_core.command_spec``, made
+by ``scripts/gen_commands.py`` from the server's ``COMMAND INFO`` key specs, the table
+the retry rules read too): on first use, each command's key specs are compiled into one
+of the fast kinds below (ONE, RANGE, NUMKEYS), or KEYSPEC when only the C core can
+follow them (keyword searches, several ranges), which asks ``_core.command_keys`` per
+call. A command added to the generated table is prefixed with no edit here.
+
+Hand-written below is only what key specs cannot say: the opt-in categories and
+refusals (a key spec does not tell what a key-less command reveals or changes),
+which replies name keys to strip (KEYS, SCAN, BLPOP, LMPOP, XREAD, PUBSUB), channel
+names prefixed like keys (PUBLISH, SPUBLISH, PUBSUB), patterns (KEYS, SCAN, SORT
+BY/GET), and forms whose key specs are incomplete or that we check more strictly
+(SORT, MIGRATE, COPY ... DB, XREAD's STREAMS).
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, FrozenSet, Iterable, List, Tuple
 
+from .._core import command_names, command_spec
 from ..config.options import KEY_PREFIX_CATEGORIES, _categories
 
 #: The opt-in categories (see the module docstring).
@@ -29,7 +41,7 @@ NUMKEYS = 3  # keys after a numkeys argument, plus fixed keys before it
 KEYS_PATTERN = 4  # KEYS pattern
 SCAN = 5  # SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]
 SORT = 6  # SORT key [BY pattern] [LIMIT o c] [GET pattern ...] [STORE dest]
-GEORADIUS = 7  # key at 1, STORE/STOREDIST key options from argument a
+KEYSPEC = 7  # keys where _core.command_keys finds them; a: the arity
 XREAD = 8  # keys: the first half of the arguments after STREAMS
 SUB = 9  # look the subcommand (argument 1) up in a second table
 REFUSE = 10  # never under a prefix: a connection-state command
@@ -67,10 +79,6 @@ def _gate(category: str, why: str, inner: Spec | None = None) -> Spec:
 #: The spec of a command sent unchanged.
 PASS_SPEC = _spec(PASS)
 _ONE = _spec(ONE)
-_KEY2 = _spec(RANGE, 2, 2, 1)  # OBJECT ENCODING key, XINFO STREAM key, ...
-_TWO = _spec(RANGE, 1, 2, 1)  # RENAME src dst, LMOVE src dst ...
-_ALL = _spec(RANGE, 1, -1, 1)  # DEL key [key ...]
-_INTERLEAVED = _spec(RANGE, 1, -1, 2)  # MSET key value [key value ...]
 
 
 def _sub(table: Dict[str, Spec], default: Spec | None = None) -> Spec:
@@ -92,22 +100,6 @@ _DEBUG_WHY = "DEBUG can crash, stall or reconfigure the server"
 _STATE_WHY = "it changes the state of a shared pooled connection"
 _PUBSUB_WHY = "this client has no pub/sub connection; subscribe on a dedicated client"
 _TXN_WHY = "the pipeline sends it: use pipeline() or transaction()"
-
-_ONE_KEY_COMMANDS = """
-    APPEND BITCOUNT BITFIELD BITFIELD_RO BITPOS DECR DECRBY DUMP EXPIRE EXPIREAT EXPIRETIME
-    GEOADD GEODIST GEOHASH GEOPOS GEORADIUS_RO GEORADIUSBYMEMBER_RO GEOSEARCH GET GETBIT
-    GETDEL GETEX GETRANGE GETSET HDEL HEXISTS HEXPIRE HEXPIREAT HEXPIRETIME HGET HGETALL
-    HGETDEL HGETEX HINCRBY HINCRBYFLOAT HKEYS HLEN HMGET HMSET HPERSIST HPEXPIRE HPEXPIREAT
-    HPEXPIRETIME HPTTL HRANDFIELD HSCAN HSET HSETEX HSETNX HSTRLEN HTTL HVALS INCR INCRBY
-    INCRBYFLOAT LINDEX LINSERT LLEN LPOP LPOS LPUSH LPUSHX LRANGE LREM LSET LTRIM
-    PERSIST PEXPIRE PEXPIREAT PEXPIRETIME PFADD PSETEX PTTL PUBLISH RESTORE RPOP RPUSH
-    RPUSHX SADD SCARD SET SETBIT SETEX SETNX SETRANGE SISMEMBER SMEMBERS SMISMEMBER SPOP
-    SPUBLISH SRANDMEMBER SREM SSCAN STRLEN SUBSTR TTL TYPE XACK XADD XAUTOCLAIM XCLAIM XDEL
-    XLEN XPENDING XRANGE XREVRANGE XSETID XTRIM ZADD ZCARD ZCOUNT ZINCRBY ZLEXCOUNT ZMSCORE
-    ZPOPMAX ZPOPMIN ZRANDMEMBER ZRANGE ZRANGEBYLEX ZRANGEBYSCORE ZRANK ZREM ZREMRANGEBYLEX
-    ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREVRANGE ZREVRANGEBYLEX ZREVRANGEBYSCORE ZREVRANK ZSCAN
-    ZSCORE
-"""
 
 # Key-less and revealing nothing outside the prefix. QUIT closes only its own
 # connection; UNWATCH runs on a watching pipeline's pinned connection.
@@ -159,8 +151,22 @@ _REFUSED_COMMANDS: Dict[str, str] = {
     "SUNSUBSCRIBE": _PUBSUB_WHY,
 }
 
-_GEORADIUS = _spec(GEORADIUS, 6)
-_GEORADIUSBYMEMBER = _spec(GEORADIUS, 5)
+# Commands with key specs that stay unknown to the prefixer (the unconfined category,
+# as any command it does not know): PFDEBUG is a debugging command, RESTORE-ASKING
+# belongs to Cluster's slot migration.
+_NOT_FROM_KEY_SPECS = ("PFDEBUG", "RESTORE-ASKING")
+
+# Replies that name keys (key specs say where keys are sent, not where they come back).
+_REPLY_KEYS: Dict[str, int] = {
+    "BLPOP": S_FIRST,
+    "BRPOP": S_FIRST,
+    "BZPOPMIN": S_FIRST,
+    "BZPOPMAX": S_FIRST,
+    "LMPOP": S_FIRST,
+    "ZMPOP": S_FIRST,
+    "BLMPOP": S_FIRST,
+    "BZMPOP": S_FIRST,
+}
 
 
 def _admin(why: str = _ADMIN_WHY) -> Spec:
@@ -178,47 +184,94 @@ def _family(names: str, spec: Spec, **more: Spec) -> Dict[str, Spec]:
     return table
 
 
-def _build_table() -> Dict[str, Spec]:
+def _compile(entry: Dict[str, Any]) -> Spec | None:
+    """The fast spec of a generated table entry's key specs; None for a key-less one.
+
+    Key specs (``begin_search`` then ``find_keys``, as ``COMMAND INFO`` gives them) that
+    are index-and-range pieces joining into one range become ONE or RANGE; a keynum
+    piece with single keys before it becomes NUMKEYS; anything else (a keyword search,
+    a range limit, disjoint pieces) becomes KEYSPEC, followed by the C core per call.
+    ``not_key`` specs (shard channels) are skipped.
+    """
+    pieces: List[Tuple[int, int, int]] = []  # (first, last, step); last < 0: from the end
+    numkeys = -1
+    for ks in entry["key_specs"]:
+        if "not_key" in ks["flags"]:
+            continue
+        begin, find = ks["begin_search"], ks["find_keys"]
+        if begin["type"] != "index" or find["type"] not in ("range", "keynum"):
+            return _spec(KEYSPEC, entry["arity"])
+        first = int(begin["spec"]["index"])
+        found = find["spec"]
+        if find["type"] == "range":
+            lastkey = int(found["lastkey"])
+            if found["limit"]:
+                return _spec(KEYSPEC, entry["arity"])
+            pieces.append((first, first + lastkey if lastkey >= 0 else lastkey, found["keystep"]))
+        elif (
+            numkeys >= 0
+            or found["firstkey"] != int(found["keynumidx"]) + 1
+            or found["keystep"] != 1
+        ):
+            return _spec(KEYSPEC, entry["arity"])
+        else:
+            numkeys = first + int(found["keynumidx"])
+    if numkeys >= 0:
+        if any(a != b or not 0 < a < numkeys for a, b, _ in pieces):
+            return _spec(KEYSPEC, entry["arity"])
+        return _spec(NUMKEYS, numkeys, tuple(sorted(a for a, _, _ in pieces)))
+    if not pieces:
+        return None
+    pieces.sort()
+    first, last, step = pieces[0]
+    for a, b, s in pieces[1:]:
+        # Join a single key with the piece right after it: RENAME's 1 and 2 -> 1..2.
+        if last < 0 or a != last + 1 or first != last or (s != 1 and a != b):
+            return _spec(KEYSPEC, entry["arity"])
+        last, step = b, 1
+    if (first, last, step) == (1, 1, 1):
+        return _ONE
+    return _spec(RANGE, first, last, step)
+
+
+def _generated() -> Dict[str, Spec]:
+    """The spec of every command and subcommand (``"OBJECT ENCODING"``) that has keys
+    in the generated command table."""
     table: Dict[str, Spec] = {}
-    for name in _ONE_KEY_COMMANDS.split():
-        table[name] = _ONE
+    for name in command_names():
+        entry = command_spec(name.split(" "))
+        if entry is None or name in _NOT_FROM_KEY_SPECS:  # pragma: no cover - listed names
+            continue
+        spec = _compile(dict(entry))
+        if spec is not None:
+            table[name] = spec
+    return table
+
+
+def _build_table() -> Dict[str, Spec]:
+    gen = _generated()
+    table: Dict[str, Spec] = {name: spec for name, spec in gen.items() if " " not in name}
+    for name, strip in _REPLY_KEYS.items():
+        kind, a, b, c = table[name][:4]
+        table[name] = (kind, a, b, c, strip, "")
     for name in _KEYLESS_COMMANDS.split():
         table[name] = PASS_SPEC
-    for name in "DEL UNLINK EXISTS TOUCH MGET WATCH SINTER SUNION SDIFF PFCOUNT".split():
-        table[name] = _ALL
-    for name in "SINTERSTORE SUNIONSTORE SDIFFSTORE PFMERGE".split():
-        table[name] = _ALL  # destination first, then the sources
-    table["MSET"] = table["MSETNX"] = _INTERLEAVED
-    for name in (
-        "RENAME RENAMENX SMOVE LMOVE RPOPLPUSH BLMOVE BRPOPLPUSH LCS GEOSEARCHSTORE ZRANGESTORE"
-    ).split():
-        table[name] = _TWO
-    table["COPY"] = _spec(COPY)
-    table["MOVE"] = _gate(DATABASES, "it moves the key to another database", _ONE)
+    table["COPY"] = _spec(COPY)  # its DB option needs a category
+    table["MOVE"] = _gate(DATABASES, "it moves the key to another database", table["MOVE"])
     table["MIGRATE"] = _gate(
         DATABASES,
         "it moves keys to another server, where the prefix confines nothing",
         _spec(MIGRATE),
     )
-    table["BITOP"] = _spec(RANGE, 2, -1, 1)  # BITOP op dest key [key ...]
-    for name in "BLPOP BRPOP BZPOPMIN BZPOPMAX".split():
-        table[name] = _spec(RANGE, 1, -2, 1, strip=S_FIRST)
-    # numkeys forms: (kind, index of numkeys, fixed key indexes before it)
     for name in "EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO".split():
-        table[name] = _gate(SCRIPTS, _SCRIPT_WHY, _spec(NUMKEYS, 2, ()))
-    for name in "ZUNION ZINTER ZDIFF SINTERCARD ZINTERCARD".split():
-        table[name] = _spec(NUMKEYS, 1, ())
-    for name in "ZUNIONSTORE ZINTERSTORE ZDIFFSTORE".split():
-        table[name] = _spec(NUMKEYS, 2, (1,))
-    for name in "LMPOP ZMPOP".split():
-        table[name] = _spec(NUMKEYS, 1, (), strip=S_FIRST)
-    for name in "BLMPOP BZMPOP".split():
-        table[name] = _spec(NUMKEYS, 2, (), strip=S_FIRST)
+        table[name] = _gate(SCRIPTS, _SCRIPT_WHY, table[name])
+    # Channels are prefixed like keys (key specs have none, or mark them not_key).
+    table["PUBLISH"] = table["SPUBLISH"] = _ONE
+    # Patterns, SORT's BY/GET, and forms whose key specs are incomplete (SORT's STORE,
+    # MIGRATE's KEYS) or that we check before sending (XREAD: as many IDs as keys).
     table["KEYS"] = _spec(KEYS_PATTERN, strip=S_LIST)
     table["SCAN"] = _spec(SCAN, strip=S_SCAN)
     table["SORT"] = table["SORT_RO"] = _spec(SORT)
-    table["GEORADIUS"] = _GEORADIUS
-    table["GEORADIUSBYMEMBER"] = _GEORADIUSBYMEMBER
     table["XREAD"] = table["XREADGROUP"] = _spec(XREAD, strip=S_XREAD)
     for name, why in _SERVER_INFO_COMMANDS.items():
         table[name] = _info(why)
@@ -227,13 +280,11 @@ def _build_table() -> Dict[str, Spec]:
     for name, why in _REFUSED_COMMANDS.items():
         table[name] = _refuse(why)
 
-    # Subcommand forms.
-    table["OBJECT"] = _sub(
-        {"ENCODING": _KEY2, "FREQ": _KEY2, "IDLETIME": _KEY2, "REFCOUNT": _KEY2, "HELP": PASS_SPEC}
-    )
+    # Subcommand forms: the keyed subcommands (OBJECT ENCODING, XINFO STREAM, MEMORY
+    # USAGE, XGROUP CREATE, ...) are added from the generated table below.
+    table["OBJECT"] = _sub({"HELP": PASS_SPEC})
     table["MEMORY"] = _sub(
         {
-            "USAGE": _KEY2,
             "DOCTOR": _info(),
             "STATS": _info(),
             "MALLOC-STATS": _info(),
@@ -242,18 +293,10 @@ def _build_table() -> Dict[str, Spec]:
         },
         _admin(),
     )
-    table["DEBUG"] = _sub({"OBJECT": _KEY2}, _admin(_DEBUG_WHY))
-    table["XINFO"] = _sub({"STREAM": _KEY2, "GROUPS": _KEY2, "CONSUMERS": _KEY2, "HELP": PASS_SPEC})
-    table["XGROUP"] = _sub(
-        {
-            "CREATE": _KEY2,
-            "SETID": _KEY2,
-            "DESTROY": _KEY2,
-            "CREATECONSUMER": _KEY2,
-            "DELCONSUMER": _KEY2,
-            "HELP": PASS_SPEC,
-        }
-    )
+    # COMMAND INFO lists no DEBUG subcommands: DEBUG OBJECT's key is written here.
+    table["DEBUG"] = _sub({"OBJECT": _spec(RANGE, 2, 2, 1)}, _admin(_DEBUG_WHY))
+    table["XINFO"] = _sub({"HELP": PASS_SPEC})
+    table["XGROUP"] = _sub({"HELP": PASS_SPEC})
     # Unknown subcommands of these fall in the category of their family.
     script = _gate(SCRIPTS, "it affects every script on the server, not only this prefix's")
     table["SCRIPT"] = _sub(
@@ -300,11 +343,17 @@ def _build_table() -> Dict[str, Spec]:
             "HELP": PASS_SPEC,
         }
     )
+    for name, spec in gen.items():
+        if " " in name:
+            command, sub = name.split(" ", 1)
+            container = table.setdefault(command, _sub({}))
+            if container[0] == SUB:
+                container[1].setdefault(sub, spec)
     return table
 
 
-#: Every command the prefixer knows, by upper-case name.
-COMMANDS: Dict[str, Spec] = _build_table()
+#: Every command the prefixer knows, by upper-case name (built on first use).
+COMMANDS: Dict[str, Spec]
 
 
 def _bytes_table(table: Dict[str, Spec]) -> Dict[bytes, Spec]:
@@ -318,7 +367,28 @@ def _bytes_table(table: Dict[str, Spec]) -> Dict[bytes, Spec]:
 
 
 #: :data:`COMMANDS` keyed by bytes, as the prefixer looks converted arguments up.
-BYTES_TABLE: Dict[bytes, Spec] = _bytes_table(COMMANDS)
+BYTES_TABLE: Dict[bytes, Spec]
+
+_tables: Tuple[Dict[str, Spec], Dict[bytes, Spec]] | None = None
+
+
+def tables() -> Tuple[Dict[str, Spec], Dict[bytes, Spec]]:
+    """(:data:`COMMANDS`, :data:`BYTES_TABLE`), compiled from the generated command
+    table on first use: about 10 ms that importing the package and unprefixed clients
+    never pay. Two threads may both build it; they build equal tables."""
+    global _tables
+    if _tables is None:
+        commands = _build_table()
+        _tables = (commands, _bytes_table(commands))
+    return _tables
+
+
+def __getattr__(name: str) -> Any:
+    if name == "COMMANDS":
+        return tables()[0]
+    if name == "BYTES_TABLE":
+        return tables()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _sendable(spec: Spec, allowed: FrozenSet[str]) -> bool:
@@ -335,7 +405,7 @@ def supported_commands(allow: Iterable[str] = ()) -> List[str]:
     """
     allowed = frozenset(_categories("allow", allow))
     names: List[str] = []
-    for name, spec in COMMANDS.items():
+    for name, spec in tables()[0].items():
         if spec[0] == SUB:
             names.extend(f"{name} {sub}" for sub, s in spec[1].items() if _sendable(s, allowed))
         elif _sendable(spec, allowed):

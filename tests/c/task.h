@@ -33,7 +33,7 @@ void test__fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Record a skip; returns TEST_SKIPPED, or TEST_FAILED for a known bug
  * when PRC_TEST_STRICT=1 is set in the environment. */
-int test__skip(int is_bug, const char *file, int line, const char *reason);
+int test__skip(const char *file, int line, const char *reason);
 /* Print `len` bytes with C escapes into out (for messages). */
 const char *test__escape(const char *s, size_t len, char *out, size_t outlen);
 
@@ -150,14 +150,7 @@ const char *test__escape(const char *s, size_t len, char *out, size_t outlen);
     } while (0)
 
 /* A skip for a missing tool (redis-server not on PATH...). */
-#define SKIP(reason) return test__skip(0, __FILE__, __LINE__, reason)
-/*
- * A bug in csrc/core that this test reveals: reported, not fixed here.
- * The test runs the check first and skips only while the bug is present,
- * so it passes again by itself once the core is fixed.  Set
- * PRC_TEST_STRICT=1 to make these failures.
- */
-#define SKIP_BUG(reason) return test__skip(1, __FILE__, __LINE__, reason)
+#define SKIP(reason) return test__skip(__FILE__, __LINE__, reason)
 
 /* ---- helpers (main.c) --------------------------------------------------- */
 
@@ -171,8 +164,6 @@ int test_scale(int n);
 /* The code of a certificate verification failure: PRC_ECERT where the
  * core has it (its own, uncounted code), else PRC_ETLS. */
 int test_cert_error_code(void);
-/* PRC_TEST_STRICT=1: known bugs fail instead of skipping. */
-int test_strict(void);
 /* A loopback TCP port that was free a moment ago. */
 int test_free_port(void);
 
