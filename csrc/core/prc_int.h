@@ -188,6 +188,11 @@ int prc__tls_attach(prc_conn_t *c);
 /* Decrypted bytes already buffered inside the TLS session? */
 int prc__tls_pending(const prc_conn_t *c);
 
+/* Why the core cannot run with these options (a static "keyword: why"),
+ * or NULL (opts.c).  Only what would break the core: RedisConfig
+ * validates what the options mean, with messages for people. */
+const char *prc__opts_bad(const prc_opts_t *o);
+
 /* Install the fork handler that bumps prc_fork_generation() (fork.c);
  * idempotent.  Handlers installed after it run after it in the child. */
 void prc__fork_init(void);
