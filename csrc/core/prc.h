@@ -114,7 +114,9 @@ const char *prc_err_name(int code);
     XX(DATA, "DataError", REDIS, "TypeError", PRC_EINVAL,                     \
        "An argument cannot be encoded as a command argument.")                \
     XX(WATCH, "WatchError", REDIS, NULL, 0,                                   \
-       "A watched key changed: the transaction was not run.")
+       "A watched key changed: the transaction was not run.")                 \
+    XX(PUBSUB, "PubSubError", REDIS, NULL, 0,                                 \
+       "Pub/sub misuse, such as a runner for a channel without a handler.")
 
 /* Other names of classes: XX(name, ID). */
 #define PRC_EXC_ALIAS_MAP(XX) XX("InvalidResponse", PROTOCOL)
