@@ -29,6 +29,7 @@ typedef struct {
     char *name; /* owned; NULL: an empty slot */
     size_t len;
     uint64_t hash;
+    uint64_t seq; /* the order names were added in */
 } slot_t;
 
 /* Open addressing with linear probing, at most half full. */
@@ -36,6 +37,7 @@ typedef struct {
     slot_t *slots; /* owned */
     size_t cap;    /* 0 or a power of two */
     size_t n;
+    uint64_t next_seq;
 } nameset_t;
 
 static uint64_t
@@ -113,6 +115,7 @@ set_add(nameset_t *set, const char *p, size_t len)
     set->slots[i].name = copy;
     set->slots[i].len = len;
     set->slots[i].hash = h;
+    set->slots[i].seq = set->next_seq++;
     set->n++;
     return 0;
 }
@@ -556,58 +559,74 @@ lost_conn(prc_sub_t *s)
     lost(s, why);
 }
 
-/* Queue the subscriptions of one set, SUB_NAMES_PER_COMMAND per command;
- * with `owed`, each command's confirmations go on the resub FIFO. */
+/* Owe the resubscription n confirmations for its next command. */
+static int
+owe(prc_sub_t *s, int n)
+{
+    if (s->resub_head + s->resub_n == s->resub_cap) {
+        int cap = s->resub_cap ? s->resub_cap * 2 : 4;
+        int *nr = realloc(s->resub, (size_t)cap * sizeof(int));
+        if (nr == NULL) {
+            return PRC_ENOMEM;
+        }
+        s->resub = nr;
+        s->resub_cap = cap;
+    }
+    s->resub[s->resub_head + s->resub_n++] = n;
+    return 0;
+}
+
+static int
+by_seq(const void *a, const void *b)
+{
+    uint64_t x = (*(const slot_t *const *)a)->seq;
+    uint64_t y = (*(const slot_t *const *)b)->seq;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Queue the subscriptions of one set in the order they were made,
+ * SUB_NAMES_PER_COMMAND per command; with `owed`, each command's
+ * confirmations go on the resub FIFO. */
 static int
 put_set(prc_sub_t *s, int set, int owed)
 {
     const nameset_t *ns = &s->sets[set];
-    const char *names[64];
-    size_t lens[64], i;
-    int k = 0, in_cmd = 0, rc = 0;
-    size_t left = ns->n;
+    const slot_t **order;
+    size_t i, k = 0;
+    int rc = 0;
 
-    /* One command header per SUB_NAMES_PER_COMMAND names, then the names
-     * appended in batches of 64. */
-    for (i = 0; rc == 0 && i < ns->cap; i++) {
-        if (ns->slots[i].name == NULL) {
-            continue;
+    if (ns->n == 0) {
+        return 0;
+    }
+    order = malloc(ns->n * sizeof(*order));
+    if (order == NULL) {
+        return PRC_ENOMEM;
+    }
+    for (i = 0; i < ns->cap; i++) {
+        if (ns->slots[i].name != NULL) {
+            order[k++] = &ns->slots[i];
         }
-        if (in_cmd == 0) {
+    }
+    qsort(order, k, sizeof(*order), by_seq);
+    for (i = 0; rc == 0 && i < k; i++) {
+        if (i % SUB_NAMES_PER_COMMAND == 0) {
             size_t n =
-                left < SUB_NAMES_PER_COMMAND ? left : SUB_NAMES_PER_COMMAND;
+                k - i < SUB_NAMES_PER_COMMAND ? k - i : SUB_NAMES_PER_COMMAND;
             rc = obuf_head(&s->out, '*', n + 1);
             if (rc == 0) {
                 rc = obuf_bulk(&s->out, subscribe_cmd[set],
                                strlen(subscribe_cmd[set]));
             }
             if (rc == 0 && owed) {
-                if (s->resub_n == s->resub_cap) {
-                    int cap = s->resub_cap ? s->resub_cap * 2 : 4;
-                    int *nr = realloc(s->resub, (size_t)cap * sizeof(int));
-                    if (nr == NULL) {
-                        return PRC_ENOMEM;
-                    }
-                    s->resub = nr;
-                    s->resub_cap = cap;
-                }
-                s->resub[s->resub_n++] = (int)n;
+                rc = owe(s, (int)n);
             }
-            in_cmd = (int)n;
-            left -= n;
         }
-        names[k] = ns->slots[i].name;
-        lens[k] = ns->slots[i].len;
-        k++;
-        in_cmd--;
-        if (k == 64 || in_cmd == 0) {
-            int j;
-            for (j = 0; rc == 0 && j < k; j++) {
-                rc = obuf_bulk(&s->out, names[j], lens[j]);
-            }
-            k = 0;
+        if (rc == 0) {
+            rc = obuf_bulk(&s->out, order[i]->name, order[i]->len);
         }
     }
+    free(order);
     return rc;
 }
 

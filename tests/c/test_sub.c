@@ -785,6 +785,38 @@ TEST_IMPL(sub_ping_connects)
     return TEST_OK;
 }
 
+/* Subscriptions are sent in the order they were made, whatever the hash
+ * table's order. */
+TEST_IMPL(sub_order)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    static const char *const names[] = {"n9", "n8", "n7", "n6", "n5",
+                                        "n4", "n3", "n2", "n1", "n0"};
+    size_t lens[10];
+    char line[128];
+    int i;
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    for (i = 0; i < 10; i++) {
+        lens[i] = 2;
+    }
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 5, names, lens), 0);
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 5, names + 5, lens), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    for (i = 0; i < 100 && fakesrv_commands(srv) < 1; i++) {
+        test_sleep_ms(10);
+    }
+    ASSERT_EQ(fakesrv_log(srv, 0, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SUBSCRIBE n9 n8 n7 n6 n5 n4 n3 n2 n1 n0");
+    return TEST_OK;
+}
+
 TEST_IMPL(sub_bad_options)
 {
     prc_opts_t o;

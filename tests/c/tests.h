@@ -200,6 +200,7 @@
     XX(sub_fork)                                                              \
     XX(sub_sets)                                                              \
     XX(sub_ping_connects)                                                     \
+    XX(sub_order)                                                             \
     XX(sub_bad_options)                                                       \
     XX(sub_alloc)                                                             \
     /* allocation failures (failalloc.c) */                                   \
