@@ -299,6 +299,9 @@ struct prc_sub_s {
     int64_t counts[2]; /* the server's count in the last (un)subscribe
                           confirmation: [0] channels and patterns,
                           [1] shard channels */
+    int active;        /* subscribed since a subscribe request, until an
+                          unsubscribe confirmation leaves nothing (as
+                          redis-py's subscribed) */
     int64_t last_rx;   /* bytes last arrived (or the connect) */
     int64_t expect_by; /* bytes must arrive by then; 0: none awaited */
     int64_t retry_at;  /* BACKOFF: connect again then */
@@ -526,6 +529,7 @@ lost(prc_sub_t *s, const char *why)
     obuf_reset(&s->out);
     if (!nsets(s)) {
         /* Nothing subscribed, nothing missed: connect again when asked. */
+        s->active = 0;
         obuf_reset(&s->later);
         end_outage(s);
         s->state = S_IDLE;
@@ -919,6 +923,12 @@ take_reply(prc_sub_t *s, int flags)
         default:
             s->counts[0] = m->el[1].num;
             break;
+        }
+        if ((m->kind == PRC_SUB_KIND_UNSUBSCRIBE ||
+             m->kind == PRC_SUB_KIND_PUNSUBSCRIBE ||
+             m->kind == PRC_SUB_KIND_SUNSUBSCRIBE) &&
+            s->counts[0] == 0 && s->counts[1] == 0 && !nsets(s)) {
+            s->active = 0; /* the last confirmation of an unsubscribe */
         }
         if (owed_to_resub(s, 0) || (flags & PRC_SUB_SKIP_CONFIRMS)) {
             continue;
@@ -1369,6 +1379,7 @@ prc_sub_subscribe(prc_sub_t *s, int set, int n, const char *const *names,
     for (i = 0; rc == 0 && i < n; i++) {
         rc = set_add(&s->sets[set], names[i], lens[i]);
     }
+    s->active |= rc == 0;
     if (rc == 0) {
         rc = request_locked(s, subscribe_cmd[set], n, names, lens);
     }
@@ -1400,6 +1411,8 @@ prc_sub_unsubscribe(prc_sub_t *s, int set, int n, const char *const *names,
     }
     if (rc == 0 && s->state == S_READY) {
         rc = request_locked(s, unsubscribe_cmd[set], n, names, lens);
+    } else if (!nsets(s)) {
+        s->active = 0; /* not connected: no confirmation will come */
     }
     wake_locked(s);
     pthread_mutex_unlock(&s->mu);
@@ -1441,7 +1454,7 @@ prc_sub_subscribed(prc_sub_t *s)
         return 0;
     }
     pthread_mutex_lock(&s->mu);
-    r = !s->closed && (nsets(s) || s->counts[0] > 0 || s->counts[1] > 0);
+    r = !s->closed && (nsets(s) || s->active);
     pthread_mutex_unlock(&s->mu);
     return r;
 }
