@@ -116,6 +116,10 @@ def _pairs_to_dict(reply: Any) -> Dict[Any, Any]:
     return dict(zip(it, it))
 
 
+def _pairs_to_tuples(reply: Any) -> List[Tuple[Any, Any]]:
+    return list(zip(reply[0::2], reply[1::2]))
+
+
 def _to_tuple_or_none(reply: Any) -> Tuple[Any, ...] | None:
     return tuple(reply) if reply else None
 
@@ -373,6 +377,30 @@ class CoreCommands:
     def publish(self, channel: KeyT, message: EncodableT) -> int:
         """Publish ``message`` on ``channel``; return the number of receivers."""
         return self._run(("PUBLISH", channel, message))
+
+    def spublish(self, shard_channel: KeyT, message: EncodableT) -> int:
+        """Publish ``message`` on a shard channel (Redis 7); the number of receivers."""
+        return self._run(("SPUBLISH", shard_channel, message))
+
+    def pubsub_channels(self, pattern: PatternT = "*") -> List[Any]:
+        """The channels with at least one subscriber, matching ``pattern``."""
+        return self._run(("PUBSUB", "CHANNELS", pattern))
+
+    def pubsub_numsub(self, *args: KeyT) -> List[Tuple[Any, int]]:
+        """``(channel, subscribers)`` for each channel given (patterns excluded)."""
+        return self._run(("PUBSUB", "NUMSUB", *args), _pairs_to_tuples)
+
+    def pubsub_numpat(self) -> int:
+        """The number of pattern subscriptions of all clients."""
+        return self._run(("PUBSUB", "NUMPAT"))
+
+    def pubsub_shardchannels(self, pattern: PatternT = "*") -> List[Any]:
+        """The shard channels with at least one subscriber, matching ``pattern``."""
+        return self._run(("PUBSUB", "SHARDCHANNELS", pattern))
+
+    def pubsub_shardnumsub(self, *args: KeyT) -> List[Tuple[Any, int]]:
+        """``(shard channel, subscribers)`` for each shard channel given."""
+        return self._run(("PUBSUB", "SHARDNUMSUB", *args), _pairs_to_tuples)
 
     def info(self, section: str | None = None, *args: str) -> Dict[str, Any]:
         """Return INFO (optionally for ``section`` and more) parsed into a dict."""
