@@ -15,9 +15,11 @@ from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.
 from .fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 from .keyprefix import KeyPrefixError
 from .pipeline import Pipeline
+from .pubsub import PubSub
 
 if TYPE_CHECKING:
     from .aio import AsyncPipeline, AsyncRedisClient
+    from .pubsub.aio import AsyncPubSub
 
 __version__ = "0.1.0"
 hiredis_version = _core.hiredis_version
@@ -25,9 +27,11 @@ hiredis_version = _core.hiredis_version
 __all__ = [
     *_exceptions.__all__,
     "AsyncPipeline",
+    "AsyncPubSub",
     "AsyncRedisClient",
     "KeyPrefixError",
     "Pipeline",
+    "PubSub",
     "RedisClient",
     "RedisConfig",
     "Secret",
@@ -45,4 +49,8 @@ def __getattr__(name: str) -> Any:
         from . import aio
 
         return getattr(aio, name)
+    if name == "AsyncPubSub":
+        from .pubsub.aio import AsyncPubSub
+
+        return AsyncPubSub
     raise AttributeError(f"module 'pyredisclient' has no attribute {name!r}")

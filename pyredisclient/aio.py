@@ -321,6 +321,15 @@ class AsyncRedisClient(CoreCommands):
     def circuit_breaker_state(self) -> Dict[str, Any]:
         return self._core.breaker_state()
 
+    def pubsub(self, ignore_subscribe_messages: bool = False, **kwargs: Any) -> Any:
+        from .pubsub import AsyncPubSub
+        from .pubsub.base import client_options
+
+        return AsyncPubSub(
+            core_client_kwargs(self._config),
+            **client_options(self, ignore_subscribe_messages, **kwargs),
+        )
+
     def metrics(self) -> Dict[str, Any]:
         """The same counters and histogram as RedisClient.metrics()."""
         from .metrics import collect

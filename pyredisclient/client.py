@@ -320,6 +320,15 @@ class RedisClient(CoreCommands):
         """The circuit breaker's state ("closed", "open", "half_open") and counters."""
         return self._core.breaker_state()
 
+    def pubsub(self, ignore_subscribe_messages: bool = False, **kwargs: Any) -> Any:
+        from .pubsub import PubSub
+        from .pubsub.base import client_options
+
+        return PubSub(
+            core_client_kwargs(self._config),
+            **client_options(self, ignore_subscribe_messages, **kwargs),
+        )
+
     def metrics(self) -> Dict[str, Any]:
         """Counters (commands, errors by class, retries, fallbacks, breaker
         transitions, pool waits/timeouts) and the latency histogram."""

@@ -552,6 +552,17 @@ class KeyPrefixer:
         return pb
 
     @property
+    def prefix_bytes(self) -> bytes:
+        """The prefix as the bytes sent before each key (and channel)."""
+        return self._pb
+
+    @property
+    def glob_prefix(self) -> bytes:
+        """The prefix with its glob characters escaped: what goes before a pattern
+        (KEYS, SCAN MATCH, PSUBSCRIBE) so that it matches under the prefix only."""
+        return self._escaped_b
+
+    @property
     def allow_unsafe(self) -> bool:
         """True when every category is granted (the old ``allow_unsafe=True``)."""
         return self.allowed == CATEGORIES
