@@ -21,7 +21,13 @@ _V = TypeVar("_V")  # RedisClient or AsyncRedisClient
 
 # RedisConfig fields the C core does not take (they live in Python).
 _PYTHON_ONLY = frozenset(
-    {"key_prefix", "key_prefix_allow", "memory_warning_ratio", "memory_critical_ratio"}
+    {
+        "key_prefix",
+        "key_prefix_allow",
+        "key_prefix_channels",
+        "memory_warning_ratio",
+        "memory_critical_ratio",
+    }
 )
 
 
@@ -70,6 +76,7 @@ def config_prefixer(config: RedisConfig) -> Any:
         allow=config.key_prefix_allow,
         encoding=config.encoding,
         errors=config.encoding_errors,
+        channels=config.key_prefix_channels,
     )
 
 
@@ -86,7 +93,13 @@ def prefixed_view(
     parent: Any = client
     config = parent._config
     prefixer = derive(
-        parent._prefixer, prefix, allow, allow_unsafe, config.encoding, config.encoding_errors
+        parent._prefixer,
+        prefix,
+        allow,
+        allow_unsafe,
+        config.encoding,
+        config.encoding_errors,
+        config.key_prefix_channels,
     )
     view: Any = object.__new__(type(client))
     view.__dict__.update(parent.__dict__)

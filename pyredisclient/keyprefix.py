@@ -73,7 +73,10 @@ What is confined without any opt-in:
 * **Channels are prefixed like keys**: PUBLISH and SPUBLISH prefix the channel, PUBSUB
   CHANNELS/SHARDCHANNELS match ``prefix + pattern`` and strip the prefix from their
   reply, PUBSUB NUMSUB/SHARDNUMSUB prefix the channels and strip them from the reply.
-  (Subscribing is a later step: this client has no pub/sub connection yet.)
+  ``client.pubsub()`` confines subscriptions the same way (patterns get the escaped
+  prefix) and strips the prefix from messages. ``key_prefix_channels=False`` leaves
+  channel names alone everywhere (PUBLISH, PUBSUB, subscriptions), for channels
+  shared with clients outside the prefix.
 * **Key-less commands** that reveal nothing outside the prefix pass: PING, ECHO, TIME,
   LASTSAVE, LOLWUT, WAIT, WAITAOF, COMMAND, QUIT, UNWATCH, CLIENT ID/INFO/GETNAME/
   SETNAME/SETINFO/GETREDIR/TRACKINGINFO, ACL WHOAMI/CAT/GENPASS, and every HELP.
@@ -409,6 +412,11 @@ def _bytes_table(table: Dict[str, Spec]) -> Dict[bytes, Spec]:
 
 
 _TABLE: Dict[bytes, Spec] = _bytes_table(COMMANDS)
+# key_prefix_channels=False: channels are shared with every client of the server.
+_UNCONFINED_CHANNELS: Dict[bytes, Spec] = {
+    **_TABLE,
+    **dict.fromkeys((b"PUBLISH", b"SPUBLISH", b"PUBSUB"), _PASS),
+}
 
 
 def _sendable(spec: Spec, allowed: FrozenSet[str]) -> bool:
@@ -490,8 +498,10 @@ class KeyPrefixer:
         "_ps",
         "_star",
         "_strippers",
+        "_table",
         "_utf8",
         "allowed",
+        "channels",
         "prefix",
     )
 
@@ -503,7 +513,11 @@ class KeyPrefixer:
         allow_unsafe: bool = False,
         encoding: str = "utf-8",
         errors: str = "strict",
+        channels: bool = True,
     ) -> None:
+        #: Whether channel names are confined too (``key_prefix_channels``).
+        self.channels = channels
+        self._table = _TABLE if channels else _UNCONFINED_CHANNELS
         # The C layer encodes str arguments as strict UTF-8 for a UTF-8 client, else
         # with the client's encoding and error handler (binding: arg_encoding).
         self._utf8 = encoding.lower() in ("utf-8", "utf8")
@@ -688,9 +702,9 @@ class KeyPrefixer:
         or for one whose category is not granted."""
         if not args:
             return _PASS  # no command name: the C layer raises DataError
-        spec = _TABLE.get(args[0])
+        spec = self._table.get(args[0])
         if spec is None:
-            spec = _TABLE.get(args[0].upper())
+            spec = self._table.get(args[0].upper())
             if spec is None:
                 return self._unconfined(args, 1)
         kind = spec[0]
@@ -960,17 +974,22 @@ def derive(
     allow_unsafe: bool,
     encoding: str,
     errors: str,
+    channels: bool = True,
 ) -> KeyPrefixer:
     """The prefixer of ``with_prefix(prefix, allow=..., allow_unsafe=...)`` on a client
     whose prefixer is ``parent`` (None: an unprefixed client).
 
-    Prefixes nest (``parent.prefix + prefix``; str when both are str, else bytes). Only
+    ``channels`` is an unprefixed client's ``key_prefix_channels``; a prefixed parent
+    passes on its own. Prefixes nest (``parent.prefix + prefix``; str when both are str,
+    else bytes). Only
     an unprefixed client grants categories; a prefixed one passes on its own
     (``allow=None``) or fewer, and asking for more raises ConfigurationError.
     """
     if parent is None:
         granted = CATEGORIES if allow_unsafe else frozenset(_categories("allow", allow or ()))
-        return KeyPrefixer(prefix, allow=granted, encoding=encoding, errors=errors)
+        return KeyPrefixer(
+            prefix, allow=granted, encoding=encoding, errors=errors, channels=channels
+        )
     wanted = (
         CATEGORIES
         if allow_unsafe
@@ -993,4 +1012,6 @@ def derive(
         combined = outer + prefix
     else:
         combined = parent._pb + inner
-    return KeyPrefixer(combined, allow=wanted, encoding=encoding, errors=errors)
+    return KeyPrefixer(
+        combined, allow=wanted, encoding=encoding, errors=errors, channels=parent.channels
+    )

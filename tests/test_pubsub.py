@@ -333,3 +333,105 @@ def test_connection_state_commands_name_pubsub(client: RedisClient, ch: str) -> 
 def test_package_exports() -> None:
     assert pyredisclient.PubSub is PubSub
     assert pyredisclient.PubSubError.__mro__[1] is pyredisclient.RedisError
+
+
+def test_key_prefix_confines_channels(redis_url: str, client: RedisClient, ch: str) -> None:
+    with RedisClient.from_url(redis_url, key_prefix="a*:") as app:
+        seen: List[Dict[str, Any]] = []
+        with app.pubsub() as p, client.pubsub(ignore_subscribe_messages=True) as raw:
+            raw.psubscribe("a\\*:" + ch + "*")  # what reaches the prefixed names
+            p.subscribe(ch, **{ch + ":h": seen.append})
+            p.psubscribe(ch + ".*")
+            assert set(p.channels) == {ch.encode(), (ch + ":h").encode()}
+            assert _next(p) == {
+                "type": "subscribe",
+                "pattern": None,
+                "channel": ch.encode(),
+                "data": 1,
+            }
+            assert _next(p)["channel"] == (ch + ":h").encode()
+            # The pattern's confirmation names it as given: the escaped prefix is cut.
+            assert _next(p) == {
+                "type": "psubscribe",
+                "pattern": None,
+                "channel": (ch + ".*").encode(),
+                "data": 3,
+            }
+            # On the server: the prefixed names, the pattern with its prefix escaped.
+            assert client.pubsub_numsub("a*:" + ch) == [(("a*:" + ch).encode(), 1)]
+            assert client.pubsub_numsub(ch) == [(ch.encode(), 0)]
+            assert app.pubsub_numsub(ch) == [(ch.encode(), 1)]
+            assert ch.encode() in app.pubsub_channels(ch + "*")
+            # An unprefixed publish does not reach it, nor does one matching the
+            # pattern only through the prefix's glob characters.
+            client.publish(ch, "outside")
+            client.publish("aX:" + ch + ".y", "glob")
+            assert app.publish(ch, "inside") == 2  # p and raw
+            assert _next(p) == {
+                "type": "message",
+                "pattern": None,
+                "channel": ch.encode(),
+                "data": b"inside",
+            }
+            client.publish("a*:" + ch + ".z", "patterned")
+            assert _next(p) == {
+                "type": "pmessage",
+                "pattern": (ch + ".*").encode(),
+                "channel": (ch + ".z").encode(),
+                "data": b"patterned",
+            }
+            app.publish(ch + ":h", "handled")
+            assert p.get_message(timeout=0.5) is None
+            assert [(m["channel"], m["data"]) for m in seen] == [((ch + ":h").encode(), b"handled")]
+            assert [m["channel"] for m in _drain(raw)] == [
+                b"a*:" + ch.encode(),
+                b"a*:" + ch.encode() + b".z",
+                b"a*:" + ch.encode() + b":h",
+            ]
+            # A view nests its prefix under the client's.
+            with app.with_prefix("v:").pubsub(ignore_subscribe_messages=True) as q:
+                q.subscribe(ch)
+                _until_numsub(client, "a*:v:" + ch)
+                app.with_prefix("v:").publish(ch, "nested")
+                assert _next(q)["channel"] == ch.encode()
+
+
+def test_key_prefix_channels_off(redis_url: str, client: RedisClient, ch: str) -> None:
+    with RedisClient.from_url(
+        redis_url, key_prefix="app:", key_prefix_channels=False, decode_responses=True
+    ) as app:
+        assert app.set("k", "v") and client.get("app:k") == b"v"  # keys still confined
+        with app.pubsub(ignore_subscribe_messages=True) as p:
+            p.subscribe(ch)
+            p.psubscribe(ch + ".*")
+            _until_numsub(client, ch)
+            assert app.pubsub_numsub(ch) == [(ch, 1)]
+            assert client.publish(ch, "shared") == 1
+            assert _next(p) == {"type": "message", "pattern": None, "channel": ch, "data": "shared"}
+            assert app.publish(ch + ".x", "too") == 1
+            assert _next(p)["pattern"] == ch + ".*"
+            assert app.with_prefix("v:").publish(ch, "view") == 1  # views keep the switch
+            assert _next(p)["data"] == "view"
+    assert (
+        pyredisclient.RedisConfig.from_url(
+            redis_url + "?key_prefix=a:&key_prefix_channels=false"
+        ).key_prefix_channels
+        is False
+    )
+
+
+def _drain(p: PubSub) -> List[Dict[str, Any]]:
+    out = []
+    for _ in range(100):
+        msg = p.get_message(timeout=0.3)
+        if msg is None:
+            return out
+        out.append(msg)
+    return out
+
+
+def _until_numsub(client: RedisClient, channel: str) -> None:
+    end = time.monotonic() + 5
+    while client.pubsub_numsub(channel)[0][1] == 0:
+        assert time.monotonic() < end, f"nobody subscribed to {channel}"
+        time.sleep(0.02)

@@ -299,7 +299,7 @@ def client_options(client: Any, ignore_subscribe_messages: bool, **kwargs: Any) 
     config = client._config
     prefixer = client._prefixer
     confinement = None
-    if prefixer is not None and getattr(config, "key_prefix_channels", True):
+    if prefixer is not None and prefixer.channels:
         decode = (config.encoding, config.encoding_errors) if config.decode_responses else None
         confinement = Confinement(prefixer.prefix_bytes, prefixer.glob_prefix, decode)
     stats = client.__dict__.get("_pubsub_stats")
