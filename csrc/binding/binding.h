@@ -74,6 +74,14 @@ int pyrc_parse_options(PyObject *args, PyObject *kwds, prc_opts_t *o,
                        pyrc_opts_t *own) PYRC_RAISES_NEG;
 /* Every keyword of Client with its default, as a new dict. */
 PyObject *pyrc_option_defaults(void) PYRC_RAISES;
+/* options.c: the reply and argument codec of a Client or Subscriber from
+ * its own options: *encoding and *errors owned copies (PyMem_RawFree),
+ * *utf8_strict for the UTF-8 + strict fast path, *arg_encoding NULL for
+ * UTF-8 (str arguments take the no-copy path, as redis-py encodes them
+ * with the client's encoding) or *encoding.  -1 with MemoryError. */
+int pyrc_text_init(const pyrc_opts_t *own, char **encoding, char **errors,
+                   int *utf8_strict,
+                   const char **arg_encoding) PYRC_RAISES_NEG;
 
 /* The client: a pool plus reply-building settings. */
 typedef struct {

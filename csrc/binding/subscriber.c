@@ -28,17 +28,6 @@ none_ref(void)
     return Py_None;
 }
 
-static char *
-raw_strdup(const char *s)
-{
-    char *d = PyMem_RawMalloc(strlen(s) + 1);
-
-    if (d != NULL) {
-        strcpy(d, s);
-    }
-    return d;
-}
-
 static int
 Subscriber_init(SubscriberObject *self, PyObject *args, PyObject *kwds)
 {
@@ -55,19 +44,10 @@ Subscriber_init(SubscriberObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     self->decode = own.decode;
-    self->encoding = raw_strdup(own.encoding ? own.encoding : "utf-8");
-    self->errors = raw_strdup(own.errors ? own.errors : "strict");
-    if (self->encoding == NULL || self->errors == NULL) {
-        PyErr_NoMemory();
+    if (pyrc_text_init(&own, &self->encoding, &self->errors,
+                       &self->utf8_strict, &self->arg_encoding) < 0) {
         return -1;
     }
-    self->utf8_strict = (strcasecmp(self->encoding, "utf-8") == 0 ||
-                         strcasecmp(self->encoding, "utf8") == 0) &&
-                        strcmp(self->errors, "strict") == 0;
-    self->arg_encoding = (strcasecmp(self->encoding, "utf-8") == 0 ||
-                          strcasecmp(self->encoding, "utf8") == 0)
-                             ? NULL
-                             : self->encoding;
     self->sub = prc_sub_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->sub == NULL) {
         if (err == PRC_ETLS) {
