@@ -120,49 +120,41 @@ class AsyncPubSub(PubSubBase):
 
     # -- subscribing ---------------------------------------------------------------------
 
+    async def _subscribe(
+        self, which: Tuple[int, str, str], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> None:
+        self._queue_subscribe(which, args, kwargs)
+        await self._flush()
+
+    async def _unsubscribe(self, which: Tuple[int, str, str], args: Tuple[Any, ...]) -> None:
+        self._queue_unsubscribe(which, args)
+        await self._flush()
+
     async def subscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
         """Subscribe to channels, ``name=handler`` registering a handler (a function
         or a coroutine function). See :meth:`PubSub.subscribe
         <pyredisclient.pubsub.PubSub.subscribe>`."""
-        request, names = self._subscribe_request(CHANNELS, channels, handlers)
-        self._sub.request(request)
-        self._added(CHANNELS, names)
-        await self._flush()
+        await self._subscribe(CHANNELS, channels, handlers)
 
     async def psubscribe(self, *patterns: ChannelT, **handlers: Handler) -> None:
         """Subscribe to glob-style patterns, as :meth:`subscribe`."""
-        request, names = self._subscribe_request(PATTERNS, patterns, handlers)
-        self._sub.request(request)
-        self._added(PATTERNS, names)
-        await self._flush()
+        await self._subscribe(PATTERNS, patterns, handlers)
 
     async def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
         """Subscribe to shard channels, as :meth:`subscribe`."""
-        request, names = self._subscribe_request(SHARDS, channels, handlers)
-        self._sub.request(request)
-        self._added(SHARDS, names)
-        await self._flush()
+        await self._subscribe(SHARDS, channels, handlers)
 
     async def unsubscribe(self, *channels: ChannelT) -> None:
         """Unsubscribe from the channels given, or from all of them."""
-        request, keys = self._unsubscribe_request(CHANNELS, channels)
-        self._sub.request(request)
-        self._removed(CHANNELS, keys)
-        await self._flush()
+        await self._unsubscribe(CHANNELS, channels)
 
     async def punsubscribe(self, *patterns: ChannelT) -> None:
         """Unsubscribe from the patterns given, or from all of them."""
-        request, keys = self._unsubscribe_request(PATTERNS, patterns)
-        self._sub.request(request)
-        self._removed(PATTERNS, keys)
-        await self._flush()
+        await self._unsubscribe(PATTERNS, patterns)
 
     async def sunsubscribe(self, *channels: ChannelT) -> None:
         """Unsubscribe from the shard channels given, or from all of them."""
-        request, keys = self._unsubscribe_request(SHARDS, channels)
-        self._sub.request(request)
-        self._removed(SHARDS, keys)
-        await self._flush()
+        await self._unsubscribe(SHARDS, channels)
 
     async def ping(self, message: ChannelT | None = None) -> None:
         """Send PING; its answer is a message of type ``pong``."""

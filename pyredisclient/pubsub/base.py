@@ -249,6 +249,20 @@ class PubSubBase:
         raws = [self._name(a) for a in args]
         return (which[2], *(self._wire(which, r) for r in raws)), [self._key(r) for r in raws]
 
+    def _queue_subscribe(
+        self, which: Tuple[int, str, str], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> None:
+        """Queue (P|S)SUBSCRIBE for subscribe(*args, **handlers); the subclass sends."""
+        request, names = self._subscribe_request(which, args, kwargs)
+        self._sub.request(request)
+        self._added(which, names)
+
+    def _queue_unsubscribe(self, which: Tuple[int, str, str], args: Tuple[Any, ...]) -> None:
+        """Queue the unsubscribe for unsubscribe(*args); the subclass sends."""
+        request, keys = self._unsubscribe_request(which, args)
+        self._sub.request(request)
+        self._removed(which, keys)
+
     def _added(self, which: Tuple[int, str, str], names: List[Tuple[Any, Handler | None]]) -> None:
         table = self._sets[which[0]]
         for key, handler in names:

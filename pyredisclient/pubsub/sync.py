@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterator, Type
+from typing import Any, Callable, Dict, Iterator, Tuple, Type
 
 from .base import CHANNELS, PATTERNS, SHARDS, ChannelT, Handler, PubSubBase
 
@@ -48,6 +48,16 @@ class PubSub(PubSubBase):
 
     # -- subscribing ---------------------------------------------------------------------
 
+    def _subscribe(
+        self, which: Tuple[int, str, str], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> None:
+        self._queue_subscribe(which, args, kwargs)
+        self._sub.flush()
+
+    def _unsubscribe(self, which: Tuple[int, str, str], args: Tuple[Any, ...]) -> None:
+        self._queue_unsubscribe(which, args)
+        self._sub.flush()
+
     def _send(self, request: Any) -> None:
         self._sub.request(request)
         # Connect if needed and send, without the GIL; a reader in another thread
@@ -63,45 +73,27 @@ class PubSub(PubSubBase):
         subscription is still kept: it is made as soon as the server is back, and a
         ``reconnect`` message says so.
         """
-        request, names = self._subscribe_request(CHANNELS, channels, handlers)
-        self._sub.request(request)
-        self._added(CHANNELS, names)
-        self._sub.flush()
+        self._subscribe(CHANNELS, channels, handlers)
 
     def psubscribe(self, *patterns: ChannelT, **handlers: Handler) -> None:
         """Subscribe to glob-style patterns (``news.*``), as :meth:`subscribe`."""
-        request, names = self._subscribe_request(PATTERNS, patterns, handlers)
-        self._sub.request(request)
-        self._added(PATTERNS, names)
-        self._sub.flush()
+        self._subscribe(PATTERNS, patterns, handlers)
 
     def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
         """Subscribe to shard channels (Redis 7), as :meth:`subscribe`."""
-        request, names = self._subscribe_request(SHARDS, channels, handlers)
-        self._sub.request(request)
-        self._added(SHARDS, names)
-        self._sub.flush()
+        self._subscribe(SHARDS, channels, handlers)
 
     def unsubscribe(self, *channels: ChannelT) -> None:
         """Unsubscribe from the channels given, or from all of them."""
-        request, keys = self._unsubscribe_request(CHANNELS, channels)
-        self._sub.request(request)
-        self._removed(CHANNELS, keys)
-        self._sub.flush()
+        self._unsubscribe(CHANNELS, channels)
 
     def punsubscribe(self, *patterns: ChannelT) -> None:
         """Unsubscribe from the patterns given, or from all of them."""
-        request, keys = self._unsubscribe_request(PATTERNS, patterns)
-        self._sub.request(request)
-        self._removed(PATTERNS, keys)
-        self._sub.flush()
+        self._unsubscribe(PATTERNS, patterns)
 
     def sunsubscribe(self, *channels: ChannelT) -> None:
         """Unsubscribe from the shard channels given, or from all of them."""
-        request, keys = self._unsubscribe_request(SHARDS, channels)
-        self._sub.request(request)
-        self._removed(SHARDS, keys)
-        self._sub.flush()
+        self._unsubscribe(SHARDS, channels)
 
     def ping(self, message: ChannelT | None = None) -> None:
         """Send PING; its answer is a message of type ``pong`` (data: the message)."""
