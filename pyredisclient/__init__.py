@@ -3,25 +3,33 @@
 Fast (connections, I/O and reply parsing run in C with the GIL released), and hard
 to knock over: finite timeouts everywhere, a thread-safe and fork-safe pool, safe
 retries and a circuit breaker.
+
+This module is the public API. The parts (docs/ARCHITECTURE.md): ``client/`` (the
+clients and pipelines), ``commands/`` (command methods by family, reply callbacks, key
+prefixes), ``config/``, ``resilience/`` (fallback, health), ``observability/``
+(metrics, tracing), ``integrations/`` (FastAPI, pytest plugin, test servers, CLI),
+``exceptions`` and the C extension ``_core``. The modules ``aio``, ``pipeline``,
+``fallback``, ``health``, ``metrics``, ``tracing``, ``keyprefix``, ``fastapi``,
+``pytest_plugin`` and ``testing`` beside this one are compatibility modules: the
+former names of moved modules, kept so that existing imports keep working.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from . import _core
 from . import exceptions as _exceptions
-from .client import RedisClient
+from ._version import __version__
+from .client import Pipeline, RedisClient
+from .commands.keyprefix import KeyPrefixError
 from .config import RedisConfig, Secret
 from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
-from .fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
-from .keyprefix import KeyPrefixError
-from .pipeline import Pipeline
 from .pubsub import PubSub
+from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 
 if TYPE_CHECKING:
-    from .aio import AsyncPipeline, AsyncRedisClient
+    from .client.aio import AsyncPipeline, AsyncRedisClient
     from .pubsub.aio import AsyncPubSub
 
-__version__ = "0.1.0"
 hiredis_version = _core.hiredis_version
 
 __all__ = [
@@ -46,7 +54,7 @@ def __getattr__(name: str) -> Any:
     # The asyncio client is imported on first use: importing asyncio costs
     # milliseconds that a Cloud Function's cold start should not pay.
     if name in ("AsyncRedisClient", "AsyncPipeline"):
-        from . import aio
+        from .client import aio
 
         return getattr(aio, name)
     if name == "AsyncPubSub":

@@ -2,7 +2,7 @@
 
     python scripts/gen_aio_stub.py [--check]   # same as scripts/gen_stubs.py
 
-It regenerates (or checks) every stub: pyredisclient/aio.pyi and pipeline.pyi.
+It regenerates (or checks) every stub: pyredisclient/client/aio.pyi and pipeline.pyi.
 """
 
 import runpy

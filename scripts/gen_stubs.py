@@ -1,4 +1,4 @@
-"""Generate the type stubs pyredisclient/aio.pyi and pyredisclient/pipeline.pyi.
+"""Generate the type stubs pyredisclient/client/aio.pyi and client/pipeline.pyi.
 
 AsyncRedisClient, AsyncPipeline and Pipeline inherit their command methods
 from CoreCommands, whose annotations are the synchronous client's
@@ -8,12 +8,13 @@ on a pipeline.  Each stub restates every command with the same parameters and
 annotations and the right return type, read from the sources with ``ast``
 (nothing is imported).
 
-Both stubs rely on pyredisclient/commands.py: every public CoreCommands
+Both stubs rely on pyredisclient/commands/ (CoreCommands and the families it
+gathers, read in method resolution order): every public CoreCommands
 method, which must return ``self._run(...)`` on every path (the module's own
 rule); otherwise it returns neither a coroutine on the async client nor the
 pipeline on a pipeline, and generation stops.
 
-pyredisclient/aio.pyi, from aio.py (and pipeline.py):
+pyredisclient/client/aio.pyi, from client/aio.py (and client/pipeline.py):
 
 - AsyncRedisClient: each command as ``async def`` with the sync return type.
   A generator method (scan_iter) cannot work there: aio.py must override it,
@@ -22,12 +23,15 @@ pyredisclient/aio.pyi, from aio.py (and pipeline.py):
   their own signatures; async generators become ``def name(...) ->
   AsyncIterator[...]``.  A private class of aio.py named in one of those
   signatures is declared in the stub as well.
+- The members AsyncRedisClient inherits from the client base class
+  (client/base.py's ClientBase: config, with_prefix, metrics, ...), written
+  into the class as they are, since the stub names no base.
 - Pipeline's own public methods (multi, reset, ...), which AsyncPipeline
   inherits.  Its command methods return AsyncPipeline (they queue and return
   the pipeline), except CoreCommands' generators, which would unpack the
   pipeline itself and fail: the stub leaves them out.
 
-pyredisclient/pipeline.pyi, the whole of pipeline.py:
+pyredisclient/client/pipeline.pyi, the whole of client/pipeline.py:
 
 - Pipeline's own members, private ones included (AsyncPipeline in aio.py
   builds on ``_take``, ``_new_batch`` and the queue attributes, and aio.py is
@@ -146,8 +150,12 @@ class Source:
     def __init__(self, root: Path, relpath: str) -> None:
         self.relpath = relpath
         self.path = root / relpath
-        self.module = relpath[: -len(".py")].replace("/", ".")
-        self.package = self.module.rpartition(".")[0]
+        stem = relpath[: -len(".py")]
+        # A package's __init__.py is the package itself: "from . import x" stays in it.
+        self.is_package = stem.endswith("/__init__")
+        self.module = stem[: -len("/__init__")] if self.is_package else stem
+        self.module = self.module.replace("/", ".")
+        self.package = self.module if self.is_package else self.module.rpartition(".")[0]
         self.tree = ast.parse(self.path.read_text(encoding="utf-8"), filename=relpath)
         self.from_imports: Dict[str, Tuple[str, str]] = {}  # local -> (module, name)
         self.module_imports: Dict[str, str] = {}  # local -> module
@@ -164,7 +172,7 @@ class Source:
             elif isinstance(node, ast.ImportFrom):
                 module = node.module or ""
                 if node.level:
-                    base = self.module.split(".")[: -node.level]
+                    base = self.package.split(".")[: len(self.package.split(".")) - node.level + 1]
                     module = ".".join([*base, module] if module else base)
                 for alias in node.names:
                     self.from_imports[alias.asname or alias.name] = (module, alias.name)
@@ -379,7 +387,9 @@ class StubBuilder:
     private: ClassVar[bool] = False
 
     def __init__(self, root: Path = ROOT) -> None:
-        self.commands = Source(root, f"{PACKAGE}/commands.py")
+        self.root = root
+        self._sources: Dict[str, Source] = {}
+        self.commands = self._source(f"{PACKAGE}.commands")
         self.src = Source(root, f"{PACKAGE}/{self.module}")
         # The module-level names the stub declares itself (module_members).
         names = {
@@ -663,31 +673,68 @@ class StubBuilder:
                 return annotation
         return None
 
-    def command_methods(self) -> Iterator[Tuple[str, List[FuncDef], bool]]:
-        """(name, defs, is_generator) for every public CoreCommands method and alias."""
-        cls = self.commands.cls("CoreCommands")
-        funcs: Dict[str, List[FuncDef]] = {}
-        for name, node in self.members(cls, self.commands):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                funcs.setdefault(name, []).append(node)
-        for name, node in self.members(cls, self.commands):
-            if not _is_public(name) or name.startswith("__"):
-                continue
-            if isinstance(node, ast.Assign):
-                target = self._alias_target(node, funcs, self.commands, cls.name)
-                group = funcs[target]
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                group = funcs[name]
-                if node is not group[-1]:
-                    continue  # yield each overloaded name once
-            else:
-                raise GenerationError(f"commands.py: CoreCommands.{name}: only methods expected")
-            yield name, group, any(_has_yield(f) for f in group)
+    def _source(self, module: str) -> Source:
+        """The parsed source of a module of this package (a package: its __init__.py)."""
+        if module not in self._sources:
+            rel = module.replace(".", "/")
+            path = f"{rel}/__init__.py" if (self.root / rel).is_dir() else f"{rel}.py"
+            self._sources[module] = Source(self.root, path)
+        return self._sources[module]
 
-    def check_returns_run(self, fn: FuncDef) -> None:
+    def command_classes(self) -> List[Tuple[Source, ast.ClassDef]]:
+        """CoreCommands and the command families it gathers, in method resolution
+        order: CoreCommands, each family's mixin in the order listed, their base."""
+        order: List[Tuple[Source, ast.ClassDef]] = []
+
+        def visit(src: Source, cls: ast.ClassDef) -> None:
+            # Depth first, keeping each class's last place: the MRO of mixins that
+            # share one base.
+            order[:] = [(s, c) for s, c in order if (s.module, c.name) != (src.module, cls.name)]
+            order.append((src, cls))
+            for node in cls.bases:
+                if not isinstance(node, ast.Name):
+                    raise GenerationError(f"{src.relpath}: {cls.name}: unsupported base")
+                module, name = src.from_imports.get(node.id, (src.module, node.id))
+                if not module.startswith(f"{PACKAGE}.commands"):
+                    raise GenerationError(
+                        f"{src.relpath}: {cls.name}: base {node.id} is not a command class"
+                    )
+                base_src = self._source(module)
+                visit(base_src, base_src.cls(name))
+
+        visit(self.commands, self.commands.cls("CoreCommands"))
+        return order
+
+    def command_methods(self) -> Iterator[Tuple[str, List[FuncDef], bool, Source]]:
+        """(name, defs, is_generator, source) for every public CoreCommands method and
+        alias, from the family (mixin) that defines it."""
+        seen: Set[str] = set()
+        for src, cls in self.command_classes():
+            funcs: Dict[str, List[FuncDef]] = {}
+            for name, node in self.members(cls, src):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    funcs.setdefault(name, []).append(node)
+            for name, node in self.members(cls, src):
+                if not _is_public(name) or name.startswith("__") or name in seen:
+                    continue
+                if isinstance(node, ast.Assign):
+                    target = self._alias_target(node, funcs, src, cls.name)
+                    group = funcs[target]
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    group = funcs[name]
+                    if node is not group[-1]:
+                        continue  # yield each overloaded name once
+                else:
+                    raise GenerationError(
+                        f"{src.relpath}: {cls.name}.{name}: only methods expected"
+                    )
+                seen.add(name)
+                yield name, group, any(_has_yield(f) for f in group), src
+
+    def check_returns_run(self, fn: FuncDef, src: Source) -> None:
         """Every path must return ``self._run(...)``: that call is what becomes a
         coroutine on the async client and the pipeline on a Pipeline."""
-        qual = f"{self.commands.relpath}:{fn.lineno}: CoreCommands.{fn.name}"
+        qual = f"{src.relpath}:{fn.lineno}: CoreCommands.{fn.name}"
         if isinstance(fn, ast.AsyncFunctionDef):
             raise GenerationError(f"{qual}: async methods are not expected in CoreCommands")
         returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return)]
@@ -717,16 +764,16 @@ class StubBuilder:
         Generators (scan_iter) are left out: they would unpack the pipeline itself.
         """
         out: List[ast.stmt] = []
-        for name, group, is_generator in self.command_methods():
+        for name, group, is_generator, src in self.command_methods():
             if name in defined or is_generator:
                 continue
             for fn in group:
                 if not _is_overload(fn):
-                    self.check_returns_run(fn)
+                    self.check_returns_run(fn, src)
             out.append(
                 self.function(
                     group[-1],
-                    self.commands,
+                    src,
                     where="CoreCommands",
                     name=name,
                     returns=ast.Name(id=returns, ctx=ast.Load()),
@@ -801,20 +848,28 @@ class StubBuilder:
 
 
 class AioStubBuilder(StubBuilder):
-    """pyredisclient/aio.pyi: AsyncRedisClient and AsyncPipeline."""
+    """pyredisclient/client/aio.pyi: AsyncRedisClient and AsyncPipeline."""
 
-    module = "aio.py"
+    module = "client/aio.py"
     classes = ("AsyncRedisClient", "AsyncPipeline")
 
     def __init__(self, root: Path = ROOT) -> None:
         super().__init__(root)
-        self.pipeline = Source(root, f"{PACKAGE}/pipeline.py")
+        self.pipeline = Source(root, f"{PACKAGE}/client/pipeline.py")
 
     def async_client(self) -> ast.ClassDef:
         cls = self.src.cls("AsyncRedisClient")
         body, defined = self.own_members(cls, self.src)
+        # What it inherits from the client base class (config, with_prefix, metrics,
+        # ...) is written into the class too: the stub names no base (see above).
+        inherited: List[ast.stmt] = []
+        for base_src, base in self.package_bases(cls, self.src):
+            more, more_defined = self.own_members(base, base_src, skip=defined)
+            inherited.extend(more)
+            defined |= more_defined
+        body = inherited + body
         commands: List[ast.stmt] = []
-        for name, group, is_generator in self.command_methods():
+        for name, group, is_generator, src in self.command_methods():
             if name in defined:
                 continue
             if is_generator:
@@ -826,14 +881,32 @@ class AioStubBuilder(StubBuilder):
             overloads = [f for f in group if _is_overload(f)] or [group[-1]]
             for fn in group:
                 if not _is_overload(fn):
-                    self.check_returns_run(fn)
+                    self.check_returns_run(fn, src)
             for fn in overloads:
                 commands.append(
-                    self.function(
-                        fn, self.commands, where="CoreCommands", name=name, force_async=True
-                    )
+                    self.function(fn, src, where="CoreCommands", name=name, force_async=True)
                 )
         return _class("AsyncRedisClient", body, commands)
+
+    def package_bases(
+        self, cls: ast.ClassDef, src: Source
+    ) -> Iterator[Tuple[Source, ast.ClassDef]]:
+        """The bases of ``cls`` defined in this package's client folder (ClientBase),
+        and theirs, nearest first; CoreCommands, whose methods are restated one by one
+        with their new return types, is not one of them."""
+        for node in cls.bases:
+            if not isinstance(node, ast.Name) or node.id == "CoreCommands":
+                continue
+            module, name = src.from_imports.get(node.id, ("", ""))
+            if not module.startswith(f"{PACKAGE}.client."):
+                raise GenerationError(
+                    f"{src.relpath}: {cls.name}: base {node.id} is not a class of "
+                    f"{PACKAGE}/client/ the generator can read"
+                )
+            base_src = Source(self.root, module.replace(".", "/") + ".py")
+            base = base_src.cls(name)
+            yield base_src, base
+            yield from self.package_bases(base, base_src)
 
     def async_pipeline(self) -> ast.ClassDef:
         cls = self.src.cls("AsyncPipeline")
@@ -855,8 +928,9 @@ class AioStubBuilder(StubBuilder):
         module_members = self.module_members()
         classes = [self.async_client(), self.async_pipeline()]
         header = [
-            f"Generated by {COMMAND} from pyredisclient/commands.py, aio.py and",
-            "pipeline.py: do not edit. Regenerate after changing any of them.",
+            f"Generated by {COMMAND} from pyredisclient/commands/, client/aio.py,",
+            "client/base.py and client/pipeline.py: do not edit. Regenerate after changing",
+            "any of them.",
             "",
             "Every CoreCommands method returns a coroutine on AsyncRedisClient and the",
             "pipeline itself on AsyncPipeline. The classes do not name CoreCommands or",
@@ -867,9 +941,9 @@ class AioStubBuilder(StubBuilder):
 
 
 class PipelineStubBuilder(StubBuilder):
-    """pyredisclient/pipeline.pyi: the whole pipeline.py module."""
+    """pyredisclient/client/pipeline.pyi: the whole client/pipeline.py module."""
 
-    module = "pipeline.py"
+    module = "client/pipeline.py"
     classes = ("Pipeline",)
     private = True  # aio.py's AsyncPipeline builds on Pipeline's private members
 
@@ -880,8 +954,8 @@ class PipelineStubBuilder(StubBuilder):
     def build(self) -> str:
         module_members = self.module_members()
         header = [
-            f"Generated by {COMMAND} from pyredisclient/commands.py and",
-            "pipeline.py: do not edit. Regenerate after changing either.",
+            f"Generated by {COMMAND} from pyredisclient/commands/ and",
+            "client/pipeline.py: do not edit. Regenerate after changing either.",
             "",
             "Every CoreCommands method queues its command and returns the pipeline, so",
             "calls chain. Between watch() and multi() they run at once and return their",
@@ -923,7 +997,7 @@ def _ruff(args: List[str], text: str, path: str) -> str:
     return proc.stdout
 
 
-def ruff_format(text: str, path: str = f"{PACKAGE}/aio.pyi") -> str:
+def ruff_format(text: str, path: str = f"{PACKAGE}/client/aio.pyi") -> str:
     """Sort the imports and format, with the repository's ruff settings for ``path``."""
     text = _ruff(["check", "--fix-only", "--exit-zero", "--select", "I"], text, path)
     return _ruff(["format"], text, path)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole check suite, in order, stopping at the first failure:
-#   lint   ruff check + ruff format --check; mypy; stubs and command table current;
+#   lint   ruff check + ruff format --check; mypy; import layers (lint-imports);
+#          stubs and command table current;
 #          no call cycle among the core's files (scripts/check_layers.py);
 #          clang-format --dry-run --Werror
 #   c      C unit tests (make -C tests/c test)
@@ -161,8 +162,12 @@ step_lint() {
     "$ROOT/.venv/bin/ruff" check "${pydirs[@]}" || fail "ruff check"
     "$ROOT/.venv/bin/ruff" format --check "${pydirs[@]}" || fail "ruff format --check (run: ruff format ${pydirs[*]})"
 
-    heading "lint: mypy --strict (package and examples), stubs and command table current"
+    heading "lint: mypy --strict (package and examples), import layers, stubs and command table"
     "$ROOT/.venv/bin/mypy" pyredisclient || fail "mypy pyredisclient"
+    [ -x "$ROOT/.venv/bin/lint-imports" ] ||
+        fail "lint-imports not found: run 'bash scripts/setup.sh' (import-linter, dev extras)"
+    "$ROOT/.venv/bin/lint-imports" ||
+        fail "import contracts ([tool.importlinter] in pyproject.toml; docs/ARCHITECTURE.md)"
     "$ROOT/.venv/bin/python" scripts/gen_stubs.py --check || fail "generated stubs out of date"
     "$ROOT/.venv/bin/python" scripts/gen_commands.py --check ||
         fail "generated command table out of date (python scripts/gen_commands.py --offline)"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import pyredisclient
-from pyredisclient.__main__ import build_parser, main
+from pyredisclient.integrations.cli import build_parser, main
 from pyredisclient.testing import find_free_port
 
 

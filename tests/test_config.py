@@ -19,8 +19,9 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-import pyredisclient.config as config
 from pyredisclient.config import ConfigurationError, RedisConfig, Secret, redact_url
+from pyredisclient.config import env as config_env
+from pyredisclient.config import options as config_options
 
 PW = "s3cr3t-PASSWORD-xyz"
 
@@ -28,9 +29,9 @@ PW = "s3cr3t-PASSWORD-xyz"
 @pytest.fixture(autouse=True)
 def fresh_warnings() -> Iterator[None]:
     """Forget which "once per process" warnings were given, before and after each test."""
-    config._once_keys.clear()
+    config_env._once_keys.clear()
     yield
-    config._once_keys.clear()
+    config_env._once_keys.clear()
 
 
 @pytest.fixture
@@ -198,7 +199,7 @@ def test_fields_and_defaults_are_the_documented_ones() -> None:
     cfg = RedisConfig()
     assert [f.name for f in dataclasses.fields(cfg)] == list(DEFAULTS)
     assert {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)} == DEFAULTS
-    assert set(config._RULES) == set(DEFAULTS)
+    assert set(config_options._RULES) == set(DEFAULTS)
     assert RedisConfig.password is None  # the descriptor's class-level default
 
 
@@ -1217,7 +1218,7 @@ def test_env_password_file_error_without_strerror(monkeypatch: pytest.MonkeyPatc
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError()
 
-    monkeypatch.setattr(config, "open", refuse, raising=False)
+    monkeypatch.setattr(config_env, "open", refuse, raising=False)
     with pytest.raises(ConfigurationError) as info:
         RedisConfig.from_env(environ={"REDIS_PASSWORD_FILE": "/run/secrets/redis"})
     assert str(info.value).endswith(": PermissionError")
@@ -1290,10 +1291,10 @@ def test_env_plain_text_warning_once_per_host(caplog: pytest.LogCaptureFixture) 
 
 
 def test_warning_lock_is_new_after_fork() -> None:
-    before = config._once_lock
-    config._after_fork_in_child()
-    assert config._once_lock is not before
-    with config._once_lock:
+    before = config_env._once_lock
+    config_env._after_fork_in_child()
+    assert config_env._once_lock is not before
+    with config_env._once_lock:
         pass
 
 

@@ -551,7 +551,7 @@ def test_module_loads_without_typing_paramspec() -> None:
         sys.version_info = (3, 9, 18, "final", 0)
         sys.modules["typing_extensions"] = None  # importing it fails
         spec = importlib.util.spec_from_file_location(
-            "pyredisclient._fallback39", {fb.__file__!r})
+            "pyredisclient.resilience._fallback39", {fb.__file__!r})
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         assert mod.ParamSpec.__module__ == mod.__name__  # the stand-in, not typing's

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pyredisclient import RedisConfig, pytest_plugin
-from pyredisclient.__main__ import _SUBCOMMANDS
+from pyredisclient.integrations.cli import _SUBCOMMANDS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

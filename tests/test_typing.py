@@ -25,9 +25,9 @@ PACKAGE = ROOT / "pyredisclient"
 # else's to fix.
 OWN = (
     "examples/",
-    "pyredisclient/metrics.py",
-    "pyredisclient/tracing.py",
-    "pyredisclient/fastapi.py",
+    "pyredisclient/observability/metrics.py",
+    "pyredisclient/observability/tracing.py",
+    "pyredisclient/integrations/fastapi.py",
 )
 
 pytestmark = pytest.mark.timeout(300)  # a cold mypy cache takes ~15 s, more on a busy box
@@ -64,9 +64,9 @@ def test_ships_py_typed_and_stubs() -> None:
 def test_examples_and_integrations_have_no_type_errors_of_their_own() -> None:
     result = mypy(
         "examples/",
-        "pyredisclient/metrics.py",
-        "pyredisclient/tracing.py",
-        "pyredisclient/fastapi.py",
+        "pyredisclient/observability/metrics.py",
+        "pyredisclient/observability/tracing.py",
+        "pyredisclient/integrations/fastapi.py",
     )
     own = [line for line in error_lines(result.stdout) if line.startswith(OWN)]
     assert not own, "\n".join(own)

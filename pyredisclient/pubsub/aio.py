@@ -8,13 +8,12 @@ import inspect
 from types import TracebackType
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Tuple, Type, Union
 
-from .. import _core
+from .._core import WANT_READ as _WANT_READ
+from .._core import WANT_WRITE as _WANT_WRITE
 from .base import CHANNELS, PATTERNS, SHARDS, ChannelT, Handler, PubSubBase
 
 __all__ = ["AsyncPubSub"]
 
-_WANT_READ = _core.WANT_READ
-_WANT_WRITE = _core.WANT_WRITE
 
 ExceptionHandler = Callable[[BaseException, "AsyncPubSub"], Union[Awaitable[None], None]]
 

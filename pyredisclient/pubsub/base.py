@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Tuple, Union
 
-from .. import _core
+from .._core import Subscriber
 from ..exceptions import DataError, PubSubError
 
 __all__ = ["ChannelT", "Handler", "PubSubBase", "PubSubStats", "message_handler"]
@@ -37,13 +37,13 @@ class PubSubStats:
     __slots__ = ("__weakref__", "_closed", "_live")
 
     def __init__(self) -> None:
-        self._live: weakref.WeakSet[_core.Subscriber] = weakref.WeakSet()
+        self._live: weakref.WeakSet[Subscriber] = weakref.WeakSet()
         self._closed: Dict[str, int] = dict.fromkeys(_COUNTERS, 0)
 
-    def add(self, sub: _core.Subscriber) -> None:
+    def add(self, sub: Subscriber) -> None:
         self._live.add(sub)
 
-    def fold(self, sub: _core.Subscriber) -> None:
+    def fold(self, sub: Subscriber) -> None:
         """Count a subscription that ends (once: later calls find it gone)."""
         if sub in self._live:
             self._live.discard(sub)
@@ -61,7 +61,7 @@ class PubSubStats:
         return out
 
 
-def _end(stats: weakref.ReferenceType[PubSubStats] | None, sub: _core.Subscriber) -> None:
+def _end(stats: weakref.ReferenceType[PubSubStats] | None, sub: Subscriber) -> None:
     """A subscription ends (close(), or dropped): count it and close its connection."""
     owner = stats() if stats is not None else None
     if owner is not None:
@@ -134,7 +134,7 @@ class PubSubBase:
         #: Called with each ``reconnect`` message instead of returning it (None: the
         #: message is returned like any other).
         self.reconnect_handler = message_handler(reconnect_handler, "reconnect")
-        self._sub = _core.Subscriber(**core_options)
+        self._sub = Subscriber(**core_options)
         utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
         # str names are encoded as the C layer encodes str arguments.
         self._arg_codec = ("utf-8", "strict") if utf8 else (encoding, encoding_errors)

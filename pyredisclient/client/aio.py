@@ -1,0 +1,381 @@
+"""AsyncRedisClient: the C core driven by an asyncio event loop.
+
+The same pool, framing, retries, breaker and reply parsing as RedisClient, but each
+call is advanced with non-blocking steps (``_core.AsyncCall.step``) and waits with
+``loop.add_reader``/``add_writer`` and a timer: no threads, no polling. A task
+cancelled mid-command abandons its call, which closes that connection rather than
+pooling it, so a half-read reply can never reach another task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    NoReturn,
+    Tuple,
+    cast,
+)
+
+from .._core import WANT_POOL as _WANT_POOL
+from .._core import WANT_READ as _WANT_READ
+from .._core import WANT_WRITE as _WANT_WRITE
+from .._steps import run_async
+from ..commands import CoreCommands
+from ..commands.types import Callback, KeyT, PatternT
+from ..config import RedisConfig
+from ..exceptions import PoolTimeoutError
+from ..resilience.health import health_check_async
+from .base import ClientBase
+from .pipeline import Pipeline, transaction_steps
+
+if TYPE_CHECKING:
+    from ..pubsub.aio import AsyncPubSub
+
+logger = logging.getLogger("pyredisclient")
+
+
+def _wake(fut: asyncio.Future[bool], value: bool) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+class AsyncRedisClient(ClientBase, CoreCommands):
+    """An asyncio Redis client: every command method is a coroutine.
+
+    One client is safe to share by many tasks: each call checks out its own pooled
+    connection (``max_connections`` bounds them; waiters queue for a release).
+    Build it like RedisClient: keywords, ``config=``, :meth:`from_url`, or
+    :meth:`get_client` (one shared client per running event loop).
+    """
+
+    _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisClient] = (
+        weakref.WeakKeyDictionary()
+    )
+    _pool_waiters: Deque[asyncio.Future[bool]]
+
+    def _init_driver(self) -> None:
+        # Tasks waiting for a pooled connection, woken first come, first served.
+        self._pool_waiters = deque()
+
+    @classmethod
+    def get_client(cls) -> AsyncRedisClient:
+        """The shared client of the running event loop, configured from the environment.
+
+        Each event loop gets its own (FastAPI workers, pytest-asyncio loops); it is
+        created lazily and never raises because Redis is down.
+        """
+        loop = asyncio.get_running_loop()
+        client = cls._shared.get(loop)
+        if client is None:
+            client = AsyncRedisClient(config=RedisConfig.from_env())
+            cls._shared[loop] = client
+        return client
+
+    @classmethod
+    def _reset_shared(cls) -> None:
+        """Close and forget every loop's shared client (tests). Synchronous:
+        closing only shuts sockets down and wakes waiters."""
+        clients = list(cls._shared.values())
+        cls._shared.clear()
+        for client in clients:
+            client._close_now()
+
+    # -- the driver -------------------------------------------------------------
+
+    async def _drive(self, call: Any, release: bool = True) -> Any:
+        """Step *call* to its end, waiting on the loop. With *release* the call
+        gives its connection back when it ends, so the next pool waiter is woken;
+        a pinned call keeps it (AsyncPipeline wakes a waiter when the pin goes)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                state, fd, timeout = call.step()
+                if state == 0:
+                    return call.result()
+                if state == _WANT_READ or state == _WANT_WRITE:
+                    in_time = await self._wait_fd(loop, fd, state, timeout)
+                elif state == _WANT_POOL:
+                    in_time = await self._wait_pool(loop, timeout)
+                else:  # back-off sleep between retries
+                    await asyncio.sleep(timeout or 0)
+                    in_time = True
+                if not in_time:
+                    call.timed_out()
+        except BaseException:
+            # Cancellation or any error mid-call: the connection is closed, never
+            # pooled (idempotent when the call already finished).
+            call.cancel()
+            raise
+        finally:
+            if release:
+                self._release_one()
+
+    @staticmethod
+    async def _wait_fd(
+        loop: asyncio.AbstractEventLoop, fd: int, state: int, timeout: float | None
+    ) -> bool:
+        fut: asyncio.Future[bool] = loop.create_future()
+        if state == _WANT_READ:
+            loop.add_reader(fd, _wake, fut, True)
+        else:
+            loop.add_writer(fd, _wake, fut, True)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, fut, False)
+        try:
+            return await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if state == _WANT_READ:
+                loop.remove_reader(fd)
+            else:
+                loop.remove_writer(fd)
+
+    async def _wait_pool(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> bool:
+        fut: asyncio.Future[bool] = loop.create_future()
+        self._pool_waiters.append(fut)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, fut, False)
+        try:
+            return await fut
+        except BaseException:
+            # Cancelled after being woken for a connection: pass the wake on, or
+            # the next waiter would sleep while a connection sits idle.
+            if fut.done() and not fut.cancelled() and fut.result():
+                self._release_one()
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            try:
+                self._pool_waiters.remove(fut)
+            except ValueError:
+                pass
+
+    def _release_one(self) -> None:
+        # A call ended (its connection went back or was closed): wake the first
+        # waiter not yet woken. Woken waiters stay queued until they run, so
+        # new calls keep queueing behind them (first come, first served).
+        for fut in self._pool_waiters:
+            if not fut.done():
+                try:
+                    here = fut.get_loop() is asyncio.get_running_loop()
+                except RuntimeError:  # released outside any running loop
+                    here = False
+                if here:
+                    fut.set_result(True)
+                else:
+                    fut.get_loop().call_soon_threadsafe(_wake, fut, True)
+                return
+
+    async def _queue_behind_waiters(self) -> None:
+        # First come, first served: while tasks wait for a connection (or have
+        # been woken for one and not yet run), a new call queues behind them
+        # instead of taking the connection a waiter was woken for.
+        loop = asyncio.get_running_loop()
+        timeout = self._config.effective_pool_timeout
+        if not await self._wait_pool(loop, timeout):
+            raise PoolTimeoutError(
+                "timed out waiting for a connection from the pool (all max_connections in use)"
+            )
+
+    async def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        # The command methods' hook: a coroutine per command, prefixing first when
+        # this client is prefixed.
+        if self._prefixer is not None:
+            args, callback = self._prefixer.prepare(args, callback)
+        if self._pool_waiters:
+            await self._queue_behind_waiters()
+        reply = await self._drive(self._core.start(args))
+        return reply if callback is None else callback(reply)
+
+    # -- iterators that need awaiting -------------------------------------------------
+
+    async def scan_iter(  # type: ignore[override]
+        self,
+        match: PatternT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+    ) -> AsyncIterator[Any]:
+        """Iterate over every key with SCAN (an async generator)."""
+        cursor: int | None = None
+        while cursor != 0:
+            reply = await cast(
+                Awaitable[Tuple[int, List[Any]]],
+                self.scan(cursor or 0, match=match, count=count, _type=_type),
+            )
+            cursor, keys = reply
+            for key in keys:
+                yield key
+
+    async def hscan_iter(  # type: ignore[override]
+        self,
+        name: KeyT,
+        match: PatternT | None = None,
+        count: int | None = None,
+        no_values: bool | None = None,
+    ) -> AsyncIterator[Any]:
+        """Iterate over a hash's (field, value) pairs — or field names with
+        ``no_values`` — with HSCAN (an async generator)."""
+        cursor: int | None = None
+        while cursor != 0:
+            reply = await cast(
+                Awaitable[Tuple[int, Any]],
+                self.hscan(name, cursor or 0, match=match, count=count, no_values=no_values),
+            )
+            cursor, data = reply
+            for item in data if no_values else data.items():
+                yield item
+
+    # -- pipelines and lifecycle ---------------------------------------------------------
+
+    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncPubSub:
+        """A subscription on a connection of its own, stepped on the event loop
+        (redis.asyncio's PubSub API): see :mod:`pyredisclient.pubsub`."""
+        from ..pubsub.aio import AsyncPubSub
+
+        core_options, py_options = self._pubsub_args(ignore_subscribe_messages, options)
+        return AsyncPubSub(core_options, **py_options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:
+        """A pipeline whose ``await execute()`` sends everything in one write."""
+        return AsyncPipeline(self, transaction)
+
+    async def transaction(
+        self,
+        func: Callable[[AsyncPipeline], Any],
+        *watches: Any,
+        shard_hint: Any = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """Run ``func(pipe)`` in a WATCH/MULTI/EXEC transaction, retrying on WatchError.
+
+        As redis.asyncio: ``func`` may be a plain or an ``async`` function; it reads
+        through the pipeline (``await pipe.get(k)`` while watching), calls
+        ``pipe.multi()`` and queues writes. Returns EXEC's replies (or ``func``'s
+        value with ``value_from_callable=True``).
+        """
+        async with self.pipeline(True) as pipe:
+            steps = transaction_steps(
+                pipe, func, watches, value_from_callable, watch_delay, asyncio.sleep
+            )
+            return await run_async(steps)
+
+    async def health_check(self, deep: bool = False) -> Dict[str, Any]:
+        """Never raises; the same report as RedisClient.health_check()."""
+        return await health_check_async(self, deep=deep)
+
+    async def aclose(self) -> None:
+        """Close pooled connections; later calls raise ConnectionError."""
+        self._close_now()
+
+    def _close_now(self) -> None:
+        self._core.close()
+        for fut in list(self._pool_waiters):
+            if not fut.done():
+                fut.get_loop().call_soon_threadsafe(_wake, fut, True)
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncRedisClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class AsyncPipeline(Pipeline):
+    """Pipeline for AsyncRedisClient: queue synchronously, ``await execute()``.
+
+    WATCH works as on the sync pipeline, awaited: ``await pipe.watch(key)`` pins a
+    connection, commands then run at once and must be awaited for their values,
+    ``pipe.multi()`` goes back to queueing, and ``await pipe.execute()`` raises
+    WatchError if a watched key changed. The pinned connection serves one call
+    at a time; leave with ``async with`` or ``await pipe.reset()``.
+    """
+
+    _client: AsyncRedisClient
+
+    # The steps (Pipeline's watch, unwatch, reset and execute logic) run awaited here.
+
+    async def watch(self, *names: Any) -> bool:  # type: ignore[override]
+        """WATCH keys on a connection pinned to this pipeline until execute/reset."""
+        return await run_async(self._watch_steps(names))
+
+    async def unwatch(self) -> bool:  # type: ignore[override]
+        """Forget every watched key (the connection stays pinned until reset)."""
+        return await run_async(self._unwatch_steps())
+
+    async def reset(self) -> None:  # type: ignore[override]
+        """Drop every queued command, unwatch and give back a pinned connection."""
+        await run_async(self._reset_steps())
+
+    async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
+        """Send every queued command in one write and return their replies."""
+        return await run_async(self._execute_steps(raise_on_error))
+
+    # -- the calls that differ from the sync pipeline: awaitables ------------------------
+
+    async def _pinned(self, call: Any) -> Any:
+        # The connection stays with the pin: no pool waiter is woken for it.
+        return await self._client._drive(call, release=False)
+
+    async def _immediate(self, args: Tuple[Any, ...], callback: Callback | None) -> Any:
+        reply = await self._pin_run(args)
+        return reply if callback is None else callback(reply)
+
+    def _pin_run(self, args: Tuple[Any, ...]) -> Awaitable[Any]:
+        return self._pinned(self._pin.start(args))
+
+    def _await_turn(self) -> Awaitable[None] | None:
+        client = self._client
+        if client._pool_waiters and not self._pin.active:
+            return client._queue_behind_waiters()
+        return None
+
+    async def _send(self, batch: Any) -> Any:
+        client = self._client
+        if client._pool_waiters:
+            await client._queue_behind_waiters()
+        return await client._drive(client._core.start_batch(batch))
+
+    def _send_pinned(self, pin: Any, batch: Any) -> Awaitable[Any]:
+        return self._pinned(pin.start_batch(batch))
+
+    def _drop_pin(self, ok: bool) -> None:
+        had_pin = self._pin is not None and self._pin.active
+        super()._drop_pin(ok)
+        if had_pin:
+            # A connection went back (or was closed): a task may be waiting.
+            self._client._release_one()
+
+    def __del__(self) -> None:
+        # Dropped while watching, without reset(): the pin, freed right after
+        # this, closes its connection in C, which no pool waiter hears of. Wake
+        # one on its own loop once that has happened.
+        pin, client = self.__dict__.get("_pin"), self.__dict__.get("_client")
+        if pin is not None and pin.active and client is not None and client._pool_waiters:
+            try:
+                loop = client._pool_waiters[0].get_loop()
+                loop.call_soon_threadsafe(client._release_one)
+            except RuntimeError:  # that loop is closed: nobody is waiting
+                pass
+
+    def __enter__(self) -> NoReturn:
+        raise TypeError("an AsyncPipeline is used with 'async with', not 'with'")
+
+    async def __aenter__(self) -> AsyncPipeline:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.reset()

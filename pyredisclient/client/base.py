@@ -1,0 +1,261 @@
+"""ClientBase: what RedisClient and AsyncRedisClient share, written once.
+
+Both clients are built the same way (keyword options, a :class:`RedisConfig`, or a
+URL), hold the same C client (``_core.Client``: pool, breaker, counters), confine keys
+the same way (``key_prefix`` and :meth:`~ClientBase.with_prefix`), trace the same way,
+and show the same state (pool_stats, circuit_breaker_state, metrics, metrics_text,
+debug_info, repr). What differs lives in the subclasses: how a command runs (the
+``_run`` hook the command methods call), the shared client of
+``get_client()``, the health check's driver, transactions' driver, and closing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Tuple
+
+from .._core import Client as CoreClient
+from ..commands.keyprefix import KeyPrefixer, derive
+from ..commands.types import Callback
+from ..config import RedisConfig, hide_password, secret_url
+from ..config.options import _check_overrides
+from ..observability.metrics import collect, render_prometheus
+from ..observability.tracing import make_traced_run
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["ClientBase", "build_config", "core_client_kwargs"]
+
+# RedisConfig fields the C core does not take (they live in Python).
+_PYTHON_ONLY = frozenset(
+    {
+        "key_prefix",
+        "key_prefix_allow",
+        "key_prefix_channels",
+        "memory_warning_ratio",
+        "memory_critical_ratio",
+    }
+)
+
+
+def core_client_kwargs(config: RedisConfig) -> Dict[str, Any]:
+    """The keyword arguments of ``_core.Client`` for a config."""
+    return {k: v for k, v in config.core_kwargs().items() if k not in _PYTHON_ONLY}
+
+
+def build_config(
+    host: str | None,
+    port: int | None,
+    db: int | None,
+    config: RedisConfig | None,
+    options: Any,
+    caller: str = "RedisClient",
+) -> RedisConfig:
+    """The config of a client constructor: ``config`` with ``options`` applied, or
+    one built from them (positional host/port/db count as options).
+
+    An unknown option raises TypeError naming ``caller`` (the class the user called)
+    and the closest option. A str password in ``options`` is wrapped in a Secret in
+    place, so that the constructor's frame never holds it in plain text.
+    """
+    hide_password(options)
+    _check_overrides(caller, options)
+    for name, value in (("host", host), ("port", port), ("db", db)):
+        if value is not None:
+            options[name] = value
+    if config is None:
+        return RedisConfig(**options)
+    return config.replace(**options) if options else config
+
+
+def _config_prefixer(config: RedisConfig) -> KeyPrefixer | None:
+    """The KeyPrefixer of a client built from ``config``, or None."""
+    if not config.key_prefix:
+        return None
+    return KeyPrefixer(
+        config.key_prefix,
+        allow=config.key_prefix_allow,
+        encoding=config.encoding,
+        errors=config.encoding_errors,
+        channels=config.key_prefix_channels,
+    )
+
+
+class ClientBase:
+    """The construction, key prefixes, tracing and views both clients share.
+
+    A subclass supplies the command hook ``_run(args, callback=None)`` (with the
+    command methods, from :class:`~pyredisclient.commands.CoreCommands`), and may
+    override :meth:`_init_driver` and :meth:`_set_prefixer` to set up how its
+    commands run.
+    """
+
+    _config: RedisConfig
+    _core: CoreClient
+    _prefixer: KeyPrefixer | None
+    _tracing: Tuple[Any] | None  # (tracer,) once enabled
+
+    if TYPE_CHECKING:
+
+        def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any: ...
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        db: int | None = None,
+        *,
+        config: RedisConfig | None = None,
+        **options: Any,
+    ) -> None:
+        config = build_config(host, port, db, config, options, type(self).__name__)
+        self._config = config
+        # No I/O here: the core connects on first use (host names are resolved on a
+        # helper thread it waits for like a socket), so nothing blocks, or raises
+        # because Redis is down, before the first command.
+        self._core = CoreClient(**core_client_kwargs(config))
+        self._tracing = None
+        self._init_driver()
+        self._set_prefixer(_config_prefixer(config))
+
+    def _init_driver(self) -> None:
+        """Set up what this client's way of running commands needs (once the C
+        client exists, before the prefixer is installed)."""
+
+    def _set_prefixer(self, prefixer: KeyPrefixer | None) -> None:
+        """Install the key prefixer (None: none); a subclass whose hook depends on
+        it re-points the hook here."""
+        self._prefixer = prefixer
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> Self:
+        """Build a client from a ``redis://``, ``rediss://`` or ``unix://`` URL.
+
+        Explicit keyword overrides win over values in the URL (redis-py lets the
+        query string win; a conflicting override logs a warning).
+        """
+        url = secret_url(url)  # first: tracebacks that print locals must not show it
+        hide_password(overrides)
+        _check_overrides(f"{cls.__name__}.from_url", overrides)
+        return cls(config=RedisConfig.from_url(url, **overrides))
+
+    # -- key prefixes ------------------------------------------------------------------
+
+    def with_prefix(
+        self,
+        prefix: str | bytes,
+        *,
+        allow: Iterable[str] | None = None,
+        allow_unsafe: bool = False,
+    ) -> Self:
+        """A view of this client that confines every key to ``prefix``.
+
+        The view shares this client's pool (closing either closes both). Key
+        arguments are prefixed using the command table's key positions, and keys
+        returned by KEYS, SCAN and blocking pops have the prefix stripped. Commands
+        that cannot be confined (scripts, FLUSHALL, CONFIG GET, INFO, MOVE, ...) raise
+        KeyPrefixError unless their category is in ``allow`` ("scripts",
+        "server_info", "databases", "admin", "unconfined" or "all";
+        ``allow_unsafe=True`` is "all").
+
+        On a prefixed client the prefixes nest (``"app:"`` then ``"x:"`` confines to
+        ``"app:x:"``) and the view keeps the parent's categories (``allow=None``) or
+        fewer: asking for more raises ConfigurationError, so only an unprefixed client
+        grants them.
+        """
+        config = self._config
+        prefixer = derive(
+            self._prefixer,
+            prefix,
+            allow,
+            allow_unsafe,
+            config.encoding,
+            config.encoding_errors,
+            config.key_prefix_channels,
+        )
+        # A copy sharing the C client (the pool) and an async client's pool waiters,
+        # with a config that says the prefix, so that a client built from that config
+        # is confined the same way. It installs its own hook: the parent's may be bound
+        # to the parent (its prefixer, or a traced wrapper of it).
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.__dict__.pop("_run", None)
+        name = prefixer.prefix
+        text = name if isinstance(name, str) else name.decode(config.encoding, "replace")
+        allowed = tuple(sorted(prefixer.allowed))
+        view._config = config.replace(key_prefix=text, key_prefix_allow=allowed)
+        view._set_prefixer(prefixer)
+        if self._tracing is not None:
+            # A view of a traced client is traced too (spans name the commands, never
+            # the prefixed keys).
+            view._trace(self._tracing[0])
+        return view
+
+    @property
+    def key_prefix(self) -> str | bytes | None:
+        """The prefix every key is confined to, or None."""
+        return None if self._prefixer is None else self._prefixer.prefix
+
+    # -- tracing -----------------------------------------------------------------------
+
+    def enable_tracing(self, tracer: Any = None) -> None:
+        """Record one OpenTelemetry span per command (imports opentelemetry lazily);
+        on the asyncio client the span covers the awaited call.
+
+        Only this client pays for tracing; others keep the plain hot path.
+        """
+        self._trace(tracer)
+
+    def _trace(self, tracer: Any) -> None:
+        self._run = make_traced_run(self, self._run, tracer)  # type: ignore[method-assign]
+        self._tracing = (tracer,)
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def config(self) -> RedisConfig:
+        """The validated configuration this client was built from."""
+        return self._config
+
+    def pool_stats(self) -> Dict[str, int]:
+        """Pool counters: created, closed, in_use, idle, waits, timeouts, errors, ..."""
+        return self._core.pool_stats()
+
+    def circuit_breaker_state(self) -> Dict[str, Any]:
+        """The circuit breaker's state ("closed", "open", "half_open") and counters."""
+        return self._core.breaker_state()
+
+    def _pubsub_args(
+        self, ignore_subscribe_messages: bool, options: Dict[str, Any]
+    ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        """What ``pubsub()`` builds its subscription from: the C subscriber's keyword
+        arguments (this client's connection, timeout, retry and health options) and
+        the Python side's (decoding, key-prefix confinement, this client's counters)."""
+        from ..pubsub.base import client_options
+
+        return core_client_kwargs(self._config), client_options(
+            self, ignore_subscribe_messages, **options
+        )
+
+    def metrics(self) -> Dict[str, Any]:
+        """Counters (commands, errors by class, retries, fallbacks, breaker
+        transitions, pool waits/timeouts) and the latency histogram."""
+        return collect(self)
+
+    def metrics_text(self) -> str:
+        """:meth:`metrics` as Prometheus text exposition format."""
+        return render_prometheus(self.metrics())
+
+    def debug_info(self) -> Dict[str, Any]:
+        """Every setting (secrets as ``***``) plus pool and breaker state."""
+        info = self._config.debug_info()
+        info["pool"] = self.pool_stats()
+        info["circuit_breaker"] = self.circuit_breaker_state()
+        return info
+
+    def __repr__(self) -> str:
+        c = self.__dict__.get("_config")
+        if c is None:  # __init__ raised midway, or was never called
+            return f"<{type(self).__name__} (not initialised)>"
+        where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
+        return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"

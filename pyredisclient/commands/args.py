@@ -1,0 +1,83 @@
+"""Argument helpers of the command methods: key lists, expiry options, mappings."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, List, Mapping, Sequence, Tuple
+
+from ..exceptions import DataError
+from .types import AbsExpiryT, ExpiryT
+
+
+def list_or_args(keys: Any, args: Sequence[Any]) -> List[Any]:
+    """Merge ``keys`` (one key or an iterable of keys) with extra ``args``."""
+    if isinstance(keys, (bytes, str, bytearray, memoryview)):
+        merged = [keys]
+    else:
+        try:
+            merged = list(keys)
+        except TypeError:
+            merged = [keys]
+    if args:
+        merged.extend(args)
+    return merged
+
+
+def _seconds(value: Any, name: str) -> Any:
+    if isinstance(value, datetime.timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise DataError(f"{name} must be datetime.timedelta or int")
+
+
+def _milliseconds(value: Any, name: str) -> Any:
+    if isinstance(value, datetime.timedelta):
+        return int(value.total_seconds() * 1000)
+    if isinstance(value, int):
+        return value
+    raise DataError(f"{name} must be datetime.timedelta or int")
+
+
+def expiry_args(
+    ex: ExpiryT | None,
+    px: ExpiryT | None,
+    exat: AbsExpiryT | None,
+    pxat: AbsExpiryT | None,
+) -> Tuple[Any, ...]:
+    """EX/PX/EXAT/PXAT arguments; the caller checked at most one is set."""
+    if ex is not None:
+        return ("EX", _seconds(ex, "ex"))
+    if px is not None:
+        return ("PX", _milliseconds(px, "px"))
+    if exat is not None:
+        if isinstance(exat, datetime.datetime):
+            exat = int(exat.timestamp())
+        return ("EXAT", exat)
+    if pxat is not None:
+        if isinstance(pxat, datetime.datetime):
+            pxat = int(pxat.timestamp() * 1000)
+        return ("PXAT", pxat)
+    return ()
+
+
+def expire_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> Tuple[str, ...]:
+    flags: Tuple[str, ...] = ()
+    if nx:
+        flags += ("NX",)
+    if xx:
+        flags += ("XX",)
+    if gt:
+        flags += ("GT",)
+    if lt:
+        flags += ("LT",)
+    return flags
+
+
+def flatten(mapping: Mapping[Any, Any]) -> Tuple[Any, ...]:
+    items: List[Any] = []
+    for pair in mapping.items():
+        items.extend(pair)
+    return tuple(items)

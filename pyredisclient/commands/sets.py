@@ -1,0 +1,61 @@
+"""Set commands: SADD, SREM, SMEMBERS, SPOP, set algebra."""
+
+# Replies are untyped (Any) by nature; the methods declare what redis-py returns.
+# mypy: disable-error-code="no-any-return"
+
+from __future__ import annotations
+
+from typing import Any, Set
+
+from .args import list_or_args
+from .base import CommandsBase
+from .callbacks import to_set
+from .types import EncodableT, KeysT, KeyT
+
+
+class SetCommands(CommandsBase):
+    __slots__ = ()
+
+    def sadd(self, name: KeyT, *values: EncodableT) -> int:
+        """Add ``values`` to set ``name``; return how many were new."""
+        return self._run(("SADD", name, *values))
+
+    def srem(self, name: KeyT, *values: EncodableT) -> int:
+        """Remove ``values`` from set ``name``; return how many were members."""
+        return self._run(("SREM", name, *values))
+
+    def smembers(self, name: KeyT) -> Set[Any]:
+        """Return the members of set ``name`` as a set."""
+        return self._run(("SMEMBERS", name), to_set)
+
+    def sismember(self, name: KeyT, value: EncodableT) -> int:
+        """Return 1 if ``value`` is a member of set ``name``, else 0."""
+        return self._run(("SISMEMBER", name, value))
+
+    def scard(self, name: KeyT) -> int:
+        """Return the number of members of set ``name``."""
+        return self._run(("SCARD", name))
+
+    def spop(self, name: KeyT, count: int | None = None) -> Any:
+        """Remove and return a random member (a list of ``count`` with ``count``)."""
+        if count is not None:
+            return self._run(("SPOP", name, count))
+        return self._run(("SPOP", name))
+
+    def srandmember(self, name: KeyT, number: int | None = None) -> Any:
+        """Return a random member (a list of ``number`` with ``number``)."""
+        if number is not None:
+            return self._run(("SRANDMEMBER", name, number))
+        return self._run(("SRANDMEMBER", name))
+
+    def sinter(self, keys: KeysT, *args: KeyT) -> Set[Any]:
+        """Return the intersection of the given sets."""
+        return self._run(("SINTER", *list_or_args(keys, args)), to_set)
+
+    def sunion(self, keys: KeysT, *args: KeyT) -> Set[Any]:
+        """Return the union of the given sets."""
+        return self._run(("SUNION", *list_or_args(keys, args)), to_set)
+
+    def sdiff(self, keys: KeysT, *args: KeyT) -> Set[Any]:
+        """Return the members of the first set that are in none of the others."""
+        return self._run(("SDIFF", *list_or_args(keys, args)), to_set)
