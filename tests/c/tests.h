@@ -203,6 +203,14 @@
     XX(sub_order)                                                             \
     XX(sub_bad_options)                                                       \
     XX(sub_alloc)                                                             \
+    /* writer.c */                                                            \
+    XX(writer_integers)                                                       \
+    XX(writer_commands)                                                       \
+    XX(writer_huge_lengths)                                                   \
+    XX(writer_matches_hiredis)                                                \
+    XX(writer_buffer_growth)                                                  \
+    XX(writer_alloc_failure)                                                  \
+    XX(writer_handshake)                                                      \
     /* allocation failures (failalloc.c) */                                   \
     XX(alloc_wrapper_works)                                                   \
     XX(alloc_pool_new)                                                        \
