@@ -25,10 +25,12 @@ from .commands.lock import AsyncLock, Lock, LockError, LockNotOwnedError
 from .commands.scripting import Script
 from .config import RedisConfig, Secret
 from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
+from .pubsub import PubSub
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 
 if TYPE_CHECKING:
     from .client.aio import AsyncPipeline, AsyncRedisClient
+    from .pubsub.aio import AsyncPubSub
 
 hiredis_version = _core.hiredis_version
 
@@ -36,12 +38,14 @@ __all__ = [
     *_exceptions.__all__,
     "AsyncLock",
     "AsyncPipeline",
+    "AsyncPubSub",
     "AsyncRedisClient",
     "KeyPrefixError",
     "Lock",
     "LockError",
     "LockNotOwnedError",
     "Pipeline",
+    "PubSub",
     "RedisClient",
     "RedisConfig",
     "Script",
@@ -60,4 +64,8 @@ def __getattr__(name: str) -> Any:
         from .client import aio
 
         return getattr(aio, name)
+    if name == "AsyncPubSub":
+        from .pubsub.aio import AsyncPubSub
+
+        return AsyncPubSub
     raise AttributeError(f"module 'pyredisclient' has no attribute {name!r}")

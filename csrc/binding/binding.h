@@ -43,6 +43,12 @@ typedef struct {
     PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
     PyObject *logger;             /* logging.getLogger("pyredisclient") */
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
+    PyTypeObject *SubscriberType;
+    /* A pub/sub message's keys ("type", "pattern", "channel", "data"), its
+     * types by PRC_SUB_KIND_* and "reconnect": interned str. */
+    PyObject *sub_keys[4];
+    PyObject *sub_kinds[PRC_SUB_KIND_COUNT];
+    PyObject *sub_reconnect;
     /* The buffer of a Batch that died, for the next Batch's commands (a
      * pipeline per request then allocates nothing once warm); empty or
      * owned, at most PYRC_BATCH_KEEP bytes; guarded by the GIL. */
@@ -72,6 +78,14 @@ int pyrc_parse_options(PyObject *args, PyObject *kwds, prc_opts_t *o,
                        pyrc_opts_t *own) PYRC_RAISES_NEG;
 /* Every keyword of Client with its default, as a new dict. */
 PyObject *pyrc_option_defaults(void) PYRC_RAISES;
+/* options.c: the reply and argument codec of a Client or Subscriber from
+ * its own options: *encoding and *errors owned copies (PyMem_RawFree),
+ * *utf8_strict for the UTF-8 + strict fast path, *arg_encoding NULL for
+ * UTF-8 (str arguments take the no-copy path, as redis-py encodes them
+ * with the client's encoding) or *encoding.  -1 with MemoryError. */
+int pyrc_text_init(const pyrc_opts_t *own, char **encoding, char **errors,
+                   int *utf8_strict,
+                   const char **arg_encoding) PYRC_RAISES_NEG;
 
 /* The client: a pool plus reply-building settings. */
 typedef struct {
@@ -132,6 +146,18 @@ typedef struct PinnedObject {
                          before use */
     int busy;         /* a call holds the connection (pin_lend) */
 } PinnedObject;
+
+/* Pub/sub on a connection of its own (subscriber.c). */
+typedef struct {
+    PyObject_HEAD prc_sub_t *sub; /* owned */
+    pyrc_state *state;            /* borrowed: kept alive through our type */
+    int decode;                   /* decode_responses */
+    int utf8_strict;              /* fast path: utf-8 + strict */
+    char *encoding;               /* owned copy */
+    char *errors;                 /* owned copy */
+    const char *arg_encoding;     /* NULL (UTF-8) or encoding */
+    PyObject *weakreflist;
+} SubscriberObject;
 
 /* module.c */
 pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
@@ -245,6 +271,9 @@ PyObject *pyrc_start_batch(RedisClientObject *self, PyObject *arg,
 extern PyType_Spec pyrc_batch_spec;
 /* -1 with RuntimeError while a call sends the batch. */
 int pyrc_batch_busy(BatchObject *self) PYRC_RAISES_NEG;
+
+/* subscriber.c: the Subscriber type. */
+extern PyType_Spec pyrc_subscriber_spec;
 
 /* pinned.c: the Pinned type. */
 extern PyType_Spec pyrc_pinned_spec;

@@ -115,17 +115,6 @@ Client_defaults(PyObject *unused1, PyObject *unused2)
     return pyrc_option_defaults();
 }
 
-static char *
-raw_strdup(const char *s)
-{
-    char *d = PyMem_RawMalloc(strlen(s) + 1);
-
-    if (d != NULL) {
-        strcpy(d, s);
-    }
-    return d;
-}
-
 static int
 Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
 {
@@ -143,21 +132,10 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     }
     self->socket_timeout = o.socket_timeout;
     self->decode = own.decode;
-    self->encoding = raw_strdup(own.encoding ? own.encoding : "utf-8");
-    self->errors = raw_strdup(own.errors ? own.errors : "strict");
-    if (self->encoding == NULL || self->errors == NULL) {
-        PyErr_NoMemory();
+    if (pyrc_text_init(&own, &self->encoding, &self->errors,
+                       &self->utf8_strict, &self->arg_encoding) < 0) {
         return -1;
     }
-    self->utf8_strict = (strcmp(self->encoding, "utf-8") == 0 ||
-                         strcmp(self->encoding, "utf8") == 0) &&
-                        strcmp(self->errors, "strict") == 0;
-    /* str arguments are encoded with the client's encoding, as redis-py
-     * does; UTF-8 takes the no-copy path. */
-    self->arg_encoding = (strcasecmp(self->encoding, "utf-8") == 0 ||
-                          strcasecmp(self->encoding, "utf8") == 0)
-                             ? NULL
-                             : self->encoding;
     /* Pool waits cannot be interrupted by signals: wake every 100 ms so a
      * Ctrl-C handler runs promptly. */
     o.wait_slice = 0.1;

@@ -94,6 +94,35 @@ add_exceptions(PyObject *mod, pyrc_state *st)
     return 0;
 }
 
+/* The Subscriber type and the interned strings of its messages. */
+static int
+add_subscriber(PyObject *mod, pyrc_state *st)
+{
+    static const char *const keys[4] = {"type", "pattern", "channel", "data"};
+    int i;
+
+    st->SubscriberType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        mod, &pyrc_subscriber_spec, NULL);
+    if (st->SubscriberType == NULL ||
+        PyModule_AddType(mod, st->SubscriberType) < 0) {
+        return -1;
+    }
+    for (i = 0; i < 4; i++) {
+        st->sub_keys[i] = PyUnicode_InternFromString(keys[i]);
+        if (st->sub_keys[i] == NULL) {
+            return -1;
+        }
+    }
+    for (i = 0; i < PRC_SUB_KIND_COUNT; i++) {
+        st->sub_kinds[i] = PyUnicode_InternFromString(prc_sub_kind_name(i));
+        if (st->sub_kinds[i] == NULL) {
+            return -1;
+        }
+    }
+    st->sub_reconnect = PyUnicode_InternFromString("reconnect");
+    return st->sub_reconnect == NULL ? -1 : 0;
+}
+
 static int
 core_exec(PyObject *mod)
 {
@@ -123,6 +152,9 @@ core_exec(PyObject *mod)
     st->PinnedType =
         (PyTypeObject *)PyType_FromModuleAndSpec(mod, &pyrc_pinned_spec, NULL);
     if (st->PinnedType == NULL || PyModule_AddType(mod, st->PinnedType) < 0) {
+        return -1;
+    }
+    if (add_subscriber(mod, st) < 0) {
         return -1;
     }
     if (PyModule_AddIntConstant(mod, "WANT_READ", PRC_WANT_READ) < 0 ||
@@ -165,6 +197,7 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
     Py_VISIT(st->PinnedType);
     Py_VISIT(st->logger);
     Py_VISIT(st->step_ready);
+    Py_VISIT(st->SubscriberType);
     for (i = 0; i < PRC_EXC_COUNT; i++) {
         Py_VISIT(st->exc[i]);
     }
@@ -183,6 +216,14 @@ core_clear(PyObject *mod)
     Py_CLEAR(st->PinnedType);
     Py_CLEAR(st->logger);
     Py_CLEAR(st->step_ready);
+    Py_CLEAR(st->SubscriberType);
+    for (i = 0; i < 4; i++) {
+        Py_CLEAR(st->sub_keys[i]);
+    }
+    for (i = 0; i < PRC_SUB_KIND_COUNT; i++) {
+        Py_CLEAR(st->sub_kinds[i]);
+    }
+    Py_CLEAR(st->sub_reconnect);
     for (i = 0; i < PRC_EXC_COUNT; i++) {
         Py_CLEAR(st->exc[i]);
     }

@@ -3,6 +3,7 @@
  * checked, values stored, defaults reported. */
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 #include "binding.h"
 
@@ -246,4 +247,34 @@ pyrc_option_defaults(void)
         Py_DECREF(v);
     }
     return d;
+}
+
+static char *
+raw_strdup(const char *s)
+{
+    char *d = PyMem_RawMalloc(strlen(s) + 1);
+
+    if (d != NULL) {
+        strcpy(d, s);
+    }
+    return d;
+}
+
+int
+pyrc_text_init(const pyrc_opts_t *own, char **encoding, char **errors,
+               int *utf8_strict, const char **arg_encoding)
+{
+    int utf8;
+
+    *encoding = raw_strdup(own->encoding ? own->encoding : "utf-8");
+    *errors = raw_strdup(own->errors ? own->errors : "strict");
+    if (*encoding == NULL || *errors == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    utf8 = strcasecmp(*encoding, "utf-8") == 0 ||
+           strcasecmp(*encoding, "utf8") == 0;
+    *utf8_strict = utf8 && strcmp(*errors, "strict") == 0;
+    *arg_encoding = utf8 ? NULL : *encoding;
+    return 0;
 }

@@ -10,9 +10,9 @@
  * what to use instead (prc_command_refusal), by PRC_REFUSE_*. */
 static const char *const refusal_text[PRC_REFUSE_END] = {
     [PRC_REFUSE_NONE] = "",
-    [PRC_REFUSE_PUBSUB] = "pub/sub is not supported by this client yet: a "
-                          "subscribed connection serves no other command, so "
-                          "subscribers need a dedicated connection",
+    [PRC_REFUSE_PUBSUB] = "a subscribed connection serves no other command; "
+                          "subscribe with client.pubsub(), which owns a "
+                          "connection of its own and restores it after a loss",
     [PRC_REFUSE_MONITOR] = "MONITOR turns the connection into a stream of "
                            "every client's commands; run it from redis-cli",
     [PRC_REFUSE_REPLICATION] = "it belongs to the replication protocol "

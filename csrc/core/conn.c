@@ -371,6 +371,59 @@ prc__conn_io_step(prc_conn_t *c)
     }
 }
 
+/* ---- streaming (a subscriber's connection) ---------------------------- */
+
+ssize_t
+prc__conn_read_more(prc_conn_t *c)
+{
+    size_t need = c->framer.bulk_left > PRC_READ_CHUNK
+                      ? (size_t)c->framer.bulk_left + 2
+                      : PRC_READ_CHUNK;
+    size_t space;
+    ssize_t n;
+
+    if (c->state == PRC__CONN_BROKEN) {
+        return c->err ? c->err : PRC_ECONNLOST;
+    }
+    if (reserve(c, need) != 0) {
+        return c->err;
+    }
+    /* At most what the reply being framed needs, or one chunk: the rest
+     * waits in the socket, and then in the server's output buffer, whose
+     * limits apply to a slow reader. */
+    space = c->rcap - c->rlen;
+    n = c->tp->read(c, c->rbuf + c->rlen, space < need ? space : need);
+    if (n == 0) {
+        return prc__conn_error(c, PRC_ECONNLOST, 0,
+                               "server closed the connection");
+    }
+    if (n > 0) {
+        c->rlen += (size_t)n;
+    }
+    return n;
+}
+
+void
+prc__conn_compact(prc_conn_t *c)
+{
+    size_t done =
+        prc_framer_idle(&c->framer) ? c->framer.pos : c->framer.reply_start;
+
+    if (done == 0) {
+        return;
+    }
+    if (done < c->rlen) {
+        memmove(c->rbuf, c->rbuf + done, c->rlen - done);
+    }
+    c->rlen -= done;
+    c->framer.pos -= done;
+    c->framer.reply_start =
+        c->framer.reply_start >= done ? c->framer.reply_start - done : 0;
+    if (c->rlen == 0) {
+        prc__conn_trim(c);
+    }
+}
+
 /* A setup command's error reply, or one a server sent on accept (msg:
  * the line after the '-', without CRLF): the code its class stands for
  * (the error table, prc.h: EAUTH, EMAXCLIENTS, ELOADING ...), or

@@ -114,7 +114,9 @@ const char *prc_err_name(int code);
     XX(DATA, "DataError", REDIS, "TypeError", PRC_EINVAL,                     \
        "An argument cannot be encoded as a command argument.")                \
     XX(WATCH, "WatchError", REDIS, NULL, 0,                                   \
-       "A watched key changed: the transaction was not run.")
+       "A watched key changed: the transaction was not run.")                 \
+    XX(PUBSUB, "PubSubError", REDIS, NULL, 0,                                 \
+       "Pub/sub misuse, such as a runner for a channel without a handler.")
 
 /* Other names of classes: XX(name, ID). */
 #define PRC_EXC_ALIAS_MAP(XX) XX("InvalidResponse", PROTOCOL)
@@ -1086,6 +1088,183 @@ enum {
 int prc_cmd_keys(const prc_cmd_t *cmd, int argc, const char *const *argv,
                  const size_t *argvlen, int options, prc_cmd_key_t *keys,
                  int cap, const char **why);
+
+/* ---- subscriber: pub/sub on a dedicated connection ---------------------- */
+
+/*
+ * A subscriber owns one connection of its own, outside any pool, and the
+ * sets of channels, patterns and shard channels it is subscribed to.  The
+ * server pushes messages unasked; the subscriber frames them as they come,
+ * never treating them as out of step.  When its connection is lost (EOF,
+ * reset, an unanswered PING, a reply limit), it reconnects with backoff
+ * (retry_base and retry_cap, equal jitter, at least 10 ms apart) for as
+ * long as anything is subscribed, resubscribes every set in one write,
+ * swallows the confirmations of that write and then reports the gap once
+ * (PRC_SUB_RECONNECTED).  While idle it sends a PING every
+ * health_check_interval seconds (<= 0: never); when nothing at all arrives
+ * within socket_timeout (or, without one, the interval) of anything sent,
+ * the connection is lost.
+ *
+ * Threads: one reader at a time (prc_sub_read or prc_sub_flush hold the
+ * reader's turn; another caller gets PRC_SUB_BUSY); requests
+ * (prc_sub_subscribe ...) and prc_sub_close may come from any thread at
+ * any time and wake a reader blocked in PRC_SUB_WAIT.  Short critical
+ * sections under the subscriber's mutex; poll(2) never holds it.
+ *
+ * Reads never buffer more than the message being framed plus one chunk
+ * (16 KiB): what the caller does not read waits in the socket and then in
+ * the server's output buffer, whose limits apply (client-output-buffer-
+ * limit pubsub: a too-slow subscriber is disconnected, reconnects, and the
+ * gap is reported).
+ *
+ * Fork: in a child every call fails with PRC_ECLOSED without sending
+ * anything; the inherited descriptors are closed.
+ */
+typedef struct prc_sub_s prc_sub_t;
+
+/* The three sets. */
+enum { PRC_SUB_CHANNELS = 0, PRC_SUB_PATTERNS = 1, PRC_SUB_SHARDS = 2 };
+
+/* prc_sub_read and prc_sub_flush modes, and a flag. */
+enum {
+    PRC_SUB_BUFFERED = 0, /* bytes already read only: no I/O, no wait */
+    PRC_SUB_STEP = 1,     /* non-blocking I/O; report the wait needed */
+    PRC_SUB_WAIT = 2,     /* poll until a message or the deadline */
+    PRC_SUB_MODE_MASK = 3,
+    PRC_SUB_SKIP_CONFIRMS = 8 /* drop (un)subscribe confirmations */
+};
+
+/* Results beyond PRC_DONE (PRC_SUB_NONE), PRC_WANT_* and error codes. */
+enum {
+    PRC_SUB_NONE = 0,         /* nothing (yet): see prc_sub_read */
+    PRC_SUB_MESSAGE = 16,     /* prc_sub_message, then prc_sub_release */
+    PRC_SUB_RECONNECTED = 17, /* prc_sub_event, then prc_sub_release */
+    PRC_SUB_BUSY = 18         /* another thread has the reader's turn */
+};
+
+/* What a pushed reply is: XX(NAME, "its first element"). */
+#define PRC_SUB_KIND_MAP(XX)                                                  \
+    XX(MESSAGE, "message")                                                    \
+    XX(PMESSAGE, "pmessage")                                                  \
+    XX(SMESSAGE, "smessage")                                                  \
+    XX(SUBSCRIBE, "subscribe")                                                \
+    XX(UNSUBSCRIBE, "unsubscribe")                                            \
+    XX(PSUBSCRIBE, "psubscribe")                                              \
+    XX(PUNSUBSCRIBE, "punsubscribe")                                          \
+    XX(SSUBSCRIBE, "ssubscribe")                                              \
+    XX(SUNSUBSCRIBE, "sunsubscribe")                                          \
+    XX(PONG, "pong")                                                          \
+    XX(ERROR, "error") /* an error reply (NOPERM ...) */
+#define PRC_SUB_KIND_ENUM(name, str) PRC_SUB_KIND_##name,
+enum { PRC_SUB_KIND_MAP(PRC_SUB_KIND_ENUM) PRC_SUB_KIND_COUNT };
+#undef PRC_SUB_KIND_ENUM
+/* The name of a kind ("pmessage"), or NULL. */
+const char *prc_sub_kind_name(int kind);
+
+/* One element of a message: '$' (p, len; p NULL for nil), ':' (num), or
+ * '-' (p, len: the error line). */
+typedef struct prc_sub_elem_s {
+    int type;
+    const char *p;
+    size_t len;
+    int64_t num;
+} prc_sub_elem_t;
+
+/* A message, split (by PRC_SUB_KIND_*): MESSAGE/SMESSAGE channel, data;
+ * PMESSAGE pattern,
+ * channel, data; the (un)subscribe kinds channel (nil after an
+ * unsubscribe from nothing), count; PONG data; ERROR the line.  Pointers
+ * are into the subscriber's buffer: valid until prc_sub_release. */
+typedef struct prc_sub_msg_s {
+    int kind; /* PRC_SUB_KIND_* */
+    int n;    /* elements in el */
+    prc_sub_elem_t el[3];
+} prc_sub_msg_t;
+
+/* The gap a PRC_SUB_RECONNECTED reports. */
+typedef struct prc_sub_event_s {
+    int64_t down_ns;   /* from the loss to the resubscription confirmed */
+    int attempts;      /* connects tried, the one that worked included */
+    int64_t counts[3]; /* what was resubscribed, by set */
+    char reason[PRC_ERRSTR_LEN]; /* why the connection was lost */
+} prc_sub_event_t;
+
+/* The wait a PRC_SUB_STEP result asks for, or why a call failed. */
+typedef struct prc_sub_io_s {
+    int fd;           /* wait on it (WANT_READ/WRITE), or -1 */
+    int64_t deadline; /* until then (PRC_NO_DEADLINE: no limit) */
+    char errstr[PRC_ERRSTR_LEN];
+} prc_sub_io_t;
+
+/* Counters (atomics; a snapshot). */
+typedef struct prc_sub_stats_s {
+    int64_t messages;      /* message, pmessage and smessage read */
+    int64_t connects;      /* connections established */
+    int64_t disconnects;   /* connections lost (failed connects included) */
+    int64_t reconnects;    /* gaps reported (PRC_SUB_RECONNECTED) */
+    int64_t health_checks; /* idle PINGs sent */
+} prc_sub_stats_t;
+
+/*
+ * A subscriber for the connection, timeout, retry and health options of
+ * `o` (borrowed; the strings it keeps are copied).  No connection yet.
+ * NULL with *err and errbuf set on bad options or when out of memory.
+ */
+prc_sub_t *prc_sub_new(const prc_opts_t *o, int *err, char *errbuf,
+                       size_t errlen);
+/* Free it and close its connection; nobody may use it any more.  NULL ok. */
+void prc_sub_free(prc_sub_t *s);
+/* Close: later calls fail with PRC_ECLOSED; a reader blocked in
+ * PRC_SUB_WAIT wakes and returns PRC_SUB_NONE.  Thread-safe, idempotent. */
+void prc_sub_close(prc_sub_t *s);
+
+/*
+ * Add n names (copied) to a set and send the (P|S)SUBSCRIBE, or remove
+ * them and send the unsubscribe (n 0: the whole set).  Connects first
+ * when nothing is connected: the next prc_sub_read or prc_sub_flush does
+ * it.  Never blocks, never fails for a lost connection (what is in the
+ * sets is resubscribed); PRC_ECLOSED, PRC_ENOMEM, PRC_ETOOBIG.
+ */
+int prc_sub_subscribe(prc_sub_t *s, int set, int n, const char *const *names,
+                      const size_t *lens);
+int prc_sub_unsubscribe(prc_sub_t *s, int set, int n, const char *const *names,
+                        const size_t *lens);
+/* Send PING (msg NULL: without an argument); its pong is a message. */
+int prc_sub_ping(prc_sub_t *s, const char *msg, size_t len);
+
+/*
+ * The next message (mode PRC_SUB_BUFFERED, _STEP or _WAIT, with
+ * PRC_SUB_SKIP_CONFIRMS or not): PRC_SUB_MESSAGE or PRC_SUB_RECONNECTED
+ * with the reader's turn kept until prc_sub_release; PRC_SUB_NONE when
+ * BUFFERED found no whole message, WAIT reached `deadline`, or the
+ * subscriber was closed meanwhile; PRC_WANT_* (STEP: wait as io says,
+ * then call again); PRC_SUB_BUSY; PRC_EINTR (WAIT: a signal; call again);
+ * or PRC_ECLOSED / PRC_ENOMEM with io->errstr.  Reconnecting is part of
+ * reading: a lost connection never fails a read.
+ */
+int prc_sub_read(prc_sub_t *s, int mode, int64_t deadline, prc_sub_io_t *io);
+/* The message or event just read (the reader's turn held). */
+void prc_sub_message(const prc_sub_t *s, prc_sub_msg_t *m);
+void prc_sub_event(const prc_sub_t *s, prc_sub_event_t *ev);
+/* Done with that message: give the reader's turn back. */
+void prc_sub_release(prc_sub_t *s);
+/*
+ * Connect (when a request asked for it and no backoff is running) and
+ * send what requests queued, reading nothing else: PRC_SUB_NONE when
+ * done (or when the connect failed: reading retries it), PRC_WANT_*
+ * (STEP), PRC_SUB_BUSY when a reader has the turn (it sends them),
+ * PRC_EINTR, or PRC_ECLOSED.
+ */
+int prc_sub_flush(prc_sub_t *s, int mode, int64_t deadline, prc_sub_io_t *io);
+
+/* Subscribed to anything (the sets, or confirmations not yet unsubscribed
+ * by the server)?  0 once closed. */
+int prc_sub_subscribed(prc_sub_t *s);
+/* How many names a set holds. */
+int prc_sub_count(prc_sub_t *s, int set);
+/* A loss to log, once per outage: 1 with why in buf, else 0. */
+int prc_sub_take_notice(prc_sub_t *s, char *buf, size_t len);
+void prc_sub_stats(prc_sub_t *s, prc_sub_stats_t *out);
 
 /* ---- fork --------------------------------------------------------------- */
 

@@ -140,6 +140,16 @@ void prc__conn_trim(prc_conn_t *c);
 size_t prc__conn_buffered(const prc_conn_t *c);
 /* Continue the exchange: PRC_DONE when all replies are framed. */
 int prc__conn_io_step(prc_conn_t *c);
+/* Streaming reads, for a connection that is sent replies nobody asked
+ * for (a subscriber's): read once into the reply buffer after its rlen
+ * bytes, at most what the reply being framed needs or one chunk.  Returns
+ * the bytes read (> 0), PRC__AGAIN_READ / PRC__AGAIN_WRITE, or an error
+ * code with the connection broken (EOF: PRC_ECONNLOST). */
+ssize_t prc__conn_read_more(prc_conn_t *c);
+/* Drop the framed replies at the front of the reply buffer (everything
+ * before the reply the framer is in, or all it scanned when idle): the
+ * framer's positions move with the bytes. */
+void prc__conn_compact(prc_conn_t *c);
 /* Wait for fd readiness until deadline: 0, PRC_ETIMEDOUT, PRC_EINTR. */
 int prc__wait(prc_conn_t *c, int want, int64_t deadline);
 /* Set conn error with context (errno saved by the caller in `sys`). */
@@ -187,6 +197,11 @@ void prc__tls_ctx_free(void *ctx);
 int prc__tls_attach(prc_conn_t *c);
 /* Decrypted bytes already buffered inside the TLS session? */
 int prc__tls_pending(const prc_conn_t *c);
+
+/* Why the core cannot run with these options (a static "keyword: why"),
+ * or NULL (opts.c).  Only what would break the core: RedisConfig
+ * validates what the options mean, with messages for people. */
+const char *prc__opts_bad(const prc_opts_t *o);
 
 /* Install the fork handler that bumps prc_fork_generation() (fork.c);
  * idempotent.  Handlers installed after it run after it in the child. */

@@ -14,6 +14,7 @@ import logging
 import weakref
 from collections import deque
 from typing import (
+    TYPE_CHECKING,
     Any,
     AsyncIterator,
     Awaitable,
@@ -38,6 +39,9 @@ from ..exceptions import PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
 from .pipeline import Pipeline, transaction_steps
+
+if TYPE_CHECKING:
+    from ..pubsub.aio import AsyncPubSub
 
 logger = logging.getLogger("pyredisclient")
 
@@ -260,6 +264,14 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         )
 
     # -- pipelines and lifecycle ---------------------------------------------------------
+
+    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncPubSub:
+        """A subscription on a connection of its own, stepped on the event loop
+        (redis.asyncio's PubSub API): see :mod:`pyredisclient.pubsub`."""
+        from ..pubsub.aio import AsyncPubSub
+
+        core_options, py_options = self._pubsub_args(ignore_subscribe_messages, options)
+        return AsyncPubSub(core_options, **py_options)
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:
         """A pipeline whose ``await execute()`` sends everything in one write."""

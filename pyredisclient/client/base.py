@@ -32,7 +32,13 @@ __all__ = ["ClientBase", "CoreConnection", "PoolView", "build_config", "core_cli
 
 # RedisConfig fields the C core does not take (they live in Python).
 _PYTHON_ONLY = frozenset(
-    {"key_prefix", "key_prefix_allow", "memory_warning_ratio", "memory_critical_ratio"}
+    {
+        "key_prefix",
+        "key_prefix_allow",
+        "key_prefix_channels",
+        "memory_warning_ratio",
+        "memory_critical_ratio",
+    }
 )
 
 
@@ -76,6 +82,7 @@ def _config_prefixer(config: RedisConfig) -> KeyPrefixer | None:
         allow=config.key_prefix_allow,
         encoding=config.encoding,
         errors=config.encoding_errors,
+        channels=config.key_prefix_channels,
     )
 
 
@@ -219,7 +226,13 @@ class ClientBase:
         """
         config = self._config
         prefixer = derive(
-            self._prefixer, prefix, allow, allow_unsafe, config.encoding, config.encoding_errors
+            self._prefixer,
+            prefix,
+            allow,
+            allow_unsafe,
+            config.encoding,
+            config.encoding_errors,
+            config.key_prefix_channels,
         )
         # A copy sharing the C client (the pool) and an async client's pool waiters,
         # with a config that says the prefix, so that a client built from that config
@@ -300,6 +313,18 @@ class ClientBase:
     def circuit_breaker_state(self) -> Dict[str, Any]:
         """The circuit breaker's state ("closed", "open", "half_open") and counters."""
         return self._core.breaker_state()
+
+    def _pubsub_args(
+        self, ignore_subscribe_messages: bool, options: Dict[str, Any]
+    ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        """What ``pubsub()`` builds its subscription from: the C subscriber's keyword
+        arguments (this client's connection, timeout, retry and health options) and
+        the Python side's (decoding, key-prefix confinement, this client's counters)."""
+        from ..pubsub.base import client_options
+
+        return core_client_kwargs(self._config), client_options(
+            self, ignore_subscribe_messages, **options
+        )
 
     def metrics(self) -> Dict[str, Any]:
         """Counters (commands, errors by class, retries, fallbacks, breaker

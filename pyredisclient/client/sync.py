@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Tuple, TypeVar
 
 from .._steps import run_sync
 from ..commands import CoreCommands
@@ -17,6 +17,9 @@ from ..config import RedisConfig
 from ..resilience.health import health_check
 from .base import ClientBase
 from .pipeline import Pipeline, transaction_steps
+
+if TYPE_CHECKING:
+    from ..pubsub import PubSub
 
 logger = logging.getLogger("pyredisclient")
 
@@ -142,6 +145,14 @@ class RedisClient(ClientBase, CoreCommands):
         )
 
     # -- pipelines ----------------------------------------------------------------
+
+    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> PubSub:
+        """A subscription on a connection of its own (redis-py's PubSub API), which
+        reconnects and resubscribes by itself: see :mod:`pyredisclient.pubsub`."""
+        from ..pubsub import PubSub
+
+        core_options, py_options = self._pubsub_args(ignore_subscribe_messages, options)
+        return PubSub(core_options, **py_options)
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Queue commands and send them with one write; ``execute()`` reads all replies.

@@ -59,6 +59,10 @@ def pairs_to_dict(reply: Any) -> Dict[Any, Any]:
     return dict(zip(it, it))
 
 
+def pairs_to_tuples(reply: Any) -> List[Tuple[Any, Any]]:
+    return list(zip(reply[0::2], reply[1::2]))
+
+
 def to_tuple_or_none(reply: Any) -> Tuple[Any, ...] | None:
     return tuple(reply) if reply else None
 

@@ -75,7 +75,10 @@ What is confined without any opt-in:
 * **Channels are prefixed like keys**: PUBLISH and SPUBLISH prefix the channel, PUBSUB
   CHANNELS/SHARDCHANNELS match ``prefix + pattern`` and strip the prefix from their
   reply, PUBSUB NUMSUB/SHARDNUMSUB prefix the channels and strip them from the reply.
-  (Subscribing is a later step: this client has no pub/sub connection yet.)
+  ``client.pubsub()`` confines subscriptions the same way (patterns get the escaped
+  prefix) and strips the prefix from messages. ``key_prefix_channels=False`` leaves
+  channel names alone everywhere (PUBLISH, PUBSUB, subscriptions), for channels
+  shared with clients outside the prefix.
 * **Key-less commands** that reveal nothing outside the prefix pass: PING, ECHO, TIME,
   LASTSAVE, LOLWUT, WAIT, WAITAOF, COMMAND, QUIT, UNWATCH, CLIENT ID/INFO/GETNAME/
   SETNAME/SETINFO/GETREDIR/TRACKINGINFO, ACL WHOAMI/CAT/GENPASS, and every HELP.
@@ -217,6 +220,7 @@ class KeyPrefixer:
         "_table",
         "_utf8",
         "allowed",
+        "channels",
         "prefix",
     )
 
@@ -228,7 +232,11 @@ class KeyPrefixer:
         allow_unsafe: bool = False,
         encoding: str = "utf-8",
         errors: str = "strict",
+        channels: bool = True,
     ) -> None:
+        #: Whether channel names are confined too (``key_prefix_channels``).
+        self.channels = channels
+        self._table = tables()[1] if channels else tables()[2]
         # The C layer encodes str arguments as strict UTF-8 for a UTF-8 client, else
         # with the client's encoding and error handler (binding: arg_encoding).
         self._utf8 = encoding.lower() in ("utf-8", "utf8")
@@ -248,7 +256,6 @@ class KeyPrefixer:
         self._escaped_b = _escape_bytes(pb)
         self._escaped_s = _escape_str(ps)
         self._star = b"*" in pb
-        self._table = tables()[1]
         self._strippers: Dict[int, Callback] = {
             S_LIST: self._strip_list,
             S_SCAN: self._strip_scan,
@@ -276,6 +283,17 @@ class KeyPrefixer:
         if not pb:
             raise ConfigurationError("key prefix must not be empty", "key_prefix")
         return pb
+
+    @property
+    def prefix_bytes(self) -> bytes:
+        """The prefix as the bytes sent before each key (and channel)."""
+        return self._pb
+
+    @property
+    def glob_prefix(self) -> bytes:
+        """The prefix with its glob characters escaped: what goes before a pattern
+        (KEYS, SCAN MATCH, PSUBSCRIBE) so that it matches under the prefix only."""
+        return self._escaped_b
 
     @property
     def allow_unsafe(self) -> bool:
@@ -674,17 +692,22 @@ def derive(
     allow_unsafe: bool,
     encoding: str,
     errors: str,
+    channels: bool = True,
 ) -> KeyPrefixer:
     """The prefixer of ``with_prefix(prefix, allow=..., allow_unsafe=...)`` on a client
     whose prefixer is ``parent`` (None: an unprefixed client).
 
-    Prefixes nest (``parent.prefix + prefix``; str when both are str, else bytes). Only
+    ``channels`` is an unprefixed client's ``key_prefix_channels``; a prefixed parent
+    passes on its own. Prefixes nest (``parent.prefix + prefix``; str when both are str,
+    else bytes). Only
     an unprefixed client grants categories; a prefixed one passes on its own
     (``allow=None``) or fewer, and asking for more raises ConfigurationError.
     """
     if parent is None:
         granted = CATEGORIES if allow_unsafe else frozenset(_categories("allow", allow or ()))
-        return KeyPrefixer(prefix, allow=granted, encoding=encoding, errors=errors)
+        return KeyPrefixer(
+            prefix, allow=granted, encoding=encoding, errors=errors, channels=channels
+        )
     wanted = (
         CATEGORIES
         if allow_unsafe
@@ -707,4 +730,6 @@ def derive(
         combined = outer + prefix
     else:
         combined = parent._pb + inner
-    return KeyPrefixer(combined, allow=wanted, encoding=encoding, errors=errors)
+    return KeyPrefixer(
+        combined, allow=wanted, encoding=encoding, errors=errors, channels=parent.channels
+    )

@@ -368,18 +368,27 @@ def _bytes_table(table: Dict[str, Spec]) -> Dict[bytes, Spec]:
 
 #: :data:`COMMANDS` keyed by bytes, as the prefixer looks converted arguments up.
 BYTES_TABLE: Dict[bytes, Spec]
+#: The same with ``key_prefix_channels=False``: channels are shared with every client.
+BYTES_TABLE_UNCONFINED_CHANNELS: Dict[bytes, Spec]
 
-_tables: Tuple[Dict[str, Spec], Dict[bytes, Spec]] | None = None
+_Tables = Tuple[Dict[str, Spec], Dict[bytes, Spec], Dict[bytes, Spec]]
+_tables: _Tables | None = None
 
 
-def tables() -> Tuple[Dict[str, Spec], Dict[bytes, Spec]]:
-    """(:data:`COMMANDS`, :data:`BYTES_TABLE`), compiled from the generated command
-    table on first use: about 10 ms that importing the package and unprefixed clients
-    never pay. Two threads may both build it; they build equal tables."""
+def tables() -> _Tables:
+    """(:data:`COMMANDS`, :data:`BYTES_TABLE`, :data:`BYTES_TABLE_UNCONFINED_CHANNELS`),
+    compiled from the generated command table on first use: about 10 ms that importing
+    the package and unprefixed clients never pay. Two threads may both build it; they
+    build equal tables."""
     global _tables
     if _tables is None:
         commands = _build_table()
-        _tables = (commands, _bytes_table(commands))
+        confined = _bytes_table(commands)
+        unconfined = {
+            **confined,
+            **dict.fromkeys((b"PUBLISH", b"SPUBLISH", b"PUBSUB"), PASS_SPEC),
+        }
+        _tables = (commands, confined, unconfined)
     return _tables
 
 
@@ -388,6 +397,8 @@ def __getattr__(name: str) -> Any:
         return tables()[0]
     if name == "BYTES_TABLE":
         return tables()[1]
+    if name == "BYTES_TABLE_UNCONFINED_CHANNELS":
+        return tables()[2]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,7 +1,7 @@
-"""Pub/sub commands that run on a pooled connection: PUBLISH.
+"""Pub/sub commands that run on a pooled connection: PUBLISH, SPUBLISH, PUBSUB.
 
-Subscribing needs a connection of its own, outside the pool (DESIGN.md); the
-SUBSCRIBE family is refused by execute_command.
+Subscribing needs a connection of its own, outside the pool: ``client.pubsub()``
+(:mod:`pyredisclient.pubsub`); the SUBSCRIBE family is refused by execute_command.
 """
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
@@ -9,8 +9,11 @@ SUBSCRIBE family is refused by execute_command.
 
 from __future__ import annotations
 
+from typing import Any, List, Tuple
+
 from .base import CommandsBase
-from .types import EncodableT, KeyT
+from .callbacks import pairs_to_tuples
+from .types import EncodableT, KeyT, PatternT
 
 
 class PubSubCommands(CommandsBase):
@@ -19,3 +22,27 @@ class PubSubCommands(CommandsBase):
     def publish(self, channel: KeyT, message: EncodableT) -> int:
         """Publish ``message`` on ``channel``; return the number of receivers."""
         return self._run(("PUBLISH", channel, message))
+
+    def spublish(self, shard_channel: KeyT, message: EncodableT) -> int:
+        """Publish ``message`` on a shard channel (Redis 7); the number of receivers."""
+        return self._run(("SPUBLISH", shard_channel, message))
+
+    def pubsub_channels(self, pattern: PatternT = "*") -> List[Any]:
+        """The channels with at least one subscriber, matching ``pattern``."""
+        return self._run(("PUBSUB", "CHANNELS", pattern))
+
+    def pubsub_numsub(self, *args: KeyT) -> List[Tuple[Any, int]]:
+        """``(channel, subscribers)`` for each channel given (patterns excluded)."""
+        return self._run(("PUBSUB", "NUMSUB", *args), pairs_to_tuples)
+
+    def pubsub_numpat(self) -> int:
+        """The number of pattern subscriptions of all clients."""
+        return self._run(("PUBSUB", "NUMPAT"))
+
+    def pubsub_shardchannels(self, pattern: PatternT = "*") -> List[Any]:
+        """The shard channels with at least one subscriber, matching ``pattern``."""
+        return self._run(("PUBSUB", "SHARDCHANNELS", pattern))
+
+    def pubsub_shardnumsub(self, *args: KeyT) -> List[Tuple[Any, int]]:
+        """``(shard channel, subscribers)`` for each shard channel given."""
+        return self._run(("PUBSUB", "SHARDNUMSUB", *args), pairs_to_tuples)

@@ -114,6 +114,7 @@ class RedisConfig:
     ssl_server_hostname: str | None = None
     key_prefix: str | None = None
     key_prefix_allow: Tuple[str, ...] = ()
+    key_prefix_channels: bool = True
     max_reply_bytes: int = 512 * 1024 * 1024
     memory_warning_ratio: float = 0.8
     memory_critical_ratio: float = 0.9

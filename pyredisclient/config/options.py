@@ -122,6 +122,7 @@ _RULES: Dict[str, _Rule] = {
     "ssl_server_hostname": _Rule("str", "a host name for SNI and verification, or None", True),
     "key_prefix": _Rule("str", "a non-empty string, or None", True),
     "key_prefix_allow": _Rule("categories", _CATEGORIES_TEXT),
+    "key_prefix_channels": _Rule("bool", "true or false"),
     "max_reply_bytes": _Rule("int", "an integer 1024-9223372036854775807", lo=1024, hi=2**63 - 1),
     "memory_warning_ratio": _Rule("float", "a number > 0 and <= 1", lo=0, hi=1, lo_open=True),
     "memory_critical_ratio": _Rule("float", "a number > 0 and <= 1", lo=0, hi=1, lo_open=True),

@@ -99,7 +99,25 @@ def collect(client: Any) -> Dict[str, Any]:
         "circuit_breaker": breaker,
         "fallbacks": fallbacks,
         "fallbacks_total": sum(fallbacks.values()),
+        "pubsub": _pubsub_counts(client),
     }
+
+
+_PUBSUB_ZERO = {
+    "subscriptions": 0,
+    "messages": 0,
+    "connects": 0,
+    "disconnects": 0,
+    "reconnects": 0,
+    "health_checks": 0,
+}
+
+
+def _pubsub_counts(client: Any) -> Dict[str, int]:
+    """The client's subscriptions (``client.pubsub()``): how many are open, and their
+    counters summed, closed ones included."""
+    stats = getattr(client, "_pubsub_stats", None)
+    return dict(_PUBSUB_ZERO) if stats is None else stats.snapshot()
 
 
 # -- Prometheus text exposition format ------------------------------------------------
@@ -240,6 +258,30 @@ _FAMILIES: List[Family] = [
         "counter",
         "Calls refused at once by an open breaker.",
         lambda m: [("_total", [], m.get("circuit_breaker", {}).get("refused", 0))],
+    ),
+    (
+        "pubsub_subscriptions",
+        "gauge",
+        "Open pub/sub subscriptions (client.pubsub()).",
+        lambda m: [("", [], m.get("pubsub", {}).get("subscriptions", 0))],
+    ),
+    (
+        "pubsub_messages",
+        "counter",
+        "Messages received by subscriptions.",
+        lambda m: [("_total", [], m.get("pubsub", {}).get("messages", 0))],
+    ),
+    (
+        "pubsub_disconnects",
+        "counter",
+        "Subscription connections lost, failed reconnects included.",
+        lambda m: [("_total", [], m.get("pubsub", {}).get("disconnects", 0))],
+    ),
+    (
+        "pubsub_reconnects",
+        "counter",
+        "Subscriptions restored after a loss: each a gap in the messages.",
+        lambda m: [("_total", [], m.get("pubsub", {}).get("reconnects", 0))],
     ),
 ]
 

@@ -40,6 +40,8 @@ int pt_call(prc_pool_t *p, prc_call_t *call, const char *req, int nreplies,
             int flags, double timeout);
 /* The reply bytes of a successful call equal `expect`? */
 int pt_replies_are(prc_call_t *call, const char *expect);
+/* End a forked child of a test with `code` (coverage counters written). */
+void pt_child_exit(int code) __attribute__((noreturn));
 /* A start_fake wrapper that fails the test when the server cannot start. */
 #define START_FAKE(var, opts)                                                 \
     do {                                                                      \

@@ -841,23 +841,6 @@ TEST_IMPL(pool_breaker_blocking_not_probe)
 
 /* ---- fork ------------------------------------------------------------- */
 
-#if !defined(__SANITIZE_THREAD__)
-#if defined(PRC_TEST_COVERAGE)
-/* Coverage builds (the Makefile defines PRC_TEST_COVERAGE): write the
- * child's counters, which _exit would drop. */
-extern void __gcov_dump(void);
-#endif
-
-static void
-child_exit(int code)
-{
-#if defined(PRC_TEST_COVERAGE)
-    __gcov_dump();
-#endif
-    _exit(code);
-}
-#endif
-
 TEST_IMPL(pool_fork)
 {
 #if defined(__SANITIZE_THREAD__)
@@ -887,20 +870,20 @@ TEST_IMPL(pool_fork)
         /* The child must not use the parent's socket: it opens its own
          * and never sends anything on the inherited one. */
         if (prc_fork_generation() != gen + 1) {
-            child_exit(10);
+            pt_child_exit(10);
         }
         if (pt_call(p, &call, PING_REQ, 1, 0, 2.0) != 0) {
-            child_exit(11);
+            pt_child_exit(11);
         }
         if (ST(&call)->fresh != 1) {
-            child_exit(12);
+            pt_child_exit(12);
         }
         prc_call_finish(p, &call, PRC_OK);
         prc_pool_stats(p, &st);
         if (st.in_use != 0) {
-            child_exit(13);
+            pt_child_exit(13);
         }
-        child_exit(0);
+        pt_child_exit(0);
     }
     for (i = 0; i < 500; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid) {

@@ -184,6 +184,25 @@
     XX(tls_untrusted)                                                         \
     XX(tls_client_files)                                                      \
     XX(tls_against_plain_server)                                              \
+    /* sub.c: pub/sub on a connection of its own */                           \
+    XX(sub_messages)                                                          \
+    XX(sub_shapes)                                                            \
+    XX(sub_out_of_step)                                                       \
+    XX(sub_refused_backs_off)                                                 \
+    XX(sub_reconnect_resubscribes)                                            \
+    XX(sub_resubscribe_refused)                                               \
+    XX(sub_idle_health_checks)                                                \
+    XX(sub_unanswered_ping_is_lost)                                           \
+    XX(sub_hung_server)                                                       \
+    XX(sub_connect_timeout)                                                   \
+    XX(sub_close_wakes_reader)                                                \
+    XX(sub_request_wakes_reader)                                              \
+    XX(sub_fork)                                                              \
+    XX(sub_sets)                                                              \
+    XX(sub_ping_connects)                                                     \
+    XX(sub_order)                                                             \
+    XX(sub_bad_options)                                                       \
+    XX(sub_alloc)                                                             \
     /* writer.c */                                                            \
     XX(writer_integers)                                                       \
     XX(writer_commands)                                                       \

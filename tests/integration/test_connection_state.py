@@ -33,12 +33,12 @@ Args = Tuple[Any, ...]
 # user may try, subcommand forms included. A command absent from this server (CLIENT
 # NO-TOUCH before 7.2) is refused all the same: nothing is sent.
 REFUSED: List[Tuple[Args, str]] = [
-    (("SUBSCRIBE", "ch"), "pub/sub is not supported"),
-    (("PSUBSCRIBE", "ch*"), "pub/sub is not supported"),
-    (("SSUBSCRIBE", "ch"), "pub/sub is not supported"),
-    (("UNSUBSCRIBE",), "pub/sub is not supported"),
-    (("PUNSUBSCRIBE", "ch*"), "pub/sub is not supported"),
-    (("SUNSUBSCRIBE",), "pub/sub is not supported"),
+    (("SUBSCRIBE", "ch"), "client.pubsub()"),
+    (("PSUBSCRIBE", "ch*"), "client.pubsub()"),
+    (("SSUBSCRIBE", "ch"), "client.pubsub()"),
+    (("UNSUBSCRIBE",), "client.pubsub()"),
+    (("PUNSUBSCRIBE", "ch*"), "client.pubsub()"),
+    (("SUNSUBSCRIBE",), "client.pubsub()"),
     (("MONITOR",), "redis-cli"),
     (("SYNC",), "replication"),
     (("PSYNC", "?", -1), "replication"),

@@ -425,6 +425,7 @@ SAMPLE_ARGS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "pexpireat": (("k", 1), {}),
     "psetex": (("k", 1, "v"), {}),
     "publish": (("c", "m"), {}),
+    "spublish": (("c", "m"), {}),
     "rename": (("a", "b"), {}),
     "sdiff": (("a",), {}),
     "set": (("k", "v"), {}),

@@ -152,6 +152,7 @@ DEFAULTS: Dict[str, Any] = {
     "ssl_server_hostname": None,
     "key_prefix": None,
     "key_prefix_allow": (),
+    "key_prefix_channels": True,
     "max_reply_bytes": 512 * 1024 * 1024,
     "memory_warning_ratio": 0.8,
     "memory_critical_ratio": 0.9,

@@ -1,0 +1,881 @@
+/* test_sub.c - the subscriber (sub.c): pushed messages, reconnects with
+ * backoff, resubscription, health checks, threads, fork. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pooltest.h"
+
+/* Slack for timing assertions: a loaded 2-core machine under TSan. */
+#define SLACK_MS 400
+
+#define CONFIRM(kind, name, n)                                                \
+    "*3\r\n$" #n "\r\n" kind "\r\n$1\r\n" name "\r\n:1\r\n"
+#define SUBSCRIBED_A "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+#define MESSAGE_A_HI "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n"
+#define HEALTH_PONG "*2\r\n$4\r\npong\r\n$26\r\npyredisclient-health-check\r\n"
+
+static void
+free_sub(void *s)
+{
+    prc_sub_free(s);
+}
+
+/* A subscriber freed after the test; NULL with the error printed. */
+static prc_sub_t *
+new_sub(const prc_opts_t *o)
+{
+    char eb[128];
+    int err;
+    prc_sub_t *s = prc_sub_new(o, &err, eb, sizeof(eb));
+
+    if (s == NULL) {
+        printf("prc_sub_new: %s: %s\n", prc_err_name(err), eb);
+        return NULL;
+    }
+    test_defer(free_sub, s);
+    return s;
+}
+
+/* Options for a fake server: pt_opts, no idle PINGs. */
+static void
+sub_opts(prc_opts_t *o, const fakesrv_t *srv)
+{
+    pt_opts(o, srv);
+    o->health_check_interval = 0;
+}
+
+/* Append printf output to out (of cap bytes, holding *n). */
+static void put(char *out, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+put(char *out, size_t cap, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    if (*n >= cap) {
+        return;
+    }
+    va_start(ap, fmt);
+    k = vsnprintf(out + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (k > 0) {
+        *n += (size_t)k;
+    }
+}
+
+/* Read one message (mode, within timeout s) into text: "kind el...",
+ * "reconnected attempts channels patterns shards: reason", or
+ * "error NAME: errstr"; the turn is given back.  Returns the result. */
+static int
+next_text(prc_sub_t *s, int mode, double timeout, char *out, size_t cap)
+{
+    prc_sub_io_t io;
+    prc_sub_msg_t m;
+    prc_sub_event_t ev;
+    size_t n = 0;
+    int rc, i;
+
+    out[0] = '\0';
+    rc = prc_sub_read(s, mode, prc_deadline_after(timeout), &io);
+    if (rc == PRC_SUB_MESSAGE) {
+        prc_sub_message(s, &m);
+        put(out, cap, &n, "%s", prc_sub_kind_name(m.kind));
+        for (i = 0; i < m.n; i++) {
+            if (m.el[i].type == ':') {
+                put(out, cap, &n, " %lld", (long long)m.el[i].num);
+            } else if (m.el[i].p == NULL) {
+                put(out, cap, &n, " (nil)");
+            } else {
+                put(out, cap, &n, " %.*s", (int)m.el[i].len, m.el[i].p);
+            }
+        }
+        prc_sub_release(s);
+    } else if (rc == PRC_SUB_RECONNECTED) {
+        prc_sub_event(s, &ev);
+        put(out, cap, &n, "reconnected %d %lld %lld %lld: %s", ev.attempts,
+            (long long)ev.counts[0], (long long)ev.counts[1],
+            (long long)ev.counts[2], ev.reason);
+        prc_sub_release(s);
+    } else if (rc < 0) {
+        put(out, cap, &n, "error %s: %s", prc_err_name(rc), io.errstr);
+    }
+    return rc;
+}
+
+static int
+subscribe1(prc_sub_t *s, int set, const char *name)
+{
+    size_t len = strlen(name);
+
+    return prc_sub_subscribe(s, set, 1, &name, &len);
+}
+
+static int
+flush(prc_sub_t *s)
+{
+    prc_sub_io_t io;
+
+    return prc_sub_flush(s, PRC_SUB_WAIT, prc_deadline_after(2.0), &io);
+}
+
+/* ---- messages ------------------------------------------------------------
+ */
+
+TEST_IMPL(sub_messages)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_stats_t st;
+    char t[256], line[128];
+
+    so.reply = SUBSCRIBED_A;
+    so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    so.extra = MESSAGE_A_HI; /* pushed after every answer */
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(prc_sub_subscribed(s), 0);
+    /* Nothing connected, nothing subscribed: a read just waits. */
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.05, t, sizeof(t)), PRC_SUB_NONE);
+    ASSERT_EQ(fakesrv_accepted(srv), 0);
+
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(prc_sub_subscribed(s), 1);
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_CHANNELS), 1);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "subscribe a 1");
+    ASSERT_EQ(fakesrv_accepted(srv), 1);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "message a hi");
+    ASSERT_EQ(fakesrv_log(srv, 0, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SUBSCRIBE a");
+    /* Only what has arrived: none. */
+    ASSERT_EQ(next_text(s, PRC_SUB_BUFFERED, 0, t, sizeof(t)), PRC_SUB_NONE);
+
+    /* A PING with no argument: its pong, then the pushed message. */
+    ASSERT_EQ(prc_sub_ping(s, NULL, 0), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "pong ");
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "message a hi");
+    ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "PING");
+
+    /* Confirmations can be skipped; messages never are. */
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(
+        next_text(s, PRC_SUB_WAIT | PRC_SUB_SKIP_CONFIRMS, 1.0, t, sizeof(t)),
+        PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "message a hi");
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_CHANNELS), 1); /* a set */
+
+    prc_sub_stats(s, &st);
+    ASSERT_EQ(st.messages, 3);
+    ASSERT_EQ(st.connects, 1);
+    ASSERT_EQ(st.disconnects, 0);
+    ASSERT_EQ(st.reconnects, 0);
+    ASSERT_EQ(fakesrv_accepted(srv), 1);
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_shapes)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char t[256];
+    static const char *const expect[] = {
+        "subscribe a 1",   "pmessage p* pa x",
+        "smessage s y",    "unsubscribe (nil) 0",
+        "psubscribe p* 1", "punsubscribe p* 0",
+        "ssubscribe s 1",  "sunsubscribe s 0",
+        "pong ",           "pong hi",
+        "error NOPERM no", "message a ",
+    };
+    size_t i;
+
+    so.reply = SUBSCRIBED_A "*4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\npa\r\n"
+                            "$1\r\nx\r\n"
+                            "*3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\ny\r\n"
+                            "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+                            "*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:1\r\n"
+                            "*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n"
+                            "*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n"
+                            "*3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n"
+                            "+PONG\r\n" HEALTH_PONG "$2\r\nhi\r\n"
+                            "-NOPERM no\r\n"
+                            "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$0\r\n\r\n";
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
+                  PRC_SUB_MESSAGE);
+        ASSERT_STR_EQ(t, expect[i]);
+    }
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.05, t, sizeof(t)), PRC_SUB_NONE);
+    ASSERT_STR_EQ(prc_sub_kind_name(PRC_SUB_KIND_ERROR), "error");
+    ASSERT_NULL(prc_sub_kind_name(PRC_SUB_KIND_COUNT));
+    ASSERT_NULL(prc_sub_kind_name(-1));
+    return TEST_OK;
+}
+
+/* Replies a subscribed connection never gets: the connection is out of
+ * step, lost, and the loss is the notice. */
+TEST_IMPL(sub_out_of_step)
+{
+    static const char *const bad[] = {
+        ":1\r\n",
+        "+OK\r\n",
+        "$-1\r\n",
+        "*0\r\n",
+        "*1\r\n$7\r\nmessage\r\n",
+        "*2\r\n$7\r\nmessage\r\n$1\r\na\r\n",
+        "*3\r\n$7\r\nmessage\r\n$-1\r\n$1\r\nx\r\n",
+        "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n$1\r\n1\r\n",
+        "*3\r\n$5\r\nhello\r\n$1\r\na\r\n$1\r\nb\r\n",
+        "*3\r\n:1\r\n$1\r\na\r\n$1\r\nb\r\n",
+        "*3\r\n$7\r\nmessage\r\n*0\r\n$1\r\nb\r\n",
+        "*2\r\n$5\r\nerror\r\n$1\r\nb\r\n",
+        "*5\r\n$8\r\npmessage\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n",
+        "x\r\n",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fakesrv_opts_t so = {0};
+        fakesrv_t *srv;
+        prc_opts_t o;
+        prc_sub_t *s;
+        prc_sub_stats_t st;
+        char t[256], why[PRC_ERRSTR_LEN];
+
+        so.reply = bad[i];
+        START_FAKE(srv, &so);
+        sub_opts(&o, srv);
+        ASSERT_NOT_NULL(s = new_sub(&o));
+        ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.2, t, sizeof(t)), PRC_SUB_NONE);
+        prc_sub_stats(s, &st);
+        ASSERT_GE(st.disconnects, 1);
+        ASSERT_EQ(st.reconnects, 0);
+        ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 1);
+        if (strstr(why, "no pub/sub message") == NULL &&
+            strstr(why, "invalid") == NULL) {
+            test__fail(__FILE__, __LINE__, "reply %zu: %s", i, why);
+            return TEST_FAILED;
+        }
+        /* Once per outage. */
+        ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 0);
+        fakesrv_stop(srv);
+    }
+    return TEST_OK;
+}
+
+/* ---- outages ------------------------------------------------------------ */
+
+TEST_IMPL(sub_refused_backs_off)
+{
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_stats_t st;
+    char t[256], why[PRC_ERRSTR_LEN];
+    double t0, ms;
+    int64_t gone;
+
+    sub_opts(&o, NULL);
+    o.port = test_free_port(); /* nothing listens */
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    /* The connect fails: flush is done, nothing raised, reading retries. */
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 1);
+    ASSERT_STR_CONTAINS(why, "Connection refused");
+    /* A flush during the backoff does not connect again. */
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    prc_sub_stats(s, &st);
+    ASSERT_EQ(st.disconnects, 1);
+
+    t0 = test_now_ms();
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.3, t, sizeof(t)), PRC_SUB_NONE);
+    ms = test_now_ms() - t0;
+    ASSERT_GE(ms, 290);
+    ASSERT_LT(ms, 300 + SLACK_MS);
+    /* Backoff 5-50 ms (at least 10): a handful of connects, no spin. */
+    prc_sub_stats(s, &st);
+    ASSERT_GE(st.disconnects, 3);
+    ASSERT_LE(st.disconnects, 32);
+    ASSERT_EQ(st.connects, 0);
+    ASSERT_EQ(prc_sub_subscribed(s), 1);
+    /* A non-blocking step reports the backoff as a sleep. */
+    {
+        prc_sub_io_t io;
+        int rc = prc_sub_read(s, PRC_SUB_STEP, PRC_NO_DEADLINE, &io);
+        ASSERT(rc == PRC_WANT_SLEEP || rc == PRC_WANT_WRITE ||
+               rc == PRC_WANT_READ);
+    }
+    /* Unsubscribed from everything: nothing to reconnect for. */
+    ASSERT_EQ(prc_sub_unsubscribe(s, PRC_SUB_CHANNELS, 0, NULL, NULL), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_SUB_NONE);
+    prc_sub_stats(s, &st);
+    gone = st.disconnects;
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_SUB_NONE);
+    prc_sub_stats(s, &st);
+    ASSERT_EQ(st.disconnects, gone);
+    ASSERT_EQ(prc_sub_subscribed(s), 0);
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_reconnect_resubscribes)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv, *srv2;
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_stats_t st;
+    char t[256], line[128];
+    int i, seen = 0;
+
+    /* One confirmation per command: one name per set. */
+    so.reply = CONFIRM("subscribe", "x", 9);
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(subscribe1(s, PRC_SUB_PATTERNS, "p*"), 0);
+    ASSERT_EQ(subscribe1(s, PRC_SUB_SHARDS, "s"), 0);
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
+                  PRC_SUB_MESSAGE);
+        ASSERT_STR_EQ(t, "subscribe x 1");
+    }
+
+    /* The server goes away; the reader backs off; it comes back. */
+    so.port = fakesrv_port(srv);
+    fakesrv_stop(srv);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_SUB_NONE);
+    START_FAKE(srv2, &so);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 2.0, t, sizeof(t)),
+              PRC_SUB_RECONNECTED);
+    ASSERT_STR_CONTAINS(t, " 1 1 1: server closed the connection");
+    /* The resubscription's confirmations were read and dropped. */
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_SUB_NONE);
+    /* One command per set, all in the same write. */
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ(fakesrv_log(srv2, i, line, sizeof(line)), 0);
+        if (strcmp(line, "SUBSCRIBE a") == 0) {
+            seen |= 1;
+        } else if (strcmp(line, "PSUBSCRIBE p*") == 0) {
+            seen |= 2;
+        } else if (strcmp(line, "SSUBSCRIBE s") == 0) {
+            seen |= 4;
+        }
+    }
+    ASSERT_EQ(seen, 7);
+    prc_sub_stats(s, &st);
+    ASSERT_EQ(st.reconnects, 1);
+    ASSERT_EQ(st.connects, 2);
+    ASSERT_GE(st.disconnects, 1);
+    return TEST_OK;
+}
+
+/* An error answering a resubscription command stands for its missing
+ * confirmations: it is delivered, and the gap is still reported. */
+TEST_IMPL(sub_resubscribe_refused)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv, *srv2;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char t[256];
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    so.port = fakesrv_port(srv);
+    fakesrv_stop(srv);
+    so.reply = "-NOPERM no access\r\n";
+    START_FAKE(srv2, &so);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 2.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "error NOPERM no access");
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
+              PRC_SUB_RECONNECTED);
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_idle_health_checks)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_stats_t st;
+    char t[256], line[128];
+
+    so.reply = SUBSCRIBED_A;
+    so.ping_reply = HEALTH_PONG;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    o.health_check_interval = 0.05;
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    /* Idle: PINGs go out, their pongs are dropped. */
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.3, t, sizeof(t)), PRC_SUB_NONE);
+    prc_sub_stats(s, &st);
+    ASSERT_GE(st.health_checks, 2);
+    ASSERT_LE(st.health_checks, 8);
+    ASSERT_EQ(st.disconnects, 0);
+    ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "PING pyredisclient-health-check");
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_unanswered_ping_is_lost)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char t[256];
+    double t0, ms;
+
+    so.reply = SUBSCRIBED_A;
+    so.ping_reply = ""; /* PINGs are never answered */
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    o.health_check_interval = 0.05;
+    o.socket_timeout = 0.1;
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    t0 = test_now_ms();
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 2.0, t, sizeof(t)),
+              PRC_SUB_RECONNECTED);
+    ms = test_now_ms() - t0;
+    ASSERT_STR_CONTAINS(t, "no reply from the server within 0.1 s");
+    /* Idle 50 ms, unanswered 100 ms, then a reconnect. */
+    ASSERT_GE(ms, 140);
+    ASSERT_LT(ms, 150 + SLACK_MS);
+    ASSERT_EQ(fakesrv_accepted(srv), 2);
+    return TEST_OK;
+}
+
+/* A server that accepts and never answers: subscribing times out too. */
+TEST_IMPL(sub_hung_server)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char t[256], why[PRC_ERRSTR_LEN];
+
+    so.mode = FS_HANG;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    o.socket_timeout = 0.05;
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.3, t, sizeof(t)), PRC_SUB_NONE);
+    ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 1);
+    ASSERT_STR_CONTAINS(why, "no reply from the server within 0.05 s");
+    ASSERT_GE(fakesrv_accepted(srv), 2);
+    return TEST_OK;
+}
+
+/* The connect includes its setup commands: a server that never answers
+ * AUTH times the connect out (socket_connect_timeout). */
+TEST_IMPL(sub_connect_timeout)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char t[256], why[PRC_ERRSTR_LEN];
+
+    so.mode = FS_HANG;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    o.password = "pw";
+    o.connect_timeout = 0.05;
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.2, t, sizeof(t)), PRC_SUB_NONE);
+    ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 1);
+    ASSERT_STR_CONTAINS(why, "connect timed out after 0.05 s");
+    ASSERT_GE(fakesrv_accepted(srv), 2);
+    return TEST_OK;
+}
+
+/* ---- threads --------------------------------------------------------------
+ */
+
+typedef struct {
+    prc_sub_t *s;
+    double timeout;
+    int mode;
+    int rc;
+    double ms;
+    char text[256];
+} reader_t;
+
+static void *
+reader_main(void *arg)
+{
+    reader_t *r = arg;
+    double t0 = test_now_ms();
+
+    r->rc = next_text(r->s, r->mode, r->timeout, r->text, sizeof(r->text));
+    r->ms = test_now_ms() - t0;
+    return NULL;
+}
+
+TEST_IMPL(sub_close_wakes_reader)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    pthread_t th;
+    reader_t r = {0};
+    char t[256];
+    int pass;
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    /* Pass 0: waiting with nothing subscribed; pass 1: on a connection. */
+    for (pass = 0; pass < 2; pass++) {
+        ASSERT_NOT_NULL(s = new_sub(&o));
+        if (pass == 1) {
+            ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+            ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
+                      PRC_SUB_MESSAGE);
+        }
+        r.s = s;
+        r.timeout = 5.0;
+        r.mode = PRC_SUB_WAIT;
+        ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
+        test_sleep_ms(50);
+        prc_sub_close(s);
+        pthread_join(th, NULL);
+        ASSERT_EQ(r.rc, PRC_SUB_NONE);
+        ASSERT_LT(r.ms, 50 + SLACK_MS);
+        /* Closed: every call says so; close again is harmless. */
+        prc_sub_close(s);
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_ECLOSED);
+        ASSERT_STR_CONTAINS(t, "closed");
+        ASSERT_CODE(subscribe1(s, PRC_SUB_CHANNELS, "b"), PRC_ECLOSED);
+        ASSERT_CODE(prc_sub_unsubscribe(s, PRC_SUB_CHANNELS, 0, NULL, NULL),
+                    PRC_ECLOSED);
+        ASSERT_CODE(prc_sub_ping(s, NULL, 0), PRC_ECLOSED);
+        ASSERT_CODE(flush(s), PRC_ECLOSED);
+        ASSERT_EQ(prc_sub_subscribed(s), 0);
+    }
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_request_wakes_reader)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    pthread_t th;
+    reader_t r = {0};
+    prc_sub_io_t io;
+    char t[256];
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    r.s = s;
+    r.timeout = 5.0;
+    r.mode = PRC_SUB_WAIT;
+    ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
+    test_sleep_ms(50);
+    /* The reader holds the turn: another reader, or a flush, is told so. */
+    ASSERT_EQ(prc_sub_read(s, PRC_SUB_WAIT, prc_deadline_after(0.1), &io),
+              PRC_SUB_BUSY);
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_BUSY); /* the reader connects and sends */
+    pthread_join(th, NULL);
+    ASSERT_EQ(r.rc, PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(r.text, "subscribe a 1");
+    ASSERT_LT(r.ms, 50 + SLACK_MS);
+
+    /* Requests while the reader waits on the connection go out at once. */
+    r.timeout = 5.0;
+    ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
+    test_sleep_ms(50);
+    ASSERT_EQ(prc_sub_ping(s, "p", 1), 0);
+    pthread_join(th, NULL);
+    ASSERT_EQ(r.rc, PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(r.text, "pong ");
+    ASSERT_EQ(next_text(s, PRC_SUB_BUFFERED, 0, t, sizeof(t)), PRC_SUB_NONE);
+    return TEST_OK;
+}
+
+/* ---- fork -----------------------------------------------------------------
+ */
+
+TEST_IMPL(sub_fork)
+{
+#if defined(__SANITIZE_THREAD__)
+    SKIP("fork with running threads is not supported under TSan");
+#else
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_io_t io;
+    char t[256], why[64];
+    pid_t pid;
+    int status = -1, i;
+
+    so.reply = SUBSCRIBED_A;
+    so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    fflush(NULL);
+    pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        /* Every call fails, and nothing is sent on the parent's socket. */
+        if (prc_sub_read(s, PRC_SUB_WAIT, prc_deadline_after(0.1), &io) !=
+                PRC_ECLOSED ||
+            strstr(io.errstr, "fork") == NULL) {
+            pt_child_exit(10);
+        }
+        if (subscribe1(s, PRC_SUB_CHANNELS, "b") != PRC_ECLOSED ||
+            prc_sub_unsubscribe(s, 0, 0, NULL, NULL) != PRC_ECLOSED ||
+            prc_sub_ping(s, NULL, 0) != PRC_ECLOSED ||
+            prc_sub_flush(s, PRC_SUB_WAIT, 0, &io) != PRC_ECLOSED ||
+            prc_sub_subscribed(s) != 0 || prc_sub_count(s, 0) != 0 ||
+            prc_sub_take_notice(s, why, sizeof(why)) != 0) {
+            pt_child_exit(11);
+        }
+        prc_sub_release(s);
+        prc_sub_close(s);
+        prc_sub_free(s);
+        pt_child_exit(0);
+    }
+    for (i = 0; i < 500; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            break;
+        }
+        test_sleep_ms(10);
+    }
+    if (i == 500) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    ASSERT(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    /* The parent's subscription is untouched. */
+    ASSERT_EQ(prc_sub_ping(s, NULL, 0), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "pong ");
+    ASSERT_EQ(fakesrv_accepted(srv), 1);
+    ASSERT_EQ(fakesrv_commands(srv), 2);
+    return TEST_OK;
+#endif
+}
+
+/* ---- sets, options, allocation ------------------------------------------ */
+
+TEST_IMPL(sub_sets)
+{
+    prc_opts_t o;
+    prc_sub_t *s;
+    static char names[25000][8];
+    const char *argv[64];
+    size_t lens[64], i, j;
+
+    sub_opts(&o, NULL);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    /* Adding and removing in a growing table, duplicates once. */
+    for (i = 0; i < 25000; i += 50) {
+        for (j = 0; j < 50; j++) {
+            snprintf(names[i + j], sizeof(names[0]), "n%zu", i + j);
+            argv[j] = names[i + j];
+            lens[j] = strlen(names[i + j]);
+        }
+        ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_PATTERNS, 50, argv, lens), 0);
+    }
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_PATTERNS, 50, argv, lens), 0);
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_PATTERNS), 25000);
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_CHANNELS), 0);
+    ASSERT_EQ(prc_sub_count(s, 7), 0);
+    for (i = 0; i < 25000; i += 2) {
+        argv[0] = names[i];
+        lens[0] = strlen(names[i]);
+        ASSERT_EQ(prc_sub_unsubscribe(s, PRC_SUB_PATTERNS, 1, argv, lens), 0);
+    }
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_PATTERNS), 12500);
+    /* Each remaining name is still found (the probe runs stayed intact),
+     * and one not in the set changes nothing. */
+    argv[0] = "absent";
+    lens[0] = 6;
+    ASSERT_EQ(prc_sub_unsubscribe(s, PRC_SUB_PATTERNS, 1, argv, lens), 0);
+    for (i = 1; i < 25000; i += 2) {
+        argv[0] = names[i];
+        lens[0] = strlen(names[i]);
+        ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_PATTERNS, 1, argv, lens), 0);
+    }
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_PATTERNS), 12500);
+    /* An empty name is a name too. */
+    argv[0] = "";
+    lens[0] = 0;
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 1, argv, lens), 0);
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_CHANNELS), 1);
+    ASSERT_EQ(prc_sub_unsubscribe(s, PRC_SUB_CHANNELS, 1, argv, lens), 0);
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_CHANNELS), 0);
+    /* Bad requests. */
+    ASSERT_CODE(prc_sub_subscribe(s, 3, 1, argv, lens), PRC_EINVAL);
+    ASSERT_CODE(prc_sub_subscribe(s, 0, 0, argv, lens), PRC_EINVAL);
+    ASSERT_CODE(prc_sub_unsubscribe(s, -1, 0, argv, lens), PRC_EINVAL);
+    return TEST_OK;
+}
+
+/* A PING with nothing subscribed connects, and its pong comes; that
+ * connection lost with nothing subscribed is no outage: no reconnect, no
+ * notice. */
+TEST_IMPL(sub_ping_connects)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_stats_t st;
+    char t[256], why[PRC_ERRSTR_LEN];
+
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(prc_sub_ping(s, "x", 1), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "pong "); /* +PONG, as redis-py reads it */
+    ASSERT_EQ(prc_sub_subscribed(s), 0);
+    fakesrv_stop(srv);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.2, t, sizeof(t)), PRC_SUB_NONE);
+    prc_sub_stats(s, &st);
+    ASSERT_EQ(st.connects, 1);
+    ASSERT_EQ(st.disconnects, 1);
+    ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 0);
+    return TEST_OK;
+}
+
+/* Subscriptions are sent in the order they were made, whatever the hash
+ * table's order. */
+TEST_IMPL(sub_order)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    static const char *const names[] = {"n9", "n8", "n7", "n6", "n5",
+                                        "n4", "n3", "n2", "n1", "n0"};
+    size_t lens[10];
+    char line[128];
+    int i;
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    for (i = 0; i < 10; i++) {
+        lens[i] = 2;
+    }
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 5, names, lens), 0);
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 5, names + 5, lens), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    for (i = 0; i < 100 && fakesrv_commands(srv) < 1; i++) {
+        test_sleep_ms(10);
+    }
+    ASSERT_EQ(fakesrv_log(srv, 0, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SUBSCRIBE n9 n8 n7 n6 n5 n4 n3 n2 n1 n0");
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_bad_options)
+{
+    prc_opts_t o;
+    char eb[128];
+    int err;
+
+    prc_opts_init(&o);
+    o.port = 70000;
+    ASSERT_NULL(prc_sub_new(&o, &err, eb, sizeof(eb)));
+    ASSERT_CODE(err, PRC_EINVAL);
+    ASSERT_STR_CONTAINS(eb, "port");
+    prc_sub_free(NULL);
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_alloc)
+{
+    prc_opts_t o;
+    prc_sub_t *s;
+    const char *name = "chan";
+    char eb[128];
+    long n;
+    int err, rc, fired, failures = 0;
+
+    if (!failalloc_available()) {
+        SKIP("built without -Wl,--wrap=malloc (see tests/c/Makefile)");
+    }
+    sub_opts(&o, NULL);
+    o.client_name = "name";
+    for (n = 1; n < 100; n++) {
+        failalloc_arm(n);
+        s = prc_sub_new(&o, &err, eb, sizeof(eb));
+        fired = failalloc_fired();
+        failalloc_arm(0);
+        if (!fired) {
+            ASSERT_NOT_NULL(s);
+            prc_sub_free(s);
+            break;
+        }
+        prc_sub_free(s);
+        if (s == NULL) {
+            ASSERT_CODE(err, PRC_ENOMEM);
+            failures++;
+        }
+    }
+    ASSERT_GE(failures, 3);
+    /* Adding a name: the table, then the copy. */
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    for (n = 1; n < 10; n++) {
+        failalloc_arm(n);
+        rc = subscribe1(s, PRC_SUB_CHANNELS, name);
+        fired = failalloc_fired();
+        failalloc_arm(0);
+        if (!fired) {
+            ASSERT_EQ(rc, 0);
+            break;
+        }
+        ASSERT_CODE(rc, PRC_ENOMEM);
+    }
+    ASSERT_EQ(prc_sub_count(s, PRC_SUB_CHANNELS), 1);
+    return TEST_OK;
+}
