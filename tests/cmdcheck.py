@@ -25,9 +25,10 @@ import asyncio
 import inspect
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Set, Tuple
 
-import pyredisclient
+import pytest
+
 from pyredisclient import AsyncRedisClient, RedisClient
 
 Scenario = Callable[["Caller"], None]
@@ -58,6 +59,21 @@ class Caller:
             return getattr(host, method)(*args, **kwargs)
 
         return self.run(method, call, iterate=method.endswith("_iter"))
+
+    def unordered(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Like a call, for a reply in server hash order (KEYS, SCAN, ...), which
+        differs under a key prefix: a list (or the list of a (cursor, list) pair)
+        is recorded sorted."""
+        result = self(method, *args, **kwargs)
+        self.results[-1] = (method, _sorted(result))
+        return result
+
+    def value(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call without recording (for a value checked with :meth:`note`)."""
+        before = len(self.results)
+        result = self(method, *args, **kwargs)
+        del self.results[before:]
+        return result
 
     def bitfield(
         self, key: Any, ops: Sequence[Tuple[Any, ...]], default_overflow: str | None = None
@@ -113,6 +129,14 @@ class Caller:
         finally:
             await pipe.reset()
         return result
+
+
+def _sorted(result: Any) -> Any:
+    if isinstance(result, list):
+        return sorted(result, key=repr)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], list):
+        return (result[0], sorted(result[1], key=repr))
+    return result
 
 
 def run(mode: str, url: str, scenario: Scenario, decode: bool = False) -> List[Any]:
@@ -200,5 +224,56 @@ def family_methods(cls: type) -> List[str]:
     ]
 
 
-def hosts() -> Dict[str, Any]:
-    return {"RedisClient": pyredisclient.RedisClient, "AsyncRedisClient": AsyncRedisClient}
+class Family:
+    """The scenarios of one test file and the tests that run them.
+
+    ``family.scenario`` registers a scenario (``bytes_only``: its replies are not
+    UTF-8, so decode_responses cannot return them; ``prefix=False``: it uses
+    commands a prefix refuses, tested on their own); :meth:`tests` returns the
+    three tests the file assigns to module-level ``test_*`` names.
+    """
+
+    def __init__(self, *classes: type) -> None:
+        self.classes = classes
+        self.scenarios: Dict[str, Scenario] = {}
+        self.bytes_only: Set[str] = set()
+        self.unprefixed: Set[str] = set()
+
+    def scenario(
+        self, func: Scenario | None = None, *, bytes_only: bool = False, prefix: bool = True
+    ) -> Any:
+        def register(f: Scenario) -> Scenario:
+            self.scenarios[f.__name__] = f
+            if bytes_only:
+                self.bytes_only.add(f.__name__)
+            if not prefix:
+                self.unprefixed.add(f.__name__)
+            return f
+
+        return register(func) if func is not None else register
+
+    def tests(self, test_file: str) -> Tuple[Callable[..., None], ...]:
+        names = sorted(self.scenarios)
+        modes = [
+            pytest.param(name, mode, id=f"{name}-{mode}")
+            for name in names
+            for mode in HOSTS
+            if mode != "prefix" or name not in self.unprefixed
+        ]
+
+        @pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decode"])
+        @pytest.mark.parametrize("name", names)
+        def test_same_as_redis_py(name: str, decode: bool, redis_url: str) -> None:
+            if decode and name in self.bytes_only:
+                pytest.skip("replies are not valid UTF-8")
+            check_same_as_redis_py(redis_url, self.scenarios[name], decode)
+
+        @pytest.mark.parametrize("name,mode", modes)
+        def test_every_host(name: str, mode: str, redis_url: str) -> None:
+            check_host(redis_url, self.scenarios[name], mode)
+
+        def test_every_method_is_in_a_scenario() -> None:
+            methods = [m for cls in self.classes for m in family_methods(cls)]
+            assert untested(methods, test_file) == []
+
+        return test_same_as_redis_py, test_every_host, test_every_method_is_in_a_scenario

@@ -9,22 +9,18 @@ The explicit tests below pin values that do not depend on redis-py.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict
+from typing import Any
 
 import cmdcheck
 import pytest
-from cmdcheck import Caller, Scenario
+from cmdcheck import Caller
 
 import pyredisclient
 from pyredisclient import DataError, ResponseError
 from pyredisclient.commands.strings import BitFieldOperation, StringCommands
 
-SCENARIOS: Dict[str, Scenario] = {}
-
-
-def scenario(func: Scenario) -> Scenario:
-    SCENARIOS[func.__name__] = func
-    return func
+family = cmdcheck.Family(StringCommands)
+scenario = family.scenario
 
 
 @scenario
@@ -157,21 +153,7 @@ def bitfield(c: Caller) -> None:
     c("bitfield_ro", "missing", "u8", 0)
 
 
-@pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decode"])
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_same_as_redis_py(name: str, decode: bool, redis_url: str) -> None:
-    cmdcheck.check_same_as_redis_py(redis_url, SCENARIOS[name], decode)
-
-
-@pytest.mark.parametrize("mode", cmdcheck.HOSTS)
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_every_host(name: str, mode: str, redis_url: str) -> None:
-    cmdcheck.check_host(redis_url, SCENARIOS[name], mode)
-
-
-def test_every_method_is_in_a_scenario() -> None:
-    methods = cmdcheck.family_methods(StringCommands)
-    assert cmdcheck.untested(methods, __file__) == []
+test_same_as_redis_py, test_every_host, test_every_method_is_in_a_scenario = family.tests(__file__)
 
 
 # ---------------------------------------------------------------------------
