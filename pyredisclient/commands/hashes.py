@@ -1,17 +1,17 @@
-"""Hash commands: HSET, HGET, HGETALL, counters, HSCAN."""
+"""Hash commands: HSET, HGET, HGETALL, counters."""
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
 # mypy: disable-error-code="no-any-return"
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from ..exceptions import DataError
 from .args import flatten, list_or_args
 from .base import CommandsBase
-from .callbacks import hscan_novalues_result, hscan_result, pairs_to_dict
-from .types import EncodableT, KeyT, PatternT
+from .callbacks import pairs_to_dict
+from .types import EncodableT, KeyT
 
 
 class HashCommands(CommandsBase):
@@ -80,42 +80,3 @@ class HashCommands(CommandsBase):
     def hlen(self, name: KeyT) -> int:
         """Return the number of fields in hash ``name``."""
         return self._run(("HLEN", name))
-
-    def hscan(
-        self,
-        name: KeyT,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        no_values: bool | None = None,
-    ) -> Tuple[int, Any]:
-        """Return (next cursor, {field: value}) for one step of a hash scan.
-
-        With ``no_values`` the second item is a list of field names.
-        """
-        args: Tuple[Any, ...] = ("HSCAN", name, cursor)
-        if match is not None:
-            args += ("MATCH", match)
-        if count is not None:
-            args += ("COUNT", count)
-        if no_values is not None:
-            args += ("NOVALUES",)
-        return self._run(args, hscan_novalues_result if no_values else hscan_result)
-
-    def hscan_iter(
-        self,
-        name: KeyT,
-        match: PatternT | None = None,
-        count: int | None = None,
-        no_values: bool | None = None,
-    ) -> Iterator[Any]:
-        """Yield (field, value) pairs of hash ``name`` (fields with ``no_values``)."""
-        cursor = None
-        while cursor != 0:
-            cursor, data = self.hscan(
-                name, cursor or 0, match=match, count=count, no_values=no_values
-            )
-            if no_values:
-                yield from data
-            else:
-                yield from data.items()

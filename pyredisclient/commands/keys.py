@@ -1,4 +1,4 @@
-"""Generic key commands: DEL, EXISTS, expiry, TYPE, RENAME, KEYS, SCAN."""
+"""Generic key commands: DEL, EXISTS, expiry, TYPE, RENAME, KEYS."""
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
 # mypy: disable-error-code="no-any-return"
@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterator, List, Tuple
+from typing import Any, List
 
 from .args import expire_flags
 from .base import CommandsBase
-from .callbacks import is_ok, scan_result
+from .callbacks import is_ok
 from .types import AbsExpiryT, ExpiryT, KeyT, PatternT
 
 
@@ -108,33 +108,3 @@ class KeyCommands(CommandsBase):
     def keys(self, pattern: PatternT = "*") -> List[Any]:
         """Return the keys matching ``pattern``."""
         return self._run(("KEYS", pattern))
-
-    def scan(
-        self,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        _type: str | None = None,
-    ) -> Tuple[int, List[Any]]:
-        """Return (next cursor, keys) for one step of an incremental key scan."""
-        args: Tuple[Any, ...] = ("SCAN", cursor)
-        if match is not None:
-            args += ("MATCH", match)
-        if count is not None:
-            args += ("COUNT", count)
-        if _type is not None:
-            args += ("TYPE", _type)
-        return self._run(args, scan_result)
-
-    def scan_iter(
-        self,
-        match: PatternT | None = None,
-        count: int | None = None,
-        _type: str | None = None,
-    ) -> Iterator[Any]:
-        """Yield every key matching ``match`` (and ``_type``), scanning in steps."""
-        cursor, data = self.scan(0, match=match, count=count, _type=_type)
-        yield from data
-        while cursor != 0:
-            cursor, data = self.scan(cursor, match=match, count=count, _type=_type)
-            yield from data
