@@ -1,4 +1,4 @@
-"""Hash commands: HSET, HGET, HGETALL, counters."""
+"""Hash commands: HSET, HGET, HGETALL, counters, HRANDFIELD."""
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
 # mypy: disable-error-code="no-any-return"
@@ -80,3 +80,24 @@ class HashCommands(CommandsBase):
     def hlen(self, name: KeyT) -> int:
         """Return the number of fields in hash ``name``."""
         return self._run(("HLEN", name))
+
+    def hmset(self, name: KeyT, mapping: Mapping[Any, EncodableT]) -> bool:
+        """Set the fields of ``mapping`` in hash ``name`` (HSET does the same)."""
+        if not mapping:
+            raise DataError("'hmset' with 'mapping' of length 0")
+        return self._run(("HMSET", name, *flatten(mapping)), bool)
+
+    def hstrlen(self, name: KeyT, key: EncodableT) -> int:
+        """Return the length of the value of field ``key`` (0 if absent)."""
+        return self._run(("HSTRLEN", name, key))
+
+    def hrandfield(self, key: KeyT, count: int | None = None, withvalues: bool = False) -> Any:
+        """Return a random field of hash ``key`` (None if empty); with ``count`` a
+        list of fields (negative: may repeat), with ``withvalues`` a flat
+        [field, value, ...] list."""
+        args: Tuple[Any, ...] = ("HRANDFIELD", key)
+        if count is not None:
+            args += (count,)
+        if withvalues:
+            args += ("WITHVALUES",)
+        return self._run(args)
