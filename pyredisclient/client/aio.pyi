@@ -303,6 +303,60 @@ class AsyncRedisClient:
     async def ltrim(self, name: KeyT, start: int, end: int) -> bool: ...
     async def blpop(self, keys: KeysT, timeout: float | None = 0) -> Tuple[Any, Any] | None: ...
     async def brpop(self, keys: KeysT, timeout: float | None = 0) -> Tuple[Any, Any] | None: ...
+    async def lpushx(self, name: KeyT, *values: EncodableT) -> int: ...
+    async def rpushx(self, name: KeyT, *values: EncodableT) -> int: ...
+    async def linsert(
+        self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT
+    ) -> int: ...
+    async def lpos(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        rank: int | None = None,
+        count: int | None = None,
+        maxlen: int | None = None,
+    ) -> Any: ...
+    async def rpoplpush(self, src: KeyT, dst: KeyT) -> Any: ...
+    async def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> Any: ...
+    async def lmove(
+        self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> Any: ...
+    async def blmove(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+    ) -> Any: ...
+    async def lmpop(
+        self, num_keys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> List[Any] | None: ...
+    async def blmpop(
+        self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> List[Any] | None: ...
+    async def sort(
+        self,
+        name: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+        store: KeyT | None = None,
+        groups: bool | None = False,
+    ) -> Any: ...
+    async def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> List[Any]: ...
     async def scan(
         self,
         cursor: int = 0,
@@ -629,6 +683,60 @@ class AsyncPipeline:
     def ltrim(self, name: KeyT, start: int, end: int) -> AsyncPipeline: ...
     def blpop(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
     def brpop(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def lpushx(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def rpushx(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def linsert(
+        self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT
+    ) -> AsyncPipeline: ...
+    def lpos(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        rank: int | None = None,
+        count: int | None = None,
+        maxlen: int | None = None,
+    ) -> AsyncPipeline: ...
+    def rpoplpush(self, src: KeyT, dst: KeyT) -> AsyncPipeline: ...
+    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def lmove(
+        self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> AsyncPipeline: ...
+    def blmove(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+    ) -> AsyncPipeline: ...
+    def lmpop(
+        self, num_keys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> AsyncPipeline: ...
+    def blmpop(
+        self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> AsyncPipeline: ...
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+        store: KeyT | None = None,
+        groups: bool | None = False,
+    ) -> AsyncPipeline: ...
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> AsyncPipeline: ...
     def scan(
         self,
         cursor: int = 0,

@@ -7,7 +7,7 @@
 # the generator's docstring for WATCH-mode reads). Pipeline does not name
 # CoreCommands as a base: it breaks its contract (ping returns the pipeline).
 
-from typing import Any, Callable, List, Mapping, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, Mapping, Sequence, Tuple
 
 from pyredisclient._steps import Steps
 from pyredisclient.commands.strings import BitfieldOffsetT, BitFieldOperation
@@ -272,6 +272,60 @@ class Pipeline:
     def ltrim(self, name: KeyT, start: int, end: int) -> Pipeline: ...
     def blpop(self, keys: KeysT, timeout: float | None = 0) -> Pipeline: ...
     def brpop(self, keys: KeysT, timeout: float | None = 0) -> Pipeline: ...
+    def lpushx(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def rpushx(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def linsert(
+        self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT
+    ) -> Pipeline: ...
+    def lpos(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        rank: int | None = None,
+        count: int | None = None,
+        maxlen: int | None = None,
+    ) -> Pipeline: ...
+    def rpoplpush(self, src: KeyT, dst: KeyT) -> Pipeline: ...
+    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> Pipeline: ...
+    def lmove(
+        self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> Pipeline: ...
+    def blmove(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+    ) -> Pipeline: ...
+    def lmpop(
+        self, num_keys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> Pipeline: ...
+    def blmpop(
+        self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> Pipeline: ...
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+        store: KeyT | None = None,
+        groups: bool | None = False,
+    ) -> Pipeline: ...
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> Pipeline: ...
     def scan(
         self,
         cursor: int = 0,
