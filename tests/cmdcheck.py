@@ -161,6 +161,8 @@ def run(mode: str, url: str, scenario: Scenario, decode: bool = False) -> List[A
         with warnings.catch_warnings():
             # redis-py 8 marks a few methods deprecated; we do not warn.
             warnings.simplefilter("ignore", DeprecationWarning)
+            # ... and a few arguments experimental (set's ifeq, ...).
+            warnings.filterwarnings("ignore", "Call to .* experimental usage", UserWarning)
             scenario(caller)
         if mode == "prefix":
             stray = [k for k in raw.keys("*") if not k.startswith(PREFIX.encode())]

@@ -32,6 +32,13 @@ def get_set(c: Caller) -> None:
     c("set", "k", "w", xx=True, get=True)
     c("set", "k", "x", ex=100, keepttl=True)
     c("set", "k", "x", nx=True, xx=True)
+    c("set", "k", "x", xx=True, ifeq="x")
+    c("set", "k", "x", ifne="x", ifdeq="00")
+    # Redis 8.4's conditions: a syntax error on older servers, a write on newer.
+    c("set", "k", "x", ifeq="x")
+    c("set", "k", "x", ifne="y", get=True)
+    c("set", "k", "x", ifdeq="0123456789abcdef", ex=10)
+    c("set", "k", "x", ifdne="0123456789abcdef")
     c("set", "n", 5, px=datetime.timedelta(seconds=50))
     c("set", "n2", 5, exat=4102444800)
     c("set", "n3", 5, pxat=4102444800000, get=True)
@@ -235,3 +242,23 @@ def test_bitfield_on_pipeline_and_prefix(redis_url: str) -> None:
     finally:
         client.close()
         raw.close()
+
+
+def test_set_conditions_arguments() -> None:
+    # Redis 8.4's IFEQ/IFNE/IFDEQ/IFDNE: the test server predates them, so the
+    # arguments are checked on a host that records them.
+    class Recorder(StringCommands):
+        def _run(self, args: Any, callback: Any = None) -> Any:
+            return args
+
+    host = Recorder()
+    assert host.set("k", "v", ifeq="old") == ("SET", "k", "v", "IFEQ", "old")
+    assert host.set("k", "v", ifne=b"x", get=True, px=5) == (
+        "SET", "k", "v", "IFNE", b"x", "GET", "PX", 5,
+    )  # fmt: skip
+    assert host.set("k", "v", ifdeq="ab12") == ("SET", "k", "v", "IFDEQ", "ab12")
+    assert host.set("k", "v", ifdne="ab12", keepttl=True) == (
+        "SET", "k", "v", "IFDNE", "ab12", "KEEPTTL",
+    )  # fmt: skip
+    with pytest.raises(DataError, match="mutually exclusive"):
+        host.set("k", "v", nx=True, ifeq="x")

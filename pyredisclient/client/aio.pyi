@@ -139,6 +139,10 @@ class AsyncRedisClient:
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: bytes | str | None = None,
+        ifne: bytes | str | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Any: ...
     async def getset(self, name: KeyT, value: EncodableT) -> Any: ...
     async def getdel(self, name: KeyT) -> Any: ...
@@ -519,6 +523,10 @@ class AsyncPipeline:
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: bytes | str | None = None,
+        ifne: bytes | str | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> AsyncPipeline: ...
     def getset(self, name: KeyT, value: EncodableT) -> AsyncPipeline: ...
     def getdel(self, name: KeyT) -> AsyncPipeline: ...

@@ -108,6 +108,10 @@ class Pipeline:
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: bytes | str | None = None,
+        ifne: bytes | str | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Pipeline: ...
     def getset(self, name: KeyT, value: EncodableT) -> Pipeline: ...
     def getdel(self, name: KeyT) -> Pipeline: ...

@@ -104,18 +104,25 @@ class StringCommands(CommandsBase):
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: bytes | str | None = None,
+        ifne: bytes | str | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Any:
         """Set ``name`` to ``value``.
 
-        Returns True, or None when ``nx``/``xx`` prevented the write; with
-        ``get=True`` returns the old value (or None) instead.
+        Returns True, or None when ``nx``/``xx`` (or, on Redis 8.4+, the
+        ``ifeq``/``ifne`` value or ``ifdeq``/``ifdne`` digest condition)
+        prevented the write; with ``get=True`` returns the old value (or None).
         """
+        conditions = (ifeq, ifne, ifdeq, ifdne)
         if (
             ex is None
             and px is None
             and exat is None
             and pxat is None
             and not (nx or xx or keepttl or get)
+            and conditions == (None, None, None, None)
         ):
             return self._run(("SET", name, value), set_result)
         if (ex is not None) + (px is not None) + (exat is not None) + (pxat is not None) + bool(
@@ -124,13 +131,19 @@ class StringCommands(CommandsBase):
             raise DataError(
                 "``ex``, ``px``, ``exat``, ``pxat``, and ``keepttl`` are mutually exclusive."
             )
-        if nx and xx:
-            raise DataError("``nx`` and ``xx`` are mutually exclusive.")
+        if bool(nx) + bool(xx) + sum(c is not None for c in conditions) > 1:
+            raise DataError(
+                "``nx``, ``xx``, ``ifeq``, ``ifne``, ``ifdeq``, ``ifdne`` are mutually exclusive."
+            )
         args: Tuple[Any, ...] = ("SET", name, value)
         if nx:
             args += ("NX",)
         elif xx:
             args += ("XX",)
+        else:
+            for word, operand in zip(("IFEQ", "IFNE", "IFDEQ", "IFDNE"), conditions):
+                if operand is not None:
+                    args += (word, operand)
         if get:
             args += ("GET",)
         args += expiry_args(ex, px, exat, pxat)
