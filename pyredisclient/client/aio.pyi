@@ -24,6 +24,7 @@ from typing import (
 
 from typing_extensions import Self
 
+from pyredisclient.commands.hashes import HashDataPersistOptions
 from pyredisclient.commands.strings import BitfieldOffsetT, BitFieldOperation
 from pyredisclient.commands.types import (
     AbsExpiryT,
@@ -295,6 +296,76 @@ class AsyncRedisClient:
     async def hrandfield(
         self, key: KeyT, count: int | None = None, withvalues: bool = False
     ) -> Any: ...
+    async def hexpire(
+        self,
+        name: KeyT,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hpersist(self, name: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hexpiretime(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def httl(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hpttl(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hgetdel(self, name: KeyT, *keys: EncodableT) -> List[Any]: ...
+    async def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        persist: bool = False,
+    ) -> List[Any]: ...
+    async def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = None,
+        value: EncodableT | None = None,
+        mapping: Mapping[Any, EncodableT] | None = None,
+        items: Sequence[EncodableT] | None = None,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        data_persist_option: HashDataPersistOptions | None = None,
+        keepttl: bool = False,
+    ) -> int: ...
     async def lpush(self, name: KeyT, *values: EncodableT) -> int: ...
     async def rpush(self, name: KeyT, *values: EncodableT) -> int: ...
     async def lpop(self, name: KeyT, count: int | None = None) -> Any: ...
@@ -678,6 +749,76 @@ class AsyncPipeline:
     def hstrlen(self, name: KeyT, key: EncodableT) -> AsyncPipeline: ...
     def hrandfield(
         self, key: KeyT, count: int | None = None, withvalues: bool = False
+    ) -> AsyncPipeline: ...
+    def hexpire(
+        self,
+        name: KeyT,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def httl(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> AsyncPipeline: ...
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        persist: bool = False,
+    ) -> AsyncPipeline: ...
+    def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = None,
+        value: EncodableT | None = None,
+        mapping: Mapping[Any, EncodableT] | None = None,
+        items: Sequence[EncodableT] | None = None,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        data_persist_option: HashDataPersistOptions | None = None,
+        keepttl: bool = False,
     ) -> AsyncPipeline: ...
     def lpush(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
     def rpush(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...

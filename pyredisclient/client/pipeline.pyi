@@ -10,6 +10,7 @@
 from typing import Any, Callable, Iterable, List, Mapping, Sequence, Tuple
 
 from pyredisclient._steps import Steps
+from pyredisclient.commands.hashes import HashDataPersistOptions
 from pyredisclient.commands.strings import BitfieldOffsetT, BitFieldOperation
 from pyredisclient.commands.types import (
     AbsExpiryT,
@@ -263,6 +264,76 @@ class Pipeline:
     def hstrlen(self, name: KeyT, key: EncodableT) -> Pipeline: ...
     def hrandfield(
         self, key: KeyT, count: int | None = None, withvalues: bool = False
+    ) -> Pipeline: ...
+    def hexpire(
+        self,
+        name: KeyT,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def httl(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> Pipeline: ...
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        persist: bool = False,
+    ) -> Pipeline: ...
+    def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = None,
+        value: EncodableT | None = None,
+        mapping: Mapping[Any, EncodableT] | None = None,
+        items: Sequence[EncodableT] | None = None,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        data_persist_option: HashDataPersistOptions | None = None,
+        keepttl: bool = False,
     ) -> Pipeline: ...
     def lpush(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
     def rpush(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
