@@ -25,7 +25,7 @@ import asyncio
 import inspect
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Set, Tuple
 
 import pytest
 
@@ -34,6 +34,18 @@ from pyredisclient import AsyncRedisClient, RedisClient
 Scenario = Callable[["Caller"], None]
 PREFIX = "pfx{t}:"
 HOSTS = ("async", "pipeline", "multi", "async_pipeline", "prefix")
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[Any]:
+    """An unprefixed RedisClient on a flushed database (flushed again after)."""
+    client = RedisClient.from_url(redis_url)
+    client.flushall()
+    try:
+        yield client
+    finally:
+        client.flushall()
+        client.close()
 
 
 def error_record(exc: BaseException, detail: bool) -> Tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import warnings
-from typing import Any, Iterator
+from typing import Any
 
 import cmdcheck
 import pytest
@@ -22,6 +22,7 @@ from pyredisclient.commands.keys import KeyCommands
 
 family = cmdcheck.Family(KeyCommands)
 scenario = family.scenario
+raw = cmdcheck.raw  # the fixture
 
 FAR = 4102444800  # 2100-01-01, a fixed expiry time
 
@@ -151,17 +152,6 @@ test_same_as_redis_py, test_every_host, test_every_method_is_in_a_scenario = fam
 @pytest.fixture
 def r(redis_client: Any) -> Any:
     return redis_client
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[Any]:
-    client = pyredisclient.RedisClient.from_url(redis_url)
-    client.flushall()
-    try:
-        yield client
-    finally:
-        client.flushall()
-        client.close()
 
 
 def test_copy_move_values(raw: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import cmdcheck
 import pytest
@@ -23,6 +23,7 @@ from pyredisclient.commands.lists import ListCommands
 
 family = cmdcheck.Family(ListCommands)
 scenario = family.scenario
+raw = cmdcheck.raw  # the fixture
 
 
 @scenario
@@ -161,17 +162,6 @@ test_same_as_redis_py, test_every_host, test_every_method_is_in_a_scenario = fam
 @pytest.fixture
 def r(redis_client: Any) -> Any:
     return redis_client
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[Any]:
-    client = pyredisclient.RedisClient.from_url(redis_url)
-    client.flushall()
-    try:
-        yield client
-    finally:
-        client.flushall()
-        client.close()
 
 
 def test_list_values(raw: Any) -> None:

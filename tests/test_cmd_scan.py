@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import decimal
-from typing import Any, Iterator
+from typing import Any
 
 import cmdcheck
-import pytest
 from cmdcheck import Caller
 
 import pyredisclient
@@ -22,6 +21,7 @@ from pyredisclient.commands.scan import ScanCommands
 
 family = cmdcheck.Family(ScanCommands)
 scenario = family.scenario
+raw = cmdcheck.raw  # the fixture
 
 
 @scenario
@@ -86,17 +86,6 @@ def zscan(c: Caller) -> None:
 test_same_as_redis_py, test_every_host, test_every_method_is_in_a_scenario = family.tests(__file__)
 
 
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[Any]:
-    client = pyredisclient.RedisClient.from_url(redis_url)
-    client.flushall()
-    try:
-        yield client
-    finally:
-        client.flushall()
-        client.close()
-
-
 def test_iterators_walk_many_steps(raw: Any) -> None:
     raw.sadd("s", *(f"m{i}" for i in range(500)))
     raw.hset("h", mapping={i: i for i in range(500)})
@@ -130,6 +119,19 @@ def test_async_iterators(redis_url: str, raw: Any) -> None:
     assert sorted(pairs, key=lambda p: p[1]) == [(str(i).encode(), i) for i in range(100)]
     assert len(fields) == 100
     assert sorted(keys) == [b"h", b"s", b"z"]
+
+
+def test_async_prefixed_scan_iter(raw: Any, redis_url: str) -> None:
+    raw.mset({"outside": 1, "t:a": 1, "t:b": 2})
+
+    async def walk() -> Any:
+        client = pyredisclient.AsyncRedisClient.from_url(redis_url, key_prefix="t:")
+        try:
+            return sorted([k async for k in client.scan_iter(count=1)])
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(walk()) == [b"a", b"b"]
 
 
 def test_prefixed_scan_returns_keys_without_prefix(raw: Any, redis_url: str) -> None:
