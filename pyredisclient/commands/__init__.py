@@ -36,6 +36,9 @@ for types Redis cannot take, such as None or bool.
 
 from __future__ import annotations
 
+from .acl import ACLCommands
+from .diagnostics import DiagnosticsCommands
+from .functions import FunctionCommands
 from .hashes import HashCommands
 from .keys import KeyCommands
 from .lists import ListCommands
@@ -71,6 +74,9 @@ class CoreCommands(
     SetCommands,
     SortedSetCommands,
     ScriptingCommands,
+    FunctionCommands,
+    DiagnosticsCommands,
+    ACLCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
 
