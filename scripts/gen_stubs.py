@@ -98,7 +98,7 @@ COMMAND = "python scripts/gen_stubs.py"
 # make_traced_run wraps the _run hook (tests/integration/test_tracing.py replaces it).
 EXTRA_PRIVATE = {"AsyncRedisClient": {"_reset_shared", "_run"}}
 # Decorators a stub method may keep.
-KNOWN_DECORATORS = {"classmethod", "staticmethod", "property", "overload"}
+KNOWN_DECORATORS = {"classmethod", "staticmethod", "property", "overload", "host_bound"}
 # String defaults longer than this become "..." (flake8-pyi Y053).
 MAX_DEFAULT_LEN = 50
 # Where the names a module-level type alias is built from come from.
@@ -429,7 +429,7 @@ class StubBuilder:
         for dec in fn.decorator_list:
             dname = _decorator_name(dec)
             base = dname.rpartition(".")[2]
-            if base == "overload" and not keep_overload:
+            if (base == "overload" and not keep_overload) or base == "host_bound":
                 continue
             if base not in KNOWN_DECORATORS and not dname.endswith(".setter"):
                 raise GenerationError(f"{qual}: decorator @{dname} is not supported")
@@ -767,6 +767,9 @@ class StubBuilder:
         for name, group, is_generator, src in self.command_methods():
             if name in defined or is_generator:
                 continue
+            if _is_host_bound(group[-1]):
+                out.append(self.function(group[-1], src, where="CoreCommands", name=name))
+                continue
             for fn in group:
                 if not _is_overload(fn):
                     self.check_returns_run(fn, src)
@@ -878,6 +881,9 @@ class AioStubBuilder(StubBuilder):
                     "iterate over un-awaited coroutines. Override it in aio.py with an "
                     "async generator, then run: " + COMMAND
                 )
+            if _is_host_bound(group[-1]):
+                commands.append(self.function(group[-1], src, where="CoreCommands", name=name))
+                continue
             overloads = [f for f in group if _is_overload(f)] or [group[-1]]
             for fn in group:
                 if not _is_overload(fn):
@@ -971,6 +977,12 @@ STUBS: Tuple[Type[StubBuilder], ...] = (AioStubBuilder, PipelineStubBuilder)
 
 def _unparse(node: ast.stmt) -> str:
     return ast.unparse(ast.fix_missing_locations(node))
+
+
+def _is_host_bound(fn: FuncDef) -> bool:
+    """A ``@host_bound`` method returns a helper bound to its host (bitfield's
+    BitFieldOperation), not ``self._run(...)``: restated as written on every host."""
+    return any(_decorator_name(d).rpartition(".")[2] == "host_bound" for d in fn.decorator_list)
 
 
 def _is_overload(fn: FuncDef) -> bool:

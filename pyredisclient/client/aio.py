@@ -33,7 +33,7 @@ from .._core import WANT_WRITE as _WANT_WRITE
 from .._steps import run_async
 from ..commands import CoreCommands
 from ..commands.lock import AsyncLock
-from ..commands.types import Callback, KeyT, PatternT
+from ..commands.types import Callback, KeyT, PatternT, ScoreCastT
 from ..config import RedisConfig
 from ..exceptions import PoolTimeoutError
 from ..resilience.health import health_check_async
@@ -206,6 +206,7 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         match: PatternT | None = None,
         count: int | None = None,
         _type: str | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """Iterate over every key with SCAN (an async generator)."""
         cursor: int | None = None
@@ -217,6 +218,20 @@ class AsyncRedisClient(ClientBase, CoreCommands):
             cursor, keys = reply
             for key in keys:
                 yield key
+
+    async def sscan_iter(  # type: ignore[override]
+        self, name: KeyT, match: PatternT | None = None, count: int | None = None
+    ) -> AsyncIterator[Any]:
+        """Iterate over the members of a set with SSCAN (an async generator)."""
+        cursor: int | None = None
+        while cursor != 0:
+            reply = await cast(
+                Awaitable[Tuple[int, List[Any]]],
+                self.sscan(name, cursor or 0, match=match, count=count),
+            )
+            cursor, members = reply
+            for member in members:
+                yield member
 
     async def hscan_iter(  # type: ignore[override]
         self,
@@ -236,6 +251,27 @@ class AsyncRedisClient(ClientBase, CoreCommands):
             cursor, data = reply
             for item in data if no_values else data.items():
                 yield item
+
+    async def zscan_iter(  # type: ignore[override]
+        self,
+        name: KeyT,
+        match: PatternT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = float,
+    ) -> AsyncIterator[Tuple[Any, Any]]:
+        """Iterate over a sorted set's (member, score) pairs with ZSCAN (an async
+        generator)."""
+        cursor: int | None = None
+        while cursor != 0:
+            reply = await cast(
+                Awaitable[Tuple[int, List[Tuple[Any, Any]]]],
+                self.zscan(
+                    name, cursor or 0, match=match, count=count, score_cast_func=score_cast_func
+                ),
+            )
+            cursor, pairs = reply
+            for pair in pairs:
+                yield pair
 
     def lock(
         self,

@@ -29,9 +29,11 @@ from typing_extensions import Self
 
 from pyredisclient.client.base import PoolView
 from pyredisclient.commands.args import Encoder
+from pyredisclient.commands.hashes import HashDataPersistOptions
 from pyredisclient.commands.lock import AsyncLock
 from pyredisclient.commands.scripting import Script, ScriptTextT
 from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
+from pyredisclient.commands.strings import BitfieldOffsetT, BitFieldOperation
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -85,7 +87,14 @@ class AsyncRedisClient:
     def _reset_shared(cls) -> None: ...
     async def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any: ...
     def scan_iter(
-        self, match: PatternT | None = None, count: int | None = None, _type: str | None = None
+        self,
+        match: PatternT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]: ...
+    def sscan_iter(
+        self, name: KeyT, match: PatternT | None = None, count: int | None = None
     ) -> AsyncIterator[Any]: ...
     def hscan_iter(
         self,
@@ -94,6 +103,13 @@ class AsyncRedisClient:
         count: int | None = None,
         no_values: bool | None = None,
     ) -> AsyncIterator[Any]: ...
+    def zscan_iter(
+        self,
+        name: KeyT,
+        match: PatternT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = ...,
+    ) -> AsyncIterator[Tuple[Any, Any]]: ...
     def lock(
         self,
         name: str,
@@ -249,6 +265,10 @@ class AsyncRedisClient:
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: bytes | str | None = None,
+        ifne: bytes | str | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Any: ...
     async def getset(self, name: KeyT, value: EncodableT) -> Any: ...
     async def getdel(self, name: KeyT) -> Any: ...
@@ -274,6 +294,40 @@ class AsyncRedisClient:
     async def incrbyfloat(self, name: KeyT, amount: float = 1.0) -> float: ...
     async def decrby(self, name: KeyT, amount: int = 1) -> int: ...
     async def decr(self, name: KeyT, amount: int = 1) -> int: ...
+    async def getrange(self, key: KeyT, start: int, end: int) -> Any: ...
+    async def substr(self, name: KeyT, start: int, end: int = -1) -> Any: ...
+    async def setrange(self, name: KeyT, offset: int, value: EncodableT) -> int: ...
+    async def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = False,
+        idx: bool | None = False,
+        minmatchlen: int | None = 0,
+        withmatchlen: bool | None = False,
+    ) -> Any: ...
+    async def getbit(self, name: KeyT, offset: int) -> int: ...
+    async def setbit(self, name: KeyT, offset: int, value: int) -> int: ...
+    async def bitcount(
+        self, key: KeyT, start: int | None = None, end: int | None = None, mode: str | None = None
+    ) -> int: ...
+    async def bitpos(
+        self,
+        key: KeyT,
+        bit: int,
+        start: int | None = None,
+        end: int | None = None,
+        mode: str | None = None,
+    ) -> int: ...
+    async def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> int: ...
+    def bitfield(self, key: KeyT, default_overflow: str | None = None) -> BitFieldOperation: ...
+    async def bitfield_ro(
+        self,
+        key: KeyT,
+        encoding: str,
+        offset: BitfieldOffsetT,
+        items: Sequence[Tuple[str, BitfieldOffsetT]] | None = None,
+    ) -> List[int]: ...
     async def delete(self, *names: KeyT) -> int: ...
     async def unlink(self, *names: KeyT) -> int: ...
     async def exists(self, *names: KeyT) -> int: ...
@@ -318,14 +372,31 @@ class AsyncRedisClient:
     async def persist(self, name: KeyT) -> bool: ...
     async def type(self, name: KeyT) -> Any: ...
     async def rename(self, src: KeyT, dst: KeyT) -> bool: ...
-    async def keys(self, pattern: PatternT = "*") -> List[Any]: ...
-    async def scan(
+    async def renamenx(self, src: KeyT, dst: KeyT) -> bool: ...
+    async def copy(
         self,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        _type: str | None = None,
-    ) -> Tuple[int, List[Any]]: ...
+        source: KeyT,
+        destination: KeyT,
+        destination_db: int | None = None,
+        replace: bool = False,
+    ) -> bool: ...
+    async def move(self, name: KeyT, db: int) -> bool: ...
+    async def touch(self, *args: KeyT) -> int: ...
+    async def expiretime(self, key: KeyT) -> int: ...
+    async def pexpiretime(self, key: KeyT) -> int: ...
+    async def randomkey(self, **kwargs: Any) -> Any: ...
+    async def dump(self, name: KeyT) -> Any: ...
+    async def restore(
+        self,
+        name: KeyT,
+        ttl: float,
+        value: EncodableT,
+        replace: bool = False,
+        absttl: bool = False,
+        idletime: int | None = None,
+        frequency: int | None = None,
+    ) -> Any: ...
+    async def keys(self, pattern: PatternT = "*") -> List[Any]: ...
     async def hset(
         self,
         name: KeyT,
@@ -345,14 +416,81 @@ class AsyncRedisClient:
     async def hkeys(self, name: KeyT) -> List[Any]: ...
     async def hvals(self, name: KeyT) -> List[Any]: ...
     async def hlen(self, name: KeyT) -> int: ...
-    async def hscan(
+    async def hmset(self, name: KeyT, mapping: Mapping[Any, EncodableT]) -> bool: ...
+    async def hstrlen(self, name: KeyT, key: EncodableT) -> int: ...
+    async def hrandfield(
+        self, key: KeyT, count: int | None = None, withvalues: bool = False
+    ) -> Any: ...
+    async def hexpire(
         self,
         name: KeyT,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        no_values: bool | None = None,
-    ) -> Tuple[int, Any]: ...
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> List[int]: ...
+    async def hpersist(self, name: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hexpiretime(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def httl(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hpttl(self, key: KeyT, *fields: EncodableT) -> List[int]: ...
+    async def hgetdel(self, name: KeyT, *keys: EncodableT) -> List[Any]: ...
+    async def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        persist: bool = False,
+    ) -> List[Any]: ...
+    async def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = None,
+        value: EncodableT | None = None,
+        mapping: Mapping[Any, EncodableT] | None = None,
+        items: Sequence[EncodableT] | None = None,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        data_persist_option: HashDataPersistOptions | None = None,
+        keepttl: bool = False,
+    ) -> int: ...
     async def lpush(self, name: KeyT, *values: EncodableT) -> int: ...
     async def rpush(self, name: KeyT, *values: EncodableT) -> int: ...
     async def lpop(self, name: KeyT, count: int | None = None) -> Any: ...
@@ -365,6 +503,87 @@ class AsyncRedisClient:
     async def ltrim(self, name: KeyT, start: int, end: int) -> bool: ...
     async def blpop(self, keys: KeysT, timeout: float | None = 0) -> Tuple[Any, Any] | None: ...
     async def brpop(self, keys: KeysT, timeout: float | None = 0) -> Tuple[Any, Any] | None: ...
+    async def lpushx(self, name: KeyT, *values: EncodableT) -> int: ...
+    async def rpushx(self, name: KeyT, *values: EncodableT) -> int: ...
+    async def linsert(
+        self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT
+    ) -> int: ...
+    async def lpos(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        rank: int | None = None,
+        count: int | None = None,
+        maxlen: int | None = None,
+    ) -> Any: ...
+    async def rpoplpush(self, src: KeyT, dst: KeyT) -> Any: ...
+    async def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> Any: ...
+    async def lmove(
+        self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> Any: ...
+    async def blmove(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+    ) -> Any: ...
+    async def lmpop(
+        self, num_keys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> List[Any] | None: ...
+    async def blmpop(
+        self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> List[Any] | None: ...
+    async def sort(
+        self,
+        name: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+        store: KeyT | None = None,
+        groups: bool | None = False,
+    ) -> Any: ...
+    async def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> List[Any]: ...
+    async def scan(
+        self,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Tuple[int, List[Any]]: ...
+    async def sscan(
+        self, name: KeyT, cursor: int = 0, match: PatternT | None = None, count: int | None = None
+    ) -> Tuple[int, List[Any]]: ...
+    async def hscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        no_values: bool | None = None,
+    ) -> Tuple[int, Any]: ...
+    async def zscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Tuple[int, List[Tuple[Any, Any]]]: ...
     async def sadd(self, name: KeyT, *values: EncodableT) -> int: ...
     async def srem(self, name: KeyT, *values: EncodableT) -> int: ...
     async def smembers(self, name: KeyT) -> Set[Any]: ...
@@ -958,6 +1177,10 @@ class AsyncPipeline:
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: bytes | str | None = None,
+        ifne: bytes | str | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> AsyncPipeline: ...
     def getset(self, name: KeyT, value: EncodableT) -> AsyncPipeline: ...
     def getdel(self, name: KeyT) -> AsyncPipeline: ...
@@ -983,6 +1206,40 @@ class AsyncPipeline:
     def incrbyfloat(self, name: KeyT, amount: float = 1.0) -> AsyncPipeline: ...
     def decrby(self, name: KeyT, amount: int = 1) -> AsyncPipeline: ...
     def decr(self, name: KeyT, amount: int = 1) -> AsyncPipeline: ...
+    def getrange(self, key: KeyT, start: int, end: int) -> AsyncPipeline: ...
+    def substr(self, name: KeyT, start: int, end: int = -1) -> AsyncPipeline: ...
+    def setrange(self, name: KeyT, offset: int, value: EncodableT) -> AsyncPipeline: ...
+    def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = False,
+        idx: bool | None = False,
+        minmatchlen: int | None = 0,
+        withmatchlen: bool | None = False,
+    ) -> AsyncPipeline: ...
+    def getbit(self, name: KeyT, offset: int) -> AsyncPipeline: ...
+    def setbit(self, name: KeyT, offset: int, value: int) -> AsyncPipeline: ...
+    def bitcount(
+        self, key: KeyT, start: int | None = None, end: int | None = None, mode: str | None = None
+    ) -> AsyncPipeline: ...
+    def bitpos(
+        self,
+        key: KeyT,
+        bit: int,
+        start: int | None = None,
+        end: int | None = None,
+        mode: str | None = None,
+    ) -> AsyncPipeline: ...
+    def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> AsyncPipeline: ...
+    def bitfield(self, key: KeyT, default_overflow: str | None = None) -> BitFieldOperation: ...
+    def bitfield_ro(
+        self,
+        key: KeyT,
+        encoding: str,
+        offset: BitfieldOffsetT,
+        items: Sequence[Tuple[str, BitfieldOffsetT]] | None = None,
+    ) -> AsyncPipeline: ...
     def delete(self, *names: KeyT) -> AsyncPipeline: ...
     def unlink(self, *names: KeyT) -> AsyncPipeline: ...
     def exists(self, *names: KeyT) -> AsyncPipeline: ...
@@ -1027,14 +1284,31 @@ class AsyncPipeline:
     def persist(self, name: KeyT) -> AsyncPipeline: ...
     def type(self, name: KeyT) -> AsyncPipeline: ...
     def rename(self, src: KeyT, dst: KeyT) -> AsyncPipeline: ...
-    def keys(self, pattern: PatternT = "*") -> AsyncPipeline: ...
-    def scan(
+    def renamenx(self, src: KeyT, dst: KeyT) -> AsyncPipeline: ...
+    def copy(
         self,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        _type: str | None = None,
+        source: KeyT,
+        destination: KeyT,
+        destination_db: int | None = None,
+        replace: bool = False,
     ) -> AsyncPipeline: ...
+    def move(self, name: KeyT, db: int) -> AsyncPipeline: ...
+    def touch(self, *args: KeyT) -> AsyncPipeline: ...
+    def expiretime(self, key: KeyT) -> AsyncPipeline: ...
+    def pexpiretime(self, key: KeyT) -> AsyncPipeline: ...
+    def randomkey(self, **kwargs: Any) -> AsyncPipeline: ...
+    def dump(self, name: KeyT) -> AsyncPipeline: ...
+    def restore(
+        self,
+        name: KeyT,
+        ttl: float,
+        value: EncodableT,
+        replace: bool = False,
+        absttl: bool = False,
+        idletime: int | None = None,
+        frequency: int | None = None,
+    ) -> AsyncPipeline: ...
+    def keys(self, pattern: PatternT = "*") -> AsyncPipeline: ...
     def hset(
         self,
         name: KeyT,
@@ -1054,13 +1328,80 @@ class AsyncPipeline:
     def hkeys(self, name: KeyT) -> AsyncPipeline: ...
     def hvals(self, name: KeyT) -> AsyncPipeline: ...
     def hlen(self, name: KeyT) -> AsyncPipeline: ...
-    def hscan(
+    def hmset(self, name: KeyT, mapping: Mapping[Any, EncodableT]) -> AsyncPipeline: ...
+    def hstrlen(self, name: KeyT, key: EncodableT) -> AsyncPipeline: ...
+    def hrandfield(
+        self, key: KeyT, count: int | None = None, withvalues: bool = False
+    ) -> AsyncPipeline: ...
+    def hexpire(
         self,
         name: KeyT,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        no_values: bool | None = None,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> AsyncPipeline: ...
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def httl(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> AsyncPipeline: ...
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> AsyncPipeline: ...
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        persist: bool = False,
+    ) -> AsyncPipeline: ...
+    def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = None,
+        value: EncodableT | None = None,
+        mapping: Mapping[Any, EncodableT] | None = None,
+        items: Sequence[EncodableT] | None = None,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        data_persist_option: HashDataPersistOptions | None = None,
+        keepttl: bool = False,
     ) -> AsyncPipeline: ...
     def lpush(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
     def rpush(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
@@ -1074,6 +1415,87 @@ class AsyncPipeline:
     def ltrim(self, name: KeyT, start: int, end: int) -> AsyncPipeline: ...
     def blpop(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
     def brpop(self, keys: KeysT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def lpushx(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def rpushx(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
+    def linsert(
+        self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT
+    ) -> AsyncPipeline: ...
+    def lpos(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        rank: int | None = None,
+        count: int | None = None,
+        maxlen: int | None = None,
+    ) -> AsyncPipeline: ...
+    def rpoplpush(self, src: KeyT, dst: KeyT) -> AsyncPipeline: ...
+    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> AsyncPipeline: ...
+    def lmove(
+        self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> AsyncPipeline: ...
+    def blmove(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+    ) -> AsyncPipeline: ...
+    def lmpop(
+        self, num_keys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> AsyncPipeline: ...
+    def blmpop(
+        self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> AsyncPipeline: ...
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+        store: KeyT | None = None,
+        groups: bool | None = False,
+    ) -> AsyncPipeline: ...
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> AsyncPipeline: ...
+    def scan(
+        self,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncPipeline: ...
+    def sscan(
+        self, name: KeyT, cursor: int = 0, match: PatternT | None = None, count: int | None = None
+    ) -> AsyncPipeline: ...
+    def hscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        no_values: bool | None = None,
+    ) -> AsyncPipeline: ...
+    def zscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = ...,
+    ) -> AsyncPipeline: ...
     def sadd(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
     def srem(self, name: KeyT, *values: EncodableT) -> AsyncPipeline: ...
     def smembers(self, name: KeyT) -> AsyncPipeline: ...

@@ -10,8 +10,10 @@
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Set, Tuple, Union
 
 from pyredisclient._steps import Steps
+from pyredisclient.commands.hashes import HashDataPersistOptions
 from pyredisclient.commands.scripting import Script, ScriptTextT
 from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
+from pyredisclient.commands.strings import BitfieldOffsetT, BitFieldOperation
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -216,6 +218,10 @@ class Pipeline:
         get: bool = False,
         exat: AbsExpiryT | None = None,
         pxat: AbsExpiryT | None = None,
+        ifeq: bytes | str | None = None,
+        ifne: bytes | str | None = None,
+        ifdeq: str | None = None,
+        ifdne: str | None = None,
     ) -> Pipeline: ...
     def getset(self, name: KeyT, value: EncodableT) -> Pipeline: ...
     def getdel(self, name: KeyT) -> Pipeline: ...
@@ -241,6 +247,40 @@ class Pipeline:
     def incrbyfloat(self, name: KeyT, amount: float = 1.0) -> Pipeline: ...
     def decrby(self, name: KeyT, amount: int = 1) -> Pipeline: ...
     def decr(self, name: KeyT, amount: int = 1) -> Pipeline: ...
+    def getrange(self, key: KeyT, start: int, end: int) -> Pipeline: ...
+    def substr(self, name: KeyT, start: int, end: int = -1) -> Pipeline: ...
+    def setrange(self, name: KeyT, offset: int, value: EncodableT) -> Pipeline: ...
+    def lcs(
+        self,
+        key1: KeyT,
+        key2: KeyT,
+        len: bool | None = False,
+        idx: bool | None = False,
+        minmatchlen: int | None = 0,
+        withmatchlen: bool | None = False,
+    ) -> Pipeline: ...
+    def getbit(self, name: KeyT, offset: int) -> Pipeline: ...
+    def setbit(self, name: KeyT, offset: int, value: int) -> Pipeline: ...
+    def bitcount(
+        self, key: KeyT, start: int | None = None, end: int | None = None, mode: str | None = None
+    ) -> Pipeline: ...
+    def bitpos(
+        self,
+        key: KeyT,
+        bit: int,
+        start: int | None = None,
+        end: int | None = None,
+        mode: str | None = None,
+    ) -> Pipeline: ...
+    def bitop(self, operation: str, dest: KeyT, *keys: KeyT) -> Pipeline: ...
+    def bitfield(self, key: KeyT, default_overflow: str | None = None) -> BitFieldOperation: ...
+    def bitfield_ro(
+        self,
+        key: KeyT,
+        encoding: str,
+        offset: BitfieldOffsetT,
+        items: Sequence[Tuple[str, BitfieldOffsetT]] | None = None,
+    ) -> Pipeline: ...
     def delete(self, *names: KeyT) -> Pipeline: ...
     def unlink(self, *names: KeyT) -> Pipeline: ...
     def exists(self, *names: KeyT) -> Pipeline: ...
@@ -285,14 +325,31 @@ class Pipeline:
     def persist(self, name: KeyT) -> Pipeline: ...
     def type(self, name: KeyT) -> Pipeline: ...
     def rename(self, src: KeyT, dst: KeyT) -> Pipeline: ...
-    def keys(self, pattern: PatternT = "*") -> Pipeline: ...
-    def scan(
+    def renamenx(self, src: KeyT, dst: KeyT) -> Pipeline: ...
+    def copy(
         self,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        _type: str | None = None,
+        source: KeyT,
+        destination: KeyT,
+        destination_db: int | None = None,
+        replace: bool = False,
     ) -> Pipeline: ...
+    def move(self, name: KeyT, db: int) -> Pipeline: ...
+    def touch(self, *args: KeyT) -> Pipeline: ...
+    def expiretime(self, key: KeyT) -> Pipeline: ...
+    def pexpiretime(self, key: KeyT) -> Pipeline: ...
+    def randomkey(self, **kwargs: Any) -> Pipeline: ...
+    def dump(self, name: KeyT) -> Pipeline: ...
+    def restore(
+        self,
+        name: KeyT,
+        ttl: float,
+        value: EncodableT,
+        replace: bool = False,
+        absttl: bool = False,
+        idletime: int | None = None,
+        frequency: int | None = None,
+    ) -> Pipeline: ...
+    def keys(self, pattern: PatternT = "*") -> Pipeline: ...
     def hset(
         self,
         name: KeyT,
@@ -312,13 +369,80 @@ class Pipeline:
     def hkeys(self, name: KeyT) -> Pipeline: ...
     def hvals(self, name: KeyT) -> Pipeline: ...
     def hlen(self, name: KeyT) -> Pipeline: ...
-    def hscan(
+    def hmset(self, name: KeyT, mapping: Mapping[Any, EncodableT]) -> Pipeline: ...
+    def hstrlen(self, name: KeyT, key: EncodableT) -> Pipeline: ...
+    def hrandfield(
+        self, key: KeyT, count: int | None = None, withvalues: bool = False
+    ) -> Pipeline: ...
+    def hexpire(
         self,
         name: KeyT,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        no_values: bool | None = None,
+        seconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hpexpire(
+        self,
+        name: KeyT,
+        milliseconds: ExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hexpireat(
+        self,
+        name: KeyT,
+        unix_time_seconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hpexpireat(
+        self,
+        name: KeyT,
+        unix_time_milliseconds: AbsExpiryT,
+        *fields: EncodableT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Pipeline: ...
+    def hpersist(self, name: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hexpiretime(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hpexpiretime(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def httl(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hpttl(self, key: KeyT, *fields: EncodableT) -> Pipeline: ...
+    def hgetdel(self, name: KeyT, *keys: EncodableT) -> Pipeline: ...
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: EncodableT,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        persist: bool = False,
+    ) -> Pipeline: ...
+    def hsetex(
+        self,
+        name: KeyT,
+        key: EncodableT | None = None,
+        value: EncodableT | None = None,
+        mapping: Mapping[Any, EncodableT] | None = None,
+        items: Sequence[EncodableT] | None = None,
+        ex: ExpiryT | None = None,
+        px: ExpiryT | None = None,
+        exat: AbsExpiryT | None = None,
+        pxat: AbsExpiryT | None = None,
+        data_persist_option: HashDataPersistOptions | None = None,
+        keepttl: bool = False,
     ) -> Pipeline: ...
     def lpush(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
     def rpush(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
@@ -332,6 +456,87 @@ class Pipeline:
     def ltrim(self, name: KeyT, start: int, end: int) -> Pipeline: ...
     def blpop(self, keys: KeysT, timeout: float | None = 0) -> Pipeline: ...
     def brpop(self, keys: KeysT, timeout: float | None = 0) -> Pipeline: ...
+    def lpushx(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def rpushx(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
+    def linsert(
+        self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT
+    ) -> Pipeline: ...
+    def lpos(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        rank: int | None = None,
+        count: int | None = None,
+        maxlen: int | None = None,
+    ) -> Pipeline: ...
+    def rpoplpush(self, src: KeyT, dst: KeyT) -> Pipeline: ...
+    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: float | None = 0) -> Pipeline: ...
+    def lmove(
+        self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT"
+    ) -> Pipeline: ...
+    def blmove(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+    ) -> Pipeline: ...
+    def lmpop(
+        self, num_keys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> Pipeline: ...
+    def blmpop(
+        self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> Pipeline: ...
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+        store: KeyT | None = None,
+        groups: bool | None = False,
+    ) -> Pipeline: ...
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> Pipeline: ...
+    def scan(
+        self,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Pipeline: ...
+    def sscan(
+        self, name: KeyT, cursor: int = 0, match: PatternT | None = None, count: int | None = None
+    ) -> Pipeline: ...
+    def hscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        no_values: bool | None = None,
+    ) -> Pipeline: ...
+    def zscan(
+        self,
+        name: KeyT,
+        cursor: int = 0,
+        match: PatternT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = ...,
+    ) -> Pipeline: ...
     def sadd(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
     def srem(self, name: KeyT, *values: EncodableT) -> Pipeline: ...
     def smembers(self, name: KeyT) -> Pipeline: ...

@@ -1,7 +1,7 @@
 """redis-py compatible command methods, written once for every client and pipeline.
 
 The commands come in families, one mixin per module (server, pubsub, strings, keys,
-hashes, lists, sets, sorted_sets, hyperloglog, geo, streams, scripting), over one
+hashes, lists, scan, sets, sorted_sets, hyperloglog, geo, streams, scripting), over one
 base (``base.py``) and one module of reply callbacks (``callbacks.py``);
 :class:`CoreCommands` gathers them.
 RedisClient, AsyncRedisClient, Pipeline and AsyncPipeline all inherit it.
@@ -46,6 +46,7 @@ from .hyperloglog import HyperlogCommands
 from .keys import KeyCommands
 from .lists import ListCommands
 from .pubsub import PubSubCommands
+from .scan import ScanCommands
 from .scripting import ScriptingCommands
 from .server import ServerCommands
 from .sets import SetCommands
@@ -73,6 +74,7 @@ class CoreCommands(
     KeyCommands,
     HashCommands,
     ListCommands,
+    ScanCommands,
     SetCommands,
     SortedSetCommands,
     HyperlogCommands,

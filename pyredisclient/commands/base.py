@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Tuple, TypeVar
 
 from .types import Callback
 
@@ -28,3 +28,15 @@ class CommandsBase:
         Options accepted by redis-py (such as ``keys=``) are ignored.
         """
         return self._run(args)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def host_bound(func: _F) -> _F:
+    """Mark a command method that returns a helper bound to its host (``bitfield``'s
+    BitFieldOperation) instead of ``self._run(...)``: the helper's own calls go
+    through the host's hook. The stub generator restates it as written on every
+    host (scripts/gen_stubs.py)."""
+    func.__host_bound__ = True  # type: ignore[attr-defined]
+    return func

@@ -1,4 +1,4 @@
-"""Generic key commands: DEL, EXISTS, expiry, TYPE, RENAME, KEYS, SCAN."""
+"""Generic key commands: DEL, EXISTS, expiry, TYPE, RENAME, COPY, DUMP/RESTORE, KEYS."""
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
 # mypy: disable-error-code="no-any-return"
@@ -6,12 +6,20 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterator, List, Tuple
+from typing import Any, List, Tuple
 
+from ..exceptions import DataError
 from .args import expire_flags
 from .base import CommandsBase
-from .callbacks import is_ok, scan_result
-from .types import AbsExpiryT, ExpiryT, KeyT, PatternT
+from .callbacks import is_ok
+from .types import AbsExpiryT, EncodableT, ExpiryT, KeyT, PatternT
+
+
+def _integer(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{name} must be an integer") from None
 
 
 class KeyCommands(CommandsBase):
@@ -105,36 +113,79 @@ class KeyCommands(CommandsBase):
         """Rename key ``src`` to ``dst``."""
         return self._run(("RENAME", src, dst), is_ok)
 
+    def renamenx(self, src: KeyT, dst: KeyT) -> bool:
+        """Rename ``src`` to ``dst`` if ``dst`` does not exist; True if renamed."""
+        return self._run(("RENAMENX", src, dst), bool)
+
+    def copy(
+        self,
+        source: KeyT,
+        destination: KeyT,
+        destination_db: int | None = None,
+        replace: bool = False,
+    ) -> bool:
+        """Copy ``source`` to ``destination`` (in ``destination_db``); True if copied.
+
+        Under a key prefix a copy to another database needs
+        ``key_prefix_allow="databases"``.
+        """
+        args: Tuple[Any, ...] = ("COPY", source, destination)
+        if destination_db is not None:
+            args += ("DB", destination_db)
+        if replace:
+            args += ("REPLACE",)
+        return self._run(args, bool)
+
+    def move(self, name: KeyT, db: int) -> bool:
+        """Move ``name`` to database ``db``; True if moved (prefix: ``databases``)."""
+        return self._run(("MOVE", name, db), bool)
+
+    def touch(self, *args: KeyT) -> int:
+        """Update the last access time of keys; return how many exist."""
+        return self._run(("TOUCH", *args))
+
+    def expiretime(self, key: KeyT) -> int:
+        """Return the unix time in seconds at which ``key`` expires (-1, -2 as TTL)."""
+        return self._run(("EXPIRETIME", key))
+
+    def pexpiretime(self, key: KeyT) -> int:
+        """Return the unix time in milliseconds at which ``key`` expires."""
+        return self._run(("PEXPIRETIME", key))
+
+    def randomkey(self, **kwargs: Any) -> Any:
+        """Return a random key of the database, or None (prefix: ``server_info``)."""
+        return self._run(("RANDOMKEY",))
+
+    def dump(self, name: KeyT) -> Any:
+        """Return the serialized value of ``name`` (bytes), or None.
+
+        The payload is binary: on a client with ``decode_responses=True`` it
+        cannot be decoded (redis-py never decodes it; see the README).
+        """
+        return self._run(("DUMP", name))
+
+    def restore(
+        self,
+        name: KeyT,
+        ttl: float,
+        value: EncodableT,
+        replace: bool = False,
+        absttl: bool = False,
+        idletime: int | None = None,
+        frequency: int | None = None,
+    ) -> Any:
+        """Create ``name`` from a :meth:`dump` payload, expiring in ``ttl`` ms (0: never)."""
+        args: Tuple[Any, ...] = ("RESTORE", name, ttl, value)
+        if replace:
+            args += ("REPLACE",)
+        if absttl:
+            args += ("ABSTTL",)
+        if idletime is not None:
+            args += ("IDLETIME", _integer(idletime, "idletime"))
+        if frequency is not None:
+            args += ("FREQ", _integer(frequency, "frequency"))
+        return self._run(args)
+
     def keys(self, pattern: PatternT = "*") -> List[Any]:
         """Return the keys matching ``pattern``."""
         return self._run(("KEYS", pattern))
-
-    def scan(
-        self,
-        cursor: int = 0,
-        match: PatternT | None = None,
-        count: int | None = None,
-        _type: str | None = None,
-    ) -> Tuple[int, List[Any]]:
-        """Return (next cursor, keys) for one step of an incremental key scan."""
-        args: Tuple[Any, ...] = ("SCAN", cursor)
-        if match is not None:
-            args += ("MATCH", match)
-        if count is not None:
-            args += ("COUNT", count)
-        if _type is not None:
-            args += ("TYPE", _type)
-        return self._run(args, scan_result)
-
-    def scan_iter(
-        self,
-        match: PatternT | None = None,
-        count: int | None = None,
-        _type: str | None = None,
-    ) -> Iterator[Any]:
-        """Yield every key matching ``match`` (and ``_type``), scanning in steps."""
-        cursor, data = self.scan(0, match=match, count=count, _type=_type)
-        yield from data
-        while cursor != 0:
-            cursor, data = self.scan(cursor, match=match, count=count, _type=_type)
-            yield from data
