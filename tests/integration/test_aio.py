@@ -431,16 +431,19 @@ def test_a_released_watch_wakes_a_task_waiting_for_the_pool(redis_url: str) -> N
 
 def test_a_dropped_watching_pipeline_wakes_a_task_waiting_for_the_pool(redis_url: str) -> None:
     async def main() -> None:
-        async with AsyncRedisClient.from_url(redis_url, max_connections=1, pool_timeout=5) as r:
+        async with AsyncRedisClient.from_url(redis_url, max_connections=1, pool_timeout=10) as r:
             p: Any = r.pipeline()
             await p.watch("w:d")
             waiter = asyncio.ensure_future(elapsed(r.get("w:d")))
             await asyncio.sleep(0.2)
             assert not waiter.done()  # the only connection is pinned
             del p  # forgotten without reset(): its connection is closed
-            gc.collect()
+            started = time.monotonic()
+            gc.collect()  # seconds when an earlier test left a big heap (in-process mypy)
+            collecting = time.monotonic() - started
             took, exc = await waiter
-            assert exc is None and took < 1.0, (took, exc)  # woken, not timed out
+            # Woken once collected, not timed out after pool_timeout.
+            assert exc is None and took < 1.0 + collecting, (took, collecting, exc)
             assert r.pool_stats()["in_use"] == 0
 
     run(main())
