@@ -12,8 +12,9 @@ The contenders alternate in rounds (each workload runs for every contender, in
 an order rotated per round, before the next workload starts); every figure is
 the median with its min-max over the rounds, and a ratio to redis-py and to
 redis-benchmark. Beside throughput: the client's CPU time per operation
-(getrusage deltas), system calls per GET (``strace -c -f``), instructions per
-GET, per MGET and per pipelined GET (``valgrind --tool=callgrind``) with a
+(getrusage deltas), system calls per GET, per MGET of 100 keys and per
+pipeline of 10,000 GETs (``strace -c -f``), instructions per GET, SET, MGET
+and pipelined GET (``valgrind --tool=callgrind``) with a
 breakdown of where they go, and a ``perf`` profile of the client process. The
 strace and callgrind figures are differences of a 2N and an N run divided by
 N, so start-up cancels out.
@@ -26,7 +27,7 @@ extension during the run cannot change what is measured.
 Usage (normally through benchmarks/run.sh, which makes the environment)::
 
     python bench.py [--quick] [--rounds N] [--duration S] [--modes pinned,unpinned]
-                    [--workloads get16,...] [--callgrind-ops get,mget100,pipe10k]
+                    [--workloads get16,...] [--callgrind-ops get,set,mget100,pipe10k]
                     [--skip-strace] [--skip-callgrind] [--skip-perf]
                     [--skip-failure] [--json FILE] [--keep-profiles DIR]
 
@@ -187,20 +188,24 @@ WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
 # Transactional pipelines have no redis-benchmark form; compare with the plain one.
 RB_SUBSTITUTE = {"pipe100tx": "pipe100", "pipe10ktx": "pipe10k"}
 
-# Targets from issue 6: (workload, metric, min ratio to redis-py, min ratio to
-# redis-benchmark). For instructions per GET the ratio is a maximum.
+# Targets from issue 6, with issue 18's for the RESP writer (a pipeline of
+# 10,000 GETs >= 0.8x -P 1000, MGET 100 >= 1.0x): (workload, min ratio to
+# redis-py, min ratio to redis-benchmark). For instructions per GET the ratio
+# is a maximum.
 TARGETS: Tuple[Tuple[str, float, float], ...] = (
     ("get16", 1.5, 0.85),
     ("set16", 1.5, 0.85),
-    ("pipe10k", 5.0, 0.4),
+    ("pipe10k", 5.0, 0.8),
     ("threads8", 3.0, 0.7),
     ("get1m", 1.0, 0.9),
-    ("mget100", 1.5, 0.85),
+    ("mget100", 1.5, 1.0),
 )
 CALLGRIND_TARGET = 0.25
-# What callgrind can count, one iteration each: a GET, an MGET of 100 keys, a
-# pipeline of 10,000 GETs (reported per GET).
-CALLGRIND_OPS = ("get", "mget100", "pipe10k")
+# What callgrind can count, one iteration each: a GET, a SET of 16 bytes, an
+# MGET of 100 keys, a pipeline of 10,000 GETs (reported per GET).
+CALLGRIND_OPS = ("get", "set", "mget100", "pipe10k")
+# The workload each count op runs.
+COUNT_WORKLOAD = {"get": "get16", "set": "set16"}
 
 
 # ---------------------------------------------------------------------------
@@ -438,14 +443,14 @@ def count_main(
     """Do *warmup* then *count* iterations of one op and exit.
 
     The body of the strace, callgrind and perf runs: ``get`` is one GET of the
-    16-byte value, ``mget100`` one MGET of 100 keys, ``pipe10k`` one
-    non-transactional pipeline of 10,000 GETs.
+    16-byte value, ``set`` one SET of 16 bytes, ``mget100`` one MGET of 100
+    keys, ``pipe10k`` one non-transactional pipeline of 10,000 GETs.
     With *cg_helper* (under ``valgrind --instr-atstart=no``) callgrind's
     instrumentation is switched on here, after the imports: only a speed-up,
     the warm-up and the exit are still counted and cancel out between runs.
     """
     client = _make_client(kind, port)
-    w = WORKLOAD_BY_NAME["get16" if op_name == "get" else op_name]
+    w = WORKLOAD_BY_NAME[COUNT_WORKLOAD.get(op_name, op_name)]
     op = _op_for(w, client)
     if cg_helper:
         import ctypes
@@ -594,6 +599,7 @@ class Results:
     )
     rb_commands: Dict[str, str] = field(default_factory=dict)
     strace: Dict[str, Any] = field(default_factory=dict)
+    strace_ops: Dict[str, Any] = field(default_factory=dict)  # mget100, pipe10k
     callgrind: Dict[str, Any] = field(default_factory=dict)
     perf: Dict[str, Any] = field(default_factory=dict)
     info: Dict[str, Any] = field(default_factory=dict)
@@ -844,21 +850,28 @@ def strace_count(cmd: Sequence[str], timeout: float) -> Dict[str, int]:
         return parse_strace_summary(Path(tf.name).read_text())
 
 
-def measure_syscalls(results: Results, port: int, n: int) -> None:
-    """Syscalls per GET = (calls of a 2N-GET run - calls of an N-GET run) / N."""
+def measure_syscalls(results: Results, port: int, n: int, op: str = "get") -> None:
+    """Syscalls per op = (calls of a 2N-op run - calls of an N-op run) / N.
+
+    *op* is ``get``, ``mget100`` (per MGET) or ``pipe10k`` (per pipeline of
+    10,000 GETs; redis-benchmark sends them as ten ``-P 1000`` batches).
+    """
     me = [sys.executable, str(Path(__file__).resolve())]
+    w = WORKLOAD_BY_NAME[COUNT_WORKLOAD.get(op, op)]
     for kind in (*PY_CLIENTS, RB):
         per_run = []
         for count in (n, 2 * n):
             if kind == RB:
-                cmd = rb_command(port, count, ("-c", "1", "-P", "1", "GET", KEY16))
+                cmd = rb_command(port, count * w.per_op, w.rb_args)
             else:
                 cmd = [
                     *me,
+                    "--count-op",
+                    op,
                     "--count-gets",
                     str(count),
                     "--warmup",
-                    "200",
+                    str(max(1, n // 10)),
                     "--worker",
                     kind,
                     "--port",
@@ -869,8 +882,12 @@ def measure_syscalls(results: Results, port: int, n: int) -> None:
         names = sorted(set(small) | set(big))
         diff = {k: (big.get(k, 0) - small.get(k, 0)) / n for k in names}
         diff = {k: v for k, v in diff.items() if abs(v) >= 0.005}
-        results.strace[kind] = {"per_get": sum(diff.values()), "by_syscall": diff, "n": n}
-        log(f"strace {kind}: {sum(diff.values()):.2f} syscalls/GET")
+        entry = {"per_get": sum(diff.values()), "by_syscall": diff, "n": n}
+        if op == "get":
+            results.strace[kind] = entry
+        else:
+            results.strace_ops.setdefault(op, {})[kind] = entry
+        log(f"strace {kind}: {sum(diff.values()):.2f} syscalls per {op}")
 
 
 # -- callgrind: instructions per GET ---------------------------------------------
@@ -975,7 +992,7 @@ def measure_callgrind(results: Results, port: int, op: str, n: int, warmup: int,
     """
     me = [sys.executable, str(Path(__file__).resolve())]
     env = dict(os.environ, PYTHONHASHSEED="0")
-    per_op = WORKLOAD_BY_NAME["get16" if op == "get" else op].per_op
+    per_op = WORKLOAD_BY_NAME[COUNT_WORKLOAD.get(op, op)].per_op
     helper = build_cg_helper(tmp)
     fast = ["--instr-atstart=no"] if helper else []
     helper_arg = ["--cg-helper", str(helper)] if helper else []
@@ -1247,9 +1264,23 @@ def report(results: Results, modes: Sequence[str], args: argparse.Namespace) -> 
             )
             p(f"  {who:16} {s['per_get']:5.2f}   ({detail})\n")
         p("\n")
+    strace_titles = {
+        "mget100": "SYSTEM CALLS PER MGET OF 100 KEYS",
+        "pipe10k": "SYSTEM CALLS PER PIPELINE OF 10,000 GETS (redis-benchmark: 10 x -P 1000)",
+    }
+    for op, by_client in results.strace_ops.items():
+        n = next(iter(by_client.values()))["n"]
+        p(f"{strace_titles[op]} (strace -c -f; (2N run - N run) / N, N = {n})\n")
+        for who, s in by_client.items():
+            detail = ", ".join(
+                f"{k} {v:.2f}" for k, v in sorted(s["by_syscall"].items(), key=lambda kv: -kv[1])
+            )
+            p(f"  {who:16} {s['per_get']:7.2f}   ({detail})\n")
+        p("\n")
 
     titles = {
         "get": "INSTRUCTIONS PER GET",
+        "set": "INSTRUCTIONS PER SET OF 16 BYTES",
         "mget100": "INSTRUCTIONS PER MGET OF 100 KEYS",
         "pipe10k": "INSTRUCTIONS PER PIPELINED GET (pipelines of 10,000)",
     }
@@ -1357,7 +1388,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-failure", action="store_true", help="no failure_bench.py")
     ap.add_argument(
         "--callgrind-ops",
-        help="what callgrind counts: get,mget100,pipe10k (default: all; --quick: get)",
+        help="what callgrind counts: get,set,mget100,pipe10k (default: all; --quick: get)",
     )
     ap.add_argument("--callgrind-n", type=int, help="GETs of the N run (2N run too)")
     ap.add_argument("--json", help="also write the raw measurements here")
@@ -1450,6 +1481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_strace and shutil.which("strace"):
             log("counting system calls (strace)")
             measure_syscalls(results, port, 2000 if args.quick else 5000)
+            measure_syscalls(results, port, 200 if args.quick else 500, "mget100")
+            measure_syscalls(results, port, 5 if args.quick else 10, "pipe10k")
         elif not args.skip_strace:
             log("strace not found: skipping system call counts")
         prof_dir = Path(args.keep_profiles) if args.keep_profiles else Path(tmpdir)
@@ -1457,7 +1490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_callgrind and shutil.which("valgrind"):
             log("counting instructions (callgrind)")
             for op in args.callgrind_ops.split(","):
-                if op == "get":
+                if op in ("get", "set"):
                     measure_callgrind(results, port, op, args.callgrind_n, 200, prof_dir)
                 elif op == "mget100":
                     n = max(50, args.callgrind_n // 5)
@@ -1484,6 +1517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "args": vars(args),
             "runs": {"|".join(k): v for k, v in results.runs.items()},
             "strace": results.strace,
+            "strace_ops": results.strace_ops,
             "callgrind": results.callgrind,
             "perf": results.perf,
             "rb_commands": results.rb_commands,

@@ -3,9 +3,11 @@
  * The input is an argv.  The harness checks what the core does with one:
  * prc_command_flags classifies it (read-only, blocking, its own timeout,
  * found by each command's syntax); the RESP encoding the binding sends
- * (hiredis's formatter) frames as exactly one request and reads back as
- * the same arguments; and a pool whose setup commands carry the arguments
- * as password, user and client name encodes each of them intact.
+ * (the core's writer, writer.c) is byte for byte hiredis's formatter's,
+ * alone and appended to a buffer, frames as exactly one request and reads
+ * back as the same arguments; and a pool whose setup commands carry the
+ * arguments as password, user and client name encodes each of them
+ * intact.
  *
  * Input layout: a sequence of arguments, each a length byte and that many
  * bytes (the last one cut short by the end of the input).
@@ -36,8 +38,20 @@ check_flags(int argc, const char **argv, const size_t *lens)
     int flags = prc_command_flags(argc, argv, lens, &block);
     int i, has_block = 0;
 
-    if (flags & ~(PRC_CALL_READONLY | PRC_CALL_BLOCKING)) {
+    if (flags & ~(PRC_CALL_READONLY | PRC_CALL_BLOCKING | PRC_CALL_CLOSE |
+                  PRC_CMD_STATE)) {
         abort();
+    }
+    /* A connection-state command is refused, never run: it neither blocks
+     * nor is replayed, and has exactly one state class and a refusal. */
+    if (flags & PRC_CMD_STATE) {
+        const char *name;
+        int state = flags & PRC_CMD_STATE;
+        if ((flags & ~PRC_CMD_STATE) || (state & (state - 1)) ||
+            prc_command_refusal(argc, argv, lens, &name) == NULL ||
+            name == NULL) {
+            abort();
+        }
     }
     if (!(block == -1 || (block >= 0 && !isnan(block)))) {
         fprintf(stderr, "block_seconds %g\n", block);
@@ -101,17 +115,60 @@ check_roundtrip(const char *cmd, size_t len, int argc, const char **argv,
     redisReaderFree(r);
 }
 
-/* A pool's setup commands, with the arguments as secrets and names. */
+/* Differential: the writer's bytes are hiredis's formatter's (both of its
+ * formatters), written at once and appended after a prefix to a buffer
+ * that starts on small caller storage; then they round-trip. */
+static void
+check_writer(int argc, const char **argv, const size_t *lens)
+{
+    char *theirs = NULL, *sds = NULL, *mine, storage[16];
+    size_t len = prc_resp_command_len(argc, lens);
+    prc_wbuf_t wb;
+    long long n;
+    int m;
+
+    m = redisFormatCommandArgv(&theirs, argc, argv, lens);
+    n = redisFormatSdsCommandArgv(&sds, argc, argv, lens);
+    if (m < 0 || theirs == NULL || n != m || sds == NULL ||
+        memcmp(sds, theirs, (size_t)m) != 0 || len != (size_t)m) {
+        abort();
+    }
+    mine = malloc(len);
+    if (mine == NULL ||
+        prc_resp_write_command(mine, argc, argv, lens) != mine + len ||
+        memcmp(mine, theirs, len) != 0) {
+        abort();
+    }
+    prc_wbuf_init(&wb, storage, sizeof(storage));
+    if (prc_wbuf_append(&wb, "+prefix", 7) != 0 ||
+        prc_wbuf_append_command(&wb, argc, argv, lens) != 0 ||
+        wb.len != 7 + len || memcmp(wb.buf, "+prefix", 7) != 0 ||
+        memcmp(wb.buf + 7, theirs, len) != 0) {
+        abort();
+    }
+    prc_wbuf_consume(&wb, 7);
+    if (wb.len != len || memcmp(wb.buf, theirs, len) != 0) {
+        abort();
+    }
+    check_roundtrip(mine, len, argc, argv, lens);
+    prc_wbuf_free(&wb);
+    free(mine);
+    redisFreeSdsCommand(sds);
+    redisFreeCommand(theirs);
+}
+
+/* A connection config's setup commands, with the arguments as secrets
+ * and names. */
 static void
 check_setup(int argc, const char **argv, const size_t *lens)
 {
     char strs[3][256];
     prc_opts_t o;
-    prc_pool_t *p;
+    prc_conn_cfg_t cfg;
     const char *buf;
     size_t len;
     char err[128];
-    int code, n, i;
+    int n, i;
 
     prc_opts_init(&o);
     o.host = "127.0.0.1";
@@ -128,11 +185,12 @@ check_setup(int argc, const char **argv, const size_t *lens)
     o.username = argc > 1 ? strs[1] : NULL;
     o.client_name = argc > 2 ? strs[2] : NULL;
     o.db = argc > 3 ? (int)(lens[3] % 16) : 0;
-    p = prc_pool_new(&o, &code, err, sizeof(err));
-    if (p == NULL) {
+    if (prc__conn_cfg_init(&cfg, &o, err, sizeof(err)) != 0) {
         abort();
     }
-    prc__pool_handshake(p, &buf, &len, &n);
+    buf = cfg.handshake;
+    len = cfg.handshake_len;
+    n = cfg.handshake_n;
     if (n != 1 + (o.db != 0) + (o.client_name != NULL)) {
         abort();
     }
@@ -160,7 +218,7 @@ check_setup(int argc, const char **argv, const size_t *lens)
         freeReplyObject(auth);
         redisReaderFree(r);
     }
-    prc_pool_free(p);
+    prc__conn_cfg_free(&cfg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -171,8 +229,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *argv[MAX_ARGS];
     size_t lens[MAX_ARGS], pos = 0;
     int argc = 0;
-    char *cmd = NULL;
-    long long n;
 
     while (pos < size && argc < MAX_ARGS) {
         size_t len = data[pos++];
@@ -188,12 +244,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (argc == 0) {
         return 0;
     }
-    n = redisFormatSdsCommandArgv(&cmd, argc, argv, lens);
-    if (n < 0 || cmd == NULL) {
-        abort();
-    }
-    check_roundtrip(cmd, (size_t)n, argc, argv, lens);
-    redisFreeSdsCommand(cmd);
+    check_writer(argc, argv, lens);
     check_setup(argc, argv, lens);
     return 0;
 }
