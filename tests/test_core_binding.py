@@ -153,7 +153,7 @@ def test_redisconfig_and_the_option_tables_agree() -> None:
     or PYRC_OPTIONS_MAP in csrc/binding/binding.h, for how replies are decoded) and in
     RedisConfig, which validates what it means: both must name the same options with
     the same defaults. Every other RedisConfig field lives in Python only."""
-    from pyredisclient.client import _PYTHON_ONLY
+    from pyredisclient.client.base import _PYTHON_ONLY
 
     tables = _core.Client.defaults()
     config = RedisConfig()
