@@ -458,11 +458,20 @@ PyObject *
 pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
                    int as_list)
 {
+    size_t len;
+    const char *buf = prc_conn_replies(conn, &len);
+
+    return pyrc_parse_span(self, conn, buf, len, n, as_list);
+}
+
+PyObject *
+pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
+                size_t len, Py_ssize_t n, int as_list)
+{
     redisReader *r = prc_conn_user(conn);
     parse_ctx ctx = {self, 0};
     PyObject *list = NULL, *reply = NULL;
-    const char *buf;
-    size_t len, off = 0;
+    size_t off = 0;
     Py_ssize_t i;
 
     if (r == NULL) {
@@ -472,7 +481,6 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
         }
         prc_conn_set_user(conn, r, reader_free);
     }
-    buf = prc_conn_replies(conn, &len);
     r->privdata = &ctx;
     if (as_list || n != 1) {
         list = PyList_New(n);
