@@ -191,6 +191,8 @@ DEFAULTS: Dict[str, Any] = {
     "max_reply_bytes": 512 * 1024 * 1024,
     "memory_warning_ratio": 0.8,
     "memory_critical_ratio": 0.9,
+    "async_multiplex": True,
+    "async_multiplex_connections": 1,
 }
 
 
@@ -317,6 +319,8 @@ BAD: List[Any] = [
     ({"min_recovery_timeout": 0}, "min_recovery_timeout", "> 0"),
     ({"memory_warning_ratio": 0}, "memory_warning_ratio", "> 0 and <= 1"),
     ({"memory_critical_ratio": 1.5}, "memory_critical_ratio", "got 1.5"),
+    ({"async_multiplex_connections": 0}, "async_multiplex_connections", "1-1024, got 0"),
+    ({"async_multiplex": "yes"}, "async_multiplex", "true or false"),
     ({"memory_warning_ratio": 0.95}, "memory_warning_ratio", "<= memory_critical_ratio (0.9)"),
     ({"max_reply_bytes": 1023}, "max_reply_bytes", "an integer 1024-", "got 1023"),
     ({"max_reply_bytes": 2**63}, "max_reply_bytes", "got 9223372036854775808"),
@@ -717,7 +721,7 @@ URL_ERRORS: List[Any] = [
     (
         "redis://h?zzz=1",
         None,
-        "url: unknown URL query option 'zzz'; allowed: circuit_breaker, client_name, db,",
+        "url: unknown URL query option 'zzz'; allowed: async_multiplex, async_multiplex_connections, circuit_breaker, client_name, db,",
     ),
     ("redis://h?host=x", "host", "url: host cannot be given in a URL's query string"),
     ("redis://h?port=1", "port", "url: port cannot be given in a URL's query string"),
@@ -860,6 +864,8 @@ def every_field_env(tls_files: Dict[str, str], ca_dir: str, prefix: str) -> Dict
         "max_reply_bytes": "4096",
         "memory_warning_ratio": "0.5",
         "memory_critical_ratio": "0.6",
+        "async_multiplex": "false",
+        "async_multiplex_connections": "4",
     }
     return {prefix + name.upper(): value for name, value in values.items()}
 
@@ -912,6 +918,8 @@ def test_env_has_a_variable_for_every_field(
         max_reply_bytes=4096,
         memory_warning_ratio=0.5,
         memory_critical_ratio=0.6,
+        async_multiplex=False,
+        async_multiplex_connections=4,
     )
     names = {f.name.upper() for f in dataclasses.fields(RedisConfig)} - {"UNIX_SOCKET_PATH"}
     assert {key[len(prefix) :] for key in env} == names

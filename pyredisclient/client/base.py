@@ -28,7 +28,14 @@ __all__ = ["ClientBase", "build_config", "core_client_kwargs"]
 
 # RedisConfig fields the C core does not take (they live in Python).
 _PYTHON_ONLY = frozenset(
-    {"key_prefix", "key_prefix_allow", "memory_warning_ratio", "memory_critical_ratio"}
+    {
+        "key_prefix",
+        "key_prefix_allow",
+        "memory_warning_ratio",
+        "memory_critical_ratio",
+        "async_multiplex",
+        "async_multiplex_connections",
+    }
 )
 
 
