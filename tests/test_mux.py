@@ -27,7 +27,7 @@ ServerFactory = Callable[..., RedisServer]
 
 try:
     import uvloop
-except ImportError:  # pragma: no cover - uvloop is in the test extras
+except ImportError:  # pragma: no cover - uvloop is in the test extras (not on Windows)
     uvloop = None
 
 LOOPS = [
