@@ -30,6 +30,11 @@ Usage (normally through benchmarks/run.sh, which makes the environment)::
                     [--workloads get16,...] [--callgrind-ops get,set,mget100,pipe10k]
                     [--skip-strace] [--skip-callgrind] [--skip-perf]
                     [--skip-failure] [--json FILE] [--keep-profiles DIR]
+                    [--baseline DIR]
+
+``--baseline DIR`` adds a fourth contender, ``baseline``: the built package in
+DIR/pyredisclient (say, an export of main built in place), measured in the same
+rounds, strace and callgrind runs as this checkout's.
 
 Every loop is bounded in count and in time; nothing polls.
 """
@@ -65,8 +70,12 @@ HERE = Path(__file__).resolve().parent
 PRC = "pyredisclient"
 RPY = "redis-py"
 RB = "redis-benchmark"
-PY_CLIENTS = (PRC, RPY)
-CONTENDERS = (PRC, RPY, RB)
+# With --baseline DIR: a second build of pyredisclient (say, main's) as one
+# more contender, imported from a snapshot of DIR/pyredisclient.
+BASE = "baseline"
+BASE_ENV = "BENCH_BASELINE_PATH"
+PY_CLIENTS: Tuple[str, ...] = (PRC, RPY)
+CONTENDERS: Tuple[str, ...] = (PRC, RPY, RB)
 
 # The data set, preloaded once.
 VALUE16 = b"v" * 16
@@ -219,7 +228,7 @@ def _cpu() -> Tuple[float, float]:
 
 
 def _make_client(kind: str, port: int) -> Any:
-    if kind == PRC:
+    if kind in (PRC, BASE):
         from pyredisclient import RedisClient
 
         return RedisClient(host="127.0.0.1", port=port)
@@ -229,7 +238,7 @@ def _make_client(kind: str, port: int) -> Any:
 
 
 def _client_info(kind: str, client: Any) -> Dict[str, str]:
-    if kind == PRC:
+    if kind in (PRC, BASE):
         import pyredisclient
 
         return {
@@ -638,7 +647,7 @@ class Results:
 # -- the code under test ----------------------------------------------------------
 
 
-def snapshot_package(dest: Path) -> Dict[str, str]:
+def snapshot_package(dest: Path, src: Path | None = None) -> Dict[str, str]:
     """Copy the pyredisclient package (with its built extension) to *dest*.
 
     Every process of the run imports this copy (PYTHONPATH), so that a rebuild
@@ -647,10 +656,11 @@ def snapshot_package(dest: Path) -> Dict[str, str]:
     Returns a description of the copied extension; raises when it is an
     instrumented build, whose figures would be meaningless.
     """
-    spec = importlib.util.find_spec("pyredisclient")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("pyredisclient is not installed (run benchmarks/run.sh)")
-    src = Path(next(iter(spec.submodule_search_locations)))
+    if src is None:
+        spec = importlib.util.find_spec("pyredisclient")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("pyredisclient is not installed (run benchmarks/run.sh)")
+        src = Path(next(iter(spec.submodule_search_locations)))
     target = dest / "pyredisclient"
     shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
     libs = sorted(target.glob("_core.*.so"))
@@ -773,12 +783,17 @@ def run_rounds(
             where = workers[PRC].info.pop("module", "?")
             if where != str(Path(sys.modules["pyredisclient"].__file__ or "").parent):
                 raise RuntimeError(f"the worker imported pyredisclient from {where}")
+            if BASE in workers:
+                where = workers[BASE].info.get("module", "?")
+                if where != str(Path(os.environ[BASE_ENV]) / "pyredisclient"):
+                    raise RuntimeError(f"the baseline imported pyredisclient from {where}")
             results.info.setdefault("clients", {k: v.info for k, v in workers.items()})
             try:
                 for rnd in range(rounds):
                     log(f"mode {mode}: round {rnd + 1}/{rounds}")
                     for w in workloads:
-                        order = list(CONTENDERS[rnd % 3 :] + CONTENDERS[: rnd % 3])
+                        k = rnd % len(CONTENDERS)
+                        order = list(CONTENDERS[k:] + CONTENDERS[:k])
                         for who in order:
                             if who == RB:
                                 if not w.rb_args:
@@ -1201,6 +1216,12 @@ def report(results: Results, modes: Sequence[str], args: argparse.Namespace) -> 
         f"pyredisclient revision: {info.get('revision')}   extension: "
         f"{ext.get('optimisation')}, sha256 {ext.get('sha256')}\n"
     )
+    if "baseline" in info:
+        b = info["baseline"]
+        p(
+            f"baseline: {b['source']}, revision {b['revision']}, extension "
+            f"{b['optimisation']}, sha256 {b['sha256']}\n"
+        )
     for who, ci in info.get("clients", {}).items():
         p(f"{who}: " + ", ".join(f"{k}={v}" for k, v in ci.items()) + "\n")
     p(
@@ -1246,7 +1267,7 @@ def report(results: Results, modes: Sequence[str], args: argparse.Namespace) -> 
                     f"{'-' if sys_share is None else f'{sys_share:.0f}':>4} "
                     f"{fmt_ratio(med, rpy):>9} {fmt_ratio(med, rb):>8}\n"
                 )
-            if w.rb_note:
+            if w.rb_note and not first:  # not for a workload left out
                 p(f"{'':32} (redis-benchmark: {w.rb_note})\n")
         p("  * redis-benchmark has no MULTI/EXEC form: the plain pipeline's figure.\n")
         p("  p50/p99: per call, inside the timed loop (redis-benchmark: its own histogram).\n")
@@ -1393,8 +1414,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--callgrind-n", type=int, help="GETs of the N run (2N run too)")
     ap.add_argument("--json", help="also write the raw measurements here")
     ap.add_argument("--keep-profiles", help="keep callgrind.out and perf.data files here")
+    ap.add_argument(
+        "--baseline",
+        help="a checkout with a built pyredisclient (e.g. main's) to measure as one more "
+        "contender, 'baseline'",
+    )
     # Internal: worker processes.
-    ap.add_argument("--worker", choices=PY_CLIENTS, help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=(*PY_CLIENTS, BASE), help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--count-gets", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--count-op", default="get", choices=CALLGRIND_OPS, help=argparse.SUPPRESS)
@@ -1415,7 +1441,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global PY_CLIENTS, CONTENDERS
     args = parse_args(argv)
+    if args.worker == BASE:
+        sys.path.insert(0, os.environ[BASE_ENV])  # before the run's own snapshot
     if args.worker:
         if args.count_gets is not None:
             return count_main(
@@ -1450,6 +1479,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     results.info["revision"] = git_revision(Path(results.info["extension"]["source"]).parent)
+    base_dir = tempfile.TemporaryDirectory(prefix="bench-base-")
+    if args.baseline:
+        try:
+            base = snapshot_package(Path(base_dir.name), Path(args.baseline) / "pyredisclient")
+        except (RuntimeError, OSError) as exc:
+            print(f"bench: baseline: {exc}", file=sys.stderr)
+            return 2
+        base["revision"] = git_revision(Path(args.baseline))
+        results.info["baseline"] = base
+        os.environ[BASE_ENV] = base_dir.name
+        PY_CLIENTS = (PRC, BASE, RPY)
+        CONTENDERS = (PRC, BASE, RPY, RB)
     # This process and every child (workers, strace, callgrind, perf, the failure
     # benchmark) import the snapshot.
     sys.path.insert(0, snapshot_dir.name)
@@ -1524,6 +1565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         Path(args.json).write_text(json.dumps(raw, indent=1, default=str))
     snapshot_dir.cleanup()
+    base_dir.cleanup()
     return 0
 
 
