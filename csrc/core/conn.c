@@ -642,6 +642,8 @@ prc_conn_stream_read(prc_conn_t *c, size_t max, size_t *len, int *n)
                                 "server closed the connection");
             }
             c->state = PRC__CONN_BROKEN;
+            /* The whole replies before the end still go to their callers. */
+            *len = stream_framed(c);
             return r == 0 ? PRC_ECONNLOST : (int)r;
         }
         c->rlen += (size_t)r;
@@ -650,10 +652,13 @@ prc_conn_stream_read(prc_conn_t *c, size_t max, size_t *len, int *n)
         if (k < 0) {
             prc__conn_error(c, k, 0, "%s", c->framer.errstr);
             c->state = PRC__CONN_BROKEN;
+            *n = 0; /* where the framer stopped is unknown: take none */
             return k;
         }
         *n += k;
-        if (((size_t)r < space && !prc__tls_pending(c)) || got >= max) {
+        /* Bytes a TLS session decrypted and holds make the socket quiet:
+         * read them now, or nobody would. */
+        if (!prc__tls_pending(c) && ((size_t)r < space || got >= max)) {
             break;
         }
     }

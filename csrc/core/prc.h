@@ -481,8 +481,10 @@ int prc_conn_stream_write(prc_conn_t *c, prc_wbuf_t *out, uint64_t *sent);
  * connection's reply limits.  Returns PRC_WANT_READ with *len the bytes
  * of whole replies at the start of the reply buffer (prc_conn_replies
  * gives them; *n of them), or a negative code: EOF, an error or a reply
- * over the limits (the connection is then broken).  The caller takes the
- * replies, then calls prc_conn_stream_consume.
+ * over the limits (the connection is then broken; after EOF or an error
+ * *len and *n still report the whole replies that came before it, after
+ * bytes that are not RESP none).  The caller takes the replies, then
+ * calls prc_conn_stream_consume.
  */
 int prc_conn_stream_read(prc_conn_t *c, size_t max, size_t *len, int *n);
 /* Drop the whole replies prc_conn_stream_read reported, keeping the part
