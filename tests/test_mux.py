@@ -83,8 +83,11 @@ def test_random_cancellations_among_10000_calls(run: Any, redis_url: str) -> Non
             del pipe
             wrong = ok = 0
 
+            queued: set[int] = set()  # calls whose command was queued
+
             async def one(i: int) -> None:
                 nonlocal wrong, ok
+                queued.add(i)  # the command is queued before the first await yields
                 if i % 3 == 0:
                     got = await r.get(f"mux:c:{i}")
                     expect: Any = f"v{i}".encode()
@@ -108,6 +111,11 @@ def test_random_cancellations_among_10000_calls(run: Any, redis_url: str) -> Non
             results = await asyncio.gather(*tasks, return_exceptions=True)
             errors = [x for x in results if isinstance(x, BaseException)]
             assert all(isinstance(x, asyncio.CancelledError) for x in errors)
+            # Cancelled while their command was in flight: each left a tombstone.
+            tombstones = sum(
+                1 for i, x in enumerate(results) if isinstance(x, BaseException) and i in queued
+            )
+            assert tombstones > 0
             # The connection is still in step after all that.
             assert await r.get("mux:c:7") == b"v7"
             assert r.pool_stats()["created"] == 1
