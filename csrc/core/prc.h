@@ -683,6 +683,12 @@ typedef struct prc_metrics_s {
 void prc_pool_metrics(prc_pool_t *p, prc_metrics_t *out);
 /* Count error replies seen by the binding (they are not call failures). */
 void prc_pool_count_response_errors(prc_pool_t *p, int64_t n);
+/* Record a call the pool did not run (a shared connection's, whose caller
+ * keeps the admission itself): started at `started` (prc_now()), of
+ * `ncommands` commands, with this outcome (PRC_OK or a code).  A no-op
+ * without the metrics option. */
+void prc_pool_record_call(prc_pool_t *p, int64_t started, int ncommands,
+                          int outcome);
 
 /* ---- circuit breaker
  * --------------------------------------------------------- */
