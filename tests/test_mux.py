@@ -394,3 +394,30 @@ def test_pinned_share_needs_a_connection(redis_url: str) -> None:
     with pytest.raises(RuntimeError):
         r._core.pinned().share()
     assert RETRY is not None
+
+
+def test_metrics_count_shared_calls(run: Any, redis_server_factory: ServerFactory) -> None:
+    server = redis_server_factory(extra_args=DEBUG)
+
+    async def main() -> Dict[str, Any]:
+        async with AsyncRedisClient.from_url(server.url, socket_timeout=0.3) as r:
+            await asyncio.gather(*(r.get("k") for _ in range(10)))
+            await r.set("s", "x")
+            with pytest.raises(Exception, match="not an integer"):
+                await r.incr("s")
+            slow = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.5"))
+            await asyncio.sleep(0.05)
+            cancelled = asyncio.ensure_future(r.get("k"))
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            with pytest.raises(TimeoutError):
+                await slow
+            await asyncio.sleep(0.5)
+            assert await r.get("s") == b"x"  # the tombstones' replies were dropped
+            return dict(r.metrics())
+
+    m = run(main())
+    assert m["calls"] == 15  # 10 GETs, SET, INCR, DEBUG, the cancelled GET, GET
+    assert m["response_errors"] == 1
+    assert m["errors"]["TimeoutError"] == 1
+    assert m["errors"]["Interrupted"] == 1

@@ -157,10 +157,11 @@ fut_settle(pyrc_state *st, PyObject *fut, PyObject *value, int exc)
     return 0;
 }
 
-/* Settle an entry's breaker admission and log a transition it caused;
- * -1 when logging raised. */
+/* Settle an entry's breaker admission (and, unless it is to be sent
+ * again, record the call in the metrics) once; log a transition it
+ * caused; -1 when logging raised. */
 static int
-settle_breaker(MuxObject *m, mux_entry *e, int outcome)
+settle(MuxObject *m, mux_entry *e, int outcome, int record)
 {
     prc_call_t call;
 
@@ -168,6 +169,9 @@ settle_breaker(MuxObject *m, mux_entry *e, int outcome)
         return 0;
     }
     e->settled = 1;
+    if (record) {
+        prc_pool_record_call(m->client->pool, e->started, 1, outcome);
+    }
     call.transition =
         prc_breaker_record(prc_pool_breaker(m->client->pool), e->epoch,
                            e->probe, e->started, outcome);
@@ -345,8 +349,12 @@ deliver(MuxObject *m, PyObject *reply)
     } else if (done < 0) {
         rc = -1;
     }
-    /* A reply came: the server answered, whether or not anyone waits. */
-    if (settle_breaker(m, &e, outcome) < 0) {
+    /* A reply came: the server answered, whether or not anyone waits (a
+     * caller that was cancelled counts as interrupted in the metrics). */
+    if (done && !e.settled) {
+        prc_pool_record_call(m->client->pool, e.started, 1, PRC_EINTR);
+    }
+    if (settle(m, &e, outcome, done == 0) < 0) {
         rc = -1;
     }
     Py_DECREF(e.fut);
@@ -465,7 +473,7 @@ Mux_expire(MuxObject *m, PyObject *unused)
                 PyErr_WriteUnraisable((PyObject *)m);
             }
             Py_DECREF(exc);
-            if (settle_breaker(m, e, PRC_ETIMEDOUT) < 0) {
+            if (settle(m, e, PRC_ETIMEDOUT, 1) < 0) {
                 return NULL;
             }
         }
@@ -519,6 +527,8 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
     }
     if (PyErr_GivenExceptionMatches(error, PYRC_EXC(st, TIMEOUT))) {
         outcome = PRC_ETIMEDOUT;
+    } else if (PyErr_GivenExceptionMatches(error, PYRC_EXC(st, PROTOCOL))) {
+        outcome = PRC_EPROTO;
     }
     mux_release(m, 0);
     while (m->len > 0) {
@@ -533,9 +543,10 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
             rc = fut_settle(st, e.fut, again ? st->retry : error, !again);
             retried += again;
         }
-        /* A call sent again is admitted again: this one settles without
-         * counting (as a cancelled call does), and so does a tombstone. */
-        if (settle_breaker(m, &e, done == 0 && !again ? outcome : PRC_EINTR) <
+        /* A call sent again is admitted (and recorded) again: this one
+         * settles without counting, as a cancelled call does, and so does
+         * a tombstone. */
+        if (settle(m, &e, done == 0 && !again ? outcome : PRC_EINTR, !again) <
             0) {
             rc = -1;
         }
