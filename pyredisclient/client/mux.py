@@ -273,8 +273,10 @@ class Multiplexer:
 
 
 async def run_shared(client: Any, args: Tuple[Any, ...]) -> Any:
-    """Run one command on the loop's shared connection; RETRY-free reply, or
-    ``_DEDICATED_MARK`` when the command needs a connection of its own."""
+    """Run one command on the loop's shared connection: its reply, or
+    :data:`DEDICATED` when the command needs a connection of its own. A call that
+    got RETRY (its connection failed, the command may go again) is sent again, at
+    most ``retry_attempts`` times."""
     loop = asyncio.get_running_loop()
     share = client._mux.share(client, loop)
     attempts = client._config.retry_attempts
