@@ -421,3 +421,22 @@ def test_metrics_count_shared_calls(run: Any, redis_server_factory: ServerFactor
     assert m["response_errors"] == 1
     assert m["errors"]["TimeoutError"] == 1
     assert m["errors"]["Interrupted"] == 1
+
+
+def test_a_reply_that_cannot_be_decoded_fails_its_caller_only(run: Any, redis_url: str) -> None:
+    """decode_responses and a value that is not UTF-8: that caller gets the
+    decoding error, the others their replies, and the connection stays."""
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url, decode_responses=True) as r:
+            await r.set("mux:bin", b"\xff\xfe")
+            await r.set("mux:txt", "ok")
+            got = await asyncio.gather(
+                r.get("mux:txt"), r.get("mux:bin"), r.get("mux:txt"), return_exceptions=True
+            )
+            return [*got, await r.get("mux:txt"), r.pool_stats()["created"]]
+
+    first, bad, third, after, created = run(main())
+    assert (first, third, after) == ("ok", "ok", "ok")
+    assert isinstance(bad, UnicodeDecodeError)
+    assert created == 1

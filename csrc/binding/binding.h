@@ -191,10 +191,12 @@ int pyrc_command_size(pyrc_state *st, const pyrc_args *a,
 PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
                              Py_ssize_t n, int as_list) PYRC_RAISES;
 /* The same for the n whole replies in buf[0, len) (a shared connection's
- * stream): the reader is fed no byte beyond them. */
+ * stream): the reader is fed no byte beyond them.  With `keep`, a reply
+ * that a conversion refused (a decoding error, memory) leaves the
+ * connection usable: the exception is set, the connection not broken. */
 PyObject *pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn,
                           const char *buf, size_t len, Py_ssize_t n,
-                          int as_list) PYRC_RAISES;
+                          int as_list, int keep) PYRC_RAISES;
 
 /* commands.c: command_spec, command_keys, command_names */
 extern PyMethodDef pyrc_command_methods[];

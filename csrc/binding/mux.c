@@ -330,16 +330,20 @@ Mux_flush(MuxObject *m, PyObject *unused)
     return PyBool_FromLong(rc != PRC_DONE);
 }
 
-/* Hand one parsed reply to the first entry: dropped for a tombstone. */
+/* Hand one parsed reply to the first entry: dropped for a tombstone.
+ * `local`: the reply is the exception our conversion raised (a decoding
+ * error), not the server's. */
 static int
-deliver(MuxObject *m, PyObject *reply)
+deliver(MuxObject *m, PyObject *reply, int local)
 {
     pyrc_state *st = m->client->state;
     mux_entry e = ring_pop(m);
     int is_exc = PyExceptionInstance_Check(reply);
     int outcome = PRC_OK, done, rc = 0;
 
-    if (is_exc) {
+    if (local) {
+        outcome = PRC_EINVAL;
+    } else if (is_exc) {
         prc_pool_count_response_errors(m->client->pool, 1);
         outcome = pyrc_error_reply_outcome(st, reply);
     }
@@ -361,6 +365,52 @@ deliver(MuxObject *m, PyObject *reply)
     return rc;
 }
 
+/* The n whole replies in buf[0, len) one by one, after a conversion
+ * refused one of them (decode_responses and bytes that are not text):
+ * each caller gets its reply, or the exception its own conversion raised;
+ * the connection stays in step.  -1 when the bytes are not RESP after all
+ * (the connection is then broken). */
+static int
+deliver_each(MuxObject *m, const char *buf, size_t len, int n)
+{
+    size_t pos = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        PyObject *one, *type, *tb;
+        prc_reply_t r;
+        int local = 0;
+
+        if (prc_reply_at(buf, len, pos, &r) != 1) {
+            prc_conn_mark_broken(m->conn);
+            PyErr_SetString(PYRC_EXC(m->client->state, PROTOCOL),
+                            "invalid reply on a shared connection; closed");
+            return -1;
+        }
+        one = pyrc_parse_span(m->client, m->conn, buf + pos, r.end - pos, 1, 0,
+                              1);
+        if (one == NULL) {
+            if (PyErr_ExceptionMatches(PYRC_EXC(m->client->state, PROTOCOL))) {
+                return -1;
+            }
+            PyErr_Fetch(&type, &one, &tb);
+            PyErr_NormalizeException(&type, &one, &tb);
+            if (tb != NULL) {
+                PyException_SetTraceback(one, tb);
+            }
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            local = 1;
+        }
+        if (deliver(m, one, local) < 0) {
+            PyErr_WriteUnraisable((PyObject *)m);
+        }
+        Py_DECREF(one);
+        pos = r.end;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(Mux_read_doc,
              "read($self, /)\n--\n\n"
              "Read the replies that arrived and complete their futures in\n"
@@ -373,6 +423,7 @@ Mux_read(MuxObject *m, PyObject *unused)
 {
     pyrc_state *st = m->client->state;
     PyObject *replies;
+    const char *buf;
     size_t len, whole;
     int n, rc;
     Py_ssize_t i;
@@ -396,15 +447,22 @@ Mux_read(MuxObject *m, PyObject *unused)
                             n, m->len);
     }
     m->last_read = prc_now();
-    replies = pyrc_parse_span(m->client, m->conn,
-                              prc_conn_replies(m->conn, &whole), len, n, 1);
-    prc_conn_stream_consume(m->conn, len);
+    buf = prc_conn_replies(m->conn, &whole);
+    replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1);
     if (replies == NULL) {
-        prc_conn_mark_broken(m->conn);
-        return NULL;
+        if (PyErr_ExceptionMatches(PYRC_EXC(st, PROTOCOL)) ||
+            !PyErr_ExceptionMatches(PyExc_Exception)) {
+            prc_conn_mark_broken(m->conn);
+            return NULL;
+        }
+        PyErr_Clear();
+        n = deliver_each(m, buf, len, n) < 0 ? -1 : n;
+        prc_conn_stream_consume(m->conn, len);
+        return n < 0 ? NULL : PyLong_FromLong(n);
     }
+    prc_conn_stream_consume(m->conn, len);
     for (i = 0; i < n; i++) {
-        if (deliver(m, PyList_GET_ITEM(replies, i)) < 0) {
+        if (deliver(m, PyList_GET_ITEM(replies, i), 0) < 0) {
             /* A future that refused its result (a subclass raising):
              * keep going, the others are owed theirs. */
             PyErr_WriteUnraisable((PyObject *)m);
