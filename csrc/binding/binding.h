@@ -40,6 +40,7 @@ typedef struct {
     PyTypeObject *BatchType;
     PyTypeObject *AsyncCallType;
     PyTypeObject *PinnedType;
+    PyTypeObject *MuxType;
     PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
     PyObject *logger;             /* logging.getLogger("pyredisclient") */
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
@@ -49,6 +50,8 @@ typedef struct {
     PyObject *sub_keys[4];
     PyObject *sub_kinds[PRC_SUB_KIND_COUNT];
     PyObject *sub_reconnect;
+    PyObject *retry; /* _core.RETRY: a shared connection's "send again" */
+    PyObject *str_done, *str_set_result, *str_set_exception; /* interned */
     /* The buffer of a Batch that died, for the next Batch's commands (a
      * pipeline per request then allocates nothing once warm); empty or
      * owned, at most PYRC_BATCH_KEEP bytes; guarded by the GIL. */
@@ -213,6 +216,13 @@ int pyrc_command_size(pyrc_state *st, const pyrc_args *a,
  * is 0, else a list.  Error replies become exception instances. */
 PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
                              Py_ssize_t n, int as_list) PYRC_RAISES;
+/* The same for the n whole replies in buf[0, len) (a shared connection's
+ * stream): the reader is fed no byte beyond them.  With `keep`, a reply
+ * that a conversion refused (a decoding error, memory) leaves the
+ * connection usable: the exception is set, the connection not broken. */
+PyObject *pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn,
+                          const char *buf, size_t len, Py_ssize_t n,
+                          int as_list, int keep) PYRC_RAISES;
 
 /* commands.c: command_spec, command_keys, command_names */
 extern PyMethodDef pyrc_command_methods[];
@@ -274,6 +284,14 @@ int pyrc_batch_busy(BatchObject *self) PYRC_RAISES_NEG;
 
 /* subscriber.c: the Subscriber type. */
 extern PyType_Spec pyrc_subscriber_spec;
+/* mux.c: the Mux type, a connection shared by an event loop's tasks. */
+extern PyType_Spec pyrc_mux_spec;
+/* A new Mux on the pin's connection, which it takes. */
+PyObject *pyrc_mux_new(PinnedObject *pin) PYRC_RAISES;
+/* Client.shareable(args): may the command run on a shared connection (not
+ * blocking, not QUIT)?  Raises as execute() would for a bad command. */
+PyObject *pyrc_shareable(RedisClientObject *self,
+                         PyObject *args_seq) PYRC_RAISES;
 
 /* pinned.c: the Pinned type. */
 extern PyType_Spec pyrc_pinned_spec;

@@ -786,6 +786,10 @@ static PyMethodDef Client_methods[] = {
     {"metrics", (PyCFunction)Client_metrics, METH_NOARGS, Client_metrics_doc},
     {"pinned", (PyCFunction)Client_pinned, METH_NOARGS, Client_pinned_doc},
     {"start", (PyCFunction)Client_start, METH_O, Client_start_doc},
+    {"shareable", (PyCFunction)pyrc_shareable, METH_O,
+     "shareable($self, args, /)\n--\n\n"
+     "May the command share a connection (asyncio multiplexing): neither\n"
+     "blocking nor QUIT.  Raises as execute() would for a bad command."},
     {"start_batch", (PyCFunction)Client_start_batch, METH_O,
      Client_start_batch_doc},
     {NULL, NULL, 0, NULL},

@@ -458,11 +458,20 @@ PyObject *
 pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
                    int as_list)
 {
+    size_t len;
+    const char *buf = prc_conn_replies(conn, &len);
+
+    return pyrc_parse_span(self, conn, buf, len, n, as_list, 0);
+}
+
+PyObject *
+pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
+                size_t len, Py_ssize_t n, int as_list, int keep)
+{
     redisReader *r = prc_conn_user(conn);
     parse_ctx ctx = {self, 0};
     PyObject *list = NULL, *reply = NULL;
-    const char *buf;
-    size_t len, off = 0;
+    size_t off = 0;
     Py_ssize_t i;
 
     if (r == NULL) {
@@ -472,7 +481,6 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
         }
         prc_conn_set_user(conn, r, reader_free);
     }
-    buf = prc_conn_replies(conn, &len);
     r->privdata = &ctx;
     if (as_list || n != 1) {
         list = PyList_New(n);
@@ -523,10 +531,14 @@ fail:
                      r->err ? r->errstr : "incomplete reply");
     }
     /* The reader may hold a half-built reply: free it now, with the GIL,
-     * and never reuse this connection. */
+     * and never reuse this connection, unless the bytes were whole RESP that
+     * only a conversion refused (`keep`: a shared connection, whose next
+     * reply starts right after). */
     prc_conn_set_user(conn, NULL, NULL);
     redisReaderFree(r);
-    prc_conn_mark_broken(conn);
+    if (!(keep && ctx.failed)) {
+        prc_conn_mark_broken(conn);
+    }
     Py_XDECREF(list);
     return NULL;
 }

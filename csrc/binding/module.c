@@ -157,6 +157,22 @@ core_exec(PyObject *mod)
     if (add_subscriber(mod, st) < 0) {
         return -1;
     }
+    st->MuxType =
+        (PyTypeObject *)PyType_FromModuleAndSpec(mod, &pyrc_mux_spec, NULL);
+    if (st->MuxType == NULL || PyModule_AddType(mod, st->MuxType) < 0) {
+        return -1;
+    }
+    /* A shared connection's answer to a caller whose command may be sent
+     * again (it never reached the server, or it is safe to replay). */
+    st->retry = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    st->str_done = PyUnicode_InternFromString("done");
+    st->str_set_result = PyUnicode_InternFromString("set_result");
+    st->str_set_exception = PyUnicode_InternFromString("set_exception");
+    if (st->retry == NULL || st->str_done == NULL ||
+        st->str_set_result == NULL || st->str_set_exception == NULL ||
+        PyModule_AddObjectRef(mod, "RETRY", st->retry) < 0) {
+        return -1;
+    }
     if (PyModule_AddIntConstant(mod, "WANT_READ", PRC_WANT_READ) < 0 ||
         PyModule_AddIntConstant(mod, "WANT_WRITE", PRC_WANT_WRITE) < 0 ||
         PyModule_AddIntConstant(mod, "WANT_POOL", PRC_WANT_POOL) < 0 ||
@@ -195,6 +211,8 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
     Py_VISIT(st->BatchType);
     Py_VISIT(st->AsyncCallType);
     Py_VISIT(st->PinnedType);
+    Py_VISIT(st->MuxType);
+    Py_VISIT(st->retry);
     Py_VISIT(st->logger);
     Py_VISIT(st->step_ready);
     Py_VISIT(st->SubscriberType);
@@ -214,6 +232,11 @@ core_clear(PyObject *mod)
     Py_CLEAR(st->BatchType);
     Py_CLEAR(st->AsyncCallType);
     Py_CLEAR(st->PinnedType);
+    Py_CLEAR(st->MuxType);
+    Py_CLEAR(st->retry);
+    Py_CLEAR(st->str_done);
+    Py_CLEAR(st->str_set_result);
+    Py_CLEAR(st->str_set_exception);
     Py_CLEAR(st->logger);
     Py_CLEAR(st->step_ready);
     Py_CLEAR(st->SubscriberType);

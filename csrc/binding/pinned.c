@@ -102,6 +102,13 @@ Pinned_start_batch(PinnedObject *pin, PyObject *arg)
     return pyrc_start_batch(pin->client, arg, pin);
 }
 
+static PyObject *
+Pinned_share(PinnedObject *pin, PyObject *unused)
+{
+    (void)unused;
+    return pyrc_mux_new(pin);
+}
+
 PyDoc_STRVAR(
     Pinned_release_doc,
     "release($self, /, ok=True)\n--\n\n"
@@ -178,6 +185,10 @@ static PyMethodDef Pinned_methods[] = {
     {"start_batch", (PyCFunction)Pinned_start_batch, METH_O,
      "start_batch($self, batch, /)\n--\n\n"
      "Client.start_batch on the pinned connection."},
+    {"share", (PyCFunction)Pinned_share, METH_NOARGS,
+     "share($self, /)\n--\n\nA Mux on the pinned connection, which it "
+     "takes: the connection is then shared by the tasks of one event "
+     "loop."},
     {"release", (PyCFunction)(void (*)(void))Pinned_release,
      METH_VARARGS | METH_KEYWORDS, Pinned_release_doc},
     {NULL, NULL, 0, NULL},

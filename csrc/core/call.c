@@ -502,9 +502,9 @@ const double prc_hist_bounds[PRC_HIST_BUCKETS - 1] = {
 
 /* Record one finished call: counters and the latency histogram. */
 static void
-record_metrics(prc_pool_t *p, prc_call_t *call, int outcome)
+record_metrics(prc_pool_t *p, int64_t started, int ncommands, int outcome)
 {
-    int64_t ns = prc_now() - ST(call)->started;
+    int64_t ns = prc_now() - started;
     double secs = (double)ns / 1e9;
     int b = 0;
 
@@ -514,11 +514,19 @@ record_metrics(prc_pool_t *p, prc_call_t *call, int outcome)
     atomic_fetch_add_explicit(&p->m_hist[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->m_latency_ns, ns, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->m_calls, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->m_commands, call->nreplies,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->m_commands, ncommands, memory_order_relaxed);
     if (outcome < 0 && -outcome < PRC_NCODES) {
         atomic_fetch_add_explicit(&p->m_errors[-outcome], 1,
                                   memory_order_relaxed);
+    }
+}
+
+void
+prc_pool_record_call(prc_pool_t *p, int64_t started, int ncommands,
+                     int outcome)
+{
+    if (p->opts.metrics) {
+        record_metrics(p, started, ncommands, outcome);
     }
 }
 void
@@ -532,7 +540,7 @@ prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
         if (ST(call)->started == 0) {
             ST(call)->started = prc_now(); /* finished before admission */
         }
-        record_metrics(p, call, outcome);
+        record_metrics(p, ST(call)->started, call->nreplies, outcome);
     }
     if (ST(call)->admitted) {
         int t =

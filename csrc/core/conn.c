@@ -624,3 +624,113 @@ prc_conn_usable(const prc_conn_t *c)
     return c != NULL && c->state == PRC__CONN_READY && c->fd >= 0 &&
            c->fork_gen == prc_fork_generation();
 }
+
+/* ---- streaming exchanges (a connection shared by many callers) ---------- */
+
+void
+prc_conn_stream_begin(prc_conn_t *c)
+{
+    prc__conn_begin(c, NULL, 0, 0);
+}
+
+int
+prc_conn_stream_write(prc_conn_t *c, prc_wbuf_t *out, uint64_t *sent)
+{
+    while (out->len > 0) {
+        ssize_t n;
+
+        if (c->state == PRC__CONN_BROKEN) {
+            return c->err ? c->err : PRC_ECONNLOST;
+        }
+        n = c->tp->write(c, out->buf, out->len);
+        if (n == PRC__AGAIN_WRITE || n == PRC__AGAIN_READ) {
+            return PRC_WANT_WRITE;
+        }
+        if (n < 0) {
+            c->state = PRC__CONN_BROKEN;
+            return (int)n;
+        }
+        prc_wbuf_consume(out, (size_t)n);
+        *sent += (uint64_t)n;
+    }
+    return PRC_DONE;
+}
+
+/* The end of the whole replies framed so far. */
+static size_t
+stream_framed(const prc_conn_t *c)
+{
+    return prc_framer_idle(&c->framer) ? c->framer.pos : c->framer.reply_start;
+}
+
+int
+prc_conn_stream_read(prc_conn_t *c, size_t max, size_t *len, int *n)
+{
+    size_t got = 0;
+
+    *n = 0;
+    *len = 0;
+    for (;;) {
+        ssize_t r;
+        size_t space;
+        int k;
+
+        if (c->state == PRC__CONN_BROKEN) {
+            return c->err ? c->err : PRC_ECONNLOST;
+        }
+        if (reserve(c, c->framer.bulk_left > PRC_READ_CHUNK
+                           ? (size_t)c->framer.bulk_left + 2
+                           : PRC_READ_CHUNK) != 0) {
+            c->state = PRC__CONN_BROKEN;
+            return c->err;
+        }
+        space = c->rcap - c->rlen;
+        r = c->tp->read(c, c->rbuf + c->rlen, space);
+        if (r == PRC__AGAIN_READ || r == PRC__AGAIN_WRITE) {
+            break;
+        }
+        if (r <= 0) {
+            if (r == 0) {
+                prc__conn_error(c, PRC_ECONNLOST, 0,
+                                "server closed the connection");
+            }
+            c->state = PRC__CONN_BROKEN;
+            /* The whole replies before the end still go to their callers. */
+            *len = stream_framed(c);
+            return r == 0 ? PRC_ECONNLOST : (int)r;
+        }
+        c->rlen += (size_t)r;
+        got += (size_t)r;
+        k = prc_framer_scan(&c->framer, c->rbuf, c->rlen, 0);
+        if (k < 0) {
+            prc__conn_error(c, k, 0, "%s", c->framer.errstr);
+            c->state = PRC__CONN_BROKEN;
+            *n = 0; /* where the framer stopped is unknown: take none */
+            return k;
+        }
+        *n += k;
+        /* Bytes a TLS session decrypted and holds make the socket quiet:
+         * read them now, or nobody would. */
+        if (!prc__tls_pending(c) && ((size_t)r < space || got >= max)) {
+            break;
+        }
+    }
+    *len = stream_framed(c);
+    return PRC_WANT_READ;
+}
+
+void
+prc_conn_stream_consume(prc_conn_t *c, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    memmove(c->rbuf, c->rbuf + len, c->rlen - len);
+    c->rlen -= len;
+    c->framer.pos -= len;
+    c->framer.reply_start =
+        c->framer.reply_start > len ? c->framer.reply_start - len : 0;
+    if (c->rlen == 0) {
+        prc__conn_trim(c);
+    }
+}

@@ -461,6 +461,38 @@ void prc_conn_set_user(prc_conn_t *c, void *ptr, void (*free_fn)(void *));
 /* Mark a connection broken: it will be closed, never pooled, on release. */
 void prc_conn_mark_broken(prc_conn_t *c);
 
+/*
+ * Streaming exchanges, for a connection shared by many callers (the
+ * asyncio multiplexer): requests are appended to an output buffer the
+ * caller owns and written as the socket takes them; replies are framed as
+ * they arrive and taken in order.  A READY connection checked out of its
+ * pool (pinned) enters this mode with prc_conn_stream_begin and is never
+ * pooled again while in it (unpin it with ok = 0 unless nothing is
+ * pending).
+ */
+void prc_conn_stream_begin(prc_conn_t *c);
+/*
+ * Write what `out` holds, dropping what the socket took (prc_wbuf_consume)
+ * and adding its count to *sent.  Returns PRC_DONE when `out` is empty,
+ * PRC_WANT_WRITE when the socket is full, or a negative code (the
+ * connection is then broken).
+ */
+int prc_conn_stream_write(prc_conn_t *c, prc_wbuf_t *out, uint64_t *sent);
+/*
+ * Read what is there (at most about `max` bytes) and frame it with the
+ * connection's reply limits.  Returns PRC_WANT_READ with *len the bytes
+ * of whole replies at the start of the reply buffer (prc_conn_replies
+ * gives them; *n of them), or a negative code: EOF, an error or a reply
+ * over the limits (the connection is then broken; after EOF or an error
+ * *len and *n still report the whole replies that came before it, after
+ * bytes that are not RESP none).  The caller takes the replies, then
+ * calls prc_conn_stream_consume.
+ */
+int prc_conn_stream_read(prc_conn_t *c, size_t max, size_t *len, int *n);
+/* Drop the whole replies prc_conn_stream_read reported, keeping the part
+ * of a reply still arriving. */
+void prc_conn_stream_consume(prc_conn_t *c, size_t len);
+
 /* ---- pool and calls
  * ----------------------------------------------------------- */
 
@@ -653,6 +685,12 @@ typedef struct prc_metrics_s {
 void prc_pool_metrics(prc_pool_t *p, prc_metrics_t *out);
 /* Count error replies seen by the binding (they are not call failures). */
 void prc_pool_count_response_errors(prc_pool_t *p, int64_t n);
+/* Record a call the pool did not run (a shared connection's, whose caller
+ * keeps the admission itself): started at `started` (prc_now()), of
+ * `ncommands` commands, with this outcome (PRC_OK or a code).  A no-op
+ * without the metrics option. */
+void prc_pool_record_call(prc_pool_t *p, int64_t started, int ncommands,
+                          int outcome);
 
 /* ---- circuit breaker
  * --------------------------------------------------------- */

@@ -38,6 +38,7 @@ from ..config import RedisConfig
 from ..exceptions import PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
+from .mux import DEDICATED, Multiplexer, run_shared
 from .pipeline import Pipeline, transaction_steps
 
 if TYPE_CHECKING:
@@ -64,10 +65,18 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         weakref.WeakKeyDictionary()
     )
     _pool_waiters: Deque[asyncio.Future[bool]]
+    _mux: Multiplexer | None
 
     def _init_driver(self) -> None:
         # Tasks waiting for a pooled connection, woken first come, first served.
         self._pool_waiters = deque()
+        # The shared connections per event loop (client/mux.py), when multiplexing:
+        # they leave at least one pooled connection for the calls that need their
+        # own (blocking commands, transactions, pipelines), so with
+        # max_connections=1 there is none.
+        config = self._config
+        shared = min(config.async_multiplex_connections, config.max_connections - 1)
+        self._mux = Multiplexer(shared) if config.async_multiplex and shared > 0 else None
 
     @classmethod
     def get_client(cls) -> AsyncRedisClient:
@@ -194,6 +203,10 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         # this client is prefixed.
         if self._prefixer is not None:
             args, callback = self._prefixer.prepare(args, callback)
+        if self._mux is not None:
+            reply = await run_shared(self, args)
+            if reply is not DEDICATED:
+                return reply if callback is None else callback(reply)
         if self._pool_waiters:
             await self._queue_behind_waiters()
         reply = await self._drive(self._core.start(args))
@@ -343,6 +356,8 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         self._close_now()
 
     def _close_now(self) -> None:
+        if self._mux is not None:
+            self._mux.close()
         self._core.close()
         for fut in list(self._pool_waiters):
             if not fut.done():

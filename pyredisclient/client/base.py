@@ -38,6 +38,8 @@ _PYTHON_ONLY = frozenset(
         "key_prefix_channels",
         "memory_warning_ratio",
         "memory_critical_ratio",
+        "async_multiplex",
+        "async_multiplex_connections",
     }
 )
 

@@ -118,6 +118,8 @@ class RedisConfig:
     max_reply_bytes: int = 512 * 1024 * 1024
     memory_warning_ratio: float = 0.8
     memory_critical_ratio: float = 0.9
+    async_multiplex: bool = True
+    async_multiplex_connections: int = 1
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -126,6 +126,8 @@ _RULES: Dict[str, _Rule] = {
     "max_reply_bytes": _Rule("int", "an integer 1024-9223372036854775807", lo=1024, hi=2**63 - 1),
     "memory_warning_ratio": _Rule("float", "a number > 0 and <= 1", lo=0, hi=1, lo_open=True),
     "memory_critical_ratio": _Rule("float", "a number > 0 and <= 1", lo=0, hi=1, lo_open=True),
+    "async_multiplex": _Rule("bool", "true or false"),
+    "async_multiplex_connections": _Rule("int", "an integer 1-1024", lo=1, hi=1024),
 }
 
 # ssl.CERT_NONE, CERT_OPTIONAL and CERT_REQUIRED are 0, 1 and 2 by the ssl module's API;

@@ -346,6 +346,105 @@ TEST_IMPL(conn_out_of_step)
     return TEST_OK;
 }
 
+/* ---- streaming exchanges (a shared connection) ---------------------- */
+
+TEST_IMPL(conn_stream)
+{
+    prc_opts_t o;
+    prc_conn_cfg_t *p;
+    prc_conn_t *c;
+    prc_wbuf_t out;
+    const char *argv[] = {"ECHO", "abc"};
+    const size_t lens[] = {4, 3};
+    char got[64];
+    uint64_t sent = 0;
+    size_t len;
+    int peer, n;
+
+    prc_opts_init(&o);
+    o.host = "127.0.0.1";
+    ASSERT_NOT_NULL(p = pt_cfg(&o));
+    CHECK(pair_conn(p, PRC__CONN_READY, &c, &peer));
+    prc_conn_stream_begin(c);
+
+    /* Two commands appended, one write; the buffer is emptied. */
+    prc_wbuf_init(&out, NULL, 0);
+    ASSERT_EQ(prc_wbuf_append_command(&out, 2, argv, lens), 0);
+    ASSERT_EQ(prc_wbuf_append_command(&out, 2, argv, lens), 0);
+    ASSERT_EQ(prc_conn_stream_write(c, &out, &sent), PRC_DONE);
+    ASSERT_EQ(out.len, 0);
+    ASSERT_EQ(sent, 46);
+    ASSERT_EQ(read(peer, got, sizeof(got)), 46);
+    prc_wbuf_free(&out);
+
+    /* Nothing there yet: no reply. */
+    ASSERT_EQ(prc_conn_stream_read(c, 1 << 20, &len, &n), PRC_WANT_READ);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(len, 0);
+    /* A whole reply and part of the next: the first is taken, the rest
+     * kept for the next read. */
+    CHECK(peer_says(peer, "+OK\r\n$3\r\nab"));
+    ASSERT_EQ(prc_conn_stream_read(c, 1 << 20, &len, &n), PRC_WANT_READ);
+    ASSERT_EQ(n, 1);
+    ASSERT_MEM_EQ(prc_conn_replies(c, &(size_t){0}), len, "+OK\r\n");
+    prc_conn_stream_consume(c, len);
+    CHECK(peer_says(peer, "c\r\n"));
+    ASSERT_EQ(prc_conn_stream_read(c, 1 << 20, &len, &n), PRC_WANT_READ);
+    ASSERT_EQ(n, 1);
+    ASSERT_MEM_EQ(prc_conn_replies(c, &(size_t){0}), len, "$3\r\nabc\r\n");
+    prc_conn_stream_consume(c, len);
+    prc_conn_stream_consume(c, 0);
+
+    /* A reply, then the end: the reply first, then ECONNLOST. */
+    CHECK(peer_says(peer, ":1\r\n"));
+    shutdown(peer, SHUT_WR);
+    ASSERT_EQ(prc_conn_stream_read(c, 1 << 20, &len, &n), PRC_WANT_READ);
+    ASSERT_EQ(n, 1);
+    ASSERT_MEM_EQ(prc_conn_replies(c, &(size_t){0}), len, ":1\r\n");
+    prc_conn_stream_consume(c, len);
+    ASSERT_CODE(prc_conn_stream_read(c, 1 << 20, &len, &n), PRC_ECONNLOST);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(len, 0);
+    ASSERT_STR_EQ(c->errstr, "server closed the connection");
+    ASSERT_EQ(c->state, PRC__CONN_BROKEN);
+    /* A broken connection neither writes nor reads. */
+    prc_wbuf_init(&out, NULL, 0);
+    ASSERT_EQ(prc_wbuf_append(&out, "x", 1), 0);
+    ASSERT_CODE(prc_conn_stream_write(c, &out, &sent), PRC_ECONNLOST);
+    ASSERT_CODE(prc_conn_stream_read(c, 1 << 20, &len, &n), PRC_ECONNLOST);
+    prc_wbuf_free(&out);
+
+    /* Bytes that are not RESP: no reply is taken. */
+    CHECK(pair_conn(p, PRC__CONN_READY, &c, &peer));
+    prc_conn_stream_begin(c);
+    CHECK(peer_says(peer, "+OK\r\n?what\r\n"));
+    ASSERT_CODE(prc_conn_stream_read(c, 1 << 20, &len, &n), PRC_EPROTO);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(c->state, PRC__CONN_BROKEN);
+
+    /* A read bounded by max stops early; the rest comes next time. */
+    CHECK(pair_conn(p, PRC__CONN_READY, &c, &peer));
+    prc_conn_stream_begin(c);
+    CHECK(peer_says(peer, "+A\r\n"));
+    ASSERT_EQ(prc_conn_stream_read(c, 1, &len, &n), PRC_WANT_READ);
+    ASSERT_EQ(n, 1);
+    prc_conn_stream_consume(c, len);
+
+    /* The peer stops reading: the write waits for the socket. */
+    {
+        static char big[1 << 20];
+        memset(big, 'x', sizeof(big));
+        prc_wbuf_init(&out, NULL, 0);
+        ASSERT_EQ(prc_wbuf_append(&out, big, sizeof(big)), 0);
+        sent = 0;
+        ASSERT_EQ(prc_conn_stream_write(c, &out, &sent), PRC_WANT_WRITE);
+        ASSERT_GT(sent, 0);
+        ASSERT_EQ(sent + out.len, sizeof(big));
+        prc_wbuf_free(&out);
+    }
+    return TEST_OK;
+}
+
 /* Bytes that a server sends before any command: a new connection with
  * them is out of step (or refused, when they are a server error). */
 static int

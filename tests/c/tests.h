@@ -138,6 +138,7 @@
     XX(conn_state_machine)                                                    \
     XX(conn_faulty_transport)                                                 \
     XX(conn_out_of_step)                                                      \
+    XX(conn_stream)                                                           \
     XX(conn_bytes_before_handshake)                                           \
     XX(conn_open_refused)                                                     \
     XX(conn_open_resolve)                                                     \

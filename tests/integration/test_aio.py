@@ -456,7 +456,11 @@ def test_a_dropped_watching_pipeline_wakes_a_task_waiting_for_the_pool(redis_url
 
 def test_a_thousand_tasks_share_four_connections(redis_client: RedisClient, redis_url: str) -> None:
     async def main() -> None:
-        async with AsyncRedisClient.from_url(redis_url, max_connections=4) as r:
+        # The pool's own path (one connection per call): multiplexing off; the
+        # shared connection's counterpart is in tests/test_mux.py.
+        async with AsyncRedisClient.from_url(
+            redis_url, max_connections=4, async_multiplex=False
+        ) as r:
 
             async def one(i: int) -> Tuple[Any, Any, Any]:
                 await r.set(f"task:{i}", i)

@@ -102,7 +102,10 @@ def test_cancelling_a_large_reply_mid_read_never_desyncs(
 
 def test_cancelled_pipelines_and_pool_waiters(redis_url: str) -> None:
     async def main() -> None:
-        async with AsyncRedisClient.from_url(redis_url, max_connections=2) as r:
+        # Calls waiting for a pooled connection: multiplexing off.
+        async with AsyncRedisClient.from_url(
+            redis_url, max_connections=2, async_multiplex=False
+        ) as r:
             await r.set("k", "v")
             pipe = r.pipeline(transaction=False)
             for _ in range(2000):
@@ -293,7 +296,11 @@ def test_a_restarted_server_is_reconnected_transparently(server_factory: ServerF
     server = server_factory()
 
     async def main() -> None:
-        async with AsyncRedisClient.from_url(server.url, max_connections=2) as r:
+        # The checkout's liveness check: multiplexing off (test_mux.py has the
+        # shared connection's reconnect).
+        async with AsyncRedisClient.from_url(
+            server.url, max_connections=2, async_multiplex=False
+        ) as r:
             await asyncio.gather(r.set("a", "1"), r.ping())
             server.restart()  # pooled connections are now dead
             assert await r.ping() is True  # stale socket found at checkout

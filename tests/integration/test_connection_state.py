@@ -288,10 +288,17 @@ def test_quit_closes_its_connection_after_the_call(client: RedisClient, redis_ur
     assert client.pool_stats()["stale"] == 0  # never found dead at checkout: closed at once
 
     async def main() -> None:
-        async with AsyncRedisClient.from_url(redis_url, db=3) as aclient:
+        async with AsyncRedisClient.from_url(redis_url, db=3, async_multiplex=False) as aclient:
             one = await aclient.execute_command("CLIENT", "ID")
             assert await aclient.execute_command("QUIT") == b"OK"
             assert await aclient.execute_command("CLIENT", "ID") != one
+        # Multiplexing: QUIT never goes on the shared connection, but on one of
+        # its own, closed after it; the shared one serves on.
+        async with AsyncRedisClient.from_url(redis_url, db=3) as aclient:
+            one = await aclient.execute_command("CLIENT", "ID")
+            assert await aclient.execute_command("QUIT") == b"OK"
+            assert aclient.pool_stats()["closed"] == 1
+            assert await aclient.execute_command("CLIENT", "ID") == one
 
     run(main())
 

@@ -156,6 +156,8 @@ DEFAULTS: Dict[str, Any] = {
     "max_reply_bytes": 512 * 1024 * 1024,
     "memory_warning_ratio": 0.8,
     "memory_critical_ratio": 0.9,
+    "async_multiplex": True,
+    "async_multiplex_connections": 1,
 }
 
 
@@ -282,6 +284,8 @@ BAD: List[Any] = [
     ({"min_recovery_timeout": 0}, "min_recovery_timeout", "> 0"),
     ({"memory_warning_ratio": 0}, "memory_warning_ratio", "> 0 and <= 1"),
     ({"memory_critical_ratio": 1.5}, "memory_critical_ratio", "got 1.5"),
+    ({"async_multiplex_connections": 0}, "async_multiplex_connections", "1-1024, got 0"),
+    ({"async_multiplex": "yes"}, "async_multiplex", "true or false"),
     ({"memory_warning_ratio": 0.95}, "memory_warning_ratio", "<= memory_critical_ratio (0.9)"),
     ({"max_reply_bytes": 1023}, "max_reply_bytes", "an integer 1024-", "got 1023"),
     ({"max_reply_bytes": 2**63}, "max_reply_bytes", "got 9223372036854775808"),

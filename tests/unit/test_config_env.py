@@ -74,6 +74,8 @@ def every_field_env(tls_files: Dict[str, str], ca_dir: str, prefix: str) -> Dict
         "max_reply_bytes": "4096",
         "memory_warning_ratio": "0.5",
         "memory_critical_ratio": "0.6",
+        "async_multiplex": "false",
+        "async_multiplex_connections": "4",
     }
     return {prefix + name.upper(): value for name, value in values.items()}
 
@@ -127,6 +129,8 @@ def test_env_has_a_variable_for_every_field(
         max_reply_bytes=4096,
         memory_warning_ratio=0.5,
         memory_critical_ratio=0.6,
+        async_multiplex=False,
+        async_multiplex_connections=4,
     )
     names = {f.name.upper() for f in dataclasses.fields(RedisConfig)} - {"UNIX_SOCKET_PATH"}
     assert {key[len(prefix) :] for key in env} == names

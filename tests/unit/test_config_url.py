@@ -153,7 +153,7 @@ URL_ERRORS: List[Any] = [
     (
         "redis://h?zzz=1",
         None,
-        "url: unknown URL query option 'zzz'; allowed: circuit_breaker, client_name, db,",
+        "url: unknown URL query option 'zzz'; allowed: async_multiplex, async_multiplex_connections, circuit_breaker, client_name, db,",
     ),
     ("redis://h?host=x", "host", "url: host cannot be given in a URL's query string"),
     ("redis://h?port=1", "port", "url: port cannot be given in a URL's query string"),

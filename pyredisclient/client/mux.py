@@ -1,0 +1,303 @@
+"""Multiplexing for AsyncRedisClient: the tasks of one event loop share a few connections.
+
+Each shared connection is a ``_core.Mux`` (the FIFO of pending calls and the output
+buffer live in C) driven here by the loop: a command is appended to the buffer and
+written at once when nothing else is in flight, else once at the end of the loop
+iteration (or when the buffer reaches its size bound); the fd has one reader for the
+connection's life and a writer only while bytes wait for the socket; one timer fails
+the calls whose deadline passed (each leaves a tombstone whose reply is dropped).
+When a connection fails, its calls are settled by the safe-retry rules in C: a command
+not wholly written, or a read-only one, is sent again (``RETRY``); any other gets the
+error. See README "Multiplexing (asyncio)".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Tuple
+
+from .._core import RETRY
+from ..exceptions import ConnectionError, TimeoutError
+
+logger = logging.getLogger("pyredisclient")
+
+# submit()'s answers (csrc/binding/mux.c)
+_FLUSH_NOW = 1
+_DEDICATED = 2
+_FLUSH_SOON = 3
+
+
+class SharedConnection:
+    """One ``_core.Mux`` registered with one event loop."""
+
+    __slots__ = ("_flush_due", "_timer", "_writing", "dead", "fd", "loop", "mux", "owner")
+
+    def __init__(self, owner: LoopShare, loop: asyncio.AbstractEventLoop, mux: Any) -> None:
+        self.mux = mux
+        self.loop = loop
+        self.owner = owner
+        self.fd: int = mux.fileno()
+        self._flush_due = False
+        self._writing = False
+        self._timer: asyncio.TimerHandle | None = None
+        self.dead = False
+        loop.add_reader(self.fd, self._on_readable)
+
+    def submit(self, args: Tuple[Any, ...], fut: asyncio.Future[Any], may_retry: bool) -> bool:
+        """Queue one command whose reply completes *fut*; False when the command
+        needs a dedicated connection (nothing was queued)."""
+        r = self.mux.submit(args, fut, may_retry)
+        if r == 0:
+            return True
+        if r == _DEDICATED:
+            return False
+        if self._timer is None:
+            self._arm(self.owner.timeout)
+        if r == _FLUSH_NOW:
+            self._flush()
+        elif not self._flush_due:
+            self._flush_due = True
+            self.loop.call_soon(self._flush)
+        return True
+
+    def _arm(self, delay: float | None) -> None:
+        if delay is not None:
+            self._timer = self.loop.call_later(delay, self._on_timer)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        if self.dead or self._writing:
+            return
+        try:
+            more = self.mux.flush()
+        except Exception as exc:
+            self.fail(exc)
+            return
+        if more:
+            self._writing = True
+            self.loop.add_writer(self.fd, self._on_writable)
+
+    def _on_writable(self) -> None:
+        if self.dead:
+            return
+        try:
+            more = self.mux.flush()
+        except Exception as exc:
+            self.fail(exc)
+            return
+        if not more:
+            self._writing = False
+            self.loop.remove_writer(self.fd)
+
+    def _on_readable(self) -> None:
+        if self.dead:
+            return
+        try:
+            self.mux.read()
+        except Exception as exc:
+            self.fail(exc)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.dead:
+            return
+        try:
+            left = self.mux.expire()
+        except Exception as exc:
+            self.fail(exc)
+            return
+        if left is not None:
+            self._arm(max(left, 0.001))
+
+    def _unregister(self) -> None:
+        # Before the fd is closed: a later socket may get the same number.
+        self.dead = True
+        self.owner.forget(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self.loop.is_closed():
+            self.loop.remove_reader(self.fd)
+            if self._writing:
+                self.loop.remove_writer(self.fd)
+        self._writing = False
+
+    def fail(self, exc: BaseException) -> None:
+        """The connection failed: settle its calls (retry or error) and close it."""
+        if self.dead:
+            return
+        self._unregister()
+        retry_reads = self.owner.retry_on_timeout or not isinstance(exc, TimeoutError)
+        retried = self.mux.abort(exc, retry_sent_reads=retry_reads)
+        logger.warning(
+            "shared connection failed (%s: %s); %d pending call(s) sent again",
+            type(exc).__name__,
+            exc,
+            retried,
+        )
+
+    def close(self) -> None:
+        if self.dead:
+            return
+        self._unregister()
+        self.mux.close()
+
+
+class LoopShare:
+    """The shared connections of one client on one event loop."""
+
+    __slots__ = ("_next", "_opening", "client", "conns", "retry_on_timeout", "size", "timeout")
+
+    def __init__(self, client: Any, size: int) -> None:
+        config = client._config
+        self.client = client
+        self.conns: List[SharedConnection] = []
+        self.size = size
+        self.timeout: float | None = config.socket_timeout
+        self.retry_on_timeout: bool = config.retry_on_timeout
+        self._next = 0
+        self._opening: asyncio.Future[None] | None = None
+
+    def pick(self) -> SharedConnection | None:
+        """A live shared connection, round robin; None when none is open (the caller
+        opens one, or waits for the one being opened)."""
+        conns = self.conns
+        n = len(conns)
+        if n == 1 and self.size == 1:
+            return conns[0]
+        if n == 0:
+            return None
+        if n < self.size and self._opening is None:
+            self._opening = opening = asyncio.ensure_future(self._open_more())
+            # Opened in the background while the others serve: never reported
+            # as an unretrieved error (the next caller to need it opens again).
+            opening.add_done_callback(_retrieve)
+        self._next = i = (self._next + 1) % n
+        return conns[i]
+
+    @property
+    def opening(self) -> bool:
+        return self._opening is not None
+
+    async def wait_open(self) -> None:
+        """Wait for the connection being opened: raises its connection error."""
+        if self._opening is not None:
+            await asyncio.shield(self._opening)
+
+    async def open_with(self, args: Tuple[Any, ...]) -> Any:
+        """Open a shared connection with this caller's own command, as a dedicated
+        call through the pool (breaker admission, connect, TLS, handshake, safe
+        retries), then share it; returns the command's reply. Its first request is
+        thus the caller's, answered before the connection is shared: nothing
+        (such as an opening PING) whose late bytes a first shared caller could
+        take for its reply."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        done.add_done_callback(_retrieve)
+        self._opening = done
+        try:
+            reply = await self._pinned_call(loop, args)
+        except BaseException as exc:
+            self._opening = None
+            if not self.conns and isinstance(exc, (ConnectionError, TimeoutError)):
+                done.set_exception(exc)  # the waiters' error too
+            else:
+                done.set_result(None)  # the waiters try again themselves
+            raise
+        self._opening = None
+        done.set_result(None)
+        return reply
+
+    async def _open_more(self) -> None:
+        try:
+            await self._pinned_call(asyncio.get_running_loop(), ("PING",))
+        finally:
+            self._opening = None
+
+    async def _pinned_call(self, loop: asyncio.AbstractEventLoop, args: Tuple[Any, ...]) -> Any:
+        client = self.client
+        pin = client._core.pinned()
+        try:
+            return await client._drive(pin.start(args), release=False)
+        finally:
+            # An error reply leaves the connection in step: it is shared all the same.
+            if pin.active and pin.usable:
+                self.conns.append(SharedConnection(self, loop, pin.share()))
+            elif pin.active:
+                pin.release(ok=False)
+                client._release_one()
+
+    def forget(self, conn: SharedConnection) -> None:
+        try:
+            self.conns.remove(conn)
+        except ValueError:
+            pass
+        # A pinned connection went back to the pool (or was closed).
+        self.client._release_one()
+
+    def close(self) -> None:
+        for conn in list(self.conns):
+            conn.close()
+        if self._opening is not None:
+            self._opening.cancel()
+
+
+def _retrieve(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+class Multiplexer:
+    """Per event loop, the client's :class:`LoopShare` (held by the client and its views)."""
+
+    __slots__ = ("shares", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size  # shared connections per loop
+        self.shares: Dict[asyncio.AbstractEventLoop, LoopShare] = {}
+
+    def share(self, client: Any, loop: asyncio.AbstractEventLoop) -> LoopShare:
+        share = self.shares.get(loop)
+        if share is None:
+            for old in [lp for lp in self.shares if lp.is_closed()]:
+                self.shares.pop(old).close()
+            share = LoopShare(client, self.size)
+            self.shares[loop] = share
+        return share
+
+    def close(self) -> None:
+        for share in self.shares.values():
+            share.close()
+        self.shares.clear()
+
+
+async def run_shared(client: Any, args: Tuple[Any, ...]) -> Any:
+    """Run one command on the loop's shared connection: its reply, or
+    :data:`DEDICATED` when the command needs a connection of its own. A call that
+    got RETRY (its connection failed, the command may go again) is sent again, at
+    most ``retry_attempts`` times."""
+    loop = asyncio.get_running_loop()
+    share = client._mux.share(client, loop)
+    attempts = client._config.retry_attempts
+    while True:
+        conn = share.pick()
+        if conn is None:
+            if share.opening:
+                await share.wait_open()
+                continue
+            if not client._core.shareable(args):
+                return DEDICATED
+            return await share.open_with(args)
+        fut = loop.create_future()
+        # Without retries left the call is never handed RETRY: it gets the error.
+        if not conn.submit(args, fut, attempts > 0):
+            return DEDICATED
+        reply = await fut
+        if reply is not RETRY:
+            return reply
+        attempts -= 1
+
+
+#: run_shared's answer for a command that needs a dedicated connection.
+DEDICATED: Any = object()

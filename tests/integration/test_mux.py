@@ -1,0 +1,442 @@
+"""AsyncRedisClient's multiplexing (client/mux.py, csrc/binding/mux.c) on real servers.
+
+Many tasks share one connection per loop: every reply reaches its own caller, also
+while random tasks are cancelled; a caller's deadline passes without desynchronising
+the others; a server killed mid-flight fails the calls that may have run and sends the
+others again; the fd stays registered once per connection and is never leaked. Each
+test runs on the default event loop and on uvloop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from typing import Any, Callable, Coroutine, Dict, List, TypeVar
+
+import pytest
+
+from pyredisclient import CircuitOpenError, ConnectionError, DataError, TimeoutError
+from pyredisclient._core import RETRY
+from pyredisclient.aio import AsyncRedisClient
+from pyredisclient.testing import RedisServer
+
+T = TypeVar("T")
+ServerFactory = Callable[..., RedisServer]
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - uvloop is in the test extras (not on Windows)
+    uvloop = None
+
+LOOPS = [
+    "asyncio",
+    pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="no uvloop")),
+]
+
+
+@pytest.fixture(params=LOOPS)
+def run(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Run a coroutine on a fresh loop of the parametrized kind, bounded in time."""
+
+    def runner(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        bounded = asyncio.wait_for(coro, timeout)
+        if request.param == "uvloop":
+            loop = uvloop.new_event_loop()
+            try:
+                return loop.run_until_complete(bounded)
+            finally:
+                loop.close()
+        return asyncio.run(bounded)
+
+    return runner
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_many_tasks_share_one_connection(run: Any, redis_url: str) -> None:
+    async def main() -> Dict[str, Any]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            await r.delete("mux:n")
+            replies = await asyncio.gather(*(r.incr("mux:n") for _ in range(2000)))
+            return {"replies": replies, "stats": r.pool_stats()}
+
+    out = run(main())
+    assert sorted(out["replies"]) == list(range(1, 2001))
+    assert out["stats"]["created"] == 1  # one socket served all 2,000 calls
+
+
+def test_random_cancellations_among_10000_calls(run: Any, redis_url: str) -> None:
+    """Each reply is checked against its own key while random tasks are cancelled:
+    the tombstones keep the replies in step with the callers."""
+    n = 10_000
+    rnd = random.Random(18)
+
+    async def main() -> Dict[str, int]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            pipe = r.pipeline(transaction=False)
+            for i in range(0, n, 1000):
+                await r.mset({f"mux:c:{j}": f"v{j}" for j in range(i, i + 1000)})
+            del pipe
+            wrong = ok = 0
+
+            queued: set[int] = set()  # calls whose command was queued
+
+            async def one(i: int) -> None:
+                nonlocal wrong, ok
+                queued.add(i)  # the command is queued before the first await yields
+                if i % 3 == 0:
+                    got = await r.get(f"mux:c:{i}")
+                    expect: Any = f"v{i}".encode()
+                else:
+                    got = await r.strlen(f"mux:c:{i}")
+                    expect = len(f"v{i}")
+                if got == expect:
+                    ok += 1
+                else:
+                    wrong += 1
+
+            tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
+            cancelled = 0
+            for _ in range(200):  # bounded: cancel a few tasks per loop iteration
+                await asyncio.sleep(0)
+                for t in rnd.sample(tasks, 10):
+                    if t.cancel():
+                        cancelled += 1
+                if all(t.done() for t in tasks):
+                    break
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            errors = [x for x in results if isinstance(x, BaseException)]
+            assert all(isinstance(x, asyncio.CancelledError) for x in errors)
+            # Cancelled while their command was in flight: each left a tombstone.
+            tombstones = sum(
+                1 for i, x in enumerate(results) if isinstance(x, BaseException) and i in queued
+            )
+            assert tombstones > 0
+            # The connection is still in step after all that.
+            assert await r.get("mux:c:7") == b"v7"
+            assert r.pool_stats()["created"] == 1
+            return {"ok": ok, "wrong": wrong, "cancelled": len(errors)}
+
+    out = run(main(), 60)
+    assert out["wrong"] == 0
+    assert out["cancelled"] > 0
+    assert out["ok"] + out["cancelled"] == n
+
+
+DEBUG = ["--enable-debug-command", "yes"]
+
+
+def test_a_slow_reply_times_out_its_caller_only(
+    run: Any, redis_server_factory: ServerFactory
+) -> None:
+    """DEBUG SLEEP holds the server: the callers waiting behind it time out at their
+    own deadline, their late replies are dropped, and the connection stays in step."""
+    server = redis_server_factory(extra_args=DEBUG)
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(server.url, socket_timeout=0.3) as r:
+            await r.set("mux:t", "x")
+            start = time.monotonic()
+            slow = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.6"))
+            waiting = [asyncio.ensure_future(r.get("mux:t")) for _ in range(5)]
+            results = await asyncio.gather(slow, *waiting, return_exceptions=True)
+            took = time.monotonic() - start
+            after = [await r.get("mux:t") for _ in range(3)]
+            return [results, took, after, r.pool_stats()["created"]]
+
+    results, took, after, created = run(main())
+    assert all(isinstance(x, TimeoutError) for x in results)
+    assert took < 0.6  # each at its own deadline, not the server's
+    assert after == [b"x"] * 3
+    assert created == 1  # the same connection, still in step
+
+
+def test_paused_server_stalls_then_connection_is_replaced(
+    run: Any, redis_server_factory: ServerFactory
+) -> None:
+    server = redis_server_factory()
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(server.url, socket_timeout=0.2) as r:
+            await r.set("k", "v")
+            server.pause()
+            try:
+                first = await asyncio.gather(r.get("k"), return_exceptions=True)
+                # Nothing read for twice socket_timeout: the connection is declared
+                # stalled and closed; the next call opens another once resumed.
+                await asyncio.sleep(0.5)
+            finally:
+                server.resume()
+            again = await r.get("k")
+            return [first[0], again, r.pool_stats()["created"]]
+
+    first, again, created = run(main())
+    assert isinstance(first, TimeoutError)
+    assert again == b"v"
+    assert created == 2
+
+
+def test_server_killed_mid_flight(run: Any, redis_server_factory: ServerFactory) -> None:
+    """Writes that may have reached the server are not replayed; reads are retried
+    on a new connection."""
+    server = redis_server_factory(extra_args=DEBUG)
+
+    async def main() -> Dict[str, List[Any]]:
+        # The breaker off: 21 failed calls of 25 would open it (right for an
+        # outage), and the reads sent again would then fail fast.
+        async with AsyncRedisClient.from_url(
+            server.url, socket_timeout=2, retry_attempts=2, circuit_breaker=False
+        ) as r:
+            await r.set("k", "v")
+            await r.delete("counter")
+            # DEBUG SLEEP holds the replies so that the calls are all in flight
+            # (written) when the server dies.
+            blocker = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.5"))
+            await asyncio.sleep(0.05)
+            reads = [asyncio.ensure_future(r.get("k")) for _ in range(20)]
+            writes = [asyncio.ensure_future(r.incr("counter")) for _ in range(20)]
+            await asyncio.sleep(0.1)
+            server.kill()
+            server.start()
+            out = {
+                "blocker": await asyncio.gather(blocker, return_exceptions=True),
+                "reads": await asyncio.gather(*reads, return_exceptions=True),
+                "writes": await asyncio.gather(*writes, return_exceptions=True),
+            }
+            out["counter"] = [await r.get("counter")]
+            return out
+
+    out = run(main())
+    # Sent again to the restarted server, which has no data (no persistence): a
+    # read that was not retried would have raised.
+    assert all(x is None for x in out["reads"]), out["reads"]
+    assert all(isinstance(x, ConnectionError) for x in out["writes"]), out["writes"]
+    assert isinstance(out["blocker"][0], ConnectionError)
+    assert out["counter"] == [None]  # no INCR was replayed on the new server
+
+
+def test_commands_not_written_are_sent_again(run: Any, redis_server_factory: ServerFactory) -> None:
+    """A connection that fails before its queued commands were written: they never
+    reached the server, so every one of them, writes too, goes out again. The first,
+    written at once (nothing else was in flight), may have run: it is not replayed."""
+    server = redis_server_factory()
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(server.url) as r:
+            await r.delete("c")
+            share = r._mux.share(r, asyncio.get_running_loop())  # type: ignore[union-attr]
+            conn = share.pick()
+            assert conn is not None
+            futs = [asyncio.ensure_future(r.incr("c")) for _ in range(10)]
+            await asyncio.sleep(0)  # queued; the flush is due at the end of this iteration
+            assert conn.mux.pending_bytes > 0
+            conn.fail(ConnectionError("injected before the flush"))
+            got = await asyncio.gather(*futs, return_exceptions=True)
+            return [got, await r.get("c"), conn.dead]
+
+    got, counter, dead = run(main())
+    assert isinstance(got[0], ConnectionError)
+    assert sorted(got[1:]) == list(range(2, 11))  # the first INCR ran once, on the server
+    assert counter == b"10"
+    assert dead
+
+
+def test_fd_not_leaked_over_1000_connect_close_cycles(run: Any, redis_url: str) -> None:
+    async def main() -> int:
+        before = open_fds()
+        for _i in range(1000):
+            r = AsyncRedisClient.from_url(redis_url)
+            assert await r.ping()
+            await r.aclose()
+        return open_fds() - before
+
+    assert run(main(), 120) <= 2
+
+
+def test_fd_registered_once_for_the_connection_life(run: Any, redis_url: str) -> None:
+    calls: Dict[str, int] = {"add_reader": 0, "remove_reader": 0}
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        add, remove = loop.add_reader, loop.remove_reader
+
+        def counting_add(*a: Any) -> Any:
+            calls["add_reader"] += 1
+            return add(*a)
+
+        def counting_remove(*a: Any) -> Any:
+            calls["remove_reader"] += 1
+            return remove(*a)
+
+        loop.add_reader = counting_add  # type: ignore[method-assign]
+        loop.remove_reader = counting_remove  # type: ignore[method-assign]
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            for _ in range(200):
+                await r.get("k")
+            await asyncio.gather(*(r.get("k") for _ in range(500)))
+            mid = dict(calls)
+        # the opening PING's wait, then the shared connection's one reader
+        assert mid["add_reader"] == 2 and mid["remove_reader"] == 1
+
+    run(main())
+    assert calls["remove_reader"] == 2  # removed once, at close
+
+
+def test_dedicated_commands_bypass_the_shared_connection(run: Any, redis_url: str) -> None:
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            await r.delete("mux:l")
+            blpop = asyncio.ensure_future(r.blpop("mux:l", 2))
+            await asyncio.sleep(0.05)
+            # The shared connection is not blocked by BLPOP on its own connection.
+            await r.rpush("mux:l", "x")
+            got = await blpop
+            async with r.pipeline() as p:
+                await p.watch("mux:w")
+                p.multi()
+                p.set("mux:w", "1")
+                tx = await p.execute()
+            with pytest.raises(DataError):
+                await r.execute_command("SELECT", "1")
+            return [got, tx, r.pool_stats()["created"]]
+
+    got, tx, created = run(main())
+    assert got == (b"mux:l", b"x") or got == [b"mux:l", b"x"]
+    assert tx == [True]
+    assert created == 2  # the shared one and one dedicated
+
+
+def test_prefix_and_decode_apply(run: Any, redis_url: str) -> None:
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url, decode_responses=True) as r:
+            p = r.with_prefix("mux:p:")
+            await p.set("a", "1")
+            return [await p.get("a"), await r.get("mux:p:a"), await r.hgetall("mux:nohash")]
+
+    assert run(main()) == ["1", "1", {}]
+
+
+def test_error_replies_reach_their_caller(run: Any, redis_url: str) -> None:
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            await r.set("mux:s", "x")
+            return await asyncio.gather(
+                r.incr("mux:s"), r.get("mux:s"), r.lpush("mux:s", "y"), return_exceptions=True
+            )
+
+    bad, good, wrongtype = run(main())
+    assert type(bad).__name__ == "ResponseError"
+    assert good == b"x"
+    assert "WRONGTYPE" in str(wrongtype)
+
+
+def test_open_breaker_refuses_calls(run: Any, redis_server_factory: ServerFactory) -> None:
+    server = redis_server_factory()
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(
+            server.url,
+            socket_timeout=0.2,
+            socket_connect_timeout=0.2,
+            failure_threshold=1,
+            retry_attempts=0,
+        ) as r:
+            await r.ping()
+            server.kill()
+            out: List[Any] = []
+            for _ in range(4):
+                try:
+                    await r.get("k")
+                    out.append("ok")
+                except Exception as exc:
+                    out.append(type(exc))
+            return out
+
+    out = run(main())
+    assert CircuitOpenError in out
+
+
+def test_switch_off_uses_a_connection_per_call(run: Any, redis_url: str) -> None:
+    async def main() -> int:
+        async with AsyncRedisClient.from_url(redis_url, async_multiplex=False) as r:
+            assert r._mux is None
+            await asyncio.gather(*(r.get("k") for _ in range(20)))
+            return int(r.pool_stats()["created"])
+
+    assert run(main()) > 1
+
+
+def test_max_connections_one_turns_multiplexing_off(redis_url: str) -> None:
+    r = AsyncRedisClient.from_url(redis_url, max_connections=1)
+    assert r._mux is None
+    r2 = AsyncRedisClient.from_url(redis_url, max_connections=8, async_multiplex_connections=20)
+    assert r2._mux is not None and r2._mux.size == 7
+
+
+def test_several_shared_connections(run: Any, redis_url: str) -> None:
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url, async_multiplex_connections=3) as r:
+            for _ in range(5):  # bounded: the others open in the background
+                await asyncio.gather(*(r.incr("mux:sc") for _ in range(300)))
+                await asyncio.sleep(0.01)
+            return [r.pool_stats()["created"], r.pool_stats()["in_use"]]
+
+    created, in_use = run(main())
+    assert created == 3 and in_use == 3
+
+
+def test_pinned_share_needs_a_connection(redis_url: str) -> None:
+    r = AsyncRedisClient.from_url(redis_url)
+    with pytest.raises(RuntimeError):
+        r._core.pinned().share()
+    assert RETRY is not None
+
+
+def test_metrics_count_shared_calls(run: Any, redis_server_factory: ServerFactory) -> None:
+    server = redis_server_factory(extra_args=DEBUG)
+
+    async def main() -> Dict[str, Any]:
+        async with AsyncRedisClient.from_url(server.url, socket_timeout=0.3) as r:
+            await asyncio.gather(*(r.get("k") for _ in range(10)))
+            await r.set("s", "x")
+            with pytest.raises(Exception, match="not an integer"):
+                await r.incr("s")
+            slow = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.5"))
+            await asyncio.sleep(0.05)
+            cancelled = asyncio.ensure_future(r.get("k"))
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            with pytest.raises(TimeoutError):
+                await slow
+            await asyncio.sleep(0.5)
+            assert await r.get("s") == b"x"  # the tombstones' replies were dropped
+            return dict(r.metrics())
+
+    m = run(main())
+    assert m["calls"] == 15  # 10 GETs, SET, INCR, DEBUG, the cancelled GET, GET
+    assert m["response_errors"] == 1
+    assert m["errors"]["TimeoutError"] == 1
+    assert m["errors"]["Interrupted"] == 1
+
+
+def test_a_reply_that_cannot_be_decoded_fails_its_caller_only(run: Any, redis_url: str) -> None:
+    """decode_responses and a value that is not UTF-8: that caller gets the
+    decoding error, the others their replies, and the connection stays."""
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url, decode_responses=True) as r:
+            await r.set("mux:bin", b"\xff\xfe")
+            await r.set("mux:txt", "ok")
+            got = await asyncio.gather(
+                r.get("mux:txt"), r.get("mux:bin"), r.get("mux:txt"), return_exceptions=True
+            )
+            return [*got, await r.get("mux:txt"), r.pool_stats()["created"]]
+
+    first, bad, third, after, created = run(main())
+    assert (first, third, after) == ("ok", "ok", "ok")
+    assert isinstance(bad, UnicodeDecodeError)
+    assert created == 1
