@@ -36,6 +36,7 @@ from typing import IO, Any, Callable, NamedTuple, Protocol, TypeVar, Union
 from pyredisclient.testing import (
     RedisServer,
     RedisServerError,
+    _child_env,
     _resp_command,
     find_free_port,
 )
@@ -238,7 +239,12 @@ def _server_version(executable: str) -> tuple[int, int, int]:
     """The version of a redis-server binary, from ``redis-server --version``."""
     try:
         out = subprocess.run(
-            [executable, "--version"], capture_output=True, text=True, timeout=30, check=False
+            [executable, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env=_child_env(),
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise RedisServerError(f"cannot run {executable} --version: {exc}") from exc

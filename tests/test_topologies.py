@@ -94,6 +94,23 @@ def test_find_port_pair_leaves_room_for_the_bus() -> None:
     assert port + 10000 <= 65535
 
 
+def test_version_probe_runs_without_ld_preload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under the ASan run LD_PRELOAD holds the sanitizer runtime: like the
+    # servers, `redis-server --version` must not get it.
+    monkeypatch.setenv("LD_PRELOAD", "/nonexistent/libasan.so")
+    fake = tmp_path / "redis-server"
+    fake.write_text('#!/bin/sh\n[ -z "$LD_PRELOAD" ] && echo "v=9.8.7" || echo "v=1.1.1"\n')
+    fake.chmod(0o755)
+    assert topo._server_version(str(fake)) == (9, 8, 7)
+    garbled = tmp_path / "garbled"
+    garbled.write_text("#!/bin/sh\necho nonsense\n")
+    garbled.chmod(0o755)
+    with pytest.raises(RedisServerError, match="cannot read the version"):
+        topo._server_version(str(garbled))
+
+
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(ValueError):
         RedisClusterServers(0)
