@@ -1520,6 +1520,31 @@ Batch_append(BatchObject *self, PyObject *args_seq)
 }
 
 PyDoc_STRVAR(
+    Batch_asking_doc,
+    "asking($self, /)\n--\n\n"
+    "Queue ASKING, for the command appended next: the cluster client's\n"
+    "answer to an ASK redirection.  ASKING holds for that one command\n"
+    "only, so the connection goes back to the pool as it was (append()\n"
+    "refuses ASKING alone).");
+
+static PyObject *
+Batch_asking(BatchObject *self, PyObject *unused)
+{
+    static const char *const asking_argv[] = {"ASKING"};
+    static size_t asking_len[] = {6};
+    pyrc_args asking = {
+        .argv = (const char **)asking_argv, .argvlen = asking_len, .argc = 1};
+
+    (void)unused;
+    if (batch_busy(self) < 0 ||
+        batch_push(self, pyrc_get_state_by_type(Py_TYPE(self)), &asking, 0) <
+            0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(
     Batch_queue_doc,
     "queue($self, args, callback=None, /)\n--\n\n"
     "append(args) (after MULTI, for the first command of a transaction\n"
@@ -1694,6 +1719,7 @@ Batch_get_readonly(BatchObject *self, void *closure)
 
 static PyMethodDef Batch_methods[] = {
     {"append", (PyCFunction)Batch_append, METH_O, Batch_append_doc},
+    {"asking", (PyCFunction)Batch_asking, METH_NOARGS, Batch_asking_doc},
     {"queue", (PyCFunction)(void (*)(void))Batch_queue, METH_FASTCALL,
      Batch_queue_doc},
     {"command_name", (PyCFunction)Batch_command_name, METH_O,
