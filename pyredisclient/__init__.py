@@ -19,6 +19,13 @@ from typing import TYPE_CHECKING, Any
 from . import _core
 from ._version import __version__
 from .client import Pipeline, RedisClient
+from .cluster import (
+    ClusterCrossSlotError,
+    ClusterDownError,
+    ClusterError,
+    ClusterPipeline,
+    RedisClusterClient,
+)
 from .commands.keyprefix import KeyPrefixError
 from .config import ConfigurationError, RedisConfig, Secret
 from .exceptions import (
@@ -55,6 +62,10 @@ __all__ = [
     "AuthenticationError",
     "BusyLoadingError",
     "CircuitOpenError",
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterError",
+    "ClusterPipeline",
     "ConfigurationError",
     "ConnectionError",
     "DataError",
@@ -70,6 +81,7 @@ __all__ = [
     "ProtocolError",
     "ReadOnlyError",
     "RedisClient",
+    "RedisClusterClient",
     "RedisConfig",
     "RedisError",
     "ReplyLimitError",
