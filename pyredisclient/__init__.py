@@ -20,6 +20,7 @@ from . import _core
 from ._version import __version__
 from .client import Pipeline, RedisClient
 from .cluster import (
+    AsyncRedisClusterClient,
     ClusterCrossSlotError,
     ClusterDownError,
     ClusterError,
@@ -59,6 +60,7 @@ hiredis_version = _core.hiredis_version
 __all__ = [
     "AsyncPipeline",
     "AsyncRedisClient",
+    "AsyncRedisClusterClient",
     "AuthenticationError",
     "BusyLoadingError",
     "CircuitOpenError",

@@ -3,6 +3,7 @@ pipelines, against real clusters started by the topology fixtures."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 
 import pyredisclient
 from pyredisclient import (
+    AsyncRedisClusterClient,
     ClusterCrossSlotError,
     ClusterError,
     RedisClusterClient,
@@ -297,3 +299,66 @@ def test_failed_primary_retried_until_its_replica_takes_over(
         ]
         assert c.metrics()["cluster"]["retries"] >= 1
         assert took < 15.0
+
+
+def test_async_cluster_client(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port, socket_timeout=2.0) as c:
+            keys = [f"a:{i}" for i in range(60)]
+            assert await c.mset({k: k for k in keys}) is True
+            assert await c.get("a:1") == b"a:1"
+            assert await c.mget(keys) == [k.encode() for k in keys]
+            got = await asyncio.gather(*(c.incr(f"n:{i % 7}") for i in range(70)))
+            assert sorted(got)[-1] == 10
+            assert await c.dbsize() == 67
+            assert sorted([k async for k in c.scan_iter(match="n:*")]) == sorted(
+                f"n:{i}".encode() for i in range(7)
+            )
+            pipe = c.pipeline()
+            for k in keys[:20]:
+                pipe.get(k)
+            pipe.dbsize()
+            assert await pipe.execute() == [k.encode() for k in keys[:20]] + [67]
+            tx = c.pipeline(transaction=True)
+            tx.set("{x}1", 1).incr("{x}1")
+            assert await tx.execute() == [True, 2]
+            with pytest.raises(ClusterCrossSlotError):
+                await c.sunion("a:1", "a:2")
+            slot = _core.key_slot("a:1")
+            source = redis_cluster.node_for_slot(slot)
+            target = next(n for n in redis_cluster.primaries() if n is not source)
+            await asyncio.get_running_loop().run_in_executor(
+                None, redis_cluster.migrate_slots, slot, slot, target
+            )
+            assert await c.get("a:1") == b"a:1"  # MOVED followed
+            assert c.metrics()["cluster"]["moved"] == 1
+            assert (await c.health_check())["status"] == "healthy"
+            assert await c.delete(*keys) == 60
+
+    asyncio.run(main())
+
+
+def test_read_from_replicas(redis_cluster_with_replicas: RedisClusterServers) -> None:
+    cluster = redis_cluster_with_replicas
+    host, port = cluster.addresses[0]
+    with RedisClusterClient(host, port, read_from_replicas=True, socket_timeout=2.0) as c:
+        keys = [f"r:{i}" for i in range(40)]
+        c.mset({k: k for k in keys})
+        c.execute_command("WAIT", 1, 1000)  # replicated (on every primary)
+        assert c.mget(keys) == [k.encode() for k in keys]  # split: primaries
+        assert [c.get(k) for k in keys] == [k.encode() for k in keys]
+        assert c.metrics()["cluster"]["replica_reads"] == 40
+        served = {n for n, m in c.metrics()["nodes"].items() if m["commands"]}
+        assert {f"{r.host}:{r.port}" for r in cluster.replicas()} <= served
+        # A write never goes to a replica; a read falls back to the primary when its
+        # replica is away.
+        assert c.incr("r:n") == 1
+        replica = cluster.replicas(cluster.node_for_slot(_core.key_slot("r:0")))[0]
+        cluster.pause(replica)
+        try:
+            with RedisClusterClient(host, port, read_from_replicas=True, socket_timeout=0.3) as c2:
+                assert c2.get("r:0") == b"r:0"
+        finally:
+            cluster.resume(replica)

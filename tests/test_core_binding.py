@@ -598,3 +598,13 @@ def test_batch_asking_holds_for_the_next_command_only(redis_server: RedisServer)
     assert isinstance(replies[0], pyredisclient.ResponseError)
     assert replies[1] == b"PONG"
     client.close()
+
+
+def test_batch_readonly_replica_is_queued_only_on_request() -> None:
+    batch = _core.Batch()
+    with pytest.raises(pyredisclient.DataError, match="READONLY is not allowed"):
+        batch.append(("READONLY",))
+    batch.readonly_replica()
+    batch.append(("GET", "k"))
+    assert len(batch) == 2
+    assert batch.command_name(0) == "READONLY"

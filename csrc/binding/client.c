@@ -1545,6 +1545,30 @@ Batch_asking(BatchObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(
+    Batch_readonly_replica_doc,
+    "readonly_replica($self, /)\n--\n\n"
+    "Queue READONLY: the cluster client's prefix to a read it sends to a\n"
+    "replica (read_from_replicas).  READONLY stays on the connection, but\n"
+    "the cluster client sends it only on its connections to replicas, each\n"
+    "time, where it changes nothing for later reads; append() refuses it.");
+
+static PyObject *
+Batch_readonly_replica(BatchObject *self, PyObject *unused)
+{
+    static const char *const ro_argv[] = {"READONLY"};
+    static size_t ro_len[] = {8};
+    pyrc_args ro = {
+        .argv = (const char **)ro_argv, .argvlen = ro_len, .argc = 1};
+
+    (void)unused;
+    if (batch_busy(self) < 0 ||
+        batch_push(self, pyrc_get_state_by_type(Py_TYPE(self)), &ro, 0) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(
     Batch_queue_doc,
     "queue($self, args, callback=None, /)\n--\n\n"
     "append(args) (after MULTI, for the first command of a transaction\n"
@@ -1720,6 +1744,8 @@ Batch_get_readonly(BatchObject *self, void *closure)
 static PyMethodDef Batch_methods[] = {
     {"append", (PyCFunction)Batch_append, METH_O, Batch_append_doc},
     {"asking", (PyCFunction)Batch_asking, METH_NOARGS, Batch_asking_doc},
+    {"readonly_replica", (PyCFunction)Batch_readonly_replica, METH_NOARGS,
+     Batch_readonly_replica_doc},
     {"queue", (PyCFunction)(void (*)(void))Batch_queue, METH_FASTCALL,
      Batch_queue_doc},
     {"command_name", (PyCFunction)Batch_command_name, METH_O,

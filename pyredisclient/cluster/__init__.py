@@ -1,12 +1,15 @@
-"""Redis Cluster: :class:`RedisClusterClient`, routing every command by key slot to
-one standalone client per node."""
+"""Redis Cluster: :class:`RedisClusterClient` and :class:`AsyncRedisClusterClient`,
+routing every command by key slot to one standalone client per node."""
 
+from .aio import AsyncRedisClusterClient
 from .client import RedisClusterClient
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
-from .pipeline import ClusterPipeline
+from .pipeline import AsyncClusterPipeline, ClusterPipeline
 from .topology import SlotMap, key_slot
 
 __all__ = [
+    "AsyncClusterPipeline",
+    "AsyncRedisClusterClient",
     "ClusterCrossSlotError",
     "ClusterDownError",
     "ClusterError",

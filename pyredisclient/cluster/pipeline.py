@@ -1,17 +1,21 @@
-"""ClusterPipeline: commands queued, then sent grouped per node (the nodes
-concurrently), results in call order; a transaction when every key shares a slot."""
+"""Cluster pipelines: commands queued, then sent grouped per node (the nodes
+concurrently), results in call order; a transaction when every key shares a slot.
+The logic is steps, driven by ClusterPipeline (blocking) and AsyncClusterPipeline."""
 
 from __future__ import annotations
 
 from typing import Any, List, Tuple
 
 from .._core import command_slot
+from .._steps import Steps, run_async, run_sync
 from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..exceptions import ResponseError
 from .errors import ClusterCrossSlotError, ClusterDownError
 
-__all__ = ["ClusterPipeline"]
+__all__ = ["AsyncClusterPipeline", "ClusterPipeline"]
+
+_Queue = List[Tuple[Tuple[Any, ...], "Callback | None"]]
 
 
 class ClusterPipeline(CoreCommands):
@@ -27,10 +31,10 @@ class ClusterPipeline(CoreCommands):
     """
 
     def __init__(self, client: Any, transaction: bool = False) -> None:
-        # client: the RedisClusterClient (not imported: it imports this module)
+        # client: the cluster client (not imported: it imports this module)
         self._client = client
         self.transaction = transaction
-        self._queue: List[Tuple[Tuple[Any, ...], Callback | None]] = []
+        self._queue: _Queue = []
 
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         prefixer = self._client._prefixer
@@ -56,15 +60,18 @@ class ClusterPipeline(CoreCommands):
         """Send every queued command; return the replies in call order. With
         ``raise_on_error`` the first error is raised (naming its position), else
         errors are returned in place. The pipeline is empty afterwards."""
+        return run_sync(self._execute_steps(raise_on_error))
+
+    def _execute_steps(self, raise_on_error: bool) -> Steps[List[Any]]:
         queue, self._queue = self._queue, []
         if not queue:
             return []
         if self.transaction:
-            return self._transaction(queue, raise_on_error)
+            return (yield from self._transaction_steps(queue, raise_on_error))
         client = self._client
         slots = [command_slot(args) for args, _ in queue]
         parts = [(slot, args) for (args, _), slot in zip(queue, slots) if slot >= 0]
-        replies = client._run_many(parts, raise_errors=False) if parts else []
+        replies = (yield from client._many_steps(parts, raise_errors=False)) if parts else []
         results: List[Any] = []
         it = iter(replies)
         for (args, callback), slot in zip(queue, slots):
@@ -72,7 +79,7 @@ class ClusterPipeline(CoreCommands):
                 reply = next(it)
             else:
                 try:
-                    reply = client._route(args, None)
+                    reply = yield from client._route_steps(args, None)
                 except Exception as exc:
                     reply = exc
             if not isinstance(reply, BaseException) and callback is not None:
@@ -81,15 +88,13 @@ class ClusterPipeline(CoreCommands):
         if raise_on_error:
             for i, reply in enumerate(results):
                 if isinstance(reply, BaseException):
-                    name = str(queue[i][0][0])
+                    name = str(queue[i][0][0]).upper()
                     msg = reply.args[0] if reply.args else ""
                     reply.args = (f"Command # {i + 1} ({name}) of pipeline caused error: {msg}",)
                     raise reply
         return results
 
-    def _transaction(
-        self, queue: List[Tuple[Tuple[Any, ...], Callback | None]], raise_on_error: bool
-    ) -> List[Any]:
+    def _transaction_steps(self, queue: _Queue, raise_on_error: bool) -> Steps[List[Any]]:
         client = self._client
         state = client._state
         slots = {s for s in (command_slot(args) for args, _ in queue) if s != -1}
@@ -100,19 +105,34 @@ class ClusterPipeline(CoreCommands):
             )
         slot = next(iter(slots)) if slots else None
         for attempt in range(3):
-            node = state.node_for(slot) if slot is not None else state.random_primary()
+            smap = yield from client._map_steps()
+            node = smap.slots[slot] if slot is not None else smap.primaries[0]
             if node is None:
                 raise ClusterDownError(f"CLUSTERDOWN slot {slot} is not served by any node")
             pipe = state.client(node).pipeline(True)
             for args, callback in queue:
                 pipe._run(args, callback)
             try:
-                replies: List[Any] = pipe.execute(raise_on_error)
+                replies: List[Any] = yield pipe.execute(raise_on_error)
                 return replies
             except ResponseError as exc:
                 # MOVED inside MULTI aborts the whole block: nothing ran, so run it
                 # again on the slot's new owner once the map says who that is.
                 if "MOVED " not in str(exc) or attempt == 2:
                     raise
-                state.refresh(force=True)
+                yield from client._refresh_steps(force=True)
         raise AssertionError("unreachable")
+
+
+class AsyncClusterPipeline(ClusterPipeline):
+    """ClusterPipeline for AsyncRedisClusterClient: ``await pipe.execute()``."""
+
+    async def __aenter__(self) -> AsyncClusterPipeline:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.reset()
+
+    async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
+        """Send every queued command; return the replies in call order."""
+        return await run_async(self._execute_steps(raise_on_error))

@@ -8,33 +8,38 @@ RedisClient built from the cluster's config with the node's address.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 from typing import Any, Dict, List, Sequence, Tuple
 
-from ..client import RedisClient
 from ..config import RedisConfig
-from ..exceptions import ResponseError
 from .errors import ClusterError
-from .topology import SlotMap, node_name, parse_shards, parse_slots, split_name
+from .topology import SlotMap, node_name, split_name
 
 __all__ = ["ClusterState"]
 
-logger = logging.getLogger("pyredisclient")
-
 #: The cluster's own counters, in metrics()["cluster"].
-COUNTERS = ("moved", "ask", "refreshes", "refresh_failures", "retries", "tryagain", "splits")
+COUNTERS = (
+    "moved",
+    "ask",
+    "refreshes",
+    "refresh_failures",
+    "retries",
+    "tryagain",
+    "splits",
+    "replica_reads",
+)
 
 
 class ClusterState:
-    """Node clients, the current SlotMap and its refresh; thread-safe.
+    """Node clients, the current SlotMap and the refresh bookkeeping; thread-safe.
 
     The map is replaced as a whole by one attribute store (a reader takes
     ``state.map`` once per decision); a MOVED reply stores a copy with that slot
     changed at once and makes the next full refresh due, which runs at most once per
-    ``min_refresh_interval`` on the calling thread of whichever call finds it due.
+    ``min_refresh_interval`` on whichever call finds it due. The refresh itself (its
+    I/O) is the client's: see ClusterBase._refresh_steps.
     """
 
     def __init__(
@@ -42,23 +47,24 @@ class ClusterState:
         config: RedisConfig,
         seeds: Sequence[Tuple[str, int]],
         min_refresh_interval: float,
+        node_class: Any,
     ) -> None:
         self.node_config = config.replace(key_prefix=None, key_prefix_allow=())
+        self.node_class = node_class  # RedisClient or AsyncRedisClient
         self.seeds = [node_name(h, p) for h, p in seeds]
-        self.seed_host = seeds[0][0]
         self.min_refresh_interval = min_refresh_interval
         self.map: SlotMap | None = None
-        self.clients: Dict[str, RedisClient] = {}
+        self.clients: Dict[str, Any] = {}
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.refresh_due = False
+        self.refreshing = False
         self.closed = False
         self._last_refresh = -1e9
-        self._lock = threading.Lock()  # guards clients and counters
-        self._refreshing = threading.Lock()  # one refresh at a time
+        self._lock = threading.Lock()  # guards clients, counters and the refresh flags
 
     # -- nodes ---------------------------------------------------------------------
 
-    def client(self, name: str) -> RedisClient:
+    def client(self, name: str) -> Any:
         """The standalone client of a node, created on first use (no I/O)."""
         client = self.clients.get(name)
         if client is not None:
@@ -69,7 +75,8 @@ class ClusterState:
                 if self.closed:
                     raise ClusterError("the cluster client is closed")
                 host, port = split_name(name)
-                client = RedisClient(config=self.node_config.replace(host=host, port=port))
+                config = self.node_config.replace(host=host, port=port)
+                client = self.node_class(config=config)
                 self.clients[name] = client
             return client
 
@@ -77,27 +84,17 @@ class ClusterState:
         with self._lock:
             self.counters[name] += n
 
-    def close(self) -> None:
+    def stats(self) -> Dict[str, int]:
+        with self._lock:
+            return dict(self.counters)
+
+    def take_clients(self) -> List[Any]:
+        """Mark closed and hand over every node client (for the caller to close)."""
         with self._lock:
             self.closed = True
-            clients = list(self.clients.values())
-        for client in clients:
-            client.close()
+            return list(self.clients.values())
 
     # -- the slot map --------------------------------------------------------------
-
-    def current(self) -> SlotMap:
-        """The slot map, discovered from the seeds on first use."""
-        smap = self.map
-        if smap is None or self.refresh_due:
-            self.refresh(force=smap is None)
-            smap = self.map
-            if smap is None:
-                raise ClusterError(
-                    f"no cluster node answered CLUSTER SHARDS or CLUSTER SLOTS "
-                    f"(tried {', '.join(self.seeds)})"
-                )
-        return smap
 
     def moved(self, slot: int, name: str) -> None:
         """A MOVED reply: ``name`` serves ``slot`` now; a full refresh is due."""
@@ -107,67 +104,37 @@ class ClusterState:
         self.refresh_due = True
         self.count("moved")
 
-    def refresh(self, force: bool = False) -> bool:
-        """Read the slot map from a reachable node and swap it in. Rate-limited to
-        one per ``min_refresh_interval`` unless ``force``; skipped when another
-        thread is refreshing (its map serves this one's retry). True if swapped."""
-        if not force and time.monotonic() - self._last_refresh < self.min_refresh_interval:
-            return False
-        if not self._refreshing.acquire(blocking=False):
-            return False
-        try:
-            self.refresh_due = False
-            self._last_refresh = time.monotonic()
-            smap = self._read_map()
-            if smap is None:
-                self.count("refresh_failures")
-                self.refresh_due = True
+    def begin_refresh(self, force: bool) -> bool:
+        """Whether this caller may refresh now: none running, and (unless ``force``)
+        none within ``min_refresh_interval``. True claims it: end_refresh must follow."""
+        now = time.monotonic()
+        with self._lock:
+            if self.refreshing or self.closed:
                 return False
-            self.map = smap
-            self.count("refreshes")
+            if not force and now - self._last_refresh < self.min_refresh_interval:
+                return False
+            self.refreshing = True
+            self.refresh_due = False
+            self._last_refresh = now
             return True
-        finally:
-            self._refreshing.release()
 
-    def _candidates(self) -> List[str]:
+    def end_refresh(self, smap: SlotMap | None) -> None:
+        """Swap in the map a refresh read (None: it failed, and another is due)."""
+        with self._lock:
+            self.refreshing = False
+            if smap is None:
+                self.counters["refresh_failures"] += 1
+                self.refresh_due = True
+            else:
+                self.map = smap
+                self.counters["refreshes"] += 1
+
+    def candidates(self) -> List[str]:
+        """Whom to ask for the slot map: known primaries (shuffled), their replicas,
+        the seeds, then any other node used so far."""
         smap = self.map
         known = list(smap.primaries) if smap is not None else []
         random.shuffle(known)
         rest = list(smap.nodes[len(smap.primaries) :]) if smap is not None else []
         names = known + rest + list(self.seeds) + list(self.clients)
         return list(dict.fromkeys(names))
-
-    def _read_map(self) -> SlotMap | None:
-        tls = bool(self.node_config.ssl)
-        for name in self._candidates():
-            try:
-                core = self.client(name)._core
-                try:
-                    reply = core.execute(("CLUSTER", "SHARDS"))
-                    smap = parse_shards(reply, split_name(name)[0], tls)
-                except ResponseError as exc:
-                    if "unknown" not in str(exc).lower():
-                        raise
-                    smap = parse_slots(core.execute(("CLUSTER", "SLOTS")), split_name(name)[0])
-            except ClusterError:
-                raise
-            except Exception as exc:  # this node cannot say: ask the next one
-                logger.debug("cluster: %s could not give the slot map: %s", name, exc)
-                continue
-            if smap.covered:
-                return smap
-        return None
-
-    def node_for(self, slot: int, smap: SlotMap | None = None) -> str | None:
-        """The primary serving ``slot``, or None."""
-        return (smap or self.current()).slots[slot]
-
-    def random_primary(self) -> str:
-        smap = self.current()
-        if not smap.primaries:
-            raise ClusterError("the cluster has no primary serving slots")
-        return random.choice(smap.primaries)
-
-    def stats(self) -> Dict[str, Any]:
-        with self._lock:
-            return dict(self.counters)
