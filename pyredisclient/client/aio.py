@@ -20,8 +20,10 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Iterable,
     List,
     NoReturn,
+    Sequence,
     Tuple,
     cast,
 )
@@ -31,12 +33,14 @@ from .._core import WANT_READ as _WANT_READ
 from .._core import WANT_WRITE as _WANT_WRITE
 from .._steps import run_async
 from ..commands import CoreCommands
+from ..commands.keyprefix import KeyPrefixer
 from ..commands.types import Callback, KeyT, PatternT
 from ..config import RedisConfig
 from ..exceptions import PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
 from .pipeline import Pipeline, transaction_steps
+from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
 logger = logging.getLogger("pyredisclient")
 
@@ -59,6 +63,7 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         weakref.WeakKeyDictionary()
     )
     _pool_waiters: Deque[asyncio.Future[bool]]
+    _sentinel: SentinelResolver | None = None  # set by from_sentinel()
 
     def _init_driver(self) -> None:
         # Tasks waiting for a pooled connection, woken first come, first served.
@@ -86,6 +91,53 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         cls._shared.clear()
         for client in clients:
             client._close_now()
+
+    # -- sentinel -----------------------------------------------------------------
+
+    def _set_prefixer(self, prefixer: KeyPrefixer | None) -> None:
+        self._prefixer = prefixer
+        if self.__dict__.get("_sentinel") is not None:
+            self._run = self._run_sentinel  # type: ignore[method-assign]
+
+    async def _run_sentinel(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        # The hook of a client from from_sentinel(): the resolver's current pool,
+        # following a failover; asking the sentinels runs on a worker thread.
+        if self._prefixer is not None:
+            args, callback = self._prefixer.prepare(args, callback)
+        steps = self._sentinel.run_steps(  # type: ignore[union-attr]
+            self, args, self._execute_on, asyncio.sleep, asyncio.to_thread
+        )
+        reply = await run_async(steps)
+        return reply if callback is None else callback(reply)
+
+    async def _execute_on(self, core: Any, args: Sequence[Any]) -> Any:
+        if self._pool_waiters:
+            await self._queue_behind_waiters()
+        return await self._drive(core.start(args))
+
+    @classmethod
+    def from_sentinel(
+        cls,
+        sentinels: Iterable[Any],
+        service_name: str,
+        *,
+        role: str = "primary",
+        sentinel_kwargs: Dict[str, Any] | None = None,
+        retry_timeout: float | None = None,
+        config: RedisConfig | None = None,
+        **options: Any,
+    ) -> AsyncRedisClient:
+        """RedisClient.from_sentinel for asyncio: the same resolver, ROLE check and
+        failover rules; the sentinels are asked on a worker thread."""
+        client: AsyncRedisClient = sentinel_client(
+            cls, sentinels, service_name, role, sentinel_kwargs, retry_timeout, config, options
+        )
+        return client
+
+    def replica_client(self) -> AsyncRedisClient:
+        """A client of a random healthy replica of this sentinel client's service."""
+        client: AsyncRedisClient = attach(type(self), replica_resolver(self._sentinel))
+        return client
 
     # -- the driver -------------------------------------------------------------
 
@@ -270,6 +322,9 @@ class AsyncRedisClient(ClientBase, CoreCommands):
 
     def _close_now(self) -> None:
         self._core.close()
+        sentinel = self.__dict__.get("_sentinel")
+        if sentinel is not None:
+            sentinel.close()
         for fut in list(self._pool_waiters):
             if not fut.done():
                 fut.get_loop().call_soon_threadsafe(_wake, fut, True)

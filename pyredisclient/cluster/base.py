@@ -34,6 +34,7 @@ from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..exceptions import ConnectionError, ReadOnlyError, ResponseError
 from ..observability.metrics import collect, render_prometheus
+from ..resilience.retry import may_have_run as sent_maybe
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .routing import ONE_NODE, REFUSED, SPLIT, command_info
 from .state import ClusterState
@@ -44,14 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ClusterBase"]
 
-#: Core error codes meaning the command never left the client: safe to send anywhere.
-_UNSENT = frozenset({"ECONNECT", "ECIRCUIT", "EPOOLTIMEOUT"})
 _MAX_REDIRECTS = 16
-
-
-def sent_maybe(exc: BaseException) -> bool:
-    """Whether the command of a failed call may have reached the server."""
-    return getattr(exc, "error_code", None) not in _UNSENT
 
 
 def redirect(exc: BaseException) -> Tuple[str, int, str] | None:
