@@ -109,6 +109,27 @@ def test_keyless_commands(redis_cluster: RedisClusterServers, client: RedisClust
         client.scan(0)
 
 
+def test_keyless_commands_follow_the_server_policies(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    sha = client.script_load("return 1")  # every node
+    for node in redis_cluster.nodes:
+        assert redis_cluster.command(node, "SCRIPT", "EXISTS", sha) == [1]
+    assert client.script_exists(sha, "0" * 40) == [True, False]  # logical and
+    assert client.execute_command("SLOWLOG", "LEN") >= 0  # summed
+    stats = client.execute_command("MEMORY", "STATS")  # special: per node
+    assert sorted(stats) == sorted(f"{n.host}:{n.port}" for n in redis_cluster.primaries())
+    assert client.eval("return 7", 0) == 7  # no keys: one random primary
+    assert b"redis_version" in client.execute_command("INFO", "server")  # one node
+    client.set("only", 1)
+    # One random primary: the key, or nothing from a primary that does not hold it.
+    assert {client.execute_command("RANDOMKEY") for _ in range(30)} <= {b"only", None}
+    with pytest.raises(ClusterError, match="SWAPDB"):
+        client.execute_command("SWAPDB", 0, 1)
+    with pytest.raises(ClusterError, match="MULTI"):
+        client.execute_command("MULTI")
+
+
 def test_multi_key_commands_split_per_slot(client: RedisClusterClient) -> None:
     keys = [f"m:{i}" for i in range(100)]  # spread over the whole cluster
     assert len({_core.key_slot(k) for k in keys}) > 50

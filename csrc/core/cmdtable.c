@@ -72,7 +72,8 @@ static const char *const advice_text[] = {
                      "yet (tracking is per connection)",
     [ADV_CLIENT_FLAG] = "it sets a flag on one connection only, which later "
                         "calls would inherit by chance",
-    [ADV_CLUSTER] = "Redis Cluster is not supported by this client yet",
+    [ADV_CLUSTER] = "RedisClusterClient sends it itself (ASK redirections, "
+                    "read_from_replicas=True)",
     [ADV_SCRIPT_DEBUG] = "the Lua debugger takes the connection over; use "
                          "redis-cli --ldb",
 };

@@ -38,8 +38,6 @@ REFUSED: Dict[str, str] = {
     "SCAN": "SCAN has a cursor per node: use scan_iter(), which scans every primary",
     "MULTI": "use pipeline(transaction=True), whose keys must share one slot",
     "EXEC": "use pipeline(transaction=True), whose keys must share one slot",
-    "WATCH": "WATCH is not supported by the cluster client yet",
-    "MOVE": "a cluster has only database 0",
     "SWAPDB": "a cluster has only database 0",
 }
 
