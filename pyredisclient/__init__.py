@@ -17,6 +17,7 @@ former names of moved modules, kept so that existing imports keep working.
 from typing import TYPE_CHECKING, Any
 
 from . import _core
+from . import exceptions as _exceptions
 from ._version import __version__
 from .client import Pipeline, RedisClient
 from .cluster import (
@@ -28,28 +29,8 @@ from .cluster import (
     RedisClusterClient,
 )
 from .commands.keyprefix import KeyPrefixError
-from .config import ConfigurationError, RedisConfig, Secret
-from .exceptions import (
-    AuthenticationError,
-    BusyLoadingError,
-    CircuitOpenError,
-    ConnectionError,
-    DataError,
-    ExecAbortError,
-    InvalidResponse,
-    MaxClientsError,
-    NoPermissionError,
-    NoScriptError,
-    OutOfMemoryError,
-    PoolTimeoutError,
-    ProtocolError,
-    ReadOnlyError,
-    RedisError,
-    ReplyLimitError,
-    ResponseError,
-    TimeoutError,
-    WatchError,
-)
+from .config import RedisConfig, Secret
+from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
 
 if TYPE_CHECKING:
@@ -58,39 +39,20 @@ if TYPE_CHECKING:
 hiredis_version = _core.hiredis_version
 
 __all__ = [
+    *_exceptions.__all__,
     "AsyncPipeline",
     "AsyncRedisClient",
     "AsyncRedisClusterClient",
-    "AuthenticationError",
-    "BusyLoadingError",
-    "CircuitOpenError",
     "ClusterCrossSlotError",
     "ClusterDownError",
     "ClusterError",
     "ClusterPipeline",
-    "ConfigurationError",
-    "ConnectionError",
-    "DataError",
-    "ExecAbortError",
-    "InvalidResponse",
     "KeyPrefixError",
-    "MaxClientsError",
-    "NoPermissionError",
-    "NoScriptError",
-    "OutOfMemoryError",
     "Pipeline",
-    "PoolTimeoutError",
-    "ProtocolError",
-    "ReadOnlyError",
     "RedisClient",
     "RedisClusterClient",
     "RedisConfig",
-    "RedisError",
-    "ReplyLimitError",
-    "ResponseError",
     "Secret",
-    "TimeoutError",
-    "WatchError",
     "__version__",
     "fallback_counts",
     "reset_fallback_counts",

@@ -24,7 +24,10 @@ Inputs and outputs (paths relative to the repository):
 
 Our classes come from the server's flags where they can (the rules are in
 ``derive_classes``), and from the hand-written tables below where the server says
-nothing: each entry there names its reason. The generator fails when a hand-written
+nothing: each entry there names its reason. This is the one command table: the call
+rules (csrc/core/cmdtable.c: replayed, blocking with its own timeout, refused as
+connection state, closing its connection) read these classes, and nothing else lists
+commands by hand. The generator fails when a hand-written
 entry names a command the table lacks, when a blocking command has no timeout rule,
 or when a key spec is incomplete and cmdspec.c has no rule for it.
 
@@ -74,8 +77,7 @@ Entry = Dict[str, Any]
 # ---------------------------------------------------------------------------
 
 #: Not flagged ``readonly`` by the server, but replaying them after a connection error
-#: is harmless: they read server state and change nothing. (The retry rules of
-#: csrc/core/cmdtable.c, which this table will replace, treat them so today.)
+#: is harmless: they read server state and change nothing.
 REPLAY_SAFE_EXTRA: Dict[str, str] = {
     "ping": "no effect",
     "echo": "no effect",
@@ -137,20 +139,65 @@ BLOCKS_WITH_ARG: Dict[str, str] = {
     "xreadgroup": "only with BLOCK ms",
 }
 
-#: Connection-state commands the rules in derive_classes do not find.
+#: Connection-state commands the rules in derive_classes do not find. (CLIENT SETNAME
+#: and SETINFO are not among them: a name is a label that changes no later command's
+#: meaning, and client_name= sets it on every connection; README, "Connection state".)
 CONN_STATE_EXTRA: Dict[str, str] = {
     "monitor": "turns the connection into a stream of every command",
     "select": "changes the connection's database",
     "client|reply": "OFF/SKIP stop replies: the connection goes out of step",
     "client|tracking": "invalidation messages arrive on the connection",
     "client|caching": "changes the connection's tracking of the next command",
-    "client|setname": "changes the connection's name",
-    "client|setinfo": "changes the connection's library name or version",
     "client|no-evict": "changes the connection's eviction mode",
     "client|no-touch": "changes whether the connection's reads touch keys",
     "readonly": "Cluster: the connection reads from a replica",
     "readwrite": "Cluster: undoes READONLY",
     "asking": "Cluster: flags the connection's next command",
+    "sync": "replication: the connection becomes a replica's stream",
+    "psync": "replication: the connection becomes a replica's stream",
+    "replconf": "replication: configures a replica's connection",
+    "script|debug": "the Lua debugger takes the connection over",
+}
+
+#: Connection-state commands that end their connection: allowed, and the call closes
+#: the connection after the reply (never pooled).
+CLOSES: Dict[str, str] = {
+    "quit": "the server closes the connection after its reply",
+}
+
+#: Why each other connection-state command is refused where its connection goes back
+#: to a pool, and what to use instead: a name of PRC_CMD_REFUSAL_MAP in prc.h, whose
+#: sentences csrc/core/cmdtable.c holds. TRANSACTION and WATCH are the pipeline's own
+#: commands (it sends them itself); every other one is refused on every path.
+REFUSALS: Dict[str, str] = {
+    "subscribe": "pubsub",
+    "psubscribe": "pubsub",
+    "ssubscribe": "pubsub",
+    "unsubscribe": "pubsub",
+    "punsubscribe": "pubsub",
+    "sunsubscribe": "pubsub",
+    "monitor": "monitor",
+    "sync": "replication",
+    "psync": "replication",
+    "replconf": "replication",
+    "select": "select",
+    "auth": "auth",
+    "hello": "hello",
+    "reset": "reset",
+    "multi": "transaction",
+    "exec": "transaction",
+    "discard": "transaction",
+    "watch": "watch",
+    "unwatch": "watch",
+    "client|reply": "client_reply",
+    "client|tracking": "tracking",
+    "client|caching": "tracking",
+    "client|no-evict": "client_flag",
+    "client|no-touch": "client_flag",
+    "readonly": "cluster",
+    "readwrite": "cluster",
+    "asking": "cluster",
+    "script|debug": "script_debug",
 }
 
 #: Commands whose key specs are incomplete or unknown: cmdspec.c follows the server's
@@ -415,6 +462,8 @@ def derive_classes(entry: Entry) -> Dict[str, str]:
         out["connection_state"] = "server: @transaction"
     elif name in CONN_STATE_EXTRA:
         out["connection_state"] = "hand: " + CONN_STATE_EXTRA[name]
+    if name in CLOSES:
+        out["closes"] = "hand: " + CLOSES[name]
     if "deprecated" in entry.get("doc_flags", []):
         out["deprecated"] = "docs: deprecated"
     if entry.get("supplement"):
@@ -431,6 +480,8 @@ def validate(flat: List[Tuple[Entry, Entry | None]]) -> None:
         ("BLOCK_TIMEOUTS", BLOCK_TIMEOUTS),
         ("BLOCKS_WITH_ARG", BLOCKS_WITH_ARG),
         ("CONN_STATE_EXTRA", CONN_STATE_EXTRA),
+        ("CLOSES", CLOSES),
+        ("REFUSALS", REFUSALS),
         ("KEYS_RULES", KEYS_RULES),
     ):
         missing = sorted(set(table) - names)
@@ -442,6 +493,17 @@ def validate(flat: List[Tuple[Entry, Entry | None]]) -> None:
             "every blocking command needs a timeout rule in BLOCK_TIMEOUTS and only those: "
             f"without one {sorted(blocking - set(BLOCK_TIMEOUTS))}, "
             f"not blocking {sorted(set(BLOCK_TIMEOUTS) - blocking)}"
+        )
+    state = {e["name"] for e, _ in flat if "connection_state" in derive_classes(e)}
+    if set(CLOSES) - state:
+        raise GenerationError(
+            f"CLOSES names commands that are not connection state: {sorted(set(CLOSES) - state)}"
+        )
+    if set(REFUSALS) != state - set(CLOSES):
+        raise GenerationError(
+            "every connection-state command needs a refusal in REFUSALS (or an entry in "
+            f"CLOSES), and only those: without one {sorted(state - set(CLOSES) - set(REFUSALS))}, "
+            f"not connection state {sorted(set(REFUSALS) - state)}"
         )
     for entry, _ in flat:
         specs = entry["key_specs"]
@@ -482,6 +544,7 @@ def vocabularies(prc_h: str) -> Dict[str, Dict[str, str]]:
         "PRC_KS_FLAG_MAP": "PRC_KS_",
         "PRC_CMD_CLASS_MAP": "PRC_CLASS_",
         "PRC_CMD_TMO_MAP": "PRC_TMO_",
+        "PRC_CMD_REFUSAL_MAP": "PRC_REFUSE_",
     }
     out: Dict[str, Dict[str, str]] = {}
     for macro, prefix in prefixes.items():
@@ -554,6 +617,10 @@ def render_header(snapshot: Entry, commands: List[Entry], prc_h: str) -> str:
         if tmo is not None and tmo not in vocab["PRC_CMD_TMO_MAP"]:
             raise GenerationError(f"{name}: timeout rule {tmo} missing from PRC_CMD_TMO_MAP")
         tmo_c = vocab["PRC_CMD_TMO_MAP"][tmo] if tmo else "PRC_TMO_NONE"
+        refusal = REFUSALS.get(name)
+        if refusal is not None and refusal not in vocab["PRC_CMD_REFUSAL_MAP"]:
+            raise GenerationError(f"{name}: refusal {refusal} missing from PRC_CMD_REFUSAL_MAP")
+        refusal_c = vocab["PRC_CMD_REFUSAL_MAP"][refusal] if refusal else "PRC_REFUSE_NONE"
         why = "; ".join(f"{k}: {v}" for k, v in classes.items())
         rows = [
             [
@@ -575,6 +642,7 @@ def render_header(snapshot: Entry, commands: List[Entry], prc_h: str) -> str:
                 f".classes = {_mask(list(classes), vocab['PRC_CMD_CLASS_MAP'], 'classes', name)}",
                 f".block_tmo = {tmo_c}",
                 f".keys_rule = {KEYS_RULES.get(name, 'RULE_NONE')}",
+                f".refusal = {refusal_c}",
             ],
             [
                 f".nkeyspecs = {len(entry['key_specs'])}",

@@ -2,6 +2,7 @@
 # The whole check suite, in order, stopping at the first failure:
 #   lint   ruff check + ruff format --check; mypy; import layers (lint-imports);
 #          stubs and command table current;
+#          no call cycle among the core's files (scripts/check_layers.py);
 #          clang-format --dry-run --Werror
 #   c      C unit tests (make -C tests/c test)
 #   py     pytest with Python and C line coverage (both must reach COV_MIN)
@@ -170,6 +171,9 @@ step_lint() {
     "$ROOT/.venv/bin/python" scripts/gen_stubs.py --check || fail "generated stubs out of date"
     "$ROOT/.venv/bin/python" scripts/gen_commands.py --check ||
         fail "generated command table out of date (python scripts/gen_commands.py --offline)"
+
+    heading "lint: the core's files call each other without cycles"
+    "$ROOT/.venv/bin/python" scripts/check_layers.py || fail "call cycle among csrc/core files"
 
     heading "lint: clang-format"
     command -v clang-format >/dev/null 2>&1 ||

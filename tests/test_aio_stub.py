@@ -38,11 +38,13 @@ from pyredisclient.commands import CoreCommands
 ROOT = Path(__file__).resolve().parent.parent
 STUB = ROOT / "pyredisclient" / "client" / "aio.pyi"
 PIPELINE_STUB = ROOT / "pyredisclient" / "client" / "pipeline.pyi"
-CORE_STUB = ROOT / "pyredisclient" / "_core.pyi"  # its command-table block only
+CORE_STUB = ROOT / "pyredisclient" / "_core.pyi"  # its generated blocks only
+EXCEPTIONS = ROOT / "pyredisclient" / "exceptions.py"  # from the error table
 STUBS = {
     "pyredisclient/client/aio.pyi": STUB,
     "pyredisclient/client/pipeline.pyi": PIPELINE_STUB,
     "pyredisclient/_core.pyi": CORE_STUB,
+    "pyredisclient/exceptions.py": EXCEPTIONS,
 }
 GENERATOR = ROOT / "scripts" / "gen_stubs.py"
 OLD_GENERATOR = ROOT / "scripts" / "gen_aio_stub.py"  # the former name, still working
@@ -155,8 +157,9 @@ def _copy_sources(dest: Path) -> Path:
     pkg = dest / "pyredisclient"
     ignore = shutil.ignore_patterns("__pycache__", "*.so")
     shutil.copytree(ROOT / "pyredisclient", pkg, ignore=ignore, dirs_exist_ok=True)
-    (dest / "csrc" / "core").mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "csrc" / "core" / "prc.h", dest / "csrc" / "core" / "prc.h")
+    for header in ("core/prc.h", "binding/binding.h"):
+        (dest / "csrc" / header).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "csrc" / header, dest / "csrc" / header)
     return pkg
 
 
@@ -194,6 +197,45 @@ def test_core_stub_follows_the_vocabularies_of_prc_h(gen: ModuleType, tmp_path: 
     core.write_text(CORE_STUB.read_text().replace(gen.CORE_END, ""))
     with pytest.raises(gen.GenerationError, match="lacks the lines"):
         gen.generate(tmp_path)
+
+
+def test_core_stub_follows_the_option_tables(gen: ModuleType, tmp_path: Path) -> None:
+    """Client's keyword arguments in _core.pyi are the option tables': an option added
+    to PRC_OPTIONS_MAP shows up with the type its table says."""
+    _copy_sources(tmp_path)
+    prc_h = tmp_path / "csrc" / "core" / "prc.h"
+    text = prc_h.read_text()
+    anchor = '    XX(BOOL, metrics, "metrics", 1)'
+    assert anchor in text
+    new = ' \\\n    XX(SECONDS, new_timeout, "new_timeout", 1.0)'
+    prc_h.write_text(text.replace(anchor, anchor + new, 1))
+    stub = gen.generate(tmp_path)["pyredisclient/_core.pyi"]
+    assert "        metrics: bool = ...,\n        new_timeout: float | None = ...," in stub
+    assert "        decode_responses: bool = ...," in stub  # the binding's table
+    assert stub != CORE_STUB.read_text()
+
+
+def test_the_error_table_makes_the_exception_classes(gen: ModuleType, tmp_path: Path) -> None:
+    """A class added to PRC_EXC_MAP shows up in _core.pyi and in exceptions.py, which
+    re-exports every class and alias (pyredisclient re-exports exceptions.__all__)."""
+    _copy_sources(tmp_path)
+    prc_h = tmp_path / "csrc" / "core" / "prc.h"
+    text = prc_h.read_text()
+    anchor = '    XX(WATCH, "WatchError", REDIS, NULL, 0,'
+    assert anchor in text
+    new = '    XX(BUSY, "BusyScriptError", RESPONSE, NULL, 0, "BUSY.") \\\n'
+    prc_h.write_text(text.replace(anchor, new + anchor, 1))
+    out = gen.generate(tmp_path)
+    assert "class BusyScriptError(ResponseError): ..." in out["pyredisclient/_core.pyi"]
+    module = out["pyredisclient/exceptions.py"]
+    assert "    BusyScriptError,\n" in module and '    "BusyScriptError",\n' in module
+    assert '    "InvalidResponse",\n' in module and '    "ConfigurationError",\n' in module
+    assert module != EXCEPTIONS.read_text()
+    import pyredisclient
+
+    assert set(pyredisclient.exceptions.__all__) <= set(pyredisclient.__all__)
+    for name in pyredisclient.exceptions.__all__:
+        assert getattr(pyredisclient, name) is getattr(pyredisclient.exceptions, name)
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def view(entry: Entry) -> Entry:
 def table_view(spec: Entry, server: Dict[str, Entry]) -> Entry:
     """command_spec()'s dict without our classes, and without subcommands the server
     lacks (supplement entries: the next test checks them)."""
-    out = {k: v for k, v in spec.items() if k not in ("classes", "block_timeout")}
+    out = {k: v for k, v in spec.items() if k not in ("classes", "block_timeout", "refusal")}
     out["subcommands"] = [s for s in out["subcommands"] if s in server]
     for key in ("flags", "acl_categories", "tips"):
         out[key] = sorted(out[key])
@@ -411,6 +411,13 @@ def test_command_spec_by_argv() -> None:
     assert get is not None and get["block_timeout"] is None
     assert get["classes"] == ["replay_safe"]
     assert _core.command_spec(("HSETEX",))["classes"] == ["supplement"]  # type: ignore[index]
+    assert get["refusal"] is None
+    subscribe = _core.command_spec(("SUBSCRIBE",))
+    assert subscribe is not None and subscribe["refusal"] == "pubsub"
+    assert subscribe["classes"] == ["connection_state"]
+    quit_ = _core.command_spec(("QUIT",))
+    assert quit_ is not None and quit_["classes"] == ["connection_state", "closes"]
+    assert quit_["refusal"] is None
     names = _core.command_names()
     assert names[0] == "ACL" and "CLIENT KILL" in names and len(names) == len(set(names))
 
@@ -539,6 +546,20 @@ def test_generator_refuses_what_it_cannot_trust(
     with pytest.raises(gen.GenerationError, match="someday missing from PRC_CMD_TMO_MAP"):
         _render(gen, snapshot, supplement, prc_h)
     monkeypatch.setitem(gen.BLOCK_TIMEOUTS, "blpop", "last_seconds")
+    # A connection-state command without a refusal, a refusal for another command,
+    # a refusal prc.h does not know.
+    monkeypatch.delitem(gen.REFUSALS, "select")
+    with pytest.raises(gen.GenerationError, match=r"without one \['select'\]"):
+        _render(gen, snapshot, supplement, prc_h)
+    monkeypatch.setitem(gen.REFUSALS, "select", "select")
+    monkeypatch.setitem(gen.REFUSALS, "get", "select")
+    with pytest.raises(gen.GenerationError, match=r"not connection state \['get'\]"):
+        _render(gen, snapshot, supplement, prc_h)
+    monkeypatch.delitem(gen.REFUSALS, "get")
+    monkeypatch.setitem(gen.REFUSALS, "select", "nope")
+    with pytest.raises(gen.GenerationError, match="nope missing from PRC_CMD_REFUSAL_MAP"):
+        _render(gen, snapshot, supplement, prc_h)
+    monkeypatch.setitem(gen.REFUSALS, "select", "select")
     # An incomplete key spec without a rule in cmdspec.c.
     monkeypatch.delitem(gen.KEYS_RULES, "migrate")
     with pytest.raises(gen.GenerationError, match="migrate: a command with incomplete"):

@@ -9,6 +9,7 @@ lifetime (weak references, subclassing, garbage collection).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import gc
 import pickle
 import select
@@ -22,6 +23,7 @@ import pytest
 
 import pyredisclient
 from pyredisclient import _core
+from pyredisclient.config import RedisConfig
 from pyredisclient.testing import RedisServer
 
 
@@ -102,28 +104,71 @@ def test_hiredis_version() -> None:
 # ---------------------------------------------------------------------------
 
 
+# _core.Client checks types only (TypeError); the core refuses the numbers it cannot
+# compute with and the addresses it cannot use (ValueError naming the option); what an
+# option means is RedisConfig's to check (ConfigurationError, tests/test_config.py).
 @pytest.mark.parametrize(
-    ("kwargs", "fragment"),
+    ("kwargs", "error", "fragment"),
     [
-        ({"socket_timeout": 0}, "socket_timeout"),
-        ({"socket_timeout": -1}, "socket_timeout"),
-        ({"socket_timeout": float("nan")}, "socket_timeout"),
-        ({"socket_timeout": float("inf")}, "socket_timeout"),
-        ({"socket_connect_timeout": 0}, "socket_connect_timeout"),
-        ({"pool_timeout": -0.5}, "pool_timeout"),
-        ({"port": 0}, "port"),
-        ({"port": 65536}, "port"),
-        ({"db": -1}, "db"),
-        ({"max_connections": 0}, "max_connections"),
-        ({"max_reply_bytes": 1000}, "max_reply_bytes"),
-        ({"username": "u"}, "password"),
-        ({"ssl_cert_reqs": "sometimes"}, "ssl_cert_reqs"),
-        ({"encoding": "no-such-codec"}, "encoding"),
+        ({"port": "6379"}, TypeError, "port: unexpected type str"),
+        ({"host": 1}, TypeError, "host: unexpected type int"),
+        ({"socket_timeout": "5"}, TypeError, "socket_timeout: unexpected type str"),
+        ({"max_reply_bytes": 1.5}, TypeError, "max_reply_bytes: unexpected type float"),
+        ({"ssl_cert_reqs": 2}, TypeError, "ssl_cert_reqs: unexpected type int"),
+        ({"ssl_cert_reqs": "sometimes"}, ValueError, "ssl_cert_reqs must be"),
+        ({"client_name": "a\0b"}, ValueError, "client_name: embedded null"),
+        ({"port": 2**40}, OverflowError, "port"),
+        ({"max_reply_bytes": -1}, OverflowError, "negative"),
+        ({"socket_timeout": float("nan")}, ValueError, "pool option socket_timeout:"),
+        ({"socket_timeout": float("inf")}, ValueError, "pool option socket_timeout:"),
+        ({"socket_connect_timeout": 2e9}, ValueError, "socket_connect_timeout:"),
+        ({"retry_base": float("nan")}, ValueError, "pool option retry_base:"),
+        ({"port": 65536}, ValueError, "pool option port:"),
+        ({"db": -1}, ValueError, "pool option db:"),
+        ({"max_connections": 0}, ValueError, "pool option max_connections:"),
+        ({"max_reply_bytes": 10}, ValueError, "pool option max_reply_bytes:"),
     ],
 )
-def test_client_rejects_bad_options(kwargs: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(ValueError, match=fragment):
-        _core.Client(host="127.0.0.1", **kwargs)
+def test_client_checks_types_and_what_the_core_cannot_use(
+    kwargs: dict[str, Any], error: type[Exception], fragment: str
+) -> None:
+    with pytest.raises(error, match=fragment):
+        _core.Client(**{"host": "127.0.0.1", **kwargs})
+
+
+def test_client_defaults_are_the_option_tables() -> None:
+    defaults = _core.Client.defaults()
+    assert defaults["host"] == "localhost" and defaults["port"] == 6379
+    assert defaults["socket_timeout"] == 5.0 and defaults["ssl_cert_reqs"] == "required"
+    assert defaults["unix_socket_path"] is None and defaults["socket_keepalive"] is True
+    assert defaults["max_reply_bytes"] == 512 * 1024 * 1024
+    assert defaults["decode_responses"] is False and defaults["encoding"] == "utf-8"
+    # Every keyword, and only those, is taken.
+    client = _core.Client(**{**defaults, "host": "127.0.0.1"})
+    client.close()
+
+
+def test_redisconfig_and_the_option_tables_agree() -> None:
+    """An option of _core.Client lives in one table (PRC_OPTIONS_MAP in csrc/core/prc.h,
+    or PYRC_OPTIONS_MAP in csrc/binding/binding.h, for how replies are decoded) and in
+    RedisConfig, which validates what it means: both must name the same options with
+    the same defaults. Every other RedisConfig field lives in Python only."""
+    from pyredisclient.client.base import _PYTHON_ONLY
+
+    tables = _core.Client.defaults()
+    config = RedisConfig()
+    fields = {f.name for f in dataclasses.fields(RedisConfig)}
+    assert fields - _PYTHON_ONLY == set(tables), "add the option to both, or to _PYTHON_ONLY"
+    assert not _PYTHON_ONLY & set(tables)
+    # RedisConfig keeps "not given" apart: host None is localhost, pool_timeout None
+    # is socket_timeout's.
+    effective = {"host": config.effective_host, "pool_timeout": config.effective_pool_timeout}
+    differ = {
+        name: (effective.get(name, getattr(config, name)), default)
+        for name, default in tables.items()
+        if effective.get(name, getattr(config, name)) != default
+    }
+    assert differ == {}, "RedisConfig's defaults differ from the option tables'"
 
 
 def test_client_takes_keywords_only() -> None:
@@ -423,14 +468,13 @@ def drive(call: Any) -> Any:
     """Step an AsyncCall to its end with select(): a tiny stand-in for the
     asyncio driver (bounded by the call's own deadlines)."""
     while True:
-        state = call.step()
+        state, fd, timeout = call.step()
         if state == 0:
             return call.result()
-        timeout = call.timeout()
         if state == _core.WANT_READ:
-            select.select([call.fileno()], [], [], timeout)
+            select.select([fd], [], [], timeout)
         elif state == _core.WANT_WRITE:
-            select.select([], [call.fileno()], [], timeout)
+            select.select([], [fd], [], timeout)
         else:
             time.sleep(0.001)
 
@@ -472,7 +516,9 @@ def test_an_abandoned_pinned_call_leaves_a_broken_connection_to_the_pin(
         pin = core.pinned()
         pin.execute(("PING",))
         call = pin.start(("BLPOP", "pin:none", 5))
-        assert call.step() == _core.WANT_READ  # sent, waiting for the reply
+        state, fd, timeout = call.step()
+        assert state == _core.WANT_READ  # sent, waiting for the reply
+        assert fd >= 0 and timeout is not None and 0 < timeout <= 5 + 5
         if abandon == "cancel":
             call.cancel()
         else:
@@ -501,7 +547,7 @@ def test_a_pin_collected_while_its_call_is_in_flight_closes_the_connection(
         pin = core.pinned()
         pin.execute(("PING",))
         call = pin.start(("BLPOP", "pin:none", 5))
-        assert call.step() == _core.WANT_READ
+        assert call.step()[0] == _core.WANT_READ
         cycle: list[Any] = [call]
         cycle.append(cycle)
         del call, pin, cycle

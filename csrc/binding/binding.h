@@ -31,26 +31,8 @@
 #define PYRC_TPFLAGS_NO_NEW 0
 #endif
 
-/* Every exception class, in hierarchy order (parents first). */
-#define PYRC_EXCEPTIONS(XX)                                                   \
-    XX(RedisError)                                                            \
-    XX(ConnectionError)                                                       \
-    XX(TimeoutError)                                                          \
-    XX(AuthenticationError)                                                   \
-    XX(CircuitOpenError)                                                      \
-    XX(PoolTimeoutError)                                                      \
-    XX(BusyLoadingError)                                                      \
-    XX(MaxClientsError)                                                       \
-    XX(ResponseError)                                                         \
-    XX(NoScriptError)                                                         \
-    XX(ReadOnlyError)                                                         \
-    XX(OutOfMemoryError)                                                      \
-    XX(ExecAbortError)                                                        \
-    XX(NoPermissionError)                                                     \
-    XX(ProtocolError)                                                         \
-    XX(ReplyLimitError)                                                       \
-    XX(DataError)                                                             \
-    XX(WatchError)
+/* The exception class PRC_EXC_<id> of a module state (borrowed). */
+#define PYRC_EXC(st, id) ((st)->exc[PRC_EXC_##id])
 
 /* Module state: types, exception classes and interned objects. */
 typedef struct {
@@ -58,11 +40,34 @@ typedef struct {
     PyTypeObject *BatchType;
     PyTypeObject *AsyncCallType;
     PyTypeObject *PinnedType;
-#define PYRC_EXC_FIELD(name) PyObject *name;
-    PYRC_EXCEPTIONS(PYRC_EXC_FIELD)
-#undef PYRC_EXC_FIELD
-    PyObject *logger; /* logging.getLogger("pyredisclient") */
+    PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
+    PyObject *logger;             /* logging.getLogger("pyredisclient") */
+    PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
 } pyrc_state;
+
+/*
+ * The binding's own options of _core.Client, in the shape of the core's
+ * PRC_OPTIONS_MAP (prc.h): how replies become Python objects.  Client's
+ * keywords are the two tables; scripts/gen_stubs.py reads both.
+ */
+#define PYRC_OPTIONS_MAP(XX)                                                  \
+    XX(BOOL, decode, "decode_responses", 0)                                   \
+    XX(STR, encoding, "encoding", "utf-8")                                    \
+    XX(STR, errors, "encoding_errors", "strict")
+
+typedef struct {
+    PYRC_OPTIONS_MAP(PRC_OPT_FIELD)
+} pyrc_opts_t;
+
+/* options.c: fill o (from prc_opts_init) and own (the table's defaults)
+ * from Client's keyword arguments, checking types only; -1 with
+ * TypeError for positional or unknown arguments and a wrong type,
+ * ValueError/OverflowError for values no C field can hold.  Strings
+ * point into the arguments. */
+int pyrc_parse_options(PyObject *args, PyObject *kwds, prc_opts_t *o,
+                       pyrc_opts_t *own) PYRC_RAISES_NEG;
+/* Every keyword of Client with its default, as a new dict. */
+PyObject *pyrc_option_defaults(void) PYRC_RAISES;
 
 /* The client: a pool plus reply-building settings. */
 typedef struct {
@@ -132,8 +137,11 @@ PyObject *pyrc_raise(pyrc_state *st, int code, const char *errstr) PYRC_RAISES;
 /* Build (not raise) the exception for a server error reply; new ref. */
 PyObject *pyrc_error_reply(pyrc_state *st, const char *s,
                            size_t len) PYRC_RAISES;
-/* The core code an error-reply exception counts as (PRC_OK if none). */
+/* The core code an error-reply exception counts as for the breaker (the
+ * class's code when prc_breaker_counts it; else PRC_OK). */
 int pyrc_error_reply_outcome(pyrc_state *st, PyObject *exc);
+/* error_classes(): the module's functions over the error table. */
+extern PyMethodDef pyrc_error_methods[];
 
 /* convert.c */
 typedef struct {
@@ -170,10 +178,69 @@ PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
 /* commands.c: command_spec, command_keys, command_names */
 extern PyMethodDef pyrc_command_methods[];
 
-/* client.c */
+/* Raise DataError for a command with a PRC_CMD_* state class that the
+ * caller refuses: it would change a connection that goes back to the
+ * pool.  The message names the command and what to use instead.
+ * Returns -1. */
+int pyrc_refuse_state(pyrc_state *st, const pyrc_args *a) PYRC_RAISES_NEG;
+
+/* client.c: the Client type and the synchronous call path. */
 extern PyType_Spec pyrc_client_spec;
-extern PyType_Spec pyrc_batch_spec;
+/* -1 with RedisError when Client.__init__ never ran. */
+int pyrc_check_open(RedisClientObject *self) PYRC_RAISES_NEG;
+/* Encode one command (a tuple/list) and classify it (*flags, with the
+ * blocking timeout in *block); refuses the connection-state commands
+ * that may not run where the call's connection goes (a pin allows WATCH
+ * and UNWATCH).  Returns the formatted command (pyrc_free_command). */
+char *pyrc_prepare_single(RedisClientObject *self, PyObject *args_seq,
+                          size_t *len, int *flags, double *block,
+                          PinnedObject *pin) PYRC_RAISES;
+/* A blocking command's deadlines: its own timeout plus a margin. */
+void pyrc_set_block_deadline(RedisClientObject *self, prc_call_t *call,
+                             double block);
+/* Finish a call and log its breaker transition: -1 when logging raised
+ * (the exception is set and must be propagated). */
+int pyrc_finish(RedisClientObject *self, prc_call_t *call, int outcome);
+/* Log (once) the breaker transition a call caused; -1 when logging
+ * raised. */
+int pyrc_log_transition(RedisClientObject *self, prc_call_t *call);
+/* Parse the n replies of a successful call and finish it; `single` raises
+ * the one reply's error, `exec` is pyrc_exec_items.  New reference. */
+PyObject *pyrc_complete(RedisClientObject *self, prc_call_t *call,
+                        Py_ssize_t n, int single, Py_ssize_t exec) PYRC_RAISES;
+/* The replies the final EXEC of a transaction batch must hold, or -1. */
+Py_ssize_t pyrc_exec_items(PyObject *batch);
+/* Run one command / a batch to its end, on a pin's connection if given. */
+PyObject *pyrc_execute(RedisClientObject *self, PyObject *args_seq,
+                       PinnedObject *pin) PYRC_RAISES;
+PyObject *pyrc_execute_batch(RedisClientObject *self, PyObject *arg,
+                             PinnedObject *pin) PYRC_RAISES;
+
+/* asynccall.c: the AsyncCall type. */
 extern PyType_Spec pyrc_asynccall_spec;
+/* Begin one command / a batch without blocking (a pin's connection if
+ * given): a new AsyncCall for an event loop to drive. */
+PyObject *pyrc_start(RedisClientObject *self, PyObject *args_seq,
+                     PinnedObject *pin) PYRC_RAISES;
+PyObject *pyrc_start_batch(RedisClientObject *self, PyObject *arg,
+                           PinnedObject *pin) PYRC_RAISES;
+
+/* batch.c: the Batch type. */
+extern PyType_Spec pyrc_batch_spec;
+/* -1 with RuntimeError while a call sends the batch. */
+int pyrc_batch_busy(BatchObject *self) PYRC_RAISES_NEG;
+
+/* pinned.c: the Pinned type. */
 extern PyType_Spec pyrc_pinned_spec;
+/* A new Pinned handle of client, with no connection yet. */
+PyObject *pyrc_pinned_new(RedisClientObject *client) PYRC_RAISES;
+/* Lend a pin's connection to a call (or mark the call to become pinned);
+ * -1 with RuntimeError when the pin is busy.  Each lend ends with
+ * pyrc_pin_keep. */
+int pyrc_pin_lend(PinnedObject *pin, prc_call_t *call) PYRC_RAISES_NEG;
+/* After a finished pinned call: the connection goes back to the pin (or
+ * is closed when the pin was cleared meanwhile).  NULL pin: nothing. */
+void pyrc_pin_keep(RedisClientObject *self, PinnedObject *pin,
+                   prc_call_t *call);
 
 #endif /* PYRC_BINDING_H */

@@ -145,6 +145,7 @@ spec_dict(const prc_cmd_t *c)
 {
     PyObject *d = PyDict_New();
     const char *tmo = prc_cmd_tmo_name(c->block_tmo);
+    const char *refusal = prc_cmd_refusal_name(c->refusal);
 
     if (d == NULL || put(d, "name", PyUnicode_FromString(c->name)) < 0 ||
         put(d, "arity", PyLong_FromLong(c->arity)) < 0 ||
@@ -158,7 +159,10 @@ spec_dict(const prc_cmd_t *c)
         put(d, "classes", names_of(PRC_VOCAB_CLASS, c->classes)) < 0 ||
         put(d, "block_timeout",
             tmo ? PyUnicode_FromString(tmo) : (Py_INCREF(Py_None), Py_None)) <
-            0) {
+            0 ||
+        put(d, "refusal",
+            refusal ? PyUnicode_FromString(refusal)
+                    : (Py_INCREF(Py_None), Py_None)) < 0) {
         Py_XDECREF(d);
         return NULL;
     }
@@ -264,8 +268,9 @@ command_keys(PyObject *mod, PyObject *const *args, Py_ssize_t nargs,
         n = prc_cmd_keys(c, a.argc, a.argv, a.argvlen, options, keys, n, NULL);
     }
     if (n < 0) {
-        PyErr_Format(st->DataError, "%s: cannot find the key arguments: %s",
-                     c->name, why ? why : "invalid arguments");
+        PyErr_Format(PYRC_EXC(st, DATA),
+                     "%s: cannot find the key arguments: %s", c->name,
+                     why ? why : "invalid arguments");
         goto done;
     }
     result = PyList_New(n);
@@ -373,8 +378,9 @@ command_slot(PyObject *mod, PyObject *args)
         return PyErr_NoMemory();
     }
     if (slot < 0 && slot != PRC_SLOT_NONE && slot != PRC_SLOT_CROSS) {
-        PyErr_Format(st->DataError, "%s: cannot find the key arguments: %s",
-                     c->name, why ? why : "invalid arguments");
+        PyErr_Format(PYRC_EXC(st, DATA),
+                     "%s: cannot find the key arguments: %s", c->name,
+                     why ? why : "invalid arguments");
         return NULL;
     }
     return PyLong_FromLong(slot == PRC_SLOT_NONE    ? -1
@@ -392,3 +398,22 @@ PyMethodDef pyrc_command_methods[] = {
      command_names_doc},
     {NULL, NULL, 0, NULL},
 };
+
+/* Raise DataError for a command with a PRC_CMD_* state class (prc.h) that
+ * the caller refuses: it would change a connection that goes back to the
+ * pool.  The message names the command and what to use instead.  Called
+ * only when the classification (done for every command anyway) set such
+ * a class, so the check costs one test on the hot path.  Returns -1. */
+int
+pyrc_refuse_state(pyrc_state *st, const pyrc_args *a)
+{
+    const char *name;
+    const char *advice =
+        prc_command_refusal(a->argc, a->argv, a->argvlen, &name);
+
+    PyErr_Format(
+        PYRC_EXC(st, DATA), "%s is not allowed on a pooled connection: %s",
+        name != NULL ? name : "this command",
+        advice != NULL ? advice : "it changes the connection's state");
+    return -1;
+}

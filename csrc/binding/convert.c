@@ -24,12 +24,12 @@ bad_type(pyrc_state *st, PyObject *seq, Py_ssize_t i, PyObject *item)
                          : NULL;
 
     if (name != NULL && PyUnicode_Check(name)) {
-        PyErr_Format(st->DataError,
+        PyErr_Format(PYRC_EXC(st, DATA),
                      "Invalid input of type: '%s' for argument %zd of %U. "
                      "Convert to a bytes, string, int or float first.",
                      Py_TYPE(item)->tp_name, i, name);
     } else {
-        PyErr_Format(st->DataError,
+        PyErr_Format(PYRC_EXC(st, DATA),
                      "Invalid input of type: '%s' for argument %zd. "
                      "Convert to a bytes, string, int or float first.",
                      Py_TYPE(item)->tp_name, i);
@@ -99,12 +99,12 @@ bad_text(pyrc_state *st, PyObject *seq, Py_ssize_t i, const char *encoding)
             i, encoding ? encoding : "UTF-8", code, start, reason);
     }
     if (msg != NULL) {
-        err = PyObject_CallOneArg(st->DataError, msg);
+        err = PyObject_CallOneArg(PYRC_EXC(st, DATA), msg);
     }
     if (err != NULL) {
         PyException_SetCause(err, exc); /* steals exc */
         exc = NULL;
-        PyErr_SetObject(st->DataError, err);
+        PyErr_SetObject(PYRC_EXC(st, DATA), err);
     }
 
 done:
@@ -191,11 +191,12 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
 
     memset(a, 0, offsetof(pyrc_args, argv_small));
     if (n == 0) {
-        PyErr_SetString(st->DataError, "a command needs at least its name");
+        PyErr_SetString(PYRC_EXC(st, DATA),
+                        "a command needs at least its name");
         return -1;
     }
     if (n > INT_MAX / 2) {
-        PyErr_SetString(st->DataError, "too many arguments");
+        PyErr_SetString(PYRC_EXC(st, DATA), "too many arguments");
         return -1;
     }
     if (n <= 16) {
@@ -324,7 +325,7 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
             len = (Py_ssize_t)strlen(r);
             if (len >= 32) {
                 PyMem_Free(r);
-                PyErr_SetString(st->DataError, "float argument too long");
+                PyErr_SetString(PYRC_EXC(st, DATA), "float argument too long");
                 goto error;
             }
             memcpy(a->scratch + spos, r, (size_t)len);
@@ -336,7 +337,7 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
             Py_buffer *view = &a->views[a->nviews];
             if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0) {
                 PyErr_Clear();
-                PyErr_Format(st->DataError,
+                PyErr_Format(PYRC_EXC(st, DATA),
                              "argument %zd: a memoryview argument must be "
                              "C-contiguous bytes",
                              i);
@@ -369,7 +370,7 @@ pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len)
     for (i = 0; i < a->argc; i++) {
         total += a->argvlen[i] + 32;
         if (total >= PYRC_MAX_COMMAND) {
-            PyErr_SetString(st->DataError,
+            PyErr_SetString(PYRC_EXC(st, DATA),
                             "command encoding would exceed 2 GiB");
             return NULL;
         }
@@ -564,7 +565,7 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
 
 fail:
     if (!ctx.failed && !PyErr_Occurred()) {
-        PyErr_Format(self->state->ProtocolError, "invalid reply: %s",
+        PyErr_Format(PYRC_EXC(self->state, PROTOCOL), "invalid reply: %s",
                      r->err ? r->errstr : "incomplete reply");
     }
     /* The reader may hold a half-built reply: free it now, with the GIL,

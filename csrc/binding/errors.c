@@ -1,4 +1,5 @@
-/* errors.c - map core error codes and server error replies to exceptions. */
+/* errors.c - core error codes and server error replies as exceptions, by
+ * the core's error table (PRC_EXC_MAP, PRC_REPLY_ERROR_MAP in prc.h). */
 #include <string.h>
 
 #include "binding.h"
@@ -6,58 +7,25 @@
 PyObject *
 pyrc_error_class(pyrc_state *st, int code)
 {
-    PyObject *cls;
+    int cls;
 
-    switch (code) {
-    case PRC_ETIMEDOUT:
-        cls = st->TimeoutError;
-        break;
-    case PRC_EAUTH:
-        cls = st->AuthenticationError;
-        break;
-    case PRC_ECIRCUIT:
-        cls = st->CircuitOpenError;
-        break;
-    case PRC_EPOOLTIMEOUT:
-        cls = st->PoolTimeoutError;
-        break;
-    case PRC_ELOADING:
-        cls = st->BusyLoadingError;
-        break;
-    case PRC_EMAXCLIENTS:
-        cls = st->MaxClientsError;
-        break;
-    case PRC_EPROTO:
-        cls = st->ProtocolError;
-        break;
-    case PRC_EREPLYLIMIT:
-        cls = st->ReplyLimitError;
-        break;
-    case PRC_ENOMEM:
-        cls = PyExc_MemoryError;
-        break;
-    case PRC_EINVAL:
-    case PRC_ETOOBIG:
-        cls = st->DataError;
-        break;
-    case PRC_EHANDSHAKE:
-        cls = st->ResponseError;
-        break;
-    default: /* ECONNECT, ECONNLOST, ECLOSED, ETLS, ... */
-        cls = st->ConnectionError;
-        break;
+    if (code == PRC_ENOMEM) {
+        return PyExc_MemoryError;
     }
-    return cls;
+    cls = prc_err_class(code);
+    /* A code without a class (EINTR: never raised) is a ConnectionError,
+     * as an unknown one would be. */
+    return st->exc[cls == PRC_EXC_NONE ? PRC_EXC_CONNECTION : cls];
 }
 
 PyObject *
 pyrc_raise(pyrc_state *st, int code, const char *errstr)
 {
+    PyObject *type, *value, *tb, *name;
+
     if (code == PRC_ENOMEM) {
         return PyErr_NoMemory();
     }
-    PyObject *type, *value, *tb, *name;
-
     PyErr_SetString(pyrc_error_class(st, code),
                     errstr && errstr[0] ? errstr : prc_strerror(code));
     /* exc.error_code names the core's code ("ECONNECT": the connect
@@ -75,55 +43,18 @@ pyrc_raise(pyrc_state *st, int code, const char *errstr)
     return NULL;
 }
 
-typedef struct {
-    const char *prefix; /* error code word, or a whole "ERR ..." text */
-    size_t offset;      /* field offset of the class in pyrc_state */
-    int strip;          /* drop the code word from the message */
-} reply_map;
-
-#define F(name) offsetof(pyrc_state, name)
-/* Server error prefixes, mapped as redis-py maps them. */
-static const reply_map reply_maps[] = {
-    {"ERR max number of clients reached", F(MaxClientsError), 1},
-    {"ERR Client sent AUTH, but no password is set", F(AuthenticationError),
-     1},
-    {"ERR invalid password", F(AuthenticationError), 1},
-    {"ERR AUTH", F(AuthenticationError), 1},
-    {"ERR ", F(ResponseError), 1},
-    {"WRONGPASS ", F(AuthenticationError), 0},
-    {"NOAUTH ", F(AuthenticationError), 0},
-    {"NOPERM ", F(NoPermissionError), 0},
-    {"NOSCRIPT ", F(NoScriptError), 1},
-    {"READONLY ", F(ReadOnlyError), 1},
-    {"OOM ", F(OutOfMemoryError), 1},
-    {"EXECABORT ", F(ExecAbortError), 1},
-    {"LOADING ", F(BusyLoadingError), 1},
-    {"MASTERDOWN ", F(ConnectionError), 0},
-};
-#undef F
-
 PyObject *
 pyrc_error_reply(pyrc_state *st, const char *s, size_t len)
 {
-    PyObject *cls = st->ResponseError, *msg, *exc;
-    size_t i, skip = 0;
+    size_t skip;
+    int cls = prc_error_reply_class(s, len, &skip);
+    PyObject *msg, *exc;
 
-    for (i = 0; i < sizeof(reply_maps) / sizeof(reply_maps[0]); i++) {
-        size_t plen = strlen(reply_maps[i].prefix);
-        if (len >= plen && memcmp(s, reply_maps[i].prefix, plen) == 0) {
-            cls = *(PyObject **)((char *)st + reply_maps[i].offset);
-            if (reply_maps[i].strip) {
-                const char *sp = memchr(s, ' ', len);
-                skip = sp ? (size_t)(sp - s) + 1 : 0;
-            }
-            break;
-        }
-    }
     msg = PyUnicode_DecodeUTF8(s + skip, (Py_ssize_t)(len - skip), "replace");
     if (msg == NULL) {
         return NULL;
     }
-    exc = PyObject_CallOneArg(cls, msg);
+    exc = PyObject_CallOneArg(st->exc[cls], msg);
     Py_DECREF(msg);
     return exc;
 }
@@ -132,15 +63,55 @@ int
 pyrc_error_reply_outcome(pyrc_state *st, PyObject *exc)
 {
     PyObject *cls = (PyObject *)Py_TYPE(exc);
+    int id;
 
-    if (cls == st->MaxClientsError) {
-        return PRC_EMAXCLIENTS;
+    /* ResponseError and its subclasses are the common error replies: they
+     * say nothing about the server's availability. */
+    if (cls == st->exc[PRC_EXC_RESPONSE]) {
+        return PRC_OK;
     }
-    if (cls == st->BusyLoadingError) {
-        return PRC_ELOADING;
-    }
-    if (cls == st->ConnectionError) {
-        return PRC_ECONNLOST; /* MASTERDOWN: the server is not usable */
+    for (id = 0; id < PRC_EXC_COUNT; id++) {
+        if (cls == st->exc[id]) {
+            int code = prc_exc_class(id)->code;
+            return prc_breaker_counts(code) ? code : PRC_OK;
+        }
     }
     return PRC_OK;
 }
+
+PyDoc_STRVAR(error_classes_doc,
+             "error_classes($module, /)\n--\n\n"
+             "The exception class each core error code raises, by code name\n"
+             "('ETIMEDOUT': 'TimeoutError'); None for ENOMEM (MemoryError)\n"
+             "and EINTR (never raised).");
+
+static PyObject *
+error_classes(PyObject *mod, PyObject *unused)
+{
+    PyObject *d = PyDict_New();
+    int code;
+
+    (void)mod;
+    (void)unused;
+    /* Codes are dense from -1 (PRC_ERRNO_MAP). */
+    for (code = -1; d != NULL && strcmp(prc_err_name(code), "EUNKNOWN") != 0;
+         code--) {
+        int cls = prc_err_class(code);
+        PyObject *v = cls == PRC_EXC_NONE
+                          ? (Py_INCREF(Py_None), Py_None)
+                          : PyUnicode_FromString(prc_exc_class(cls)->name);
+        if (v == NULL || PyDict_SetItemString(d, prc_err_name(code), v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(d);
+            break;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+PyMethodDef pyrc_error_methods[] = {
+    {"error_classes", (PyCFunction)error_classes, METH_NOARGS,
+     error_classes_doc},
+    {NULL, NULL, 0, NULL},
+};

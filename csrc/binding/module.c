@@ -1,6 +1,7 @@
 /* module.c - pyredisclient._core: multi-phase init, module state, logging. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "binding.h"
 
@@ -40,29 +41,57 @@ pyrc_log(pyrc_state *st, int level, const char *fmt, ...)
     return 0;
 }
 
-/* Create one exception class with its bases and add it to the module. */
-static PyObject *
-new_exception(PyObject *mod, const char *name, PyObject *base1,
-              PyObject *base2, const char *doc)
+/* Create the exception classes of the error table (PRC_EXC_MAP), parents
+ * first, each deriving from its parent and its builtin, and add them and
+ * their aliases to the module. */
+static int
+add_exceptions(PyObject *mod, pyrc_state *st)
 {
+    PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
     char qualname[96];
-    PyObject *bases, *cls;
+    int id;
 
-    snprintf(qualname, sizeof(qualname), "pyredisclient.%s", name);
-    bases = base2 ? PyTuple_Pack(2, base1, base2) : PyTuple_Pack(1, base1);
-    if (bases == NULL) {
-        return NULL;
+    for (id = 0; id < PRC_EXC_COUNT; id++) {
+        const prc_exc_t *c = prc_exc_class(id);
+        PyObject *bases[2], *tuple, *cls;
+        int n = 0;
+
+        if (c->parent != PRC_EXC_NONE) {
+            bases[n++] = st->exc[c->parent];
+        }
+        if (c->builtin != NULL) {
+            bases[n] =
+                builtins ? PyDict_GetItemString(builtins, c->builtin) : NULL;
+            if (bases[n] == NULL || !PyExceptionClass_Check(bases[n])) {
+                PyErr_Format(PyExc_SystemError, "no builtin exception %s",
+                             c->builtin);
+                return -1;
+            }
+            n++;
+        }
+        tuple = n == 2 ? PyTuple_Pack(2, bases[0], bases[1])
+                       : PyTuple_Pack(1, bases[0]);
+        if (tuple == NULL) {
+            return -1;
+        }
+        snprintf(qualname, sizeof(qualname), "pyredisclient.%s", c->name);
+        cls = PyErr_NewExceptionWithDoc(qualname, c->doc, tuple, NULL);
+        Py_DECREF(tuple);
+        if (cls == NULL) {
+            return -1;
+        }
+        st->exc[id] = cls; /* owned by the state */
+        if (PyModule_AddObjectRef(mod, c->name, cls) < 0) {
+            return -1;
+        }
     }
-    cls = PyErr_NewExceptionWithDoc(qualname, doc, bases, NULL);
-    Py_DECREF(bases);
-    if (cls == NULL) {
-        return NULL;
+#define ADD_ALIAS(name, id)                                                   \
+    if (PyModule_AddObjectRef(mod, name, st->exc[PRC_EXC_##id]) < 0) {        \
+        return -1;                                                            \
     }
-    if (PyModule_AddObjectRef(mod, name, cls) < 0) {
-        Py_DECREF(cls);
-        return NULL;
-    }
-    return cls;
+    PRC_EXC_ALIAS_MAP(ADD_ALIAS)
+#undef ADD_ALIAS
+    return 0;
 }
 
 static int
@@ -71,43 +100,8 @@ core_exec(PyObject *mod)
     pyrc_state *st = PyModule_GetState(mod);
     PyObject *logging;
 
-#define EXC(field, b1, b2, doc)                                               \
-    st->field = new_exception(mod, #field, b1, b2, doc);                      \
-    if (st->field == NULL) {                                                  \
-        return -1;                                                            \
-    }
-    EXC(RedisError, PyExc_Exception, NULL, "Base class of every error.")
-    EXC(ConnectionError, st->RedisError, PyExc_ConnectionError,
-        "The server could not be reached or the connection broke.")
-    EXC(TimeoutError, st->RedisError, PyExc_TimeoutError,
-        "The call did not complete before its deadline.")
-    EXC(AuthenticationError, st->ConnectionError, NULL,
-        "The server refused the credentials.")
-    EXC(CircuitOpenError, st->ConnectionError, NULL,
-        "The circuit breaker is open: the call was refused at once.")
-    EXC(PoolTimeoutError, st->ConnectionError, NULL,
-        "No pooled connection became free before pool_timeout.")
-    EXC(BusyLoadingError, st->ConnectionError, NULL,
-        "The server is loading its dataset.")
-    EXC(MaxClientsError, st->ConnectionError, NULL,
-        "The server has reached maxclients.")
-    EXC(ResponseError, st->RedisError, NULL,
-        "The server answered with an error reply.")
-    EXC(NoScriptError, st->ResponseError, NULL, "NOSCRIPT error reply.")
-    EXC(ReadOnlyError, st->ResponseError, NULL, "READONLY error reply.")
-    EXC(OutOfMemoryError, st->ResponseError, NULL, "OOM error reply.")
-    EXC(ExecAbortError, st->ResponseError, NULL, "EXECABORT error reply.")
-    EXC(NoPermissionError, st->ResponseError, NULL, "NOPERM error reply.")
-    EXC(ProtocolError, st->RedisError, NULL,
-        "The server sent bytes that are not valid RESP.")
-    EXC(ReplyLimitError, st->ProtocolError, NULL,
-        "A reply exceeded max_reply_bytes or the nesting limit.")
-    EXC(DataError, st->RedisError, PyExc_TypeError,
-        "An argument cannot be encoded as a command argument.")
-    EXC(WatchError, st->RedisError, NULL,
-        "A watched key changed: the transaction was not run.")
-#undef EXC
-    if (PyModule_AddObjectRef(mod, "InvalidResponse", st->ProtocolError) < 0) {
+    if (add_exceptions(mod, st) < 0 ||
+        PyModule_AddFunctions(mod, pyrc_error_methods) < 0) {
         return -1;
     }
     st->ClientType =
@@ -137,6 +131,10 @@ core_exec(PyObject *mod)
         PyModule_AddIntConstant(mod, "WANT_SLEEP", PRC_WANT_SLEEP) < 0) {
         return -1;
     }
+    st->step_ready = Py_BuildValue("(iiO)", 0, -1, Py_None);
+    if (st->step_ready == NULL) {
+        return -1;
+    }
     logging = PyImport_ImportModule("logging");
     if (logging == NULL) {
         return -1;
@@ -159,15 +157,17 @@ static int
 core_traverse(PyObject *mod, visitproc visit, void *arg)
 {
     pyrc_state *st = PyModule_GetState(mod);
+    int i;
 
     Py_VISIT(st->ClientType);
     Py_VISIT(st->BatchType);
     Py_VISIT(st->AsyncCallType);
     Py_VISIT(st->PinnedType);
     Py_VISIT(st->logger);
-#define PYRC_EXC_VISIT(name) Py_VISIT(st->name);
-    PYRC_EXCEPTIONS(PYRC_EXC_VISIT)
-#undef PYRC_EXC_VISIT
+    Py_VISIT(st->step_ready);
+    for (i = 0; i < PRC_EXC_COUNT; i++) {
+        Py_VISIT(st->exc[i]);
+    }
     return 0;
 }
 
@@ -175,15 +175,17 @@ static int
 core_clear(PyObject *mod)
 {
     pyrc_state *st = PyModule_GetState(mod);
+    int i;
 
     Py_CLEAR(st->ClientType);
     Py_CLEAR(st->BatchType);
     Py_CLEAR(st->AsyncCallType);
     Py_CLEAR(st->PinnedType);
     Py_CLEAR(st->logger);
-#define PYRC_EXC_CLEAR(name) Py_CLEAR(st->name);
-    PYRC_EXCEPTIONS(PYRC_EXC_CLEAR)
-#undef PYRC_EXC_CLEAR
+    Py_CLEAR(st->step_ready);
+    for (i = 0; i < PRC_EXC_COUNT; i++) {
+        Py_CLEAR(st->exc[i]);
+    }
     return 0;
 }
 

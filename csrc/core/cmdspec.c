@@ -156,6 +156,17 @@ prc_cmd_tmo_name(int tmo)
     return (tmo >= 0 && tmo < PRC_TMO_END) ? names[tmo] : NULL;
 }
 
+const char *
+prc_cmd_refusal_name(int refusal)
+{
+#define REFUSAL_NAME(name, str) str,
+    static const char *const names[] = {NULL,
+                                        PRC_CMD_REFUSAL_MAP(REFUSAL_NAME)};
+#undef REFUSAL_NAME
+
+    return (refusal >= 0 && refusal < PRC_REFUSE_END) ? names[refusal] : NULL;
+}
+
 /* ---- key positions ------------------------------------------------------ */
 
 /* What following one key spec gave. */

@@ -1,6 +1,8 @@
 /* conn.c - one connection: a non-blocking state machine and exchanges. */
 #include <errno.h>
+#include <hiredis.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,28 +19,156 @@
  * 100 MB must not leave 100 MB behind on every pooled connection. */
 #define PRC_KEEP_RBUF (64 * 1024)
 
-prc_conn_t *
-prc__conn_new(prc_pool_t *p)
+/* ---- the connection config -------------------------------------------- */
+
+/* Copy one option string into cfg->owned[slot]; 0 or -1 when out of
+ * memory.  NULL stays NULL. */
+static int
+own_string(prc_conn_cfg_t *cfg, int slot, const char *s, const char **field)
 {
-    const prc_opts_t *o = prc__pool_opts(p);
+    *field = NULL;
+    if (s == NULL) {
+        return 0;
+    }
+    cfg->owned[slot] = strdup(s);
+    if (cfg->owned[slot] == NULL) {
+        return -1;
+    }
+    *field = cfg->owned[slot];
+    return 0;
+}
+
+/* Append one formatted command to the handshake. */
+static int
+add_handshake(prc_conn_cfg_t *cfg, int argc, const char **argv)
+{
+    size_t lens[3];
+    char *cmd = NULL, *nb;
+    int i, len;
+
+    for (i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (len < 0) {
+        return -1;
+    }
+    nb = realloc(cfg->handshake, cfg->handshake_len + (size_t)len);
+    if (nb == NULL) {
+        memset(cmd, 0, (size_t)len);
+        redisFreeCommand(cmd);
+        return -1;
+    }
+    memcpy(nb + cfg->handshake_len, cmd, (size_t)len);
+    /* The formatted AUTH holds the password: wipe it before freeing. */
+    memset(cmd, 0, (size_t)len);
+    redisFreeCommand(cmd);
+    cfg->handshake = nb;
+    cfg->handshake_len += (size_t)len;
+    cfg->handshake_n++;
+    return 0;
+}
+
+/* AUTH [user] password, SELECT db, CLIENT SETNAME name: what o asks for. */
+static int
+build_handshake(prc_conn_cfg_t *cfg, const prc_opts_t *o)
+{
+    char db[24];
+
+    if (o->password != NULL) {
+        const char *a2[2] = {"AUTH", o->password};
+        const char *a3[3] = {"AUTH", o->username, o->password};
+        if (o->username != NULL ? add_handshake(cfg, 3, a3)
+                                : add_handshake(cfg, 2, a2)) {
+            return -1;
+        }
+    }
+    if (o->db != 0) {
+        const char *a[2] = {"SELECT", db};
+        snprintf(db, sizeof(db), "%d", o->db);
+        if (add_handshake(cfg, 2, a)) {
+            return -1;
+        }
+    }
+    if (o->client_name != NULL) {
+        const char *a[3] = {"CLIENT", "SETNAME", o->client_name};
+        if (add_handshake(cfg, 3, a)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
+                   size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    if (own_string(cfg, 0, o->host ? o->host : "localhost", &cfg->host) ||
+        own_string(cfg, 1, o->unix_path, &cfg->unix_path) ||
+        own_string(cfg, 2, o->tls_server_name, &cfg->tls_server_name) ||
+        build_handshake(cfg, o)) {
+        prc__conn_cfg_free(cfg);
+        snprintf(errbuf, errlen, "out of memory creating the pool");
+        return PRC_ENOMEM;
+    }
+    cfg->port = o->port;
+    cfg->keepalive = o->keepalive;
+    cfg->max_reply_bytes = o->max_reply_bytes;
+    cfg->tls = o->tls;
+    cfg->tls_verify = o->tls_verify;
+    cfg->tls_check_hostname = o->tls_check_hostname;
+    cfg->hooks = o->hooks;
+    if (o->tls) {
+        cfg->tls_ctx = prc__tls_ctx_new(o, errbuf, errlen);
+        if (cfg->tls_ctx == NULL) {
+            prc__conn_cfg_free(cfg);
+            return PRC_ETLS;
+        }
+    }
+    return 0;
+}
+
+void
+prc__conn_cfg_free(prc_conn_cfg_t *cfg)
+{
+    size_t i;
+
+    if (cfg->handshake != NULL) {
+        memset(cfg->handshake, 0, cfg->handshake_len);
+    }
+    free(cfg->handshake);
+    for (i = 0; i < sizeof(cfg->owned) / sizeof(cfg->owned[0]); i++) {
+        free(cfg->owned[i]);
+    }
+    prc__tls_ctx_free(cfg->tls_ctx);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+prc_conn_t *
+prc__conn_new(const prc_conn_cfg_t *cfg)
+{
     prc_conn_t *c = calloc(1, sizeof(*c));
 
     if (c == NULL) {
         return NULL;
     }
+    prc__fork_init(); /* a connection made after a fork is the child's */
     c->fd = -1;
     c->state = PRC__CONN_NEW;
     c->tp = &prc__plain_transport;
-    c->pool = p;
+    c->cfg = cfg;
     c->fork_gen = prc_fork_generation();
-    prc_framer_init(&c->framer, o->max_reply_bytes,
-                    (int64_t)(o->max_reply_bytes / 3 < INT32_MAX
-                                  ? o->max_reply_bytes / 3
+    prc_framer_init(&c->framer, cfg->max_reply_bytes,
+                    (int64_t)(cfg->max_reply_bytes / 3 < INT32_MAX
+                                  ? cfg->max_reply_bytes / 3
                                   : INT32_MAX),
                     PRC_FRAMER_MAX_DEPTH);
     /* Each reply is held to max_reply_bytes, plus a bulk reply's framing so
      * that a value of exactly the limit fits; a pipeline's total is not. */
-    c->framer.max_reply = o->max_reply_bytes + PRC_REPLY_FRAMING;
+    c->framer.max_reply = cfg->max_reply_bytes + PRC_REPLY_FRAMING;
     return c;
 }
 
@@ -229,65 +359,46 @@ prc__conn_io_step(prc_conn_t *c)
     }
 }
 
-/* Does msg[0, len) start with prefix? */
-static int
-starts(const char *msg, int len, const char *prefix)
-{
-    size_t n = strlen(prefix);
-
-    return len >= 0 && (size_t)len >= n && memcmp(msg, prefix, n) == 0;
-}
-
 /* A setup command's error reply, or one a server sent on accept (msg:
- * the line after the '-', without CRLF): the code it maps to, as
- * redis-py maps these prefixes. */
+ * the line after the '-', without CRLF): the code its class stands for
+ * (the error table, prc.h: EAUTH, EMAXCLIENTS, ELOADING ...), or
+ * PRC_EHANDSHAKE. */
 static int
 server_error(prc_conn_t *c, const char *msg, int len)
 {
-    int code = PRC_EHANDSHAKE;
+    int cls = prc_error_reply_class(msg, (size_t)len, NULL);
+    int code = prc_exc_class(cls)->code;
 
-    if (starts(msg, len, "WRONGPASS") || starts(msg, len, "NOAUTH") ||
-        starts(msg, len, "ERR invalid password") ||
-        starts(msg, len, "ERR AUTH") ||
-        starts(msg, len, "ERR Client sent AUTH")) {
-        code = PRC_EAUTH;
-    } else if (starts(msg, len, "ERR max number of clients")) {
-        code = PRC_EMAXCLIENTS;
-    } else if (starts(msg, len, "LOADING")) {
-        code = PRC_ELOADING;
-    }
-    return prc__conn_error(c, code, 0, "%.*s", len, msg);
+    return prc__conn_error(c, code != 0 ? code : PRC_EHANDSHAKE, 0, "%.*s",
+                           len, msg);
 }
 
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
  * exactly +OK.  Anything else is an error reply, or a sign that the
  * replies are not the answers to our commands (a server or proxy that
- * spoke first): the connection is out of step. */
+ * spoke first): the connection is out of step.  The framer framed them
+ * all; prc_reply_at reads each. */
 static int
 check_handshake(prc_conn_t *c)
 {
+    prc_reply_t r;
     size_t pos = 0;
     int i;
 
     for (i = 0; i < c->want; i++) {
-        const char *line = c->rbuf + pos;
-        const char *nl = memchr(line, '\n', c->rlen - pos);
-        int len;
-
-        if (nl == NULL) {
+        if (prc_reply_at(c->rbuf, c->rlen, pos, &r) != 1) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command");
         }
-        len = (int)(nl - line) - 1; /* the line without its CRLF */
-        if (line[0] == '-') {
-            return server_error(c, line + 1, len - 1);
+        if (r.type == '-') {
+            return server_error(c, r.text, (int)r.len);
         }
-        if (len != 3 || memcmp(line, "+OK", 3) != 0) {
+        if (r.type != '+' || r.len != 2 || memcmp(r.text, "OK", 2) != 0) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command: "
                                    "connection out of step");
         }
-        pos = (size_t)(nl - c->rbuf) + 1;
+        pos = r.end;
     }
     return PRC_DONE;
 }
@@ -305,7 +416,7 @@ check_quiet(prc_conn_t *c)
 {
     char buf[256];
     ssize_t n = c->tp->read(c, buf, sizeof(buf));
-    const char *nl;
+    prc_reply_t r;
 
     if (n == PRC__AGAIN_READ || n == PRC__AGAIN_WRITE) {
         return PRC_DONE;
@@ -318,9 +429,8 @@ check_quiet(prc_conn_t *c)
                                "server closed the connection before any "
                                "command was sent");
     }
-    nl = memchr(buf, '\n', (size_t)n);
-    if (buf[0] == '-' && nl != NULL && nl > buf + 1 && nl[-1] == '\r') {
-        return server_error(c, buf + 1, (int)(nl - buf) - 2);
+    if (prc_reply_at(buf, (size_t)n, 0, &r) == 1 && r.type == '-') {
+        return server_error(c, r.text, (int)r.len);
     }
     return prc__conn_error(c, PRC_EPROTO, 0,
                            "connection out of step: the server sent %zd "
@@ -331,20 +441,17 @@ check_quiet(prc_conn_t *c)
 static int
 start_handshake(prc_conn_t *c)
 {
-    const char *buf;
-    size_t len;
-    int n;
+    int rc = check_quiet(c);
 
-    n = check_quiet(c);
-    if (n != PRC_DONE) {
-        return n;
+    if (rc != PRC_DONE) {
+        return rc;
     }
-    prc__pool_handshake(c->pool, &buf, &len, &n);
-    if (n == 0) {
+    if (c->cfg->handshake_n == 0) {
         c->state = PRC__CONN_READY;
         return PRC_DONE;
     }
-    prc__conn_begin(c, buf, len, n);
+    prc__conn_begin(c, c->cfg->handshake, c->cfg->handshake_len,
+                    c->cfg->handshake_n);
     c->state = PRC__CONN_HANDSHAKE;
     return PRC_WANT_WRITE;
 }
@@ -386,7 +493,7 @@ prc__conn_open_step(prc_conn_t *c)
                 c->ai = NULL;
                 c->ai_next = NULL;
             }
-            if (prc__pool_opts(c->pool)->tls) {
+            if (c->cfg->tls) {
                 rc = prc__tls_attach(c);
                 if (rc < 0) {
                     return rc;
@@ -444,4 +551,11 @@ prc__conn_stale(prc_conn_t *c)
     /* Readable while idle means EOF, a reset or stray bytes: unusable.
      * So do bytes a TLS session decrypted and holds. */
     return poll(&pfd, 1, 0) != 0 || prc__tls_pending(c);
+}
+
+int
+prc_conn_usable(const prc_conn_t *c)
+{
+    return c != NULL && c->state == PRC__CONN_READY && c->fd >= 0 &&
+           c->fork_gen == prc_fork_generation();
 }

@@ -314,3 +314,43 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
     }
     return completed;
 }
+
+int
+prc_reply_at(const char *buf, size_t len, size_t pos, prc_reply_t *r)
+{
+    prc_framer_t f;
+    const char *line, *eol;
+    int rc;
+
+    prc_framer_init(&f, SIZE_MAX, INT64_MAX, PRC_FRAMER_MAX_DEPTH);
+    f.pos = pos;
+    rc = prc_framer_scan(&f, buf, len, 1);
+    if (rc <= 0) {
+        return rc;
+    }
+    /* The framer checked the header line: "<type><text>\r\n" (a simple
+     * string may hold a CR of its own: its line ends at the LF). */
+    line = buf + pos + 1;
+    eol = (const char *)memchr(line, '\n', len - pos - 1) - 1;
+    memset(r, 0, sizeof(*r));
+    r->type = (unsigned char)buf[pos];
+    r->end = f.pos;
+    switch (r->type) {
+    case '$':
+    case '*':
+        if (parse_int(line, eol, &r->n) != 0) {
+            return PRC_EPROTO; /* cannot happen: the framer parsed it */
+        }
+        r->body = (size_t)(eol + 2 - buf);
+        if (r->type == '$' && r->n >= 0) {
+            r->text = eol + 2;
+            r->len = (size_t)r->n;
+        }
+        break;
+    default:
+        r->text = line;
+        r->len = (size_t)(eol - line);
+        break;
+    }
+    return 1;
+}

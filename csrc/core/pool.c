@@ -1,7 +1,6 @@
-/* pool.c - the thread-safe connection pool and the blocking call driver. */
-#include <errno.h>
-#include <hiredis.h>
-#include <poll.h>
+/* pool.c - the thread-safe connection pool: idle list, checkout and
+ * release, the fork registry, counters.  Calls run in call.c. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,46 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "prc_int.h"
-
-struct prc_pool_s {
-    prc_opts_t opts;   /* strings point into the owned copies below */
-    char *strings[10]; /* owned copies of option strings */
-    char *hs_buf;      /* AUTH/SELECT/SETNAME, owned, zeroed on free */
-    size_t hs_len;
-    int hs_n;
-    void *tls_ctx; /* SSL_CTX *, owned */
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;  /* a connection or a slot came free; mu */
-    prc_conn_t *idle;   /* LIFO of idle connections; mu */
-    prc_conn_t *all;    /* every connection this pool owns; mu */
-    int nidle;          /* mu */
-    int nopen;          /* connections existing or being opened; mu */
-    int waiters;        /* threads in cond wait; mu */
-    _Atomic int closed; /* set under mu; read without it as a hint */
-    /* Is the server down?  alive_at: prc_now() when a connect or a call
-     * last succeeded; down_since: when a call last gave up on refused
-     * connects, 0 once a connect succeeds again (atomics, no lock). */
-    _Atomic int64_t alive_at;
-    _Atomic int64_t down_since;
-    uint64_t fork_gen; /* generation the internals belong to; mu */
-
-    prc_pool_t *reg_next; /* fork registry link; reg_mu */
-
-    prc_breaker_t breaker;
-    _Atomic int64_t m_calls, m_commands, m_response_errors, m_latency_ns;
-    _Atomic int64_t m_errors[PRC_NCODES];
-    _Atomic int64_t m_hist[PRC_HIST_BUCKETS];
-    _Atomic int64_t st_created, st_closed, st_in_use, st_waits, st_timeouts,
-        st_errors, st_retries, st_health, st_stale;
-};
+#include "pool_int.h"
 
 /* ---- fork safety ----------------------------------------------------- */
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static prc_pool_t *registry;             /* reg_mu */
-static _Atomic uint64_t fork_generation; /* bumped in each child */
+static prc_pool_t *registry; /* reg_mu */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -76,19 +41,19 @@ atfork_parent(void)
 }
 
 /*
- * In the child only the forking thread exists.  Pool mutexes may have been
- * held by threads that are gone, so they are re-created, never locked.
- * Inherited connections share their sockets with the parent: close the
- * fds without sending anything (no QUIT, no TLS close_notify).  Idle ones
- * are freed; ones that were in use stay allocated for their holder, marked
- * broken, and are freed when released.
+ * In the child only the forking thread exists, and fork.c's handler (run
+ * first: child handlers run in the order they were installed) has bumped
+ * the fork generation.  Pool mutexes may have been held by threads that
+ * are gone, so they are re-created, never locked.  Inherited connections share
+ * their sockets with the parent: close the fds without sending anything (no
+ * QUIT, no TLS close_notify).  Idle ones are freed; ones that were in use stay
+ * allocated for their holder, marked broken, and are freed when released.
  */
 static void
 atfork_child(void)
 {
     prc_pool_t *p;
 
-    atomic_fetch_add(&fork_generation, 1);
     pthread_mutex_init(&reg_mu, NULL);
     for (p = registry; p != NULL; p = p->reg_next) {
         prc_conn_t *c, *next;
@@ -116,7 +81,7 @@ atfork_child(void)
         atomic_store(&p->st_in_use, 0);
         atomic_store(&p->st_created, 0);
         atomic_store(&p->st_closed, 0);
-        p->fork_gen = atomic_load(&fork_generation);
+        p->fork_gen = prc_fork_generation();
         init_sync(p);
     }
 }
@@ -124,64 +89,8 @@ atfork_child(void)
 static void
 install_atfork(void)
 {
+    prc__fork_init(); /* first, so that its child handler runs first */
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
-uint64_t
-prc_fork_generation(void)
-{
-    return atomic_load_explicit(&fork_generation, memory_order_relaxed);
-}
-
-/* ---- options ----------------------------------------------------------- */
-
-void
-prc_opts_init(prc_opts_t *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->host = "localhost";
-    o->port = 6379;
-    o->connect_timeout = 5.0;
-    o->socket_timeout = 5.0;
-    o->pool_timeout = 5.0;
-    o->health_check_interval = 30.0;
-    o->keepalive = 1;
-    o->max_connections = 50;
-    o->max_reply_bytes = 512u * 1024 * 1024;
-    o->retry_attempts = 3;
-    o->retry_base = 0.05;
-    o->retry_cap = 1.0;
-    o->breaker_enabled = 1;
-    o->failure_threshold = 5;
-    o->failure_rate = 0.5;
-    o->failure_window = 10.0;
-    o->minimum_calls = 10;
-    o->min_recovery_timeout = 1.0;
-    o->recovery_timeout = 30.0;
-    o->success_threshold = 3;
-    o->metrics = 1;
-    o->tls_verify = PRC_TLS_VERIFY_REQUIRED;
-    o->tls_check_hostname = 1;
-}
-
-const prc_opts_t *
-prc__pool_opts(const prc_pool_t *p)
-{
-    return &p->opts;
-}
-
-void *
-prc__pool_tls_ctx(const prc_pool_t *p)
-{
-    return p->tls_ctx;
-}
-
-void
-prc__pool_handshake(const prc_pool_t *p, const char **buf, size_t *len, int *n)
-{
-    *buf = p->hs_buf;
-    *len = p->hs_len;
-    *n = p->hs_n;
 }
 
 prc_breaker_t *
@@ -190,102 +99,66 @@ prc_pool_breaker(prc_pool_t *p)
     return &p->breaker;
 }
 
-/* Copy one option string into the pool; 0 or -1 on allocation failure. */
-static int
-own_string(prc_pool_t *p, int slot, const char **field)
-{
-    if (*field == NULL) {
-        return 0;
-    }
-    p->strings[slot] = strdup(*field);
-    if (p->strings[slot] == NULL) {
-        return -1;
-    }
-    *field = p->strings[slot];
-    return 0;
-}
-
-/* Append one formatted command to the handshake buffer. */
-static int
-add_handshake(prc_pool_t *p, int argc, const char **argv)
-{
-    size_t lens[3];
-    char *cmd = NULL, *nb;
-    int i, len;
-
-    for (i = 0; i < argc; i++) {
-        lens[i] = strlen(argv[i]);
-    }
-    len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-    if (len < 0) {
-        return -1;
-    }
-    nb = realloc(p->hs_buf, p->hs_len + (size_t)len);
-    if (nb == NULL) {
-        redisFreeCommand(cmd);
-        return -1;
-    }
-    memcpy(nb + p->hs_len, cmd, (size_t)len);
-    /* The formatted AUTH holds the password: wipe it before freeing. */
-    memset(cmd, 0, (size_t)len);
-    redisFreeCommand(cmd);
-    p->hs_buf = nb;
-    p->hs_len += (size_t)len;
-    p->hs_n++;
-    return 0;
-}
-
-static int
-build_handshake(prc_pool_t *p)
-{
-    const prc_opts_t *o = &p->opts;
-    char db[24];
-
-    if (o->password != NULL) {
-        const char *a2[2] = {"AUTH", o->password};
-        const char *a3[3] = {"AUTH", o->username, o->password};
-        if (o->username != NULL ? add_handshake(p, 3, a3)
-                                : add_handshake(p, 2, a2)) {
-            return -1;
-        }
-    }
-    if (o->db != 0) {
-        const char *a[2] = {"SELECT", db};
-        snprintf(db, sizeof(db), "%d", o->db);
-        if (add_handshake(p, 2, a)) {
-            return -1;
-        }
-    }
-    if (o->client_name != NULL) {
-        const char *a[3] = {"CLIENT", "SETNAME", o->client_name};
-        if (add_handshake(p, 3, a)) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Free what prc_pool_new built; secrets are wiped first.  NULL ok. */
 static void
 destroy(prc_pool_t *p)
 {
-    int i;
-
     if (p == NULL) {
         return;
     }
-    if (p->hs_buf != NULL) {
-        memset(p->hs_buf, 0, p->hs_len);
-    }
-    free(p->hs_buf);
-    for (i = 0; i < 10; i++) {
-        if (p->strings[i] != NULL) {
-            memset(p->strings[i], 0, strlen(p->strings[i]));
-            free(p->strings[i]);
-        }
-    }
-    prc__tls_ctx_free(p->tls_ctx);
+    prc__conn_cfg_free(&p->cfg);
     free(p);
+}
+
+/* The longest time or interval the core computes with: deadlines are
+ * int64 nanoseconds, far from overflow at this. */
+#define PRC_MAX_SECONDS 1e9
+
+/* Numbers the core cannot compute with: NaN, infinities, beyond
+ * PRC_MAX_SECONDS (a negative time means "no limit" or "never"). */
+#define CHECK_NUMBER(field, keyword)                                          \
+    if (!(fabs(o->field) <= PRC_MAX_SECONDS)) {                               \
+        return keyword ": not a finite number within 1e9";                    \
+    }
+#define CHECK_STR(field, keyword)
+#define CHECK_INT(field, keyword)
+#define CHECK_BOOL(field, keyword)
+#define CHECK_DOUBLE(field, keyword) CHECK_NUMBER(field, keyword)
+#define CHECK_SECONDS(field, keyword) CHECK_NUMBER(field, keyword)
+#define CHECK_SIZE(field, keyword)
+#define CHECK_TLS_VERIFY(field, keyword)                                      \
+    if (o->field < PRC_TLS_VERIFY_REQUIRED ||                                 \
+        o->field > PRC_TLS_VERIFY_NONE) {                                     \
+        return keyword ": not a prc_tls_verify_t";                            \
+    }
+#define CHECK_OPTION(type, field, keyword, dflt) CHECK_##type(field, keyword)
+
+/* Why the core cannot run with these options (a static "keyword: why"),
+ * or NULL.  Only what would break the core: RedisConfig validates what
+ * the options mean, with messages for people. */
+static const char *
+bad_option(const prc_opts_t *o)
+{
+    PRC_OPTIONS_MAP(CHECK_OPTION)
+    if (!(fabs(o->wait_slice) <= PRC_MAX_SECONDS)) {
+        return "wait_slice: not a finite number within 1e9";
+    }
+    if (o->host == NULL && o->unix_path == NULL) {
+        return "host: no host and no unix_socket_path";
+    }
+    if (o->port < 0 || o->port > 65535) {
+        return "port: not 0-65535";
+    }
+    if (o->db < 0) {
+        return "db: negative";
+    }
+    if (o->max_connections < 1) {
+        return "max_connections: below 1";
+    }
+    if (o->max_reply_bytes < 64) {
+        return "max_reply_bytes: below 64";
+    }
+    return NULL;
 }
 
 prc_pool_t *
@@ -293,42 +166,38 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
 {
     prc_pool_t *p;
 
+    const char *bad;
+
     *err = 0;
-    if (opts->max_connections < 1 || opts->port < 0 || opts->port > 65535 ||
-        opts->db < 0 || (opts->host == NULL && opts->unix_path == NULL) ||
-        opts->max_reply_bytes < 64) {
+    bad = bad_option(opts);
+    if (bad != NULL) {
         *err = PRC_EINVAL;
-        snprintf(errbuf, errlen, "invalid pool options");
+        snprintf(errbuf, errlen, "invalid pool option %s", bad);
         return NULL;
     }
     pthread_once(&atfork_once, install_atfork);
     p = calloc(1, sizeof(*p));
     if (p == NULL) {
-        goto nomem;
+        *err = PRC_ENOMEM;
+        snprintf(errbuf, errlen, "out of memory creating the pool");
+        return NULL;
     }
+    *err = prc__conn_cfg_init(&p->cfg, opts, errbuf, errlen);
+    if (*err != 0) {
+        destroy(p);
+        return NULL;
+    }
+    /* The pool keeps the options it reads itself; the strings it names
+     * in messages are the config's copies, and the secrets stay only in
+     * the handshake. */
     p->opts = *opts;
-    if (own_string(p, 0, &p->opts.host) ||
-        own_string(p, 1, &p->opts.unix_path) ||
-        own_string(p, 2, &p->opts.username) ||
-        own_string(p, 3, &p->opts.password) ||
-        own_string(p, 4, &p->opts.client_name) ||
-        own_string(p, 5, &p->opts.tls_ca_file) ||
-        own_string(p, 6, &p->opts.tls_ca_path) ||
-        own_string(p, 7, &p->opts.tls_cert_file) ||
-        own_string(p, 8, &p->opts.tls_key_file) ||
-        own_string(p, 9, &p->opts.tls_server_name) || build_handshake(p)) {
-        goto nomem;
-    }
-    if (p->opts.host == NULL) {
-        p->opts.host = "localhost";
-    }
-    if (p->opts.tls) {
-        p->tls_ctx = prc__tls_ctx_new(&p->opts, errbuf, errlen);
-        if (p->tls_ctx == NULL) {
-            *err = PRC_ETLS;
-            goto error;
-        }
-    }
+    p->opts.host = p->cfg.host;
+    p->opts.unix_path = p->cfg.unix_path;
+    p->opts.tls_server_name = p->cfg.tls_server_name;
+    p->opts.username = p->opts.password = p->opts.client_name = NULL;
+    p->opts.tls_ca_file = p->opts.tls_ca_path = NULL;
+    p->opts.tls_cert_file = p->opts.tls_key_file = NULL;
+    p->cfg.fd_mu = &p->mu;
     prc_breaker_init(&p->breaker, &p->opts);
     init_sync(p);
     pthread_mutex_lock(&reg_mu);
@@ -337,13 +206,6 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
     registry = p;
     pthread_mutex_unlock(&reg_mu);
     return p;
-
-nomem:
-    *err = PRC_ENOMEM;
-    snprintf(errbuf, errlen, "out of memory creating the pool");
-error:
-    destroy(p);
-    return NULL;
 }
 
 /* ---- connections in the pool ---------------------------------------- */
@@ -376,30 +238,7 @@ unlink_locked(prc_pool_t *p, prc_conn_t *c)
 }
 
 void
-prc__conn_set_fd(prc_conn_t *c, int fd)
-{
-    pthread_mutex_lock(&c->pool->mu);
-    c->fd = fd;
-    pthread_mutex_unlock(&c->pool->mu);
-}
-
-void
-prc__conn_close_fd(prc_conn_t *c)
-{
-    int fd;
-
-    pthread_mutex_lock(&c->pool->mu);
-    fd = c->fd;
-    c->fd = -1;
-    pthread_mutex_unlock(&c->pool->mu);
-    if (fd >= 0) {
-        close(fd);
-    }
-}
-
-/* Close a checked-out connection and give its slot back. */
-static void
-discard(prc_pool_t *p, prc_conn_t *c)
+prc__pool_discard(prc_pool_t *p, prc_conn_t *c)
 {
     int inherited = c->fork_gen != prc_fork_generation();
 
@@ -417,12 +256,12 @@ discard(prc_pool_t *p, prc_conn_t *c)
     prc__conn_free(c, !inherited);
 }
 
-static void
-release(prc_pool_t *p, prc_conn_t *c, int ok)
+void
+prc__pool_release(prc_pool_t *p, prc_conn_t *c, int ok)
 {
     if (!ok || c->state != PRC__CONN_READY ||
         c->fork_gen != prc_fork_generation()) {
-        discard(p, c);
+        prc__pool_discard(p, c);
         return;
     }
     c->last_used = prc_now();
@@ -431,7 +270,7 @@ release(prc_pool_t *p, prc_conn_t *c, int ok)
     pthread_mutex_lock(&p->mu);
     if (p->closed) {
         pthread_mutex_unlock(&p->mu);
-        discard(p, c);
+        prc__pool_discard(p, c);
         return;
     }
     c->next = p->idle;
@@ -460,37 +299,48 @@ abs_deadline(int64_t deadline, struct timespec *ts)
     ts->tv_nsec = at % 1000000000;
 }
 
-/*
- * Take an idle connection or a slot for a new one, waiting until the pool
- * deadline.  Returns 0 with call->conn set (call->fresh when new).
- */
+/* Check the most recently released idle connection out; the caller holds
+ * p->mu, which this releases. */
+static inline int
+take_idle_locked(prc_pool_t *p, prc_conn_t **out, int *fresh)
+{
+    prc_conn_t *c = p->idle;
+
+    p->idle = c->next;
+    c->next = NULL;
+    p->nidle--;
+    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&p->st_in_use, 1);
+    *out = c;
+    *fresh = 0;
+    return 0;
+}
+
+/* The rest of prc__pool_checkout, entered with p->mu held: no idle
+ * connection was there (or the pool is closed).  Out of line, so that the
+ * common case, an idle connection, stays a short function. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static int
-checkout(prc_pool_t *p, prc_call_t *call)
+checkout_locked(prc_pool_t *p, int64_t deadline, int nonblock, int *waited,
+                prc_conn_t **out, int *fresh)
 {
     const prc_hooks_t *h = &p->opts.hooks;
     prc_conn_t *c;
 
-    pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->closed) {
             pthread_mutex_unlock(&p->mu);
             return PRC_ECLOSED;
         }
         if (p->idle != NULL) {
-            c = p->idle;
-            p->idle = c->next;
-            c->next = NULL;
-            p->nidle--;
-            pthread_mutex_unlock(&p->mu);
-            atomic_fetch_add(&p->st_in_use, 1);
-            call->conn = c;
-            call->fresh = 0;
-            return 0;
+            return take_idle_locked(p, out, fresh);
         }
         if (p->nopen < p->opts.max_connections) {
             p->nopen++;
             pthread_mutex_unlock(&p->mu);
-            c = prc__conn_new(p);
+            c = prc__conn_new(&p->cfg);
             pthread_mutex_lock(&p->mu);
             if (c == NULL) {
                 p->nopen--;
@@ -501,21 +351,20 @@ checkout(prc_pool_t *p, prc_call_t *call)
             pthread_mutex_unlock(&p->mu);
             atomic_fetch_add(&p->st_in_use, 1);
             atomic_fetch_add(&p->st_created, 1);
-            call->conn = c;
-            call->fresh = 1;
+            *out = c;
+            *fresh = 1;
             return 0;
         }
-        if (call->pool_deadline != PRC_NO_DEADLINE &&
-            prc_now() >= call->pool_deadline) {
+        if (deadline != PRC_NO_DEADLINE && prc_now() >= deadline) {
             pthread_mutex_unlock(&p->mu);
             atomic_fetch_add(&p->st_timeouts, 1);
             return PRC_EPOOLTIMEOUT;
         }
-        if (!call->pool_waited) {
-            call->pool_waited = 1;
+        if (!*waited) {
+            *waited = 1;
             atomic_fetch_add(&p->st_waits, 1);
         }
-        if (call->flags & PRC_CALL_NONBLOCK) {
+        if (nonblock) {
             /* An event loop waits for a release itself. */
             pthread_mutex_unlock(&p->mu);
             return PRC_WANT_POOL;
@@ -528,7 +377,7 @@ checkout(prc_pool_t *p, prc_call_t *call)
             /* Signals do not interrupt a condition wait: with
              * wait_slice set, give the caller a chance to run signal
              * handlers that often (PRC_EINTR; the call resumes). */
-            int64_t until = call->pool_deadline, slice_end = PRC_NO_DEADLINE;
+            int64_t until = deadline, slice_end = PRC_NO_DEADLINE;
             struct timespec ts;
             int rc;
             if (p->opts.wait_slice > 0) {
@@ -549,7 +398,7 @@ checkout(prc_pool_t *p, prc_call_t *call)
             p->waiters--;
             if (rc != 0 && until == slice_end && p->idle == NULL &&
                 p->nopen >= p->opts.max_connections && !p->closed &&
-                prc_now() < call->pool_deadline) {
+                prc_now() < deadline) {
                 pthread_mutex_unlock(&p->mu);
                 return PRC_EINTR;
             }
@@ -558,556 +407,15 @@ checkout(prc_pool_t *p, prc_call_t *call)
     }
 }
 
-/* ---- the call driver ---------------------------------------------------- */
-
-enum {
-    PH_START = 0,
-    PH_CHECKOUT,
-    PH_PING,
-    PH_OPEN,
-    PH_IO,
-    PH_BACKOFF,
-    PH_DONE
-};
-
-static const char ping_cmd[] = "*1\r\n$4\r\nPING\r\n";
-
-void
-prc_call_init(prc_call_t *call, const char *req, size_t reqlen, int nreplies,
-              int flags, int64_t deadline)
-{
-    memset(call, 0, offsetof(prc_call_t, errstr));
-    call->errstr[0] = '\0';
-    call->req = req;
-    call->reqlen = reqlen;
-    call->nreplies = nreplies;
-    call->flags = flags;
-    call->deadline = deadline;
-    call->block_deadline = PRC_NO_DEADLINE;
-    call->transition = -1;
-    call->phase = PH_START;
-    call->wait_fd = -1;
-}
-
-static int
-fail(prc_call_t *call, int code, const char *msg)
-{
-    call->err = code;
-    snprintf(call->errstr, sizeof(call->errstr), "%s", msg);
-    return code;
-}
-
-/* May this failure be replayed?  Exactly the safe cases of DESIGN.md. */
-static int
-retryable(prc_pool_t *p, prc_call_t *call, int code, int during_open)
-{
-    const prc_opts_t *o = &p->opts;
-
-    if (call->attempt >= o->retry_attempts ||
-        (call->flags & PRC_CALL_NO_RETRY) || code == PRC_EAUTH ||
-        code == PRC_EREPLYLIMIT || code == PRC_ENOMEM || code == PRC_EINVAL ||
-        code == PRC_EHANDSHAKE || code == PRC_ECERT) {
-        return 0;
-    }
-    /* Retrying stops once the breaker opens (or while it probes). */
-    if (p->opts.breaker_enabled &&
-        prc_breaker_state(&p->breaker) != PRC_BREAKER_CLOSED) {
-        return 0;
-    }
-    if (during_open) {
-        /* Nothing of the command was sent yet. */
-        return code != PRC_ETIMEDOUT || o->retry_on_timeout;
-    }
-    if (code == PRC_ETIMEDOUT) {
-        return o->retry_on_timeout && (call->flags & PRC_CALL_READONLY) &&
-               !(call->flags & PRC_CALL_BLOCKING);
-    }
-    if (call->written < call->reqlen) {
-        /* The server cannot have run a command it did not fully get. */
-        return 1;
-    }
-    return (call->flags & PRC_CALL_READONLY) != 0;
-}
-
-/* How recent a success must be for a refused connect to be ridden
- * through as a restart. */
-#define PRC_RIDE_WINDOW_NS INT64_C(1000000000)
-
-/* Did the server refuse the connect (nothing listens: ECONNREFUSED, or a
- * unix socket whose file is gone)?  A refusal on loopback or a LAN is an
- * answer, not a blip: no point in waiting for a reply that will not come. */
-static int
-conn_refused(const prc_conn_t *c)
-{
-    return c != NULL && c->err == PRC_ECONNECT &&
-           (c->sys_err == ECONNREFUSED || c->sys_err == ENOENT);
-}
-
-/*
- * Ride a refused connect through with backoff, as a restart?  Only when
- * the server was up moments ago (this call lost a live connection or
- * found a pooled one dead, or a call or connect succeeded within the ride
- * window) and no call has given up on it since.  Otherwise the refusal is
- * retried at once, once, and the call fails in microseconds.
- */
-static int
-may_ride(prc_pool_t *p, const prc_call_t *call)
-{
-    int64_t alive = atomic_load_explicit(&p->alive_at, memory_order_relaxed);
-
-    if (atomic_load_explicit(&p->down_since, memory_order_relaxed) != 0) {
-        return 0;
-    }
-    return call->saw_alive ||
-           (alive != 0 && prc_now() - alive <= PRC_RIDE_WINDOW_NS);
-}
-
-/* A call gives up on refused connects: later ones fail fast until a
- * connect succeeds.  Keeps the first time. */
-static void
-mark_down(prc_pool_t *p)
-{
-    int64_t zero = 0;
-
-    atomic_compare_exchange_strong(&p->down_since, &zero, prc_now());
-}
-
-/*
- * Is the reply to a single command "-LOADING ..."?  A server loading its
- * data refuses every command it does not run during loading, so nothing
- * ran.  Then the connection takes the message as its error (and is
- * closed).  A pipeline is left alone: loading may have ended between two
- * of its commands.
- */
-static int
-loading_reply(prc_conn_t *c, int nreplies)
-{
-    static const char prefix[] = "-LOADING ";
-    const size_t plen = sizeof(prefix) - 1;
-    const char *end;
-
-    if (nreplies != 1 || c->rlen < plen + 2 ||
-        memcmp(c->rbuf, prefix, plen) != 0) {
-        return 0;
-    }
-    end = memchr(c->rbuf, '\r', c->rlen);
-    prc__conn_error(c, PRC_ELOADING, 0, "%.*s",
-                    (int)((end ? end : c->rbuf + c->rlen) - c->rbuf - 1),
-                    c->rbuf + 1);
-    return 1;
-}
-
-/* Handle a failed attempt: 0 when a replay is scheduled, else the code. */
-static int
-attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
-{
-    prc_conn_t *c = call->conn;
-    int refusal = during_open && conn_refused(c);
-    int ride = 1;
-    int64_t now, pause = 0;
-
-    if (atomic_load(&p->closed)) {
-        /* close() shut the connection down under us. */
-        return fail(call, PRC_ECLOSED,
-                    "the client was closed during the call");
-    }
-    fail(call, code,
-         c != NULL && c->errstr[0] ? c->errstr : prc_strerror(code));
-    if (!during_open) {
-        call->saw_alive = 1; /* an open connection failed: it was up */
-    }
-    if (refusal) {
-        ride = may_ride(p, call);
-    }
-    if (!retryable(p, call, code, during_open) ||
-        (!ride && call->quick_retried)) {
-        if (refusal) {
-            mark_down(p);
-        }
-        return code;
-    }
-    now = prc_now();
-    if (ride) {
-        /* Riding a restart (refused, or loading its data): equal jitter,
-         * so each step waits at least half its ceiling and the retries
-         * span a known minimum. */
-        double rnd = prc_random();
-        int restart = refusal || code == PRC_ELOADING;
-        pause = (int64_t)(prc_backoff(call->attempt, p->opts.retry_base,
-                                      p->opts.retry_cap,
-                                      restart ? 0.5 + rnd / 2 : rnd) *
-                          1e9);
-        if (call->deadline != PRC_NO_DEADLINE) {
-            int64_t left = call->deadline - now;
-            if (left <= 0) {
-                if (refusal) {
-                    mark_down(p);
-                }
-                return code;
-            }
-            /* Back off at most half of what is left, so the replay still
-             * gets time: the call ends at its deadline, not before. */
-            if (pause > left / 2) {
-                pause = left / 2;
-            }
-        }
-    } else {
-        call->quick_retried = 1;
-    }
-    call->sleep_until = now + pause;
-    if (c != NULL) {
-        discard(p, c);
-        call->conn = NULL;
-    }
-    call->attempt++;
-    call->retries++;
-    call->written = 0;
-    atomic_fetch_add(&p->st_retries, 1);
-    call->phase = PH_BACKOFF;
-    return 0;
-}
-
-/* The breaker refused the call: say why, and for how long. */
-static int
-refuse(prc_pool_t *p, prc_call_t *call)
-{
-    prc_breaker_info_t info;
-
-    prc_breaker_info(&p->breaker, &info);
-    call->err = PRC_ECIRCUIT;
-    if (info.open_left_ns > 0) {
-        snprintf(call->errstr, sizeof(call->errstr),
-                 "circuit breaker is open (%.64s); next probe in %lld ms",
-                 info.reason, (long long)(info.open_left_ns / 1000000));
-    } else {
-        snprintf(call->errstr, sizeof(call->errstr),
-                 "circuit breaker is open (%.64s); probe calls in flight",
-                 info.reason);
-    }
-    return PRC_ECIRCUIT;
-}
-
-/* Ask the driver to wait for `want` on the connection until `deadline`. */
-static int
-want(prc_call_t *call, int rc, int64_t deadline)
-{
-    call->wait_fd = call->conn->fd;
-    call->wait_deadline = deadline;
-    return rc;
-}
-
 int
-prc_pool_step(prc_pool_t *p, prc_call_t *call)
+prc__pool_checkout(prc_pool_t *p, int64_t deadline, int nonblock, int *waited,
+                   prc_conn_t **out, int *fresh)
 {
-    int rc;
-
-    for (;;) {
-        prc_conn_t *c = call->conn;
-
-        switch (call->phase) {
-        case PH_START:
-            /* The admission time: the latency histogram, and the
-             * breaker's "in flight together" test. */
-            call->started = prc_now();
-            if (!(call->flags & PRC_CALL_NO_BREAKER) &&
-                p->opts.breaker_enabled) {
-                rc = prc_breaker_allow(
-                    &p->breaker, (call->flags & PRC_CALL_BLOCKING) != 0,
-                    &call->epoch, &call->probe, &call->transition);
-                if (rc != 0) {
-                    return refuse(p, call);
-                }
-                call->admitted = 1;
-            }
-            call->pool_deadline = prc_deadline_after(p->opts.pool_timeout);
-            if (call->deadline < call->pool_deadline) {
-                call->pool_deadline = call->deadline;
-            }
-            if (call->conn != NULL) {
-                /* A pinned connection: no checkout, no liveness check, no
-                 * replay (its server-side state would be lost). */
-                if (!prc_conn_usable(call->conn)) {
-                    return fail(call, PRC_ECONNLOST,
-                                "the pinned connection was closed");
-                }
-                if (prc__conn_stale(call->conn)) {
-                    /* EOF, or bytes nobody asked for between two calls:
-                     * the next reply read would not be this call's. */
-                    prc_conn_mark_broken(call->conn);
-                    return fail(call, PRC_ECONNLOST,
-                                "the pinned connection is out of step: the "
-                                "server closed it or sent unrequested "
-                                "bytes");
-                }
-                prc__conn_begin(call->conn, call->req, call->reqlen,
-                                call->nreplies);
-                call->phase = PH_IO;
-                break;
-            }
-            call->phase = PH_CHECKOUT;
-            break;
-        case PH_CHECKOUT:
-            rc = checkout(p, call);
-            if (rc == PRC_EINTR) {
-                return fail(call, rc, "interrupted to check for signals");
-            }
-            if (rc == PRC_WANT_POOL) {
-                call->wait_fd = -1;
-                call->wait_deadline = call->pool_deadline;
-                return rc;
-            }
-            if (rc != 0) {
-                return fail(call, rc,
-                            rc == PRC_EPOOLTIMEOUT
-                                ? "timed out waiting for a connection from "
-                                  "the pool (all max_connections in use)"
-                                : prc_strerror(rc));
-            }
-            c = call->conn;
-            if (call->fresh) {
-                call->open_started = prc_now();
-                call->phase = PH_OPEN;
-                break;
-            }
-            if (prc__conn_stale(c)) {
-                /* EOF or stray bytes on an idle connection: replace it;
-                 * nothing was sent, so this is not a retry. */
-                call->saw_alive = 1;
-                atomic_fetch_add(&p->st_stale, 1);
-                discard(p, c);
-                call->conn = NULL;
-                break;
-            }
-            if (p->opts.health_check_interval >= 0 &&
-                prc_now() - c->last_used >
-                    (int64_t)(p->opts.health_check_interval * 1e9)) {
-                atomic_fetch_add(&p->st_health, 1);
-                prc__conn_begin(c, ping_cmd, sizeof(ping_cmd) - 1, 1);
-                call->phase = PH_PING;
-                break;
-            }
-            prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
-            call->phase = PH_IO;
-            break;
-        case PH_PING:
-            rc = prc__conn_io_step(c);
-            if (rc == PRC_DONE && c->state == PRC__CONN_READY &&
-                c->rlen == 7 && memcmp(c->rbuf, "+PONG\r\n", 7) == 0) {
-                prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
-                call->phase = PH_IO;
-                break;
-            }
-            if (rc > 0) {
-                return want(call, rc, call->deadline);
-            }
-            /* A failed liveness PING: the connection was dead before the
-             * command was sent; replace it. */
-            call->saw_alive = 1;
-            atomic_fetch_add(&p->st_stale, 1);
-            discard(p, c);
-            call->conn = NULL;
-            call->phase = PH_CHECKOUT;
-            break;
-        case PH_OPEN:
-            rc = prc__conn_open_step(c);
-            if (rc > 0) {
-                int64_t dl = PRC_NO_DEADLINE;
-                if (p->opts.connect_timeout >= 0) {
-                    dl = call->open_started +
-                         (int64_t)(p->opts.connect_timeout * 1e9);
-                }
-                return want(call, rc, dl);
-            }
-            if (rc < 0) {
-                if (attempt_failed(p, call, rc, 1) != 0) {
-                    return call->err;
-                }
-                break;
-            }
-            /* Connected: the connect's time is added to the deadline. */
-            {
-                int64_t now = prc_now();
-                if (call->deadline != PRC_NO_DEADLINE) {
-                    call->deadline += now - call->open_started;
-                }
-                atomic_store_explicit(&p->alive_at, now, memory_order_relaxed);
-                if (atomic_load_explicit(&p->down_since,
-                                         memory_order_relaxed) != 0) {
-                    atomic_store(&p->down_since, 0);
-                }
-            }
-            prc__conn_begin(c, call->req, call->reqlen, call->nreplies);
-            call->phase = PH_IO;
-            break;
-        case PH_IO:
-            rc = prc__conn_io_step(c);
-            call->written = c->written;
-            if (rc == PRC_DONE && loading_reply(c, call->nreplies)) {
-                /* The server ran nothing: replayed like a connect that
-                 * failed, riding the restart with backoff. */
-                if (attempt_failed(p, call, PRC_ELOADING, 1) != 0) {
-                    return call->err;
-                }
-                break;
-            }
-            if (rc == PRC_DONE) {
-                call->phase = PH_DONE;
-                call->err = 0; /* an earlier attempt may have failed */
-                return 0;
-            }
-            if (rc > 0) {
-                int64_t dl = call->deadline;
-                if ((call->flags & PRC_CALL_BLOCKING) &&
-                    c->written == c->reqlen) {
-                    dl = call->block_deadline;
-                } else if (p->opts.retry_on_timeout &&
-                           (call->flags & PRC_CALL_READONLY) &&
-                           !(call->flags & PRC_CALL_NO_RETRY) &&
-                           call->attempt < p->opts.retry_attempts &&
-                           dl != PRC_NO_DEADLINE) {
-                    /* One deadline per call: with retry_on_timeout each
-                     * remaining attempt gets an equal share of it, so a
-                     * timed-out read-only attempt leaves time to replay. */
-                    int64_t now = prc_now();
-                    int left = p->opts.retry_attempts - call->attempt + 1;
-                    if (dl > now) {
-                        dl = now + (dl - now) / left;
-                    }
-                }
-                return want(call, rc, dl);
-            }
-            if (attempt_failed(p, call, rc, 0) != 0) {
-                return call->err;
-            }
-            break;
-        case PH_BACKOFF:
-            if (prc_now() < call->sleep_until) {
-                call->wait_fd = -1;
-                call->wait_deadline = call->sleep_until;
-                return PRC_WANT_SLEEP;
-            }
-            call->phase = PH_CHECKOUT;
-            break;
-        default:
-            return call->err;
-        }
+    pthread_mutex_lock(&p->mu);
+    if (p->idle == NULL || p->closed) {
+        return checkout_locked(p, deadline, nonblock, waited, out, fresh);
     }
-}
-
-int
-prc_call_timed_out(prc_pool_t *p, prc_call_t *call)
-{
-    prc_conn_t *c = call->conn;
-
-    switch (call->phase) {
-    case PH_CHECKOUT:
-        atomic_fetch_add(&p->st_timeouts, 1);
-        return fail(call, PRC_EPOOLTIMEOUT,
-                    "timed out waiting for a connection from the pool (all "
-                    "max_connections in use)");
-    case PH_PING:
-        return fail(call, PRC_ETIMEDOUT,
-                    "timed out checking a pooled connection with PING");
-    case PH_OPEN:
-        if (c->state == PRC__CONN_TLS) {
-            /* A plain-text Redis port reads a ClientHello as an inline
-             * command and waits, silently, for a newline. */
-            prc__conn_error(c, PRC_ETIMEDOUT, 0,
-                            "TLS handshake with %s timed out: no TLS reply (a "
-                            "plain-text port? use redis:// or the TLS port)",
-                            p->opts.host);
-            return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
-        }
-        prc__conn_error(c, PRC_ETIMEDOUT, 0, "%s %s timed out",
-                        c->state == PRC__CONN_RESOLVING ? "resolving"
-                                                        : "connect to",
-                        p->opts.unix_path ? p->opts.unix_path : p->opts.host);
-        return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
-    case PH_IO:
-        prc__conn_error(c, PRC_ETIMEDOUT, 0, "timed out %s the server",
-                        c->written < c->reqlen ? "writing to"
-                                               : "reading from");
-        return attempt_failed(p, call, PRC_ETIMEDOUT, 0);
-    case PH_BACKOFF:
-        call->phase = PH_CHECKOUT;
-        return 0;
-    default:
-        return call->err;
-    }
-}
-
-int
-prc_pool_call(prc_pool_t *p, prc_call_t *call)
-{
-    const prc_hooks_t *h = &p->opts.hooks;
-    int rc, w;
-
-    for (;;) {
-        rc = prc_pool_step(p, call);
-        if (rc == PRC_WANT_READ || rc == PRC_WANT_WRITE) {
-            w = prc__wait(call->conn, rc, call->wait_deadline);
-            if (w == PRC_EINTR) {
-                return fail(call, PRC_EINTR, "interrupted");
-            }
-            if (w == PRC_ETIMEDOUT) {
-                rc = prc_call_timed_out(p, call);
-                if (rc != 0) {
-                    return rc;
-                }
-            }
-            /* Any other poll failure marked the connection broken: the
-             * next step reports it. */
-            continue;
-        }
-        if (rc == PRC_WANT_SLEEP) {
-            int64_t left = call->wait_deadline - prc_now();
-            if (left > 0) {
-                if (h->before_block) {
-                    h->before_block(h->ud, PRC_BLOCK_SLEEP);
-                }
-                w = poll(NULL, 0, (int)((left + 999999) / 1000000));
-                if (h->after_block) {
-                    h->after_block(h->ud, PRC_BLOCK_SLEEP);
-                }
-                if (w < 0 && errno == EINTR) {
-                    return fail(call, PRC_EINTR, "interrupted");
-                }
-            }
-            continue;
-        }
-        if (rc == PRC_WANT_POOL) {
-            /* Only with PRC_CALL_NONBLOCK, which this driver does not
-             * use; treat as a pool timeout rather than spin. */
-            return prc_call_timed_out(p, call);
-        }
-        return rc;
-    }
-}
-
-const double prc_hist_bounds[PRC_HIST_BUCKETS - 1] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-    0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0};
-
-/* Record one finished call: counters and the latency histogram. */
-static void
-record_metrics(prc_pool_t *p, prc_call_t *call, int outcome)
-{
-    int64_t ns = prc_now() - call->started;
-    double secs = (double)ns / 1e9;
-    int b = 0;
-
-    while (b < PRC_HIST_BUCKETS - 1 && secs > prc_hist_bounds[b]) {
-        b++;
-    }
-    atomic_fetch_add_explicit(&p->m_hist[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->m_latency_ns, ns, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->m_calls, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->m_commands, call->nreplies,
-                              memory_order_relaxed);
-    if (outcome < 0 && -outcome < PRC_NCODES) {
-        atomic_fetch_add_explicit(&p->m_errors[-outcome], 1,
-                                  memory_order_relaxed);
-    }
+    return take_idle_locked(p, out, fresh);
 }
 
 void
@@ -1133,83 +441,13 @@ prc_pool_count_response_errors(prc_pool_t *p, int64_t n)
 {
     atomic_fetch_add_explicit(&p->m_response_errors, n, memory_order_relaxed);
 }
-
-void
-prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
-{
-    if (call->finished) {
-        return;
-    }
-    call->finished = 1;
-    if (p->opts.metrics) {
-        if (call->started == 0) {
-            call->started = prc_now(); /* finished before admission */
-        }
-        record_metrics(p, call, outcome);
-    }
-    if (call->admitted) {
-        int t = prc_breaker_record(&p->breaker, call->epoch, call->probe,
-                                   call->started, outcome);
-        if (t >= 0) {
-            call->transition = t;
-        }
-        call->admitted = 0;
-    }
-    if (outcome != PRC_OK) {
-        atomic_fetch_add(&p->st_errors, 1);
-    }
-    if (call->conn != NULL) {
-        int ok = outcome == PRC_OK && call->phase == PH_DONE;
-        if (call->flags & (PRC_CALL_PIN | PRC_CALL_CLOSE)) {
-            /* The pin's owner keeps it (prc_call_take_conn) and releases
-             * it with prc_pool_unpin; a failed one is unusable, and so is
-             * one whose command ends it (QUIT: the server closes). */
-            if (!ok || (call->flags & PRC_CALL_CLOSE)) {
-                call->conn->state = PRC__CONN_BROKEN;
-            }
-            if (!(call->flags & PRC_CALL_PIN)) {
-                release(p, call->conn, 0);
-                call->conn = NULL;
-            }
-        } else {
-            release(p, call->conn, ok);
-            call->conn = NULL;
-        }
-    }
-    call->phase = PH_DONE;
-}
-
-prc_conn_t *
-prc_call_take_conn(prc_call_t *call)
-{
-    prc_conn_t *c = call->conn;
-
-    call->conn = NULL;
-    return c;
-}
-
-void
-prc_call_use_conn(prc_call_t *call, prc_conn_t *conn)
-{
-    call->conn = conn;
-    call->flags |= PRC_CALL_PIN | PRC_CALL_NO_RETRY;
-}
-
 void
 prc_pool_unpin(prc_pool_t *p, prc_conn_t *conn, int ok)
 {
     if (conn != NULL) {
-        release(p, conn, ok);
+        prc__pool_release(p, conn, ok);
     }
 }
-
-int
-prc_conn_usable(const prc_conn_t *c)
-{
-    return c != NULL && c->state == PRC__CONN_READY && c->fd >= 0 &&
-           c->fork_gen == prc_fork_generation();
-}
-
 void
 prc_pool_close(prc_pool_t *p)
 {

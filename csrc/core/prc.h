@@ -25,30 +25,36 @@ extern "C" {
 
 /* ---- errors ----------------------------------------------------------- */
 
-/* XX(name, code, message).  Codes are negative; 0 is success. */
+/*
+ * XX(name, code, message, class).  Codes are negative; 0 is success.
+ * class: the error class (PRC_EXC_MAP below) a call failing with the code
+ * raises; NONE for ENOMEM (the binding raises MemoryError) and EINTR (a
+ * call abandoned to a signal or a cancellation; nothing is raised).
+ */
 #define PRC_ERRNO_MAP(XX)                                                     \
-    XX(ENOMEM, -1, "out of memory")                                           \
-    XX(EINVAL, -2, "invalid argument")                                        \
-    XX(ECONNECT, -3, "connection failed")                                     \
-    XX(ETIMEDOUT, -4, "timed out")                                            \
-    XX(ECONNLOST, -5, "connection lost")                                      \
-    XX(EPROTO, -6, "protocol error")                                          \
-    XX(EREPLYLIMIT, -7, "reply exceeds a configured limit")                   \
-    XX(EAUTH, -8, "authentication failed")                                    \
-    XX(EHANDSHAKE, -9, "connection setup command failed")                     \
-    XX(EPOOLTIMEOUT, -10, "timed out waiting for a pooled connection")        \
-    XX(ECLOSED, -11, "client is closed")                                      \
-    XX(ECIRCUIT, -12, "circuit breaker is open")                              \
-    XX(EINTR, -13, "interrupted by a signal")                                 \
-    XX(ETLS, -14, "TLS error")                                                \
-    XX(EMAXCLIENTS, -15, "server has reached maxclients")                     \
-    XX(ELOADING, -16, "server is loading the dataset")                        \
-    XX(ETOOBIG, -17, "command too large")                                     \
-    XX(ECERT, -18, "TLS certificate verification failed")
+    XX(ENOMEM, -1, "out of memory", NONE)                                     \
+    XX(EINVAL, -2, "invalid argument", DATA)                                  \
+    XX(ECONNECT, -3, "connection failed", CONNECTION)                         \
+    XX(ETIMEDOUT, -4, "timed out", TIMEOUT)                                   \
+    XX(ECONNLOST, -5, "connection lost", CONNECTION)                          \
+    XX(EPROTO, -6, "protocol error", PROTOCOL)                                \
+    XX(EREPLYLIMIT, -7, "reply exceeds a configured limit", REPLYLIMIT)       \
+    XX(EAUTH, -8, "authentication failed", AUTH)                              \
+    XX(EHANDSHAKE, -9, "connection setup command failed", RESPONSE)           \
+    XX(EPOOLTIMEOUT, -10, "timed out waiting for a pooled connection",        \
+       POOL_TIMEOUT)                                                          \
+    XX(ECLOSED, -11, "client is closed", CONNECTION)                          \
+    XX(ECIRCUIT, -12, "circuit breaker is open", CIRCUIT)                     \
+    XX(EINTR, -13, "interrupted by a signal", NONE)                           \
+    XX(ETLS, -14, "TLS error", CONNECTION)                                    \
+    XX(EMAXCLIENTS, -15, "server has reached maxclients", MAXCLIENTS)         \
+    XX(ELOADING, -16, "server is loading the dataset", LOADING)               \
+    XX(ETOOBIG, -17, "command too large", DATA)                               \
+    XX(ECERT, -18, "TLS certificate verification failed", CONNECTION)
 
 typedef enum {
     PRC_OK = 0,
-#define PRC_ERR_ENUM(name, code, msg) PRC_##name = (code),
+#define PRC_ERR_ENUM(name, code, msg, cls) PRC_##name = (code),
     PRC_ERRNO_MAP(PRC_ERR_ENUM)
 #undef PRC_ERR_ENUM
 } prc_errno_t;
@@ -57,6 +63,106 @@ typedef enum {
 const char *prc_strerror(int code);
 /* Name of a code ("ETIMEDOUT"); never NULL, static storage. */
 const char *prc_err_name(int code);
+
+/*
+ * The error classes, one table: XX(ID, name, parent, builtin, code, doc),
+ * parents before their children.
+ *   ID       PRC_EXC_<ID>
+ *   name     the exception class the binding creates ("RedisError")
+ *   parent   the ID of its base class; NONE for the root
+ *   builtin  a builtin exception it also derives from, or NULL
+ *   code     the core code it stands for, or 0: a setup reply of this
+ *            class fails the connection with it (PRC_EHANDSHAKE when 0),
+ *            and an error reply of this class counts against the breaker
+ *            as it when prc_breaker_counts(code)
+ *   doc      its docstring
+ * The binding creates the classes from it and maps codes and error
+ * replies to them; scripts/gen_stubs.py lists them in _core.pyi and
+ * pyredisclient/exceptions.py; the metrics name failures by them.  Names
+ * follow redis-py's where they overlap, so its users' code keeps working.
+ */
+#define PRC_EXC_MAP(XX)                                                       \
+    XX(REDIS, "RedisError", NONE, "Exception", 0,                             \
+       "Base class of every error.")                                          \
+    XX(CONNECTION, "ConnectionError", REDIS, "ConnectionError",               \
+       PRC_ECONNLOST,                                                         \
+       "The server could not be reached or the connection broke.")            \
+    XX(TIMEOUT, "TimeoutError", REDIS, "TimeoutError", PRC_ETIMEDOUT,         \
+       "The call did not complete before its deadline.")                      \
+    XX(AUTH, "AuthenticationError", CONNECTION, NULL, PRC_EAUTH,              \
+       "The server refused the credentials.")                                 \
+    XX(CIRCUIT, "CircuitOpenError", CONNECTION, NULL, PRC_ECIRCUIT,           \
+       "The circuit breaker is open: the call was refused at once.")          \
+    XX(POOL_TIMEOUT, "PoolTimeoutError", CONNECTION, NULL, PRC_EPOOLTIMEOUT,  \
+       "No pooled connection became free before pool_timeout.")               \
+    XX(LOADING, "BusyLoadingError", CONNECTION, NULL, PRC_ELOADING,           \
+       "The server is loading its dataset.")                                  \
+    XX(MAXCLIENTS, "MaxClientsError", CONNECTION, NULL, PRC_EMAXCLIENTS,      \
+       "The server has reached maxclients.")                                  \
+    XX(RESPONSE, "ResponseError", REDIS, NULL, PRC_EHANDSHAKE,                \
+       "The server answered with an error reply.")                            \
+    XX(NOSCRIPT, "NoScriptError", RESPONSE, NULL, 0, "NOSCRIPT error reply.") \
+    XX(READONLY, "ReadOnlyError", RESPONSE, NULL, 0, "READONLY error reply.") \
+    XX(OOM, "OutOfMemoryError", RESPONSE, NULL, 0, "OOM error reply.")        \
+    XX(EXECABORT, "ExecAbortError", RESPONSE, NULL, 0,                        \
+       "EXECABORT error reply.")                                              \
+    XX(NOPERM, "NoPermissionError", RESPONSE, NULL, 0, "NOPERM error reply.") \
+    XX(PROTOCOL, "ProtocolError", REDIS, NULL, PRC_EPROTO,                    \
+       "The server sent bytes that are not valid RESP.")                      \
+    XX(REPLYLIMIT, "ReplyLimitError", PROTOCOL, NULL, PRC_EREPLYLIMIT,        \
+       "A reply exceeded max_reply_bytes or the nesting limit.")              \
+    XX(DATA, "DataError", REDIS, "TypeError", PRC_EINVAL,                     \
+       "An argument cannot be encoded as a command argument.")                \
+    XX(WATCH, "WatchError", REDIS, NULL, 0,                                   \
+       "A watched key changed: the transaction was not run.")
+
+/* Other names of classes: XX(name, ID). */
+#define PRC_EXC_ALIAS_MAP(XX) XX("InvalidResponse", PROTOCOL)
+
+#define PRC_EXC_ENUM(id, name, parent, builtin, code, doc) PRC_EXC_##id,
+enum { PRC_EXC_NONE = -1, PRC_EXC_MAP(PRC_EXC_ENUM) PRC_EXC_COUNT };
+#undef PRC_EXC_ENUM
+
+/*
+ * Server error prefixes, mapped as redis-py maps them; the first match
+ * wins, and an error matching none is a RESPONSE.  XX(prefix, ID, strip):
+ * strip drops the error code word from the message ("NOSCRIPT No matching
+ * script..." reads "No matching script...").
+ */
+#define PRC_REPLY_ERROR_MAP(XX)                                               \
+    XX("ERR max number of clients reached", MAXCLIENTS, 1)                    \
+    XX("ERR Client sent AUTH, but no password is set", AUTH, 1)               \
+    XX("ERR invalid password", AUTH, 1)                                       \
+    XX("ERR AUTH", AUTH, 1)                                                   \
+    XX("ERR ", RESPONSE, 1)                                                   \
+    XX("WRONGPASS ", AUTH, 0)                                                 \
+    XX("NOAUTH ", AUTH, 0)                                                    \
+    XX("NOPERM ", NOPERM, 0)                                                  \
+    XX("NOSCRIPT ", NOSCRIPT, 1)                                              \
+    XX("READONLY ", READONLY, 1)                                              \
+    XX("OOM ", OOM, 1)                                                        \
+    XX("EXECABORT ", EXECABORT, 1)                                            \
+    XX("LOADING ", LOADING, 1)                                                \
+    XX("MASTERDOWN ", CONNECTION, 0)
+
+/* One error class (PRC_EXC_MAP's columns). */
+typedef struct prc_exc_s {
+    const char *name;
+    int parent; /* PRC_EXC_*, or PRC_EXC_NONE */
+    const char *builtin;
+    int code; /* PRC_E*, or 0 */
+    const char *doc;
+} prc_exc_t;
+
+/* The class with that PRC_EXC_* id, or NULL.  Static storage. */
+const prc_exc_t *prc_exc_class(int id);
+/* The class (PRC_EXC_*) a failed call with `code` raises; PRC_EXC_NONE
+ * for ENOMEM, EINTR and unknown codes. */
+int prc_err_class(int code);
+/* The class of a server error reply (msg: its text after the '-', len
+ * bytes: PRC_REPLY_ERROR_MAP); *skip (may be NULL) receives how many
+ * leading bytes its message drops. */
+int prc_error_reply_class(const char *msg, size_t len, size_t *skip);
 
 #define PRC_ERRSTR_LEN 128
 
@@ -109,6 +215,31 @@ int prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit);
 /* True when the framer is between replies. */
 int prc_framer_idle(const prc_framer_t *f);
 
+/*
+ * One whole reply, as the framer found it: the one place besides hiredis
+ * that reads RESP, for the few replies the core and the binding look into
+ * themselves (setup replies, a liveness PONG, a LOADING refusal, a
+ * batch's commands).  Pointers are into the caller's buffer.
+ */
+typedef struct prc_reply_s {
+    int type;         /* '+', '-', ':', '$' or '*' */
+    const char *text; /* +, -, :: the line after the type byte; $: the
+                         payload (NULL when nil); *: NULL */
+    size_t len;       /* bytes of text */
+    int64_t n;        /* $: payload bytes, *: elements (-1: nil); else 0 */
+    size_t body;      /* *: where its first element starts */
+    size_t end;       /* just past the reply */
+} prc_reply_t;
+
+/*
+ * Frame the reply that starts at buf[pos] (of len bytes), with no limit
+ * but the framer's depth.  Returns 1 with *r filled, 0 while the reply is
+ * incomplete, or PRC_EPROTO / PRC_EREPLYLIMIT for bytes that are not
+ * RESP.  Cheap (no allocation) but not for the hot path: it starts a
+ * framer of its own.
+ */
+int prc_reply_at(const char *buf, size_t len, size_t pos, prc_reply_t *r);
+
 /* ---- options --------------------------------------------------------------
  */
 
@@ -129,61 +260,97 @@ typedef struct prc_hooks_s {
 } prc_hooks_t;
 
 /*
- * Everything a pool needs; strings are borrowed by prc_pool_new, which
- * copies them.  Timeouts in seconds; a negative value means "no limit".
+ * Every option of a pool, one table: XX(type, field, keyword, default).
+ *   type     how the binding reads the keyword (and the field's C type,
+ *            PRC_OPT_CTYPE_*): STR a str or None (NULL); INT an int;
+ *            BOOL a truth value; DOUBLE a number; SECONDS a number of
+ *            seconds, or None for no limit (stored as -1); SIZE an int
+ *            that fits size_t; TLS_VERIFY the name of a prc_tls_verify_t
+ *            ("required", "optional", "none")
+ *   field    its prc_opts_t field
+ *   keyword  its keyword argument of _core.Client: RedisConfig's field
+ *   default  prc_opts_init's value
+ * prc_opts_t is declared from it, prc_opts_init's defaults come from it,
+ * the binding parses _core.Client's keywords with it (checking types
+ * only: RedisConfig validates meaning, prc_pool_new what the core cannot
+ * work with) and scripts/gen_stubs.py writes their stub from it.  Adding
+ * an option: a line here, and a field of RedisConfig with its rule
+ * (pyredisclient/config.py); tests/test_config.py checks that they agree.
+ */
+#define PRC_OPTIONS_MAP(XX)                                                   \
+    /* where */                                                               \
+    XX(STR, host, "host", "localhost") /* TCP name or address */              \
+    XX(INT, port, "port", 6379)                                               \
+    XX(STR, unix_path, "unix_socket_path", NULL) /* instead of host:port */   \
+    XX(INT, db, "db", 0)                                                      \
+    XX(STR, username, "username", NULL) /* ACL user; NULL: plain AUTH */      \
+    XX(STR, password, "password", NULL) /* NULL: no AUTH */                   \
+    XX(STR, client_name, "client_name", NULL)                                 \
+    /* time */                                                                \
+    XX(SECONDS, socket_timeout, "socket_timeout", 5.0)                        \
+    XX(SECONDS, connect_timeout, "socket_connect_timeout", 5.0)               \
+    XX(SECONDS, pool_timeout, "pool_timeout", 5.0)                            \
+    /* PING pooled connections idle longer than this */                       \
+    XX(DOUBLE, health_check_interval, "health_check_interval", 30.0)          \
+    XX(BOOL, keepalive, "socket_keepalive", 1)                                \
+    XX(INT, max_connections, "max_connections", 50)                           \
+    XX(SIZE, max_reply_bytes, "max_reply_bytes", 512u * 1024 * 1024)          \
+    /* retry */                                                               \
+    XX(INT, retry_attempts, "retry_attempts", 3)                              \
+    XX(DOUBLE, retry_base, "retry_base", 0.05)                                \
+    XX(DOUBLE, retry_cap, "retry_cap", 1.0)                                   \
+    XX(BOOL, retry_on_timeout, "retry_on_timeout", 0)                         \
+    /* circuit breaker (see prc_breaker_t) */                                 \
+    XX(BOOL, breaker_enabled, "circuit_breaker", 1)                           \
+    /* a run of this many failure events opens */                             \
+    XX(INT, failure_threshold, "failure_threshold", 5)                        \
+    /* this failed share of the window opens; 0 turns the rate off */         \
+    XX(DOUBLE, failure_rate, "failure_rate_threshold", 0.5)                   \
+    /* seconds of calls the rate looks at */                                  \
+    XX(DOUBLE, failure_window, "failure_window", 10.0)                        \
+    /* calls in the window before the rate counts */                          \
+    XX(INT, minimum_calls, "minimum_calls", 10)                               \
+    /* first open time; doubles per failed probe, up to recovery_timeout */   \
+    XX(DOUBLE, min_recovery_timeout, "min_recovery_timeout", 1.0)             \
+    XX(DOUBLE, recovery_timeout, "recovery_timeout", 30.0)                    \
+    /* probe successes that close it */                                       \
+    XX(INT, success_threshold, "success_threshold", 3)                        \
+    /* TLS */                                                                 \
+    XX(BOOL, tls, "ssl", 0)                                                   \
+    XX(STR, tls_ca_file, "ssl_ca_certs", NULL)                                \
+    XX(STR, tls_ca_path, "ssl_ca_path", NULL)                                 \
+    XX(STR, tls_cert_file, "ssl_certfile", NULL)                              \
+    XX(STR, tls_key_file, "ssl_keyfile", NULL)                                \
+    XX(TLS_VERIFY, tls_verify, "ssl_cert_reqs", PRC_TLS_VERIFY_REQUIRED)      \
+    XX(BOOL, tls_check_hostname, "ssl_check_hostname", 1)                     \
+    /* SNI and verification; NULL: host */                                    \
+    XX(STR, tls_server_name, "ssl_server_hostname", NULL)                     \
+    /* keep call counters and the latency histogram */                        \
+    XX(BOOL, metrics, "metrics", 1)
+
+/* The C type of each option type. */
+#define PRC_OPT_CTYPE_STR const char *
+#define PRC_OPT_CTYPE_INT int
+#define PRC_OPT_CTYPE_BOOL int
+#define PRC_OPT_CTYPE_DOUBLE double
+#define PRC_OPT_CTYPE_SECONDS double
+#define PRC_OPT_CTYPE_SIZE size_t
+#define PRC_OPT_CTYPE_TLS_VERIFY int
+#define PRC_OPT_FIELD(type, field, keyword, dflt) PRC_OPT_CTYPE_##type field;
+
+/*
+ * Everything a pool needs: the options of the table, then two that only
+ * C callers set.  Strings are borrowed by prc_pool_new, which copies what
+ * it keeps.  Timeouts in seconds; a negative value means "no limit".
  */
 typedef struct prc_opts_s {
-    const char *host; /* TCP host name or address */
-    int port;
-    const char *unix_path; /* when set, used instead of host/port */
-    int db;
-    const char *username; /* ACL user; NULL for plain AUTH */
-    const char *password; /* NULL: no AUTH */
-    const char *client_name;
-    double connect_timeout;
-    double socket_timeout;
-    double pool_timeout;
-    double health_check_interval; /* PING pooled conns idle longer */
+    PRC_OPTIONS_MAP(PRC_OPT_FIELD)
     double wait_slice; /* > 0: pool waits return PRC_EINTR this often */
-    int keepalive;
-    int max_connections;
-    size_t max_reply_bytes;
-
-    /* retry */
-    int retry_attempts;
-    double retry_base;
-    double retry_cap;
-    int retry_on_timeout;
-
-    /* circuit breaker (see prc_breaker_t) */
-    int breaker_enabled;
-    int failure_threshold;       /* a run of this many failure events opens */
-    double failure_rate;         /* this failed share of the window opens; 0
-                                    turns the rate off */
-    double failure_window;       /* seconds of calls the rate looks at */
-    int minimum_calls;           /* calls in the window before the rate
-                                    counts */
-    double min_recovery_timeout; /* first open time; doubles per failed
-                                    probe... */
-    double recovery_timeout;     /* ...up to this */
-    int success_threshold;       /* probe successes that close it */
-
-    /* TLS */
-    int tls;
-    const char *tls_ca_file;
-    const char *tls_ca_path;
-    const char *tls_cert_file;
-    const char *tls_key_file;
-    const char *tls_server_name; /* SNI + verification; default host */
-    int tls_verify;              /* prc_tls_verify_t */
-    int tls_check_hostname;
-
-    int metrics; /* keep call counters and the latency histogram */
-
     prc_hooks_t hooks;
 } prc_opts_t;
 
-/* Fill opts with the documented defaults (5 s timeouts, 50 conns...). */
+/* Fill opts with the defaults of PRC_OPTIONS_MAP (5 s timeouts, 50
+ * connections...); no wait slice, no hooks. */
 void prc_opts_init(prc_opts_t *opts);
 
 /* ---- connection
@@ -263,6 +430,21 @@ enum {
 };
 
 /*
+ * The private state of a call: call.c's own, opaque to everyone else.  It
+ * is a block of bytes sized and aligned for call.c's struct (call.c checks
+ * the size at compile time), so that a call still lives on the caller's
+ * stack or inside the caller's object, with no allocation per call, while
+ * what the state machine keeps there can change without touching this
+ * header or its users.
+ */
+#define PRC_CALL_PRIVATE_SIZE 128
+typedef union prc_call_private_u {
+    unsigned char bytes[PRC_CALL_PRIVATE_SIZE];
+    int64_t align_; /* alignment only */
+    void *alignp_;
+} prc_call_private_t;
+
+/*
  * One logical call: a request of `nreplies` commands, its deadline and
  * its state.  The request bytes are borrowed and must stay valid until
  * the call is finished (prc_call_finish).  A call that returns PRC_EINTR
@@ -270,7 +452,8 @@ enum {
  * against the same deadline and never re-sends what was written.
  */
 typedef struct prc_call_s {
-    /* in */
+    /* in: set by prc_call_init; deadline, block_deadline and flags may be
+     * changed before the first step */
     const char *req;
     size_t reqlen;
     int nreplies;
@@ -278,32 +461,18 @@ typedef struct prc_call_s {
     int64_t deadline;       /* overall, from prc_deadline_after */
     int64_t block_deadline; /* blocking commands: read deadline */
 
-    /* state (private) */
-    int phase;
-    int attempt;
-    int probe;      /* admitted as a half-open probe */
-    int transition; /* breaker state entered by this call, or -1 */
-    uint64_t epoch; /* breaker epoch at admission */
-    int admitted;
-    int fresh;           /* the connection was opened by this call */
-    int saw_alive;       /* a connection of this call was up, then failed */
-    int quick_retried;   /* a refused connect was retried without a wait */
-    int pool_waited;     /* counted in the pool's waits already */
-    size_t written;      /* request bytes the kernel accepted */
-    int64_t sleep_until; /* backoff end */
-    int64_t pool_deadline;
-    int64_t open_started;
-    int64_t started; /* prc_now() at admission: latency, breaker events */
-    int finished;    /* prc_call_finish ran */
-    prc_conn_t *conn;
-
-    /* the wait a step asked for (prc_pool_step) */
+    /* out: the wait the last step asked for (prc_pool_step) */
     int wait_fd;
     int64_t wait_deadline;
 
-    /* out */
+    /* out: the breaker state this call's admission or outcome entered, or
+     * -1; the caller logs the transition and sets it back to -1 */
+    int transition;
     int retries; /* how many times the call was replayed */
     int err;
+
+    prc_call_private_t priv; /* call.c's; never read or written outside */
+
     char errstr[PRC_ERRSTR_LEN];
 } prc_call_t;
 
@@ -347,6 +516,13 @@ int prc_call_timed_out(prc_pool_t *p, prc_call_t *call);
  * every exit path.  Thread-safe.
  */
 void prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome);
+
+/*
+ * The connection of a call: after a successful run (prc_pool_call or a
+ * step returning 0) it holds the replies (prc_conn_replies); NULL before
+ * checkout and after prc_call_finish released it.  Borrowed.
+ */
+prc_conn_t *prc_call_conn(const prc_call_t *call);
 
 /*
  * Pinned connections, for state that lives on one connection (WATCH):
@@ -649,9 +825,12 @@ const char *prc_command_refusal(int argc, const char *const *argv,
  * replay_safe       may be sent again after a connection error;
  * blocking          waits on the server: own timeout (block_tmo);
  * blocks_with_arg   blocking only with an argument (XREAD's BLOCK);
- * connection_state  changes the connection it runs on (SELECT, SUBSCRIBE);
+ * connection_state  changes the connection it runs on (SELECT, SUBSCRIBE):
+ *                   refused where the connection is pooled (refusal says
+ *                   why), unless it closes the connection;
  * deprecated        COMMAND DOCS says so;
- * supplement        hand-written: newer than the snapshot's server.
+ * supplement        hand-written: newer than the snapshot's server;
+ * closes            ends its connection (QUIT): closed after the call.
  */
 #define PRC_CMD_CLASS_MAP(XX)                                                 \
     XX(REPLAY_SAFE, "replay_safe")                                            \
@@ -659,7 +838,8 @@ const char *prc_command_refusal(int argc, const char *const *argv,
     XX(BLOCKS_WITH_ARG, "blocks_with_arg")                                    \
     XX(CONN_STATE, "connection_state")                                        \
     XX(DEPRECATED, "deprecated")                                              \
-    XX(SUPPLEMENT, "supplement")
+    XX(SUPPLEMENT, "supplement")                                              \
+    XX(CLOSES, "closes")
 
 #define PRC_CMD_BIT_ENUM(prefix, name, str) prefix##BIT_##name,
 #define PRC_CMD_MASK_ENUM(prefix, name, str)                                  \
@@ -704,6 +884,31 @@ enum { PRC_KS_FIND_UNKNOWN = 0, PRC_KS_FIND_RANGE, PRC_KS_FIND_KEYNUM };
 #define PRC_TMO_ENUM(name, str) PRC_TMO_##name,
 enum { PRC_TMO_NONE = 0, PRC_CMD_TMO_MAP(PRC_TMO_ENUM) PRC_TMO_END };
 
+/* Why a connection-state command is refused where its connection goes
+ * back to a pool, and what to use instead (a rule of the generator, its
+ * REFUSALS; prc_command_refusal gives the sentence); PRC_REFUSE_NONE (0)
+ * for the others.  TRANSACTION and WATCH are the pipeline's own. */
+#define PRC_CMD_REFUSAL_MAP(XX)                                               \
+    XX(PUBSUB, "pubsub")                                                      \
+    XX(MONITOR, "monitor")                                                    \
+    XX(REPLICATION, "replication")                                            \
+    XX(SELECT, "select")                                                      \
+    XX(AUTH, "auth")                                                          \
+    XX(HELLO, "hello")                                                        \
+    XX(RESET, "reset")                                                        \
+    XX(TRANSACTION, "transaction")                                            \
+    XX(WATCH, "watch")                                                        \
+    XX(CLIENT_REPLY, "client_reply")                                          \
+    XX(TRACKING, "tracking")                                                  \
+    XX(CLIENT_FLAG, "client_flag")                                            \
+    XX(CLUSTER, "cluster")                                                    \
+    XX(SCRIPT_DEBUG, "script_debug")
+#define PRC_REFUSE_ENUM(name, str) PRC_REFUSE_##name,
+enum {
+    PRC_REFUSE_NONE = 0,
+    PRC_CMD_REFUSAL_MAP(PRC_REFUSE_ENUM) PRC_REFUSE_END
+};
+
 /* One key specification, as https://redis.io/docs/latest/develop/
  * reference/key-specs/ defines it. */
 typedef struct prc_keyspec_s {
@@ -735,6 +940,7 @@ typedef struct prc_cmd_s {
     uint16_t classes;  /* PRC_CLASS_* (ours) */
     uint8_t block_tmo; /* PRC_TMO_*: where a blocking command's timeout is */
     uint8_t keys_rule; /* cmdspec.c's own rule for incomplete specs */
+    uint8_t refusal;   /* PRC_REFUSE_*: a connection-state command's */
     uint8_t nkeyspecs;
     const prc_keyspec_t *keyspecs;
     int16_t parent;     /* a subcommand's container (prc_cmd_at), or -1 */
@@ -771,6 +977,8 @@ enum {
 const char *prc_cmd_vocab_name(int vocab, int bit);
 /* The name of a PRC_TMO_* ("last_seconds"), or NULL for PRC_TMO_NONE. */
 const char *prc_cmd_tmo_name(int tmo);
+/* The name of a PRC_REFUSE_* ("pubsub"), or NULL for PRC_REFUSE_NONE. */
+const char *prc_cmd_refusal_name(int refusal);
 
 /* One key found in an argv: its position and its key spec's flags. */
 typedef struct {

@@ -29,6 +29,52 @@ extern const prc_transport_t prc__plain_transport;
 
 typedef struct prc_resolve_s prc_resolve_t;
 
+/*
+ * Everything a connection needs, and nothing more: where to connect, how
+ * (keepalive, TLS), what to send first (the handshake) and the limit of
+ * its replies.  A connection never looks further up: whoever opens
+ * connections owns one of these (a pool embeds one; a connection of its
+ * own, such as a subscriber's, or a Cluster node's pool, can build its
+ * own with prc__conn_cfg_init) and keeps it alive, unchanged, for as long
+ * as any connection made from it lives: each connection borrows it.
+ */
+typedef struct prc_conn_cfg_s {
+    const char *host; /* owned copy; "localhost" when none was given */
+    int port;
+    const char *unix_path; /* owned copy, or NULL: TCP */
+    int keepalive;
+    size_t max_reply_bytes;
+    int tls;                     /* a TLS session on every connection */
+    void *tls_ctx;               /* SSL_CTX *, owned; NULL without TLS */
+    const char *tls_server_name; /* owned copy, or NULL: host */
+    int tls_verify;              /* prc_tls_verify_t */
+    int tls_check_hostname;
+    /* AUTH, SELECT and CLIENT SETNAME, formatted back to back: sent on
+     * every new connection in one write.  Owned; wiped when freed (it may
+     * hold the password). */
+    char *handshake;
+    size_t handshake_len;
+    int handshake_n;   /* commands in it */
+    prc_hooks_t hooks; /* around each blocking wait (prc__wait) */
+    /* Held while a connection's fd changes, so that another thread may
+     * shutdown(2) the fd of a connection in use (prc_pool_close): the
+     * owner's mutex, borrowed; NULL when no other thread looks. */
+    pthread_mutex_t *fd_mu;
+    char *owned[3]; /* host, unix_path, tls_server_name */
+} prc_conn_cfg_t;
+
+/*
+ * Fill cfg from the connection options of `o` (borrowed): copy the
+ * strings it keeps, format the handshake, and create the TLS context
+ * when o->tls.  Returns 0, or PRC_ENOMEM / PRC_ETLS with errbuf filled
+ * (cfg is then left empty: prc__conn_cfg_free is still safe).
+ */
+int prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
+                       size_t errlen);
+/* Free what prc__conn_cfg_init made, wiping secrets.  Every connection
+ * made from cfg must be gone. */
+void prc__conn_cfg_free(prc_conn_cfg_t *cfg);
+
 enum {
     PRC__CONN_NEW = 0,
     PRC__CONN_RESOLVING, /* fd is the resolver's socketpair end */
@@ -43,8 +89,8 @@ struct prc_conn_s {
     int fd;
     int state;
     const prc_transport_t *tp;
-    void *tls;        /* SSL *, owned; freed by tp->close */
-    prc_pool_t *pool; /* borrowed: the pool outlives its conns */
+    void *tls;                 /* SSL *, owned; freed by tp->close */
+    const prc_conn_cfg_t *cfg; /* borrowed: its owner outlives the conn */
 
     int connect_pending;    /* a non-blocking connect awaits SO_ERROR */
     prc_resolve_t *resolve; /* one reference, owned while resolving */
@@ -63,8 +109,11 @@ struct prc_conn_s {
     prc_framer_t framer;
     int64_t connected_at; /* connect duration bookkeeping */
 
-    int64_t last_used; /* prc_now() at last release */
     uint64_t fork_gen; /* fork generation it was created in */
+
+    /* The owner's bookkeeping (a pool's), never read by the connection
+     * layer. */
+    int64_t last_used; /* prc_now() at last release */
 
     void *user; /* the binding's reader, owned via user_free */
     void (*user_free)(void *);
@@ -77,8 +126,9 @@ struct prc_conn_s {
     char errstr[PRC_ERRSTR_LEN];
 };
 
-/* Connection life cycle (conn.c). */
-prc_conn_t *prc__conn_new(prc_pool_t *p);
+/* Connection life cycle (conn.c).  new: NULL when out of memory; the
+ * connection borrows cfg for its whole life. */
+prc_conn_t *prc__conn_new(const prc_conn_cfg_t *cfg);
 void prc__conn_free(prc_conn_t *c, int orderly);
 /* Start or continue connecting: PRC_DONE when READY, PRC_WANT_*, error. */
 int prc__conn_open_step(prc_conn_t *c);
@@ -98,8 +148,8 @@ int prc__conn_error(prc_conn_t *c, int code, int sys, const char *fmt, ...)
 /* Zero-timeout liveness check of an idle pooled connection: 0 if quiet. */
 int prc__conn_stale(prc_conn_t *c);
 
-/* Change a connection's fd under the pool mutex, which prc_pool_close
- * holds while it shuts down the fds of connections in use (pool.c). */
+/* Change a connection's fd under cfg->fd_mu, which prc_pool_close holds
+ * while it shuts down the fds of connections in use (transport.c). */
 void prc__conn_set_fd(prc_conn_t *c, int fd);
 /* Close the fd (if any) and set it to -1, under the same mutex. */
 void prc__conn_close_fd(prc_conn_t *c);
@@ -130,16 +180,16 @@ int prc__socket_connect_start(prc_conn_t *c);
 int prc__socket_resolve_step(prc_conn_t *c);
 int prc__socket_connect_check(prc_conn_t *c);
 
-/* The pool internals needed by conn.c. */
-const prc_opts_t *prc__pool_opts(const prc_pool_t *p);
-void prc__pool_handshake(const prc_pool_t *p, const char **buf, size_t *len,
-                         int *n);
-/* TLS (tls.c): a context per pool, a session per connection. */
+/* TLS (tls.c): a context per connection config, a session per
+ * connection. */
 void *prc__tls_ctx_new(const prc_opts_t *o, char *errbuf, size_t errlen);
 void prc__tls_ctx_free(void *ctx);
 int prc__tls_attach(prc_conn_t *c);
-void *prc__pool_tls_ctx(const prc_pool_t *p);
 /* Decrypted bytes already buffered inside the TLS session? */
 int prc__tls_pending(const prc_conn_t *c);
+
+/* Install the fork handler that bumps prc_fork_generation() (fork.c);
+ * idempotent.  Handlers installed after it run after it in the child. */
+void prc__fork_init(void);
 
 #endif /* PRC_INT_H */

@@ -217,14 +217,14 @@ static const prc_transport_t tls_transport = {
 int
 prc__tls_attach(prc_conn_t *c)
 {
-    const prc_opts_t *o = prc__pool_opts(c->pool);
+    const prc_conn_cfg_t *o = c->cfg;
     const char *name = o->tls_server_name ? o->tls_server_name : o->host;
     unsigned char addr[16];
     int is_ip;
     SSL *ssl;
 
     ERR_clear_error();
-    ssl = SSL_new(prc__pool_tls_ctx(c->pool));
+    ssl = SSL_new(o->tls_ctx);
     if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1) {
         SSL_free(ssl);
         return prc__conn_error(c, PRC_ETLS, 0, "TLS session setup failed");

@@ -44,8 +44,41 @@ set_nonblock_cloexec(int fd)
     return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+void
+prc__conn_set_fd(prc_conn_t *c, int fd)
+{
+    pthread_mutex_t *mu = c->cfg->fd_mu;
+
+    if (mu != NULL) {
+        pthread_mutex_lock(mu);
+    }
+    c->fd = fd;
+    if (mu != NULL) {
+        pthread_mutex_unlock(mu);
+    }
+}
+
+void
+prc__conn_close_fd(prc_conn_t *c)
+{
+    pthread_mutex_t *mu = c->cfg->fd_mu;
+    int fd;
+
+    if (mu != NULL) {
+        pthread_mutex_lock(mu);
+    }
+    fd = c->fd;
+    c->fd = -1;
+    if (mu != NULL) {
+        pthread_mutex_unlock(mu);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
 static void
-tune_tcp(int fd, const prc_opts_t *o)
+tune_tcp(int fd, const prc_conn_cfg_t *o)
 {
     int one = 1;
 
@@ -66,7 +99,7 @@ tune_tcp(int fd, const prc_opts_t *o)
 static int
 connect_next(prc_conn_t *c)
 {
-    const prc_opts_t *o = prc__pool_opts(c->pool);
+    const prc_conn_cfg_t *o = c->cfg;
     int saved = 0, fd;
 
     while (c->ai_next != NULL) {
@@ -112,7 +145,7 @@ is_ip_literal(const char *host)
 static int
 connected_to(prc_conn_t *c, int gai, int sys)
 {
-    const prc_opts_t *o = prc__pool_opts(c->pool);
+    const prc_conn_cfg_t *o = c->cfg;
 
     if (gai != 0) {
         return prc__conn_error(c, PRC_ECONNECT, gai == EAI_SYSTEM ? sys : 0,
@@ -125,7 +158,7 @@ connected_to(prc_conn_t *c, int gai, int sys)
 int
 prc__socket_connect_start(prc_conn_t *c)
 {
-    const prc_opts_t *o = prc__pool_opts(c->pool);
+    const prc_conn_cfg_t *o = c->cfg;
     struct addrinfo hints;
     char port[16];
     int rc, saved;
@@ -177,7 +210,7 @@ prc__socket_connect_start(prc_conn_t *c)
 int
 prc__socket_resolve_step(prc_conn_t *c)
 {
-    const prc_opts_t *o = prc__pool_opts(c->pool);
+    const prc_conn_cfg_t *o = c->cfg;
     int gai = 0, sys = 0, rc;
 
     rc = prc__resolve_take(c->resolve, c->fd, &gai, &c->ai, &sys);
@@ -197,7 +230,7 @@ prc__socket_resolve_step(prc_conn_t *c)
 int
 prc__socket_connect_check(prc_conn_t *c)
 {
-    const prc_opts_t *o = prc__pool_opts(c->pool);
+    const prc_conn_cfg_t *o = c->cfg;
     int soerr = 0;
     socklen_t len = sizeof(soerr);
 
@@ -271,7 +304,7 @@ const prc_transport_t prc__plain_transport = {
 int
 prc__wait(prc_conn_t *c, int want, int64_t deadline)
 {
-    const prc_hooks_t *h = &prc__pool_opts(c->pool)->hooks;
+    const prc_hooks_t *h = &c->cfg->hooks;
     struct pollfd pfd;
     int64_t left;
     int timeout_ms, rc, saved;

@@ -148,12 +148,11 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         loop = asyncio.get_running_loop()
         try:
             while True:
-                state = call.step()
+                state, fd, timeout = call.step()
                 if state == 0:
                     return call.result()
-                timeout = call.timeout()
                 if state == _WANT_READ or state == _WANT_WRITE:
-                    in_time = await self._wait_fd(loop, call.fileno(), state, timeout)
+                    in_time = await self._wait_fd(loop, fd, state, timeout)
                 elif state == _WANT_POOL:
                     in_time = await self._wait_pool(loop, timeout)
                 else:  # back-off sleep between retries

@@ -10,9 +10,10 @@ connection or sleeping between retries is stepped again after a short nap.
 from __future__ import annotations
 
 import select
-from typing import Any, Dict, List, Sequence
+import time
+from typing import Any, Dict, List, Sequence, Tuple
 
-from .._core import WANT_POOL, WANT_READ, WANT_WRITE
+from .._core import WANT_POOL, WANT_READ, WANT_SLEEP, WANT_WRITE
 
 __all__ = ["drive_all"]
 
@@ -25,72 +26,77 @@ def drive_all(calls: Sequence[Any]) -> List[Any]:
     cancels the calls still running, closing their connections."""
     results: List[Any] = [None] * len(calls)
     pending: Dict[int, Any] = dict(enumerate(calls))
-    states: Dict[int, int] = {}
+    waits: Dict[int, Tuple[int, int, float | None]] = {}  # state, fd, deadline
     ready = list(pending)
     try:
         while True:
             for i in ready:
-                call = pending[i]
                 try:
-                    state = call.step()
+                    state, fd, timeout = pending[i].step()
                     if state == 0:
-                        results[i] = call.result()
+                        results[i] = pending[i].result()
                 except Exception as exc:  # an error reply or a failed call: its result
                     results[i] = exc
                     state = 0
                 if state == 0:
                     del pending[i]
-                    states.pop(i, None)
+                    waits.pop(i, None)
                 else:
-                    states[i] = state
+                    deadline = None if timeout is None else time.monotonic() + timeout
+                    waits[i] = (state, fd, deadline)
             if not pending:
                 return results
-            ready = _wait(pending, states, results)
+            ready = _wait(pending, waits, results)
     except BaseException:
         for call in pending.values():
             call.cancel()
         raise
 
 
-def _wait(pending: Dict[int, Any], states: Dict[int, int], results: List[Any]) -> List[int]:
+def _wait(
+    pending: Dict[int, Any], waits: Dict[int, Tuple[int, int, float | None]], results: List[Any]
+) -> List[int]:
     """Wait until some call can make progress; return the indexes to step again.
-    A call whose wait ran out is told so: its TimeoutError becomes its result and
-    it leaves ``pending``; a pool wait that ran out raises on its next step."""
+    A call whose wait ran out is told so (``timed_out``); the TimeoutError that
+    raises becomes its result and it leaves ``pending``."""
     poller = select.poll()
     by_fd: Dict[int, List[int]] = {}
+    now = time.monotonic()
     limit: float | None = None
-    ready = set()
-    for i, call in pending.items():
-        state = states[i]
-        timeout = call.timeout()
+    for i, (state, fd, deadline) in waits.items():
         if state == WANT_READ or state == WANT_WRITE:
-            fd = call.fileno()
             by_fd.setdefault(fd, []).append(i)
             poller.register(fd, select.POLLIN if state == WANT_READ else select.POLLOUT)
-        elif state == WANT_POOL:  # no wake-up call here: try again soon
-            if timeout is None or timeout > 0.0:
-                ready.add(i)
-            timeout = _NAP if timeout is None else min(timeout, _NAP)
-        elif timeout is None or timeout <= 0.0:  # a back-off sleep, over
-            ready.add(i)
-            timeout = 0.0
-        if timeout is not None:
-            limit = timeout if limit is None else min(limit, timeout)
+            left = None if deadline is None else deadline - now
+        elif state == WANT_POOL:  # no wake-up call here: look again soon
+            left = _NAP if deadline is None else min(_NAP, deadline - now)
+        else:  # a back-off sleep
+            left = 0.0 if deadline is None else deadline - now
+        if left is not None:
+            limit = left if limit is None else min(limit, left)
     events = poller.poll(None if limit is None else max(0.0, limit) * 1000.0)
+    ready: set[int] = set()
     for fd, _ in events:
         ready.update(by_fd.get(fd, ()))
-    for i, call in list(pending.items()):
+    now = time.monotonic()
+    for i, (state, _, deadline) in list(waits.items()):
         if i in ready:
             continue
-        timeout = call.timeout()
-        if timeout is None or timeout > 0.0:
+        if state == WANT_POOL:
+            ready.add(i)  # try the pool again (timed out below if its time is up)
+        expired = deadline is not None and deadline <= now
+        if not expired:
             continue
-        if states[i] == WANT_READ or states[i] == WANT_WRITE or states[i] == WANT_POOL:
-            try:
-                call.timed_out()
-            except Exception as exc:  # the call's TimeoutError: its result
-                results[i] = exc
-                del pending[i]
-                continue
+        if state == WANT_SLEEP:
+            ready.add(i)
+            continue
+        ready.discard(i)
+        try:
+            pending[i].timed_out()
+        except Exception as exc:  # the call's TimeoutError: its result
+            results[i] = exc
+            del pending[i]
+            del waits[i]
+            continue
         ready.add(i)
     return sorted(ready)

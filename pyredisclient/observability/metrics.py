@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
+from .._core import error_classes
 from ..resilience.fallback import fallback_counts
 
 __all__ = [
@@ -48,28 +49,13 @@ __all__ = [
 #: The Content-Type of :func:`render_prometheus` output.
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-#: The exception class each core error code is raised as (csrc/binding/errors.c).
-#: EINTR is a call abandoned by task cancellation or a signal: nothing is raised
-#: by the client itself, so it gets a name of its own.
+#: The exception class each core error code is raised as, from the core's error table
+#: (PRC_ERRNO_MAP in csrc/core/prc.h). ENOMEM raises MemoryError; EINTR is a call
+#: abandoned by task cancellation or a signal: nothing is raised by the client itself,
+#: so it gets a name of its own.
 CORE_ERROR_CLASSES: Dict[str, str] = {
-    "ENOMEM": "MemoryError",
-    "EINVAL": "DataError",
-    "ECONNECT": "ConnectionError",
-    "ETIMEDOUT": "TimeoutError",
-    "ECONNLOST": "ConnectionError",
-    "EPROTO": "ProtocolError",
-    "EREPLYLIMIT": "ReplyLimitError",
-    "EAUTH": "AuthenticationError",
-    "EHANDSHAKE": "ResponseError",
-    "EPOOLTIMEOUT": "PoolTimeoutError",
-    "ECLOSED": "ConnectionError",
-    "ECIRCUIT": "CircuitOpenError",
-    "EINTR": "Interrupted",
-    "ETLS": "ConnectionError",
-    "EMAXCLIENTS": "MaxClientsError",
-    "ELOADING": "BusyLoadingError",
-    "ETOOBIG": "DataError",
-    "ECERT": "ConnectionError",
+    code: name or {"ENOMEM": "MemoryError"}.get(code, "Interrupted")
+    for code, name in error_classes().items()
 }
 
 _BREAKER_STATES = ("closed", "half_open", "open")

@@ -72,6 +72,34 @@ pt_pool(const prc_opts_t *o)
     return p;
 }
 
+static void
+free_cfg(void *cfg)
+{
+    prc__conn_cfg_free(cfg);
+    free(cfg);
+}
+
+prc_conn_cfg_t *
+pt_cfg(const prc_opts_t *o)
+{
+    char errbuf[256] = "";
+    prc_conn_cfg_t *cfg = malloc(sizeof(*cfg));
+    int err;
+
+    if (cfg == NULL) {
+        return NULL;
+    }
+    err = prc__conn_cfg_init(cfg, o, errbuf, sizeof(errbuf));
+    if (err != 0) {
+        fprintf(stderr, "  prc__conn_cfg_init: %s: %s\n", prc_err_name(err),
+                errbuf);
+        free(cfg);
+        return NULL;
+    }
+    test_defer(free_cfg, cfg);
+    return cfg;
+}
+
 size_t
 pt_format(char *out, size_t cap, const char *const *argv)
 {
@@ -104,8 +132,8 @@ pt_replies_are(prc_call_t *call, const char *expect)
     size_t len;
     const char *r;
 
-    ASSERT_NOT_NULL(call->conn);
-    r = prc_conn_replies(call->conn, &len);
+    ASSERT_NOT_NULL(ST(call)->conn);
+    r = prc_conn_replies(ST(call)->conn, &len);
     ASSERT_MEM_EQ(r, len, expect);
     return TEST_OK;
 }

@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 
+#include "call_int.h"
 #include "fakesrv.h"
 #include "prc_int.h"
 #include "task.h"
@@ -28,6 +29,10 @@ void pt_hooks(prc_opts_t *o, hook_counts_t *h);
 /* A pool freed after the test (test_defer); NULL with the error
  * printed when prc_pool_new fails. */
 prc_pool_t *pt_pool(const prc_opts_t *o);
+/* A connection config built from o (prc__conn_cfg_init), freed after the
+ * test: what a connection needs, with no pool.  NULL with the error
+ * printed on failure. */
+prc_conn_cfg_t *pt_cfg(const prc_opts_t *o);
 /* Format argv (NULL-terminated) as a RESP command into out; its length. */
 size_t pt_format(char *out, size_t cap, const char *const *argv);
 /* prc_call_init + prc_pool_call with a deadline `timeout` s from now. */

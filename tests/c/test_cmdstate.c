@@ -148,7 +148,7 @@ TEST_IMPL(cmdstate_close_after_call)
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, PRC_CALL_CLOSE, 1.0), 0);
     CHECK(pt_replies_are(&call, "+PONG\r\n"));
     prc_call_finish(p, &call, PRC_OK);
-    ASSERT_NULL(call.conn);
+    ASSERT_NULL(ST(&call)->conn);
     prc_pool_stats(p, &st);
     ASSERT_EQ(st.created, 1);
     ASSERT_EQ(st.closed, 1);

@@ -10,7 +10,7 @@ typedef struct {
 } err_row;
 
 static const err_row rows[] = {
-#define ROW(name, code, msg) {code, #name, msg},
+#define ROW(name, code, msg, ...) {code, #name, msg},
     PRC_ERRNO_MAP(ROW)
 #undef ROW
 };
@@ -62,5 +62,69 @@ TEST_IMPL(errors_ok_and_unknown_codes)
         ASSERT_STR_EQ(prc_strerror(unknown[i]), "unknown error");
     }
     ASSERT_EQ(PRC_ERRSTR_LEN, 128);
+    return TEST_OK;
+}
+
+/* The error classes: a tree in table order, each class's code raising
+ * that class, and server error replies classed by their prefix. */
+TEST_IMPL(errors_classes)
+{
+    static const struct {
+        const char *msg;
+        int cls;
+        size_t skip;
+    } replies[] = {
+        {"ERR unknown command 'FOO'", PRC_EXC_RESPONSE, 4},
+        {"ERR max number of clients reached", PRC_EXC_MAXCLIENTS, 4},
+        {"ERR AUTH <password> called without any password", PRC_EXC_AUTH, 4},
+        {"WRONGPASS invalid username-password pair", PRC_EXC_AUTH, 0},
+        {"NOAUTH Authentication required.", PRC_EXC_AUTH, 0},
+        {"NOPERM this user has no permissions", PRC_EXC_NOPERM, 0},
+        {"NOSCRIPT No matching script.", PRC_EXC_NOSCRIPT, 9},
+        {"READONLY You can't write", PRC_EXC_READONLY, 9},
+        {"OOM command not allowed", PRC_EXC_OOM, 4},
+        {"EXECABORT Transaction discarded", PRC_EXC_EXECABORT, 10},
+        {"LOADING Redis is loading", PRC_EXC_LOADING, 8},
+        {"MASTERDOWN Link with MASTER is down", PRC_EXC_CONNECTION, 0},
+        {"MASTERDOWN", PRC_EXC_RESPONSE, 0}, /* no prefix with its space */
+        {"WRONGTYPE Operation against a key", PRC_EXC_RESPONSE, 0},
+        {"", PRC_EXC_RESPONSE, 0},
+    };
+    size_t i, skip;
+    int id, n = 0;
+
+    for (id = 0; id < PRC_EXC_COUNT; id++) {
+        const prc_exc_t *c = prc_exc_class(id);
+
+        ASSERT_NOT_NULL(c);
+        ASSERT_NOT_NULL(c->name);
+        ASSERT_NOT_NULL(c->doc);
+        /* Parents first; only the root has none. */
+        ASSERT(id == PRC_EXC_REDIS ? c->parent == PRC_EXC_NONE
+                                   : c->parent >= 0 && c->parent < id);
+        if (c->code != 0) {
+            ASSERT_EQ(prc_err_class(c->code), id);
+            n++;
+        }
+    }
+    ASSERT_GE(n, 10);
+    ASSERT_NULL(prc_exc_class(PRC_EXC_COUNT));
+    ASSERT_NULL(prc_exc_class(PRC_EXC_NONE));
+    ASSERT_STR_EQ(prc_exc_class(PRC_EXC_DATA)->builtin, "TypeError");
+    /* Every code raises a class, but ENOMEM and EINTR. */
+    for (i = 0; i < (size_t)NROWS; i++) {
+        int cls = prc_err_class(rows[i].code);
+        int none = rows[i].code == PRC_ENOMEM || rows[i].code == PRC_EINTR;
+        ASSERT(none ? cls == PRC_EXC_NONE : cls >= 0 && cls < PRC_EXC_COUNT);
+    }
+    ASSERT_EQ(prc_err_class(PRC_ECERT), PRC_EXC_CONNECTION);
+    ASSERT_EQ(prc_err_class(PRC_OK), PRC_EXC_NONE);
+    ASSERT_EQ(prc_err_class(-1000), PRC_EXC_NONE);
+    for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        const char *m = replies[i].msg;
+        ASSERT_EQ(prc_error_reply_class(m, strlen(m), &skip), replies[i].cls);
+        ASSERT_EQ(skip, replies[i].skip);
+        ASSERT_EQ(prc_error_reply_class(m, strlen(m), NULL), replies[i].cls);
+    }
     return TEST_OK;
 }

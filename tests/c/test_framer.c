@@ -425,12 +425,6 @@ TEST_IMPL(framer_int64_extremes)
 
         init_default(&f);
         rc = scan_copy(&f, good[i], strlen(good[i]), 0);
-        if (rc == PRC_EPROTO && i >= 2) {
-            SKIP_BUG("framer.c parse_int refuses integers of 19 digits, so "
-                     "a valid reply such as :9223372036854775807 (INCR "
-                     "near INT64_MAX, or any 19-digit count) fails with "
-                     "PRC_EPROTO \"invalid integer reply\"");
-        }
         ASSERT_EQ(rc, 1);
     }
     return TEST_OK;
@@ -544,5 +538,64 @@ TEST_IMPL(framer_max_reply_per_reply)
     f.max_reply = 0; /* no limit */
     ASSERT_EQ(scan_copy(&f, big, 18, 0), 0);
     ASSERT(!prc_framer_idle(&f));
+    return TEST_OK;
+}
+
+/* prc_reply_at: one framed reply, read: its type, its text or payload,
+ * an array's first element, where it ends; incomplete or bad bytes. */
+TEST_IMPL(framer_reply_at)
+{
+    static const char buf[] = "+OK\r\n-ERR no\r\n:-7\r\n$3\r\na\rb\r\n$-1\r\n"
+                              "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*-1\r\n+a\rb\r\n";
+    const size_t len = sizeof(buf) - 1;
+    prc_reply_t r, e;
+    size_t pos = 0;
+
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_EQ(r.type, '+');
+    ASSERT_MEM_EQ(r.text, r.len, "OK");
+    ASSERT_EQ(r.end, 5);
+    pos = r.end;
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_EQ(r.type, '-');
+    ASSERT_MEM_EQ(r.text, r.len, "ERR no");
+    pos = r.end;
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_EQ(r.type, ':');
+    ASSERT_MEM_EQ(r.text, r.len, "-7");
+    pos = r.end;
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_EQ(r.type, '$');
+    ASSERT_EQ(r.n, 3);
+    ASSERT_MEM_EQ(r.text, r.len, "a\rb"); /* a payload may hold a CR */
+    pos = r.end;
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_EQ(r.type, '$');
+    ASSERT_EQ(r.n, -1);
+    ASSERT_NULL(r.text);
+    pos = r.end;
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_EQ(r.type, '*');
+    ASSERT_EQ(r.n, 2);
+    ASSERT_NULL(r.text);
+    ASSERT_EQ(prc_reply_at(buf, r.end, r.body, &e), 1);
+    ASSERT_MEM_EQ(e.text, e.len, "GET");
+    ASSERT_EQ(prc_reply_at(buf, r.end, e.end, &e), 1);
+    ASSERT_MEM_EQ(e.text, e.len, "k");
+    ASSERT_EQ(e.end, r.end);
+    pos = r.end;
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_EQ(r.type, '*');
+    ASSERT_EQ(r.n, -1);
+    pos = r.end;
+    ASSERT_EQ(prc_reply_at(buf, len, pos, &r), 1);
+    ASSERT_MEM_EQ(r.text, r.len, "a\rb"); /* so may a simple string */
+    ASSERT_EQ(r.end, len);
+    /* Incomplete, nothing left, not RESP. */
+    ASSERT_EQ(prc_reply_at(buf, 3, 0, &r), 0);
+    ASSERT_EQ(prc_reply_at(buf, len, len, &r), 0);
+    ASSERT_EQ(prc_reply_at("*2\r\n$1\r\nx\r\n", 11, 0, &r), 0);
+    ASSERT_CODE(prc_reply_at("?x\r\n", 4, 0, &r), PRC_EPROTO);
+    ASSERT_CODE(prc_reply_at("+OK\n", 4, 0, &r), PRC_EPROTO);
     return TEST_OK;
 }

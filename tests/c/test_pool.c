@@ -1,5 +1,6 @@
 /* test_pool.c - the pool and the blocking call driver, on a fake server. */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,7 +10,8 @@
 
 #include "pooltest.h"
 
-#define BAD_OPTS(stmt)                                                        \
+/* prc_pool_new refuses the options `stmt` makes, naming `option`. */
+#define BAD_OPTS(option, stmt)                                                \
     do {                                                                      \
         prc_opts_t bo;                                                        \
         char eb[128] = "";                                                    \
@@ -18,7 +20,7 @@
         stmt;                                                                 \
         ASSERT_NULL(prc_pool_new(&bo, &err, eb, sizeof(eb)));                 \
         ASSERT_CODE(err, PRC_EINVAL);                                         \
-        ASSERT_STR_CONTAINS(eb, "invalid");                                   \
+        ASSERT_STR_CONTAINS(eb, "invalid pool option " option ":");           \
     } while (0)
 
 TEST_IMPL(pool_new_validation)
@@ -29,14 +31,23 @@ TEST_IMPL(pool_new_validation)
     char eb[256] = "";
     int err = -99;
 
-    BAD_OPTS(bo.max_connections = 0);
-    BAD_OPTS(bo.max_connections = -1);
-    BAD_OPTS(bo.port = -1);
-    BAD_OPTS(bo.port = 65536);
-    BAD_OPTS(bo.db = -1);
-    BAD_OPTS(bo.host = NULL);
-    BAD_OPTS(bo.max_reply_bytes = 63);
-    BAD_OPTS(bo.max_reply_bytes = 0);
+    BAD_OPTS("max_connections", bo.max_connections = 0);
+    BAD_OPTS("max_connections", bo.max_connections = -1);
+    BAD_OPTS("port", bo.port = -1);
+    BAD_OPTS("port", bo.port = 65536);
+    BAD_OPTS("db", bo.db = -1);
+    BAD_OPTS("host", bo.host = NULL);
+    BAD_OPTS("max_reply_bytes", bo.max_reply_bytes = 63);
+    BAD_OPTS("max_reply_bytes", bo.max_reply_bytes = 0);
+    /* Numbers the core cannot compute with, whatever they mean. */
+    BAD_OPTS("socket_timeout", bo.socket_timeout = NAN);
+    BAD_OPTS("socket_connect_timeout", bo.connect_timeout = INFINITY);
+    BAD_OPTS("pool_timeout", bo.pool_timeout = 2e9);
+    BAD_OPTS("health_check_interval", bo.health_check_interval = -INFINITY);
+    BAD_OPTS("retry_base", bo.retry_base = NAN);
+    BAD_OPTS("failure_rate_threshold", bo.failure_rate = NAN);
+    BAD_OPTS("wait_slice", bo.wait_slice = NAN);
+    BAD_OPTS("ssl_cert_reqs", bo.tls_verify = 3);
 
     /* The defaults are valid; no connection is opened yet. */
     prc_opts_init(&o);
@@ -150,14 +161,14 @@ TEST_IMPL(pool_call_success)
     ASSERT_EQ(call.retries, 0);
     ASSERT_EQ(call.errstr[0], '\0');
     CHECK(pt_replies_are(&call, "+PONG\r\n"));
-    ASSERT_GE(prc_conn_fd(call.conn), 0);
-    first = call.conn;
+    ASSERT_GE(prc_conn_fd(ST(&call)->conn), 0);
+    first = ST(&call)->conn;
     prc_pool_stats(p, &st);
     ASSERT_EQ(st.created, 1);
     ASSERT_EQ(st.in_use, 1);
     ASSERT_EQ(st.idle, 0);
     prc_call_finish(p, &call, PRC_OK);
-    ASSERT_NULL(call.conn);
+    ASSERT_NULL(ST(&call)->conn);
     prc_pool_stats(p, &st);
     ASSERT_EQ(st.in_use, 0);
     ASSERT_EQ(st.idle, 1);
@@ -166,7 +177,7 @@ TEST_IMPL(pool_call_success)
         ASSERT_EQ(
             pt_call(p, &call, "*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n", 1, 0, 1.0),
             0);
-        ASSERT_PTR_EQ(call.conn, first);
+        ASSERT_PTR_EQ(ST(&call)->conn, first);
         CHECK(pt_replies_are(&call, "$3\r\nabc\r\n"));
         prc_call_finish(p, &call, PRC_OK);
     }
@@ -307,7 +318,7 @@ pool_worker(void *arg)
         int rc = pt_call(w->p, &call, PING_REQ, 1, PRC_CALL_READONLY, 5.0);
         if (rc == 0) {
             size_t len;
-            const char *r = prc_conn_replies(call.conn, &len);
+            const char *r = prc_conn_replies(ST(&call)->conn, &len);
             if (len == 7 && memcmp(r, "+PONG\r\n", 7) == 0) {
                 w->ok++;
             } else {
@@ -788,7 +799,7 @@ TEST_IMPL(pool_breaker_integration)
     /* After recovery one probe goes through and closes the breaker. */
     test_sleep_ms(220);
     ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
-    ASSERT_EQ(call.probe, 1);
+    ASSERT_EQ(ST(&call)->probe, 1);
     ASSERT_EQ(call.transition, PRC_BREAKER_HALF_OPEN);
     prc_call_finish(p, &call, PRC_OK);
     ASSERT_EQ(call.transition, PRC_BREAKER_CLOSED);
@@ -823,7 +834,7 @@ TEST_IMPL(pool_breaker_blocking_not_probe)
                 PRC_ECIRCUIT);
     prc_call_finish(p, &call, call.err);
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, PRC_CALL_READONLY, 1.0), 0);
-    ASSERT_EQ(call.probe, 1);
+    ASSERT_EQ(ST(&call)->probe, 1);
     prc_call_finish(p, &call, PRC_OK);
     return TEST_OK;
 }
@@ -881,7 +892,7 @@ TEST_IMPL(pool_fork)
         if (pt_call(p, &call, PING_REQ, 1, 0, 2.0) != 0) {
             child_exit(11);
         }
-        if (call.fresh != 1) {
+        if (ST(&call)->fresh != 1) {
             child_exit(12);
         }
         prc_call_finish(p, &call, PRC_OK);
@@ -906,7 +917,7 @@ TEST_IMPL(pool_fork)
     ASSERT_EQ(prc_fork_generation(), gen);
     /* The parent's pooled connection survived the child. */
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, 0, 1.0), 0);
-    ASSERT_EQ(call.fresh, 0);
+    ASSERT_EQ(ST(&call)->fresh, 0);
     prc_call_finish(p, &call, PRC_OK);
     prc_pool_stats(p, &st);
     ASSERT_EQ(st.created, 1);
@@ -950,23 +961,23 @@ TEST_IMPL(pool_conn_user)
     p = prc_pool_new(&o, &err, eb, sizeof(eb));
     ASSERT_NOT_NULL(p);
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, 0, 1.0), 0);
-    ASSERT_NULL(prc_conn_user(call.conn));
-    prc_conn_set_user(call.conn, u1, user_free);
-    ASSERT_PTR_EQ(prc_conn_user(call.conn), u1);
+    ASSERT_NULL(prc_conn_user(ST(&call)->conn));
+    prc_conn_set_user(ST(&call)->conn, u1, user_free);
+    ASSERT_PTR_EQ(prc_conn_user(ST(&call)->conn), u1);
     prc_call_finish(p, &call, PRC_OK);
     /* The slot stays with its (pooled) connection. */
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, 0, 1.0), 0);
-    ASSERT_PTR_EQ(prc_conn_user(call.conn), u1);
+    ASSERT_PTR_EQ(prc_conn_user(ST(&call)->conn), u1);
     /* A connection marked broken is closed on release, even "ok". */
-    prc_conn_mark_broken(call.conn);
+    prc_conn_mark_broken(ST(&call)->conn);
     prc_call_finish(p, &call, PRC_OK);
     ASSERT_EQ(atomic_load(&user_frees), 1);
     prc_pool_stats(p, &st);
     ASSERT_EQ(st.closed, 1);
     ASSERT_EQ(st.idle, 0);
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, 0, 1.0), 0);
-    ASSERT_NULL(prc_conn_user(call.conn));
-    prc_conn_set_user(call.conn, u2, user_free);
+    ASSERT_NULL(prc_conn_user(ST(&call)->conn));
+    prc_conn_set_user(ST(&call)->conn, u2, user_free);
     prc_call_finish(p, &call, PRC_OK);
     /* Freeing the pool frees the idle connection's slot. */
     prc_pool_free(p);
@@ -1022,7 +1033,7 @@ drive(prc_pool_t *p, prc_call_t *call, int *waits, int *sleeps)
         if (rc != PRC_WANT_READ && rc != PRC_WANT_WRITE) {
             return 1001;
         }
-        if (call->wait_fd != prc_conn_fd(call->conn)) {
+        if (call->wait_fd != prc_conn_fd(ST(call)->conn)) {
             return 1002;
         }
         (*waits)++;
@@ -1090,7 +1101,7 @@ TEST_IMPL(pool_step_timeouts)
         }
     } while (rc == PRC_WANT_WRITE);
     ASSERT_EQ(rc, PRC_WANT_READ);
-    ASSERT_EQ(call.written, strlen(GET_REQ));
+    ASSERT_EQ(ST(&call)->written, strlen(GET_REQ));
     ASSERT_EQ(call.wait_deadline, call.deadline);
     /* ...and the loop reports that it passed. */
     ASSERT_CODE(prc_call_timed_out(p, &call), PRC_ETIMEDOUT);
@@ -1448,10 +1459,10 @@ TEST_IMPL(pool_pin)
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, PRC_CALL_PIN, 1.0), 0);
     prc_call_finish(p, &call, PRC_OK);
     /* The pin survives finish and is handed over. */
-    ASSERT_NOT_NULL(call.conn);
+    ASSERT_NOT_NULL(ST(&call)->conn);
     conn = prc_call_take_conn(&call);
     ASSERT_NOT_NULL(conn);
-    ASSERT_NULL(call.conn);
+    ASSERT_NULL(ST(&call)->conn);
     ASSERT(prc_conn_usable(conn));
     prc_pool_stats(p, &st);
     ASSERT_EQ(st.in_use, 1);
@@ -1461,7 +1472,7 @@ TEST_IMPL(pool_pin)
     prc_call_use_conn(&call, conn);
     ASSERT(call.flags & PRC_CALL_NO_RETRY);
     ASSERT_EQ(prc_pool_call(p, &call), 0);
-    ASSERT_PTR_EQ(call.conn, conn);
+    ASSERT_PTR_EQ(ST(&call)->conn, conn);
     CHECK(pt_replies_are(&call, "+OK\r\n"));
     prc_call_finish(p, &call, PRC_OK);
     ASSERT_PTR_EQ(prc_call_take_conn(&call), conn);
@@ -1583,7 +1594,7 @@ TEST_IMPL(pool_idle_buffers_trimmed)
     ASSERT_NOT_NULL(p = pt_pool(&o));
     pt_format(req, sizeof(req), (const char *[]){"BIG", "1000000", NULL});
     ASSERT_EQ(pt_call(p, &call, req, 1, PRC_CALL_READONLY, 2.0), 0);
-    conn = call.conn;
+    conn = ST(&call)->conn;
     prc_conn_replies(conn, &len);
     ASSERT_EQ(len, 1000000 + 12); /* "$1000000\r\n" ... "\r\n" */
     ASSERT_GE(prc__conn_buffered(conn), len);
@@ -1591,7 +1602,7 @@ TEST_IMPL(pool_idle_buffers_trimmed)
     /* Pooled (the same connection serves the next call), but trimmed. */
     ASSERT_EQ(prc__conn_buffered(conn), 0);
     ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, PRC_CALL_READONLY, 1.0), 0);
-    ASSERT_PTR_EQ(call.conn, conn);
+    ASSERT_PTR_EQ(ST(&call)->conn, conn);
     /* Small replies keep their buffer: no allocation per call. */
     ASSERT_EQ(prc__conn_buffered(conn), 16 * 1024);
     prc_call_finish(p, &call, PRC_OK);

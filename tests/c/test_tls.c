@@ -79,7 +79,7 @@ TEST_IMPL(tls_ok)
         ASSERT_EQ(pt_call(p, &call, "*2\r\n$3\r\nBIG\r\n$6\r\n100000\r\n", 1,
                           0, 2.0),
                   0);
-        r = prc_conn_replies(call.conn, &len);
+        r = prc_conn_replies(ST(&call)->conn, &len);
         ASSERT_EQ(len, 9 + 100000 + 2);
         ASSERT(memcmp(r + len - 3, "x\r\n", 3) == 0);
         prc_call_finish(p, &call, PRC_OK);

@@ -10,6 +10,7 @@
     /* errors.c */                                                            \
     XX(errors_names_and_messages)                                             \
     XX(errors_ok_and_unknown_codes)                                           \
+    XX(errors_classes)                                                        \
     /* clock.c */                                                             \
     XX(clock_injectable)                                                      \
     XX(clock_deadline_after)                                                  \
@@ -33,6 +34,7 @@
     XX(framer_int_beyond_64_bits)                                             \
     XX(framer_long_line)                                                      \
     XX(framer_limit_argument)                                                 \
+    XX(framer_reply_at)                                                       \
     /* breaker.c */                                                           \
     XX(breaker_run_of_events_opens)                                           \
     XX(breaker_in_flight_together_count_once)                                 \
@@ -85,7 +87,7 @@
     XX(cmdspec_subcommands)                                                   \
     XX(cmdspec_every_entry_found)                                             \
     XX(cmdspec_classes)                                                       \
-    XX(cmdspec_agrees_with_cmdtable)                                          \
+    XX(cmdspec_drives_the_call_rules)                                         \
     XX(cmdspec_keys_index_range)                                              \
     XX(cmdspec_keys_keynum)                                                   \
     XX(cmdspec_keys_keyword)                                                  \
@@ -99,7 +101,7 @@
     /* slot.c */                                                              \
     XX(slot_crc16_and_tags)                                                   \
     XX(slot_of_commands)                                                      \
-    /* cmdtable.c and pool.c: connection-state commands */                    \
+    /* cmdtable.c and call.c: connection-state commands */                    \
     XX(cmdstate_classes)                                                      \
     XX(cmdstate_others)                                                       \
     XX(cmdstate_close_after_call)                                             \
@@ -135,44 +137,50 @@
     XX(pool_pin)                                                              \
     XX(pool_pin_stray_bytes)                                                  \
     XX(pool_idle_buffers_trimmed)                                             \
-    /* conn.c, transport.c, tls.c */                                          \
-    XX(conn_refused)                                                          \
-    XX(conn_refused_localhost)                                                \
-    XX(conn_resolve_localhost)                                                \
-    XX(conn_resolve_abandoned)                                                \
-    XX(conn_resolve_pool_closed)                                              \
-    XX(conn_resolve_error)                                                    \
-    XX(conn_hung_timeout)                                                     \
-    XX(conn_drip_timeout)                                                     \
-    XX(conn_slow_ok)                                                          \
-    XX(conn_write_timeout)                                                    \
-    XX(conn_blocking_deadline)                                                \
-    XX(conn_garbage)                                                          \
-    XX(conn_extra_bytes)                                                      \
-    XX(conn_out_of_step)                                                      \
-    XX(conn_bytes_before_handshake)                                           \
-    XX(conn_greeting_not_a_reply)                                             \
-    XX(conn_eof_mid_reply)                                                    \
-    XX(conn_retry_readonly)                                                   \
-    XX(conn_no_retry_write)                                                   \
-    XX(conn_no_retry_flag)                                                    \
-    XX(conn_retry_attempts_bounded)                                           \
-    XX(conn_retry_on_timeout_read)                                            \
-    XX(conn_retry_on_timeout_connect)                                         \
-    XX(conn_handshake_order)                                                  \
-    XX(conn_auth_error)                                                       \
-    XX(conn_handshake_errors)                                                 \
-    XX(conn_handshake_extra_bytes)                                            \
-    XX(conn_reply_limit_bulk)                                                 \
-    XX(conn_reply_limit_elements)                                             \
-    XX(conn_reply_limit_total)                                                \
-    XX(conn_reply_limit_per_reply)                                            \
-    XX(conn_big_reply)                                                        \
-    XX(conn_unix_socket)                                                      \
-    XX(conn_unix_errors)                                                      \
+    /* conn.c, transport.c: one connection on a config, no pool */            \
     XX(conn_state_machine)                                                    \
     XX(conn_faulty_transport)                                                 \
-    XX(conn_real_redis)                                                       \
+    XX(conn_out_of_step)                                                      \
+    XX(conn_bytes_before_handshake)                                           \
+    XX(conn_open_refused)                                                     \
+    XX(conn_open_resolve)                                                     \
+    XX(conn_open_handshake)                                                   \
+    XX(conn_open_unix)                                                        \
+    XX(conn_reply_limit)                                                      \
+    /* call.c, drive.c: calls through a pool (test_call.c) */                 \
+    XX(call_refused)                                                          \
+    XX(call_refused_localhost)                                                \
+    XX(call_resolve_localhost)                                                \
+    XX(call_resolve_abandoned)                                                \
+    XX(call_resolve_pool_closed)                                              \
+    XX(call_resolve_error)                                                    \
+    XX(call_hung_timeout)                                                     \
+    XX(call_drip_timeout)                                                     \
+    XX(call_slow_ok)                                                          \
+    XX(call_write_timeout)                                                    \
+    XX(call_blocking_deadline)                                                \
+    XX(call_garbage)                                                          \
+    XX(call_extra_bytes)                                                      \
+    XX(call_greeting_not_a_reply)                                             \
+    XX(call_eof_mid_reply)                                                    \
+    XX(call_retry_readonly)                                                   \
+    XX(call_no_retry_write)                                                   \
+    XX(call_no_retry_flag)                                                    \
+    XX(call_retry_attempts_bounded)                                           \
+    XX(call_retry_on_timeout_read)                                            \
+    XX(call_retry_on_timeout_connect)                                         \
+    XX(call_handshake_order)                                                  \
+    XX(call_auth_error)                                                       \
+    XX(call_handshake_errors)                                                 \
+    XX(call_handshake_extra_bytes)                                            \
+    XX(call_reply_limit_bulk)                                                 \
+    XX(call_reply_limit_elements)                                             \
+    XX(call_reply_limit_total)                                                \
+    XX(call_reply_limit_per_reply)                                            \
+    XX(call_big_reply)                                                        \
+    XX(call_unix_socket)                                                      \
+    XX(call_unix_errors)                                                      \
+    XX(call_real_redis)                                                       \
     /* tls.c */                                                               \
     XX(tls_ok)                                                                \
     XX(tls_server_name)                                                       \

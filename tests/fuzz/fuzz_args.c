@@ -36,8 +36,20 @@ check_flags(int argc, const char **argv, const size_t *lens)
     int flags = prc_command_flags(argc, argv, lens, &block);
     int i, has_block = 0;
 
-    if (flags & ~(PRC_CALL_READONLY | PRC_CALL_BLOCKING)) {
+    if (flags & ~(PRC_CALL_READONLY | PRC_CALL_BLOCKING | PRC_CALL_CLOSE |
+                  PRC_CMD_STATE)) {
         abort();
+    }
+    /* A connection-state command is refused, never run: it neither blocks
+     * nor is replayed, and has exactly one state class and a refusal. */
+    if (flags & PRC_CMD_STATE) {
+        const char *name;
+        int state = flags & PRC_CMD_STATE;
+        if ((flags & ~PRC_CMD_STATE) || (state & (state - 1)) ||
+            prc_command_refusal(argc, argv, lens, &name) == NULL ||
+            name == NULL) {
+            abort();
+        }
     }
     if (!(block == -1 || (block >= 0 && !isnan(block)))) {
         fprintf(stderr, "block_seconds %g\n", block);
@@ -101,17 +113,18 @@ check_roundtrip(const char *cmd, size_t len, int argc, const char **argv,
     redisReaderFree(r);
 }
 
-/* A pool's setup commands, with the arguments as secrets and names. */
+/* A connection config's setup commands, with the arguments as secrets
+ * and names. */
 static void
 check_setup(int argc, const char **argv, const size_t *lens)
 {
     char strs[3][256];
     prc_opts_t o;
-    prc_pool_t *p;
+    prc_conn_cfg_t cfg;
     const char *buf;
     size_t len;
     char err[128];
-    int code, n, i;
+    int n, i;
 
     prc_opts_init(&o);
     o.host = "127.0.0.1";
@@ -128,11 +141,12 @@ check_setup(int argc, const char **argv, const size_t *lens)
     o.username = argc > 1 ? strs[1] : NULL;
     o.client_name = argc > 2 ? strs[2] : NULL;
     o.db = argc > 3 ? (int)(lens[3] % 16) : 0;
-    p = prc_pool_new(&o, &code, err, sizeof(err));
-    if (p == NULL) {
+    if (prc__conn_cfg_init(&cfg, &o, err, sizeof(err)) != 0) {
         abort();
     }
-    prc__pool_handshake(p, &buf, &len, &n);
+    buf = cfg.handshake;
+    len = cfg.handshake_len;
+    n = cfg.handshake_n;
     if (n != 1 + (o.db != 0) + (o.client_name != NULL)) {
         abort();
     }
@@ -160,7 +174,7 @@ check_setup(int argc, const char **argv, const size_t *lens)
         freeReplyObject(auth);
         redisReaderFree(r);
     }
-    prc_pool_free(p);
+    prc__conn_cfg_free(&cfg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

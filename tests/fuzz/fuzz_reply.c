@@ -8,7 +8,9 @@
  * the binding would feed exactly those bytes to its hiredis reader and
  * expect exactly that many replies: the harness does the same with a
  * hiredis reader and checks that both agree on where each reply ends and
- * that integers were framed only when they fit in 64 bits.
+ * that integers were framed only when they fit in 64 bits; and that
+ * prc_reply_at (how the core reads the few replies it looks into) reads
+ * each reply as hiredis does.
  *
  * Input layout: byte 0 selects the mode (bits 0-2: replies expected - 1;
  * bits 3-4: limits; bit 5: setup mode; bits 6-7: chunking), byte 1 seeds
@@ -23,8 +25,8 @@
 
 #include "prc_int.h"
 
-static prc_pool_t *plain_pool; /* no setup commands */
-static prc_pool_t *setup_pool; /* AUTH + SELECT + CLIENT SETNAME */
+static prc_conn_cfg_t plain_cfg; /* no setup commands */
+static prc_conn_cfg_t setup_cfg; /* AUTH + SELECT + CLIENT SETNAME */
 
 static const uint8_t *in_data;
 static size_t in_len, in_pos;
@@ -95,13 +97,12 @@ static const prc_transport_t fuzz_transport = {
     .close = fz_close,
 };
 
-static prc_pool_t *
-make_pool(int setup)
+/* A connection config, no pool: the connection stands on its own. */
+static void
+make_cfg(prc_conn_cfg_t *cfg, int setup)
 {
     prc_opts_t o;
     char err[128];
-    int code;
-    prc_pool_t *p;
 
     prc_opts_init(&o);
     o.host = "127.0.0.1";
@@ -110,12 +111,10 @@ make_pool(int setup)
         o.db = 2;
         o.client_name = "fuzz";
     }
-    p = prc_pool_new(&o, &code, err, sizeof(err));
-    if (p == NULL) {
-        fprintf(stderr, "prc_pool_new: %s\n", err);
+    if (prc__conn_cfg_init(cfg, &o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "prc__conn_cfg_init: %s\n", err);
         abort();
     }
-    return p;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -125,8 +124,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    plain_pool = make_pool(0);
-    setup_pool = make_pool(1);
+    make_cfg(&plain_cfg, 0);
+    make_cfg(&setup_cfg, 1);
     return 0;
 }
 
@@ -149,6 +148,50 @@ check_integer(const char *line, size_t len, long long parsed)
     if (errno == ERANGE || *end != '\0' || v != parsed) {
         fprintf(stderr, "integer \"%s\" framed, hiredis read %lld\n", tmp,
                 parsed);
+        abort();
+    }
+}
+
+/* prc_reply_at must read the reply hiredis read: same type, end, text,
+ * payload or element count. */
+static void
+check_reply_at(const char *buf, size_t len, size_t start, size_t end,
+               const redisReply *reply)
+{
+    prc_reply_t r;
+    int ok;
+
+    if (prc_reply_at(buf, len, start, &r) != 1 || r.end != end) {
+        abort();
+    }
+    switch (reply->type) {
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+        ok = r.type == (reply->type == REDIS_REPLY_STATUS ? '+' : '-') &&
+             r.len == (size_t)reply->len &&
+             memcmp(r.text, reply->str, r.len) == 0;
+        break;
+    case REDIS_REPLY_STRING:
+        ok = r.type == '$' && r.n == (int64_t)reply->len &&
+             r.len == (size_t)reply->len &&
+             memcmp(r.text, reply->str, r.len) == 0;
+        break;
+    case REDIS_REPLY_INTEGER:
+        ok = r.type == ':' && r.text == buf + start + 1;
+        break;
+    case REDIS_REPLY_NIL:
+        ok = (r.type == '$' || r.type == '*') && r.n == -1 && r.text == NULL;
+        break;
+    case REDIS_REPLY_ARRAY:
+        ok = r.type == '*' && r.n == (int64_t)reply->elements;
+        break;
+    default:
+        ok = 0;
+        break;
+    }
+    if (!ok) {
+        fprintf(stderr, "prc_reply_at read type %c, hiredis type %d\n", r.type,
+                reply->type);
         abort();
     }
 }
@@ -200,6 +243,7 @@ check_replies(const char *buf, size_t len, int want)
         if (reply->type == REDIS_REPLY_INTEGER) {
             check_integer(buf + start + 1, f.pos - start - 3, reply->integer);
         }
+        check_reply_at(buf, len, start, f.pos, reply);
         freeReplyObject(reply);
         if (redisReaderGetReply(r, &obj) != REDIS_OK || obj != NULL) {
             abort(); /* the reader saw a reply the framer did not */
@@ -237,7 +281,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     exhausted = 0;
     quiet_first = setup && !(chunk_seed & 2);
 
-    c = prc__conn_new(setup ? setup_pool : plain_pool);
+    c = prc__conn_new(setup ? &setup_cfg : &plain_cfg);
     if (c == NULL) {
         return 0;
     }

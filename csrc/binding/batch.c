@@ -1,0 +1,457 @@
+/* batch.c - the Batch type: a pipeline's commands, encoded and queued in
+ * C, sent by one call. */
+#include <string.h>
+#include <strings.h>
+
+#include "binding.h"
+
+static char *
+dup_cstr(const char *s)
+{
+    char *d = PyMem_Malloc(strlen(s) + 1);
+
+    if (d == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    strcpy(d, s);
+    return d;
+}
+
+static PyObject *
+Batch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static const char *const kwlist[] = {"encoding", "encoding_errors",
+                                         "owner", "transaction", NULL};
+    const char *encoding = NULL, *errors = NULL;
+    PyObject *owner = Py_None;
+    int transaction = 0;
+    BatchObject *self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$zzOp:Batch",
+                                     (char **)kwlist, &encoding, &errors,
+                                     &owner, &transaction)) {
+        return NULL;
+    }
+    self = (BatchObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->flags = PRC_CALL_READONLY;
+    self->transaction = transaction;
+    self->callbacks = PyList_New(0);
+    if (self->callbacks == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    if (owner != Py_None) {
+        self->owner = PyWeakref_NewRef(owner, NULL);
+        if (self->owner == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
+    if (encoding != NULL && strcasecmp(encoding, "utf-8") != 0 &&
+        strcasecmp(encoding, "utf8") != 0) {
+        if (PyCodec_KnownEncoding(encoding) != 1) {
+            Py_DECREF(self);
+            PyErr_Format(PyExc_ValueError, "unknown encoding %s", encoding);
+            return NULL;
+        }
+        self->encoding = dup_cstr(encoding);
+        if (self->encoding == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
+    if (errors != NULL && strcmp(errors, "strict") != 0) {
+        self->errors = dup_cstr(errors);
+        if (self->errors == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+    }
+    return (PyObject *)self;
+}
+
+static int
+Batch_traverse(BatchObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->callbacks);
+    Py_VISIT(self->owner);
+    return 0;
+}
+
+static void
+Batch_dealloc(BatchObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+
+    PyObject_GC_UnTrack(self);
+    /* No tp_clear: the list and the weak reference break any cycle
+     * through the callbacks, so both are always set while we live. */
+    Py_XDECREF(self->callbacks);
+    Py_XDECREF(self->owner);
+    PyMem_Free(self->buf);
+    PyMem_Free(self->encoding);
+    PyMem_Free(self->errors);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+int
+pyrc_batch_busy(BatchObject *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the batch is being executed by another thread");
+        return -1;
+    }
+    return 0;
+}
+
+/* Encode one command (arguments already converted) onto the end of the
+ * batch; a command with a state class in `refused` raises DataError
+ * (refuse_state).  Returns 0, or -1 with an exception set and the batch
+ * unchanged. */
+static int
+batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
+{
+    char *cmd;
+    size_t len;
+    double block;
+    int flags = prc_command_flags(a->argc, a->argv, a->argvlen, &block);
+
+    if ((flags & PRC_CMD_STATE) && (flags & refused)) {
+        return pyrc_refuse_state(st, a);
+    }
+    cmd = pyrc_format(st, a, &len);
+    if (cmd == NULL) {
+        return -1;
+    }
+    if (self->len + len > self->cap) {
+        size_t cap = self->cap ? self->cap : 256;
+        char *nb;
+        while (cap < self->len + len) {
+            cap *= 2;
+        }
+        if (cap >= (size_t)INT32_MAX * 2) {
+            pyrc_free_command(cmd);
+            PyErr_SetString(PYRC_EXC(st, DATA), "pipeline larger than 4 GiB");
+            return -1;
+        }
+        nb = PyMem_Realloc(self->buf, cap);
+        if (nb == NULL) {
+            pyrc_free_command(cmd);
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->buf = nb;
+        self->cap = cap;
+    }
+    memcpy(self->buf + self->len, cmd, len);
+    pyrc_free_command(cmd);
+    self->len += len;
+    self->n++;
+    if (!(flags & PRC_CALL_READONLY)) {
+        self->flags &= ~PRC_CALL_READONLY;
+    }
+    if (flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
+        self->any_blocking |= (flags & PRC_CALL_BLOCKING) != 0;
+        self->flags |= flags & PRC_CALL_CLOSE;
+    }
+    self->exec_last = a->argc == 1 && a->argvlen[0] == 4 &&
+                      strncasecmp(a->argv[0], "EXEC", 4) == 0;
+    return 0;
+}
+
+/* Convert and push a tuple/list of arguments (batch_push); 0 or -1.
+ * Inline: each caller's constant `refused` then costs nothing. */
+static inline int
+batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq, int refused)
+{
+    pyrc_args a;
+    PyObject *seq;
+    int rc;
+
+    seq = PySequence_Fast(args_seq, "append() takes a tuple of arguments");
+    if (seq == NULL) {
+        return -1;
+    }
+    if (pyrc_args_from_seq(st, seq, &a, self->encoding,
+                           self->errors ? self->errors : "strict") < 0) {
+        Py_DECREF(seq);
+        return -1;
+    }
+    rc = batch_push(self, st, &a, refused);
+    pyrc_args_free(&a);
+    Py_DECREF(seq);
+    return rc;
+}
+
+PyDoc_STRVAR(
+    Batch_append_doc,
+    "append($self, args, /)\n--\n\n"
+    "Encode one command now (the arguments are copied) and queue it.\n"
+    "The pipeline's own path: MULTI, EXEC, DISCARD, WATCH and UNWATCH\n"
+    "may go; other connection-state commands raise DataError.");
+
+static PyObject *
+Batch_append(BatchObject *self, PyObject *args_seq)
+{
+    if (pyrc_batch_busy(self) < 0 ||
+        batch_add(self, pyrc_get_state_by_type(Py_TYPE(self)), args_seq,
+                  PRC_CMD_CONN_STATE) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Queue one fixed command that append() refuses (a cluster client's
+ * ASKING or READONLY); 0 or -1 with an exception set. */
+static PyObject *
+batch_push_fixed(BatchObject *self, const char *name, size_t len)
+{
+    const char *argv[1] = {name};
+    size_t argvlen[1] = {len};
+    pyrc_args a = {.argv = argv, .argvlen = argvlen, .argc = 1};
+
+    if (pyrc_batch_busy(self) < 0 ||
+        batch_push(self, pyrc_get_state_by_type(Py_TYPE(self)), &a, 0) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(
+    Batch_asking_doc,
+    "asking($self, /)\n--\n\n"
+    "Queue ASKING, for the command appended next: the cluster client's\n"
+    "answer to an ASK redirection.  ASKING holds for that one command\n"
+    "only, so the connection goes back to the pool as it was (append()\n"
+    "refuses ASKING alone).");
+
+static PyObject *
+Batch_asking(BatchObject *self, PyObject *unused)
+{
+    (void)unused;
+    return batch_push_fixed(self, "ASKING", 6);
+}
+
+PyDoc_STRVAR(
+    Batch_readonly_replica_doc,
+    "readonly_replica($self, /)\n--\n\n"
+    "Queue READONLY: the cluster client's prefix to a read it sends to a\n"
+    "replica (read_from_replicas).  READONLY stays on the connection, but\n"
+    "the cluster client sends it only on its connections to replicas, each\n"
+    "time, where it changes nothing for later reads; append() refuses it.");
+
+static PyObject *
+Batch_readonly_replica(BatchObject *self, PyObject *unused)
+{
+    (void)unused;
+    return batch_push_fixed(self, "READONLY", 8);
+}
+
+PyDoc_STRVAR(
+    Batch_queue_doc,
+    "queue($self, args, callback=None, /)\n--\n\n"
+    "append(args) (after MULTI, for the first command of a transaction\n"
+    "batch) and record callback in callbacks.  Returns the owner given\n"
+    "to Batch(), so a Pipeline's command methods chain; None without one.\n"
+    "Every connection-state command raises DataError (the user's path).");
+
+static PyObject *
+Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const char *const multi_argv[] = {"MULTI"};
+    static size_t multi_len[] = {5};
+    pyrc_state *st = pyrc_get_state_by_type(Py_TYPE(self));
+    size_t len0 = self->len;
+    Py_ssize_t n0 = self->n;
+    int flags0 = self->flags, blocking0 = self->any_blocking;
+    int exec0 = self->exec_last;
+    PyObject *owner;
+
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "queue() takes 1 or 2 positional arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (pyrc_batch_busy(self) < 0) {
+        return NULL;
+    }
+    if (self->transaction && self->n == 0) {
+        pyrc_args multi = {.argv = (const char **)multi_argv,
+                           .argvlen = multi_len,
+                           .argc = 1};
+        if (batch_push(self, st, &multi, 0) < 0) {
+            return NULL;
+        }
+    }
+    if (batch_add(self, st, args[0], PRC_CMD_STATE) < 0 ||
+        PyList_Append(self->callbacks, nargs == 2 ? args[1] : Py_None) < 0) {
+        /* Nothing half-queued: a command without its callback (or a lone
+         * MULTI) would shift every later reply. */
+        self->len = len0;
+        self->n = n0;
+        self->flags = flags0;
+        self->any_blocking = blocking0;
+        self->exec_last = exec0;
+        return NULL;
+    }
+    if (self->owner == NULL) {
+        Py_RETURN_NONE;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    if (PyWeakref_GetRef(self->owner, &owner) < 0) {
+        return NULL;
+    }
+    if (owner == NULL) {
+        Py_RETURN_NONE;
+    }
+    return owner;
+#else
+    owner = PyWeakref_GetObject(self->owner); /* borrowed; None when dead */
+    Py_INCREF(owner);
+    return owner;
+#endif
+}
+
+PyDoc_STRVAR(Batch_command_name_doc,
+             "command_name($self, index, /)\n--\n\n"
+             "The name (first argument) of queued command `index`, counting\n"
+             "a transaction's MULTI; for error messages.");
+
+static PyObject *
+Batch_command_name(BatchObject *self, PyObject *arg)
+{
+    Py_ssize_t index = PyNumber_AsSsize_t(arg, PyExc_IndexError), i;
+    prc_reply_t cmd, name;
+    size_t pos = 0;
+
+    if (index == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (index < 0 || index >= self->n) {
+        PyErr_SetString(PyExc_IndexError, "command index out of range");
+        return NULL;
+    }
+    /* The batch is RESP (arrays of bulk strings, from hiredis's
+     * formatter): the framer finds each command, and its first element. */
+    for (i = 0; i <= index; i++) {
+        if (prc_reply_at(self->buf, self->len, pos, &cmd) != 1 ||
+            cmd.type != '*' || cmd.n < 1) {
+            goto malformed;
+        }
+        pos = cmd.end;
+    }
+    if (prc_reply_at(self->buf, cmd.end, cmd.body, &name) == 1 &&
+        name.type == '$' && name.text != NULL) {
+        return PyUnicode_DecodeUTF8(name.text, (Py_ssize_t)name.len,
+                                    "backslashreplace");
+    }
+malformed:
+    PyErr_SetString(PyExc_RuntimeError, "malformed batch buffer");
+    return NULL;
+}
+
+PyDoc_STRVAR(Batch_clear_doc,
+             "clear($self, /)\n--\n\nDrop every queued command.");
+
+static PyObject *
+Batch_clear(BatchObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (pyrc_batch_busy(self) < 0) {
+        return NULL;
+    }
+    if (PyList_SetSlice(self->callbacks, 0, PY_SSIZE_T_MAX, NULL) < 0) {
+        return NULL;
+    }
+    self->len = 0;
+    self->n = 0;
+    self->flags = PRC_CALL_READONLY;
+    self->any_blocking = 0;
+    self->exec_last = 0;
+    if (self->cap > 1024 * 1024) {
+        PyMem_Free(self->buf);
+        self->buf = NULL;
+        self->cap = 0;
+    }
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t
+Batch_len(BatchObject *self)
+{
+    return self->n;
+}
+
+static PyObject *
+Batch_get_nbytes(BatchObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSize_t(self->len);
+}
+
+static PyObject *
+Batch_get_readonly(BatchObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong((self->flags & PRC_CALL_READONLY) != 0);
+}
+
+static PyMethodDef Batch_methods[] = {
+    {"append", (PyCFunction)Batch_append, METH_O, Batch_append_doc},
+    {"asking", (PyCFunction)Batch_asking, METH_NOARGS, Batch_asking_doc},
+    {"readonly_replica", (PyCFunction)Batch_readonly_replica, METH_NOARGS,
+     Batch_readonly_replica_doc},
+    {"queue", (PyCFunction)(void (*)(void))Batch_queue, METH_FASTCALL,
+     Batch_queue_doc},
+    {"command_name", (PyCFunction)Batch_command_name, METH_O,
+     Batch_command_name_doc},
+    {"clear", (PyCFunction)Batch_clear, METH_NOARGS, Batch_clear_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyObject *
+Batch_get_callbacks(BatchObject *self, void *closure)
+{
+    (void)closure;
+    Py_INCREF(self->callbacks);
+    return self->callbacks;
+}
+
+static PyGetSetDef Batch_getset[] = {
+    {"callbacks", (getter)Batch_get_callbacks, NULL,
+     "the callbacks given to queue(), in order (the batch's own list)", NULL},
+    {"nbytes", (getter)Batch_get_nbytes, NULL, "encoded size in bytes", NULL},
+    {"readonly", (getter)Batch_get_readonly, NULL,
+     "True when every queued command is read-only", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(Batch_doc, "Batch()\n--\n\n"
+                        "Commands encoded and queued in C for one pipeline.");
+
+static PyType_Slot Batch_slots[] = {
+    {Py_tp_doc, (void *)Batch_doc},
+    {Py_tp_new, Batch_new},
+    {Py_tp_dealloc, Batch_dealloc},
+    {Py_tp_traverse, Batch_traverse},
+    {Py_tp_methods, Batch_methods},
+    {Py_tp_getset, Batch_getset},
+    {Py_sq_length, Batch_len},
+    {Py_mp_length, Batch_len},
+    {0, NULL},
+};
+
+PyType_Spec pyrc_batch_spec = {
+    .name = "pyredisclient._core.Batch",
+    .basicsize = sizeof(BatchObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | PYRC_TPFLAGS_IMMUTABLE,
+    .slots = Batch_slots,
+};
