@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 from .._core import Client as CoreClient
 from .._steps import Steps
 from ..config import ConfigurationError, RedisConfig, hide_password
+from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, ReadOnlyError, RedisError, ResponseError
 from ..resilience.retry import may_have_run, replay_safe
 from .base import build_config, core_client_kwargs
@@ -53,17 +54,8 @@ def _text(value: Any) -> str:
 
 
 def parse_sentinels(sentinels: Iterable[Any]) -> List[Tuple[str, int]]:
-    """``["h1:26379", ("h2", 26379)]`` as a list of (host, port)."""
-    out = []
-    for item in sentinels:
-        if isinstance(item, str):
-            host, _, port = item.rpartition(":")
-            if not host or not port.isdigit():
-                raise ConfigurationError(f"sentinel {item!r} is not host:port", "sentinels")
-            out.append((host.strip("[]"), int(port)))
-        else:
-            host, port = item
-            out.append((str(host), int(port)))
+    """``["h1:26379", ("h2", 26379)]`` as a list of (host, port); at least one."""
+    out = parse_addresses(sentinels, "sentinels")
     if not out:
         raise ConfigurationError("from_sentinel needs at least one sentinel", "sentinels")
     return out

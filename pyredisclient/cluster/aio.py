@@ -60,13 +60,7 @@ class AsyncRedisClusterClient(ClusterBase):
     ) -> AsyncIterator[Any]:
         """Every key matching ``match`` (and ``_type``) on every primary (an async
         generator)."""
-        args: Tuple[Any, ...] = ()
-        if match is not None:
-            args += ("MATCH", match)
-        if count is not None:
-            args += ("COUNT", count)
-        if _type is not None:
-            args += ("TYPE", _type)
+        args = self._scan_args(match, count, _type)
         smap = await run_async(self._map_steps())
         for node in smap.primaries:
             cursor = 0

@@ -32,6 +32,7 @@ from ..client.base import ClientBase, _config_prefixer, build_config
 from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
+from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, ReadOnlyError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
@@ -74,20 +75,6 @@ def refused(exc: BaseException) -> bool:
     )
 
 
-def _parse_seeds(seeds: Iterable[Any]) -> List[Tuple[str, int]]:
-    out = []
-    for seed in seeds:
-        if isinstance(seed, str):
-            host, _, port = seed.rpartition(":")
-            if not host or not port.isdigit():
-                raise ConfigurationError(f"startup node {seed!r} is not host:port", "startup_nodes")
-            out.append((host.strip("[]"), int(port)))
-        else:
-            host, port = seed
-            out.append((str(host), int(port)))
-    return out
-
-
 class ClusterBase(ClientBase, CoreCommands):
     """Construction, routing steps and state shared by both cluster clients.
 
@@ -115,7 +102,7 @@ class ClusterBase(ClientBase, CoreCommands):
             raise ConfigurationError("a Redis Cluster has only database 0", "db")
         if config.unix_socket_path is not None:
             raise ConfigurationError("cluster nodes are reached over TCP", "unix_socket_path")
-        seeds = _parse_seeds(startup_nodes) if startup_nodes is not None else []
+        seeds = parse_addresses(startup_nodes, "startup_nodes") if startup_nodes is not None else []
         if host is not None or not seeds:
             seeds.insert(0, (config.effective_host, config.port))
         self._config = config
@@ -422,6 +409,18 @@ class ClusterBase(ClientBase, CoreCommands):
             if isinstance(reply, BaseException):
                 raise reply
         return merge(info.response, replies, dict(zip(nodes, replies)))
+
+    @staticmethod
+    def _scan_args(match: Any, count: int | None, _type: str | None) -> Tuple[Any, ...]:
+        """SCAN's options after the cursor."""
+        args: Tuple[Any, ...] = ()
+        if match is not None:
+            args += ("MATCH", match)
+        if count is not None:
+            args += ("COUNT", count)
+        if _type is not None:
+            args += ("TYPE", _type)
+        return args
 
     def _scan_steps(
         self, node: str, cursor: Any, args: Tuple[Any, ...]

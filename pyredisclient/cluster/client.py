@@ -82,13 +82,7 @@ class RedisClusterClient(ClusterBase):
     ) -> Iterator[Any]:
         """Yield every key matching ``match`` (and ``_type``) on every primary, one
         primary after another (each node's keys in SCAN's order)."""
-        args: Tuple[Any, ...] = ()
-        if match is not None:
-            args += ("MATCH", match)
-        if count is not None:
-            args += ("COUNT", count)
-        if _type is not None:
-            args += ("TYPE", _type)
+        args = self._scan_args(match, count, _type)
         smap = run_sync(self._map_steps())
         for node in smap.primaries:
             cursor = 0
