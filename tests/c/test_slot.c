@@ -54,7 +54,7 @@ TEST_IMPL(slot_of_commands)
 {
     const char *why = NULL;
     const char *many[40];
-    char names[36][8];
+    char names[36][16];
     int i;
 
     ASSERT_EQ(CMD_SLOT("GET", "foo"), 12182);
