@@ -383,3 +383,38 @@ def test_read_from_replicas(redis_cluster_with_replicas: RedisClusterServers) ->
                 assert c2.get("r:0") == b"r:0"
         finally:
             cluster.resume(replica)
+
+
+def test_slot_map_from_cluster_slots_and_shards(
+    redis_cluster_with_replicas: RedisClusterServers,
+) -> None:
+    """CLUSTER SLOTS (Redis before 7) and CLUSTER SHARDS give the same map."""
+    from pyredisclient.cluster.topology import parse_shards, parse_slots
+
+    cluster = redis_cluster_with_replicas
+    node = cluster.nodes[0]
+    with _RespConnection(node.unix_socket_path, password=node.password) as conn:
+        slots, shards = conn.pipeline([("CLUSTER", "SLOTS"), ("CLUSTER", "SHARDS")])
+    a, b = parse_slots(slots, "127.0.0.1"), parse_shards(shards, "127.0.0.1")
+    assert a.slots == b.slots and a.covered == 16384
+    # CLUSTER SLOTS may leave out a replica still syncing; CLUSTER SHARDS names it.
+    assert all(set(a.replicas[p]) <= set(b.replicas[p]) for p in a.primaries)
+    assert all(len(r) == 1 for r in b.replicas.values()) and len(b.nodes) == 6
+    owner = a.slots[100]
+    assert a.with_slot(100, "x:1").slots[100] == "x:1" and a.slots[100] == owner
+    assert "16384 slots covered" in repr(a)
+
+
+def test_what_may_be_sent_again() -> None:
+    from pyredisclient.resilience.retry import may_have_run, replay_safe
+
+    assert replay_safe(("GET", "k")) and replay_safe((b"get", b"k"))
+    assert not replay_safe(("INCR", "k"))
+    assert replay_safe(("CONFIG", "GET", "x")) is replay_safe(("config", "get", "y"))
+    assert not replay_safe(("CONFIG",)) and not replay_safe(("NOSUCH", "x"))
+    refused = pyredisclient.ConnectionError("connect x: refused")
+    refused.error_code = "ECONNECT"  # type: ignore[attr-defined]
+    lost = pyredisclient.ConnectionError("connection lost")
+    lost.error_code = "ECONNLOST"  # type: ignore[attr-defined]
+    assert not may_have_run(refused) and may_have_run(lost)
+    assert may_have_run(pyredisclient.TimeoutError("t"))  # no code: assume it ran

@@ -39,7 +39,7 @@ def replay_safe(args: Sequence[Any]) -> bool:
         if not spec["subcommands"]:
             safe = _replay_safe[head] = "replay_safe" in spec["classes"]
             return safe
-        _replay_safe[head] = _CONTAINER
+        safe = _replay_safe[head] = _CONTAINER
     if safe is not _CONTAINER:
         return bool(safe)
     if len(args) < 2:
