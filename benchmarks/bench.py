@@ -12,8 +12,9 @@ The contenders alternate in rounds (each workload runs for every contender, in
 an order rotated per round, before the next workload starts); every figure is
 the median with its min-max over the rounds, and a ratio to redis-py and to
 redis-benchmark. Beside throughput: the client's CPU time per operation
-(getrusage deltas), system calls per GET (``strace -c -f``), instructions per
-GET, per MGET and per pipelined GET (``valgrind --tool=callgrind``) with a
+(getrusage deltas), system calls per GET, per MGET of 100 keys and per
+pipeline of 10,000 GETs (``strace -c -f``), instructions per GET, SET, MGET
+and pipelined GET (``valgrind --tool=callgrind``) with a
 breakdown of where they go, and a ``perf`` profile of the client process. The
 strace and callgrind figures are differences of a 2N and an N run divided by
 N, so start-up cancels out.
@@ -26,9 +27,14 @@ extension during the run cannot change what is measured.
 Usage (normally through benchmarks/run.sh, which makes the environment)::
 
     python bench.py [--quick] [--rounds N] [--duration S] [--modes pinned,unpinned]
-                    [--workloads get16,...] [--callgrind-ops get,mget100,pipe10k]
+                    [--workloads get16,...] [--callgrind-ops get,set,mget100,pipe10k]
                     [--skip-strace] [--skip-callgrind] [--skip-perf]
                     [--skip-failure] [--json FILE] [--keep-profiles DIR]
+                    [--baseline DIR]
+
+``--baseline DIR`` adds a fourth contender, ``baseline``: the built package in
+DIR/pyredisclient (say, an export of main built in place), measured in the same
+rounds, strace and callgrind runs as this checkout's.
 
 Every loop is bounded in count and in time; nothing polls.
 """
@@ -64,8 +70,12 @@ HERE = Path(__file__).resolve().parent
 PRC = "pyredisclient"
 RPY = "redis-py"
 RB = "redis-benchmark"
-PY_CLIENTS = (PRC, RPY)
-CONTENDERS = (PRC, RPY, RB)
+# With --baseline DIR: a second build of pyredisclient (say, main's) as one
+# more contender, imported from a snapshot of DIR/pyredisclient.
+BASE = "baseline"
+BASE_ENV = "BENCH_BASELINE_PATH"
+PY_CLIENTS: Tuple[str, ...] = (PRC, RPY)
+CONTENDERS: Tuple[str, ...] = (PRC, RPY, RB)
 
 # The data set, preloaded once.
 VALUE16 = b"v" * 16
@@ -187,20 +197,24 @@ WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
 # Transactional pipelines have no redis-benchmark form; compare with the plain one.
 RB_SUBSTITUTE = {"pipe100tx": "pipe100", "pipe10ktx": "pipe10k"}
 
-# Targets from issue 6: (workload, metric, min ratio to redis-py, min ratio to
-# redis-benchmark). For instructions per GET the ratio is a maximum.
+# Targets from issue 6, with issue 18's for the RESP writer (a pipeline of
+# 10,000 GETs >= 0.8x -P 1000, MGET 100 >= 1.0x): (workload, min ratio to
+# redis-py, min ratio to redis-benchmark). For instructions per GET the ratio
+# is a maximum.
 TARGETS: Tuple[Tuple[str, float, float], ...] = (
     ("get16", 1.5, 0.85),
     ("set16", 1.5, 0.85),
-    ("pipe10k", 5.0, 0.4),
+    ("pipe10k", 5.0, 0.8),
     ("threads8", 3.0, 0.7),
     ("get1m", 1.0, 0.9),
-    ("mget100", 1.5, 0.85),
+    ("mget100", 1.5, 1.0),
 )
 CALLGRIND_TARGET = 0.25
-# What callgrind can count, one iteration each: a GET, an MGET of 100 keys, a
-# pipeline of 10,000 GETs (reported per GET).
-CALLGRIND_OPS = ("get", "mget100", "pipe10k")
+# What callgrind can count, one iteration each: a GET, a SET of 16 bytes, an
+# MGET of 100 keys, a pipeline of 10,000 GETs (reported per GET).
+CALLGRIND_OPS = ("get", "set", "mget100", "pipe10k")
+# The workload each count op runs.
+COUNT_WORKLOAD = {"get": "get16", "set": "set16"}
 
 
 # ---------------------------------------------------------------------------
@@ -214,7 +228,7 @@ def _cpu() -> Tuple[float, float]:
 
 
 def _make_client(kind: str, port: int) -> Any:
-    if kind == PRC:
+    if kind in (PRC, BASE):
         from pyredisclient import RedisClient
 
         return RedisClient(host="127.0.0.1", port=port)
@@ -224,7 +238,7 @@ def _make_client(kind: str, port: int) -> Any:
 
 
 def _client_info(kind: str, client: Any) -> Dict[str, str]:
-    if kind == PRC:
+    if kind in (PRC, BASE):
         import pyredisclient
 
         return {
@@ -438,14 +452,14 @@ def count_main(
     """Do *warmup* then *count* iterations of one op and exit.
 
     The body of the strace, callgrind and perf runs: ``get`` is one GET of the
-    16-byte value, ``mget100`` one MGET of 100 keys, ``pipe10k`` one
-    non-transactional pipeline of 10,000 GETs.
+    16-byte value, ``set`` one SET of 16 bytes, ``mget100`` one MGET of 100
+    keys, ``pipe10k`` one non-transactional pipeline of 10,000 GETs.
     With *cg_helper* (under ``valgrind --instr-atstart=no``) callgrind's
     instrumentation is switched on here, after the imports: only a speed-up,
     the warm-up and the exit are still counted and cancel out between runs.
     """
     client = _make_client(kind, port)
-    w = WORKLOAD_BY_NAME["get16" if op_name == "get" else op_name]
+    w = WORKLOAD_BY_NAME[COUNT_WORKLOAD.get(op_name, op_name)]
     op = _op_for(w, client)
     if cg_helper:
         import ctypes
@@ -594,6 +608,7 @@ class Results:
     )
     rb_commands: Dict[str, str] = field(default_factory=dict)
     strace: Dict[str, Any] = field(default_factory=dict)
+    strace_ops: Dict[str, Any] = field(default_factory=dict)  # mget100, pipe10k
     callgrind: Dict[str, Any] = field(default_factory=dict)
     perf: Dict[str, Any] = field(default_factory=dict)
     info: Dict[str, Any] = field(default_factory=dict)
@@ -632,7 +647,7 @@ class Results:
 # -- the code under test ----------------------------------------------------------
 
 
-def snapshot_package(dest: Path) -> Dict[str, str]:
+def snapshot_package(dest: Path, src: Path | None = None) -> Dict[str, str]:
     """Copy the pyredisclient package (with its built extension) to *dest*.
 
     Every process of the run imports this copy (PYTHONPATH), so that a rebuild
@@ -641,10 +656,11 @@ def snapshot_package(dest: Path) -> Dict[str, str]:
     Returns a description of the copied extension; raises when it is an
     instrumented build, whose figures would be meaningless.
     """
-    spec = importlib.util.find_spec("pyredisclient")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("pyredisclient is not installed (run benchmarks/run.sh)")
-    src = Path(next(iter(spec.submodule_search_locations)))
+    if src is None:
+        spec = importlib.util.find_spec("pyredisclient")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("pyredisclient is not installed (run benchmarks/run.sh)")
+        src = Path(next(iter(spec.submodule_search_locations)))
     target = dest / "pyredisclient"
     shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
     libs = sorted(target.glob("_core.*.so"))
@@ -767,12 +783,17 @@ def run_rounds(
             where = workers[PRC].info.pop("module", "?")
             if where != str(Path(sys.modules["pyredisclient"].__file__ or "").parent):
                 raise RuntimeError(f"the worker imported pyredisclient from {where}")
+            if BASE in workers:
+                where = workers[BASE].info.get("module", "?")
+                if where != str(Path(os.environ[BASE_ENV]) / "pyredisclient"):
+                    raise RuntimeError(f"the baseline imported pyredisclient from {where}")
             results.info.setdefault("clients", {k: v.info for k, v in workers.items()})
             try:
                 for rnd in range(rounds):
                     log(f"mode {mode}: round {rnd + 1}/{rounds}")
                     for w in workloads:
-                        order = list(CONTENDERS[rnd % 3 :] + CONTENDERS[: rnd % 3])
+                        k = rnd % len(CONTENDERS)
+                        order = list(CONTENDERS[k:] + CONTENDERS[:k])
                         for who in order:
                             if who == RB:
                                 if not w.rb_args:
@@ -844,21 +865,28 @@ def strace_count(cmd: Sequence[str], timeout: float) -> Dict[str, int]:
         return parse_strace_summary(Path(tf.name).read_text())
 
 
-def measure_syscalls(results: Results, port: int, n: int) -> None:
-    """Syscalls per GET = (calls of a 2N-GET run - calls of an N-GET run) / N."""
+def measure_syscalls(results: Results, port: int, n: int, op: str = "get") -> None:
+    """Syscalls per op = (calls of a 2N-op run - calls of an N-op run) / N.
+
+    *op* is ``get``, ``mget100`` (per MGET) or ``pipe10k`` (per pipeline of
+    10,000 GETs; redis-benchmark sends them as ten ``-P 1000`` batches).
+    """
     me = [sys.executable, str(Path(__file__).resolve())]
+    w = WORKLOAD_BY_NAME[COUNT_WORKLOAD.get(op, op)]
     for kind in (*PY_CLIENTS, RB):
         per_run = []
         for count in (n, 2 * n):
             if kind == RB:
-                cmd = rb_command(port, count, ("-c", "1", "-P", "1", "GET", KEY16))
+                cmd = rb_command(port, count * w.per_op, w.rb_args)
             else:
                 cmd = [
                     *me,
+                    "--count-op",
+                    op,
                     "--count-gets",
                     str(count),
                     "--warmup",
-                    "200",
+                    str(max(1, n // 10)),
                     "--worker",
                     kind,
                     "--port",
@@ -869,8 +897,12 @@ def measure_syscalls(results: Results, port: int, n: int) -> None:
         names = sorted(set(small) | set(big))
         diff = {k: (big.get(k, 0) - small.get(k, 0)) / n for k in names}
         diff = {k: v for k, v in diff.items() if abs(v) >= 0.005}
-        results.strace[kind] = {"per_get": sum(diff.values()), "by_syscall": diff, "n": n}
-        log(f"strace {kind}: {sum(diff.values()):.2f} syscalls/GET")
+        entry = {"per_get": sum(diff.values()), "by_syscall": diff, "n": n}
+        if op == "get":
+            results.strace[kind] = entry
+        else:
+            results.strace_ops.setdefault(op, {})[kind] = entry
+        log(f"strace {kind}: {sum(diff.values()):.2f} syscalls per {op}")
 
 
 # -- callgrind: instructions per GET ---------------------------------------------
@@ -975,7 +1007,7 @@ def measure_callgrind(results: Results, port: int, op: str, n: int, warmup: int,
     """
     me = [sys.executable, str(Path(__file__).resolve())]
     env = dict(os.environ, PYTHONHASHSEED="0")
-    per_op = WORKLOAD_BY_NAME["get16" if op == "get" else op].per_op
+    per_op = WORKLOAD_BY_NAME[COUNT_WORKLOAD.get(op, op)].per_op
     helper = build_cg_helper(tmp)
     fast = ["--instr-atstart=no"] if helper else []
     helper_arg = ["--cg-helper", str(helper)] if helper else []
@@ -1184,6 +1216,12 @@ def report(results: Results, modes: Sequence[str], args: argparse.Namespace) -> 
         f"pyredisclient revision: {info.get('revision')}   extension: "
         f"{ext.get('optimisation')}, sha256 {ext.get('sha256')}\n"
     )
+    if "baseline" in info:
+        b = info["baseline"]
+        p(
+            f"baseline: {b['source']}, revision {b['revision']}, extension "
+            f"{b['optimisation']}, sha256 {b['sha256']}\n"
+        )
     for who, ci in info.get("clients", {}).items():
         p(f"{who}: " + ", ".join(f"{k}={v}" for k, v in ci.items()) + "\n")
     p(
@@ -1229,7 +1267,7 @@ def report(results: Results, modes: Sequence[str], args: argparse.Namespace) -> 
                     f"{'-' if sys_share is None else f'{sys_share:.0f}':>4} "
                     f"{fmt_ratio(med, rpy):>9} {fmt_ratio(med, rb):>8}\n"
                 )
-            if w.rb_note:
+            if w.rb_note and not first:  # not for a workload left out
                 p(f"{'':32} (redis-benchmark: {w.rb_note})\n")
         p("  * redis-benchmark has no MULTI/EXEC form: the plain pipeline's figure.\n")
         p("  p50/p99: per call, inside the timed loop (redis-benchmark: its own histogram).\n")
@@ -1247,9 +1285,23 @@ def report(results: Results, modes: Sequence[str], args: argparse.Namespace) -> 
             )
             p(f"  {who:16} {s['per_get']:5.2f}   ({detail})\n")
         p("\n")
+    strace_titles = {
+        "mget100": "SYSTEM CALLS PER MGET OF 100 KEYS",
+        "pipe10k": "SYSTEM CALLS PER PIPELINE OF 10,000 GETS (redis-benchmark: 10 x -P 1000)",
+    }
+    for op, by_client in results.strace_ops.items():
+        n = next(iter(by_client.values()))["n"]
+        p(f"{strace_titles[op]} (strace -c -f; (2N run - N run) / N, N = {n})\n")
+        for who, s in by_client.items():
+            detail = ", ".join(
+                f"{k} {v:.2f}" for k, v in sorted(s["by_syscall"].items(), key=lambda kv: -kv[1])
+            )
+            p(f"  {who:16} {s['per_get']:7.2f}   ({detail})\n")
+        p("\n")
 
     titles = {
         "get": "INSTRUCTIONS PER GET",
+        "set": "INSTRUCTIONS PER SET OF 16 BYTES",
         "mget100": "INSTRUCTIONS PER MGET OF 100 KEYS",
         "pipe10k": "INSTRUCTIONS PER PIPELINED GET (pipelines of 10,000)",
     }
@@ -1357,13 +1409,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-failure", action="store_true", help="no failure_bench.py")
     ap.add_argument(
         "--callgrind-ops",
-        help="what callgrind counts: get,mget100,pipe10k (default: all; --quick: get)",
+        help="what callgrind counts: get,set,mget100,pipe10k (default: all; --quick: get)",
     )
     ap.add_argument("--callgrind-n", type=int, help="GETs of the N run (2N run too)")
     ap.add_argument("--json", help="also write the raw measurements here")
     ap.add_argument("--keep-profiles", help="keep callgrind.out and perf.data files here")
+    ap.add_argument(
+        "--baseline",
+        help="a checkout with a built pyredisclient (e.g. main's) to measure as one more "
+        "contender, 'baseline'",
+    )
     # Internal: worker processes.
-    ap.add_argument("--worker", choices=PY_CLIENTS, help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=(*PY_CLIENTS, BASE), help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--count-gets", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--count-op", default="get", choices=CALLGRIND_OPS, help=argparse.SUPPRESS)
@@ -1384,7 +1441,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global PY_CLIENTS, CONTENDERS
     args = parse_args(argv)
+    if args.worker == BASE:
+        sys.path.insert(0, os.environ[BASE_ENV])  # before the run's own snapshot
     if args.worker:
         if args.count_gets is not None:
             return count_main(
@@ -1419,6 +1479,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     results.info["revision"] = git_revision(Path(results.info["extension"]["source"]).parent)
+    base_dir = tempfile.TemporaryDirectory(prefix="bench-base-")
+    if args.baseline:
+        try:
+            base = snapshot_package(Path(base_dir.name), Path(args.baseline) / "pyredisclient")
+        except (RuntimeError, OSError) as exc:
+            print(f"bench: baseline: {exc}", file=sys.stderr)
+            return 2
+        base["revision"] = git_revision(Path(args.baseline))
+        results.info["baseline"] = base
+        os.environ[BASE_ENV] = base_dir.name
+        PY_CLIENTS = (PRC, BASE, RPY)
+        CONTENDERS = (PRC, BASE, RPY, RB)
     # This process and every child (workers, strace, callgrind, perf, the failure
     # benchmark) import the snapshot.
     sys.path.insert(0, snapshot_dir.name)
@@ -1450,6 +1522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_strace and shutil.which("strace"):
             log("counting system calls (strace)")
             measure_syscalls(results, port, 2000 if args.quick else 5000)
+            measure_syscalls(results, port, 200 if args.quick else 500, "mget100")
+            measure_syscalls(results, port, 5 if args.quick else 10, "pipe10k")
         elif not args.skip_strace:
             log("strace not found: skipping system call counts")
         prof_dir = Path(args.keep_profiles) if args.keep_profiles else Path(tmpdir)
@@ -1457,7 +1531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_callgrind and shutil.which("valgrind"):
             log("counting instructions (callgrind)")
             for op in args.callgrind_ops.split(","):
-                if op == "get":
+                if op in ("get", "set"):
                     measure_callgrind(results, port, op, args.callgrind_n, 200, prof_dir)
                 elif op == "mget100":
                     n = max(50, args.callgrind_n // 5)
@@ -1484,12 +1558,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "args": vars(args),
             "runs": {"|".join(k): v for k, v in results.runs.items()},
             "strace": results.strace,
+            "strace_ops": results.strace_ops,
             "callgrind": results.callgrind,
             "perf": results.perf,
             "rb_commands": results.rb_commands,
         }
         Path(args.json).write_text(json.dumps(raw, indent=1, default=str))
     snapshot_dir.cleanup()
+    base_dir.cleanup()
     return 0
 
 

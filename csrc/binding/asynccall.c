@@ -2,12 +2,19 @@
  * step by step, through prc_pool_step. */
 #include "binding.h"
 
+/* A new AsyncCall with room for a command of cmdlen bytes (0 for a
+ * batch call). */
 static AsyncCallObject *
-new_async_call(RedisClientObject *self)
+new_async_call(RedisClientObject *self, size_t cmdlen)
 {
-    AsyncCallObject *ac =
-        PyObject_GC_New(AsyncCallObject, self->state->AsyncCallType);
+    AsyncCallObject *ac;
 
+    if (cmdlen > PY_SSIZE_T_MAX) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    ac = PyObject_GC_NewVar(AsyncCallObject, self->state->AsyncCallType,
+                            (Py_ssize_t)cmdlen);
     if (ac == NULL) {
         return NULL;
     }
@@ -15,7 +22,6 @@ new_async_call(RedisClientObject *self)
     ac->client = self;
     ac->batch = NULL;
     ac->pin = NULL;
-    ac->cmd = NULL;
     ac->single = 0;
     ac->finished = 0;
     PyObject_GC_Track(ac);
@@ -42,31 +48,37 @@ async_lend(AsyncCallObject *ac, PinnedObject *pin)
 }
 
 /* Begin one command without blocking, on a pinned connection when pin is
- * given; the AsyncCall owns cmd and, until it finishes, the lent pin. */
+ * given; the AsyncCall holds the command's encoding (written now: later
+ * changes to a bytearray argument are not sent) and, until it finishes,
+ * the lent pin. */
 PyObject *
 pyrc_start(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
 {
     AsyncCallObject *ac;
+    pyrc_args a;
+    PyObject *seq;
     size_t len;
     double block;
     int flags;
-    char *cmd;
 
     if (pyrc_check_open(self) < 0) {
         return NULL;
     }
-    cmd = pyrc_prepare_single(self, args_seq, &len, &flags, &block, pin);
-    if (cmd == NULL) {
+    if (pyrc_prepare_single(self, args_seq, &a, &seq, &len, &flags, &block,
+                            pin) < 0) {
         return NULL;
     }
-    ac = new_async_call(self);
+    ac = new_async_call(self, len);
+    if (ac != NULL) {
+        prc_resp_write_command(ac->cmd, a.argc, a.argv, a.argvlen);
+    }
+    pyrc_args_free(&a);
+    Py_DECREF(seq);
     if (ac == NULL) {
-        pyrc_free_command(cmd);
         return NULL;
     }
-    ac->cmd = cmd;
     ac->single = 1;
-    prc_call_init(&ac->call, cmd, len, 1, flags | PRC_CALL_NONBLOCK,
+    prc_call_init(&ac->call, ac->cmd, len, 1, flags | PRC_CALL_NONBLOCK,
                   prc_deadline_after(self->socket_timeout));
     if (flags & PRC_CALL_BLOCKING) {
         pyrc_set_block_deadline(self, &ac->call, block);
@@ -99,11 +111,11 @@ pyrc_start_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
                         "start_batch() needs a non-empty, idle batch");
         return NULL;
     }
-    ac = new_async_call(self);
+    ac = new_async_call(self, 0);
     if (ac == NULL) {
         return NULL;
     }
-    prc_call_init(&ac->call, b->buf, b->len, (int)b->n,
+    prc_call_init(&ac->call, b->out.buf, b->out.len, (int)b->n,
                   (b->flags & ~PRC_CALL_BLOCKING) | PRC_CALL_NONBLOCK,
                   prc_deadline_after(self->socket_timeout));
     if (async_lend(ac, pin) < 0) {
@@ -319,9 +331,6 @@ AsyncCall_dealloc(AsyncCallObject *ac)
 
     PyObject_GC_UnTrack(ac);
     AsyncCall_clear(ac);
-    if (ac->cmd != NULL) {
-        pyrc_free_command(ac->cmd);
-    }
     PyObject_GC_Del(ac);
     Py_DECREF(tp);
 }
@@ -349,6 +358,7 @@ static PyType_Slot AsyncCall_slots[] = {
 PyType_Spec pyrc_asynccall_spec = {
     .name = "pyredisclient._core.AsyncCall",
     .basicsize = sizeof(AsyncCallObject),
+    .itemsize = 1, /* the command's bytes (cmd) */
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | PYRC_TPFLAGS_NO_NEW |
              PYRC_TPFLAGS_IMMUTABLE,
     .slots = AsyncCall_slots,

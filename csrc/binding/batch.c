@@ -5,6 +5,12 @@
 
 #include "binding.h"
 
+/* A batch's encoded commands stay below this: 4 GiB. */
+#define PYRC_MAX_BATCH ((size_t)UINT32_MAX)
+/* A batch buffer up to this size is kept for reuse: by the batch when it
+ * is cleared, by the module (batch_spare) when it dies. */
+#define PYRC_BATCH_KEEP (1024 * 1024)
+
 static char *
 dup_cstr(const char *s)
 {
@@ -87,13 +93,21 @@ static void
 Batch_dealloc(BatchObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    pyrc_state *st;
 
     PyObject_GC_UnTrack(self);
     /* No tp_clear: the list and the weak reference break any cycle
      * through the callbacks, so both are always set while we live. */
     Py_XDECREF(self->callbacks);
     Py_XDECREF(self->owner);
-    PyMem_Free(self->buf);
+    st = pyrc_get_state_by_type(tp);
+    if (st != NULL && st->batch_spare.buf == NULL && self->out.owned &&
+        self->out.cap <= PYRC_BATCH_KEEP) {
+        self->out.len = 0;
+        st->batch_spare = self->out; /* the module's now */
+    } else {
+        prc_wbuf_free(&self->out);
+    }
     PyMem_Free(self->encoding);
     PyMem_Free(self->errors);
     tp->tp_free((PyObject *)self);
@@ -112,13 +126,12 @@ pyrc_batch_busy(BatchObject *self)
 }
 
 /* Encode one command (arguments already converted) onto the end of the
- * batch; a command with a state class in `refused` raises DataError
- * (refuse_state).  Returns 0, or -1 with an exception set and the batch
- * unchanged. */
+ * batch, straight into its buffer; a command with a state class in
+ * `refused` raises DataError (refuse_state).  Returns 0, or -1 with an
+ * exception set and the batch unchanged. */
 static int
 batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
 {
-    char *cmd;
     size_t len;
     double block;
     int flags = prc_command_flags(a->argc, a->argv, a->argvlen, &block);
@@ -126,33 +139,25 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
     if ((flags & PRC_CMD_STATE) && (flags & refused)) {
         return pyrc_refuse_state(st, a);
     }
-    cmd = pyrc_format(st, a, &len);
-    if (cmd == NULL) {
+    if (pyrc_command_size(st, a, &len) < 0) {
         return -1;
     }
-    if (self->len + len > self->cap) {
-        size_t cap = self->cap ? self->cap : 256;
-        char *nb;
-        while (cap < self->len + len) {
-            cap *= 2;
-        }
-        if (cap >= (size_t)INT32_MAX * 2) {
-            pyrc_free_command(cmd);
-            PyErr_SetString(PYRC_EXC(st, DATA), "pipeline larger than 4 GiB");
-            return -1;
-        }
-        nb = PyMem_Realloc(self->buf, cap);
-        if (nb == NULL) {
-            pyrc_free_command(cmd);
-            PyErr_NoMemory();
-            return -1;
-        }
-        self->buf = nb;
-        self->cap = cap;
+    if (len >= PYRC_MAX_BATCH - self->out.len) {
+        PyErr_SetString(PYRC_EXC(st, DATA), "pipeline larger than 4 GiB");
+        return -1;
     }
-    memcpy(self->buf + self->len, cmd, len);
-    pyrc_free_command(cmd);
-    self->len += len;
+    if (self->out.buf == NULL && st->batch_spare.buf != NULL) {
+        /* A dead batch's buffer: no growth from scratch. */
+        self->out = st->batch_spare;
+        prc_wbuf_init(&st->batch_spare, NULL, 0);
+    }
+    if (prc_wbuf_reserve(&self->out, len) != 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    prc_resp_write_command(self->out.buf + self->out.len, a->argc, a->argv,
+                           a->argvlen);
+    self->out.len += len;
     self->n++;
     if (!(flags & PRC_CALL_READONLY)) {
         self->flags &= ~PRC_CALL_READONLY;
@@ -268,7 +273,7 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
     static const char *const multi_argv[] = {"MULTI"};
     static size_t multi_len[] = {5};
     pyrc_state *st = pyrc_get_state_by_type(Py_TYPE(self));
-    size_t len0 = self->len;
+    size_t len0 = self->out.len;
     Py_ssize_t n0 = self->n;
     int flags0 = self->flags, blocking0 = self->any_blocking;
     int exec0 = self->exec_last;
@@ -295,7 +300,7 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyList_Append(self->callbacks, nargs == 2 ? args[1] : Py_None) < 0) {
         /* Nothing half-queued: a command without its callback (or a lone
          * MULTI) would shift every later reply. */
-        self->len = len0;
+        self->out.len = len0;
         self->n = n0;
         self->flags = flags0;
         self->any_blocking = blocking0;
@@ -339,16 +344,16 @@ Batch_command_name(BatchObject *self, PyObject *arg)
         PyErr_SetString(PyExc_IndexError, "command index out of range");
         return NULL;
     }
-    /* The batch is RESP (arrays of bulk strings, from hiredis's
-     * formatter): the framer finds each command, and its first element. */
+    /* The batch is RESP (arrays of bulk strings, from the core's writer):
+     * the framer finds each command, and its first element. */
     for (i = 0; i <= index; i++) {
-        if (prc_reply_at(self->buf, self->len, pos, &cmd) != 1 ||
+        if (prc_reply_at(self->out.buf, self->out.len, pos, &cmd) != 1 ||
             cmd.type != '*' || cmd.n < 1) {
             goto malformed;
         }
         pos = cmd.end;
     }
-    if (prc_reply_at(self->buf, cmd.end, cmd.body, &name) == 1 &&
+    if (prc_reply_at(self->out.buf, cmd.end, cmd.body, &name) == 1 &&
         name.type == '$' && name.text != NULL) {
         return PyUnicode_DecodeUTF8(name.text, (Py_ssize_t)name.len,
                                     "backslashreplace");
@@ -356,6 +361,75 @@ Batch_command_name(BatchObject *self, PyObject *arg)
 malformed:
     PyErr_SetString(PyExc_RuntimeError, "malformed batch buffer");
     return NULL;
+}
+
+PyDoc_STRVAR(
+    Batch_apply_callbacks_doc,
+    "apply_callbacks($self, results, raise_on_error, /)\n--\n\n"
+    "Replace each reply in results (a list, one per queued command) that\n"
+    "is not an exception with callbacks[i](reply), where a callback was\n"
+    "given.  Returns the index of the first exception reply when\n"
+    "raise_on_error (stopping there), else -1.  A pipeline's results\n"
+    "without a Python loop per command.");
+
+static PyObject *
+Batch_apply_callbacks(BatchObject *self, PyObject *const *args,
+                      Py_ssize_t nargs)
+{
+    PyObject *results;
+    Py_ssize_t i;
+    int raise_on_error;
+
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "apply_callbacks() takes 2 positional arguments (%zd "
+                     "given)",
+                     nargs);
+        return NULL;
+    }
+    results = args[0];
+    if (!PyList_Check(results)) {
+        PyErr_SetString(PyExc_TypeError, "apply_callbacks() takes a list");
+        return NULL;
+    }
+    raise_on_error = PyObject_IsTrue(args[1]);
+    if (raise_on_error < 0) {
+        return NULL;
+    }
+    /* Sizes read again each time: a callback may change either list. */
+    for (i = 0;
+         i < PyList_GET_SIZE(results) && i < PyList_GET_SIZE(self->callbacks);
+         i++) {
+        PyObject *reply = PyList_GET_ITEM(results, i);
+        PyObject *cb = PyList_GET_ITEM(self->callbacks, i), *v;
+
+        if (PyObject_TypeCheck(reply, (PyTypeObject *)PyExc_Exception)) {
+            if (raise_on_error) {
+                return PyLong_FromSsize_t(i);
+            }
+            continue;
+        }
+        if (cb == Py_None) {
+            continue;
+        }
+        Py_INCREF(cb);
+        Py_INCREF(reply);
+        v = PyObject_CallOneArg(cb, reply);
+        Py_DECREF(reply);
+        Py_DECREF(cb);
+        if (v == NULL) {
+            return NULL;
+        }
+        if (i >= PyList_GET_SIZE(results)) {
+            Py_DECREF(v);
+            break;
+        }
+        /* Steals v; drops whatever results[i] now holds. */
+        if (PyList_SetItem(results, i, v) < 0) {
+            return NULL;
+        }
+    }
+    return PyLong_FromLong(-1);
 }
 
 PyDoc_STRVAR(Batch_clear_doc,
@@ -371,16 +445,12 @@ Batch_clear(BatchObject *self, PyObject *unused)
     if (PyList_SetSlice(self->callbacks, 0, PY_SSIZE_T_MAX, NULL) < 0) {
         return NULL;
     }
-    self->len = 0;
     self->n = 0;
     self->flags = PRC_CALL_READONLY;
     self->any_blocking = 0;
     self->exec_last = 0;
-    if (self->cap > 1024 * 1024) {
-        PyMem_Free(self->buf);
-        self->buf = NULL;
-        self->cap = 0;
-    }
+    /* Reused by the next commands, unless a large pipeline grew it. */
+    prc_wbuf_shrink(&self->out, PYRC_BATCH_KEEP);
     Py_RETURN_NONE;
 }
 
@@ -394,7 +464,7 @@ static PyObject *
 Batch_get_nbytes(BatchObject *self, void *closure)
 {
     (void)closure;
-    return PyLong_FromSize_t(self->len);
+    return PyLong_FromSize_t(self->out.len);
 }
 
 static PyObject *
@@ -413,6 +483,8 @@ static PyMethodDef Batch_methods[] = {
      Batch_queue_doc},
     {"command_name", (PyCFunction)Batch_command_name, METH_O,
      Batch_command_name_doc},
+    {"apply_callbacks", (PyCFunction)(void (*)(void))Batch_apply_callbacks,
+     METH_FASTCALL, Batch_apply_callbacks_doc},
     {"clear", (PyCFunction)Batch_clear, METH_NOARGS, Batch_clear_doc},
     {NULL, NULL, 0, NULL},
 };

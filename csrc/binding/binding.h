@@ -43,6 +43,10 @@ typedef struct {
     PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
     PyObject *logger;             /* logging.getLogger("pyredisclient") */
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
+    /* The buffer of a Batch that died, for the next Batch's commands (a
+     * pipeline per request then allocates nothing once warm); empty or
+     * owned, at most PYRC_BATCH_KEEP bytes; guarded by the GIL. */
+    prc_wbuf_t batch_spare;
 } pyrc_state;
 
 /*
@@ -79,20 +83,25 @@ typedef struct {
     char *encoding;                 /* owned copy */
     char *errors;                   /* owned copy */
     const char *arg_encoding;       /* NULL (UTF-8 fast path) or encoding */
+    /* Owned (PyMem), or NULL: a heap block for synchronous commands too
+     * large for the caller's stack buffer, taken by one call at a time
+     * and given back (pyrc_cmd_storage, pyrc_cmd_release); guarded by the
+     * GIL, which the module requires (Py_MOD_GIL_USED). */
+    char *spare;
+    size_t spare_cap;
     PyObject *weakreflist;
 } RedisClientObject;
 
-/* A queue of formatted commands for one pipeline, kept in C. */
+/* A queue of encoded commands for one pipeline, kept in C. */
 typedef struct {
-    PyObject_HEAD char *buf; /* owned: formatted commands back to back */
-    char *encoding;          /* owned; NULL for UTF-8 (str arguments) */
-    char *errors;            /* owned; NULL for strict */
-    size_t len;
-    size_t cap;
-    Py_ssize_t n; /* commands queued */
-    int busy;     /* sent by a call in progress: append/clear refuse */
-    int flags;    /* AND of PRC_CALL_READONLY over the commands, OR of
-                     PRC_CALL_CLOSE (QUIT) */
+    PyObject_HEAD prc_wbuf_t out; /* owned: the commands back to back, as
+                                     sent; kept between executions */
+    char *encoding;               /* owned; NULL for UTF-8 (str arguments) */
+    char *errors;                 /* owned; NULL for strict */
+    Py_ssize_t n;                 /* commands queued */
+    int busy;  /* sent by a call in progress: append/clear refuse */
+    int flags; /* AND of PRC_CALL_READONLY over the commands, OR of
+                  PRC_CALL_CLOSE (QUIT) */
     int any_blocking;
     int exec_last;       /* the last command queued is EXEC */
     int transaction;     /* queue() puts MULTI before the first command */
@@ -102,16 +111,18 @@ typedef struct {
                             (a Pipeline), or NULL */
 } BatchObject;
 
-/* One call driven by an event loop through prc_pool_step. */
+/* One call driven by an event loop through prc_pool_step.  A single
+ * command's encoding lives in the object itself (cmd, Py_SIZE bytes): one
+ * allocation per call; a batch call sends the batch's buffer. */
 typedef struct {
-    PyObject_HEAD RedisClientObject *client; /* strong reference */
+    PyObject_VAR_HEAD RedisClientObject *client; /* strong reference */
     PyObject *batch;          /* strong reference when a batch call */
     struct PinnedObject *pin; /* strong reference while a pinned call is in
                                  flight (the pin lent it its connection) */
-    char *cmd;                /* owned (pyrc_free_command) for single calls */
     int single;               /* one command: raise its error reply */
     int finished;
     prc_call_t call;
+    char cmd[]; /* the single command's RESP, sent by call */
 } AsyncCallObject;
 
 /* A connection kept checked out across calls (WATCH ... EXEC). */
@@ -159,16 +170,18 @@ typedef struct {
     char scratch_small[8 * 32]; /* numbers of up to 8 int/float arguments */
 } pyrc_args;
 
-/* Encode a tuple/list of arguments to argv; every pointer stays valid
+/* Convert a tuple/list of arguments to argv; every pointer stays valid
  * until pyrc_args_free.  Raises DataError naming a bad argument. */
 int pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                        const char *encoding,
                        const char *errors) PYRC_RAISES_NEG;
 void pyrc_args_free(pyrc_args *a);
-/* Format argv with hiredis; returns a buffer that pyrc_free_command frees,
- * or NULL with DataError/MemoryError set. */
-char *pyrc_format(pyrc_state *st, const pyrc_args *a, size_t *len) PYRC_RAISES;
-void pyrc_free_command(char *cmd);
+/* The exact size of argv's RESP encoding (prc_resp_command_len), or -1
+ * with DataError when it would reach 2 GiB: checked before anything is
+ * written.  The core's writer then encodes it (prc_resp_write_command,
+ * prc_wbuf_append_command). */
+int pyrc_command_size(pyrc_state *st, const pyrc_args *a,
+                      size_t *size) PYRC_RAISES_NEG;
 /* Parse `n` replies from the connection's bytes into Python objects.
  * Returns a new reference: the single reply when n == 1 and `as_list`
  * is 0, else a list.  Error replies become exception instances. */
@@ -188,13 +201,16 @@ int pyrc_refuse_state(pyrc_state *st, const pyrc_args *a) PYRC_RAISES_NEG;
 extern PyType_Spec pyrc_client_spec;
 /* -1 with RedisError when Client.__init__ never ran. */
 int pyrc_check_open(RedisClientObject *self) PYRC_RAISES_NEG;
-/* Encode one command (a tuple/list) and classify it (*flags, with the
- * blocking timeout in *block); refuses the connection-state commands
- * that may not run where the call's connection goes (a pin allows WATCH
- * and UNWATCH).  Returns the formatted command (pyrc_free_command). */
-char *pyrc_prepare_single(RedisClientObject *self, PyObject *args_seq,
-                          size_t *len, int *flags, double *block,
-                          PinnedObject *pin) PYRC_RAISES;
+/* Convert one command (a tuple/list) to argv and classify it (*flags,
+ * with the blocking timeout in *block); refuses the connection-state
+ * commands that may not run where the call's connection goes (a pin
+ * allows WATCH and UNWATCH) and commands of 2 GiB or more.  On success
+ * *a holds the arguments (pyrc_args_free, then Py_DECREF(*seq)) and
+ * *size their encoding's exact size; 0, or -1 with the exception set
+ * and nothing to free. */
+int pyrc_prepare_single(RedisClientObject *self, PyObject *args_seq,
+                        pyrc_args *a, PyObject **seq, size_t *size, int *flags,
+                        double *block, PinnedObject *pin) PYRC_RAISES_NEG;
 /* A blocking command's deadlines: its own timeout plus a margin. */
 void pyrc_set_block_deadline(RedisClientObject *self, prc_call_t *call,
                              double block);

@@ -208,6 +208,7 @@ Client_dealloc(RedisClientObject *self)
         PyObject_ClearWeakRefs((PyObject *)self);
     }
     prc_pool_free(self->pool);
+    PyMem_Free(self->spare);
     PyMem_RawFree(self->encoding);
     PyMem_RawFree(self->errors);
     tp->tp_free((PyObject *)self);
@@ -262,41 +263,82 @@ refused_single(PinnedObject *pin)
     return pin == NULL ? PRC_CMD_STATE : PRC_CMD_STATE & ~PRC_CMD_WATCH;
 }
 
-/* Encode one command and classify it; returns the formatted buffer
- * (pyrc_free_command) or NULL with an exception set.  A command with a
- * state class refused on its connection (refused_single) raises DataError
- * (refuse_state).  The state classes stay in *flags: the pool ignores
- * them. */
-char *
-pyrc_prepare_single(RedisClientObject *self, PyObject *args_seq, size_t *len,
-                    int *flags, double *block, PinnedObject *pin)
+int
+pyrc_prepare_single(RedisClientObject *self, PyObject *args_seq, pyrc_args *a,
+                    PyObject **seq, size_t *size, int *flags, double *block,
+                    PinnedObject *pin)
 {
-    pyrc_args a;
-    PyObject *seq;
-    char *cmd;
-
-    seq = PySequence_Fast(args_seq, "execute() takes a tuple of arguments");
-    if (seq == NULL) {
-        return NULL;
+    *seq = PySequence_Fast(args_seq, "execute() takes a tuple of arguments");
+    if (*seq == NULL) {
+        return -1;
     }
-    if (pyrc_args_from_seq(self->state, seq, &a, self->arg_encoding,
+    if (pyrc_args_from_seq(self->state, *seq, a, self->arg_encoding,
                            self->errors) < 0) {
-        Py_DECREF(seq);
-        return NULL;
+        goto error;
     }
-    *flags = prc_command_flags(a.argc, a.argv, a.argvlen, block);
+    *flags = prc_command_flags(a->argc, a->argv, a->argvlen, block);
     if ((*flags & PRC_CMD_STATE) && (*flags & refused_single(pin))) {
-        pyrc_refuse_state(self->state, &a);
-        pyrc_args_free(&a);
-        Py_DECREF(seq);
-        return NULL;
+        pyrc_refuse_state(self->state, a);
+        pyrc_args_free(a);
+        goto error;
     }
-    cmd = pyrc_format(self->state, &a, len);
-    /* The formatted command is a copy: nothing inside the GIL-released
-     * section points into a Python object. */
-    pyrc_args_free(&a);
-    Py_DECREF(seq);
-    return cmd;
+    if (pyrc_command_size(self->state, a, size) < 0) {
+        pyrc_args_free(a);
+        goto error;
+    }
+    return 0;
+
+error:
+    Py_CLEAR(*seq);
+    return -1;
+}
+
+/* A synchronous command this large or smaller is encoded on the caller's
+ * stack; a larger one in the client's spare heap block, which is kept
+ * for the next one up to PYRC_SPARE_KEEP bytes. */
+#define PYRC_CMD_INLINE 4096
+#define PYRC_SPARE_KEEP (1024 * 1024)
+
+/* Heap room for a command of size bytes (> PYRC_CMD_INLINE): the client's
+ * spare block, or a new one when there is none or it is too small, with
+ * its capacity in *cap; NULL with MemoryError.  GIL held. */
+static char *
+spare_take(RedisClientObject *self, size_t size, size_t *cap)
+{
+    char *buf = self->spare;
+
+    self->spare = NULL;
+    *cap = self->spare_cap;
+    if (buf == NULL || *cap < size) {
+        /* A power of two while it may be kept, so that commands growing
+         * a little each time do not allocate each time. */
+        *cap = PYRC_CMD_INLINE;
+        while (*cap < size && *cap <= PYRC_SPARE_KEEP) {
+            *cap *= 2;
+        }
+        if (*cap < size) {
+            *cap = size;
+        }
+        PyMem_Free(buf); /* its bytes are stale: no realloc */
+        buf = PyMem_Malloc(*cap);
+        if (buf == NULL) {
+            PyErr_NoMemory();
+        }
+    }
+    return buf;
+}
+
+/* Give a block from spare_take back: kept as the spare when there is
+ * none and it is not too large, else freed.  GIL held. */
+static void
+spare_give(RedisClientObject *self, char *buf, size_t cap)
+{
+    if (self->spare == NULL && cap <= PYRC_SPARE_KEEP) {
+        self->spare = buf;
+        self->spare_cap = cap;
+    } else {
+        PyMem_Free(buf);
+    }
 }
 
 /* How many replies the EXEC that ends a transaction batch must hold (its
@@ -396,17 +438,30 @@ pyrc_complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n,
 PyObject *
 pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
 {
+    char stack[PYRC_CMD_INLINE];
     prc_call_t call;
-    PyObject *reply;
+    pyrc_args a;
+    PyObject *seq, *reply = NULL;
     char *cmd;
-    size_t len;
+    size_t len, cap = 0;
     double block;
     int flags, rc;
 
     if (pyrc_check_open(self) < 0) {
         return NULL;
     }
-    cmd = pyrc_prepare_single(self, args_seq, &len, &flags, &block, pin);
+    if (pyrc_prepare_single(self, args_seq, &a, &seq, &len, &flags, &block,
+                            pin) < 0) {
+        return NULL;
+    }
+    cmd = len <= sizeof(stack) ? stack : spare_take(self, len, &cap);
+    if (cmd != NULL) {
+        prc_resp_write_command(cmd, a.argc, a.argv, a.argvlen);
+    }
+    /* The encoding is a copy: nothing inside the GIL-released section
+     * points into a Python object. */
+    pyrc_args_free(&a);
+    Py_DECREF(seq);
     if (cmd == NULL) {
         return NULL;
     }
@@ -416,25 +471,24 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
         pyrc_set_block_deadline(self, &call, block);
     }
     if (pin != NULL && pyrc_pin_lend(pin, &call) < 0) {
-        pyrc_free_command(cmd);
-        return NULL;
+        goto done;
     }
     rc = run_call(self, &call);
     if (rc != 0) {
         if (rc != PYRC_RAISED && pyrc_finish(self, &call, rc) == 0) {
             pyrc_raise(self->state, rc, call.errstr);
         }
-        if (pin != NULL) {
-            pyrc_pin_keep(self, pin, &call);
-        }
-        pyrc_free_command(cmd);
-        return NULL;
+    } else {
+        reply = pyrc_complete(self, &call, 1, 1, -1);
     }
-    reply = pyrc_complete(self, &call, 1, 1, -1);
     if (pin != NULL) {
         pyrc_pin_keep(self, pin, &call);
     }
-    pyrc_free_command(cmd);
+
+done:
+    if (cmd != stack) {
+        spare_give(self, cmd, cap);
+    }
     return reply;
 }
 
@@ -505,7 +559,7 @@ pyrc_execute_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
     }
     /* A blocking command inside a pipeline never gets an unlimited wait:
      * pipelines keep the socket timeout. */
-    prc_call_init(&call, b->buf, b->len, (int)b->n,
+    prc_call_init(&call, b->out.buf, b->out.len, (int)b->n,
                   b->flags & ~PRC_CALL_BLOCKING,
                   prc_deadline_after(self->socket_timeout));
     if (pin != NULL && pyrc_pin_lend(pin, &call) < 0) {

@@ -192,7 +192,14 @@ core_clear(PyObject *mod)
 static void
 core_free(void *mod)
 {
+    pyrc_state *st = PyModule_GetState((PyObject *)mod);
+
     core_clear((PyObject *)mod);
+    /* Here, not in core_clear: a Batch that dies after a clear still
+     * gives its buffer back; no Batch outlives the module. */
+    if (st != NULL) {
+        prc_wbuf_free(&st->batch_spare);
+    }
 }
 
 static PyModuleDef_Slot core_slots[] = {

@@ -1,6 +1,5 @@
 /* conn.c - one connection: a non-blocking state machine and exchanges. */
 #include <errno.h>
-#include <hiredis.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,64 +37,77 @@ own_string(prc_conn_cfg_t *cfg, int slot, const char *s, const char **field)
     return 0;
 }
 
-/* Append one formatted command to the handshake. */
-static int
-add_handshake(prc_conn_cfg_t *cfg, int argc, const char **argv)
+/* The setup commands, at most three of at most three arguments each. */
+typedef struct {
+    int n;
+    int argc[3];
+    const char *argv[3][3];
+    size_t lens[3][3];
+} setup_cmds;
+
+static void
+add_setup(setup_cmds *s, int argc, const char *a0, const char *a1,
+          const char *a2)
 {
-    size_t lens[3];
-    char *cmd = NULL, *nb;
-    int i, len;
+    const char *args[3] = {a0, a1, a2};
+    int i;
 
     for (i = 0; i < argc; i++) {
-        lens[i] = strlen(argv[i]);
+        s->argv[s->n][i] = args[i];
+        s->lens[s->n][i] = strlen(args[i]);
     }
-    len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-    if (len < 0) {
-        return -1;
-    }
-    nb = realloc(cfg->handshake, cfg->handshake_len + (size_t)len);
-    if (nb == NULL) {
-        memset(cmd, 0, (size_t)len);
-        redisFreeCommand(cmd);
-        return -1;
-    }
-    memcpy(nb + cfg->handshake_len, cmd, (size_t)len);
-    /* The formatted AUTH holds the password: wipe it before freeing. */
-    memset(cmd, 0, (size_t)len);
-    redisFreeCommand(cmd);
-    cfg->handshake = nb;
-    cfg->handshake_len += (size_t)len;
-    cfg->handshake_n++;
-    return 0;
+    s->argc[s->n++] = argc;
 }
 
-/* AUTH [user] password, SELECT db, CLIENT SETNAME name: what o asks for. */
+/*
+ * AUTH [user] password, SELECT db, CLIENT SETNAME name: what o asks for,
+ * encoded back to back into one block of exactly their size.  One
+ * allocation and no realloc, so the password is in one place only, which
+ * prc__conn_cfg_free wipes.  0, or -1 when out of memory or too large.
+ */
 static int
 build_handshake(prc_conn_cfg_t *cfg, const prc_opts_t *o)
 {
+    setup_cmds s = {0};
     char db[24];
+    size_t total = 0;
+    char *p;
+    int i;
 
     if (o->password != NULL) {
-        const char *a2[2] = {"AUTH", o->password};
-        const char *a3[3] = {"AUTH", o->username, o->password};
-        if (o->username != NULL ? add_handshake(cfg, 3, a3)
-                                : add_handshake(cfg, 2, a2)) {
-            return -1;
+        if (o->username != NULL) {
+            add_setup(&s, 3, "AUTH", o->username, o->password);
+        } else {
+            add_setup(&s, 2, "AUTH", o->password, NULL);
         }
     }
     if (o->db != 0) {
-        const char *a[2] = {"SELECT", db};
-        snprintf(db, sizeof(db), "%d", o->db);
-        if (add_handshake(cfg, 2, a)) {
-            return -1;
-        }
+        db[prc_fmt_i64(db, o->db)] = '\0';
+        add_setup(&s, 2, "SELECT", db, NULL);
     }
     if (o->client_name != NULL) {
-        const char *a[3] = {"CLIENT", "SETNAME", o->client_name};
-        if (add_handshake(cfg, 3, a)) {
+        add_setup(&s, 3, "CLIENT", "SETNAME", o->client_name);
+    }
+    if (s.n == 0) {
+        return 0;
+    }
+    for (i = 0; i < s.n; i++) {
+        size_t n = prc_resp_command_len(s.argc[i], s.lens[i]);
+        if (n >= PRC_MAX_COMMAND) {
             return -1;
         }
+        total += n;
     }
+    cfg->handshake = malloc(total);
+    if (cfg->handshake == NULL) {
+        return -1;
+    }
+    p = cfg->handshake;
+    for (i = 0; i < s.n; i++) {
+        p = prc_resp_write_command(p, s.argc[i], s.argv[i], s.lens[i]);
+    }
+    cfg->handshake_len = total;
+    cfg->handshake_n = s.n;
     return 0;
 }
 

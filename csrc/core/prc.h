@@ -240,6 +240,83 @@ typedef struct prc_reply_s {
  */
 int prc_reply_at(const char *buf, size_t len, size_t pos, prc_reply_t *r);
 
+/* ---- the RESP writer (writer.c) ------------------------------------------
+ */
+
+/*
+ * Commands go out as RESP arrays of bulk strings, written by our own
+ * encoder (hiredis only reads replies): the exact size is computed once
+ * from the argument lengths, then the bytes are written in one pass with
+ * lengths formatted by hand, straight into the buffer that is sent.
+ * Whoever sends the bytes owns that buffer: a synchronous call's stack
+ * (or its client's spare buffer), an AsyncCall's own object, a Batch's
+ * prc_wbuf_t (a pipeline's commands back to back, reused), a connection
+ * config's handshake; the asyncio multiplexer will append many callers'
+ * commands to its shared connection's prc_wbuf_t.
+ */
+
+/* Commands whose encoding would reach this are refused (PRC_ETOOBIG)
+ * before anything is written: 2 GiB (DESIGN.md). */
+#define PRC_MAX_COMMAND ((size_t)1 << 31)
+
+/*
+ * The exact size of the RESP encoding of a command of argc arguments with
+ * these lengths, or PRC_MAX_COMMAND when it would be that or more (the
+ * sum saturates there: no overflow).  Pure; argc >= 0.
+ */
+size_t prc_resp_command_len(int argc, const size_t *argvlen);
+/*
+ * Write the command at out, which has room for prc_resp_command_len()
+ * bytes (below PRC_MAX_COMMAND); returns the end of what was written.
+ * The arguments are copied; argv[i] may be NULL when argvlen[i] is 0.
+ */
+char *prc_resp_write_command(char *out, int argc, const char *const *argv,
+                             const size_t *argvlen);
+/* Write v in decimal at out (at most 20 bytes, no NUL); returns the number
+ * of bytes.  prc_fmt_i64 adds a '-' for negatives (21 bytes at most). */
+size_t prc_fmt_u64(char *out, uint64_t v);
+size_t prc_fmt_i64(char *out, int64_t v);
+
+/*
+ * A growable output buffer.  Its storage is either the caller's (a fixed
+ * array given to prc_wbuf_init: never freed here) or a heap block the
+ * buffer owns (malloc; freed by prc_wbuf_free / prc_wbuf_shrink); growing
+ * out of the caller's storage copies what was written to the heap.  Not
+ * thread-safe: one owner at a time.  A writer that sends it in pieces
+ * keeps its own offset of what was sent and drops it with
+ * prc_wbuf_consume while appending more.
+ */
+typedef struct prc_wbuf_s {
+    char *buf;  /* the storage (NULL when none yet) */
+    size_t len; /* bytes written */
+    size_t cap; /* bytes of storage */
+    int owned;  /* buf is a heap block of this buffer's */
+} prc_wbuf_t;
+
+/* Start an empty buffer on the caller's storage (which must outlive its
+ * use; NULL and 0 for none: the first append allocates). */
+void prc_wbuf_init(prc_wbuf_t *wb, char *storage, size_t cap);
+/* Free the heap block, if any, and leave the buffer empty with no
+ * storage.  Safe on an initialised buffer at any time; idempotent. */
+void prc_wbuf_free(prc_wbuf_t *wb);
+/* Make room for `more` bytes after len: 0, or PRC_ENOMEM / PRC_ETOOBIG
+ * (len + more overflows) with the buffer unchanged. */
+int prc_wbuf_reserve(prc_wbuf_t *wb, size_t more);
+/* Append n raw bytes (already RESP): 0 or PRC_ENOMEM / PRC_ETOOBIG. */
+int prc_wbuf_append(prc_wbuf_t *wb, const void *p, size_t n);
+/*
+ * Append one command (prc_resp_write_command).  Returns 0; PRC_EINVAL for
+ * argc < 1; PRC_ETOOBIG when its encoding would reach PRC_MAX_COMMAND;
+ * PRC_ENOMEM.  On error nothing was appended.
+ */
+int prc_wbuf_append_command(prc_wbuf_t *wb, int argc, const char *const *argv,
+                            const size_t *argvlen);
+/* Drop the first n bytes (already sent), keeping the rest in order. */
+void prc_wbuf_consume(prc_wbuf_t *wb, size_t n);
+/* Empty the buffer; a heap block larger than `keep` bytes is freed (the
+ * next append allocates again), a smaller one is kept for reuse. */
+void prc_wbuf_shrink(prc_wbuf_t *wb, size_t keep);
+
 /* ---- options --------------------------------------------------------------
  */
 

@@ -278,12 +278,11 @@ def _pipeline_results(
         results = _transaction_results(replies, batch, len(callbacks))
     else:
         results = replies
-    for i, (reply, cb) in enumerate(zip(results, callbacks)):
-        if isinstance(reply, Exception):
-            if raise_on_error:
-                raise _annotate(batch, 1 if transaction else 0, i, reply)
-        elif cb is not None:
-            results[i] = cb(reply)
+    # In C: each reply through its callback, stopping at the first error
+    # reply when it is to be raised.
+    first = batch.apply_callbacks(results, raise_on_error)
+    if first >= 0:
+        raise _annotate(batch, 1 if transaction else 0, first, results[first])
     return results
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
-from .._core import error_classes
+from .._core import error_classes as _error_classes
 from ..resilience.fallback import fallback_counts
 
 __all__ = [
@@ -55,7 +55,7 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: so it gets a name of its own.
 CORE_ERROR_CLASSES: Dict[str, str] = {
     code: name or {"ENOMEM": "MemoryError"}.get(code, "Interrupted")
-    for code, name in error_classes().items()
+    for code, name in _error_classes().items()
 }
 
 _BREAKER_STATES = ("closed", "half_open", "open")

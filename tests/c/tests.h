@@ -187,6 +187,14 @@
     XX(tls_untrusted)                                                         \
     XX(tls_client_files)                                                      \
     XX(tls_against_plain_server)                                              \
+    /* writer.c */                                                            \
+    XX(writer_integers)                                                       \
+    XX(writer_commands)                                                       \
+    XX(writer_huge_lengths)                                                   \
+    XX(writer_matches_hiredis)                                                \
+    XX(writer_buffer_growth)                                                  \
+    XX(writer_alloc_failure)                                                  \
+    XX(writer_handshake)                                                      \
     /* allocation failures (failalloc.c) */                                   \
     XX(alloc_wrapper_works)                                                   \
     XX(alloc_pool_new)                                                        \

@@ -3,9 +3,11 @@
  * The input is an argv.  The harness checks what the core does with one:
  * prc_command_flags classifies it (read-only, blocking, its own timeout,
  * found by each command's syntax); the RESP encoding the binding sends
- * (hiredis's formatter) frames as exactly one request and reads back as
- * the same arguments; and a pool whose setup commands carry the arguments
- * as password, user and client name encodes each of them intact.
+ * (the core's writer, writer.c) is byte for byte hiredis's formatter's,
+ * alone and appended to a buffer, frames as exactly one request and reads
+ * back as the same arguments; and a pool whose setup commands carry the
+ * arguments as password, user and client name encodes each of them
+ * intact.
  *
  * Input layout: a sequence of arguments, each a length byte and that many
  * bytes (the last one cut short by the end of the input).
@@ -113,6 +115,48 @@ check_roundtrip(const char *cmd, size_t len, int argc, const char **argv,
     redisReaderFree(r);
 }
 
+/* Differential: the writer's bytes are hiredis's formatter's (both of its
+ * formatters), written at once and appended after a prefix to a buffer
+ * that starts on small caller storage; then they round-trip. */
+static void
+check_writer(int argc, const char **argv, const size_t *lens)
+{
+    char *theirs = NULL, *sds = NULL, *mine, storage[16];
+    size_t len = prc_resp_command_len(argc, lens);
+    prc_wbuf_t wb;
+    long long n;
+    int m;
+
+    m = redisFormatCommandArgv(&theirs, argc, argv, lens);
+    n = redisFormatSdsCommandArgv(&sds, argc, argv, lens);
+    if (m < 0 || theirs == NULL || n != m || sds == NULL ||
+        memcmp(sds, theirs, (size_t)m) != 0 || len != (size_t)m) {
+        abort();
+    }
+    mine = malloc(len);
+    if (mine == NULL ||
+        prc_resp_write_command(mine, argc, argv, lens) != mine + len ||
+        memcmp(mine, theirs, len) != 0) {
+        abort();
+    }
+    prc_wbuf_init(&wb, storage, sizeof(storage));
+    if (prc_wbuf_append(&wb, "+prefix", 7) != 0 ||
+        prc_wbuf_append_command(&wb, argc, argv, lens) != 0 ||
+        wb.len != 7 + len || memcmp(wb.buf, "+prefix", 7) != 0 ||
+        memcmp(wb.buf + 7, theirs, len) != 0) {
+        abort();
+    }
+    prc_wbuf_consume(&wb, 7);
+    if (wb.len != len || memcmp(wb.buf, theirs, len) != 0) {
+        abort();
+    }
+    check_roundtrip(mine, len, argc, argv, lens);
+    prc_wbuf_free(&wb);
+    free(mine);
+    redisFreeSdsCommand(sds);
+    redisFreeCommand(theirs);
+}
+
 /* A connection config's setup commands, with the arguments as secrets
  * and names. */
 static void
@@ -185,8 +229,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *argv[MAX_ARGS];
     size_t lens[MAX_ARGS], pos = 0;
     int argc = 0;
-    char *cmd = NULL;
-    long long n;
 
     while (pos < size && argc < MAX_ARGS) {
         size_t len = data[pos++];
@@ -202,12 +244,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (argc == 0) {
         return 0;
     }
-    n = redisFormatSdsCommandArgv(&cmd, argc, argv, lens);
-    if (n < 0 || cmd == NULL) {
-        abort();
-    }
-    check_roundtrip(cmd, (size_t)n, argc, argv, lens);
-    redisFreeSdsCommand(cmd);
+    check_writer(argc, argv, lens);
     check_setup(argc, argv, lens);
     return 0;
 }

@@ -1,0 +1,251 @@
+/* writer.c - the RESP writer: commands encoded into output buffers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "prc.h"
+
+/* The first heap block a buffer takes, at least. */
+#define PRC_WBUF_MIN 256
+
+/* "00" "01" ... "99": two digits per division by 100. */
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
+/* Decimal digits of v: comparisons, four digits per division. */
+static inline size_t
+u64_digits(uint64_t v)
+{
+    size_t n = 1;
+
+    for (;;) {
+        if (v < 10) {
+            return n;
+        }
+        if (v < 100) {
+            return n + 1;
+        }
+        if (v < 1000) {
+            return n + 2;
+        }
+        if (v < 10000) {
+            return n + 3;
+        }
+        v /= 10000;
+        n += 4;
+    }
+}
+
+/* Write v's n digits (u64_digits) backwards from out + n. */
+static inline void
+put_digits(char *out, size_t n, uint64_t v)
+{
+    while (v >= 100) {
+        size_t d = (size_t)(v % 100) * 2;
+        v /= 100;
+        out[--n] = digit_pairs[d + 1];
+        out[--n] = digit_pairs[d];
+    }
+    if (v >= 10) {
+        out[1] = digit_pairs[v * 2 + 1];
+        out[0] = digit_pairs[v * 2];
+    } else {
+        out[0] = (char)('0' + v);
+    }
+}
+
+size_t
+prc_fmt_u64(char *out, uint64_t v)
+{
+    size_t n = u64_digits(v);
+
+    put_digits(out, n, v);
+    return n;
+}
+
+size_t
+prc_fmt_i64(char *out, int64_t v)
+{
+    if (v < 0) {
+        out[0] = '-';
+        return 1 + prc_fmt_u64(out + 1, 0 - (uint64_t)v);
+    }
+    return prc_fmt_u64(out, (uint64_t)v);
+}
+
+/* A header line: the type byte, n, CRLF. */
+static inline char *
+put_header(char *p, char type, uint64_t n)
+{
+    size_t d = u64_digits(n);
+
+    *p++ = type;
+    put_digits(p, d, n);
+    p += d;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+size_t
+prc_resp_command_len(int argc, const size_t *argvlen)
+{
+    /* "*<argc>\r\n", then "$<len>\r\n<bytes>\r\n" per argument. */
+    size_t total = 3 + u64_digits((uint64_t)(argc > 0 ? argc : 0));
+    int i;
+
+    for (i = 0; i < argc; i++) {
+        size_t len = argvlen[i];
+        if (len >= PRC_MAX_COMMAND) {
+            return PRC_MAX_COMMAND;
+        }
+        /* Both below 2^31 plus 2^31 + 25: no overflow on any size_t. */
+        total += len + 5 + u64_digits(len);
+        if (total >= PRC_MAX_COMMAND) {
+            return PRC_MAX_COMMAND;
+        }
+    }
+    return total;
+}
+
+char *
+prc_resp_write_command(char *out, int argc, const char *const *argv,
+                       const size_t *argvlen)
+{
+    char *p = put_header(out, '*', (uint64_t)argc);
+    int i;
+
+    for (i = 0; i < argc; i++) {
+        size_t len = argvlen[i];
+        p = put_header(p, '$', len);
+        if (len > 0) {
+            memcpy(p, argv[i], len);
+            p += len;
+        }
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return p;
+}
+
+void
+prc_wbuf_init(prc_wbuf_t *wb, char *storage, size_t cap)
+{
+    wb->buf = storage;
+    wb->len = 0;
+    wb->cap = storage != NULL ? cap : 0;
+    wb->owned = 0;
+}
+
+void
+prc_wbuf_free(prc_wbuf_t *wb)
+{
+    if (wb->owned) {
+        free(wb->buf);
+    }
+    prc_wbuf_init(wb, NULL, 0);
+}
+
+int
+prc_wbuf_reserve(prc_wbuf_t *wb, size_t more)
+{
+    size_t want = wb->len + more, cap;
+    char *nb;
+
+    if (want < wb->len) {
+        return PRC_ETOOBIG;
+    }
+    if (want <= wb->cap) {
+        return 0;
+    }
+    /* Double, so that appending n bytes in pieces costs O(n) copies. */
+    cap = wb->cap < PRC_WBUF_MIN ? PRC_WBUF_MIN : wb->cap;
+    while (cap < want) {
+        cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+    }
+    if (wb->owned) {
+        nb = realloc(wb->buf, cap);
+        if (nb == NULL) {
+            return PRC_ENOMEM;
+        }
+    } else {
+        /* Out of the caller's storage: its bytes move to the heap. */
+        nb = malloc(cap);
+        if (nb == NULL) {
+            return PRC_ENOMEM;
+        }
+        if (wb->len > 0) {
+            memcpy(nb, wb->buf, wb->len);
+        }
+        wb->owned = 1;
+    }
+    wb->buf = nb;
+    wb->cap = cap;
+    return 0;
+}
+
+int
+prc_wbuf_append(prc_wbuf_t *wb, const void *p, size_t n)
+{
+    int rc = prc_wbuf_reserve(wb, n);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (n > 0) {
+        memcpy(wb->buf + wb->len, p, n);
+        wb->len += n;
+    }
+    return 0;
+}
+
+int
+prc_wbuf_append_command(prc_wbuf_t *wb, int argc, const char *const *argv,
+                        const size_t *argvlen)
+{
+    size_t n;
+    int rc;
+
+    if (argc < 1) {
+        return PRC_EINVAL;
+    }
+    n = prc_resp_command_len(argc, argvlen);
+    if (n >= PRC_MAX_COMMAND) {
+        return PRC_ETOOBIG;
+    }
+    rc = prc_wbuf_reserve(wb, n);
+    if (rc != 0) {
+        return rc;
+    }
+    wb->len = (size_t)(prc_resp_write_command(wb->buf + wb->len, argc, argv,
+                                              argvlen) -
+                       wb->buf);
+    return 0;
+}
+
+void
+prc_wbuf_consume(prc_wbuf_t *wb, size_t n)
+{
+    if (n >= wb->len) {
+        wb->len = 0;
+        return;
+    }
+    memmove(wb->buf, wb->buf + n, wb->len - n);
+    wb->len -= n;
+}
+
+void
+prc_wbuf_shrink(prc_wbuf_t *wb, size_t keep)
+{
+    wb->len = 0;
+    if (wb->owned && wb->cap > keep) {
+        prc_wbuf_free(wb);
+    }
+}
