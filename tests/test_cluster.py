@@ -367,7 +367,16 @@ def test_read_from_replicas(redis_cluster_with_replicas: RedisClusterServers) ->
     with RedisClusterClient(host, port, read_from_replicas=True, socket_timeout=2.0) as c:
         keys = [f"r:{i}" for i in range(40)]
         c.mset({k: k for k in keys})
-        c.execute_command("WAIT", 1, 1000)  # replicated (on every primary)
+        # Replication is asynchronous: wait (bounded) until every replica has the keys,
+        # as WAIT would on the writing connections.
+        for _ in range(100):
+            if all(
+                cluster.command(r, "DBSIZE") == cluster.command(p, "DBSIZE")
+                for p in cluster.primaries()
+                for r in cluster.replicas(p)
+            ):
+                break
+            time.sleep(0.05)
         assert c.mget(keys) == [k.encode() for k in keys]  # split: primaries
         assert [c.get(k) for k in keys] == [k.encode() for k in keys]
         assert c.metrics()["cluster"]["replica_reads"] == 40
