@@ -20,6 +20,14 @@ from . import _core
 from . import exceptions as _exceptions
 from ._version import __version__
 from .client import Pipeline, RedisClient
+from .cluster import (
+    AsyncRedisClusterClient,
+    ClusterCrossSlotError,
+    ClusterDownError,
+    ClusterError,
+    ClusterPipeline,
+    RedisClusterClient,
+)
 from .commands.keyprefix import KeyPrefixError
 from .commands.lock import AsyncLock, Lock, LockError, LockNotOwnedError
 from .commands.scripting import Script
@@ -40,6 +48,11 @@ __all__ = [
     "AsyncPipeline",
     "AsyncPubSub",
     "AsyncRedisClient",
+    "AsyncRedisClusterClient",
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterError",
+    "ClusterPipeline",
     "KeyPrefixError",
     "Lock",
     "LockError",
@@ -47,6 +60,7 @@ __all__ = [
     "Pipeline",
     "PubSub",
     "RedisClient",
+    "RedisClusterClient",
     "RedisConfig",
     "Script",
     "Secret",

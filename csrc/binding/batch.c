@@ -213,6 +213,52 @@ Batch_append(BatchObject *self, PyObject *args_seq)
     Py_RETURN_NONE;
 }
 
+/* Queue one fixed command that append() refuses (a cluster client's
+ * ASKING or READONLY); 0 or -1 with an exception set. */
+static PyObject *
+batch_push_fixed(BatchObject *self, const char *name, size_t len)
+{
+    const char *argv[1] = {name};
+    size_t argvlen[1] = {len};
+    pyrc_args a = {.argv = argv, .argvlen = argvlen, .argc = 1};
+
+    if (pyrc_batch_busy(self) < 0 ||
+        batch_push(self, pyrc_get_state_by_type(Py_TYPE(self)), &a, 0) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(
+    Batch_asking_doc,
+    "asking($self, /)\n--\n\n"
+    "Queue ASKING, for the command appended next: the cluster client's\n"
+    "answer to an ASK redirection.  ASKING holds for that one command\n"
+    "only, so the connection goes back to the pool as it was (append()\n"
+    "refuses ASKING alone).");
+
+static PyObject *
+Batch_asking(BatchObject *self, PyObject *unused)
+{
+    (void)unused;
+    return batch_push_fixed(self, "ASKING", 6);
+}
+
+PyDoc_STRVAR(
+    Batch_readonly_replica_doc,
+    "readonly_replica($self, /)\n--\n\n"
+    "Queue READONLY: the cluster client's prefix to a read it sends to a\n"
+    "replica (read_from_replicas).  READONLY stays on the connection, but\n"
+    "the cluster client sends it only on its connections to replicas, each\n"
+    "time, where it changes nothing for later reads; append() refuses it.");
+
+static PyObject *
+Batch_readonly_replica(BatchObject *self, PyObject *unused)
+{
+    (void)unused;
+    return batch_push_fixed(self, "READONLY", 8);
+}
+
 PyDoc_STRVAR(
     Batch_queue_doc,
     "queue($self, args, callback=None, /)\n--\n\n"
@@ -430,6 +476,9 @@ Batch_get_readonly(BatchObject *self, void *closure)
 
 static PyMethodDef Batch_methods[] = {
     {"append", (PyCFunction)Batch_append, METH_O, Batch_append_doc},
+    {"asking", (PyCFunction)Batch_asking, METH_NOARGS, Batch_asking_doc},
+    {"readonly_replica", (PyCFunction)Batch_readonly_replica, METH_NOARGS,
+     Batch_readonly_replica_doc},
     {"queue", (PyCFunction)(void (*)(void))Batch_queue, METH_FASTCALL,
      Batch_queue_doc},
     {"command_name", (PyCFunction)Batch_command_name, METH_O,

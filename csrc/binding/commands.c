@@ -1,5 +1,6 @@
 /* commands.c - the command table for Python: command_spec, command_keys,
- * command_names (module functions over cmdspec.c). */
+ * command_names, key_slot, command_slot (module functions over cmdspec.c
+ * and slot.c). */
 #include "binding.h"
 
 /* argv of a tuple or list of arguments (not a str or bytes, which would
@@ -316,7 +317,80 @@ command_names(PyObject *mod, PyObject *unused)
     return list;
 }
 
+PyDoc_STRVAR(
+    key_slot_doc,
+    "key_slot($module, key, /)\n--\n\n"
+    "The Redis Cluster hash slot (0..16383) of a key (str, bytes or a\n"
+    "number, encoded as commands encode it): CRC16 of its hash tag, the\n"
+    "text between the first '{' and the next '}' when not empty, else\n"
+    "of the whole key.");
+
+static PyObject *
+key_slot(PyObject *mod, PyObject *key)
+{
+    pyrc_state *st = PyModule_GetState(mod);
+    PyObject *one = PyTuple_Pack(1, key);
+    pyrc_args a;
+    int slot;
+
+    if (one == NULL) {
+        return NULL;
+    }
+    if (pyrc_args_from_seq(st, one, &a, NULL, NULL) < 0) {
+        Py_DECREF(one);
+        return NULL;
+    }
+    slot = prc_key_slot(a.argv[0], a.argvlen[0]);
+    pyrc_args_free(&a);
+    Py_DECREF(one);
+    return PyLong_FromLong(slot);
+}
+
+PyDoc_STRVAR(
+    command_slot_doc,
+    "command_slot($module, args, /)\n--\n\n"
+    "The one hash slot all key arguments of a command (and its shard\n"
+    "channels) hash to, from the command table's key specs: a slot, -1 for\n"
+    "a command without keys or an unknown command, -2 when the keys hash\n"
+    "to several slots.  Raises DataError when args do not fit the command.");
+
+static PyObject *
+command_slot(PyObject *mod, PyObject *args)
+{
+    pyrc_state *st = PyModule_GetState(mod);
+    const char *why = NULL;
+    const prc_cmd_t *c;
+    PyObject *seq;
+    pyrc_args a;
+    int slot = PRC_SLOT_NONE;
+
+    seq = args_of(st, args, &a, "command_slot");
+    if (seq == NULL) {
+        return NULL;
+    }
+    c = prc_cmd_lookup(a.argc, a.argv, a.argvlen);
+    if (c != NULL) {
+        slot = prc_cmd_slot(c, a.argc, a.argv, a.argvlen, &why);
+    }
+    pyrc_args_free(&a);
+    Py_DECREF(seq);
+    if (slot == PRC_ENOMEM) {
+        return PyErr_NoMemory();
+    }
+    if (slot < 0 && slot != PRC_SLOT_NONE && slot != PRC_SLOT_CROSS) {
+        PyErr_Format(PYRC_EXC(st, DATA),
+                     "%s: cannot find the key arguments: %s", c->name,
+                     why ? why : "invalid arguments");
+        return NULL;
+    }
+    return PyLong_FromLong(slot == PRC_SLOT_NONE    ? -1
+                           : slot == PRC_SLOT_CROSS ? -2
+                                                    : slot);
+}
+
 PyMethodDef pyrc_command_methods[] = {
+    {"key_slot", (PyCFunction)key_slot, METH_O, key_slot_doc},
+    {"command_slot", (PyCFunction)command_slot, METH_O, command_slot_doc},
     {"command_spec", (PyCFunction)command_spec, METH_O, command_spec_doc},
     {"command_keys", (PyCFunction)(void (*)(void))command_keys,
      METH_FASTCALL | METH_KEYWORDS, command_keys_doc},

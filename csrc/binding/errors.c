@@ -21,11 +21,25 @@ pyrc_error_class(pyrc_state *st, int code)
 PyObject *
 pyrc_raise(pyrc_state *st, int code, const char *errstr)
 {
+    PyObject *type, *value, *tb, *name;
+
     if (code == PRC_ENOMEM) {
         return PyErr_NoMemory();
     }
     PyErr_SetString(pyrc_error_class(st, code),
                     errstr && errstr[0] ? errstr : prc_strerror(code));
+    /* exc.error_code names the core's code ("ECONNECT": the connect
+     * failed, so nothing was sent): the cluster client decides from it
+     * whether a write may be sent again elsewhere. */
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    name = PyUnicode_FromString(prc_err_name(code));
+    if (name == NULL || value == NULL ||
+        PyObject_SetAttrString(value, "error_code", name) < 0) {
+        PyErr_Clear(); /* the exception itself still says what failed */
+    }
+    Py_XDECREF(name);
+    PyErr_Restore(type, value, tb);
     return NULL;
 }
 

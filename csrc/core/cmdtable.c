@@ -43,8 +43,8 @@ static const char *const refusal_text[PRC_REFUSE_END] = {
                             "client yet (tracking is per connection)",
     [PRC_REFUSE_CLIENT_FLAG] = "it sets a flag on one connection only, which "
                                "later calls would inherit by chance",
-    [PRC_REFUSE_CLUSTER] = "Redis Cluster is not supported by this client "
-                           "yet",
+    [PRC_REFUSE_CLUSTER] = "RedisClusterClient sends it itself (ASK "
+                           "redirections, read_from_replicas=True)",
     [PRC_REFUSE_SCRIPT_DEBUG] = "the Lua debugger takes the connection over; "
                                 "use redis-cli --ldb",
 };

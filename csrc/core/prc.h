@@ -1304,6 +1304,31 @@ int prc_sub_count(prc_sub_t *s, int set);
 int prc_sub_take_notice(prc_sub_t *s, char *buf, size_t len);
 void prc_sub_stats(prc_sub_t *s, prc_sub_stats_t *out);
 
+/* ---- cluster hash slots (slot.c) ---------------------------------------- */
+
+/* The number of hash slots of a Redis Cluster. */
+#define PRC_CLUSTER_SLOTS 16384
+/* prc_cmd_slot's answers besides a slot. */
+enum { PRC_SLOT_NONE = -100, PRC_SLOT_CROSS = -101 };
+
+/* CRC16-CCITT (XMODEM) of buf, the checksum the cluster hashes keys with. */
+uint16_t prc_crc16(const char *buf, size_t len);
+/*
+ * The hash slot (0..16383) of a key: CRC16 of its hash tag (the text
+ * between the first '{' and the first '}' after it, when not empty), else
+ * of the whole key, modulo 16384.  Pure, thread-safe, no allocation.
+ */
+int prc_key_slot(const char *key, size_t len);
+/*
+ * The one slot every key of argv (and shard channel: not_key specs count)
+ * hashes to, for cmd as prc_cmd_lookup found it: a slot, PRC_SLOT_NONE for
+ * a command without keys, PRC_SLOT_CROSS when the keys hash to more than
+ * one slot, or a prc_cmd_keys error (PRC_EINVAL with `why`, PRC_ENOMEM).
+ * Allocates only for more than 16 keys, and frees before returning.
+ */
+int prc_cmd_slot(const prc_cmd_t *cmd, int argc, const char *const *argv,
+                 const size_t *argvlen, const char **why);
+
 /* ---- fork --------------------------------------------------------------- */
 
 /* Fork generation: bumped in the child by a pthread_atfork handler. */

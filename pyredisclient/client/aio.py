@@ -21,8 +21,10 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Iterable,
     List,
     NoReturn,
+    Sequence,
     Tuple,
     cast,
 )
@@ -32,6 +34,7 @@ from .._core import WANT_READ as _WANT_READ
 from .._core import WANT_WRITE as _WANT_WRITE
 from .._steps import run_async
 from ..commands import CoreCommands
+from ..commands.keyprefix import KeyPrefixer
 from ..commands.lock import AsyncLock
 from ..commands.types import Callback, KeyT, PatternT, ScoreCastT
 from ..config import RedisConfig
@@ -40,6 +43,7 @@ from ..resilience.health import health_check_async
 from .base import ClientBase
 from .mux import DEDICATED, Multiplexer, run_shared
 from .pipeline import Pipeline, transaction_steps
+from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
 if TYPE_CHECKING:
     from ..pubsub.aio import AsyncPubSub
@@ -66,6 +70,7 @@ class AsyncRedisClient(ClientBase, CoreCommands):
     )
     _pool_waiters: Deque[asyncio.Future[bool]]
     _mux: Multiplexer | None
+    _sentinel: SentinelResolver | None = None  # set by from_sentinel()
 
     def _init_driver(self) -> None:
         # Tasks waiting for a pooled connection, woken first come, first served.
@@ -100,6 +105,53 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         cls._shared.clear()
         for client in clients:
             client._close_now()
+
+    # -- sentinel -----------------------------------------------------------------
+
+    def _set_prefixer(self, prefixer: KeyPrefixer | None) -> None:
+        self._prefixer = prefixer
+        if self.__dict__.get("_sentinel") is not None:
+            self._run = self._run_sentinel  # type: ignore[method-assign]
+
+    async def _run_sentinel(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        # The hook of a client from from_sentinel(): the resolver's current pool,
+        # following a failover; asking the sentinels runs on a worker thread.
+        if self._prefixer is not None:
+            args, callback = self._prefixer.prepare(args, callback)
+        steps = self._sentinel.run_steps(  # type: ignore[union-attr]
+            self, args, self._execute_on, asyncio.sleep, asyncio.to_thread
+        )
+        reply = await run_async(steps)
+        return reply if callback is None else callback(reply)
+
+    async def _execute_on(self, core: Any, args: Sequence[Any]) -> Any:
+        if self._pool_waiters:
+            await self._queue_behind_waiters()
+        return await self._drive(core.start(args))
+
+    @classmethod
+    def from_sentinel(
+        cls,
+        sentinels: Iterable[Any],
+        service_name: str,
+        *,
+        role: str = "primary",
+        sentinel_kwargs: Dict[str, Any] | None = None,
+        retry_timeout: float | None = None,
+        config: RedisConfig | None = None,
+        **options: Any,
+    ) -> AsyncRedisClient:
+        """RedisClient.from_sentinel for asyncio: the same resolver, ROLE check and
+        failover rules; the sentinels are asked on a worker thread."""
+        client: AsyncRedisClient = sentinel_client(
+            cls, sentinels, service_name, role, sentinel_kwargs, retry_timeout, config, options
+        )
+        return client
+
+    def replica_client(self) -> AsyncRedisClient:
+        """A client of a random healthy replica of this sentinel client's service."""
+        client: AsyncRedisClient = attach(type(self), replica_resolver(self._sentinel))
+        return client
 
     # -- the driver -------------------------------------------------------------
 
@@ -359,6 +411,9 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         if self._mux is not None:
             self._mux.close()
         self._core.close()
+        sentinel = self.__dict__.get("_sentinel")
+        if sentinel is not None:
+            sentinel.close()
         for fut in list(self._pool_waiters):
             if not fut.done():
                 fut.get_loop().call_soon_threadsafe(_wake, fut, True)

@@ -85,6 +85,19 @@ class AsyncRedisClient:
     def get_client(cls) -> AsyncRedisClient: ...
     @classmethod
     def _reset_shared(cls) -> None: ...
+    @classmethod
+    def from_sentinel(
+        cls,
+        sentinels: Iterable[Any],
+        service_name: str,
+        *,
+        role: str = "primary",
+        sentinel_kwargs: Dict[str, Any] | None = None,
+        retry_timeout: float | None = None,
+        config: RedisConfig | None = None,
+        **options: Any,
+    ) -> AsyncRedisClient: ...
+    def replica_client(self) -> AsyncRedisClient: ...
     async def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any: ...
     def scan_iter(
         self,

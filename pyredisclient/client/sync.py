@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Tuple, TypeVar
 
 from .._steps import run_sync
 from ..commands import CoreCommands
@@ -17,6 +17,7 @@ from ..config import RedisConfig
 from ..resilience.health import health_check
 from .base import ClientBase
 from .pipeline import Pipeline, transaction_steps
+from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
 if TYPE_CHECKING:
     from ..pubsub import PubSub
@@ -63,10 +64,14 @@ class RedisClient(ClientBase, CoreCommands):
     """
 
     _shared: RedisClient | None = None
+    _sentinel: SentinelResolver | None = None  # set by from_sentinel()
     _shared_lock = threading.Lock()
 
     def _set_prefixer(self, prefixer: KeyPrefixer | None) -> None:
         self._prefixer = prefixer
+        if self.__dict__.get("_sentinel") is not None:
+            self._run = self._run_sentinel  # type: ignore[method-assign]
+            return
         # The command methods' hook is the C method itself: run the command, then
         # apply the reply callback, with no Python frame in between. Only a prefixed
         # client pays for prefixing (and a traced one for tracing, which wraps this).
@@ -79,6 +84,56 @@ class RedisClient(ClientBase, CoreCommands):
         args, callback = self._prefixer.prepare(args, callback)  # type: ignore[union-attr]
         reply = self._core.execute(args)
         return reply if callback is None else callback(reply)
+
+    def _run_sentinel(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        # The hook of a client from from_sentinel(): the resolver's current pool,
+        # following a failover (client/sentinel.py).
+        if self._prefixer is not None:
+            args, callback = self._prefixer.prepare(args, callback)
+        steps = self._sentinel.run_steps(  # type: ignore[union-attr]
+            self, args, _execute, time.sleep, _offload
+        )
+        reply = run_sync(steps)
+        return reply if callback is None else callback(reply)
+
+    # -- sentinel ---------------------------------------------------------------------
+
+    @classmethod
+    def from_sentinel(
+        cls,
+        sentinels: Iterable[Any],
+        service_name: str,
+        *,
+        role: str = "primary",
+        sentinel_kwargs: Dict[str, Any] | None = None,
+        retry_timeout: float | None = None,
+        config: RedisConfig | None = None,
+        **options: Any,
+    ) -> RedisClient:
+        """A client of the primary (or, ``role="replica"``, a replica) that the
+        sentinels name for ``service_name``, following failovers.
+
+        ``sentinels`` are ``"host:port"`` strings or (host, port) pairs. The other
+        options configure the data nodes' connections (password, TLS, timeouts ...);
+        ``sentinel_kwargs`` the sentinels' (``password``, ``username``, ``ssl`` and
+        the ``ssl_*`` options; by default the sentinels get the data nodes' TLS
+        settings but no password). The primary is asked for on first use and checked
+        with ROLE; READONLY or a connection error asks the sentinels again, swaps in
+        a pool for the new primary (the old one is drained) and sends the command
+        again where that is safe (it did not run, or it is read-only), within
+        ``retry_timeout`` (default socket_timeout). Pipelines created after a
+        failover use the new primary.
+        """
+        client: RedisClient = sentinel_client(
+            cls, sentinels, service_name, role, sentinel_kwargs, retry_timeout, config, options
+        )
+        return client
+
+    def replica_client(self) -> RedisClient:
+        """A client of a random healthy replica of this sentinel client's service
+        (another one after a connection error); for reads."""
+        client: RedisClient = attach(type(self), replica_resolver(self._sentinel))
+        return client
 
     # -- the shared client ------------------------------------------------------------
 
@@ -198,12 +253,23 @@ class RedisClient(ClientBase, CoreCommands):
         Later calls raise ConnectionError. Safe to call more than once.
         """
         self._core.close()
+        sentinel = self.__dict__.get("_sentinel")
+        if sentinel is not None:
+            sentinel.close()
 
     def __enter__(self: _T) -> _T:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _execute(core: Any, args: Any) -> Any:
+    return core.execute(args)
+
+
+def _offload(func: Callable[..., Any], *args: Any) -> Any:
+    return func(*args)
 
 
 def _reinit_after_fork() -> None:

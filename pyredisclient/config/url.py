@@ -179,3 +179,20 @@ def _to_text(value: Any) -> str:
     if isinstance(value, tuple):
         return ",".join(value)
     return str(value)
+
+
+def parse_addresses(items: Any, option: str) -> List[Tuple[str, int]]:
+    """``["h1:7000", ("h2", 7000), "[::1]:7000"]`` as a list of (host, port): the
+    seeds of a cluster client, the sentinels of ``from_sentinel``. A malformed entry
+    raises ConfigurationError naming ``option``."""
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            host, _, port = item.rpartition(":")
+            if not host or not port.isdigit():
+                raise ConfigurationError(f"{item!r} is not host:port", option)
+            out.append((host.strip("[]"), int(port)))
+        else:
+            host, port = item
+            out.append((str(host), int(port)))
+    return out

@@ -42,6 +42,10 @@ fixtures without a conftest:
     so code that calls ``get_client()`` talks to the test server (with
     ``REDIS_KEY_PREFIX`` set to the test's prefix on an external server).
 
+``redis_cluster``, ``redis_cluster_with_replicas``, ``redis_sentinel`` and their factories
+    Real Redis Cluster and Sentinel topologies: see
+    :mod:`pyredisclient.integrations.pytest_topologies`, loaded with this plugin.
+
 Fault injection example::
 
     def test_hung_server(redis_server_factory):
@@ -72,6 +76,9 @@ if TYPE_CHECKING:
     from ..client.sync import RedisClient
 
 __all__ = ["ExternalRedisServer"]
+
+# The cluster and sentinel fixtures live in a module of their own.
+pytest_plugins = ["pyredisclient.integrations.pytest_topologies"]
 
 logger = logging.getLogger("pyredisclient")
 

@@ -98,6 +98,9 @@
     XX(cmdspec_keys_cap)                                                      \
     XX(cmdspec_keys_synthetic)                                                \
     XX(cmdspec_vocabularies)                                                  \
+    /* slot.c */                                                              \
+    XX(slot_crc16_and_tags)                                                   \
+    XX(slot_of_commands)                                                      \
     /* cmdtable.c and call.c: connection-state commands */                    \
     XX(cmdstate_classes)                                                      \
     XX(cmdstate_others)                                                       \

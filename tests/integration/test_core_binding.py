@@ -613,3 +613,44 @@ def test_close_is_idempotent_and_final(core: _core.Client) -> None:
         core.execute_batch(b)
     stats = core.pool_stats()
     assert stats["idle"] == 0 and stats["closed"] == stats["created"]
+
+
+def test_error_code_says_whether_anything_was_sent(redis_server: RedisServer) -> None:
+    """``exc.error_code`` names the core's code: ECONNECT means the connect failed,
+    so the command never left (the cluster client may send it elsewhere)."""
+    from pyredisclient.testing import find_free_port
+
+    client = _core.Client(port=find_free_port(), socket_connect_timeout=0.5)
+    with pytest.raises(pyredisclient.ConnectionError) as info:
+        client.execute(("GET", "x"))
+    assert info.value.error_code == "ECONNECT"  # type: ignore[attr-defined]
+    client.close()
+    with pytest.raises(pyredisclient.ConnectionError) as info:
+        client.execute(("GET", "x"))
+    assert info.value.error_code == "ECLOSED"  # type: ignore[attr-defined]
+
+
+def test_batch_asking_holds_for_the_next_command_only(redis_server: RedisServer) -> None:
+    batch = _core.Batch()
+    with pytest.raises(pyredisclient.DataError, match="ASKING is not allowed"):
+        batch.append(("ASKING",))
+    assert len(batch) == 0
+    batch.asking()
+    batch.append(("PING",))
+    assert len(batch) == 2
+    client = _core.Client(port=redis_server.port)
+    # A standalone server refuses ASKING (no cluster); the reply is in place.
+    replies = client.execute_batch(batch)
+    assert isinstance(replies[0], pyredisclient.ResponseError)
+    assert replies[1] == b"PONG"
+    client.close()
+
+
+def test_batch_readonly_replica_is_queued_only_on_request() -> None:
+    batch = _core.Batch()
+    with pytest.raises(pyredisclient.DataError, match="READONLY is not allowed"):
+        batch.append(("READONLY",))
+    batch.readonly_replica()
+    batch.append(("GET", "k"))
+    assert len(batch) == 2
+    assert batch.command_name(0) == "READONLY"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pyredisclient import RedisConfig, pytest_plugin
+from pyredisclient.integrations import pytest_topologies
 from pyredisclient.integrations.cli import _SUBCOMMANDS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -32,7 +33,8 @@ def test_every_pytest_fixture_and_option_is_documented() -> None:
     text = section("pytest")
     fixtures = [
         name
-        for name, obj in vars(pytest_plugin).items()
+        for module in (pytest_plugin, pytest_topologies)
+        for name, obj in vars(module).items()
         # pytest 8.4+ wraps a fixture in FixtureFunctionDefinition; older ones mark it
         if type(obj).__name__ == "FixtureFunctionDefinition"
         or hasattr(obj, "_pytestfixturefunction")

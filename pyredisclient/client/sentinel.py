@@ -1,0 +1,318 @@
+"""Sentinel: a resolver in front of one standalone pool.
+
+``RedisClient.from_sentinel(["h1:26379", "h2:26379"], "mymaster")`` builds an
+ordinary RedisClient whose command hook asks a :class:`SentinelResolver` for the
+current pool. The resolver asks the sentinels for the primary's address
+(``SENTINEL GET-MASTER-ADDR-BY-NAME``), checks with ``ROLE`` that the server there
+says it is a primary, and builds a standalone ``_core.Client`` (pool, breaker,
+safe retries) for it. After a failover the old primary answers READONLY, or its
+connections fail: the hook asks the sentinels again, and when they name another
+primary the resolver swaps in a pool for it and closes the old one (its
+connections are drained: clean or gone). The command is then sent again when that
+is safe: READONLY means it did not run; a connection error only when nothing was
+sent or the command is replay-safe. A replica resolver does the same for reads
+from a random healthy replica (``SENTINEL REPLICAS``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
+
+from .._core import Client as CoreClient
+from .._steps import Steps
+from ..config import ConfigurationError, RedisConfig, hide_password
+from ..config.url import parse_addresses
+from ..exceptions import ConnectionError, ReadOnlyError, RedisError, ResponseError
+from ..resilience.retry import may_have_run, replay_safe
+from .base import build_config, core_client_kwargs
+
+__all__ = [
+    "MasterNotFoundError",
+    "SentinelResolver",
+    "attach",
+    "parse_sentinels",
+    "replica_resolver",
+    "sentinel_client",
+]
+
+logger = logging.getLogger("pyredisclient")
+
+_BAD_FLAGS = frozenset({"s_down", "o_down", "disconnected"})
+
+
+class MasterNotFoundError(ConnectionError):
+    """No sentinel names a primary (or replica) for the service that is reachable
+    and says it is one."""
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def parse_sentinels(sentinels: Iterable[Any]) -> List[Tuple[str, int]]:
+    """``["h1:26379", ("h2", 26379)]`` as a list of (host, port); at least one."""
+    out = parse_addresses(sentinels, "sentinels")
+    if not out:
+        raise ConfigurationError("from_sentinel needs at least one sentinel", "sentinels")
+    return out
+
+
+class SentinelResolver:
+    """The current pool of a sentinel-watched service, and its replacement after a
+    failover. Thread-safe; shared by a client and its views.
+
+    ``role`` is "primary" or "replica". ``config`` is the data nodes' configuration
+    (its host and port are replaced by what the sentinels say); ``sentinel_config``
+    the sentinels' (password, TLS).
+    """
+
+    def __init__(
+        self,
+        sentinels: Sequence[Tuple[str, int]],
+        service_name: str,
+        config: RedisConfig,
+        sentinel_config: RedisConfig,
+        role: str = "primary",
+        retry_timeout: float | None = None,
+    ) -> None:
+        self.service_name = service_name
+        self.role = role
+        self.config = config
+        self.sentinel_config = sentinel_config
+        if retry_timeout is None:
+            retry_timeout = config.socket_timeout if config.socket_timeout is not None else 5.0
+        self.retry_timeout = retry_timeout
+        self.core: Any = None  # the current pool: a _core.Client, or None
+        self.address: Tuple[str, int] | None = None
+        self.switches = 0
+        self._sentinels = list(sentinels)
+        self._sentinel_cores: Dict[Tuple[str, int], Any] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- asking the sentinels ------------------------------------------------------
+
+    def _sentinel(self, address: Tuple[str, int]) -> Any:
+        core = self._sentinel_cores.get(address)
+        if core is None:
+            host, port = address
+            config = self.sentinel_config.replace(host=host, port=port)
+            core = self._sentinel_cores[address] = CoreClient(**core_client_kwargs(config))
+        return core
+
+    def _ask(self, args: Tuple[Any, ...]) -> List[Tuple[Tuple[str, int], Any]]:
+        """Each reachable sentinel's reply, first answer first."""
+        answers = []
+        for address in list(self._sentinels):
+            try:
+                answers.append((address, self._sentinel(address).execute(args)))
+            except RedisError as exc:
+                logger.debug("sentinel %s:%s did not answer: %s", *address, exc)
+        return answers
+
+    def _candidates(self) -> List[Tuple[str, int]]:
+        """Addresses to try for the role, best first."""
+        if self.role == "primary":
+            found = []
+            for sentinel, reply in self._ask(
+                ("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service_name)
+            ):
+                if reply:
+                    address = (_text(reply[0]), int(reply[1]))
+                    if address not in found:
+                        found.append(address)
+                    # The sentinel that answered goes first next time (as redis-py).
+                    self._sentinels.remove(sentinel)
+                    self._sentinels.insert(0, sentinel)
+                    break
+            return found
+        replicas: List[Tuple[str, int]] = []
+        for _, reply in self._ask(("SENTINEL", "REPLICAS", self.service_name)):
+            for entry in reply or ():
+                fields = {_text(entry[i]): entry[i + 1] for i in range(0, len(entry) - 1, 2)}
+                flags = set(_text(fields.get("flags", "")).split(","))
+                if flags & _BAD_FLAGS:
+                    continue
+                address = (_text(fields.get("ip", "")), int(fields.get("port", 0)))
+                if address not in replicas:
+                    replicas.append(address)
+            if replicas:
+                break
+        random.shuffle(replicas)
+        return replicas
+
+    def _verified(self, address: Tuple[str, int]) -> Any:
+        """A pool for ``address`` if the server there has the role (ROLE), else None."""
+        host, port = address
+        core = CoreClient(**core_client_kwargs(self.config.replace(host=host, port=port)))
+        try:
+            role = _text(core.execute(("ROLE",))[0])
+        except RedisError as exc:
+            logger.debug("sentinel: %s:%s did not answer ROLE: %s", host, port, exc)
+            role = ""
+        if role == ("master" if self.role == "primary" else "slave"):
+            return core
+        core.close()
+        return None
+
+    # -- the current pool ----------------------------------------------------------
+
+    def current(self) -> Any:
+        """The current pool, resolved on first use."""
+        core = self.core
+        if core is None:
+            with self._lock:
+                if self.core is None:
+                    self._resolve()
+                core = self.core
+        return core
+
+    def refresh(self, failed: Any) -> bool:
+        """After a failure on pool ``failed``: ask the sentinels again and swap in a
+        pool for a different address. True when the current pool is not ``failed``
+        any more (switched here or by another thread)."""
+        with self._lock:
+            if self.core is not failed:
+                return True
+            try:
+                return self._resolve(keep=self.address)
+            except MasterNotFoundError:
+                return False
+
+    def _resolve(self, keep: Tuple[str, int] | None = None) -> bool:
+        if self._closed:
+            raise ConnectionError("client is closed")
+        for address in self._candidates():
+            if address == keep:
+                if self.role == "primary":
+                    return False  # the sentinels still name it: no failover yet
+                continue  # another replica, if there is one
+            core = self._verified(address)
+            if core is not None:
+                old, self.core, self.address = self.core, core, address
+                if old is not None:
+                    self.switches += 1
+                    logger.warning(
+                        "sentinel: %s %r is now %s:%s; the old pool is drained",
+                        self.role,
+                        self.service_name,
+                        *address,
+                    )
+                    old.close()
+                return True
+        if keep is not None:
+            return False
+        raise MasterNotFoundError(
+            f"no sentinel of {len(self._sentinels)} names a reachable {self.role} for "
+            f"{self.service_name!r} that says it is one (ROLE)"
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            cores = list(self._sentinel_cores.values())
+            if self.core is not None:
+                cores.append(self.core)
+        for core in cores:
+            core.close()
+
+    # -- one command, following a failover ---------------------------------------------
+
+    def run_steps(
+        self,
+        client: Any,
+        args: Sequence[Any],
+        execute: Callable[[Any, Sequence[Any]], Any],
+        sleep: Callable[[float], Any],
+        offload: Callable[..., Any],
+    ) -> Steps[Any]:
+        """One command on the current pool, as steps (see pyredisclient._steps):
+        after READONLY or a connection error, ask the sentinels and send it again
+        where that is safe, within ``retry_timeout``. ``execute(core, args)`` runs
+        it, ``offload(func, *args)`` runs the resolver's own blocking I/O (asking
+        the sentinels), ``sleep`` backs off. ``client._core`` follows the pool."""
+        deadline = time.monotonic() + self.retry_timeout
+        attempt = 0
+        while True:
+            core = self.core
+            if core is None:
+                core = yield offload(self.current)
+            client._core = core
+            try:
+                return (yield execute(core, args))
+            except (ConnectionError, ResponseError) as exc:
+                readonly = isinstance(exc, ReadOnlyError) or str(exc).startswith("READONLY")
+                if isinstance(exc, ResponseError) and not readonly:
+                    raise
+                safe = readonly or not may_have_run(exc) or replay_safe(args)
+                switched = yield offload(self.refresh, core)
+                if not safe or time.monotonic() >= deadline:
+                    raise
+                if not switched:  # the sentinels have not moved yet: back off
+                    attempt += 1
+                    delay = min(0.5, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
+                    if time.monotonic() + delay >= deadline:
+                        raise
+                    yield sleep(delay)
+
+
+def sentinel_client(
+    cls: Any,
+    sentinels: Iterable[Any],
+    service_name: str,
+    role: str,
+    sentinel_kwargs: Dict[str, Any] | None,
+    retry_timeout: float | None,
+    config: RedisConfig | None,
+    options: Dict[str, Any],
+) -> Any:
+    """The client ``cls.from_sentinel`` returns (RedisClient or AsyncRedisClient)."""
+    addresses = parse_sentinels(sentinels)
+    data = build_config(None, None, None, config, options, f"{cls.__name__}.from_sentinel")
+    if role not in ("primary", "replica"):
+        raise ConfigurationError(f"role must be 'primary' or 'replica', not {role!r}", "role")
+    base: Dict[str, Any] = {
+        "socket_timeout": data.socket_timeout,
+        "socket_connect_timeout": data.socket_connect_timeout,
+    }
+    if data.ssl:  # the data nodes' TLS settings, unless sentinel_kwargs say otherwise
+        for name in RedisConfig.__dataclass_fields__:
+            if name.startswith("ssl"):
+                base[name] = getattr(data, name)
+    own = dict(sentinel_kwargs or {})
+    hide_password(own)
+    base.update(own)
+    host, port = addresses[0]
+    sentinel_config = RedisConfig(host=host, port=port, **base)
+    resolver = SentinelResolver(addresses, service_name, data, sentinel_config, role, retry_timeout)
+    return attach(cls, resolver)
+
+
+def attach(cls: Any, resolver: SentinelResolver) -> Any:
+    """A ``cls`` client whose hook runs on ``resolver``'s pools. Its placeholder pool
+    points at a sentinel, never at a data node the sentinels did not name; the
+    first command replaces it."""
+    host, port = resolver.sentinel_config.host, resolver.sentinel_config.port
+    client = cls(config=resolver.config.replace(host=host, port=port))
+    client._sentinel = resolver
+    client._config = resolver.config
+    client._set_prefixer(client._prefixer)
+    return client
+
+
+def replica_resolver(resolver: SentinelResolver | None) -> SentinelResolver:
+    """A resolver of a random healthy replica of ``resolver``'s service."""
+    if resolver is None:
+        raise ConfigurationError("replica_client() needs a client from from_sentinel()")
+    return SentinelResolver(
+        list(resolver._sentinels),
+        resolver.service_name,
+        resolver.config,
+        resolver.sentinel_config,
+        "replica",
+        resolver.retry_timeout,
+    )

@@ -1,0 +1,20 @@
+"""Redis Cluster: :class:`RedisClusterClient` and :class:`AsyncRedisClusterClient`,
+routing every command by key slot to one standalone client per node."""
+
+from .aio import AsyncRedisClusterClient
+from .client import RedisClusterClient
+from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
+from .pipeline import AsyncClusterPipeline, ClusterPipeline
+from .topology import SlotMap, key_slot
+
+__all__ = [
+    "AsyncClusterPipeline",
+    "AsyncRedisClusterClient",
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterError",
+    "ClusterPipeline",
+    "RedisClusterClient",
+    "SlotMap",
+    "key_slot",
+]

@@ -1,0 +1,99 @@
+"""AsyncRedisClusterClient: the cluster client for asyncio; each node is an
+AsyncRedisClient, and the routing steps of :mod:`.base` are awaited."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, AsyncIterator, List, Sequence, Tuple
+
+from .._steps import run_async
+from ..client.aio import AsyncRedisClient
+from ..commands.types import Callback
+from .base import ClusterBase
+from .pipeline import AsyncClusterPipeline
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncRedisClusterClient"]
+
+
+class AsyncRedisClusterClient(ClusterBase):
+    """RedisClusterClient for asyncio: the same construction, routing, retries and
+    splitting; every command method is a coroutine, calls to several nodes run
+    concurrently on the loop."""
+
+    _node_class = AsyncRedisClient
+
+    async def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
+        prefixer = self._prefixer
+        if prefixer is not None:
+            args, callback = prefixer.prepare(args, callback)
+        return await run_async(self._route_steps(args, callback))
+
+    # -- the step hooks: awaitables ----------------------------------------------------
+
+    def _exec(self, node: str, args: Sequence[Any]) -> Any:
+        return self._state.client(node)._run(tuple(args))
+
+    def _exec_batch(self, node: str, batch: Any) -> Any:
+        client = self._state.client(node)
+        return client._drive(client._core.start_batch(batch))
+
+    def _gather(self, calls: Sequence[Tuple[str, Any]]) -> Any:
+        aws = [
+            self._exec(node, what) if isinstance(what, tuple) else self._exec_batch(node, what)
+            for node, what in calls
+        ]
+        return asyncio.gather(*aws, return_exceptions=True)
+
+    def _sleep(self, seconds: float) -> Any:
+        return asyncio.sleep(seconds)
+
+    # -- iteration, pipelines, health, lifecycle --------------------------------------
+
+    async def scan_iter(  # type: ignore[override]
+        self,
+        match: Any = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """Every key matching ``match`` (and ``_type``) on every primary (an async
+        generator)."""
+        args = self._scan_args(match, count, _type)
+        smap = await run_async(self._map_steps())
+        for node in smap.primaries:
+            cursor = 0
+            for _ in range(10**9):  # bounded; SCAN ends with cursor 0
+                cursor, keys = await run_async(self._scan_steps(node, cursor, args))
+                for key in keys:
+                    yield key
+                if cursor == 0:
+                    break
+
+    def pipeline(self, transaction: bool = False, shard_hint: Any = None) -> AsyncClusterPipeline:
+        """A cluster pipeline whose ``await execute()`` sends per node concurrently."""
+        return AsyncClusterPipeline(self, transaction)
+
+    async def health_check(self) -> dict[str, Any]:
+        """Never raises; the report of RedisClusterClient.health_check()."""
+        try:
+            report: dict[str, Any] = await run_async(self._health_steps())
+        except Exception as exc:  # a bug here must not take a health route down
+            return {"status": "unhealthy", "error": str(exc), "type": type(exc).__name__}
+        return report
+
+    async def aclose(self) -> None:
+        """Close every node's pool; later calls raise."""
+        clients: List[Any] = self._state.take_clients()
+        for client in clients:
+            client._close_now()
+
+    close = aclose
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

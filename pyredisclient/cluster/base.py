@@ -1,0 +1,611 @@
+"""ClusterBase: what RedisClusterClient and AsyncRedisClusterClient share, written
+once as steps (see :mod:`pyredisclient._steps`).
+
+Routing, redirections, retries, splitting and the slot-map refresh are generators
+that yield each node call they make: ``self._exec(node, args)``,
+``self._exec_batch(node, batch)``, ``self._gather(calls)``, ``self._sleep(s)``. On
+the blocking client those run at once and the driver sends the value back; on the
+asyncio client they are awaitables the driver awaits. One call of
+``cluster.get("k")``:
+
+1. ``_core.command_slot(args)`` (C: the command table's key positions, CRC16);
+2. the primary of that slot from the current slot map (``state.map``);
+3. that node's own standalone client runs the command (its pool, breaker, safe
+   retries and deadline);
+4. ``MOVED``: the slot map gets the new owner at once, a full refresh is due, and
+   the command goes to the new owner; ``ASK``: ``ASKING`` and the command go to the
+   named node in one write; ``TRYAGAIN``, ``CLUSTERDOWN``, ``READONLY`` (a demoted
+   primary) and connection errors: back off, refresh, try again while
+   ``retry_timeout`` allows. A command that may have run (a write whose connection
+   broke after it was sent) is never sent again: its error is raised.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Sequence, Tuple
+
+from .._core import Batch, command_slot, key_slot
+from .._steps import Steps
+from ..client.base import ClientBase, _config_prefixer, build_config
+from ..commands import CoreCommands
+from ..commands.types import Callback
+from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
+from ..config.url import parse_addresses
+from ..exceptions import ConnectionError, ReadOnlyError, ResponseError
+from ..observability.metrics import collect, render_prometheus
+from ..resilience.retry import may_have_run as sent_maybe
+from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
+from .routing import ONE_NODE, REFUSED, SPLIT, command_info
+from .state import ClusterState
+from .topology import SLOTS, SlotMap, parse_shards, parse_slots, split_name
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["ClusterBase"]
+
+_MAX_REDIRECTS = 16
+
+
+def redirect(exc: BaseException) -> Tuple[str, int, str] | None:
+    """("MOVED" or "ASK", slot, "host:port") of a redirection error, else None."""
+    if not isinstance(exc, ResponseError):
+        return None
+    text = str(exc)
+    if not (text.startswith("MOVED ") or text.startswith("ASK ")):
+        return None
+    parts = text.split()
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1]), parts[2]
+
+
+def refused(exc: BaseException) -> bool:
+    """TRYAGAIN, CLUSTERDOWN, READONLY: refused before running, so safe to resend."""
+    if not isinstance(exc, ResponseError):
+        return False
+    text = str(exc)
+    return (
+        text.startswith("TRYAGAIN")
+        or text.startswith("CLUSTERDOWN")
+        or text.startswith("READONLY")
+        or isinstance(exc, ReadOnlyError)
+    )
+
+
+class ClusterBase(ClientBase, CoreCommands):
+    """Construction, routing steps and state shared by both cluster clients.
+
+    A subclass supplies ``_node_class`` (RedisClient or AsyncRedisClient) and the
+    four step hooks; :meth:`_route_steps` is what its ``_run`` drives.
+    """
+
+    _state: ClusterState
+    _node_class: Any
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        startup_nodes: Iterable[Any] | None = None,
+        config: RedisConfig | None = None,
+        read_from_replicas: bool = False,
+        retry_timeout: float | None = None,
+        min_refresh_interval: float = 0.25,
+        **options: Any,
+    ) -> None:
+        config = build_config(host, port, None, config, options, type(self).__name__)
+        if config.db != 0:
+            raise ConfigurationError("a Redis Cluster has only database 0", "db")
+        if config.unix_socket_path is not None:
+            raise ConfigurationError("cluster nodes are reached over TCP", "unix_socket_path")
+        seeds = parse_addresses(startup_nodes, "startup_nodes") if startup_nodes is not None else []
+        if host is not None or not seeds:
+            seeds.insert(0, (config.effective_host, config.port))
+        self._config = config
+        self._state = ClusterState(config, seeds, min_refresh_interval, self._node_class)
+        if retry_timeout is None:
+            retry_timeout = config.socket_timeout if config.socket_timeout is not None else 5.0
+        self._retry_timeout = retry_timeout
+        self._read_from_replicas = read_from_replicas
+        self._tracing = None
+        self._set_prefixer(_config_prefixer(config))
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> Self:
+        """Build a cluster client from ``redis://[user:pass@]h1:p1[,h2:p2...][?opt=v]``
+        (or ``rediss://``): every listed node is a seed; the options as
+        RedisConfig.from_url reads them, the cluster's own (``read_from_replicas``,
+        ``retry_timeout``, ``min_refresh_interval``) as keywords."""
+        url = secret_url(url)
+        own = {k: overrides.pop(k) for k in _OWN_OPTIONS if k in overrides}
+        hide_password(overrides)
+        first, seeds = split_seed_url(_reveal(url))
+        config = RedisConfig.from_url(first, **overrides)
+        return cls(config=config, startup_nodes=seeds or None, **own)
+
+    @classmethod
+    def from_env(cls, prefix: str = "REDIS_", **overrides: Any) -> Self:
+        """Build a cluster client from the environment as RedisConfig.from_env reads it;
+        ``{prefix}URL`` may list several seeds (``redis://h1:7000,h2:7000``)."""
+        import os
+
+        own = {k: overrides.pop(k) for k in _OWN_OPTIONS if k in overrides}
+        environ = dict(os.environ)
+        url = environ.get(prefix + "URL")
+        seeds: List[str] = []
+        if url:
+            environ[prefix + "URL"], seeds = split_seed_url(url)
+        config = RedisConfig.from_env(prefix, environ=environ, **overrides)
+        return cls(config=config, startup_nodes=seeds or None, **own)
+
+    # -- the hooks a subclass supplies -------------------------------------------------
+
+    def _exec(self, node: str, args: Sequence[Any]) -> Any:
+        """Run one command on a node: its reply (or an awaitable of it)."""
+        raise NotImplementedError
+
+    def _exec_batch(self, node: str, batch: Any) -> Any:
+        """Run a batch on a node: its list of replies, errors in place (or awaitable)."""
+        raise NotImplementedError
+
+    def _gather(self, calls: Sequence[Tuple[str, Any]]) -> Any:
+        """Run (node, args tuple or Batch) calls concurrently: a list of their
+        results, exceptions in place (or an awaitable of it)."""
+        raise NotImplementedError
+
+    def _sleep(self, seconds: float) -> Any:
+        raise NotImplementedError
+
+    # -- the slot map ------------------------------------------------------------------
+
+    def _map_steps(self) -> Steps[SlotMap]:
+        """The current slot map, read (or refreshed, when due) first if need be."""
+        state = self._state
+        smap = state.map
+        if smap is not None and not state.refresh_due:
+            return smap
+        yield from self._refresh_steps(force=smap is None)
+        deadline = time.monotonic() + self._retry_timeout
+        for _ in range(10_000):  # bounded; the deadline ends it first
+            smap = state.map
+            if smap is not None or time.monotonic() >= deadline:
+                break
+            if not state.refreshing:  # the other refresh failed: try once more
+                yield from self._refresh_steps(force=True)
+                if state.map is None:
+                    break
+            else:
+                yield self._sleep(0.005)
+        if smap is None:
+            raise ClusterError(
+                "no cluster node answered CLUSTER SHARDS or CLUSTER SLOTS "
+                f"(tried {', '.join(state.seeds)})"
+            )
+        return smap
+
+    def _refresh_steps(self, force: bool = False) -> Steps[bool]:
+        """Read the slot map from a reachable node and swap it in (rate-limited,
+        one refresh at a time: see ClusterState.begin_refresh). True if swapped."""
+        state = self._state
+        if not state.begin_refresh(force):
+            return False
+        smap = None
+        try:
+            tls = bool(self._config.ssl)
+            for name in state.candidates():
+                host = split_name(name)[0]
+                try:
+                    try:
+                        reply = yield self._exec(name, ("CLUSTER", "SHARDS"))
+                        found = parse_shards(reply, host, tls)
+                    except ResponseError as exc:
+                        if "unknown" not in str(exc).lower():
+                            raise
+                        found = parse_slots((yield self._exec(name, ("CLUSTER", "SLOTS"))), host)
+                except ClusterError:
+                    raise
+                except Exception:  # this node cannot say: ask the next one
+                    continue
+                if found.covered:
+                    smap = found
+                    break
+        finally:
+            state.end_refresh(smap)
+        return smap is not None
+
+    # -- routing -----------------------------------------------------------------------
+
+    def _route_steps(self, args: Sequence[Any], callback: Callback | None) -> Steps[Any]:
+        slot = command_slot(args)
+        if slot >= 0:
+            reply = yield from self._slot_steps(slot, args)
+        elif slot == -2:
+            reply = yield from self._split_steps(args)
+        else:
+            reply = yield from self._keyless_steps(args)
+        return reply if callback is None else callback(reply)
+
+    def _slot_steps(self, slot: int, args: Sequence[Any]) -> Steps[Any]:
+        """Run one command on the node serving ``slot``, following redirections and
+        retrying what is safe until ``retry_timeout``."""
+        state = self._state
+        deadline = time.monotonic() + self._retry_timeout
+        node: str | None = None
+        asking = False
+        attempt = redirects = 0
+        smap = yield from self._map_steps()
+        if self._read_from_replicas and command_info(args).readonly:
+            reply = yield from self._replica_steps(smap, slot, args)
+            if reply is not _NO_REPLY:
+                return reply
+        while True:
+            if node is None:
+                node = smap.slots[slot]
+            try:
+                if node is None:
+                    raise ClusterDownError(f"CLUSTERDOWN slot {slot} is not served by any node")
+                if asking:
+                    batch = self._new_batch()
+                    batch.asking()
+                    batch.append(args)
+                    reply = (yield self._exec_batch(node, batch))[1]
+                    if isinstance(reply, BaseException):
+                        raise reply
+                    return reply
+                return (yield self._exec(node, args))
+            except ResponseError as exc:
+                where = redirect(exc)
+                if where is not None:
+                    redirects += 1
+                    if redirects > _MAX_REDIRECTS:
+                        raise ClusterError(f"too many redirections ({exc})") from exc
+                    kind, moved_slot, target = where
+                    if target.startswith(":"):  # the node asked, on another port
+                        target = split_name(node)[0] + target  # type: ignore[arg-type]
+                    if kind == "MOVED":
+                        state.moved(moved_slot, target)
+                        asking = False
+                    else:
+                        state.count("ask")
+                        asking = True
+                    node = target
+                    continue
+                if not refused(exc):
+                    raise
+                state.count("tryagain")
+                error: BaseException = exc
+            except ConnectionError as exc:  # CircuitOpenError and PoolTimeoutError too
+                if sent_maybe(exc) and not command_info(args).replay_safe:
+                    raise
+                error = exc
+            attempt += 1
+            delay = min(0.5, 0.02 * 2**attempt) * random.uniform(0.5, 1.0)
+            if time.monotonic() + delay >= deadline:
+                raise error
+            state.count("retries")
+            yield self._sleep(delay)
+            yield from self._refresh_steps(force=True)
+            smap = yield from self._map_steps()
+            node, asking = None, False
+
+    def _replica_steps(self, smap: SlotMap, slot: int, args: Sequence[Any]) -> Steps[Any]:
+        """A read from a random replica of the slot's primary (READONLY and the
+        command in one write), or _NO_REPLY to fall back to the primary."""
+        primary = smap.slots[slot]
+        replicas = smap.replicas.get(primary, ()) if primary is not None else ()
+        if not replicas:
+            return _NO_REPLY
+        batch = self._new_batch()
+        batch.readonly_replica()
+        batch.append(args)
+        try:
+            replies = yield self._exec_batch(random.choice(replicas), batch)
+        except Exception:  # unreachable replica: the primary serves it
+            return _NO_REPLY
+        reply = replies[1]
+        if isinstance(reply, BaseException):
+            if redirect(reply) is not None or isinstance(reply, ConnectionError):
+                return _NO_REPLY  # a replica that lost the slot, or went away
+            raise reply
+        self._state.count("replica_reads")
+        return reply
+
+    def _new_batch(self) -> Any:
+        return Batch(encoding=self._config.encoding, encoding_errors=self._config.encoding_errors)
+
+    # -- commands whose keys span slots ------------------------------------------------
+
+    def _split_steps(self, args: Sequence[Any]) -> Steps[Any]:
+        name = command_info(args).name
+        how = SPLIT.get(name)
+        if how is None:
+            raise ClusterCrossSlotError(
+                f"CROSSSLOT {name}: the keys hash to different slots; give them a common "
+                "hash tag ({tag}) or use a command the cluster client splits "
+                "(MGET, MSET, DEL, UNLINK, EXISTS, TOUCH)"
+            )
+        self._state.count("splits")
+        step = 2 if how == "pairs" else 1
+        groups: Dict[int, List[int]] = {}  # slot -> argument indexes of its keys
+        for i in range(1, len(args), step):
+            groups.setdefault(key_slot(args[i]), []).append(i)
+        parts = [
+            (slot, (args[0], *(a for i in idx for a in args[i : i + step])))
+            for slot, idx in groups.items()
+        ]
+        replies = yield from self._many_steps(parts)
+        if how == "sum":
+            return sum(replies)
+        if how == "pairs":
+            return replies[0]
+        values: List[Any] = [None] * (len(args) - 1)
+        for idx, reply in zip(groups.values(), replies):
+            for i, value in zip(idx, reply):
+                values[i - 1] = value
+        return values
+
+    def _many_steps(
+        self, parts: Sequence[Tuple[int, Sequence[Any]]], raise_errors: bool = True
+    ) -> Steps[List[Any]]:
+        """Run commands of known slots, one batch per node, the nodes concurrently;
+        a command redirected or refused is then run alone with the full retry rules.
+        Returns the replies in order; raises the first error, or with
+        ``raise_errors=False`` leaves the errors in place."""
+        smap = yield from self._map_steps()
+        by_node: Dict[str | None, List[int]] = {}
+        for n, (slot, _) in enumerate(parts):
+            by_node.setdefault(smap.slots[slot], []).append(n)
+        replies: List[Any] = [None] * len(parts)
+        again: List[int] = by_node.pop(None, [])
+        calls: List[Tuple[str, Any]] = []
+        for node, indexes in by_node.items():
+            batch = self._new_batch()
+            for n in indexes:
+                batch.append(parts[n][1])
+            calls.append((node, batch))  # type: ignore[arg-type]  # None popped above
+        results = yield self._gather(calls)
+        for indexes, result in zip(by_node.values(), results):
+            if not isinstance(result, list):
+                result = [result] * len(indexes)
+            for n, reply in zip(indexes, result):
+                if redirect(reply) is not None or refused(reply):
+                    again.append(n)
+                elif isinstance(reply, ConnectionError) and (
+                    not sent_maybe(reply) or command_info(parts[n][1]).replay_safe
+                ):
+                    again.append(n)
+                else:
+                    replies[n] = reply
+        for n in sorted(again):
+            try:
+                replies[n] = yield from self._slot_steps(parts[n][0], parts[n][1])
+            except Exception as exc:
+                replies[n] = exc
+        if raise_errors:
+            for reply in replies:
+                if isinstance(reply, BaseException):
+                    raise reply
+        return replies
+
+    # -- commands without keys ---------------------------------------------------------
+
+    def _keyless_steps(self, args: Sequence[Any]) -> Steps[Any]:
+        info = command_info(args)
+        refusal = REFUSED.get(info.name)
+        if refusal is not None:
+            raise ClusterError(f"{info.name}: {refusal}")
+        smap = yield from self._map_steps()
+        if not smap.primaries:
+            raise ClusterError("the cluster has no primary serving slots")
+        if info.request not in ("all_shards", "all_nodes") or info.name in ONE_NODE:
+            return (yield self._exec(random.choice(smap.primaries), args))
+        nodes = smap.primaries if info.request == "all_shards" else smap.nodes
+        replies = yield self._gather([(node, tuple(args)) for node in nodes])
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return merge(info.response, replies, dict(zip(nodes, replies)))
+
+    @staticmethod
+    def _scan_args(match: Any, count: int | None, _type: str | None) -> Tuple[Any, ...]:
+        """SCAN's options after the cursor."""
+        args: Tuple[Any, ...] = ()
+        if match is not None:
+            args += ("MATCH", match)
+        if count is not None:
+            args += ("COUNT", count)
+        if _type is not None:
+            args += ("TYPE", _type)
+        return args
+
+    def _scan_steps(
+        self, node: str, cursor: Any, args: Tuple[Any, ...]
+    ) -> Steps[Tuple[int, List[Any]]]:
+        """One SCAN step on one node (prefixed like any command)."""
+        command: Tuple[Any, ...] = ("SCAN", cursor, *args)
+        callback: Callback | None = None
+        if self._prefixer is not None:
+            command, callback = self._prefixer.prepare(command, None)
+        reply = yield self._exec(node, command)
+        if callback is not None:
+            reply = callback(reply)
+        return int(reply[0]), reply[1]
+
+    def _health_steps(self) -> Steps[Dict[str, Any]]:
+        started = time.perf_counter()
+        state = self._state
+        try:
+            yield from self._refresh_steps(force=True)
+            smap = yield from self._map_steps()
+        except Exception as exc:
+            return {
+                "status": "unhealthy",
+                "error": str(exc),
+                "type": type(exc).__name__,
+                "nodes": {},
+                "slots_covered": 0,
+            }
+        names = list(smap.nodes)
+        replies = yield self._gather([(name, ("PING",)) for name in names])
+        nodes = {}
+        for name, reply in zip(names, replies):
+            ok = not isinstance(reply, BaseException)
+            entry: Dict[str, Any] = {
+                "role": "primary" if name in smap.primaries else "replica",
+                "ok": ok,
+            }
+            if not ok:
+                entry["error"] = f"{type(reply).__name__}: {reply}"
+            nodes[name] = entry
+        up = sum(1 for e in nodes.values() if e["ok"])
+        if up == 0:
+            status = "unhealthy"
+        elif up < len(nodes) or smap.covered < SLOTS:
+            status = "degraded"
+        else:
+            status = "healthy"
+        del state
+        return {
+            "status": status,
+            "nodes": nodes,
+            "slots_covered": smap.covered,
+            "primaries": len(smap.primaries),
+            "latency_ms": round((time.perf_counter() - started) * 1000.0, 3),
+        }
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def slot_map(self) -> SlotMap | None:
+        """The current slot map, or None before the first command read it."""
+        return self._state.map
+
+    def nodes(self) -> Dict[str, Any]:
+        """The standalone client of every node used so far, by ``host:port``."""
+        return dict(self._state.clients)
+
+    def pool_stats(self) -> Dict[str, int]:
+        """Pool counters summed over the nodes."""
+        total: Dict[str, int] = {}
+        for client in list(self._state.clients.values()):
+            for k, v in client.pool_stats().items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def circuit_breaker_state(self) -> Dict[str, Any]:
+        """The breaker of every node: ``{"host:port": state dict}``."""
+        return {n: c.circuit_breaker_state() for n, c in list(self._state.clients.items())}
+
+    def metrics(self) -> Dict[str, Any]:
+        """Counters summed over the nodes (as RedisClient.metrics), plus ``nodes``
+        (each node's own) and ``cluster`` (moved, ask, refreshes, retries, ...)."""
+        per = {n: collect(c) for n, c in list(self._state.clients.items())}
+        total = sum_metrics(list(per.values()))
+        total["nodes"] = per
+        total["cluster"] = self._state.stats()
+        return total
+
+    def metrics_text(self) -> str:
+        """:meth:`metrics` (the sums over the nodes) as Prometheus text."""
+        return render_prometheus(self.metrics())
+
+    def debug_info(self) -> Dict[str, Any]:
+        """Every setting (secrets as ``***``), pools, breakers and cluster counters."""
+        info = self._config.debug_info()
+        info["pool"] = self.pool_stats()
+        info["circuit_breaker"] = self.circuit_breaker_state()
+        info["cluster"] = self._state.stats()
+        return info
+
+    def __repr__(self) -> str:
+        c = self.__dict__.get("_config")
+        state = self.__dict__.get("_state")
+        if c is None or state is None:
+            return f"<{type(self).__name__} (not initialised)>"
+        return f"<{type(self).__name__} seeds={','.join(state.seeds)}{' tls' if c.ssl else ''}>"
+
+
+_NO_REPLY: Any = object()
+_OWN_OPTIONS = ("read_from_replicas", "retry_timeout", "min_refresh_interval")
+
+
+def merge(policy: str | None, replies: List[Any], by_node: Dict[str, Any]) -> Any:
+    """One reply from every node's, as the server's response policy says."""
+    if policy == "agg_sum":
+        return sum(replies)
+    if policy == "agg_min":
+        return min(replies)
+    if policy == "agg_max":
+        return max(replies)
+    if policy in ("agg_logical_and", "agg_logical_or"):
+        agg = all if policy == "agg_logical_and" else any
+        if isinstance(replies[0], list):
+            return [int(agg(vals)) for vals in zip(*replies)]
+        return int(agg(replies))
+    if policy in ("all_succeeded", "one_succeeded"):
+        return replies[0]
+    if policy != "special" and all(isinstance(r, list) for r in replies):
+        return [x for r in replies for x in r]  # KEYS: every node's keys
+    return by_node
+
+
+def sum_metrics(all_metrics: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Counters added up over nodes; the latency histograms bucket by bucket."""
+    total: Dict[str, Any] = {
+        "calls": 0,
+        "commands": 0,
+        "response_errors": 0,
+        "errors": {},
+        "core_errors": {},
+        "latency_histogram": [],
+        "latency_seconds_sum": 0.0,
+        "latency_count": 0,
+        "retries": 0,
+        "pool_waits": 0,
+        "pool_timeouts": 0,
+        "breaker_transitions": 0,
+        "pool": {},
+        "circuit_breaker": {},
+        "fallbacks": {},
+        "fallbacks_total": 0,
+    }
+    for m in all_metrics:
+        for key, value in m.items():
+            if key == "latency_histogram":
+                prev = total[key]
+                total[key] = (
+                    [(b, c + pc) for (b, c), (_, pc) in zip(value, prev)] if prev else list(value)
+                )
+            elif key in ("fallbacks", "fallbacks_total", "circuit_breaker"):
+                total[key] = value  # process-wide, or per node (circuit_breaker_state)
+            elif isinstance(value, dict):
+                sub = total.setdefault(key, {})
+                for k, v in value.items():
+                    if isinstance(v, (int, float)):
+                        sub[k] = sub.get(k, 0) + v
+            elif isinstance(value, (int, float)):
+                total[key] = total.get(key, 0) + value
+    return total
+
+
+def _reveal(url: Any) -> str:
+    reveal = getattr(url, "get_secret_value", None)
+    return str(reveal()) if reveal is not None else str(url)
+
+
+def split_seed_url(url: str) -> Tuple[str, List[str]]:
+    """``redis://u:p@h1:1,h2:2/0?x=1`` -> (``redis://u:p@h1:1/0?x=1``, ["h1:1", "h2:2"])."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url, []
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    userinfo, at, hosts = netloc.rpartition("@")
+    names = [h for h in hosts.split(",") if h]
+    if len(names) <= 1:
+        return url, []
+    return f"{scheme}://{userinfo}{at}{names[0]}{tail}", names

@@ -1,0 +1,23 @@
+"""The errors only the cluster client raises."""
+
+from __future__ import annotations
+
+from ..exceptions import RedisError, ResponseError
+
+__all__ = ["ClusterCrossSlotError", "ClusterDownError", "ClusterError"]
+
+
+class ClusterError(RedisError):
+    """The cluster cannot serve a call: no node reachable, a slot not covered, too
+    many redirections, or a command the cluster client cannot run as asked."""
+
+
+class ClusterCrossSlotError(ClusterError, ResponseError):
+    """A command's keys hash to more than one slot, and the command is not one the
+    client splits per slot (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH). Give the keys a
+    common hash tag (``{user1}:a``, ``{user1}:b``) to keep them on one slot."""
+
+
+class ClusterDownError(ClusterError, ResponseError):
+    """The cluster answered CLUSTERDOWN (or TRYAGAIN) for longer than the call's
+    deadline allowed retrying."""

@@ -1,0 +1,108 @@
+"""What the cluster client needs to know of a command: its name, whether it only
+reads (replicas may serve it) or may be sent again after a connection error, and the
+server's request and response policies for commands without keys.
+
+Read from the generated command table (``_core.command_spec``) once per command name
+and cached; the per-command table of what a keyless command does in a cluster is
+here too (README, "Redis Cluster", says the same in prose).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, NamedTuple, Sequence, Tuple
+
+from .._core import command_spec
+
+__all__ = ["SPLIT", "CommandInfo", "command_info", "upper"]
+
+#: Multi-key commands split per slot when their keys span slots, and how their
+#: replies merge: "values" (one reply per key, back in the caller's order), "pairs"
+#: (key value pairs, all must succeed), "sum" (counts added up).
+SPLIT: Dict[str, str] = {
+    "MGET": "values",
+    "MSET": "pairs",
+    "DEL": "sum",
+    "UNLINK": "sum",
+    "EXISTS": "sum",
+    "TOUCH": "sum",
+}
+
+#: Keyless commands served by one random primary, whatever the server's request
+#: policy says: asking every node would give several answers for one question
+#: (PING answers for the client; use health_check() for every node).
+ONE_NODE = frozenset({"PING", "RANDOMKEY", "ECHO", "TIME", "LASTSAVE", "INFO", "WAIT", "WAITAOF"})
+
+#: Keyless commands the cluster client refuses, with what to use instead.
+REFUSED: Dict[str, str] = {
+    "SCAN": "SCAN has a cursor per node: use scan_iter(), which scans every primary",
+    "MULTI": "use pipeline(transaction=True), whose keys must share one slot",
+    "EXEC": "use pipeline(transaction=True), whose keys must share one slot",
+    "SWAPDB": "a cluster has only database 0",
+}
+
+
+class CommandInfo(NamedTuple):
+    name: str  # "GET", "CONFIG SET"
+    readonly: bool  # the server's readonly flag: a replica may serve it
+    replay_safe: bool  # may be sent again after a connection error (ours)
+    request: str | None  # request_policy tip: "all_shards", "all_nodes", ...
+    response: str | None  # response_policy tip: "agg_sum", "all_succeeded", ...
+
+
+_cache: Dict[Any, CommandInfo] = {}
+_containers: set[str] = set()
+_lock = threading.Lock()
+
+
+def upper(value: Any) -> str:
+    """A command or subcommand name as upper-case text."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("latin-1").upper()
+    return str(value).upper()
+
+
+def _make(name: str, spec: Any) -> CommandInfo:
+    if spec is None:
+        return CommandInfo(name, False, False, None, None)
+    tips: Dict[str, str] = {}
+    for tip in spec["tips"]:
+        kind, _, value = tip.partition(":")
+        tips[kind] = value
+    return CommandInfo(
+        name,
+        "readonly" in spec["flags"],
+        "replay_safe" in spec["classes"],
+        tips.get("request_policy"),
+        tips.get("response_policy"),
+    )
+
+
+def command_info(args: Sequence[Any]) -> CommandInfo:
+    """The CommandInfo of a command's arguments (a subcommand's for containers such
+    as CONFIG SET); cached per name, so a call costs a dict lookup or two."""
+    head = upper(args[0])
+    info = _cache.get(head)
+    if info is not None:
+        return info
+    if head in _containers:
+        sub = upper(args[1]) if len(args) > 1 else ""
+        key: Tuple[str, str] | str = (head, sub)
+        info = _cache.get(key)
+        if info is None:
+            spec = command_spec((head, sub)) if sub else command_spec((head,))
+            info = _make(f"{head} {sub}".strip(), spec)
+            if spec is not None:
+                with _lock:
+                    _cache[key] = info
+        return info
+    spec = command_spec((head,))
+    if spec is not None and spec["subcommands"]:
+        with _lock:
+            _containers.add(head)
+        return command_info(args)
+    info = _make(head, spec)
+    if spec is not None:  # unknown names are not cached: the cache stays bounded
+        with _lock:
+            _cache[head] = info
+    return info

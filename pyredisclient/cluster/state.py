@@ -1,0 +1,140 @@
+"""What a cluster client and its views share: the node clients (one standalone
+RedisClient, so one pool and one breaker, per node), the slot map, the refresh that
+replaces it, and the cluster's own counters.
+
+Nothing node-specific leaks into the standalone client: a node is an ordinary
+RedisClient built from the cluster's config with the node's address.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any, Dict, List, Sequence, Tuple
+
+from ..config import RedisConfig
+from .errors import ClusterError
+from .topology import SlotMap, node_name, split_name
+
+__all__ = ["ClusterState"]
+
+#: The cluster's own counters, in metrics()["cluster"].
+COUNTERS = (
+    "moved",
+    "ask",
+    "refreshes",
+    "refresh_failures",
+    "retries",
+    "tryagain",
+    "splits",
+    "replica_reads",
+)
+
+
+class ClusterState:
+    """Node clients, the current SlotMap and the refresh bookkeeping; thread-safe.
+
+    The map is replaced as a whole by one attribute store (a reader takes
+    ``state.map`` once per decision); a MOVED reply stores a copy with that slot
+    changed at once and makes the next full refresh due, which runs at most once per
+    ``min_refresh_interval`` on whichever call finds it due. The refresh itself (its
+    I/O) is the client's: see ClusterBase._refresh_steps.
+    """
+
+    def __init__(
+        self,
+        config: RedisConfig,
+        seeds: Sequence[Tuple[str, int]],
+        min_refresh_interval: float,
+        node_class: Any,
+    ) -> None:
+        self.node_config = config.replace(key_prefix=None, key_prefix_allow=())
+        self.node_class = node_class  # RedisClient or AsyncRedisClient
+        self.seeds = [node_name(h, p) for h, p in seeds]
+        self.min_refresh_interval = min_refresh_interval
+        self.map: SlotMap | None = None
+        self.clients: Dict[str, Any] = {}
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.refresh_due = False
+        self.refreshing = False
+        self.closed = False
+        self._last_refresh = -1e9
+        self._lock = threading.Lock()  # guards clients, counters and the refresh flags
+
+    # -- nodes ---------------------------------------------------------------------
+
+    def client(self, name: str) -> Any:
+        """The standalone client of a node, created on first use (no I/O)."""
+        client = self.clients.get(name)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self.clients.get(name)
+            if client is None:
+                if self.closed:
+                    raise ClusterError("the cluster client is closed")
+                host, port = split_name(name)
+                config = self.node_config.replace(host=host, port=port)
+                client = self.node_class(config=config)
+                self.clients[name] = client
+            return client
+
+    def count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self.counters[name] += n
+
+    def stats(self) -> Dict[str, int]:
+        with self._lock:
+            return dict(self.counters)
+
+    def take_clients(self) -> List[Any]:
+        """Mark closed and hand over every node client (for the caller to close)."""
+        with self._lock:
+            self.closed = True
+            return list(self.clients.values())
+
+    # -- the slot map --------------------------------------------------------------
+
+    def moved(self, slot: int, name: str) -> None:
+        """A MOVED reply: ``name`` serves ``slot`` now; a full refresh is due."""
+        smap = self.map
+        if smap is not None and smap.slots[slot] != name:
+            self.map = smap.with_slot(slot, name)
+        self.refresh_due = True
+        self.count("moved")
+
+    def begin_refresh(self, force: bool) -> bool:
+        """Whether this caller may refresh now: none running, and (unless ``force``)
+        none within ``min_refresh_interval``. True claims it: end_refresh must follow."""
+        now = time.monotonic()
+        with self._lock:
+            if self.refreshing or self.closed:
+                return False
+            if not force and now - self._last_refresh < self.min_refresh_interval:
+                return False
+            self.refreshing = True
+            self.refresh_due = False
+            self._last_refresh = now
+            return True
+
+    def end_refresh(self, smap: SlotMap | None) -> None:
+        """Swap in the map a refresh read (None: it failed, and another is due)."""
+        with self._lock:
+            self.refreshing = False
+            if smap is None:
+                self.counters["refresh_failures"] += 1
+                self.refresh_due = True
+            else:
+                self.map = smap
+                self.counters["refreshes"] += 1
+
+    def candidates(self) -> List[str]:
+        """Whom to ask for the slot map: known primaries (shuffled), their replicas,
+        the seeds, then any other node used so far."""
+        smap = self.map
+        known = list(smap.primaries) if smap is not None else []
+        random.shuffle(known)
+        rest = list(smap.nodes[len(smap.primaries) :]) if smap is not None else []
+        names = known + rest + list(self.seeds) + list(self.clients)
+        return list(dict.fromkeys(names))

@@ -1,0 +1,57 @@
+"""What a client above one pool (the cluster client, the sentinel resolver) may
+send again after a failure, by the same rules as the core's own safe retries."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Sequence
+
+from .._core import command_spec
+
+__all__ = ["may_have_run", "replay_safe"]
+
+#: Core error codes meaning the command never left the client.
+_UNSENT = frozenset({"ECONNECT", "ECIRCUIT", "EPOOLTIMEOUT"})
+_replay_safe: Dict[Any, bool] = {}
+
+
+def may_have_run(exc: BaseException) -> bool:
+    """Whether the command of a call that failed with ``exc`` may have reached the
+    server (``exc.error_code``, set by the C core: a failed connect sent nothing)."""
+    return getattr(exc, "error_code", None) not in _UNSENT
+
+
+def _upper(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("latin-1").upper()
+    return str(value).upper()
+
+
+def replay_safe(args: Sequence[Any]) -> bool:
+    """Whether the command may be sent again after a connection error: the command
+    table's replay_safe class (read-only commands, at subcommand level). Cached per
+    known command or subcommand name."""
+    head = _upper(args[0])
+    safe = _replay_safe.get(head)
+    if safe is None:
+        spec = command_spec((head,))
+        if spec is None:
+            return False
+        if not spec["subcommands"]:
+            safe = _replay_safe[head] = "replay_safe" in spec["classes"]
+            return safe
+        safe = _replay_safe[head] = _CONTAINER
+    if safe is not _CONTAINER:
+        return bool(safe)
+    if len(args) < 2:
+        return False
+    key = (head, _upper(args[1]))
+    safe = _replay_safe.get(key)
+    if safe is None:
+        spec = command_spec(key)
+        if spec is None:
+            return False
+        safe = _replay_safe[key] = "replay_safe" in spec["classes"]
+    return bool(safe)
+
+
+_CONTAINER: Any = object()
