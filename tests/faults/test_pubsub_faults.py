@@ -18,7 +18,7 @@ import uuid
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
-from test_threads_fork import run_in_child
+from forkchild import run_in_child
 
 from pyredisclient import ConnectionError, RedisClient
 from pyredisclient.pubsub import PubSub
