@@ -24,6 +24,7 @@ from typing import (
 
 from typing_extensions import Self
 
+from pyredisclient.commands.jsonvalues import Serializer
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -326,6 +327,22 @@ class AsyncRedisClient:
     async def script_load(self, script: EncodableT) -> str: ...
     async def script_exists(self, *args: str) -> List[bool]: ...
     async def script_flush(self, sync_type: str | None = None) -> bool: ...
+    async def set_json(
+        self,
+        name: KeyT,
+        value: Any,
+        ex: ExpiryT | None = None,
+        *,
+        nx: bool = False,
+        serializer: str | Serializer | None = None,
+    ) -> Any: ...
+    async def get_json(self, name: KeyT, *, serializer: str | Serializer | None = None) -> Any: ...
+    async def mset_json(
+        self, mapping: Mapping[Any, Any], *, serializer: str | Serializer | None = None
+    ) -> bool: ...
+    async def mget_json(
+        self, keys: KeysT, *args: KeyT, serializer: str | Serializer | None = None
+    ) -> List[Any]: ...
     async def execute_command(self, *args: Any, **options: Any) -> Any: ...
 
 class AsyncPipeline:
@@ -577,4 +594,22 @@ class AsyncPipeline:
     def script_load(self, script: EncodableT) -> AsyncPipeline: ...
     def script_exists(self, *args: str) -> AsyncPipeline: ...
     def script_flush(self, sync_type: str | None = None) -> AsyncPipeline: ...
+    def set_json(
+        self,
+        name: KeyT,
+        value: Any,
+        ex: ExpiryT | None = None,
+        *,
+        nx: bool = False,
+        serializer: str | Serializer | None = None,
+    ) -> AsyncPipeline: ...
+    def get_json(
+        self, name: KeyT, *, serializer: str | Serializer | None = None
+    ) -> AsyncPipeline: ...
+    def mset_json(
+        self, mapping: Mapping[Any, Any], *, serializer: str | Serializer | None = None
+    ) -> AsyncPipeline: ...
+    def mget_json(
+        self, keys: KeysT, *args: KeyT, serializer: str | Serializer | None = None
+    ) -> AsyncPipeline: ...
     def execute_command(self, *args: Any, **options: Any) -> AsyncPipeline: ...

@@ -10,6 +10,7 @@
 from typing import Any, Callable, List, Mapping, Sequence, Tuple
 
 from pyredisclient._steps import Steps
+from pyredisclient.commands.jsonvalues import Serializer
 from pyredisclient.commands.types import (
     AbsExpiryT,
     Callback,
@@ -309,4 +310,20 @@ class Pipeline:
     def script_load(self, script: EncodableT) -> Pipeline: ...
     def script_exists(self, *args: str) -> Pipeline: ...
     def script_flush(self, sync_type: str | None = None) -> Pipeline: ...
+    def set_json(
+        self,
+        name: KeyT,
+        value: Any,
+        ex: ExpiryT | None = None,
+        *,
+        nx: bool = False,
+        serializer: str | Serializer | None = None,
+    ) -> Pipeline: ...
+    def get_json(self, name: KeyT, *, serializer: str | Serializer | None = None) -> Pipeline: ...
+    def mset_json(
+        self, mapping: Mapping[Any, Any], *, serializer: str | Serializer | None = None
+    ) -> Pipeline: ...
+    def mget_json(
+        self, keys: KeysT, *args: KeyT, serializer: str | Serializer | None = None
+    ) -> Pipeline: ...
     def execute_command(self, *args: Any, **options: Any) -> Pipeline: ...

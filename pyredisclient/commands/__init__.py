@@ -37,6 +37,7 @@ for types Redis cannot take, such as None or bool.
 from __future__ import annotations
 
 from .hashes import HashCommands
+from .jsonvalues import JsonCommands
 from .keys import KeyCommands
 from .lists import ListCommands
 from .pubsub import PubSubCommands
@@ -69,6 +70,7 @@ class CoreCommands(
     SetCommands,
     SortedSetCommands,
     ScriptingCommands,
+    JsonCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
 
