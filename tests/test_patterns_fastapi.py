@@ -51,15 +51,17 @@ def _db_of(client: Any) -> str:
     return info.split(b" db=")[1].split(b" ")[0].decode()
 
 
+def where(
+    cache: Annotated[RedisClient, Depends(redis_client("cache"))],
+    session: Annotated[RedisClient, Depends(redis_client("session"))],
+) -> Dict[str, str]:
+    """GET /where: the db numbers of the sync "cache" and "session" clients."""
+    return {"cache": _db_of(cache), "session": _db_of(session)}
+
+
 def named_app(**options: Any) -> FastAPI:
     app = FastAPI(lifespan=lifespan(**options))
-
-    @app.get("/where")
-    def where(
-        cache: Annotated[RedisClient, Depends(redis_client("cache"))],
-        session: Annotated[RedisClient, Depends(redis_client("session"))],
-    ) -> Dict[str, str]:
-        return {"cache": _db_of(cache), "session": _db_of(session)}
+    app.get("/where")(where)
 
     @app.get("/where-async")
     async def where_async(
@@ -132,13 +134,7 @@ def test_plugging_into_an_app_with_its_own_lifespan(redis_url: str) -> None:
         events.append("app shutdown")
 
     app = FastAPI(lifespan=app_lifespan)
-
-    @app.get("/where")
-    def where(
-        cache: Annotated[RedisClient, Depends(redis_client("cache"))],
-        session: Annotated[RedisClient, Depends(redis_client("session"))],
-    ) -> Dict[str, str]:
-        return {"cache": _db_of(cache), "session": _db_of(session)}
+    app.get("/where")(where)
 
     with TestClient(app) as http:
         assert http.get("/where").json() == {"cache": "1", "session": "2"}
