@@ -21,6 +21,8 @@ from . import exceptions as _exceptions
 from ._version import __version__
 from .client import Pipeline, RedisClient
 from .commands.keyprefix import KeyPrefixError
+from .commands.lock import AsyncLock, Lock, LockError, LockNotOwnedError
+from .commands.scripting import Script
 from .config import RedisConfig, Secret
 from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
@@ -32,12 +34,17 @@ hiredis_version = _core.hiredis_version
 
 __all__ = [
     *_exceptions.__all__,
+    "AsyncLock",
     "AsyncPipeline",
     "AsyncRedisClient",
     "KeyPrefixError",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
     "Pipeline",
     "RedisClient",
     "RedisConfig",
+    "Script",
     "Secret",
     "__version__",
     "fallback_counts",

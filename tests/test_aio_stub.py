@@ -169,16 +169,16 @@ def test_a_new_command_changes_the_stub(gen: ModuleType, tmp_path: Path) -> None
     src = (pkg / "commands" / "server.py").read_text()
     anchor = "    def ping(self) -> bool:"
     assert anchor in src
-    new = '    def lastsave(self) -> int:\n        return self._run(("LASTSAVE",))\n\n'
+    new = '    def probe_command(self) -> int:\n        return self._run(("PROBE",))\n\n'
     (pkg / "commands" / "server.py").write_text(src.replace(anchor, new + anchor, 1))
     stubs = gen.generate(tmp_path)
     text = stubs["pyredisclient/client/aio.pyi"]
     assert text != STUB.read_text()
-    assert "    async def lastsave(self) -> int: ..." in text
-    assert "    def lastsave(self) -> AsyncPipeline: ..." in text
+    assert "    async def probe_command(self) -> int: ..." in text
+    assert "    def probe_command(self) -> AsyncPipeline: ..." in text
     pipe = stubs["pyredisclient/client/pipeline.pyi"]
     assert pipe != PIPELINE_STUB.read_text()
-    assert "    def lastsave(self) -> Pipeline: ..." in pipe
+    assert "    def probe_command(self) -> Pipeline: ..." in pipe
 
 
 def test_core_stub_follows_the_vocabularies_of_prc_h(gen: ModuleType, tmp_path: Path) -> None:
@@ -368,7 +368,7 @@ def test_sync_pipeline_stub_names_the_runtime_surface() -> None:
     returning Pipeline; nothing the runtime lacks."""
     stub = _stub_classes(PIPELINE_STUB)["Pipeline"]
     methods = {n for n, node in stub.items() if not isinstance(node, ast.AnnAssign)}
-    own = {n for n, v in vars(Pipeline).items() if inspect.isfunction(v)}
+    own = {n for n, v in vars(Pipeline).items() if inspect.isfunction(v) or isinstance(v, property)}
     assert own - methods == set(), "Pipeline's own methods missing from pipeline.pyi"
     assert {"_run", "_take", "_new_batch", "__len__", "__enter__"} <= own
     commands = _command_names() - _generators()

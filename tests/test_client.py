@@ -172,7 +172,7 @@ def test_an_unknown_keyword_names_the_class_called_and_the_closest_option() -> N
             "AsyncRedisClient.from_url() got",
             "(did you mean 'ssl_ca_certs'?)",
         ),
-        (lambda: RedisClient(protocol=3), "RedisClient() got", "'protocol'"),
+        (lambda: RedisClient(protocl=3), "RedisClient() got", "'protocl'"),
     ]
     for make, *fragments in cases:
         with pytest.raises(TypeError) as info:
@@ -181,6 +181,10 @@ def test_an_unknown_keyword_names_the_class_called_and_the_closest_option() -> N
         assert "RedisConfig" not in message and "__init__" not in message, message
         for fragment in fragments:
             assert fragment in message, message
+    # redis-py's own keywords are not unknown: protocol=3 is refused with the reason
+    # (tests/test_compat_ctor.py).
+    with pytest.raises(pyredisclient.ConfigurationError, match="RESP2"):
+        RedisClient(protocol=3)
 
 
 def test_from_url_tcp_db_in_path_and_overrides(

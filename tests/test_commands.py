@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
 import inspect
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -209,8 +211,11 @@ def test_publish(r: Any, redis_url: str) -> None:
         sub.close()
 
 
-def test_select_is_not_a_method() -> None:
-    assert not hasattr(CoreCommands, "select")
+def test_select_is_refused(r: Any) -> None:
+    # A method, as in redis-py, whose call is refused before anything is sent: SELECT
+    # would leave a pooled connection in another database (issue 15).
+    with pytest.raises(DataError, match="db="):
+        r.select(1)
 
 
 # ---------------------------------------------------------------------------
@@ -1756,6 +1761,53 @@ ONE_KEY = {
     "zrem": 2,
 }
 GENERATORS = {"scan_iter", "hscan_iter"}
+# issue 15b's families (scripting, functions, server, acl)
+SAMPLE_ARGS.update(
+    {
+        "eval_ro": (("return 1", 0), {}),
+        "evalsha_ro": (("0" * 40, 0), {}),
+        "fcall": (("f", 0), {}),
+        "fcall_ro": (("f", 0), {}),
+        "acl_dryrun": (("u", "get", "k"), {}),
+        "acl_getuser": (("u",), {}),
+        "acl_setuser": (("u",), {"passwords": ["+pw"], "keys": ["k"], "commands": ["+get"]}),
+        "auth": (("pw", "user"), {}),
+        "client_kill": (("1.2.3.4:5",), {}),
+        "client_kill_filter": ((), {"_id": "1", "skipme": True}),
+        "client_no_evict": (("ON",), {}),
+        "client_no_touch": (("ON",), {}),
+        "client_pause": ((10,), {"all": False}),
+        "client_reply": (("ON",), {}),
+        "client_unblock": ((1,), {"error": True}),
+        "debug_object": (("k",), {}),
+        "latency_graph": (("command",), {}),
+        "latency_history": (("command",), {}),
+        "migrate": (("h", 1, ["k"], 0, 10), {"copy": True, "replace": True, "auth": "pw"}),
+        "module_load": (("/m.so",), {}),
+        "module_loadex": (("/m.so",), {"options": ["a", "b"], "args": ["c"]}),
+        "module_unload": (("m",), {}),
+        "psync": (("id", 0), {}),
+        "select": ((1,), {}),
+        "swapdb": ((0, 1), {}),
+        "wait": ((0, 10), {}),
+    }
+)
+ONE_KEY.update({"function_load": 1, "function_delete": 1, "function_restore": 1})
+
+
+def family_samples() -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The first call of each method in the family scripts (tests/test_cmd_*.py)."""
+    from cmd_surface import Call
+
+    samples: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+    for path in sorted(Path(__file__).parent.glob("test_cmd_*.py")):
+        for call in getattr(importlib.import_module(path.stem), "SCRIPT", ()):
+            if isinstance(call, Call):
+                samples.setdefault(call.method, (call.args, call.kwargs))
+    return samples
+
+
+SAMPLE_ARGS = {**family_samples(), **SAMPLE_ARGS}
 
 
 def public_methods() -> list[str]:

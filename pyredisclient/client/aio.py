@@ -31,6 +31,7 @@ from .._core import WANT_READ as _WANT_READ
 from .._core import WANT_WRITE as _WANT_WRITE
 from .._steps import run_async
 from ..commands import CoreCommands
+from ..commands.lock import AsyncLock
 from ..commands.types import Callback, KeyT, PatternT
 from ..config import RedisConfig
 from ..exceptions import PoolTimeoutError
@@ -231,6 +232,32 @@ class AsyncRedisClient(ClientBase, CoreCommands):
             cursor, data = reply
             for item in data if no_values else data.items():
                 yield item
+
+    def lock(
+        self,
+        name: str,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        lock_class: Any = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> AsyncLock:
+        """A distributed lock on key ``name`` with redis-py's Lock semantics
+        (``async with client.lock("name", timeout=10):``); see :class:`AsyncLock`.
+        ``lock_class`` builds another class with the same arguments."""
+        cls = AsyncLock if lock_class is None else lock_class
+        return cls(
+            self,
+            name,
+            timeout=timeout,
+            sleep=sleep,
+            blocking=blocking,
+            blocking_timeout=blocking_timeout,
+            thread_local=thread_local,
+            raise_on_release_error=raise_on_release_error,
+        )
 
     # -- pipelines and lifecycle ---------------------------------------------------------
 

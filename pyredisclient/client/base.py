@@ -11,20 +11,24 @@ debug_info, repr). What differs lives in the subclasses: how a command runs (the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, NoReturn, Tuple
 
 from .._core import Client as CoreClient
+from ..commands.args import Encoder
 from ..commands.keyprefix import KeyPrefixer, derive
+from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
 from ..config import RedisConfig, hide_password, secret_url
+from ..config.compat import translate as translate_redis_py
 from ..config.options import _check_overrides
+from ..exceptions import DataError
 from ..observability.metrics import collect, render_prometheus
 from ..observability.tracing import make_traced_run
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ClientBase", "build_config", "core_client_kwargs"]
+__all__ = ["ClientBase", "CoreConnection", "PoolView", "build_config", "core_client_kwargs"]
 
 # RedisConfig fields the C core does not take (they live in Python).
 _PYTHON_ONLY = frozenset(
@@ -53,6 +57,7 @@ def build_config(
     place, so that the constructor's frame never holds it in plain text.
     """
     hide_password(options)
+    translate_redis_py(options)
     _check_overrides(caller, options)
     for name, value in (("host", host), ("port", port), ("db", db)):
         if value is not None:
@@ -72,6 +77,61 @@ def _config_prefixer(config: RedisConfig) -> KeyPrefixer | None:
         encoding=config.encoding,
         errors=config.encoding_errors,
     )
+
+
+class CoreConnection:
+    """What ``connection_pool.connection_class`` names: the C core's connections
+    (TCP, unix socket or TLS, as the config says), which Python cannot build."""
+
+
+class PoolView:
+    """redis-py's ``client.connection_pool``, as far as libraries read it: the
+    connection settings (``connection_kwargs``, never the password), the encoder and
+    the size. A view: changing it changes nothing (the C core owns the pool; blocking
+    commands have their own timeouts, so libraries that raise socket_timeout for a
+    BLPOP need not)."""
+
+    connection_class = CoreConnection
+
+    def __init__(self, config: RedisConfig) -> None:
+        self._config = config
+        self.max_connections = config.max_connections
+        kwargs: Dict[str, Any] = {"db": config.db}
+        if config.unix_socket_path is not None:
+            kwargs["path"] = config.unix_socket_path
+        else:
+            kwargs.update(host=config.effective_host, port=config.port)
+        for name in (
+            "username",
+            "socket_timeout",
+            "socket_connect_timeout",
+            "socket_keepalive",
+            "retry_on_timeout",
+            "health_check_interval",
+            "client_name",
+            "encoding",
+            "encoding_errors",
+            "decode_responses",
+        ):
+            kwargs[name] = getattr(config, name)
+        if config.ssl:
+            for name in ("ssl", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs"):
+                kwargs[name] = getattr(config, name)
+        self.connection_kwargs = kwargs
+
+    def reset(self) -> NoReturn:
+        """Refused: RESET would reset one pooled connection, which the next caller
+        would inherit. ``close()`` the client (a pipeline's ``reset()`` is its own)."""
+        raise DataError(
+            "RESET is refused: it would reset one pooled connection; close() the client"
+        )
+
+    def get_encoder(self) -> Encoder:
+        c = self._config
+        return Encoder(c.encoding, c.encoding_errors, c.decode_responses)
+
+    def __repr__(self) -> str:
+        return f"<PoolView of {self.max_connections} connections, C core>"
 
 
 class ClientBase:
@@ -129,6 +189,7 @@ class ClientBase:
         """
         url = secret_url(url)  # first: tracebacks that print locals must not show it
         hide_password(overrides)
+        translate_redis_py(overrides)
         _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
@@ -202,6 +263,34 @@ class ClientBase:
             # A view of a traced client is traced too (spans name the commands, never
             # the prefixed keys).
             view._trace(self._tracing[0])
+        return view
+
+    def register_script(self, script: ScriptTextT) -> Script:
+        """A callable :class:`~pyredisclient.commands.scripting.Script` for ``script``
+        (redis-py's): EVALSHA, and on NoScriptError a SCRIPT LOAD and a second try.
+        On the asyncio client calling it returns an awaitable."""
+        return Script(self, script)
+
+    def reset(self) -> NoReturn:
+        """Refused: RESET would reset one pooled connection, which the next caller
+        would inherit. ``close()`` the client (a pipeline's ``reset()`` is its own)."""
+        raise DataError(
+            "RESET is refused: it would reset one pooled connection; close() the client"
+        )
+
+    def get_encoder(self) -> Encoder:
+        """redis-py's encoder of this client (its encoding, error handler and
+        decode_responses), which libraries written for redis-py ask for."""
+        return self.connection_pool.get_encoder()
+
+    @property
+    def connection_pool(self) -> PoolView:
+        """A read-only view of the pool's settings, as redis-py's ``connection_pool``
+        (``connection_kwargs``, ``get_encoder()``, ``max_connections``) for libraries
+        that read it; the password is left out."""
+        view = self.__dict__.get("_pool_view")
+        if view is None or view._config is not self._config:
+            view = self.__dict__["_pool_view"] = PoolView(self._config)
         return view
 
     @property

@@ -10,11 +10,12 @@ skips the steps: driving a generator would cost it more than its Python does.
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Set, Tuple
 
 from .._core import Batch
 from .._steps import Steps, run_sync
 from ..commands import CoreCommands
+from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, ExecAbortError, RedisError, WatchError
 
@@ -40,6 +41,7 @@ class Pipeline(CoreCommands):
         self._pin: Any = None  # a pinned connection while WATCHing
         self._watching = False
         self._explicit_multi = False
+        self._scripts: Set[Any] = set()  # register_script's Scripts run in this batch
         self._batch = self._new_batch()
         self._route()
 
@@ -91,6 +93,26 @@ class Pipeline(CoreCommands):
     def _send_pinned(self, pin: Any, batch: Any) -> Any:
         """Send a batch on the pinned (watching) connection and read its replies."""
         return pin.execute_batch(batch)
+
+    @property
+    def explicit_transaction(self) -> bool:
+        """Whether :meth:`multi` was called (redis-py's attribute, which libraries
+        such as rq read)."""
+        return self._explicit_multi
+
+    @property
+    def watching(self) -> bool:
+        """Whether this pipeline is WATCHing keys (redis-py's attribute)."""
+        return self._watching
+
+    def get_encoder(self) -> Any:
+        """The client's encoder (redis-py's ``get_encoder``)."""
+        return self._client.get_encoder()
+
+    def register_script(self, script: ScriptTextT) -> Script:
+        """A :class:`~pyredisclient.commands.scripting.Script` bound to this pipeline:
+        calling it queues EVALSHA, and execute() loads the script first if needed."""
+        return Script(self, script)
 
     def multi(self) -> None:
         """Start buffering the transaction (after :meth:`watch`), as in redis-py."""
@@ -183,6 +205,7 @@ class Pipeline(CoreCommands):
         """Forget queued commands and MULTI (reset's first half, no I/O)."""
         self._explicit_multi = False
         self.transaction = self._initial_transaction
+        self._scripts = set()
         self._batch = self._new_batch()
         self._route()
 
@@ -199,7 +222,7 @@ class Pipeline(CoreCommands):
         command's position and name); otherwise error replies are returned in place as
         exception instances. The pipeline is empty afterwards.
         """
-        if self._pin is None and self._batch.callbacks:
+        if self._pin is None and self._batch.callbacks and not self._scripts:
             # The common case, no WATCH: one C call, no steps to drive (the same as
             # the first branch of _execute_steps).
             batch, transaction = self._take()
@@ -211,6 +234,8 @@ class Pipeline(CoreCommands):
         if not self._batch.callbacks:
             yield from self._reset_steps()
             return []
+        if self._scripts:
+            yield from self._load_scripts_steps()
         batch, transaction = self._take()
         try:
             if pin is None:
@@ -226,12 +251,24 @@ class Pipeline(CoreCommands):
                 self._drop_pin(ok=pin.usable)
         return _pipeline_results(replies, batch, transaction, raise_on_error)
 
+    def _load_scripts_steps(self) -> Steps[None]:
+        """Make sure the server has every script an EVALSHA of the batch runs (as
+        redis-py: SCRIPT EXISTS, then SCRIPT LOAD of the missing ones), through the
+        client: the script cache is the server's, whatever the connection."""
+        scripts = list(self._scripts)
+        client = self._client
+        exists = yield client.script_exists(*[s.sha for s in scripts])
+        for script, there in zip(scripts, exists):
+            if not there:
+                script.sha = yield client.script_load(script.script)
+
     def _take(self) -> Tuple[Any, bool]:
         """Hand the queued batch over for sending (EXEC appended in a
         transaction); the pipeline starts afresh but keeps a pinned connection."""
         if self.transaction:
             self._batch.append(("EXEC",))
         taken = (self._batch, self.transaction)
+        self._scripts = set()
         self._explicit_multi = False
         self.transaction = self._initial_transaction
         self._batch = self._new_batch()

@@ -1,8 +1,9 @@
 """redis-py compatible command methods, written once for every client and pipeline.
 
 The commands come in families, one mixin per module (server, pubsub, strings, keys,
-hashes, lists, sets, sorted_sets, scripting), over one base (``base.py``) and one
-module of reply callbacks (``callbacks.py``); :class:`CoreCommands` gathers them.
+hashes, lists, sets, sorted_sets, hyperloglog, geo, streams, scripting), over one
+base (``base.py``) and one module of reply callbacks (``callbacks.py``);
+:class:`CoreCommands` gathers them.
 RedisClient, AsyncRedisClient, Pipeline and AsyncPipeline all inherit it.
 
 Every method builds the full argument tuple of one command and hands it,
@@ -36,7 +37,12 @@ for types Redis cannot take, such as None or bool.
 
 from __future__ import annotations
 
+from .acl import ACLCommands
+from .diagnostics import DiagnosticsCommands
+from .functions import FunctionCommands
+from .geo import GeoCommands
 from .hashes import HashCommands
+from .hyperloglog import HyperlogCommands
 from .jsonvalues import JsonCommands
 from .keys import KeyCommands
 from .lists import ListCommands
@@ -45,6 +51,7 @@ from .scripting import ScriptingCommands
 from .server import ServerCommands
 from .sets import SetCommands
 from .sorted_sets import SortedSetCommands
+from .streams import StreamCommands
 from .strings import StringCommands
 from .types import AbsExpiryT, EncodableT, ExpiryT, KeysT, KeyT, PatternT, ScoreCastT
 
@@ -69,7 +76,13 @@ class CoreCommands(
     ListCommands,
     SetCommands,
     SortedSetCommands,
+    HyperlogCommands,
+    GeoCommands,
+    StreamCommands,
     ScriptingCommands,
+    FunctionCommands,
+    DiagnosticsCommands,
+    ACLCommands,
     JsonCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.

@@ -81,3 +81,38 @@ def flatten(mapping: Mapping[Any, Any]) -> Tuple[Any, ...]:
     for pair in mapping.items():
         items.extend(pair)
     return tuple(items)
+
+
+class Encoder:
+    """redis-py's ``client.get_encoder()``: how a client turns values into the bytes
+    it sends and, with ``decode_responses``, bytes replies into str. Libraries written
+    for redis-py (its Lock, job queues) ask a client for it."""
+
+    __slots__ = ("decode_responses", "encoding", "encoding_errors")
+
+    def __init__(self, encoding: str, encoding_errors: str, decode_responses: bool) -> None:
+        self.encoding = encoding
+        self.encoding_errors = encoding_errors
+        self.decode_responses = decode_responses
+
+    def encode(self, value: Any) -> Any:
+        """bytes-like values unchanged; str encoded; int and float as their repr."""
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise DataError(
+                f"Invalid input of type: '{type(value).__name__}'. "
+                "Convert to a bytes, string, int or float first."
+            )
+        if not isinstance(value, str):
+            value = repr(value)
+        return value.encode(self.encoding, self.encoding_errors)
+
+    def decode(self, value: Any, force: bool = False) -> Any:
+        """bytes-like values as str when the client decodes (or ``force``)."""
+        if self.decode_responses or force:
+            if isinstance(value, memoryview):
+                value = value.tobytes()
+            if isinstance(value, (bytes, bytearray)):
+                return value.decode(self.encoding, self.encoding_errors)
+        return value

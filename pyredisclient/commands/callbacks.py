@@ -201,3 +201,26 @@ def rank_with_score(func: ScoreCastT) -> Callback:
 
 _float_score_pairs: Callback | None = None
 _float_score_pairs = score_pairs(float)
+
+
+# -- issue 15b: shared by the server and ACL families --------------------------------
+
+_CLIENT_INT_FIELDS = frozenset(
+    "id age idle db sub psub multi qbuf qbuf-free obl argv-mem oll omem tot-mem".split()
+)
+
+
+def client_info_result(reply: Any) -> Dict[str, Any]:
+    """CLIENT INFO (and ACL LOG's client-info) as redis-py's dict, numbers as int."""
+    found = client_list_result(as_text(reply).strip())
+    info: Dict[str, Any] = found[0] if found else {}
+    for key in _CLIENT_INT_FIELDS & info.keys():
+        info[key] = int(info[key])
+    return info
+
+
+def text_pairs(reply: Any) -> Dict[str, Any]:
+    """[k, v, ...] with keys and bulk values as str (redis-py's pairs_to_dict with
+    decode_keys and decode_string_values)."""
+    it = iter(reply or ())
+    return {as_text(k): as_text(v) for k, v in zip(it, it)}

@@ -106,6 +106,7 @@ from .keyprefix_table import (
     CATEGORIES,
     CHANNELS,
     COMMANDS,
+    CONFINED_SCRIPT_ARGS,
     COPY,
     DATABASES,
     GATE,
@@ -406,6 +407,11 @@ class KeyPrefixer:
             kind = spec[0]
         if kind == GATE:
             if spec[1] in self.allowed:
+                return spec[2]  # type: ignore[no-any-return]
+            if len(args) > 1 and args[1] in CONFINED_SCRIPT_ARGS and args[0][:4].upper() == b"EVAL":
+                # lock()'s own scripts (EVAL body or EVALSHA sha): they touch only
+                # their KEYS, which are prefixed. (Not FCALL: a function may bear
+                # any name.)
                 return spec[2]  # type: ignore[no-any-return]
             raise self._refusal(args, spec[5], spec[1])
         if kind == REFUSE:

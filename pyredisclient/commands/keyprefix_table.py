@@ -341,3 +341,50 @@ def supported_commands(allow: Iterable[str] = ()) -> List[str]:
         elif _sendable(spec, allowed):
             names.append(name)
     return sorted(names)
+
+
+# -- confined scripts (issue 15b) ------------------------------------------------------
+
+#: Lua scripts that touch only their ``KEYS`` (which the prefixer prefixes) and call
+#: no command that reaches beyond them: a prefixed client runs these with EVAL or
+#: EVALSHA without the ``scripts`` category. ``lock()`` uses them (redis-py's Lock
+#: semantics): release deletes the lock only while it holds our token; extend adds to
+#: (ARGV[3] "0") or replaces the TTL; reacquire resets it. Each returns 1 when the
+#: token matched, else 0.
+CONFINED_SCRIPTS: Dict[str, str] = {
+    "lock_release": (
+        "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+        "redis.call('del', KEYS[1])\n"
+        "return 1\n"
+    ),
+    "lock_extend": (
+        "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+        "local ttl = redis.call('pttl', KEYS[1])\n"
+        "if ttl < 0 then return 0 end\n"
+        "local newttl = tonumber(ARGV[2])\n"
+        "if ARGV[3] == '0' then newttl = newttl + ttl end\n"
+        "if newttl > 0 then redis.call('pexpire', KEYS[1], newttl) end\n"
+        "return 1\n"
+    ),
+    "lock_reacquire": (
+        "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+        "if tonumber(ARGV[2]) > 0 then redis.call('pexpire', KEYS[1], ARGV[2]) end\n"
+        "return 1\n"
+    ),
+}
+
+
+def _confined_script_args() -> FrozenSet[bytes]:
+    import hashlib
+
+    out = set()
+    for body in CONFINED_SCRIPTS.values():
+        data = body.encode()
+        out.add(data)
+        out.add(hashlib.sha1(data).hexdigest().encode())
+    return frozenset(out)
+
+
+#: The script argument (body, or SHA1 in hex) of an EVAL/EVALSHA a prefixed client
+#: sends without the ``scripts`` category.
+CONFINED_SCRIPT_ARGS: FrozenSet[bytes] = _confined_script_args()

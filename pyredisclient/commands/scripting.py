@@ -1,16 +1,88 @@
-"""Lua scripting commands: EVAL, EVALSHA, SCRIPT LOAD/EXISTS/FLUSH."""
+"""Lua scripting commands: EVAL, EVALSHA and their _RO forms, SCRIPT LOAD/EXISTS/
+FLUSH/KILL, and register_script's Script (EVALSHA falling back to SCRIPT LOAD)."""
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
 # mypy: disable-error-code="no-any-return"
 
 from __future__ import annotations
 
-from typing import Any, List
+import hashlib
+import inspect
+from typing import Any, Iterable, List, Sequence
 
-from ..exceptions import DataError
+from ..exceptions import DataError, NoScriptError
 from .base import CommandsBase
 from .callbacks import as_text, bools, is_ok
-from .types import EncodableT
+from .types import EncodableT, KeyT
+
+ScriptTextT = EncodableT
+
+
+def _encoding_of(client: Any) -> str:
+    """The encoding a client (or a pipeline's client) sends str arguments in."""
+    config = getattr(client, "config", None) or client._client.config
+    return str(config.encoding)
+
+
+class Script:
+    """A Lua script bound to a client, as redis-py's ``register_script`` returns.
+
+    Calling it runs ``EVALSHA`` with the script's SHA1; when the server does not
+    have the script cached (``NoScriptError``) it loads it (``SCRIPT LOAD``) and
+    runs ``EVALSHA`` again. On the asyncio client the call returns an awaitable.
+    On a pipeline (``client=pipe``, or a script registered on the pipeline) the
+    ``EVALSHA`` is queued and the pipeline loads its scripts before sending.
+    """
+
+    def __init__(self, registered_client: Any, script: ScriptTextT) -> None:
+        self.registered_client = registered_client
+        self.script = script
+        if isinstance(script, str):
+            data = script.encode(_encoding_of(registered_client))
+        elif isinstance(script, (bytes, bytearray, memoryview)):
+            data = bytes(script)
+        else:
+            raise DataError("a script must be str or bytes")
+        self.sha = hashlib.sha1(data).hexdigest()
+
+    def __call__(
+        self,
+        keys: Sequence[KeyT] | None = None,
+        args: Iterable[EncodableT] | None = None,
+        client: Any = None,
+    ) -> Any:
+        """Run the script with ``keys`` and ``args``, on ``client`` if given."""
+        keys = keys or []
+        numkeys = len(keys)
+        keys_and_args = tuple(keys) + tuple(args or ())
+        if client is None:
+            client = self.registered_client
+        scripts = getattr(client, "_scripts", None)
+        if scripts is not None:  # a pipeline: it loads its scripts before sending
+            scripts.add(self)
+            return client.evalsha(self.sha, numkeys, *keys_and_args)
+        try:
+            reply = client.evalsha(self.sha, numkeys, *keys_and_args)
+        except NoScriptError:
+            # The server lost its script cache (restart, SCRIPT FLUSH), or the
+            # client points at another server: load it, and run it again.
+            self.sha = client.script_load(self.script)
+            return client.evalsha(self.sha, numkeys, *keys_and_args)
+        if inspect.isawaitable(reply):
+            return self._await_call(client, reply, numkeys, keys_and_args)
+        return reply
+
+    async def _await_call(
+        self, client: Any, pending: Any, numkeys: int, keys_and_args: tuple[Any, ...]
+    ) -> Any:
+        try:
+            return await pending
+        except NoScriptError:
+            self.sha = await client.script_load(self.script)
+            return await client.evalsha(self.sha, numkeys, *keys_and_args)
+
+    def __repr__(self) -> str:
+        return f"<Script sha={self.sha}>"
 
 
 class ScriptingCommands(CommandsBase):
@@ -20,11 +92,19 @@ class ScriptingCommands(CommandsBase):
         """Run Lua ``script`` with ``numkeys`` keys followed by arguments."""
         return self._run(("EVAL", script, numkeys, *keys_and_args))
 
+    def eval_ro(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> Any:
+        """The read-only EVAL (Redis 7): the script may not write."""
+        return self._run(("EVAL_RO", script, numkeys, *keys_and_args))
+
     def evalsha(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Any:
         """Run the cached script ``sha`` (NoScriptError if it is not cached)."""
         return self._run(("EVALSHA", sha, numkeys, *keys_and_args))
 
-    def script_load(self, script: EncodableT) -> str:
+    def evalsha_ro(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Any:
+        """The read-only EVALSHA (Redis 7)."""
+        return self._run(("EVALSHA_RO", sha, numkeys, *keys_and_args))
+
+    def script_load(self, script: ScriptTextT) -> str:
         """Cache Lua ``script`` and return its SHA1 as a str."""
         return self._run(("SCRIPT", "LOAD", script), as_text)
 
@@ -39,3 +119,12 @@ class ScriptingCommands(CommandsBase):
         if sync_type not in ("SYNC", "ASYNC"):
             raise DataError("SCRIPT FLUSH accepts sync_type SYNC, ASYNC or None.")
         return self._run(("SCRIPT", "FLUSH", sync_type), is_ok)
+
+    def script_kill(self) -> bool:
+        """Kill the script running now (it must not have written yet)."""
+        return self._run(("SCRIPT", "KILL"), is_ok)
+
+    def script_debug(self, *args: Any) -> Any:
+        """Refused (DataError, before anything is sent): the Lua debugger takes over
+        its connection. Use ``redis-cli --ldb``. (redis-py raises NotImplementedError.)"""
+        return self._run(("SCRIPT", "DEBUG", *args))

@@ -1,11 +1,11 @@
-"""Set commands: SADD, SREM, SMEMBERS, SPOP, set algebra."""
+"""Set commands: SADD, SREM, SMEMBERS, SPOP, SMOVE, set algebra and its *STORE/*CARD forms."""
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
 # mypy: disable-error-code="no-any-return"
 
 from __future__ import annotations
 
-from typing import Any, Set
+from typing import Any, List, Set
 
 from .args import list_or_args
 from .base import CommandsBase
@@ -59,3 +59,27 @@ class SetCommands(CommandsBase):
     def sdiff(self, keys: KeysT, *args: KeyT) -> Set[Any]:
         """Return the members of the first set that are in none of the others."""
         return self._run(("SDIFF", *list_or_args(keys, args)), to_set)
+
+    def sdiffstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> int:
+        """Store the difference of the given sets in ``dest``; return its size."""
+        return self._run(("SDIFFSTORE", dest, *list_or_args(keys, args)))
+
+    def sinterstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> int:
+        """Store the intersection of the given sets in ``dest``; return its size."""
+        return self._run(("SINTERSTORE", dest, *list_or_args(keys, args)))
+
+    def sunionstore(self, dest: KeyT, keys: KeysT, *args: KeyT) -> int:
+        """Store the union of the given sets in ``dest``; return its size."""
+        return self._run(("SUNIONSTORE", dest, *list_or_args(keys, args)))
+
+    def sintercard(self, numkeys: int, keys: List[KeyT], limit: int = 0) -> int:
+        """Return the size of the intersection of ``keys`` (stop counting at ``limit``)."""
+        return self._run(("SINTERCARD", numkeys, *keys, "LIMIT", limit))
+
+    def smismember(self, name: KeyT, values: Any, *args: EncodableT) -> List[int]:
+        """Return 1 or 0 for each of ``values``: whether it is a member of ``name``."""
+        return self._run(("SMISMEMBER", name, *list_or_args(values, args)))
+
+    def smove(self, src: KeyT, dst: KeyT, value: EncodableT) -> bool:
+        """Move ``value`` from set ``src`` to set ``dst``; True if it was moved."""
+        return self._run(("SMOVE", src, dst, value), bool)

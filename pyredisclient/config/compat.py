@@ -1,0 +1,207 @@
+"""redis-py's constructor keywords: the ones that make sense here are taken (some
+translated to our options), the others refused with why and what to use instead.
+
+``redis.Redis(...)`` takes keywords pyredisclient has no option for. Code ported from
+redis-py passes them, often with their default values, so a client constructor runs
+the keywords through :func:`translate` before checking them against the options:
+
+* a keyword with redis-py's default value (``protocol=2``, ``ssl_ca_data=None``,
+  ``cache=None``, ...) is accepted and dropped: it asks for nothing;
+* a keyword that makes sense is translated (``single_connection_client=True`` is
+  ``max_connections=1``, ``retry=Retry(...)`` gives ``retry_attempts``/``retry_base``/
+  ``retry_cap``, ``retry_on_error=[TimeoutError]`` is ``retry_on_timeout=True``) or
+  accepted and ignored where it only labels (``lib_name``, ``lib_version``,
+  ``driver_info``, ``socket_read_size``, ``auto_close_connection_pool``);
+  ``max_connections=None`` (redis-py's unbounded pool) keeps our finite default;
+* any other value raises :class:`ConfigurationError` (a ValueError) saying why and
+  what to use instead, e.g. ``protocol=3``, ``connection_pool=``, ``cache=``.
+
+:data:`REDIS_PY_KEYWORDS` is the table; README.md lists it for users.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, MutableMapping, Tuple
+
+from .errors import ConfigurationError
+
+__all__ = ["REDIS_PY_KEYWORDS", "translate"]
+
+_Translate = Callable[[str, Any, MutableMapping[str, Any]], None]
+
+
+def _refuse(why: str) -> _Translate:
+    def refuse(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
+        raise ConfigurationError(f"{name}={_short(value)} is not supported: {why}", name)
+
+    refuse.__doc__ = why
+    return refuse
+
+
+def _ignore(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
+    """Accepted and ignored: it labels or tunes nothing a caller can observe."""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _set(options: MutableMapping[str, Any], name: str, key: str, value: Any) -> None:
+    """Set option ``key`` from redis-py keyword ``name``, unless the caller gave a
+    different value for it too."""
+    if key in options and options[key] != value:
+        raise ConfigurationError(
+            f"{name} asks for {key}={value!r}, but {key}={options[key]!r} is given too; "
+            f"give one of them",
+            name,
+        )
+    options[key] = value
+
+
+def _protocol(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
+    if value is None or value in (2, "2"):
+        return
+    raise ConfigurationError(
+        f"protocol={_short(value)} is not supported: pyredisclient speaks RESP2 (the "
+        "hiredis it is built on reads RESP2); drop protocol or pass protocol=2 - the "
+        "replies have redis-py's RESP2 shapes",
+        name,
+    )
+
+
+def _single_connection(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
+    # redis-py keeps one connection for the client; a pool of one gives the same
+    # (every call waits for that connection) while staying clean-or-gone.
+    if value:
+        _set(options, name, "max_connections", 1)
+
+
+def _retry(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
+    get_retries = getattr(value, "get_retries", None)
+    if not callable(get_retries):
+        raise ConfigurationError(
+            f"retry={_short(value)} is not supported: pass a redis.retry.Retry, or "
+            "retry_attempts=, retry_base= and retry_cap= (seconds)",
+            name,
+        )
+    retries = get_retries()
+    if not isinstance(retries, int) or retries < 0:
+        raise ConfigurationError(
+            f"retry with {retries!r} retries is not supported: calls never retry without "
+            "limit here; give a Retry with a count, or retry_attempts=",
+            name,
+        )
+    _set(options, name, "retry_attempts", retries)
+    backoff = getattr(value, "_backoff", None)
+    base, cap = getattr(backoff, "_base", None), getattr(backoff, "_cap", None)
+    if isinstance(base, (int, float)) and isinstance(cap, (int, float)) and 0 < base <= cap:
+        _set(options, name, "retry_base", float(base))
+        _set(options, name, "retry_cap", float(cap))
+
+
+def _retry_on_error(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
+    # Connection errors are retried whenever that is safe (README: Failures), and
+    # never otherwise; timeouts only with retry_on_timeout.
+    for cls in value or ():
+        cls_name = getattr(cls, "__name__", None)
+        if cls_name == "TimeoutError":
+            _set(options, name, "retry_on_timeout", True)
+        elif cls_name != "ConnectionError":
+            raise ConfigurationError(
+                f"retry_on_error with {cls_name or _short(cls)} is not supported: "
+                "connection errors are retried whenever that is safe, and timeouts with "
+                "retry_on_timeout=True; other errors are never retried (a command may "
+                "have run)",
+                name,
+            )
+
+
+_TLS_FILES = "the TLS options take files: ssl_ca_certs, ssl_ca_path, ssl_certfile, ssl_keyfile"
+
+#: redis-py's ``Redis.__init__`` keywords that are not options here: (redis-py's
+#: default, what a value other than that default does). Keywords that are options
+#: here with the same meaning (host, port, db, password, username, socket_timeout,
+#: ssl_certfile, client_name, health_check_interval, ...) are not listed.
+REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
+    "protocol": (2, _protocol),
+    "legacy_responses": (
+        True,
+        _refuse("replies have redis-py's RESP2 (legacy) shapes only; drop it"),
+    ),
+    "single_connection_client": (False, _single_connection),
+    "connection_pool": (
+        None,
+        _refuse(
+            "the client owns its pool; pass the pool's options (max_connections=, "
+            "pool_timeout=, socket_timeout=, ...) or config=RedisConfig(...)"
+        ),
+    ),
+    "retry": (None, _retry),
+    "retry_on_error": (None, _retry_on_error),
+    "socket_read_size": (None, _ignore),
+    "socket_keepalive_options": (
+        None,
+        _refuse("TCP keepalive uses the system's timing; socket_keepalive= turns it on or off"),
+    ),
+    "redis_connect_func": (
+        None,
+        _refuse(
+            "the C core connects and runs the handshake; client_name=, db= and the "
+            "credentials cover what it sends"
+        ),
+    ),
+    "credential_provider": (
+        None,
+        _refuse(
+            "pass username= and password= (a Secret); credentials that change while "
+            "the client runs are not supported"
+        ),
+    ),
+    "lib_name": ("redis-py", _ignore),
+    "lib_version": (None, _ignore),
+    "driver_info": (None, _ignore),
+    "ssl_ca_data": (None, _refuse(f"write the PEM text to a file; {_TLS_FILES}")),
+    "ssl_password": (
+        None,
+        _refuse("encrypted private keys are not supported; give an unencrypted ssl_keyfile"),
+    ),
+    "ssl_min_version": (None, _refuse("TLS 1.2 or later is negotiated (OpenSSL's default)")),
+    "ssl_ciphers": (None, _refuse("OpenSSL's default cipher list is used")),
+    "ssl_include_verify_flags": (None, _refuse("OpenSSL's default verify flags are used")),
+    "ssl_exclude_verify_flags": (None, _refuse("OpenSSL's default verify flags are used")),
+    "ssl_validate_ocsp": (False, _refuse("OCSP validation is not supported")),
+    "ssl_validate_ocsp_stapled": (False, _refuse("OCSP validation is not supported")),
+    "ssl_ocsp_context": (None, _refuse("OCSP validation is not supported")),
+    "ssl_ocsp_expected_cert": (None, _refuse("OCSP validation is not supported")),
+    "cache": (None, _refuse("client-side caching is not supported yet")),
+    "cache_config": (None, _refuse("client-side caching is not supported yet")),
+    "event_dispatcher": (
+        None,
+        _refuse("use metrics() and enable_tracing() to observe the client"),
+    ),
+    "maint_notifications_config": (
+        None,
+        _refuse("maintenance notifications need RESP3, which is not supported"),
+    ),
+    "oss_cluster_maint_notifications_handler": (
+        None,
+        _refuse("maintenance notifications need RESP3, which is not supported"),
+    ),
+    "metadata_resolver": (None, _refuse("not supported; drop it")),
+    "auto_close_connection_pool": (None, _ignore),  # redis.asyncio: aclose() closes it
+}
+
+
+def translate(options: MutableMapping[str, Any]) -> None:
+    """Replace redis-py's keywords in ``options`` (in place) by our options, drop
+    the ones that ask for nothing, and raise ConfigurationError for the others."""
+    if "max_connections" in options and options["max_connections"] is None:
+        # redis-py's default (2**31 connections): keep ours, a finite pool.
+        del options["max_connections"]
+    for name in [n for n in options if n in REDIS_PY_KEYWORDS]:
+        default, how = REDIS_PY_KEYWORDS[name]
+        value = options.pop(name)
+        if value is default or (value == default and type(value) is type(default)):
+            continue
+        how(name, value, options)

@@ -1,0 +1,166 @@
+"""Libraries written for redis-py, handed a RedisClient: rq (a job queue) and
+python-redis-lock (a lock built on Lua scripts and BLPOP), installed from PyPI by
+the test extras (scripts/setup.sh)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Iterator
+
+import pytest
+
+import pyredisclient
+from pyredisclient import KeyPrefixError, RedisClient
+
+
+@pytest.fixture
+def client(redis_client: Any) -> Iterator[RedisClient]:
+    redis_client.script_flush()
+    yield redis_client
+
+
+# -- python-redis-lock ----------------------------------------------------------------
+
+
+def test_redis_lock_checks_isinstance(client: RedisClient) -> None:
+    redis_lock = pytest.importorskip("redis_lock")
+    # It checks isinstance(client, redis.StrictRedis) unless strict=False (README).
+    with pytest.raises(ValueError, match="StrictRedis"):
+        redis_lock.Lock(client, "job")
+
+
+def test_redis_lock_end_to_end(client: RedisClient) -> None:
+    redis_lock = pytest.importorskip("redis_lock")
+    lock = redis_lock.Lock(client, "job", expire=5, strict=False)
+    assert lock.acquire(blocking=False) and lock.locked()
+    assert client.get("lock:job") == lock.id.encode()
+    lock.extend(10)  # a Lua script
+    assert 5 < client.ttl("lock:job") <= 10
+    other = redis_lock.Lock(client, "job", strict=False)
+    assert other.acquire(blocking=False) is False
+    # A waiter blocks in BLPOP on the lock's signal list; release() (a Lua script)
+    # pushes to it, so the waiter wakes at once rather than at the expiry.
+    threading.Timer(0.3, lock.release).start()
+    started = time.monotonic()
+    assert other.acquire(timeout=5)
+    assert 0.2 < time.monotonic() - started < 3
+    with pytest.raises(redis_lock.NotAcquired):
+        lock.release()  # no longer ours: the unlock script refuses
+    other.release()
+    assert client.get("lock:job") is None
+
+
+def test_redis_lock_auto_renewal_and_reset_all(client: RedisClient) -> None:
+    redis_lock = pytest.importorskip("redis_lock")
+    with redis_lock.Lock(client, "renewed", expire=1, auto_renewal=True, strict=False):
+        time.sleep(1.5)  # past the expiry: the renewal thread extended it
+        assert client.exists("lock:renewed") == 1
+    assert client.exists("lock:renewed") == 0
+    held = redis_lock.Lock(client, "a", expire=30, strict=False)
+    assert held.acquire()
+    redis_lock.reset_all(client)  # a Lua script over every lock:* key
+    assert client.exists("lock:a") == 0
+
+
+def test_redis_lock_threads_contending(client: RedisClient) -> None:
+    redis_lock = pytest.importorskip("redis_lock")
+    client.set("counter", 0)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(10):
+                with redis_lock.Lock(client, "count", expire=10, strict=False):
+                    value = int(client.get("counter") or 0)
+                    time.sleep(0.001)
+                    client.set("counter", value + 1)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and int(client.get("counter") or 0) == 50
+
+
+def test_redis_lock_under_a_key_prefix_needs_the_scripts_category(redis_url: str) -> None:
+    redis_lock = pytest.importorskip("redis_lock")
+    with RedisClient.from_url(redis_url, key_prefix="t:") as tenant:
+        lock = redis_lock.Lock(tenant, "job", expire=5, strict=False)
+        assert lock.acquire(blocking=False)  # SET NX: the key is t:lock:job
+        with pytest.raises(KeyPrefixError):
+            lock.release()  # its own Lua script: not one a prefix can confine
+        tenant.delete("lock:job")
+    with RedisClient.from_url(redis_url) as plain:
+        granted = plain.with_prefix("t:", allow=["scripts"])
+        lock = redis_lock.Lock(granted, "job", expire=5, strict=False)
+        assert lock.acquire(blocking=False)
+        assert plain.exists("t:lock:job") == 1
+        lock.release()
+        assert plain.exists("t:lock:job") == 0
+
+
+# -- rq ------------------------------------------------------------------------------
+
+
+def test_rq_queue_and_worker_registration(client: RedisClient) -> None:
+    rq = pytest.importorskip("rq")
+    queue = rq.Queue("h15", connection=client)
+    job = queue.enqueue("operator.add", 2, 3, job_id="job-1")
+    assert job.get_status() == rq.job.JobStatus.QUEUED
+    assert queue.count == 1 and queue.job_ids == ["job-1"]
+    fetched = rq.job.Job.fetch("job-1", connection=client)
+    assert fetched.func_name == "operator.add" and fetched.args == (2, 3)
+    assert rq.Queue.all(connection=client)[0].name == "h15"
+    worker = rq.SimpleWorker([queue], connection=client)  # reads connection_pool
+    worker.register_birth()
+    assert [w.name for w in rq.SimpleWorker.all(connection=client)] == [worker.name]
+    worker.register_death()
+    job.cancel()
+    assert job.get_status() == rq.job.JobStatus.CANCELED and queue.count == 0
+    queue.delete(delete_jobs=True)
+
+
+def test_connection_pool_view(client: RedisClient) -> None:
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    assert kwargs["port"] == client.config.port and kwargs["db"] == 0
+    assert "password" not in kwargs and pool.max_connections == client.config.max_connections
+    assert pool.get_encoder().encode("x") == b"x" and "C core" in repr(pool)
+    assert client.connection_pool is pool
+    with RedisClient(unix_socket_path="/tmp/x.sock", password="pw") as unix:
+        assert unix.connection_pool.connection_kwargs["path"] == "/tmp/x.sock"
+        assert "pw" not in repr(unix.connection_pool.connection_kwargs)
+
+
+def test_pipeline_attributes_libraries_read(client: RedisClient) -> None:
+    with client.pipeline() as pipe:
+        assert pipe.explicit_transaction is False and pipe.watching is False
+        pipe.watch("k")
+        assert pipe.watching is True
+        pipe.multi()
+        assert pipe.explicit_transaction is True
+        pipe.get("k")
+        assert pipe.execute() == [None]
+        assert pipe.explicit_transaction is False and pipe.watching is False
+    assert client.pipeline().get_encoder().decode_responses is False
+
+
+@pytest.mark.skipif(
+    not (hasattr(RedisClient, "pubsub") and hasattr(RedisClient, "xadd")),
+    reason="rq's worker subscribes to pub/sub (pubsub()) and keeps results in a stream "
+    "(xadd, xrevrange): it runs once the client has both",
+)
+def test_rq_worker_runs_a_job(client: RedisClient) -> None:  # pragma: no cover - see skip
+    rq = pytest.importorskip("rq")
+    queue = rq.Queue("h15", connection=client)
+    job = queue.enqueue("operator.add", 2, 3)
+    worker = rq.SimpleWorker([queue], connection=client)
+    assert worker.work(burst=True) is True
+    job.refresh()
+    assert job.get_status() == rq.job.JobStatus.FINISHED
+    assert job.return_value() == 5
+    assert pyredisclient.RedisClient  # the client was ours all along
