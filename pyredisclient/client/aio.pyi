@@ -30,6 +30,7 @@ from typing_extensions import Self
 from pyredisclient.client.base import PoolView
 from pyredisclient.commands.args import Encoder
 from pyredisclient.commands.hashes import HashDataPersistOptions
+from pyredisclient.commands.jsonvalues import Serializer
 from pyredisclient.commands.lock import AsyncLock
 from pyredisclient.commands.scripting import Script, ScriptTextT
 from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
@@ -1036,6 +1037,22 @@ class AsyncRedisClient:
         reset_channels: bool = False,
         reset_passwords: bool = False,
     ) -> bool: ...
+    async def set_json(
+        self,
+        name: KeyT,
+        value: Any,
+        ex: ExpiryT | None = None,
+        *,
+        nx: bool = False,
+        serializer: str | Serializer | None = None,
+    ) -> Any: ...
+    async def get_json(self, name: KeyT, *, serializer: str | Serializer | None = None) -> Any: ...
+    async def mset_json(
+        self, mapping: Mapping[Any, Any], *, serializer: str | Serializer | None = None
+    ) -> bool: ...
+    async def mget_json(
+        self, keys: KeysT, *args: KeyT, serializer: str | Serializer | None = None
+    ) -> List[Any]: ...
     async def execute_command(self, *args: Any, **options: Any) -> Any: ...
 
 class AsyncPipeline:
@@ -1945,5 +1962,23 @@ class AsyncPipeline:
         reset_keys: bool = False,
         reset_channels: bool = False,
         reset_passwords: bool = False,
+    ) -> AsyncPipeline: ...
+    def set_json(
+        self,
+        name: KeyT,
+        value: Any,
+        ex: ExpiryT | None = None,
+        *,
+        nx: bool = False,
+        serializer: str | Serializer | None = None,
+    ) -> AsyncPipeline: ...
+    def get_json(
+        self, name: KeyT, *, serializer: str | Serializer | None = None
+    ) -> AsyncPipeline: ...
+    def mset_json(
+        self, mapping: Mapping[Any, Any], *, serializer: str | Serializer | None = None
+    ) -> AsyncPipeline: ...
+    def mget_json(
+        self, keys: KeysT, *args: KeyT, serializer: str | Serializer | None = None
     ) -> AsyncPipeline: ...
     def execute_command(self, *args: Any, **options: Any) -> AsyncPipeline: ...

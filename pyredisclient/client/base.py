@@ -236,6 +236,31 @@ class ClientBase:
             config.encoding_errors,
             config.key_prefix_channels,
         )
+        return self._view(prefixer)
+
+    def _scripts_view(self) -> Self:
+        """This client, or for a prefixed one that may not run scripts, a view with
+        the same prefix that may: for the library's own Lua scripts
+        (``pyredisclient.patterns``), which touch only the KEYS they are given, and
+        those are prefixed like any key. Made once per client."""
+        prefixer = self._prefixer
+        if prefixer is None or "scripts" in prefixer.allowed:
+            return self
+        view: Self | None = self.__dict__.get("_scripts_view_of")
+        if view is None:
+            config = self._config
+            granted = KeyPrefixer(
+                prefixer.prefix,
+                allow=prefixer.allowed | {"scripts"},
+                encoding=config.encoding,
+                errors=config.encoding_errors,
+            )
+            view = self.__dict__["_scripts_view_of"] = self._view(granted)
+        return view
+
+    def _view(self, prefixer: KeyPrefixer) -> Self:
+        """A copy of this client sharing its pool, confined by *prefixer*."""
+        config = self._config
         # A copy sharing the C client (the pool) and an async client's pool waiters,
         # with a config that says the prefix, so that a client built from that config
         # is confined the same way. It installs its own hook: the parent's may be bound
@@ -243,6 +268,7 @@ class ClientBase:
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
         view.__dict__.pop("_run", None)
+        view.__dict__.pop("_scripts_view_of", None)
         name = prefixer.prefix
         text = name if isinstance(name, str) else name.decode(config.encoding, "replace")
         allowed = tuple(sorted(prefixer.allowed))

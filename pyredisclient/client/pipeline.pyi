@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Set, 
 
 from pyredisclient._steps import Steps
 from pyredisclient.commands.hashes import HashDataPersistOptions
+from pyredisclient.commands.jsonvalues import Serializer
 from pyredisclient.commands.scripting import Script, ScriptTextT
 from pyredisclient.commands.streams import ConsumerT, GroupT, StreamIdT
 from pyredisclient.commands.strings import BitfieldOffsetT, BitFieldOperation
@@ -971,5 +972,21 @@ class Pipeline:
         reset_keys: bool = False,
         reset_channels: bool = False,
         reset_passwords: bool = False,
+    ) -> Pipeline: ...
+    def set_json(
+        self,
+        name: KeyT,
+        value: Any,
+        ex: ExpiryT | None = None,
+        *,
+        nx: bool = False,
+        serializer: str | Serializer | None = None,
+    ) -> Pipeline: ...
+    def get_json(self, name: KeyT, *, serializer: str | Serializer | None = None) -> Pipeline: ...
+    def mset_json(
+        self, mapping: Mapping[Any, Any], *, serializer: str | Serializer | None = None
+    ) -> Pipeline: ...
+    def mget_json(
+        self, keys: KeysT, *args: KeyT, serializer: str | Serializer | None = None
     ) -> Pipeline: ...
     def execute_command(self, *args: Any, **options: Any) -> Pipeline: ...

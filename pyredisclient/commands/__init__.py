@@ -43,6 +43,7 @@ from .functions import FunctionCommands
 from .geo import GeoCommands
 from .hashes import HashCommands
 from .hyperloglog import HyperlogCommands
+from .jsonvalues import JsonCommands
 from .keys import KeyCommands
 from .lists import ListCommands
 from .pubsub import PubSubCommands
@@ -84,6 +85,7 @@ class CoreCommands(
     FunctionCommands,
     DiagnosticsCommands,
     ACLCommands,
+    JsonCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
 

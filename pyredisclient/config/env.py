@@ -207,8 +207,8 @@ def _warn_unknown_variables(prefix: str, env: Mapping[str, str]) -> None:
         suffix = var[len(prefix) :]
         if suffix in known or not suffix or suffix.startswith("_"):
             continue
-        if _SERVICE_NOISE_RE.match(suffix):
-            continue
+        if _SERVICE_NOISE_RE.match(suffix) or database_var(prefix, var) is not None:
+            continue  # service links; a named database's REDIS_CACHE_DB
         if (suffix.endswith("_PORT") or suffix == "NAME") and (
             _SERVICE_LINK_RE.match(env[var]) or env[var].startswith("/")
         ):
@@ -224,3 +224,28 @@ def _warn_unknown_variables(prefix: str, env: Mapping[str, str]) -> None:
             var,
             hint,
         )
+
+
+# A named database's variables: REDIS_CACHE_DB, REDIS_CACHE_KEY_PREFIX, or in the nested
+# style (prefix "REDIS__") REDIS__CACHE__DB. The name is letters, digits and "_".
+_DATABASE_FIELDS = ("DB", "KEY_PREFIX")
+
+
+def database_var(prefix: str, var: str) -> Tuple[str, str] | None:
+    """Return (name, field) when ``var`` is a named database's variable under ``prefix``.
+
+    ``REDIS_CACHE_DB`` gives ("cache", "db"); with prefix ``REDIS__``,
+    ``REDIS__CACHE__DB`` does. A configuration field (``REDIS_KEY_PREFIX``) is none.
+    """
+    if not var.startswith(prefix):
+        return None
+    sep = "__" if prefix.endswith("__") else "_"
+    suffix = var[len(prefix) :]
+    for field in _DATABASE_FIELDS:
+        tail = sep + field
+        name = suffix[: -len(tail)] if suffix.endswith(tail) else ""
+        if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) and not name.endswith("_"):
+            if name.lower() in _RULES or (name + "_" + field).lower() in _RULES:
+                return None
+            return name.lower(), field.lower()
+    return None

@@ -40,8 +40,9 @@ import codecs
 import dataclasses
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 from urllib.parse import quote, urlencode
 
 from .env import (
@@ -54,6 +55,7 @@ from .env import (
     _warn_once,
     _warn_service_link,
     _warn_unknown_variables,
+    database_var,
 )
 from .errors import ConfigurationError
 from .options import _SSL_OPTIONS, _bad, _check, _check_overrides, _from_text, _same, _show
@@ -481,6 +483,57 @@ class RedisConfig:
                 prefix,
             )
         return config
+
+    @classmethod
+    def databases_from_env(
+        cls,
+        names: Iterable[str] | Mapping[str, int] | None = None,
+        prefix: str = "REDIS_",
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Dict[str, RedisConfig]:
+        """Build one config per named logical database from the environment.
+
+        The server settings are :meth:`from_env`'s (same *prefix*, *environ* and
+        keyword *overrides*); each name adds its own ``{prefix}{NAME}_DB`` and
+        ``{prefix}{NAME}_KEY_PREFIX`` (``REDIS_CACHE_DB=1``, ``REDIS_SESSION_DB=2``,
+        ``REDIS_PUBSUB_DB=3``). With a prefix ending in ``__`` (the nested style of
+        pydantic-settings) the separator is ``__`` too: ``REDIS__HOST``,
+        ``REDIS__CACHE__DB``.
+
+        *names* lists the databases (a mapping gives each its default db number);
+        None takes every name that has a variable. A name without a variable gets
+        its default, else the base config's db. Errors name the variable.
+        """
+        hide_password(overrides)  # first: tracebacks that print locals must not show it
+        env: Mapping[str, str] = _EnvView(os.environ if environ is None else environ)
+        environ = None
+        base = cls.from_env(prefix, env, **overrides)
+        found: Dict[str, Dict[str, Tuple[str, str]]] = {}
+        for var in env:
+            hit = database_var(prefix, var) if env[var] else None
+            if hit is not None:
+                found.setdefault(hit[0], {})[hit[1]] = (env[var], var)
+        defaults: Dict[str, int | None]
+        if names is None:
+            defaults = {name: None for name in sorted(found)}
+        elif isinstance(names, Mapping):
+            defaults = {str(name): int(db) for name, db in names.items()}
+        elif isinstance(names, str):
+            raise TypeError("names must be a list of names or a mapping, not a str")
+        else:
+            defaults = {str(name): None for name in names}
+        configs: Dict[str, RedisConfig] = {}
+        for name, default in defaults.items():
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+                raise ConfigurationError(
+                    f"a database name is letters, digits and _, got {name!r}", "names", "names"
+                )
+            changes: Dict[str, Any] = {} if default is None else {"db": default}
+            for field, (raw, var) in found.get(name.lower(), {}).items():
+                changes[field] = _with_source(_from_text, field, raw, var)
+            configs[name] = base.replace(**changes) if changes else base
+        return configs
 
     @classmethod
     def _merge(

@@ -29,12 +29,24 @@ This module imports FastAPI; ``import pyredisclient`` alone never does.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from typing import Annotated, Any, AsyncIterator, Callable, Dict, Sequence
+import math
+from typing import (
+    Annotated,
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 
 try:
-    from fastapi import APIRouter, Depends, FastAPI, Request
+    from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse, Response
 except ImportError as exc:  # pragma: no cover - exercised without fastapi installed
@@ -44,18 +56,25 @@ except ImportError as exc:  # pragma: no cover - exercised without fastapi insta
 
 from ..client.aio import AsyncRedisClient
 from ..client.sync import RedisClient
-from ..config import RedisConfig, hide_password, secret_url
-from ..exceptions import RedisError
+from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
+from ..exceptions import CircuitOpenError, ConnectionError, RedisError, TimeoutError
 from ..observability.metrics import PROMETHEUS_CONTENT_TYPE, render_prometheus
+from ..patterns.named import AsyncRedisClients, RedisClients
+from ..patterns.ratelimit import AsyncRateLimiter, RateLimitResult
 
 __all__ = [
     "AsyncRedis",
     "Redis",
+    "async_redis_client",
     "get_async_redis",
     "get_redis",
     "health_router",
+    "install_exception_handlers",
     "lifespan",
     "metrics_router",
+    "probes_router",
+    "rate_limit",
+    "redis_client",
 ]
 
 logger = logging.getLogger("pyredisclient")
@@ -63,7 +82,14 @@ logger = logging.getLogger("pyredisclient")
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
 
-def lifespan(url: str | None = None, *, fail_fast: bool = False, **options: Any) -> Lifespan:
+def lifespan(
+    url: str | None = None,
+    *,
+    prefix: str = "REDIS_",
+    databases: Iterable[str] | Mapping[str, int] | bool | None = None,
+    fail_fast: bool = False,
+    **options: Any,
+) -> Lifespan:
     """A lifespan for ``FastAPI(lifespan=...)`` owning the app's Redis clients.
 
     *url* (``redis://``, ``rediss://``, ``unix://``) or, when None, the environment
@@ -73,6 +99,22 @@ def lifespan(url: str | None = None, *, fail_fast: bool = False, **options: Any)
     the app. A PING at startup, bounded by the client's timeouts, only logs a
     WARNING when Redis is unreachable, and the app starts degraded; with
     ``fail_fast=True`` the error is raised and the app does not start.
+
+    *prefix* is the environment variables' prefix (``"REDIS__"`` for the nested
+    style). *databases* names logical databases (a list, a mapping name -> default
+    db, or True for every ``{prefix}{NAME}_DB`` variable; see
+    :meth:`RedisConfig.databases_from_env`): each gets its own sync and async
+    client and pool, on ``app.state.redis_clients`` and
+    ``app.state.async_redis_clients``, reached with :func:`redis_client` and
+    :func:`async_redis_client`; the first name's clients are also the default
+    ``app.state.redis`` / ``app.state.async_redis``. All are closed at shutdown.
+
+    An app with its own lifespan enters this one inside it, in one line::
+
+        @contextlib.asynccontextmanager
+        async def app_lifespan(app):
+            async with lifespan(databases=["cache", "session"])(app):
+                yield                       # the app's own startup/shutdown around it
     """
     # First: the startup frame keeps these; tracebacks that print locals must not
     # show a password.
@@ -81,35 +123,102 @@ def lifespan(url: str | None = None, *, fail_fast: bool = False, **options: Any)
 
     @contextlib.asynccontextmanager
     async def redis_lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if url is not None:
-            config = RedisConfig.from_url(url, **options)
-        else:
-            config = RedisConfig.from_env(**options)
-        sync_client = RedisClient(config=config)
-        async_client = AsyncRedisClient(config=config)
+        configs = _configs(url, prefix, databases, options)
+        sync_clients = RedisClients(configs)
         try:
-            try:
-                await async_client.ping()
-            except RedisError as exc:
-                if fail_fast:
-                    raise
-                logger.warning(
-                    "Redis is not reachable at startup (%s: %s); starting degraded, "
-                    "Redis calls fail until it is back",
-                    type(exc).__name__,
-                    exc,
-                )
-            app.state.redis = sync_client
-            app.state.async_redis = async_client
+            async_clients = AsyncRedisClients(configs)
+        except BaseException:
+            sync_clients.close()
+            raise
+        first = next(iter(configs))
+        try:
+            for name, async_client in async_clients.items():
+                try:
+                    await async_client.ping()
+                except RedisError as exc:
+                    if fail_fast:
+                        raise
+                    logger.warning(
+                        "Redis%s is not reachable at startup (%s: %s); starting degraded, "
+                        "Redis calls fail until it is back",
+                        "" if databases is None else f" database {name!r}",
+                        type(exc).__name__,
+                        exc,
+                    )
+            app.state.redis = sync_clients[first]
+            app.state.async_redis = async_clients[first]
+            if databases is not None:
+                app.state.redis_clients = sync_clients
+                app.state.async_redis_clients = async_clients
             yield
         finally:
-            for name in ("redis", "async_redis"):
-                if getattr(app.state, name, None) is not None:
-                    setattr(app.state, name, None)
-            await async_client.aclose()
-            sync_client.close()
+            for attr in ("redis", "async_redis", "redis_clients", "async_redis_clients"):
+                if getattr(app.state, attr, None) is not None:
+                    setattr(app.state, attr, None)
+            await async_clients.aclose()
+            sync_clients.close()
 
     return redis_lifespan
+
+
+def _configs(
+    url: str | None,
+    prefix: str,
+    databases: Iterable[str] | Mapping[str, int] | bool | None,
+    options: Dict[str, Any],
+) -> Dict[str, RedisConfig]:
+    """The lifespan's configs by name ("default" alone when no databases are named)."""
+    if databases is None or databases is False:
+        if url is not None:
+            return {"default": RedisConfig.from_url(url, **options)}
+        return {"default": RedisConfig.from_env(prefix, **options)}
+    names = None if databases is True else databases
+    if url is None:
+        configs = RedisConfig.databases_from_env(names, prefix, **options)
+    else:
+        base = RedisConfig.from_url(url, **options)
+        given = dict(names) if isinstance(names, Mapping) else {n: None for n in names or ()}
+        configs = {n: base if db is None else base.replace(db=int(db)) for n, db in given.items()}
+    if not configs:
+        raise ConfigurationError(
+            f"databases=True but no {prefix}<NAME>_DB variable is set", "databases", "databases"
+        )
+    return configs
+
+
+def _named(request: Request, attr: str, name: str) -> Any:
+    clients = getattr(request.app.state, attr, None)
+    if clients is None:
+        raise RuntimeError(
+            f"no named Redis databases on this app: use lifespan(databases=[{name!r}, ...])"
+        )
+    return clients.get_client(name)
+
+
+def redis_client(name: str) -> Callable[[Request], RedisClient]:
+    """Dependency factory: the RedisClient of the named database, for ``def`` routes.
+
+    ``cache: Annotated[RedisClient, Depends(redis_client("cache"))]``
+    """
+
+    def dependency(request: Request) -> RedisClient:
+        client: RedisClient = _named(request, "redis_clients", name)
+        return client
+
+    return dependency
+
+
+def async_redis_client(name: str) -> Callable[[Request], Awaitable[AsyncRedisClient]]:
+    """Dependency factory: the AsyncRedisClient of the named database.
+
+    ``cache: Annotated[AsyncRedisClient, Depends(async_redis_client("cache"))]``
+    """
+
+    async def dependency(request: Request) -> AsyncRedisClient:
+        client: AsyncRedisClient = _named(request, "async_redis_clients", name)
+        return client
+
+    return dependency
 
 
 def get_redis(request: Request) -> RedisClient:
@@ -213,3 +322,142 @@ def metrics_router(path: str = "/metrics/redis", *, tags: Sequence[str] = ()) ->
         return Response(render_prometheus(clients), media_type=PROMETHEUS_CONTENT_TYPE)
 
     return router
+
+
+def _async_clients(app: Any) -> Dict[str, AsyncRedisClient]:
+    """Every async client of the app by name: the named databases, else "default"."""
+    named = getattr(app.state, "async_redis_clients", None)
+    if named is not None:
+        return dict(named)
+    client = getattr(app.state, "async_redis", None)
+    if isinstance(client, AsyncRedisClient):
+        return {"default": client}
+    return {"default": AsyncRedisClient.get_client()}
+
+
+def probes_router(
+    prefix: str = "/health",
+    *,
+    required: Iterable[str] | None = None,
+    deep: bool = False,
+    tags: Sequence[str] = ("health",),
+) -> APIRouter:
+    """An APIRouter with Kubernetes-style probes.
+
+    ``GET {prefix}/live``: 200 while the process serves requests; it never
+    touches Redis (a Redis outage must not get the pod restarted).
+    ``GET {prefix}/ready``: the health report of every named database, checked
+    concurrently; 503 while any *required* one (default: all) is unhealthy, so
+    the load balancer stops sending traffic. Each report has ``timestamp``,
+    ``service`` (the client_name) and ``success_rate`` over the breaker's
+    recent window.
+    """
+    router = APIRouter(tags=list(tags))
+    needed = None if required is None else set(required)
+
+    @router.get(prefix + "/live", name="liveness", summary="Liveness probe")
+    async def live() -> Response:
+        return JSONResponse({"status": "alive"}, headers={"Cache-Control": "no-store"})
+
+    @router.get(prefix + "/ready", name="readiness", summary="Readiness probe")
+    async def ready(request: Request) -> Response:
+        clients = _async_clients(request.app)
+        reports = await asyncio.gather(*(c.health_check(deep=deep) for c in clients.values()))
+        by_name = dict(zip(clients, reports))
+        failing = sorted(
+            name
+            for name, report in by_name.items()
+            if report.get("status") == "unhealthy" and (needed is None or name in needed)
+        )
+        body = {
+            "status": "not ready" if failing else "ready",
+            "failing": failing,
+            "databases": by_name,
+        }
+        return JSONResponse(
+            body, status_code=503 if failing else 200, headers={"Cache-Control": "no-store"}
+        )
+
+    return router
+
+
+def _retry_after(app: Any) -> int | None:
+    """Seconds until the first open breaker among the app's clients may let a call through."""
+    waits = []
+    for client in _async_clients(app).values():
+        try:
+            state = client.circuit_breaker_state()
+        except RedisError:
+            continue
+        if state.get("state") == "open":
+            waits.append(float(state.get("open_remaining") or 0.0))
+    return max(1, math.ceil(min(waits))) if waits else None
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    headers = {"Cache-Control": "no-store"}
+    retry = _retry_after(request.app)
+    if retry is None and isinstance(exc, CircuitOpenError):
+        retry = 1
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
+    return JSONResponse(
+        {"detail": "Redis is unavailable", "error": type(exc).__name__},
+        status_code=503,
+        headers=headers,
+    )
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Answer 503 (not 500) when a route fails because Redis is unavailable.
+
+    pyredisclient's ConnectionError (CircuitOpenError, PoolTimeoutError, ...) and
+    TimeoutError become ``503 {"detail": "Redis is unavailable", "error": ...}``
+    with ``Retry-After`` set to the seconds until the circuit breaker lets a call
+    through while it is open. Other errors (a ResponseError is a bug or bad data)
+    keep FastAPI's handling.
+    """
+    app.add_exception_handler(ConnectionError, _unavailable)
+    app.add_exception_handler(TimeoutError, _unavailable)
+
+
+def rate_limit(
+    limit: int,
+    period: float,
+    *,
+    sliding: bool = False,
+    database: str | None = None,
+    identity: Callable[[Request], str] | None = None,
+    namespace: str | None = None,
+) -> Callable[[Request, Response], Awaitable[RateLimitResult]]:
+    """Dependency factory: at most *limit* requests per *period* seconds and caller.
+
+    The caller is ``identity(request)`` (default: the client's IP address). A
+    refused request gets ``429 Too Many Requests`` with ``Retry-After``; a
+    granted one gets ``RateLimit-Limit/-Remaining/-Reset`` headers. The counter
+    lives in the app's async client (or the named *database*), under
+    *namespace* (default ``ratelimit:{limit}:{period}``), inside its key_prefix.
+
+    ``@app.get("/search", dependencies=[Depends(rate_limit(10, 60))])``
+    """
+    space = namespace if namespace is not None else f"ratelimit:{limit}:{period:g}"
+    AsyncRateLimiter(None, limit, period)  # check the arguments now, not per request
+
+    async def dependency(request: Request, response: Response) -> RateLimitResult:
+        if database is not None:
+            client: AsyncRedisClient = _named(request, "async_redis_clients", database)
+        else:
+            client = await get_async_redis(request)
+        who = identity(request) if identity is not None else _client_ip(request)
+        limiter = AsyncRateLimiter(client, limit, period, sliding=sliding, namespace=space)
+        result = await limiter.hit(who)
+        if not result.allowed:
+            raise HTTPException(429, "Too Many Requests", headers=result.headers(limit))
+        response.headers.update(result.headers(limit))
+        return result
+
+    return dependency
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"

@@ -13,6 +13,7 @@ client's own timeouts and an open breaker answers at once with CircuitOpenError.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 import uuid
@@ -75,7 +76,26 @@ def _state(client: Any) -> Dict[str, Any]:
             out[key] = getattr(client, getter)()
         except Exception as exc:  # a half-built or foreign client object
             out[key] = {"error": type(exc).__name__}
+    out["timestamp"] = _now()
+    try:
+        out["service"] = client.config.client_name
+    except Exception:
+        out["service"] = None
+    breaker = out["circuit_breaker"]
+    calls, failures = breaker.get("window_calls"), breaker.get("window_failures")
+    # Successes over the breaker's recent window (failure_window seconds); None
+    # before any call in it.
+    out["success_rate"] = (
+        round(1.0 - failures / calls, 4)
+        if isinstance(calls, int) and isinstance(failures, int) and calls > 0
+        else None
+    )
     return out
+
+
+def _now() -> str:
+    """Now, UTC, ISO 8601 with milliseconds: the report's ``timestamp``."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _unhealthy(
@@ -89,6 +109,8 @@ def _unhealthy(
     }
     if client is not None:
         result.update(_state(client))
+    else:
+        result["timestamp"] = _now()
     return result
 
 
