@@ -232,7 +232,10 @@ def test_slot_migration_under_asyncio_load(redis_cluster: RedisClusterServers) -
             dest = target if owner is not target else source
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(
-                None, lambda: redis_cluster.migrate_slots(slot, slot, dest, batch=5)
+                # The helper's thread shares the GIL with 64 busy tasks: under coverage
+                # tracing a one-slot migration took over 30 s (7 s without).
+                None,
+                lambda: redis_cluster.migrate_slots(slot, slot, dest, batch=5, timeout=120),
             )
             await asyncio.sleep(0.5)
             stop.set()
