@@ -17,6 +17,7 @@ second of load must see no error at all.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -196,6 +197,11 @@ def test_sentinel_failover_under_load(redis_sentinel: RedisSentinelServers) -> N
 
 
 def test_slot_migration_under_asyncio_load(redis_cluster: RedisClusterServers) -> None:
+    if sys.gettrace() is not None:
+        # Under coverage's line tracer the 64 tasks and the migration thread of this
+        # one process took minutes for one slot (7-14 s untraced). The suite runs this
+        # test untraced in its ASan and hiredis 1.x steps.
+        pytest.skip("runs untraced (ASan and hiredis 1.x steps): too slow under tracing")
     host, port = redis_cluster.addresses[0]
     workers = make_workers("amig", 64)
 
