@@ -283,7 +283,7 @@ class ClusterBase(ClientBase, CoreCommands):
                     raise
                 error = exc
             attempt += 1
-            delay = min(0.5, 0.02 * 2**attempt) * random.uniform(0.5, 1.0)
+            delay = self._backoff(attempt)
             if time.monotonic() + delay >= deadline:
                 raise error
             state.count("retries")
@@ -291,6 +291,17 @@ class ClusterBase(ClientBase, CoreCommands):
             yield from self._refresh_steps(force=True)
             smap = yield from self._map_steps()
             node, asking = None, False
+
+    def _backoff(self, attempt: int) -> float:
+        """The pause before retry ``attempt`` (1, 2, ...): the configured exponential
+        back-off with jitter, capped at half the refresh interval. Each retry reads
+        the slot map again, so a caller notices a promoted replica within that cap
+        plus one round trip: the client adds less than one refresh interval to the
+        cluster's own failover time (benchmarks/cluster_failover_time.py)."""
+        config = self._config
+        cap = min(config.retry_cap, self._state.min_refresh_interval / 2)
+        grown: float = config.retry_base * 2.0 ** min(attempt - 1, 60)
+        return min(cap, grown) * random.uniform(0.5, 1.0)
 
     def _replica_steps(self, smap: SlotMap, slot: int, args: Sequence[Any]) -> Steps[Any]:
         """A read from a random replica of the slot's primary (READONLY and the
