@@ -8,8 +8,8 @@
 
 It keeps the last health report fresh for probes and logs what changes: one INFO
 line for the first report (host, db, TLS yes/no; never the password), a WARNING
-when the status gets worse or the circuit breaker changes state, an INFO when the
-status is healthy again, each with structured ``extra`` fields (``redis_status``,
+when the status gets worse, an INFO when the status is healthy again (breaker
+transitions are logged by the client itself, as they happen), each with structured ``extra`` fields (``redis_status``,
 ``redis_previous_status``, ``redis_breaker``, ``redis_host``, ``redis_db``). Nothing
 is logged while nothing changes. The thread is a daemon and holds the client only
 weakly: it stops with :meth:`stop`, when the client is closed, or when the client
@@ -71,8 +71,9 @@ class _Monitor:
                 extra={**extra, "redis_previous_status": None},
             )
             return True
+        # Breaker transitions are not repeated here: the client logs each one
+        # as it happens (a WARNING with redis_event "breaker_open"...).
         old_status = previous.get("status")
-        old_breaker = (previous.get("circuit_breaker") or {}).get("state")
         extra["redis_previous_status"] = old_status
         if status != old_status:
             worse = _RANK.get(str(status), 3) > _RANK.get(str(old_status), 3)
@@ -84,8 +85,6 @@ class _Monitor:
                 f" ({report.get('type')}: {report.get('error')})" if report.get("error") else "",
                 extra=extra,
             )
-        elif breaker != old_breaker:
-            logger.warning("Redis circuit breaker %s -> %s", old_breaker, breaker, extra=extra)
         return True
 
 
