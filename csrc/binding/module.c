@@ -50,29 +50,39 @@ log_msg(pyrc_state *st, int level, PyObject *extra, const char *msg)
     return 0;
 }
 
+/* Format and log, with extra (or NULL). */
+static int
+log_v(pyrc_state *st, int level, PyObject *extra, const char *fmt, va_list ap)
+{
+    char msg[384];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    return log_msg(st, level, extra, msg);
+}
+
 int
 pyrc_log(pyrc_state *st, int level, const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = log_v(st, level, NULL, fmt, ap);
     va_end(ap);
-    return log_msg(st, level, NULL, msg);
+    return rc;
 }
 
 int
 pyrc_log_extra(pyrc_state *st, int level, PyObject *extra, const char *fmt,
                ...)
 {
-    char msg[384];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = log_v(st, level, extra, fmt, ap);
     va_end(ap);
-    return log_msg(st, level, extra, msg);
+    return rc;
 }
 
 /* Create the exception classes of the error table (PRC_EXC_MAP), parents
