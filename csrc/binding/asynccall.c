@@ -221,8 +221,8 @@ AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
         return NULL;
     }
     rc = prc_pool_step(ac->client->pool, &ac->call);
-    if (ac->call.transition >= 0 &&
-        pyrc_log_transition(ac->client, &ac->call) < 0) {
+    if ((ac->call.transition >= 0 || ac->call.conn_event) &&
+        pyrc_log_call_events(ac->client, &ac->call) < 0) {
         async_finish(ac, PRC_EINTR);
         return NULL;
     }

@@ -107,6 +107,12 @@ typedef struct {
     char *spare;
     size_t spare_cap;
     PyObject *weakreflist;
+    /* Owned: the extra fields of this client's logs (redis_host,
+     * redis_port, redis_db, redis_tls; only str, int, bool, None, so no
+     * cycle: not traversed), and the same as text ("host:port db 0, TLS
+     * no"; PyMem_RawFree).  NULL before init. */
+    PyObject *log_where;
+    char *where;
 } RedisClientObject;
 
 /* A queue of encoded commands for one pipeline, kept in C. */
@@ -168,6 +174,10 @@ pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
  * when logging raised (e.g. a signal handler ran inside it) and no other
  * exception was pending; the caller must then propagate it. */
 int pyrc_log(pyrc_state *st, int level, const char *fmt, ...);
+/* pyrc_log with `extra` (a dict, borrowed; NULL for none) passed as the
+ * record's extra fields, for structured logs. */
+int pyrc_log_extra(pyrc_state *st, int level, PyObject *extra, const char *fmt,
+                   ...);
 
 /* errors.c */
 /* The exception class for a core error code (borrowed from the state). */
@@ -253,9 +263,13 @@ void pyrc_set_block_deadline(RedisClientObject *self, prc_call_t *call,
 /* Finish a call and log its breaker transition: -1 when logging raised
  * (the exception is set and must be propagated). */
 int pyrc_finish(RedisClientObject *self, prc_call_t *call, int outcome);
-/* Log (once) the breaker transition a call caused; -1 when logging
+/* Log a breaker transition (PRC_BREAKER_*) at WARNING; -1 when logging
  * raised. */
-int pyrc_log_transition(RedisClientObject *self, prc_call_t *call);
+int pyrc_log_transition(RedisClientObject *self, int transition);
+/* Log (once) what a call caused: the pool's first connect (INFO), a
+ * reconnect after a failure or a breaker transition (WARNING), and reset
+ * them on the call; -1 when logging raised. */
+int pyrc_log_call_events(RedisClientObject *self, prc_call_t *call);
 /* Parse the n replies of a successful call and finish it; `single` raises
  * the one reply's error, `exec` is pyrc_exec_items.  New reference. */
 PyObject *pyrc_complete(RedisClientObject *self, prc_call_t *call,

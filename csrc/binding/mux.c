@@ -48,6 +48,7 @@ typedef struct {
     mux_entry *q;      /* ring of pending calls (PyMem, owned) */
     size_t cap, head, len;
     int64_t last_read; /* prc_now() of the last reply read */
+    int64_t opened;    /* prc_now() when it took the connection */
 } MuxObject;
 
 PyObject *
@@ -69,6 +70,7 @@ pyrc_mux_new(PinnedObject *pin)
     m->client = pin->client;
     m->conn = pin->conn;
     pin->conn = NULL;
+    m->opened = prc_now();
     prc_wbuf_init(&m->out, NULL, 0);
     m->appended = 0;
     m->sent = 0;
@@ -163,7 +165,7 @@ fut_settle(pyrc_state *st, PyObject *fut, PyObject *value, int exc)
 static int
 settle(MuxObject *m, mux_entry *e, int outcome, int record)
 {
-    prc_call_t call;
+    int t;
 
     if (e->settled) {
         return 0;
@@ -172,13 +174,9 @@ settle(MuxObject *m, mux_entry *e, int outcome, int record)
     if (record) {
         prc_pool_record_call(m->client->pool, e->started, 1, outcome);
     }
-    call.transition =
-        prc_breaker_record(prc_pool_breaker(m->client->pool), e->epoch,
+    t = prc_breaker_record(prc_pool_breaker(m->client->pool), e->epoch,
                            e->probe, e->started, outcome);
-    if (call.transition < 0) {
-        return 0;
-    }
-    return pyrc_log_transition(m->client, &call);
+    return t < 0 ? 0 : pyrc_log_transition(m->client, t);
 }
 
 static int
@@ -258,12 +256,8 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
     e = &m->q[(m->head + m->len) % m->cap];
     rc = prc_breaker_allow(prc_pool_breaker(cl->pool), 0, &e->epoch, &e->probe,
                            &transition);
-    if (transition >= 0) {
-        prc_call_t call;
-        call.transition = transition;
-        if (pyrc_log_transition(cl, &call) < 0) {
-            goto error;
-        }
+    if (transition >= 0 && pyrc_log_transition(cl, transition) < 0) {
+        goto error;
     }
     if (rc < 0) {
         pyrc_raise(cl->state, rc,
@@ -587,6 +581,9 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
         outcome = PRC_ETIMEDOUT;
     } else if (PyErr_GivenExceptionMatches(error, PYRC_EXC(st, PROTOCOL))) {
         outcome = PRC_EPROTO;
+    }
+    if (m->conn != NULL) {
+        prc_pool_link_failed(m->client->pool, m->opened);
     }
     mux_release(m, 0);
     while (m->len > 0) {

@@ -117,6 +117,7 @@
     XX(pool_close_wakes_reader)                                               \
     XX(pool_close_during_handshake)                                           \
     XX(pool_stale_replaced)                                                   \
+    XX(pool_conn_events)                                                      \
     XX(pool_stray_bytes_replaced)                                             \
     XX(pool_health_check)                                                     \
     XX(pool_health_check_fails)                                               \
