@@ -426,12 +426,21 @@ TEST_IMPL(pool_close_wakes_waiter)
     b.req = PING_REQ;
     b.timeout = 5.0;
     ASSERT_EQ(pthread_create(&th, NULL, bg_call, &b), 0);
-    test_sleep_ms(100);
+    /* Close only once the thread waits for the connection (its start may
+     * lag on a loaded machine), and a little after. */
+    for (int i = 0; i < 500; i++) {
+        prc_pool_stats(p, &st);
+        if (st.waits >= 1)
+            break;
+        test_sleep_ms(10);
+    }
+    ASSERT_EQ(st.waits, 1);
+    test_sleep_ms(50);
     prc_pool_close(p);
     pthread_join(th, NULL);
     ASSERT_CODE(b.rc, PRC_ECLOSED);
-    ASSERT_GE(b.ms, 90);
-    ASSERT_LT(b.ms, 1000);
+    ASSERT_GE(b.ms, 40);   /* it waited until the close ... */
+    ASSERT_LT(b.ms, 1000); /* ... and the close woke it, not pool_timeout */
     prc_call_finish(p, &b.call, b.rc);
     /* The holder finishes normally; its connection is closed, not
      * pooled, since the pool is closed. */
