@@ -390,11 +390,13 @@ def sentinel_client(
         "socket_timeout": data.socket_timeout,
         "socket_connect_timeout": data.socket_connect_timeout,
     }
-    if data.ssl:  # the data nodes' TLS settings, unless sentinel_kwargs say otherwise
+    own = dict(sentinel_kwargs or {})
+    # The data nodes' TLS settings, unless sentinel_kwargs say otherwise (ssl=False:
+    # plain sentinels in front of TLS data nodes, none of the ssl_* options).
+    if data.ssl and own.get("ssl", True):
         for name in RedisConfig.__dataclass_fields__:
             if name.startswith("ssl"):
                 base[name] = getattr(data, name)
-    own = dict(sentinel_kwargs or {})
     hide_password(own)
     base.update(own)
     host, port = addresses[0]

@@ -255,3 +255,76 @@ def test_failover_loses_no_acknowledged_write(
         acked = [i for i, _ in writer.acked]
         assert len(acked) > 50
         assert [i for i in on_new if i not in writer.unsure] == acked
+
+
+def test_sentinels_and_data_nodes_over_tls_with_passwords(
+    redis_sentinel_factory: Callable[..., RedisSentinelServers],
+) -> None:
+    # Every process TLS-only with client certificates; a password on the data nodes and
+    # another on the sentinels. The sentinels get the data nodes' TLS settings, and
+    # their own password from sentinel_kwargs; the +switch-master watch uses both.
+    data_pw = 'data "pw\\'
+    setup = redis_sentinel_factory(password=data_pw, sentinel_password="sentinel pw", tls=True)
+    tls = {
+        "ssl": True,
+        "ssl_ca_certs": setup.ca_cert,
+        "ssl_certfile": setup.client_cert,
+        "ssl_keyfile": setup.client_key,
+    }
+    sentinels = sentinels_of(setup)
+    with RedisClient.from_sentinel(
+        sentinels,
+        "mymaster",
+        password=data_pw,
+        sentinel_kwargs={"password": "sentinel pw"},
+        socket_timeout=1.0,
+        retry_timeout=20.0,
+        **tls,
+    ) as c:
+        assert c.set("k", "v") is True
+        resolver = c._sentinel
+        assert resolver is not None and resolver.sentinel_config.ssl
+        assert resolver.sentinel_config.ssl_certfile == setup.client_cert
+        assert "sentinel pw" not in repr(resolver.sentinel_config)
+        assert data_pw not in repr(c) and "sentinel pw" not in repr(c.debug_info())
+        with Writer(c, "log") as writer:
+            time.sleep(0.2)
+            new = setup.failover(timeout=20)
+            wait_switch(c, new, 1.0)  # +switch-master over TLS, with the password
+            time.sleep(0.1)
+        assert not writer.errors
+        assert resolver.switches == 1
+        assert c.get("k") == b"v"
+        setup.wait_stable()  # the old primary demoted: a replica to read from
+        with c.replica_client() as replica:
+            assert replica.ping() is True
+    # sentinel_kwargs ssl=False: plain sentinels, none of the data nodes' ssl_* options.
+    plain = RedisClient.from_sentinel(sentinels, "mymaster", sentinel_kwargs={"ssl": False}, **tls)
+    assert plain._sentinel is not None
+    assert plain._sentinel.sentinel_config.ssl is False
+    assert plain._sentinel.sentinel_config.ssl_ca_certs is None
+    assert plain._sentinel.config.ssl_ca_certs == setup.ca_cert
+    plain.close()
+    # The sentinels here refuse a client without their password, or without TLS.
+    for kwargs in ({}, {"password": "sentinel pw", "ssl": False}):
+        with RedisClient.from_sentinel(
+            sentinels, "mymaster", password=data_pw, sentinel_kwargs=kwargs, **tls
+        ) as c:
+            with pytest.raises(MasterNotFoundError):
+                c.ping()
+
+    async def main() -> None:
+        c = AsyncRedisClient.from_sentinel(
+            sentinels,
+            "mymaster",
+            password=data_pw,
+            sentinel_kwargs={"password": "sentinel pw"},
+            **tls,
+        )
+        try:
+            assert await c.get("k") == b"v"
+            assert c._sentinel is not None and c._sentinel.address == (new.host, new.port)
+        finally:
+            await c.aclose()
+
+    asyncio.run(main())
