@@ -11,6 +11,7 @@ from ..client.aio import AsyncRedisClient
 from ..commands.types import Callback
 from .base import ClusterBase
 from .pipeline import AsyncClusterPipeline
+from .pubsub import AsyncClusterPubSub
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -75,6 +76,10 @@ class AsyncRedisClusterClient(ClusterBase):
     def pipeline(self, transaction: bool = False, shard_hint: Any = None) -> AsyncClusterPipeline:
         """A cluster pipeline whose ``await execute()`` sends per node concurrently."""
         return AsyncClusterPipeline(self, transaction)
+
+    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncClusterPubSub:
+        """RedisClusterClient.pubsub() for asyncio: the coroutine methods of AsyncPubSub."""
+        return AsyncClusterPubSub(self, ignore_subscribe_messages, **options)
 
     async def health_check(self) -> dict[str, Any]:
         """Never raises; the report of RedisClusterClient.health_check()."""

@@ -518,6 +518,9 @@ class ClusterBase(ClientBase, CoreCommands):
         total = sum_metrics(list(per.values()))
         total["nodes"] = per
         total["cluster"] = self._state.stats()
+        subs = self.__dict__.get("_pubsub_stats")  # cluster.pubsub()'s connections
+        if subs is not None:
+            total["pubsub"] = subs.snapshot()
         return total
 
     def metrics_text(self) -> str:

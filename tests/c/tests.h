@@ -206,6 +206,7 @@
     XX(sub_sets)                                                              \
     XX(sub_ping_connects)                                                     \
     XX(sub_order)                                                             \
+    XX(sub_shards_by_slot)                                                    \
     XX(sub_bad_options)                                                       \
     XX(sub_alloc)                                                             \
     /* writer.c */                                                            \
