@@ -33,7 +33,7 @@ from .._steps import Steps, run_async, run_sync
 from ..client.base import core_client_kwargs
 from ..exceptions import ResponseError
 from ..pubsub import PubSub, PubSubStats
-from ..pubsub.aio import AsyncPubSub
+from ..pubsub.aio import AsyncPubSub, acquire_within
 from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
 from .base import redirect
 from .errors import ClusterDownError
@@ -493,9 +493,7 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
         if timeout is None:
             await lock.acquire()
         else:
-            try:
-                await asyncio.wait_for(lock.acquire(), timeout)
-            except asyncio.TimeoutError:
+            if not await acquire_within(lock, timeout):
                 return None
             timeout = max(0.0, timeout - (loop.time() - started))
         try:

@@ -23,7 +23,7 @@ def _wake(fut: asyncio.Future[bool], value: bool) -> None:
         fut.set_result(value)
 
 
-async def _acquire_within(lock: asyncio.Lock, timeout: float) -> bool:
+async def acquire_within(lock: asyncio.Lock, timeout: float) -> bool:
     """``lock.acquire()`` given up after ``timeout`` seconds (False).
 
     Not ``asyncio.wait_for``: before Python 3.12 it swallows a cancellation that
@@ -223,7 +223,7 @@ class AsyncPubSub(PubSubBase):
         if timeout is None:
             await lock.acquire()
         else:
-            if not await _acquire_within(lock, timeout):
+            if not await acquire_within(lock, timeout):
                 return None
         try:
             while True:

@@ -318,3 +318,32 @@ def test_a_failed_over_primary_hands_its_channels_to_the_new_one(
         assert c.spublish(chan, "after") == 1
         assert [m["data"] for m in drain(ps, 1)] == [b"after"]
         ps.close()
+
+
+def test_async_timed_waits_end_when_cancelled(redis_cluster: RedisClusterServers) -> None:
+    # A cancellation landing as the wait takes its lock used to be swallowed
+    # (asyncio.wait_for before 3.12): the waiting task then never ended.
+    host, port = redis_cluster.addresses[0]
+    chan = channels_on(redis_cluster, redis_cluster.primaries()[0], 1)[0]
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port, socket_timeout=2.0) as c:
+            async with c.pubsub(ignore_subscribe_messages=True) as ps:
+                await ps.ssubscribe(chan)
+                for rounds in range(8):
+                    for _ in range(5):
+                        waiter = asyncio.ensure_future(ps.get_message(timeout=5))
+                        for _ in range(rounds):
+                            await asyncio.sleep(0)
+                        waiter.cancel()
+                        done, _ = await asyncio.wait((waiter,), timeout=2)
+                        assert done, f"cancelled after {rounds} iterations, still running"
+                # The lock was given back every time: a message gets through.
+                assert await c.spublish(chan, "still") == 1
+                deadline = time.monotonic() + 5
+                msg = None
+                while msg is None and time.monotonic() < deadline:
+                    msg = await ps.get_message(timeout=0.2)
+                assert msg is not None and msg["data"] == b"still"
+
+    asyncio.run(asyncio.wait_for(main(), 60))
