@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 from ..exceptions import DataError, RedisError
 from .args import list_or_args
-from .base import CommandsBase
+from .base import CommandsBase, NeverDecode
 from .callbacks import (
     as_text,
     client_info_result,
@@ -164,10 +164,14 @@ class ServerCommands(CommandsBase):
     # -- server information ---------------------------------------------------------------
 
     def info(self, section: str | None = None, *args: str) -> Dict[str, Any]:
-        """Return INFO (optionally for ``section`` and more) parsed into a dict."""
+        """Return INFO (optionally for ``section`` and more) parsed into a dict.
+
+        Read as bytes and decoded with bad bytes replaced (redis-py's decode_info),
+        so a field the server fills with binary (errorstats) cannot fail it.
+        """
         if section is None:
-            return self._run(("INFO",), info_result)
-        return self._run(("INFO", section, *args), info_result)
+            return self._run(NeverDecode(("INFO",)), info_result)
+        return self._run(NeverDecode(("INFO", section, *args)), info_result)
 
     def dbsize(self) -> int:
         """Return the number of keys in the current database."""

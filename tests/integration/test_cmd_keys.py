@@ -97,7 +97,7 @@ def copy(c: Caller) -> None:
     c("smembers", "s2")
 
 
-@scenario(bytes_only=True)
+@scenario
 def dump_restore(c: Caller) -> None:
     c("rpush", "l", "a", b"\xff", 3)
     payload = c("dump", "l")
@@ -232,17 +232,3 @@ def test_watch_is_a_pipeline_method(r: Any) -> None:
         with r.pipeline() as pipe:
             assert pipe.watch("k") is True
             assert pipe.unwatch() is True
-
-
-def test_dump_with_decode_responses_raises_and_keeps_the_connection(
-    raw: Any, redis_url: str
-) -> None:
-    # The README's documented difference: the payload is not UTF-8.
-    raw.rpush("l", "a", "b")
-    client = pyredisclient.RedisClient.from_url(redis_url, decode_responses=True)
-    try:
-        with pytest.raises(UnicodeDecodeError):
-            client.dump("l")
-        assert client.lrange("l", 0, -1) == ["a", "b"]
-    finally:
-        client.close()
