@@ -5,7 +5,7 @@ REPLICAOF, ...), and the connection-state commands redis-py has methods for.
 
 Connection-state commands (``select``, ``auth``, ``hello``, ``reset``,
 ``client_reply``, ``client_tracking*``, ``client_no_evict``, ``client_no_touch``,
-``sync``, ``psync``, ``readonly``, ``readwrite``) would leave a pooled connection
+``sync``, ``psync``, ``readonly``, ``readwrite``, ``watch``, ``unwatch``) would leave a pooled connection
 changed for its next caller: the client refuses them with DataError before
 anything is sent, naming what to use instead (README: Connection state).
 """
@@ -218,6 +218,18 @@ class ServerCommands(CommandsBase):
     def psync(self, replicationid: str, offset: int) -> Any:
         """Refused: replication, not a client command."""
         return self._run(("PSYNC", replicationid, offset))
+
+    def watch(self, *names: KeyT) -> bool:
+        """Refused with DataError, naming what to use instead: WATCH holds only on the
+        connection that sent it, and a pooled client's next call may run on another.
+        Use ``pipe.watch()`` on :meth:`pipeline` (which pins one connection until
+        EXEC) or ``transaction(func, *names)``. redis-py's client method sends
+        nothing and only warns; pipelines define their own ``watch``."""
+        return self._run(("WATCH", *names))
+
+    def unwatch(self) -> bool:
+        """Refused like :meth:`watch`: use ``pipe.unwatch()`` on a pipeline."""
+        return self._run(("UNWATCH",))
 
     def cluster(self, cluster_arg: str, *args: Any) -> Any:
         """Send ``CLUSTER <cluster_arg> *args`` to the server this client talks to, as

@@ -1,22 +1,55 @@
 """redis-py client methods with no pooled-connection meaning of their own:
 ``cluster()`` (CLUSTER <subcommand> to the one server, redis-py's reply shapes,
-against a cluster node and a standalone server)."""
+against a cluster node and a standalone server) and ``watch()``/``unwatch()`` on
+a client (refused, naming the pipeline's methods)."""
 
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Any
 
 import pytest
 
 from pyredisclient import (
     AsyncRedisClient,
+    DataError,
     RedisClient,
     RedisClusterClient,
     ResponseError,
 )
 from pyredisclient.integrations.testing import redis_server_available
 from pyredisclient.integrations.testing_topologies import RedisClusterServers
+
+
+def test_watch_and_unwatch_on_a_client_are_refused(r: Any, redis_url: str) -> None:
+    # redis-py's client methods send nothing and only warn, leaving a transaction
+    # unprotected without a word; a pooled client cannot hold a WATCH: refused,
+    # naming what to use, before anything is sent.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=r"pipe\.watch\(\).*client\.pipeline\(\)"):
+            r.watch("k")
+        with pytest.raises(DataError, match="UNWATCH is not allowed"):
+            r.unwatch()
+        with r.pipeline() as pipe:  # the pipeline's own methods
+            assert pipe.watch("k") is True
+            assert pipe.unwatch() is True
+    with RedisClient.from_url(redis_url, key_prefix="p:") as pr:
+        with pytest.raises(DataError, match="WATCH is not allowed"):
+            pr.watch("k")
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as ar:
+            with pytest.raises(DataError, match="WATCH is not allowed"):
+                await ar.watch("k")
+            with pytest.raises(DataError, match="UNWATCH is not allowed"):
+                await ar.unwatch()
+            async with ar.pipeline() as pipe:
+                assert await pipe.watch("k") is True
+
+    asyncio.run(main())
+    assert r.pool_stats()["in_use"] == 0
 
 
 def test_cluster_on_a_standalone_server(r: Any, redis_url: str) -> None:

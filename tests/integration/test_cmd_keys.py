@@ -8,7 +8,6 @@ and through AsyncRedisClient, both pipelines and a key-prefixed client
 from __future__ import annotations
 
 import datetime
-import warnings
 from typing import Any
 
 import cmdcheck
@@ -222,13 +221,3 @@ def test_prefix_confines_and_refuses(raw: Any, redis_url: str) -> None:
         db1.flushdb()
     finally:
         db1.close()
-
-
-def test_watch_is_a_pipeline_method(r: Any) -> None:
-    # redis-py's client-level watch/unwatch only warn; ours live on pipelines.
-    assert not hasattr(r, "watch")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with r.pipeline() as pipe:
-            assert pipe.watch("k") is True
-            assert pipe.unwatch() is True

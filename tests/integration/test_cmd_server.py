@@ -59,6 +59,8 @@ def test_connection_state_commands_are_refused(r: Any) -> None:
         (lambda: r.psync("x", 0), "replication"),
         (lambda: r.readonly(), "Cluster"),
         (lambda: r.readwrite(), "Cluster"),
+        (lambda: r.watch("k"), "pipe.watch()"),
+        (lambda: r.unwatch(), "pipe.watch()"),
     ):
         with pytest.raises(DataError) as info:
             call()

@@ -652,6 +652,9 @@ def management(c: Recorder) -> None:
     _refused(c, "client_tracking_off", lambda: c.client.client_tracking_off())
     _refused(c, "client_no_evict", lambda: c.client.client_no_evict("ON"))
     _refused(c, "client_no_touch", lambda: c.client.client_no_touch("ON"))
+    # redis-py's client watch/unwatch send nothing (they only warn): neither watches.
+    _refused(c, "watch", lambda: c.client.watch("k"))
+    _refused(c, "unwatch", lambda: c.client.unwatch())
     # Standalone: the server's own error; tests/integration/test_client_surface.py
     # compares the replies of a cluster node.
     c("cluster", "info")
