@@ -12,8 +12,17 @@ from typing import Any, Iterator, List
 
 import pytest
 
-from pyredisclient import AsyncRedisClient, RedisClient, ResponseError, _core
+from pyredisclient import (
+    AsyncRedisClient,
+    AsyncRedisClusterClient,
+    RedisClient,
+    RedisClusterClient,
+    ResponseError,
+    _core,
+)
 from pyredisclient._core import NeverDecode
+from pyredisclient.integrations.testing import redis_server_available
+from pyredisclient.integrations.testing_topologies import RedisClusterServers
 
 LIB = "#!lua name=nd\nredis.register_function('nd1', function(keys, args) return 1 end)"
 
@@ -205,3 +214,21 @@ def test_info_replaces_bytes_that_are_not_text(r: Any, dr: RedisClient) -> None:
 
 def test_the_module_has_the_type() -> None:
     assert _core.NeverDecode is NeverDecode
+
+
+@pytest.mark.skipif(not redis_server_available(), reason="redis-server not on PATH")
+def test_dump_restore_through_a_cluster_client(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(host, port) as raw:
+        raw.rpush("l", "a", b"\xff")
+        payload = raw.dump("l")
+    with RedisClusterClient(host, port, decode_responses=True) as cc:
+        assert cc.dump("l") == payload
+        assert cc.restore("{l}2", 0, payload) == "OK"
+        assert cc.llen("{l}2") == 2
+
+    async def main() -> Any:
+        async with AsyncRedisClusterClient(host, port, decode_responses=True) as ac:
+            return await ac.dump("l")
+
+    assert asyncio.run(main()) == payload
