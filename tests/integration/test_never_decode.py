@@ -112,6 +112,44 @@ def test_dump_restore_in_pipelines(r: Any, dr: RedisClient, transaction: bool) -
         assert pipe.execute() == ["é", "é"]
 
 
+def test_many_commands_and_nested_replies(r: Any, dr: RedisClient) -> None:
+    """Raw flags past the batch's first allocation, and inside EXEC items that are
+    arrays (SLOWLOG GET's entries, two levels down)."""
+    payload = payload_of(r)
+    dr.set("t", "é")
+    for transaction in (False, True):
+        with dr.pipeline(transaction=transaction) as pipe:
+            for i in range(70):
+                pipe.dump("l") if i % 7 == 3 else pipe.get("t")
+            got = pipe.execute()
+        assert got == [payload if i % 7 == 3 else "é" for i in range(70)]
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.set(b"k\xff", b"\xfe")
+        with dr.pipeline() as pipe:
+            pipe.get("t").slowlog_get(20).get("t")
+            first, entries, last = pipe.execute()
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+        r.slowlog_reset()
+    assert first == last == "é"
+    assert b"SET k\xff \xfe" in [e["command"] for e in entries]
+    assert all(isinstance(e["client_address"], bytes) for e in entries)
+
+
+@pytest.mark.skipif(not redis_server_available(), reason="redis-server not on PATH")
+def test_sentinel_client(redis_sentinel: Any) -> None:
+    sentinels = [f"{h}:{p}" for h, p in redis_sentinel.sentinel_addresses]
+    with RedisClient.from_sentinel(sentinels, "mymaster", socket_timeout=2.0) as raw:
+        raw.rpush("l", "a", b"\xff")
+        payload = raw.dump("l")
+    with RedisClient.from_sentinel(
+        sentinels, "mymaster", socket_timeout=2.0, decode_responses=True
+    ) as c:
+        assert c.dump("l") == payload
+        assert c.restore("l2", 0, payload) == "OK"
+
+
 def test_watching_pipeline_runs_dump_on_its_connection(r: Any, dr: RedisClient) -> None:
     payload = payload_of(r)
     with dr.pipeline() as pipe:
