@@ -322,7 +322,8 @@ PyDoc_STRVAR(
     "execute($self, args, /)\n--\n\n"
     "Send one command (a tuple of str, bytes, bytearray, memoryview,\n"
     "int or float) and return its reply.  An error reply raises\n"
-    "ResponseError (or a subclass).");
+    "ResponseError (or a subclass).  A NeverDecode tuple's reply keeps\n"
+    "its strings as bytes.");
 
 /* The state classes refused for one command: on a pooled connection all
  * of them; on a pinned one (a WATCHing pipeline) WATCH and UNWATCH may go,
@@ -460,14 +461,17 @@ check_exec(RedisClientObject *self, prc_call_t *call, PyObject *replies,
  * EXEC must hold, or -1.  Returns a new reference or NULL. */
 PyObject *
 pyrc_complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n,
-              int single, Py_ssize_t exec)
+              int single, Py_ssize_t exec, const unsigned char *raw,
+              Py_ssize_t nraw)
 {
     prc_conn_t *conn = prc_call_conn(call);
+    pyrc_raw_t rawinfo = {raw, nraw, exec >= 0 ? n - 1 : -1};
     PyObject *replies;
     Py_ssize_t i, nerr = 0;
     int outcome = PRC_OK;
 
-    replies = pyrc_parse_replies(self, conn, n, !single);
+    replies = pyrc_parse_replies(self, conn, n, !single,
+                                 raw != NULL ? &rawinfo : NULL);
     if (replies != NULL && exec >= 0) {
         replies = check_exec(self, call, replies, exec);
     }
@@ -517,6 +521,8 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     size_t len, cap = 0;
     double block;
     int flags, rc;
+    static const unsigned char raw = 1;
+    int never_decode;
 
     if (pyrc_check_open(self) < 0) {
         return NULL;
@@ -525,6 +531,7 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
                             pin) < 0) {
         return NULL;
     }
+    never_decode = pyrc_never_decode(self->state, args_seq);
     cmd = len <= sizeof(stack) ? stack : spare_take(self, len, &cap);
     if (cmd != NULL) {
         prc_resp_write_command(cmd, a.argc, a.argv, a.argvlen);
@@ -550,7 +557,8 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
             pyrc_raise(self->state, rc, call.errstr);
         }
     } else {
-        reply = pyrc_complete(self, &call, 1, 1, -1);
+        reply = pyrc_complete(self, &call, 1, 1, -1,
+                              never_decode ? &raw : NULL, 1);
     }
     if (pin != NULL) {
         pyrc_pin_keep(self, pin, &call);
@@ -652,7 +660,8 @@ pyrc_execute_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
         return NULL;
     }
     replies =
-        pyrc_complete(self, &call, b->n, 0, pyrc_exec_items((PyObject *)b));
+        pyrc_complete(self, &call, b->n, 0, pyrc_exec_items((PyObject *)b),
+                      b->raw, b->raw_cap < b->n ? b->raw_cap : b->n);
     if (pin != NULL) {
         pyrc_pin_keep(self, pin, &call);
     }

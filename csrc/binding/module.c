@@ -206,6 +206,12 @@ core_exec(PyObject *mod)
     if (st->MuxType == NULL || PyModule_AddType(mod, st->MuxType) < 0) {
         return -1;
     }
+    st->NeverDecodeType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        mod, &pyrc_neverdecode_spec, (PyObject *)&PyTuple_Type);
+    if (st->NeverDecodeType == NULL ||
+        PyModule_AddType(mod, st->NeverDecodeType) < 0) {
+        return -1;
+    }
     /* A shared connection's answer to a caller whose command may be sent
      * again (it never reached the server, or it is safe to replay). */
     st->retry = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
@@ -256,6 +262,7 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
     Py_VISIT(st->AsyncCallType);
     Py_VISIT(st->PinnedType);
     Py_VISIT(st->MuxType);
+    Py_VISIT(st->NeverDecodeType);
     Py_VISIT(st->retry);
     Py_VISIT(st->logger);
     Py_VISIT(st->step_ready);
@@ -277,6 +284,7 @@ core_clear(PyObject *mod)
     Py_CLEAR(st->AsyncCallType);
     Py_CLEAR(st->PinnedType);
     Py_CLEAR(st->MuxType);
+    Py_CLEAR(st->NeverDecodeType);
     Py_CLEAR(st->retry);
     Py_CLEAR(st->str_done);
     Py_CLEAR(st->str_set_result);

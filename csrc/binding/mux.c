@@ -34,6 +34,7 @@ typedef struct {
     uint64_t epoch;   /* breaker admission */
     int probe;
     int flags;     /* PRC_CALL_READONLY */
+    int raw;       /* sent as NeverDecode: its reply is never decoded */
     int may_retry; /* the caller has retries left */
     int settled;   /* its breaker admission was settled (timed out) */
 } mux_entry;
@@ -47,6 +48,7 @@ typedef struct {
     uint64_t sent;     /* bytes ever written */
     mux_entry *q;      /* ring of pending calls (PyMem, owned) */
     size_t cap, head, len;
+    size_t nraw;       /* entries of the ring with raw set */
     int64_t last_read; /* prc_now() of the last reply read */
     int64_t opened;    /* prc_now() when it took the connection */
 } MuxObject;
@@ -76,6 +78,7 @@ pyrc_mux_new(PinnedObject *pin)
     m->sent = 0;
     m->q = NULL;
     m->cap = m->head = m->len = 0;
+    m->nraw = 0;
     m->last_read = prc_now();
     prc_conn_stream_begin(m->conn);
     PyObject_GC_Track(m);
@@ -126,6 +129,7 @@ ring_pop(MuxObject *m)
 
     m->head = (m->head + 1) % m->cap;
     m->len--;
+    m->nraw -= e.raw != 0;
     return e;
 }
 
@@ -280,6 +284,8 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
     e->started = prc_now();
     e->deadline = prc_deadline_after(cl->socket_timeout);
     e->flags = flags & PRC_CALL_READONLY;
+    e->raw = pyrc_never_decode(cl->state, args[0]);
+    m->nraw += e->raw != 0;
     e->may_retry = may_retry;
     e->settled = 0;
     m->len++;
@@ -367,6 +373,8 @@ deliver(MuxObject *m, PyObject *reply, int local)
 static int
 deliver_each(MuxObject *m, const char *buf, size_t len, int n)
 {
+    static const unsigned char raw = 1;
+    pyrc_raw_t first = {&raw, 1, -1};
     size_t pos = 0;
     int i;
 
@@ -382,7 +390,7 @@ deliver_each(MuxObject *m, const char *buf, size_t len, int n)
             return -1;
         }
         one = pyrc_parse_span(m->client, m->conn, buf + pos, r.end - pos, 1, 0,
-                              1);
+                              1, entry_at(m, 0)->raw ? &first : NULL);
         if (one == NULL) {
             if (PyErr_ExceptionMatches(PYRC_EXC(m->client->state, PROTOCOL))) {
                 return -1;
@@ -403,6 +411,28 @@ deliver_each(MuxObject *m, const char *buf, size_t len, int n)
         pos = r.end;
     }
     return 0;
+}
+
+/* pyrc_parse_span of the n replies in buf[0, len) when some of the first
+ * n entries were sent as NeverDecode (m->nraw): their flags in order.  A
+ * new list, or NULL with an exception set (as pyrc_parse_span). */
+static PyObject *
+read_raw(MuxObject *m, const char *buf, size_t len, int n)
+{
+    unsigned char *flags = PyMem_Malloc((size_t)n);
+    pyrc_raw_t raw = {flags, n, -1};
+    PyObject *replies;
+    int i;
+
+    if (flags == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (i = 0; i < n; i++) {
+        flags[i] = entry_at(m, (size_t)i)->raw != 0;
+    }
+    replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, &raw);
+    PyMem_Free(flags);
+    return replies;
 }
 
 PyDoc_STRVAR(Mux_read_doc,
@@ -442,7 +472,11 @@ Mux_read(MuxObject *m, PyObject *unused)
     }
     m->last_read = prc_now();
     buf = prc_conn_replies(m->conn, &whole);
-    replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1);
+    if (m->nraw > 0) {
+        replies = read_raw(m, buf, len, n);
+    } else {
+        replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, NULL);
+    }
     if (replies == NULL) {
         if (PyErr_ExceptionMatches(PYRC_EXC(st, PROTOCOL)) ||
             !PyErr_ExceptionMatches(PyExc_Exception)) {

@@ -35,7 +35,8 @@ class AsyncRedisClusterClient(ClusterBase):
     # -- the step hooks: awaitables ----------------------------------------------------
 
     def _exec(self, node: str, args: Sequence[Any]) -> Any:
-        return self._state.client(node)._run(tuple(args))
+        # A tuple as it is: a NeverDecode stays one.
+        return self._state.client(node)._run(args if isinstance(args, tuple) else tuple(args))
 
     def _exec_batch(self, node: str, batch: Any) -> Any:
         client = self._state.client(node)
