@@ -354,6 +354,13 @@ class ServerCommands(CommandsBase):
         """Wait up to ``timeout`` ms for ``num_replicas`` to acknowledge the writes."""
         return self._run(("WAIT", num_replicas, timeout))
 
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> List[int]:
+        """WAITAOF (Redis 7.2): wait up to ``timeout`` ms until the writes are fsynced
+        to the local AOF (``num_local`` 0 or 1) and to ``num_replicas`` replicas'
+        AOFs; ``[local, replicas]`` acknowledged. Blocking: the call's deadline
+        stretches by ``timeout``."""
+        return self._run(("WAITAOF", num_local, num_replicas, timeout))
+
     def replicaof(self, *args: Any) -> Any:
         """REPLICAOF host port, or REPLICAOF NO ONE."""
         return self._run(("REPLICAOF", *args))
@@ -415,6 +422,11 @@ class ServerCommands(CommandsBase):
     def client_setname(self, name: str) -> bool:
         """Name the connection this command runs on."""
         return self._run(("CLIENT", "SETNAME", name), is_ok)
+
+    def client_setinfo(self, attr: str, value: str) -> bool:
+        """CLIENT SETINFO (Redis 7.2): set ``LIB-NAME`` or ``LIB-VER`` of the connection
+        this command runs on: one pooled connection, as for :meth:`client_setname`."""
+        return self._run(("CLIENT", "SETINFO", attr, value), is_ok)
 
     def client_getname(self) -> str | None:
         """Return the name of the connection this command runs on, or None."""

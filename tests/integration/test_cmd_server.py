@@ -370,3 +370,32 @@ def test_surface_of_these_families_is_complete(redis_url: str) -> None:
     assert surface.command_of("client_no_evict") == "client|no-evict"
     assert surface.command_of("acl_log_reset") == "acl|log"
     assert surface.command_of("eval_ro") == "eval_ro"
+
+
+def _version(client: Any) -> tuple[int, ...]:
+    return tuple(int(p) for p in client.info("server")["redis_version"].split(".")[:2])
+
+
+def test_waitaof_and_client_setinfo(r: Any, redis_url: str) -> None:
+    if _version(r) >= (7, 2):
+        assert r.waitaof(0, 0, 100) == [0, 0]
+        assert r.client_setinfo("LIB-NAME", "h15") is True
+        with pytest.raises(ResponseError):
+            r.client_setinfo("NOT-AN-ATTR", "x")
+        return
+    # Redis 7.0 does not know them: its error quotes what was sent.
+    with pytest.raises(ResponseError, match=r"unknown command 'WAITAOF'.*'1' '0' '100'"):
+        r.waitaof(1, 0, 100)
+    with pytest.raises(ResponseError, match="(?i)unknown subcommand 'SETINFO'"):
+        r.client_setinfo("LIB-NAME", "h15")
+    pipe = r.pipeline(transaction=False)
+    pipe.waitaof(1, 0, 100).client_setinfo("LIB-VER", "1")
+    replies = pipe.execute(raise_on_error=False)
+    assert all(isinstance(e, ResponseError) for e in replies), replies
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as client:
+            with pytest.raises(ResponseError, match="WAITAOF"):
+                await client.waitaof(1, 0, 100)
+
+    run(main())
