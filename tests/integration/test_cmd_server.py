@@ -386,7 +386,7 @@ def test_waitaof_and_client_setinfo(r: Any, redis_url: str) -> None:
     # Redis 7.0 does not know them: its error quotes what was sent.
     with pytest.raises(ResponseError, match=r"unknown command 'WAITAOF'.*'1' '0' '100'"):
         r.waitaof(1, 0, 100)
-    with pytest.raises(ResponseError, match="(?i)unknown subcommand 'SETINFO'"):
+    with pytest.raises(ResponseError, match=r"(?i)unknown subcommand 'SETINFO'"):
         r.client_setinfo("LIB-NAME", "h15")
     pipe = r.pipeline(transaction=False)
     pipe.waitaof(1, 0, 100).client_setinfo("LIB-VER", "1")
