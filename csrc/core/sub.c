@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "prc_int.h"
+#include "sub_int.h"
 
 /* The argument of our idle PINGs: their pongs are read and dropped. */
 #define SUB_HEALTH_TOKEN "pyredisclient-health-check"
@@ -22,153 +23,6 @@
 #define SUB_KEEP_OUT (64 * 1024)
 /* Reconnects are at least this far apart, whatever retry_base says. */
 #define SUB_MIN_BACKOFF_NS INT64_C(10000000)
-
-/* ---- a set of names ----------------------------------------------------- */
-
-typedef struct {
-    char *name; /* owned; NULL: an empty slot */
-    size_t len;
-    uint64_t hash;
-    uint64_t seq; /* the order names were added in */
-} slot_t;
-
-/* Open addressing with linear probing, at most half full. */
-typedef struct {
-    slot_t *slots; /* owned */
-    size_t cap;    /* 0 or a power of two */
-    size_t n;
-    uint64_t next_seq;
-} nameset_t;
-
-static uint64_t
-hash_name(const char *p, size_t len)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-/* The slot holding the name, or the empty slot where it would go. */
-static size_t
-set_probe(const nameset_t *set, const char *p, size_t len, uint64_t h)
-{
-    size_t mask = set->cap - 1, i = (size_t)h & mask;
-
-    while (set->slots[i].name != NULL) {
-        const slot_t *sl = &set->slots[i];
-        if (sl->hash == h && sl->len == len &&
-            (len == 0 || memcmp(sl->name, p, len) == 0)) {
-            return i;
-        }
-        i = (i + 1) & mask;
-    }
-    return i;
-}
-
-static int
-set_grow(nameset_t *set)
-{
-    size_t oldcap = set->cap, cap = oldcap ? oldcap * 2 : 16, i;
-    slot_t *old = set->slots, *slots = calloc(cap, sizeof(*slots));
-
-    if (slots == NULL) {
-        return PRC_ENOMEM;
-    }
-    set->slots = slots;
-    set->cap = cap;
-    for (i = 0; i < oldcap; i++) {
-        if (old[i].name != NULL) {
-            slots[set_probe(set, old[i].name, old[i].len, old[i].hash)] =
-                old[i];
-        }
-    }
-    free(old);
-    return 0;
-}
-
-static int
-set_add(nameset_t *set, const char *p, size_t len)
-{
-    uint64_t h = hash_name(p, len);
-    size_t i;
-    char *copy;
-
-    if ((set->n + 1) * 2 > set->cap && set_grow(set) != 0) {
-        return PRC_ENOMEM;
-    }
-    i = set_probe(set, p, len, h);
-    if (set->slots[i].name != NULL) {
-        return 0;
-    }
-    copy = malloc(len ? len : 1);
-    if (copy == NULL) {
-        return PRC_ENOMEM;
-    }
-    if (len > 0) {
-        memcpy(copy, p, len);
-    }
-    set->slots[i].name = copy;
-    set->slots[i].len = len;
-    set->slots[i].hash = h;
-    set->slots[i].seq = set->next_seq++;
-    set->n++;
-    return 0;
-}
-
-static void
-set_remove(nameset_t *set, const char *p, size_t len)
-{
-    size_t mask, i, j;
-
-    if (set->n == 0) {
-        return;
-    }
-    mask = set->cap - 1;
-    i = set_probe(set, p, len, hash_name(p, len));
-    if (set->slots[i].name == NULL) {
-        return;
-    }
-    free(set->slots[i].name);
-    set->slots[i].name = NULL;
-    set->n--;
-    /* Backward shift: move each later entry of the run into the hole
-     * unless its home slot lies cyclically in (hole, its slot]. */
-    for (j = (i + 1) & mask; set->slots[j].name != NULL; j = (j + 1) & mask) {
-        size_t home = (size_t)set->slots[j].hash & mask;
-        int stays = i < j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!stays) {
-            set->slots[i] = set->slots[j];
-            set->slots[j].name = NULL;
-            i = j;
-        }
-    }
-}
-
-static void
-set_clear(nameset_t *set)
-{
-    size_t i;
-
-    for (i = 0; i < set->cap; i++) {
-        free(set->slots[i].name);
-        set->slots[i].name = NULL;
-    }
-    set->n = 0;
-}
-
-static void
-set_free(nameset_t *set)
-{
-    set_clear(set);
-    free(set->slots);
-    set->slots = NULL;
-    set->cap = 0;
-}
 
 /* ---- output: RESP commands, written in order ---------------------------- */
 
@@ -287,26 +141,26 @@ struct prc_sub_s {
     _Atomic int notice; /* a loss to log (reason) */
 
     /* Everything below: mu. */
-    int state;         /* S_* */
-    int closed;        /* prc_sub_close ran */
-    int reader;        /* a caller holds the reader's turn */
-    int waiting;       /* ... and is blocked in poll: wake it */
-    int wake[2];       /* pipe that wakes the reader; -1 until needed */
-    prc_conn_t *conn;  /* owned; NULL unless OPEN or READY */
-    nameset_t sets[3]; /* PRC_SUB_CHANNELS, _PATTERNS, _SHARDS */
-    obuf_t out;        /* for the connection, in order */
-    obuf_t later;      /* PINGs asked for while not connected */
-    int64_t counts[2]; /* the server's count in the last (un)subscribe
-                          confirmation: [0] channels and patterns,
-                          [1] shard channels */
-    int active;        /* subscribed since a subscribe request, until an
-                          unsubscribe confirmation leaves nothing (as
-                          redis-py's subscribed) */
-    int64_t last_rx;   /* bytes last arrived (or the connect) */
-    int64_t expect_by; /* bytes must arrive by then; 0: none awaited */
-    int64_t retry_at;  /* BACKOFF: connect again then */
-    int64_t open_at;   /* OPEN: started then */
-    int attempt;       /* backoff step */
+    int state;             /* S_* */
+    int closed;            /* prc_sub_close ran */
+    int reader;            /* a caller holds the reader's turn */
+    int waiting;           /* ... and is blocked in poll: wake it */
+    int wake[2];           /* pipe that wakes the reader; -1 until needed */
+    prc_conn_t *conn;      /* owned; NULL unless OPEN or READY */
+    prc_nameset_t sets[3]; /* PRC_SUB_CHANNELS, _PATTERNS, _SHARDS */
+    obuf_t out;            /* for the connection, in order */
+    obuf_t later;          /* PINGs asked for while not connected */
+    int64_t counts[2];     /* the server's count in the last (un)subscribe
+                              confirmation: [0] channels and patterns,
+                              [1] shard channels */
+    int active;            /* subscribed since a subscribe request, until an
+                              unsubscribe confirmation leaves nothing (as
+                              redis-py's subscribed) */
+    int64_t last_rx;       /* bytes last arrived (or the connect) */
+    int64_t expect_by;     /* bytes must arrive by then; 0: none awaited */
+    int64_t retry_at;      /* BACKOFF: connect again then */
+    int64_t open_at;       /* OPEN: started then */
+    int attempt;           /* backoff step */
     /* The outage: from the loss of a subscribed connection until the
      * resubscription is confirmed. */
     int64_t down_since; /* 0: none */
@@ -326,18 +180,6 @@ struct prc_sub_s {
     _Atomic int64_t st_messages, st_connects, st_disconnects, st_reconnects,
         st_health;
 };
-
-const char *
-prc_sub_kind_name(int kind)
-{
-    static const char *const names[PRC_SUB_KIND_COUNT] = {
-#define PRC_SUB_KIND_NAME(name, str) str,
-        PRC_SUB_KIND_MAP(PRC_SUB_KIND_NAME)
-#undef PRC_SUB_KIND_NAME
-    };
-
-    return kind >= 0 && kind < PRC_SUB_KIND_COUNT ? names[kind] : NULL;
-}
 
 static int64_t
 seconds_ns(double s)
@@ -456,7 +298,7 @@ prc_sub_free(prc_sub_t *s)
         pthread_mutex_destroy(&s->mu);
     }
     for (i = 0; i < 3; i++) {
-        set_free(&s->sets[i]);
+        prc__nameset_free(&s->sets[i]);
     }
     free(s->out.p);
     free(s->later.p);
@@ -580,39 +422,25 @@ owe(prc_sub_t *s, int n)
     return 0;
 }
 
-static int
-by_seq(const void *a, const void *b)
-{
-    uint64_t x = (*(const slot_t *const *)a)->seq;
-    uint64_t y = (*(const slot_t *const *)b)->seq;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Queue the subscriptions of one set in the order they were made,
  * SUB_NAMES_PER_COMMAND per command; with `owed`, each command's
  * confirmations go on the resub FIFO. */
 static int
 put_set(prc_sub_t *s, int set, int owed)
 {
-    const nameset_t *ns = &s->sets[set];
-    const slot_t **order;
-    size_t i, k = 0;
-    int rc = 0;
+    size_t k = s->sets[set].n, i;
+    const char **names;
+    size_t *lens;
+    int rc;
 
-    if (ns->n == 0) {
+    if (k == 0) {
         return 0;
     }
-    order = malloc(ns->n * sizeof(*order));
-    if (order == NULL) {
-        return PRC_ENOMEM;
-    }
-    for (i = 0; i < ns->cap; i++) {
-        if (ns->slots[i].name != NULL) {
-            order[k++] = &ns->slots[i];
-        }
-    }
-    qsort(order, k, sizeof(*order), by_seq);
+    names = malloc(k * sizeof(*names));
+    lens = malloc(k * sizeof(*lens));
+    rc = names != NULL && lens != NULL
+             ? prc__nameset_list(&s->sets[set], names, lens)
+             : PRC_ENOMEM;
     for (i = 0; rc == 0 && i < k; i++) {
         if (i % SUB_NAMES_PER_COMMAND == 0) {
             size_t n =
@@ -627,10 +455,11 @@ put_set(prc_sub_t *s, int set, int owed)
             }
         }
         if (rc == 0) {
-            rc = obuf_bulk(&s->out, order[i]->name, order[i]->len);
+            rc = obuf_bulk(&s->out, names[i], lens[i]);
         }
     }
-    free(order);
+    free(names);
+    free(lens);
     return rc;
 }
 
@@ -685,148 +514,6 @@ ready(prc_sub_t *s)
 }
 
 /* ---- reading ------------------------------------------------------------ */
-
-/* An integer line [p, end) that the framer checked. */
-static int64_t
-line_int(const char *p, const char *end)
-{
-    int neg = p < end && *p == '-';
-    uint64_t v = 0;
-
-    for (p += neg; p < end; p++) {
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    return neg ? (int64_t)(0 - v) : (int64_t)v;
-}
-
-/* One flat element at b[*pos] of a framed reply: 0 and *pos past it, or
- * -1 for an aggregate. */
-static int
-elem_at(const char *b, size_t len, size_t *pos, prc_sub_elem_t *e)
-{
-    const char *line = b + *pos + 1;
-    const char *nl = memchr(line, '\n', len - *pos - 1);
-    const char *eol;
-
-    if (nl == NULL) {
-        return -1;
-    }
-    eol = nl - 1; /* its CR */
-    e->type = (unsigned char)b[*pos];
-    e->p = NULL;
-    e->len = 0;
-    e->num = 0;
-    *pos = (size_t)(nl + 1 - b);
-    switch (e->type) {
-    case '$': {
-        int64_t n = line_int(line, eol);
-        if (n >= 0) {
-            e->p = b + *pos;
-            e->len = (size_t)n;
-            *pos += (size_t)n + 2;
-        }
-        return 0;
-    }
-    case ':':
-        e->num = line_int(line, eol);
-        return 0;
-    case '+':
-    case '-':
-        e->p = line;
-        e->len = (size_t)(eol - line);
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-/* Does the message have n elements of these types ("$$", "$:", ...)?
- * A '$' must not be nil unless `nil_ok`. */
-static int
-shaped(const prc_sub_msg_t *m, const char *types, int nil_ok)
-{
-    int i;
-
-    if ((size_t)m->n != strlen(types)) {
-        return 0;
-    }
-    for (i = 0; i < m->n; i++) {
-        if (m->el[i].type != types[i] ||
-            (types[i] == '$' && m->el[i].p == NULL && !nil_ok)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Split a framed reply b[0, len) pushed on a subscribed connection: 0 with
- * m filled, or -1 for anything that is no pub/sub reply. */
-static int
-parse_push(const char *b, size_t len, prc_sub_msg_t *m)
-{
-    static const char pong[] = "PONG";
-    prc_sub_elem_t kind;
-    size_t pos = 0;
-    int64_t n;
-    int i;
-
-    m->n = 0;
-    if (b[0] != '*') {
-        if (elem_at(b, len, &pos, &m->el[0]) != 0) {
-            return -1;
-        }
-        m->n = 1;
-        switch (m->el[0].type) {
-        case '$': /* PING's reply while subscribed to nothing */
-            m->kind = PRC_SUB_KIND_PONG;
-            return m->el[0].p != NULL ? 0 : -1;
-        case '+':
-            if (m->el[0].len != 4 || memcmp(m->el[0].p, pong, 4) != 0) {
-                return -1;
-            }
-            m->kind = PRC_SUB_KIND_PONG;
-            m->el[0].type = '$';
-            m->el[0].len = 0; /* as redis-py: PING without a message */
-            return 0;
-        case '-':
-            m->kind = PRC_SUB_KIND_ERROR;
-            return 0;
-        default:
-            return -1;
-        }
-    }
-    pos = (size_t)((const char *)memchr(b, '\n', len) + 1 - b);
-    n = line_int(b + 1, b + pos - 2);
-    if (n < 2 || n > 4 || elem_at(b, len, &pos, &kind) != 0 ||
-        kind.type != '$' || kind.p == NULL) {
-        return -1;
-    }
-    for (i = 0; i < (int)n - 1; i++) {
-        if (elem_at(b, len, &pos, &m->el[i]) != 0) {
-            return -1;
-        }
-    }
-    m->n = (int)n - 1;
-    for (m->kind = 0; m->kind < PRC_SUB_KIND_ERROR; m->kind++) {
-        const char *name = prc_sub_kind_name(m->kind);
-        if (strlen(name) == kind.len && memcmp(name, kind.p, kind.len) == 0) {
-            break;
-        }
-    }
-    switch (m->kind) {
-    case PRC_SUB_KIND_MESSAGE:
-    case PRC_SUB_KIND_SMESSAGE:
-        return shaped(m, "$$", 0) ? 0 : -1;
-    case PRC_SUB_KIND_PMESSAGE:
-        return shaped(m, "$$$", 0) ? 0 : -1;
-    case PRC_SUB_KIND_PONG:
-        return shaped(m, "$", 0) ? 0 : -1;
-    case PRC_SUB_KIND_ERROR:
-        return -1;
-    default: /* the (un)subscribe confirmations */
-        return shaped(m, "$:", 1) ? 0 : -1;
-    }
-}
 
 static int
 is_health_pong(const prc_sub_msg_t *m)
@@ -895,8 +582,9 @@ take_reply(prc_sub_t *s, int flags)
         if (k == 0) {
             return 0;
         }
-        if (parse_push(c->rbuf + c->framer.reply_start,
-                       c->framer.pos - c->framer.reply_start, m) != 0) {
+        if (prc__sub_parse_push(c->rbuf + c->framer.reply_start,
+                                c->framer.pos - c->framer.reply_start,
+                                m) != 0) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "a reply that is no pub/sub message on a "
                                    "subscribed connection");
@@ -1377,7 +1065,7 @@ prc_sub_subscribe(prc_sub_t *s, int set, int n, const char *const *names,
         rc = PRC_ECLOSED;
     }
     for (i = 0; rc == 0 && i < n; i++) {
-        rc = set_add(&s->sets[set], names[i], lens[i]);
+        rc = prc__nameset_add(&s->sets[set], names[i], lens[i]);
     }
     s->active |= rc == 0;
     if (rc == 0) {
@@ -1404,10 +1092,10 @@ prc_sub_unsubscribe(prc_sub_t *s, int set, int n, const char *const *names,
     if (s->closed) {
         rc = PRC_ECLOSED;
     } else if (n == 0) {
-        set_clear(&s->sets[set]);
+        prc__nameset_clear(&s->sets[set]);
     }
     for (i = 0; rc == 0 && i < n; i++) {
-        set_remove(&s->sets[set], names[i], lens[i]);
+        prc__nameset_remove(&s->sets[set], names[i], lens[i]);
     }
     if (rc == 0 && s->state == S_READY) {
         rc = request_locked(s, unsubscribe_cmd[set], n, names, lens);
