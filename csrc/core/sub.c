@@ -21,102 +21,10 @@
 #define SUB_LATER_MAX (64 * 1024)
 /* A flushed output buffer keeps at most this much. */
 #define SUB_KEEP_OUT (64 * 1024)
+/* Arguments of a command built without an allocation. */
+#define SUB_ARGV_SMALL 16
 /* Reconnects are at least this far apart, whatever retry_base says. */
 #define SUB_MIN_BACKOFF_NS INT64_C(10000000)
-
-/* ---- output: RESP commands, written in order ---------------------------- */
-
-typedef struct {
-    char *p; /* owned */
-    size_t len;
-    size_t off; /* bytes already written */
-    size_t cap;
-} obuf_t;
-
-static int
-obuf_reserve(obuf_t *b, size_t more)
-{
-    size_t cap;
-    char *np;
-
-    if (b->off == b->len) {
-        b->off = b->len = 0;
-    }
-    if (more <= b->cap - b->len) {
-        return 0;
-    }
-    if (more > SIZE_MAX / 2 - b->len) {
-        return PRC_ETOOBIG;
-    }
-    cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more) {
-        cap *= 2;
-    }
-    np = realloc(b->p, cap);
-    if (np == NULL) {
-        return PRC_ENOMEM;
-    }
-    b->p = np;
-    b->cap = cap;
-    return 0;
-}
-
-static void
-obuf_reset(obuf_t *b)
-{
-    b->len = b->off = 0;
-    if (b->cap > SUB_KEEP_OUT) {
-        free(b->p);
-        b->p = NULL;
-        b->cap = 0;
-    }
-}
-
-/* "<type><n>\r\n" */
-static int
-obuf_head(obuf_t *b, char type, size_t n)
-{
-    int rc = obuf_reserve(b, 24);
-
-    if (rc == 0) {
-        b->len += (size_t)snprintf(b->p + b->len, 24, "%c%zu\r\n", type, n);
-    }
-    return rc;
-}
-
-static int
-obuf_bulk(obuf_t *b, const char *p, size_t len)
-{
-    int rc = obuf_head(b, '$', len);
-
-    if (rc == 0) {
-        rc = obuf_reserve(b, len + 2);
-    }
-    if (rc == 0) {
-        if (len > 0) {
-            memcpy(b->p + b->len, p, len);
-        }
-        memcpy(b->p + b->len + len, "\r\n", 2);
-        b->len += len + 2;
-    }
-    return rc;
-}
-
-/* Append "cmd names..." as one RESP command. */
-static int
-obuf_command(obuf_t *b, const char *cmd, int n, const char *const *names,
-             const size_t *lens)
-{
-    int rc = obuf_head(b, '*', (size_t)n + 1), i;
-
-    if (rc == 0) {
-        rc = obuf_bulk(b, cmd, strlen(cmd));
-    }
-    for (i = 0; rc == 0 && i < n; i++) {
-        rc = obuf_bulk(b, names[i], lens[i]);
-    }
-    return rc;
-}
 
 /* ---- the subscriber ----------------------------------------------------- */
 
@@ -148,8 +56,9 @@ struct prc_sub_s {
     int wake[2];           /* pipe that wakes the reader; -1 until needed */
     prc_conn_t *conn;      /* owned; NULL unless OPEN or READY */
     prc_nameset_t sets[3]; /* PRC_SUB_CHANNELS, _PATTERNS, _SHARDS */
-    obuf_t out;            /* for the connection, in order */
-    obuf_t later;          /* PINGs asked for while not connected */
+    prc_wbuf_t out;        /* for the connection, in order */
+    size_t out_off;        /* bytes of out already written */
+    prc_wbuf_t later;      /* PINGs asked for while not connected */
     int64_t counts[2];     /* the server's count in the last (un)subscribe
                               confirmation: [0] channels and patterns,
                               [1] shard channels */
@@ -180,6 +89,51 @@ struct prc_sub_s {
     _Atomic int64_t st_messages, st_connects, st_disconnects, st_reconnects,
         st_health;
 };
+
+/* ---- output: commands for the connection, in order ---------------------- */
+
+/* Everything queued went (or the connection is gone): empty the buffer,
+ * keeping a small block for reuse. */
+static void
+out_reset(prc_sub_t *s)
+{
+    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
+    s->out_off = 0;
+}
+
+/* Append "cmd names..." as one command (the core's writer): 0, or
+ * PRC_ENOMEM / PRC_ETOOBIG with nothing appended. */
+static int
+put_command(prc_wbuf_t *wb, const char *cmd, int n, const char *const *names,
+            const size_t *lens)
+{
+    const char *argv_small[SUB_ARGV_SMALL];
+    size_t len_small[SUB_ARGV_SMALL];
+    const char **argv = argv_small;
+    size_t *argvlen = len_small;
+    int rc = PRC_ENOMEM;
+
+    if (n >= SUB_ARGV_SMALL) {
+        argv = malloc(((size_t)n + 1) * sizeof(*argv));
+        argvlen = malloc(((size_t)n + 1) * sizeof(*argvlen));
+    }
+    if (argv != NULL && argvlen != NULL) {
+        argv[0] = cmd;
+        argvlen[0] = strlen(cmd);
+        if (n > 0) {
+            memcpy(argv + 1, names, (size_t)n * sizeof(*argv));
+            memcpy(argvlen + 1, lens, (size_t)n * sizeof(*argvlen));
+        }
+        rc = prc_wbuf_append_command(wb, n + 1, argv, argvlen);
+    }
+    if (argv != argv_small) {
+        free(argv);
+        free(argvlen);
+    }
+    return rc;
+}
+
+/* ---- creating and freeing ----------------------------------------------- */
 
 static int64_t
 seconds_ns(double s)
@@ -224,6 +178,8 @@ prc_sub_new(const prc_opts_t *o, int *err, char *errbuf, size_t errlen)
     s->retry_base = o->retry_base;
     s->retry_cap = o->retry_cap;
     s->wake[0] = s->wake[1] = -1;
+    prc_wbuf_init(&s->out, NULL, 0);
+    prc_wbuf_init(&s->later, NULL, 0);
     s->state = S_IDLE;
     pthread_mutex_init(&s->mu, NULL);
     prc__fork_init();
@@ -300,8 +256,8 @@ prc_sub_free(prc_sub_t *s)
     for (i = 0; i < 3; i++) {
         prc__nameset_free(&s->sets[i]);
     }
-    free(s->out.p);
-    free(s->later.p);
+    prc_wbuf_free(&s->out);
+    prc_wbuf_free(&s->later);
     free(s->resub);
     prc__conn_cfg_free(&s->cfg);
     free(s);
@@ -368,11 +324,11 @@ lost(prc_sub_t *s, const char *why)
     s->resub_head = s->resub_n = 0;
     s->resubscribing = 0;
     s->expect_by = 0;
-    obuf_reset(&s->out);
+    out_reset(s);
     if (!nsets(s)) {
         /* Nothing subscribed, nothing missed: connect again when asked. */
         s->active = 0;
-        obuf_reset(&s->later);
+        prc_wbuf_shrink(&s->later, SUB_KEEP_OUT);
         end_outage(s);
         s->state = S_IDLE;
         return;
@@ -441,21 +397,13 @@ put_set(prc_sub_t *s, int set, int owed)
     rc = names != NULL && lens != NULL
              ? prc__nameset_list(&s->sets[set], names, lens)
              : PRC_ENOMEM;
-    for (i = 0; rc == 0 && i < k; i++) {
-        if (i % SUB_NAMES_PER_COMMAND == 0) {
-            size_t n =
-                k - i < SUB_NAMES_PER_COMMAND ? k - i : SUB_NAMES_PER_COMMAND;
-            rc = obuf_head(&s->out, '*', n + 1);
-            if (rc == 0) {
-                rc = obuf_bulk(&s->out, subscribe_cmd[set],
-                               strlen(subscribe_cmd[set]));
-            }
-            if (rc == 0 && owed) {
-                rc = owe(s, (int)n);
-            }
-        }
-        if (rc == 0) {
-            rc = obuf_bulk(&s->out, names[i], lens[i]);
+    for (i = 0; rc == 0 && i < k; i += SUB_NAMES_PER_COMMAND) {
+        size_t n =
+            k - i < SUB_NAMES_PER_COMMAND ? k - i : SUB_NAMES_PER_COMMAND;
+        rc = put_command(&s->out, subscribe_cmd[set], (int)n, names + i,
+                         lens + i);
+        if (rc == 0 && owed) {
+            rc = owe(s, (int)n);
         }
     }
     free(names);
@@ -484,19 +432,15 @@ ready(prc_sub_t *s)
     atomic_fetch_add(&s->st_connects, 1);
     s->last_rx = now;
     s->expect_by = 0;
-    obuf_reset(&s->out);
+    out_reset(s);
     s->resub_head = s->resub_n = 0;
     for (set = 0; rc == 0 && set < 3; set++) {
         rc = put_set(s, set, owed);
     }
-    if (rc == 0 && s->later.len > 0) {
-        rc = obuf_reserve(&s->out, s->later.len);
-        if (rc == 0) {
-            memcpy(s->out.p + s->out.len, s->later.p, s->later.len);
-            s->out.len += s->later.len;
-        }
+    if (rc == 0) {
+        rc = prc_wbuf_append(&s->out, s->later.buf, s->later.len);
     }
-    obuf_reset(&s->later);
+    prc_wbuf_shrink(&s->later, SUB_KEEP_OUT);
     if (rc != 0) {
         return rc;
     }
@@ -632,9 +576,9 @@ write_out(prc_sub_t *s)
 {
     prc_conn_t *c = s->conn;
 
-    while (s->out.off < s->out.len) {
+    while (s->out_off < s->out.len) {
         ssize_t n =
-            c->tp->write(c, s->out.p + s->out.off, s->out.len - s->out.off);
+            c->tp->write(c, s->out.buf + s->out_off, s->out.len - s->out_off);
         if (n == PRC__AGAIN_WRITE) {
             return PRC_WANT_WRITE;
         }
@@ -644,9 +588,9 @@ write_out(prc_sub_t *s)
         if (n < 0) {
             return (int)n;
         }
-        s->out.off += (size_t)n;
+        s->out_off += (size_t)n;
     }
-    obuf_reset(&s->out);
+    out_reset(s);
     return 0;
 }
 
@@ -759,7 +703,7 @@ step_locked(prc_sub_t *s, int mode, int flags, int flush_only,
             }
         }
         rc = 0;
-        if (s->out.off < s->out.len) {
+        if (s->out_off < s->out.len) {
             rc = write_out(s);
             if (rc < 0) {
                 lost_conn(s);
@@ -794,7 +738,7 @@ step_locked(prc_sub_t *s, int mode, int flags, int flush_only,
             now - s->last_rx >= s->health_ns) {
             const char *arg = SUB_HEALTH_TOKEN;
             size_t len = sizeof(SUB_HEALTH_TOKEN) - 1;
-            if (obuf_command(&s->out, "PING", 1, &arg, &len) != 0) {
+            if (put_command(&s->out, "PING", 1, &arg, &len) != 0) {
                 return PRC_ENOMEM;
             }
             atomic_fetch_add(&s->st_health, 1);
@@ -1029,7 +973,7 @@ request_locked(prc_sub_t *s, const char *cmd, int n, const char *const *names,
         want_connection_locked(s);
         return 0; /* sent with the sets once connected */
     }
-    rc = obuf_command(&s->out, cmd, n, names, lens);
+    rc = put_command(&s->out, cmd, n, names, lens);
     if (rc != 0) {
         return rc;
     }
@@ -1123,7 +1067,7 @@ prc_sub_ping(prc_sub_t *s, const char *msg, size_t len)
     } else if (s->later.len < SUB_LATER_MAX) {
         /* Sent once connected (a ping that cannot go yet is dropped
          * when the connection is lost with nothing subscribed). */
-        rc = obuf_command(&s->later, "PING", msg != NULL, &msg, &len);
+        rc = put_command(&s->later, "PING", msg != NULL, &msg, &len);
         want_connection_locked(s);
     }
     wake_locked(s);
