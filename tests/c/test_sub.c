@@ -817,6 +817,76 @@ TEST_IMPL(sub_order)
     return TEST_OK;
 }
 
+/* The i-th command the fake server got (waiting up to a second for it)
+ * into line, or "" if none came. */
+static void
+logged(fakesrv_t *srv, int i, char *line, size_t len)
+{
+    int k;
+
+    line[0] = '\0';
+    for (k = 0; k < 100 && fakesrv_commands(srv) <= i; k++) {
+        test_sleep_ms(10);
+    }
+    (void)fakesrv_log(srv, i, line, len);
+}
+
+/* Commands of more names than fit the writer's arguments on the stack:
+ * a request on a ready connection, and the sets sent once connected. */
+TEST_IMPL(sub_many_names)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s, *s2;
+    static char names[40][16];
+    const char *argv[40];
+    size_t lens[40];
+    char line[512], want[512], t[256];
+    size_t n = 0;
+    int i;
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    put(want, sizeof(want), &n, "SUBSCRIBE");
+    for (i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof(names[0]), "c%d", i);
+        argv[i] = names[i];
+        lens[i] = strlen(names[i]);
+        put(want, sizeof(want), &n, " %s", names[i]);
+    }
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 40, argv, lens), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    logged(srv, 1, line, sizeof(line));
+    ASSERT_STR_EQ(line, want);
+    /* Subscribed before connecting. */
+    ASSERT_NOT_NULL(s2 = new_sub(&o));
+    ASSERT_EQ(prc_sub_subscribe(s2, PRC_SUB_CHANNELS, 40, argv, lens), 0);
+    ASSERT_EQ(flush(s2), PRC_SUB_NONE);
+    logged(srv, 2, line, sizeof(line));
+    ASSERT_STR_EQ(line, want);
+    if (!failalloc_available()) {
+        return TEST_OK;
+    }
+    /* The names are in the set already: the first allocations are the
+     * arguments' arrays.  Without them nothing is sent. */
+    for (i = 1; i <= 2; i++) {
+        failalloc_arm(i);
+        ASSERT_CODE(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 40, argv, lens),
+                    PRC_ENOMEM);
+        failalloc_arm(0);
+    }
+    ASSERT_EQ(prc_sub_ping(s, "x", 1), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    logged(srv, 3, line, sizeof(line));
+    ASSERT_STR_EQ(line, "PING x");
+    return TEST_OK;
+}
+
 TEST_IMPL(sub_bad_options)
 {
     prc_opts_t o;
