@@ -85,7 +85,6 @@ struct prc_sub_s {
     prc_conn_t *conn;      /* owned; NULL unless OPEN or READY */
     prc_nameset_t sets[3]; /* PRC_SUB_CHANNELS, _PATTERNS, _SHARDS */
     prc_wbuf_t out;        /* for the connection, in order */
-    size_t out_off;        /* bytes of out already written */
     prc_wbuf_t later;      /* PINGs asked for while not connected */
     int64_t counts[2];     /* the server's count in the last (un)subscribe
                               confirmation: [0] channels and patterns,

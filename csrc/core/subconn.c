@@ -27,15 +27,6 @@ const char *const prc__sub_unsubscribe_cmd[3] = {"UNSUBSCRIBE", "PUNSUBSCRIBE",
 
 /* ---- output: commands for the connection, in order ---------------------- */
 
-/* Everything queued went (or the connection is gone): empty the buffer,
- * keeping a small block for reuse. */
-static void
-out_reset(prc_sub_t *s)
-{
-    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
-    s->out_off = 0;
-}
-
 int
 prc__sub_put_command(prc_wbuf_t *wb, const char *cmd, int n,
                      const char *const *names, const size_t *lens)
@@ -101,7 +92,7 @@ lost(prc_sub_t *s, const char *why)
     s->resub_head = s->resub_n = 0;
     s->resubscribing = 0;
     s->expect_by = 0;
-    out_reset(s);
+    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
     if (!prc__sub_has_names(s)) {
         /* Nothing subscribed, nothing missed: connect again when asked. */
         s->active = 0;
@@ -209,7 +200,7 @@ ready(prc_sub_t *s)
     atomic_fetch_add(&s->st_connects, 1);
     s->last_rx = now;
     s->expect_by = 0;
-    out_reset(s);
+    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
     s->resub_head = s->resub_n = 0;
     for (set = 0; rc == 0 && set < 3; set++) {
         rc = put_set(s, set, owed);
@@ -346,29 +337,19 @@ take_reply(prc_sub_t *s, int flags)
     }
 }
 
-/* Send what is queued: 0 when all of it went, PRC_WANT_* when the socket
- * is full, or an error (the connection broken). */
+/* Send what is queued, dropping what went: 0 when all of it went,
+ * PRC_WANT_* when the socket is full, or an error (the connection
+ * broken). */
 static int
 write_out(prc_sub_t *s)
 {
-    prc_conn_t *c = s->conn;
+    uint64_t sent = 0; /* a subscriber counts no bytes */
+    int rc = prc_conn_stream_write(s->conn, &s->out, &sent);
 
-    while (s->out_off < s->out.len) {
-        ssize_t n =
-            c->tp->write(c, s->out.buf + s->out_off, s->out.len - s->out_off);
-        if (n == PRC__AGAIN_WRITE) {
-            return PRC_WANT_WRITE;
-        }
-        if (n == PRC__AGAIN_READ) {
-            return PRC_WANT_READ;
-        }
-        if (n < 0) {
-            return (int)n;
-        }
-        s->out_off += (size_t)n;
+    if (rc == PRC_DONE) {
+        prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
     }
-    out_reset(s);
-    return 0;
+    return rc;
 }
 
 /* Nothing arrived in time: the connection is lost. */
@@ -472,7 +453,7 @@ prc__sub_step_locked(prc_sub_t *s, int mode, int flags, int flush_only,
             }
         }
         rc = 0;
-        if (s->out_off < s->out.len) {
+        if (s->out.len > 0) {
             rc = write_out(s);
             if (rc < 0) {
                 lost_conn(s);
