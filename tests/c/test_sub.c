@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pooltest.h"
+#include "sub_int.h"
 
 /* Slack for timing assertions: a loaded 2-core machine under TSan. */
 #define SLACK_MS 400
@@ -544,6 +545,25 @@ reader_main(void *arg)
     return NULL;
 }
 
+/* Wait (at most about 5 s) until a thread started to read holds the
+ * reader's turn and waits in poll: on a loaded machine a new thread may
+ * run late.  1 once it does. */
+static int
+reader_waits(prc_sub_t *s)
+{
+    int i, waiting = 0;
+
+    for (i = 0; i < 500 && !waiting; i++) {
+        pthread_mutex_lock(&s->mu);
+        waiting = s->reader && s->waiting;
+        pthread_mutex_unlock(&s->mu);
+        if (!waiting) {
+            test_sleep_ms(10);
+        }
+    }
+    return waiting;
+}
+
 TEST_IMPL(sub_close_wakes_reader)
 {
     fakesrv_opts_t so = {0};
@@ -570,7 +590,7 @@ TEST_IMPL(sub_close_wakes_reader)
         r.timeout = 5.0;
         r.mode = PRC_SUB_WAIT;
         ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
-        test_sleep_ms(50);
+        ASSERT(reader_waits(s));
         prc_sub_close(s);
         pthread_join(th, NULL);
         ASSERT_EQ(r.rc, PRC_SUB_NONE);
@@ -608,7 +628,7 @@ TEST_IMPL(sub_request_wakes_reader)
     r.timeout = 5.0;
     r.mode = PRC_SUB_WAIT;
     ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
-    test_sleep_ms(50);
+    ASSERT(reader_waits(s));
     /* The reader holds the turn: another reader, or a flush, is told so. */
     ASSERT_EQ(prc_sub_read(s, PRC_SUB_WAIT, prc_deadline_after(0.1), &io),
               PRC_SUB_BUSY);
@@ -622,7 +642,7 @@ TEST_IMPL(sub_request_wakes_reader)
     /* Requests while the reader waits on the connection go out at once. */
     r.timeout = 5.0;
     ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
-    test_sleep_ms(50);
+    ASSERT(reader_waits(s));
     ASSERT_EQ(prc_sub_ping(s, "p", 1), 0);
     pthread_join(th, NULL);
     ASSERT_EQ(r.rc, PRC_SUB_MESSAGE);
