@@ -190,6 +190,10 @@ int pyrc_log_extra(pyrc_state *st, int level, PyObject *extra, const char *fmt,
 PyObject *pyrc_error_class(pyrc_state *st, int code) PYRC_BORROWED;
 /* Raise the exception class for a core error code; returns NULL. */
 PyObject *pyrc_raise(pyrc_state *st, int code, const char *errstr) PYRC_RAISES;
+/* Raise for a client or subscriber that could not be created
+ * (prc_pool_new, prc_sub_new: code and errbuf); returns -1. */
+int pyrc_raise_setup(pyrc_state *st, int code,
+                     const char *errstr) PYRC_RAISES_NEG;
 /* Build (not raise) the exception for a server error reply; new ref. */
 PyObject *pyrc_error_reply(pyrc_state *st, const char *s,
                            size_t len) PYRC_RAISES;

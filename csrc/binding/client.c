@@ -232,14 +232,7 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     o.wait_slice = 0.1;
     self->pool = prc_pool_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->pool == NULL) {
-        if (err == PRC_ETLS) {
-            PyErr_SetString(PYRC_EXC(self->state, CONNECTION), errbuf);
-        } else if (err == PRC_ENOMEM) {
-            PyErr_NoMemory();
-        } else {
-            PyErr_SetString(PyExc_ValueError, errbuf);
-        }
-        return -1;
+        return pyrc_raise_setup(self->state, err, errbuf);
     }
     return set_where(self, &o);
 }

@@ -43,6 +43,22 @@ pyrc_raise(pyrc_state *st, int code, const char *errstr)
     return NULL;
 }
 
+int
+pyrc_raise_setup(pyrc_state *st, int code, const char *errstr)
+{
+    /* The options were checked (and a TLS context built) before anything
+     * connected: a bad option is the caller's ValueError, a TLS file that
+     * does not load a ConnectionError, as a handshake failure would be. */
+    if (code == PRC_ETLS) {
+        PyErr_SetString(PYRC_EXC(st, CONNECTION), errstr);
+    } else if (code == PRC_ENOMEM) {
+        PyErr_NoMemory();
+    } else {
+        PyErr_SetString(PyExc_ValueError, errstr);
+    }
+    return -1;
+}
+
 PyObject *
 pyrc_error_reply(pyrc_state *st, const char *s, size_t len)
 {

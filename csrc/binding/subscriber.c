@@ -50,14 +50,7 @@ Subscriber_init(SubscriberObject *self, PyObject *args, PyObject *kwds)
     }
     self->sub = prc_sub_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->sub == NULL) {
-        if (err == PRC_ETLS) {
-            PyErr_SetString(PYRC_EXC(self->state, CONNECTION), errbuf);
-        } else if (err == PRC_ENOMEM) {
-            PyErr_NoMemory();
-        } else {
-            PyErr_SetString(PyExc_ValueError, errbuf);
-        }
-        return -1;
+        return pyrc_raise_setup(self->state, err, errbuf);
     }
     return 0;
 }

@@ -647,8 +647,11 @@ prc_conn_stream_write(prc_conn_t *c, prc_wbuf_t *out, uint64_t *sent)
             return c->err ? c->err : PRC_ECONNLOST;
         }
         n = c->tp->write(c, out->buf, out->len);
-        if (n == PRC__AGAIN_WRITE || n == PRC__AGAIN_READ) {
+        if (n == PRC__AGAIN_WRITE) {
             return PRC_WANT_WRITE;
+        }
+        if (n == PRC__AGAIN_READ) {
+            return PRC_WANT_READ; /* TLS must read first */
         }
         if (n < 0) {
             c->state = PRC__CONN_BROKEN;

@@ -474,8 +474,9 @@ void prc_conn_stream_begin(prc_conn_t *c);
 /*
  * Write what `out` holds, dropping what the socket took (prc_wbuf_consume)
  * and adding its count to *sent.  Returns PRC_DONE when `out` is empty,
- * PRC_WANT_WRITE when the socket is full, or a negative code (the
- * connection is then broken).
+ * PRC_WANT_WRITE when the socket is full (PRC_WANT_READ when TLS must
+ * read before it writes), or a negative code (the connection is then
+ * broken).
  */
 int prc_conn_stream_write(prc_conn_t *c, prc_wbuf_t *out, uint64_t *sent);
 /*

@@ -21,6 +21,8 @@
 
 #define FS_MAX_CLIENTS 64
 #define FS_MAX_LOG 4096
+/* Arguments of a command it parses (a subscriber sends many names). */
+#define FS_MAX_ARGS 64
 #define FS_TICK_MS 10
 
 struct fakesrv_s {
@@ -391,10 +393,11 @@ client_main(void *arg)
         buf_add(&in, chunk, (size_t)n);
         out.len = 0;
         for (;;) {
-            const char *argv[16];
-            size_t argvlen[16];
+            const char *argv[FS_MAX_ARGS];
+            size_t argvlen[FS_MAX_ARGS];
             int argc = 0;
-            long used = parse_command(in.p, in.len, &argc, argv, argvlen, 16);
+            long used =
+                parse_command(in.p, in.len, &argc, argv, argvlen, FS_MAX_ARGS);
 
             if (used == 0) {
                 break;

@@ -139,7 +139,7 @@ TEST_IMPL(conn_state_machine)
 
 /* ---- a faulty transport ------------------------------------------------ */
 
-enum { FT_SHORT = 0, FT_EOF, FT_RESET, FT_WRITE_ERR, FT_STUCK };
+enum { FT_SHORT = 0, FT_EOF, FT_RESET, FT_WRITE_ERR, FT_STUCK, FT_TLS_READ };
 static int ft_mode;
 static int ft_calls;
 
@@ -176,6 +176,8 @@ ft_write(prc_conn_t *c, const char *buf, size_t len)
         return prc__plain_transport.write(c, buf, len > 3 ? 3 : len);
     case FT_WRITE_ERR:
         return prc__conn_error(c, PRC_ECONNLOST, EPIPE, "write");
+    case FT_TLS_READ: /* as SSL_write wanting to read first */
+        return PRC__AGAIN_READ;
     default:
         return prc__plain_transport.write(c, buf, len);
     }
@@ -219,6 +221,8 @@ TEST_IMPL(conn_faulty_transport)
     size_t len;
     char req[256];
     double t0;
+    prc_wbuf_t out;
+    uint64_t sent = 0;
 
     START_FAKE(srv, &so);
     pt_opts(&o, srv);
@@ -264,6 +268,16 @@ TEST_IMPL(conn_faulty_transport)
     ASSERT_CODE(exchange(c, PING_REQ, strlen(PING_REQ), 1, 0.05),
                 PRC_ETIMEDOUT);
     ASSERT_LE(test_now_ms() - t0, 50 + SLACK_MS);
+
+    /* A write that must read first (TLS): a stream write waits to read;
+     * a wait for POLLOUT would return at once, and spin. */
+    CHECK(faulty_conn(p, FT_TLS_READ, &c));
+    prc_wbuf_init(&out, NULL, 0);
+    ASSERT_EQ(prc_wbuf_append(&out, "x", 1), 0);
+    ASSERT_EQ(prc_conn_stream_write(c, &out, &sent), PRC_WANT_READ);
+    ASSERT_EQ(out.len, 1);
+    ASSERT_EQ(sent, 0);
+    prc_wbuf_free(&out);
     return TEST_OK;
 }
 

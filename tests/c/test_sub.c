@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pooltest.h"
+#include "sub_int.h"
 
 /* Slack for timing assertions: a loaded 2-core machine under TSan. */
 #define SLACK_MS 400
@@ -544,6 +545,25 @@ reader_main(void *arg)
     return NULL;
 }
 
+/* Wait (at most about 5 s) until a thread started to read holds the
+ * reader's turn and waits in poll: on a loaded machine a new thread may
+ * run late.  1 once it does. */
+static int
+reader_waits(prc_sub_t *s)
+{
+    int i, waiting = 0;
+
+    for (i = 0; i < 500 && !waiting; i++) {
+        pthread_mutex_lock(&s->mu);
+        waiting = s->reader && s->waiting;
+        pthread_mutex_unlock(&s->mu);
+        if (!waiting) {
+            test_sleep_ms(10);
+        }
+    }
+    return waiting;
+}
+
 TEST_IMPL(sub_close_wakes_reader)
 {
     fakesrv_opts_t so = {0};
@@ -570,7 +590,7 @@ TEST_IMPL(sub_close_wakes_reader)
         r.timeout = 5.0;
         r.mode = PRC_SUB_WAIT;
         ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
-        test_sleep_ms(50);
+        ASSERT(reader_waits(s));
         prc_sub_close(s);
         pthread_join(th, NULL);
         ASSERT_EQ(r.rc, PRC_SUB_NONE);
@@ -608,7 +628,7 @@ TEST_IMPL(sub_request_wakes_reader)
     r.timeout = 5.0;
     r.mode = PRC_SUB_WAIT;
     ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
-    test_sleep_ms(50);
+    ASSERT(reader_waits(s));
     /* The reader holds the turn: another reader, or a flush, is told so. */
     ASSERT_EQ(prc_sub_read(s, PRC_SUB_WAIT, prc_deadline_after(0.1), &io),
               PRC_SUB_BUSY);
@@ -622,7 +642,7 @@ TEST_IMPL(sub_request_wakes_reader)
     /* Requests while the reader waits on the connection go out at once. */
     r.timeout = 5.0;
     ASSERT_EQ(pthread_create(&th, NULL, reader_main, &r), 0);
-    test_sleep_ms(50);
+    ASSERT(reader_waits(s));
     ASSERT_EQ(prc_sub_ping(s, "p", 1), 0);
     pthread_join(th, NULL);
     ASSERT_EQ(r.rc, PRC_SUB_MESSAGE);
@@ -844,6 +864,76 @@ TEST_IMPL(sub_shards_by_slot)
     ASSERT_STR_EQ(line, "SSUBSCRIBE b");
     ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
     ASSERT_STR_EQ(line, "SSUBSCRIBE a {a}x");
+    return TEST_OK;
+}
+
+/* The i-th command the fake server got (waiting up to a second for it)
+ * into line, or "" if none came. */
+static void
+logged(fakesrv_t *srv, int i, char *line, size_t len)
+{
+    int k;
+
+    line[0] = '\0';
+    for (k = 0; k < 100 && fakesrv_commands(srv) <= i; k++) {
+        test_sleep_ms(10);
+    }
+    (void)fakesrv_log(srv, i, line, len);
+}
+
+/* Commands of more names than fit the writer's arguments on the stack:
+ * a request on a ready connection, and the sets sent once connected. */
+TEST_IMPL(sub_many_names)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s, *s2;
+    static char names[40][16];
+    const char *argv[40];
+    size_t lens[40];
+    char line[512], want[512], t[256];
+    size_t n = 0;
+    int i;
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    put(want, sizeof(want), &n, "SUBSCRIBE");
+    for (i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof(names[0]), "c%d", i);
+        argv[i] = names[i];
+        lens[i] = strlen(names[i]);
+        put(want, sizeof(want), &n, " %s", names[i]);
+    }
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 40, argv, lens), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    logged(srv, 1, line, sizeof(line));
+    ASSERT_STR_EQ(line, want);
+    /* Subscribed before connecting. */
+    ASSERT_NOT_NULL(s2 = new_sub(&o));
+    ASSERT_EQ(prc_sub_subscribe(s2, PRC_SUB_CHANNELS, 40, argv, lens), 0);
+    ASSERT_EQ(flush(s2), PRC_SUB_NONE);
+    logged(srv, 2, line, sizeof(line));
+    ASSERT_STR_EQ(line, want);
+    if (!failalloc_available()) {
+        return TEST_OK;
+    }
+    /* The names are in the set already: the first allocations are the
+     * arguments' arrays.  Without them nothing is sent. */
+    for (i = 1; i <= 2; i++) {
+        failalloc_arm(i);
+        ASSERT_CODE(prc_sub_subscribe(s, PRC_SUB_CHANNELS, 40, argv, lens),
+                    PRC_ENOMEM);
+        failalloc_arm(0);
+    }
+    ASSERT_EQ(prc_sub_ping(s, "x", 1), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    logged(srv, 3, line, sizeof(line));
+    ASSERT_STR_EQ(line, "PING x");
     return TEST_OK;
 }
 

@@ -207,8 +207,13 @@
     XX(sub_ping_connects)                                                     \
     XX(sub_order)                                                             \
     XX(sub_shards_by_slot)                                                    \
+    XX(sub_many_names)                                                        \
     XX(sub_bad_options)                                                       \
     XX(sub_alloc)                                                             \
+    /* subset.c, subparse.c: a subscriber's sets and pushed replies */        \
+    XX(subset_order)                                                          \
+    XX(subset_alloc)                                                          \
+    XX(subparse_push)                                                         \
     /* writer.c */                                                            \
     XX(writer_integers)                                                       \
     XX(writer_commands)                                                       \

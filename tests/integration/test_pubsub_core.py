@@ -144,6 +144,15 @@ def test_bad_requests(redis_server: Any) -> None:
         sub.close()
 
 
+@pytest.mark.parametrize("cls", [_core.Client, _core.Subscriber])
+def test_creation_errors(cls: Any) -> None:
+    # A client and a subscriber refuse the same options the same way.
+    with pytest.raises(ValueError, match="option port"):
+        cls(host="127.0.0.1", port=70000)
+    with pytest.raises(_core.ConnectionError, match="TLS CA certificates"):
+        cls(host="127.0.0.1", ssl=True, ssl_ca_certs="/nonexistent/ca.pem")
+
+
 def test_uninitialised() -> None:
     sub = _core.Subscriber.__new__(_core.Subscriber)
     with pytest.raises(_core.RedisError, match="__init__"):

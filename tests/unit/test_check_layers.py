@@ -49,6 +49,10 @@ def test_the_core_has_no_cycle() -> None:
     }
     assert layer["transport.c"] < layer["conn.c"] < layer["pool.c"] < layer["call.c"]
     assert layer["call.c"] < layer["drive.c"]
+    # The subscriber: its sets and parser below its connection, which sits
+    # above conn.c and below sub.c (requests, the reader's wait).
+    assert max(layer["subset.c"], layer["subparse.c"]) < layer["subconn.c"]
+    assert layer["conn.c"] < layer["subconn.c"] < layer["sub.c"]
 
 
 def test_a_cycle_fails(tmp_path: Path) -> None:
