@@ -302,6 +302,12 @@ int pyrc_log_transition(RedisClientObject *self, int transition);
  * reconnect after a failure or a breaker transition (WARNING), and reset
  * them on the call; -1 when logging raised. */
 int pyrc_log_call_events(RedisClientObject *self, prc_call_t *call);
+/* The breaker's states by PRC_BREAKER_*, as Python sees them. */
+extern const char *const pyrc_breaker_names[3];
+/* Set self->log_where (the extra of every log line) and self->where (the
+ * address in messages, PyMem_Raw, freed with the client) from the options
+ * the pool was made with; -1 with an exception set. */
+int pyrc_set_where(RedisClientObject *self, const prc_opts_t *o);
 /* Parse the n replies of a successful call and finish it; `single` raises
  * the one reply's error, `exec` is pyrc_exec_items; raw[i] (raw NULL, or
  * i >= nraw: decoded as the client says) keeps reply i, or a

@@ -1,7 +1,6 @@
 /* client.c - the Client type: a pool with a command interface, and the
  * synchronous call path (prepare, run without the GIL, complete) that
  * Pinned and AsyncCall share. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,92 +9,6 @@
 #include "structmember.h"
 
 #define PYRC_RAISED 1
-
-static const char *const breaker_names[] = {"closed", "open", "half_open"};
-
-/* Log one event of this client at `level`: extra holds log_where,
- * "redis_event" and, for the breaker, "redis_breaker" (its new state).
- * Keeps an exception being raised; -1 when logging raised and none was
- * pending. */
-static int
-log_event(RedisClientObject *self, int level, const char *event,
-          const char *breaker, const char *fmt, ...)
-{
-    pyrc_state *st = self->state;
-    PyObject *exc_type, *exc_value, *exc_tb, *extra, *v;
-    char msg[320];
-    va_list ap;
-    int rc = -1;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    extra = self->log_where ? PyDict_Copy(self->log_where) : PyDict_New();
-    if (extra != NULL) {
-        v = Py_BuildValue("{s:s,s:z}", "redis_event", event, "redis_breaker",
-                          breaker);
-        if (v != NULL && PyDict_Update(extra, v) == 0) {
-            rc = pyrc_log_extra(st, level, extra, "%s", msg);
-        }
-        Py_XDECREF(v);
-        Py_DECREF(extra);
-    }
-    if (exc_type != NULL) {
-        if (rc < 0) {
-            PyErr_WriteUnraisable(st->logger);
-            rc = 0;
-        }
-        PyErr_Restore(exc_type, exc_value, exc_tb);
-    }
-    return rc;
-}
-
-int
-pyrc_log_transition(RedisClientObject *self, int t)
-{
-    if (t == PRC_BREAKER_OPEN) {
-        prc_breaker_info_t info;
-        prc_breaker_info(prc_pool_breaker(self->pool), &info);
-        return log_event(self, 30, "breaker_open", breaker_names[t],
-                         "circuit breaker opened for %.3g s (%s; last error "
-                         "%s): calls fail fast with CircuitOpenError until a "
-                         "probe succeeds",
-                         (double)info.open_ns / 1e9, info.reason,
-                         prc_err_name(info.last_error));
-    }
-    if (t == PRC_BREAKER_HALF_OPEN) {
-        return log_event(self, 30, "breaker_half_open", breaker_names[t],
-                         "circuit breaker half-open: probing the server");
-    }
-    if (t == PRC_BREAKER_CLOSED) {
-        return log_event(self, 30, "breaker_closed", breaker_names[t],
-                         "circuit breaker closed: server reachable again");
-    }
-    return 0;
-}
-
-int
-pyrc_log_call_events(RedisClientObject *self, prc_call_t *call)
-{
-    int t = call->transition, ev = call->conn_event, rc = 0;
-    const char *where = self->where ? self->where : "?";
-
-    call->transition = -1;
-    call->conn_event = PRC_CONN_EVENT_NONE;
-    if (ev == PRC_CONN_EVENT_CONNECT) {
-        rc = log_event(self, 20, "connect", NULL, "Redis connected to %s",
-                       where);
-    } else if (ev == PRC_CONN_EVENT_RECONNECT) {
-        rc = log_event(self, 30, "reconnect", NULL,
-                       "Redis reconnected to %s after a connection failure",
-                       where);
-    }
-    if (rc == 0 && t >= 0) {
-        rc = pyrc_log_transition(self, t);
-    }
-    return rc;
-}
 
 /*
  * Run a prepared call: one GIL release covers the pool wait, connect,
@@ -174,38 +87,6 @@ Client_defaults(PyObject *unused1, PyObject *unused2)
     return pyrc_option_defaults();
 }
 
-/* Where the client connects, for its logs: log_where and where. */
-static int
-set_where(RedisClientObject *self, const prc_opts_t *o)
-{
-    char buf[400];
-    const char *tls = o->tls ? "yes" : "no";
-
-    if (o->unix_path != NULL) {
-        snprintf(buf, sizeof(buf), "%.300s db %d, TLS %s", o->unix_path, o->db,
-                 tls);
-        self->log_where = Py_BuildValue(
-            "{s:s,s:O,s:i,s:O}", "redis_host", o->unix_path, "redis_port",
-            Py_None, "redis_db", o->db, "redis_tls", Py_False);
-    } else {
-        snprintf(buf, sizeof(buf), "%.300s:%d db %d, TLS %s",
-                 o->host ? o->host : "", o->port, o->db, tls);
-        self->log_where = Py_BuildValue(
-            "{s:z,s:i,s:i,s:O}", "redis_host", o->host, "redis_port", o->port,
-            "redis_db", o->db, "redis_tls", o->tls ? Py_True : Py_False);
-    }
-    if (self->log_where == NULL) {
-        return -1;
-    }
-    self->where = PyMem_RawMalloc(strlen(buf) + 1);
-    if (self->where == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    memcpy(self->where, buf, strlen(buf) + 1);
-    return 0;
-}
-
 static int
 Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
 {
@@ -234,7 +115,7 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     if (self->pool == NULL) {
         return pyrc_raise_setup(self->state, err, errbuf);
     }
-    return set_where(self, &o);
+    return pyrc_set_where(self, &o);
 }
 
 static PyObject *
@@ -746,8 +627,9 @@ Client_breaker_state(RedisClientObject *self, PyObject *unused)
     }
     res = Py_BuildValue(
         "{sssOsOsOszsisisisdsdsisLsLsdsdsdsdsLsLsL}", "state",
-        breaker_names[info.state], "enabled", b->enabled ? Py_True : Py_False,
-        "reason", reason, "last_error", last_error, "last_error_code",
+        pyrc_breaker_names[info.state], "enabled",
+        b->enabled ? Py_True : Py_False, "reason", reason, "last_error",
+        last_error, "last_error_code",
         info.last_error ? prc_err_name(info.last_error) : NULL, "failures",
         info.failures, "failure_threshold", b->failure_threshold,
         "success_threshold", b->success_threshold, "failure_rate_threshold",
