@@ -596,8 +596,8 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
         int again = 0;
 
         if (done == 0) {
-            again =
-                e.end > m->sent || (reads && (e.flags & PRC_CALL_READONLY));
+            again = e.may_retry && (e.end > m->sent ||
+                                    (reads && (e.flags & PRC_CALL_READONLY)));
             rc = fut_settle(st, e.fut, again ? st->retry : error, !again);
             retried += again;
         }

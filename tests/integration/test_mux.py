@@ -245,6 +245,31 @@ def test_commands_not_written_are_sent_again(run: Any, redis_server_factory: Ser
     assert dead
 
 
+def test_without_retries_a_written_read_is_not_sent_again(
+    run: Any, redis_server_factory: ServerFactory
+) -> None:
+    """retry_attempts=0: a read in flight when the server dies gets the error (it
+    was handed RETRY, and sent again on a new connection, before)."""
+    server = redis_server_factory(extra_args=DEBUG)
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(
+            server.url, socket_timeout=2, retry_attempts=0, circuit_breaker=False
+        ) as r:
+            await r.set("k", "v")
+            blocker = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.5"))
+            await asyncio.sleep(0.05)
+            reads = [asyncio.ensure_future(r.get("k")) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            server.kill()
+            server.start()
+            await asyncio.gather(blocker, return_exceptions=True)
+            return await asyncio.gather(*reads, return_exceptions=True)
+
+    got = run(main())
+    assert all(isinstance(x, ConnectionError) for x in got), got
+
+
 def test_fd_not_leaked_over_1000_connect_close_cycles(run: Any, redis_url: str) -> None:
     async def main() -> int:
         before = open_fds()
