@@ -22,16 +22,26 @@ enum {
 #define MUX_READ_MAX (1024 * 1024)
 /* Keep an output buffer up to this size when it empties. */
 #define MUX_OUT_KEEP (1024 * 1024)
+/* A pipeline larger than this keeps a dedicated connection: its replies
+ * would hold up every other caller's behind them. */
+#define MUX_BATCH_MAX (64 * 1024)
 
 /* One pending call.  A caller that gave up (cancelled, timed out) leaves
  * its entry: a tombstone whose reply is read and dropped, keeping the
  * replies in step with the FIFO. */
 typedef struct {
-    PyObject *fut;    /* owned: the caller's future */
-    uint64_t end;     /* bytes appended up to the end of its command */
-    int64_t started;  /* prc_now() at submit */
-    int64_t deadline; /* PRC_NO_DEADLINE: none */
-    uint64_t epoch;   /* breaker admission */
+    PyObject *fut;     /* owned: the caller's future */
+    PyObject *partial; /* owned: a pipeline's replies so far (list), or
+                          NULL */
+    uint64_t start;    /* bytes appended before its command(s) */
+    uint64_t end;      /* bytes appended up to the end of its command */
+    Py_ssize_t count;  /* replies it takes: 1, or a pipeline's commands */
+    Py_ssize_t got;    /* replies in partial */
+    Py_ssize_t exec;   /* a transaction: the items EXEC must hold; or -1 */
+    int outcome;       /* a pipeline's first error outcome (breaker) */
+    int64_t started;   /* prc_now() at submit */
+    int64_t deadline;  /* PRC_NO_DEADLINE: none */
+    uint64_t epoch;    /* breaker admission */
     int probe;
     int flags;     /* PRC_CALL_READONLY */
     int may_retry; /* the caller has retries left */
@@ -47,6 +57,7 @@ typedef struct {
     uint64_t sent;     /* bytes ever written */
     mux_entry *q;      /* ring of pending calls (PyMem, owned) */
     size_t cap, head, len;
+    size_t replies;    /* replies owed to the calls in the ring */
     int64_t last_read; /* prc_now() of the last reply read */
 } MuxObject;
 
@@ -74,6 +85,7 @@ pyrc_mux_new(PinnedObject *pin)
     m->sent = 0;
     m->q = NULL;
     m->cap = m->head = m->len = 0;
+    m->replies = 0;
     m->last_read = prc_now();
     prc_conn_stream_begin(m->conn);
     PyObject_GC_Track(m);
@@ -124,6 +136,7 @@ ring_pop(MuxObject *m)
 
     m->head = (m->head + 1) % m->cap;
     m->len--;
+    m->replies -= (size_t)(e.count - e.got);
     return e;
 }
 
@@ -279,9 +292,16 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
     }
     pyrc_args_free(&a);
     Py_DECREF(seq);
+    e->start = m->appended;
     m->appended += size;
     Py_INCREF(args[1]);
     e->fut = args[1];
+    e->partial = NULL;
+    e->count = 1;
+    e->got = 0;
+    e->exec = -1;
+    e->outcome = PRC_OK;
+    m->replies++;
     e->end = m->appended;
     e->started = prc_now();
     e->deadline = prc_deadline_after(cl->socket_timeout);
@@ -301,6 +321,102 @@ error:
     pyrc_args_free(&a);
     Py_DECREF(seq);
     return NULL;
+}
+
+PyDoc_STRVAR(
+    Mux_submit_batch_doc,
+    "submit_batch($self, batch, future, may_retry=True, /)\n--\n\n"
+    "Queue a pipeline's commands (a Batch, copied: it may be reused at\n"
+    "once) whose list of replies completes future, as submit() does for\n"
+    "one command.  Returns what submit() returns; 2 (not queued) for a\n"
+    "batch that needs a connection of its own: blocking commands, QUIT,\n"
+    "or more than 64 KiB of commands, whose replies would hold up every\n"
+    "other caller's.  A transaction's EXEC reply of the wrong shape\n"
+    "completes future with ProtocolError.");
+
+static PyObject *
+Mux_submit_batch(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    RedisClientObject *cl = m->client;
+    size_t before = m->out.len;
+    BatchObject *b;
+    int rc, transition = -1, may_retry;
+    mux_entry *e;
+
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(
+            PyExc_TypeError,
+            "submit_batch() takes a batch, a future and may_retry");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], cl->state->BatchType)) {
+        PyErr_SetString(PyExc_TypeError, "submit_batch() takes a Batch");
+        return NULL;
+    }
+    b = (BatchObject *)args[0];
+    may_retry = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
+    if (may_retry < 0) {
+        return NULL;
+    }
+    if (check_open(m) < 0 || pyrc_check_open(cl) < 0 ||
+        pyrc_batch_busy(b) < 0) {
+        return NULL;
+    }
+    if (b->n <= 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "submit_batch() needs a non-empty batch");
+        return NULL;
+    }
+    if (b->any_blocking || (b->flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) ||
+        b->out.len > MUX_BATCH_MAX) {
+        return PyLong_FromLong(MUX_DEDICATED);
+    }
+    if (ring_grow(m) < 0) {
+        return NULL;
+    }
+    e = &m->q[(m->head + m->len) % m->cap];
+    rc = prc_breaker_allow(prc_pool_breaker(cl->pool), 0, &e->epoch, &e->probe,
+                           &transition);
+    if (transition >= 0) {
+        prc_call_t call;
+        call.transition = transition;
+        if (pyrc_log_transition(cl, &call) < 0) {
+            return NULL;
+        }
+    }
+    if (rc < 0) {
+        return pyrc_raise(cl->state, rc,
+                          "circuit breaker open: the server failed recently");
+    }
+    if (prc_wbuf_append(&m->out, b->out.buf, b->out.len) < 0) {
+        prc_breaker_record(prc_pool_breaker(cl->pool), e->epoch, e->probe,
+                           prc_now(), PRC_OK);
+        return PyErr_NoMemory();
+    }
+    e->start = m->appended;
+    m->appended += b->out.len;
+    Py_INCREF(args[1]);
+    e->fut = args[1];
+    e->partial = NULL;
+    e->count = b->n;
+    e->got = 0;
+    e->exec = pyrc_exec_items(args[0]);
+    e->outcome = PRC_OK;
+    m->replies += (size_t)b->n;
+    e->end = m->appended;
+    e->started = prc_now();
+    e->deadline = prc_deadline_after(cl->socket_timeout);
+    e->flags = b->flags & PRC_CALL_READONLY;
+    e->may_retry = may_retry;
+    e->settled = 0;
+    m->len++;
+    if (m->out.len >= MUX_FLUSH_BOUND) {
+        return PyLong_FromLong(MUX_FLUSH_NOW);
+    }
+    if (before > 0) {
+        return PyLong_FromLong(MUX_QUEUED);
+    }
+    return PyLong_FromLong(m->len == 1 ? MUX_FLUSH_NOW : MUX_FLUSH_SOON);
 }
 
 PyDoc_STRVAR(Mux_flush_doc,
@@ -330,6 +446,31 @@ Mux_flush(MuxObject *m, PyObject *unused)
     return PyBool_FromLong(rc != PRC_DONE);
 }
 
+/* A transaction's replies: EXEC (the last) must be nil, an error, or an
+ * array of `exec` replies, one per queued command, else they cannot be
+ * matched to the commands.  The stream itself is in step (the framer
+ * counted the replies), so only this caller fails: *reply becomes a new
+ * ProtocolError.  0, or -1 when making it failed. */
+static int
+batch_exec_bad(MuxObject *m, Py_ssize_t exec, PyObject *replies,
+               PyObject **reply)
+{
+    PyObject *last;
+
+    if (exec < 0) {
+        return 0;
+    }
+    last = PyList_GET_ITEM(replies, PyList_GET_SIZE(replies) - 1);
+    if (last == Py_None || PyExceptionInstance_Check(last) ||
+        (PyList_Check(last) && PyList_GET_SIZE(last) == exec)) {
+        return 0;
+    }
+    *reply = PyObject_CallFunction(PYRC_EXC(m->client->state, PROTOCOL), "s",
+                                   "invalid EXEC reply: not an array of one "
+                                   "reply per queued command");
+    return *reply != NULL ? 0 : -1;
+}
+
 /* Hand one parsed reply to the first entry: dropped for a tombstone.
  * `local`: the reply is the exception our conversion raised (a decoding
  * error), not the server's. */
@@ -337,9 +478,10 @@ static int
 deliver(MuxObject *m, PyObject *reply, int local)
 {
     pyrc_state *st = m->client->state;
-    mux_entry e = ring_pop(m);
+    mux_entry *head = &m->q[m->head], e;
     int is_exc = PyExceptionInstance_Check(reply);
     int outcome = PRC_OK, done, rc = 0;
+    PyObject *whole = NULL;
 
     if (local) {
         outcome = PRC_EINVAL;
@@ -347,6 +489,35 @@ deliver(MuxObject *m, PyObject *reply, int local)
         prc_pool_count_response_errors(m->client->pool, 1);
         outcome = pyrc_error_reply_outcome(st, reply);
     }
+    if (head->count > 1) {
+        /* A pipeline: its replies gather until the last one. */
+        if (head->partial == NULL) {
+            head->partial = PyList_New(head->count);
+            if (head->partial == NULL) {
+                return -1; /* the connection is then aborted */
+            }
+        }
+        Py_INCREF(reply);
+        PyList_SET_ITEM(head->partial, head->got, reply);
+        head->got++;
+        m->replies--;
+        if (head->outcome == PRC_OK) {
+            head->outcome = outcome;
+        }
+        if (head->got < head->count) {
+            return 0;
+        }
+        whole = reply = head->partial;
+        head->partial = NULL;
+        is_exc = 0;
+        outcome = head->outcome;
+        if (batch_exec_bad(m, head->exec, whole, &reply) < 0) {
+            Py_DECREF(whole);
+            return -1;
+        }
+        is_exc = reply != whole;
+    }
+    e = ring_pop(m);
     done = fut_done(st, e.fut);
     if (done == 0) {
         rc = fut_settle(st, e.fut, reply, is_exc);
@@ -362,6 +533,12 @@ deliver(MuxObject *m, PyObject *reply, int local)
         rc = -1;
     }
     Py_DECREF(e.fut);
+    if (whole != NULL) {
+        if (reply != whole) {
+            Py_DECREF(reply);
+        }
+        Py_DECREF(whole);
+    }
     return rc;
 }
 
@@ -439,12 +616,12 @@ Mux_read(MuxObject *m, PyObject *unused)
     if (n == 0) {
         return PyLong_FromLong(0);
     }
-    if ((size_t)n > m->len) {
+    if ((size_t)n > m->replies) {
         prc_conn_mark_broken(m->conn);
         return PyErr_Format(PYRC_EXC(st, PROTOCOL),
                             "shared connection out of step: %d replies for "
-                            "%zu pending calls; closed",
-                            n, m->len);
+                            "%zu pending; closed",
+                            n, m->replies);
     }
     m->last_read = prc_now();
     buf = prc_conn_replies(m->conn, &whole);
@@ -596,8 +773,11 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
         int again = 0;
 
         if (done == 0) {
-            again = e.may_retry && (e.end > m->sent ||
-                                    (reads && (e.flags & PRC_CALL_READONLY)));
+            /* One command not wholly written never ran; a pipeline may
+             * have, in part, unless none of it was written. */
+            again = e.may_retry &&
+                    ((e.count == 1 ? e.end > m->sent : e.start >= m->sent) ||
+                     (reads && (e.flags & PRC_CALL_READONLY)));
             rc = fut_settle(st, e.fut, again ? st->retry : error, !again);
             retried += again;
         }
@@ -612,6 +792,7 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
             PyErr_WriteUnraisable((PyObject *)m);
         }
         Py_DECREF(e.fut);
+        Py_XDECREF(e.partial);
     }
     return PyLong_FromLong(retried);
 }
@@ -684,6 +865,7 @@ Mux_traverse(MuxObject *m, visitproc visit, void *arg)
     Py_VISIT(m->client);
     for (i = 0; i < m->len; i++) {
         Py_VISIT(entry_at(m, i)->fut);
+        Py_VISIT(entry_at(m, i)->partial);
     }
     return 0;
 }
@@ -697,6 +879,7 @@ Mux_clear(MuxObject *m)
     while (m->len > 0) {
         mux_entry e = ring_pop(m);
         Py_DECREF(e.fut);
+        Py_XDECREF(e.partial);
     }
     Py_CLEAR(m->client);
     return 0;
@@ -718,6 +901,8 @@ Mux_dealloc(MuxObject *m)
 static PyMethodDef Mux_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))Mux_submit, METH_FASTCALL,
      Mux_submit_doc},
+    {"submit_batch", (PyCFunction)(void (*)(void))Mux_submit_batch,
+     METH_FASTCALL, Mux_submit_batch_doc},
     {"flush", (PyCFunction)Mux_flush, METH_NOARGS, Mux_flush_doc},
     {"read", (PyCFunction)Mux_read, METH_NOARGS, Mux_read_doc},
     {"expire", (PyCFunction)Mux_expire, METH_NOARGS, Mux_expire_doc},

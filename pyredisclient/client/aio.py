@@ -494,6 +494,15 @@ class AsyncPipeline(Pipeline):
 
     async def _send(self, batch: Any) -> Any:
         client = self._client
+        mux = client._mux
+        if mux is not None:
+            # No WATCH: on the loop's shared connection when it is open and the
+            # batch may share it (client/mux.py); else a connection of its own.
+            fut = mux.submit(batch, batch=True)
+            if fut is not None and fut is not DEDICATED:
+                replies = await fut
+                if replies is not RETRY:
+                    return replies
         if client._pool_waiters:
             await client._queue_behind_waiters()
         return await client._drive(client._core.start_batch(batch))

@@ -263,12 +263,13 @@ class Multiplexer:
         self.may_retry = retry_attempts > 0
         self.shares: Dict[asyncio.AbstractEventLoop, LoopShare] = {}
 
-    def submit(self, args: Tuple[Any, ...]) -> Any:
+    def submit(self, args: Any, batch: bool = False) -> Any:
         """The common case of :func:`run_shared`, without its coroutine: queue *args*
-        on the running loop's one open shared connection and return the future of
-        its reply (which may be ``RETRY``); :data:`DEDICATED` when the command needs
-        a connection of its own; None when there is no such connection yet (or
-        several to choose from): then await :func:`run_shared`."""
+        (a pipeline's ``Batch`` with *batch*) on the running loop's one open shared
+        connection and return the future of its reply, or list of replies (either
+        may be ``RETRY``); :data:`DEDICATED` when the command needs a connection of
+        its own; None when there is no such connection yet (or several to choose
+        from): then await :func:`run_shared` (a pipeline: its dedicated connection)."""
         share = self.shares.get(asyncio.get_running_loop())
         if share is None or share.size != 1:
             return None
@@ -277,7 +278,8 @@ class Multiplexer:
             return None
         conn = conns[0]
         fut = conn.loop.create_future()
-        r = conn.mux.submit(args, fut, self.may_retry)
+        mux = conn.mux
+        r = (mux.submit_batch if batch else mux.submit)(args, fut, self.may_retry)
         if r != 0:
             if r == _DEDICATED:
                 return DEDICATED
