@@ -233,40 +233,41 @@ PyDoc_STRVAR(Mux_submit_doc,
              "Raises as Client.execute would for a bad command, and\n"
              "CircuitOpenError while the breaker refuses calls.");
 
-static PyObject *
-Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+/* submit()'s and submit_batch()'s common arguments: the future's
+ * may_retry (*may_retry) and an open connection.  0, or -1 with an
+ * exception. */
+static int
+submit_args(MuxObject *m, Py_ssize_t nargs, PyObject *const *args,
+            int *may_retry)
 {
-    RedisClientObject *cl = m->client;
-    pyrc_args a;
-    PyObject *seq;
-    size_t size, before = m->out.len;
-    double block;
-    int flags, rc, transition = -1, may_retry;
-    mux_entry *e;
-
     if (nargs != 2 && nargs != 3) {
         PyErr_SetString(PyExc_TypeError,
-                        "submit() takes args, a future and may_retry");
-        return NULL;
+                        "submit() takes a command or batch, a future and "
+                        "may_retry");
+        return -1;
     }
-    may_retry = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
-    if (may_retry < 0) {
-        return NULL;
+    *may_retry = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
+    if (*may_retry < 0) {
+        return -1;
     }
-    if (check_open(m) < 0 || pyrc_check_open(cl) < 0) {
-        return NULL;
+    if (check_open(m) < 0 || pyrc_check_open(m->client) < 0) {
+        return -1;
     }
-    if (pyrc_prepare_single(cl, args[0], &a, &seq, &size, &flags, &block,
-                            NULL) < 0) {
-        return NULL;
-    }
-    if (flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
-        pyrc_args_free(&a);
-        Py_DECREF(seq);
-        return PyLong_FromLong(MUX_DEDICATED);
-    }
+    return 0;
+}
+
+/* Room for the next entry and the breaker's admission for it (logged when
+ * it changed the breaker's state): the entry, not yet counted in the ring,
+ * or NULL with an exception (CircuitOpenError when refused). */
+static mux_entry *
+entry_admit(MuxObject *m)
+{
+    RedisClientObject *cl = m->client;
+    int rc, transition = -1;
+    mux_entry *e;
+
     if (ring_grow(m) < 0) {
-        goto error;
+        return NULL;
     }
     e = &m->q[(m->head + m->len) % m->cap];
     rc = prc_breaker_allow(prc_pool_breaker(cl->pool), 0, &e->epoch, &e->probe,
@@ -275,39 +276,49 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
         prc_call_t call;
         call.transition = transition;
         if (pyrc_log_transition(cl, &call) < 0) {
-            goto error;
+            return NULL;
         }
     }
     if (rc < 0) {
         pyrc_raise(cl->state, rc,
                    "circuit breaker open: the server failed recently");
-        goto error;
+        return NULL;
     }
-    rc = prc_wbuf_append_command(&m->out, a.argc, a.argv, a.argvlen);
-    if (rc < 0) {
-        prc_breaker_record(prc_pool_breaker(cl->pool), e->epoch, e->probe,
-                           prc_now(), PRC_OK);
-        pyrc_raise(cl->state, rc, "cannot queue the command");
-        goto error;
-    }
-    pyrc_args_free(&a);
-    Py_DECREF(seq);
+    return e;
+}
+
+/* Undo entry_admit when the command could not be appended. */
+static void
+entry_unadmit(MuxObject *m, mux_entry *e)
+{
+    prc_breaker_record(prc_pool_breaker(m->client->pool), e->epoch, e->probe,
+                       prc_now(), PRC_OK);
+}
+
+/* The admitted entry e now holds `size` appended bytes taking `count`
+ * replies: fill it in, count it, and say what the driver does next
+ * (`before`: the bytes that were waiting before these). */
+static PyObject *
+entry_queued(MuxObject *m, mux_entry *e, PyObject *fut, size_t size,
+             Py_ssize_t count, Py_ssize_t exec, int flags, int may_retry,
+             size_t before)
+{
     e->start = m->appended;
     m->appended += size;
-    Py_INCREF(args[1]);
-    e->fut = args[1];
-    e->partial = NULL;
-    e->count = 1;
-    e->got = 0;
-    e->exec = -1;
-    e->outcome = PRC_OK;
-    m->replies++;
     e->end = m->appended;
+    Py_INCREF(fut);
+    e->fut = fut;
+    e->partial = NULL;
+    e->count = count;
+    e->got = 0;
+    e->exec = exec;
+    e->outcome = PRC_OK;
     e->started = prc_now();
-    e->deadline = prc_deadline_after(cl->socket_timeout);
+    e->deadline = prc_deadline_after(m->client->socket_timeout);
     e->flags = flags & PRC_CALL_READONLY;
     e->may_retry = may_retry;
     e->settled = 0;
+    m->replies += (size_t)count;
     m->len++;
     if (m->out.len >= MUX_FLUSH_BOUND) {
         return PyLong_FromLong(MUX_FLUSH_NOW);
@@ -316,11 +327,39 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
         return PyLong_FromLong(MUX_QUEUED);
     }
     return PyLong_FromLong(m->len == 1 ? MUX_FLUSH_NOW : MUX_FLUSH_SOON);
+}
 
-error:
+static PyObject *
+Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    RedisClientObject *cl = m->client;
+    pyrc_args a;
+    PyObject *seq, *r = NULL;
+    size_t size, before = m->out.len;
+    double block;
+    int flags, rc, may_retry;
+    mux_entry *e;
+
+    if (submit_args(m, nargs, args, &may_retry) < 0 ||
+        pyrc_prepare_single(cl, args[0], &a, &seq, &size, &flags, &block,
+                            NULL) < 0) {
+        return NULL;
+    }
+    if (flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
+        r = PyLong_FromLong(MUX_DEDICATED);
+    } else if ((e = entry_admit(m)) != NULL) {
+        rc = prc_wbuf_append_command(&m->out, a.argc, a.argv, a.argvlen);
+        if (rc < 0) {
+            entry_unadmit(m, e);
+            pyrc_raise(cl->state, rc, "cannot queue the command");
+        } else {
+            r = entry_queued(m, e, args[1], size, 1, -1, flags, may_retry,
+                             before);
+        }
+    }
     pyrc_args_free(&a);
     Py_DECREF(seq);
-    return NULL;
+    return r;
 }
 
 PyDoc_STRVAR(
@@ -337,29 +376,20 @@ PyDoc_STRVAR(
 static PyObject *
 Mux_submit_batch(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
 {
-    RedisClientObject *cl = m->client;
     size_t before = m->out.len;
     BatchObject *b;
-    int rc, transition = -1, may_retry;
+    int may_retry;
     mux_entry *e;
 
-    if (nargs != 2 && nargs != 3) {
-        PyErr_SetString(
-            PyExc_TypeError,
-            "submit_batch() takes a batch, a future and may_retry");
+    if (submit_args(m, nargs, args, &may_retry) < 0) {
         return NULL;
     }
-    if (!PyObject_TypeCheck(args[0], cl->state->BatchType)) {
+    if (!PyObject_TypeCheck(args[0], m->client->state->BatchType)) {
         PyErr_SetString(PyExc_TypeError, "submit_batch() takes a Batch");
         return NULL;
     }
     b = (BatchObject *)args[0];
-    may_retry = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
-    if (may_retry < 0) {
-        return NULL;
-    }
-    if (check_open(m) < 0 || pyrc_check_open(cl) < 0 ||
-        pyrc_batch_busy(b) < 0) {
+    if (pyrc_batch_busy(b) < 0) {
         return NULL;
     }
     if (b->n <= 0) {
@@ -371,52 +401,15 @@ Mux_submit_batch(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
         b->out.len > MUX_BATCH_MAX) {
         return PyLong_FromLong(MUX_DEDICATED);
     }
-    if (ring_grow(m) < 0) {
+    if ((e = entry_admit(m)) == NULL) {
         return NULL;
     }
-    e = &m->q[(m->head + m->len) % m->cap];
-    rc = prc_breaker_allow(prc_pool_breaker(cl->pool), 0, &e->epoch, &e->probe,
-                           &transition);
-    if (transition >= 0) {
-        prc_call_t call;
-        call.transition = transition;
-        if (pyrc_log_transition(cl, &call) < 0) {
-            return NULL;
-        }
-    }
-    if (rc < 0) {
-        return pyrc_raise(cl->state, rc,
-                          "circuit breaker open: the server failed recently");
-    }
     if (prc_wbuf_append(&m->out, b->out.buf, b->out.len) < 0) {
-        prc_breaker_record(prc_pool_breaker(cl->pool), e->epoch, e->probe,
-                           prc_now(), PRC_OK);
+        entry_unadmit(m, e);
         return PyErr_NoMemory();
     }
-    e->start = m->appended;
-    m->appended += b->out.len;
-    Py_INCREF(args[1]);
-    e->fut = args[1];
-    e->partial = NULL;
-    e->count = b->n;
-    e->got = 0;
-    e->exec = pyrc_exec_items(args[0]);
-    e->outcome = PRC_OK;
-    m->replies += (size_t)b->n;
-    e->end = m->appended;
-    e->started = prc_now();
-    e->deadline = prc_deadline_after(cl->socket_timeout);
-    e->flags = b->flags & PRC_CALL_READONLY;
-    e->may_retry = may_retry;
-    e->settled = 0;
-    m->len++;
-    if (m->out.len >= MUX_FLUSH_BOUND) {
-        return PyLong_FromLong(MUX_FLUSH_NOW);
-    }
-    if (before > 0) {
-        return PyLong_FromLong(MUX_QUEUED);
-    }
-    return PyLong_FromLong(m->len == 1 ? MUX_FLUSH_NOW : MUX_FLUSH_SOON);
+    return entry_queued(m, e, args[1], b->out.len, b->n,
+                        pyrc_exec_items(args[0]), b->flags, may_retry, before);
 }
 
 PyDoc_STRVAR(Mux_flush_doc,
