@@ -36,6 +36,7 @@ typedef struct {
     uint64_t start;    /* bytes appended before its command(s) */
     uint64_t end;      /* bytes appended up to the end of its command */
     Py_ssize_t count;  /* replies it takes: 1, or a pipeline's commands */
+    int batch;         /* a pipeline: its replies complete fut as a list */
     Py_ssize_t got;    /* replies in partial */
     Py_ssize_t exec;   /* a transaction: the items EXEC must hold; or -1 */
     int outcome;       /* a pipeline's first error outcome (breaker) */
@@ -296,13 +297,15 @@ entry_unadmit(MuxObject *m, mux_entry *e)
 }
 
 /* The admitted entry e now holds `size` appended bytes taking `count`
- * replies: fill it in, count it, and say what the driver does next
- * (`before`: the bytes that were waiting before these). */
+ * replies (a pipeline's when `exec` is not -2: pyrc_exec_items): fill it
+ * in, count it, and say what the driver does next (`before`: the bytes
+ * that were waiting before these). */
 static PyObject *
 entry_queued(MuxObject *m, mux_entry *e, PyObject *fut, size_t size,
              Py_ssize_t count, Py_ssize_t exec, int flags, int may_retry,
              size_t before)
 {
+    e->batch = exec != -2;
     e->start = m->appended;
     m->appended += size;
     e->end = m->appended;
@@ -353,7 +356,7 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
             entry_unadmit(m, e);
             pyrc_raise(cl->state, rc, "cannot queue the command");
         } else {
-            r = entry_queued(m, e, args[1], size, 1, -1, flags, may_retry,
+            r = entry_queued(m, e, args[1], size, 1, -2, flags, may_retry,
                              before);
         }
     }
@@ -482,7 +485,7 @@ deliver(MuxObject *m, PyObject *reply, int local)
         prc_pool_count_response_errors(m->client->pool, 1);
         outcome = pyrc_error_reply_outcome(st, reply);
     }
-    if (head->count > 1) {
+    if (head->batch) {
         /* A pipeline: its replies gather until the last one. */
         if (head->partial == NULL) {
             head->partial = PyList_New(head->count);
@@ -769,7 +772,7 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
             /* One command not wholly written never ran; a pipeline may
              * have, in part, unless none of it was written. */
             again = e.may_retry &&
-                    ((e.count == 1 ? e.end > m->sent : e.start >= m->sent) ||
+                    ((!e.batch ? e.end > m->sent : e.start >= m->sent) ||
                      (reads && (e.flags & PRC_CALL_READONLY)));
             rc = fut_settle(st, e.fut, again ? st->retry : error, !again);
             retried += again;

@@ -294,6 +294,9 @@ def test_pipelines_share_the_connection(run: Any, redis_url: str) -> None:
 
             work = [pipe(i) if i % 3 else single(i) for i in range(300)]
             out = await asyncio.gather(*work)
+            async with r.pipeline(transaction=False) as p:  # one command: still a list
+                p.sscan("mux:none")
+                assert await p.execute() == [(0, [])]
             with pytest.raises(ResponseError, match="Command # 2"):  # as on its own
                 async with r.pipeline(transaction=False) as p:
                     p.set("mux:pe", "x").incr("mux:pe")
