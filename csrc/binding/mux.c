@@ -297,21 +297,22 @@ entry_unadmit(MuxObject *m, mux_entry *e)
 }
 
 /* The admitted entry e now holds `size` appended bytes taking `count`
- * replies (a pipeline's when `exec` is not -2: pyrc_exec_items): fill it
- * in, count it, and say what the driver does next (`before`: the bytes
- * that were waiting before these). */
+ * replies: fill it in, count it, and say what the driver does next
+ * (`before`: the bytes that were waiting before these).  A pipeline's
+ * entry comes with `partial`, the list for its replies (stolen), and
+ * `exec` from pyrc_exec_items; a single command's with NULL and -1. */
 static PyObject *
-entry_queued(MuxObject *m, mux_entry *e, PyObject *fut, size_t size,
-             Py_ssize_t count, Py_ssize_t exec, int flags, int may_retry,
-             size_t before)
+entry_queued(MuxObject *m, mux_entry *e, PyObject *fut, PyObject *partial,
+             size_t size, Py_ssize_t count, Py_ssize_t exec, int flags,
+             int may_retry, size_t before)
 {
-    e->batch = exec != -2;
+    e->batch = partial != NULL;
     e->start = m->appended;
     m->appended += size;
     e->end = m->appended;
     Py_INCREF(fut);
     e->fut = fut;
-    e->partial = NULL;
+    e->partial = partial; /* stolen */
     e->count = count;
     e->got = 0;
     e->exec = exec;
@@ -356,8 +357,8 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
             entry_unadmit(m, e);
             pyrc_raise(cl->state, rc, "cannot queue the command");
         } else {
-            r = entry_queued(m, e, args[1], size, 1, -2, flags, may_retry,
-                             before);
+            r = entry_queued(m, e, args[1], NULL, size, 1, -1, flags,
+                             may_retry, before);
         }
     }
     pyrc_args_free(&a);
@@ -381,6 +382,7 @@ Mux_submit_batch(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
 {
     size_t before = m->out.len;
     BatchObject *b;
+    PyObject *partial;
     int may_retry;
     mux_entry *e;
 
@@ -404,14 +406,21 @@ Mux_submit_batch(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
         b->out.len > MUX_BATCH_MAX) {
         return PyLong_FromLong(MUX_DEDICATED);
     }
+    /* Its replies' list, made now so that reading them cannot fail. */
+    partial = PyList_New(b->n);
+    if (partial == NULL) {
+        return NULL;
+    }
     if ((e = entry_admit(m)) == NULL) {
+        Py_DECREF(partial);
         return NULL;
     }
     if (prc_wbuf_append(&m->out, b->out.buf, b->out.len) < 0) {
         entry_unadmit(m, e);
+        Py_DECREF(partial);
         return PyErr_NoMemory();
     }
-    return entry_queued(m, e, args[1], b->out.len, b->n,
+    return entry_queued(m, e, args[1], partial, b->out.len, b->n,
                         pyrc_exec_items(args[0]), b->flags, may_retry, before);
 }
 
@@ -486,13 +495,8 @@ deliver(MuxObject *m, PyObject *reply, int local)
         outcome = pyrc_error_reply_outcome(st, reply);
     }
     if (head->batch) {
-        /* A pipeline: its replies gather until the last one. */
-        if (head->partial == NULL) {
-            head->partial = PyList_New(head->count);
-            if (head->partial == NULL) {
-                return -1; /* the connection is then aborted */
-            }
-        }
+        /* A pipeline: its replies gather (in the list made when it was
+         * queued: nothing here can fail half-way) until the last one. */
         Py_INCREF(reply);
         PyList_SET_ITEM(head->partial, head->got, reply);
         head->got++;
@@ -508,8 +512,16 @@ deliver(MuxObject *m, PyObject *reply, int local)
         is_exc = 0;
         outcome = head->outcome;
         if (batch_exec_bad(m, head->exec, whole, &reply) < 0) {
-            Py_DECREF(whole);
-            return -1;
+            /* No memory for the ProtocolError: the caller gets that. */
+            PyObject *type, *tb;
+            PyErr_Fetch(&type, &reply, &tb);
+            PyErr_NormalizeException(&type, &reply, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            if (reply == NULL) {
+                Py_INCREF(PyExc_MemoryError);
+                reply = PyExc_MemoryError;
+            }
         }
         is_exc = reply != whole;
     }
