@@ -5,6 +5,12 @@
 
 #include "binding.h"
 
+/* Replies of a pipeline are fed to the reader this much at a time.  Small:
+ * hiredis moves its unread bytes to the front each time it has consumed
+ * 1 KiB, so the bytes moved grow with the slice (callgrind, pipelined GET:
+ * 3,747 instructions with 16 KiB slices, 3,591 with 4, 2 or 1 KiB). */
+#define PYRC_FEED_SLICE (4 * 1024)
+
 /* A connection's reader is dropped after reading more than this: hiredis
  * (0.14 and 1.x) frees an oversized buffer only when the next reply is fed,
  * so an idle pooled connection would keep the largest reply it ever read. */
@@ -364,30 +370,23 @@ attach(const redisReadTask *task, PyObject *obj)
     return obj;
 }
 
-/* A bulk or simple string reply as the client returns it: bytes, or text
- * with decode_responses.  New reference, or NULL with an exception. */
-static inline PyObject *
-make_string(RedisClientObject *c, const char *s, size_t len)
-{
-    if (!c->decode) {
-        return PyBytes_FromStringAndSize(s, (Py_ssize_t)len);
-    }
-    if (c->utf8_strict) {
-        return PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, NULL);
-    }
-    return PyUnicode_Decode(s, (Py_ssize_t)len, c->encoding, c->errors);
-}
-
 static void *
 create_string(const redisReadTask *task, char *s, size_t len)
 {
     parse_ctx *ctx = task->privdata;
     RedisClientObject *c = ctx->client;
+    PyObject *obj;
 
     if (task->type == REDIS_REPLY_ERROR) {
-        return attach(task, pyrc_error_reply(c->state, s, len));
+        obj = pyrc_error_reply(c->state, s, len);
+    } else if (!c->decode) {
+        obj = PyBytes_FromStringAndSize(s, (Py_ssize_t)len);
+    } else if (c->utf8_strict) {
+        obj = PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, NULL);
+    } else {
+        obj = PyUnicode_Decode(s, (Py_ssize_t)len, c->encoding, c->errors);
     }
-    return attach(task, make_string(c, s, len));
+    return attach(task, obj);
 }
 
 #if HIREDIS_MAJOR >= 1
@@ -465,170 +464,15 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
     return pyrc_parse_span(self, conn, buf, len, n, as_list, 0);
 }
 
-/* ---- replies: framed RESP2 straight to Python ----------------------------
- */
-
-/* The framer (framer.c) has checked every byte handed to pyrc_parse_span:
- * type bytes, CRLFs, lengths, 64-bit integers, limits.  So the common
- * replies are converted here in one pass, without hiredis's reader and its
- * task stack (callgrind, MGET of 100 keys: 18,300 instructions in the
- * reader before).  Arrays nested deeper than this go to hiredis whole, so
- * that its own depth rule (0.14: at most 7) applies exactly as before. */
-#define PYRC_DIRECT_DEPTH 7
-
-/* direct_reply() results besides 1 (converted). */
-#define DIRECT_DEFER 0   /* nested too deep: left to hiredis */
-#define DIRECT_FAILED -1 /* a conversion raised (bytes are whole RESP) */
-#define DIRECT_BROKEN -2 /* the bytes are not what the framer passed */
-
-/* "<digits>\r\n" or "-<digits>\r\n" at p (the framer checked it, within
- * 64 bits); *eol: the CR.  0, or -1 when the line is not there. */
-static inline int
-direct_int(const char *p, const char *end, int64_t *out, const char **eol)
-{
-    uint64_t v = 0;
-    int neg = 0;
-
-    if (p < end && *p == '-') {
-        neg = 1;
-        p++;
-    }
-    while (p < end && *p >= '0' && *p <= '9') {
-        v = v * 10 + (uint64_t)(*p - '0');
-        p++;
-    }
-    if (end - p < 2 || p[0] != '\r') {
-        return -1;
-    }
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    *eol = p;
-    return 0;
-}
-
-/* Convert the reply at buf[*pos] (arrays at nesting `depth`) into *out and
- * move *pos past it.  1, or one of the DIRECT_ codes above (an exception is
- * set for FAILED; for BROKEN the caller raises). */
-static int
-direct_reply(RedisClientObject *c, const char *buf, size_t len, size_t *pos,
-             int depth, PyObject **out)
-{
-    const char *p = buf + *pos, *end = buf + len, *eol, *nl;
-    int64_t n;
-
-    if (p >= end) {
-        return DIRECT_BROKEN;
-    }
-    switch (*p) {
-    case '$':
-        if (direct_int(p + 1, end, &n, &eol) < 0 || n < -1) {
-            return DIRECT_BROKEN;
-        }
-        if (n == -1) {
-            *pos = (size_t)(eol + 2 - buf);
-            Py_INCREF(Py_None);
-            *out = Py_None;
-            return 1;
-        }
-        p = eol + 2;
-        if ((uint64_t)(end - p) < (uint64_t)n + 2) {
-            return DIRECT_BROKEN;
-        }
-        *out = make_string(c, p, (size_t)n);
-        *pos = (size_t)(p + n + 2 - buf);
-        return *out != NULL ? 1 : DIRECT_FAILED;
-    case ':':
-        if (direct_int(p + 1, end, &n, &eol) < 0) {
-            return DIRECT_BROKEN;
-        }
-        *pos = (size_t)(eol + 2 - buf);
-        *out = PyLong_FromLongLong(n);
-        return *out != NULL ? 1 : DIRECT_FAILED;
-    case '+':
-    case '-':
-        /* The line ends at its LF (a simple string may hold a CR). */
-        nl = memchr(p + 1, '\n', (size_t)(end - p - 1));
-        if (nl == NULL || nl[-1] != '\r') {
-            return DIRECT_BROKEN;
-        }
-        *out = *p == '+' ? make_string(c, p + 1, (size_t)(nl - 1 - p - 1))
-                         : pyrc_error_reply(c->state, p + 1,
-                                            (size_t)(nl - 1 - p - 1));
-        *pos = (size_t)(nl + 1 - buf);
-        return *out != NULL ? 1 : DIRECT_FAILED;
-    case '*': {
-        PyObject *list;
-        Py_ssize_t i;
-        int64_t blen;
-        int rc;
-
-        if (direct_int(p + 1, end, &n, &eol) < 0 || n < -1) {
-            return DIRECT_BROKEN;
-        }
-        if (n == -1) {
-            *pos = (size_t)(eol + 2 - buf);
-            Py_INCREF(Py_None);
-            *out = Py_None;
-            return 1;
-        }
-        if ((uint64_t)n > (uint64_t)(end - eol)) {
-            /* Each element takes at least 3 bytes: a bigger count is a lie. */
-            return DIRECT_BROKEN;
-        }
-        if (depth >= PYRC_DIRECT_DEPTH) {
-            return DIRECT_DEFER;
-        }
-        list = PyList_New((Py_ssize_t)n);
-        if (list == NULL) {
-            return DIRECT_FAILED;
-        }
-        *pos = (size_t)(eol + 2 - buf);
-        for (i = 0; i < (Py_ssize_t)n; i++) {
-            PyObject *item;
-
-            p = buf + *pos;
-            if (p < end && *p == '$' && (size_t)(end - p) > 3 && p[1] >= '0' &&
-                p[1] <= '9') {
-                /* A bulk string (the MGET, HGETALL, LRANGE shape): here,
-                 * without the call. */
-                if (direct_int(p + 1, end, &blen, &eol) < 0 ||
-                    (uint64_t)(end - eol - 2) < (uint64_t)blen + 2) {
-                    Py_DECREF(list);
-                    return DIRECT_BROKEN;
-                }
-                item = make_string(c, eol + 2, (size_t)blen);
-                if (item == NULL) {
-                    Py_DECREF(list);
-                    return DIRECT_FAILED;
-                }
-                *pos = (size_t)(eol + 2 + blen + 2 - buf);
-                PyList_SET_ITEM(list, i, item);
-                continue;
-            }
-            rc = direct_reply(c, buf, len, pos, depth + 1, &item);
-            if (rc != 1) {
-                Py_DECREF(list);
-                return rc;
-            }
-            PyList_SET_ITEM(list, i, item);
-        }
-        *out = list;
-        return 1;
-    }
-    default:
-        return DIRECT_BROKEN;
-    }
-}
-
-/* One whole reply, buf[0, len), through hiredis's reader (the connection's,
- * made on first use): a reply nested too deep for direct_reply.  New
- * reference, or NULL with an exception; *failed when a conversion raised. */
-static PyObject *
-hiredis_reply(RedisClientObject *self, prc_conn_t *conn, const char *buf,
-              size_t len, int *failed)
+PyObject *
+pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
+                size_t len, Py_ssize_t n, int as_list, int keep)
 {
     redisReader *r = prc_conn_user(conn);
     parse_ctx ctx = {self, 0};
-    void *obj = NULL;
+    PyObject *list = NULL, *reply = NULL;
+    size_t off = 0;
+    Py_ssize_t i;
 
     if (r == NULL) {
         r = redisReaderCreateWithFunctions(&reply_functions);
@@ -638,81 +482,61 @@ hiredis_reply(RedisClientObject *self, prc_conn_t *conn, const char *buf,
         prc_conn_set_user(conn, r, reader_free);
     }
     r->privdata = &ctx;
-    if (redisReaderFeed(r, buf, len) != REDIS_OK ||
-        redisReaderGetReply(r, &obj) != REDIS_OK || obj == NULL) {
-        if (!ctx.failed && !PyErr_Occurred()) {
-            PyErr_Format(PYRC_EXC(self->state, PROTOCOL), "invalid reply: %s",
-                         r->err ? r->errstr : "incomplete reply");
+    if (as_list || n != 1) {
+        list = PyList_New(n);
+        if (list == NULL) {
+            goto fail;
         }
-        *failed = ctx.failed;
-        /* The reader may hold a half-built reply: free it now, with the
-         * GIL. */
-        prc_conn_set_user(conn, NULL, NULL);
-        redisReaderFree(r);
-        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        void *obj = NULL;
+        for (;;) {
+            size_t take;
+            if (redisReaderGetReply(r, &obj) != REDIS_OK) {
+                goto fail;
+            }
+            if (obj != NULL || off >= len) {
+                break;
+            }
+            /* One reply is fed whole; many are fed in slices, because
+             * hiredis moves its unread bytes each time it discards what it
+             * consumed, which is quadratic on one large buffer. */
+            take = n == 1                        ? len - off
+                   : len - off < PYRC_FEED_SLICE ? len - off
+                                                 : PYRC_FEED_SLICE;
+            if (redisReaderFeed(r, buf + off, take) != REDIS_OK) {
+                goto fail;
+            }
+            off += take;
+        }
+        if (obj == NULL) {
+            goto fail;
+        }
+        if (list == NULL) {
+            reply = obj;
+        } else {
+            PyList_SET_ITEM(list, i, (PyObject *)obj);
+        }
     }
     r->privdata = NULL;
     if (len > PYRC_READER_KEEP) {
         prc_conn_set_user(conn, NULL, NULL); /* a new one on the next call */
         redisReaderFree(r);
     }
-    return obj;
-}
-
-PyObject *
-pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
-                size_t len, Py_ssize_t n, int as_list, int keep)
-{
-    PyObject *list = NULL, *obj = NULL;
-    size_t pos = 0;
-    Py_ssize_t i;
-    int failed = 0;
-
-    if (as_list || n != 1) {
-        list = PyList_New(n);
-        if (list == NULL) {
-            return NULL;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        size_t start = pos;
-        int rc = direct_reply(self, buf, len, &pos, 0, &obj);
-
-        if (rc == DIRECT_DEFER) {
-            prc_reply_t r;
-            if (prc_reply_at(buf, len, start, &r) != 1) {
-                rc = DIRECT_BROKEN;
-            } else {
-                obj = hiredis_reply(self, conn, buf + start, r.end - start,
-                                    &failed);
-                if (obj == NULL) {
-                    goto fail;
-                }
-                pos = r.end;
-                rc = 1;
-            }
-        }
-        if (rc == DIRECT_FAILED) {
-            failed = 1;
-            goto fail;
-        }
-        if (rc == DIRECT_BROKEN) {
-            PyErr_SetString(PYRC_EXC(self->state, PROTOCOL),
-                            "invalid reply: incomplete reply");
-            goto fail;
-        }
-        if (list == NULL) {
-            return obj;
-        }
-        PyList_SET_ITEM(list, i, obj);
-    }
-    return list;
+    return list != NULL ? list : reply;
 
 fail:
-    /* Never reuse this connection, unless the bytes were whole RESP that
+    if (!ctx.failed && !PyErr_Occurred()) {
+        PyErr_Format(PYRC_EXC(self->state, PROTOCOL), "invalid reply: %s",
+                     r->err ? r->errstr : "incomplete reply");
+    }
+    /* The reader may hold a half-built reply: free it now, with the GIL,
+     * and never reuse this connection, unless the bytes were whole RESP that
      * only a conversion refused (`keep`: a shared connection, whose next
      * reply starts right after). */
-    if (!(keep && failed)) {
+    prc_conn_set_user(conn, NULL, NULL);
+    redisReaderFree(r);
+    if (!(keep && ctx.failed)) {
         prc_conn_mark_broken(conn);
     }
     Py_XDECREF(list);
