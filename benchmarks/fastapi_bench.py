@@ -4,8 +4,10 @@ The app (this module, ``app``) serves ``GET /item/{i}``: ``GET bench:item:{i % 1
 then ``INCR bench:hits``. It runs under uvicorn (one worker, uvloop, httptools: what
 ``uvicorn[standard]`` deploys) with ``BENCH_CLIENT`` = ``pyredisclient`` (AsyncRedisClient,
 multiplexing on) or ``redis-py`` (redis.asyncio with hiredis, a blocking pool of 50).
-The load driver is another process: 64 tasks over an ``httpx.AsyncClient`` with 64
-keep-alive connections, each requesting in a loop for ``--seconds``. Per round, each
+The load driver is another process with 64 keep-alive connections, each requesting
+in a loop for ``--seconds``: ``--driver httpx`` (64 tasks over ``httpx.AsyncClient``),
+``raw`` (HTTP/1.1 written by hand on asyncio streams) or ``wrk`` (the C load
+generator, one thread: the one that leaves the app the most CPU on a small machine). Per round, each
 app is started, warmed up for 1 s, and measured; the order alternates. Reported: the
 median requests/s with min-max, the ratio, and the app server's CPU time per request
 (from /proc, the whole process).
@@ -13,6 +15,7 @@ median requests/s with min-max, the ratio, and the app server's CPU time per req
 Usage::
 
     benchmarks/.venv/bin/python benchmarks/fastapi_bench.py [--rounds 5] [--seconds 5]
+        [--driver httpx|raw|wrk]
 
 Every run is bounded by --seconds and by process time limits.
 """
@@ -23,9 +26,12 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -150,7 +156,48 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# wrk's request generator: a different key per request, as the Python drivers do.
+WRK_SCRIPT = """
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/item/" .. i)
+end
+"""
+
+
+def run_wrk(base: str, seconds: float) -> Dict[str, Any]:
+    """The load from wrk (C, one thread, 64 connections): it costs the machine far
+    less per request than either Python driver, so the app, not the driver, is what
+    saturates."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk not found: apt-get install wrk (scripts/setup.sh installs it)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT)
+        script.flush()
+        cmd = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-s", script.name, base]
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=seconds + 60, check=True
+        ).stdout
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b", out)
+    if m is None:
+        raise RuntimeError(f"cannot read wrk's output: {out!r}")
+    scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[m.group(3)]
+    errors = 0
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad:
+        errors += int(bad.group(1))
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sock:
+        errors += sum(int(g) for g in sock.groups())
+    requests = int(m.group(1))
+    return {"requests": requests - errors, "errors": errors, "wall": float(m.group(2)) * scale}
+
+
 def run_driver(base: str, seconds: float, driver: str) -> Dict[str, Any]:
+    if driver == "wrk":
+        return run_wrk(base, seconds)
     out = subprocess.run(
         [sys.executable, __file__, "--drive", base, "--seconds", str(seconds), "--driver", driver],
         capture_output=True,
@@ -211,8 +258,9 @@ def main() -> int:
     parser.add_argument(
         "--driver",
         default="httpx",
-        choices=["httpx", "raw"],
-        help="the load driver: httpx.AsyncClient, or hand-written HTTP/1.1 on asyncio streams",
+        choices=["httpx", "raw", "wrk"],
+        help="the load driver: httpx.AsyncClient, hand-written HTTP/1.1 on asyncio "
+        "streams, or wrk (C; apt-get install wrk)",
     )
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the results to this file")
@@ -228,6 +276,7 @@ def main() -> int:
     kinds = ["pyredisclient", "redis-py"]
     rps: Dict[str, List[float]] = {k: [] for k in kinds}
     cpu: Dict[str, List[float]] = {k: [] for k in kinds}
+    load0 = os.getloadavg()
     with RedisServer() as server:
         for r in range(args.rounds):
             for kind in kinds if r % 2 == 0 else kinds[::-1]:
@@ -237,14 +286,20 @@ def main() -> int:
     ref = statistics.median(rps["redis-py"])
     print(
         f"FastAPI, 2 Redis calls/request, {CONNECTIONS} connections, driver {args.driver}, "
-        f"rounds={args.rounds}, {args.seconds:g} s each"
+        f"rounds={args.rounds}, {args.seconds:g} s each; load average "
+        f"{load0[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end"
     )
+    per_round = [a / b for a, b in zip(rps["pyredisclient"], rps["redis-py"])]
     print(f"{'client':<15}{'median req/s':>14}{'min-max':>18}{'ratio':>8}{'server CPU us/req':>19}")
     for kind in kinds:
         med = statistics.median(rps[kind])
         spread = f"{min(rps[kind]):,.0f}-{max(rps[kind]):,.0f}"
         us = statistics.median(cpu[kind])
         print(f"{kind:<15}{med:>14,.0f}{spread:>18}{med / ref:>7.2f}x{us:>19.0f}")
+    print(
+        f"per-round ratio pyredisclient / redis-py: median {statistics.median(per_round):.2f}, "
+        f"min-max {min(per_round):.2f}-{max(per_round):.2f}"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"rps": rps, "cpu_us": cpu}, fh, indent=2)

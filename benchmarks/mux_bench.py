@@ -173,6 +173,7 @@ def main() -> int:
     cpu: Dict[Tuple[str, str], List[float]] = {(w, c): [] for w in workloads for c in clients}
     socks: Dict[Tuple[str, str], List[int]] = {(w, c): [] for w in workloads for c in clients}
     failures: Dict[Tuple[str, str], List[str]] = {}
+    load0 = os.getloadavg()[0]
     with RedisServer() as server:
         for r in range(args.rounds):
             order = clients if r % 2 == 0 else clients[::-1]
@@ -188,7 +189,8 @@ def main() -> int:
                     socks[w, c].append(s)
     print(
         f"python {platform.python_version()}, loop {args.loop}, N={args.n}, "
-        f"rounds={args.rounds}, max_connections={MAX_CONNECTIONS}"
+        f"rounds={args.rounds}, max_connections={MAX_CONNECTIONS}; load average "
+        f"{load0:.2f} at start, {os.getloadavg()[0]:.2f} at end"
     )
     peers = [p for p in ("glide", "redis-py", "pool") if p in clients]
     head = "".join(f"{'vs ' + p:>12}" for p in peers)
@@ -220,6 +222,13 @@ def main() -> int:
             print(
                 f"{w:<18}{c:<10}{med:>14,.0f}{spread:>20}{ratios}{us:>11.1f}{max(socks[w, c]):>9}"
             )
+        for p in peers:
+            if "mux" in clients and p != "mux" and len(ops[w, p]) == len(ops[w, "mux"]) > 0:
+                per = [a / b for a, b in zip(ops[w, "mux"], ops[w, p])]
+                print(
+                    f"{'':<18}per-round ratio mux / {p}: median "
+                    f"{statistics.median(per):.2f}, min-max {min(per):.2f}-{max(per):.2f}"
+                )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(summary, fh, indent=2)

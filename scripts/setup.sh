@@ -21,9 +21,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 REQUIRED_PKGS=(redis-server redis-tools libhiredis-dev pkg-config libssl-dev curl
     gcc make libc6-dev python3-venv openssl)
 # Developer tools (lint, syscall counts, callgrind, fuzzers: clang and its
-# libFuzzer runtime): installed when the distribution has them, never fatal
-# here. The test script says what it needs.
-OPTIONAL_PKGS=(clang-format strace valgrind clang libclang-rt-14-dev)
+# libFuzzer runtime; wrk for benchmarks/fastapi_bench.py): installed when the
+# distribution has them, never fatal here. The test script says what it needs.
+OPTIONAL_PKGS=(clang-format strace valgrind clang libclang-rt-14-dev wrk)
 
 say() { printf 'setup: %s\n' "$*"; }
 warn() { printf 'setup: warning: %s\n' "$*" >&2; }

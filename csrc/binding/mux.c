@@ -22,16 +22,27 @@ enum {
 #define MUX_READ_MAX (1024 * 1024)
 /* Keep an output buffer up to this size when it empties. */
 #define MUX_OUT_KEEP (1024 * 1024)
+/* A pipeline larger than this keeps a dedicated connection: its replies
+ * would hold up every other caller's behind them. */
+#define MUX_BATCH_MAX (64 * 1024)
 
 /* One pending call.  A caller that gave up (cancelled, timed out) leaves
  * its entry: a tombstone whose reply is read and dropped, keeping the
  * replies in step with the FIFO. */
 typedef struct {
-    PyObject *fut;    /* owned: the caller's future */
-    uint64_t end;     /* bytes appended up to the end of its command */
-    int64_t started;  /* prc_now() at submit */
-    int64_t deadline; /* PRC_NO_DEADLINE: none */
-    uint64_t epoch;   /* breaker admission */
+    PyObject *fut;     /* owned: the caller's future */
+    PyObject *partial; /* owned: a pipeline's replies so far (list), or
+                          NULL */
+    uint64_t start;    /* bytes appended before its command(s) */
+    uint64_t end;      /* bytes appended up to the end of its command */
+    Py_ssize_t count;  /* replies it takes: 1, or a pipeline's commands */
+    int batch;         /* a pipeline: its replies complete fut as a list */
+    Py_ssize_t got;    /* replies in partial */
+    Py_ssize_t exec;   /* a transaction: the items EXEC must hold; or -1 */
+    int outcome;       /* a pipeline's first error outcome (breaker) */
+    int64_t started;   /* prc_now() at submit */
+    int64_t deadline;  /* PRC_NO_DEADLINE: none */
+    uint64_t epoch;    /* breaker admission */
     int probe;
     int flags;     /* PRC_CALL_READONLY */
     int raw;       /* sent as NeverDecode: its reply is never decoded */
@@ -49,6 +60,7 @@ typedef struct {
     mux_entry *q;      /* ring of pending calls (PyMem, owned) */
     size_t cap, head, len;
     size_t nraw;       /* entries of the ring with raw set */
+    size_t replies;    /* replies owed to the calls in the ring */
     int64_t last_read; /* prc_now() of the last reply read */
     int64_t opened;    /* prc_now() when it took the connection */
 } MuxObject;
@@ -79,6 +91,7 @@ pyrc_mux_new(PinnedObject *pin)
     m->q = NULL;
     m->cap = m->head = m->len = 0;
     m->nraw = 0;
+    m->replies = 0;
     m->last_read = prc_now();
     prc_conn_stream_begin(m->conn);
     PyObject_GC_Track(m);
@@ -130,6 +143,7 @@ ring_pop(MuxObject *m)
     m->head = (m->head + 1) % m->cap;
     m->len--;
     m->nraw -= e.raw != 0;
+    m->replies -= (size_t)(e.count - e.got);
     return e;
 }
 
@@ -222,72 +236,95 @@ PyDoc_STRVAR(Mux_submit_doc,
              "Raises as Client.execute would for a bad command, and\n"
              "CircuitOpenError while the breaker refuses calls.");
 
-static PyObject *
-Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+/* submit()'s and submit_batch()'s common arguments: the future's
+ * may_retry (*may_retry) and an open connection.  0, or -1 with an
+ * exception. */
+static int
+submit_args(MuxObject *m, Py_ssize_t nargs, PyObject *const *args,
+            int *may_retry)
 {
-    RedisClientObject *cl = m->client;
-    pyrc_args a;
-    PyObject *seq;
-    size_t size, before = m->out.len;
-    double block;
-    int flags, rc, transition = -1, may_retry;
-    mux_entry *e;
-
     if (nargs != 2 && nargs != 3) {
         PyErr_SetString(PyExc_TypeError,
-                        "submit() takes args, a future and may_retry");
-        return NULL;
+                        "submit() takes a command or batch, a future and "
+                        "may_retry");
+        return -1;
     }
-    may_retry = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
-    if (may_retry < 0) {
-        return NULL;
+    *may_retry = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
+    if (*may_retry < 0) {
+        return -1;
     }
-    if (check_open(m) < 0 || pyrc_check_open(cl) < 0) {
-        return NULL;
+    if (check_open(m) < 0 || pyrc_check_open(m->client) < 0) {
+        return -1;
     }
-    if (pyrc_prepare_single(cl, args[0], &a, &seq, &size, &flags, &block,
-                            NULL) < 0) {
-        return NULL;
-    }
-    if (flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
-        pyrc_args_free(&a);
-        Py_DECREF(seq);
-        return PyLong_FromLong(MUX_DEDICATED);
-    }
+    return 0;
+}
+
+/* Room for the next entry and the breaker's admission for it (logged when
+ * it changed the breaker's state): the entry, not yet counted in the ring,
+ * or NULL with an exception (CircuitOpenError when refused). */
+static mux_entry *
+entry_admit(MuxObject *m)
+{
+    RedisClientObject *cl = m->client;
+    int rc, transition = -1;
+    mux_entry *e;
+
     if (ring_grow(m) < 0) {
-        goto error;
+        return NULL;
     }
     e = &m->q[(m->head + m->len) % m->cap];
     rc = prc_breaker_allow(prc_pool_breaker(cl->pool), 0, &e->epoch, &e->probe,
                            &transition);
     if (transition >= 0 && pyrc_log_transition(cl, transition) < 0) {
-        goto error;
+        return NULL;
     }
     if (rc < 0) {
         pyrc_raise(cl->state, rc,
                    "circuit breaker open: the server failed recently");
-        goto error;
+        return NULL;
     }
-    rc = prc_wbuf_append_command(&m->out, a.argc, a.argv, a.argvlen);
-    if (rc < 0) {
-        prc_breaker_record(prc_pool_breaker(cl->pool), e->epoch, e->probe,
-                           prc_now(), PRC_OK);
-        pyrc_raise(cl->state, rc, "cannot queue the command");
-        goto error;
-    }
-    pyrc_args_free(&a);
-    Py_DECREF(seq);
+    return e;
+}
+
+/* Undo entry_admit when the command could not be appended. */
+static void
+entry_unadmit(MuxObject *m, mux_entry *e)
+{
+    prc_breaker_record(prc_pool_breaker(m->client->pool), e->epoch, e->probe,
+                       prc_now(), PRC_OK);
+}
+
+/* The admitted entry e now holds `size` appended bytes taking `count`
+ * replies: fill it in, count it, and say what the driver does next
+ * (`before`: the bytes that were waiting before these).  A pipeline's
+ * entry comes with `partial`, the list for its replies (stolen), and
+ * `exec` from pyrc_exec_items; a single command's with NULL and -1.
+ * `raw`: a single command sent as NeverDecode (a pipeline with one never
+ * shares the connection). */
+static PyObject *
+entry_queued(MuxObject *m, mux_entry *e, PyObject *fut, PyObject *partial,
+             size_t size, Py_ssize_t count, Py_ssize_t exec, int flags,
+             int raw, int may_retry, size_t before)
+{
+    e->batch = partial != NULL;
+    e->start = m->appended;
     m->appended += size;
-    Py_INCREF(args[1]);
-    e->fut = args[1];
     e->end = m->appended;
+    Py_INCREF(fut);
+    e->fut = fut;
+    e->partial = partial; /* stolen */
+    e->count = count;
+    e->got = 0;
+    e->exec = exec;
+    e->outcome = PRC_OK;
     e->started = prc_now();
-    e->deadline = prc_deadline_after(cl->socket_timeout);
+    e->deadline = prc_deadline_after(m->client->socket_timeout);
     e->flags = flags & PRC_CALL_READONLY;
-    e->raw = pyrc_never_decode(cl->state, args[0]);
-    m->nraw += e->raw != 0;
+    e->raw = raw;
+    m->nraw += raw != 0;
     e->may_retry = may_retry;
     e->settled = 0;
+    m->replies += (size_t)count;
     m->len++;
     if (m->out.len >= MUX_FLUSH_BOUND) {
         return PyLong_FromLong(MUX_FLUSH_NOW);
@@ -296,11 +333,115 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
         return PyLong_FromLong(MUX_QUEUED);
     }
     return PyLong_FromLong(m->len == 1 ? MUX_FLUSH_NOW : MUX_FLUSH_SOON);
+}
 
-error:
+static PyObject *
+Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    RedisClientObject *cl = m->client;
+    pyrc_args a;
+    PyObject *seq, *r = NULL;
+    size_t size, before = m->out.len;
+    double block;
+    int flags, rc, may_retry;
+    mux_entry *e;
+
+    if (submit_args(m, nargs, args, &may_retry) < 0 ||
+        pyrc_prepare_single(cl, args[0], &a, &seq, &size, &flags, &block,
+                            NULL) < 0) {
+        return NULL;
+    }
+    if (flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
+        r = PyLong_FromLong(MUX_DEDICATED);
+    } else if ((e = entry_admit(m)) != NULL) {
+        rc = prc_wbuf_append_command(&m->out, a.argc, a.argv, a.argvlen);
+        if (rc < 0) {
+            entry_unadmit(m, e);
+            pyrc_raise(cl->state, rc, "cannot queue the command");
+        } else {
+            r = entry_queued(m, e, args[1], NULL, size, 1, -1, flags,
+                             pyrc_never_decode(cl->state, args[0]), may_retry,
+                             before);
+        }
+    }
     pyrc_args_free(&a);
     Py_DECREF(seq);
-    return NULL;
+    return r;
+}
+
+PyDoc_STRVAR(
+    Mux_submit_batch_doc,
+    "submit_batch($self, batch, future, may_retry=True, /)\n--\n\n"
+    "Queue a pipeline's commands (a Batch, copied: it may be reused at\n"
+    "once) whose list of replies completes future, as submit() does for\n"
+    "one command.  Returns what submit() returns; 2 (not queued) for a\n"
+    "batch that needs a connection of its own: blocking commands, QUIT,\n"
+    "or more than 64 KiB of commands, whose replies would hold up every\n"
+    "other caller's.  A transaction's EXEC reply of the wrong shape\n"
+    "completes future with ProtocolError.");
+
+/* Whether a command of the batch was queued as NeverDecode: such a
+ * pipeline keeps a dedicated connection, where the batch's own flags say
+ * which replies stay bytes (inside EXEC too). */
+static int
+batch_any_raw(const BatchObject *b)
+{
+    Py_ssize_t i, n = b->n < b->raw_cap ? b->n : b->raw_cap;
+
+    for (i = 0; i < n; i++) {
+        if (b->raw[i]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+Mux_submit_batch(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    size_t before = m->out.len;
+    BatchObject *b;
+    PyObject *partial;
+    int may_retry;
+    mux_entry *e;
+
+    if (submit_args(m, nargs, args, &may_retry) < 0) {
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], m->client->state->BatchType)) {
+        PyErr_SetString(PyExc_TypeError, "submit_batch() takes a Batch");
+        return NULL;
+    }
+    b = (BatchObject *)args[0];
+    if (pyrc_batch_busy(b) < 0) {
+        return NULL;
+    }
+    if (b->n <= 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "submit_batch() needs a non-empty batch");
+        return NULL;
+    }
+    if (b->any_blocking || (b->flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) ||
+        b->out.len > MUX_BATCH_MAX || batch_any_raw(b)) {
+        return PyLong_FromLong(MUX_DEDICATED);
+    }
+    /* Its replies' list, made now so that reading them cannot fail. */
+    partial = PyList_New(b->n);
+    if (partial == NULL) {
+        return NULL;
+    }
+    if ((e = entry_admit(m)) == NULL) {
+        Py_DECREF(partial);
+        return NULL;
+    }
+    if (prc_wbuf_append(&m->out, b->out.buf, b->out.len) < 0) {
+        entry_unadmit(m, e);
+        Py_DECREF(partial);
+        return PyErr_NoMemory();
+    }
+    return entry_queued(m, e, args[1], partial, b->out.len, b->n,
+                        pyrc_exec_items(args[0]), b->flags, 0, may_retry,
+                        before);
 }
 
 PyDoc_STRVAR(Mux_flush_doc,
@@ -330,6 +471,31 @@ Mux_flush(MuxObject *m, PyObject *unused)
     return PyBool_FromLong(rc != PRC_DONE);
 }
 
+/* A transaction's replies: EXEC (the last) must be nil, an error, or an
+ * array of `exec` replies, one per queued command, else they cannot be
+ * matched to the commands.  The stream itself is in step (the framer
+ * counted the replies), so only this caller fails: *reply becomes a new
+ * ProtocolError.  0, or -1 when making it failed. */
+static int
+batch_exec_bad(MuxObject *m, Py_ssize_t exec, PyObject *replies,
+               PyObject **reply)
+{
+    PyObject *last;
+
+    if (exec < 0) {
+        return 0;
+    }
+    last = PyList_GET_ITEM(replies, PyList_GET_SIZE(replies) - 1);
+    if (last == Py_None || PyExceptionInstance_Check(last) ||
+        (PyList_Check(last) && PyList_GET_SIZE(last) == exec)) {
+        return 0;
+    }
+    *reply = PyObject_CallFunction(PYRC_EXC(m->client->state, PROTOCOL), "s",
+                                   "invalid EXEC reply: not an array of one "
+                                   "reply per queued command");
+    return *reply != NULL ? 0 : -1;
+}
+
 /* Hand one parsed reply to the first entry: dropped for a tombstone.
  * `local`: the reply is the exception our conversion raised (a decoding
  * error), not the server's. */
@@ -337,9 +503,10 @@ static int
 deliver(MuxObject *m, PyObject *reply, int local)
 {
     pyrc_state *st = m->client->state;
-    mux_entry e = ring_pop(m);
+    mux_entry *head = &m->q[m->head], e;
     int is_exc = PyExceptionInstance_Check(reply);
     int outcome = PRC_OK, done, rc = 0;
+    PyObject *whole = NULL;
 
     if (local) {
         outcome = PRC_EINVAL;
@@ -347,6 +514,38 @@ deliver(MuxObject *m, PyObject *reply, int local)
         prc_pool_count_response_errors(m->client->pool, 1);
         outcome = pyrc_error_reply_outcome(st, reply);
     }
+    if (head->batch) {
+        /* A pipeline: its replies gather (in the list made when it was
+         * queued: nothing here can fail half-way) until the last one. */
+        Py_INCREF(reply);
+        PyList_SET_ITEM(head->partial, head->got, reply);
+        head->got++;
+        m->replies--;
+        if (head->outcome == PRC_OK) {
+            head->outcome = outcome;
+        }
+        if (head->got < head->count) {
+            return 0;
+        }
+        whole = reply = head->partial;
+        head->partial = NULL;
+        is_exc = 0;
+        outcome = head->outcome;
+        if (batch_exec_bad(m, head->exec, whole, &reply) < 0) {
+            /* No memory for the ProtocolError: the caller gets that. */
+            PyObject *type, *tb;
+            PyErr_Fetch(&type, &reply, &tb);
+            PyErr_NormalizeException(&type, &reply, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            if (reply == NULL) {
+                Py_INCREF(PyExc_MemoryError);
+                reply = PyExc_MemoryError;
+            }
+        }
+        is_exc = reply != whole;
+    }
+    e = ring_pop(m);
     done = fut_done(st, e.fut);
     if (done == 0) {
         rc = fut_settle(st, e.fut, reply, is_exc);
@@ -362,6 +561,12 @@ deliver(MuxObject *m, PyObject *reply, int local)
         rc = -1;
     }
     Py_DECREF(e.fut);
+    if (whole != NULL) {
+        if (reply != whole) {
+            Py_DECREF(reply);
+        }
+        Py_DECREF(whole);
+    }
     return rc;
 }
 
@@ -422,13 +627,23 @@ read_raw(MuxObject *m, const char *buf, size_t len, int n)
     unsigned char *flags = PyMem_Malloc((size_t)n);
     pyrc_raw_t raw = {flags, n, -1};
     PyObject *replies;
+    size_t k;
     int i;
 
     if (flags == NULL) {
         return PyErr_NoMemory();
     }
-    for (i = 0; i < n; i++) {
-        flags[i] = entry_at(m, (size_t)i)->raw != 0;
+    /* Reply i belongs to the entry whose remaining replies cover it (a
+     * pipeline's entry takes several; those are never raw). */
+    for (i = 0, k = 0; i < n && k < m->len; k++) {
+        const mux_entry *e = entry_at(m, k);
+        Py_ssize_t left;
+        for (left = e->count - e->got; left > 0 && i < n; left--) {
+            flags[i++] = e->raw != 0;
+        }
+    }
+    for (; i < n; i++) {
+        flags[i] = 0; /* more replies than owed: Mux_read refused them */
     }
     replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, &raw);
     PyMem_Free(flags);
@@ -463,12 +678,12 @@ Mux_read(MuxObject *m, PyObject *unused)
     if (n == 0) {
         return PyLong_FromLong(0);
     }
-    if ((size_t)n > m->len) {
+    if ((size_t)n > m->replies) {
         prc_conn_mark_broken(m->conn);
         return PyErr_Format(PYRC_EXC(st, PROTOCOL),
                             "shared connection out of step: %d replies for "
-                            "%zu pending calls; closed",
-                            n, m->len);
+                            "%zu pending; closed",
+                            n, m->replies);
     }
     m->last_read = prc_now();
     buf = prc_conn_replies(m->conn, &whole);
@@ -627,8 +842,11 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
         int again = 0;
 
         if (done == 0) {
-            again =
-                e.end > m->sent || (reads && (e.flags & PRC_CALL_READONLY));
+            /* One command not wholly written never ran; a pipeline may
+             * have, in part, unless none of it was written. */
+            again = e.may_retry &&
+                    ((!e.batch ? e.end > m->sent : e.start >= m->sent) ||
+                     (reads && (e.flags & PRC_CALL_READONLY)));
             rc = fut_settle(st, e.fut, again ? st->retry : error, !again);
             retried += again;
         }
@@ -643,6 +861,7 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
             PyErr_WriteUnraisable((PyObject *)m);
         }
         Py_DECREF(e.fut);
+        Py_XDECREF(e.partial);
     }
     return PyLong_FromLong(retried);
 }
@@ -715,6 +934,7 @@ Mux_traverse(MuxObject *m, visitproc visit, void *arg)
     Py_VISIT(m->client);
     for (i = 0; i < m->len; i++) {
         Py_VISIT(entry_at(m, i)->fut);
+        Py_VISIT(entry_at(m, i)->partial);
     }
     return 0;
 }
@@ -728,6 +948,7 @@ Mux_clear(MuxObject *m)
     while (m->len > 0) {
         mux_entry e = ring_pop(m);
         Py_DECREF(e.fut);
+        Py_XDECREF(e.partial);
     }
     Py_CLEAR(m->client);
     return 0;
@@ -749,6 +970,8 @@ Mux_dealloc(MuxObject *m)
 static PyMethodDef Mux_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))Mux_submit, METH_FASTCALL,
      Mux_submit_doc},
+    {"submit_batch", (PyCFunction)(void (*)(void))Mux_submit_batch,
+     METH_FASTCALL, Mux_submit_batch_doc},
     {"flush", (PyCFunction)Mux_flush, METH_NOARGS, Mux_flush_doc},
     {"read", (PyCFunction)Mux_read, METH_NOARGS, Mux_read_doc},
     {"expire", (PyCFunction)Mux_expire, METH_NOARGS, Mux_expire_doc},

@@ -29,6 +29,7 @@ from typing import (
     cast,
 )
 
+from .._core import RETRY
 from .._core import WANT_POOL as _WANT_POOL
 from .._core import WANT_READ as _WANT_READ
 from .._core import WANT_WRITE as _WANT_WRITE
@@ -81,7 +82,11 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         # max_connections=1 there is none.
         config = self._config
         shared = min(config.async_multiplex_connections, config.max_connections - 1)
-        self._mux = Multiplexer(shared) if config.async_multiplex and shared > 0 else None
+        self._mux = (
+            Multiplexer(shared, config.retry_attempts)
+            if config.async_multiplex and shared > 0
+            else None
+        )
 
     @classmethod
     def get_client(cls) -> AsyncRedisClient:
@@ -255,8 +260,19 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         # this client is prefixed.
         if self._prefixer is not None:
             args, callback = self._prefixer.prepare(args, callback)
-        if self._mux is not None:
-            reply = await run_shared(self, args)
+        mux = self._mux
+        if mux is not None:
+            # The common case in this frame (client/mux.py: Multiplexer.submit):
+            # no coroutine of its own per call.
+            fut = mux.submit(args)
+            if fut is None:
+                reply = await run_shared(self, args)
+            elif fut is DEDICATED:
+                reply = fut
+            else:
+                reply = await fut
+                if reply is RETRY:
+                    reply = await run_shared(self, args, self._config.retry_attempts - 1)
             if reply is not DEDICATED:
                 return reply if callback is None else callback(reply)
         if self._pool_waiters:
@@ -478,6 +494,15 @@ class AsyncPipeline(Pipeline):
 
     async def _send(self, batch: Any) -> Any:
         client = self._client
+        mux = client._mux
+        if mux is not None:
+            # No WATCH: on the loop's shared connection when it is open and the
+            # batch may share it (client/mux.py); else a connection of its own.
+            fut = mux.submit(batch, batch=True)
+            if fut is not None and fut is not DEDICATED:
+                replies = await fut
+                if replies is not RETRY:
+                    return replies
         if client._pool_waiters:
             await client._queue_behind_waiters()
         return await client._drive(client._core.start_batch(batch))

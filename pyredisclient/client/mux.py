@@ -52,6 +52,12 @@ class SharedConnection:
             return True
         if r == _DEDICATED:
             return False
+        self.submitted(r)
+        return True
+
+    def submitted(self, r: int) -> None:
+        """After ``mux.submit`` queued a command and answered *r* (not 0): arm the
+        timer and flush now or at the end of this loop iteration."""
         if self._timer is None:
             self._arm(self.owner.timeout)
         if r == _FLUSH_NOW:
@@ -59,7 +65,6 @@ class SharedConnection:
         elif not self._flush_due:
             self._flush_due = True
             self.loop.call_soon(self._flush)
-        return True
 
     def _arm(self, delay: float | None) -> None:
         if delay is not None:
@@ -251,11 +256,35 @@ def _retrieve(fut: asyncio.Future[None]) -> None:
 class Multiplexer:
     """Per event loop, the client's :class:`LoopShare` (held by the client and its views)."""
 
-    __slots__ = ("shares", "size")
+    __slots__ = ("may_retry", "shares", "size")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, retry_attempts: int = 0) -> None:
         self.size = size  # shared connections per loop
+        self.may_retry = retry_attempts > 0
         self.shares: Dict[asyncio.AbstractEventLoop, LoopShare] = {}
+
+    def submit(self, args: Any, batch: bool = False) -> Any:
+        """The common case of :func:`run_shared`, without its coroutine: queue *args*
+        (a pipeline's ``Batch`` with *batch*) on the running loop's one open shared
+        connection and return the future of its reply, or list of replies (either
+        may be ``RETRY``); :data:`DEDICATED` when the command needs a connection of
+        its own; None when there is no such connection yet (or several to choose
+        from): then await :func:`run_shared` (a pipeline: its dedicated connection)."""
+        share = self.shares.get(asyncio.get_running_loop())
+        if share is None or share.size != 1:
+            return None
+        conns = share.conns
+        if len(conns) != 1:
+            return None
+        conn = conns[0]
+        fut = conn.loop.create_future()
+        mux = conn.mux
+        r = (mux.submit_batch if batch else mux.submit)(args, fut, self.may_retry)
+        if r != 0:
+            if r == _DEDICATED:
+                return DEDICATED
+            conn.submitted(r)
+        return fut
 
     def share(self, client: Any, loop: asyncio.AbstractEventLoop) -> LoopShare:
         share = self.shares.get(loop)
@@ -272,14 +301,15 @@ class Multiplexer:
         self.shares.clear()
 
 
-async def run_shared(client: Any, args: Tuple[Any, ...]) -> Any:
+async def run_shared(client: Any, args: Tuple[Any, ...], attempts: int | None = None) -> Any:
     """Run one command on the loop's shared connection: its reply, or
     :data:`DEDICATED` when the command needs a connection of its own. A call that
     got RETRY (its connection failed, the command may go again) is sent again, at
-    most ``retry_attempts`` times."""
+    most *attempts* times (default ``retry_attempts``)."""
     loop = asyncio.get_running_loop()
     share = client._mux.share(client, loop)
-    attempts = client._config.retry_attempts
+    if attempts is None:
+        attempts = client._config.retry_attempts
     while True:
         conn = share.pick()
         if conn is None:

@@ -353,6 +353,33 @@ def test_malformed_exec_reply_asyncio(exec_reply: bytes) -> None:
 # -- a shared connection (asyncio multiplexing) -----------------------------------
 
 
+@pytest.mark.parametrize("exec_reply", BAD_EXEC, ids=BAD_EXEC_IDS)
+def test_malformed_exec_reply_multiplexed(exec_reply: bytes) -> None:
+    """A transaction on the shared connection whose EXEC reply does not hold one
+    reply per command: that caller gets ProtocolError; the replies were counted by
+    the framer, so the connection stays in step and keeps serving."""
+
+    async def main(port: int) -> dict[str, int]:
+        client = async_client(port, async_multiplex=True)
+        try:
+            assert await client.set("a", "0") is True  # opens the shared connection
+            pipe = client.pipeline()
+            pipe.set("a", "1").get("a")
+            other = asyncio.ensure_future(client.get("a"))
+            with pytest.raises(pyredisclient.ProtocolError, match="invalid EXEC reply"):
+                await pipe.execute()
+            assert await other == b"0"  # the fake never runs what MULTI queued
+            assert await client.ping() is True
+            return dict(client._core.pool_stats())
+        finally:
+            await client.close()
+
+    with FakeServer(bad_exec(exec_reply)) as fake:
+        stats = asyncio.run(main(fake.port))
+        assert fake.accepted == 1  # the pipeline went out on the shared connection
+    assert stats["closed"] == 0
+
+
 def test_stale_reply_multiplexed_never_reaches_a_caller() -> None:
     """More replies than pending calls: the shared connection is out of step, closed;
     its calls fail or are sent again (a read), a write is never replayed, and no

@@ -17,7 +17,13 @@ from typing import Any, Callable, Coroutine, Dict, List, TypeVar
 
 import pytest
 
-from pyredisclient import CircuitOpenError, ConnectionError, DataError, TimeoutError
+from pyredisclient import (
+    CircuitOpenError,
+    ConnectionError,
+    DataError,
+    ResponseError,
+    TimeoutError,
+)
 from pyredisclient._core import RETRY
 from pyredisclient.aio import AsyncRedisClient
 from pyredisclient.testing import RedisServer
@@ -243,6 +249,118 @@ def test_commands_not_written_are_sent_again(run: Any, redis_server_factory: Ser
     assert sorted(got[1:]) == list(range(2, 11))  # the first INCR ran once, on the server
     assert counter == b"10"
     assert dead
+
+
+def test_without_retries_a_written_read_is_not_sent_again(
+    run: Any, redis_server_factory: ServerFactory
+) -> None:
+    """retry_attempts=0: a read in flight when the server dies gets the error (it
+    was handed RETRY, and sent again on a new connection, before)."""
+    server = redis_server_factory(extra_args=DEBUG)
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(
+            server.url, socket_timeout=2, retry_attempts=0, circuit_breaker=False
+        ) as r:
+            await r.set("k", "v")
+            blocker = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.5"))
+            await asyncio.sleep(0.05)
+            reads = [asyncio.ensure_future(r.get("k")) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            server.kill()
+            server.start()
+            await asyncio.gather(blocker, return_exceptions=True)
+            return await asyncio.gather(*reads, return_exceptions=True)
+
+    got = run(main())
+    assert all(isinstance(x, ConnectionError) for x in got), got
+
+
+def test_pipelines_share_the_connection(run: Any, redis_url: str) -> None:
+    """Pipelines without WATCH, plain and MULTI/EXEC, go out on the shared
+    connection among other tasks' calls; each gets its own replies."""
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            await r.delete("mux:pn", *[f"mux:s{i}" for i in range(300)])
+
+            async def pipe(i: int) -> List[Any]:
+                async with r.pipeline(transaction=i % 2 == 0) as p:
+                    p.set(f"mux:p{i}", i).get(f"mux:p{i}").incr("mux:pn")
+                    return await p.execute()
+
+            async def single(i: int) -> Any:
+                return await r.incrby(f"mux:s{i}", i)
+
+            work = [pipe(i) if i % 3 else single(i) for i in range(300)]
+            out = await asyncio.gather(*work)
+            async with r.pipeline(transaction=False) as p:  # one command: still a list
+                p.sscan("mux:none")
+                assert await p.execute() == [(0, [])]
+            with pytest.raises(ResponseError, match="Command # 2"):  # as on its own
+                async with r.pipeline(transaction=False) as p:
+                    p.set("mux:pe", "x").incr("mux:pe")
+                    await p.execute()
+            return [out, await r.get("mux:pn"), r.pool_stats()["created"]]
+
+    out, count, created = run(main())
+    for i, got in enumerate(out):
+        if i % 3:
+            assert got[:2] == [True, str(i).encode()]
+        else:
+            assert got == i
+    assert sorted(got[2] for i, got in enumerate(out) if i % 3) == list(range(1, 201))
+    assert count == b"200"
+    assert created == 1  # every pipeline on the one shared connection
+
+
+def test_large_pipeline_takes_its_own_connection(run: Any, redis_url: str) -> None:
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            await r.set("mux:big", "x")  # the shared connection is open
+            async with r.pipeline(transaction=False) as p:
+                for i in range(1000):  # ~130 KiB: past the 64 KiB bound
+                    p.set(f"mux:b{i}", b"v" * 100)
+                out = await p.execute()
+            return [len(out), all(out), r.pool_stats()["created"]]
+
+    assert run(main()) == [1000, True, 2]
+
+
+def test_pipelines_in_flight_when_the_server_dies(
+    run: Any, redis_server_factory: ServerFactory
+) -> None:
+    """A read-only pipeline on the shared connection is sent again; one with writes
+    that may have run is not: its caller gets the error."""
+    server = redis_server_factory(extra_args=DEBUG)
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(
+            server.url, socket_timeout=2, retry_attempts=2, circuit_breaker=False
+        ) as r:
+            await r.set("k", "v")
+            blocker = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.5"))
+            await asyncio.sleep(0.05)
+
+            async def pipe(write: bool) -> List[Any]:
+                async with r.pipeline(transaction=False) as p:
+                    for _ in range(3):
+                        p.incr("c") if write else p.get("k")
+                    return await p.execute()
+
+            reads = asyncio.ensure_future(pipe(False))
+            writes = asyncio.ensure_future(pipe(True))
+            await asyncio.sleep(0.1)
+            server.kill()
+            server.start()
+            await asyncio.gather(blocker, return_exceptions=True)
+            got = await asyncio.gather(reads, writes, return_exceptions=True)
+            return [*got, await r.get("c")]
+
+    reads, writes, counter = run(main())
+    assert reads == [None, None, None]  # sent again, to the restarted (empty) server
+    assert isinstance(writes, ConnectionError), writes
+    assert counter is None  # no INCR replayed
 
 
 def test_fd_not_leaked_over_1000_connect_close_cycles(run: Any, redis_url: str) -> None:

@@ -203,6 +203,15 @@ def test_async(r: Any, redis_url: str) -> None:
                 pipe.dump("l")
                 got.append(await pipe.execute())
             got.append(await ar.get("t"))
+
+            # Shared pipelines (several replies per caller) ahead of and
+            # behind never-decoded calls in one read.
+            async def piped() -> Any:
+                async with ar.pipeline(transaction=False) as pipe:
+                    pipe.get("t").get("t").get("t")
+                    return await pipe.execute()
+
+            got.append(await asyncio.gather(piped(), ar.dump("l"), piped(), ar.dump("l")))
             return got
 
     for multiplex in (True, False):
@@ -216,6 +225,7 @@ def test_async(r: Any, redis_url: str) -> None:
         assert got[5] == [payload, "é"]
         assert got[6] == payload and got[7] == [payload]
         assert got[8] == "é"
+        assert got[9] == [["é"] * 3, payload, ["é"] * 3, payload]
         r.delete("a2")
 
 
