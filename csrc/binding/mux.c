@@ -6,64 +6,7 @@
  * Python driver's, pyredisclient/client/mux.py. */
 #include "binding.h"
 
-/* submit() results: what the driver does next. */
-enum {
-    MUX_QUEUED = 0,    /* a flush is already due */
-    MUX_FLUSH_NOW = 1, /* nothing else in flight: write now */
-    MUX_DEDICATED = 2, /* the command needs a connection of its own */
-    MUX_FLUSH_SOON = 3 /* others in flight: write as the iteration ends */
-};
-
-/* Write at once when this much is waiting, rather than at the end of the
- * loop iteration. */
-#define MUX_FLUSH_BOUND (256 * 1024)
-/* Read at most about this much per readable event, so that one busy
- * connection does not starve the loop. */
-#define MUX_READ_MAX (1024 * 1024)
-/* Keep an output buffer up to this size when it empties. */
-#define MUX_OUT_KEEP (1024 * 1024)
-/* A pipeline larger than this keeps a dedicated connection: its replies
- * would hold up every other caller's behind them. */
-#define MUX_BATCH_MAX (64 * 1024)
-
-/* One pending call.  A caller that gave up (cancelled, timed out) leaves
- * its entry: a tombstone whose reply is read and dropped, keeping the
- * replies in step with the FIFO. */
-typedef struct {
-    PyObject *fut;     /* owned: the caller's future */
-    PyObject *partial; /* owned: a pipeline's replies so far (list), or
-                          NULL */
-    uint64_t start;    /* bytes appended before its command(s) */
-    uint64_t end;      /* bytes appended up to the end of its command */
-    Py_ssize_t count;  /* replies it takes: 1, or a pipeline's commands */
-    int batch;         /* a pipeline: its replies complete fut as a list */
-    Py_ssize_t got;    /* replies in partial */
-    Py_ssize_t exec;   /* a transaction: the items EXEC must hold; or -1 */
-    int outcome;       /* a pipeline's first error outcome (breaker) */
-    int64_t started;   /* prc_now() at submit */
-    int64_t deadline;  /* PRC_NO_DEADLINE: none */
-    uint64_t epoch;    /* breaker admission */
-    int probe;
-    int flags;     /* PRC_CALL_READONLY */
-    int raw;       /* sent as NeverDecode: its reply is never decoded */
-    int may_retry; /* the caller has retries left */
-    int settled;   /* its breaker admission was settled (timed out) */
-} mux_entry;
-
-typedef struct {
-    PyObject_HEAD RedisClientObject *client; /* strong reference */
-    prc_conn_t *conn;  /* owned (checked out of the client's pool, pinned)
-                          until the Mux closes; NULL then */
-    prc_wbuf_t out;    /* owned: commands not yet written */
-    uint64_t appended; /* bytes ever appended to out */
-    uint64_t sent;     /* bytes ever written */
-    mux_entry *q;      /* ring of pending calls (PyMem, owned) */
-    size_t cap, head, len;
-    size_t nraw;       /* entries of the ring with raw set */
-    size_t replies;    /* replies owed to the calls in the ring */
-    int64_t last_read; /* prc_now() of the last reply read */
-    int64_t opened;    /* prc_now() when it took the connection */
-} MuxObject;
+#include "mux_int.h"
 
 PyObject *
 pyrc_mux_new(PinnedObject *pin)
@@ -98,12 +41,6 @@ pyrc_mux_new(PinnedObject *pin)
     return (PyObject *)m;
 }
 
-static mux_entry *
-entry_at(MuxObject *m, size_t i)
-{
-    return &m->q[(m->head + i) % m->cap];
-}
-
 /* Room for one more entry: 0, or -1 with MemoryError. */
 static int
 ring_grow(MuxObject *m)
@@ -135,8 +72,8 @@ ring_grow(MuxObject *m)
 
 /* Take the first entry out of the ring; its future reference becomes the
  * caller's. */
-static mux_entry
-ring_pop(MuxObject *m)
+mux_entry
+pyrc__mux_ring_pop(MuxObject *m)
 {
     mux_entry e = m->q[m->head];
 
@@ -148,8 +85,8 @@ ring_pop(MuxObject *m)
 }
 
 /* Is the future done (cancelled, timed out)?  1, 0, or -1 on error. */
-static int
-fut_done(pyrc_state *st, PyObject *fut)
+int
+pyrc__mux_fut_done(pyrc_state *st, PyObject *fut)
 {
     PyObject *r = PyObject_CallMethodNoArgs(fut, st->str_done);
     int done;
@@ -164,8 +101,8 @@ fut_done(pyrc_state *st, PyObject *fut)
 
 /* Complete a live future with a result or an exception (steals nothing).
  * -1 when the future refused. */
-static int
-fut_settle(pyrc_state *st, PyObject *fut, PyObject *value, int exc)
+int
+pyrc__mux_fut_settle(pyrc_state *st, PyObject *fut, PyObject *value, int exc)
 {
     PyObject *r = PyObject_CallMethodOneArg(
         fut, exc ? st->str_set_exception : st->str_set_result, value);
@@ -180,8 +117,8 @@ fut_settle(pyrc_state *st, PyObject *fut, PyObject *value, int exc)
 /* Settle an entry's breaker admission (and, unless it is to be sent
  * again, record the call in the metrics) once; log a transition it
  * caused; -1 when logging raised. */
-static int
-settle(MuxObject *m, mux_entry *e, int outcome, int record)
+int
+pyrc__mux_settle(MuxObject *m, mux_entry *e, int outcome, int record)
 {
     int t;
 
@@ -197,8 +134,8 @@ settle(MuxObject *m, mux_entry *e, int outcome, int record)
     return t < 0 ? 0 : pyrc_log_transition(m->client, t);
 }
 
-static int
-check_open(MuxObject *m)
+int
+pyrc__mux_check_open(MuxObject *m)
 {
     if (m->conn == NULL) {
         PyErr_SetString(PYRC_EXC(m->client->state, CONNECTION),
@@ -253,7 +190,7 @@ submit_args(MuxObject *m, Py_ssize_t nargs, PyObject *const *args,
     if (*may_retry < 0) {
         return -1;
     }
-    if (check_open(m) < 0 || pyrc_check_open(m->client) < 0) {
+    if (pyrc__mux_check_open(m) < 0 || pyrc_check_open(m->client) < 0) {
         return -1;
     }
     return 0;
@@ -457,7 +394,7 @@ Mux_flush(MuxObject *m, PyObject *unused)
     int rc;
 
     (void)unused;
-    if (check_open(m) < 0) {
+    if (pyrc__mux_check_open(m) < 0) {
         return NULL;
     }
     rc = prc_conn_stream_write(m->conn, &m->out, &m->sent);
@@ -471,185 +408,6 @@ Mux_flush(MuxObject *m, PyObject *unused)
     return PyBool_FromLong(rc != PRC_DONE);
 }
 
-/* A transaction's replies: EXEC (the last) must be nil, an error, or an
- * array of `exec` replies, one per queued command, else they cannot be
- * matched to the commands.  The stream itself is in step (the framer
- * counted the replies), so only this caller fails: *reply becomes a new
- * ProtocolError.  0, or -1 when making it failed. */
-static int
-batch_exec_bad(MuxObject *m, Py_ssize_t exec, PyObject *replies,
-               PyObject **reply)
-{
-    PyObject *last;
-
-    if (exec < 0) {
-        return 0;
-    }
-    last = PyList_GET_ITEM(replies, PyList_GET_SIZE(replies) - 1);
-    if (last == Py_None || PyExceptionInstance_Check(last) ||
-        (PyList_Check(last) && PyList_GET_SIZE(last) == exec)) {
-        return 0;
-    }
-    *reply = PyObject_CallFunction(PYRC_EXC(m->client->state, PROTOCOL), "s",
-                                   "invalid EXEC reply: not an array of one "
-                                   "reply per queued command");
-    return *reply != NULL ? 0 : -1;
-}
-
-/* Hand one parsed reply to the first entry: dropped for a tombstone.
- * `local`: the reply is the exception our conversion raised (a decoding
- * error), not the server's. */
-static int
-deliver(MuxObject *m, PyObject *reply, int local)
-{
-    pyrc_state *st = m->client->state;
-    mux_entry *head = &m->q[m->head], e;
-    int is_exc = PyExceptionInstance_Check(reply);
-    int outcome = PRC_OK, done, rc = 0;
-    PyObject *whole = NULL;
-
-    if (local) {
-        outcome = PRC_EINVAL;
-    } else if (is_exc) {
-        prc_pool_count_response_errors(m->client->pool, 1);
-        outcome = pyrc_error_reply_outcome(st, reply);
-    }
-    if (head->batch) {
-        /* A pipeline: its replies gather (in the list made when it was
-         * queued: nothing here can fail half-way) until the last one. */
-        Py_INCREF(reply);
-        PyList_SET_ITEM(head->partial, head->got, reply);
-        head->got++;
-        m->replies--;
-        if (head->outcome == PRC_OK) {
-            head->outcome = outcome;
-        }
-        if (head->got < head->count) {
-            return 0;
-        }
-        whole = reply = head->partial;
-        head->partial = NULL;
-        is_exc = 0;
-        outcome = head->outcome;
-        if (batch_exec_bad(m, head->exec, whole, &reply) < 0) {
-            /* No memory for the ProtocolError: the caller gets that. */
-            PyObject *type, *tb;
-            PyErr_Fetch(&type, &reply, &tb);
-            PyErr_NormalizeException(&type, &reply, &tb);
-            Py_XDECREF(type);
-            Py_XDECREF(tb);
-            if (reply == NULL) {
-                Py_INCREF(PyExc_MemoryError);
-                reply = PyExc_MemoryError;
-            }
-        }
-        is_exc = reply != whole;
-    }
-    e = ring_pop(m);
-    done = fut_done(st, e.fut);
-    if (done == 0) {
-        rc = fut_settle(st, e.fut, reply, is_exc);
-    } else if (done < 0) {
-        rc = -1;
-    }
-    /* A reply came: the server answered, whether or not anyone waits (a
-     * caller that was cancelled counts as interrupted in the metrics). */
-    if (done && !e.settled) {
-        prc_pool_record_call(m->client->pool, e.started, 1, PRC_EINTR);
-    }
-    if (settle(m, &e, outcome, done == 0) < 0) {
-        rc = -1;
-    }
-    Py_DECREF(e.fut);
-    if (whole != NULL) {
-        if (reply != whole) {
-            Py_DECREF(reply);
-        }
-        Py_DECREF(whole);
-    }
-    return rc;
-}
-
-/* The n whole replies in buf[0, len) one by one, after a conversion
- * refused one of them (decode_responses and bytes that are not text):
- * each caller gets its reply, or the exception its own conversion raised;
- * the connection stays in step.  -1 when the bytes are not RESP after all
- * (the connection is then broken). */
-static int
-deliver_each(MuxObject *m, const char *buf, size_t len, int n)
-{
-    static const unsigned char raw = 1;
-    pyrc_raw_t first = {&raw, 1, -1};
-    size_t pos = 0;
-    int i;
-
-    for (i = 0; i < n; i++) {
-        PyObject *one, *type, *tb;
-        prc_reply_t r;
-        int local = 0;
-
-        if (prc_reply_at(buf, len, pos, &r) != 1) {
-            prc_conn_mark_broken(m->conn);
-            PyErr_SetString(PYRC_EXC(m->client->state, PROTOCOL),
-                            "invalid reply on a shared connection; closed");
-            return -1;
-        }
-        one = pyrc_parse_span(m->client, m->conn, buf + pos, r.end - pos, 1, 0,
-                              1, entry_at(m, 0)->raw ? &first : NULL);
-        if (one == NULL) {
-            if (PyErr_ExceptionMatches(PYRC_EXC(m->client->state, PROTOCOL))) {
-                return -1;
-            }
-            PyErr_Fetch(&type, &one, &tb);
-            PyErr_NormalizeException(&type, &one, &tb);
-            if (tb != NULL) {
-                PyException_SetTraceback(one, tb);
-            }
-            Py_XDECREF(type);
-            Py_XDECREF(tb);
-            local = 1;
-        }
-        if (deliver(m, one, local) < 0) {
-            PyErr_WriteUnraisable((PyObject *)m);
-        }
-        Py_DECREF(one);
-        pos = r.end;
-    }
-    return 0;
-}
-
-/* pyrc_parse_span of the n replies in buf[0, len) when some of the first
- * n entries were sent as NeverDecode (m->nraw): their flags in order.  A
- * new list, or NULL with an exception set (as pyrc_parse_span). */
-static PyObject *
-read_raw(MuxObject *m, const char *buf, size_t len, int n)
-{
-    unsigned char *flags = PyMem_Malloc((size_t)n);
-    pyrc_raw_t raw = {flags, n, -1};
-    PyObject *replies;
-    size_t k;
-    int i;
-
-    if (flags == NULL) {
-        return PyErr_NoMemory();
-    }
-    /* Reply i belongs to the entry whose remaining replies cover it (a
-     * pipeline's entry takes several; those are never raw). */
-    for (i = 0, k = 0; i < n && k < m->len; k++) {
-        const mux_entry *e = entry_at(m, k);
-        Py_ssize_t left;
-        for (left = e->count - e->got; left > 0 && i < n; left--) {
-            flags[i++] = e->raw != 0;
-        }
-    }
-    for (; i < n; i++) {
-        flags[i] = 0; /* more replies than owed: Mux_read refused them */
-    }
-    replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, &raw);
-    PyMem_Free(flags);
-    return replies;
-}
-
 PyDoc_STRVAR(Mux_read_doc,
              "read($self, /)\n--\n\n"
              "Read the replies that arrived and complete their futures in\n"
@@ -660,63 +418,8 @@ PyDoc_STRVAR(Mux_read_doc,
 static PyObject *
 Mux_read(MuxObject *m, PyObject *unused)
 {
-    pyrc_state *st = m->client->state;
-    PyObject *replies;
-    const char *buf;
-    size_t len, whole;
-    int n, rc;
-    Py_ssize_t i;
-
     (void)unused;
-    if (check_open(m) < 0) {
-        return NULL;
-    }
-    rc = prc_conn_stream_read(m->conn, MUX_READ_MAX, &len, &n);
-    if (rc < 0 && n == 0) {
-        return pyrc_raise(st, rc, "shared connection lost");
-    }
-    if (n == 0) {
-        return PyLong_FromLong(0);
-    }
-    if ((size_t)n > m->replies) {
-        prc_conn_mark_broken(m->conn);
-        return PyErr_Format(PYRC_EXC(st, PROTOCOL),
-                            "shared connection out of step: %d replies for "
-                            "%zu pending; closed",
-                            n, m->replies);
-    }
-    m->last_read = prc_now();
-    buf = prc_conn_replies(m->conn, &whole);
-    if (m->nraw > 0) {
-        replies = read_raw(m, buf, len, n);
-    } else {
-        replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, NULL);
-    }
-    if (replies == NULL) {
-        if (PyErr_ExceptionMatches(PYRC_EXC(st, PROTOCOL)) ||
-            !PyErr_ExceptionMatches(PyExc_Exception)) {
-            prc_conn_mark_broken(m->conn);
-            return NULL;
-        }
-        PyErr_Clear();
-        n = deliver_each(m, buf, len, n) < 0 ? -1 : n;
-        prc_conn_stream_consume(m->conn, len);
-        return n < 0 ? NULL : PyLong_FromLong(n);
-    }
-    prc_conn_stream_consume(m->conn, len);
-    for (i = 0; i < n; i++) {
-        if (deliver(m, PyList_GET_ITEM(replies, i), 0) < 0) {
-            /* A future that refused its result (a subclass raising):
-             * keep going, the others are owed theirs. */
-            PyErr_WriteUnraisable((PyObject *)m);
-        }
-    }
-    Py_DECREF(replies);
-    if (rc < 0) {
-        /* The replies before the failure went out; now report it. */
-        return pyrc_raise(st, rc, "shared connection lost");
-    }
-    return PyLong_FromLong(n);
+    return pyrc__mux_read(m);
 }
 
 PyDoc_STRVAR(
@@ -736,7 +439,7 @@ Mux_expire(MuxObject *m, PyObject *unused)
     size_t i;
 
     (void)unused;
-    if (check_open(m) < 0) {
+    if (pyrc__mux_check_open(m) < 0) {
         return NULL;
     }
     grace = m->client->socket_timeout < 0
@@ -759,7 +462,7 @@ Mux_expire(MuxObject *m, PyObject *unused)
                               "shared connection stalled: no reply for "
                               "twice socket_timeout; closed");
         }
-        done = fut_done(st, e->fut);
+        done = pyrc__mux_fut_done(st, e->fut);
         if (done < 0) {
             return NULL;
         }
@@ -770,11 +473,11 @@ Mux_expire(MuxObject *m, PyObject *unused)
             if (exc == NULL) {
                 return NULL;
             }
-            if (fut_settle(st, e->fut, exc, 1) < 0) {
+            if (pyrc__mux_fut_settle(st, e->fut, exc, 1) < 0) {
                 PyErr_WriteUnraisable((PyObject *)m);
             }
             Py_DECREF(exc);
-            if (settle(m, e, PRC_ETIMEDOUT, 1) < 0) {
+            if (pyrc__mux_settle(m, e, PRC_ETIMEDOUT, 1) < 0) {
                 return NULL;
             }
         }
@@ -836,8 +539,8 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
     }
     mux_release(m, 0);
     while (m->len > 0) {
-        mux_entry e = ring_pop(m);
-        int done = fut_done(st, e.fut), rc = 0;
+        mux_entry e = pyrc__mux_ring_pop(m);
+        int done = pyrc__mux_fut_done(st, e.fut), rc = 0;
 
         int again = 0;
 
@@ -847,14 +550,15 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
             again = e.may_retry &&
                     ((!e.batch ? e.end > m->sent : e.start >= m->sent) ||
                      (reads && (e.flags & PRC_CALL_READONLY)));
-            rc = fut_settle(st, e.fut, again ? st->retry : error, !again);
+            rc = pyrc__mux_fut_settle(st, e.fut, again ? st->retry : error,
+                                      !again);
             retried += again;
         }
         /* A call sent again is admitted (and recorded) again: this one
          * settles without counting, as a cancelled call does, and so does
          * a tombstone. */
-        if (settle(m, &e, done == 0 && !again ? outcome : PRC_EINTR, !again) <
-            0) {
+        if (pyrc__mux_settle(m, &e, done == 0 && !again ? outcome : PRC_EINTR,
+                             !again) < 0) {
             rc = -1;
         }
         if (done < 0 || rc < 0) {
@@ -946,7 +650,7 @@ Mux_clear(MuxObject *m)
         mux_release(m, 0);
     }
     while (m->len > 0) {
-        mux_entry e = ring_pop(m);
+        mux_entry e = pyrc__mux_ring_pop(m);
         Py_DECREF(e.fut);
         Py_XDECREF(e.partial);
     }
