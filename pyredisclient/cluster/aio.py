@@ -4,13 +4,13 @@ AsyncRedisClient, and the routing steps of :mod:`.base` are awaited."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, AsyncIterator, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Sequence, Tuple
 
 from .._steps import run_async
 from ..client.aio import AsyncRedisClient
 from ..commands.types import Callback
 from .base import ClusterBase
-from .pipeline import AsyncClusterPipeline
+from .pipeline import AsyncClusterPipeline, transaction_steps
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -75,6 +75,20 @@ class AsyncRedisClusterClient(ClusterBase):
     def pipeline(self, transaction: bool = False, shard_hint: Any = None) -> AsyncClusterPipeline:
         """A cluster pipeline whose ``await execute()`` sends per node concurrently."""
         return AsyncClusterPipeline(self, transaction)
+
+    async def transaction(
+        self,
+        func: Callable[[AsyncClusterPipeline], Any],
+        *watches: Any,
+        shard_hint: Any = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """RedisClusterClient.transaction for asyncio: ``func`` may be a plain or an
+        ``async`` function (``await pipe.get(k)`` while watching)."""
+        async with self.pipeline(True) as pipe:
+            steps = transaction_steps(pipe, func, watches, value_from_callable, watch_delay)
+            return await run_async(steps)
 
     async def health_check(self) -> dict[str, Any]:
         """Never raises; the report of RedisClusterClient.health_check()."""

@@ -33,11 +33,11 @@ from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.url import parse_addresses
-from ..exceptions import ConnectionError, ReadOnlyError, ResponseError
+from ..exceptions import ConnectionError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
-from .routing import ONE_NODE, REFUSED, SPLIT, command_info
+from .routing import ONE_NODE, REFUSED, SPLIT, backoff, command_info, redirect, refused
 from .state import ClusterState
 from .topology import SLOTS, SlotMap, parse_shards, parse_slots, split_name
 
@@ -47,32 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["ClusterBase"]
 
 _MAX_REDIRECTS = 16
-
-
-def redirect(exc: BaseException) -> Tuple[str, int, str] | None:
-    """("MOVED" or "ASK", slot, "host:port") of a redirection error, else None."""
-    if not isinstance(exc, ResponseError):
-        return None
-    text = str(exc)
-    if not (text.startswith("MOVED ") or text.startswith("ASK ")):
-        return None
-    parts = text.split()
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return parts[0], int(parts[1]), parts[2]
-
-
-def refused(exc: BaseException) -> bool:
-    """TRYAGAIN, CLUSTERDOWN, READONLY: refused before running, so safe to resend."""
-    if not isinstance(exc, ResponseError):
-        return False
-    text = str(exc)
-    return (
-        text.startswith("TRYAGAIN")
-        or text.startswith("CLUSTERDOWN")
-        or text.startswith("READONLY")
-        or isinstance(exc, ReadOnlyError)
-    )
 
 
 class ClusterBase(ClientBase, CoreCommands):
@@ -283,7 +257,7 @@ class ClusterBase(ClientBase, CoreCommands):
                     raise
                 error = exc
             attempt += 1
-            delay = min(0.5, 0.02 * 2**attempt) * random.uniform(0.5, 1.0)
+            delay = backoff(attempt)
             if time.monotonic() + delay >= deadline:
                 raise error
             state.count("retries")
