@@ -52,6 +52,19 @@ class AsyncRedisClusterClient(ClusterBase):
 
     # -- iteration, pipelines, health, lifecycle --------------------------------------
 
+    async def scan(  # type: ignore[override]
+        self,
+        cursor: int = 0,
+        match: Any = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Tuple[int, List[Any]]:
+        """One SCAN step across the cluster; see RedisClusterClient.scan."""
+        return await run_async(
+            self._scan_cursor_steps(cursor, self._scan_args(match, count, _type))
+        )
+
     async def scan_iter(  # type: ignore[override]
         self,
         match: Any = None,

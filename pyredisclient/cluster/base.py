@@ -33,7 +33,7 @@ from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.url import parse_addresses
-from ..exceptions import ConnectionError, ResponseError
+from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
@@ -408,6 +408,34 @@ class ClusterBase(ClientBase, CoreCommands):
         if callback is not None:
             reply = callback(reply)
         return int(reply[0]), reply[1]
+
+    def _scan_cursor_steps(
+        self, cursor: int, args: Tuple[Any, ...]
+    ) -> Steps[Tuple[int, List[Any]]]:
+        """One step of ``scan(cursor)`` across the cluster. The cursor is one integer,
+        ``node_cursor * 16384 + slot``: ``slot`` is the lowest slot of the primary being
+        scanned (it names the node, whichever order the map lists them in) and
+        ``node_cursor`` that node's own SCAN cursor. Primaries are visited by their
+        lowest slot; 0 starts at the first and is returned after the last."""
+        if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
+            raise DataError(f"a cluster SCAN cursor is a non-negative int, not {cursor!r}")
+        smap = yield from self._map_steps()
+        firsts = smap.first_slots()
+        if not firsts:
+            raise ClusterError("the cluster has no primary serving slots")
+        node_cursor, slot = divmod(cursor, SLOTS)
+        if cursor == 0:
+            slot, node = firsts[0]
+        else:
+            found = smap.slots[slot]
+            if found is None:
+                raise ClusterDownError(f"CLUSTERDOWN slot {slot} of the scan is not served")
+            node = found
+        node_cursor, keys = yield from self._scan_steps(node, node_cursor, args)
+        if node_cursor != 0:
+            return node_cursor * SLOTS + slot, keys
+        after = [first for first, _ in firsts if first > slot]
+        return (min(after) if after else 0), keys
 
     def _health_steps(self) -> Steps[Dict[str, Any]]:
         started = time.perf_counter()

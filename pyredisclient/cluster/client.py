@@ -74,6 +74,20 @@ class RedisClusterClient(ClusterBase):
 
     # -- iteration, pipelines, health, lifecycle --------------------------------------
 
+    def scan(
+        self,
+        cursor: int = 0,
+        match: Any = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Tuple[int, List[Any]]:
+        """One SCAN step across the cluster: (next cursor, keys), as on RedisClient.
+        Start with 0 and pass each returned cursor back until it is 0 again; every
+        primary is scanned in turn. The cursor encodes the node and its own cursor
+        (``node_cursor * 16384 + lowest slot of the node``), so it stays one int."""
+        return run_sync(self._scan_cursor_steps(cursor, self._scan_args(match, count, _type)))
+
     def scan_iter(
         self,
         match: Any = None,
