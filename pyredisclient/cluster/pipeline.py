@@ -22,6 +22,7 @@ from ..client.pipeline import WATCH_LOST
 from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
+from ..resilience.retry import may_have_run
 from .errors import ClusterCrossSlotError, ClusterDownError
 from .routing import backoff, redirect, refused
 from .topology import split_name
@@ -285,7 +286,8 @@ class ClusterPipeline(CoreCommands):
     def _watched_steps(self, queue: _Queue, raise_on_error: bool) -> Steps[List[Any]]:
         """MULTI, the queued commands and EXEC on the watching connection, which
         goes back to its pool afterwards. Raises WatchError if a watched key
-        changed, or if the slot moved or the connection failed meanwhile."""
+        changed, or if the slot moved or the connection failed before EXEC was
+        sent; a failure once EXEC may have run raises that error itself."""
         node_pipe = self._node_pipe
         if not queue:
             yield from self._unpin_steps()
@@ -303,7 +305,11 @@ class ClusterPipeline(CoreCommands):
         try:
             replies: List[Any] = yield from node_pipe._execute_steps(raise_on_error)
         except WatchError as exc:
-            self._lost = isinstance(exc.__cause__, (ConnectionError, TimeoutError))
+            cause = exc.__cause__
+            if isinstance(cause, (ConnectionError, TimeoutError)):
+                if may_have_run(cause):  # EXEC may have run: no retry may repeat it
+                    raise cause from None
+                self._lost = True
             raise
         except ResponseError as exc:
             if _REDIRECT.search(str(exc)) is None:

@@ -270,3 +270,69 @@ def test_async_watch_and_transaction(redis_cluster: RedisClusterServers) -> None
             assert stats["idle"] >= 1 and stats["in_use"] <= len(c.nodes())
 
     asyncio.run(main())
+
+
+def test_a_failed_connection_while_watching_is_a_watch_error(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    key = "{cf}k"
+    node = redis_cluster.node_for_slot(_core.key_slot(key))
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(host, port, socket_timeout=0.3, retry_timeout=5.0) as c:
+        c.set(key, 1)
+        pipe = c.pipeline()
+        pipe.watch(key)
+        redis_cluster.pause(node)
+        try:
+            with pytest.raises(WatchError, match="occurred while watching"):
+                pipe.get(key)  # timed out: the watch may be gone
+        finally:
+            redis_cluster.resume(node)
+        assert not pipe.watching
+        calls = []
+        resume = threading.Timer(0.6, redis_cluster.resume, (node,))
+
+        def bump(p: Any) -> None:
+            calls.append(int(p.get(key)))
+            redis_cluster.pause(node)
+            resume.start()
+            p.multi()
+            p.incr(key)
+
+        try:
+            with pytest.raises(pyredisclient.TimeoutError):
+                c.transaction(bump, key)  # EXEC sent, no reply: it may have run
+        finally:
+            resume.join(5)
+        assert calls == [1]  # so the function did not run again
+        assert c.get(key) in (b"1", b"2")  # and the INCR ran at most once
+
+
+def test_exec_that_may_have_run_is_not_run_again(redis_cluster: RedisClusterServers) -> None:
+    key = "{ex}k"
+    node = redis_cluster.node_for_slot(_core.key_slot(key))
+    host, port = next(a for a in redis_cluster.addresses if a[1] != node.port)
+    calls = []
+
+    def crash() -> None:
+        time.sleep(0.3)  # EXEC is in the paused node's socket: it may run, or not
+        redis_cluster.kill(node)  # the unread EXEC: the client's read gets a reset
+        redis_cluster.restart(node, timeout=20)
+
+    crasher = threading.Thread(target=crash)
+    with RedisClusterClient(host, port, socket_timeout=5.0, retry_timeout=20.0) as c:
+
+        def bump(p: Any) -> None:
+            calls.append(int(p.get(key) or 0))
+            if len(calls) == 1:
+                redis_cluster.pause(node)
+                crasher.start()
+            p.multi()
+            p.incr(key)
+
+        try:
+            with pytest.raises(pyredisclient.ConnectionError):
+                c.transaction(bump, key)
+        finally:
+            crasher.join(30)
+    assert calls == [0]  # never run again once EXEC was sent
