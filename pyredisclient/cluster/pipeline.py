@@ -34,6 +34,7 @@ _Queue = List[Tuple[Tuple[Any, ...], "Callback | None"]]
 # A redirection inside an error a node pipeline raised (annotated with the
 # command's position): "... caused error: MOVED 3999 127.0.0.1:7001".
 _REDIRECT = re.compile(r"(?:^|: )(MOVED|ASK) (\d+) (\S+)$")
+_REFUSED = re.compile(r"(?:^|: )(TRYAGAIN|CLUSTERDOWN)\b")
 _CROSS_SLOT = (
     "CROSSSLOT a cluster transaction needs every key in one slot: give the keys "
     "a common hash tag ({tag})"
@@ -152,7 +153,7 @@ class ClusterPipeline(CoreCommands):
         self._lost = True
         where = _REDIRECT.search(str(exc))
         if where is not None and where.group(1) == "MOVED":
-            self._client._state.moved(int(where.group(2)), where.group(3))
+            self._moved(where)
         yield from self._unpin_steps()
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return WatchError(WATCH_LOST)
@@ -325,7 +326,9 @@ class ClusterPipeline(CoreCommands):
         if len(slots) > 1 or -2 in slots:
             raise ClusterCrossSlotError(_CROSS_SLOT)
         slot = next(iter(slots)) if slots else None
-        for attempt in range(3):
+        deadline = time.monotonic() + client._retry_timeout
+        attempt = moves = 0
+        for _ in range(1000):  # bounded: the deadline or the MOVED limit ends it first
             smap = yield from client._map_steps()
             node = smap.slots[slot] if slot is not None else smap.primaries[0]
             if node is None:
@@ -337,12 +340,34 @@ class ClusterPipeline(CoreCommands):
                 replies: List[Any] = yield pipe.execute(raise_on_error)
                 return replies
             except ResponseError as exc:
-                # MOVED inside MULTI aborts the whole block: nothing ran, so run it
-                # again on the slot's new owner once the map says who that is.
-                if "MOVED " not in str(exc) or attempt == 2:
+                # MOVED, ASK, TRYAGAIN or CLUSTERDOWN instead of QUEUED: EXEC was
+                # refused and nothing ran, so the block may run again. MOVED: at
+                # once on the new owner; the others once the slot has settled.
+                where = _REDIRECT.search(str(exc))
+                if where is not None and where.group(1) == "MOVED" and moves < 16:
+                    moves += 1
+                    self._moved(where)
+                    continue
+                if where is None and _REFUSED.search(str(exc)) is None:
                     raise
-                yield from client._refresh_steps(force=True)
-        raise AssertionError("unreachable")
+                error = exc
+            attempt += 1
+            delay = backoff(attempt)
+            if time.monotonic() + delay >= deadline:
+                raise error
+            state.count("retries")
+            yield client._sleep(delay)
+            yield from client._refresh_steps(force=True)
+        raise ClusterDownError(f"MULTI: slot {slot} kept moving")
+
+    def _moved(self, where: Any) -> None:
+        """Put a MOVED reply's new owner in the slot map (a target without a host,
+        ``:port``, waits for the next refresh)."""
+        state = self._client._state
+        if not where.group(3).startswith(":"):
+            state.moved(int(where.group(2)), where.group(3))
+        else:
+            state.refresh_due = True
 
 
 def transaction_steps(

@@ -336,3 +336,34 @@ def test_exec_that_may_have_run_is_not_run_again(redis_cluster: RedisClusterServ
         finally:
             crasher.join(30)
     assert calls == [0]  # never run again once EXEC was sent
+
+
+def test_transaction_waits_out_a_migration(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    keys = [f"{{tm}}{i}" for i in range(6)]
+    for k in keys:
+        client.set(k, 1)
+    slot = _core.key_slot(keys[0])
+    source = redis_cluster.node_for_slot(slot)
+    target = other_primary(redis_cluster, keys[0])
+    redis_cluster.begin_slot_migration(slot, target)
+    redis_cluster.move_slot_keys(slot, target, limit=3)  # half-way: ASK for some keys
+
+    def finish() -> None:
+        time.sleep(0.4)
+        redis_cluster.move_slot_keys(slot, target, source=source)
+        redis_cluster.finish_slot_migration(slot, target, source=source)
+
+    finisher = threading.Thread(target=finish)
+    finisher.start()
+    try:
+        pipe = client.pipeline(transaction=True)
+        for k in keys:
+            pipe.incr(k)
+        assert pipe.execute() == [2] * 6  # EXECABORT with ASK: nothing ran, so again
+    finally:
+        finisher.join(10)
+    assert client.mget(keys) == [b"2"] * 6  # each INCR once
+    stats = client.metrics()["cluster"]
+    assert 1 <= stats["retries"] <= 20
