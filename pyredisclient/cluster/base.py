@@ -257,14 +257,20 @@ class ClusterBase(ClientBase, CoreCommands):
                     raise
                 error = exc
             attempt += 1
-            delay = backoff(attempt)
-            if time.monotonic() + delay >= deadline:
-                raise error
-            state.count("retries")
-            yield self._sleep(delay)
-            yield from self._refresh_steps(force=True)
+            yield from self._backoff_steps(attempt, deadline, error)
             smap = yield from self._map_steps()
             node, asking = None, False
+
+    def _backoff_steps(self, attempt: int, deadline: float, error: BaseException) -> Steps[None]:
+        """Between tries of a call that failed with ``error`` (``attempt``: how many
+        failed): raise ``error`` if the back-off would pass ``deadline``, else sleep
+        it and refresh the slot map."""
+        delay = backoff(attempt)
+        if time.monotonic() + delay >= deadline:
+            raise error
+        self._state.count("retries")
+        yield self._sleep(delay)
+        yield from self._refresh_steps(force=True)
 
     def _replica_steps(self, smap: SlotMap, slot: int, args: Sequence[Any]) -> Steps[Any]:
         """A read from a random replica of the slot's primary (READONLY and the

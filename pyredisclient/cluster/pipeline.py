@@ -24,7 +24,7 @@ from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
 from ..resilience.retry import may_have_run
 from .errors import ClusterCrossSlotError, ClusterDownError
-from .routing import backoff, redirect, refused
+from .routing import redirect, refused
 from .topology import split_name
 
 __all__ = ["AsyncClusterPipeline", "ClusterPipeline", "transaction_steps"]
@@ -230,12 +230,7 @@ class ClusterPipeline(CoreCommands):
                 except (ConnectionError, TimeoutError) as exc:  # WATCH changes nothing
                     error = exc
             attempt += 1
-            delay = backoff(attempt)
-            if time.monotonic() + delay >= deadline:
-                raise error
-            state.count("retries")
-            yield client._sleep(delay)
-            yield from client._refresh_steps(force=True)
+            yield from client._backoff_steps(attempt, deadline, error)
         raise ClusterDownError(f"WATCH: slot {slot} kept moving")
 
     def _immediate_steps(self, args: Tuple[Any, ...], callback: Callback | None) -> Steps[Any]:
@@ -352,12 +347,7 @@ class ClusterPipeline(CoreCommands):
                     raise
                 error = exc
             attempt += 1
-            delay = backoff(attempt)
-            if time.monotonic() + delay >= deadline:
-                raise error
-            state.count("retries")
-            yield client._sleep(delay)
-            yield from client._refresh_steps(force=True)
+            yield from client._backoff_steps(attempt, deadline, error)
         raise ClusterDownError(f"MULTI: slot {slot} kept moving")
 
     def _moved(self, where: Any) -> None:
@@ -392,20 +382,14 @@ def transaction_steps(
             func_value = yield func(pipe)
             exec_value = yield from pipe._execute_steps(True)
             return func_value if value_from_callable else exec_value
-        except WatchError:
+        except WatchError as exc:
             lost, pipe._lost = pipe._lost, False
             yield from pipe._reset_steps()
             if lost:
-                now = time.monotonic()
                 if attempt == 0:
-                    deadline = now + client._retry_timeout
+                    deadline = time.monotonic() + client._retry_timeout
                 attempt += 1
-                delay = backoff(attempt)
-                if now + delay >= deadline:
-                    raise
-                client._state.count("retries")
-                yield client._sleep(delay)
-                yield from client._refresh_steps(force=True)
+                yield from client._backoff_steps(attempt, deadline, exc)
             elif watch_delay is not None and watch_delay > 0:
                 yield client._sleep(watch_delay)
 
