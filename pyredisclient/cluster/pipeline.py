@@ -157,11 +157,8 @@ class ClusterPipeline(CoreCommands):
         yield from self._unpin_steps()
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return WatchError(WATCH_LOST)
-        return WatchError(f"slot {self._slot_text(where)} moved while watching ({exc})")
-
-    @staticmethod
-    def _slot_text(where: Any) -> str:
-        return where.group(2) if where is not None else "?"
+        slot = where.group(2) if where is not None else "?"
+        return WatchError(f"slot {slot} moved while watching ({exc})")
 
     def _check_slot(self, args: Tuple[Any, ...]) -> None:
         slot = command_slot(args)
@@ -228,6 +225,7 @@ class ClusterPipeline(CoreCommands):
                     state.count("ask" if where is not None else "tryagain")
                     error = exc
                 except (ConnectionError, TimeoutError) as exc:  # WATCH changes nothing
+                    node_pipe._drop_pin(ok=False)  # a timed-out connection is not pooled
                     error = exc
             attempt += 1
             yield from client._backoff_steps(attempt, deadline, error)

@@ -367,3 +367,24 @@ def test_transaction_waits_out_a_migration(
     assert client.mget(keys) == [b"2"] * 6  # each INCR once
     stats = client.metrics()["cluster"]
     assert 1 <= stats["retries"] <= 20
+
+
+def test_first_watch_on_an_unanswering_node_gives_up_and_pins_nothing(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    key = "{un}k"
+    node = redis_cluster.node_for_slot(_core.key_slot(key))
+    host, port = next(a for a in redis_cluster.addresses if a[1] != node.port)
+    with RedisClusterClient(host, port, socket_timeout=0.2, retry_timeout=0.6) as c:
+        c.get(key)  # the slot map, and a pooled connection to the node
+        redis_cluster.pause(node)
+        try:
+            pipe = c.pipeline()
+            with pytest.raises(pyredisclient.TimeoutError):
+                pipe.watch(key)  # timed out, backed off, tried again, gave up
+            assert not pipe.watching
+        finally:
+            redis_cluster.resume(node)
+        assert c.pool_stats()["in_use"] == 0
+        assert c.metrics()["cluster"]["retries"] >= 1
+        assert c.get(key) is None
