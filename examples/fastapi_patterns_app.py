@@ -18,7 +18,8 @@ Routes:
     Takes one job (at-least-once: a worker that dies before ``ack`` gets its
     job redelivered after the visibility timeout), "processes" it, acks it.
 ``GET /health/live``, ``GET /health/ready``
-    Liveness never touches Redis; readiness answers 503 while a database is down.
+    Liveness never touches Redis; readiness answers 503 while a database is down,
+    from the background health monitor's last report.
 
 While Redis is unreachable, routes answer 503 (``Retry-After`` while the circuit
 breaker is open) instead of 500.
@@ -46,6 +47,9 @@ Jobs = Annotated[AsyncRedisClient, Depends(async_redis_client("jobs"))]
 
 def create_app(**options: Any) -> FastAPI:
     """The app; *options* go to :func:`lifespan` (RedisClient options win over REDIS_*)."""
+    # health_monitor: each database is checked every 10 s in the background, and the
+    # readiness probe answers from the last report (no Redis round trip per probe).
+    options.setdefault("health_monitor", 10)
     app = FastAPI(lifespan=lifespan(databases={"cache": 1, "jobs": 2}, **options))
     install_exception_handlers(app)
     app.include_router(probes_router())

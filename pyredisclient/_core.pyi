@@ -1,6 +1,17 @@
 """Type stubs for the C extension pyredisclient._core."""
 
-from typing import Any, Callable, Dict, List, Literal, Sequence, TypedDict, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Literal,
+    Sequence,
+    Tuple,
+    TypedDict,
+    Union,
+    final,
+)
 
 _Arg = Union[bytes, bytearray, memoryview, str, int, float]
 
@@ -31,6 +42,10 @@ InvalidResponse = ProtocolError
 # -- end of the generated exception classes --
 
 def error_classes() -> Dict[str, str | None]: ...
+
+@final
+class NeverDecode(Tuple[Any, ...]):
+    """A command's arguments whose reply keeps its strings as bytes."""
 
 class Batch:
     def __init__(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Generator, TypeVar
 
-__all__ = ["Steps", "run_async", "run_sync"]
+__all__ = ["Steps", "run_any", "run_async", "run_sync"]
 
 _R = TypeVar("_R")
 
@@ -45,10 +45,18 @@ def run_sync(steps: Steps[_R]) -> _R:
 
 async def run_async(steps: Steps[_R]) -> _R:
     """Run *steps* on the event loop, awaiting every awaitable they yield."""
-    value: Any = None
+    try:
+        first = steps.send(None)
+    except StopIteration as done:
+        result: _R = done.value
+        return result
+    return await _resume_async(steps, first)
+
+
+async def _resume_async(steps: Steps[_R], value: Any) -> _R:
+    """Go on with *steps* on the event loop from the value of their last yield."""
     try:
         while True:
-            value = steps.send(value)
             while inspect.isawaitable(value):
                 try:
                     value = await value
@@ -56,6 +64,24 @@ async def run_async(steps: Steps[_R]) -> _R:
                     value = steps.throw(exc)
                 else:
                     break
+            value = steps.send(value)
     except StopIteration as done:
         result: _R = done.value
         return result
+
+
+def run_any(steps: Steps[_R]) -> Any:
+    """Run *steps* on whichever client they call, told by their first call: the result
+    when it was blocking, an awaitable of it (to await on the loop) when it returned
+    one. For an API that takes either kind of client, as a registered Script does."""
+    try:
+        value = steps.send(None)
+    except StopIteration as done:
+        return done.value
+    if inspect.isawaitable(value):
+        return _resume_async(steps, value)
+    try:
+        while True:
+            value = steps.send(value)
+    except StopIteration as done:
+        return done.value

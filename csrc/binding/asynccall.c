@@ -23,6 +23,7 @@ new_async_call(RedisClientObject *self, size_t cmdlen)
     ac->batch = NULL;
     ac->pin = NULL;
     ac->single = 0;
+    ac->raw = 0;
     ac->finished = 0;
     PyObject_GC_Track(ac);
     return ac;
@@ -78,6 +79,7 @@ pyrc_start(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
         return NULL;
     }
     ac->single = 1;
+    ac->raw = pyrc_never_decode(self->state, args_seq);
     prc_call_init(&ac->call, ac->cmd, len, 1, flags | PRC_CALL_NONBLOCK,
                   prc_deadline_after(self->socket_timeout));
     if (flags & PRC_CALL_BLOCKING) {
@@ -221,8 +223,8 @@ AsyncCall_step(AsyncCallObject *ac, PyObject *unused)
         return NULL;
     }
     rc = prc_pool_step(ac->client->pool, &ac->call);
-    if (ac->call.transition >= 0 &&
-        pyrc_log_transition(ac->client, &ac->call) < 0) {
+    if ((ac->call.transition >= 0 || ac->call.conn_event) &&
+        pyrc_log_call_events(ac->client, &ac->call) < 0) {
         async_finish(ac, PRC_EINTR);
         return NULL;
     }
@@ -270,7 +272,9 @@ PyDoc_STRVAR(
 static PyObject *
 AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
 {
+    static const unsigned char raw = 1;
     Py_ssize_t n = ac->call.nreplies;
+    BatchObject *b = (BatchObject *)ac->batch;
     PyObject *res;
 
     (void)unused;
@@ -280,8 +284,14 @@ AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
         return NULL;
     }
     ac->finished = 1;
-    res = pyrc_complete(ac->client, &ac->call, n, ac->single,
-                        pyrc_exec_items(ac->batch));
+    if (b != NULL) {
+        res = pyrc_complete(ac->client, &ac->call, n, 0,
+                            pyrc_exec_items(ac->batch), b->raw,
+                            b->raw_cap < n ? b->raw_cap : n);
+    } else {
+        res = pyrc_complete(ac->client, &ac->call, n, ac->single, -1,
+                            ac->raw ? &raw : NULL, 1);
+    }
     async_finish(ac, PRC_OK); /* gives the batch back; already finished */
     return res;
 }

@@ -110,6 +110,7 @@ Batch_dealloc(BatchObject *self)
     }
     PyMem_Free(self->encoding);
     PyMem_Free(self->errors);
+    PyMem_Free(self->raw);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -158,6 +159,9 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
     prc_resp_write_command(self->out.buf + self->out.len, a->argc, a->argv,
                            a->argvlen);
     self->out.len += len;
+    if (self->n < self->raw_cap) {
+        self->raw[self->n] = 0; /* a position used before a clear() */
+    }
     self->n++;
     if (!(flags & PRC_CALL_READONLY)) {
         self->flags &= ~PRC_CALL_READONLY;
@@ -171,15 +175,44 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
     return 0;
 }
 
-/* Convert and push a tuple/list of arguments (batch_push); 0 or -1.
- * Inline: each caller's constant `refused` then costs nothing. */
+/* Room for the raw flags of positions below n, new ones zero: 0, or -1
+ * with MemoryError. */
+static int
+raw_reserve(BatchObject *self, Py_ssize_t n)
+{
+    Py_ssize_t cap = self->raw_cap > 0 ? self->raw_cap : 16;
+    unsigned char *p;
+
+    if (n <= self->raw_cap) {
+        return 0;
+    }
+    while (cap < n) {
+        cap *= 2;
+    }
+    p = PyMem_Realloc(self->raw, (size_t)cap);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(p + self->raw_cap, 0, (size_t)(cap - self->raw_cap));
+    self->raw = p;
+    self->raw_cap = cap;
+    return 0;
+}
+
+/* Convert and push a tuple/list of arguments (batch_push), marking its
+ * reply raw when it is a NeverDecode; 0 or -1.  Inline: each caller's
+ * constant `refused` then costs nothing. */
 static inline int
 batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq, int refused)
 {
     pyrc_args a;
     PyObject *seq;
-    int rc;
+    int rc, never_decode = pyrc_never_decode(st, args_seq);
 
+    if (never_decode && raw_reserve(self, self->n + 1) < 0) {
+        return -1;
+    }
     seq = PySequence_Fast(args_seq, "append() takes a tuple of arguments");
     if (seq == NULL) {
         return -1;
@@ -190,6 +223,9 @@ batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq, int refused)
         return -1;
     }
     rc = batch_push(self, st, &a, refused);
+    if (rc == 0 && never_decode) {
+        self->raw[self->n - 1] = 1;
+    }
     pyrc_args_free(&a);
     Py_DECREF(seq);
     return rc;

@@ -41,8 +41,9 @@ typedef struct {
     PyTypeObject *AsyncCallType;
     PyTypeObject *PinnedType;
     PyTypeObject *MuxType;
-    PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
-    PyObject *logger;             /* logging.getLogger("pyredisclient") */
+    PyTypeObject *NeverDecodeType; /* a tuple subclass (neverdecode.c) */
+    PyObject *exc[PRC_EXC_COUNT];  /* the classes of PRC_EXC_MAP (prc.h) */
+    PyObject *logger;              /* logging.getLogger("pyredisclient") */
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
     PyTypeObject *SubscriberType;
     /* A pub/sub message's keys ("type", "pattern", "channel", "data"), its
@@ -107,6 +108,12 @@ typedef struct {
     char *spare;
     size_t spare_cap;
     PyObject *weakreflist;
+    /* Owned: the extra fields of this client's logs (redis_host,
+     * redis_port, redis_db, redis_tls; only str, int, bool, None, so no
+     * cycle: not traversed), and the same as text ("host:port db 0, TLS
+     * no"; PyMem_RawFree).  NULL before init. */
+    PyObject *log_where;
+    char *where;
 } RedisClientObject;
 
 /* A queue of encoded commands for one pipeline, kept in C. */
@@ -116,7 +123,11 @@ typedef struct {
     char *encoding;               /* owned; NULL for UTF-8 (str arguments) */
     char *errors;                 /* owned; NULL for strict */
     Py_ssize_t n;                 /* commands queued */
-    int busy;  /* sent by a call in progress: append/clear refuse */
+    int busy; /* sent by a call in progress: append/clear refuse */
+    /* Owned (PyMem), or NULL while no NeverDecode command was queued:
+     * raw[i] for the command at position i < raw_cap (pyrc_raw_t). */
+    unsigned char *raw;
+    Py_ssize_t raw_cap;
     int flags; /* AND of PRC_CALL_READONLY over the commands, OR of
                   PRC_CALL_CLOSE (QUIT) */
     int any_blocking;
@@ -137,6 +148,7 @@ typedef struct {
     struct PinnedObject *pin; /* strong reference while a pinned call is in
                                  flight (the pin lent it its connection) */
     int single;               /* one command: raise its error reply */
+    int raw;                  /* single: its reply is never decoded */
     int finished;
     prc_call_t call;
     char cmd[]; /* the single command's RESP, sent by call */
@@ -168,6 +180,10 @@ pyrc_state *pyrc_get_state_by_type(PyTypeObject *tp) PYRC_BORROWED;
  * when logging raised (e.g. a signal handler ran inside it) and no other
  * exception was pending; the caller must then propagate it. */
 int pyrc_log(pyrc_state *st, int level, const char *fmt, ...);
+/* pyrc_log with `extra` (a dict, borrowed; NULL for none) passed as the
+ * record's extra fields, for structured logs. */
+int pyrc_log_extra(pyrc_state *st, int level, PyObject *extra, const char *fmt,
+                   ...);
 
 /* errors.c */
 /* The exception class for a core error code (borrowed from the state). */
@@ -211,18 +227,40 @@ void pyrc_args_free(pyrc_args *a);
  * prc_wbuf_append_command). */
 int pyrc_command_size(pyrc_state *st, const pyrc_args *a,
                       size_t *size) PYRC_RAISES_NEG;
-/* Parse `n` replies from the connection's bytes into Python objects.
- * Returns a new reference: the single reply when n == 1 and `as_list`
- * is 0, else a list.  Error replies become exception instances. */
+/* Which replies of a parse keep their strings as bytes on a client with
+ * decode_responses (commands sent as NeverDecode: redis-py's NEVER_DECODE).
+ * Reply i is raw when i < len and flags[i]; when exec >= 0, reply `exec`
+ * is a transaction's EXEC, whose element j answers the command at
+ * position 1 + j (after MULTI): raw when flags[1 + j].  Borrowed. */
+typedef struct {
+    const unsigned char *flags;
+    Py_ssize_t len;
+    Py_ssize_t exec;
+} pyrc_raw_t;
+
+/* Is this command (a tuple of arguments) a NeverDecode?  Its type only. */
+static inline int
+pyrc_never_decode(pyrc_state *st, PyObject *args_seq)
+{
+    return Py_TYPE(args_seq) == st->NeverDecodeType;
+}
+
+/* Parse `n` replies from the connection's bytes into Python objects,
+ * decoding none of those `raw` names (NULL: the client's setting for
+ * all).  Returns a new reference: the single reply when n == 1 and
+ * `as_list` is 0, else a list.  Error replies become exception
+ * instances. */
 PyObject *pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn,
-                             Py_ssize_t n, int as_list) PYRC_RAISES;
+                             Py_ssize_t n, int as_list,
+                             const pyrc_raw_t *raw) PYRC_RAISES;
 /* The same for the n whole replies in buf[0, len) (a shared connection's
  * stream): the reader is fed no byte beyond them.  With `keep`, a reply
  * that a conversion refused (a decoding error, memory) leaves the
  * connection usable: the exception is set, the connection not broken. */
 PyObject *pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn,
                           const char *buf, size_t len, Py_ssize_t n,
-                          int as_list, int keep) PYRC_RAISES;
+                          int as_list, int keep,
+                          const pyrc_raw_t *raw) PYRC_RAISES;
 
 /* commands.c: command_spec, command_keys, command_names */
 extern PyMethodDef pyrc_command_methods[];
@@ -253,13 +291,20 @@ void pyrc_set_block_deadline(RedisClientObject *self, prc_call_t *call,
 /* Finish a call and log its breaker transition: -1 when logging raised
  * (the exception is set and must be propagated). */
 int pyrc_finish(RedisClientObject *self, prc_call_t *call, int outcome);
-/* Log (once) the breaker transition a call caused; -1 when logging
+/* Log a breaker transition (PRC_BREAKER_*) at WARNING; -1 when logging
  * raised. */
-int pyrc_log_transition(RedisClientObject *self, prc_call_t *call);
+int pyrc_log_transition(RedisClientObject *self, int transition);
+/* Log (once) what a call caused: the pool's first connect (INFO), a
+ * reconnect after a failure or a breaker transition (WARNING), and reset
+ * them on the call; -1 when logging raised. */
+int pyrc_log_call_events(RedisClientObject *self, prc_call_t *call);
 /* Parse the n replies of a successful call and finish it; `single` raises
- * the one reply's error, `exec` is pyrc_exec_items.  New reference. */
+ * the one reply's error, `exec` is pyrc_exec_items; raw[i] (raw NULL, or
+ * i >= nraw: decoded as the client says) keeps reply i, or a
+ * transaction's item, as bytes.  New reference. */
 PyObject *pyrc_complete(RedisClientObject *self, prc_call_t *call,
-                        Py_ssize_t n, int single, Py_ssize_t exec) PYRC_RAISES;
+                        Py_ssize_t n, int single, Py_ssize_t exec,
+                        const unsigned char *raw, Py_ssize_t nraw) PYRC_RAISES;
 /* The replies the final EXEC of a transaction batch must hold, or -1. */
 Py_ssize_t pyrc_exec_items(PyObject *batch);
 /* Run one command / a batch to its end, on a pin's connection if given. */
@@ -284,6 +329,8 @@ int pyrc_batch_busy(BatchObject *self) PYRC_RAISES_NEG;
 
 /* subscriber.c: the Subscriber type. */
 extern PyType_Spec pyrc_subscriber_spec;
+/* neverdecode.c: the NeverDecode type (a tuple subclass). */
+extern PyType_Spec pyrc_neverdecode_spec;
 /* mux.c: the Mux type, a connection shared by an event loop's tasks. */
 extern PyType_Spec pyrc_mux_spec;
 /* A new Mux on the pin's connection, which it takes. */

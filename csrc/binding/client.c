@@ -1,6 +1,8 @@
 /* client.c - the Client type: a pool with a command interface, and the
  * synchronous call path (prepare, run without the GIL, complete) that
  * Pinned and AsyncCall share. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,34 +13,88 @@
 
 static const char *const breaker_names[] = {"closed", "open", "half_open"};
 
-/* Log the transition a call caused, once, saying why it opened.  -1
- * when logging raised. */
-int
-pyrc_log_transition(RedisClientObject *self, prc_call_t *call)
+/* Log one event of this client at `level`: extra holds log_where,
+ * "redis_event" and, for the breaker, "redis_breaker" (its new state).
+ * Keeps an exception being raised; -1 when logging raised and none was
+ * pending. */
+static int
+log_event(RedisClientObject *self, int level, const char *event,
+          const char *breaker, const char *fmt, ...)
 {
     pyrc_state *st = self->state;
-    int t = call->transition;
+    PyObject *exc_type, *exc_value, *exc_tb, *extra, *v;
+    char msg[320];
+    va_list ap;
+    int rc = -1;
 
-    call->transition = -1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    extra = self->log_where ? PyDict_Copy(self->log_where) : PyDict_New();
+    if (extra != NULL) {
+        v = Py_BuildValue("{s:s,s:z}", "redis_event", event, "redis_breaker",
+                          breaker);
+        if (v != NULL && PyDict_Update(extra, v) == 0) {
+            rc = pyrc_log_extra(st, level, extra, "%s", msg);
+        }
+        Py_XDECREF(v);
+        Py_DECREF(extra);
+    }
+    if (exc_type != NULL) {
+        if (rc < 0) {
+            PyErr_WriteUnraisable(st->logger);
+            rc = 0;
+        }
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+    }
+    return rc;
+}
+
+int
+pyrc_log_transition(RedisClientObject *self, int t)
+{
     if (t == PRC_BREAKER_OPEN) {
         prc_breaker_info_t info;
         prc_breaker_info(prc_pool_breaker(self->pool), &info);
-        return pyrc_log(st, 30,
-                        "circuit breaker opened for %.3g s (%s; last error "
-                        "%s): calls fail fast with CircuitOpenError until a "
-                        "probe succeeds",
-                        (double)info.open_ns / 1e9, info.reason,
-                        prc_err_name(info.last_error));
+        return log_event(self, 30, "breaker_open", breaker_names[t],
+                         "circuit breaker opened for %.3g s (%s; last error "
+                         "%s): calls fail fast with CircuitOpenError until a "
+                         "probe succeeds",
+                         (double)info.open_ns / 1e9, info.reason,
+                         prc_err_name(info.last_error));
     }
     if (t == PRC_BREAKER_HALF_OPEN) {
-        return pyrc_log(st, 20,
-                        "circuit breaker half-open: probing the server");
+        return log_event(self, 30, "breaker_half_open", breaker_names[t],
+                         "circuit breaker half-open: probing the server");
     }
     if (t == PRC_BREAKER_CLOSED) {
-        return pyrc_log(st, 20,
-                        "circuit breaker closed: server reachable again");
+        return log_event(self, 30, "breaker_closed", breaker_names[t],
+                         "circuit breaker closed: server reachable again");
     }
     return 0;
+}
+
+int
+pyrc_log_call_events(RedisClientObject *self, prc_call_t *call)
+{
+    int t = call->transition, ev = call->conn_event, rc = 0;
+    const char *where = self->where ? self->where : "?";
+
+    call->transition = -1;
+    call->conn_event = PRC_CONN_EVENT_NONE;
+    if (ev == PRC_CONN_EVENT_CONNECT) {
+        rc = log_event(self, 20, "connect", NULL, "Redis connected to %s",
+                       where);
+    } else if (ev == PRC_CONN_EVENT_RECONNECT) {
+        rc = log_event(self, 30, "reconnect", NULL,
+                       "Redis reconnected to %s after a connection failure",
+                       where);
+    }
+    if (rc == 0 && t >= 0) {
+        rc = pyrc_log_transition(self, t);
+    }
+    return rc;
 }
 
 /*
@@ -62,11 +118,14 @@ run_call(RedisClientObject *self, prc_call_t *call)
         {
             prc_call_finish(self->pool, call, PRC_EINTR);
             call->transition = -1;
+            call->conn_event = PRC_CONN_EVENT_NONE;
             return PYRC_RAISED;
         }
-        if (call->transition >= 0 && pyrc_log_transition(self, call) < 0) {
+        if ((call->transition >= 0 || call->conn_event) &&
+            pyrc_log_call_events(self, call) < 0) {
             prc_call_finish(self->pool, call, PRC_EINTR);
             call->transition = -1;
+            call->conn_event = PRC_CONN_EVENT_NONE;
             return PYRC_RAISED;
         }
         if (rc != PRC_EINTR) {
@@ -75,14 +134,14 @@ run_call(RedisClientObject *self, prc_call_t *call)
     }
 }
 
-/* Finish a call and log its breaker transition: -1 when logging raised
+/* Finish a call and log what it caused: -1 when logging raised
  * (the exception is set and must be propagated). */
 int
 pyrc_finish(RedisClientObject *self, prc_call_t *call, int outcome)
 {
     prc_call_finish(self->pool, call, outcome);
-    if (call->transition >= 0) {
-        return pyrc_log_transition(self, call);
+    if (call->transition >= 0 || call->conn_event) {
+        return pyrc_log_call_events(self, call);
     }
     return 0;
 }
@@ -113,6 +172,38 @@ Client_defaults(PyObject *unused1, PyObject *unused2)
     (void)unused1;
     (void)unused2;
     return pyrc_option_defaults();
+}
+
+/* Where the client connects, for its logs: log_where and where. */
+static int
+set_where(RedisClientObject *self, const prc_opts_t *o)
+{
+    char buf[400];
+    const char *tls = o->tls ? "yes" : "no";
+
+    if (o->unix_path != NULL) {
+        snprintf(buf, sizeof(buf), "%.300s db %d, TLS %s", o->unix_path, o->db,
+                 tls);
+        self->log_where = Py_BuildValue(
+            "{s:s,s:O,s:i,s:O}", "redis_host", o->unix_path, "redis_port",
+            Py_None, "redis_db", o->db, "redis_tls", Py_False);
+    } else {
+        snprintf(buf, sizeof(buf), "%.300s:%d db %d, TLS %s",
+                 o->host ? o->host : "", o->port, o->db, tls);
+        self->log_where = Py_BuildValue(
+            "{s:z,s:i,s:i,s:O}", "redis_host", o->host, "redis_port", o->port,
+            "redis_db", o->db, "redis_tls", o->tls ? Py_True : Py_False);
+    }
+    if (self->log_where == NULL) {
+        return -1;
+    }
+    self->where = PyMem_RawMalloc(strlen(buf) + 1);
+    if (self->where == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(self->where, buf, strlen(buf) + 1);
+    return 0;
 }
 
 static int
@@ -150,7 +241,7 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
         }
         return -1;
     }
-    return 0;
+    return set_where(self, &o);
 }
 
 static PyObject *
@@ -189,6 +280,8 @@ Client_dealloc(RedisClientObject *self)
     PyMem_Free(self->spare);
     PyMem_RawFree(self->encoding);
     PyMem_RawFree(self->errors);
+    PyMem_RawFree(self->where);
+    Py_XDECREF(self->log_where);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -229,7 +322,8 @@ PyDoc_STRVAR(
     "execute($self, args, /)\n--\n\n"
     "Send one command (a tuple of str, bytes, bytearray, memoryview,\n"
     "int or float) and return its reply.  An error reply raises\n"
-    "ResponseError (or a subclass).");
+    "ResponseError (or a subclass).  A NeverDecode tuple's reply keeps\n"
+    "its strings as bytes.");
 
 /* The state classes refused for one command: on a pooled connection all
  * of them; on a pinned one (a WATCHing pipeline) WATCH and UNWATCH may go,
@@ -367,14 +461,17 @@ check_exec(RedisClientObject *self, prc_call_t *call, PyObject *replies,
  * EXEC must hold, or -1.  Returns a new reference or NULL. */
 PyObject *
 pyrc_complete(RedisClientObject *self, prc_call_t *call, Py_ssize_t n,
-              int single, Py_ssize_t exec)
+              int single, Py_ssize_t exec, const unsigned char *raw,
+              Py_ssize_t nraw)
 {
     prc_conn_t *conn = prc_call_conn(call);
+    pyrc_raw_t rawinfo = {raw, nraw, exec >= 0 ? n - 1 : -1};
     PyObject *replies;
     Py_ssize_t i, nerr = 0;
     int outcome = PRC_OK;
 
-    replies = pyrc_parse_replies(self, conn, n, !single);
+    replies = pyrc_parse_replies(self, conn, n, !single,
+                                 raw != NULL ? &rawinfo : NULL);
     if (replies != NULL && exec >= 0) {
         replies = check_exec(self, call, replies, exec);
     }
@@ -424,6 +521,8 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     size_t len, cap = 0;
     double block;
     int flags, rc;
+    static const unsigned char raw = 1;
+    int never_decode;
 
     if (pyrc_check_open(self) < 0) {
         return NULL;
@@ -432,6 +531,7 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
                             pin) < 0) {
         return NULL;
     }
+    never_decode = pyrc_never_decode(self->state, args_seq);
     cmd = len <= sizeof(stack) ? stack : spare_take(self, len, &cap);
     if (cmd != NULL) {
         prc_resp_write_command(cmd, a.argc, a.argv, a.argvlen);
@@ -457,7 +557,8 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
             pyrc_raise(self->state, rc, call.errstr);
         }
     } else {
-        reply = pyrc_complete(self, &call, 1, 1, -1);
+        reply = pyrc_complete(self, &call, 1, 1, -1,
+                              never_decode ? &raw : NULL, 1);
     }
     if (pin != NULL) {
         pyrc_pin_keep(self, pin, &call);
@@ -559,7 +660,8 @@ pyrc_execute_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
         return NULL;
     }
     replies =
-        pyrc_complete(self, &call, b->n, 0, pyrc_exec_items((PyObject *)b));
+        pyrc_complete(self, &call, b->n, 0, pyrc_exec_items((PyObject *)b),
+                      b->raw, b->raw_cap < b->n ? b->raw_cap : b->n);
     if (pin != NULL) {
         pyrc_pin_keep(self, pin, &call);
     }

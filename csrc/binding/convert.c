@@ -354,7 +354,26 @@ pyrc_command_size(pyrc_state *st, const pyrc_args *a, size_t *size)
 typedef struct {
     RedisClientObject *client;
     int failed; /* a Python exception is set */
+    int decode; /* the reply being read: its strings are decoded */
+    /* The reply being read is a transaction's EXEC whose items are raw
+     * by these flags (pyrc_raw_t), or NULL. */
+    const unsigned char *items;
+    Py_ssize_t nitems;
 } parse_ctx;
+
+/* Is a string of an EXEC reply the answer, or part of the answer, of a
+ * command sent as NeverDecode?  Found by the EXEC item it lies in: the
+ * task whose parent is the top level.  A rare path (a transaction that
+ * queued such a command). */
+static int
+item_is_raw(const parse_ctx *ctx, const redisReadTask *task)
+{
+    while (task->parent != NULL && task->parent->parent != NULL) {
+        task = task->parent;
+    }
+    return task->parent != NULL && task->idx >= 0 && task->idx < ctx->nitems &&
+           ctx->items[task->idx];
+}
 
 static void *
 attach(const redisReadTask *task, PyObject *obj)
@@ -379,7 +398,8 @@ create_string(const redisReadTask *task, char *s, size_t len)
 
     if (task->type == REDIS_REPLY_ERROR) {
         obj = pyrc_error_reply(c->state, s, len);
-    } else if (!c->decode) {
+    } else if (!ctx->decode ||
+               (ctx->items != NULL && item_is_raw(ctx, task))) {
         obj = PyBytes_FromStringAndSize(s, (Py_ssize_t)len);
     } else if (c->utf8_strict) {
         obj = PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, NULL);
@@ -456,20 +476,38 @@ reader_free(void *r)
 
 PyObject *
 pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
-                   int as_list)
+                   int as_list, const pyrc_raw_t *raw)
 {
     size_t len;
     const char *buf = prc_conn_replies(conn, &len);
 
-    return pyrc_parse_span(self, conn, buf, len, n, as_list, 0);
+    return pyrc_parse_span(self, conn, buf, len, n, as_list, 0, raw);
+}
+
+/* Set up ctx for reply i of a parse (pyrc_raw_t). */
+static void
+raw_for_reply(parse_ctx *ctx, const pyrc_raw_t *raw, Py_ssize_t i)
+{
+    ctx->decode = ctx->client->decode;
+    ctx->items = NULL;
+    if (raw == NULL || !ctx->decode) {
+        return;
+    }
+    if (i < raw->len && raw->flags[i]) {
+        ctx->decode = 0;
+    } else if (i == raw->exec && raw->len > 1) {
+        ctx->items = raw->flags + 1;
+        ctx->nitems = raw->len - 1;
+    }
 }
 
 PyObject *
 pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
-                size_t len, Py_ssize_t n, int as_list, int keep)
+                size_t len, Py_ssize_t n, int as_list, int keep,
+                const pyrc_raw_t *raw)
 {
     redisReader *r = prc_conn_user(conn);
-    parse_ctx ctx = {self, 0};
+    parse_ctx ctx = {self, 0, self->decode, NULL, 0};
     PyObject *list = NULL, *reply = NULL;
     size_t off = 0;
     Py_ssize_t i;
@@ -490,6 +528,9 @@ pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
     }
     for (i = 0; i < n; i++) {
         void *obj = NULL;
+        if (raw != NULL) {
+            raw_for_reply(&ctx, raw, i);
+        }
         for (;;) {
             size_t take;
             if (redisReaderGetReply(r, &obj) != REDIS_OK) {

@@ -15,21 +15,28 @@ pyrc_get_state_by_type(PyTypeObject *tp)
     return mod ? (pyrc_state *)PyModule_GetState(mod) : NULL;
 }
 
-int
-pyrc_log(pyrc_state *st, int level, const char *fmt, ...)
+/* Log msg at level, with extra (a dict, or NULL) as logging's extra. */
+static int
+log_msg(pyrc_state *st, int level, PyObject *extra, const char *msg)
 {
-    char msg[256];
     PyObject *res, *exc_type, *exc_value, *exc_tb;
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     /* Logging must never replace an exception being raised, and an
      * exception raised while logging (a KeyboardInterrupt from a signal
      * handler run by the interpreter inside the call) must not be lost. */
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    res = PyObject_CallMethod(st->logger, "log", "is", level, msg);
+    if (extra == NULL) {
+        res = PyObject_CallMethod(st->logger, "log", "is", level, msg);
+    } else {
+        PyObject *meth = PyObject_GetAttrString(st->logger, "log");
+        PyObject *args = Py_BuildValue("(is)", level, msg);
+        PyObject *kw = Py_BuildValue("{s:O}", "extra", extra);
+
+        res = meth && args && kw ? PyObject_Call(meth, args, kw) : NULL;
+        Py_XDECREF(meth);
+        Py_XDECREF(args);
+        Py_XDECREF(kw);
+    }
     if (res == NULL) {
         if (exc_type == NULL) {
             return -1;
@@ -37,8 +44,45 @@ pyrc_log(pyrc_state *st, int level, const char *fmt, ...)
         PyErr_WriteUnraisable(st->logger);
     }
     Py_XDECREF(res);
-    PyErr_Restore(exc_type, exc_value, exc_tb);
+    if (exc_type != NULL) {
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+    }
     return 0;
+}
+
+/* Format and log, with extra (or NULL). */
+static int
+log_v(pyrc_state *st, int level, PyObject *extra, const char *fmt, va_list ap)
+{
+    char msg[384];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    return log_msg(st, level, extra, msg);
+}
+
+int
+pyrc_log(pyrc_state *st, int level, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = log_v(st, level, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+pyrc_log_extra(pyrc_state *st, int level, PyObject *extra, const char *fmt,
+               ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = log_v(st, level, extra, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* Create the exception classes of the error table (PRC_EXC_MAP), parents
@@ -162,6 +206,12 @@ core_exec(PyObject *mod)
     if (st->MuxType == NULL || PyModule_AddType(mod, st->MuxType) < 0) {
         return -1;
     }
+    st->NeverDecodeType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        mod, &pyrc_neverdecode_spec, (PyObject *)&PyTuple_Type);
+    if (st->NeverDecodeType == NULL ||
+        PyModule_AddType(mod, st->NeverDecodeType) < 0) {
+        return -1;
+    }
     /* A shared connection's answer to a caller whose command may be sent
      * again (it never reached the server, or it is safe to replay). */
     st->retry = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
@@ -212,6 +262,7 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
     Py_VISIT(st->AsyncCallType);
     Py_VISIT(st->PinnedType);
     Py_VISIT(st->MuxType);
+    Py_VISIT(st->NeverDecodeType);
     Py_VISIT(st->retry);
     Py_VISIT(st->logger);
     Py_VISIT(st->step_ready);
@@ -233,6 +284,7 @@ core_clear(PyObject *mod)
     Py_CLEAR(st->AsyncCallType);
     Py_CLEAR(st->PinnedType);
     Py_CLEAR(st->MuxType);
+    Py_CLEAR(st->NeverDecodeType);
     Py_CLEAR(st->retry);
     Py_CLEAR(st->str_done);
     Py_CLEAR(st->str_set_result);

@@ -34,6 +34,7 @@ typedef struct {
     uint64_t epoch;   /* breaker admission */
     int probe;
     int flags;     /* PRC_CALL_READONLY */
+    int raw;       /* sent as NeverDecode: its reply is never decoded */
     int may_retry; /* the caller has retries left */
     int settled;   /* its breaker admission was settled (timed out) */
 } mux_entry;
@@ -47,7 +48,9 @@ typedef struct {
     uint64_t sent;     /* bytes ever written */
     mux_entry *q;      /* ring of pending calls (PyMem, owned) */
     size_t cap, head, len;
+    size_t nraw;       /* entries of the ring with raw set */
     int64_t last_read; /* prc_now() of the last reply read */
+    int64_t opened;    /* prc_now() when it took the connection */
 } MuxObject;
 
 PyObject *
@@ -69,11 +72,13 @@ pyrc_mux_new(PinnedObject *pin)
     m->client = pin->client;
     m->conn = pin->conn;
     pin->conn = NULL;
+    m->opened = prc_now();
     prc_wbuf_init(&m->out, NULL, 0);
     m->appended = 0;
     m->sent = 0;
     m->q = NULL;
     m->cap = m->head = m->len = 0;
+    m->nraw = 0;
     m->last_read = prc_now();
     prc_conn_stream_begin(m->conn);
     PyObject_GC_Track(m);
@@ -124,6 +129,7 @@ ring_pop(MuxObject *m)
 
     m->head = (m->head + 1) % m->cap;
     m->len--;
+    m->nraw -= e.raw != 0;
     return e;
 }
 
@@ -163,7 +169,7 @@ fut_settle(pyrc_state *st, PyObject *fut, PyObject *value, int exc)
 static int
 settle(MuxObject *m, mux_entry *e, int outcome, int record)
 {
-    prc_call_t call;
+    int t;
 
     if (e->settled) {
         return 0;
@@ -172,13 +178,9 @@ settle(MuxObject *m, mux_entry *e, int outcome, int record)
     if (record) {
         prc_pool_record_call(m->client->pool, e->started, 1, outcome);
     }
-    call.transition =
-        prc_breaker_record(prc_pool_breaker(m->client->pool), e->epoch,
+    t = prc_breaker_record(prc_pool_breaker(m->client->pool), e->epoch,
                            e->probe, e->started, outcome);
-    if (call.transition < 0) {
-        return 0;
-    }
-    return pyrc_log_transition(m->client, &call);
+    return t < 0 ? 0 : pyrc_log_transition(m->client, t);
 }
 
 static int
@@ -258,12 +260,8 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
     e = &m->q[(m->head + m->len) % m->cap];
     rc = prc_breaker_allow(prc_pool_breaker(cl->pool), 0, &e->epoch, &e->probe,
                            &transition);
-    if (transition >= 0) {
-        prc_call_t call;
-        call.transition = transition;
-        if (pyrc_log_transition(cl, &call) < 0) {
-            goto error;
-        }
+    if (transition >= 0 && pyrc_log_transition(cl, transition) < 0) {
+        goto error;
     }
     if (rc < 0) {
         pyrc_raise(cl->state, rc,
@@ -286,6 +284,8 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
     e->started = prc_now();
     e->deadline = prc_deadline_after(cl->socket_timeout);
     e->flags = flags & PRC_CALL_READONLY;
+    e->raw = pyrc_never_decode(cl->state, args[0]);
+    m->nraw += e->raw != 0;
     e->may_retry = may_retry;
     e->settled = 0;
     m->len++;
@@ -373,6 +373,8 @@ deliver(MuxObject *m, PyObject *reply, int local)
 static int
 deliver_each(MuxObject *m, const char *buf, size_t len, int n)
 {
+    static const unsigned char raw = 1;
+    pyrc_raw_t first = {&raw, 1, -1};
     size_t pos = 0;
     int i;
 
@@ -388,7 +390,7 @@ deliver_each(MuxObject *m, const char *buf, size_t len, int n)
             return -1;
         }
         one = pyrc_parse_span(m->client, m->conn, buf + pos, r.end - pos, 1, 0,
-                              1);
+                              1, entry_at(m, 0)->raw ? &first : NULL);
         if (one == NULL) {
             if (PyErr_ExceptionMatches(PYRC_EXC(m->client->state, PROTOCOL))) {
                 return -1;
@@ -409,6 +411,28 @@ deliver_each(MuxObject *m, const char *buf, size_t len, int n)
         pos = r.end;
     }
     return 0;
+}
+
+/* pyrc_parse_span of the n replies in buf[0, len) when some of the first
+ * n entries were sent as NeverDecode (m->nraw): their flags in order.  A
+ * new list, or NULL with an exception set (as pyrc_parse_span). */
+static PyObject *
+read_raw(MuxObject *m, const char *buf, size_t len, int n)
+{
+    unsigned char *flags = PyMem_Malloc((size_t)n);
+    pyrc_raw_t raw = {flags, n, -1};
+    PyObject *replies;
+    int i;
+
+    if (flags == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (i = 0; i < n; i++) {
+        flags[i] = entry_at(m, (size_t)i)->raw != 0;
+    }
+    replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, &raw);
+    PyMem_Free(flags);
+    return replies;
 }
 
 PyDoc_STRVAR(Mux_read_doc,
@@ -448,7 +472,11 @@ Mux_read(MuxObject *m, PyObject *unused)
     }
     m->last_read = prc_now();
     buf = prc_conn_replies(m->conn, &whole);
-    replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1);
+    if (m->nraw > 0) {
+        replies = read_raw(m, buf, len, n);
+    } else {
+        replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, NULL);
+    }
     if (replies == NULL) {
         if (PyErr_ExceptionMatches(PYRC_EXC(st, PROTOCOL)) ||
             !PyErr_ExceptionMatches(PyExc_Exception)) {
@@ -587,6 +615,9 @@ Mux_abort(MuxObject *m, PyObject *args, PyObject *kwds)
         outcome = PRC_ETIMEDOUT;
     } else if (PyErr_GivenExceptionMatches(error, PYRC_EXC(st, PROTOCOL))) {
         outcome = PRC_EPROTO;
+    }
+    if (m->conn != NULL) {
+        prc_pool_link_failed(m->client->pool, m->opened);
     }
     mux_release(m, 0);
     while (m->len > 0) {

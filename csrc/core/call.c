@@ -120,6 +120,61 @@ mark_down(prc_pool_t *p)
     atomic_compare_exchange_strong(&p->down_since, &zero, prc_now());
 }
 
+/* Is this outcome a failure of the link to the server (the failures the
+ * breaker counts), rather than the caller's or the command's? */
+static int
+link_failure(int code)
+{
+    switch (code) {
+    case PRC_ECONNECT:
+    case PRC_ETIMEDOUT:
+    case PRC_ECONNLOST:
+    case PRC_EPROTO:
+    case PRC_ETLS:
+    case PRC_EMAXCLIENTS:
+    case PRC_ELOADING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A connection or call that began at `since` failed: the next connect is
+ * a reconnect.  A failure that began before the last connect event is
+ * the same outage, seen late (a killed idle connection found at
+ * checkout), and counts no more. */
+static void
+mark_lost(prc_pool_t *p, int64_t since)
+{
+    int64_t up = atomic_load_explicit(&p->link_up_at, memory_order_relaxed);
+
+    if (up != 0 && since > up &&
+        !atomic_load_explicit(&p->link_lost, memory_order_relaxed)) {
+        atomic_store(&p->link_lost, 1);
+    }
+}
+
+/* A connection opened at `now`: PRC_CONN_EVENT_CONNECT for the pool's
+ * first, PRC_CONN_EVENT_RECONNECT for the first since a failure, else 0.
+ * Exactly one of many calls connecting together gets the event. */
+static int
+link_up(prc_pool_t *p, int64_t now)
+{
+    int64_t zero = 0;
+
+    if (atomic_load_explicit(&p->link_up_at, memory_order_relaxed) == 0) {
+        return atomic_compare_exchange_strong(&p->link_up_at, &zero, now)
+                   ? PRC_CONN_EVENT_CONNECT
+                   : PRC_CONN_EVENT_NONE;
+    }
+    if (atomic_load_explicit(&p->link_lost, memory_order_relaxed) &&
+        atomic_exchange(&p->link_lost, 0)) {
+        atomic_store(&p->link_up_at, now);
+        return PRC_CONN_EVENT_RECONNECT;
+    }
+    return PRC_CONN_EVENT_NONE;
+}
+
 /*
  * Is the reply to a single command "-LOADING ..."?  A server loading its
  * data refuses every command it does not run during loading, so nothing
@@ -173,6 +228,9 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
          c != NULL && c->errstr[0] ? c->errstr : prc_strerror(code));
     if (!during_open) {
         ST(call)->saw_alive = 1; /* an open connection failed: it was up */
+    }
+    if (link_failure(code)) {
+        mark_lost(p, ST(call)->started);
     }
     if (refusal) {
         ride = may_ride(p, call);
@@ -335,6 +393,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
                  * nothing was sent, so this is not a retry. */
                 ST(call)->saw_alive = 1;
                 atomic_fetch_add(&p->st_stale, 1);
+                mark_lost(p, c->last_used);
                 prc__pool_discard(p, c);
                 ST(call)->conn = NULL;
                 break;
@@ -364,6 +423,7 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
              * command was sent; replace it. */
             ST(call)->saw_alive = 1;
             atomic_fetch_add(&p->st_stale, 1);
+            mark_lost(p, c->last_used);
             prc__pool_discard(p, c);
             ST(call)->conn = NULL;
             ST(call)->phase = PH_CHECKOUT;
@@ -387,6 +447,10 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             /* Connected: the connect's time is added to the deadline. */
             {
                 int64_t now = prc_now();
+                int ev = link_up(p, now);
+                if (ev != PRC_CONN_EVENT_NONE) {
+                    call->conn_event = ev;
+                }
                 if (call->deadline != PRC_NO_DEADLINE) {
                     call->deadline += now - ST(call)->open_started;
                 }
@@ -522,6 +586,12 @@ record_metrics(prc_pool_t *p, int64_t started, int ncommands, int outcome)
 }
 
 void
+prc_pool_link_failed(prc_pool_t *p, int64_t since)
+{
+    mark_lost(p, since);
+}
+
+void
 prc_pool_record_call(prc_pool_t *p, int64_t started, int ncommands,
                      int outcome)
 {
@@ -553,6 +623,9 @@ prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
     }
     if (outcome != PRC_OK) {
         atomic_fetch_add(&p->st_errors, 1);
+        if (link_failure(outcome)) {
+            mark_lost(p, ST(call)->started);
+        }
     }
     if (ST(call)->conn != NULL) {
         int ok = outcome == PRC_OK && ST(call)->phase == PH_DONE;

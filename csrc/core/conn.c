@@ -591,7 +591,11 @@ prc__conn_open_step(prc_conn_t *c)
                 return rc;
             }
             c->state = PRC__CONN_READY;
+            /* The handshake's replies are consumed: a streaming reader
+             * (a subscriber) frames from the start of an empty buffer. */
             c->rlen = 0;
+            c->framer.pos = 0;
+            c->framer.reply_start = 0;
             return PRC_DONE;
         case PRC__CONN_READY:
             return PRC_DONE;

@@ -24,6 +24,13 @@ struct prc_pool_s {
      * connects, 0 once a connect succeeds again (atomics, no lock). */
     _Atomic int64_t alive_at;
     _Atomic int64_t down_since;
+    /* The link, for the connect and reconnect events (prc_call_t
+     * conn_event): up_at is prc_now() at the last such event, 0 before
+     * the first connect; lost is set by a failure of a connection or
+     * call that began after up_at, so that one outage, seen by many
+     * calls, is one event (atomics, no lock). */
+    _Atomic int64_t link_up_at;
+    _Atomic int link_lost;
     uint64_t fork_gen; /* generation the internals belong to; mu */
 
     prc_pool_t *reg_next; /* fork registry link; reg_mu */

@@ -579,6 +579,10 @@ typedef struct prc_call_s {
     /* out: the breaker state this call's admission or outcome entered, or
      * -1; the caller logs the transition and sets it back to -1 */
     int transition;
+    /* out: PRC_CONN_EVENT_* when this call opened the pool's first
+     * connection, or the first one after connections failed; 0 else.
+     * The caller logs it and sets it back to 0. */
+    int conn_event;
     int retries; /* how many times the call was replayed */
     int err;
 
@@ -586,6 +590,13 @@ typedef struct prc_call_s {
 
     char errstr[PRC_ERRSTR_LEN];
 } prc_call_t;
+
+/* prc_call_t.conn_event: what a fresh connection meant for the pool. */
+enum {
+    PRC_CONN_EVENT_NONE = 0,
+    PRC_CONN_EVENT_CONNECT = 1,  /* the pool's first connection */
+    PRC_CONN_EVENT_RECONNECT = 2 /* the first one after a failure */
+};
 
 /* Prepare a call; cheap, no allocation. */
 void prc_call_init(prc_call_t *call, const char *req, size_t reqlen,
@@ -649,6 +660,11 @@ void prc_call_use_conn(prc_call_t *call, prc_conn_t *conn);
 void prc_pool_unpin(prc_pool_t *p, prc_conn_t *conn, int ok);
 /* Is a pinned connection still usable? */
 int prc_conn_usable(const prc_conn_t *c);
+
+/* A connection the caller drives itself (a shared one) failed; it was
+ * taken from the pool at `since` (prc_now()).  The pool's next connect
+ * then reports PRC_CONN_EVENT_RECONNECT.  Lock-free. */
+void prc_pool_link_failed(prc_pool_t *p, int64_t since);
 
 /* Pool counters (atomics; a snapshot, no lock). */
 typedef struct prc_pool_stats_s {

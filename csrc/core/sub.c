@@ -580,24 +580,34 @@ owe(prc_sub_t *s, int n)
     return 0;
 }
 
-static int
-by_seq(const void *a, const void *b)
-{
-    uint64_t x = (*(const slot_t *const *)a)->seq;
-    uint64_t y = (*(const slot_t *const *)b)->seq;
+/* A name of a set in the order it is resubscribed: shard channels by hash
+ * slot (a cluster refuses an SSUBSCRIBE whose channels span slots), then
+ * everything in the order it was added. */
+typedef struct {
+    const slot_t *name; /* borrowed from the set */
+    int slot;           /* 0 outside the shard set */
+} ordered_t;
 
-    return x < y ? -1 : x > y;
+static int
+by_slot_seq(const void *a, const void *b)
+{
+    const ordered_t *x = a, *y = b;
+
+    if (x->slot != y->slot) {
+        return x->slot < y->slot ? -1 : 1;
+    }
+    return x->name->seq < y->name->seq ? -1 : x->name->seq > y->name->seq;
 }
 
 /* Queue the subscriptions of one set in the order they were made,
- * SUB_NAMES_PER_COMMAND per command; with `owed`, each command's
- * confirmations go on the resub FIFO. */
+ * SUB_NAMES_PER_COMMAND per command (shard channels: one command per hash
+ * slot); with `owed`, each command's confirmations go on the resub FIFO. */
 static int
 put_set(prc_sub_t *s, int set, int owed)
 {
     const nameset_t *ns = &s->sets[set];
-    const slot_t **order;
-    size_t i, k = 0;
+    ordered_t *order;
+    size_t i, j, k = 0;
     int rc = 0;
 
     if (ns->n == 0) {
@@ -608,26 +618,32 @@ put_set(prc_sub_t *s, int set, int owed)
         return PRC_ENOMEM;
     }
     for (i = 0; i < ns->cap; i++) {
-        if (ns->slots[i].name != NULL) {
-            order[k++] = &ns->slots[i];
+        const slot_t *sl = &ns->slots[i];
+        if (sl->name != NULL) {
+            order[k].name = sl;
+            order[k++].slot =
+                set == PRC_SUB_SHARDS ? prc_key_slot(sl->name, sl->len) : 0;
         }
     }
-    qsort(order, k, sizeof(*order), by_seq);
-    for (i = 0; rc == 0 && i < k; i++) {
-        if (i % SUB_NAMES_PER_COMMAND == 0) {
-            size_t n =
-                k - i < SUB_NAMES_PER_COMMAND ? k - i : SUB_NAMES_PER_COMMAND;
-            rc = obuf_head(&s->out, '*', n + 1);
-            if (rc == 0) {
-                rc = obuf_bulk(&s->out, subscribe_cmd[set],
-                               strlen(subscribe_cmd[set]));
-            }
-            if (rc == 0 && owed) {
-                rc = owe(s, (int)n);
-            }
+    qsort(order, k, sizeof(*order), by_slot_seq);
+    for (i = 0; rc == 0 && i < k; i = j) {
+        size_t n;
+
+        for (j = i + 1; j < k && j - i < SUB_NAMES_PER_COMMAND &&
+                        order[j].slot == order[i].slot;
+             j++) {
         }
+        n = j - i;
+        rc = obuf_head(&s->out, '*', n + 1);
         if (rc == 0) {
-            rc = obuf_bulk(&s->out, order[i]->name, order[i]->len);
+            rc = obuf_bulk(&s->out, subscribe_cmd[set],
+                           strlen(subscribe_cmd[set]));
+        }
+        if (rc == 0 && owed) {
+            rc = owe(s, (int)n);
+        }
+        for (; rc == 0 && n > 0; n--, i++) {
+            rc = obuf_bulk(&s->out, order[i].name->name, order[i].name->len);
         }
     }
     free(order);

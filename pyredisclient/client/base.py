@@ -40,6 +40,7 @@ _PYTHON_ONLY = frozenset(
         "memory_critical_ratio",
         "async_multiplex",
         "async_multiplex_connections",
+        "otel_attributes",
     }
 )
 

@@ -18,6 +18,7 @@ from ..commands import CoreCommands
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, ExecAbortError, RedisError, WatchError
+from ..observability.tracing import make_traced_send
 
 # What a transaction on a watching connection raises when that connection fails:
 # the watch may have been lost, so the caller must retry (redis-py's wording).
@@ -44,6 +45,14 @@ class Pipeline(CoreCommands):
         self._scripts: Set[Any] = set()  # register_script's Scripts run in this batch
         self._batch = self._new_batch()
         self._route()
+        if client._tracing is not None:
+            self._trace_sends(client._tracing[0])
+
+    def _trace_sends(self, tracer: Any) -> None:
+        """Record one span per execute: wrap the hooks that send the whole batch."""
+        client = self._client
+        self._send = make_traced_send(client, self._send, tracer)  # type: ignore[method-assign]
+        self._send_pinned = make_traced_send(client, self._send_pinned, tracer)  # type: ignore[method-assign]
 
     def _new_batch(self) -> Any:
         """An empty batch (MULTI goes in first when this is a transaction)."""

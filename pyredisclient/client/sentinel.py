@@ -5,12 +5,15 @@ ordinary RedisClient whose command hook asks a :class:`SentinelResolver` for the
 current pool. The resolver asks the sentinels for the primary's address
 (``SENTINEL GET-MASTER-ADDR-BY-NAME``), checks with ``ROLE`` that the server there
 says it is a primary, and builds a standalone ``_core.Client`` (pool, breaker,
-safe retries) for it. After a failover the old primary answers READONLY, or its
-connections fail: the hook asks the sentinels again, and when they name another
-primary the resolver swaps in a pool for it and closes the old one (its
-connections are drained: clean or gone). The command is then sent again when that
-is safe: READONLY means it did not run; a connection error only when nothing was
-sent or the command is replay-safe. A replica resolver does the same for reads
+safe retries) for it. A failover is noticed three ways: the ``+switch-master`` the
+sentinels publish (the resolver subscribes on one sentinel and looks, without
+blocking, at most every SWITCH_POLL_INTERVAL as commands run) names the new primary;
+the old primary answers READONLY (demoted) or NOREPLICAS (its replica promoted,
+with ``min-replicas-to-write``); or its connections fail, and the sentinels are asked
+again. A new primary, once ROLE confirms it, gets a pool of its own and the old pool
+is closed (its connections are drained: clean or gone). The command is then sent
+again when that is safe: READONLY and NOREPLICAS mean it did not run; a connection
+error only when nothing was sent or the command is replay-safe. A replica resolver does the same for reads
 from a random healthy replica (``SENTINEL REPLICAS``).
 """
 
@@ -23,6 +26,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 from .._core import Client as CoreClient
+from .._core import Subscriber
 from .._steps import Steps
 from ..config import ConfigurationError, RedisConfig, hide_password
 from ..config.url import parse_addresses
@@ -42,6 +46,9 @@ __all__ = [
 logger = logging.getLogger("pyredisclient")
 
 _BAD_FLAGS = frozenset({"s_down", "o_down", "disconnected"})
+#: How often commands look for a ``+switch-master`` announcement (seconds).
+SWITCH_POLL_INTERVAL = 0.05
+_RECHECK: Any = object()  # the watch was down: a switch may have been missed
 
 
 class MasterNotFoundError(ConnectionError):
@@ -93,6 +100,13 @@ class SentinelResolver:
         self._sentinel_cores: Dict[Tuple[str, int], Any] = {}
         self._lock = threading.Lock()
         self._closed = False
+        # The +switch-master subscription on one sentinel (primary role only).
+        self._watch: Any = None
+        self._watch_lock = threading.Lock()  # one poller at a time
+        self._watch_next = 0  # index of the sentinel to watch next
+        self._watch_lost = 0  # the watch's disconnects seen
+        self._watch_gap = False  # the watch moved on after a loss: recheck once it is up
+        self._next_poll = 0.0
 
     # -- asking the sentinels ------------------------------------------------------
 
@@ -193,16 +207,7 @@ class SentinelResolver:
                 continue  # another replica, if there is one
             core = self._verified(address)
             if core is not None:
-                old, self.core, self.address = self.core, core, address
-                if old is not None:
-                    self.switches += 1
-                    logger.warning(
-                        "sentinel: %s %r is now %s:%s; the old pool is drained",
-                        self.role,
-                        self.service_name,
-                        *address,
-                    )
-                    old.close()
+                self._swap(core, address)
                 return True
         if keep is not None:
             return False
@@ -211,12 +216,106 @@ class SentinelResolver:
             f"{self.service_name!r} that says it is one (ROLE)"
         )
 
+    def _swap(self, core: Any, address: Tuple[str, int]) -> None:
+        """Make ``core`` (for ``address``) the current pool; drain the old one (lock held)."""
+        old, self.core, self.address = self.core, core, address
+        if old is not None:
+            self.switches += 1
+            logger.warning(
+                "sentinel: %s %r is now %s:%s; the old pool is drained",
+                self.role,
+                self.service_name,
+                *address,
+            )
+            old.close()
+
+    def switch_to(self, address: Any) -> bool:
+        """After a ``+switch-master`` naming ``address``: swap in a pool for it once
+        ROLE confirms it is a primary. ``_RECHECK`` (the watch was down) asks the
+        sentinels instead. True when the current pool changed."""
+        if address is _RECHECK:
+            return self.refresh(self.core)
+        with self._lock:
+            if self._closed or address == self.address:
+                return False
+            core = self._verified(address)
+            if core is None:
+                return False
+            self._swap(core, address)
+            return True
+
+    # -- +switch-master ------------------------------------------------------------
+
+    def poll_due(self) -> bool:
+        """Whether this command should look for an announcement (at most one look per
+        SWITCH_POLL_INTERVAL; a race may let two callers look, poll_switch keeps
+        them apart)."""
+        if self.role != "primary" or self.core is None:
+            return False
+        now = time.monotonic()
+        if now < self._next_poll:
+            return False
+        self._next_poll = now + SWITCH_POLL_INTERVAL
+        return True
+
+    def poll_switch(self) -> Any:
+        """What the sentinels announced since the last look: the (host, port) a
+        ``+switch-master`` for this service names, ``_RECHECK`` when the watch
+        reconnected (an announcement may have been missed), or None. Reads only what
+        has arrived; the first look subscribes (connecting: run it where blocking
+        is allowed)."""
+        if not self._watch_lock.acquire(blocking=False):
+            return None
+        try:
+            return self._poll_watch()
+        finally:
+            self._watch_lock.release()
+
+    def _poll_watch(self) -> Any:
+        watch = self._watch
+        if watch is None:
+            if self._closed:
+                return None
+            address = self._sentinels[self._watch_next % len(self._sentinels)]
+            host, port = address
+            config = self.sentinel_config.replace(host=host, port=port)
+            watch = Subscriber(**core_client_kwargs(config))
+            watch.request(("SUBSCRIBE", "+switch-master"))
+            self._watch, self._watch_lost = watch, 0
+        found: Any = None
+        try:
+            for _ in range(64):  # what arrived, bounded
+                msg = watch.get_message(0.0, False)
+                if msg is None:
+                    break
+                kind = msg["type"]
+                if kind == "reconnect" or (kind == "subscribe" and self._watch_gap):
+                    self._watch_gap = False  # an announcement may have been missed
+                    found = found or _RECHECK
+                elif kind == "message":
+                    fields = _text(msg["data"]).split()
+                    if len(fields) == 5 and fields[0] == self.service_name:
+                        found = (fields[3], int(fields[4]))
+            lost = watch.stats()["disconnects"]
+        except RedisError:  # closed, or inherited over a fork: start a new watch
+            lost = -1
+        if lost != self._watch_lost:  # that sentinel is unreachable: watch the next
+            self._watch = None
+            self._watch_next += 1
+            self._watch_gap = True
+            watch.close()
+        return found
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
             cores = list(self._sentinel_cores.values())
             if self.core is not None:
                 cores.append(self.core)
+        with self._watch_lock:
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.close()
         for core in cores:
             core.close()
 
@@ -238,6 +337,10 @@ class SentinelResolver:
         deadline = time.monotonic() + self.retry_timeout
         attempt = 0
         while True:
+            if self.poll_due():  # +switch-master: the watch's socket read on the side
+                announced = yield offload(self.poll_switch)
+                if announced is not None:
+                    yield offload(self.switch_to, announced)
             core = self.core
             if core is None:
                 core = yield offload(self.current)
@@ -245,10 +348,18 @@ class SentinelResolver:
             try:
                 return (yield execute(core, args))
             except (ConnectionError, ResponseError) as exc:
-                readonly = isinstance(exc, ReadOnlyError) or str(exc).startswith("READONLY")
-                if isinstance(exc, ResponseError) and not readonly:
+                text = str(exc)
+                # READONLY: a demoted primary; NOREPLICAS: one that lost its replicas
+                # (min-replicas-to-write), as an old primary does once its replica is
+                # promoted. Neither ran the command.
+                refused = (
+                    isinstance(exc, ReadOnlyError)
+                    or text.startswith("READONLY")
+                    or text.startswith("NOREPLICAS")
+                )
+                if isinstance(exc, ResponseError) and not refused:
                     raise
-                safe = readonly or not may_have_run(exc) or replay_safe(args)
+                safe = refused or not may_have_run(exc) or replay_safe(args)
                 switched = yield offload(self.refresh, core)
                 if not safe or time.monotonic() >= deadline:
                     raise
@@ -279,11 +390,13 @@ def sentinel_client(
         "socket_timeout": data.socket_timeout,
         "socket_connect_timeout": data.socket_connect_timeout,
     }
-    if data.ssl:  # the data nodes' TLS settings, unless sentinel_kwargs say otherwise
+    own = dict(sentinel_kwargs or {})
+    # The data nodes' TLS settings, unless sentinel_kwargs say otherwise (ssl=False:
+    # plain sentinels in front of TLS data nodes, none of the ssl_* options).
+    if data.ssl and own.get("ssl", True):
         for name in RedisConfig.__dataclass_fields__:
             if name.startswith("ssl"):
                 base[name] = getattr(data, name)
-    own = dict(sentinel_kwargs or {})
     hide_password(own)
     base.update(own)
     host, port = addresses[0]

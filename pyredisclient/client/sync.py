@@ -117,9 +117,10 @@ class RedisClient(ClientBase, CoreCommands):
         options configure the data nodes' connections (password, TLS, timeouts ...);
         ``sentinel_kwargs`` the sentinels' (``password``, ``username``, ``ssl`` and
         the ``ssl_*`` options; by default the sentinels get the data nodes' TLS
-        settings but no password). The primary is asked for on first use and checked
-        with ROLE; READONLY or a connection error asks the sentinels again, swaps in
-        a pool for the new primary (the old one is drained) and sends the command
+        settings but no password; ``ssl=False``: plain sentinels). The primary is
+        asked for on first use and checked with ROLE; a ``+switch-master``
+        announcement (watched on one sentinel), READONLY, NOREPLICAS or a connection
+        error swaps in a pool for the new primary (the old one is drained) and sends the command
         again where that is safe (it did not run, or it is read-only), within
         ``retry_timeout`` (default socket_timeout). Pipelines created after a
         failover use the new primary.

@@ -5,15 +5,18 @@ from .aio import AsyncRedisClusterClient
 from .client import RedisClusterClient
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .pipeline import AsyncClusterPipeline, ClusterPipeline
+from .pubsub import AsyncClusterPubSub, ClusterPubSub
 from .topology import SlotMap, key_slot
 
 __all__ = [
     "AsyncClusterPipeline",
+    "AsyncClusterPubSub",
     "AsyncRedisClusterClient",
     "ClusterCrossSlotError",
     "ClusterDownError",
     "ClusterError",
     "ClusterPipeline",
+    "ClusterPubSub",
     "RedisClusterClient",
     "SlotMap",
     "key_slot",

@@ -11,6 +11,7 @@ from ..client.aio import AsyncRedisClient
 from ..commands.types import Callback
 from .base import ClusterBase
 from .pipeline import AsyncClusterPipeline, transaction_steps
+from .pubsub import AsyncClusterPubSub
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -34,7 +35,8 @@ class AsyncRedisClusterClient(ClusterBase):
     # -- the step hooks: awaitables ----------------------------------------------------
 
     def _exec(self, node: str, args: Sequence[Any]) -> Any:
-        return self._state.client(node)._run(tuple(args))
+        # A tuple as it is: a NeverDecode stays one.
+        return self._state.client(node)._run(args if isinstance(args, tuple) else tuple(args))
 
     def _exec_batch(self, node: str, batch: Any) -> Any:
         client = self._state.client(node)
@@ -102,6 +104,10 @@ class AsyncRedisClusterClient(ClusterBase):
         async with self.pipeline(True) as pipe:
             steps = transaction_steps(pipe, func, watches, value_from_callable, watch_delay)
             return await run_async(steps)
+
+    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncClusterPubSub:
+        """RedisClusterClient.pubsub() for asyncio: the coroutine methods of AsyncPubSub."""
+        return AsyncClusterPubSub(self, ignore_subscribe_messages, **options)
 
     async def health_check(self) -> dict[str, Any]:
         """Never raises; the report of RedisClusterClient.health_check()."""

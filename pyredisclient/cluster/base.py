@@ -37,7 +37,7 @@ from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
-from .routing import ONE_NODE, REFUSED, SPLIT, backoff, command_info, redirect, refused
+from .routing import ONE_NODE, REFUSED, SPLIT, command_info, redirect, refused
 from .state import ClusterState
 from .topology import SLOTS, SlotMap, parse_shards, parse_slots, split_name
 
@@ -265,12 +265,23 @@ class ClusterBase(ClientBase, CoreCommands):
         """Between tries of a call that failed with ``error`` (``attempt``: how many
         failed): raise ``error`` if the back-off would pass ``deadline``, else sleep
         it and refresh the slot map."""
-        delay = backoff(attempt)
+        delay = self._backoff(attempt)
         if time.monotonic() + delay >= deadline:
             raise error
         self._state.count("retries")
         yield self._sleep(delay)
         yield from self._refresh_steps(force=True)
+
+    def _backoff(self, attempt: int) -> float:
+        """The pause before retry ``attempt`` (1, 2, ...): the configured exponential
+        back-off with jitter, capped at half the refresh interval. Each retry reads
+        the slot map again, so a caller notices a promoted replica within that cap
+        plus one round trip: the client adds less than one refresh interval to the
+        cluster's own failover time (benchmarks/cluster_failover_time.py)."""
+        config = self._config
+        cap = min(config.retry_cap, self._state.min_refresh_interval / 2)
+        grown: float = config.retry_base * 2.0 ** min(attempt - 1, 60)
+        return min(cap, grown) * random.uniform(0.5, 1.0)
 
     def _replica_steps(self, smap: SlotMap, slot: int, args: Sequence[Any]) -> Steps[Any]:
         """A read from a random replica of the slot's primary (READONLY and the
@@ -515,6 +526,9 @@ class ClusterBase(ClientBase, CoreCommands):
         total = sum_metrics(list(per.values()))
         total["nodes"] = per
         total["cluster"] = self._state.stats()
+        subs = self.__dict__.get("_pubsub_stats")  # cluster.pubsub()'s connections
+        if subs is not None:
+            total["pubsub"] = subs.snapshot()
         return total
 
     def metrics_text(self) -> str:

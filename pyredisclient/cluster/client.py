@@ -14,6 +14,7 @@ from .base import ClusterBase
 from .drive import drive_all
 from .errors import ClusterDownError
 from .pipeline import ClusterPipeline, transaction_steps
+from .pubsub import ClusterPubSub
 from .topology import key_slot
 
 if TYPE_CHECKING:
@@ -132,6 +133,12 @@ class RedisClusterClient(ClusterBase):
         with self.pipeline(True) as pipe:
             steps = transaction_steps(pipe, func, watches, value_from_callable, watch_delay)
             return run_sync(steps)
+
+    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> ClusterPubSub:
+        """A subscription across the cluster (redis-py's PubSub API): ``subscribe``
+        and ``psubscribe`` on one node, ``ssubscribe`` on the nodes serving the shard
+        channels' slots, following slot moves; see :mod:`pyredisclient.cluster.pubsub`."""
+        return ClusterPubSub(self, ignore_subscribe_messages, **options)
 
     def get_node_client(self, key: Any) -> RedisClient:
         """The standalone client of the primary serving ``key``'s slot."""

@@ -9,14 +9,13 @@ here too (README, "Redis Cluster", says the same in prose).
 
 from __future__ import annotations
 
-import random
 import threading
 from typing import Any, Dict, NamedTuple, Sequence, Tuple
 
 from .._core import command_spec
 from ..exceptions import ReadOnlyError, ResponseError
 
-__all__ = ["SPLIT", "CommandInfo", "backoff", "command_info", "redirect", "refused", "upper"]
+__all__ = ["SPLIT", "CommandInfo", "command_info", "redirect", "refused", "upper"]
 
 #: Multi-key commands split per slot when their keys span slots, and how their
 #: replies merge: "values" (one reply per key, back in the caller's order), "pairs"
@@ -124,12 +123,6 @@ def redirect(exc: BaseException) -> Tuple[str, int, str] | None:
     if len(parts) != 3 or not parts[1].isdigit():
         return None
     return parts[0], int(parts[1]), parts[2]
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before try ``attempt`` (1, 2, ...): doubling from 20 ms to
-    at most 0.5 s, jittered down by up to half."""
-    return min(0.5, 0.02 * 2.0**attempt) * random.uniform(0.5, 1.0)
 
 
 def refused(exc: BaseException) -> bool:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Tuple, TypeVar
 
+from .._core import NeverDecode
 from .types import Callback
+
+__all__ = ["CommandsBase", "NeverDecode", "host_bound"]
 
 
 class CommandsBase:
@@ -25,8 +28,12 @@ class CommandsBase:
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Send any command given as separate arguments and return its raw reply.
 
-        Options accepted by redis-py (such as ``keys=``) are ignored.
+        ``NEVER_DECODE=...`` (redis-py's option, whatever its value) keeps the
+        reply's strings as bytes on a client with ``decode_responses=True``. Other
+        options accepted by redis-py (such as ``keys=``) are ignored.
         """
+        if "NEVER_DECODE" in options:
+            return self._run(NeverDecode(args))
         return self._run(args)
 
 

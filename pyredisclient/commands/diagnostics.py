@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from .base import CommandsBase
+from .base import CommandsBase, NeverDecode
 from .callbacks import as_text, is_ok, text_pairs
 from .types import KeyT
 
@@ -37,9 +37,7 @@ def _slowlog_get(reply: Any) -> List[Dict[str, Any]]:
         if not isinstance(item[3], list):  # Redis Enterprise: a complexity field first
             entry["complexity"] = item[3]
             at = 4
-        words = item[at]
-        space = " " if words and isinstance(words[0], str) else b" "
-        entry["command"] = space.join(words)
+        entry["command"] = b" ".join(item[at])  # read raw (NeverDecode): bytes
         if len(item) >= at + 3:
             entry["client_address"] = item[at + 1]
             entry["client_name"] = item[at + 2]
@@ -114,10 +112,11 @@ class DiagnosticsCommands(CommandsBase):
 
     def slowlog_get(self, num: int | None = None) -> List[Dict[str, Any]]:
         """The slow log as dicts: id, start_time, duration (us), command,
-        client_address, client_name."""
+        client_address, client_name; the logged arguments may be binary, so these
+        stay bytes with ``decode_responses=True``, as in redis-py."""
         if num is None:
-            return self._run(("SLOWLOG", "GET"), _slowlog_get)
-        return self._run(("SLOWLOG", "GET", num), _slowlog_get)
+            return self._run(NeverDecode(("SLOWLOG", "GET")), _slowlog_get)
+        return self._run(NeverDecode(("SLOWLOG", "GET", num)), _slowlog_get)
 
     def slowlog_len(self) -> int:
         """How many entries the slow log holds."""

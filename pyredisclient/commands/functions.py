@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
-from .base import CommandsBase
+from .base import CommandsBase, NeverDecode
 from .callbacks import is_ok
 
 
@@ -49,8 +49,9 @@ class FunctionCommands(CommandsBase):
         return self._run(("FCALL_RO", function, numkeys, *keys_and_args))
 
     def function_dump(self) -> bytes:
-        """The serialized payload of every library (for :meth:`function_restore`)."""
-        return self._run(("FUNCTION", "DUMP"))
+        """The serialized payload of every library (for :meth:`function_restore`):
+        bytes, with ``decode_responses=True`` too."""
+        return self._run(NeverDecode(("FUNCTION", "DUMP")))
 
     def function_restore(self, payload: str, policy: str | None = "APPEND") -> bool:
         """Restore libraries from ``payload``; ``policy`` APPEND, REPLACE or FLUSH."""

@@ -101,7 +101,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Tuple, Union
 
-from .._core import DataError, command_keys
+from .._core import DataError, NeverDecode, command_keys
 from ..config import ConfigurationError
 from ..config.options import _categories
 from .keyprefix_table import ADMIN as ADMIN
@@ -319,6 +319,8 @@ class KeyPrefixer:
         converted = self.convert(args)
         spec = self._resolve(converted)
         sent = self._apply(spec, converted)
+        if type(args) is NeverDecode:
+            sent = NeverDecode(sent)  # its reply stays bytes once prefixed too
         strip = spec[4]
         if not strip:
             return sent, callback

@@ -10,7 +10,7 @@ from typing import Any, List, Tuple
 
 from ..exceptions import DataError
 from .args import expire_flags
-from .base import CommandsBase
+from .base import CommandsBase, NeverDecode
 from .callbacks import is_ok
 from .types import AbsExpiryT, EncodableT, ExpiryT, KeyT, PatternT
 
@@ -159,10 +159,10 @@ class KeyCommands(CommandsBase):
     def dump(self, name: KeyT) -> Any:
         """Return the serialized value of ``name`` (bytes), or None.
 
-        The payload is binary: on a client with ``decode_responses=True`` it
-        cannot be decoded (redis-py never decodes it; see the README).
+        The payload is binary: it stays bytes with ``decode_responses=True``, as
+        in redis-py, ready for :meth:`restore`.
         """
-        return self._run(("DUMP", name))
+        return self._run(NeverDecode(("DUMP", name)))
 
     def restore(
         self,

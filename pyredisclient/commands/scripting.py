@@ -1,5 +1,5 @@
 """Lua scripting commands: EVAL, EVALSHA and their _RO forms, SCRIPT LOAD/EXISTS/
-FLUSH/KILL, and register_script's Script (EVALSHA falling back to SCRIPT LOAD)."""
+FLUSH/KILL, and register_script's Script (EVALSHA falling back to EVAL)."""
 
 # Replies are untyped (Any) by nature; the methods declare what redis-py returns.
 # mypy: disable-error-code="no-any-return"
@@ -7,9 +7,9 @@ FLUSH/KILL, and register_script's Script (EVALSHA falling back to SCRIPT LOAD)."
 from __future__ import annotations
 
 import hashlib
-import inspect
 from typing import Any, Iterable, List, Sequence
 
+from .._steps import Steps, run_any
 from ..exceptions import DataError, NoScriptError
 from .base import CommandsBase
 from .callbacks import as_text, bools, is_ok
@@ -25,25 +25,46 @@ def _encoding_of(client: Any) -> str:
 
 
 class Script:
-    """A Lua script bound to a client, as redis-py's ``register_script`` returns.
+    """A Lua script run by its SHA1, as redis-py's ``register_script`` returns.
 
-    Calling it runs ``EVALSHA`` with the script's SHA1; when the server does not
-    have the script cached (``NoScriptError``) it loads it (``SCRIPT LOAD``) and
-    runs ``EVALSHA`` again. On the asyncio client the call returns an awaitable.
+    Running it sends ``EVALSHA``; when the server does not have the script cached
+    (``NoScriptError``: a restarted or flushed server, or another server) it sends
+    ``EVAL``, which runs the script and caches it, so the source crosses the network
+    once per server, not per call. The SHA1 is computed here: no ``SCRIPT LOAD``
+    round trip. Calling it returns the reply; on the asyncio client, an awaitable.
     On a pipeline (``client=pipe``, or a script registered on the pipeline) the
     ``EVALSHA`` is queued and the pipeline loads its scripts before sending.
+
+    The library's own scripts (``pyredisclient.patterns``) are the same class,
+    registered on no client and with ``keys_only=True``: they touch only the KEYS
+    they are given, which a prefixed client prefixes, so they run on a prefixed
+    client that refuses other scripts. :meth:`steps` runs one inside other steps.
     """
 
-    def __init__(self, registered_client: Any, script: ScriptTextT) -> None:
+    def __init__(
+        self, registered_client: Any, script: ScriptTextT, *, keys_only: bool = False
+    ) -> None:
         self.registered_client = registered_client
         self.script = script
+        self.keys_only = keys_only
         if isinstance(script, str):
-            data = script.encode(_encoding_of(registered_client))
+            encoding = "utf-8" if registered_client is None else _encoding_of(registered_client)
+            data = script.encode(encoding)
         elif isinstance(script, (bytes, bytearray, memoryview)):
             data = bytes(script)
         else:
             raise DataError("a script must be str or bytes")
         self.sha = hashlib.sha1(data).hexdigest()
+
+    def steps(self, client: Any, keys: Sequence[Any], args: Sequence[Any]) -> Steps[Any]:
+        """Run on *client* (blocking or asyncio) as steps (pyredisclient._steps)."""
+        if self.keys_only:
+            client = client._scripts_view()
+        numkeys = len(keys)
+        try:
+            return (yield client.evalsha(self.sha, numkeys, *keys, *args))
+        except NoScriptError:
+            return (yield client.eval(self.script, numkeys, *keys, *args))
 
     def __call__(
         self,
@@ -52,34 +73,17 @@ class Script:
         client: Any = None,
     ) -> Any:
         """Run the script with ``keys`` and ``args``, on ``client`` if given."""
-        keys = keys or []
-        numkeys = len(keys)
-        keys_and_args = tuple(keys) + tuple(args or ())
+        keys = tuple(keys or ())
+        args = tuple(args or ())
         if client is None:
             client = self.registered_client
+            if client is None:
+                raise TypeError("this script is registered on no client: pass client=")
         scripts = getattr(client, "_scripts", None)
         if scripts is not None:  # a pipeline: it loads its scripts before sending
             scripts.add(self)
-            return client.evalsha(self.sha, numkeys, *keys_and_args)
-        try:
-            reply = client.evalsha(self.sha, numkeys, *keys_and_args)
-        except NoScriptError:
-            # The server lost its script cache (restart, SCRIPT FLUSH), or the
-            # client points at another server: load it, and run it again.
-            self.sha = client.script_load(self.script)
-            return client.evalsha(self.sha, numkeys, *keys_and_args)
-        if inspect.isawaitable(reply):
-            return self._await_call(client, reply, numkeys, keys_and_args)
-        return reply
-
-    async def _await_call(
-        self, client: Any, pending: Any, numkeys: int, keys_and_args: tuple[Any, ...]
-    ) -> Any:
-        try:
-            return await pending
-        except NoScriptError:
-            self.sha = await client.script_load(self.script)
-            return await client.evalsha(self.sha, numkeys, *keys_and_args)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        return run_any(self.steps(client, keys, args))
 
     def __repr__(self) -> str:
         return f"<Script sha={self.sha}>"

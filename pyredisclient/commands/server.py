@@ -5,7 +5,7 @@ REPLICAOF, ...), and the connection-state commands redis-py has methods for.
 
 Connection-state commands (``select``, ``auth``, ``hello``, ``reset``,
 ``client_reply``, ``client_tracking*``, ``client_no_evict``, ``client_no_touch``,
-``sync``, ``psync``, ``readonly``, ``readwrite``) would leave a pooled connection
+``sync``, ``psync``, ``readonly``, ``readwrite``, ``watch``, ``unwatch``) would leave a pooled connection
 changed for its next caller: the client refuses them with DataError before
 anything is sent, naming what to use instead (README: Connection state).
 """
@@ -16,11 +16,11 @@ anything is sent, naming what to use instead (README: Connection state).
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 from ..exceptions import DataError, RedisError
 from .args import list_or_args
-from .base import CommandsBase
+from .base import CommandsBase, NeverDecode
 from .callbacks import (
     as_text,
     client_info_result,
@@ -75,6 +75,72 @@ def _shutdown_failed(reply: Any) -> None:
     # is still running.
     raise RedisError("SHUTDOWN seems to have failed.")
 
+
+def _cluster_info(reply: Any) -> Dict[str, str]:
+    # redis-py's parse_cluster_info: "key:value" lines, values left as text.
+    return dict(line.split(":", 1) for line in as_text(reply).splitlines() if line)
+
+
+def _cluster_node(line: str) -> Tuple[str, Dict[str, Any]]:
+    # One line of CLUSTER NODES, as redis-py's _parse_node_line shapes it.
+    items = line.split(" ")
+    node_id, addr, flags, master_id, ping, pong, epoch, connected = items[:8]
+    node: Dict[str, Any] = {
+        "node_id": node_id,
+        "hostname": addr.split("@")[1].split(",")[1] if "@" in addr and "," in addr else "",
+        "flags": flags,
+        "master_id": master_id,
+        "last_ping_sent": ping,
+        "last_pong_rcvd": pong,
+        "epoch": epoch,
+        "slots": [],
+        "migrations": [],
+        "connected": connected == "connected",
+    }
+    for word in items[8:]:
+        if "->-" in word:
+            slot, other = word[1:-1].split("->-", 1)
+            node["migrations"].append({"slot": slot, "node_id": other, "state": "migrating"})
+        elif "-<-" in word:
+            slot, other = word[1:-1].split("-<-", 1)
+            node["migrations"].append({"slot": slot, "node_id": other, "state": "importing"})
+        else:
+            node["slots"].append(word.split("-"))
+    return addr.split("@")[0], node
+
+
+def _cluster_nodes(reply: Any) -> Dict[str, Dict[str, Any]]:
+    # CLUSTER NODES answers lines of text, CLUSTER REPLICAS a list of such lines.
+    lines = reply.splitlines() if isinstance(reply, (str, bytes)) else reply
+    return dict(_cluster_node(as_text(line)) for line in lines)
+
+
+# CLUSTER subcommands whose replies redis-py converts (its RESP2 callbacks); the
+# others are returned as the server answers.
+_CLUSTER_CALLBACKS: Dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(
+        (
+            "ADDSLOTS",
+            "ADDSLOTSRANGE",
+            "DELSLOTS",
+            "DELSLOTSRANGE",
+            "FAILOVER",
+            "FORGET",
+            "MEET",
+            "REPLICATE",
+            "RESET",
+            "SAVECONFIG",
+            "SET-CONFIG-EPOCH",
+            "SETSLOT",
+        ),
+        is_ok,
+    ),
+    "INFO": _cluster_info,
+    "NODES": _cluster_nodes,
+    "REPLICAS": _cluster_nodes,
+    "SLAVES": _cluster_nodes,
+    "GETKEYSINSLOT": _texts,
+}
 
 _CLIENT_TYPES = ("normal", "master", "replica", "pubsub")
 
@@ -153,6 +219,28 @@ class ServerCommands(CommandsBase):
         """Refused: replication, not a client command."""
         return self._run(("PSYNC", replicationid, offset))
 
+    def watch(self, *names: KeyT) -> bool:
+        """Refused with DataError, naming what to use instead: WATCH holds only on the
+        connection that sent it, and a pooled client's next call may run on another.
+        Use ``pipe.watch()`` on :meth:`pipeline` (which pins one connection until
+        EXEC) or ``transaction(func, *names)``. redis-py's client method sends
+        nothing and only warns; pipelines define their own ``watch``."""
+        return self._run(("WATCH", *names))
+
+    def unwatch(self) -> bool:
+        """Refused like :meth:`watch`: use ``pipe.unwatch()`` on a pipeline."""
+        return self._run(("UNWATCH",))
+
+    def cluster(self, cluster_arg: str, *args: Any) -> Any:
+        """Send ``CLUSTER <cluster_arg> *args`` to the server this client talks to, as
+        redis-py's ``Redis.cluster`` does, with its reply shapes: ``info`` a dict of
+        str, ``nodes``/``replicas`` a dict by address, ``getkeysinslot`` a list of
+        str, the subcommands answering OK True; the others as the server answers. A
+        server without cluster support answers ResponseError. For a cluster, use
+        :class:`~pyredisclient.RedisClusterClient`, which routes commands itself."""
+        sub = cluster_arg.upper()
+        return self._run(("CLUSTER", *sub.split(), *args), _CLUSTER_CALLBACKS.get(sub))
+
     def readonly(self) -> bool:
         """Refused: Redis Cluster is not supported yet."""
         return self._run(("READONLY",), is_ok)
@@ -164,10 +252,14 @@ class ServerCommands(CommandsBase):
     # -- server information ---------------------------------------------------------------
 
     def info(self, section: str | None = None, *args: str) -> Dict[str, Any]:
-        """Return INFO (optionally for ``section`` and more) parsed into a dict."""
+        """Return INFO (optionally for ``section`` and more) parsed into a dict.
+
+        Read as bytes and decoded with bad bytes replaced (redis-py's decode_info),
+        so a field the server fills with binary (errorstats) cannot fail it.
+        """
         if section is None:
-            return self._run(("INFO",), info_result)
-        return self._run(("INFO", section, *args), info_result)
+            return self._run(NeverDecode(("INFO",)), info_result)
+        return self._run(NeverDecode(("INFO", section, *args)), info_result)
 
     def dbsize(self) -> int:
         """Return the number of keys in the current database."""
@@ -262,6 +354,13 @@ class ServerCommands(CommandsBase):
         """Wait up to ``timeout`` ms for ``num_replicas`` to acknowledge the writes."""
         return self._run(("WAIT", num_replicas, timeout))
 
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> List[int]:
+        """WAITAOF (Redis 7.2): wait up to ``timeout`` ms until the writes are fsynced
+        to the local AOF (``num_local`` 0 or 1) and to ``num_replicas`` replicas'
+        AOFs; ``[local, replicas]`` acknowledged. Blocking: the call's deadline
+        stretches by ``timeout``."""
+        return self._run(("WAITAOF", num_local, num_replicas, timeout))
+
     def replicaof(self, *args: Any) -> Any:
         """REPLICAOF host port, or REPLICAOF NO ONE."""
         return self._run(("REPLICAOF", *args))
@@ -323,6 +422,11 @@ class ServerCommands(CommandsBase):
     def client_setname(self, name: str) -> bool:
         """Name the connection this command runs on."""
         return self._run(("CLIENT", "SETNAME", name), is_ok)
+
+    def client_setinfo(self, attr: str, value: str) -> bool:
+        """CLIENT SETINFO (Redis 7.2): set ``LIB-NAME`` or ``LIB-VER`` of the connection
+        this command runs on: one pooled connection, as for :meth:`client_setname`."""
+        return self._run(("CLIENT", "SETINFO", attr, value), is_ok)
 
     def client_getname(self) -> str | None:
         """Return the name of the connection this command runs on, or None."""

@@ -122,6 +122,7 @@ class RedisConfig:
     memory_critical_ratio: float = 0.9
     async_multiplex: bool = True
     async_multiplex_connections: int = 1
+    otel_attributes: Tuple[Tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

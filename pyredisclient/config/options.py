@@ -128,6 +128,11 @@ _RULES: Dict[str, _Rule] = {
     "memory_critical_ratio": _Rule("float", "a number > 0 and <= 1", lo=0, hi=1, lo_open=True),
     "async_multiplex": _Rule("bool", "true or false"),
     "async_multiplex_connections": _Rule("int", "an integer 1-1024", lo=1, hi=1024),
+    "otel_attributes": _Rule(
+        "attributes",
+        "a mapping of attribute names to str, bool, int or float values, or text "
+        "'name=value,name=value'",
+    ),
 }
 
 # ssl.CERT_NONE, CERT_OPTIONAL and CERT_REQUIRED are 0, 1 and 2 by the ssl module's API;
@@ -226,6 +231,8 @@ def _check(name: str, value: Any) -> Any:
         return value
     if kind == "categories":
         return _categories(name, value)
+    if kind == "attributes":
+        return _attributes(name, value)
     if kind == "cert_reqs":
         if isinstance(value, int) and not isinstance(value, bool):
             if value in _CERT_REQS_INT:
@@ -265,6 +272,36 @@ def _categories(name: str, value: Any) -> Tuple[str, ...]:
             "key_prefix_allow",
         )
     return tuple(sorted(granted))
+
+
+def _attributes(name: str, value: Any) -> Tuple[Tuple[str, Any], ...]:
+    """OpenTelemetry span attributes in their normal form: sorted (name, value) pairs.
+    Text is ``name=value`` pairs separated by commas (values stay strings)."""
+    given = value
+    if isinstance(value, str):
+        pairs: Any = []
+        for item in value.split(","):
+            if item.strip():
+                key, eq, text = item.partition("=")
+                if not eq:
+                    raise _bad(name, value)
+                pairs.append((key.strip(), text.strip()))
+        value = pairs
+    elif isinstance(value, Mapping):
+        value = list(value.items())
+    try:
+        items = [tuple(pair) for pair in value]
+    except TypeError:
+        raise _bad(name, given)
+    for pair in items:
+        if (
+            len(pair) != 2
+            or not isinstance(pair[0], str)
+            or not pair[0]
+            or not isinstance(pair[1], (str, bool, int, float))
+        ):
+            raise _bad(name, given)
+    return tuple(sorted(dict(items).items()))
 
 
 def _from_text(name: str, text: str | Secret) -> Any:

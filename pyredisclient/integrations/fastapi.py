@@ -61,6 +61,7 @@ from ..exceptions import CircuitOpenError, ConnectionError, RedisError, TimeoutE
 from ..observability.metrics import PROMETHEUS_CONTENT_TYPE, render_prometheus
 from ..patterns.named import AsyncRedisClients, RedisClients
 from ..patterns.ratelimit import AsyncRateLimiter, RateLimitResult
+from ..resilience.monitor import AsyncHealthMonitor, monitor_report
 
 __all__ = [
     "AsyncRedis",
@@ -88,6 +89,7 @@ def lifespan(
     prefix: str = "REDIS_",
     databases: Iterable[str] | Mapping[str, int] | bool | None = None,
     fail_fast: bool = False,
+    health_monitor: float | None = None,
     **options: Any,
 ) -> Lifespan:
     """A lifespan for ``FastAPI(lifespan=...)`` owning the app's Redis clients.
@@ -109,6 +111,11 @@ def lifespan(
     :func:`async_redis_client`; the first name's clients are also the default
     ``app.state.redis`` / ``app.state.async_redis``. All are closed at shutdown.
 
+    *health_monitor* (seconds) starts an :class:`AsyncHealthMonitor` per async
+    client, checking it that often in the background; the readiness probe
+    (:func:`probes_router`) then answers from the last report, with no round trip
+    to Redis per probe. The monitors stop at shutdown.
+
     An app with its own lifespan enters this one inside it, in one line::
 
         @contextlib.asynccontextmanager
@@ -120,6 +127,8 @@ def lifespan(
     # show a password.
     url = secret_url(url)
     hide_password(options)
+    if health_monitor is not None and not health_monitor > 0:
+        raise ValueError(f"health_monitor must be > 0 seconds or None, got {health_monitor!r}")
 
     @contextlib.asynccontextmanager
     async def redis_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -131,6 +140,7 @@ def lifespan(
             sync_clients.close()
             raise
         first = next(iter(configs))
+        monitors: list[AsyncHealthMonitor] = []
         try:
             for name, async_client in async_clients.items():
                 try:
@@ -150,8 +160,13 @@ def lifespan(
             if databases is not None:
                 app.state.redis_clients = sync_clients
                 app.state.async_redis_clients = async_clients
+            if health_monitor is not None:
+                for async_client in async_clients.values():
+                    monitors.append(AsyncHealthMonitor(async_client, health_monitor).start())
             yield
         finally:
+            for monitor in monitors:
+                await monitor.stop()
             for attr in ("redis", "async_redis", "redis_clients", "async_redis_clients"):
                 if getattr(app.state, attr, None) is not None:
                     setattr(app.state, attr, None)
@@ -335,6 +350,12 @@ def _async_clients(app: Any) -> Dict[str, AsyncRedisClient]:
     return {"default": AsyncRedisClient.get_client()}
 
 
+async def _report(client: AsyncRedisClient, deep: bool) -> Dict[str, Any]:
+    """The monitor's last report of *client* when one runs, else a live check."""
+    report = monitor_report(client, deep)
+    return report if report is not None else await client.health_check(deep=deep)
+
+
 def probes_router(
     prefix: str = "/health",
     *,
@@ -350,7 +371,10 @@ def probes_router(
     concurrently; 503 while any *required* one (default: all) is unhealthy, so
     the load balancer stops sending traffic. Each report has ``timestamp``,
     ``service`` (the client_name) and ``success_rate`` over the breaker's
-    recent window.
+    recent window. A client with a running health monitor (``lifespan(
+    health_monitor=10)``, or one started by hand) answers with the monitor's last
+    report, no round trip to Redis per probe; the others (and a monitor whose
+    report is stale) are checked live.
     """
     router = APIRouter(tags=list(tags))
     needed = None if required is None else set(required)
@@ -362,7 +386,7 @@ def probes_router(
     @router.get(prefix + "/ready", name="readiness", summary="Readiness probe")
     async def ready(request: Request) -> Response:
         clients = _async_clients(request.app)
-        reports = await asyncio.gather(*(c.health_check(deep=deep) for c in clients.values()))
+        reports = await asyncio.gather(*(_report(c, deep) for c in clients.values()))
         by_name = dict(zip(clients, reports))
         failing = sorted(
             name

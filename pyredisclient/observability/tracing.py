@@ -12,6 +12,14 @@ carries::
     net.peer.port        port (TCP only)
     net.transport        "ip_tcp" or "unix"
 
+A pipeline's ``execute()`` records ONE span, ``redis.PIPELINE`` (``redis.MULTI`` for
+a transaction), for the whole batch, with ``db.operation`` ``PIPELINE``/``MULTI``,
+``db.operation.batch.size`` (the number of commands queued) and ``db.query.summary``
+(the operation and the distinct command names in order, e.g. ``"MULTI SET INCR"``).
+
+The client option ``otel_attributes`` (e.g. ``{"gcp.project_id": "my-project"}``)
+adds attributes to every span of that client; the ones above win on a clash.
+
 Argument values (keys, values, passwords) are never recorded. A failed command
 records the exception and sets the span's status to ERROR. OpenTelemetry is
 imported only when tracing is enabled: ``pip install opentelemetry-api`` (and
@@ -21,12 +29,12 @@ imported only when tracing is enabled: ``pip install opentelemetry-api`` (and
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Protocol, Tuple
 
 from .._version import __version__
 from ..commands.types import Callback
 
-__all__ = ["make_traced_run"]
+__all__ = ["make_traced_run", "make_traced_send"]
 
 
 class Run(Protocol):
@@ -51,10 +59,13 @@ def _import_trace() -> Any:
 
 def _peer_attributes(client: Any) -> Dict[str, Any]:
     config = client.config
-    attrs: Dict[str, Any] = {
-        "db.system": "redis",
-        "db.redis.database_index": int(config.db),
-    }
+    attrs: Dict[str, Any] = dict(config.otel_attributes)  # the user's, overridden below
+    attrs.update(
+        {
+            "db.system": "redis",
+            "db.redis.database_index": int(config.db),
+        }
+    )
     if config.unix_socket_path:
         attrs["net.transport"] = "unix"
         attrs["net.peer.name"] = str(config.unix_socket_path)
@@ -129,5 +140,80 @@ def make_traced_run(client: Any, run: Run, tracer: Any = None) -> Run:
             except BaseException as exc:
                 failed(span, exc)
                 raise
+
+    return traced
+
+
+#: How many distinct command names a pipeline span's summary lists at most.
+_SUMMARY_NAMES = 10
+
+
+def _batch_attributes(batch: Any) -> Tuple[str, Dict[str, Any]]:
+    """The operation (PIPELINE or MULTI) and the batch attributes of a sent batch."""
+    count = len(batch.callbacks)  # the caller's commands: not MULTI and EXEC
+    transaction = len(batch) > count
+    operation = "MULTI" if transaction else "PIPELINE"
+    names: List[str] = []
+    offset = 1 if transaction else 0
+    for i in range(offset, offset + count):
+        name = batch.command_name(i)
+        if name not in names:
+            names.append(name)
+            if len(names) > _SUMMARY_NAMES:
+                names[-1] = "..."
+                break
+    return operation, {
+        "db.operation": operation,
+        "db.operation.batch.size": count,
+        "db.query.summary": " ".join([operation, *names]),
+    }
+
+
+def make_traced_send(
+    client: Any, send: Callable[..., Any], tracer: Any = None
+) -> Callable[..., Any]:
+    """Wrap a pipeline's send hook (``send(batch)`` or ``send(pin, batch)``, the batch
+    last) so that each execute records one span for the whole batch.
+
+    Works whether *send* returns the replies (Pipeline) or an awaitable of them
+    (AsyncPipeline: the span covers the awaited I/O). *tracer* as for
+    :func:`make_traced_run`.
+    """
+    trace = _import_trace()
+    if tracer is None:
+        tracer = trace.get_tracer("pyredisclient", __version__)
+    kind = trace.SpanKind.CLIENT
+    base = _peer_attributes(client)
+
+    def failed(span: Any, exc: BaseException) -> None:
+        span.record_exception(exc)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+
+    async def finish(span: Any, pending: Any) -> Any:
+        with trace.use_span(
+            span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+        ):
+            try:
+                return await pending
+            except BaseException as exc:
+                failed(span, exc)
+                raise
+
+    def traced(*args: Any) -> Any:
+        operation, attrs = _batch_attributes(args[-1])
+        span = tracer.start_span(f"redis.{operation}", kind=kind, attributes={**base, **attrs})
+        try:
+            with trace.use_span(
+                span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                result = send(*args)
+        except BaseException as exc:
+            failed(span, exc)
+            span.end()
+            raise
+        if inspect.isawaitable(result):
+            return finish(span, result)
+        span.end()
+        return result
 
     return traced

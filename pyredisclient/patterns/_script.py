@@ -1,34 +1,14 @@
-"""A Lua script run by its SHA1, sent whole only when the server does not know it."""
+"""The library's own Lua scripts: :class:`~pyredisclient.commands.scripting.Script`,
+the one implementation ``register_script`` returns too, registered on no client."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any, Sequence
+from ..commands.scripting import Script
 
-from .._steps import Steps
-from ..exceptions import NoScriptError
+__all__ = ["Script", "library_script"]
 
 
-class Script:
-    """A Lua script: EVALSHA first; on NOSCRIPT (a restarted or flushed server) EVAL,
-    which also caches it on the server, so the source crosses the network once per
-    server, not per call. The SHA1 is computed here: no SCRIPT LOAD round trip.
-    """
-
-    __slots__ = ("sha", "source")
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    def steps(self, client: Any, keys: Sequence[Any], args: Sequence[Any]) -> Steps[Any]:
-        """Run on *client* (any client; a prefixed one prefixes *keys*) as steps.
-
-        A prefixed client that refuses scripts still runs this one: it names only
-        *keys*, which the prefix confines.
-        """
-        client = client._scripts_view()
-        try:
-            return (yield client.evalsha(self.sha, len(keys), *keys, *args))
-        except NoScriptError:
-            return (yield client.eval(self.source, len(keys), *keys, *args))
+def library_script(source: str) -> Script:
+    """A script of the library's patterns: run with ``Script.steps`` on any client;
+    it touches only the KEYS it is given, so it runs on a prefixed client too."""
+    return Script(None, source, keys_only=True)

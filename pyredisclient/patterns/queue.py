@@ -29,12 +29,12 @@ from typing import Any
 from .._steps import Steps, run_async, run_sync
 from ..client.aio import AsyncRedisClient
 from ..client.sync import RedisClient
-from ._script import Script
+from ._script import library_script
 
 __all__ = ["AsyncWorkQueue", "Job", "WorkQueue"]
 
 # KEYS: processing, leases; ARGV: visibility ms, job. A lease for a popped job.
-_LEASE = Script(
+_LEASE = library_script(
     """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -43,7 +43,7 @@ return redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[1])
 )
 
 # KEYS: processing, leases; ARGV: job. Forget a finished job.
-_ACK = Script(
+_ACK = library_script(
     """
 local n = redis.call('LREM', KEYS[1], 1, ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -54,7 +54,7 @@ return n
 # KEYS: pending, processing, leases; ARGV: visibility ms.
 # Jobs whose lease expired go back to the head of pending; a job in processing with
 # no lease (its worker died between BLMOVE and the lease) gets one now.
-_REQUEUE = Script(
+_REQUEUE = library_script(
     """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -75,7 +75,7 @@ return moved
 )
 
 # KEYS: leases; ARGV: visibility ms, job. Renew a lease still held.
-_EXTEND = Script(
+_EXTEND = library_script(
     """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

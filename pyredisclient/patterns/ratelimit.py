@@ -25,13 +25,13 @@ from typing import Any
 from .._steps import Steps, run_async, run_sync
 from ..client.aio import AsyncRedisClient
 from ..client.sync import RedisClient
-from ._script import Script
+from ._script import library_script
 
 __all__ = ["AsyncRateLimiter", "RateLimitResult", "RateLimiter"]
 
 # KEYS[1] the counter; ARGV: limit, window ms, cost.
 # Returns {allowed, remaining, reset_after ms, retry_after ms}.
-_FIXED = Script(
+_FIXED = library_script(
     """
 local limit, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -48,7 +48,7 @@ return {1, limit - used, ttl, 0}
 
 # KEYS[1] a sorted set of grants scored by their time in microseconds.
 # ARGV: limit, window us, cost. Returns as above (in ms, rounded up).
-_SLIDING = Script(
+_SLIDING = library_script(
     """
 local limit, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')

@@ -23,6 +23,33 @@ def _wake(fut: asyncio.Future[bool], value: bool) -> None:
         fut.set_result(value)
 
 
+async def acquire_within(lock: asyncio.Lock, timeout: float) -> bool:
+    """``lock.acquire()`` given up after ``timeout`` seconds (False).
+
+    Not ``asyncio.wait_for``: before Python 3.12 it swallows a cancellation that
+    arrives in the loop iteration where the acquire completes, and a cancelled
+    ``run()`` task would then go on forever. Here a cancellation always propagates,
+    and a lock acquired meanwhile is given back.
+    """
+    acquiring: asyncio.Future[bool] = asyncio.ensure_future(lock.acquire())
+    try:
+        await asyncio.wait((acquiring,), timeout=timeout)
+    except asyncio.CancelledError:
+        _abandon(lock, acquiring)
+        raise
+    if acquiring.done():
+        return acquiring.result()
+    _abandon(lock, acquiring)
+    return False
+
+
+def _abandon(lock: asyncio.Lock, acquiring: asyncio.Future[bool]) -> None:
+    if not acquiring.done():
+        acquiring.cancel()  # a cancelled acquire never takes the lock
+    elif not acquiring.cancelled() and acquiring.exception() is None:
+        lock.release()
+
+
 class AsyncPubSub(PubSubBase):
     """The asyncio twin of :class:`~pyredisclient.pubsub.PubSub`: the same methods as
     coroutines, ``async for message in pubsub.listen()``, handlers plain or ``async``,
@@ -196,9 +223,7 @@ class AsyncPubSub(PubSubBase):
         if timeout is None:
             await lock.acquire()
         else:
-            try:
-                await asyncio.wait_for(lock.acquire(), timeout)
-            except asyncio.TimeoutError:
+            if not await acquire_within(lock, timeout):
                 return None
         try:
             while True:

@@ -6,10 +6,11 @@
     monitor.last_report            # the latest health_check() dict, or None before the first
     monitor.stop()
 
-It keeps the last health report fresh for probes and logs what changes: one INFO
+It keeps the last health report fresh for probes (:func:`monitor_report`, which
+``pyredisclient.fastapi``'s probes read instead of a round trip) and logs what changes: one INFO
 line for the first report (host, db, TLS yes/no; never the password), a WARNING
-when the status gets worse or the circuit breaker changes state, an INFO when the
-status is healthy again, each with structured ``extra`` fields (``redis_status``,
+when the status gets worse, an INFO when the status is healthy again (breaker
+transitions are logged by the client itself, as they happen), each with structured ``extra`` fields (``redis_status``,
 ``redis_previous_status``, ``redis_breaker``, ``redis_host``, ``redis_db``). Nothing
 is logged while nothing changes. The thread is a daemon and holds the client only
 weakly: it stops with :meth:`stop`, when the client is closed, or when the client
@@ -21,15 +22,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import weakref
 from typing import Any, Dict
 
-__all__ = ["AsyncHealthMonitor", "HealthMonitor"]
+__all__ = ["AsyncHealthMonitor", "HealthMonitor", "monitor_report"]
 
 logger = logging.getLogger("pyredisclient")
 
 _RANK = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 _CLOSED = "client is closed"
+
+# The running monitor of each client (weak keys: a monitor never keeps its client).
+_RUNNING: weakref.WeakKeyDictionary[Any, _Monitor] = weakref.WeakKeyDictionary()
+
+
+def monitor_report(client: Any, deep: bool = False) -> Dict[str, Any] | None:
+    """The last report of a monitor running on *client*, or None: none runs, it has not
+    reported yet, its report is older than two intervals plus one check's timeouts (a
+    stuck or stopped monitor), or *deep* is asked of a shallow one. Probes answer from
+    it without a round trip to Redis, and check live on None."""
+    monitor = _RUNNING.get(client)
+    if monitor is None or not monitor.running or (deep and not monitor.deep):
+        return None
+    report = monitor.last_report
+    if report is None or time.monotonic() - monitor._reported_at > monitor._max_age:
+        return None
+    return report
 
 
 class _Monitor:
@@ -42,6 +61,13 @@ class _Monitor:
         self.last_report: Dict[str, Any] | None = None
         self.checks = 0
         config = client.config
+        self._reported_at = 0.0
+        # A check takes at most a connect and a call: older than this, the monitor is stuck.
+        self._max_age = (
+            2 * self.interval
+            + (config.socket_connect_timeout or 5.0)
+            + (config.socket_timeout or 5.0)
+        )
         self._where: Dict[str, Any] = {
             "redis_host": config.unix_socket_path or config.effective_host,
             "redis_port": None if config.unix_socket_path else config.port,
@@ -49,12 +75,28 @@ class _Monitor:
             "redis_tls": bool(config.ssl),
         }
 
+    @property
+    def running(self) -> bool:
+        """True while the thread (or task) runs."""
+        raise NotImplementedError
+
+    def _register(self) -> None:
+        client = self._client()
+        if client is not None:
+            _RUNNING[client] = self
+
+    def _unregister(self) -> None:
+        client = self._client()
+        if client is not None and _RUNNING.get(client) is self:
+            del _RUNNING[client]
+
     def _record(self, report: Dict[str, Any]) -> bool:
         """Keep *report*, log what changed; False when the client is closed."""
         if report.get("error") == _CLOSED:
             return False
         previous = self.last_report
         self.last_report = report
+        self._reported_at = time.monotonic()
         self.checks += 1
         status = report.get("status")
         breaker = (report.get("circuit_breaker") or {}).get("state")
@@ -71,8 +113,9 @@ class _Monitor:
                 extra={**extra, "redis_previous_status": None},
             )
             return True
+        # Breaker transitions are not repeated here: the client logs each one
+        # as it happens (a WARNING with redis_event "breaker_open"...).
         old_status = previous.get("status")
-        old_breaker = (previous.get("circuit_breaker") or {}).get("state")
         extra["redis_previous_status"] = old_status
         if status != old_status:
             worse = _RANK.get(str(status), 3) > _RANK.get(str(old_status), 3)
@@ -84,8 +127,6 @@ class _Monitor:
                 f" ({report.get('type')}: {report.get('error')})" if report.get("error") else "",
                 extra=extra,
             )
-        elif breaker != old_breaker:
-            logger.warning("Redis circuit breaker %s -> %s", old_breaker, breaker, extra=extra)
         return True
 
 
@@ -103,12 +144,14 @@ class HealthMonitor(_Monitor):
             self._thread = threading.Thread(
                 target=self._loop, name="pyredisclient-health-monitor", daemon=True
             )
+            self._register()
             self._thread.start()
         return self
 
     def stop(self, timeout: float | None = 5.0) -> None:
         """Stop the thread and wait up to *timeout* seconds for it."""
         self._stop.set()
+        self._unregister()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -141,11 +184,13 @@ class AsyncHealthMonitor(_Monitor):
             self._task = asyncio.get_running_loop().create_task(
                 self._loop(), name="pyredisclient-health-monitor"
             )
+            self._register()
         return self
 
     async def stop(self) -> None:
         """Cancel the task and wait for it to end."""
         task, self._task = self._task, None
+        self._unregister()
         if task is not None and not task.done():
             task.cancel()
             try:

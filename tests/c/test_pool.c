@@ -426,12 +426,21 @@ TEST_IMPL(pool_close_wakes_waiter)
     b.req = PING_REQ;
     b.timeout = 5.0;
     ASSERT_EQ(pthread_create(&th, NULL, bg_call, &b), 0);
-    test_sleep_ms(100);
+    /* Close only once the thread waits for the connection (its start may
+     * lag on a loaded machine), and a little after. */
+    for (int i = 0; i < 500; i++) {
+        prc_pool_stats(p, &st);
+        if (st.waits >= 1)
+            break;
+        test_sleep_ms(10);
+    }
+    ASSERT_EQ(st.waits, 1);
+    test_sleep_ms(50);
     prc_pool_close(p);
     pthread_join(th, NULL);
     ASSERT_CODE(b.rc, PRC_ECLOSED);
-    ASSERT_GE(b.ms, 90);
-    ASSERT_LT(b.ms, 1000);
+    ASSERT_GE(b.ms, 40);   /* it waited until the close ... */
+    ASSERT_LT(b.ms, 1000); /* ... and the close woke it, not pool_timeout */
     prc_call_finish(p, &b.call, b.rc);
     /* The holder finishes normally; its connection is closed, not
      * pooled, since the pool is closed. */
@@ -538,13 +547,16 @@ TEST_IMPL(pool_stale_replaced)
     pt_opts(&o, srv);
     ASSERT_NOT_NULL(p = pt_pool(&o));
     ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
+    ASSERT_EQ(call.conn_event, PRC_CONN_EVENT_CONNECT);
     prc_call_finish(p, &call, PRC_OK);
     /* The server closed the idle connection (as after its `timeout`). */
     ASSERT_EQ(fakesrv_wait_closed(srv, 1, 1000), 0);
     test_sleep_ms(20);
     /* A write command, never replayable: the checkout must notice the
-     * EOF before sending anything. */
+     * EOF before sending anything.  The connection it opens instead is a
+     * reconnect. */
     ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
+    ASSERT_EQ(call.conn_event, PRC_CONN_EVENT_RECONNECT);
     ASSERT_EQ(call.retries, 0);
     CHECK(pt_replies_are(&call, "+OK\r\n"));
     prc_call_finish(p, &call, PRC_OK);
@@ -554,6 +566,58 @@ TEST_IMPL(pool_stale_replaced)
     ASSERT_EQ(st.retries, 0);
     ASSERT_EQ(st.errors, 0);
     ASSERT_EQ(fakesrv_commands(srv), 2);
+    return TEST_OK;
+}
+
+/* A call that opens a connection: its conn_event, after finishing it. */
+static int
+fresh_call_event(prc_pool_t *p)
+{
+    prc_call_t call;
+    int ev;
+
+    if (pt_call(p, &call, PING_REQ, 1, PRC_CALL_CLOSE, 1.0) != 0) {
+        return -1;
+    }
+    ev = call.conn_event;
+    prc_call_finish(p, &call, PRC_OK);
+    return ev;
+}
+
+TEST_IMPL(pool_conn_events)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    /* Nothing connected yet: a failure is no loss. */
+    prc_pool_link_failed(p, prc_now());
+    ASSERT_EQ(fresh_call_event(p), PRC_CONN_EVENT_CONNECT);
+    /* More connections, nothing failed: no event. */
+    ASSERT_EQ(fresh_call_event(p), PRC_CONN_EVENT_NONE);
+    /* A failure of a connection taken before the last event is that
+     * outage seen late: no new event. */
+    prc_pool_link_failed(p, 1);
+    ASSERT_EQ(fresh_call_event(p), PRC_CONN_EVENT_NONE);
+    /* One taken since: the next connect is a reconnect, once. */
+    prc_pool_link_failed(p, prc_now());
+    prc_pool_link_failed(p, prc_now());
+    ASSERT_EQ(fresh_call_event(p), PRC_CONN_EVENT_RECONNECT);
+    ASSERT_EQ(fresh_call_event(p), PRC_CONN_EVENT_NONE);
+    /* A call failing on the link counts too; the one that opened the
+     * first connection since reports it. */
+    test_sleep_ms(2);
+    fakesrv_stop(srv);
+    {
+        prc_call_t call;
+        ASSERT_EQ(pt_call(p, &call, PING_REQ, 1, 0, 0.5) < 0, 1);
+        ASSERT_EQ(call.conn_event, PRC_CONN_EVENT_NONE);
+        prc_call_finish(p, &call, call.err);
+    }
     return TEST_OK;
 }
 

@@ -817,6 +817,36 @@ TEST_IMPL(sub_order)
     return TEST_OK;
 }
 
+/* Shard channels go one SSUBSCRIBE per hash slot (a cluster refuses
+ * CROSSSLOT), in slot order, each slot's names in the order made. */
+TEST_IMPL(sub_shards_by_slot)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    /* slot("b") 3300 < slot("a") == slot("{a}x") 15495 */
+    static const char *const names[] = {"a", "b", "{a}x"};
+    static const size_t lens[] = {1, 1, 4};
+    char line[128];
+    int i;
+
+    so.reply = SUBSCRIBED_A;
+    START_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_SHARDS, 3, names, lens), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    for (i = 0; i < 100 && fakesrv_commands(srv) < 2; i++) {
+        test_sleep_ms(10);
+    }
+    ASSERT_EQ(fakesrv_log(srv, 0, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SSUBSCRIBE b");
+    ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SSUBSCRIBE a {a}x");
+    return TEST_OK;
+}
+
 TEST_IMPL(sub_bad_options)
 {
     prc_opts_t o;

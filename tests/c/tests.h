@@ -117,6 +117,7 @@
     XX(pool_close_wakes_reader)                                               \
     XX(pool_close_during_handshake)                                           \
     XX(pool_stale_replaced)                                                   \
+    XX(pool_conn_events)                                                      \
     XX(pool_stray_bytes_replaced)                                             \
     XX(pool_health_check)                                                     \
     XX(pool_health_check_fails)                                               \
@@ -205,6 +206,7 @@
     XX(sub_sets)                                                              \
     XX(sub_ping_connects)                                                     \
     XX(sub_order)                                                             \
+    XX(sub_shards_by_slot)                                                    \
     XX(sub_bad_options)                                                       \
     XX(sub_alloc)                                                             \
     /* writer.c */                                                            \

@@ -130,8 +130,8 @@ def test_recovers_through_half_open_and_closes_after_successes(
             assert client.get("k") == b"v"
     assert transitions(caplog) == [
         (logging.WARNING, "opened"),
-        (logging.INFO, "half-open"),
-        (logging.INFO, "closed"),
+        (logging.WARNING, "half-open"),
+        (logging.WARNING, "closed"),
     ]
     assert client.circuit_breaker_state()["transitions"] == 3
 
@@ -161,10 +161,10 @@ def test_a_failure_while_half_open_reopens(
     assert state["opens"] == 2
     assert transitions(caplog) == [
         (logging.WARNING, "opened"),
-        (logging.INFO, "half-open"),
+        (logging.WARNING, "half-open"),
         (logging.WARNING, "opened"),
-        (logging.INFO, "half-open"),
-        (logging.INFO, "closed"),
+        (logging.WARNING, "half-open"),
+        (logging.WARNING, "closed"),
     ]
 
 
@@ -490,8 +490,8 @@ def test_concurrent_callers_log_each_transition_once(
     assert client.circuit_breaker_state()["state"] == "closed"
     assert transitions(caplog) == [
         (logging.WARNING, "opened"),
-        (logging.INFO, "half-open"),
-        (logging.INFO, "closed"),
+        (logging.WARNING, "half-open"),
+        (logging.WARNING, "closed"),
     ]
 
 

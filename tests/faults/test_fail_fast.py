@@ -133,11 +133,14 @@ def test_once_a_call_gave_up_the_next_fail_fast_until_a_connect_succeeds(
         result, elapsed = timed(lambda: client.get("k"))
         assert isinstance(result, pyredisclient.ConnectionError), result
         durations.append(elapsed)
-    assert max(durations) < 0.02, durations
+    # A backoff would make every one of them last 25 ms or more; a loaded machine
+    # may stall one or two of them (106 ms seen at load 11).
+    assert statistics.median(durations) < 0.005, durations
+    assert sum(d >= 0.025 for d in durations) <= 2, durations
     server.start()
     result, elapsed = timed(lambda: client.get("k"))
-    assert result is None, result  # served at once: no backoff, no breaker to wait out
-    assert elapsed < 0.05
+    assert result is None, result  # served at once: no backoff, no breaker (1 s) to wait out
+    assert elapsed < 0.5
     # Up again: the next crash is ridden through again.
     server.kill()
     result, elapsed = timed(lambda: client.get("k"))

@@ -241,25 +241,19 @@ def family_methods(cls: type) -> List[str]:
 class Family:
     """The scenarios of one test file and the tests that run them.
 
-    ``family.scenario`` registers a scenario (``bytes_only``: its replies are not
-    UTF-8, so decode_responses cannot return them; ``prefix=False``: it uses
-    commands a prefix refuses, tested on their own); :meth:`tests` returns the
-    three tests the file assigns to module-level ``test_*`` names.
+    ``family.scenario`` registers a scenario (``prefix=False``: it uses commands a
+    prefix refuses, tested on their own); :meth:`tests` returns the three tests
+    the file assigns to module-level ``test_*`` names.
     """
 
     def __init__(self, *classes: type) -> None:
         self.classes = classes
         self.scenarios: Dict[str, Scenario] = {}
-        self.bytes_only: Set[str] = set()
         self.unprefixed: Set[str] = set()
 
-    def scenario(
-        self, func: Scenario | None = None, *, bytes_only: bool = False, prefix: bool = True
-    ) -> Any:
+    def scenario(self, func: Scenario | None = None, *, prefix: bool = True) -> Any:
         def register(f: Scenario) -> Scenario:
             self.scenarios[f.__name__] = f
-            if bytes_only:
-                self.bytes_only.add(f.__name__)
             if not prefix:
                 self.unprefixed.add(f.__name__)
             return f
@@ -278,8 +272,6 @@ class Family:
         @pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decode"])
         @pytest.mark.parametrize("name", names)
         def test_same_as_redis_py(name: str, decode: bool, redis_url: str) -> None:
-            if decode and name in self.bytes_only:
-                pytest.skip("replies are not valid UTF-8")
             check_same_as_redis_py(redis_url, self.scenarios[name], decode)
 
         @pytest.mark.parametrize("name,mode", modes)

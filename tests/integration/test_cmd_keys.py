@@ -8,7 +8,6 @@ and through AsyncRedisClient, both pipelines and a key-prefixed client
 from __future__ import annotations
 
 import datetime
-import warnings
 from typing import Any
 
 import cmdcheck
@@ -97,7 +96,7 @@ def copy(c: Caller) -> None:
     c("smembers", "s2")
 
 
-@scenario(bytes_only=True)
+@scenario
 def dump_restore(c: Caller) -> None:
     c("rpush", "l", "a", b"\xff", 3)
     payload = c("dump", "l")
@@ -222,27 +221,3 @@ def test_prefix_confines_and_refuses(raw: Any, redis_url: str) -> None:
         db1.flushdb()
     finally:
         db1.close()
-
-
-def test_watch_is_a_pipeline_method(r: Any) -> None:
-    # redis-py's client-level watch/unwatch only warn; ours live on pipelines.
-    assert not hasattr(r, "watch")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with r.pipeline() as pipe:
-            assert pipe.watch("k") is True
-            assert pipe.unwatch() is True
-
-
-def test_dump_with_decode_responses_raises_and_keeps_the_connection(
-    raw: Any, redis_url: str
-) -> None:
-    # The README's documented difference: the payload is not UTF-8.
-    raw.rpush("l", "a", "b")
-    client = pyredisclient.RedisClient.from_url(redis_url, decode_responses=True)
-    try:
-        with pytest.raises(UnicodeDecodeError):
-            client.dump("l")
-        assert client.lrange("l", 0, -1) == ["a", "b"]
-    finally:
-        client.close()

@@ -62,12 +62,12 @@ def test_script_kill_and_debug(r: Any) -> None:
         r.script_flush("LATER")
 
 
-def test_register_script_falls_back_to_load(r: Any, rd: Any) -> None:
+def test_register_script_falls_back_to_eval(r: Any, rd: Any) -> None:
     script = r.register_script(INCR_BY)
     assert isinstance(script, Script)
     assert script.sha == hashlib.sha1(INCR_BY.encode()).hexdigest()
     assert r.script_exists(script.sha) == [False]
-    assert script(keys=["n"], args=[5]) == 5  # NoScriptError -> SCRIPT LOAD -> EVALSHA
+    assert script(keys=["n"], args=[5]) == 5  # NoScriptError -> EVAL (which caches it)
     assert r.script_exists(script.sha) == [True]
     assert script(["n"], [2]) == 7
     r.script_flush()
@@ -77,6 +77,35 @@ def test_register_script_falls_back_to_load(r: Any, rd: Any) -> None:
     assert "sha=" in repr(bscript)
     with pytest.raises(DataError):
         r.register_script(42)
+
+
+def test_a_missing_script_costs_one_eval(r: Any) -> None:
+    script = r.register_script(INCR_BY)
+    r.config_resetstat()
+    assert script(keys=["n"], args=[5]) == 5
+    assert script(keys=["n"], args=[1]) == 6
+    stats = r.info("commandstats")
+    assert stats["cmdstat_evalsha"]["calls"] == 2  # the first failed with NOSCRIPT
+    assert stats["cmdstat_eval"]["calls"] == 1
+    assert "cmdstat_script|load" not in stats and "cmdstat_script" not in stats
+
+
+def test_one_script_class_for_clients_and_patterns(redis_url: str, r: Any) -> None:
+    from pyredisclient.patterns._script import library_script
+
+    own = library_script(INCR_BY)
+    assert type(own) is Script and type(r.register_script(INCR_BY)) is Script
+    assert own.sha == r.register_script(INCR_BY).sha and own.keys_only
+    with pytest.raises(TypeError, match="pass client="):
+        own(["n"], [1])
+    assert own(["n"], [2], client=r) == 2
+    with pyredisclient.RedisClient.from_url(redis_url, key_prefix="t:") as tenant:
+        # Confined to its KEYS: runs on a prefixed client that refuses other scripts.
+        r.script_flush()
+        assert own(["n"], [3], client=tenant) == 3
+        assert r.get("t:n") == b"3"
+        with pytest.raises(KeyPrefixError):
+            tenant.register_script(INCR_BY)(["n"], [1])
 
 
 def test_register_script_errors_are_not_retried(r: Any) -> None:
@@ -207,7 +236,7 @@ def test_async_client_every_method(async_redis_client: AsyncRedisClient, r: Any)
         with pytest.raises(ResponseError, match="NOTBUSY"):
             await client.function_kill()
         script = client.register_script(INCR_BY)
-        assert await script(keys=["n"], args=[2]) == 2  # fell back to SCRIPT LOAD
+        assert await script(keys=["n"], args=[2]) == 2  # fell back to EVAL
         assert await script(keys=["n"], args=[2]) == 4
         payload = await client.function_dump()
         assert await client.function_restore(payload) is True

@@ -59,6 +59,8 @@ def test_connection_state_commands_are_refused(r: Any) -> None:
         (lambda: r.psync("x", 0), "replication"),
         (lambda: r.readonly(), "Cluster"),
         (lambda: r.readwrite(), "Cluster"),
+        (lambda: r.watch("k"), "pipe.watch()"),
+        (lambda: r.unwatch(), "pipe.watch()"),
     ):
         with pytest.raises(DataError) as info:
             call()
@@ -150,7 +152,8 @@ def test_introspection(r: Any, rd: Any) -> None:
         )
         assert isinstance(entries[0]["client_address"], bytes)
         decoded = rd.slowlog_get(1)
-        assert len(decoded) == 1 and isinstance(decoded[0]["command"], str)
+        # Never decoded (the arguments may be binary), as redis-py returns them.
+        assert len(decoded) == 1 and isinstance(decoded[0]["command"], bytes)
     finally:
         r.config_set("slowlog-log-slower-than", 10000)
         r.slowlog_reset()
@@ -367,3 +370,32 @@ def test_surface_of_these_families_is_complete(redis_url: str) -> None:
     assert surface.command_of("client_no_evict") == "client|no-evict"
     assert surface.command_of("acl_log_reset") == "acl|log"
     assert surface.command_of("eval_ro") == "eval_ro"
+
+
+def _version(client: Any) -> tuple[int, ...]:
+    return tuple(int(p) for p in client.info("server")["redis_version"].split(".")[:2])
+
+
+def test_waitaof_and_client_setinfo(r: Any, redis_url: str) -> None:
+    if _version(r) >= (7, 2):
+        assert r.waitaof(0, 0, 100) == [0, 0]
+        assert r.client_setinfo("LIB-NAME", "h15") is True
+        with pytest.raises(ResponseError):
+            r.client_setinfo("NOT-AN-ATTR", "x")
+        return
+    # Redis 7.0 does not know them: its error quotes what was sent.
+    with pytest.raises(ResponseError, match=r"unknown command 'WAITAOF'.*'1' '0' '100'"):
+        r.waitaof(1, 0, 100)
+    with pytest.raises(ResponseError, match=r"(?i)unknown subcommand 'SETINFO'"):
+        r.client_setinfo("LIB-NAME", "h15")
+    pipe = r.pipeline(transaction=False)
+    pipe.waitaof(1, 0, 100).client_setinfo("LIB-VER", "1")
+    replies = pipe.execute(raise_on_error=False)
+    assert all(isinstance(e, ResponseError) for e in replies), replies
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as client:
+            with pytest.raises(ResponseError, match="WAITAOF"):
+                await client.waitaof(1, 0, 100)
+
+    run(main())

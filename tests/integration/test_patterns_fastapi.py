@@ -3,8 +3,10 @@ and examples/fastapi_patterns_app.py, driven through httpx (TestClient)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any, AsyncIterator, Callable, Dict
@@ -30,6 +32,7 @@ from pyredisclient.fastapi import (
     rate_limit,
     redis_client,
 )
+from pyredisclient.resilience.monitor import AsyncHealthMonitor, monitor_report
 from pyredisclient.testing import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,6 +179,77 @@ def test_probes_follow_the_server(redis_server_factory: ServerFactory) -> None:
         finally:
             server.start()
         assert http.get("/health/ready").status_code == 200
+
+
+def _calls(app: FastAPI) -> int:
+    return sum(int(c.metrics()["calls"]) for c in app.state.async_redis_clients.values())
+
+
+def test_probes_read_the_health_monitor_without_a_round_trip(
+    redis_server_factory: ServerFactory,
+) -> None:
+    server = redis_server_factory()
+    fast = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "retry_attempts": 0}
+    databases = {"cache": 1, "session": 2}
+
+    def app(**options: Any) -> FastAPI:
+        made = FastAPI(lifespan=lifespan(url=server.url, databases=databases, **fast, **options))
+        made.include_router(probes_router())
+        return made
+
+    def wait_reported(made: FastAPI) -> None:
+        deadline = time.monotonic() + 10
+        while any(monitor_report(c) is None for c in made.state.async_redis_clients.values()):
+            assert time.monotonic() < deadline, "the monitors did not report"
+            time.sleep(0.02)
+
+    slow, plain, quick = app(health_monitor=60), app(), app(health_monitor=0.1)
+    with TestClient(slow) as slow_http, TestClient(plain) as plain_http:
+        wait_reported(slow)  # the first check runs at startup; the next in 60 s
+        before = _calls(slow)
+        for _ in range(3):
+            assert slow_http.get("/health/ready").status_code == 200
+        assert _calls(slow) == before  # probes cost Redis nothing
+        before = _calls(plain)
+        for _ in range(3):
+            assert plain_http.get("/health/ready").status_code == 200
+        assert _calls(plain) - before >= 3 * 2  # without a monitor: checked live each time
+        clients = slow.state.async_redis_clients
+    # The monitors stopped with the app: nothing is read from them any more.
+    assert all(monitor_report(c) is None for c in clients.values())
+    with TestClient(quick) as http:
+        wait_reported(quick)
+        server.stop()
+        try:
+            deadline = time.monotonic() + 10
+            while http.get("/health/ready").status_code != 503:  # the monitor saw it
+                assert time.monotonic() < deadline, "the probe did not follow the monitor"
+                time.sleep(0.05)
+        finally:
+            server.start()
+    with pytest.raises(ValueError):
+        lifespan(health_monitor=0)
+
+
+def test_monitor_report_is_none_when_stale_stopped_or_too_shallow(redis_url: str) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as client:
+            assert monitor_report(client) is None  # no monitor
+            monitor = AsyncHealthMonitor(client, interval=60).start()
+            try:
+                deadline = time.monotonic() + 10
+                while monitor.last_report is None:  # bounded by the deadline
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.01)
+                assert monitor_report(client) is monitor.last_report
+                assert monitor_report(client, deep=True) is None  # a shallow monitor
+                monitor._reported_at -= 200  # older than two intervals and a check
+                assert monitor_report(client) is None
+            finally:
+                await monitor.stop()
+            assert monitor_report(client) is None
+
+    asyncio.run(main())
 
 
 def test_redis_unavailable_is_503_with_retry_after_while_open(

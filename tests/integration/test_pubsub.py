@@ -184,6 +184,19 @@ def test_decode_responses(redis_url: str, ch: str) -> None:
             assert seen[0]["channel"] == ch + "é"
 
 
+def test_after_a_handshake(redis_url: str, ch: str) -> None:
+    # CLIENT SETNAME and SELECT before the subscription: their replies are read by
+    # the handshake, and the subscriber frames from an empty buffer after them (it
+    # once framed from where the handshake's reader stopped, past its end).
+    with RedisClient.from_url(redis_url, client_name="ps-handshake", db=2) as client:
+        with client.pubsub() as p:
+            p.subscribe(ch)
+            assert _next(p)["type"] == "subscribe"
+            for i in range(20):
+                assert client.publish(ch, f"m{i}" * 100) == 1
+                assert _next(p)["data"] == f"m{i}".encode() * 100
+
+
 def test_run_in_thread(client: RedisClient, ch: str) -> None:
     got: List[bytes] = []
     done = threading.Event()

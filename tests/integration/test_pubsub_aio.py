@@ -216,6 +216,31 @@ def test_cancelled_waits_leave_the_subscription_usable(
     run(main(), timeout=120)
 
 
+def test_cancelling_a_timed_wait_at_any_moment_ends_it(redis_url: str, ch: str) -> None:
+    # A cancellation landing in the loop iteration where the wait takes its lock was
+    # swallowed (asyncio.wait_for before 3.12): run() then went on forever.
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as client:
+            p = client.pubsub(ignore_subscribe_messages=True)
+            await p.subscribe(ch)
+            await _numsub(client, ch)
+            for rounds in range(8):
+                for _ in range(5):
+                    waiter = asyncio.ensure_future(p.get_message(timeout=5))
+                    for _ in range(rounds):
+                        await asyncio.sleep(0)
+                    waiter.cancel()
+                    done, _ = await asyncio.wait((waiter,), timeout=2)
+                    assert done, f"cancelled after {rounds} loop iterations, still running"
+                    assert waiter.cancelled()
+            # The lock was given back each time: a message gets through.
+            await client.publish(ch, "still")
+            assert (await _next(p))["data"] == b"still"
+            await p.aclose()
+
+    run(main(), timeout=60)
+
+
 def test_waiters_queue_behind_one_reader(redis_url: str, ch: str) -> None:
     async def main() -> None:
         async with AsyncRedisClient.from_url(redis_url) as client:

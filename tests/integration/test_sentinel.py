@@ -4,7 +4,10 @@ topology fixtures: discovery, ROLE, failover, replicas, passwords."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -126,6 +129,201 @@ def test_async_from_sentinel_follows_a_failover(redis_sentinel: RedisSentinelSer
             replica = c.replica_client()
             assert await replica.get("a") in (b"1", b"2")  # a replica: maybe behind
             await replica.aclose()
+        finally:
+            await c.aclose()
+
+    asyncio.run(main())
+
+
+class Writer:
+    """RPUSH 0, 1, 2 ... on a sentinel client from a thread, every 2 ms: which were
+    acknowledged, by which primary, and what was raised."""
+
+    def __init__(self, client: RedisClient, key: str, wait_replica: bool = False) -> None:
+        self.client = client
+        self.key = key
+        self.wait_replica = wait_replica
+        self.acked: list[tuple[int, tuple[str, int] | None]] = []
+        self.first_on: dict[tuple[str, int] | None, float] = {}  # primary: first ack
+        self.unsure: list[int] = []  # acknowledged, but not yet on a replica
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        resolver = self.client._sentinel
+        assert resolver is not None
+        for i in range(200_000):  # bounded; stop() ends it first
+            if self._stop.is_set():
+                return
+            try:
+                self.client.rpush(self.key, i)
+                address = resolver.address
+                if self.wait_replica and self.client.execute_command("WAIT", 1, 1000) != 1:
+                    self.unsure.append(i)
+                else:
+                    self.acked.append((i, address))
+                self.first_on.setdefault(address, time.monotonic())
+            except Exception as exc:  # counted: the test says none
+                self.errors.append(exc)
+            time.sleep(0.002)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        assert not self._thread.is_alive()
+
+
+def wait_switch(client: RedisClient, new: Any, limit: float) -> float:
+    """Seconds until the client's resolver uses ``new``; fails after ``limit``."""
+    started = time.monotonic()
+    for _ in range(100_000):  # bounded by the limit first
+        resolver = client._sentinel
+        assert resolver is not None
+        if resolver.address == (new.host, new.port):
+            return time.monotonic() - started
+        assert time.monotonic() - started < limit, f"no switch within {limit} s"
+        time.sleep(0.005)
+    raise AssertionError("unreachable")
+
+
+def test_switch_master_moves_the_client_at_once(
+    redis_sentinel_factory: Callable[..., RedisSentinelServers],
+) -> None:
+    # The old primary keeps taking writes after SENTINEL FAILOVER until the sentinels
+    # demote it (seconds later): only +switch-master moves the client sooner. (A set-up
+    # of its own: a second SENTINEL FAILOVER soon after another can be undone by a
+    # sentinel that has not heard of it yet, whatever the client does.)
+    redis_sentinel = redis_sentinel_factory()
+    announced: list[float] = []  # when each sentinel published +switch-master
+    watchers = []
+    for host, port in redis_sentinel.sentinel_addresses:
+        ps = RedisClient(host, port).pubsub()  # its own connection; the client has none
+        ps.subscribe(**{"+switch-master": lambda m: announced.append(time.monotonic())})
+        watchers.append(ps.run_in_thread(sleep_time=0.05, daemon=True))
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0, retry_timeout=20.0
+    ) as c:
+        c.delete("log")
+        with Writer(c, "log") as writer:
+            time.sleep(0.2)
+            new = redis_sentinel.failover()  # returns once every sentinel names it
+            wait_switch(c, new, 1.0)
+            time.sleep(0.2)
+        for worker in watchers:
+            worker.stop()
+            worker.join(5)
+        assert not writer.errors
+        assert c._sentinel is not None and c._sentinel.switches == 1
+        # The first write on the new primary follows the first announcement closely
+        # (a look every 50 ms, then ROLE); the old primary is demoted seconds later.
+        assert announced
+        took = writer.first_on[(new.host, new.port)] - min(announced)
+        assert took < 0.5, took
+        redis_sentinel.wait_stable()  # the old primary demoted and resynced
+        on_new = [int(x) for x in redis_sentinel.command(new, "LRANGE", "log", 0, -1)]
+        assert len(on_new) == len(set(on_new))  # nothing written twice
+        after = [i for i, address in writer.acked if address == (new.host, new.port)]
+        assert len(after) > 20 and set(after) <= set(on_new)
+
+
+def test_failover_loses_no_acknowledged_write(
+    redis_sentinel_factory: Callable[..., RedisSentinelServers],
+) -> None:
+    # min-replicas-to-write on the primary: once its replica is promoted it answers
+    # NOREPLICAS, which the client retries on the new primary. Every write the replica
+    # acknowledged (WAIT) is on the new primary, once, in order; none raised.
+    redis_sentinel = redis_sentinel_factory()
+    old = redis_sentinel.primary
+    redis_sentinel.command(old, "CONFIG", "SET", "min-replicas-to-write", "1")
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0, retry_timeout=20.0
+    ) as c:
+        c.delete("log")
+        with Writer(c, "log", wait_replica=True) as writer:
+            time.sleep(0.2)
+            new = redis_sentinel.failover()
+            wait_switch(c, new, 5.0)
+            time.sleep(0.3)
+        assert not writer.errors
+        redis_sentinel.wait_stable()
+        on_new = [int(x) for x in redis_sentinel.command(new, "LRANGE", "log", 0, -1)]
+        acked = [i for i, _ in writer.acked]
+        assert len(acked) > 50
+        assert [i for i in on_new if i not in writer.unsure] == acked
+
+
+def test_sentinels_and_data_nodes_over_tls_with_passwords(
+    redis_sentinel_factory: Callable[..., RedisSentinelServers],
+) -> None:
+    # Every process TLS-only with client certificates; a password on the data nodes and
+    # another on the sentinels. The sentinels get the data nodes' TLS settings, and
+    # their own password from sentinel_kwargs; the +switch-master watch uses both.
+    data_pw = 'data "pw\\'
+    setup = redis_sentinel_factory(password=data_pw, sentinel_password="sentinel pw", tls=True)
+    tls = {
+        "ssl": True,
+        "ssl_ca_certs": setup.ca_cert,
+        "ssl_certfile": setup.client_cert,
+        "ssl_keyfile": setup.client_key,
+    }
+    sentinels = sentinels_of(setup)
+    with RedisClient.from_sentinel(
+        sentinels,
+        "mymaster",
+        password=data_pw,
+        sentinel_kwargs={"password": "sentinel pw"},
+        socket_timeout=1.0,
+        retry_timeout=20.0,
+        **tls,
+    ) as c:
+        assert c.set("k", "v") is True
+        resolver = c._sentinel
+        assert resolver is not None and resolver.sentinel_config.ssl
+        assert resolver.sentinel_config.ssl_certfile == setup.client_cert
+        assert "sentinel pw" not in repr(resolver.sentinel_config)
+        assert data_pw not in repr(c) and "sentinel pw" not in repr(c.debug_info())
+        with Writer(c, "log") as writer:
+            time.sleep(0.2)
+            new = setup.failover(timeout=20)
+            wait_switch(c, new, 1.0)  # +switch-master over TLS, with the password
+            time.sleep(0.1)
+        assert not writer.errors
+        assert resolver.switches == 1
+        assert c.get("k") == b"v"
+        setup.wait_stable()  # the old primary demoted: a replica to read from
+        with c.replica_client() as replica:
+            assert replica.ping() is True
+    # sentinel_kwargs ssl=False: plain sentinels, none of the data nodes' ssl_* options.
+    plain = RedisClient.from_sentinel(sentinels, "mymaster", sentinel_kwargs={"ssl": False}, **tls)
+    assert plain._sentinel is not None
+    assert plain._sentinel.sentinel_config.ssl is False
+    assert plain._sentinel.sentinel_config.ssl_ca_certs is None
+    assert plain._sentinel.config.ssl_ca_certs == setup.ca_cert
+    plain.close()
+    # The sentinels here refuse a client without their password, or without TLS.
+    for kwargs in ({}, {"password": "sentinel pw", "ssl": False}):
+        with RedisClient.from_sentinel(
+            sentinels, "mymaster", password=data_pw, sentinel_kwargs=kwargs, **tls
+        ) as c:
+            with pytest.raises(MasterNotFoundError):
+                c.ping()
+
+    async def main() -> None:
+        c = AsyncRedisClient.from_sentinel(
+            sentinels,
+            "mymaster",
+            password=data_pw,
+            sentinel_kwargs={"password": "sentinel pw"},
+            **tls,
+        )
+        try:
+            assert await c.get("k") == b"v"
+            assert c._sentinel is not None and c._sentinel.address == (new.host, new.port)
         finally:
             await c.aclose()
 

@@ -238,3 +238,122 @@ def test_missing_opentelemetry_says_what_to_install(
     with pytest.raises(ImportError, match="pip install opentelemetry-api"):
         redis_client.enable_tracing()
     assert redis_client.ping() is True  # the client is untouched
+
+
+def pipeline_spans(exporter: InMemorySpanExporter) -> List[ReadableSpan]:
+    return [s for s in spans(exporter) if s.name in ("redis.PIPELINE", "redis.MULTI")]
+
+
+def test_a_pipeline_is_one_span_with_its_command_count(
+    redis_url: str, tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    with RedisClient.from_url(redis_url) as client:
+        client.enable_tracing(tracer)
+        with tracer.start_as_current_span("request") as parent:
+            with client.pipeline(transaction=False) as pipe:
+                pipe.set("p:1", SECRET).get("p:1").get("p:1").incr("p:n")
+                assert pipe.execute()[1] == SECRET.encode()
+            with client.pipeline() as tx:  # MULTI/EXEC
+                tx.set("p:2", "x").incr("p:n")
+                assert tx.execute() == [True, 2]
+    got = spans(exporter)
+    # No span per queued command: one per execute (and the parent).
+    assert [s.name for s in got] == ["redis.PIPELINE", "redis.MULTI", "request"]
+    pipeline, multi = got[0], got[1]
+    attrs = dict(pipeline.attributes or {})
+    assert attrs["db.operation"] == "PIPELINE"
+    assert attrs["db.operation.batch.size"] == 4
+    assert attrs["db.query.summary"] == "PIPELINE SET GET INCRBY"
+    assert attrs["db.system"] == "redis"
+    attrs = dict(multi.attributes or {})
+    assert attrs["db.operation"] == "MULTI"
+    assert attrs["db.operation.batch.size"] == 2
+    assert attrs["db.query.summary"] == "MULTI SET INCRBY"
+    for span in (pipeline, multi):
+        assert span.kind == trace.SpanKind.CLIENT
+        assert span.parent is not None and span.parent.span_id == parent.get_span_context().span_id
+        assert SECRET not in everything_recorded(span) and "p:1" not in everything_recorded(span)
+
+
+def test_a_watched_transaction_and_a_failed_pipeline_are_spans(
+    redis_url: str, tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    port = find_free_port()
+    with RedisClient.from_url(redis_url) as client:
+        client.enable_tracing(tracer)
+
+        def bump(pipe: Any) -> None:
+            value = int(pipe.get("w:n") or 0)
+            pipe.multi()
+            pipe.set("w:n", value + 1)
+
+        client.transaction(bump, "w:n")
+    # WATCH and the reads before MULTI run on the pinned connection, unrecorded; EXEC's
+    # batch is the span.
+    assert [s.name for s in spans(exporter)] == ["redis.MULTI"]
+    assert dict(spans(exporter)[-1].attributes or {})["db.operation.batch.size"] == 1
+    exporter.clear()
+    with RedisClient(
+        host="127.0.0.1", port=port, retry_attempts=0, socket_connect_timeout=0.5
+    ) as down:
+        down.enable_tracing(tracer)
+        pipe = down.pipeline(transaction=False)
+        pipe.ping()
+        with pytest.raises(ConnectionError):
+            pipe.execute()
+    (span,) = pipeline_spans(exporter)
+    assert span.status.status_code == trace.StatusCode.ERROR
+    assert span.events and span.events[0].name == "exception"
+
+
+def test_otel_attributes_are_on_every_span_of_the_client(
+    redis_url: str, tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    extra = {"gcp.project_id": "my-project", "service.tier": 2, "db.system": "not-redis"}
+    with (
+        RedisClient.from_url(redis_url, otel_attributes=extra) as client,
+        RedisClient.from_url(redis_url) as other,
+    ):
+        assert client.config.otel_attributes == tuple(sorted(extra.items()))
+        client.enable_tracing(tracer)
+        other.enable_tracing(tracer)
+        client.ping()
+        client.pipeline().ping().execute()
+        client.with_prefix("app:").get("k")
+        other.ping()
+    got = spans(exporter)
+    assert [s.name for s in got] == ["redis.PING", "redis.MULTI", "redis.GET", "redis.PING"]
+    for span in got[:3]:
+        attrs = dict(span.attributes or {})
+        assert attrs["gcp.project_id"] == "my-project" and attrs["service.tier"] == 2
+        assert attrs["db.system"] == "redis"  # ours win a clash
+    assert "gcp.project_id" not in dict(got[3].attributes or {})
+
+
+def test_async_pipeline_is_one_span_covering_the_await(
+    redis_url: str, tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(
+            redis_url, otel_attributes={"gcp.project_id": "p"}
+        ) as client:
+            client.enable_tracing(tracer)
+            with tracer.start_as_current_span("request"):
+                pipe = client.pipeline(transaction=False)
+                pipe.set("ap:1", SECRET).blpop("ap:list", 0.05)
+                await pipe.execute()
+                async with client.pipeline() as tx:
+                    tx.incr("ap:n")
+                    await tx.execute()
+
+    asyncio.run(main())
+    got = pipeline_spans(exporter)
+    assert [s.name for s in got] == ["redis.PIPELINE", "redis.MULTI"]
+    first = got[0]
+    assert dict(first.attributes or {})["db.operation.batch.size"] == 2
+    assert dict(first.attributes or {})["db.query.summary"] == "PIPELINE SET BLPOP"
+    assert dict(first.attributes or {})["gcp.project_id"] == "p"
+    assert first.end_time is not None and first.start_time is not None
+    assert first.end_time - first.start_time >= 40_000_000  # covers the awaited block
+    request = next(s for s in spans(exporter) if s.name == "request")
+    assert all(s.parent is not None and s.parent.span_id == request.context.span_id for s in got)

@@ -358,7 +358,10 @@ def test_pipeline_stub_names_the_runtime_surface() -> None:
     methods = {n for n, node in stub.items() if not isinstance(node, ast.AnnAssign)}
     runtime_public = _public(dir(AsyncPipeline))
     assert _public(methods) == runtime_public - generators
-    for name in _command_names() - generators:
+    # watch and unwatch: the pipelines' own (awaited), not CoreCommands' (refused).
+    own = set(vars(Pipeline)) | set(vars(AsyncPipeline))
+    assert isinstance(stub["watch"], ast.AsyncFunctionDef)
+    for name in _command_names() - generators - own:
         node = stub[name]
         assert isinstance(node, ast.FunctionDef), f"{name} queues synchronously"
         expected = "AsyncPipeline" if name not in _host_bound() else "BitFieldOperation"
@@ -580,7 +583,7 @@ def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch
     # Every command, revealed on the sync mixin, the async client and both
     # pipelines: mypy must see the same parameters, with Coroutine[Any, Any, T],
     # AsyncPipeline or Pipeline in place of the sync return type T.
-    own = set(vars(AsyncRedisClient))
+    own = set(vars(AsyncRedisClient)) | set(vars(Pipeline)) | set(vars(AsyncPipeline))
     names = sorted(n for n in _command_names() if n not in own)
     text = (
         SNIPPET

@@ -507,6 +507,7 @@ SAMPLE_ARGS.update(
         "client_pause": ((10,), {"all": False}),
         "client_reply": (("ON",), {}),
         "client_unblock": ((1,), {"error": True}),
+        "cluster": (("info",), {}),
         "debug_object": (("k",), {}),
         "latency_graph": (("command",), {}),
         "latency_history": (("command",), {}),

@@ -158,6 +158,7 @@ DEFAULTS: Dict[str, Any] = {
     "memory_critical_ratio": 0.9,
     "async_multiplex": True,
     "async_multiplex_connections": 1,
+    "otel_attributes": (),
 }
 
 
@@ -286,6 +287,11 @@ BAD: List[Any] = [
     ({"memory_critical_ratio": 1.5}, "memory_critical_ratio", "got 1.5"),
     ({"async_multiplex_connections": 0}, "async_multiplex_connections", "1-1024, got 0"),
     ({"async_multiplex": "yes"}, "async_multiplex", "true or false"),
+    ({"otel_attributes": {"k": None}}, "otel_attributes", "str, bool, int or float"),
+    ({"otel_attributes": {"": "v"}}, "otel_attributes", "got {'': 'v'}"),
+    ({"otel_attributes": "project"}, "otel_attributes", "'name=value,name=value'"),
+    ({"otel_attributes": 5}, "otel_attributes", "got 5"),
+    ({"otel_attributes": [("a", "b", "c")]}, "otel_attributes", "got [('a', 'b', 'c')]"),
     ({"memory_warning_ratio": 0.95}, "memory_warning_ratio", "<= memory_critical_ratio (0.9)"),
     ({"max_reply_bytes": 1023}, "max_reply_bytes", "an integer 1024-", "got 1023"),
     ({"max_reply_bytes": 2**63}, "max_reply_bytes", "got 9223372036854775808"),

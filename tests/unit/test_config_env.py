@@ -76,6 +76,7 @@ def every_field_env(tls_files: Dict[str, str], ca_dir: str, prefix: str) -> Dict
         "memory_critical_ratio": "0.6",
         "async_multiplex": "false",
         "async_multiplex_connections": "4",
+        "otel_attributes": "gcp.project_id=p1, service.tier = gold",
     }
     return {prefix + name.upper(): value for name, value in values.items()}
 
@@ -131,6 +132,7 @@ def test_env_has_a_variable_for_every_field(
         memory_critical_ratio=0.6,
         async_multiplex=False,
         async_multiplex_connections=4,
+        otel_attributes={"service.tier": "gold", "gcp.project_id": "p1"},
     )
     names = {f.name.upper() for f in dataclasses.fields(RedisConfig)} - {"UNIX_SOCKET_PATH"}
     assert {key[len(prefix) :] for key in env} == names

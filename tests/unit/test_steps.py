@@ -9,7 +9,7 @@ from typing import Any, List
 
 import pytest
 
-from pyredisclient._steps import Steps, run_async, run_sync
+from pyredisclient._steps import Steps, run_any, run_async, run_sync
 
 
 class Boom(Exception):
@@ -134,3 +134,23 @@ def test_a_step_may_yield_from_other_steps() -> None:
 
     assert asyncio.run(run_async(outer(True))) == 20
     assert run_sync(outer(False)) == 20
+
+
+def test_run_any_follows_the_first_call() -> None:
+    log: List[str] = []
+    # Blocking calls: the result itself.
+    assert run_any(_steps([_value(1), _raise("x"), _value(3)], log)) == [1, 3]
+    assert log == ["caught x", "finally"]
+    # An awaitable first: an awaitable of the result, driven like run_async.
+    log.clear()
+    pending = run_any(_steps([_later(1), _later_raise("y"), _later(3)], log))
+    assert log == []  # nothing ran past the first call yet
+    assert asyncio.run(pending) == [1, 3]
+    assert log == ["caught y", "finally"]
+
+    def empty() -> Steps[int]:
+        return 7
+        yield  # a generator that makes no call
+
+    assert run_any(empty()) == 7
+    assert asyncio.run(run_async(empty())) == 7

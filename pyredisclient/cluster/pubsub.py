@@ -1,0 +1,567 @@
+"""Pub/sub on a cluster: ``cluster.pubsub()``, sync (:class:`ClusterPubSub`) and asyncio
+(:class:`AsyncClusterPubSub`), with the methods and messages of a standalone
+subscription (:mod:`pyredisclient.pubsub`).
+
+* ``subscribe``/``psubscribe`` go to one node (a random primary): a cluster broadcasts
+  classic pub/sub to every node, so one connection hears every PUBLISH.
+* ``ssubscribe`` groups the shard channels by the primary serving their slot and
+  subscribes on one connection per such node, one SSUBSCRIBE per slot; ``get_message``,
+  ``listen`` and ``run`` merge the messages of every connection.
+* Slot moves are followed: a ``MOVED`` reply to an SSUBSCRIBE, or the ``sunsubscribe``
+  a Redis 7 node pushes when a channel's slot leaves it, updates the slot map and
+  subscribes the channel again on its new owner (neither reaches the caller); a node
+  that keeps failing its reconnects makes the map be read again, so that a failover's
+  new primary takes over its channels.
+
+Each connection reconnects and resubscribes by itself as a standalone one does; its
+``reconnect`` message carries ``data["node"]``, the ``host:port`` it reconnected to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import select
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Sequence, Tuple
+
+from .._core import WANT_READ, WANT_WRITE, Subscriber, key_slot
+from .._steps import Steps, run_async, run_sync
+from ..client.base import core_client_kwargs
+from ..exceptions import ResponseError
+from ..pubsub import PubSub, PubSubStats
+from ..pubsub.aio import AsyncPubSub, acquire_within
+from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
+from .errors import ClusterDownError
+from .routing import redirect
+from .topology import SlotMap, split_name
+
+if TYPE_CHECKING:
+    from .base import ClusterBase
+
+__all__ = ["AsyncClusterPubSub", "ClusterPubSub"]
+
+_CONFIRMS = frozenset(
+    ("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe")
+)
+#: How often a reader looks for shard connections that keep failing (seconds).
+_CHECK_EVERY = 0.5
+
+Wait = Tuple[int, int, "float | None"]
+
+
+def _close_sub(stats: weakref.ReferenceType[PubSubStats] | None, sub: Subscriber) -> None:
+    owner = stats() if stats is not None else None
+    if owner is not None:
+        owner.fold(sub)
+    sub.close()
+
+
+class _Sharded:
+    """What both cluster subscriptions add to a standalone one: a connection per node
+    for the shard channels, their placement by slot, and one reader over all."""
+
+    # Supplied by PubSub / AsyncPubSub (PubSubBase).
+    _sub: Subscriber
+    _closed: bool
+    ignore_subscribe_messages: bool
+    reconnect_handler: Handler | None
+
+    def __init__(
+        self, cluster: ClusterBase, ignore_subscribe_messages: bool = False, **options: Any
+    ) -> None:
+        state = cluster._state
+        smap = state.map
+        node = random.choice(smap.primaries) if smap is not None and smap.primaries else None
+        node = node or state.seeds[0]
+        py_options = client_options(cluster, ignore_subscribe_messages, **options)
+        super().__init__(self._node_options(cluster, node), **py_options)  # type: ignore[call-arg]
+        self._cluster = cluster
+        #: The node of the classic (SUBSCRIBE/PSUBSCRIBE) connection.
+        self.node = node
+        self._stats_ref = weakref.ref(py_options["stats"])
+        self._shards: Dict[str, Subscriber] = {}
+        # A shard channel (as messages name it, prefix included) -> (its bytes as
+        # sent, the node subscribed on).
+        self._assign: Dict[Any, Tuple[bytes, str]] = {}
+        # (node, channel): confirmations owed to the caller's SSUBSCRIBE, and those of
+        # subscriptions made to follow a move, which the caller does not see.
+        self._owed: Dict[Tuple[str, Any], int] = {}
+        self._quiet: Dict[Tuple[str, Any], int] = {}
+        self._dropped: set[Any] = set()  # channels a node pushed sunsubscribe for
+        self._recheck = False  # the placement is to be checked against the map
+        self._disconnects: Dict[str, int] = {}
+        self._next_check = 0.0
+        self._turn = 0
+        self._finalizers: List[weakref.finalize[Any, Any]] = []
+        self._mu = threading.Lock()  # guards _shards, _assign, _quiet, _dropped
+
+    @staticmethod
+    def _node_options(cluster: ClusterBase, node: str) -> Dict[str, Any]:
+        host, port = split_name(node)
+        return core_client_kwargs(cluster._state.node_config.replace(host=host, port=port))
+
+    # -- what the caller sees ------------------------------------------------------------
+
+    @property
+    def subscribed(self) -> bool:
+        """True while subscribed to anything on any node."""
+        return self._sub.subscribed or any(s.subscribed for s in list(self._shards.values()))
+
+    def stats(self) -> Dict[str, int]:
+        """The counters of every connection of this subscription, summed."""
+        total = self._sub.stats()
+        for sub in list(self._shards.values()):
+            for k, v in sub.stats().items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def shard_nodes(self) -> Dict[Any, str]:
+        """The node each shard channel is subscribed on (``host:port``)."""
+        with self._mu:
+            return {key: node for key, (_, node) in self._assign.items()}
+
+    # -- placing shard channels ------------------------------------------------------------
+
+    def _shard(self, node: str) -> Subscriber:
+        """The shard connection of a node, made on first use (mu held)."""
+        sub = self._shards.get(node)
+        if sub is None:
+            sub = Subscriber(**self._node_options(self._cluster, node))
+            stats = self._stats_ref()
+            if stats is not None:
+                stats.add(sub)
+            self._finalizers.append(weakref.finalize(self, _close_sub, self._stats_ref, sub))
+            self._shards[node] = sub
+            self._wake()
+        return sub
+
+    def _place(self, wires: Sequence[bytes], smap: SlotMap, quiet: bool) -> List[Subscriber]:
+        """Subscribe each channel on the node serving its slot, one SSUBSCRIBE per slot,
+        leaving the node it was on; the connections written to (mu held)."""
+        groups: Dict[Tuple[str, int], List[bytes]] = {}
+        for wire in wires:
+            slot = key_slot(wire)
+            node = smap.slots[slot]
+            if node is None:
+                raise ClusterDownError(f"CLUSTERDOWN slot {slot} is not served by any node")
+            groups.setdefault((node, slot), []).append(wire)
+        touched: Dict[str, Subscriber] = {}
+        for (node, _), group in groups.items():
+            for wire in group:
+                key = self._key(wire)  # type: ignore[attr-defined]
+                old = self._assign.get(key)
+                owed = 0
+                if old is not None and old[1] != node:
+                    self._quiet.pop((old[1], key), None)
+                    owed = self._owed.pop((old[1], key), 0)  # the old node said MOVED
+                    touched[old[1]] = self._shards[old[1]]
+                    # Forgotten there; the old node answers MOVED, read and dropped.
+                    self._shards[old[1]].request(("SUNSUBSCRIBE", wire))
+                self._assign[key] = (wire, node)
+                counts = self._quiet if quiet and not owed else self._owed
+                counts[(node, key)] = counts.get((node, key), 0) + max(1, owed)
+            sub = touched[node] = self._shard(node)
+            sub.request(("SSUBSCRIBE", *group))
+        return list(touched.values())
+
+    def _ssubscribe_steps(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Steps[None]:
+        request, names = self._subscribe_request(SHARDS, args, kwargs)  # type: ignore[attr-defined]
+        smap = yield from self._cluster._map_steps()
+        with self._mu:
+            touched = self._place(request[1:], smap, quiet=False)
+        self._added(SHARDS, names)  # type: ignore[attr-defined]
+        yield self._send(touched)
+
+    def _sunsubscribe_steps(self, args: Tuple[Any, ...]) -> Steps[None]:
+        request, keys = self._unsubscribe_request(SHARDS, args)  # type: ignore[attr-defined]
+        touched: List[Subscriber] = []
+        if keys is None:
+            with self._mu:
+                self._assign.clear()
+                self._quiet.clear()
+                self._owed.clear()
+                touched = list(self._shards.values())
+            for sub in touched:
+                sub.request(("SUNSUBSCRIBE",))
+        else:
+            smap = yield from self._cluster._map_steps()
+            groups: Dict[Tuple[str | None, int], List[bytes]] = {}
+            with self._mu:
+                for key, wire in zip(keys, request[1:]):
+                    known = self._assign.pop(key, None)
+                    if known is not None:
+                        self._owed.pop((known[1], key), None)
+                        self._quiet.pop((known[1], key), None)
+                    slot = key_slot(wire)
+                    node = known[1] if known is not None else smap.slots[slot]
+                    groups.setdefault((node, slot), []).append(wire)
+                for (node, _), group in groups.items():
+                    on = self._shards.get(node) if node is not None else None
+                    if on is not None:  # else: never subscribed there
+                        on.request(("SUNSUBSCRIBE", *group))
+                        touched.append(on)
+        self._removed(SHARDS, keys)  # type: ignore[attr-defined]
+        yield self._send(touched)
+
+    # -- following moves -----------------------------------------------------------------
+
+    def _follow_steps(self) -> Steps[None]:
+        """Subscribe again where the slot map says what this subscription has not
+        followed yet: a MOVED, a sunsubscribe pushed by a node, failing reconnects."""
+        now = time.monotonic()
+        if now >= self._next_check and self._shards:
+            self._next_check = now + _CHECK_EVERY
+            for node, sub in list(self._shards.items()):
+                failed = sub.stats()["disconnects"]
+                if failed != self._disconnects.get(node, 0):
+                    self._disconnects[node] = failed
+                    self._recheck = True
+                    self._cluster._state.refresh_due = True
+        if not (self._recheck or self._dropped):
+            return
+        if self._dropped:  # a node gave a slot away: read the new map (rate-limited)
+            yield from self._cluster._refresh_steps()
+        smap = yield from self._cluster._map_steps()
+        with self._mu:
+            dropped, self._dropped = self._dropped, set()
+            self._recheck = False
+            moved: List[bytes] = []
+            again: Dict[str, List[bytes]] = {}
+            for key, (wire, node) in self._assign.items():
+                owner = smap.slots[key_slot(wire)]
+                if owner is None:
+                    self._recheck = True  # not served now: look again later
+                elif owner != node:
+                    moved.append(wire)
+                elif key in dropped:  # the map may be behind: the node answers MOVED
+                    again.setdefault(node, []).append(wire)
+            if moved:
+                self._place(moved, smap, quiet=True)
+            for node, wires in again.items():
+                for wire in wires:
+                    key = self._key(wire)  # type: ignore[attr-defined]
+                    self._quiet[(node, key)] = self._quiet.get((node, key), 0) + 1
+                    self._shard(node).request(("SSUBSCRIBE", wire))
+
+    def _on_error(self, exc: ResponseError, node: str) -> bool:
+        """A MOVED answering a shard connection's SSUBSCRIBE or SUNSUBSCRIBE: the map
+        learns it and the placement is checked. False for any other error."""
+        where = redirect(exc)
+        if where is None or where[0] != "MOVED":
+            return False
+        _, slot, target = where
+        if target.startswith(":"):
+            target = split_name(node)[0] + target
+        self._cluster._state.moved(slot, target)
+        self._recheck = True
+        return True
+
+    def _admit(self, node: str | None, msg: Dict[str, Any], skip: bool) -> bool:
+        """Whether a message read from a connection goes to the caller."""
+        kind = msg["type"]
+        if kind == "reconnect":
+            msg["data"]["node"] = self.node if node is None else node
+            return True
+        if node is None or kind not in ("ssubscribe", "sunsubscribe"):
+            return not (skip and kind in _CONFIRMS)
+        key = msg["channel"]
+        with self._mu:
+            if kind == "ssubscribe":
+                if _take(self._quiet, (node, key)):
+                    return False
+                _take(self._owed, (node, key))
+            else:
+                placed = self._assign.get(key)
+                if placed is not None:
+                    if placed[1] == node:  # the node gave the slot away
+                        self._dropped.add(key)
+                    return False  # else: the node it moved from let it go
+        return not skip
+
+    # -- reading all connections ---------------------------------------------------------
+
+    def _read_steps(self, skip: bool, timeout: float | None) -> Steps[Dict[str, Any] | None]:
+        """The next message for the caller from any connection, waiting up to
+        ``timeout`` (None: no limit), or None; a handler's message goes to it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        skip = skip or self.ignore_subscribe_messages
+        for _ in range(1 << 62):  # bounded by the deadline, or unbounded by request
+            if self._closed:
+                return None
+            yield from self._follow_steps()
+            with self._mu:
+                subs: List[Tuple[str | None, Subscriber]] = [(None, self._sub)]
+                subs += list(self._shards.items())
+            self._turn = turn = (self._turn + 1) % len(subs)
+            subs = subs[turn:] + subs[:turn]  # no connection starves the others
+            waits: List[Wait] = []
+            busy = False
+            for node, sub in subs:
+                try:
+                    step = sub.step(False)
+                except ResponseError as exc:
+                    if node is None or not self._on_error(exc, node):
+                        raise
+                    busy = True
+                    continue
+                except RuntimeError:  # another thread sends on it: look again soon
+                    waits.append((0, -1, 0.005))
+                    continue
+                if step is None:
+                    continue  # closed
+                if isinstance(step, tuple):
+                    waits.append(step)
+                    continue
+                if not self._admit(node, step, skip):
+                    busy = True
+                    continue
+                msg = yield from self._deliver_steps(step)
+                return msg
+            if busy:
+                continue
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            yield self._wait_any(waits, left)
+        return None
+
+    def _deliver_steps(self, msg: Dict[str, Any]) -> Steps[Dict[str, Any] | None]:
+        confine = self._confine  # type: ignore[attr-defined]
+        if confine is not None:
+            confine.strip(msg)
+        if self._handled or self.reconnect_handler is not None:  # type: ignore[attr-defined]
+            handler = self._handler_for(msg)  # type: ignore[attr-defined]
+            if handler is not None:
+                yield handler(msg)
+                return None
+        return msg
+
+    # -- hooks -------------------------------------------------------------------------
+
+    def _send(self, subs: List[Subscriber]) -> Any:
+        """Send what the connections queued (or an awaitable doing it)."""
+        raise NotImplementedError
+
+    def _wait_any(self, waits: List[Wait], timeout: float | None) -> Any:
+        """Wait for any of the steps' conditions (or an awaitable doing it)."""
+        raise NotImplementedError
+
+    def _wake(self) -> None:
+        """Wake a reader waiting in _wait_any: a connection was added, or closed."""
+
+    def _close_shards(self) -> None:
+        with self._mu:
+            finalizers = list(self._finalizers)
+        for finalizer in finalizers:
+            finalizer()
+
+
+def _take(counts: Dict[Tuple[str, Any], int], at: Tuple[str, Any]) -> bool:
+    """Count one off ``counts[at]``: False when there was none."""
+    n = counts.get(at, 0)
+    if n == 1:
+        del counts[at]
+    elif n:
+        counts[at] = n - 1
+    return n > 0
+
+
+def _timeout_ms(waits: List[Wait], timeout: float | None) -> int | None:
+    limits = [w[2] for w in waits if w[2] is not None]
+    if timeout is not None:
+        limits.append(timeout)
+    if not limits:
+        return None
+    return max(0, int(min(limits) * 1000.0 + 0.999))
+
+
+class ClusterPubSub(_Sharded, PubSub):
+    """``RedisClusterClient.pubsub()``: a subscription across the cluster's nodes; see
+    :mod:`pyredisclient.cluster.pubsub`. One thread reads at a time (another gets
+    RuntimeError); subscribing and :meth:`close` may come from any thread."""
+
+    def __init__(
+        self, cluster: ClusterBase, ignore_subscribe_messages: bool = False, **options: Any
+    ) -> None:
+        self._reading = threading.Lock()
+        self._pipe = os.pipe()
+        for fd in self._pipe:
+            os.set_blocking(fd, False)
+        weakref.finalize(self, _close_fds, self._pipe)
+        super().__init__(cluster, ignore_subscribe_messages, **options)
+
+    def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
+        """Subscribe to shard channels on the nodes serving their slots (reading the
+        slot map first if need be), as :meth:`subscribe`."""
+        run_sync(self._ssubscribe_steps(channels, handlers))
+
+    def sunsubscribe(self, *channels: ChannelT) -> None:
+        """Unsubscribe from the shard channels given, or from all of them."""
+        run_sync(self._sunsubscribe_steps(channels))
+
+    def get_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
+    ) -> Dict[str, Any] | None:
+        """The next message from any node, waiting up to ``timeout`` seconds (None: no
+        limit; 0: only what has arrived), or None."""
+        if not self._reading.acquire(blocking=False):
+            raise RuntimeError("another thread reads this subscription")
+        try:
+            return run_sync(self._read_steps(ignore_subscribe_messages, timeout))
+        finally:
+            self._reading.release()
+
+    def listen(self) -> Iterator[Dict[str, Any]]:
+        """Messages from every node as they come, while anything is subscribed."""
+        while self.subscribed and not self._closed:
+            msg = self.get_message(self.ignore_subscribe_messages, None)
+            if msg is not None:
+                yield msg
+
+    def _mark_closed(self) -> None:
+        super()._mark_closed()
+        self._close_shards()
+        self._wake()
+
+    # -- hooks: blocking -----------------------------------------------------------------
+
+    def _send(self, subs: List[Subscriber]) -> None:
+        for sub in subs:
+            sub.flush()  # returns at once while a reader steps it (it sends)
+        self._wake()
+
+    def _wait_any(self, waits: List[Wait], timeout: float | None) -> None:
+        poller = select.poll()
+        for state, fd, _ in waits:
+            if fd >= 0:
+                poller.register(fd, select.POLLOUT if state == WANT_WRITE else select.POLLIN)
+        poller.register(self._pipe[0], select.POLLIN)
+        poller.poll(_timeout_ms(waits, timeout))
+        try:
+            while os.read(self._pipe[0], 512):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _wake(self) -> None:
+        pipe = getattr(self, "_pipe", None)
+        if pipe is not None:
+            try:
+                os.write(pipe[1], b"x")
+            except OSError:  # full (a wake is pending anyway) or closed
+                pass
+
+
+def _close_fds(fds: Tuple[int, int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+class AsyncClusterPubSub(_Sharded, AsyncPubSub):
+    """``AsyncRedisClusterClient.pubsub()``: :class:`ClusterPubSub` for asyncio, with
+    the coroutine methods of :class:`~pyredisclient.pubsub.AsyncPubSub`."""
+
+    def __init__(
+        self, cluster: ClusterBase, ignore_subscribe_messages: bool = False, **options: Any
+    ) -> None:
+        super().__init__(cluster, ignore_subscribe_messages, **options)
+        self._watching: List[Tuple[asyncio.AbstractEventLoop, int, int]] = []
+
+    async def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
+        """Subscribe to shard channels on the nodes serving their slots."""
+        await run_async(self._ssubscribe_steps(channels, handlers))
+
+    async def sunsubscribe(self, *channels: ChannelT) -> None:
+        """Unsubscribe from the shard channels given, or from all of them."""
+        await run_async(self._sunsubscribe_steps(channels))
+
+    async def get_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
+    ) -> Dict[str, Any] | None:
+        """The next message from any node, waiting up to ``timeout`` seconds (None: no
+        limit; 0: only what has arrived), or None."""
+        lock = self._get_lock()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if timeout is None:
+            await lock.acquire()
+        else:
+            if not await acquire_within(lock, timeout):
+                return None
+            timeout = max(0.0, timeout - (loop.time() - started))
+        try:
+            return await run_async(self._read_steps(ignore_subscribe_messages, timeout))
+        finally:
+            lock.release()
+
+    async def listen(self) -> AsyncIterator[Dict[str, Any]]:
+        """Messages from every node as they come, while anything is subscribed."""
+        while self.subscribed and not self._closed:
+            msg = await self.get_message(self.ignore_subscribe_messages, None)
+            if msg is not None:
+                yield msg
+
+    def _mark_closed(self) -> None:
+        super()._mark_closed()
+        self._close_shards()
+
+    # -- hooks: awaitables ---------------------------------------------------------------
+
+    async def _send(self, subs: List[Subscriber]) -> None:
+        lock = self._get_lock()
+        if lock.locked():
+            self._kick()  # the reader steps every connection, which sends
+            return
+        async with lock:
+            for sub in subs:
+                for _ in range(1 << 30):  # bounded: connect timeouts end it
+                    step = sub.flush_step()
+                    if step is None:
+                        break
+                    await self._wait(*step)
+
+    def _wake(self) -> None:
+        if getattr(self, "_waiter", None) is not None:
+            self._kick()
+
+    def _unwatch(self) -> None:
+        super()._unwatch()
+        watching, self._watching = getattr(self, "_watching", []), []
+        for loop, fd, state in watching:
+            if state == WANT_READ:
+                loop.remove_reader(fd)
+            else:
+                loop.remove_writer(fd)
+
+    async def _wait_any(self, waits: List[Wait], timeout: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
+        self._waiter = fut
+        for state, fd, _ in waits:
+            if fd >= 0 and state in (WANT_READ, WANT_WRITE):
+                if state == WANT_READ:
+                    loop.add_reader(fd, _wake_future, fut)
+                else:
+                    loop.add_writer(fd, _wake_future, fut)
+                self._watching.append((loop, fd, state))
+        ms = _timeout_ms(waits, timeout)
+        timer = None if ms is None else loop.call_later(ms / 1000.0, _wake_future, fut)
+        try:
+            await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None
+            self._unwatch()
+
+
+def _wake_future(fut: asyncio.Future[bool]) -> None:
+    if not fut.done():
+        fut.set_result(True)

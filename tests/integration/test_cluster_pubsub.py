@@ -1,0 +1,349 @@
+"""Pub/sub on a cluster: sharded channels on the nodes serving their slots, merged
+reads, slot moves followed (MOVED, a node's pushed sunsubscribe), classic pub/sub on
+one node; against the real 3-primary cluster of the topology fixtures."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import pyredisclient
+from pyredisclient import AsyncRedisClusterClient, RedisClusterClient, _core
+from pyredisclient.cluster import AsyncClusterPubSub, ClusterPubSub
+from pyredisclient.integrations.testing import redis_server_available
+from pyredisclient.integrations.testing_topologies import RedisClusterServers
+
+pytestmark = pytest.mark.skipif(not redis_server_available(), reason="redis-server not on PATH")
+
+
+def name_of(node: Any) -> str:
+    return f"{node.host}:{node.port}"
+
+
+def channels_on(cluster: RedisClusterServers, node: Any, n: int, prefix: str = "") -> list[str]:
+    """n channel names whose slots ``node`` serves, each in a slot of its own."""
+    found: list[str] = []
+    slots: set[int] = set()
+    for i in range(100_000):
+        name = f"ch:{i}"
+        slot = _core.key_slot(prefix + name)
+        if slot not in slots and cluster.node_for_slot(slot) is node:
+            found.append(name)
+            slots.add(slot)
+            if len(found) == n:
+                return found
+    raise AssertionError("no such channel")
+
+
+def drain(ps: ClusterPubSub, want: int, limit: float = 5.0) -> list[dict[str, Any]]:
+    """Messages (not confirmations) until ``want`` came, or ``limit`` seconds."""
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + limit
+    while len(got) < want and time.monotonic() < deadline:
+        msg = ps.get_message(timeout=0.2)
+        if msg is not None and msg["type"] in ("message", "smessage", "pmessage"):
+            got.append(msg)
+    return got
+
+
+def follow(ps: ClusterPubSub, cluster: RedisClusterServers, chan: str, node: Any) -> None:
+    """Read (nothing for the caller) until ``node`` counts ``chan``'s subscriber."""
+    deadline = time.monotonic() + 15
+    for _ in range(100_000):  # bounded by the deadline first
+        if ps.shard_nodes()[chan.encode()] == name_of(node):
+            reply = cluster.command(node, "PUBSUB", "SHARDNUMSUB", chan)
+            if reply[1] == 1:
+                return
+        assert time.monotonic() < deadline, f"{chan} was not followed to {node!r}"
+        assert ps.get_message(timeout=0.05) is None
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture
+def client(redis_cluster: RedisClusterServers) -> Iterator[RedisClusterClient]:
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(host, port, socket_timeout=2.0) as c:
+        yield c
+
+
+def move_slot(cluster: RedisClusterServers, slot: int) -> Any:
+    """Give ``slot`` (no keys in it) to another primary; the new owner."""
+    source = cluster.node_for_slot(slot)
+    target = next(n for n in cluster.primaries() if n is not source)
+    cluster.begin_slot_migration(slot, target, source=source)
+    cluster.finish_slot_migration(slot, target, source=source)
+    return target
+
+
+def test_shard_channels_on_the_nodes_serving_them(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    primaries = redis_cluster.primaries()
+    names = {name_of(p): channels_on(redis_cluster, p, 2) for p in primaries}
+    every = [ch for chans in names.values() for ch in chans]
+    with client.pubsub() as ps:
+        ps.ssubscribe(*every)  # six slots on three nodes: one SSUBSCRIBE per slot
+        confirms = [ps.get_message(timeout=2.0) for _ in every]
+        assert sorted(m["channel"] for m in confirms if m) == sorted(ch.encode() for ch in every)
+        assert {m["type"] for m in confirms if m} == {"ssubscribe"}
+        where = ps.shard_nodes()
+        for node, chans in names.items():  # one connection per node, its channels on it
+            assert {where[ch.encode()] for ch in chans} == {node}
+        assert len(ps._shards) == 3
+        for ch in every:
+            assert client.spublish(ch, f"to {ch}") == 1  # routed by slot
+        got = drain(ps, len(every))
+        assert sorted((m["channel"], m["data"]) for m in got) == sorted(
+            (ch.encode(), f"to {ch}".encode()) for ch in every
+        )
+        assert {m["type"] for m in got} == {"smessage"}
+        # Classic pub/sub: one node hears what is published on any.
+        ps.subscribe("news")
+        ps.psubscribe("n*")
+        assert ps.get_message(timeout=2.0)["type"] == "subscribe"  # type: ignore[index]
+        assert ps.get_message(timeout=2.0)["type"] == "psubscribe"  # type: ignore[index]
+        for node in primaries:
+            redis_cluster.command(node, "PUBLISH", "news", name_of(node))
+        got = drain(ps, 6)
+        assert sorted(m["data"] for m in got if m["type"] == "message") == sorted(
+            name_of(n).encode() for n in primaries
+        )
+        assert len([m for m in got if m["type"] == "pmessage"]) == 3
+        assert ps.subscribed and ps.stats()["messages"] >= 12
+        assert client.metrics()["pubsub"]["subscriptions"] == 4  # 3 shard + 1 classic
+        ps.sunsubscribe(every[0])
+        msg = ps.get_message(timeout=2.0)
+        assert msg is not None and msg["type"] == "sunsubscribe"
+        assert msg["channel"] == every[0].encode()
+        assert every[0].encode() not in ps.shard_channels
+        assert client.spublish(every[0], "x") == 0
+        ps.sunsubscribe()
+        ps.unsubscribe()
+        ps.punsubscribe()
+        rest = [ps.get_message(timeout=2.0) for _ in range(len(every) + 1)]
+        assert all(m is not None for m in rest)
+        assert not ps.subscribed
+    assert ps.closed
+    with pytest.raises(pyredisclient.ConnectionError):
+        ps.ssubscribe("again")
+    assert client.metrics()["pubsub"]["subscriptions"] == 0
+
+
+def test_handlers_and_a_worker_thread(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    a, b = (channels_on(redis_cluster, p, 1)[0] for p in redis_cluster.primaries()[:2])
+    seen: list[tuple[Any, Any]] = []
+    ps = client.pubsub(ignore_subscribe_messages=True)
+    ps.ssubscribe(**{a: lambda m: seen.append((m["channel"], m["data"]))})
+    ps.ssubscribe(**{b: lambda m: seen.append((m["channel"], m["data"]))})
+    worker = ps.run_in_thread(sleep_time=0.05)
+    try:
+        deadline = time.monotonic() + 5
+        while len(seen) < 2 and time.monotonic() < deadline:
+            client.spublish(a, 1)
+            client.spublish(b, 2)
+            time.sleep(0.05)
+        assert {(a.encode(), b"1"), (b.encode(), b"2")} <= set(seen)
+    finally:
+        worker.stop()
+        worker.join(5)
+    assert not worker.is_alive() and ps.closed
+
+
+def test_reconnect_restores_several_slots_on_one_node(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    node = redis_cluster.primaries()[0]
+    chans = channels_on(redis_cluster, node, 3)
+    with client.pubsub(ignore_subscribe_messages=True) as ps:
+        ps.ssubscribe(*chans)
+        assert ps.get_message(timeout=0.5) is None  # the confirmations, skipped
+        redis_cluster.command(node, "CLIENT", "KILL", "TYPE", "pubsub")
+        msg = None
+        deadline = time.monotonic() + 5
+        while msg is None and time.monotonic() < deadline:
+            msg = ps.get_message(timeout=0.2)
+        assert msg is not None and msg["type"] == "reconnect", msg
+        assert msg["data"]["node"] == name_of(node)
+        assert msg["data"]["shard_channels"] == 3
+        # One SSUBSCRIBE per slot: the node took all three again (no CROSSSLOT).
+        for ch in chans:
+            assert client.spublish(ch, "after") == 1
+        assert len(drain(ps, 3)) == 3
+
+
+def test_a_migrated_slot_is_followed(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    source = redis_cluster.primaries()[0]
+    moving, staying = channels_on(redis_cluster, source, 2)
+    slot = _core.key_slot(moving)
+    with client.pubsub() as ps:
+        ps.ssubscribe(moving, staying)
+        assert {m["type"] for m in (ps.get_message(timeout=2), ps.get_message(timeout=2)) if m} == {
+            "ssubscribe"
+        }
+        assert client.spublish(moving, "before") == 1
+        assert [m["data"] for m in drain(ps, 1)] == [b"before"]
+        target = move_slot(redis_cluster, slot)
+        # The source pushes sunsubscribe (Redis 7); the subscription reads the new
+        # map and subscribes on the target. The caller sees none of it.
+        follow(ps, redis_cluster, moving, target)
+        assert ps.get_message(timeout=0.2) is None  # the new confirmation: quiet
+        for i in range(3):
+            assert client.spublish(moving, f"after {i}") == 1  # MOVED, then the target
+        assert client.spublish(staying, "still") == 1
+        got = drain(ps, 4)
+        assert sorted(m["data"] for m in got) == [b"after 0", b"after 1", b"after 2", b"still"]
+        assert ps.shard_nodes()[staying.encode()] == name_of(source)
+        assert moving.encode() in ps.shard_channels
+
+
+def test_moved_answering_ssubscribe_is_followed(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    source = redis_cluster.primaries()[1]
+    chan = channels_on(redis_cluster, source, 1)[0]
+    client.ping()  # the slot map is read now, and goes stale below
+    target = move_slot(redis_cluster, _core.key_slot(chan))
+    assert client.slot_map is not None
+    assert client.slot_map.slots[_core.key_slot(chan)] == name_of(source)
+    with client.pubsub() as ps:
+        ps.ssubscribe(chan)  # sent to the source, which answers MOVED
+        msg = None
+        deadline = time.monotonic() + 5
+        while msg is None and time.monotonic() < deadline:
+            msg = ps.get_message(timeout=0.2)
+        assert msg is not None and msg["type"] == "ssubscribe"  # from the target
+        assert ps.shard_nodes()[chan.encode()] == name_of(target)
+        assert client.metrics()["cluster"]["moved"] >= 1
+        assert client.spublish(chan, "here") == 1
+        assert [m["data"] for m in drain(ps, 1)] == [b"here"]
+
+
+def test_key_prefix_confines_shard_channels(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(host, port, key_prefix="t1:", decode_responses=True) as c:
+        node = redis_cluster.primaries()[2]
+        chan = channels_on(redis_cluster, node, 1, prefix="t1:")[0]
+        with c.pubsub(ignore_subscribe_messages=True) as ps:
+            ps.ssubscribe(chan)
+            assert ps.shard_nodes()["t1:" + chan] == name_of(node)
+            assert redis_cluster.command(node, "PUBSUB", "SHARDCHANNELS") == [
+                ("t1:" + chan).encode()
+            ]
+            assert c.spublish(chan, "v") == 1
+            got = drain(ps, 1)
+            assert [(m["channel"], m["data"]) for m in got] == [(chan, "v")]
+
+
+def test_async_shard_channels_follow_a_migration(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+    source = redis_cluster.primaries()[2]
+    moving, other = (
+        channels_on(redis_cluster, source, 1)[0],
+        channels_on(redis_cluster, redis_cluster.primaries()[0], 1)[0],
+    )
+
+    async def collect(ps: AsyncClusterPubSub, want: int) -> list[Any]:
+        got: list[Any] = []
+        deadline = time.monotonic() + 5
+        while len(got) < want and time.monotonic() < deadline:
+            msg = await ps.get_message(timeout=0.2)
+            if msg is not None and msg["type"] == "smessage":
+                got.append(msg["data"])
+        return got
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port, socket_timeout=2.0) as c:
+            async with c.pubsub(ignore_subscribe_messages=True) as ps:
+                assert isinstance(ps, AsyncClusterPubSub)
+                await ps.ssubscribe(moving, other)
+                assert await ps.get_message(timeout=0.3) is None
+                assert await c.spublish(moving, "a") == 1
+                assert await c.spublish(other, "b") == 1
+                assert sorted(await collect(ps, 2)) == [b"a", b"b"]
+                loop = asyncio.get_running_loop()
+                slot = _core.key_slot(moving)
+                target = await loop.run_in_executor(None, move_slot, redis_cluster, slot)
+                deadline = time.monotonic() + 15
+                for _ in range(1000):  # bounded by the deadline
+                    if ps.shard_nodes()[moving.encode()] == name_of(target):
+                        reply = await loop.run_in_executor(
+                            None, redis_cluster.command, target, "PUBSUB", "SHARDNUMSUB", moving
+                        )
+                        if reply[1] == 1:
+                            break
+                    assert time.monotonic() < deadline, "the move was not followed"
+                    assert await ps.get_message(timeout=0.05) is None
+                assert await c.spublish(moving, "c") == 1
+                assert await collect(ps, 1) == [b"c"]
+                # A reader waiting in listen() hears a message published later.
+                received: list[Any] = []
+
+                async def listen() -> None:
+                    async for msg in ps.listen():
+                        received.append(msg["data"])
+                        return
+
+                task = asyncio.create_task(listen())
+                await asyncio.sleep(0.1)
+                assert await c.spublish(other, "d") == 1
+                await asyncio.wait_for(task, 5)
+                assert received == [b"d"]
+
+    asyncio.run(main())
+
+
+def test_a_failed_over_primary_hands_its_channels_to_the_new_one(
+    redis_cluster_with_replicas: RedisClusterServers,
+) -> None:
+    cluster = redis_cluster_with_replicas
+    host, port = cluster.addresses[0]
+    victim = cluster.primaries()[0]
+    chan = channels_on(cluster, victim, 1)[0]
+    with RedisClusterClient(host, port, socket_timeout=1.0, retry_timeout=10.0) as c:
+        ps = c.pubsub(ignore_subscribe_messages=True)
+        ps.ssubscribe(chan)
+        assert ps.get_message(timeout=0.3) is None
+        heir = cluster.kill_primary(victim)
+        assert heir is not None
+        # Its reconnects fail: the map is read again and the channel moves.
+        follow(ps, cluster, chan, heir)
+        assert c.spublish(chan, "after") == 1
+        assert [m["data"] for m in drain(ps, 1)] == [b"after"]
+        ps.close()
+
+
+def test_async_timed_waits_end_when_cancelled(redis_cluster: RedisClusterServers) -> None:
+    # A cancellation landing as the wait takes its lock used to be swallowed
+    # (asyncio.wait_for before 3.12): the waiting task then never ended.
+    host, port = redis_cluster.addresses[0]
+    chan = channels_on(redis_cluster, redis_cluster.primaries()[0], 1)[0]
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port, socket_timeout=2.0) as c:
+            async with c.pubsub(ignore_subscribe_messages=True) as ps:
+                await ps.ssubscribe(chan)
+                for rounds in range(8):
+                    for _ in range(5):
+                        waiter = asyncio.ensure_future(ps.get_message(timeout=5))
+                        for _ in range(rounds):
+                            await asyncio.sleep(0)
+                        waiter.cancel()
+                        done, _ = await asyncio.wait((waiter,), timeout=2)
+                        assert done, f"cancelled after {rounds} iterations, still running"
+                # The lock was given back every time: a message gets through.
+                assert await c.spublish(chan, "still") == 1
+                deadline = time.monotonic() + 5
+                msg = None
+                while msg is None and time.monotonic() < deadline:
+                    msg = await ps.get_message(timeout=0.2)
+                assert msg is not None and msg["data"] == b"still"
+
+    asyncio.run(asyncio.wait_for(main(), 60))
