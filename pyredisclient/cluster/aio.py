@@ -4,13 +4,13 @@ AsyncRedisClient, and the routing steps of :mod:`.base` are awaited."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, AsyncIterator, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Sequence, Tuple
 
 from .._steps import run_async
 from ..client.aio import AsyncRedisClient
 from ..commands.types import Callback
 from .base import ClusterBase
-from .pipeline import AsyncClusterPipeline
+from .pipeline import AsyncClusterPipeline, transaction_steps
 from .pubsub import AsyncClusterPubSub
 
 if TYPE_CHECKING:
@@ -54,6 +54,19 @@ class AsyncRedisClusterClient(ClusterBase):
 
     # -- iteration, pipelines, health, lifecycle --------------------------------------
 
+    async def scan(  # type: ignore[override]
+        self,
+        cursor: int = 0,
+        match: Any = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Tuple[int, List[Any]]:
+        """One SCAN step across the cluster; see RedisClusterClient.scan."""
+        return await run_async(
+            self._scan_cursor_steps(cursor, self._scan_args(match, count, _type))
+        )
+
     async def scan_iter(  # type: ignore[override]
         self,
         match: Any = None,
@@ -77,6 +90,20 @@ class AsyncRedisClusterClient(ClusterBase):
     def pipeline(self, transaction: bool = False, shard_hint: Any = None) -> AsyncClusterPipeline:
         """A cluster pipeline whose ``await execute()`` sends per node concurrently."""
         return AsyncClusterPipeline(self, transaction)
+
+    async def transaction(
+        self,
+        func: Callable[[AsyncClusterPipeline], Any],
+        *watches: Any,
+        shard_hint: Any = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """RedisClusterClient.transaction for asyncio: ``func`` may be a plain or an
+        ``async`` function (``await pipe.get(k)`` while watching)."""
+        async with self.pipeline(True) as pipe:
+            steps = transaction_steps(pipe, func, watches, value_from_callable, watch_delay)
+            return await run_async(steps)
 
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncClusterPubSub:
         """RedisClusterClient.pubsub() for asyncio: the coroutine methods of AsyncPubSub."""

@@ -33,11 +33,11 @@ from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.url import parse_addresses
-from ..exceptions import ConnectionError, ReadOnlyError, ResponseError
+from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
-from .routing import ONE_NODE, REFUSED, SPLIT, command_info
+from .routing import ONE_NODE, REFUSED, SPLIT, command_info, redirect, refused
 from .state import ClusterState
 from .topology import SLOTS, SlotMap, parse_shards, parse_slots, split_name
 
@@ -47,32 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["ClusterBase"]
 
 _MAX_REDIRECTS = 16
-
-
-def redirect(exc: BaseException) -> Tuple[str, int, str] | None:
-    """("MOVED" or "ASK", slot, "host:port") of a redirection error, else None."""
-    if not isinstance(exc, ResponseError):
-        return None
-    text = str(exc)
-    if not (text.startswith("MOVED ") or text.startswith("ASK ")):
-        return None
-    parts = text.split()
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return parts[0], int(parts[1]), parts[2]
-
-
-def refused(exc: BaseException) -> bool:
-    """TRYAGAIN, CLUSTERDOWN, READONLY: refused before running, so safe to resend."""
-    if not isinstance(exc, ResponseError):
-        return False
-    text = str(exc)
-    return (
-        text.startswith("TRYAGAIN")
-        or text.startswith("CLUSTERDOWN")
-        or text.startswith("READONLY")
-        or isinstance(exc, ReadOnlyError)
-    )
 
 
 class ClusterBase(ClientBase, CoreCommands):
@@ -283,14 +257,20 @@ class ClusterBase(ClientBase, CoreCommands):
                     raise
                 error = exc
             attempt += 1
-            delay = self._backoff(attempt)
-            if time.monotonic() + delay >= deadline:
-                raise error
-            state.count("retries")
-            yield self._sleep(delay)
-            yield from self._refresh_steps(force=True)
+            yield from self._backoff_steps(attempt, deadline, error)
             smap = yield from self._map_steps()
             node, asking = None, False
+
+    def _backoff_steps(self, attempt: int, deadline: float, error: BaseException) -> Steps[None]:
+        """Between tries of a call that failed with ``error`` (``attempt``: how many
+        failed): raise ``error`` if the back-off would pass ``deadline``, else sleep
+        it and refresh the slot map."""
+        delay = self._backoff(attempt)
+        if time.monotonic() + delay >= deadline:
+            raise error
+        self._state.count("retries")
+        yield self._sleep(delay)
+        yield from self._refresh_steps(force=True)
 
     def _backoff(self, attempt: int) -> float:
         """The pause before retry ``attempt`` (1, 2, ...): the configured exponential
@@ -445,6 +425,34 @@ class ClusterBase(ClientBase, CoreCommands):
         if callback is not None:
             reply = callback(reply)
         return int(reply[0]), reply[1]
+
+    def _scan_cursor_steps(
+        self, cursor: int, args: Tuple[Any, ...]
+    ) -> Steps[Tuple[int, List[Any]]]:
+        """One step of ``scan(cursor)`` across the cluster. The cursor is one integer,
+        ``node_cursor * 16384 + slot``: ``slot`` is the lowest slot of the primary being
+        scanned (it names the node, whichever order the map lists them in) and
+        ``node_cursor`` that node's own SCAN cursor. Primaries are visited by their
+        lowest slot; 0 starts at the first and is returned after the last."""
+        if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
+            raise DataError(f"a cluster SCAN cursor is a non-negative int, not {cursor!r}")
+        smap = yield from self._map_steps()
+        firsts = smap.first_slots()
+        if not firsts:
+            raise ClusterError("the cluster has no primary serving slots")
+        node_cursor, slot = divmod(cursor, SLOTS)
+        if cursor == 0:
+            slot, node = firsts[0]
+        else:
+            found = smap.slots[slot]
+            if found is None:
+                raise ClusterDownError(f"CLUSTERDOWN slot {slot} of the scan is not served")
+            node = found
+        node_cursor, keys = yield from self._scan_steps(node, node_cursor, args)
+        if node_cursor != 0:
+            return node_cursor * SLOTS + slot, keys
+        after = [first for first, _ in firsts if first > slot]
+        return (min(after) if after else 0), keys
 
     def _health_steps(self) -> Steps[Dict[str, Any]]:
         started = time.perf_counter()

@@ -5,7 +5,7 @@ routing, redirections and retries, written once for both clients)."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Iterator, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Sequence, Tuple
 
 from .._steps import run_sync
 from ..client import RedisClient
@@ -13,7 +13,7 @@ from ..commands.types import Callback
 from .base import ClusterBase
 from .drive import drive_all
 from .errors import ClusterDownError
-from .pipeline import ClusterPipeline
+from .pipeline import ClusterPipeline, transaction_steps
 from .pubsub import ClusterPubSub
 from .topology import key_slot
 
@@ -75,6 +75,20 @@ class RedisClusterClient(ClusterBase):
 
     # -- iteration, pipelines, health, lifecycle --------------------------------------
 
+    def scan(
+        self,
+        cursor: int = 0,
+        match: Any = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Tuple[int, List[Any]]:
+        """One SCAN step across the cluster: (next cursor, keys), as on RedisClient.
+        Start with 0 and pass each returned cursor back until it is 0 again; every
+        primary is scanned in turn. The cursor encodes the node and its own cursor
+        (``node_cursor * 16384 + lowest slot of the node``), so it stays one int."""
+        return run_sync(self._scan_cursor_steps(cursor, self._scan_args(match, count, _type)))
+
     def scan_iter(
         self,
         match: Any = None,
@@ -100,6 +114,25 @@ class RedisClusterClient(ClusterBase):
         runs them in MULTI/EXEC, which needs every key in one slot. Unlike
         RedisClient.pipeline, the default is no transaction (as redis-py's cluster)."""
         return ClusterPipeline(self, transaction)
+
+    def transaction(
+        self,
+        func: Callable[[ClusterPipeline], Any],
+        *watches: Any,
+        shard_hint: Any = None,
+        value_from_callable: bool = False,
+        watch_delay: float | None = None,
+    ) -> Any:
+        """Run ``func(pipe)`` in a WATCH/MULTI/EXEC transaction, again on WatchError.
+
+        As RedisClient.transaction (and redis-py's cluster): the watched keys, and
+        every key ``func`` touches, must share one slot (ClusterCrossSlotError). A
+        slot that moves or a node that fails while watching makes the whole function
+        run again after a back-off and a slot-map refresh, within ``retry_timeout``.
+        """
+        with self.pipeline(True) as pipe:
+            steps = transaction_steps(pipe, func, watches, value_from_callable, watch_delay)
+            return run_sync(steps)
 
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> ClusterPubSub:
         """A subscription across the cluster (redis-py's PubSub API): ``subscribe``

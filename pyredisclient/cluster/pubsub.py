@@ -35,8 +35,8 @@ from ..exceptions import ResponseError
 from ..pubsub import PubSub, PubSubStats
 from ..pubsub.aio import AsyncPubSub, acquire_within
 from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
-from .base import redirect
 from .errors import ClusterDownError
+from .routing import redirect
 from .topology import SlotMap, split_name
 
 if TYPE_CHECKING:

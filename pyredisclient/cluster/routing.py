@@ -13,8 +13,9 @@ import threading
 from typing import Any, Dict, NamedTuple, Sequence, Tuple
 
 from .._core import command_spec
+from ..exceptions import ReadOnlyError, ResponseError
 
-__all__ = ["SPLIT", "CommandInfo", "command_info", "upper"]
+__all__ = ["SPLIT", "CommandInfo", "command_info", "redirect", "refused", "upper"]
 
 #: Multi-key commands split per slot when their keys span slots, and how their
 #: replies merge: "values" (one reply per key, back in the caller's order), "pairs"
@@ -35,7 +36,7 @@ ONE_NODE = frozenset({"PING", "RANDOMKEY", "ECHO", "TIME", "LASTSAVE", "INFO", "
 
 #: Keyless commands the cluster client refuses, with what to use instead.
 REFUSED: Dict[str, str] = {
-    "SCAN": "SCAN has a cursor per node: use scan_iter(), which scans every primary",
+    "SCAN": "SCAN has a cursor per node: use scan(cursor) or scan_iter(), which scan every primary",
     "MULTI": "use pipeline(transaction=True), whose keys must share one slot",
     "EXEC": "use pipeline(transaction=True), whose keys must share one slot",
     "SWAPDB": "a cluster has only database 0",
@@ -106,3 +107,32 @@ def command_info(args: Sequence[Any]) -> CommandInfo:
         with _lock:
             _cache[head] = info
     return info
+
+
+# -- what a reply says about where to go next -------------------------------------
+
+
+def redirect(exc: BaseException) -> Tuple[str, int, str] | None:
+    """("MOVED" or "ASK", slot, "host:port") of a redirection error, else None."""
+    if not isinstance(exc, ResponseError):
+        return None
+    text = str(exc)
+    if not (text.startswith("MOVED ") or text.startswith("ASK ")):
+        return None
+    parts = text.split()
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1]), parts[2]
+
+
+def refused(exc: BaseException) -> bool:
+    """TRYAGAIN, CLUSTERDOWN, READONLY: refused before running, so safe to resend."""
+    if not isinstance(exc, ResponseError):
+        return False
+    text = str(exc)
+    return (
+        text.startswith("TRYAGAIN")
+        or text.startswith("CLUSTERDOWN")
+        or text.startswith("READONLY")
+        or isinstance(exc, ReadOnlyError)
+    )

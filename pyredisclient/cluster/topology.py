@@ -35,12 +35,13 @@ def split_name(name: str) -> Tuple[str, int]:
 class SlotMap:
     """Slot to primary name, primary to replica names; immutable once built."""
 
-    __slots__ = ("primaries", "replicas", "slots")
+    __slots__ = ("_firsts", "primaries", "replicas", "slots")
 
     def __init__(self, slots: Sequence[str | None], replicas: Dict[str, Tuple[str, ...]]) -> None:
         self.slots: Tuple[str | None, ...] = tuple(slots)
         self.replicas = replicas
         self.primaries: Tuple[str, ...] = tuple(sorted({s for s in self.slots if s is not None}))
+        self._firsts: Tuple[Tuple[int, str], ...] | None = None
 
     @property
     def covered(self) -> int:
@@ -52,6 +53,18 @@ class SlotMap:
         """Every node named: the primaries, then their replicas."""
         reps = [r for p in self.primaries for r in self.replicas.get(p, ())]
         return self.primaries + tuple(reps)
+
+    def first_slots(self) -> Tuple[Tuple[int, str], ...]:
+        """(lowest slot served, primary) of every primary, by slot: the order in
+        which ``scan(cursor)`` visits the nodes (computed once per map)."""
+        firsts = self._firsts
+        if firsts is None:
+            seen: Dict[str, int] = {}
+            for slot, name in enumerate(self.slots):
+                if name is not None and name not in seen:
+                    seen[name] = slot
+            firsts = self._firsts = tuple((slot, name) for name, slot in seen.items())
+        return firsts
 
     def with_slot(self, slot: int, name: str) -> SlotMap:
         """A copy in which ``name`` serves ``slot`` (what a MOVED reply says)."""
