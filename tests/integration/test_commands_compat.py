@@ -452,6 +452,7 @@ def server(c: Recorder) -> None:
     c("config_set", "lfu-log-factor", 10)
     c("client_setname", "compat")
     c("client_getname")
+    c("client_setinfo", "LIB-NAME", "compat")  # Redis 7.2; 7.0's error otherwise
     c("client_list", _type="bogus")
     c("set", "k", 123)
     c("object", "encoding", "k")
@@ -570,6 +571,7 @@ def management(c: Recorder) -> None:
     c("set", "k", "v")
     c("role")
     c("wait", 0, 10)
+    c("waitaof", 0, 0, 10)  # Redis 7.2; 7.0's error otherwise
     c("echo", "e")
     c("client_getredir")
     c("client_trackinginfo")

@@ -397,6 +397,8 @@ SAMPLE_ARGS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "brpop": (("l",), {}),
     "client_list": ((), {}),
     "client_setname": (("n",), {}),
+    "client_setinfo": (("LIB-NAME", "n"), {}),
+    "waitaof": ((0, 0, 10), {}),
     "config_set": (("a", "b"), {}),
     "echo": (("v",), {}),
     "eval": (("return 1", 0), {}),
