@@ -715,7 +715,9 @@ prc__conn_open_step(prc_conn_t *c)
                 return rc;
             }
             c->state = PRC__CONN_READY;
-            c->rlen = 0;
+            /* The setup replies are consumed: a stream read (a subscriber's)
+             * starts framing at the start of the buffer again. */
+            prc__conn_begin(c, NULL, 0, 0);
             return PRC_DONE;
         case PRC__CONN_READY:
             return PRC_DONE;
