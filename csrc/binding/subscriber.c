@@ -48,6 +48,15 @@ Subscriber_init(SubscriberObject *self, PyObject *args, PyObject *kwds)
                        &self->utf8_strict, &self->arg_encoding) < 0) {
         return -1;
     }
+    if (own.creds == Py_True) {
+        PyErr_SetString(PyExc_TypeError, "a subscriber's credential_provider "
+                                         "must answer at once: a callable");
+        return -1;
+    }
+    pyrc_creds_free(self->creds); /* an __init__ that failed before */
+    if (pyrc_creds_install(own.creds, &o, &self->creds) < 0) {
+        return -1;
+    }
     self->sub = prc_sub_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->sub == NULL) {
         if (err == PRC_ETLS) {
@@ -86,6 +95,7 @@ Subscriber_dealloc(SubscriberObject *self)
     }
     /* Nobody else can be inside a method: each holds a reference. */
     prc_sub_free(self->sub);
+    pyrc_creds_free(self->creds); /* after the subscriber, its last user */
     PyMem_RawFree(self->encoding);
     PyMem_RawFree(self->errors);
     tp->tp_free((PyObject *)self);

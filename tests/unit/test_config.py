@@ -158,6 +158,8 @@ DEFAULTS: Dict[str, Any] = {
     "memory_critical_ratio": 0.9,
     "async_multiplex": True,
     "async_multiplex_connections": 1,
+    "password_file": None,
+    "credential_provider": None,
 }
 
 
