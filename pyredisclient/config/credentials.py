@@ -88,6 +88,7 @@ class PasswordFileCredentialProvider:
         self.path = os.fspath(path)
         self.username = username
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._key: Tuple[int, ...] | None = None
         self._password: Secret | None = None
         self._warned: Tuple[Any, ...] | None = None
@@ -97,6 +98,10 @@ class PasswordFileCredentialProvider:
         return (self.username, password) if self.username else (password,)
 
     def _current(self) -> Secret:
+        if self._pid != os.getpid():
+            # A forked child: the parent's lock may have been held by a thread that
+            # does not exist here. A new one, never the inherited one.
+            self._lock, self._pid = threading.Lock(), os.getpid()
         with self._lock:
             reason = ""
             try:
@@ -134,6 +139,10 @@ class PasswordFileCredentialProvider:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, username={self.username!r})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Copied or pickled (with its config): a fresh provider, which reads the file.
+        return (type(self), (self.path, self.username))
 
 
 def _read_secret(path: str) -> Secret | None:

@@ -6,8 +6,10 @@ redis-server with an ACL user ``app`` (the default user stays open for the admin
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -329,6 +331,11 @@ def test_password_file_unreadable_keeps_the_last_password(
     secret.write_text(P1)
     with RedisClient(port=server.port, username="app", password_file=str(secret)) as client:
         assert client.ping() is True
+        config = client.config
+        assert config.effective_credential_provider is config.effective_credential_provider
+        for copied in (copy.deepcopy(config), pickle.loads(pickle.dumps(config))):
+            assert copied == config  # the provider it made is not part of it
+            assert copied.effective_credential_provider.get_credentials() == ("app", P1)
         secret.unlink()
         kill_app(admin)
         with caplog.at_level(logging.WARNING, logger="pyredisclient"):
