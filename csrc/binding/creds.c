@@ -69,7 +69,7 @@ static void
 describe_raise(prc_creds_t *out)
 {
     PyObject *type, *value, *tb, *text = NULL;
-    const char *msg = NULL;
+    const char *msg = NULL, *name;
 
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
@@ -78,10 +78,15 @@ describe_raise(prc_creds_t *out)
         msg = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
     }
     PyErr_Clear();
+    name = type != NULL ? ((PyTypeObject *)type)->tp_name : "an exception";
+    if (msg == NULL) {
+        msg = "";
+    }
+    /* Run-time precisions: errstr (128 bytes) truncates what is longer. */
     snprintf(out->errstr, sizeof(out->errstr),
-             "the credentials provider raised %.40s%s%.80s",
-             type != NULL ? ((PyTypeObject *)type)->tp_name : "an exception",
-             msg != NULL && msg[0] ? ": " : "", msg != NULL ? msg : "");
+             "the credentials provider raised %.*s%s%.*s",
+             (int)strnlen(name, 40), name, msg[0] ? ": " : "",
+             (int)strnlen(msg, 80), msg);
     Py_XDECREF(text);
     Py_XDECREF(type);
     Py_XDECREF(value);
