@@ -102,14 +102,20 @@ int pyrc_text_init(const pyrc_opts_t *own, char **encoding, char **errors,
  * None, password or None); whatever it raises becomes the connection's
  * AuthenticationError (class and message, never a traceback).  True
  * means an asyncio driver answers instead (PRC_WANT_CREDS, then
- * AsyncCall.set_credentials).  install: *out is owned by the caller, who
- * frees it with pyrc_creds_free after the pool or subscriber is freed;
- * NULL (and nothing installed) for None.  -1 with TypeError for anything
- * else, or RuntimeError in a subinterpreter.
+ * AsyncCall.set_credentials).  With `cached` (a subscriber's, whose
+ * connections the core opens holding its mutex) the core gets the answer
+ * of the last pyrc_creds_refresh and the GIL is never taken.  install:
+ * *out is owned by the caller, who frees it with pyrc_creds_free after the
+ * pool or subscriber is freed; NULL (and nothing installed) for None.  -1
+ * with TypeError for anything else, or RuntimeError in a subinterpreter.
  */
 typedef struct pyrc_creds_s pyrc_creds;
-int pyrc_creds_install(PyObject *provider, prc_opts_t *o,
+int pyrc_creds_install(PyObject *provider, prc_opts_t *o, int cached,
                        pyrc_creds **out) PYRC_RAISES_NEG;
+/* With the GIL and no core lock: ask a cached provider again unless it was
+ * asked at this `generation` already (a subscriber's count of lost
+ * connections).  Its failure is cached too; nothing is raised.  NULL ok. */
+void pyrc_creds_refresh(pyrc_creds *cr, int64_t generation);
 void pyrc_creds_free(pyrc_creds *cr);
 int pyrc_creds_traverse(pyrc_creds *cr, visitproc visit, void *arg);
 

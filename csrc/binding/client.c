@@ -140,7 +140,7 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
      * Ctrl-C handler runs promptly. */
     o.wait_slice = 0.1;
     pyrc_creds_free(self->creds); /* an __init__ that failed before */
-    if (pyrc_creds_install(own.creds, &o, &self->creds) < 0) {
+    if (pyrc_creds_install(own.creds, &o, 0, &self->creds) < 0) {
         return -1;
     }
     self->pool = prc_pool_new(&o, &err, errbuf, sizeof(errbuf));

@@ -1,5 +1,6 @@
 /* creds.c - a Python credentials provider behind the core's C callback
  * (prc_creds_provider_t): asked at every new connection's handshake. */
+#include <pthread.h>
 #include <string.h>
 
 #include "binding.h"
@@ -14,6 +15,19 @@
 struct pyrc_creds_s {
     PyObject *provider; /* strong: a callable returning (username, password) */
     int later;          /* answer PRC_WANT_CREDS: the asyncio driver awaits */
+    /* A subscriber's: answer from the last answer the binding asked for
+     * (pyrc_creds_refresh, with the GIL), never taking the GIL, for the
+     * core opens a subscriber's connection holding the subscriber's mutex,
+     * which threads holding the GIL take too.  mu guards the fields below
+     * and is a leaf: nothing else is taken while it is held. */
+    int cached;
+    pthread_mutex_t mu;
+    int have;       /* asked at least once */
+    int failed;     /* the last asking failed: errstr says why */
+    char *username; /* malloc'd copies, or NULL */
+    char *password;
+    char errstr[PRC_ERRSTR_LEN];
+    int64_t seen; /* the generation of the last asking */
 };
 
 #if PY_VERSION_HEX >= 0x030D0000
@@ -21,6 +35,23 @@ struct pyrc_creds_s {
 #else
 #define pyrc_finalizing() _Py_IsFinalizing()
 #endif
+
+static char *
+dup_or_null(const char *s)
+{
+    return s == NULL ? NULL : strdup(s);
+}
+
+/* Wipe and free a malloc'd secret; NULL ok. */
+static void
+wipe(char **s)
+{
+    if (*s != NULL) {
+        memset(*s, 0, strlen(*s));
+        free(*s);
+        *s = NULL;
+    }
+}
 
 /* Copy one str (or None: NULL) of the provider's answer into malloc'd
  * memory the core will own.  0, or -1 with out->errstr set. */
@@ -118,21 +149,45 @@ ask(struct pyrc_creds_s *cr, prc_creds_t *out)
                          out) == 0) {
         rc = 0;
     } else {
-        /* The core frees nothing on error: wipe and free here. */
-        if (out->username != NULL) {
-            memset(out->username, 0, strlen(out->username));
-            free(out->username);
-            out->username = NULL;
-        }
+        wipe(&out->username); /* the core frees nothing on error */
     }
     Py_XDECREF(res);
     PyErr_Restore(exc_type, exc_value, exc_tb);
     return rc;
 }
 
+/* The cached answer, copied for the core (a subscriber's connection). */
+static int
+from_cache(struct pyrc_creds_s *cr, prc_creds_t *out)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&cr->mu);
+    if (!cr->have || cr->failed) {
+        snprintf(out->errstr, sizeof(out->errstr), "%s",
+                 cr->have ? cr->errstr
+                          : "the credentials provider was not asked yet");
+        rc = PRC_EAUTH;
+    } else {
+        out->username = dup_or_null(cr->username);
+        out->password = dup_or_null(cr->password);
+        if ((cr->username != NULL && out->username == NULL) ||
+            (cr->password != NULL && out->password == NULL)) {
+            wipe(&out->username);
+            wipe(&out->password);
+            snprintf(out->errstr, sizeof(out->errstr),
+                     "out of memory for the credentials");
+            rc = PRC_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&cr->mu);
+    return rc;
+}
+
 /* The core's callback: on the thread opening a connection, with or
  * without the GIL (a blocking call releases it; an event loop's step
- * holds it), and with no core lock held. */
+ * holds it).  A pool calls it with no core lock held; a subscriber,
+ * holding its mutex, gets the cached answer. */
 static int
 creds_get(void *ud, prc_creds_t *out)
 {
@@ -142,6 +197,9 @@ creds_get(void *ud, prc_creds_t *out)
 
     if (cr->later) {
         return PRC_WANT_CREDS;
+    }
+    if (cr->cached) {
+        return from_cache(cr, out);
     }
     if (pyrc_finalizing()) {
         snprintf(out->errstr, sizeof(out->errstr),
@@ -154,8 +212,35 @@ creds_get(void *ud, prc_creds_t *out)
     return rc;
 }
 
+void
+pyrc_creds_refresh(pyrc_creds *cr, int64_t generation)
+{
+    prc_creds_t ans;
+    int rc;
+
+    if (cr == NULL || !cr->cached || (cr->have && cr->seen == generation)) {
+        return;
+    }
+    memset(&ans, 0, sizeof(ans));
+    rc = ask(cr, &ans);
+    pthread_mutex_lock(&cr->mu);
+    wipe(&cr->username);
+    wipe(&cr->password);
+    cr->have = 1;
+    cr->seen = generation;
+    cr->failed = rc != 0;
+    if (rc == 0) {
+        cr->username = ans.username; /* the cache owns them now */
+        cr->password = ans.password;
+    } else {
+        memcpy(cr->errstr, ans.errstr, sizeof(cr->errstr));
+    }
+    pthread_mutex_unlock(&cr->mu);
+}
+
 int
-pyrc_creds_install(PyObject *provider, prc_opts_t *o, pyrc_creds **out)
+pyrc_creds_install(PyObject *provider, prc_opts_t *o, int cached,
+                   pyrc_creds **out)
 {
     struct pyrc_creds_s *cr;
     int later;
@@ -180,7 +265,7 @@ pyrc_creds_install(PyObject *provider, prc_opts_t *o, pyrc_creds **out)
                         "only");
         return -1;
     }
-    cr = PyMem_RawMalloc(sizeof(*cr));
+    cr = PyMem_RawCalloc(1, sizeof(*cr));
     if (cr == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -188,6 +273,8 @@ pyrc_creds_install(PyObject *provider, prc_opts_t *o, pyrc_creds **out)
     Py_INCREF(provider);
     cr->provider = provider;
     cr->later = later;
+    cr->cached = cached;
+    pthread_mutex_init(&cr->mu, NULL);
     o->creds.get = creds_get;
     o->creds.ud = cr;
     *out = cr;
@@ -199,6 +286,9 @@ pyrc_creds_free(pyrc_creds *cr)
 {
     if (cr != NULL) {
         Py_DECREF(cr->provider);
+        wipe(&cr->username);
+        wipe(&cr->password);
+        pthread_mutex_destroy(&cr->mu);
         PyMem_RawFree(cr);
     }
 }

@@ -474,3 +474,42 @@ def test_async_provider_that_raises_or_hangs(server: RedisServer) -> None:
                 AsyncRedisClient(port=server.port, credential_provider=hangs).pubsub()
 
     run(main())
+
+
+def test_pubsub_reconnects_while_other_threads_subscribe(
+    server: RedisServer, admin: RedisClient
+) -> None:
+    """A subscriber reconnects holding its own lock; threads that subscribe hold the
+    GIL and take that lock: the provider must not need the GIL there (a deadlock)."""
+    holder = Holder(P1)
+    with RedisClient(port=server.port, credential_provider=holder) as client:
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        stop = threading.Event()
+
+        def reader() -> None:
+            for _ in range(100_000):
+                if stop.is_set():
+                    return
+                pubsub.get_message(timeout=0.05)
+
+        thread = threading.Thread(target=reader, daemon=True)
+        try:
+            pubsub.subscribe("c0")
+            thread.start()
+            end = time.monotonic() + 1.5
+            for i in range(100_000):
+                if time.monotonic() > end:
+                    break
+                # Each takes the subscriber's lock with the GIL held (subscribe()
+                # would also flush, which a reader in another thread refuses).
+                pubsub._sub.request(("SUBSCRIBE", f"c{i % 7}"))
+                pubsub._sub.count(0)
+                if i % 20 == 0:
+                    admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            stop.set()
+            thread.join(5)
+            assert not thread.is_alive(), "the reader is stuck"
+            assert holder.asked >= 2
+        finally:
+            stop.set()
+            pubsub.close()
