@@ -32,6 +32,11 @@ from .commands.keyprefix import KeyPrefixError
 from .commands.lock import AsyncLock, Lock, LockError, LockNotOwnedError
 from .commands.scripting import Script
 from .config import RedisConfig, Secret
+from .config.credentials import (
+    CredentialProvider,
+    PasswordFileCredentialProvider,
+    UsernamePasswordCredentialProvider,
+)
 from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
 from .pubsub import PubSub
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
@@ -53,10 +58,12 @@ __all__ = [
     "ClusterDownError",
     "ClusterError",
     "ClusterPipeline",
+    "CredentialProvider",
     "KeyPrefixError",
     "Lock",
     "LockError",
     "LockNotOwnedError",
+    "PasswordFileCredentialProvider",
     "Pipeline",
     "PubSub",
     "RedisClient",
@@ -64,6 +71,7 @@ __all__ = [
     "RedisConfig",
     "Script",
     "Secret",
+    "UsernamePasswordCredentialProvider",
     "__version__",
     "fallback_counts",
     "reset_fallback_counts",

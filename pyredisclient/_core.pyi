@@ -77,11 +77,15 @@ WANT_READ: int
 WANT_WRITE: int
 WANT_POOL: int
 WANT_SLEEP: int
+WANT_CREDS: int
 #: A shared connection's answer to a caller whose command may be sent again.
 RETRY: object
 
 class AsyncCall:
     def step(self) -> tuple[int, int, float | None]: ...
+    def set_credentials(
+        self, username: str | None, password: str | None, error: str | None = None, /
+    ) -> None: ...
     def timed_out(self) -> None: ...
     def result(self) -> Any: ...
     def cancel(self) -> None: ...
@@ -172,6 +176,7 @@ class Client:
         decode_responses: bool = ...,
         encoding: str | None = ...,
         encoding_errors: str | None = ...,
+        credential_provider: Any = ...,
     ) -> None: ...
     # -- end of the generated keyword arguments --
     @staticmethod

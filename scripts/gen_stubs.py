@@ -1087,6 +1087,7 @@ OPTION_TYPES = {
     "SECONDS": "float | None",
     "SIZE": "int",
     "TLS_VERIFY": "str | None",
+    "OBJECT": "Any",
 }
 
 

@@ -169,9 +169,10 @@ PyDoc_STRVAR(
     "step($self, /)\n--\n\n"
     "Advance without blocking.  Returns (state, fd, timeout): state 0\n"
     "when the replies are ready (call result()); else WANT_READ or\n"
-    "WANT_WRITE (wait on fd), WANT_POOL (wait for a release) or\n"
-    "WANT_SLEEP, each for at most timeout seconds (None: no limit), then\n"
-    "step again, or timed_out() when the time ran out.  Raises on failure\n"
+    "WANT_WRITE (wait on fd), WANT_POOL (wait for a release),\n"
+    "WANT_SLEEP or WANT_CREDS (set_credentials()), each for at most\n"
+    "timeout seconds (None: no limit), then step again, or timed_out()\n"
+    "when the time ran out.  Raises on failure\n"
     "(the call is then finished).  One call into C per step.");
 
 /* The wait a step asked for, as (state, fd, timeout): a new tuple. */
@@ -345,7 +346,32 @@ AsyncCall_dealloc(AsyncCallObject *ac)
     Py_DECREF(tp);
 }
 
+PyDoc_STRVAR(
+    AsyncCall_set_credentials_doc,
+    "set_credentials($self, username, password, error=None, /)\n--\n\n"
+    "Answer a step's WANT_CREDS: the credentials of the connection being\n"
+    "opened (str or None; the core copies them into its AUTH and wipes\n"
+    "that once answered), or `error`, a message without secrets, which\n"
+    "fails the connection with AuthenticationError.  Then step again.");
+
+static PyObject *
+AsyncCall_set_credentials(AsyncCallObject *ac, PyObject *args)
+{
+    const char *username, *password, *error = NULL;
+
+    if (!PyArg_ParseTuple(args, "zz|z:set_credentials", &username, &password,
+                          &error)) {
+        return NULL;
+    }
+    if (!ac->finished) {
+        prc_call_set_creds(&ac->call, username, password, error);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef AsyncCall_methods[] = {
+    {"set_credentials", (PyCFunction)AsyncCall_set_credentials, METH_VARARGS,
+     AsyncCall_set_credentials_doc},
     {"step", (PyCFunction)AsyncCall_step, METH_NOARGS, AsyncCall_step_doc},
     {"timed_out", (PyCFunction)AsyncCall_timed_out, METH_NOARGS,
      AsyncCall_timed_out_doc},

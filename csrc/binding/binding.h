@@ -67,7 +67,12 @@ typedef struct {
 #define PYRC_OPTIONS_MAP(XX)                                                  \
     XX(BOOL, decode, "decode_responses", 0)                                   \
     XX(STR, encoding, "encoding", "utf-8")                                    \
-    XX(STR, errors, "encoding_errors", "strict")
+    XX(STR, errors, "encoding_errors", "strict")                              \
+    /* asked at each new connection (creds.c); True: the driver answers */    \
+    XX(OBJECT, creds, "credential_provider", NULL)
+
+/* OBJECT: any Python object or None (NULL), borrowed from the kwargs. */
+#define PRC_OPT_CTYPE_OBJECT PyObject *
 
 typedef struct {
     PYRC_OPTIONS_MAP(PRC_OPT_FIELD)
@@ -90,6 +95,30 @@ PyObject *pyrc_option_defaults(void) PYRC_RAISES;
 int pyrc_text_init(const pyrc_opts_t *own, char **encoding, char **errors,
                    int *utf8_strict,
                    const char **arg_encoding) PYRC_RAISES_NEG;
+
+/*
+ * creds.c: a credentials provider (the credential_provider option) for the
+ * core (prc_opts_t.creds).  A callable is called at each new connection's
+ * handshake, taking the GIL if need be, and must return (username or
+ * None, password or None); whatever it raises becomes the connection's
+ * AuthenticationError (class and message, never a traceback).  True
+ * means an asyncio driver answers instead (PRC_WANT_CREDS, then
+ * AsyncCall.set_credentials).  With `cached` (a subscriber's, whose
+ * connections the core opens holding its mutex) the core gets the answer
+ * of the last pyrc_creds_refresh and the GIL is never taken.  install:
+ * *out is owned by the caller, who frees it with pyrc_creds_free after the
+ * pool or subscriber is freed; NULL (and nothing installed) for None.  -1
+ * with TypeError for anything else, or RuntimeError in a subinterpreter.
+ */
+typedef struct pyrc_creds_s pyrc_creds;
+int pyrc_creds_install(PyObject *provider, prc_opts_t *o, int cached,
+                       pyrc_creds **out) PYRC_RAISES_NEG;
+/* With the GIL and no core lock: ask a cached provider again unless it was
+ * asked at this `generation` already (a subscriber's count of lost
+ * connections).  Its failure is cached too; nothing is raised.  NULL ok. */
+void pyrc_creds_refresh(pyrc_creds *cr, int64_t generation);
+void pyrc_creds_free(pyrc_creds *cr);
+int pyrc_creds_traverse(pyrc_creds *cr, visitproc visit, void *arg);
 
 /* The client: a pool plus reply-building settings. */
 typedef struct {
@@ -114,6 +143,7 @@ typedef struct {
      * no"; PyMem_RawFree).  NULL before init. */
     PyObject *log_where;
     char *where;
+    pyrc_creds *creds; /* owned, or NULL; outlives the pool */
 } RedisClientObject;
 
 /* A queue of encoded commands for one pipeline, kept in C. */
@@ -172,6 +202,7 @@ typedef struct {
     char *errors;                 /* owned copy */
     const char *arg_encoding;     /* NULL (UTF-8) or encoding */
     PyObject *weakreflist;
+    pyrc_creds *creds; /* owned, or NULL; outlives the subscriber */
 } SubscriberObject;
 
 /* module.c */

@@ -111,6 +111,10 @@ Client_init(RedisClientObject *self, PyObject *args, PyObject *kwds)
     /* Pool waits cannot be interrupted by signals: wake every 100 ms so a
      * Ctrl-C handler runs promptly. */
     o.wait_slice = 0.1;
+    pyrc_creds_free(self->creds); /* an __init__ that failed before */
+    if (pyrc_creds_install(own.creds, &o, 0, &self->creds) < 0) {
+        return -1;
+    }
     self->pool = prc_pool_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->pool == NULL) {
         return pyrc_raise_setup(self->state, err, errbuf);
@@ -138,7 +142,7 @@ static int
 Client_traverse(RedisClientObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
-    return 0;
+    return pyrc_creds_traverse(self->creds, visit, arg);
 }
 
 static void
@@ -151,6 +155,7 @@ Client_dealloc(RedisClientObject *self)
         PyObject_ClearWeakRefs((PyObject *)self);
     }
     prc_pool_free(self->pool);
+    pyrc_creds_free(self->creds); /* after the pool, its last user */
     PyMem_Free(self->spare);
     PyMem_RawFree(self->encoding);
     PyMem_RawFree(self->errors);

@@ -226,7 +226,8 @@ core_exec(PyObject *mod)
     if (PyModule_AddIntConstant(mod, "WANT_READ", PRC_WANT_READ) < 0 ||
         PyModule_AddIntConstant(mod, "WANT_WRITE", PRC_WANT_WRITE) < 0 ||
         PyModule_AddIntConstant(mod, "WANT_POOL", PRC_WANT_POOL) < 0 ||
-        PyModule_AddIntConstant(mod, "WANT_SLEEP", PRC_WANT_SLEEP) < 0) {
+        PyModule_AddIntConstant(mod, "WANT_SLEEP", PRC_WANT_SLEEP) < 0 ||
+        PyModule_AddIntConstant(mod, "WANT_CREDS", PRC_WANT_CREDS) < 0) {
         return -1;
     }
     st->step_ready = Py_BuildValue("(iiO)", 0, -1, Py_None);

@@ -14,7 +14,8 @@ enum {
     OPT_DOUBLE,
     OPT_SECONDS,
     OPT_SIZE,
-    OPT_TLS_VERIFY
+    OPT_TLS_VERIFY,
+    OPT_OBJECT
 };
 
 /* One keyword: its type, and where its value goes (a prc_opts_t or, for
@@ -116,6 +117,9 @@ set_option(const option_desc *d, void *where, PyObject *value)
         *(size_t *)at = v;
         return 0;
     }
+    case OPT_OBJECT: /* checked by its user (creds.c) */
+        *(PyObject **)at = value == Py_None ? NULL : value;
+        return 0;
     case OPT_BOOL:
         i = PyObject_IsTrue(value);
         if (i < 0) {
@@ -205,6 +209,8 @@ option_default(const option_desc *d, const prc_opts_t *o,
     double v;
 
     switch (d->type) {
+    case OPT_OBJECT:
+        Py_RETURN_NONE; /* every OBJECT option defaults to None */
     case OPT_STR:
         if (*(const char *const *)at == NULL) {
             Py_RETURN_NONE;

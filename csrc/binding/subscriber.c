@@ -48,6 +48,15 @@ Subscriber_init(SubscriberObject *self, PyObject *args, PyObject *kwds)
                        &self->utf8_strict, &self->arg_encoding) < 0) {
         return -1;
     }
+    if (own.creds == Py_True) {
+        PyErr_SetString(PyExc_TypeError, "a subscriber's credential_provider "
+                                         "must answer at once: a callable");
+        return -1;
+    }
+    pyrc_creds_free(self->creds); /* an __init__ that failed before */
+    if (pyrc_creds_install(own.creds, &o, 1, &self->creds) < 0) {
+        return -1;
+    }
     self->sub = prc_sub_new(&o, &err, errbuf, sizeof(errbuf));
     if (self->sub == NULL) {
         return pyrc_raise_setup(self->state, err, errbuf);
@@ -79,10 +88,31 @@ Subscriber_dealloc(SubscriberObject *self)
     }
     /* Nobody else can be inside a method: each holds a reference. */
     prc_sub_free(self->sub);
+    pyrc_creds_free(self->creds); /* after the subscriber, its last user */
     PyMem_RawFree(self->encoding);
     PyMem_RawFree(self->errors);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
+}
+
+/* A reconnect inside a blocking read with a credentials provider uses
+ * what it answered when last asked: reads wait in slices of this many
+ * seconds, asking again between them when a connection was lost. */
+#define PYRC_CREDS_SLICE 1.0
+
+/* With a credentials provider: ask it again (with the GIL) when a
+ * connection was lost since it was last asked, or it never was.  The core
+ * answers its connects from that copy and never waits for the GIL, which
+ * it could not do while holding the subscriber's mutex (creds.c). */
+static void
+refresh_creds(SubscriberObject *self)
+{
+    prc_sub_stats_t st;
+
+    if (self->creds != NULL) {
+        prc_sub_stats(self->sub, &st);
+        pyrc_creds_refresh(self->creds, st.disconnects);
+    }
 }
 
 static int
@@ -303,10 +333,20 @@ Subscriber_get_message(SubscriberObject *self, PyObject *const *args,
     if (rc == PRC_SUB_NONE) {
         deadline = timeout < 0 ? PRC_NO_DEADLINE : prc_deadline_after(timeout);
         for (;;) {
+            int64_t until = deadline;
+            if (self->creds != NULL) {
+                int64_t slice = prc_deadline_after(PYRC_CREDS_SLICE);
+                refresh_creds(self);
+                until = slice < deadline ? slice : deadline;
+            }
             Py_BEGIN_ALLOW_THREADS rc =
-                prc_sub_read(self->sub, PRC_SUB_WAIT | flags, deadline, &io);
-            Py_END_ALLOW_THREADS if (rc != PRC_EINTR)
+                prc_sub_read(self->sub, PRC_SUB_WAIT | flags, until, &io);
+            Py_END_ALLOW_THREADS if (rc == PRC_SUB_NONE && until != deadline &&
+                                     prc_now() >= until)
             {
+                continue; /* a slice ended, not the wait */
+            }
+            if (rc != PRC_EINTR) {
                 break;
             }
             if (PyErr_CheckSignals() < 0) {
@@ -351,6 +391,7 @@ Subscriber_step(SubscriberObject *self, PyObject *arg)
     flags = flags ? PRC_SUB_SKIP_CONFIRMS : 0;
     rc = prc_sub_read(self->sub, PRC_SUB_BUFFERED | flags, 0, &io);
     if (rc == PRC_SUB_NONE) {
+        refresh_creds(self);
         /* Reads never hold the GIL, non-blocking ones included. */
         Py_BEGIN_ALLOW_THREADS rc = prc_sub_read(
             self->sub, PRC_SUB_STEP | flags, PRC_NO_DEADLINE, &io);
@@ -452,6 +493,7 @@ Subscriber_flush(SubscriberObject *self, PyObject *unused)
         return NULL;
     }
     for (;;) {
+        refresh_creds(self);
         Py_BEGIN_ALLOW_THREADS rc =
             prc_sub_flush(self->sub, PRC_SUB_WAIT, PRC_NO_DEADLINE, &io);
         Py_END_ALLOW_THREADS if (rc != PRC_EINTR)
@@ -486,6 +528,7 @@ Subscriber_flush_step(SubscriberObject *self, PyObject *unused)
     if (check_init(self) < 0) {
         return NULL;
     }
+    refresh_creds(self);
     Py_BEGIN_ALLOW_THREADS rc =
         prc_sub_flush(self->sub, PRC_SUB_STEP, PRC_NO_DEADLINE, &io);
     Py_END_ALLOW_THREADS if (log_notice(self) < 0)

@@ -533,6 +533,12 @@ prc_call_timed_out(prc_pool_t *p, prc_call_t *call)
         return fail(call, PRC_ETIMEDOUT,
                     "timed out checking a pooled connection with PING");
     case PH_OPEN:
+        if (c->state == PRC__CONN_CREDS) {
+            prc__conn_error(c, PRC_ETIMEDOUT, 0,
+                            "the credentials provider did not answer within "
+                            "socket_connect_timeout");
+            return attempt_failed(p, call, PRC_ETIMEDOUT, 1);
+        }
         if (c->state == PRC__CONN_TLS) {
             /* A plain-text Redis port reads a ClientHello as an inline
              * command and waits, silently, for a newline. */
@@ -646,6 +652,15 @@ prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome)
         }
     }
     ST(call)->phase = PH_DONE;
+}
+
+void
+prc_call_set_creds(prc_call_t *call, const char *username,
+                   const char *password, const char *error)
+{
+    if (ST(call)->phase == PH_OPEN) {
+        prc__conn_set_creds(ST(call)->conn, username, password, error);
+    }
 }
 
 prc_conn_t *

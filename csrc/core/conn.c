@@ -74,7 +74,7 @@ build_handshake(prc_conn_cfg_t *cfg, const prc_opts_t *o)
     char *p;
     int i;
 
-    if (o->password != NULL) {
+    if (o->password != NULL && o->creds.get == NULL) {
         if (o->username != NULL) {
             add_setup(&s, 3, "AUTH", o->username, o->password);
         } else {
@@ -131,6 +131,7 @@ prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
     cfg->tls_verify = o->tls_verify;
     cfg->tls_check_hostname = o->tls_check_hostname;
     cfg->hooks = o->hooks;
+    cfg->creds = o->creds;
     if (o->tls) {
         cfg->tls_ctx = prc__tls_ctx_new(o, errbuf, errlen);
         if (cfg->tls_ctx == NULL) {
@@ -158,6 +159,34 @@ prc__conn_cfg_free(prc_conn_cfg_t *cfg)
 }
 
 /* ---- connections -------------------------------------------------------- */
+
+/* Wipe and free a connection's own handshake (it holds the password). */
+static void
+drop_hs(prc_conn_t *c)
+{
+    if (c->hs != NULL) {
+        memset(c->hs, 0, c->hs_len);
+        free(c->hs);
+        c->hs = NULL;
+        c->hs_len = 0;
+    }
+}
+
+/* Wipe and free what a credentials provider handed over. */
+static void
+wipe_creds(prc_creds_t *cr)
+{
+    char **s[2] = {&cr->username, &cr->password};
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        if (*s[i] != NULL) {
+            memset(*s[i], 0, strlen(*s[i]));
+            free(*s[i]);
+            *s[i] = NULL;
+        }
+    }
+}
 
 prc_conn_t *
 prc__conn_new(const prc_conn_cfg_t *cfg)
@@ -198,6 +227,7 @@ prc__conn_free(prc_conn_t *c, int orderly)
         freeaddrinfo(c->ai);
     }
     prc__resolve_release(c->resolve); /* an abandoned lookup frees itself */
+    drop_hs(c);
     if (c->user_free != NULL) {
         c->user_free(c->user);
     }
@@ -503,6 +533,94 @@ check_quiet(prc_conn_t *c)
                            n);
 }
 
+/*
+ * Format this connection's handshake: AUTH with the provider's answer,
+ * then the config's SELECT and CLIENT SETNAME, in one block the
+ * connection owns (c->hs), and start sending it.  PRC_WANT_WRITE, PRC_DONE
+ * when there is nothing to send, or an error code.
+ */
+static int
+send_auth(prc_conn_t *c, const char *username, const char *password)
+{
+    setup_cmds s = {0};
+    size_t n = 0;
+    char *p;
+
+    if (password != NULL) {
+        if (username != NULL) {
+            add_setup(&s, 3, "AUTH", username, password);
+        } else {
+            add_setup(&s, 2, "AUTH", password, NULL);
+        }
+        n = prc_resp_command_len(s.argc[0], s.lens[0]);
+        if (n >= PRC_MAX_COMMAND) {
+            return prc__conn_error(c, PRC_EAUTH, 0,
+                                   "credentials too large for AUTH");
+        }
+    }
+    if (s.n + c->cfg->handshake_n == 0) {
+        c->state = PRC__CONN_READY;
+        return PRC_DONE;
+    }
+    c->hs = malloc(n + c->cfg->handshake_len);
+    if (c->hs == NULL) {
+        return prc__conn_error(c, PRC_ENOMEM, 0, "handshake of %zu bytes",
+                               n + c->cfg->handshake_len);
+    }
+    c->hs_len = n + c->cfg->handshake_len;
+    p = c->hs;
+    if (s.n > 0) {
+        p = prc_resp_write_command(p, s.argc[0], s.argv[0], s.lens[0]);
+    }
+    if (c->cfg->handshake_len > 0) {
+        memcpy(p, c->cfg->handshake, c->cfg->handshake_len);
+    }
+    prc__conn_begin(c, c->hs, c->hs_len, s.n + c->cfg->handshake_n);
+    c->state = PRC__CONN_HANDSHAKE;
+    return PRC_WANT_WRITE;
+}
+
+/* Ask the provider for this connection's credentials and send them:
+ * as send_auth, or PRC_WANT_CREDS (the driver answers later). */
+static int
+ask_creds(prc_conn_t *c)
+{
+    prc_creds_t cr;
+    int rc;
+
+    memset(&cr, 0, sizeof(cr));
+    c->state = PRC__CONN_CREDS;
+    rc = c->cfg->creds.get(c->cfg->creds.ud, &cr);
+    if (rc == PRC_WANT_CREDS) {
+        wipe_creds(&cr);
+        return PRC_WANT_CREDS;
+    }
+    if (rc == 0) {
+        rc = send_auth(c, cr.username, cr.password);
+    } else {
+        cr.errstr[sizeof(cr.errstr) - 1] = '\0';
+        rc = prc__conn_error(c, rc < 0 ? rc : PRC_EAUTH, 0, "%s",
+                             cr.errstr[0] ? cr.errstr
+                                          : "the credentials provider failed");
+    }
+    wipe_creds(&cr);
+    return rc;
+}
+
+void
+prc__conn_set_creds(prc_conn_t *c, const char *username, const char *password,
+                    const char *error)
+{
+    if (c == NULL || c->state != PRC__CONN_CREDS) {
+        return;
+    }
+    if (error != NULL) {
+        prc__conn_error(c, PRC_EAUTH, 0, "%s", error);
+        return;
+    }
+    (void)send_auth(c, username, password); /* an error breaks c */
+}
+
 static int
 start_handshake(prc_conn_t *c)
 {
@@ -510,6 +628,9 @@ start_handshake(prc_conn_t *c)
 
     if (rc != PRC_DONE) {
         return rc;
+    }
+    if (c->cfg->creds.get != NULL) {
+        return ask_creds(c);
     }
     if (c->cfg->handshake_n == 0) {
         c->state = PRC__CONN_READY;
@@ -581,21 +702,22 @@ prc__conn_open_step(prc_conn_t *c)
                 return rc;
             }
             break;
+        case PRC__CONN_CREDS:
+            return PRC_WANT_CREDS; /* prc__conn_set_creds moves it on */
         case PRC__CONN_HANDSHAKE:
             rc = prc__conn_io_step(c);
             if (rc != PRC_DONE) {
                 return rc;
             }
             rc = check_handshake(c);
+            drop_hs(c); /* sent and answered: the password goes now */
             if (rc != PRC_DONE) {
                 return rc;
             }
             c->state = PRC__CONN_READY;
-            /* The handshake's replies are consumed: a streaming reader
-             * (a subscriber) frames from the start of an empty buffer. */
-            c->rlen = 0;
-            c->framer.pos = 0;
-            c->framer.reply_start = 0;
+            /* The setup replies are consumed: a stream read (a subscriber's)
+             * starts framing at the start of the buffer again. */
+            prc__conn_begin(c, NULL, 0, 0);
             return PRC_DONE;
         case PRC__CONN_READY:
             return PRC_DONE;

@@ -54,6 +54,13 @@ prc_pool_call(prc_pool_t *p, prc_call_t *call)
             }
             continue;
         }
+        if (rc == PRC_WANT_CREDS) {
+            /* A provider that answers later needs a step driver. */
+            prc_call_set_creds(call, NULL, NULL,
+                               "the credentials provider answers only to an "
+                               "event loop (PRC_WANT_CREDS)");
+            continue;
+        }
         if (rc == PRC_WANT_POOL) {
             /* Only with PRC_CALL_NONBLOCK, which this driver does not
              * use; treat as a pool timeout rather than spin. */

@@ -339,6 +339,34 @@ typedef struct prc_hooks_s {
 } prc_hooks_t;
 
 /*
+ * Credentials that change (a rotated password, a short-lived token): asked
+ * for at every new connection's handshake, instead of the fixed username
+ * and password options (which are then ignored).  `get` runs on the thread
+ * that opens the connection, with no core lock held (it may block briefly,
+ * e.g. to take the GIL), and returns:
+ *   0               out->password (NULL: no AUTH) and out->username (NULL:
+ *                   plain AUTH) filled with malloc'd NUL-terminated copies,
+ *                   which the core now owns: it wipes and frees them as
+ *                   soon as the AUTH command is formatted;
+ *   PRC_WANT_CREDS  the answer comes later: the step driver (an event loop
+ *                   that awaits a coroutine) passes it to
+ *                   prc_call_set_creds, nothing allocated in out;
+ *   a PRC_E* code   the connection fails with it and out->errstr (never a
+ *                   secret); nothing allocated may be left in out.
+ * ud is borrowed for the life of the pool or subscriber.  A subscriber
+ * has no step driver to answer later: its provider must answer at once.
+ */
+typedef struct prc_creds_s {
+    char *username;
+    char *password;
+    char errstr[PRC_ERRSTR_LEN];
+} prc_creds_t;
+typedef struct prc_creds_provider_s {
+    int (*get)(void *ud, prc_creds_t *out);
+    void *ud;
+} prc_creds_provider_t;
+
+/*
  * Every option of a pool, one table: XX(type, field, keyword, default).
  *   type     how the binding reads the keyword (and the field's C type,
  *            PRC_OPT_CTYPE_*): STR a str or None (NULL); INT an int;
@@ -426,6 +454,7 @@ typedef struct prc_opts_s {
     PRC_OPTIONS_MAP(PRC_OPT_FIELD)
     double wait_slice; /* > 0: pool waits return PRC_EINTR this often */
     prc_hooks_t hooks;
+    prc_creds_provider_t creds; /* get NULL: username and password */
 } prc_opts_t;
 
 /* Fill opts with the defaults of PRC_OPTIONS_MAP (5 s timeouts, 50
@@ -443,7 +472,9 @@ enum {
     PRC_WANT_READ = 1,  /* wait until call->wait_fd is readable */
     PRC_WANT_WRITE = 2, /* wait until call->wait_fd is writable */
     PRC_WANT_POOL = 3,  /* wait until a pooled connection is released */
-    PRC_WANT_SLEEP = 4  /* back off until call->wait_deadline */
+    PRC_WANT_SLEEP = 4, /* back off until call->wait_deadline */
+    PRC_WANT_CREDS = 5  /* credentials for a new connection, by
+                           call->wait_deadline: prc_call_set_creds */
 };
 
 /*
@@ -629,6 +660,16 @@ int prc_pool_step(prc_pool_t *p, prc_call_t *call);
  * a backoff ended: step again) or the error code.
  */
 int prc_call_timed_out(prc_pool_t *p, prc_call_t *call);
+
+/*
+ * Answer a step's PRC_WANT_CREDS: the credentials of the connection being
+ * opened (username may be NULL; password NULL: no AUTH), copied and wiped
+ * once formatted; or `error` (not NULL: the provider failed; a message
+ * without secrets), which fails the connection with PRC_EAUTH.  Then step
+ * again.  A call that is not waiting for credentials ignores it.
+ */
+void prc_call_set_creds(prc_call_t *call, const char *username,
+                        const char *password, const char *error);
 
 /*
  * Finish a call: settles the breaker outcome and returns the connection

@@ -54,7 +54,10 @@ typedef struct prc_conn_cfg_s {
      * hold the password). */
     char *handshake;
     size_t handshake_len;
-    int handshake_n;   /* commands in it */
+    int handshake_n; /* commands in it */
+    /* get set: each connection asks it for the AUTH it sends before the
+     * handshake above (which then holds no AUTH); ud borrowed. */
+    prc_creds_provider_t creds;
     prc_hooks_t hooks; /* around each blocking wait (prc__wait) */
     /* Held while a connection's fd changes, so that another thread may
      * shutdown(2) the fd of a connection in use (prc_pool_close): the
@@ -80,6 +83,7 @@ enum {
     PRC__CONN_RESOLVING, /* fd is the resolver's socketpair end */
     PRC__CONN_CONNECTING,
     PRC__CONN_TLS,
+    PRC__CONN_CREDS, /* waiting for prc__conn_set_creds (PRC_WANT_CREDS) */
     PRC__CONN_HANDSHAKE,
     PRC__CONN_READY,
     PRC__CONN_BROKEN
@@ -108,6 +112,10 @@ struct prc_conn_s {
     size_t rcap;
     prc_framer_t framer;
     int64_t connected_at; /* connect duration bookkeeping */
+    /* With a credentials provider: this connection's AUTH followed by the
+     * config's handshake.  Owned; wiped and freed once answered. */
+    char *hs;
+    size_t hs_len;
 
     uint64_t fork_gen; /* fork generation it was created in */
 
@@ -132,6 +140,11 @@ prc_conn_t *prc__conn_new(const prc_conn_cfg_t *cfg);
 void prc__conn_free(prc_conn_t *c, int orderly);
 /* Start or continue connecting: PRC_DONE when READY, PRC_WANT_*, error. */
 int prc__conn_open_step(prc_conn_t *c);
+/* Answer PRC__CONN_CREDS (see prc_call_set_creds): copy the credentials
+ * into the connection's handshake and start it, or fail the connection
+ * with PRC_EAUTH and `error`.  No-op in any other state. */
+void prc__conn_set_creds(prc_conn_t *c, const char *username,
+                         const char *password, const char *error);
 /* Begin an exchange: send req (borrowed) and expect nreplies replies. */
 void prc__conn_begin(prc_conn_t *c, const char *req, size_t len, int nreplies);
 /* Free a reply buffer larger than an idle connection may keep. */

@@ -30,6 +30,7 @@ from typing import (
 )
 
 from .._core import RETRY
+from .._core import WANT_CREDS as _WANT_CREDS
 from .._core import WANT_POOL as _WANT_POOL
 from .._core import WANT_READ as _WANT_READ
 from .._core import WANT_WRITE as _WANT_WRITE
@@ -39,7 +40,8 @@ from ..commands.keyprefix import KeyPrefixer
 from ..commands.lock import AsyncLock
 from ..commands.types import Callback, KeyT, PatternT, ScoreCastT
 from ..config import RedisConfig
-from ..exceptions import PoolTimeoutError
+from ..config.credentials import describe_failure, resolve_async
+from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
 from .mux import DEDICATED, Multiplexer, run_shared
@@ -72,6 +74,9 @@ class AsyncRedisClient(ClientBase, CoreCommands):
     _pool_waiters: Deque[asyncio.Future[bool]]
     _mux: Multiplexer | None
     _sentinel: SentinelResolver | None = None  # set by from_sentinel()
+    # New connections ask the credential provider here, on the loop (_drive): an
+    # async provider is awaited, a sync one called.
+    _driver_answers = True
 
     def _init_driver(self) -> None:
         # Tasks waiting for a pooled connection, woken first come, first served.
@@ -165,6 +170,7 @@ class AsyncRedisClient(ClientBase, CoreCommands):
         gives its connection back when it ends, so the next pool waiter is woken;
         a pinned call keeps it (AsyncPipeline wakes a waiter when the pin goes)."""
         loop = asyncio.get_running_loop()
+        cause: BaseException | None = None  # what a credential provider raised
         try:
             while True:
                 state, fd, timeout = call.step()
@@ -174,19 +180,40 @@ class AsyncRedisClient(ClientBase, CoreCommands):
                     in_time = await self._wait_fd(loop, fd, state, timeout)
                 elif state == _WANT_POOL:
                     in_time = await self._wait_pool(loop, timeout)
+                elif state == _WANT_CREDS:
+                    in_time, cause = await self._answer_credentials(call, timeout)
                 else:  # back-off sleep between retries
                     await asyncio.sleep(timeout or 0)
                     in_time = True
                 if not in_time:
                     call.timed_out()
-        except BaseException:
+        except BaseException as exc:
             # Cancellation or any error mid-call: the connection is closed, never
             # pooled (idempotent when the call already finished).
             call.cancel()
+            if cause is not None and isinstance(exc, AuthenticationError):
+                raise exc from cause
             raise
         finally:
             if release:
                 self._release_one()
+
+    async def _answer_credentials(
+        self, call: Any, timeout: float | None
+    ) -> Tuple[bool, BaseException | None]:
+        """Ask the credential provider for a connection being opened, within the
+        connect deadline. Returns (in time, what the provider raised or None); a
+        provider that raised fails the connection with AuthenticationError."""
+        provider = self._config.effective_credential_provider
+        try:
+            username, password = await asyncio.wait_for(resolve_async(provider), timeout)
+        except asyncio.TimeoutError:
+            return False, None
+        except Exception as exc:  # its class and message, never a value it returned
+            call.set_credentials(None, None, describe_failure(exc))
+            return True, exc
+        call.set_credentials(username, password)
+        return True, None
 
     @staticmethod
     async def _wait_fd(

@@ -18,8 +18,9 @@ from ..commands.args import Encoder
 from ..commands.keyprefix import KeyPrefixer, derive
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
-from ..config import RedisConfig, hide_password, secret_url
+from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.compat import translate as translate_redis_py
+from ..config.credentials import is_async_only, sync_source
 from ..config.options import _check_overrides
 from ..exceptions import DataError
 from ..observability.metrics import collect, render_prometheus
@@ -41,13 +42,22 @@ _PYTHON_ONLY = frozenset(
         "async_multiplex",
         "async_multiplex_connections",
         "otel_attributes",
+        "password_file",  # the core gets it as a credential provider
     }
 )
 
 
-def core_client_kwargs(config: RedisConfig) -> Dict[str, Any]:
-    """The keyword arguments of ``_core.Client`` for a config."""
-    return {k: v for k, v in config.core_kwargs().items() if k not in _PYTHON_ONLY}
+def core_client_kwargs(config: RedisConfig, driver_answers: bool = False) -> Dict[str, Any]:
+    """The keyword arguments of ``_core.Client`` for a config.
+
+    A credential provider becomes the callable the core calls at each new connection,
+    or with *driver_answers* ``True``: the asyncio driver asks it (``WANT_CREDS``).
+    """
+    kwargs = {k: v for k, v in config.core_kwargs().items() if k not in _PYTHON_ONLY}
+    provider = kwargs["credential_provider"]
+    if provider is not None:
+        kwargs["credential_provider"] = True if driver_answers else sync_source(provider)
+    return kwargs
 
 
 def build_config(
@@ -157,6 +167,9 @@ class ClientBase:
     _core: CoreClient
     _prefixer: KeyPrefixer | None
     _tracing: Tuple[Any] | None  # (tracer,) once enabled
+    #: Does the driver answer the core's requests for credentials (``WANT_CREDS``,
+    #: the asyncio client), or does the core call the provider itself?
+    _driver_answers = False
 
     if TYPE_CHECKING:
 
@@ -176,7 +189,15 @@ class ClientBase:
         # No I/O here: the core connects on first use (host names are resolved on a
         # helper thread it waits for like a socket), so nothing blocks, or raises
         # because Redis is down, before the first command.
-        self._core = CoreClient(**core_client_kwargs(config))
+        provider = config.effective_credential_provider
+        if provider is not None and not self._driver_answers and is_async_only(provider):
+            raise ConfigurationError(
+                f"credential_provider can only be awaited: use AsyncRedisClient with it, "
+                f"or give it a get_credentials() method ({type(self).__name__} asks it "
+                "on the calling thread)",
+                "credential_provider",
+            )
+        self._core = CoreClient(**core_client_kwargs(config, self._driver_answers))
         self._tracing = None
         self._init_driver()
         self._set_prefixer(_config_prefixer(config))
@@ -351,6 +372,13 @@ class ClientBase:
         the Python side's (decoding, key-prefix confinement, this client's counters)."""
         from ..pubsub.base import client_options
 
+        provider = self._config.effective_credential_provider
+        if provider is not None and is_async_only(provider):
+            raise ConfigurationError(
+                "pub/sub reconnects inside the C core, which needs an answer at once: give "
+                "the credential provider a get_credentials() method",
+                "credential_provider",
+            )
         return core_client_kwargs(self._config), client_options(
             self, ignore_subscribe_messages, **options
         )

@@ -151,13 +151,6 @@ REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
             "credentials cover what it sends"
         ),
     ),
-    "credential_provider": (
-        None,
-        _refuse(
-            "pass username= and password= (a Secret); credentials that change while "
-            "the client runs are not supported"
-        ),
-    ),
     "lib_name": ("redis-py", _ignore),
     "lib_version": (None, _ignore),
     "driver_info": (None, _ignore),

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
 from urllib.parse import quote, urlencode
 
+from .credentials import PasswordFileCredentialProvider
 from .env import (
     _SERVICE_LINK_RE,
     _env_differs,
@@ -123,6 +124,8 @@ class RedisConfig:
     async_multiplex: bool = True
     async_multiplex_connections: int = 1
     otel_attributes: Tuple[Tuple[str, Any], ...] = ()
+    password_file: str | None = None
+    credential_provider: Any = None
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -132,6 +135,7 @@ class RedisConfig:
                 object.__setattr__(self, f.name, checked)
         self._check_address()
         self._check_text()
+        self._check_credentials()
         self._check_relations()
         self._check_tls()
 
@@ -167,6 +171,20 @@ class RedisConfig:
         name = self.client_name
         if name is not None and not all("!" <= c <= "~" for c in name):
             raise _bad("client_name", name)
+
+    def _check_credentials(self) -> None:
+        if self.credential_provider is not None:
+            for name in ("username", "password", "password_file"):
+                if getattr(self, name) is not None:
+                    raise ConfigurationError(
+                        f"{name} is given with credential_provider; the provider gives "
+                        "the username and password (give one or the other)",
+                        name,
+                    )
+        if self.password_file is not None and self.password is None:
+            # Read now, so that a missing or empty file fails here (not at the first
+            # command); the client reads it again whenever it changes.
+            object.__setattr__(self, "password", _read_password_file(self.password_file))
 
     def _check_relations(self) -> None:
         if self.retry_cap < self.retry_base:
@@ -271,7 +289,25 @@ class RedisConfig:
         # The one place the secret is unwrapped: the binding copies it straight into the
         # core's AUTH command. Keep it the only one, so every other view stays redacted.
         kwargs["password"] = None if self.password is None else self.password.get_secret_value()
+        provider = self.effective_credential_provider
+        if provider is not None:
+            kwargs["credential_provider"] = provider
+            kwargs["password"] = kwargs["username"] = None  # the provider gives them
         return kwargs
+
+    @property
+    def effective_credential_provider(self) -> Any:
+        """What the client asks for credentials at each new connection:
+        ``credential_provider``, or for ``password_file`` a
+        :class:`~pyredisclient.config.credentials.PasswordFileCredentialProvider`
+        (one per config, so that its clients share what it read), or None."""
+        if self.password_file is None:
+            return self.credential_provider
+        provider = self.__dict__.get("_file_provider")
+        if provider is None:
+            provider = PasswordFileCredentialProvider(self.password_file, self.username)
+            object.__setattr__(self, "_file_provider", provider)
+        return provider
 
     def debug_info(self) -> Dict[str, Any]:
         """Return every setting and effective value, safe to log: secrets show as "***"."""
@@ -280,6 +316,8 @@ class RedisConfig:
             value = getattr(self, f.name)
             if isinstance(value, Secret):
                 value = "***"
+            elif f.name == "credential_provider" and value is not None:
+                value = f"<{type(value).__name__}>"  # its repr is the user's
             elif isinstance(value, str):
                 value = redact_url(value)
             info[f.name] = value
@@ -303,6 +341,7 @@ class RedisConfig:
             plain = self.password.get_secret_value() if include_password else None
             userinfo = f"{user}:{'***' if plain is None else quote(plain, safe='')}@"
         skip = {"host", "port", "unix_socket_path", "username", "password", "ssl", "db"}
+        skip.add("credential_provider")  # an object: no URL can carry it
         if self.unix_socket_path is not None:
             head = f"unix://{userinfo}{quote(self.unix_socket_path, safe='/')}"
             skip.discard("db")
@@ -416,8 +455,10 @@ class RedisConfig:
         ignored: List[str] = []  # variables the URL says otherwise about
         for f in dataclasses.fields(cls):
             name = f.name
+            if name == "password_file":  # read with the password
+                continue
             if name == "password":  # read apart, so that no local here holds it in plain
-                if name in given:
+                if given & {"password", "password_file", "credential_provider"}:
                     ignored += _ignored_password_vars(prefix, read, url_values)
                     continue
                 env_values.update(_read_password(prefix, read))
@@ -425,6 +466,9 @@ class RedisConfig:
                     plain_var = prefix + "PASSWORD"
                     plain_given = read("PASSWORD") is not None
                     env_sources[name] = plain_var if plain_given else plain_var + "_FILE"
+                    if not plain_given:  # read again whenever it changes
+                        env_values["password_file"] = read("PASSWORD_FILE")
+                        env_sources["password_file"] = plain_var + "_FILE"
                 continue
             var = prefix + name.upper()
             raw = read(name.upper())
@@ -584,6 +628,14 @@ class RedisConfig:
             if source is None:
                 raise
             raise exc.with_source(source) from None
+
+
+def _read_password_file(path: str) -> Secret:
+    """The password in ``path`` (``password_file``), or ConfigurationError."""
+    try:
+        return PasswordFileCredentialProvider(path)._current()
+    except OSError as exc:
+        raise ConfigurationError(str(exc), "password_file") from None
 
 
 def _conflicts(key: str, layer: Mapping[str, Any], url_values: Mapping[str, Any]) -> bool:

@@ -15,6 +15,7 @@ import operator
 import re
 from typing import Any, Dict, Mapping, NamedTuple, Tuple
 
+from .credentials import is_provider
 from .errors import ConfigurationError
 from .secret import Secret
 
@@ -133,6 +134,13 @@ _RULES: Dict[str, _Rule] = {
         "a mapping of attribute names to str, bool, int or float values, or text "
         "'name=value,name=value'",
     ),
+    "password_file": _Rule("str", "the path of a file holding the password, or None", True),
+    "credential_provider": _Rule(
+        "provider",
+        "an object with get_credentials() or get_credentials_async(), or a callable "
+        "returning (username, password), or None",
+        True,
+    ),
 }
 
 # ssl.CERT_NONE, CERT_OPTIONAL and CERT_REQUIRED are 0, 1 and 2 by the ssl module's API;
@@ -233,6 +241,10 @@ def _check(name: str, value: Any) -> Any:
         return _categories(name, value)
     if kind == "attributes":
         return _attributes(name, value)
+    if kind == "provider":
+        if not is_provider(value):
+            raise _bad(name, value)
+        return value
     if kind == "cert_reqs":
         if isinstance(value, int) and not isinstance(value, bool):
             if value in _CERT_REQS_INT:
@@ -310,6 +322,10 @@ def _from_text(name: str, text: str | Secret) -> Any:
     if rule.kind == "secret":
         secret = Secret(text)
         return secret if secret else None
+    if rule.kind == "provider":
+        raise ConfigurationError(
+            f"{name} is an object: pass it as a keyword argument, not as text", name
+        )
     assert isinstance(text, str)
     stripped = text.strip()
     if rule.optional and stripped.lower() in _NONE_WORDS:

@@ -154,7 +154,7 @@ def _parse_url(url: str | Secret) -> Dict[str, Any]:
 
 
 def _unknown_option(key: str) -> str:
-    allowed = sorted(set(_RULES) - _URL_AUTHORITY_FIELDS)
+    allowed = sorted(set(_RULES) - _URL_AUTHORITY_FIELDS - {"credential_provider"})
     # Quote the name only when it looks like one: an unencoded '?' in a password can put
     # part of the password where a name should be.
     shown = repr(key) if _NAME_RE.match(key) else "(a name that is not an identifier)"

@@ -172,6 +172,11 @@
     XX(call_retry_on_timeout_read)                                            \
     XX(call_retry_on_timeout_connect)                                         \
     XX(call_handshake_order)                                                  \
+    /* credentials providers (test_creds.c) */                                \
+    XX(creds_every_new_connection)                                            \
+    XX(creds_no_password)                                                     \
+    XX(creds_provider_fails)                                                  \
+    XX(creds_answer_later)                                                    \
     XX(call_auth_error)                                                       \
     XX(call_handshake_errors)                                                 \
     XX(call_handshake_extra_bytes)                                            \

@@ -206,3 +206,25 @@ def test_requirepass_default_user(password_server: RedisServer) -> None:
     with RedisClient(port=port, password="wrong") as c:
         with pytest.raises(AuthenticationError, match="WRONGPASS"):
             c.ping()
+
+
+def test_pubsub_with_a_password_subscribes_and_reconnects(password_server: RedisServer) -> None:
+    # The AUTH reply once framed a subscriber's first message out of place (a crash).
+    with RedisClient(port=password_server.port, password="s3cret-pw") as c:
+        pubsub = c.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe("news")
+            assert pubsub.get_message(timeout=0.5) is None
+            c.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            kinds = []
+            for _ in range(30):
+                message = pubsub.get_message(timeout=0.1)
+                if message is not None:
+                    kinds.append(message["type"])
+                    break
+            assert kinds == ["reconnect"]
+            assert c.publish("news", "hi") == 1
+            message = pubsub.get_message(timeout=1.0)
+            assert message is not None and message["data"] == b"hi"
+        finally:
+            pubsub.close()

@@ -105,7 +105,6 @@ def test_retry_on_error() -> None:
         ("ssl_validate_ocsp", True, "OCSP"),
         ("cache", object(), "caching"),
         ("cache_config", object(), "caching"),
-        ("credential_provider", object(), "username= and password="),
         ("redis_connect_func", print, "client_name="),
         ("socket_keepalive_options", {1: 2}, "socket_keepalive="),
         ("legacy_responses", False, "RESP2"),

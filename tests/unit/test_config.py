@@ -159,6 +159,8 @@ DEFAULTS: Dict[str, Any] = {
     "async_multiplex": True,
     "async_multiplex_connections": 1,
     "otel_attributes": (),
+    "password_file": None,
+    "credential_provider": None,
 }
 
 

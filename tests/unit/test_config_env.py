@@ -134,7 +134,12 @@ def test_env_has_a_variable_for_every_field(
         async_multiplex_connections=4,
         otel_attributes={"service.tier": "gold", "gcp.project_id": "p1"},
     )
-    names = {f.name.upper() for f in dataclasses.fields(RedisConfig)} - {"UNIX_SOCKET_PATH"}
+    # PASSWORD_FILE is PASSWORD's other form; a credential provider is an object.
+    names = {f.name.upper() for f in dataclasses.fields(RedisConfig)} - {
+        "UNIX_SOCKET_PATH",
+        "PASSWORD_FILE",
+        "CREDENTIAL_PROVIDER",
+    }
     assert {key[len(prefix) :] for key in env} == names
 
 
