@@ -191,8 +191,23 @@ def test_cluster_replicas_are_attached_and_in_sync(
         owner = cluster.node_for_slot(slot)
         assert cluster.command(owner, "SET", key, "v") == b"OK"
         assert cluster.command(owner, "WAIT", 1, 2000) == 1
-        with cluster._connect(cluster.replicas(owner)[0]) as conn:
-            assert conn.pipeline([("READONLY",), ("GET", key)]) == [b"OK", b"v"]
+        (copy,) = cluster.replicas(owner)
+        # WAIT counted an acknowledgement; read the copy until it shows (bounded),
+        # and say where things stood if it never does (seen once under ASan).
+        deadline = time.monotonic() + 5
+        while True:
+            with cluster._connect(copy) as conn:
+                got = conn.pipeline([("READONLY",), ("GET", key)])
+            if got == [b"OK", b"v"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert got == [b"OK", b"v"], (
+            got,
+            copy,
+            cluster.command(copy, "ROLE"),
+            cluster.command(owner, "ROLE"),
+            cluster.command(owner, "CLUSTER", "NODES"),
+        )
 
 
 def test_killed_primary_is_replaced_by_its_replica(
