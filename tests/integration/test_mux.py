@@ -143,11 +143,14 @@ def test_a_slow_reply_times_out_its_caller_only(
     own deadline, their late replies are dropped, and the connection stays in step."""
     server = redis_server_factory(extra_args=DEBUG)
 
+    # The server answers at 0.75 s: after the callers' deadline (0.5 s) and before
+    # the connection would count as stalled (nothing read for twice that, 1 s).
+    # With DEBUG SLEEP 0.6 and socket_timeout 0.3 the reply raced the stall rule.
     async def main() -> List[Any]:
-        async with AsyncRedisClient.from_url(server.url, socket_timeout=0.3) as r:
+        async with AsyncRedisClient.from_url(server.url, socket_timeout=0.5) as r:
             await r.set("mux:t", "x")
             start = time.monotonic()
-            slow = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.6"))
+            slow = asyncio.ensure_future(r.execute_command("DEBUG", "SLEEP", "0.75"))
             waiting = [asyncio.ensure_future(r.get("mux:t")) for _ in range(5)]
             results = await asyncio.gather(slow, *waiting, return_exceptions=True)
             took = time.monotonic() - start
@@ -156,7 +159,7 @@ def test_a_slow_reply_times_out_its_caller_only(
 
     results, took, after, created = run(main())
     assert all(isinstance(x, TimeoutError) for x in results)
-    assert took < 0.6  # each at its own deadline, not the server's
+    assert took < 0.75  # each at its own deadline, not the server's
     assert after == [b"x"] * 3
     assert created == 1  # the same connection, still in step
 
