@@ -171,7 +171,7 @@ static int
 core_exec(PyObject *mod)
 {
     pyrc_state *st = PyModule_GetState(mod);
-    PyObject *logging;
+    PyObject *logging, *bases;
 
     if (add_exceptions(mod, st) < 0 ||
         PyModule_AddFunctions(mod, pyrc_error_methods) < 0) {
@@ -206,8 +206,14 @@ core_exec(PyObject *mod)
     if (st->MuxType == NULL || PyModule_AddType(mod, st->MuxType) < 0) {
         return -1;
     }
+    /* Python 3.9 takes only a tuple of bases (3.10+ also a single type). */
+    bases = PyTuple_Pack(1, (PyObject *)&PyTuple_Type);
+    if (bases == NULL) {
+        return -1;
+    }
     st->NeverDecodeType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        mod, &pyrc_neverdecode_spec, (PyObject *)&PyTuple_Type);
+        mod, &pyrc_neverdecode_spec, bases);
+    Py_DECREF(bases);
     if (st->NeverDecodeType == NULL ||
         PyModule_AddType(mod, st->NeverDecodeType) < 0) {
         return -1;
