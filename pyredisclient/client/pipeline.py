@@ -339,11 +339,15 @@ def transaction_steps(
     value_from_callable: bool,
     watch_delay: float | None,
     sleep: Callable[[float], Any],
+    pause: Callable[[WatchError], Steps[bool]] | None = None,
 ) -> Steps[Any]:
     """A client's ``transaction()``, written once: WATCH, ``func(pipe)``, EXEC, and
     on WatchError reset, sleep ``watch_delay`` and go again. ``sleep`` is
     ``time.sleep`` or ``asyncio.sleep``; the async driver also awaits what ``func``
-    returns when it is awaitable (an ``async def`` func)."""
+    returns when it is awaitable (an ``async def`` func). ``pause(exc)``, when given,
+    runs first after each WatchError: True when it paused itself (the cluster's
+    back-off after a topology change), instead of ``watch_delay``; it raises to
+    stop."""
     while True:
         try:
             if watches:
@@ -351,7 +355,9 @@ def transaction_steps(
             func_value = yield func(pipe)
             exec_value = yield from pipe._execute_steps(True)
             return func_value if value_from_callable else exec_value
-        except WatchError:
+        except WatchError as exc:
             yield from pipe._reset_steps()
+            if pause is not None and (yield from pause(exc)):
+                continue
             if watch_delay is not None and watch_delay > 0:
                 yield sleep(watch_delay)

@@ -26,6 +26,7 @@ from pyredisclient.commands.types import (
     ScoreCastT,
     ZScoreBoundT,
 )
+from pyredisclient.exceptions import WatchError
 
 WATCH_LOST: str
 
@@ -41,6 +42,7 @@ def transaction_steps(
     value_from_callable: bool,
     watch_delay: float | None,
     sleep: Callable[[float], Any],
+    pause: Callable[[WatchError], Steps[bool]] | None = None,
 ) -> Steps[Any]: ...
 
 class Pipeline:

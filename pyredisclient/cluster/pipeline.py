@@ -19,6 +19,7 @@ from typing import Any, Callable, List, Tuple
 from .._core import command_slot
 from .._steps import Steps, run_async, run_sync
 from ..client.pipeline import WATCH_LOST
+from ..client.pipeline import transaction_steps as standalone_transaction_steps
 from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
@@ -365,31 +366,36 @@ def transaction_steps(
     value_from_callable: bool,
     watch_delay: float | None,
 ) -> Steps[Any]:
-    """A cluster client's ``transaction()``: WATCH, ``func(pipe)``, EXEC, again on
-    WatchError. A WatchError from a key another client changed runs again at once
-    (after ``watch_delay``, as redis-py); one from the topology (the slot moved, a
-    node failed) backs off and refreshes the slot map first, and stops with that
-    WatchError once the client's ``retry_timeout`` is spent on such retries."""
+    """A cluster client's ``transaction()``: the standalone loop (WATCH, ``func(pipe)``,
+    EXEC, again on WatchError). A WatchError from a key another client changed runs
+    again at once (after ``watch_delay``, as redis-py); one from the topology (the
+    slot moved, a node failed) backs off and refreshes the slot map first, and stops
+    with that WatchError once the client's ``retry_timeout`` is spent on such
+    retries."""
     client = pipe._client
     attempt = 0
     deadline = 0.0
-    while True:
-        try:
-            if watches:
-                yield from pipe._watch_steps(watches)
-            func_value = yield func(pipe)
-            exec_value = yield from pipe._execute_steps(True)
-            return func_value if value_from_callable else exec_value
-        except WatchError as exc:
-            lost, pipe._lost = pipe._lost, False
-            yield from pipe._reset_steps()
-            if lost:
-                if attempt == 0:
-                    deadline = time.monotonic() + client._retry_timeout
-                attempt += 1
-                yield from client._backoff_steps(attempt, deadline, exc)
-            elif watch_delay is not None and watch_delay > 0:
-                yield client._sleep(watch_delay)
+
+    def pause(exc: WatchError) -> Steps[bool]:
+        nonlocal attempt, deadline
+        lost, pipe._lost = pipe._lost, False
+        if not lost:
+            return False
+        if attempt == 0:
+            deadline = time.monotonic() + client._retry_timeout
+        attempt += 1
+        yield from client._backoff_steps(attempt, deadline, exc)
+        return True
+
+    return standalone_transaction_steps(
+        pipe,  # type: ignore[arg-type]
+        func,
+        watches,
+        value_from_callable,
+        watch_delay,
+        client._sleep,
+        pause,
+    )
 
 
 class AsyncClusterPipeline(ClusterPipeline):
