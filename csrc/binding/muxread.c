@@ -166,16 +166,14 @@ read_raw(MuxObject *m, const char *buf, size_t len, int n)
         return PyErr_NoMemory();
     }
     /* Reply i belongs to the entry whose remaining replies cover it (a
-     * pipeline's entry takes several; those are never raw). */
+     * pipeline's entry takes several; those are never raw).  Mux_read
+     * refused more replies than the ring owes, so every i is covered. */
     for (i = 0, k = 0; i < n && k < m->len; k++) {
         const mux_entry *e = entry_at(m, k);
         Py_ssize_t left;
         for (left = e->count - e->got; left > 0 && i < n; left--) {
             flags[i++] = e->raw != 0;
         }
-    }
-    for (; i < n; i++) {
-        flags[i] = 0; /* more replies than owed: Mux_read refused them */
     }
     replies = pyrc_parse_span(m->client, m->conn, buf, len, n, 1, 1, &raw);
     PyMem_Free(flags);
