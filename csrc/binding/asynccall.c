@@ -288,10 +288,10 @@ AsyncCall_result(AsyncCallObject *ac, PyObject *unused)
     if (b != NULL) {
         res = pyrc_complete(ac->client, &ac->call, n, 0,
                             pyrc_exec_items(ac->batch), b->raw,
-                            b->raw_cap < n ? b->raw_cap : n);
+                            b->raw_cap < n ? b->raw_cap : n, NULL);
     } else {
         res = pyrc_complete(ac->client, &ac->call, n, ac->single, -1,
-                            ac->raw ? &raw : NULL, 1);
+                            ac->raw ? &raw : NULL, 1, NULL);
     }
     async_finish(ac, PRC_OK); /* gives the batch back; already finished */
     return res;

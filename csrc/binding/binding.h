@@ -297,6 +297,30 @@ PyObject *pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn,
                           int as_list, int keep,
                           const pyrc_raw_t *raw) PYRC_RAISES;
 
+/* A batch's replies converted while the rest arrive (the blocking
+ * driver's PRC_WANT_CONVERT): replies [0, done) of the attempt `retries`
+ * are in items, from the first `off` bytes of its reply buffer. */
+typedef struct {
+    redisReader *reader; /* owned: its own, never the connection's */
+    PyObject **items;    /* owned (PyMem), n slots: [0, done) hold
+                            references; NULL before the first step */
+    Py_ssize_t done;
+    size_t off;
+    int retries;
+} pyrc_partial_t;
+
+/* Convert the replies the call's attempt has framed beyond pp->done
+ * (starting over after a replay).  0, or -1 with an exception set, pp
+ * cleared and the connection marked broken. */
+int pyrc_partial_take(RedisClientObject *self, prc_call_t *call,
+                      pyrc_partial_t *pp, Py_ssize_t n,
+                      const pyrc_raw_t *raw) PYRC_RAISES_NEG;
+/* Free what pp holds (with the GIL); pp is then empty. */
+void pyrc_partial_clear(pyrc_partial_t *pp);
+/* The converted replies as a new list (all n of them after the last
+ * step), pp then empty; NULL with an exception set. */
+PyObject *pyrc_partial_list(pyrc_partial_t *pp) PYRC_RAISES;
+
 /* commands.c: command_spec, command_keys, command_names */
 extern PyMethodDef pyrc_command_methods[];
 
@@ -342,10 +366,16 @@ int pyrc_set_where(RedisClientObject *self, const prc_opts_t *o);
 /* Parse the n replies of a successful call and finish it; `single` raises
  * the one reply's error, `exec` is pyrc_exec_items; raw[i] (raw NULL, or
  * i >= nraw: decoded as the client says) keeps reply i, or a
- * transaction's item, as bytes.  New reference. */
+ * transaction's item, as bytes; pp (or NULL): the replies converted
+ * while the call ran, taken over.  New reference. */
 PyObject *pyrc_complete(RedisClientObject *self, prc_call_t *call,
                         Py_ssize_t n, int single, Py_ssize_t exec,
-                        const unsigned char *raw, Py_ssize_t nraw) PYRC_RAISES;
+                        const unsigned char *raw, Py_ssize_t nraw,
+                        pyrc_partial_t *pp) PYRC_RAISES;
+/* Finish a call whose replies could not be converted (the exception is
+ * set): the outcome it stands for counts against the breaker only when
+ * the bytes were not valid RESP.  Always NULL. */
+PyObject *pyrc_complete_failed(RedisClientObject *self, prc_call_t *call);
 /* The replies the final EXEC of a transaction batch must hold, or -1. */
 Py_ssize_t pyrc_exec_items(PyObject *batch);
 /* Run one command / a batch to its end, on a pin's connection if given. */

@@ -501,6 +501,60 @@ raw_for_reply(parse_ctx *ctx, const pyrc_raw_t *raw, Py_ssize_t i)
     }
 }
 
+/* Convert replies [*next, to) into slots[*next, to), advancing *next
+ * past each one set, and feeding the reader the bytes of buf[0, len) from
+ * *off on (whole replies only: nothing beyond them is fed).  n is the
+ * count of the whole parse: one reply is fed whole, many in slices,
+ * because hiredis moves its unread bytes each time it discards what it
+ * consumed, which is quadratic on one large buffer.  0, or -1
+ * (ctx->failed when a conversion refused the bytes, else the reply was
+ * not valid RESP). */
+static int
+parse_into(parse_ctx *ctx, redisReader *r, const char *buf, size_t len,
+           size_t *off, PyObject **slots, Py_ssize_t *next, Py_ssize_t to,
+           Py_ssize_t n, const pyrc_raw_t *raw)
+{
+    Py_ssize_t i;
+
+    r->privdata = ctx;
+    for (i = *next; i < to; i++) {
+        void *obj = NULL;
+        if (raw != NULL) {
+            raw_for_reply(ctx, raw, i);
+        }
+        for (;;) {
+            size_t take, left = len - *off;
+            if (redisReaderGetReply(r, &obj) != REDIS_OK) {
+                goto fail;
+            }
+            if (obj != NULL || left == 0) {
+                break;
+            }
+            take = n == 1 || left < PYRC_FEED_SLICE ? left : PYRC_FEED_SLICE;
+            if (redisReaderFeed(r, buf + *off, take) != REDIS_OK) {
+                goto fail;
+            }
+            *off += take;
+        }
+        if (obj == NULL) {
+            goto fail;
+        }
+        slots[i] = obj;
+        *next = i + 1;
+    }
+    r->privdata = NULL;
+    return 0;
+
+fail:
+    r->privdata = NULL;
+    if (!ctx->failed && !PyErr_Occurred()) {
+        PyErr_Format(PYRC_EXC(ctx->client->state, PROTOCOL),
+                     "invalid reply: %s",
+                     r->err ? r->errstr : "incomplete reply");
+    }
+    return -1;
+}
+
 PyObject *
 pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
                 size_t len, Py_ssize_t n, int as_list, int keep,
@@ -510,7 +564,7 @@ pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
     parse_ctx ctx = {self, 0, self->decode, NULL, 0};
     PyObject *list = NULL, *reply = NULL;
     size_t off = 0;
-    Py_ssize_t i;
+    Py_ssize_t next = 0;
 
     if (r == NULL) {
         r = redisReaderCreateWithFunctions(&reply_functions);
@@ -519,67 +573,104 @@ pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
         }
         prc_conn_set_user(conn, r, reader_free);
     }
-    r->privdata = &ctx;
     if (as_list || n != 1) {
         list = PyList_New(n);
         if (list == NULL) {
-            goto fail;
+            return NULL; /* the reader holds nothing: it stays */
         }
     }
-    for (i = 0; i < n; i++) {
-        void *obj = NULL;
-        if (raw != NULL) {
-            raw_for_reply(&ctx, raw, i);
+    if (parse_into(&ctx, r, buf, len, &off,
+                   list != NULL ? ((PyListObject *)list)->ob_item : &reply,
+                   &next, n, n, raw) < 0) {
+        /* The reader may hold a half-built reply: free it now, with the
+         * GIL, and never reuse this connection, unless the bytes were
+         * whole RESP that only a conversion refused (`keep`: a shared
+         * connection, whose next reply starts right after). */
+        prc_conn_set_user(conn, NULL, NULL);
+        redisReaderFree(r);
+        if (!(keep && ctx.failed)) {
+            prc_conn_mark_broken(conn);
         }
-        for (;;) {
-            size_t take;
-            if (redisReaderGetReply(r, &obj) != REDIS_OK) {
-                goto fail;
-            }
-            if (obj != NULL || off >= len) {
-                break;
-            }
-            /* One reply is fed whole; many are fed in slices, because
-             * hiredis moves its unread bytes each time it discards what it
-             * consumed, which is quadratic on one large buffer. */
-            take = n == 1                        ? len - off
-                   : len - off < PYRC_FEED_SLICE ? len - off
-                                                 : PYRC_FEED_SLICE;
-            if (redisReaderFeed(r, buf + off, take) != REDIS_OK) {
-                goto fail;
-            }
-            off += take;
-        }
-        if (obj == NULL) {
-            goto fail;
-        }
-        if (list == NULL) {
-            reply = obj;
-        } else {
-            PyList_SET_ITEM(list, i, (PyObject *)obj);
-        }
+        Py_XDECREF(list);
+        return NULL;
     }
-    r->privdata = NULL;
     if (len > PYRC_READER_KEEP) {
         prc_conn_set_user(conn, NULL, NULL); /* a new one on the next call */
         redisReaderFree(r);
     }
     return list != NULL ? list : reply;
+}
 
-fail:
-    if (!ctx.failed && !PyErr_Occurred()) {
-        PyErr_Format(PYRC_EXC(self->state, PROTOCOL), "invalid reply: %s",
-                     r->err ? r->errstr : "incomplete reply");
+/* ---- replies converted while the rest arrive (pyrc_partial_t) ---------- */
+
+void
+pyrc_partial_clear(pyrc_partial_t *pp)
+{
+    Py_ssize_t i;
+
+    if (pp->reader != NULL) {
+        redisReaderFree(pp->reader); /* with the GIL: it may hold objects */
     }
-    /* The reader may hold a half-built reply: free it now, with the GIL,
-     * and never reuse this connection, unless the bytes were whole RESP that
-     * only a conversion refused (`keep`: a shared connection, whose next
-     * reply starts right after). */
-    prc_conn_set_user(conn, NULL, NULL);
-    redisReaderFree(r);
-    if (!(keep && ctx.failed)) {
+    for (i = 0; i < pp->done; i++) {
+        Py_DECREF(pp->items[i]);
+    }
+    PyMem_Free(pp->items);
+    pp->reader = NULL;
+    pp->items = NULL;
+    pp->done = 0;
+    pp->off = 0;
+}
+
+int
+pyrc_partial_take(RedisClientObject *self, prc_call_t *call,
+                  pyrc_partial_t *pp, Py_ssize_t n, const pyrc_raw_t *raw)
+{
+    parse_ctx ctx = {self, 0, self->decode, NULL, 0};
+    prc_conn_t *conn = prc_call_conn(call);
+    size_t len, rlen;
+    int framed = prc_call_framed(call, &len);
+    const char *buf = prc_conn_replies(conn, &rlen);
+
+    if (pp->items != NULL && pp->retries != call->retries) {
+        /* A replay on another connection: its replies start again. */
+        pyrc_partial_clear(pp);
+    }
+    if (pp->items == NULL) {
+        /* Not a list yet: nothing half-filled is ever visible to Python
+         * code (gc.get_objects) that runs while the GIL is released. */
+        pp->items = PyMem_New(PyObject *, (size_t)n);
+        pp->reader = redisReaderCreateWithFunctions(&reply_functions);
+        if (pp->items == NULL || pp->reader == NULL) {
+            pyrc_partial_clear(pp);
+            PyErr_NoMemory();
+            return -1;
+        }
+        pp->retries = call->retries;
+    }
+    if (framed > n) {
+        framed = (int)n; /* the core frames no more than it was asked */
+    }
+    if (parse_into(&ctx, pp->reader, buf, len, &pp->off, pp->items, &pp->done,
+                   framed, n, raw) < 0) {
+        pyrc_partial_clear(pp); /* items[0, done) were set */
         prc_conn_mark_broken(conn);
+        return -1;
     }
-    Py_XDECREF(list);
-    return NULL;
+    return 0;
+}
+
+PyObject *
+pyrc_partial_list(pyrc_partial_t *pp)
+{
+    PyObject *list = PyList_New(pp->done);
+
+    if (list == NULL) {
+        pyrc_partial_clear(pp);
+        return NULL;
+    }
+    memcpy(((PyListObject *)list)->ob_item, pp->items,
+           (size_t)pp->done * sizeof(PyObject *));
+    pp->done = 0; /* the list's now */
+    pyrc_partial_clear(pp);
+    return list;
 }

@@ -479,6 +479,12 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
                 call->err = 0; /* an earlier attempt may have failed */
                 return 0;
             }
+            if (rc == PRC_WANT_READ && call->convert_at > 0 &&
+                c->got >= call->convert_at && c->written == c->reqlen) {
+                /* Replies to convert while the rest arrive: the next
+                 * step reads on (prc_call_framed). */
+                return PRC_WANT_CONVERT;
+            }
             if (rc > 0) {
                 int64_t dl = call->deadline;
                 if ((call->flags & PRC_CALL_BLOCKING) &&
@@ -667,6 +673,20 @@ prc_conn_t *
 prc_call_conn(const prc_call_t *call)
 {
     return ST(call)->conn;
+}
+
+int
+prc_call_framed(const prc_call_t *call, size_t *len)
+{
+    const prc_conn_t *c = ST(call)->conn;
+
+    if (c == NULL ||
+        (ST(call)->phase != PH_IO && ST(call)->phase != PH_DONE)) {
+        *len = 0;
+        return 0;
+    }
+    *len = prc_framer_idle(&c->framer) ? c->framer.pos : c->framer.reply_start;
+    return c->got;
 }
 
 prc_conn_t *

@@ -61,6 +61,9 @@ prc_pool_call(prc_pool_t *p, prc_call_t *call)
                                "event loop (PRC_WANT_CREDS)");
             continue;
         }
+        if (rc == PRC_WANT_CONVERT) {
+            return rc; /* the caller converts, then resumes the call */
+        }
         if (rc == PRC_WANT_POOL) {
             /* Only with PRC_CALL_NONBLOCK, which this driver does not
              * use; treat as a pool timeout rather than spin. */

@@ -469,12 +469,15 @@ typedef struct prc_conn_s prc_conn_t;
 /* Step results for the non-blocking state machine and call driver. */
 enum {
     PRC_DONE = 0,
-    PRC_WANT_READ = 1,  /* wait until call->wait_fd is readable */
-    PRC_WANT_WRITE = 2, /* wait until call->wait_fd is writable */
-    PRC_WANT_POOL = 3,  /* wait until a pooled connection is released */
-    PRC_WANT_SLEEP = 4, /* back off until call->wait_deadline */
-    PRC_WANT_CREDS = 5  /* credentials for a new connection, by
-                           call->wait_deadline: prc_call_set_creds */
+    PRC_WANT_READ = 1,   /* wait until call->wait_fd is readable */
+    PRC_WANT_WRITE = 2,  /* wait until call->wait_fd is writable */
+    PRC_WANT_POOL = 3,   /* wait until a pooled connection is released */
+    PRC_WANT_SLEEP = 4,  /* back off until call->wait_deadline */
+    PRC_WANT_CREDS = 5,  /* credentials for a new connection, by
+                            call->wait_deadline: prc_call_set_creds */
+    PRC_WANT_CONVERT = 6 /* call->convert_at replies are framed and more
+                            are due: take them (prc_call_framed), then
+                            resume; only when convert_at was set */
 };
 
 /*
@@ -603,6 +606,12 @@ typedef struct prc_call_s {
     int flags;
     int64_t deadline;       /* overall, from prc_deadline_after */
     int64_t block_deadline; /* blocking commands: read deadline */
+    /* in/out: when set (> 0), the blocking driver returns PRC_WANT_CONVERT
+     * as soon as this many of the attempt's replies are framed and more
+     * are still due, so that the caller converts them while the rest
+     * arrive.  The caller raises it before resuming; a replay starts
+     * counting from zero again (call->retries tells). */
+    int convert_at;
 
     /* out: the wait the last step asked for (prc_pool_step) */
     int wait_fd;
@@ -687,6 +696,10 @@ void prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome);
  * checkout and after prc_call_finish released it.  Borrowed.
  */
 prc_conn_t *prc_call_conn(const prc_call_t *call);
+/* The replies the current attempt has framed so far: their count, with
+ * *len the bytes they take at the start of prc_conn_replies (0 and 0
+ * before the request is under way). */
+int prc_call_framed(const prc_call_t *call, size_t *len);
 
 /*
  * Pinned connections, for state that lives on one connection (WATCH):

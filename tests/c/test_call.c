@@ -283,6 +283,54 @@ TEST_IMPL(call_slow_ok)
     return TEST_OK;
 }
 
+/* convert_at: the blocking driver hands back the replies framed so far
+ * (PRC_WANT_CONVERT) while the rest are due, then resumes the same call;
+ * without it, never. */
+TEST_IMPL(call_convert_progress)
+{
+    fakesrv_opts_t so = {.delay_ms = 25};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    char req[8 * sizeof(PING_REQ)];
+    size_t len;
+    int i, n, rounds = 0;
+
+    req[0] = '\0';
+    for (i = 0; i < 8; i++) {
+        strcat(req, PING_REQ);
+    }
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    prc_call_init(&call, req, strlen(req), 8, PRC_CALL_READONLY,
+                  prc_deadline_after(5.0));
+    ASSERT_EQ(prc_call_framed(&call, &len), 0);
+    ASSERT_EQ(len, 0);
+    call.convert_at = 3;
+    while ((n = prc_pool_call(p, &call)) == PRC_WANT_CONVERT) {
+        rounds++;
+        n = prc_call_framed(&call, &len);
+        ASSERT_GE(n, call.convert_at);
+        ASSERT_LT(n, 8);
+        ASSERT_EQ(len, (size_t)n * 7); /* whole "+PONG\r\n" replies only */
+        call.convert_at = n + 3;
+    }
+    ASSERT_EQ(n, 0);
+    ASSERT_GE(rounds, 1);
+    ASSERT_LE(rounds, 2);
+    ASSERT_EQ(prc_call_framed(&call, &len), 8);
+    ASSERT_EQ(len, 8 * 7);
+    prc_call_finish(p, &call, PRC_OK);
+
+    /* The same pipeline without convert_at: straight to the end. */
+    ASSERT_EQ(pt_call(p, &call, req, 8, PRC_CALL_READONLY, 5.0), 0);
+    ASSERT_EQ(prc_call_framed(&call, &len), 8);
+    prc_call_finish(p, &call, PRC_OK);
+    return TEST_OK;
+}
+
 TEST_IMPL(call_write_timeout)
 {
     fakesrv_opts_t so = {.mode = FS_NOREAD};

@@ -166,6 +166,7 @@
     XX(call_greeting_not_a_reply)                                             \
     XX(call_eof_mid_reply)                                                    \
     XX(call_retry_readonly)                                                   \
+    XX(call_convert_progress)                                                 \
     XX(call_no_retry_write)                                                   \
     XX(call_no_retry_flag)                                                    \
     XX(call_retry_attempts_bounded)                                           \
