@@ -94,10 +94,25 @@ put_header(char *p, char type, uint64_t n)
     return p;
 }
 
+/* An argument's share of a command's encoding: "$<len>\r\n<bytes>\r\n".
+ * Keys, fields and small values are the common case: below 100 bytes their
+ * length takes one or two digits, found without the general loop. */
+static inline size_t
+arg_len(size_t len)
+{
+    if (len < 10) {
+        return len + 6;
+    }
+    if (len < 100) {
+        return len + 7;
+    }
+    return len + 5 + u64_digits(len);
+}
+
 size_t
 prc_resp_command_len(int argc, const size_t *argvlen)
 {
-    /* "*<argc>\r\n", then "$<len>\r\n<bytes>\r\n" per argument. */
+    /* "*<argc>\r\n", then arg_len per argument. */
     size_t total = 3 + u64_digits((uint64_t)(argc > 0 ? argc : 0));
     int i;
 
@@ -107,12 +122,40 @@ prc_resp_command_len(int argc, const size_t *argvlen)
             return PRC_MAX_COMMAND;
         }
         /* Both below 2^31 plus 2^31 + 25: no overflow on any size_t. */
-        total += len + 5 + u64_digits(len);
+        total += arg_len(len);
         if (total >= PRC_MAX_COMMAND) {
             return PRC_MAX_COMMAND;
         }
     }
     return total;
+}
+
+/* Copy n bytes: short arguments (keys, fields, small values) without a
+ * call into memcpy, as two overlapping loads and stores that stay inside
+ * both [src, src + n) and [dst, dst + n). */
+static inline void
+copy_bytes(char *dst, const char *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n > 16) {
+        memcpy(dst, src, n);
+    } else if (n > 0) {
+        /* 1 to 3 bytes: first, middle and last (some the same). */
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
 }
 
 char *
@@ -124,13 +167,26 @@ prc_resp_write_command(char *out, int argc, const char *const *argv,
 
     for (i = 0; i < argc; i++) {
         size_t len = argvlen[i];
-        p = put_header(p, '$', len);
-        if (len > 0) {
-            memcpy(p, argv[i], len);
-            p += len;
+        *p = '$';
+        if (len < 10) {
+            p[1] = (char)('0' + len);
+            p += 2;
+        } else if (len < 100) {
+            p[1] = digit_pairs[len * 2];
+            p[2] = digit_pairs[len * 2 + 1];
+            p += 3;
+        } else {
+            size_t d = u64_digits(len);
+            put_digits(p + 1, d, len);
+            p += 1 + d;
         }
-        *p++ = '\r';
-        *p++ = '\n';
+        p[0] = '\r';
+        p[1] = '\n';
+        copy_bytes(p + 2, argv[i], len);
+        p += len + 2;
+        p[0] = '\r';
+        p[1] = '\n';
+        p += 2;
     }
     return p;
 }
