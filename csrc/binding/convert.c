@@ -159,12 +159,163 @@ keep(pyrc_args *a, PyObject *obj)
     return rc;
 }
 
+/* Convert seq[start:] (convert_args) into a->argv/argvlen: counts what
+ * needs scratch space or a buffer export, then converts each argument.
+ * Returns 0, or -1 with an exception set (the caller frees *a). */
+static int
+convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
+             const char *encoding, const char *errors)
+{
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i, numbers = 0, views = 0;
+    size_t spos = 0;
+
+    /* First pass: count what needs scratch space or a buffer export. */
+    for (i = start; i < n; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        /* str and bytes first: their checks are flag tests, while
+         * PyFloat_Check of a str walks the type's bases. */
+        if (PyBytes_Check(o) || PyUnicode_Check(o)) {
+            continue;
+        }
+        if (PyLong_Check(o) || PyFloat_Check(o)) {
+            numbers++;
+        } else {
+            views++;
+        }
+    }
+    if (numbers > 0) {
+        /* 32 bytes hold any int64 or repr(float); bigger ints go through
+         * str() and are copied into a grown scratch below. */
+        a->scratch_len = (size_t)numbers * 32;
+        a->scratch = a->scratch_len <= sizeof(a->scratch_small)
+                         ? a->scratch_small
+                         : PyMem_Malloc(a->scratch_len);
+        if (a->scratch == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    if (views > 0) {
+        a->views = PyMem_Calloc((size_t)views, sizeof(Py_buffer));
+        if (a->views == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    for (i = start; i < n; i++) {
+        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        Py_ssize_t len;
+
+        if (PyBytes_Check(o)) {
+            a->argv[i] = PyBytes_AS_STRING(o);
+            a->argvlen[i] = (size_t)PyBytes_GET_SIZE(o);
+        } else if (PyUnicode_Check(o)) {
+            if (encoding == NULL && PyUnicode_IS_COMPACT_ASCII(o)) {
+                /* ASCII is its own UTF-8, stored right after the object. */
+                a->argv[i] = (const char *)PyUnicode_DATA(o);
+                a->argvlen[i] = (size_t)PyUnicode_GET_LENGTH(o);
+            } else if (encoding == NULL) {
+                /* UTF-8 is cached inside the str: no copy. */
+                const char *s = PyUnicode_AsUTF8AndSize(o, &len);
+                if (s == NULL) {
+                    bad_text(st, seq, i, NULL);
+                    return -1;
+                }
+                a->argv[i] = s;
+                a->argvlen[i] = (size_t)len;
+            } else {
+                PyObject *enc = PyUnicode_AsEncodedString(o, encoding, errors);
+                if (enc == NULL) {
+                    bad_text(st, seq, i, encoding);
+                    return -1;
+                }
+                if (keep(a, enc) < 0) {
+                    Py_DECREF(enc);
+                    return -1;
+                }
+                Py_DECREF(enc); /* the keep list holds it */
+                a->argv[i] = PyBytes_AS_STRING(enc);
+                a->argvlen[i] = (size_t)PyBytes_GET_SIZE(enc);
+            }
+        } else if (PyLong_Check(o)) {
+            int overflow;
+            long long v;
+            if (PyBool_Check(o)) {
+                bad_type(st, seq, i, o);
+                return -1;
+            }
+            v = PyLong_AsLongLongAndOverflow(o, &overflow);
+            if (v == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+            if (overflow) {
+                /* Rare: an int beyond 64 bits, sent as its decimal text
+                 * (as redis-py sends str(value)), from its value: int's own
+                 * repr, never a subclass's __str__, so what is sent is what
+                 * a key prefixer saw (pyredisclient/keyprefix.py). */
+                PyObject *text = PyLong_Type.tp_repr(o);
+                const char *s;
+                if (text == NULL || keep(a, text) < 0) {
+                    Py_XDECREF(text);
+                    return -1;
+                }
+                Py_DECREF(text); /* the keep list holds it */
+                s = PyUnicode_AsUTF8AndSize(text, &len);
+                if (s == NULL) {
+                    return -1;
+                }
+                a->argv[i] = s;
+                a->argvlen[i] = (size_t)len;
+                continue;
+            }
+            len = (Py_ssize_t)prc_fmt_i64(a->scratch + spos, v);
+            a->argv[i] = a->scratch + spos;
+            a->argvlen[i] = (size_t)len;
+            spos += 32;
+        } else if (PyFloat_Check(o)) {
+            char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0,
+                                            Py_DTSF_ADD_DOT_0, NULL);
+            if (r == NULL) {
+                return -1;
+            }
+            len = (Py_ssize_t)strlen(r);
+            if (len >= 32) {
+                PyMem_Free(r);
+                PyErr_SetString(PYRC_EXC(st, DATA), "float argument too long");
+                return -1;
+            }
+            memcpy(a->scratch + spos, r, (size_t)len);
+            PyMem_Free(r);
+            a->argv[i] = a->scratch + spos;
+            a->argvlen[i] = (size_t)len;
+            spos += 32;
+        } else if (PyByteArray_Check(o) || PyMemoryView_Check(o)) {
+            Py_buffer *view = &a->views[a->nviews];
+            if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0) {
+                PyErr_Clear();
+                PyErr_Format(PYRC_EXC(st, DATA),
+                             "argument %zd: a memoryview argument must be "
+                             "C-contiguous bytes",
+                             i);
+                return -1;
+            }
+            a->nviews++;
+            a->argv[i] = view->buf;
+            a->argvlen[i] = (size_t)view->len;
+        } else {
+            bad_type(st, seq, i, o);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                    const char *encoding, const char *errors)
 {
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i, numbers = 0, views = 0;
-    size_t spos = 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
+    PyObject **items;
 
     memset(a, 0, offsetof(pyrc_args, argv_small));
     if (n == 0) {
@@ -190,150 +341,32 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
             return -1;
         }
     }
-    /* First pass: count what needs scratch space or a buffer export. */
+    /* The common command, all bytes and (for UTF-8) ASCII str, in one
+     * pass that points at the objects' own bytes; the first argument of
+     * any other kind hands the rest to convert_rest. */
+    items = PySequence_Fast_ITEMS(seq);
     for (i = 0; i < n; i++) {
-        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
-        /* str and bytes first: their checks are flag tests, while
-         * PyFloat_Check of a str walks the type's bases. */
-        if (PyBytes_Check(o) || PyUnicode_Check(o)) {
-            continue;
-        }
-        if (PyLong_Check(o) || PyFloat_Check(o)) {
-            numbers++;
-        } else {
-            views++;
-        }
-    }
-    if (numbers > 0) {
-        /* 32 bytes hold any int64 or repr(float); bigger ints go through
-         * str() and are copied into a grown scratch below. */
-        a->scratch_len = (size_t)numbers * 32;
-        a->scratch = a->scratch_len <= sizeof(a->scratch_small)
-                         ? a->scratch_small
-                         : PyMem_Malloc(a->scratch_len);
-        if (a->scratch == NULL) {
-            PyErr_NoMemory();
-            goto error;
-        }
-    }
-    if (views > 0) {
-        a->views = PyMem_Calloc((size_t)views, sizeof(Py_buffer));
-        if (a->views == NULL) {
-            PyErr_NoMemory();
-            goto error;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
-        Py_ssize_t len;
-
-        if (PyBytes_Check(o)) {
+        PyObject *o = items[i];
+        if (PyUnicode_Check(o)) {
+            if (encoding != NULL || !PyUnicode_IS_COMPACT_ASCII(o)) {
+                break;
+            }
+            /* ASCII is its own UTF-8, stored right after the object. */
+            a->argv[i] = (const char *)PyUnicode_DATA(o);
+            a->argvlen[i] = (size_t)PyUnicode_GET_LENGTH(o);
+        } else if (PyBytes_Check(o)) {
             a->argv[i] = PyBytes_AS_STRING(o);
             a->argvlen[i] = (size_t)PyBytes_GET_SIZE(o);
-        } else if (PyUnicode_Check(o)) {
-            if (encoding == NULL && PyUnicode_IS_COMPACT_ASCII(o)) {
-                /* ASCII is its own UTF-8, stored right after the object. */
-                a->argv[i] = (const char *)PyUnicode_DATA(o);
-                a->argvlen[i] = (size_t)PyUnicode_GET_LENGTH(o);
-            } else if (encoding == NULL) {
-                /* UTF-8 is cached inside the str: no copy. */
-                const char *s = PyUnicode_AsUTF8AndSize(o, &len);
-                if (s == NULL) {
-                    bad_text(st, seq, i, NULL);
-                    goto error;
-                }
-                a->argv[i] = s;
-                a->argvlen[i] = (size_t)len;
-            } else {
-                PyObject *enc = PyUnicode_AsEncodedString(o, encoding, errors);
-                if (enc == NULL) {
-                    bad_text(st, seq, i, encoding);
-                    goto error;
-                }
-                if (keep(a, enc) < 0) {
-                    Py_DECREF(enc);
-                    goto error;
-                }
-                Py_DECREF(enc); /* the keep list holds it */
-                a->argv[i] = PyBytes_AS_STRING(enc);
-                a->argvlen[i] = (size_t)PyBytes_GET_SIZE(enc);
-            }
-        } else if (PyLong_Check(o)) {
-            int overflow;
-            long long v;
-            if (PyBool_Check(o)) {
-                bad_type(st, seq, i, o);
-                goto error;
-            }
-            v = PyLong_AsLongLongAndOverflow(o, &overflow);
-            if (v == -1 && PyErr_Occurred()) {
-                goto error;
-            }
-            if (overflow) {
-                /* Rare: an int beyond 64 bits, sent as its decimal text
-                 * (as redis-py sends str(value)), from its value: int's own
-                 * repr, never a subclass's __str__, so what is sent is what
-                 * a key prefixer saw (pyredisclient/keyprefix.py). */
-                PyObject *text = PyLong_Type.tp_repr(o);
-                const char *s;
-                if (text == NULL || keep(a, text) < 0) {
-                    Py_XDECREF(text);
-                    goto error;
-                }
-                Py_DECREF(text); /* the keep list holds it */
-                s = PyUnicode_AsUTF8AndSize(text, &len);
-                if (s == NULL) {
-                    goto error;
-                }
-                a->argv[i] = s;
-                a->argvlen[i] = (size_t)len;
-                continue;
-            }
-            len = (Py_ssize_t)prc_fmt_i64(a->scratch + spos, v);
-            a->argv[i] = a->scratch + spos;
-            a->argvlen[i] = (size_t)len;
-            spos += 32;
-        } else if (PyFloat_Check(o)) {
-            char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0,
-                                            Py_DTSF_ADD_DOT_0, NULL);
-            if (r == NULL) {
-                goto error;
-            }
-            len = (Py_ssize_t)strlen(r);
-            if (len >= 32) {
-                PyMem_Free(r);
-                PyErr_SetString(PYRC_EXC(st, DATA), "float argument too long");
-                goto error;
-            }
-            memcpy(a->scratch + spos, r, (size_t)len);
-            PyMem_Free(r);
-            a->argv[i] = a->scratch + spos;
-            a->argvlen[i] = (size_t)len;
-            spos += 32;
-        } else if (PyByteArray_Check(o) || PyMemoryView_Check(o)) {
-            Py_buffer *view = &a->views[a->nviews];
-            if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0) {
-                PyErr_Clear();
-                PyErr_Format(PYRC_EXC(st, DATA),
-                             "argument %zd: a memoryview argument must be "
-                             "C-contiguous bytes",
-                             i);
-                goto error;
-            }
-            a->nviews++;
-            a->argv[i] = view->buf;
-            a->argvlen[i] = (size_t)view->len;
         } else {
-            bad_type(st, seq, i, o);
-            goto error;
+            break;
         }
+    }
+    if (i < n && convert_rest(st, seq, a, i, encoding, errors) < 0) {
+        pyrc_args_free(a);
+        return -1;
     }
     a->argc = (int)n;
     return 0;
-
-error:
-    pyrc_args_free(a);
-    return -1;
 }
 
 int
