@@ -106,30 +106,50 @@ fast_length(const char *p, const char *end, int64_t *out)
 
 /* Inside an array, skip a run of bulk strings that are wholly in the buffer
  * and are not the array's last element (the MGET, HGETALL and LRANGE shape)
- * in a tight loop.  Returns the position of the first element it leaves to
- * the general path: anything else, anything odd (which that path then
- * reports), the last element (which may complete the reply), or the end. */
+ * in a tight loop; nils ("$-1") are skipped too.  Lengths of one or two
+ * digits, the usual ones, are read without the digit loop.  Returns the
+ * position of the first element it leaves to the general path: anything
+ * else, anything odd (which that path then reports), the last element
+ * (which may complete the reply), or the end. */
 static size_t
 skip_bulk_run(prc_framer_t *f, const char *buf, size_t len, size_t pos)
 {
-    int64_t *left = &f->left[f->depth - 1];
+    const unsigned char *b = (const unsigned char *)buf;
+    int64_t left = f->left[f->depth - 1]; /* in a register; stored back */
 
-    while (*left > 1 && len - pos > 3 && buf[pos] == '$') {
-        int64_t n;
-        const char *eol = fast_length(buf + pos + 1, buf + len, &n);
-        size_t body;
+    /* Six bytes, the shortest element ("$0\r\n\r\n"), are readable. */
+    while (left > 1 && len - pos >= 6 && b[pos] == '$') {
+        size_t d1 = (size_t)b[pos + 1] - '0', d2, n, body;
 
-        if (eol == NULL || (uint64_t)n > f->max_bulk) {
+        if (d1 <= 9 && b[pos + 2] == '\r' && b[pos + 3] == '\n') {
+            n = d1;
+            body = pos + 4;
+        } else if (d1 <= 9 && (d2 = (size_t)b[pos + 2] - '0') <= 9 &&
+                   b[pos + 3] == '\r' && b[pos + 4] == '\n') {
+            n = d1 * 10 + d2;
+            body = pos + 5;
+        } else if (b[pos + 1] == '-' && b[pos + 2] == '1' &&
+                   b[pos + 3] == '\r' && b[pos + 4] == '\n') {
+            pos += 5; /* a nil */
+            left--;
+            continue;
+        } else {
+            int64_t v;
+            const char *eol = fast_length(buf + pos + 1, buf + len, &v);
+            if (eol == NULL) {
+                break;
+            }
+            n = (size_t)v;
+            body = (size_t)(eol - buf);
+        }
+        if ((uint64_t)n > f->max_bulk || len - body < n + 2 ||
+            b[body + n] != '\r' || b[body + n + 1] != '\n') {
             break;
         }
-        body = (size_t)(eol - buf);
-        if (len - body < (size_t)n + 2 || buf[body + n] != '\r' ||
-            buf[body + n + 1] != '\n') {
-            break;
-        }
-        pos = body + (size_t)n + 2;
-        --*left;
+        pos = body + n + 2;
+        left--;
     }
+    f->left[f->depth - 1] = left;
     return pos;
 }
 

@@ -30,6 +30,7 @@
     XX(framer_invalid_type)                                                   \
     XX(framer_missing_crlf)                                                   \
     XX(framer_bad_integers)                                                   \
+    XX(framer_bad_in_run)                                                     \
     XX(framer_int64_extremes)                                                 \
     XX(framer_int_beyond_64_bits)                                             \
     XX(framer_long_line)                                                      \
