@@ -145,7 +145,8 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
 {
     size_t len;
     double block;
-    int flags = prc_command_flags(a->argc, a->argv, a->argvlen, &block);
+    int flags = prc_command_flags_memo(&self->memo, a->argc, a->argv,
+                                       a->argvlen, &block);
 
     if ((flags & PRC_CMD_STATE) && (flags & refused)) {
         return pyrc_refuse_state(st, a);

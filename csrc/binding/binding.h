@@ -167,6 +167,7 @@ typedef struct {
                             queue(); created with the batch */
     PyObject *owner;     /* owned weak reference to what queue() returns
                             (a Pipeline), or NULL */
+    prc_cmd_memo_t memo; /* the last command name's flags (batch_push) */
 } BatchObject;
 
 /* One call driven by an event loop through prc_pool_step.  A single

@@ -185,11 +185,11 @@ blocking_flags(const prc_cmd_t *c, int flags, int argc,
     return flags;
 }
 
-int
-prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
-                  double *block_seconds)
+/* The flags of c (prc_cmd_lookup's answer for argv, or NULL). */
+static inline int
+flags_of(const prc_cmd_t *c, int argc, const char *const *argv,
+         const size_t *argvlen, double *block_seconds)
 {
-    const prc_cmd_t *c = prc_cmd_lookup(argc, argv, argvlen);
     int flags;
 
     *block_seconds = -1;
@@ -205,6 +205,47 @@ prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
     }
     if (c->classes & PRC_CLASS_BLOCKING) {
         return blocking_flags(c, flags, argc, argv, argvlen, block_seconds);
+    }
+    return flags;
+}
+
+int
+prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
+                  double *block_seconds)
+{
+    return flags_of(prc_cmd_lookup(argc, argv, argvlen), argc, argv, argvlen,
+                    block_seconds);
+}
+
+int
+prc_command_flags_memo(prc_cmd_memo_t *memo, int argc, const char *const *argv,
+                       const size_t *argvlen, double *block_seconds)
+{
+    const prc_cmd_t *c;
+    size_t len;
+    int flags;
+
+    if (argc < 1) {
+        return prc_command_flags(argc, argv, argvlen, block_seconds);
+    }
+    len = argvlen[0];
+    /* The bytes themselves are compared, never the pointer: a buffer may
+     * hold another name at the same address by the next call. */
+    if (len != 0 && len == memo->len &&
+        memcmp(argv[0], memo->name, len) == 0) {
+        *block_seconds = -1;
+        return memo->flags;
+    }
+    c = prc_cmd_lookup(argc, argv, argvlen);
+    flags = flags_of(c, argc, argv, argvlen, block_seconds);
+    /* A plain command's flags depend on its name alone; a subcommand's
+     * (or a container's whose subcommand is unknown: c is NULL) and a
+     * blocking command's timeout do not. */
+    if (c != NULL && c->parent < 0 && c->nsubs == 0 &&
+        !(c->classes & PRC_CLASS_BLOCKING) && len <= sizeof(memo->name)) {
+        memcpy(memo->name, argv[0], len);
+        memo->len = (uint8_t)len;
+        memo->flags = flags;
     }
     return flags;
 }

@@ -889,6 +889,22 @@ void prc_random_seed(uint64_t seed);
 int prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
                       double *block_seconds);
 /*
+ * One command's flags remembered by the bytes of its name, for a caller
+ * that classifies many commands in a row (a pipeline's queue).  Holds
+ * only commands whose flags depend on the name alone: no subcommands, not
+ * blocking.  Zero it to start; not thread-safe (one owner at a time).
+ */
+typedef struct prc_cmd_memo_s {
+    int flags;     /* prc_command_flags of the name */
+    uint8_t len;   /* bytes in name; 0: holds nothing */
+    char name[23]; /* argv[0] as given (any case) */
+} prc_cmd_memo_t;
+/* prc_command_flags, answered from *memo when argv[0] has the same bytes
+ * as the name it holds; else looked up, and remembered when it can be. */
+int prc_command_flags_memo(prc_cmd_memo_t *memo, int argc,
+                           const char *const *argv, const size_t *argvlen,
+                           double *block_seconds);
+/*
  * Why a command with a PRC_CMD_* state class must not run on a pooled
  * connection, and what to use instead: a static sentence, with *name set
  * to the command as the table spells it ("CLIENT TRACKING", static).

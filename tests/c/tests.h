@@ -77,6 +77,7 @@
     XX(cmdtable_case_insensitive)                                             \
     XX(cmdtable_every_entry_found)                                            \
     XX(cmdtable_subcommands)                                                  \
+    XX(cmdtable_memo)                                                         \
     XX(cmdtable_blocking_last_arg)                                            \
     XX(cmdtable_blocking_first_arg)                                           \
     XX(cmdtable_xread_block)                                                  \
