@@ -316,6 +316,8 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
     PyObject **items;
+    uint64_t size = 0;
+    size_t wide = 0; /* the OR of the lengths */
 
     memset(a, 0, offsetof(pyrc_args, argv_small));
     if (n == 0) {
@@ -342,24 +344,38 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
         }
     }
     /* The common command, all bytes and (for UTF-8) ASCII str, in one
-     * pass that points at the objects' own bytes; the first argument of
-     * any other kind hands the rest to convert_rest. */
+     * pass that points at the objects' own bytes and sums the encoding's
+     * size; the first argument of any other kind (any argument, for
+     * another encoding) hands the rest to convert_rest, and
+     * pyrc_command_size then sums the size. */
     items = PySequence_Fast_ITEMS(seq);
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && encoding == NULL; i++) {
         PyObject *o = items[i];
-        if (PyUnicode_Check(o)) {
-            if (encoding != NULL || !PyUnicode_IS_COMPACT_ASCII(o)) {
+        unsigned long tpflags = Py_TYPE(o)->tp_flags;
+        size_t len;
+        if (tpflags & Py_TPFLAGS_UNICODE_SUBCLASS) {
+            if (!PyUnicode_IS_COMPACT_ASCII(o)) {
                 break;
             }
-            /* ASCII is its own UTF-8, stored right after the object. */
-            a->argv[i] = (const char *)PyUnicode_DATA(o);
-            a->argvlen[i] = (size_t)PyUnicode_GET_LENGTH(o);
-        } else if (PyBytes_Check(o)) {
+            /* ASCII is its own UTF-8, stored right after the object (what
+             * PyUnicode_DATA computes for a compact ASCII str). */
+            a->argv[i] = (const char *)((PyASCIIObject *)o + 1);
+            len = (size_t)((PyASCIIObject *)o)->length;
+        } else if (tpflags & Py_TPFLAGS_BYTES_SUBCLASS) {
             a->argv[i] = PyBytes_AS_STRING(o);
-            a->argvlen[i] = (size_t)PyBytes_GET_SIZE(o);
+            len = (size_t)PyBytes_GET_SIZE(o);
         } else {
             break;
         }
+        a->argvlen[i] = len;
+        wide |= len;
+        /* Below 2^30 terms of at most 2^31 + 16 bytes while wide stays
+         * below PRC_MAX_COMMAND: no overflow of 64 bits. */
+        size += prc_resp_arg_len(len);
+    }
+    if (i == n && wide < PRC_MAX_COMMAND) {
+        size += prc_resp_header_len((size_t)n);
+        a->size = size < PRC_MAX_COMMAND ? (size_t)size : 0;
     }
     if (i < n && convert_rest(st, seq, a, i, encoding, errors) < 0) {
         pyrc_args_free(a);
@@ -372,7 +388,7 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
 int
 pyrc_command_size(pyrc_state *st, const pyrc_args *a, size_t *size)
 {
-    *size = prc_resp_command_len(a->argc, a->argvlen);
+    *size = a->size != 0 ? a->size : prc_resp_command_len(a->argc, a->argvlen);
     if (*size >= PRC_MAX_COMMAND) {
         PyErr_SetString(PYRC_EXC(st, DATA),
                         "command encoding would exceed 2 GiB");

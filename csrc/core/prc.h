@@ -261,6 +261,42 @@ int prc_reply_at(const char *buf, size_t len, size_t pos, prc_reply_t *r);
  * before anything is written: 2 GiB (DESIGN.md). */
 #define PRC_MAX_COMMAND ((size_t)1 << 31)
 
+/* The decimal digits of v: comparisons, four digits per division. */
+static inline size_t
+prc_dec_digits(uint64_t v)
+{
+    size_t n = 1;
+
+    for (;;) {
+        if (v < 10) {
+            return n;
+        }
+        if (v < 100) {
+            return n + 1;
+        }
+        if (v < 1000) {
+            return n + 2;
+        }
+        if (v < 10000) {
+            return n + 3;
+        }
+        v /= 10000;
+        n += 4;
+    }
+}
+/* The RESP encoding of a command is its header "*<argc>\r\n" and, per
+ * argument, "$<len>\r\n<bytes>\r\n": the sizes of both parts, whose sum
+ * prc_resp_command_len computes. */
+static inline size_t
+prc_resp_header_len(size_t argc)
+{
+    return 3 + prc_dec_digits(argc);
+}
+static inline size_t
+prc_resp_arg_len(size_t len)
+{
+    return len + 5 + prc_dec_digits(len);
+}
 /*
  * The exact size of the RESP encoding of a command of argc arguments with
  * these lengths, or PRC_MAX_COMMAND when it would be that or more (the

@@ -19,31 +19,7 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
-/* Decimal digits of v: comparisons, four digits per division. */
-static inline size_t
-u64_digits(uint64_t v)
-{
-    size_t n = 1;
-
-    for (;;) {
-        if (v < 10) {
-            return n;
-        }
-        if (v < 100) {
-            return n + 1;
-        }
-        if (v < 1000) {
-            return n + 2;
-        }
-        if (v < 10000) {
-            return n + 3;
-        }
-        v /= 10000;
-        n += 4;
-    }
-}
-
-/* Write v's n digits (u64_digits) backwards from out + n. */
+/* Write v's n digits (prc_dec_digits) backwards from out + n. */
 static inline void
 put_digits(char *out, size_t n, uint64_t v)
 {
@@ -64,7 +40,7 @@ put_digits(char *out, size_t n, uint64_t v)
 size_t
 prc_fmt_u64(char *out, uint64_t v)
 {
-    size_t n = u64_digits(v);
+    size_t n = prc_dec_digits(v);
 
     put_digits(out, n, v);
     return n;
@@ -84,7 +60,7 @@ prc_fmt_i64(char *out, int64_t v)
 static inline char *
 put_header(char *p, char type, uint64_t n)
 {
-    size_t d = u64_digits(n);
+    size_t d = prc_dec_digits(n);
 
     *p++ = type;
     put_digits(p, d, n);
@@ -94,26 +70,11 @@ put_header(char *p, char type, uint64_t n)
     return p;
 }
 
-/* An argument's share of a command's encoding: "$<len>\r\n<bytes>\r\n".
- * Keys, fields and small values are the common case: below 100 bytes their
- * length takes one or two digits, found without the general loop. */
-static inline size_t
-arg_len(size_t len)
-{
-    if (len < 10) {
-        return len + 6;
-    }
-    if (len < 100) {
-        return len + 7;
-    }
-    return len + 5 + u64_digits(len);
-}
-
 size_t
 prc_resp_command_len(int argc, const size_t *argvlen)
 {
-    /* "*<argc>\r\n", then arg_len per argument. */
-    size_t total = 3 + u64_digits((uint64_t)(argc > 0 ? argc : 0));
+    /* "*<argc>\r\n", then prc_resp_arg_len per argument. */
+    size_t total = prc_resp_header_len((size_t)(argc > 0 ? argc : 0));
     int i;
 
     for (i = 0; i < argc; i++) {
@@ -122,7 +83,7 @@ prc_resp_command_len(int argc, const size_t *argvlen)
             return PRC_MAX_COMMAND;
         }
         /* Both below 2^31 plus 2^31 + 25: no overflow on any size_t. */
-        total += arg_len(len);
+        total += prc_resp_arg_len(len);
         if (total >= PRC_MAX_COMMAND) {
             return PRC_MAX_COMMAND;
         }
@@ -176,7 +137,7 @@ prc_resp_write_command(char *out, int argc, const char *const *argv,
             p[2] = digit_pairs[len * 2 + 1];
             p += 3;
         } else {
-            size_t d = u64_digits(len);
+            size_t d = prc_dec_digits(len);
             put_digits(p + 1, d, len);
             p += 1 + d;
         }
