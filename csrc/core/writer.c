@@ -123,8 +123,18 @@ char *
 prc_resp_write_command(char *out, int argc, const char *const *argv,
                        const size_t *argvlen)
 {
-    char *p = put_header(out, '*', (uint64_t)argc);
+    char *p;
     int i;
+
+    if ((unsigned)argc < 10) { /* most commands: "*<one digit>\r\n" */
+        out[0] = '*';
+        out[1] = (char)('0' + argc);
+        out[2] = '\r';
+        out[3] = '\n';
+        p = out + 4;
+    } else {
+        p = put_header(out, '*', (uint64_t)argc);
+    }
 
     for (i = 0; i < argc; i++) {
         size_t len = argvlen[i];
