@@ -125,15 +125,18 @@ pyrc_args_free(pyrc_args *a)
 {
     int i;
 
-    for (i = 0; i < a->nviews; i++) {
-        PyBuffer_Release(&a->views[i]);
+    /* Most commands own nothing here: no call for NULL pointers. */
+    if (a->views != NULL) {
+        for (i = 0; i < a->nviews; i++) {
+            PyBuffer_Release(&a->views[i]);
+        }
+        PyMem_Free(a->views);
     }
     Py_CLEAR(a->keep);
-    PyMem_Free(a->views);
-    if (a->scratch != a->scratch_small) {
+    if (a->scratch != NULL && a->scratch != a->scratch_small) {
         PyMem_Free(a->scratch);
     }
-    if (a->argv != a->argv_small) {
+    if (a->argv != NULL && a->argv != a->argv_small) {
         PyMem_Free((void *)a->argv);
         PyMem_Free(a->argvlen);
     }
