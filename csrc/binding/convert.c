@@ -137,8 +137,7 @@ pyrc_args_free(pyrc_args *a)
         PyMem_Free(a->scratch);
     }
     if (a->argv != NULL && a->argv != a->argv_small) {
-        PyMem_Free((void *)a->argv);
-        PyMem_Free(a->argvlen);
+        PyMem_Free((void *)a->argv); /* and argvlen, in the same block */
     }
     a->views = NULL;
     a->scratch = NULL;
@@ -336,15 +335,14 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
         a->argv = a->argv_small;
         a->argvlen = a->len_small;
     } else {
-        a->argv = PyMem_Malloc(sizeof(char *) * (size_t)n);
-        a->argvlen = PyMem_Malloc(sizeof(size_t) * (size_t)n);
-        if (a->argv == NULL || a->argvlen == NULL) {
-            PyMem_Free((void *)a->argv);
-            PyMem_Free(a->argvlen);
-            a->argv = NULL;
+        /* One block: the lengths follow the pointers (n <= INT_MAX / 2:
+         * no overflow). */
+        a->argv = PyMem_Malloc((sizeof(char *) + sizeof(size_t)) * (size_t)n);
+        if (a->argv == NULL) {
             PyErr_NoMemory();
             return -1;
         }
+        a->argvlen = (size_t *)(a->argv + n);
     }
     /* The common command, all bytes and (for UTF-8) ASCII str, in one
      * pass that points at the objects' own bytes and sums the encoding's
