@@ -116,20 +116,24 @@ skip_bulk_run(prc_framer_t *f, const char *buf, size_t len, size_t pos)
 {
     const unsigned char *b = (const unsigned char *)buf;
     int64_t left = f->left[f->depth - 1]; /* in a register; stored back */
+    uint16_t crlf;
 
+    memcpy(&crlf, "\r\n", 2); /* compared as one 16-bit word */
     /* Six bytes, the shortest element ("$0\r\n\r\n"), are readable. */
     while (left > 1 && len - pos >= 6 && b[pos] == '$') {
         size_t d1 = (size_t)b[pos + 1] - '0', d2, n, body;
+        uint16_t w2, w3, end;
 
-        if (d1 <= 9 && b[pos + 2] == '\r' && b[pos + 3] == '\n') {
+        memcpy(&w2, b + pos + 2, 2);
+        memcpy(&w3, b + pos + 3, 2);
+        if (d1 <= 9 && w2 == crlf) {
             n = d1;
             body = pos + 4;
         } else if (d1 <= 9 && (d2 = (size_t)b[pos + 2] - '0') <= 9 &&
-                   b[pos + 3] == '\r' && b[pos + 4] == '\n') {
+                   w3 == crlf) {
             n = d1 * 10 + d2;
             body = pos + 5;
-        } else if (b[pos + 1] == '-' && b[pos + 2] == '1' &&
-                   b[pos + 3] == '\r' && b[pos + 4] == '\n') {
+        } else if (b[pos + 1] == '-' && b[pos + 2] == '1' && w3 == crlf) {
             pos += 5; /* a nil */
             left--;
             continue;
@@ -142,8 +146,11 @@ skip_bulk_run(prc_framer_t *f, const char *buf, size_t len, size_t pos)
             n = (size_t)v;
             body = (size_t)(eol - buf);
         }
-        if ((uint64_t)n > f->max_bulk || len - body < n + 2 ||
-            b[body + n] != '\r' || b[body + n + 1] != '\n') {
+        if ((uint64_t)n > f->max_bulk || len - body < n + 2) {
+            break;
+        }
+        memcpy(&end, b + body + n, 2);
+        if (end != crlf) {
             break;
         }
         pos = body + n + 2;
