@@ -151,7 +151,9 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
     if ((flags & PRC_CMD_STATE) && (flags & refused)) {
         return pyrc_refuse_state(st, a);
     }
-    if (pyrc_command_size(st, a, &len) < 0) {
+    /* The size the conversion computed, else computed and checked here. */
+    len = a->size;
+    if (len == 0 && pyrc_command_size(st, a, &len) < 0) {
         return -1;
     }
     if (len >= PYRC_MAX_BATCH - self->out.len) {
@@ -163,7 +165,8 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
         self->out = st->batch_spare;
         prc_wbuf_init(&st->batch_spare, NULL, 0);
     }
-    if (prc_wbuf_reserve(&self->out, len) != 0) {
+    if (self->out.cap - self->out.len < len &&
+        prc_wbuf_reserve(&self->out, len) != 0) {
         PyErr_NoMemory();
         return -1;
     }
