@@ -932,8 +932,8 @@ int prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
  */
 typedef struct prc_cmd_memo_s {
     int flags;     /* prc_command_flags of the name */
-    uint8_t len;   /* bytes in name; 0: holds nothing */
-    char name[23]; /* argv[0] as given (any case) */
+    uint8_t len;   /* bytes in name (at most 16); 0: holds nothing */
+    char name[16]; /* argv[0] as given (any case) */
 } prc_cmd_memo_t;
 /* prc_command_flags, answered from *memo when argv[0] has the same bytes
  * as the name it holds; else looked up, and remembered when it can be. */

@@ -254,6 +254,19 @@ TEST_IMPL(cmdtable_memo)
         {"GET", "k"},
         {"XREAD", "BLOCK", "100", "STREAMS", "s"},
         {"XREAD", "COUNT", "1", "STREAMS", "s"},
+        /* Names of the same length with other flags, in each of the
+         * comparison's shapes: 3, 4 to 7, 8 to 16, and beyond 16 bytes. */
+        {"GET", "k"},
+        {"SET", "k", "v"},
+        {"HGET", "h", "f"},
+        {"HSET", "h", "f", "v"},
+        {"GETRANGE", "k", "0", "1"},
+        {"SETRANGE", "k", "0", "v"},
+        {"ZREMRANGEBYSCORE", "z", "0", "1"},
+        {"ZREMRANGEBYSCORE", "z", "0", "1"},
+        {"GEORADIUSBYMEMBER_RO", "g", "m", "1", "km"},
+        {"GEORADIUSBYMEMBER_RO", "g", "m", "1", "km"},
+        {"GEORADIUSBYMEMBER", "g", "m", "1", "km"},
     };
     prc_cmd_memo_t memo;
     char name[8];
