@@ -115,6 +115,16 @@ Batch_dealloc(BatchObject *self)
     Py_DECREF(tp);
 }
 
+/* The module state of a live batch.  Batch cannot be subclassed (no
+ * Py_TPFLAGS_BASETYPE), so its type is the module's own heap type, whose
+ * state PyType_GetModuleState reads directly, without the walk along the
+ * MRO that PyType_GetModuleByDef makes on every queued command. */
+static inline pyrc_state *
+batch_state(BatchObject *self)
+{
+    return (pyrc_state *)PyType_GetModuleState(Py_TYPE(self));
+}
+
 int
 pyrc_batch_busy(BatchObject *self)
 {
@@ -135,12 +145,15 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
 {
     size_t len;
     double block;
-    int flags = prc_command_flags(a->argc, a->argv, a->argvlen, &block);
+    int flags = prc_command_flags_memo(&self->memo, a->argc, a->argv,
+                                       a->argvlen, &block);
 
     if ((flags & PRC_CMD_STATE) && (flags & refused)) {
         return pyrc_refuse_state(st, a);
     }
-    if (pyrc_command_size(st, a, &len) < 0) {
+    /* The size the conversion computed, else computed and checked here. */
+    len = a->size;
+    if (len == 0 && pyrc_command_size(st, a, &len) < 0) {
         return -1;
     }
     if (len >= PYRC_MAX_BATCH - self->out.len) {
@@ -152,7 +165,8 @@ batch_push(BatchObject *self, pyrc_state *st, const pyrc_args *a, int refused)
         self->out = st->batch_spare;
         prc_wbuf_init(&st->batch_spare, NULL, 0);
     }
-    if (prc_wbuf_reserve(&self->out, len) != 0) {
+    if (self->out.cap - self->out.len < len &&
+        prc_wbuf_reserve(&self->out, len) != 0) {
         PyErr_NoMemory();
         return -1;
     }
@@ -242,8 +256,7 @@ static PyObject *
 Batch_append(BatchObject *self, PyObject *args_seq)
 {
     if (pyrc_batch_busy(self) < 0 ||
-        batch_add(self, pyrc_get_state_by_type(Py_TYPE(self)), args_seq,
-                  PRC_CMD_CONN_STATE) < 0) {
+        batch_add(self, batch_state(self), args_seq, PRC_CMD_CONN_STATE) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -259,7 +272,7 @@ batch_push_fixed(BatchObject *self, const char *name, size_t len)
     pyrc_args a = {.argv = argv, .argvlen = argvlen, .argc = 1};
 
     if (pyrc_batch_busy(self) < 0 ||
-        batch_push(self, pyrc_get_state_by_type(Py_TYPE(self)), &a, 0) < 0) {
+        batch_push(self, batch_state(self), &a, 0) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -308,7 +321,7 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     static const char *const multi_argv[] = {"MULTI"};
     static size_t multi_len[] = {5};
-    pyrc_state *st = pyrc_get_state_by_type(Py_TYPE(self));
+    pyrc_state *st = batch_state(self);
     size_t len0 = self->out.len;
     Py_ssize_t n0 = self->n;
     int flags0 = self->flags, blocking0 = self->any_blocking;

@@ -167,6 +167,7 @@ typedef struct {
                             queue(); created with the batch */
     PyObject *owner;     /* owned weak reference to what queue() returns
                             (a Pipeline), or NULL */
+    prc_cmd_memo_t memo; /* the last command name's flags (batch_push) */
 } BatchObject;
 
 /* One call driven by an event loop through prc_pool_step.  A single
@@ -245,6 +246,8 @@ typedef struct {
     Py_buffer *views;
     int nviews;
     PyObject *keep; /* list of temporaries (encoded str, big int text) */
+    size_t size;    /* the RESP encoding's exact size, when the conversion
+                       computed it on the way (< PRC_MAX_COMMAND); else 0 */
     const char *argv_small[16];
     size_t len_small[16];
     char scratch_small[8 * 32]; /* numbers of up to 8 int/float arguments */

@@ -125,17 +125,19 @@ pyrc_args_free(pyrc_args *a)
 {
     int i;
 
-    for (i = 0; i < a->nviews; i++) {
-        PyBuffer_Release(&a->views[i]);
+    /* Most commands own nothing here: no call for NULL pointers. */
+    if (a->views != NULL) {
+        for (i = 0; i < a->nviews; i++) {
+            PyBuffer_Release(&a->views[i]);
+        }
+        PyMem_Free(a->views);
     }
     Py_CLEAR(a->keep);
-    PyMem_Free(a->views);
-    if (a->scratch != a->scratch_small) {
+    if (a->scratch != NULL && a->scratch != a->scratch_small) {
         PyMem_Free(a->scratch);
     }
-    if (a->argv != a->argv_small) {
-        PyMem_Free((void *)a->argv);
-        PyMem_Free(a->argvlen);
+    if (a->argv != NULL && a->argv != a->argv_small) {
+        PyMem_Free((void *)a->argv); /* and argvlen, in the same block */
     }
     a->views = NULL;
     a->scratch = NULL;
@@ -159,39 +161,18 @@ keep(pyrc_args *a, PyObject *obj)
     return rc;
 }
 
-int
-pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
-                   const char *encoding, const char *errors)
+/* Convert seq[start:] (convert_args) into a->argv/argvlen: counts what
+ * needs scratch space or a buffer export, then converts each argument.
+ * Returns 0, or -1 with an exception set (the caller frees *a). */
+static int
+convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
+             const char *encoding, const char *errors)
 {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i, numbers = 0, views = 0;
     size_t spos = 0;
 
-    memset(a, 0, offsetof(pyrc_args, argv_small));
-    if (n == 0) {
-        PyErr_SetString(PYRC_EXC(st, DATA),
-                        "a command needs at least its name");
-        return -1;
-    }
-    if (n > INT_MAX / 2) {
-        PyErr_SetString(PYRC_EXC(st, DATA), "too many arguments");
-        return -1;
-    }
-    if (n <= 16) {
-        a->argv = a->argv_small;
-        a->argvlen = a->len_small;
-    } else {
-        a->argv = PyMem_Malloc(sizeof(char *) * (size_t)n);
-        a->argvlen = PyMem_Malloc(sizeof(size_t) * (size_t)n);
-        if (a->argv == NULL || a->argvlen == NULL) {
-            PyMem_Free((void *)a->argv);
-            PyMem_Free(a->argvlen);
-            a->argv = NULL;
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
     /* First pass: count what needs scratch space or a buffer export. */
-    for (i = 0; i < n; i++) {
+    for (i = start; i < n; i++) {
         PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
         /* str and bytes first: their checks are flag tests, while
          * PyFloat_Check of a str walks the type's bases. */
@@ -213,17 +194,17 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                          : PyMem_Malloc(a->scratch_len);
         if (a->scratch == NULL) {
             PyErr_NoMemory();
-            goto error;
+            return -1;
         }
     }
     if (views > 0) {
         a->views = PyMem_Calloc((size_t)views, sizeof(Py_buffer));
         if (a->views == NULL) {
             PyErr_NoMemory();
-            goto error;
+            return -1;
         }
     }
-    for (i = 0; i < n; i++) {
+    for (i = start; i < n; i++) {
         PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
         Py_ssize_t len;
 
@@ -240,7 +221,7 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                 const char *s = PyUnicode_AsUTF8AndSize(o, &len);
                 if (s == NULL) {
                     bad_text(st, seq, i, NULL);
-                    goto error;
+                    return -1;
                 }
                 a->argv[i] = s;
                 a->argvlen[i] = (size_t)len;
@@ -248,11 +229,11 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                 PyObject *enc = PyUnicode_AsEncodedString(o, encoding, errors);
                 if (enc == NULL) {
                     bad_text(st, seq, i, encoding);
-                    goto error;
+                    return -1;
                 }
                 if (keep(a, enc) < 0) {
                     Py_DECREF(enc);
-                    goto error;
+                    return -1;
                 }
                 Py_DECREF(enc); /* the keep list holds it */
                 a->argv[i] = PyBytes_AS_STRING(enc);
@@ -263,11 +244,11 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
             long long v;
             if (PyBool_Check(o)) {
                 bad_type(st, seq, i, o);
-                goto error;
+                return -1;
             }
             v = PyLong_AsLongLongAndOverflow(o, &overflow);
             if (v == -1 && PyErr_Occurred()) {
-                goto error;
+                return -1;
             }
             if (overflow) {
                 /* Rare: an int beyond 64 bits, sent as its decimal text
@@ -278,12 +259,12 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                 const char *s;
                 if (text == NULL || keep(a, text) < 0) {
                     Py_XDECREF(text);
-                    goto error;
+                    return -1;
                 }
                 Py_DECREF(text); /* the keep list holds it */
                 s = PyUnicode_AsUTF8AndSize(text, &len);
                 if (s == NULL) {
-                    goto error;
+                    return -1;
                 }
                 a->argv[i] = s;
                 a->argvlen[i] = (size_t)len;
@@ -297,13 +278,13 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
             char *r = PyOS_double_to_string(PyFloat_AS_DOUBLE(o), 'r', 0,
                                             Py_DTSF_ADD_DOT_0, NULL);
             if (r == NULL) {
-                goto error;
+                return -1;
             }
             len = (Py_ssize_t)strlen(r);
             if (len >= 32) {
                 PyMem_Free(r);
                 PyErr_SetString(PYRC_EXC(st, DATA), "float argument too long");
-                goto error;
+                return -1;
             }
             memcpy(a->scratch + spos, r, (size_t)len);
             PyMem_Free(r);
@@ -318,28 +299,97 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
                              "argument %zd: a memoryview argument must be "
                              "C-contiguous bytes",
                              i);
-                goto error;
+                return -1;
             }
             a->nviews++;
             a->argv[i] = view->buf;
             a->argvlen[i] = (size_t)view->len;
         } else {
             bad_type(st, seq, i, o);
-            goto error;
+            return -1;
         }
+    }
+    return 0;
+}
+
+int
+pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
+                   const char *encoding, const char *errors)
+{
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
+    PyObject **items;
+    uint64_t size = 0;
+    size_t wide = 0; /* the OR of the lengths */
+
+    memset(a, 0, offsetof(pyrc_args, argv_small));
+    if (n == 0) {
+        PyErr_SetString(PYRC_EXC(st, DATA),
+                        "a command needs at least its name");
+        return -1;
+    }
+    if (n > INT_MAX / 2) {
+        PyErr_SetString(PYRC_EXC(st, DATA), "too many arguments");
+        return -1;
+    }
+    if (n <= 16) {
+        a->argv = a->argv_small;
+        a->argvlen = a->len_small;
+    } else {
+        /* One block: the lengths follow the pointers (n <= INT_MAX / 2:
+         * no overflow). */
+        a->argv = PyMem_Malloc((sizeof(char *) + sizeof(size_t)) * (size_t)n);
+        if (a->argv == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        a->argvlen = (size_t *)(a->argv + n);
+    }
+    /* The common command, all bytes and (for UTF-8) ASCII str, in one
+     * pass that points at the objects' own bytes and sums the encoding's
+     * size; the first argument of any other kind (any argument, for
+     * another encoding) hands the rest to convert_rest, and
+     * pyrc_command_size then sums the size. */
+    items = PySequence_Fast_ITEMS(seq);
+    for (i = 0; i < n && encoding == NULL; i++) {
+        PyObject *o = items[i];
+        unsigned long tpflags = Py_TYPE(o)->tp_flags;
+        size_t len;
+        if (tpflags & Py_TPFLAGS_UNICODE_SUBCLASS) {
+            if (!PyUnicode_IS_COMPACT_ASCII(o)) {
+                break;
+            }
+            /* ASCII is its own UTF-8, stored right after the object (what
+             * PyUnicode_DATA computes for a compact ASCII str). */
+            a->argv[i] = (const char *)((PyASCIIObject *)o + 1);
+            len = (size_t)((PyASCIIObject *)o)->length;
+        } else if (tpflags & Py_TPFLAGS_BYTES_SUBCLASS) {
+            a->argv[i] = PyBytes_AS_STRING(o);
+            len = (size_t)PyBytes_GET_SIZE(o);
+        } else {
+            break;
+        }
+        a->argvlen[i] = len;
+        wide |= len;
+        /* Below 2^30 terms of at most 2^31 + 16 bytes while wide stays
+         * below PRC_MAX_COMMAND: no overflow of 64 bits. */
+        size += prc_resp_arg_len(len);
+    }
+    if (i == n && wide < PRC_MAX_COMMAND) {
+        size += prc_resp_header_len((size_t)n);
+        a->size = size < PRC_MAX_COMMAND ? (size_t)size : 0;
+    }
+    if (i < n && convert_rest(st, seq, a, i, encoding, errors) < 0) {
+        pyrc_args_free(a);
+        return -1;
     }
     a->argc = (int)n;
     return 0;
-
-error:
-    pyrc_args_free(a);
-    return -1;
 }
 
 int
 pyrc_command_size(pyrc_state *st, const pyrc_args *a, size_t *size)
 {
-    *size = prc_resp_command_len(a->argc, a->argvlen);
+    *size = a->size != 0 ? a->size : prc_resp_command_len(a->argc, a->argvlen);
     if (*size >= PRC_MAX_COMMAND) {
         PyErr_SetString(PYRC_EXC(st, DATA),
                         "command encoding would exceed 2 GiB");

@@ -185,11 +185,11 @@ blocking_flags(const prc_cmd_t *c, int flags, int argc,
     return flags;
 }
 
-int
-prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
-                  double *block_seconds)
+/* The flags of c (prc_cmd_lookup's answer for argv, or NULL). */
+static inline int
+flags_of(const prc_cmd_t *c, int argc, const char *const *argv,
+         const size_t *argvlen, double *block_seconds)
 {
-    const prc_cmd_t *c = prc_cmd_lookup(argc, argv, argvlen);
     int flags;
 
     *block_seconds = -1;
@@ -207,6 +207,78 @@ prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
         return blocking_flags(c, flags, argc, argv, argvlen, block_seconds);
     }
     return flags;
+}
+
+int
+prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
+                  double *block_seconds)
+{
+    return flags_of(prc_cmd_lookup(argc, argv, argvlen), argc, argv, argvlen,
+                    block_seconds);
+}
+
+/* Are n bytes (1 to 16) at a and b the same?  As two overlapping words
+ * inside both, without a call into memcmp. */
+static inline int
+same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    /* First, middle and last byte (some the same). */
+    return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
+}
+
+/* prc_command_flags_memo when the memo does not answer: out of line, so
+ * that the answered call stays a few instructions. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int
+memo_miss(prc_cmd_memo_t *memo, int argc, const char *const *argv,
+          const size_t *argvlen, double *block_seconds)
+{
+    const prc_cmd_t *c = prc_cmd_lookup(argc, argv, argvlen);
+    int flags = flags_of(c, argc, argv, argvlen, block_seconds);
+    size_t len = argc >= 1 ? argvlen[0] : 0;
+
+    /* A plain command's flags depend on its name alone; a subcommand's
+     * (or a container's whose subcommand is unknown: c is NULL) and a
+     * blocking command's timeout do not. */
+    if (c != NULL && c->parent < 0 && c->nsubs == 0 &&
+        !(c->classes & PRC_CLASS_BLOCKING) && len <= sizeof(memo->name)) {
+        memcpy(memo->name, argv[0], len);
+        memo->len = (uint8_t)len;
+        memo->flags = flags;
+    }
+    return flags;
+}
+
+int
+prc_command_flags_memo(prc_cmd_memo_t *memo, int argc, const char *const *argv,
+                       const size_t *argvlen, double *block_seconds)
+{
+    /* The bytes themselves are compared, never the pointer: a buffer may
+     * hold another name at the same address by the next call. */
+    if (argc >= 1 && argvlen[0] != 0 && argvlen[0] == memo->len &&
+        same_bytes(argv[0], memo->name, memo->len)) {
+        *block_seconds = -1;
+        return memo->flags;
+    }
+    return memo_miss(memo, argc, argv, argvlen, block_seconds);
 }
 
 const char *

@@ -83,6 +83,42 @@ parse_int(const char *p, const char *end, int64_t *out)
     return 0;
 }
 
+/* Is the pair at p CR LF?  One 16-bit comparison. */
+static inline int
+is_crlf(const unsigned char *p)
+{
+    static const char crlf[2] = {'\r', '\n'};
+    uint16_t w, want;
+
+    memcpy(&w, p, 2);
+    memcpy(&want, crlf, 2);
+    return w == want;
+}
+
+/* The usual length line, one or two digits and CR LF, at p, of which four
+ * bytes are readable: the position after the LF, with the length in *out;
+ * NULL for any other shape. */
+static inline const char *
+short_length(const char *p, int64_t *out)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned d1 = (unsigned)u[0] - '0', d2;
+
+    if (d1 > 9) {
+        return NULL;
+    }
+    if (is_crlf(u + 1)) {
+        *out = d1;
+        return p + 3;
+    }
+    d2 = (unsigned)u[1] - '0';
+    if (d2 <= 9 && is_crlf(u + 2)) {
+        *out = d1 * 10 + d2;
+        return p + 4;
+    }
+    return NULL;
+}
+
 /* The common header, "<1-18 digits>\r\n" wholly in [p, end): parse the
  * length in the pass that finds the line's end.  Returns the position after
  * the LF, or NULL for anything else (a sign, a line still arriving, bad
@@ -90,9 +126,12 @@ parse_int(const char *p, const char *end, int64_t *out)
 static inline const char *
 fast_length(const char *p, const char *end, int64_t *out)
 {
-    const char *start = p;
+    const char *start = p, *eol;
     int64_t v = 0;
 
+    if (end - p >= 4 && (eol = short_length(p, out)) != NULL) {
+        return eol;
+    }
     while (p < end && *p >= '0' && *p <= '9' && p - start < 18) {
         v = v * 10 + (*p - '0');
         p++;
@@ -106,30 +145,43 @@ fast_length(const char *p, const char *end, int64_t *out)
 
 /* Inside an array, skip a run of bulk strings that are wholly in the buffer
  * and are not the array's last element (the MGET, HGETALL and LRANGE shape)
- * in a tight loop.  Returns the position of the first element it leaves to
- * the general path: anything else, anything odd (which that path then
- * reports), the last element (which may complete the reply), or the end. */
+ * in a tight loop; nils ("$-1") are skipped too.  Returns the position of
+ * the first element it leaves to the general path: anything else,
+ * anything odd (which that path then reports), the last element (which
+ * may complete the reply), or the end. */
 static size_t
 skip_bulk_run(prc_framer_t *f, const char *buf, size_t len, size_t pos)
 {
-    int64_t *left = &f->left[f->depth - 1];
+    const unsigned char *b = (const unsigned char *)buf;
+    int64_t left = f->left[f->depth - 1]; /* in a register; stored back */
 
-    while (*left > 1 && len - pos > 3 && buf[pos] == '$') {
+    /* Six bytes, the shortest element ("$0\r\n\r\n"), are readable. */
+    while (left > 1 && len - pos >= 6 && b[pos] == '$') {
+        const char *eol;
         int64_t n;
-        const char *eol = fast_length(buf + pos + 1, buf + len, &n);
         size_t body;
 
-        if (eol == NULL || (uint64_t)n > f->max_bulk) {
-            break;
+        if ((eol = short_length(buf + pos + 1, &n)) == NULL) {
+            if (b[pos + 1] == '-' && b[pos + 2] == '1' &&
+                is_crlf(b + pos + 3)) {
+                pos += 5; /* a nil */
+                left--;
+                continue;
+            }
+            eol = fast_length(buf + pos + 1, buf + len, &n);
+            if (eol == NULL) {
+                break;
+            }
         }
         body = (size_t)(eol - buf);
-        if (len - body < (size_t)n + 2 || buf[body + n] != '\r' ||
-            buf[body + n + 1] != '\n') {
+        if ((uint64_t)n > f->max_bulk || len - body < (size_t)n + 2 ||
+            !is_crlf(b + body + n)) {
             break;
         }
         pos = body + (size_t)n + 2;
-        --*left;
+        left--;
     }
+    f->left[f->depth - 1] = left;
     return pos;
 }
 

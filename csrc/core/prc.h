@@ -261,6 +261,42 @@ int prc_reply_at(const char *buf, size_t len, size_t pos, prc_reply_t *r);
  * before anything is written: 2 GiB (DESIGN.md). */
 #define PRC_MAX_COMMAND ((size_t)1 << 31)
 
+/* The decimal digits of v: comparisons, four digits per division. */
+static inline size_t
+prc_dec_digits(uint64_t v)
+{
+    size_t n = 1;
+
+    for (;;) {
+        if (v < 10) {
+            return n;
+        }
+        if (v < 100) {
+            return n + 1;
+        }
+        if (v < 1000) {
+            return n + 2;
+        }
+        if (v < 10000) {
+            return n + 3;
+        }
+        v /= 10000;
+        n += 4;
+    }
+}
+/* The RESP encoding of a command is its header "*<argc>\r\n" and, per
+ * argument, "$<len>\r\n<bytes>\r\n": the sizes of both parts, whose sum
+ * prc_resp_command_len computes. */
+static inline size_t
+prc_resp_header_len(size_t argc)
+{
+    return 3 + prc_dec_digits(argc);
+}
+static inline size_t
+prc_resp_arg_len(size_t len)
+{
+    return len + 5 + prc_dec_digits(len);
+}
 /*
  * The exact size of the RESP encoding of a command of argc arguments with
  * these lengths, or PRC_MAX_COMMAND when it would be that or more (the
@@ -901,6 +937,22 @@ void prc_random_seed(uint64_t seed);
  */
 int prc_command_flags(int argc, const char *const *argv, const size_t *argvlen,
                       double *block_seconds);
+/*
+ * One command's flags remembered by the bytes of its name, for a caller
+ * that classifies many commands in a row (a pipeline's queue).  Holds
+ * only commands whose flags depend on the name alone: no subcommands, not
+ * blocking.  Zero it to start; not thread-safe (one owner at a time).
+ */
+typedef struct prc_cmd_memo_s {
+    int flags;     /* prc_command_flags of the name */
+    uint8_t len;   /* bytes in name (at most 16); 0: holds nothing */
+    char name[16]; /* argv[0] as given (any case) */
+} prc_cmd_memo_t;
+/* prc_command_flags, answered from *memo when argv[0] has the same bytes
+ * as the name it holds; else looked up, and remembered when it can be. */
+int prc_command_flags_memo(prc_cmd_memo_t *memo, int argc,
+                           const char *const *argv, const size_t *argvlen,
+                           double *block_seconds);
 /*
  * Why a command with a PRC_CMD_* state class must not run on a pooled
  * connection, and what to use instead: a static sentence, with *name set

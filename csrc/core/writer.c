@@ -19,31 +19,7 @@ static const char digit_pairs[201] = "00010203040506070809"
                                      "80818283848586878889"
                                      "90919293949596979899";
 
-/* Decimal digits of v: comparisons, four digits per division. */
-static inline size_t
-u64_digits(uint64_t v)
-{
-    size_t n = 1;
-
-    for (;;) {
-        if (v < 10) {
-            return n;
-        }
-        if (v < 100) {
-            return n + 1;
-        }
-        if (v < 1000) {
-            return n + 2;
-        }
-        if (v < 10000) {
-            return n + 3;
-        }
-        v /= 10000;
-        n += 4;
-    }
-}
-
-/* Write v's n digits (u64_digits) backwards from out + n. */
+/* Write v's n digits (prc_dec_digits) backwards from out + n. */
 static inline void
 put_digits(char *out, size_t n, uint64_t v)
 {
@@ -64,7 +40,7 @@ put_digits(char *out, size_t n, uint64_t v)
 size_t
 prc_fmt_u64(char *out, uint64_t v)
 {
-    size_t n = u64_digits(v);
+    size_t n = prc_dec_digits(v);
 
     put_digits(out, n, v);
     return n;
@@ -84,7 +60,7 @@ prc_fmt_i64(char *out, int64_t v)
 static inline char *
 put_header(char *p, char type, uint64_t n)
 {
-    size_t d = u64_digits(n);
+    size_t d = prc_dec_digits(n);
 
     *p++ = type;
     put_digits(p, d, n);
@@ -97,8 +73,8 @@ put_header(char *p, char type, uint64_t n)
 size_t
 prc_resp_command_len(int argc, const size_t *argvlen)
 {
-    /* "*<argc>\r\n", then "$<len>\r\n<bytes>\r\n" per argument. */
-    size_t total = 3 + u64_digits((uint64_t)(argc > 0 ? argc : 0));
+    /* "*<argc>\r\n", then prc_resp_arg_len per argument. */
+    size_t total = prc_resp_header_len((size_t)(argc > 0 ? argc : 0));
     int i;
 
     for (i = 0; i < argc; i++) {
@@ -107,7 +83,7 @@ prc_resp_command_len(int argc, const size_t *argvlen)
             return PRC_MAX_COMMAND;
         }
         /* Both below 2^31 plus 2^31 + 25: no overflow on any size_t. */
-        total += len + 5 + u64_digits(len);
+        total += prc_resp_arg_len(len);
         if (total >= PRC_MAX_COMMAND) {
             return PRC_MAX_COMMAND;
         }
@@ -115,22 +91,73 @@ prc_resp_command_len(int argc, const size_t *argvlen)
     return total;
 }
 
+/* Copy n bytes: short arguments (keys, fields, small values) without a
+ * call into memcpy, as two overlapping loads and stores that stay inside
+ * both [src, src + n) and [dst, dst + n). */
+static inline void
+copy_bytes(char *dst, const char *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n > 16) {
+        memcpy(dst, src, n);
+    } else if (n > 0) {
+        /* 1 to 3 bytes: first, middle and last (some the same). */
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
 char *
 prc_resp_write_command(char *out, int argc, const char *const *argv,
                        const size_t *argvlen)
 {
-    char *p = put_header(out, '*', (uint64_t)argc);
+    char *p;
     int i;
+
+    if ((unsigned)argc < 10) { /* most commands: "*<one digit>\r\n" */
+        out[0] = '*';
+        out[1] = (char)('0' + argc);
+        out[2] = '\r';
+        out[3] = '\n';
+        p = out + 4;
+    } else {
+        p = put_header(out, '*', (uint64_t)argc);
+    }
 
     for (i = 0; i < argc; i++) {
         size_t len = argvlen[i];
-        p = put_header(p, '$', len);
-        if (len > 0) {
-            memcpy(p, argv[i], len);
-            p += len;
+        *p = '$';
+        if (len < 10) {
+            p[1] = (char)('0' + len);
+            p += 2;
+        } else if (len < 100) {
+            p[1] = digit_pairs[len * 2];
+            p[2] = digit_pairs[len * 2 + 1];
+            p += 3;
+        } else {
+            size_t d = prc_dec_digits(len);
+            put_digits(p + 1, d, len);
+            p += 1 + d;
         }
-        *p++ = '\r';
-        *p++ = '\n';
+        p[0] = '\r';
+        p[1] = '\n';
+        copy_bytes(p + 2, argv[i], len);
+        p += len + 2;
+        p[0] = '\r';
+        p[1] = '\n';
+        p += 2;
     }
     return p;
 }

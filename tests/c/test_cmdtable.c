@@ -213,6 +213,98 @@ TEST_IMPL(cmdtable_every_entry_found)
     return TEST_OK;
 }
 
+/* prc_command_flags_memo answers as prc_command_flags does, in every
+ * order: a remembered name never stands in for a subcommand, a blocking
+ * command's timeout or another name at the same address. */
+static int
+memo_flags(prc_cmd_memo_t *memo, double *block, const char *const *argv)
+{
+    size_t lens[32];
+    int argc = 0;
+
+    while (argv[argc] != NULL) {
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+    }
+    return prc_command_flags_memo(memo, argc, argv, lens, block);
+}
+
+TEST_IMPL(cmdtable_memo)
+{
+    static const char *const cmds[][6] = {
+        {"GET", "k"},
+        {"GET", "k"},
+        {"get", "k"},
+        {"SET", "k", "v"},
+        {"CLIENT", "BOGUS"},
+        {"CLIENT", "REPLY", "OFF"},
+        {"CLIENT", "GETNAME"},
+        {"CLIENT", "REPLY", "OFF"},
+        {"BLPOP", "k", "5"},
+        {"BLPOP", "k", "0"},
+        {"BLPOP", "k", "x"},
+        {"SELECT", "1"},
+        {"SELECT", "1"},
+        {"NOSUCHCOMMAND"},
+        {"NOSUCHCOMMAND"},
+        {"MULTI"},
+        {"EXEC"},
+        {"QUIT"},
+        {"QUIT"},
+        {"GET", "k"},
+        {"XREAD", "BLOCK", "100", "STREAMS", "s"},
+        {"XREAD", "COUNT", "1", "STREAMS", "s"},
+        /* Names of the same length with other flags, in each of the
+         * comparison's shapes: 3, 4 to 7, 8 to 16, and beyond 16 bytes. */
+        {"GET", "k"},
+        {"SET", "k", "v"},
+        {"HGET", "h", "f"},
+        {"HSET", "h", "f", "v"},
+        {"GETRANGE", "k", "0", "1"},
+        {"SETRANGE", "k", "0", "v"},
+        {"ZREMRANGEBYSCORE", "z", "0", "1"},
+        {"ZREMRANGEBYSCORE", "z", "0", "1"},
+        {"GEORADIUSBYMEMBER_RO", "g", "m", "1", "km"},
+        {"GEORADIUSBYMEMBER_RO", "g", "m", "1", "km"},
+        {"GEORADIUSBYMEMBER", "g", "m", "1", "km"},
+    };
+    prc_cmd_memo_t memo;
+    char name[8];
+    size_t i, len;
+    const char *argv[2] = {name, "k"};
+    size_t lens[2] = {3, 1};
+    double b1, b2;
+
+    memset(&memo, 0, sizeof(memo));
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        int want = flags_of(&b1, cmds[i]);
+        int got = memo_flags(&memo, &b2, cmds[i]);
+        if (got != want || b1 != b2) {
+            test__fail(__FILE__, __LINE__, "command %zu (%s): %d, want %d", i,
+                       cmds[i][0], got, want);
+            return TEST_FAILED;
+        }
+    }
+    ASSERT(prc_command_flags(2, (const char *const[]){"CLIENT", "REPLY"},
+                             (const size_t[]){6, 5}, &b1) &
+           PRC_CMD_STATE);
+    /* The same buffer, rewritten between calls: the bytes decide. */
+    memset(&memo, 0, sizeof(memo));
+    for (i = 0; i < 4; i++) {
+        const char *n = (i % 2) ? "WATCH" : "GET";
+        len = strlen(n);
+        memcpy(name, n, len + 1);
+        lens[0] = len;
+        ASSERT_EQ(prc_command_flags_memo(&memo, 2, argv, lens, &b2),
+                  prc_command_flags(2, argv, lens, &b1));
+    }
+    /* No argument at all, and an empty name. */
+    ASSERT_EQ(prc_command_flags_memo(&memo, 0, argv, lens, &b2), 0);
+    lens[0] = 0;
+    ASSERT_EQ(prc_command_flags_memo(&memo, 1, argv, lens, &b2), 0);
+    return TEST_OK;
+}
+
 TEST_IMPL(cmdtable_subcommands)
 {
     double block;

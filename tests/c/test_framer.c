@@ -408,6 +408,75 @@ TEST_IMPL(framer_bad_integers)
     return TEST_OK;
 }
 
+/* A bad bulk header or body in the middle of a run of bulk strings (the
+ * run's own fast path) is refused as it is alone, and a good one of any
+ * length shape in the same place is skipped. */
+TEST_IMPL(framer_bad_in_run)
+{
+    static const char *const bad[] = {
+        "$-2\r\n",
+        "$abc\r\n",
+        "$\r\n",
+        "$-\r\n",
+        "$1a\r\n",
+        "$ 3\r\n",
+        "$-10\r\n",
+        "$-1\n\r\n",
+        "$1\r\nxY",
+        "$2\r\nxyZ",
+        "$12\r\n0123456789ab\n\r",
+        "$1\n\r\nx\r\n",
+        "$12\rx0123456789ab\r\n",
+    };
+    static const char *const good[] = {
+        "$0\r\n\r\n",
+        "$-1\r\n",
+        "$1\r\n\r\r\n",
+        "$07\r\n0123456\r\n",
+        "$12\r\n0123456789ab\r\n",
+        "$123\r\n",
+    };
+    char buf[512];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        prc_framer_t f;
+        int n = snprintf(buf, sizeof(buf), "*3\r\n$1\r\na\r\n%s$1\r\nc\r\n",
+                         bad[i]);
+        int rc;
+
+        init_default(&f);
+        rc = scan_copy(&f, buf, (size_t)n, 0);
+        if (rc != PRC_EPROTO) {
+            test__fail(__FILE__, __LINE__, "input %zu: \"%s\"", i, bad[i]);
+        }
+        ASSERT_CODE(rc, PRC_EPROTO);
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        prc_framer_t f;
+        int n;
+
+        if (strcmp(good[i], "$123\r\n") == 0) {
+            char body[124];
+            memset(body, 'x', 123);
+            body[123] = '\0';
+            n = snprintf(buf, sizeof(buf),
+                         "*3\r\n$1\r\na\r\n$123\r\n%s\r\n$1\r\nc\r\n", body);
+        } else {
+            n = snprintf(buf, sizeof(buf), "*3\r\n$1\r\na\r\n%s$1\r\nc\r\n",
+                         good[i]);
+        }
+        init_default(&f);
+        if (scan_copy(&f, buf, (size_t)n, 0) != 1) {
+            test__fail(__FILE__, __LINE__, "input %zu: \"%s\"", i, good[i]);
+            return TEST_FAILED;
+        }
+        ASSERT_EQ((int)f.pos, n);
+        ASSERT(prc_framer_idle(&f));
+    }
+    return TEST_OK;
+}
+
 TEST_IMPL(framer_int64_extremes)
 {
     static const char *const good[] = {

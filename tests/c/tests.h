@@ -30,6 +30,7 @@
     XX(framer_invalid_type)                                                   \
     XX(framer_missing_crlf)                                                   \
     XX(framer_bad_integers)                                                   \
+    XX(framer_bad_in_run)                                                     \
     XX(framer_int64_extremes)                                                 \
     XX(framer_int_beyond_64_bits)                                             \
     XX(framer_long_line)                                                      \
@@ -76,6 +77,7 @@
     XX(cmdtable_case_insensitive)                                             \
     XX(cmdtable_every_entry_found)                                            \
     XX(cmdtable_subcommands)                                                  \
+    XX(cmdtable_memo)                                                         \
     XX(cmdtable_blocking_last_arg)                                            \
     XX(cmdtable_blocking_first_arg)                                           \
     XX(cmdtable_xread_block)                                                  \

@@ -273,6 +273,24 @@ def test_commands_of_2_gib_are_refused(wire: Tuple[Wire, FakeServer], two_gib: m
         assert w.take() == resp(b"XCMD") * 3 + resp(b"XCMD", b"after")
 
 
+def test_bytes_and_str_summing_to_2_gib_are_refused(wire: Tuple[Wire, FakeServer]) -> None:
+    # The one-pass conversion of bytes and ASCII str sums the encoding's
+    # size on the way: 32 references to one 64 MiB argument reach 2 GiB.
+    w, srv = wire
+    big = b"x" * (1 << 26)
+    with _client(srv) as r:
+        for arg in (big, big.decode()):
+            args = ("MSET", *(arg,) * 32)
+            with pytest.raises(DataError, match="command encoding would exceed 2 GiB"):
+                r.execute_command(*args)
+            pipe = r.pipeline(transaction=False)
+            with pytest.raises(DataError, match="command encoding would exceed 2 GiB"):
+                pipe.execute_command(*args)
+            assert len(pipe) == 0
+        assert r.execute_command("XCMD", "after") == b"OK"
+        assert w.take() == resp(b"XCMD", b"after")
+
+
 def test_async_commands_of_2_gib_are_refused(
     wire: Tuple[Wire, FakeServer], two_gib: memoryview
 ) -> None:

@@ -204,6 +204,23 @@ def test_data_error_while_queueing_leaves_the_pipeline_usable(r: Any) -> None:
     assert r.exists("d2") == 0
 
 
+def test_queued_state_command_is_refused_after_its_container(r: Any) -> None:
+    # The batch remembers the last plain command's flags by its name; a
+    # container (CLIENT) is never remembered, so its refused subcommand
+    # is refused whatever was queued before, in any case.
+    p = r.pipeline(transaction=False)
+    p.get("s1").execute_command("CLIENT", "NOSUCHSUB").get("s1")
+    for args in (("CLIENT", "REPLY", "OFF"), ("client", "reply", "off"), ("SELECT", 1)):
+        with pytest.raises(DataError):
+            p.execute_command(*args)
+        with pytest.raises(DataError):
+            p.execute_command(*args)
+    assert len(p) == 3
+    results = p.execute(raise_on_error=False)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], ResponseError)
+
+
 def test_data_error_on_the_first_transaction_command(r: Any) -> None:
     p = r.pipeline()
     with pytest.raises(DataError):
