@@ -17,7 +17,7 @@ from typing import Any, Callable, List
 
 import pytest
 
-from pyredisclient import RedisClient
+from pyredisclient import RedisClient, WatchError
 from tests.fakeservers import FakeServer, MiniRedis, Peer
 
 N = 2_000
@@ -141,3 +141,26 @@ def test_threads_with_long_pipelines_get_their_own_replies(
         th.join(60)
     assert not any(th.is_alive() for th in threads)
     assert errors == []
+
+
+def test_a_long_watched_transaction(redis_client: RedisClient, make: Callable[..., Any]) -> None:
+    """On a pinned (WATCH) connection: the replies of a long transaction, and its
+    WatchError when a watched key changed, both through the conversion in steps."""
+    redis_client.mset({f"k{i}": f"v{i}" for i in range(N)})
+    with redis_client.pipeline() as p:
+        p.watch("k0")
+        p.multi()
+        for i in range(N):
+            p.get(f"k{i}")
+        assert p.execute() == [b"v%d" % i for i in range(N)]
+    other = make()
+    with redis_client.pipeline() as p:
+        p.watch("k0")
+        other.set("k0", "changed")
+        p.multi()
+        for i in range(N):
+            p.get(f"k{i}")
+        with pytest.raises(WatchError):
+            p.execute()
+    assert redis_client.get("k0") == b"changed"
+    assert redis_client.pool_stats()["in_use"] == 0
