@@ -18,17 +18,23 @@
  * been finished and the exception is set.
  */
 static int
-run_call(RedisClientObject *self, prc_call_t *call)
+run_call(RedisClientObject *self, prc_call_t *call, int64_t *gil_wait)
 {
+    int64_t back = 0;
     int rc;
 
     for (;;) {
         Py_BEGIN_ALLOW_THREADS rc = prc_pool_call(self->pool, call);
-        Py_END_ALLOW_THREADS
-            /* Signals first: a handler that raises ends the call here, and
-             * nothing below may run (and swallow) it before. */
-            if (rc == PRC_EINTR && PyErr_CheckSignals() < 0)
+        if (gil_wait != NULL) {
+            back = prc_now();
+        }
+        Py_END_ALLOW_THREADS if (gil_wait != NULL)
         {
+            *gil_wait = prc_now() - back;
+        }
+        /* Signals first: a handler that raises ends the call here, and
+         * nothing below may run (and swallow) it before. */
+        if (rc == PRC_EINTR && PyErr_CheckSignals() < 0) {
             prc_call_finish(self->pool, call, PRC_EINTR);
             call->transition = -1;
             call->conn_event = PRC_CONN_EVENT_NONE;
@@ -447,7 +453,7 @@ pyrc_execute(RedisClientObject *self, PyObject *args_seq, PinnedObject *pin)
     if (pin != NULL && pyrc_pin_lend(pin, &call) < 0) {
         goto done;
     }
-    rc = run_call(self, &call);
+    rc = run_call(self, &call, NULL);
     if (rc != 0) {
         if (rc != PYRC_RAISED && pyrc_finish(self, &call, rc) == 0) {
             pyrc_raise(self->state, rc, call.errstr);
@@ -512,6 +518,10 @@ PyDoc_STRVAR(Client_execute_batch_doc,
  * does it at most about 16 times, and never for fewer than
  * PYRC_CONVERT_MIN / 2 replies. */
 #define PYRC_CONVERT_MIN 512
+/* Taking the GIL back after a step took longer than this (ns): other
+ * threads are running Python, each further step would hand them the GIL
+ * again (up to the switch interval each), so the steps stop. */
+#define PYRC_CONVERT_GIL_WAIT 200000
 
 static int
 convert_step(Py_ssize_t n)
@@ -573,7 +583,8 @@ pyrc_execute_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
         call.convert_at = convert_step(b->n);
     }
     for (;;) {
-        rc = run_call(self, &call);
+        int64_t gil_wait = 0;
+        rc = run_call(self, &call, call.convert_at > 0 ? &gil_wait : NULL);
         if (rc != PRC_WANT_CONVERT) {
             break;
         }
@@ -582,6 +593,12 @@ pyrc_execute_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
             pyrc_complete_failed(self, &call);
             rc = PYRC_RAISED;
             break;
+        }
+        if (gil_wait > PYRC_CONVERT_GIL_WAIT) {
+            /* Another thread wanted the GIL meanwhile: every step would
+             * wait for it again, so the rest is converted at the end. */
+            call.convert_at = 0;
+            continue;
         }
         call.convert_at = b->n - pp.done > convert_step(b->n)
                               ? (int)pp.done + convert_step(b->n)
