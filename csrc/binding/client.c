@@ -514,9 +514,9 @@ PyDoc_STRVAR(Client_execute_batch_doc,
 /* Batches of this many commands or more have their replies converted
  * while the rest arrive: the conversion overlaps the server's work and
  * the transfer instead of following them (pipelines of 10,000 GETs:
- * about 90 ns a command).  Each conversion takes the GIL back, so a batch
- * does it at most about 16 times, and never for fewer than
- * PYRC_CONVERT_MIN / 2 replies. */
+ * execute() 396 -> 378 ns a command, benchmarks/README.md).  Each
+ * conversion takes the GIL back, so a batch does it at most about 16
+ * times, and never for fewer than PYRC_CONVERT_MIN / 2 replies. */
 #define PYRC_CONVERT_MIN 512
 /* Taking the GIL back after a step took longer than this (ns): other
  * threads are running Python, each further step would hand them the GIL
@@ -594,15 +594,13 @@ pyrc_execute_batch(RedisClientObject *self, PyObject *arg, PinnedObject *pin)
             rc = PYRC_RAISED;
             break;
         }
-        if (gil_wait > PYRC_CONVERT_GIL_WAIT) {
-            /* Another thread wanted the GIL meanwhile: every step would
-             * wait for it again, so the rest is converted at the end. */
-            call.convert_at = 0;
-            continue;
-        }
-        call.convert_at = b->n - pp.done > convert_step(b->n)
+        /* The next step, or none (0: the rest is converted at the end):
+         * when another thread wanted the GIL meanwhile, every step would
+         * wait for it again. */
+        call.convert_at = gil_wait <= PYRC_CONVERT_GIL_WAIT &&
+                                  b->n - pp.done > convert_step(b->n)
                               ? (int)pp.done + convert_step(b->n)
-                              : (int)b->n;
+                              : 0;
     }
     b->busy = 0;
     if (rc != 0) {
