@@ -47,6 +47,21 @@ def error_classes() -> Dict[str, str | None]: ...
 class NeverDecode(Tuple[Any, ...]):
     """A command's arguments whose reply keeps its strings as bytes."""
 
+@final
+class CommandMethod:
+    """A command method run in C (commands.base.plain_command)."""
+
+    __wrapped__: Callable[..., Any]
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        consts: Tuple[Any, ...],
+        slots: Tuple[int, ...],
+        nparams: int,
+    ) -> None: ...
+    def __get__(self, obj: Any, owner: Any = None) -> Any: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
 class Batch:
     def __init__(
         self,

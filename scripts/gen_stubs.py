@@ -98,7 +98,14 @@ COMMAND = "python scripts/gen_stubs.py"
 # make_traced_run wraps the _run hook (tests/integration/test_tracing.py replaces it).
 EXTRA_PRIVATE = {"AsyncRedisClient": {"_reset_shared", "_run"}}
 # Decorators a stub method may keep.
-KNOWN_DECORATORS = {"classmethod", "staticmethod", "property", "overload", "host_bound"}
+KNOWN_DECORATORS = {
+    "classmethod",
+    "staticmethod",
+    "property",
+    "overload",
+    "host_bound",
+    "plain_command",
+}
 # String defaults longer than this become "..." (flake8-pyi Y053).
 MAX_DEFAULT_LEN = 50
 # Where the names a module-level type alias is built from come from.
@@ -429,7 +436,10 @@ class StubBuilder:
         for dec in fn.decorator_list:
             dname = _decorator_name(dec)
             base = dname.rpartition(".")[2]
-            if (base == "overload" and not keep_overload) or base == "host_bound":
+            if (base == "overload" and not keep_overload) or base in (
+                "host_bound",
+                "plain_command",
+            ):
                 continue
             if base not in KNOWN_DECORATORS and not dname.endswith(".setter"):
                 raise GenerationError(f"{qual}: decorator @{dname} is not supported")

@@ -214,26 +214,21 @@ raw_reserve(BatchObject *self, Py_ssize_t n)
     return 0;
 }
 
-/* Convert and push a tuple/list of arguments (batch_push), marking its
- * reply raw when it is a NeverDecode; 0 or -1.  Inline: each caller's
- * constant `refused` then costs nothing. */
+/* Convert and push one command's arguments (batch_push), marking its
+ * reply raw when never_decode; 0 or -1.  Inline: each caller's constant
+ * `refused` then costs nothing. */
 static inline int
-batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq, int refused)
+batch_add_items(BatchObject *self, pyrc_state *st, PyObject *const *items,
+                Py_ssize_t n, int never_decode, int refused)
 {
     pyrc_args a;
-    PyObject *seq;
-    int rc, never_decode = pyrc_never_decode(st, args_seq);
+    int rc;
 
     if (never_decode && raw_reserve(self, self->n + 1) < 0) {
         return -1;
     }
-    seq = PySequence_Fast(args_seq, "append() takes a tuple of arguments");
-    if (seq == NULL) {
-        return -1;
-    }
-    if (pyrc_args_from_seq(st, seq, &a, self->encoding,
-                           self->errors ? self->errors : "strict") < 0) {
-        Py_DECREF(seq);
+    if (pyrc_args_from_items(st, items, n, &a, self->encoding,
+                             self->errors ? self->errors : "strict") < 0) {
         return -1;
     }
     rc = batch_push(self, st, &a, refused);
@@ -241,6 +236,23 @@ batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq, int refused)
         self->raw[self->n - 1] = 1;
     }
     pyrc_args_free(&a);
+    return rc;
+}
+
+/* batch_add_items for a tuple/list of arguments (a NeverDecode is one). */
+static inline int
+batch_add(BatchObject *self, pyrc_state *st, PyObject *args_seq, int refused)
+{
+    PyObject *seq;
+    int rc;
+
+    seq = PySequence_Fast(args_seq, "append() takes a tuple of arguments");
+    if (seq == NULL) {
+        return -1;
+    }
+    rc = batch_add_items(self, st, PySequence_Fast_ITEMS(seq),
+                         PySequence_Fast_GET_SIZE(seq),
+                         pyrc_never_decode(st, args_seq), refused);
     Py_DECREF(seq);
     return rc;
 }
@@ -316,8 +328,9 @@ PyDoc_STRVAR(
     "to Batch(), so a Pipeline's command methods chain; None without one.\n"
     "Every connection-state command raises DataError (the user's path).");
 
-static PyObject *
-Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
+PyObject *
+pyrc_batch_queue_items(BatchObject *self, PyObject *const *items, Py_ssize_t n,
+                       PyObject *args_seq, PyObject *callback)
 {
     static const char *const multi_argv[] = {"MULTI"};
     static size_t multi_len[] = {5};
@@ -326,14 +339,9 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n0 = self->n;
     int flags0 = self->flags, blocking0 = self->any_blocking;
     int exec0 = self->exec_last;
+    int never_decode = args_seq != NULL && pyrc_never_decode(st, args_seq);
     PyObject *owner;
 
-    if (nargs < 1 || nargs > 2) {
-        PyErr_Format(PyExc_TypeError,
-                     "queue() takes 1 or 2 positional arguments (%zd given)",
-                     nargs);
-        return NULL;
-    }
     if (pyrc_batch_busy(self) < 0) {
         return NULL;
     }
@@ -345,8 +353,8 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    if (batch_add(self, st, args[0], PRC_CMD_STATE) < 0 ||
-        PyList_Append(self->callbacks, nargs == 2 ? args[1] : Py_None) < 0) {
+    if (batch_add_items(self, st, items, n, never_decode, PRC_CMD_STATE) < 0 ||
+        PyList_Append(self->callbacks, callback) < 0) {
         /* Nothing half-queued: a command without its callback (or a lone
          * MULTI) would shift every later reply. */
         self->out.len = len0;
@@ -372,6 +380,28 @@ Batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_INCREF(owner);
     return owner;
 #endif
+}
+
+PyObject *
+pyrc_batch_queue(BatchObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *seq, *res;
+
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "queue() takes 1 or 2 positional arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    seq = PySequence_Fast(args[0], "append() takes a tuple of arguments");
+    if (seq == NULL) {
+        return NULL;
+    }
+    res = pyrc_batch_queue_items(self, PySequence_Fast_ITEMS(seq),
+                                 PySequence_Fast_GET_SIZE(seq), args[0],
+                                 nargs == 2 ? args[1] : Py_None);
+    Py_DECREF(seq);
+    return res;
 }
 
 PyDoc_STRVAR(Batch_command_name_doc,
@@ -528,7 +558,7 @@ static PyMethodDef Batch_methods[] = {
     {"asking", (PyCFunction)Batch_asking, METH_NOARGS, Batch_asking_doc},
     {"readonly_replica", (PyCFunction)Batch_readonly_replica, METH_NOARGS,
      Batch_readonly_replica_doc},
-    {"queue", (PyCFunction)(void (*)(void))Batch_queue, METH_FASTCALL,
+    {"queue", (PyCFunction)(void (*)(void))pyrc_batch_queue, METH_FASTCALL,
      Batch_queue_doc},
     {"command_name", (PyCFunction)Batch_command_name, METH_O,
      Batch_command_name_doc},

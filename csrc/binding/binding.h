@@ -42,8 +42,9 @@ typedef struct {
     PyTypeObject *PinnedType;
     PyTypeObject *MuxType;
     PyTypeObject *NeverDecodeType; /* a tuple subclass (neverdecode.c) */
-    PyObject *exc[PRC_EXC_COUNT];  /* the classes of PRC_EXC_MAP (prc.h) */
-    PyObject *logger;              /* logging.getLogger("pyredisclient") */
+    PyTypeObject *CommandMethodType;
+    PyObject *exc[PRC_EXC_COUNT]; /* the classes of PRC_EXC_MAP (prc.h) */
+    PyObject *logger;             /* logging.getLogger("pyredisclient") */
     PyObject *step_ready; /* (0, -1, None): AsyncCall.step()'s "ready" */
     PyTypeObject *SubscriberType;
     /* A pub/sub message's keys ("type", "pattern", "channel", "data"), its
@@ -53,6 +54,7 @@ typedef struct {
     PyObject *sub_reconnect;
     PyObject *retry; /* _core.RETRY: a shared connection's "send again" */
     PyObject *str_done, *str_set_result, *str_set_exception; /* interned */
+    PyObject *str_run; /* interned "_run": the command methods' hook */
     /* The buffer of a Batch that died, for the next Batch's commands (a
      * pipeline per request then allocates nothing once warm); empty or
      * owned, at most PYRC_BATCH_KEEP bytes; guarded by the GIL. */
@@ -253,11 +255,21 @@ typedef struct {
     char scratch_small[8 * 32]; /* numbers of up to 8 int/float arguments */
 } pyrc_args;
 
-/* Convert a tuple/list of arguments to argv; every pointer stays valid
- * until pyrc_args_free.  Raises DataError naming a bad argument. */
-int pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
-                       const char *encoding,
-                       const char *errors) PYRC_RAISES_NEG;
+/* Convert n arguments (items[0] the command's name) to argv; every
+ * pointer stays valid until pyrc_args_free, while the items live.  Raises
+ * DataError naming a bad argument. */
+int pyrc_args_from_items(pyrc_state *st, PyObject *const *items, Py_ssize_t n,
+                         pyrc_args *a, const char *encoding,
+                         const char *errors) PYRC_RAISES_NEG;
+/* The same for a PySequence_Fast result (a tuple or a list). */
+static inline int
+pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
+                   const char *encoding, const char *errors)
+{
+    return pyrc_args_from_items(st, PySequence_Fast_ITEMS(seq),
+                                PySequence_Fast_GET_SIZE(seq), a, encoding,
+                                errors);
+}
 void pyrc_args_free(pyrc_args *a);
 /* The exact size of argv's RESP encoding (prc_resp_command_len), or -1
  * with DataError when it would reach 2 GiB: checked before anything is
@@ -400,6 +412,18 @@ PyObject *pyrc_start_batch(RedisClientObject *self, PyObject *arg,
 extern PyType_Spec pyrc_batch_spec;
 /* -1 with RuntimeError while a call sends the batch. */
 int pyrc_batch_busy(BatchObject *self) PYRC_RAISES_NEG;
+/* Batch.queue(args, callback=None): queue one command (MULTI first in an
+ * empty transaction batch) and its callback; returns the owner or None. */
+PyObject *pyrc_batch_queue(BatchObject *self, PyObject *const *args,
+                           Py_ssize_t nargs) PYRC_RAISES;
+/* The same for the n arguments in items (borrowed for the call); args_seq
+ * is the tuple they came from (a NeverDecode marks the reply raw), or
+ * NULL. */
+PyObject *pyrc_batch_queue_items(BatchObject *self, PyObject *const *items,
+                                 Py_ssize_t n, PyObject *args_seq,
+                                 PyObject *callback) PYRC_RAISES;
+/* cmdmethod.c: the CommandMethod type (commands/base.py plain_command). */
+extern PyType_Spec pyrc_cmdmethod_spec;
 
 /* subscriber.c: the Subscriber type. */
 extern PyType_Spec pyrc_subscriber_spec;

@@ -17,13 +17,11 @@
 #define PYRC_READER_KEEP (64 * 1024)
 
 static int
-bad_type(pyrc_state *st, PyObject *seq, Py_ssize_t i, PyObject *item)
+bad_type(pyrc_state *st, PyObject *const *items, Py_ssize_t i, PyObject *item)
 {
-    PyObject *name = PySequence_Fast_GET_SIZE(seq) > 0
-                         ? PySequence_Fast_GET_ITEM(seq, 0)
-                         : NULL;
+    PyObject *name = items[0]; /* n >= 1: checked first */
 
-    if (name != NULL && PyUnicode_Check(name)) {
+    if (PyUnicode_Check(name)) {
         PyErr_Format(PYRC_EXC(st, DATA),
                      "Invalid input of type: '%s' for argument %zd of %U. "
                      "Convert to a bytes, string, int or float first.",
@@ -63,9 +61,10 @@ take_raised(void)
  * command and the character, caused by the codec's UnicodeEncodeError.
  * Any other error (MemoryError) is left as it is.  Returns -1. */
 static int
-bad_text(pyrc_state *st, PyObject *seq, Py_ssize_t i, const char *encoding)
+bad_text(pyrc_state *st, PyObject *const *items, Py_ssize_t i,
+         const char *encoding)
 {
-    PyObject *name = PySequence_Fast_GET_ITEM(seq, 0);
+    PyObject *name = items[0];
     PyObject *exc, *reason = NULL, *text = NULL, *msg = NULL, *err = NULL;
     Py_ssize_t start;
     char code[16];
@@ -161,19 +160,20 @@ keep(pyrc_args *a, PyObject *obj)
     return rc;
 }
 
-/* Convert seq[start:] (convert_args) into a->argv/argvlen: counts what
+/* Convert items[start:n] (convert_args) into a->argv/argvlen: counts what
  * needs scratch space or a buffer export, then converts each argument.
  * Returns 0, or -1 with an exception set (the caller frees *a). */
 static int
-convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
-             const char *encoding, const char *errors)
+convert_rest(pyrc_state *st, PyObject *const *items, Py_ssize_t n,
+             pyrc_args *a, Py_ssize_t start, const char *encoding,
+             const char *errors)
 {
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i, numbers = 0, views = 0;
+    Py_ssize_t i, numbers = 0, views = 0;
     size_t spos = 0;
 
     /* First pass: count what needs scratch space or a buffer export. */
     for (i = start; i < n; i++) {
-        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *o = items[i];
         /* str and bytes first: their checks are flag tests, while
          * PyFloat_Check of a str walks the type's bases. */
         if (PyBytes_Check(o) || PyUnicode_Check(o)) {
@@ -205,7 +205,7 @@ convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
         }
     }
     for (i = start; i < n; i++) {
-        PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *o = items[i];
         Py_ssize_t len;
 
         if (PyBytes_Check(o)) {
@@ -220,7 +220,7 @@ convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
                 /* UTF-8 is cached inside the str: no copy. */
                 const char *s = PyUnicode_AsUTF8AndSize(o, &len);
                 if (s == NULL) {
-                    bad_text(st, seq, i, NULL);
+                    bad_text(st, items, i, NULL);
                     return -1;
                 }
                 a->argv[i] = s;
@@ -228,7 +228,7 @@ convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
             } else {
                 PyObject *enc = PyUnicode_AsEncodedString(o, encoding, errors);
                 if (enc == NULL) {
-                    bad_text(st, seq, i, encoding);
+                    bad_text(st, items, i, encoding);
                     return -1;
                 }
                 if (keep(a, enc) < 0) {
@@ -243,7 +243,7 @@ convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
             int overflow;
             long long v;
             if (PyBool_Check(o)) {
-                bad_type(st, seq, i, o);
+                bad_type(st, items, i, o);
                 return -1;
             }
             v = PyLong_AsLongLongAndOverflow(o, &overflow);
@@ -305,7 +305,7 @@ convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
             a->argv[i] = view->buf;
             a->argvlen[i] = (size_t)view->len;
         } else {
-            bad_type(st, seq, i, o);
+            bad_type(st, items, i, o);
             return -1;
         }
     }
@@ -313,11 +313,10 @@ convert_rest(pyrc_state *st, PyObject *seq, pyrc_args *a, Py_ssize_t start,
 }
 
 int
-pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
-                   const char *encoding, const char *errors)
+pyrc_args_from_items(pyrc_state *st, PyObject *const *items, Py_ssize_t n,
+                     pyrc_args *a, const char *encoding, const char *errors)
 {
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
-    PyObject **items;
+    Py_ssize_t i;
     uint64_t size = 0;
     size_t wide = 0; /* the OR of the lengths */
 
@@ -349,7 +348,6 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
      * size; the first argument of any other kind (any argument, for
      * another encoding) hands the rest to convert_rest, and
      * pyrc_command_size then sums the size. */
-    items = PySequence_Fast_ITEMS(seq);
     for (i = 0; i < n && encoding == NULL; i++) {
         PyObject *o = items[i];
         unsigned long tpflags = Py_TYPE(o)->tp_flags;
@@ -378,7 +376,7 @@ pyrc_args_from_seq(pyrc_state *st, PyObject *seq, pyrc_args *a,
         size += prc_resp_header_len((size_t)n);
         a->size = size < PRC_MAX_COMMAND ? (size_t)size : 0;
     }
-    if (i < n && convert_rest(st, seq, a, i, encoding, errors) < 0) {
+    if (i < n && convert_rest(st, items, n, a, i, encoding, errors) < 0) {
         pyrc_args_free(a);
         return -1;
     }

@@ -218,6 +218,16 @@ core_exec(PyObject *mod)
         PyModule_AddType(mod, st->NeverDecodeType) < 0) {
         return -1;
     }
+    st->CommandMethodType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        mod, &pyrc_cmdmethod_spec, NULL);
+    if (st->CommandMethodType == NULL ||
+        PyModule_AddType(mod, st->CommandMethodType) < 0) {
+        return -1;
+    }
+    st->str_run = PyUnicode_InternFromString("_run");
+    if (st->str_run == NULL) {
+        return -1;
+    }
     /* A shared connection's answer to a caller whose command may be sent
      * again (it never reached the server, or it is safe to replay). */
     st->retry = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
@@ -270,6 +280,7 @@ core_traverse(PyObject *mod, visitproc visit, void *arg)
     Py_VISIT(st->PinnedType);
     Py_VISIT(st->MuxType);
     Py_VISIT(st->NeverDecodeType);
+    Py_VISIT(st->CommandMethodType);
     Py_VISIT(st->retry);
     Py_VISIT(st->logger);
     Py_VISIT(st->step_ready);
@@ -292,6 +303,8 @@ core_clear(PyObject *mod)
     Py_CLEAR(st->PinnedType);
     Py_CLEAR(st->MuxType);
     Py_CLEAR(st->NeverDecodeType);
+    Py_CLEAR(st->CommandMethodType);
+    Py_CLEAR(st->str_run);
     Py_CLEAR(st->retry);
     Py_CLEAR(st->str_done);
     Py_CLEAR(st->str_set_result);

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Tuple, TypeVar
+import functools
+import inspect
+from typing import TYPE_CHECKING, Any, Callable, List, Tuple, TypeVar
 
-from .._core import NeverDecode
+from .._core import CommandMethod, NeverDecode
 from .types import Callback
 
-__all__ = ["CommandsBase", "NeverDecode", "host_bound"]
+__all__ = ["CommandsBase", "NeverDecode", "host_bound", "plain_command"]
 
 
 class CommandsBase:
@@ -47,3 +49,72 @@ def host_bound(func: _F) -> _F:
     host (scripts/gen_stubs.py)."""
     func.__host_bound__ = True  # type: ignore[attr-defined]
     return func
+
+
+class _Recorder:
+    """The host plain_command runs a method's body on: keeps what _run got."""
+
+    __slots__ = ("args", "callback")
+
+    def _run(self, args: Any, callback: Any = None) -> None:
+        self.args = args
+        self.callback = callback
+
+
+def _learn(
+    func: Callable[..., Any], marks: List[object]
+) -> Tuple[Tuple[Any, ...], Tuple[int, ...]]:
+    """Run a method's body on a _Recorder with a mark per parameter: the constants
+    of the tuple it passes to _run (None at a parameter), and where each parameter
+    goes (its index, or -1 at a constant)."""
+    host = _Recorder()
+    try:
+        func(host, *marks)
+    except Exception as exc:
+        raise TypeError(f"plain_command: {func.__qualname__} does more than pass") from exc
+    args = getattr(host, "args", None)
+    if type(args) is not tuple or not args or host.callback is not None:
+        raise TypeError(f"plain_command: {func.__qualname__} does not pass only a tuple to _run")
+    consts: List[Any] = []
+    slots: List[int] = []
+    for arg in args:
+        index = next((i for i, mark in enumerate(marks) if arg is mark), -1)
+        if index < 0 and type(arg) is not str:
+            raise TypeError(f"plain_command: {func.__qualname__} passes {arg!r} to _run")
+        consts.append(None if index >= 0 else arg)
+        slots.append(index)
+    return tuple(consts), tuple(slots)
+
+
+def plain_command(func: _F) -> _F:
+    """Run a command method in C when it is called positionally.
+
+    For a method whose body only hands its parameters to the hook, in order and
+    among constant strings (``return self._run(("GET", name))``): the body is run
+    once here, on a recording host, to learn that tuple, and the method becomes a
+    ``_core.CommandMethod``, which builds the tuple and calls ``self._run`` with no
+    Python frame (on a pipeline, it queues the command with no tuple at all).
+    Calls with keywords, or with a wrong count, run the body itself. Reached
+    through ``__wrapped__``, the function keeps its signature for ``inspect`` and
+    ``help``. A body that does anything else is refused here, at import.
+    """
+    code = func.__code__
+    nparams = code.co_argcount - 1
+    if (
+        nparams < 0
+        or func.__defaults__
+        or func.__kwdefaults__
+        or code.co_kwonlyargcount
+        or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
+    ):
+        raise TypeError(f"plain_command: {func.__qualname__} takes other parameters")
+    # Two runs with different marks, all alive at once: a constant that came from
+    # a parameter (str(name)) differs between them, a real constant does not.
+    marks = [[object() for _ in range(nparams)] for _ in range(2)]
+    runs = [_learn(func, m) for m in marks]
+    if runs[0] != runs[1]:
+        raise TypeError(f"plain_command: {func.__qualname__} computes an argument")
+    consts, slots = runs[0]
+    method = CommandMethod(func, consts, slots, nparams)
+    functools.update_wrapper(method, func)
+    return method  # type: ignore[return-value]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from .base import CommandsBase, NeverDecode
+from .base import CommandsBase, NeverDecode, plain_command
 from .callbacks import as_text, is_ok, text_pairs
 from .types import KeyT
 
@@ -92,6 +92,7 @@ class DiagnosticsCommands(CommandsBase):
         """MEMORY STATS as a dict (keys and text values as str, db.N nested)."""
         return self._run(("MEMORY", "STATS"), _memory_stats)
 
+    @plain_command
     def memory_malloc_stats(self) -> Any:
         """The allocator's own report (text)."""
         return self._run(("MEMORY", "MALLOC-STATS"))
@@ -100,10 +101,12 @@ class DiagnosticsCommands(CommandsBase):
         """Ask the allocator to release dirty pages."""
         return self._run(("MEMORY", "PURGE"), is_ok)
 
+    @plain_command
     def memory_doctor(self) -> Any:
         """MEMORY DOCTOR's advice (text). redis-py raises NotImplementedError."""
         return self._run(("MEMORY", "DOCTOR"))
 
+    @plain_command
     def memory_help(self) -> Any:
         """MEMORY HELP's lines. redis-py raises NotImplementedError."""
         return self._run(("MEMORY", "HELP"))
@@ -118,6 +121,7 @@ class DiagnosticsCommands(CommandsBase):
             return self._run(NeverDecode(("SLOWLOG", "GET")), _slowlog_get)
         return self._run(NeverDecode(("SLOWLOG", "GET", num)), _slowlog_get)
 
+    @plain_command
     def slowlog_len(self) -> int:
         """How many entries the slow log holds."""
         return self._run(("SLOWLOG", "LEN"))
@@ -128,10 +132,12 @@ class DiagnosticsCommands(CommandsBase):
 
     # -- LATENCY ---------------------------------------------------------------------------
 
+    @plain_command
     def latency_history(self, event: str) -> List[List[int]]:
         """[[timestamp, latency ms], ...] of ``event``."""
         return self._run(("LATENCY", "HISTORY", event))
 
+    @plain_command
     def latency_latest(self) -> List[List[Any]]:
         """[[event, timestamp, latest ms, max ms], ...]."""
         return self._run(("LATENCY", "LATEST"))
@@ -140,10 +146,12 @@ class DiagnosticsCommands(CommandsBase):
         """Forget the latency of ``events`` (all when none); how many were reset."""
         return self._run(("LATENCY", "RESET", *events))
 
+    @plain_command
     def latency_doctor(self) -> Any:
         """LATENCY DOCTOR's report (text). redis-py raises NotImplementedError."""
         return self._run(("LATENCY", "DOCTOR"))
 
+    @plain_command
     def latency_graph(self, event: str) -> Any:
         """An ASCII graph of ``event``'s latency. redis-py raises NotImplementedError."""
         return self._run(("LATENCY", "GRAPH", event))
@@ -164,6 +172,7 @@ class DiagnosticsCommands(CommandsBase):
         out). redis-py raises NotImplementedError."""
         return self._run(("COMMAND", "INFO", *names), _command_result)
 
+    @plain_command
     def command_count(self) -> int:
         """How many commands the server has."""
         return self._run(("COMMAND", "COUNT"))

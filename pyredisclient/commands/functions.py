@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
-from .base import CommandsBase, NeverDecode
+from .base import CommandsBase, NeverDecode, plain_command
 from .callbacks import is_ok
 
 
@@ -59,10 +59,12 @@ class FunctionCommands(CommandsBase):
             return self._run(("FUNCTION", "RESTORE", payload), is_ok)
         return self._run(("FUNCTION", "RESTORE", payload, policy), is_ok)
 
+    @plain_command
     def function_kill(self) -> Any:
         """Kill the function running now (it must not have written yet)."""
         return self._run(("FUNCTION", "KILL"))
 
+    @plain_command
     def function_stats(self) -> Any:
         """The running function and the engines, as the server answers."""
         return self._run(("FUNCTION", "STATS"))

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from ..exceptions import DataError
 from .args import expire_flags, expiry_args, flatten, list_or_args
-from .base import CommandsBase
+from .base import CommandsBase, plain_command
 from .callbacks import pairs_to_dict
 from .types import AbsExpiryT, EncodableT, ExpiryT, KeyT
 
@@ -68,10 +68,12 @@ class HashCommands(CommandsBase):
             args += flatten(mapping)
         return self._run(args)
 
+    @plain_command
     def hsetnx(self, name: KeyT, key: EncodableT, value: EncodableT) -> int:
         """Set field ``key`` of hash ``name`` if it does not exist; 1 if set."""
         return self._run(("HSETNX", name, key, value))
 
+    @plain_command
     def hget(self, name: KeyT, key: EncodableT) -> Any:
         """Return field ``key`` of hash ``name``, or None."""
         return self._run(("HGET", name, key))
@@ -100,14 +102,17 @@ class HashCommands(CommandsBase):
         """Add the float ``amount`` to field ``key`` of hash ``name``."""
         return self._run(("HINCRBYFLOAT", name, key, amount), float)
 
+    @plain_command
     def hkeys(self, name: KeyT) -> List[Any]:
         """Return the field names of hash ``name``."""
         return self._run(("HKEYS", name))
 
+    @plain_command
     def hvals(self, name: KeyT) -> List[Any]:
         """Return the values of hash ``name``."""
         return self._run(("HVALS", name))
 
+    @plain_command
     def hlen(self, name: KeyT) -> int:
         """Return the number of fields in hash ``name``."""
         return self._run(("HLEN", name))
@@ -118,6 +123,7 @@ class HashCommands(CommandsBase):
             raise DataError("'hmset' with 'mapping' of length 0")
         return self._run(("HMSET", name, *flatten(mapping)), bool)
 
+    @plain_command
     def hstrlen(self, name: KeyT, key: EncodableT) -> int:
         """Return the length of the value of field ``key`` (0 if absent)."""
         return self._run(("HSTRLEN", name, key))

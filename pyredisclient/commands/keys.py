@@ -10,7 +10,7 @@ from typing import Any, List, Tuple
 
 from ..exceptions import DataError
 from .args import expire_flags
-from .base import CommandsBase, NeverDecode
+from .base import CommandsBase, NeverDecode, plain_command
 from .callbacks import is_ok
 from .types import AbsExpiryT, EncodableT, ExpiryT, KeyT, PatternT
 
@@ -93,10 +93,12 @@ class KeyCommands(CommandsBase):
             when = int(when.timestamp() * 1000)
         return self._run(("PEXPIREAT", name, when, *expire_flags(nx, xx, gt, lt)), bool)
 
+    @plain_command
     def ttl(self, name: KeyT) -> int:
         """Return the seconds to live of ``name`` (-1 no expiry, -2 no key)."""
         return self._run(("TTL", name))
 
+    @plain_command
     def pttl(self, name: KeyT) -> int:
         """Return the milliseconds to live of ``name`` (-1 no expiry, -2 no key)."""
         return self._run(("PTTL", name))
@@ -105,6 +107,7 @@ class KeyCommands(CommandsBase):
         """Remove the expiry of ``name``; True if there was one."""
         return self._run(("PERSIST", name), bool)
 
+    @plain_command
     def type(self, name: KeyT) -> Any:
         """Return the type of ``name`` as the server names it (b"string", b"none", ...)."""
         return self._run(("TYPE", name))
@@ -144,10 +147,12 @@ class KeyCommands(CommandsBase):
         """Update the last access time of keys; return how many exist."""
         return self._run(("TOUCH", *args))
 
+    @plain_command
     def expiretime(self, key: KeyT) -> int:
         """Return the unix time in seconds at which ``key`` expires (-1, -2 as TTL)."""
         return self._run(("EXPIRETIME", key))
 
+    @plain_command
     def pexpiretime(self, key: KeyT) -> int:
         """Return the unix time in milliseconds at which ``key`` expires."""
         return self._run(("PEXPIRETIME", key))

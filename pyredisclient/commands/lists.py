@@ -9,7 +9,7 @@ from typing import Any, Iterable, List, Tuple
 
 from ..exceptions import DataError
 from .args import list_or_args
-from .base import CommandsBase
+from .base import CommandsBase, plain_command
 from .callbacks import is_ok, to_tuple_or_none
 from .types import Callback, EncodableT, KeysT, KeyT
 
@@ -48,14 +48,17 @@ class ListCommands(CommandsBase):
             return self._run(("RPOP", name, count))
         return self._run(("RPOP", name))
 
+    @plain_command
     def lrange(self, name: KeyT, start: int, end: int) -> List[Any]:
         """Return the elements of list ``name`` from ``start`` to ``end`` inclusive."""
         return self._run(("LRANGE", name, start, end))
 
+    @plain_command
     def llen(self, name: KeyT) -> int:
         """Return the length of list ``name``."""
         return self._run(("LLEN", name))
 
+    @plain_command
     def lindex(self, name: KeyT, index: int) -> Any:
         """Return the element at ``index`` of list ``name``, or None."""
         return self._run(("LINDEX", name, index))
@@ -64,6 +67,7 @@ class ListCommands(CommandsBase):
         """Set the element at ``index`` of list ``name`` to ``value``."""
         return self._run(("LSET", name, index, value), is_ok)
 
+    @plain_command
     def lrem(self, name: KeyT, count: int, value: EncodableT) -> int:
         """Remove ``count`` occurrences of ``value`` (0: all); return how many."""
         return self._run(("LREM", name, count, value))
@@ -95,6 +99,7 @@ class ListCommands(CommandsBase):
         """Push ``values`` onto the tail of ``name`` only if it exists; return its length."""
         return self._run(("RPUSHX", name, *values))
 
+    @plain_command
     def linsert(self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT) -> int:
         """Insert ``value`` BEFORE or AFTER ``refvalue``; the new length, -1 if no
         ``refvalue``, 0 if no list."""
@@ -119,6 +124,7 @@ class ListCommands(CommandsBase):
             args += ("MAXLEN", maxlen)
         return self._run(args)
 
+    @plain_command
     def rpoplpush(self, src: KeyT, dst: KeyT) -> Any:
         """Pop the tail of ``src``, push it onto the head of ``dst``, return it."""
         return self._run(("RPOPLPUSH", src, dst))

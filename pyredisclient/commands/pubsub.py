@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
-from .base import CommandsBase
+from .base import CommandsBase, plain_command
 from .callbacks import pairs_to_tuples
 from .types import EncodableT, KeyT, PatternT
 
@@ -19,10 +19,12 @@ from .types import EncodableT, KeyT, PatternT
 class PubSubCommands(CommandsBase):
     __slots__ = ()
 
+    @plain_command
     def publish(self, channel: KeyT, message: EncodableT) -> int:
         """Publish ``message`` on ``channel``; return the number of receivers."""
         return self._run(("PUBLISH", channel, message))
 
+    @plain_command
     def spublish(self, shard_channel: KeyT, message: EncodableT) -> int:
         """Publish ``message`` on a shard channel (Redis 7); the number of receivers."""
         return self._run(("SPUBLISH", shard_channel, message))
@@ -35,6 +37,7 @@ class PubSubCommands(CommandsBase):
         """``(channel, subscribers)`` for each channel given (patterns excluded)."""
         return self._run(("PUBSUB", "NUMSUB", *args), pairs_to_tuples)
 
+    @plain_command
     def pubsub_numpat(self) -> int:
         """The number of pattern subscriptions of all clients."""
         return self._run(("PUBSUB", "NUMPAT"))

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 from ..exceptions import DataError, RedisError
 from .args import list_or_args
-from .base import CommandsBase, NeverDecode
+from .base import CommandsBase, NeverDecode, plain_command
 from .callbacks import (
     as_text,
     client_info_result,
@@ -187,6 +187,7 @@ class ServerCommands(CommandsBase):
         """Ping the server; True when it answers PONG."""
         return self._run(("PING",), is_pong)
 
+    @plain_command
     def echo(self, value: EncodableT) -> Any:
         """Return ``value`` as the server echoes it."""
         return self._run(("ECHO", value))
@@ -207,14 +208,17 @@ class ServerCommands(CommandsBase):
             return self._run(("AUTH", username, password), is_ok)
         return self._run(("AUTH", password), is_ok)
 
+    @plain_command
     def hello(self) -> Any:
         """Refused: the client speaks RESP2 and runs the handshake itself."""
         return self._run(("HELLO",))
 
+    @plain_command
     def sync(self) -> Any:
         """Refused: replication, not a client command."""
         return self._run(("SYNC",))
 
+    @plain_command
     def psync(self, replicationid: str, offset: int) -> Any:
         """Refused: replication, not a client command."""
         return self._run(("PSYNC", replicationid, offset))
@@ -227,6 +231,7 @@ class ServerCommands(CommandsBase):
         nothing and only warns; pipelines define their own ``watch``."""
         return self._run(("WATCH", *names))
 
+    @plain_command
     def unwatch(self) -> bool:
         """Refused like :meth:`watch`: use ``pipe.unwatch()`` on a pipeline."""
         return self._run(("UNWATCH",))
@@ -261,6 +266,7 @@ class ServerCommands(CommandsBase):
             return self._run(NeverDecode(("INFO",)), info_result)
         return self._run(NeverDecode(("INFO", section, *args)), info_result)
 
+    @plain_command
     def dbsize(self) -> int:
         """Return the number of keys in the current database."""
         return self._run(("DBSIZE",))
@@ -273,6 +279,7 @@ class ServerCommands(CommandsBase):
         """When the last successful save happened (local time)."""
         return self._run(("LASTSAVE",), _lastsave)
 
+    @plain_command
     def role(self) -> List[Any]:
         """ROLE as the server answers: ["master", offset, replicas] or a replica's."""
         return self._run(("ROLE",))
@@ -283,6 +290,7 @@ class ServerCommands(CommandsBase):
             return self._run(("LOLWUT", "VERSION", *version_numbers))
         return self._run(("LOLWUT",))
 
+    @plain_command
     def object(self, infotype: str, key: KeyT) -> Any:
         """Return OBJECT ``infotype`` (encoding, idletime, freq, refcount) of ``key``."""
         return self._run(("OBJECT", infotype, key))
@@ -291,6 +299,7 @@ class ServerCommands(CommandsBase):
         """DEBUG OBJECT ``key`` as a dict (the server must allow DEBUG)."""
         return self._run(("DEBUG", "OBJECT", key), _debug_object)
 
+    @plain_command
     def debug_segfault(self) -> Any:
         """DEBUG SEGFAULT: crash the server (tests of crash handling only)."""
         return self._run(("DEBUG", "SEGFAULT"))
@@ -350,10 +359,12 @@ class ServerCommands(CommandsBase):
 
     # -- replication -----------------------------------------------------------------------
 
+    @plain_command
     def wait(self, num_replicas: int, timeout: int) -> int:
         """Wait up to ``timeout`` ms for ``num_replicas`` to acknowledge the writes."""
         return self._run(("WAIT", num_replicas, timeout))
 
+    @plain_command
     def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> List[int]:
         """WAITAOF (Redis 7.2): wait up to ``timeout`` ms until the writes are fsynced
         to the local AOF (``num_local`` 0 or 1) and to ``num_replicas`` replicas'
@@ -413,6 +424,7 @@ class ServerCommands(CommandsBase):
         """Reset the statistics INFO reports."""
         return self._run(("CONFIG", "RESETSTAT"), is_ok)
 
+    @plain_command
     def config_rewrite(self) -> Any:
         """Write the running configuration to the server's config file."""
         return self._run(("CONFIG", "REWRITE"))
@@ -432,6 +444,7 @@ class ServerCommands(CommandsBase):
         """Return the name of the connection this command runs on, or None."""
         return self._run(("CLIENT", "GETNAME"), as_text)
 
+    @plain_command
     def client_id(self) -> int:
         """The id of the (pooled) connection this command runs on."""
         return self._run(("CLIENT", "ID"))
@@ -440,6 +453,7 @@ class ServerCommands(CommandsBase):
         """CLIENT INFO of the connection this command runs on, as a dict."""
         return self._run(("CLIENT", "INFO"), client_info_result)
 
+    @plain_command
     def client_getredir(self) -> int:
         """The client id tracking redirects go to (-1: none, as tracking is refused)."""
         return self._run(("CLIENT", "GETREDIR"))
@@ -505,6 +519,7 @@ class ServerCommands(CommandsBase):
             return self._run(("CLIENT", "PAUSE", timeout), is_ok)
         return self._run(("CLIENT", "PAUSE", timeout, "WRITE"), is_ok)
 
+    @plain_command
     def client_unpause(self) -> Any:
         """End a CLIENT PAUSE."""
         return self._run(("CLIENT", "UNPAUSE"))
@@ -515,14 +530,17 @@ class ServerCommands(CommandsBase):
             return self._run(("CLIENT", "UNBLOCK", int(client_id), "ERROR"), _to_bool)
         return self._run(("CLIENT", "UNBLOCK", int(client_id)), _to_bool)
 
+    @plain_command
     def client_reply(self, reply: str) -> Any:
         """Refused: CLIENT REPLY OFF/SKIP would desynchronise a pooled connection."""
         return self._run(("CLIENT", "REPLY", reply))
 
+    @plain_command
     def client_no_evict(self, mode: str) -> Any:
         """Refused: it changes the state of one pooled connection."""
         return self._run(("CLIENT", "NO-EVICT", mode))
 
+    @plain_command
     def client_no_touch(self, mode: str) -> Any:
         """Refused: it changes the state of one pooled connection."""
         return self._run(("CLIENT", "NO-TOUCH", mode))

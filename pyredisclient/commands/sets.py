@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, List, Set
 
 from .args import list_or_args
-from .base import CommandsBase
+from .base import CommandsBase, plain_command
 from .callbacks import to_set
 from .types import EncodableT, KeysT, KeyT
 
@@ -28,10 +28,12 @@ class SetCommands(CommandsBase):
         """Return the members of set ``name`` as a set."""
         return self._run(("SMEMBERS", name), to_set)
 
+    @plain_command
     def sismember(self, name: KeyT, value: EncodableT) -> int:
         """Return 1 if ``value`` is a member of set ``name``, else 0."""
         return self._run(("SISMEMBER", name, value))
 
+    @plain_command
     def scard(self, name: KeyT) -> int:
         """Return the number of members of set ``name``."""
         return self._run(("SCARD", name))

@@ -9,7 +9,7 @@ from typing import Any, List, Mapping, Sequence, Tuple
 
 from ..exceptions import DataError
 from .args import list_or_args
-from .base import CommandsBase
+from .base import CommandsBase, plain_command
 from .callbacks import float_or_none, int_or_none, rank_with_score, score_pairs
 from .types import EncodableT, KeysT, KeyT, ScoreCastT, ZScoreBoundT
 
@@ -301,26 +301,32 @@ class SortedSetCommands(CommandsBase):
             )
         return self._run(("ZREVRANK", name, value))
 
+    @plain_command
     def zcard(self, name: KeyT) -> int:
         """Return the number of members of sorted set ``name``."""
         return self._run(("ZCARD", name))
 
+    @plain_command
     def zcount(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> int:
         """Return the number of members with scores between ``min`` and ``max``."""
         return self._run(("ZCOUNT", name, min, max))
 
+    @plain_command
     def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> int:
         """Return the number of members between lexical bounds ``min`` and ``max``."""
         return self._run(("ZLEXCOUNT", name, min, max))
 
+    @plain_command
     def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> int:
         """Remove the members between lexical bounds; return how many."""
         return self._run(("ZREMRANGEBYLEX", name, min, max))
 
+    @plain_command
     def zremrangebyrank(self, name: KeyT, min: int, max: int) -> int:
         """Remove the members with ranks ``min`` to ``max``; return how many."""
         return self._run(("ZREMRANGEBYRANK", name, min, max))
 
+    @plain_command
     def zremrangebyscore(self, name: KeyT, min: ZScoreBoundT, max: ZScoreBoundT) -> int:
         """Remove the members with scores between ``min`` and ``max``; return how many."""
         return self._run(("ZREMRANGEBYSCORE", name, min, max))

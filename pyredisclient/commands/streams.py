@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Tuple, Union
 
 from ..exceptions import DataError
-from .base import CommandsBase
+from .base import CommandsBase, plain_command
 from .callbacks import as_text, is_ok, pairs_to_dict
 from .types import Callback, EncodableT, KeyT
 
@@ -205,6 +205,7 @@ class StreamCommands(CommandsBase):
             raise DataError("XADD fields must be a non-empty dict")
         return self._run((*args, id, *(x for pair in fields.items() for x in pair)))
 
+    @plain_command
     def xlen(self, name: KeyT) -> int:
         """Return the number of entries of stream ``name``."""
         return self._run(("XLEN", name))
@@ -455,10 +456,12 @@ class StreamCommands(CommandsBase):
         """Destroy consumer group ``groupname``; True if it existed."""
         return self._run(("XGROUP", "DESTROY", name, groupname), bool)
 
+    @plain_command
     def xgroup_createconsumer(self, name: KeyT, groupname: GroupT, consumername: ConsumerT) -> int:
         """Create ``consumername`` in group ``groupname``; 1 if it is new."""
         return self._run(("XGROUP", "CREATECONSUMER", name, groupname, consumername))
 
+    @plain_command
     def xgroup_delconsumer(self, name: KeyT, groupname: GroupT, consumername: ConsumerT) -> int:
         """Delete ``consumername`` from group ``groupname``; return how many entries
         it had pending."""

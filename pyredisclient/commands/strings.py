@@ -10,7 +10,7 @@ from typing import Any, List, Mapping, Sequence, Tuple, Union
 
 from ..exceptions import DataError
 from .args import expiry_args, flatten, list_or_args
-from .base import CommandsBase, host_bound
+from .base import CommandsBase, host_bound, plain_command
 from .callbacks import empty_list, is_ok, set_result
 from .types import AbsExpiryT, EncodableT, ExpiryT, KeysT, KeyT
 
@@ -88,6 +88,7 @@ class BitFieldOperation:
 class StringCommands(CommandsBase):
     __slots__ = ()
 
+    @plain_command
     def get(self, name: KeyT) -> Any:
         """Return the value at ``name``, or None."""
         return self._run(("GET", name))
@@ -151,10 +152,12 @@ class StringCommands(CommandsBase):
             args += ("KEEPTTL",)
         return self._run(args, None if get else set_result)
 
+    @plain_command
     def getset(self, name: KeyT, value: EncodableT) -> Any:
         """Set ``name`` to ``value`` and return the old value (or None)."""
         return self._run(("GETSET", name, value))
 
+    @plain_command
     def getdel(self, name: KeyT) -> Any:
         """Return the value at ``name`` (or None) and delete the key."""
         return self._run(("GETDEL", name))
@@ -216,10 +219,12 @@ class StringCommands(CommandsBase):
             time_ms = int(time_ms.total_seconds() * 1000)
         return self._run(("PSETEX", name, time_ms, value), bool)
 
+    @plain_command
     def append(self, key: KeyT, value: EncodableT) -> int:
         """Append ``value`` to the string at ``key``; return the new length."""
         return self._run(("APPEND", key, value))
 
+    @plain_command
     def strlen(self, name: KeyT) -> int:
         """Return the length in bytes of the string at ``name``."""
         return self._run(("STRLEN", name))
@@ -240,6 +245,7 @@ class StringCommands(CommandsBase):
 
     decr = decrby
 
+    @plain_command
     def getrange(self, key: KeyT, start: int, end: int) -> Any:
         """Return the bytes of the string at ``key`` from ``start`` to ``end`` inclusive."""
         return self._run(("GETRANGE", key, start, end))
@@ -248,6 +254,7 @@ class StringCommands(CommandsBase):
         """GETRANGE under its old name, ``end`` defaulting to the last byte."""
         return self._run(("SUBSTR", name, start, end))
 
+    @plain_command
     def setrange(self, name: KeyT, offset: int, value: EncodableT) -> int:
         """Overwrite the string at ``name`` from ``offset``; return its new length."""
         return self._run(("SETRANGE", name, offset, value))
@@ -276,6 +283,7 @@ class StringCommands(CommandsBase):
 
     # -- bits ----------------------------------------------------------------------------
 
+    @plain_command
     def getbit(self, name: KeyT, offset: int) -> int:
         """Return the bit at ``offset`` of the string at ``name``."""
         return self._run(("GETBIT", name, offset))

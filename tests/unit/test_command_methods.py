@@ -553,7 +553,7 @@ def public_methods() -> list[str]:
     family_tests = "".join(p.read_text(encoding="utf-8") for p in scripts.glob("test_cmd_*.py"))
     return sorted(
         name
-        for name, value in inspect.getmembers(CoreCommands, inspect.isfunction)
+        for name, value in inspect.getmembers(CoreCommands, inspect.isroutine)
         if not name.startswith("_")
         and f'c("{name}"' not in family_tests
         and f"c.{name}(" not in family_tests
