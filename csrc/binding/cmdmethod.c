@@ -81,6 +81,16 @@ CommandMethod_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
+/* Argument i of the command: its constant, or the parameter it takes
+ * (args[0] is self).  Borrowed. */
+static inline PyObject *
+command_arg(const CommandMethodObject *self, PyObject *const *args,
+            Py_ssize_t i)
+{
+    return self->slot[i] < 0 ? PyTuple_GET_ITEM(self->consts, i)
+                             : args[1 + self->slot[i]];
+}
+
 /* The call: the fast path for exactly self + nparams positional
  * arguments, the Python function for anything else. */
 static PyObject *
@@ -117,8 +127,7 @@ CommandMethod_vectorcall(PyObject *callable, PyObject *const *args,
          * copies their bytes). */
         PyObject *items[PYRC_CM_STACK];
         for (i = 0; i < n; i++) {
-            items[i] = self->slot[i] < 0 ? PyTuple_GET_ITEM(self->consts, i)
-                                         : args[1 + self->slot[i]];
+            items[i] = command_arg(self, args, i);
         }
         res = pyrc_batch_queue_items((BatchObject *)PyCFunction_GET_SELF(run),
                                      items, n, NULL, Py_None);
@@ -131,8 +140,7 @@ CommandMethod_vectorcall(PyObject *callable, PyObject *const *args,
         return NULL;
     }
     for (i = 0; i < n; i++) {
-        PyObject *o = self->slot[i] < 0 ? PyTuple_GET_ITEM(self->consts, i)
-                                        : args[1 + self->slot[i]];
+        PyObject *o = command_arg(self, args, i);
         Py_INCREF(o);
         PyTuple_SET_ITEM(tuple, i, o);
     }
