@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from forkchild import run_in_child
+from forkchild import run_in_child_async
 
 import pyredisclient
 from pyredisclient import AsyncRedisClusterClient, RedisClient, RedisClusterClient, _core
@@ -240,15 +240,11 @@ def test_slot_migration_under_asyncio_load(redis_cluster: RedisClusterServers) -
             slot = _core.key_slot(workers[0].keys[0])
             owner = redis_cluster.node_for_slot(slot)
             dest = target if owner is not target else source
-            # The migration runs in a forked child: a thread of this process
-            # needs the GIL for every step, and 64 busy tasks under coverage
-            # tracing starved one for over 30 s in CI.
-            loop = asyncio.get_running_loop()
-            moved = await loop.run_in_executor(
-                None,
-                run_in_child,
-                lambda: migrate_in_child(redis_cluster, slot, dest),
-                60.0,
+            # The migration runs in a forked child, forked from and awaited on this
+            # loop: a thread of this process would need the GIL for every step,
+            # and 64 busy tasks under coverage tracing starved one for over 100 s.
+            moved = await run_in_child_async(
+                lambda: migrate_in_child(redis_cluster, slot, dest), 60.0
             )
             assert moved >= 1
             await asyncio.sleep(0.5)
