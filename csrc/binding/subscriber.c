@@ -559,6 +559,37 @@ Subscriber_close(SubscriberObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(Subscriber_move_doc,
+             "move($self, host, port, /)\n--\n\n"
+             "Move to the server at host:port: the next read drops the\n"
+             "connection, connects there, subscribes everything again and\n"
+             "returns a 'reconnect' message for the gap, as after a lost\n"
+             "connection.  For a cluster's classic pub/sub whose node left.");
+
+static PyObject *
+Subscriber_move(SubscriberObject *self, PyObject *args)
+{
+    const char *host;
+    int port, rc;
+
+    if (!PyArg_ParseTuple(args, "si:move", &host, &port) ||
+        check_init(self) < 0) {
+        return NULL;
+    }
+    rc = prc_sub_move(self->sub, host, port);
+    if (rc == PRC_EINVAL) {
+        PyErr_Format(PyExc_ValueError,
+                     "move() needs a host name and a port in 1..65535 (and a "
+                     "TCP subscription), not %R:%d",
+                     PyTuple_GET_ITEM(args, 0), port);
+        return NULL;
+    }
+    if (rc != 0) {
+        return sub_error(self, rc, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
 PyDoc_STRVAR(Subscriber_count_doc,
              "count($self, set, /)\n--\n\n"
              "How many names set 0 (channels), 1 (patterns) or 2 (shard\n"
@@ -605,7 +636,21 @@ Subscriber_get_subscribed(SubscriberObject *self, void *unused)
     return PyBool_FromLong(prc_sub_subscribed(self->sub));
 }
 
+static PyObject *
+Subscriber_get_connected(SubscriberObject *self, void *unused)
+{
+    (void)unused;
+    if (check_init(self) < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(prc_sub_connected(self->sub));
+}
+
 static PyGetSetDef Subscriber_getset[] = {
+    {"connected", (getter)Subscriber_get_connected, NULL,
+     "Connected to the server now: False while connecting, waiting to\n"
+     "reconnect, before the first request, and once closed.",
+     NULL},
     {"subscribed", (getter)Subscriber_get_subscribed, NULL,
      "Subscribed to anything: names in the sets, or confirmations the\n"
      "server has not yet taken back.  False once closed.",
@@ -625,6 +670,7 @@ static PyMethodDef Subscriber_methods[] = {
      Subscriber_flush_step_doc},
     {"close", (PyCFunction)Subscriber_close, METH_NOARGS,
      Subscriber_close_doc},
+    {"move", (PyCFunction)Subscriber_move, METH_VARARGS, Subscriber_move_doc},
     {"count", (PyCFunction)Subscriber_count, METH_O, Subscriber_count_doc},
     {"stats", (PyCFunction)Subscriber_stats, METH_NOARGS,
      Subscriber_stats_doc},

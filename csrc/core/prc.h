@@ -1390,6 +1390,15 @@ int prc_sub_subscribe(prc_sub_t *s, int set, int n, const char *const *names,
                       const size_t *lens);
 int prc_sub_unsubscribe(prc_sub_t *s, int set, int n, const char *const *names,
                         const size_t *lens);
+/*
+ * Move to another server (host:port, copied): the reader's next step
+ * drops the connection as a loss and connects to the new address, where
+ * everything in the sets is subscribed again and the gap is reported
+ * (PRC_SUB_RECONNECTED) as after any loss.  For a cluster's classic
+ * pub/sub, whose node left.  0, or PRC_ECLOSED, PRC_ENOMEM, PRC_EINVAL (a
+ * bad address, or a unix socket subscriber).
+ */
+int prc_sub_move(prc_sub_t *s, const char *host, int port);
 /* Send PING (msg NULL: without an argument); its pong is a message. */
 int prc_sub_ping(prc_sub_t *s, const char *msg, size_t len);
 
@@ -1421,6 +1430,9 @@ int prc_sub_flush(prc_sub_t *s, int mode, int64_t deadline, prc_sub_io_t *io);
 /* Subscribed to anything (the sets, or confirmations not yet unsubscribed
  * by the server)?  0 once closed. */
 int prc_sub_subscribed(prc_sub_t *s);
+/* Connected (and set up) now?  0 while connecting, backing off, idle or
+ * closed. */
+int prc_sub_connected(prc_sub_t *s);
 /* How many names a set holds. */
 int prc_sub_count(prc_sub_t *s, int set);
 /* A loss to log, once per outage: 1 with why in buf, else 0. */

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sub_int.h"
@@ -139,6 +140,7 @@ prc_sub_free(prc_sub_t *s)
     prc_wbuf_free(&s->out);
     prc_wbuf_free(&s->later);
     free(s->resub);
+    free(s->move_host);
     prc__conn_cfg_free(&s->cfg);
     free(s);
 }
@@ -456,6 +458,39 @@ prc_sub_ping(prc_sub_t *s, const char *msg, size_t len)
     return rc;
 }
 
+int
+prc_sub_move(prc_sub_t *s, const char *host, int port)
+{
+    char *copy;
+    int rc = 0;
+
+    if (in_child(s)) {
+        return PRC_ECLOSED;
+    }
+    if (host == NULL || host[0] == '\0' || port < 1 || port > 65535) {
+        return PRC_EINVAL;
+    }
+    copy = strdup(host);
+    if (copy == NULL) {
+        return PRC_ENOMEM;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->closed) {
+        rc = PRC_ECLOSED;
+    } else if (s->cfg.unix_path != NULL) {
+        rc = PRC_EINVAL;
+    } else {
+        free(s->move_host); /* a later move wins */
+        s->move_host = copy;
+        s->move_port = port;
+        copy = NULL;
+        wake_locked(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(copy);
+    return rc;
+}
+
 /* ---- state -------------------------------------------------------------- */
 
 int
@@ -468,6 +503,20 @@ prc_sub_subscribed(prc_sub_t *s)
     }
     pthread_mutex_lock(&s->mu);
     r = !s->closed && (prc__sub_has_names(s) || s->active);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+int
+prc_sub_connected(prc_sub_t *s)
+{
+    int r;
+
+    if (in_child(s)) {
+        return 0;
+    }
+    pthread_mutex_lock(&s->mu);
+    r = !s->closed && s->state == SUB_READY;
     pthread_mutex_unlock(&s->mu);
     return r;
 }

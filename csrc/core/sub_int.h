@@ -108,6 +108,10 @@ struct prc_sub_s {
     int resub_head;
     int resub_n;
     int resub_cap;
+    /* A move asked for (prc_sub_move), applied by the reader's next step:
+     * the new host (owned until then) and port; NULL: none. */
+    char *move_host;
+    int move_port;
 
     /* Written by the reader (its turn held), read by it. */
     prc_sub_msg_t msg;

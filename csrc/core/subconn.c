@@ -129,6 +129,32 @@ lost_conn(prc_sub_t *s)
     lost(s, why);
 }
 
+/*
+ * The move prc_sub_move asked for: a connection to the old address is
+ * lost (the outage and its report start as for any loss, with "moved to"
+ * as the reason unless one had started already), the config takes the new
+ * address, and the next step connects there at once.
+ */
+static void
+apply_move(prc_sub_t *s)
+{
+    char why[PRC_ERRSTR_LEN];
+
+    snprintf(why, sizeof(why), "moved to %s:%d", s->move_host, s->move_port);
+    if (s->conn != NULL) {
+        lost(s, why);
+    }
+    free(s->cfg.owned[0]); /* the host: owned[0] (prc__conn_cfg_init) */
+    s->cfg.owned[0] = s->move_host;
+    s->cfg.host = s->move_host;
+    s->cfg.port = s->move_port;
+    s->move_host = NULL;
+    if (s->state == SUB_BACKOFF) {
+        s->attempt = 0;
+        s->retry_at = 0;
+    }
+}
+
 /* Owe the resubscription n confirmations for its next command. */
 static int
 owe(prc_sub_t *s, int n)
@@ -423,6 +449,9 @@ int
 prc__sub_step_locked(prc_sub_t *s, int mode, int flags, int flush_only,
                      prc_sub_io_t *io)
 {
+    if (s->move_host != NULL) {
+        apply_move(s);
+    }
     for (;;) {
         int64_t now = prc_now();
         int rc;

@@ -391,6 +391,94 @@ TEST_IMPL(sub_reconnect_resubscribes)
     return TEST_OK;
 }
 
+/* A move (prc_sub_move) leaves a working server for another: the next
+ * read connects there, subscribes every set again and reports the gap
+ * with the move as its reason; later requests go to the new server. */
+TEST_IMPL(sub_move)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv, *srv2;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char t[256], line[128], want[96];
+    int i, seen = 0;
+
+    so.reply = CONFIRM("subscribe", "x", 9);
+    START_FAKE(srv, &so);
+    START_FAKE(srv2, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(subscribe1(s, PRC_SUB_PATTERNS, "p*"), 0);
+    for (i = 0; i < 2; i++) {
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
+                  PRC_SUB_MESSAGE);
+    }
+
+    /* Bad addresses are refused; the subscriber stays where it is. */
+    ASSERT_EQ(prc_sub_move(s, NULL, fakesrv_port(srv2)), PRC_EINVAL);
+    ASSERT_EQ(prc_sub_move(s, "", fakesrv_port(srv2)), PRC_EINVAL);
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", 0), PRC_EINVAL);
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", 65536), PRC_EINVAL);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.05, t, sizeof(t)), PRC_SUB_NONE);
+
+    /* Two moves before a read: the later one wins. */
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", test_free_port()), 0);
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", fakesrv_port(srv2)), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 2.0, t, sizeof(t)),
+              PRC_SUB_RECONNECTED);
+    snprintf(want, sizeof(want), " 1 1 0: moved to 127.0.0.1:%d",
+             fakesrv_port(srv2));
+    ASSERT_STR_CONTAINS(t, want);
+    for (i = 0; i < 2; i++) {
+        ASSERT_EQ(fakesrv_log(srv2, i, line, sizeof(line)), 0);
+        seen |= strcmp(line, "SUBSCRIBE a") == 0       ? 1
+                : strcmp(line, "PSUBSCRIBE p*") == 0 ? 2
+                                                     : 0;
+    }
+    ASSERT_EQ(seen, 3);
+    /* The resubscription's confirmations were dropped; a new subscribe
+     * goes to the new server. */
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.05, t, sizeof(t)), PRC_SUB_NONE);
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "b"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_EQ(fakesrv_log(srv2, 2, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SUBSCRIBE b");
+
+    prc_sub_close(s);
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", fakesrv_port(srv)), PRC_ECLOSED);
+    return TEST_OK;
+}
+
+/* A move while backing off from a server that is gone connects to the new
+ * one at once, not after the backoff; the gap keeps its first reason. */
+TEST_IMPL(sub_move_while_backing_off)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv2;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char t[256];
+    double t0;
+
+    so.reply = CONFIRM("subscribe", "x", 9);
+    START_FAKE(srv2, &so);
+    sub_opts(&o, NULL);
+    o.port = test_free_port(); /* nothing listens */
+    o.retry_base = o.retry_cap = 30.0;
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE); /* refused: a 15-30 s backoff */
+
+    t0 = test_now_ms();
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", fakesrv_port(srv2)), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 5.0, t, sizeof(t)),
+              PRC_SUB_RECONNECTED);
+    ASSERT_LT(test_now_ms() - t0, 1000 + SLACK_MS);
+    ASSERT_STR_CONTAINS(t, "Connection refused");
+    return TEST_OK;
+}
+
 /* An error answering a resubscription command stands for its missing
  * confirmations: it is delivered, and the gap is still reported. */
 TEST_IMPL(sub_resubscribe_refused)
@@ -997,5 +1085,11 @@ TEST_IMPL(sub_alloc)
         ASSERT_CODE(rc, PRC_ENOMEM);
     }
     ASSERT_EQ(prc_sub_count(s, PRC_SUB_CHANNELS), 1);
+    /* A move: the copy of the host; nothing is asked for when it fails. */
+    failalloc_arm(1);
+    rc = prc_sub_move(s, "127.0.0.1", 6379);
+    failalloc_arm(0);
+    ASSERT_CODE(rc, PRC_ENOMEM);
+    ASSERT_NULL(s->move_host);
     return TEST_OK;
 }

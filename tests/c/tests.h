@@ -203,6 +203,8 @@
     XX(sub_out_of_step)                                                       \
     XX(sub_refused_backs_off)                                                 \
     XX(sub_reconnect_resubscribes)                                            \
+    XX(sub_move)                                                              \
+    XX(sub_move_while_backing_off)                                            \
     XX(sub_resubscribe_refused)                                               \
     XX(sub_idle_health_checks)                                                \
     XX(sub_unanswered_ping_is_lost)                                           \

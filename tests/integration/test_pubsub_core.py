@@ -265,3 +265,34 @@ def test_step_for_an_event_loop(redis_server: Any, core: _core.Client) -> None:
         assert isinstance(r, dict) and r["type"] == "subscribe"
     finally:
         sub.close()
+
+
+def test_move_to_another_server(redis_server_factory: Callable[..., RedisServer]) -> None:
+    first, second = redis_server_factory(), redis_server_factory()
+    sub = _sub(first, socket_timeout=1.0)
+    client = _core.Client(host="127.0.0.1", port=second.port, socket_timeout=2.0)
+    try:
+        assert not sub.connected  # nothing asked for yet
+        sub.request(("SUBSCRIBE", "core:m"))
+        sub.flush()
+        assert _next(sub)["type"] == "subscribe" and sub.connected
+        for host, port in (("", second.port), ("127.0.0.1", 0), ("127.0.0.1", 70000)):
+            with pytest.raises(ValueError, match=r"port in 1\.\.65535"):
+                sub.move(host, port)
+        with pytest.raises(TypeError):
+            sub.move("127.0.0.1")  # type: ignore[call-arg]
+        sub.move("127.0.0.1", second.port)
+        event = _next(sub)
+        assert event["type"] == "reconnect"
+        assert event["data"]["reason"] == f"moved to 127.0.0.1:{second.port}"
+        assert event["data"]["channels"] == 1 and sub.connected
+        client.execute(("PUBLISH", "core:m", "there"))
+        assert _next(sub)["data"] == b"there"
+        first.stop()  # the subscription no longer needs it
+        assert sub.get_message(0.2, False) is None and sub.connected
+    finally:
+        sub.close()
+        client.close()
+    assert not sub.connected
+    with pytest.raises(_core.ConnectionError, match="closed"):
+        sub.move("127.0.0.1", second.port)
