@@ -12,6 +12,9 @@ subscription (:mod:`pyredisclient.pubsub`).
   subscribes the channel again on its new owner (neither reaches the caller); a node
   that keeps failing its reconnects makes the map be read again, so that a failover's
   new primary takes over its channels.
+* The classic connection follows a failover too: when its reconnects fail and the map
+  no longer names its node, it moves to a primary of the map and subscribes every
+  channel and pattern again there (``node`` says where it is).
 
 Each connection reconnects and resubscribes by itself as a standalone one does; its
 ``reconnect`` message carries ``data["node"]``, the ``host:port`` it reconnected to.
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Sequ
 from .._core import WANT_READ, WANT_WRITE, Subscriber, key_slot
 from .._steps import Steps, run_async, run_sync
 from ..client.base import core_client_kwargs
-from ..exceptions import ResponseError
+from ..exceptions import RedisError, ResponseError
 from ..pubsub import PubSub, PubSubStats
 from ..pubsub.aio import AsyncPubSub, acquire_within
 from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
@@ -94,6 +97,8 @@ class _Sharded:
         self._dropped: set[Any] = set()  # channels a node pushed sunsubscribe for
         self._recheck = False  # the placement is to be checked against the map
         self._disconnects: Dict[str, int] = {}
+        self._classic_disconnects = 0  # the classic connection's, at the last check
+        self._recheck_classic = False  # is its node still in the map?
         self._next_check = 0.0
         self._turn = 0
         self._finalizers: List[weakref.finalize[Any, Any]] = []
@@ -213,14 +218,26 @@ class _Sharded:
         """Subscribe again where the slot map says what this subscription has not
         followed yet: a MOVED, a sunsubscribe pushed by a node, failing reconnects."""
         now = time.monotonic()
-        if now >= self._next_check and self._shards:
+        if now >= self._next_check:
             self._next_check = now + _CHECK_EVERY
+            failed = self._sub.stats()["disconnects"]
+            if failed != self._classic_disconnects:
+                self._classic_disconnects = failed
+                self._recheck_classic = True
+                self._cluster._state.refresh_due = True
+            elif self._cluster._state.map is None:
+                # Made before the map was read: learn the other nodes while the
+                # seed answers, so that there is somewhere to go if it leaves.
+                yield from self._classic_steps(move=False)
             for node, sub in list(self._shards.items()):
                 failed = sub.stats()["disconnects"]
                 if failed != self._disconnects.get(node, 0):
                     self._disconnects[node] = failed
                     self._recheck = True
                     self._cluster._state.refresh_due = True
+        if self._recheck_classic:
+            self._recheck_classic = False
+            yield from self._classic_steps(move=True)
         if not (self._recheck or self._dropped):
             return
         if self._dropped:  # a node gave a slot away: read the new map (rate-limited)
@@ -246,6 +263,22 @@ class _Sharded:
                     key = self._key(wire)  # type: ignore[attr-defined]
                     self._quiet[(node, key)] = self._quiet.get((node, key), 0) + 1
                     self._shard(node).request(("SSUBSCRIBE", wire))
+
+    def _classic_steps(self, move: bool) -> Steps[None]:
+        """Read the map; with ``move``, move the classic connection, which is failing
+        its reconnects, off a node the map no longer names (a failover demoted it, or
+        it left the cluster). Any node hears every PUBLISH, so its channels and
+        patterns are subscribed again on a primary of the map, and the caller gets a
+        ``reconnect`` message for the gap, as after any lost connection. A map that
+        cannot be read now is read at the next check: an outage never fails a read."""
+        try:
+            smap = yield from self._cluster._map_steps()
+        except RedisError:
+            self._classic_disconnects = -1  # look again at the next check
+            return
+        if move and not self._sub.connected and self.node not in smap.nodes and smap.primaries:
+            self.node = random.choice(smap.primaries)
+            self._sub.move(*split_name(self.node))
 
     def _on_error(self, exc: ResponseError, node: str) -> bool:
         """A MOVED answering a shard connection's SSUBSCRIBE or SUNSUBSCRIBE: the map

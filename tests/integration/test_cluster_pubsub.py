@@ -320,6 +320,90 @@ def test_a_failed_over_primary_hands_its_channels_to_the_new_one(
         ps.close()
 
 
+def first_message(ps: ClusterPubSub, limit: float) -> dict[str, Any] | None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        msg = ps.get_message(timeout=0.2)
+        if msg is not None:
+            return msg
+    return None
+
+
+def test_a_classic_subscription_leaves_a_failed_over_node(
+    redis_cluster_with_replicas: RedisClusterServers,
+) -> None:
+    cluster = redis_cluster_with_replicas
+    host, port = cluster.addresses[0]
+    with RedisClusterClient(host, port, socket_timeout=1.0, retry_timeout=10.0) as c:
+        c.get("warm")  # the map is read: the subscription goes to a random primary
+        ps = c.pubsub()
+        ps.subscribe("news")
+        ps.psubscribe("sport.*")
+        assert [first_message(ps, 2)["type"] for _ in range(2)] == ["subscribe", "psubscribe"]
+        victim = next(n for n in cluster.primaries() if name_of(n) == ps.node)
+        cluster.kill_primary(victim)
+        # Its reconnects fail and the map no longer names it: the subscription
+        # moves to a live primary and reports the gap (no confirmations).
+        msg = first_message(ps, 20)
+        assert msg is not None and msg["type"] == "reconnect", msg
+        assert msg["data"]["node"] == ps.node != name_of(victim)
+        assert ps.node in {name_of(n) for n in cluster.primaries()}
+        assert (msg["data"]["channels"], msg["data"]["patterns"]) == (1, 1)
+        c.publish("news", "after")
+        c.publish("sport.goal", "1")
+        # Two PUBLISHes may go to two nodes: the cluster bus keeps no order between them.
+        got = sorted((m["type"], m["channel"], m["data"]) for m in drain(ps, 2))
+        assert got == [("message", b"news", b"after"), ("pmessage", b"sport.goal", b"1")]
+        # The new node serves the caller's later requests too.
+        ps.unsubscribe("news")
+        assert first_message(ps, 2)["type"] == "unsubscribe"
+        ps.close()
+
+
+def test_a_subscription_made_before_the_map_learns_it_and_stays(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(host, port, socket_timeout=1.0) as c:
+        ps = c.pubsub()
+        assert c._state.map is None and ps.node == f"{host}:{port}"
+        ps.subscribe("news")
+        assert first_message(ps, 2)["type"] == "subscribe"
+        assert ps.get_message(timeout=0.7) is None  # a check ran meanwhile
+        # The other nodes are known now; the seed still serves the subscription.
+        assert c._state.map is not None and len(c._state.map.primaries) == 3
+        assert ps.node == f"{host}:{port}" and ps.stats()["connects"] == 1
+        c.publish("news", "hi")
+        assert [m["data"] for m in drain(ps, 1)] == [b"hi"]
+        ps.close()
+
+
+def test_async_classic_subscription_leaves_a_failed_over_node(
+    redis_cluster_with_replicas: RedisClusterServers,
+) -> None:
+    cluster = redis_cluster_with_replicas
+    host, port = cluster.addresses[0]
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port, socket_timeout=1.0, retry_timeout=10.0) as c:
+            await c.get("warm")
+            ps = c.pubsub(ignore_subscribe_messages=True)
+            await ps.subscribe("news")
+            assert await ps.get_message(timeout=0.5) is None
+            victim = next(n for n in cluster.primaries() if name_of(n) == ps.node)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, cluster.kill_primary, victim)
+            msg = await ps.get_message(timeout=20)
+            assert msg is not None and msg["type"] == "reconnect", msg
+            assert msg["data"]["node"] == ps.node != name_of(victim)
+            await c.publish("news", "after")
+            msg = await ps.get_message(timeout=5)
+            assert msg is not None and (msg["channel"], msg["data"]) == (b"news", b"after")
+            await ps.aclose()
+
+    asyncio.run(main())
+
+
 def test_async_timed_waits_end_when_cancelled(redis_cluster: RedisClusterServers) -> None:
     # A cancellation landing as the wait takes its lock used to be swallowed
     # (asyncio.wait_for before 3.12): the waiting task then never ended.
