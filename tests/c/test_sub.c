@@ -432,7 +432,7 @@ TEST_IMPL(sub_move)
     ASSERT_STR_CONTAINS(t, want);
     for (i = 0; i < 2; i++) {
         ASSERT_EQ(fakesrv_log(srv2, i, line, sizeof(line)), 0);
-        seen |= strcmp(line, "SUBSCRIBE a") == 0       ? 1
+        seen |= strcmp(line, "SUBSCRIBE a") == 0     ? 1
                 : strcmp(line, "PSUBSCRIBE p*") == 0 ? 2
                                                      : 0;
     }
