@@ -225,7 +225,7 @@ class _Sharded:
                 self._classic_disconnects = failed
                 self._recheck_classic = True
                 self._cluster._state.refresh_due = True
-            elif self._cluster._state.map is None:
+            elif self._cluster._state.map is None and self._sub.connected:
                 # Made before the map was read: learn the other nodes while the
                 # seed answers, so that there is somewhere to go if it leaves.
                 yield from self._classic_steps(move=False)
