@@ -411,10 +411,16 @@ class AsyncRedisClient(ClientBase, CoreCommands):
 
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncPubSub:
         """A subscription on a connection of its own, stepped on the event loop
-        (redis.asyncio's PubSub API): see :mod:`pyredisclient.pubsub`."""
+        (redis.asyncio's PubSub API): see :mod:`pyredisclient.pubsub`. On a client
+        made by ``from_sentinel`` it subscribes on the node the sentinels name and
+        follows a failover (:mod:`pyredisclient.pubsub.follow`)."""
         from ..pubsub.aio import AsyncPubSub
 
         core_options, py_options = self._pubsub_args(ignore_subscribe_messages, options)
+        if self._sentinel is not None:
+            from ..pubsub.follow import AsyncSentinelPubSub
+
+            return AsyncSentinelPubSub(core_options, self._sentinel, **py_options)
         return AsyncPubSub(core_options, **py_options)
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:

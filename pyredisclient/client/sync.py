@@ -204,10 +204,16 @@ class RedisClient(ClientBase, CoreCommands):
 
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> PubSub:
         """A subscription on a connection of its own (redis-py's PubSub API), which
-        reconnects and resubscribes by itself: see :mod:`pyredisclient.pubsub`."""
+        reconnects and resubscribes by itself: see :mod:`pyredisclient.pubsub`. On a
+        client made by ``from_sentinel`` it subscribes on the node the sentinels name
+        and follows a failover (:mod:`pyredisclient.pubsub.follow`)."""
         from ..pubsub import PubSub
 
         core_options, py_options = self._pubsub_args(ignore_subscribe_messages, options)
+        if self._sentinel is not None:
+            from ..pubsub.follow import SentinelPubSub
+
+            return SentinelPubSub(core_options, self._sentinel, **py_options)
         return PubSub(core_options, **py_options)
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:

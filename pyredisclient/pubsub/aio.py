@@ -209,13 +209,18 @@ class AsyncPubSub(PubSubBase):
         only what has arrived), or None. Never raises because the server is
         unreachable. A message with a handler goes to it (awaited when a coroutine
         function), and None is returned."""
-        skip = ignore_subscribe_messages or self.ignore_subscribe_messages
+        msg = await self._next(ignore_subscribe_messages or self.ignore_subscribe_messages, timeout)
+        return None if msg is None else await self._deliver(msg)
+
+    async def _next(self, skip: bool, timeout: float | None) -> Dict[str, Any] | None:
+        """The next message read (before any handler), or None after ``timeout``
+        seconds or a close."""
         lock = self._get_lock()
         if not lock.locked():
             # What has arrived is read without waiting, and without the lock.
             step = self._sub.step(skip)
             if not isinstance(step, tuple):
-                return None if step is None else await self._deliver(step)
+                return step
             if timeout is not None and timeout <= 0:
                 return None
         loop = asyncio.get_running_loop()
@@ -241,7 +246,7 @@ class AsyncPubSub(PubSubBase):
                     return None  # aclose() ended the wait
         finally:
             lock.release()
-        return None if step is None else await self._deliver(step)
+        return step
 
     async def listen(self) -> AsyncIterator[Dict[str, Any]]:
         """Messages as they come, for as long as anything is subscribed (an outage

@@ -115,8 +115,10 @@ class PubSub(PubSubBase):
         msg = self._sub.get_message(
             timeout, ignore_subscribe_messages or self.ignore_subscribe_messages
         )
-        if msg is None:
-            return None
+        return None if msg is None else self._deliver(msg)
+
+    def _deliver(self, msg: Dict[str, Any]) -> Dict[str, Any] | None:
+        """A message for the caller, or None when its handler took it."""
         if self._confine is not None:
             self._confine.strip(msg)
         if self._handled or self.reconnect_handler is not None:
@@ -129,19 +131,10 @@ class PubSub(PubSubBase):
     def listen(self) -> Iterator[Dict[str, Any]]:
         """Messages as they come, for as long as anything is subscribed (an outage
         does not end it: it waits and goes on). Ends after :meth:`close`."""
-        sub = self._sub
-        while sub.subscribed:
-            msg = sub.get_message(None, self.ignore_subscribe_messages)
-            if msg is None:
-                continue
-            if self._confine is not None:
-                self._confine.strip(msg)
-            if self._handled or self.reconnect_handler is not None:
-                handler = self._handler_for(msg)
-                if handler is not None:
-                    handler(msg)
-                    continue
-            yield msg
+        while self._sub.subscribed:
+            msg = self.get_message(self.ignore_subscribe_messages, None)
+            if msg is not None:
+                yield msg
 
     def run_in_thread(
         self,

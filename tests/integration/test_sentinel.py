@@ -342,3 +342,84 @@ def test_sentinels_and_data_nodes_over_tls_with_passwords(
             await c.aclose()
 
     asyncio.run(main())
+
+
+# -- pub/sub on a sentinel client ----------------------------------------------------
+
+
+def test_pubsub_subscribes_on_the_primary_and_follows_a_killed_one(
+    redis_sentinel: RedisSentinelServers,
+) -> None:
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0, retry_timeout=30.0
+    ) as c:
+        # Made before any command: the sentinels are asked, not localhost:6379.
+        ps = c.pubsub(ignore_subscribe_messages=True)
+        primary = redis_sentinel.primary
+        assert c._sentinel is not None and c._sentinel.address == (primary.host, primary.port)
+        ps.subscribe("news")
+        assert ps.get_message(timeout=0.3) is None
+        assert redis_sentinel.command(primary, "PUBSUB", "NUMSUB", "news")[1] == 1
+        c.publish("news", "before")
+        assert ps.get_message(timeout=2)["data"] == b"before"
+        new = redis_sentinel.kill_primary()
+        assert new is not None
+        # Its reconnects fail; the sentinels name the promoted replica: it moves.
+        started = time.monotonic()
+        msg = None
+        while msg is None and time.monotonic() - started < 30:
+            msg = ps.get_message(timeout=0.5)
+        assert msg is not None and msg["type"] == "reconnect", msg
+        assert msg["data"]["channels"] == 1 and ps._follower.target == (new.host, new.port)
+        assert redis_sentinel.command(new, "PUBSUB", "NUMSUB", "news")[1] == 1
+        c.publish("news", "after")
+        assert ps.get_message(timeout=2)["data"] == b"after"
+        ps.close()
+
+
+def test_pubsub_without_a_sentinel_raises_like_a_command() -> None:
+    dead = f"127.0.0.1:{find_free_port()}"
+    with RedisClient.from_sentinel([dead], "mymaster", socket_timeout=0.5, retry_timeout=0.5) as c:
+        with pytest.raises(MasterNotFoundError):
+            c.pubsub()
+
+
+def test_replica_client_pubsub_hears_the_primary(redis_sentinel: RedisSentinelServers) -> None:
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0
+    ) as c:
+        with c.replica_client() as r:
+            ps = r.pubsub(ignore_subscribe_messages=True)
+            replicas = {(s.host, s.port) for s in redis_sentinel.replicas()}
+            assert ps._follower.target in replicas
+            ps.subscribe("news")
+            assert ps.get_message(timeout=0.3) is None
+            c.publish("news", "replicated")  # on the primary: replication carries it
+            assert ps.get_message(timeout=2)["data"] == b"replicated"
+            ps.close()
+
+
+def test_async_pubsub_subscribes_on_the_primary_and_follows_a_killed_one(
+    redis_sentinel: RedisSentinelServers,
+) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_sentinel(
+            sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0, retry_timeout=30.0
+        ) as c:
+            ps = c.pubsub(ignore_subscribe_messages=True)
+            await ps.subscribe("news")  # placed here, the sentinels asked off the loop
+            primary = redis_sentinel.primary
+            assert ps._follower.target == (primary.host, primary.port)
+            assert await ps.get_message(timeout=0.3) is None
+            await c.publish("news", "before")
+            assert (await ps.get_message(timeout=2))["data"] == b"before"
+            loop = asyncio.get_running_loop()
+            new = await loop.run_in_executor(None, redis_sentinel.kill_primary)
+            msg = await ps.get_message(timeout=30)
+            assert msg is not None and msg["type"] == "reconnect", msg
+            assert ps._follower.target == (new.host, new.port)
+            await c.publish("news", "after")
+            assert (await ps.get_message(timeout=2))["data"] == b"after"
+            await ps.aclose()
+
+    asyncio.run(main())
