@@ -41,11 +41,11 @@ from ..commands.lock import AsyncLock
 from ..commands.types import Callback, KeyT, PatternT, ScoreCastT
 from ..config import RedisConfig
 from ..config.credentials import describe_failure, resolve_async
-from ..exceptions import AuthenticationError, PoolTimeoutError
+from ..exceptions import AuthenticationError, ConnectionError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
 from .mux import DEDICATED, Multiplexer, run_shared
-from .pipeline import Pipeline, transaction_steps
+from .pipeline import Pipeline, refresh_quietly, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
 if TYPE_CHECKING:
@@ -492,7 +492,17 @@ class AsyncPipeline(Pipeline):
 
     async def watch(self, *names: Any) -> bool:  # type: ignore[override]
         """WATCH keys on a connection pinned to this pipeline until execute/reset."""
+        if self._sentinel is not None:
+            await self._resolved()
         return await run_async(self._watch_steps(names))
+
+    async def _resolved(self) -> Any:
+        """For a client made by from_sentinel: the pool the sentinels name, asked on
+        a worker thread the first time."""
+        sentinel = self._sentinel
+        if sentinel.core is None:
+            await asyncio.to_thread(sentinel.current)
+        return sentinel.core
 
     async def unwatch(self) -> bool:  # type: ignore[override]
         """Forget every watched key (the connection stays pinned until reset)."""
@@ -527,6 +537,15 @@ class AsyncPipeline(Pipeline):
 
     async def _send(self, batch: Any) -> Any:
         client = self._client
+        if self._sentinel is not None:
+            core = await self._resolved()
+            if client._pool_waiters:
+                await client._queue_behind_waiters()
+            try:
+                return await client._drive(core.start_batch(batch))
+            except ConnectionError:
+                await asyncio.to_thread(refresh_quietly, self._sentinel, core)
+                raise
         mux = client._mux
         if mux is not None:
             # No WATCH: on the loop's shared connection when it is open and the

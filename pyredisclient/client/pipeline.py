@@ -25,6 +25,16 @@ from ..observability.tracing import make_traced_send
 WATCH_LOST: str = "A ConnectionError occurred while watching one or more keys"
 
 
+def refresh_quietly(resolver: Any, failed: Any) -> None:
+    """After a connection error on pool ``failed`` of a sentinel client: ask the
+    sentinels again (SentinelResolver.refresh); an unanswered question is left for
+    the next command."""
+    try:
+        resolver.refresh(failed)
+    except RedisError:
+        pass
+
+
 class Pipeline(CoreCommands):
     """Commands queued in C and sent with one write (redis-py's Pipeline API).
 
@@ -35,6 +45,8 @@ class Pipeline(CoreCommands):
     def __init__(self, client: Any, transaction: bool = True) -> None:
         self._client = client
         self._core = client._core
+        # A client made by from_sentinel: batches go to the pool the sentinels name.
+        self._sentinel: Any = getattr(client, "_sentinel", None)
         self._prefixer = client._prefixer
         self.transaction = transaction
         self._initial_transaction = transaction
@@ -95,9 +107,27 @@ class Pipeline(CoreCommands):
         the tasks already waiting for one)."""
         return None
 
+    def _pool(self) -> Any:
+        """The pool a batch goes to: the client's; for a client made by
+        from_sentinel, the one the sentinels name now (asked on first use)."""
+        sentinel = self._sentinel
+        if sentinel is None:
+            return self._core
+        core = sentinel.core
+        return core if core is not None else sentinel.current()
+
     def _send(self, batch: Any) -> Any:
         """Send a batch on a pooled connection and read its replies."""
-        return self._core.execute_batch(batch)
+        if self._sentinel is None:
+            return self._core.execute_batch(batch)
+        core = self._pool()
+        try:
+            return core.execute_batch(batch)
+        except ConnectionError:
+            # Not sent again (part of it may have run); the next batch goes where
+            # the sentinels say now.
+            refresh_quietly(self._sentinel, core)
+            raise
 
     def _send_pinned(self, pin: Any, batch: Any) -> Any:
         """Send a batch on the pinned (watching) connection and read its replies."""
@@ -159,7 +189,7 @@ class Pipeline(CoreCommands):
         if self._explicit_multi:
             raise RedisError("Cannot issue a WATCH after a MULTI")
         if self._pin is None:
-            self._pin = self._core.pinned()
+            self._pin = self._pool().pinned()
         args: Tuple[Any, ...] = ("WATCH", *names)
         if self._prefixer is not None:
             args = self._prefixer.prefix_args(args)

@@ -423,3 +423,53 @@ def test_async_pubsub_subscribes_on_the_primary_and_follows_a_killed_one(
             await ps.aclose()
 
     asyncio.run(main())
+
+
+# -- pipelines on a sentinel client -------------------------------------------------
+
+
+def test_pipelines_go_to_the_primary_and_follow_a_killed_one(
+    redis_sentinel: RedisSentinelServers,
+) -> None:
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0, retry_timeout=30.0
+    ) as c:
+        # Before any command: the sentinels are asked (it went to a sentinel: EXEC unknown).
+        assert c.pipeline().set("a", 1).incr("a").execute() == [True, 2]
+        assert c.pipeline(transaction=False).get("a").execute() == [b"2"]
+        assert c.transaction(lambda p: (p.multi(), p.incr("a")), "a") == [3]
+        primary = redis_sentinel.primary
+        assert redis_sentinel.command(primary, "GET", "a") == b"3"
+        assert c.execute_command("WAIT", 1, 2000) == 1
+        new = redis_sentinel.kill_primary()
+        assert new is not None
+        # At most the batches in flight when it died fail; then they go to the new one.
+        deadline = time.monotonic() + 30
+        for _ in range(1000):
+            try:
+                assert c.pipeline().incr("a").execute() == [4]
+                break
+            except pyredisclient.ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert redis_sentinel.command(new, "GET", "a") == b"4"
+        assert c.transaction(lambda p: (p.multi(), p.incr("a")), "a") == [5]
+
+
+def test_async_pipelines_go_to_the_primary(redis_sentinel: RedisSentinelServers) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_sentinel(
+            sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0
+        ) as c:
+            async with c.pipeline() as p:
+                assert await p.set("a", 1).incr("a").execute() == [True, 2]
+            async with c.pipeline() as p:
+                await p.watch("a")
+                assert await p.get("a") == b"2"
+                p.multi()
+                p.incr("a")
+                assert await p.execute() == [3]
+        primary = redis_sentinel.primary
+        assert redis_sentinel.command(primary, "GET", "a") == b"3"
+
+    asyncio.run(main())
