@@ -90,8 +90,11 @@ class SentinelFollower:
                 *address,
                 self.resolver.service_name,
             )
+        try:
+            self.sub.move(*address)
+        except RedisError:  # closed meanwhile (a follow on a worker thread)
+            return
         self.target = address
-        self.sub.move(*address)
 
 
 def placeholder(core_options: Dict[str, Any], resolver: Any) -> Dict[str, Any]:
