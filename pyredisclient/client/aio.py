@@ -37,13 +37,13 @@ from .._core import WANT_WRITE as _WANT_WRITE
 from .._steps import run_async
 from ..commands import CoreCommands
 from ..commands.keyprefix import KeyPrefixer
-from ..commands.lock import AsyncLock
 from ..commands.types import Callback, KeyT, PatternT, ScoreCastT
 from ..config import RedisConfig
 from ..config.credentials import describe_failure, resolve_async
 from ..exceptions import AuthenticationError, ConnectionError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
+from .locking import AsyncLockMethods
 from .mux import DEDICATED, Multiplexer, run_shared
 from .pipeline import Pipeline, refresh_quietly, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
@@ -59,7 +59,7 @@ def _wake(fut: asyncio.Future[bool], value: bool) -> None:
         fut.set_result(value)
 
 
-class AsyncRedisClient(ClientBase, CoreCommands):
+class AsyncRedisClient(ClientBase, CoreCommands, AsyncLockMethods):
     """An asyncio Redis client: every command method is a coroutine.
 
     One client is safe to share by many tasks: each call checks out its own pooled
@@ -380,32 +380,6 @@ class AsyncRedisClient(ClientBase, CoreCommands):
             cursor, pairs = reply
             for pair in pairs:
                 yield pair
-
-    def lock(
-        self,
-        name: str,
-        timeout: float | None = None,
-        sleep: float = 0.1,
-        blocking: bool = True,
-        blocking_timeout: float | None = None,
-        lock_class: Any = None,
-        thread_local: bool = True,
-        raise_on_release_error: bool = True,
-    ) -> AsyncLock:
-        """A distributed lock on key ``name`` with redis-py's Lock semantics
-        (``async with client.lock("name", timeout=10):``); see :class:`AsyncLock`.
-        ``lock_class`` builds another class with the same arguments."""
-        cls = AsyncLock if lock_class is None else lock_class
-        return cls(
-            self,
-            name,
-            timeout=timeout,
-            sleep=sleep,
-            blocking=blocking,
-            blocking_timeout=blocking_timeout,
-            thread_local=thread_local,
-            raise_on_release_error=raise_on_release_error,
-        )
 
     # -- pipelines and lifecycle ---------------------------------------------------------
 

@@ -82,6 +82,17 @@ class AsyncRedisClient:
     def metrics_text(self) -> str: ...
     def debug_info(self) -> Dict[str, Any]: ...
     def __repr__(self) -> str: ...
+    def lock(
+        self,
+        name: str,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        lock_class: Any = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> AsyncLock: ...
     @classmethod
     def get_client(cls) -> AsyncRedisClient: ...
     @classmethod
@@ -124,17 +135,6 @@ class AsyncRedisClient:
         count: int | None = None,
         score_cast_func: ScoreCastT = ...,
     ) -> AsyncIterator[Tuple[Any, Any]]: ...
-    def lock(
-        self,
-        name: str,
-        timeout: float | None = None,
-        sleep: float = 0.1,
-        blocking: bool = True,
-        blocking_timeout: float | None = None,
-        lock_class: Any = None,
-        thread_local: bool = True,
-        raise_on_release_error: bool = True,
-    ) -> AsyncLock: ...
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncPubSub: ...
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline: ...
     async def transaction(

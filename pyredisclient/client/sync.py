@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Tuple, TypeVar
 from .._steps import run_sync
 from ..commands import CoreCommands
 from ..commands.keyprefix import KeyPrefixer
-from ..commands.lock import Lock
 from ..commands.types import Callback
 from ..config import RedisConfig
 from ..resilience.health import health_check
 from .base import ClientBase
+from .locking import LockMethods
 from .pipeline import Pipeline, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
@@ -53,7 +53,7 @@ class _shared_or_bound:
         return bound
 
 
-class RedisClient(ClientBase, CoreCommands):
+class RedisClient(ClientBase, CoreCommands, LockMethods):
     """A Redis client whose connections, I/O and parsing run in C.
 
     Build it with keyword options (``RedisClient(host="cache", port=6379)``), a
@@ -173,32 +173,6 @@ class RedisClient(ClientBase, CoreCommands):
             client, RedisClient._shared = RedisClient._shared, None
         if client is not None:
             client.close()
-
-    def lock(
-        self,
-        name: str,
-        timeout: float | None = None,
-        sleep: float = 0.1,
-        blocking: bool = True,
-        blocking_timeout: float | None = None,
-        lock_class: Any = None,
-        thread_local: bool = True,
-        raise_on_release_error: bool = True,
-    ) -> Lock:
-        """A distributed lock on key ``name`` with redis-py's Lock semantics
-        (``with client.lock("name", timeout=10):``); see :class:`Lock`.
-        ``lock_class`` builds another class with the same arguments."""
-        cls = Lock if lock_class is None else lock_class
-        return cls(
-            self,
-            name,
-            timeout=timeout,
-            sleep=sleep,
-            blocking=blocking,
-            blocking_timeout=blocking_timeout,
-            thread_local=thread_local,
-            raise_on_release_error=raise_on_release_error,
-        )
 
     # -- pipelines ----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Sequence, 
 
 from .._steps import run_async
 from ..client.aio import AsyncRedisClient
+from ..client.locking import AsyncLockMethods
 from ..commands.types import Callback
 from .base import ClusterBase
 from .pipeline import AsyncClusterPipeline, transaction_steps
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRedisClusterClient"]
 
 
-class AsyncRedisClusterClient(ClusterBase):
+class AsyncRedisClusterClient(ClusterBase, AsyncLockMethods):
     """RedisClusterClient for asyncio: the same construction, routing, retries and
     splitting; every command method is a coroutine, calls to several nodes run
     concurrently on the loop."""

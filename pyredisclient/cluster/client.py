@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Sequence, Tuple
 
 from .._steps import run_sync
 from ..client import RedisClient
+from ..client.locking import LockMethods
 from ..commands.types import Callback
 from .base import ClusterBase
 from .drive import drive_all
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["RedisClusterClient"]
 
 
-class RedisClusterClient(ClusterBase):
+class RedisClusterClient(ClusterBase, LockMethods):
     """A Redis Cluster client with the command methods of RedisClient.
 
     Build it from one or more seed nodes: ``RedisClusterClient("10.0.0.1", 7000)``,

@@ -427,3 +427,45 @@ def test_what_may_be_sent_again() -> None:
     lost.error_code = "ECONNLOST"  # type: ignore[attr-defined]
     assert not may_have_run(refused) and may_have_run(lost)
     assert may_have_run(pyredisclient.TimeoutError("t"))  # no code: assume it ran
+
+
+def test_locks_on_a_cluster(client: RedisClusterClient, redis_cluster: RedisClusterServers) -> None:
+    # redis-py's RedisCluster.lock: the key's commands and scripts go to its node.
+    names = [f"lock:{i}" for i in range(6)]  # several slots, so several nodes
+    nodes = {redis_cluster.node_for_slot(_core.key_slot(n)).port for n in names}
+    assert len(nodes) > 1
+    for name in names:
+        lock = client.lock(name, timeout=5)
+        assert lock.acquire(blocking=False)
+        assert not client.lock(name).acquire(blocking=False)  # held
+        assert lock.locked() and lock.owned()
+        assert lock.extend(5) and 5000 < client.pttl(name) <= 10000
+        owner = redis_cluster.node_for_slot(_core.key_slot(name))
+        assert redis_cluster.command(owner, "GET", name) == lock.local.token
+        client.script_flush()  # every primary: release falls back to EVAL
+        lock.release()
+        assert not lock.locked()
+    with client.lock("lock:ctx", timeout=5):
+        assert client.exists("lock:ctx") == 1
+    assert client.exists("lock:ctx") == 0
+
+
+def test_async_locks_on_a_cluster(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port, socket_timeout=2.0) as c:
+            counter = [0]
+
+            async def worker() -> None:
+                for _ in range(20):
+                    async with c.lock("alock", timeout=5, sleep=0.001):
+                        seen = counter[0]
+                        await asyncio.sleep(0)
+                        counter[0] = seen + 1
+
+            await asyncio.gather(*(worker() for _ in range(4)))
+            assert counter[0] == 80
+            assert await c.exists("alock") == 0
+
+    asyncio.run(main())
