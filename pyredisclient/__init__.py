@@ -20,6 +20,8 @@ from . import _core
 from . import exceptions as _exceptions
 from ._version import __version__
 from .client import Pipeline, RedisClient
+from .client.discovery import AsyncSentinel, Sentinel, SlaveNotFoundError
+from .client.sentinel import MasterNotFoundError
 from .cluster import (
     AsyncRedisClusterClient,
     ClusterCrossSlotError,
@@ -54,6 +56,7 @@ __all__ = [
     "AsyncPubSub",
     "AsyncRedisClient",
     "AsyncRedisClusterClient",
+    "AsyncSentinel",
     "ClusterCrossSlotError",
     "ClusterDownError",
     "ClusterError",
@@ -63,6 +66,7 @@ __all__ = [
     "Lock",
     "LockError",
     "LockNotOwnedError",
+    "MasterNotFoundError",
     "PasswordFileCredentialProvider",
     "Pipeline",
     "PubSub",
@@ -71,6 +75,8 @@ __all__ = [
     "RedisConfig",
     "Script",
     "Secret",
+    "Sentinel",
+    "SlaveNotFoundError",
     "UsernamePasswordCredentialProvider",
     "__version__",
     "fallback_counts",

@@ -473,3 +473,67 @@ def test_async_pipelines_go_to_the_primary(redis_sentinel: RedisSentinelServers)
         assert redis_sentinel.command(primary, "GET", "a") == b"3"
 
     asyncio.run(main())
+
+
+# -- redis-py's Sentinel class -------------------------------------------------------
+
+
+def test_redis_py_sentinel_api(redis_sentinel: RedisSentinelServers) -> None:
+    dead = ("127.0.0.1", find_free_port())
+    sentinel = pyredisclient.Sentinel(
+        [dead, *redis_sentinel.sentinel_addresses], socket_timeout=1.0
+    )
+    try:
+        primary, replica = redis_sentinel.primary, redis_sentinel.replicas()[0]
+        assert sentinel.discover_master("mymaster") == (primary.host, primary.port)
+        # The sentinel that answered goes first; the dead one's error was skipped.
+        assert sentinel.sentinels[0].config.port != dead[1]
+        assert sentinel.discover_slaves("mymaster") == [(replica.host, replica.port)]
+        assert sentinel.discover_slaves("nosuch") == []
+        with pytest.raises(pyredisclient.MasterNotFoundError, match="nosuch"):
+            sentinel.discover_master("nosuch")
+        with sentinel.master_for("mymaster", db=0) as master:
+            assert master.set("k", "v") is True
+            assert master._sentinel is not None and master._sentinel.role == "primary"
+        assert redis_sentinel.command(primary, "GET", "k") == b"v"
+        assert redis_sentinel.command(primary, "WAIT", 1, 2000) == 1
+        with sentinel.slave_for("mymaster") as reader:
+            assert reader.get("k") == b"v"
+            assert reader._sentinel is not None and reader._sentinel.role == "replica"
+        with pytest.raises(pyredisclient.ConfigurationError, match="connection_pool_class"):
+            sentinel.master_for("mymaster", connection_pool_class=object)
+    finally:
+        sentinel.close()
+    # 3 sentinels: each knows 2 others.
+    picky = pyredisclient.Sentinel(redis_sentinel.sentinel_addresses, min_other_sentinels=3)
+    with pytest.raises(pyredisclient.MasterNotFoundError):
+        picky.discover_master("mymaster")
+    with pytest.raises(pyredisclient.ConfigurationError, match="min_other_sentinels"):
+        picky.master_for("mymaster")
+    picky.min_other_sentinels = 2
+    assert picky.discover_master("mymaster") == (primary.host, primary.port)
+    picky.close()
+    with pytest.raises(pyredisclient.ConfigurationError, match="force_master_ip"):
+        pyredisclient.Sentinel([dead], force_master_ip="10.0.0.1")
+    nobody = pyredisclient.Sentinel([dead], socket_timeout=0.5)
+    with pytest.raises(pyredisclient.MasterNotFoundError, match=str(dead[1])):
+        nobody.discover_master("mymaster")
+    nobody.close()
+
+
+def test_redis_py_async_sentinel_api(redis_sentinel: RedisSentinelServers) -> None:
+    async def main() -> None:
+        sentinel = pyredisclient.AsyncSentinel(
+            redis_sentinel.sentinel_addresses, socket_timeout=1.0
+        )
+        primary = redis_sentinel.primary
+        assert await sentinel.discover_master("mymaster") == (primary.host, primary.port)
+        assert len(await sentinel.discover_slaves("mymaster")) == 1
+        async with sentinel.master_for("mymaster") as master:
+            assert isinstance(master, AsyncRedisClient)
+            assert await master.set("ak", "v") is True
+        async with sentinel.slave_for("mymaster") as reader:
+            assert isinstance(reader, AsyncRedisClient)
+        sentinel.close()
+
+    asyncio.run(main())

@@ -1,0 +1,228 @@
+"""redis-py's ``Sentinel`` API over :meth:`RedisClient.from_sentinel`.
+
+``Sentinel([("s1", 26379), ("s2", 26379)], socket_timeout=0.5)`` keeps the sentinels'
+addresses and the data nodes' options; ``master_for(name)`` and ``slave_for(name)``
+return a client made by ``from_sentinel`` (role primary or replica), which asks the
+sentinels itself and follows a failover. ``discover_master`` and ``discover_slaves``
+ask the sentinels directly, with redis-py's rules: a master counts when the sentinel
+that names it sees it up (not ``s_down`` or ``o_down``) and knows at least
+``min_other_sentinels`` other sentinels; a replica when it is not down.
+``AsyncSentinel`` is the asyncio twin (``redis.asyncio.Sentinel``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Tuple
+
+from ..config import ConfigurationError
+from ..exceptions import RedisError
+from .sentinel import MasterNotFoundError, parse_sentinels
+from .sync import RedisClient
+
+if TYPE_CHECKING:
+    from .aio import AsyncRedisClient
+
+__all__ = ["AsyncSentinel", "Sentinel", "SlaveNotFoundError"]
+
+
+class SlaveNotFoundError(RedisError):
+    """No replica of the service could be reached (redis-py's name)."""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _states(reply: Any) -> List[Dict[str, str]]:
+    """SENTINEL MASTERS / REPLICAS: one dict of text fields per entry."""
+    states = []
+    for entry in reply or ():
+        states.append({_text(entry[i]): _text(entry[i + 1]) for i in range(0, len(entry) - 1, 2)})
+    return states
+
+
+def _down(state: Dict[str, str]) -> bool:
+    return bool({"s_down", "o_down"} & set(state.get("flags", "").split(",")))
+
+
+class Sentinel:
+    """redis-py's ``Sentinel``: see :mod:`pyredisclient.client.discovery`.
+
+    ``connection_kwargs`` configure the data nodes (as ``from_sentinel``'s options);
+    ``sentinel_kwargs`` the sentinels (default: the ``socket_*`` options of
+    ``connection_kwargs``, as redis-py). ``sentinels`` holds a client of each
+    sentinel, the one that last answered first.
+    """
+
+    def __init__(
+        self,
+        sentinels: Iterable[Any],
+        min_other_sentinels: int = 0,
+        sentinel_kwargs: Dict[str, Any] | None = None,
+        force_master_ip: str | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        if force_master_ip is not None:
+            raise ConfigurationError(
+                "force_master_ip is not supported: the client connects where the "
+                "sentinels say (announce-ip on the servers changes what they say)",
+                "force_master_ip",
+            )
+        self._addresses = parse_sentinels(sentinels)
+        if sentinel_kwargs is None:
+            sentinel_kwargs = {
+                k: v for k, v in connection_kwargs.items() if k.startswith("socket_")
+            }
+        self.sentinel_kwargs = sentinel_kwargs
+        self.min_other_sentinels = min_other_sentinels
+        self.connection_kwargs = connection_kwargs
+        self.sentinels: List[RedisClient] = [
+            RedisClient(host=host, port=port, **sentinel_kwargs) for host, port in self._addresses
+        ]
+
+    def __repr__(self) -> str:
+        names = ", ".join(f"{h}:{p}" for h, p in self._addresses)
+        return f"<{type(self).__name__} sentinels=[{names}]>"
+
+    # -- asking the sentinels ------------------------------------------------------
+
+    def _ask(self, args: Tuple[Any, ...], accept: Any) -> Tuple[Any, List[str]]:
+        """The first sentinel's answer that ``accept`` turns into a result (moved to
+        the front, as redis-py does), and the errors of those that failed."""
+        errors = []
+        for i, sentinel in enumerate(self.sentinels):
+            try:
+                found = accept(sentinel.execute_command(*args))
+            except RedisError as exc:
+                errors.append(f"{sentinel.config.host}:{sentinel.config.port} - {exc!r}")
+                continue
+            if found:
+                self.sentinels[0], self.sentinels[i] = sentinel, self.sentinels[0]
+                return found, errors
+        return None, errors
+
+    def check_master_state(self, state: Dict[str, str], service_name: str) -> bool:
+        """Whether a sentinel's view of the master makes it usable (redis-py's rule)."""
+        flags = set(state.get("flags", "").split(","))
+        return (
+            "master" in flags
+            and not _down(state)
+            and int(state.get("num-other-sentinels", 0)) >= self.min_other_sentinels
+        )
+
+    def discover_master(self, service_name: str) -> Tuple[str, int]:
+        """The (host, port) of the service's master, or MasterNotFoundError."""
+
+        def accept(reply: Any) -> Tuple[str, int] | None:
+            for state in _states(reply):
+                if state.get("name") == service_name and self.check_master_state(
+                    state, service_name
+                ):
+                    return state["ip"], int(state["port"])
+            return None
+
+        found, errors = self._ask(("SENTINEL", "MASTERS"), accept)
+        if found is None:
+            info = f" : {', '.join(errors)}" if errors else ""
+            raise MasterNotFoundError(f"No master found for {service_name!r}{info}")
+        return found  # type: ignore[no-any-return]
+
+    def filter_slaves(self, slaves: List[Dict[str, str]]) -> List[Tuple[str, int]]:
+        """The replicas that are not down, as (host, port)."""
+        return [(s["ip"], int(s["port"])) for s in slaves if not _down(s)]
+
+    def discover_slaves(self, service_name: str) -> List[Tuple[str, int]]:
+        """The (host, port) of each replica of the service that is up; [] if none."""
+        found, _ = self._ask(
+            ("SENTINEL", "REPLICAS", service_name), lambda r: self.filter_slaves(_states(r))
+        )
+        return found or []
+
+    # -- clients -------------------------------------------------------------------
+
+    def _options(self, connection_pool_class: Any, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        if connection_pool_class is not None:
+            raise ConfigurationError(
+                "connection_pool_class is not supported: the client keeps a pool per "
+                "node the sentinels name and swaps it after a failover",
+                "connection_pool_class",
+            )
+        if self.min_other_sentinels:
+            raise ConfigurationError(
+                "min_other_sentinels applies to discover_master() only: the clients of "
+                "master_for() and slave_for() take the address the sentinels give",
+                "min_other_sentinels",
+            )
+        return dict(self.connection_kwargs, sentinel_kwargs=self.sentinel_kwargs, **kwargs)
+
+    def master_for(
+        self,
+        service_name: str,
+        redis_class: Any = None,
+        connection_pool_class: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A client of the service's primary that follows a failover
+        (:meth:`RedisClient.from_sentinel`); ``kwargs`` add to the data nodes'
+        options."""
+        cls = RedisClient if redis_class is None else redis_class
+        options = self._options(connection_pool_class, kwargs)
+        return cls.from_sentinel(self._addresses, service_name, **options)
+
+    def slave_for(
+        self,
+        service_name: str,
+        redis_class: Any = None,
+        connection_pool_class: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A client of a random healthy replica of the service (another after a
+        connection error); ``role="replica"`` of :meth:`RedisClient.from_sentinel`."""
+        cls = RedisClient if redis_class is None else redis_class
+        options = self._options(connection_pool_class, kwargs)
+        return cls.from_sentinel(self._addresses, service_name, role="replica", **options)
+
+    def close(self) -> None:
+        """Close the clients of the sentinels (those of master_for are the caller's)."""
+        for sentinel in self.sentinels:
+            sentinel.close()
+
+
+class AsyncSentinel(Sentinel):
+    """``redis.asyncio.Sentinel``: the same, with ``discover_master`` and
+    ``discover_slaves`` as coroutines (the sentinels asked on a worker thread) and
+    AsyncRedisClient clients from ``master_for`` and ``slave_for``."""
+
+    async def discover_master(self, service_name: str) -> Tuple[str, int]:  # type: ignore[override]
+        import asyncio
+
+        return await asyncio.to_thread(Sentinel.discover_master, self, service_name)
+
+    async def discover_slaves(self, service_name: str) -> List[Tuple[str, int]]:  # type: ignore[override]
+        import asyncio
+
+        return await asyncio.to_thread(Sentinel.discover_slaves, self, service_name)
+
+    def master_for(
+        self,
+        service_name: str,
+        redis_class: Any = None,
+        connection_pool_class: Any = None,
+        **kwargs: Any,
+    ) -> AsyncRedisClient:
+        from .aio import AsyncRedisClient
+
+        cls = AsyncRedisClient if redis_class is None else redis_class
+        return super().master_for(service_name, cls, connection_pool_class, **kwargs)  # type: ignore[no-any-return]
+
+    def slave_for(
+        self,
+        service_name: str,
+        redis_class: Any = None,
+        connection_pool_class: Any = None,
+        **kwargs: Any,
+    ) -> AsyncRedisClient:
+        from .aio import AsyncRedisClient
+
+        cls = AsyncRedisClient if redis_class is None else redis_class
+        return super().slave_for(service_name, cls, connection_pool_class, **kwargs)  # type: ignore[no-any-return]
