@@ -20,8 +20,8 @@ from . import _core
 from . import exceptions as _exceptions
 from ._version import __version__
 from .client import Pipeline, RedisClient
-from .client.discovery import AsyncSentinel, Sentinel, SlaveNotFoundError
-from .client.sentinel import MasterNotFoundError
+from .client.discovery import AsyncSentinel, Sentinel
+from .client.sentinel import MasterNotFoundError, SlaveNotFoundError
 from .cluster import (
     AsyncRedisClusterClient,
     ClusterCrossSlotError,

@@ -22,11 +22,7 @@ from .sync import RedisClient
 if TYPE_CHECKING:
     from .aio import AsyncRedisClient
 
-__all__ = ["AsyncSentinel", "Sentinel", "SlaveNotFoundError"]
-
-
-class SlaveNotFoundError(RedisError):
-    """No replica of the service could be reached (redis-py's name)."""
+__all__ = ["AsyncSentinel", "Sentinel"]
 
 
 def _text(value: Any) -> str:

@@ -37,6 +37,7 @@ from .base import build_config, core_client_kwargs
 __all__ = [
     "MasterNotFoundError",
     "SentinelResolver",
+    "SlaveNotFoundError",
     "attach",
     "parse_sentinels",
     "replica_resolver",
@@ -54,6 +55,11 @@ _RECHECK: Any = object()  # the watch was down: a switch may have been missed
 class MasterNotFoundError(ConnectionError):
     """No sentinel names a primary (or replica) for the service that is reachable
     and says it is one."""
+
+
+class SlaveNotFoundError(MasterNotFoundError):
+    """No sentinel names a replica for the service that is reachable and says it is
+    one (redis-py's name; a MasterNotFoundError too, which this client raised before)."""
 
 
 def _text(value: Any) -> str:
@@ -211,7 +217,8 @@ class SentinelResolver:
                 return True
         if keep is not None:
             return False
-        raise MasterNotFoundError(
+        error = MasterNotFoundError if self.role == "primary" else SlaveNotFoundError
+        raise error(
             f"no sentinel of {len(self._sentinels)} names a reachable {self.role} for "
             f"{self.service_name!r} that says it is one (ROLE)"
         )

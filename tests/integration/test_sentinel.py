@@ -515,6 +515,12 @@ def test_redis_py_sentinel_api(redis_sentinel: RedisSentinelServers) -> None:
     picky.close()
     with pytest.raises(pyredisclient.ConfigurationError, match="force_master_ip"):
         pyredisclient.Sentinel([dead], force_master_ip="10.0.0.1")
+    # A replica client with nothing to read from: redis-py's SlaveNotFoundError, which is
+    # also the MasterNotFoundError this client raised before.
+    with pyredisclient.Sentinel(redis_sentinel.sentinel_addresses).slave_for("nosuch") as nope:
+        with pytest.raises(pyredisclient.SlaveNotFoundError, match="replica") as info:
+            nope.get("k")
+        assert isinstance(info.value, pyredisclient.MasterNotFoundError)
     nobody = pyredisclient.Sentinel([dead], socket_timeout=0.5)
     with pytest.raises(pyredisclient.MasterNotFoundError, match=str(dead[1])):
         nobody.discover_master("mymaster")
