@@ -564,7 +564,8 @@ PyDoc_STRVAR(Subscriber_move_doc,
              "Move to the server at host:port: the next read drops the\n"
              "connection, connects there, subscribes everything again and\n"
              "returns a 'reconnect' message for the gap, as after a lost\n"
-             "connection.  For a cluster's classic pub/sub whose node left.");
+             "connection.  For a cluster's classic pub/sub whose node left,\n"
+             "and a sentinel client's after a failover.");
 
 static PyObject *
 Subscriber_move(SubscriberObject *self, PyObject *args)

@@ -1395,8 +1395,9 @@ int prc_sub_unsubscribe(prc_sub_t *s, int set, int n, const char *const *names,
  * drops the connection as a loss and connects to the new address, where
  * everything in the sets is subscribed again and the gap is reported
  * (PRC_SUB_RECONNECTED) as after any loss.  For a cluster's classic
- * pub/sub, whose node left.  0, or PRC_ECLOSED, PRC_ENOMEM, PRC_EINVAL (a
- * bad address, or a unix socket subscriber).
+ * pub/sub, whose node left, and a sentinel client's after a failover.  0,
+ * or PRC_ECLOSED, PRC_ENOMEM, PRC_EINVAL (a bad address, or a unix socket
+ * subscriber).
  */
 int prc_sub_move(prc_sub_t *s, const char *host, int port);
 /* Send PING (msg NULL: without an argument); its pong is a message. */
