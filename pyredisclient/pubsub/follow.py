@@ -4,7 +4,7 @@ sentinels name, and moved when a failover replaces it.
 ``client.pubsub()`` on such a client used to connect to the client's configured
 address, which a sentinel client does not have (``localhost:6379`` by default). Here
 the subscription is placed on the node the client's resolver names (the primary, or a
-replica for ``client.replica()``), and its reads look at that node at least every
+replica for ``client.replica_client()``), and its reads look at that node at least every
 :data:`FOLLOW_EVERY` seconds: when the client moved to another node, or the
 subscription lost its connection and the sentinels now name another node, it moves
 there (``Subscriber.move``), subscribes every channel and pattern again and returns a
