@@ -543,3 +543,33 @@ def test_redis_py_async_sentinel_api(redis_sentinel: RedisSentinelServers) -> No
         sentinel.close()
 
     asyncio.run(main())
+
+
+def test_pubsub_outlives_the_sentinels_and_the_primary(
+    redis_sentinel: RedisSentinelServers,
+) -> None:
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=0.5, retry_timeout=1.0
+    ) as c:
+        ps = c.pubsub(ignore_subscribe_messages=True)
+        ps.subscribe("news")
+        assert ps.get_message(timeout=0.3) is None
+        primary = redis_sentinel.primary
+        for sentinel in redis_sentinel.sentinels:
+            sentinel.stop()
+        primary.stop()
+        # Nobody to ask and nothing to read: reads wait out their timeout, never raise.
+        for _ in range(3):
+            started = time.monotonic()
+            assert ps.get_message(timeout=0.6) is None
+            assert time.monotonic() - started < 0.6 + 1.0
+        assert ps._follower.target == (primary.host, primary.port)
+        primary.start()  # back on its address: the subscription reconnects there
+        msg = None
+        deadline = time.monotonic() + 10
+        while msg is None and time.monotonic() < deadline:
+            msg = ps.get_message(timeout=0.5)
+        assert msg is not None and msg["type"] == "reconnect", msg
+        assert redis_sentinel.command(primary, "PUBLISH", "news", "back") == 1
+        assert ps.get_message(timeout=2)["data"] == b"back"
+        ps.close()
