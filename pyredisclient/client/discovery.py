@@ -12,15 +12,12 @@ that names it sees it up (not ``s_down`` or ``o_down``) and knows at least
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 from ..config import ConfigurationError
 from ..exceptions import RedisError
 from .sentinel import MasterNotFoundError, parse_sentinels
 from .sync import RedisClient
-
-if TYPE_CHECKING:
-    from .aio import AsyncRedisClient
 
 __all__ = ["AsyncSentinel", "Sentinel"]
 
@@ -161,7 +158,7 @@ class Sentinel:
         """A client of the service's primary that follows a failover
         (:meth:`RedisClient.from_sentinel`); ``kwargs`` add to the data nodes'
         options."""
-        cls = RedisClient if redis_class is None else redis_class
+        cls = self._default_class() if redis_class is None else redis_class
         options = self._options(connection_pool_class, kwargs)
         return cls.from_sentinel(self._addresses, service_name, **options)
 
@@ -174,9 +171,12 @@ class Sentinel:
     ) -> Any:
         """A client of a random healthy replica of the service (another after a
         connection error); ``role="replica"`` of :meth:`RedisClient.from_sentinel`."""
-        cls = RedisClient if redis_class is None else redis_class
+        cls = self._default_class() if redis_class is None else redis_class
         options = self._options(connection_pool_class, kwargs)
         return cls.from_sentinel(self._addresses, service_name, role="replica", **options)
+
+    def _default_class(self) -> Any:
+        return RedisClient
 
     def close(self) -> None:
         """Close the clients of the sentinels (those of master_for are the caller's)."""
@@ -199,26 +199,7 @@ class AsyncSentinel(Sentinel):
 
         return await asyncio.to_thread(Sentinel.discover_slaves, self, service_name)
 
-    def master_for(
-        self,
-        service_name: str,
-        redis_class: Any = None,
-        connection_pool_class: Any = None,
-        **kwargs: Any,
-    ) -> AsyncRedisClient:
+    def _default_class(self) -> Any:
         from .aio import AsyncRedisClient
 
-        cls = AsyncRedisClient if redis_class is None else redis_class
-        return super().master_for(service_name, cls, connection_pool_class, **kwargs)  # type: ignore[no-any-return]
-
-    def slave_for(
-        self,
-        service_name: str,
-        redis_class: Any = None,
-        connection_pool_class: Any = None,
-        **kwargs: Any,
-    ) -> AsyncRedisClient:
-        from .aio import AsyncRedisClient
-
-        cls = AsyncRedisClient if redis_class is None else redis_class
-        return super().slave_for(service_name, cls, connection_pool_class, **kwargs)  # type: ignore[no-any-return]
+        return AsyncRedisClient
