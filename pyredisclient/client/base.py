@@ -393,8 +393,20 @@ class ClientBase:
         return render_prometheus(self.metrics())
 
     def debug_info(self) -> Dict[str, Any]:
-        """Every setting (secrets as ``***``) plus pool and breaker state."""
+        """Every setting (secrets as ``***``) plus pool and breaker state; for a
+        client made by ``from_sentinel``, ``host`` and ``port`` are the node the
+        sentinels named (None before the first command) and ``sentinel`` says
+        which service, role and sentinels."""
         info = self._config.debug_info()
+        sentinel = getattr(self, "_sentinel", None)
+        if sentinel is not None:
+            info["host"], info["port"] = sentinel.address or (None, None)
+            info["sentinel"] = {
+                "service_name": sentinel.service_name,
+                "role": sentinel.role,
+                "sentinels": [f"{h}:{p}" for h, p in sentinel.sentinel_addresses()],
+                "switches": sentinel.switches,
+            }
         info["pool"] = self.pool_stats()
         info["circuit_breaker"] = self.circuit_breaker_state()
         return info
@@ -403,5 +415,11 @@ class ClientBase:
         c = self.__dict__.get("_config")
         if c is None:  # __init__ raised midway, or was never called
             return f"<{type(self).__name__} (not initialised)>"
-        where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
+        sentinel = getattr(self, "_sentinel", None)
+        if sentinel is not None:
+            at = sentinel.address
+            node = f"{at[0]}:{at[1]}" if at else "not resolved yet"
+            where = f"sentinel {sentinel.service_name!r} {sentinel.role} {node}"
+        else:
+            where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
         return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"

@@ -116,6 +116,10 @@ class SentinelResolver:
 
     # -- asking the sentinels ------------------------------------------------------
 
+    def sentinel_addresses(self) -> List[Tuple[str, int]]:
+        """The sentinels' addresses, the one that last answered first."""
+        return list(self._sentinels)
+
     def _sentinel(self, address: Tuple[str, int]) -> Any:
         core = self._sentinel_cores.get(address)
         if core is None:

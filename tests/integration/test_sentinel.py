@@ -39,6 +39,31 @@ def test_from_sentinel_finds_the_primary(redis_sentinel: RedisSentinelServers) -
         assert c.get("p:x") == b"1"
 
 
+def test_repr_and_debug_info_name_the_service_not_localhost(
+    redis_sentinel: RedisSentinelServers,
+) -> None:
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0
+    ) as c:
+        assert repr(c) == "<RedisClient sentinel 'mymaster' primary not resolved yet db=0>"
+        info = c.debug_info()
+        assert (info["host"], info["port"]) == (None, None)
+        assert info["sentinel"]["service_name"] == "mymaster"
+        assert info["sentinel"]["role"] == "primary" and info["sentinel"]["switches"] == 0
+        assert len(info["sentinel"]["sentinels"]) == 3
+        c.ping()
+        primary = redis_sentinel.primary
+        assert (
+            repr(c)
+            == f"<RedisClient sentinel 'mymaster' primary {primary.host}:{primary.port} db=0>"
+        )
+        info = c.debug_info()
+        assert (info["host"], info["port"]) == (primary.host, primary.port)
+        with c.replica_client() as r:
+            r.ping()
+            assert "sentinel 'mymaster' replica 127.0.0.1:" in repr(r)
+
+
 def test_unknown_service_and_no_sentinel(redis_sentinel: RedisSentinelServers) -> None:
     with RedisClient.from_sentinel(sentinels_of(redis_sentinel), "nosuch") as c:
         with pytest.raises(MasterNotFoundError, match="nosuch"):
