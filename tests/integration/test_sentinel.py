@@ -571,8 +571,11 @@ def test_redis_py_async_sentinel_api(redis_sentinel: RedisSentinelServers) -> No
 
 
 def test_pubsub_outlives_the_sentinels_and_the_primary(
-    redis_sentinel: RedisSentinelServers,
+    redis_sentinel_factory: Callable[..., RedisSentinelServers],
 ) -> None:
+    # A set-up of its own: with every sentinel stopped at once the session's set-up
+    # could not be healed for the tests after this one.
+    redis_sentinel = redis_sentinel_factory()
     with RedisClient.from_sentinel(
         sentinels_of(redis_sentinel), "mymaster", socket_timeout=0.5, retry_timeout=1.0
     ) as c:
