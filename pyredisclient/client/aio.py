@@ -40,12 +40,12 @@ from ..commands.keyprefix import KeyPrefixer
 from ..commands.types import Callback, KeyT, PatternT, ScoreCastT
 from ..config import RedisConfig
 from ..config.credentials import describe_failure, resolve_async
-from ..exceptions import AuthenticationError, ConnectionError, PoolTimeoutError
+from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
 from .locking import AsyncLockMethods
 from .mux import DEDICATED, Multiplexer, run_shared
-from .pipeline import Pipeline, refresh_quietly, transaction_steps
+from .pipeline import Pipeline, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
 if TYPE_CHECKING:
@@ -466,17 +466,7 @@ class AsyncPipeline(Pipeline):
 
     async def watch(self, *names: Any) -> bool:  # type: ignore[override]
         """WATCH keys on a connection pinned to this pipeline until execute/reset."""
-        if self._sentinel is not None:
-            await self._resolved()
         return await run_async(self._watch_steps(names))
-
-    async def _resolved(self) -> Any:
-        """For a client made by from_sentinel: the pool the sentinels name, asked on
-        a worker thread the first time."""
-        sentinel = self._sentinel
-        if sentinel.core is None:
-            await asyncio.to_thread(sentinel.current)
-        return sentinel.core
 
     async def unwatch(self) -> bool:  # type: ignore[override]
         """Forget every watched key (the connection stays pinned until reset)."""
@@ -511,15 +501,6 @@ class AsyncPipeline(Pipeline):
 
     async def _send(self, batch: Any) -> Any:
         client = self._client
-        if self._sentinel is not None:
-            core = await self._resolved()
-            if client._pool_waiters:
-                await client._queue_behind_waiters()
-            try:
-                return await client._drive(core.start_batch(batch))
-            except ConnectionError:
-                await asyncio.to_thread(refresh_quietly, self._sentinel, core)
-                raise
         mux = client._mux
         if mux is not None:
             # No WATCH: on the loop's shared connection when it is open and the
@@ -529,9 +510,20 @@ class AsyncPipeline(Pipeline):
                 replies = await fut
                 if replies is not RETRY:
                     return replies
+        return await self._on_pool(client._core, batch)
+
+    def _send_to(self, core: Any, batch: Any) -> Awaitable[Any]:
+        return self._on_pool(core, batch)
+
+    async def _on_pool(self, core: Any, batch: Any) -> Any:
+        # A connection of its own from pool core, behind the tasks already waiting.
+        client = self._client
         if client._pool_waiters:
             await client._queue_behind_waiters()
-        return await client._drive(client._core.start_batch(batch))
+        return await client._drive(core.start_batch(batch))
+
+    def _offload(self, func: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        return asyncio.to_thread(func, *args)
 
     def _send_pinned(self, pin: Any, batch: Any) -> Awaitable[Any]:
         return self._pinned(pin.start_batch(batch))

@@ -17,22 +17,13 @@ from .._steps import Steps, run_sync
 from ..commands import CoreCommands
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
-from ..exceptions import ConnectionError, ExecAbortError, RedisError, WatchError
+from ..exceptions import ConnectionError, ExecAbortError, RedisError, ResponseError, WatchError
 from ..observability.tracing import make_traced_send
+from ..resilience.retry import refused_by_role
 
 # What a transaction on a watching connection raises when that connection fails:
 # the watch may have been lost, so the caller must retry (redis-py's wording).
 WATCH_LOST: str = "A ConnectionError occurred while watching one or more keys"
-
-
-def refresh_quietly(resolver: Any, failed: Any) -> None:
-    """After a connection error on pool ``failed`` of a sentinel client: ask the
-    sentinels again (SentinelResolver.refresh); an unanswered question is left for
-    the next command."""
-    try:
-        resolver.refresh(failed)
-    except RedisError:
-        pass
 
 
 class Pipeline(CoreCommands):
@@ -45,7 +36,8 @@ class Pipeline(CoreCommands):
     def __init__(self, client: Any, transaction: bool = True) -> None:
         self._client = client
         self._core = client._core
-        # A client made by from_sentinel: batches go to the pool the sentinels name.
+        # A client made by from_sentinel (its SentinelResolver): batches go to the
+        # pool the sentinels name, and a WATCH pins a connection of that pool.
         self._sentinel: Any = getattr(client, "_sentinel", None)
         self._prefixer = client._prefixer
         self.transaction = transaction
@@ -64,6 +56,7 @@ class Pipeline(CoreCommands):
         """Record one span per execute: wrap the hooks that send the whole batch."""
         client = self._client
         self._send = make_traced_send(client, self._send, tracer)  # type: ignore[method-assign]
+        self._send_to = make_traced_send(client, self._send_to, tracer)  # type: ignore[method-assign]
         self._send_pinned = make_traced_send(client, self._send_pinned, tracer)  # type: ignore[method-assign]
 
     def _new_batch(self) -> Any:
@@ -107,27 +100,19 @@ class Pipeline(CoreCommands):
         the tasks already waiting for one)."""
         return None
 
-    def _pool(self) -> Any:
-        """The pool a batch goes to: the client's; for a client made by
-        from_sentinel, the one the sentinels name now (asked on first use)."""
-        sentinel = self._sentinel
-        if sentinel is None:
-            return self._core
-        core = sentinel.core
-        return core if core is not None else sentinel.current()
-
     def _send(self, batch: Any) -> Any:
         """Send a batch on a pooled connection and read its replies."""
-        if self._sentinel is None:
-            return self._core.execute_batch(batch)
-        core = self._pool()
-        try:
-            return core.execute_batch(batch)
-        except ConnectionError:
-            # Not sent again (part of it may have run); the next batch goes where
-            # the sentinels say now.
-            refresh_quietly(self._sentinel, core)
-            raise
+        return self._core.execute_batch(batch)
+
+    def _send_to(self, core: Any, batch: Any) -> Any:
+        """Send a batch on a connection of pool ``core`` (a sentinel client's
+        current pool) and read its replies."""
+        return core.execute_batch(batch)
+
+    def _offload(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run a sentinel resolver's blocking I/O (AsyncPipeline: on a worker
+        thread, awaitable)."""
+        return func(*args)
 
     def _send_pinned(self, pin: Any, batch: Any) -> Any:
         """Send a batch on the pinned (watching) connection and read its replies."""
@@ -173,6 +158,8 @@ class Pipeline(CoreCommands):
         return run_sync(self._watch_steps(names))
 
     def _watch_steps(self, names: Tuple[Any, ...]) -> Steps[bool]:
+        if self._pin is None and self._sentinel is not None:
+            self._core = yield from self._sentinel.pool_steps(self._offload)
         args = self._watch_args(names)
         try:
             yield self._await_turn()
@@ -189,7 +176,7 @@ class Pipeline(CoreCommands):
         if self._explicit_multi:
             raise RedisError("Cannot issue a WATCH after a MULTI")
         if self._pin is None:
-            self._pin = self._pool().pinned()
+            self._pin = self._core.pinned()
         args: Tuple[Any, ...] = ("WATCH", *names)
         if self._prefixer is not None:
             args = self._prefixer.prefix_args(args)
@@ -261,7 +248,12 @@ class Pipeline(CoreCommands):
         command's position and name); otherwise error replies are returned in place as
         exception instances. The pipeline is empty afterwards.
         """
-        if self._pin is None and self._batch.callbacks and not self._scripts:
+        if (
+            self._pin is None
+            and self._batch.callbacks
+            and not self._scripts
+            and self._sentinel is None
+        ):
             # The common case, no WATCH: one C call, no steps to drive (the same as
             # the first branch of _execute_steps).
             batch, transaction = self._take()
@@ -276,19 +268,37 @@ class Pipeline(CoreCommands):
         if self._scripts:
             yield from self._load_scripts_steps()
         batch, transaction = self._take()
+        sentinel = self._sentinel if pin is None else None
         try:
-            if pin is None:
-                replies = yield self._send(batch)
-            else:
+            if pin is not None:
                 try:
                     replies = yield self._send_pinned(pin, batch)
                 except ConnectionError as exc:
                     raise WatchError(WATCH_LOST) from exc
+            elif sentinel is None:
+                replies = yield self._send(batch)
+            else:
+                # As a command: +switch-master first, then the current pool.
+                core = yield from sentinel.pool_steps(self._offload)
+                try:
+                    replies = yield self._send_to(core, batch)
+                except ConnectionError:
+                    # Not sent again (part of it may have run); the next batch
+                    # goes where the sentinels say now.
+                    yield self._offload(sentinel.refresh_quietly, core)
+                    raise
         finally:
             if pin is not None:
                 # EXEC (or a failure) ended the WATCH: pool it if still clean.
                 self._drop_pin(ok=pin.usable)
-        return _pipeline_results(replies, batch, transaction, raise_on_error)
+        try:
+            return _pipeline_results(replies, batch, transaction, raise_on_error)
+        except ResponseError as exc:
+            if sentinel is not None and refused_by_role(exc):
+                # A demoted primary (READONLY) or one without replicas: its
+                # replacement is asked for; this batch is not sent again.
+                yield self._offload(sentinel.refresh_quietly, core)
+            raise
 
     def _load_scripts_steps(self) -> Steps[None]:
         """Make sure the server has every script an EVALSHA of the batch runs (as

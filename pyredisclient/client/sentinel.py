@@ -30,8 +30,8 @@ from .._core import Subscriber
 from .._steps import Steps
 from ..config import ConfigurationError, RedisConfig, hide_password
 from ..config.url import parse_addresses
-from ..exceptions import ConnectionError, ReadOnlyError, RedisError, ResponseError
-from ..resilience.retry import may_have_run, replay_safe
+from ..exceptions import ConnectionError, RedisError, ResponseError
+from ..resilience.retry import may_have_run, refused_by_role, replay_safe
 from .base import build_config, core_client_kwargs
 
 __all__ = [
@@ -207,6 +207,15 @@ class SentinelResolver:
             except MasterNotFoundError:
                 return False
 
+    def refresh_quietly(self, failed: Any) -> None:
+        """:meth:`refresh` where nothing waits for its answer (a pipeline's batch,
+        which is not sent again): a question no sentinel answers is left for the
+        next command."""
+        try:
+            self.refresh(failed)
+        except RedisError:
+            pass
+
     def _resolve(self, keep: Tuple[str, int] | None = None) -> bool:
         if self._closed:
             raise ConnectionError("client is closed")
@@ -332,6 +341,20 @@ class SentinelResolver:
 
     # -- one command, following a failover ---------------------------------------------
 
+    def pool_steps(self, offload: Callable[..., Any]) -> Steps[Any]:
+        """The pool a command or a pipeline's batch goes to, as steps: first, at most
+        every SWITCH_POLL_INTERVAL, what the +switch-master watch announced (its
+        socket read on the side), then the current pool (asked for on first use).
+        ``offload(func, *args)`` runs the resolver's own blocking I/O."""
+        if self.poll_due():
+            announced = yield offload(self.poll_switch)
+            if announced is not None:
+                yield offload(self.switch_to, announced)
+        core = self.core
+        if core is None:
+            core = yield offload(self.current)
+        return core
+
     def run_steps(
         self,
         client: Any,
@@ -348,26 +371,12 @@ class SentinelResolver:
         deadline = time.monotonic() + self.retry_timeout
         attempt = 0
         while True:
-            if self.poll_due():  # +switch-master: the watch's socket read on the side
-                announced = yield offload(self.poll_switch)
-                if announced is not None:
-                    yield offload(self.switch_to, announced)
-            core = self.core
-            if core is None:
-                core = yield offload(self.current)
+            core = yield from self.pool_steps(offload)
             client._core = core
             try:
                 return (yield execute(core, args))
             except (ConnectionError, ResponseError) as exc:
-                text = str(exc)
-                # READONLY: a demoted primary; NOREPLICAS: one that lost its replicas
-                # (min-replicas-to-write), as an old primary does once its replica is
-                # promoted. Neither ran the command.
-                refused = (
-                    isinstance(exc, ReadOnlyError)
-                    or text.startswith("READONLY")
-                    or text.startswith("NOREPLICAS")
-                )
+                refused = refused_by_role(exc)
                 if isinstance(exc, ResponseError) and not refused:
                     raise
                 safe = refused or not may_have_run(exc) or replay_safe(args)

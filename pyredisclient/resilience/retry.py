@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any, Dict, Sequence
 
 from .._core import command_spec
+from ..exceptions import ReadOnlyError
 
-__all__ = ["may_have_run", "replay_safe"]
+__all__ = ["may_have_run", "refused_by_role", "replay_safe"]
 
 #: Core error codes meaning the command never left the client.
 _UNSENT = frozenset({"ECONNECT", "ECIRCUIT", "EPOOLTIMEOUT"})
@@ -55,3 +56,15 @@ def replay_safe(args: Sequence[Any]) -> bool:
 
 
 _CONTAINER: Any = object()
+
+
+def refused_by_role(exc: BaseException) -> bool:
+    """READONLY (a demoted primary) or NOREPLICAS (one that lost its replicas, with
+    min-replicas-to-write, as an old primary does once its replica is promoted):
+    the command did not run, and the sentinels may name another node. A pipeline's
+    error is read past its "Command # n (NAME) of pipeline caused error: " prefix."""
+    text = str(exc)
+    _, sep, rest = text.partition(" of pipeline caused error: ")
+    if sep:
+        text = rest
+    return isinstance(exc, ReadOnlyError) or text.startswith(("READONLY", "NOREPLICAS"))

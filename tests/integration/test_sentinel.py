@@ -601,3 +601,32 @@ def test_pubsub_outlives_the_sentinels_and_the_primary(
         assert redis_sentinel.command(primary, "PUBLISH", "news", "back") == 1
         assert ps.get_message(timeout=2)["data"] == b"back"
         ps.close()
+
+
+def test_pipelines_alone_follow_a_failover_that_demotes_the_old_primary(
+    redis_sentinel_factory: Callable[..., RedisSentinelServers],
+) -> None:
+    # A client that only runs pipelines: no plain command looks for +switch-master
+    # or meets READONLY for it. (A set-up of its own: a SENTINEL FAILOVER of the
+    # session's set-up soon before another test's can be undone.)
+    redis_sentinel = redis_sentinel_factory()
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0, retry_timeout=20.0
+    ) as c:
+        assert c.pipeline().set("p", 0).execute() == [True]
+        old = redis_sentinel.primary
+        new = redis_sentinel.failover()
+        redis_sentinel.wait_stable()  # the old primary demoted: it answers READONLY
+        assert redis_sentinel.command(old, "ROLE")[0] == b"slave"
+        refused = 0
+        for transaction in (False, True, False):
+            for _ in range(50):  # bounded: at most one refusal is expected
+                try:
+                    assert c.pipeline(transaction=transaction).incr("p").execute()[0] >= 1
+                    break
+                except pyredisclient.ReadOnlyError:
+                    refused += 1
+                    time.sleep(0.1)
+        assert refused <= 1
+        assert c._sentinel is not None and c._sentinel.address == (new.host, new.port)
+        assert redis_sentinel.command(new, "GET", "p") == b"3"
