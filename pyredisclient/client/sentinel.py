@@ -266,16 +266,20 @@ class SentinelResolver:
 
     # -- +switch-master ------------------------------------------------------------
 
+    def poll_ready(self) -> bool:
+        """Whether a look for an announcement is due now (poll_due without taking
+        the turn: a caller deciding whether to look at all)."""
+        return (
+            self.role == "primary" and self.core is not None and time.monotonic() >= self._next_poll
+        )
+
     def poll_due(self) -> bool:
         """Whether this command should look for an announcement (at most one look per
         SWITCH_POLL_INTERVAL; a race may let two callers look, poll_switch keeps
         them apart)."""
-        if self.role != "primary" or self.core is None:
+        if not self.poll_ready():
             return False
-        now = time.monotonic()
-        if now < self._next_poll:
-            return False
-        self._next_poll = now + SWITCH_POLL_INTERVAL
+        self._next_poll = time.monotonic() + SWITCH_POLL_INTERVAL
         return True
 
     def poll_switch(self) -> Any:

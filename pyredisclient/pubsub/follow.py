@@ -5,7 +5,8 @@ sentinels name, and moved when a failover replaces it.
 address, which a sentinel client does not have (``localhost:6379`` by default). Here
 the subscription is placed on the node the client's resolver names (the primary, or a
 replica for ``client.replica_client()``), and its reads look at that node at least every
-:data:`FOLLOW_EVERY` seconds: when the client moved to another node, or the
+:data:`FOLLOW_EVERY` seconds, reading the ``+switch-master`` watch as a command does:
+when the sentinels announced a new primary, the client moved to another node, or the
 subscription lost its connection and the sentinels now name another node, it moves
 there (``Subscriber.move``), subscribes every channel and pattern again and returns a
 ``reconnect`` message for the gap, as after any lost connection.
@@ -16,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 from .._core import Subscriber
+from .._steps import run_sync
 from ..exceptions import RedisError
 from .aio import AsyncPubSub
 from .sync import PubSub
@@ -43,20 +45,21 @@ class SentinelFollower:
         #: The (host, port) subscribed on; None until placed.
         self.target: Tuple[str, int] | None = None
         self._lost = 0  # the subscriber's disconnects at the last look
+        self._failing = False  # lost since then and still down: ask the sentinels
 
     def due(self) -> bool:
-        """Whether :meth:`follow` has work: not placed yet; the resolver names
-        another node; or the connection was lost since the last look and is down."""
+        """Whether :meth:`follow` has work: not placed yet; the +switch-master watch
+        is due a look (as before a command); the resolver names another node; or
+        the connection was lost since the last look and is down."""
         if self.target is None:
             return True
-        address = self.resolver.address
-        if address is not None and address != self.target:
-            return True
         lost = self.sub.stats()["disconnects"]
-        if lost == self._lost:
-            return False
-        self._lost = lost
-        return not self.sub.connected
+        if lost != self._lost:
+            self._lost = lost
+            self._failing = not self.sub.connected
+        address = self.resolver.address
+        moved = address is not None and address != self.target
+        return self._failing or moved or self.resolver.poll_ready()
 
     def place(self) -> None:
         """Ask the sentinels (blocking) and place the subscription on the node they
@@ -65,15 +68,16 @@ class SentinelFollower:
         self._move_to_current()
 
     def follow(self) -> None:
-        """Ask the sentinels again (blocking) when the subscription's node is the
-        resolver's, and move to the node they name. A failure is left for the next
-        look: an outage never fails a read."""
+        """(Blocking.) What a command does first, reading what the +switch-master
+        watch announced and taking the current pool, then, when this subscription's
+        connection is failing on the resolver's node, asking the sentinels again;
+        and move to the node they name. A failure is left for the next look: an
+        outage never fails a read."""
         resolver = self.resolver
+        failing, self._failing = self._failing, False
         try:
-            core = resolver.core
-            if core is None:
-                resolver.current()
-            elif resolver.address == self.target:
+            core = run_sync(resolver.pool_steps(_call))
+            if failing and resolver.address == self.target:
                 resolver.refresh(core)
         except RedisError as exc:
             logger.debug("pub/sub: the sentinels named no node: %s", exc)
@@ -95,6 +99,10 @@ class SentinelFollower:
         except RedisError:  # closed meanwhile (a follow on a worker thread)
             return
         self.target = address
+
+
+def _call(func: Callable[..., Any], *args: Any) -> Any:
+    return func(*args)
 
 
 def placeholder(core_options: Dict[str, Any], resolver: Any) -> Dict[str, Any]:
@@ -142,8 +150,8 @@ class SentinelPubSub(PubSub):
 class AsyncSentinelPubSub(AsyncPubSub):
     """``client.pubsub()`` of an AsyncRedisClient made by ``from_sentinel``: see
     :mod:`pyredisclient.pubsub.follow`. Placed by its first subscribe (which raises
-    MasterNotFoundError when no sentinel names a node); the sentinels are asked in
-    the loop's default executor, never on the loop."""
+    MasterNotFoundError when no sentinel names a node); the sentinels are asked on
+    a worker thread, never on the loop."""
 
     def __init__(self, core_options: Dict[str, Any], resolver: Any, **kwargs: Any) -> None:
         super().__init__(placeholder(core_options, resolver), **kwargs)
@@ -151,7 +159,7 @@ class AsyncSentinelPubSub(AsyncPubSub):
 
     async def _flush(self) -> None:
         if self._follower.target is None:
-            await asyncio.get_running_loop().run_in_executor(None, self._follower.place)
+            await asyncio.to_thread(self._follower.place)
         await super()._flush()
 
     async def _next(self, skip: bool, timeout: float | None) -> Dict[str, Any] | None:
@@ -159,7 +167,7 @@ class AsyncSentinelPubSub(AsyncPubSub):
         deadline = None if timeout is None else loop.time() + timeout
         for _ in range(1 << 62):  # bounded by the deadline, or unbounded by request
             if self._follower.due():
-                await loop.run_in_executor(None, self._follower.follow)
+                await asyncio.to_thread(self._follower.follow)
             left = None if deadline is None else max(0.0, deadline - loop.time())
             wait = FOLLOW_EVERY if left is None else min(left, FOLLOW_EVERY)
             if self._follower.target is None:

@@ -630,3 +630,33 @@ def test_pipelines_alone_follow_a_failover_that_demotes_the_old_primary(
         assert refused <= 1
         assert c._sentinel is not None and c._sentinel.address == (new.host, new.port)
         assert redis_sentinel.command(new, "GET", "p") == b"3"
+
+
+def test_a_listener_alone_follows_a_failover_that_demotes_the_old_primary(
+    redis_sentinel_factory: Callable[..., RedisSentinelServers],
+) -> None:
+    # No command runs: the subscription reads the +switch-master watch itself, and
+    # moves to the new primary although the demoted one still answers.
+    redis_sentinel = redis_sentinel_factory()
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0
+    ) as c:
+        ps = c.pubsub(ignore_subscribe_messages=True)
+        ps.subscribe("news")
+        # Its looks subscribe to +switch-master on a sentinel meanwhile.
+        assert ps.get_message(timeout=2.0) is None
+        new = redis_sentinel.failover()
+        # The demoted primary may drop its clients too: a reconnect there may come
+        # first; then the move to the new primary.
+        moved = None
+        deadline = time.monotonic() + 10
+        while moved is None and time.monotonic() < deadline:
+            msg = ps.get_message(timeout=0.5)
+            if msg is not None:
+                assert msg["type"] == "reconnect", msg
+                if ps._follower.target == (new.host, new.port):
+                    moved = msg  # the gap of the move
+        assert moved is not None, "the subscription stayed on the demoted primary"
+        assert redis_sentinel.command(new, "PUBLISH", "news", "there") == 1
+        assert ps.get_message(timeout=2)["data"] == b"there"
+        ps.close()

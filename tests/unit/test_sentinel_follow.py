@@ -33,6 +33,14 @@ class Resolver:
         self.address = self.address or ("127.0.0.1", find_free_port())
         return self.core
 
+    def poll_ready(self) -> bool:
+        return False  # no +switch-master watch here
+
+    def pool_steps(self, offload: Any) -> Any:
+        if self.core is None:
+            yield offload(self.current)
+        return self.core
+
     def refresh(self, failed: Any) -> bool:
         self.asked.append("refresh")
         if self.fail:
@@ -72,8 +80,12 @@ def test_a_failure_is_left_for_the_next_look() -> None:
     follower = SentinelFollower(placed, sub)
     follower.follow()  # placed on the resolver's node without asking
     assert follower.target == placed.address and placed.asked == []
-    follower.follow()  # same node: the sentinels are asked, and fail quietly
+    follower.follow()  # same node, its connection not failing: nothing asked
+    assert placed.asked == []
+    follower._failing = True  # as due() finds it after a loss while still down
+    follower.follow()  # the sentinels are asked, and fail quietly
     assert placed.asked == ["refresh"] and follower.target == placed.address
+    assert not follower._failing  # asked once per loss
     sub.close()
 
 
