@@ -362,6 +362,10 @@ int pyrc_prepare_single(RedisClientObject *self, PyObject *args_seq,
 /* A blocking command's deadlines: its own timeout plus a margin. */
 void pyrc_set_block_deadline(RedisClientObject *self, prc_call_t *call,
                              double block);
+/* The deadline of a command that blocks for `block` seconds (0: for ever,
+ * PRC_NO_DEADLINE) plus a margin; `dflt` when block < 0 (not blocking). */
+int64_t pyrc_block_deadline(RedisClientObject *self, double block,
+                            int64_t dflt);
 /* Finish a call and log its breaker transition: -1 when logging raised
  * (the exception is set and must be propagated). */
 int pyrc_finish(RedisClientObject *self, prc_call_t *call, int outcome);

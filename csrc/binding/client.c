@@ -182,23 +182,27 @@ pyrc_check_open(RedisClientObject *self)
     return 0;
 }
 
+int64_t
+pyrc_block_deadline(RedisClientObject *self, double block, int64_t dflt)
+{
+    double margin = self->socket_timeout > 0.5 ? self->socket_timeout : 0.5;
+
+    if (block == 0) {
+        return PRC_NO_DEADLINE; /* BLPOP k 0: wait forever */
+    }
+    return block > 0 ? prc_deadline_after(block + margin) : dflt;
+}
+
 /* The deadline of a blocking command: its own timeout plus a margin. */
 void
 pyrc_set_block_deadline(RedisClientObject *self, prc_call_t *call,
                         double block)
 {
-    double margin = self->socket_timeout > 0.5 ? self->socket_timeout : 0.5;
-
+    call->block_deadline = pyrc_block_deadline(self, block, call->deadline);
     if (block == 0) {
-        call->block_deadline = PRC_NO_DEADLINE; /* BLPOP k 0: wait forever */
         call->deadline = PRC_NO_DEADLINE;
-    } else if (block > 0) {
-        call->block_deadline = prc_deadline_after(block + margin);
-        if (call->deadline < call->block_deadline) {
-            call->deadline = call->block_deadline;
-        }
-    } else {
-        call->block_deadline = call->deadline;
+    } else if (call->deadline < call->block_deadline) {
+        call->deadline = call->block_deadline;
     }
 }
 

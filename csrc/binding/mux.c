@@ -36,6 +36,7 @@ pyrc_mux_new(PinnedObject *pin)
     m->nraw = 0;
     m->replies = 0;
     m->last_read = prc_now();
+    m->sealed = 0;
     prc_conn_stream_begin(m->conn);
     PyObject_GC_Track(m);
     return (PyObject *)m;
@@ -193,6 +194,12 @@ submit_args(MuxObject *m, Py_ssize_t nargs, PyObject *const *args,
     if (pyrc__mux_check_open(m) < 0 || pyrc_check_open(m->client) < 0) {
         return -1;
     }
+    if (m->sealed) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the shared connection takes no more commands "
+                        "(submit_last)");
+        return -1;
+    }
     return 0;
 }
 
@@ -272,8 +279,11 @@ entry_queued(MuxObject *m, mux_entry *e, PyObject *fut, PyObject *partial,
     return PyLong_FromLong(m->len == 1 ? MUX_FLUSH_NOW : MUX_FLUSH_SOON);
 }
 
+/* submit() and submit_last(): queue one command.  `last`: it may block
+ * (its deadline is its own timeout plus a margin), it is never retried,
+ * and the connection takes nothing after it. */
 static PyObject *
-Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+submit_one(MuxObject *m, PyObject *const *args, Py_ssize_t nargs, int last)
 {
     RedisClientObject *cl = m->client;
     pyrc_args a;
@@ -288,7 +298,7 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
                             NULL) < 0) {
         return NULL;
     }
-    if (flags & (PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
+    if (flags & (last ? PRC_CALL_CLOSE : PRC_CALL_BLOCKING | PRC_CALL_CLOSE)) {
         r = PyLong_FromLong(MUX_DEDICATED);
     } else if ((e = entry_admit(m)) != NULL) {
         rc = prc_wbuf_append_command(&m->out, a.argc, a.argv, a.argvlen);
@@ -297,13 +307,46 @@ Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
             pyrc_raise(cl->state, rc, "cannot queue the command");
         } else {
             r = entry_queued(m, e, args[1], NULL, size, 1, -1, flags,
-                             pyrc_never_decode(cl->state, args[0]), may_retry,
-                             before);
+                             pyrc_never_decode(cl->state, args[0]),
+                             may_retry && !last, before);
+            if (r != NULL && last) {
+                /* The latest deadline of the FIFO: nothing comes after. */
+                e->deadline = pyrc_block_deadline(cl, block, e->deadline);
+                m->sealed = 1;
+            }
         }
     }
     pyrc_args_free(&a);
     Py_DECREF(seq);
     return r;
+}
+
+static PyObject *
+Mux_submit(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    return submit_one(m, args, nargs, 0);
+}
+
+PyDoc_STRVAR(
+    Mux_submit_last_doc,
+    "submit_last($self, args, future, /)\n--\n\n"
+    "Queue one command as this connection's last, blocking ones too\n"
+    "(WAIT: it counts the writes sent on this connection), with the\n"
+    "deadline of a blocking command: its own timeout plus a margin, none\n"
+    "when it blocks for ever.  Never retried (future gets the error of a\n"
+    "failed connection).  Returns what submit() returns, 2 for QUIT;\n"
+    "afterwards every submit raises RuntimeError: close the connection\n"
+    "once its calls are answered (len() == 0).");
+
+static PyObject *
+Mux_submit_last(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError,
+                        "submit_last() takes a command and a future");
+        return NULL;
+    }
+    return submit_one(m, args, nargs, 1);
 }
 
 PyDoc_STRVAR(
@@ -674,6 +717,8 @@ Mux_dealloc(MuxObject *m)
 static PyMethodDef Mux_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))Mux_submit, METH_FASTCALL,
      Mux_submit_doc},
+    {"submit_last", (PyCFunction)(void (*)(void))Mux_submit_last,
+     METH_FASTCALL, Mux_submit_last_doc},
     {"submit_batch", (PyCFunction)(void (*)(void))Mux_submit_batch,
      METH_FASTCALL, Mux_submit_batch_doc},
     {"flush", (PyCFunction)Mux_flush, METH_NOARGS, Mux_flush_doc},

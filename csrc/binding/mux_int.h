@@ -62,6 +62,7 @@ typedef struct {
     size_t replies;    /* replies owed to the calls in the ring */
     int64_t last_read; /* prc_now() of the last reply read */
     int64_t opened;    /* prc_now() when it took the connection */
+    int sealed;        /* submit_last() queued its last command */
 } MuxObject;
 
 static inline mux_entry *

@@ -44,7 +44,7 @@ from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
 from .locking import AsyncLockMethods
-from .mux import DEDICATED, Multiplexer, run_shared
+from .mux import DEDICATED, Multiplexer, counts_own_writes, run_shared, run_wait
 from .pipeline import Pipeline, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
@@ -300,6 +300,8 @@ class AsyncRedisClient(ClientBase, CoreCommands, AsyncLockMethods):
                 reply = await fut
                 if reply is RETRY:
                     reply = await run_shared(self, args, self._config.retry_attempts - 1)
+            if reply is DEDICATED and counts_own_writes(args):
+                reply = await run_wait(self, args)
             if reply is not DEDICATED:
                 return reply if callback is None else callback(reply)
         if self._pool_waiters:

@@ -9,6 +9,13 @@ the calls whose deadline passed (each leaves a tombstone whose reply is dropped)
 When a connection fails, its calls are settled by the safe-retry rules in C: a command
 not wholly written, or a read-only one, is sent again (``RETRY``); any other gets the
 error. See README "Multiplexing (asyncio)".
+
+WAIT and WAITAOF count the writes sent on their own connection, which for a caller of
+a multiplexed client is the shared one; on a connection of their own they would count
+none and return at once. So :func:`run_wait` hands each open shared connection over to
+the caller's WAIT as that connection's last command: new calls open another one, and
+the old one goes back to the pool once WAIT (and what was queued before it) is
+answered. Nobody's replies wait behind the WAIT.
 """
 
 from __future__ import annotations
@@ -31,7 +38,17 @@ _FLUSH_SOON = 3
 class SharedConnection:
     """One ``_core.Mux`` registered with one event loop."""
 
-    __slots__ = ("_flush_due", "_timer", "_writing", "dead", "fd", "loop", "mux", "owner")
+    __slots__ = (
+        "_flush_due",
+        "_timer",
+        "_writing",
+        "dead",
+        "fd",
+        "loop",
+        "mux",
+        "owner",
+        "retiring",
+    )
 
     def __init__(self, owner: LoopShare, loop: asyncio.AbstractEventLoop, mux: Any) -> None:
         self.mux = mux
@@ -42,6 +59,7 @@ class SharedConnection:
         self._writing = False
         self._timer: asyncio.TimerHandle | None = None
         self.dead = False
+        self.retiring = False
         loop.add_reader(self.fd, self._on_readable)
 
     def submit(self, args: Tuple[Any, ...], fut: asyncio.Future[Any], may_retry: bool) -> bool:
@@ -53,6 +71,22 @@ class SharedConnection:
         if r == _DEDICATED:
             return False
         self.submitted(r)
+        return True
+
+    def submit_last(self, args: Tuple[Any, ...], fut: asyncio.Future[Any]) -> bool:
+        """Queue *args* (WAIT, WAITAOF) as this connection's last command and stop
+        sharing it: it is closed (back to the pool) once every call on it is
+        answered. False when the command cannot go on it (nothing was queued)."""
+        r = self.mux.submit_last(args, fut)
+        if r == _DEDICATED:
+            return False
+        self.retiring = True
+        try:
+            self.owner.conns.remove(self)
+        except ValueError:
+            pass
+        if r != 0:
+            self.submitted(r)
         return True
 
     def submitted(self, r: int) -> None:
@@ -102,6 +136,9 @@ class SharedConnection:
             self.mux.read()
         except Exception as exc:
             self.fail(exc)
+            return
+        if self.retiring and not len(self.mux):
+            self.close()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -327,6 +364,48 @@ async def run_shared(client: Any, args: Tuple[Any, ...], attempts: int | None = 
         if reply is not RETRY:
             return reply
         attempts -= 1
+
+
+#: The commands that count the writes of their own connection (upper case).
+OWN_WRITES = frozenset({"WAIT", "WAITAOF"})
+
+
+def counts_own_writes(args: Tuple[Any, ...]) -> bool:
+    """Whether *args* is WAIT or WAITAOF: see :func:`run_wait`."""
+    name = args[0] if args else None
+    if isinstance(name, bytes):
+        try:
+            name = name.decode("ascii")
+        except UnicodeDecodeError:
+            return False
+    return isinstance(name, str) and name.upper() in OWN_WRITES
+
+
+async def run_wait(client: Any, args: Tuple[Any, ...]) -> Any:
+    """Run WAIT or WAITAOF on each shared connection open on the running loop, as
+    its last command (the caller's writes went on one of them): the reply, the
+    smallest of the counts when there were several connections; :data:`DEDICATED`
+    when none is open (nothing is pending on one: a connection of its own is right).
+    Never sent again after a connection failure: a WAIT elsewhere would count none
+    of the writes it was asked about."""
+    mux = client._mux
+    loop = asyncio.get_running_loop()
+    share = mux.shares.get(loop) if mux is not None else None
+    if share is None:
+        return DEDICATED
+    futs: List[asyncio.Future[Any]] = []
+    for conn in list(share.conns):
+        fut = loop.create_future()
+        if conn.submit_last(args, fut):
+            futs.append(fut)
+    if not futs:
+        return DEDICATED
+    if len(futs) == 1:
+        return await futs[0]
+    replies = await asyncio.gather(*futs)
+    if all(isinstance(r, list) for r in replies):  # WAITAOF: [local, replicas]
+        return [min(column) for column in zip(*replies)]
+    return min(replies)
 
 
 #: run_shared's answer for a command that needs a dedicated connection.

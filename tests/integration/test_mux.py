@@ -21,6 +21,7 @@ from pyredisclient import (
     CircuitOpenError,
     ConnectionError,
     DataError,
+    RedisClient,
     ResponseError,
     TimeoutError,
 )
@@ -561,3 +562,112 @@ def test_a_reply_that_cannot_be_decoded_fails_its_caller_only(run: Any, redis_ur
     assert (first, third, after) == ("ok", "ok", "ok")
     assert isinstance(bad, UnicodeDecodeError)
     assert created == 1
+
+
+def _primary_and_replica(factory: ServerFactory) -> tuple[RedisServer, RedisServer]:
+    primary = factory(extra_args=["--repl-diskless-sync-delay", "0"])
+    replica = factory()
+    with RedisClient(host=replica.host, port=replica.port) as c:
+        c.replicaof(primary.host, primary.port)
+    with RedisClient(host=primary.host, port=primary.port) as c:
+        for _ in range(200):  # bounded: the replica's first sync
+            c.set("mux:sync", 1)
+            if c.wait(1, 50) == 1:
+                return primary, replica
+            time.sleep(0.05)
+    raise AssertionError("the replica never caught up")
+
+
+def _acked_everything(primary: RedisServer) -> None:
+    """Until the replica acknowledged every write: a WAIT on a connection that wrote
+    nothing (or whose writes were acknowledged) then returns at once."""
+    with RedisClient(host=primary.host, port=primary.port) as c:
+        for _ in range(100):  # bounded: the replica acknowledges every second
+            info = c.info("replication")
+            if info["slave0"]["offset"] >= info["master_repl_offset"]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the replica never acknowledged the writes")
+
+
+@pytest.mark.parametrize("shared", [1, 3])
+def test_wait_counts_the_writes_of_the_shared_connection(
+    run: Any, redis_server_factory: ServerFactory, shared: int
+) -> None:
+    """WAIT counts the writes of its own connection: on a connection of its own it
+    would return at once with the replica stopped. It goes on the shared connections
+    as their last command; other calls meanwhile go on a new one, without waiting."""
+    primary, replica = _primary_and_replica(redis_server_factory)
+
+    async def main() -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        async with AsyncRedisClient(
+            host=primary.host, port=primary.port, async_multiplex_connections=shared
+        ) as r:
+            for _ in range(5):  # several shared connections open under load
+                await asyncio.gather(*(r.incr("mux:wn") for _ in range(300)))
+                await asyncio.sleep(0.01)
+            out["open"] = len(r._mux.shares[asyncio.get_running_loop()].conns)
+            await r.set("mux:w", 1)
+            out["healthy"] = await r.wait(1, 2000)
+            await asyncio.get_running_loop().run_in_executor(None, _acked_everything, primary)
+            replica.pause()
+            try:
+                await asyncio.gather(*(r.incr("mux:wn") for _ in range(300)))
+                started = time.monotonic()
+                waiting = asyncio.ensure_future(r.wait(1, 600))
+                await asyncio.sleep(0)
+                # Nobody waits behind the WAIT.
+                gets = await asyncio.gather(*(r.get("mux:w") for _ in range(200)))
+                out["others_done_first"] = not waiting.done() and gets == [b"1"] * 200
+                out["paused"] = await waiting
+                out["waited"] = time.monotonic() - started
+                # A cancelled WAIT's connection goes back once its reply comes.
+                await r.set("mux:w", 2)
+                cancelled = asyncio.ensure_future(r.wait(1, 200))
+                await asyncio.sleep(0.05)
+                cancelled.cancel()
+            finally:
+                replica.resume()
+            await r.set("mux:w", 3)
+            out["resumed"] = await r.wait(1, 5000)
+            for _ in range(100):  # bounded: the retired connections go back
+                if r.pool_stats()["in_use"] <= shared:
+                    break
+                await asyncio.sleep(0.02)
+            out["in_use"] = r.pool_stats()["in_use"]
+        return out
+
+    out = run(main())
+    assert out["open"] == shared
+    assert out["healthy"] == 1
+    assert out["others_done_first"]
+    assert out["paused"] == 0 and out["waited"] >= 0.5
+    assert out["resumed"] == 1
+    assert out["in_use"] <= shared
+    with RedisClient(host=replica.host, port=replica.port) as c:
+        assert c.get("mux:w") == b"3"
+
+
+def test_submit_last_seals_its_connection(run: Any, redis_url: str) -> None:
+    async def main() -> List[Any]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            # No shared connection open yet: WAIT takes one of its own.
+            assert await r.wait(0, 10) == 0
+            await r.set("mux:seal", "1")
+            loop = asyncio.get_running_loop()
+            conn = r._mux.shares[loop].conns[0]
+            assert conn.submit_last(("QUIT",), loop.create_future()) is False
+            with pytest.raises(TypeError):
+                conn.mux.submit_last(("WAIT", 0, 0))
+            fut = loop.create_future()
+            assert conn.submit_last((b"wait", 0, 0), fut) is True
+            assert conn.retiring and conn not in r._mux.shares[loop].conns
+            with pytest.raises(RuntimeError, match="no more"):
+                conn.mux.submit(("PING",), loop.create_future())
+            reply = await fut
+            await asyncio.sleep(0)
+            # Answered: back to the pool; the next call opens another shared one.
+            return [reply, conn.dead, await r.get("mux:seal"), r.pool_stats()["in_use"]]
+
+    assert run(main()) == [0, True, b"1", 1]
