@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Tuple
 
+from ..commands.sentinel import sentinel_states
 from ..config import ConfigurationError
 from ..exceptions import RedisError
 from .sentinel import MasterNotFoundError, parse_sentinels
@@ -22,20 +23,8 @@ from .sync import RedisClient
 __all__ = ["AsyncSentinel", "Sentinel"]
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _states(reply: Any) -> List[Dict[str, str]]:
-    """SENTINEL MASTERS / REPLICAS: one dict of text fields per entry."""
-    states = []
-    for entry in reply or ():
-        states.append({_text(entry[i]): _text(entry[i + 1]) for i in range(0, len(entry) - 1, 2)})
-    return states
-
-
-def _down(state: Dict[str, str]) -> bool:
-    return bool({"s_down", "o_down"} & set(state.get("flags", "").split(",")))
+def _down(state: Dict[str, Any]) -> bool:
+    return bool(state["is_sdown"] or state["is_odown"])
 
 
 class Sentinel:
@@ -94,20 +83,20 @@ class Sentinel:
                 return found, errors
         return None, errors
 
-    def check_master_state(self, state: Dict[str, str], service_name: str) -> bool:
-        """Whether a sentinel's view of the master makes it usable (redis-py's rule)."""
-        flags = set(state.get("flags", "").split(","))
+    def check_master_state(self, state: Dict[str, Any], service_name: str) -> bool:
+        """Whether a sentinel's view of the master makes it usable (redis-py's rule;
+        ``state`` is an entry of ``sentinel_masters()``)."""
         return (
-            "master" in flags
+            state["is_master"]
             and not _down(state)
-            and int(state.get("num-other-sentinels", 0)) >= self.min_other_sentinels
+            and state.get("num-other-sentinels", 0) >= self.min_other_sentinels
         )
 
     def discover_master(self, service_name: str) -> Tuple[str, int]:
         """The (host, port) of the service's master, or MasterNotFoundError."""
 
         def accept(reply: Any) -> Tuple[str, int] | None:
-            for state in _states(reply):
+            for state in sentinel_states(reply):
                 if state.get("name") == service_name and self.check_master_state(
                     state, service_name
                 ):
@@ -120,14 +109,15 @@ class Sentinel:
             raise MasterNotFoundError(f"No master found for {service_name!r}{info}")
         return found  # type: ignore[no-any-return]
 
-    def filter_slaves(self, slaves: List[Dict[str, str]]) -> List[Tuple[str, int]]:
-        """The replicas that are not down, as (host, port)."""
+    def filter_slaves(self, slaves: List[Dict[str, Any]]) -> List[Tuple[str, int]]:
+        """The replicas that are not down, as (host, port) (``slaves``: as
+        ``sentinel_slaves()`` returns them)."""
         return [(s["ip"], int(s["port"])) for s in slaves if not _down(s)]
 
     def discover_slaves(self, service_name: str) -> List[Tuple[str, int]]:
         """The (host, port) of each replica of the service that is up; [] if none."""
         found, _ = self._ask(
-            ("SENTINEL", "REPLICAS", service_name), lambda r: self.filter_slaves(_states(r))
+            ("SENTINEL", "REPLICAS", service_name), lambda r: self.filter_slaves(sentinel_states(r))
         )
         return found or []
 

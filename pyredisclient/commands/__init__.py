@@ -1,7 +1,8 @@
 """redis-py compatible command methods, written once for every client and pipeline.
 
 The commands come in families, one mixin per module (server, pubsub, strings, keys,
-hashes, lists, scan, sets, sorted_sets, hyperloglog, geo, streams, scripting), over one
+hashes, lists, scan, sets, sorted_sets, hyperloglog, geo, streams, scripting,
+sentinel, ...), over one
 base (``base.py``) and one module of reply callbacks (``callbacks.py``);
 :class:`CoreCommands` gathers them.
 RedisClient, AsyncRedisClient, Pipeline and AsyncPipeline all inherit it.
@@ -49,6 +50,7 @@ from .lists import ListCommands
 from .pubsub import PubSubCommands
 from .scan import ScanCommands
 from .scripting import ScriptingCommands
+from .sentinel import SentinelCommands
 from .server import ServerCommands
 from .sets import SetCommands
 from .sorted_sets import SortedSetCommands
@@ -86,6 +88,7 @@ class CoreCommands(
     DiagnosticsCommands,
     ACLCommands,
     JsonCommands,
+    SentinelCommands,
 ):
     """Redis commands with redis-py's names, parameters and return values.
 
