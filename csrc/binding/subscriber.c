@@ -151,6 +151,12 @@ log_notice(SubscriberObject *self)
     if (!prc_sub_take_notice(self->sub, why, sizeof(why))) {
         return 0;
     }
+    if (strncmp(why, "moved to ", 9) == 0) { /* prc_sub_move: at once */
+        return pyrc_log(self->state, 30,
+                        "pub/sub subscription %s: subscribing again there; "
+                        "a 'reconnect' message will mark the gap",
+                        why);
+    }
     return pyrc_log(self->state, 30,
                     "pub/sub connection lost (%s): reconnecting with backoff; "
                     "a 'reconnect' message will mark the gap",

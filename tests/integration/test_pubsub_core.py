@@ -267,7 +267,9 @@ def test_step_for_an_event_loop(redis_server: Any, core: _core.Client) -> None:
         sub.close()
 
 
-def test_move_to_another_server(redis_server_factory: Callable[..., RedisServer]) -> None:
+def test_move_to_another_server(
+    redis_server_factory: Callable[..., RedisServer], caplog: pytest.LogCaptureFixture
+) -> None:
     first, second = redis_server_factory(), redis_server_factory()
     sub = _sub(first, socket_timeout=1.0)
     client = _core.Client(host="127.0.0.1", port=second.port, socket_timeout=2.0)
@@ -286,6 +288,12 @@ def test_move_to_another_server(redis_server_factory: Callable[..., RedisServer]
         assert event["type"] == "reconnect"
         assert event["data"]["reason"] == f"moved to 127.0.0.1:{second.port}"
         assert event["data"]["channels"] == 1 and sub.connected
+        # Logged as a move (at once), not as a loss reconnecting with backoff.
+        moved = [r.getMessage() for r in caplog.records if "moved to" in r.getMessage()]
+        assert moved == [
+            f"pub/sub subscription moved to 127.0.0.1:{second.port}: subscribing again "
+            "there; a 'reconnect' message will mark the gap"
+        ]
         client.execute(("PUBLISH", "core:m", "there"))
         assert _next(sub)["data"] == b"there"
         first.stop()  # the subscription no longer needs it
