@@ -194,6 +194,13 @@ submit_args(MuxObject *m, Py_ssize_t nargs, PyObject *const *args,
     if (pyrc__mux_check_open(m) < 0 || pyrc_check_open(m->client) < 0) {
         return -1;
     }
+    return 0;
+}
+
+/* 0 while the connection takes any command, else -1 with RuntimeError. */
+static int
+check_unsealed(MuxObject *m)
+{
     if (m->sealed) {
         PyErr_SetString(PyExc_RuntimeError,
                         "the shared connection takes no more commands "
@@ -279,6 +286,27 @@ entry_queued(MuxObject *m, mux_entry *e, PyObject *fut, PyObject *partial,
     return PyLong_FromLong(m->len == 1 ? MUX_FLUSH_NOW : MUX_FLUSH_SOON);
 }
 
+/* The deadline of e, queued by submit_last() to block for `block` seconds:
+ * a blocking command's, counted from the end of the blocking command queued
+ * before it, if any (the server runs them one after the other).  It keeps
+ * the deadlines growing along the FIFO. */
+static void
+last_deadline(MuxObject *m, mux_entry *e, double block)
+{
+    int64_t own = pyrc_block_deadline(m->client, block, e->deadline);
+    const mux_entry *prev = m->len > 1 ? entry_at(m, m->len - 2) : NULL;
+
+    if (prev == NULL || !m->sealed || own == PRC_NO_DEADLINE) {
+        e->deadline = own;
+    } else if (prev->deadline == PRC_NO_DEADLINE) {
+        e->deadline = PRC_NO_DEADLINE;
+    } else {
+        int64_t after = prev->deadline + (int64_t)(block * 1e9);
+
+        e->deadline = after > own ? after : own;
+    }
+}
+
 /* submit() and submit_last(): queue one command.  `last`: it may block
  * (its deadline is its own timeout plus a margin), it is never retried,
  * and the connection takes nothing after it. */
@@ -294,6 +322,7 @@ submit_one(MuxObject *m, PyObject *const *args, Py_ssize_t nargs, int last)
     mux_entry *e;
 
     if (submit_args(m, nargs, args, &may_retry) < 0 ||
+        (!last && check_unsealed(m) < 0) ||
         pyrc_prepare_single(cl, args[0], &a, &seq, &size, &flags, &block,
                             NULL) < 0) {
         return NULL;
@@ -310,8 +339,7 @@ submit_one(MuxObject *m, PyObject *const *args, Py_ssize_t nargs, int last)
                              pyrc_never_decode(cl->state, args[0]),
                              may_retry && !last, before);
             if (r != NULL && last) {
-                /* The latest deadline of the FIFO: nothing comes after. */
-                e->deadline = pyrc_block_deadline(cl, block, e->deadline);
+                last_deadline(m, e, block);
                 m->sealed = 1;
             }
         }
@@ -335,8 +363,31 @@ PyDoc_STRVAR(
     "deadline of a blocking command: its own timeout plus a margin, none\n"
     "when it blocks for ever.  Never retried (future gets the error of a\n"
     "failed connection).  Returns what submit() returns, 2 for QUIT;\n"
-    "afterwards every submit raises RuntimeError: close the connection\n"
-    "once its calls are answered (len() == 0).");
+    "afterwards only submit_last() is taken (its deadline counted from\n"
+    "the end of the one before), every other submit raises RuntimeError\n"
+    "until reopen(): close the connection, or reopen it, once its calls\n"
+    "are answered (len() == 0).");
+
+PyDoc_STRVAR(Mux_reopen_doc,
+             "reopen($self, /)\n--\n\n"
+             "Take every command again after submit_last(), once its calls\n"
+             "are answered.  RuntimeError while calls are pending.");
+
+static PyObject *
+Mux_reopen(MuxObject *m, PyObject *unused)
+{
+    (void)unused;
+    if (pyrc__mux_check_open(m) < 0) {
+        return NULL;
+    }
+    if (m->len != 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "reopen() needs every call answered");
+        return NULL;
+    }
+    m->sealed = 0;
+    Py_RETURN_NONE;
+}
 
 static PyObject *
 Mux_submit_last(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
@@ -385,7 +436,7 @@ Mux_submit_batch(MuxObject *m, PyObject *const *args, Py_ssize_t nargs)
     int may_retry;
     mux_entry *e;
 
-    if (submit_args(m, nargs, args, &may_retry) < 0) {
+    if (submit_args(m, nargs, args, &may_retry) < 0 || check_unsealed(m) < 0) {
         return NULL;
     }
     if (!PyObject_TypeCheck(args[0], m->client->state->BatchType)) {
@@ -719,6 +770,7 @@ static PyMethodDef Mux_methods[] = {
      Mux_submit_doc},
     {"submit_last", (PyCFunction)(void (*)(void))Mux_submit_last,
      METH_FASTCALL, Mux_submit_last_doc},
+    {"reopen", (PyCFunction)Mux_reopen, METH_NOARGS, Mux_reopen_doc},
     {"submit_batch", (PyCFunction)(void (*)(void))Mux_submit_batch,
      METH_FASTCALL, Mux_submit_batch_doc},
     {"flush", (PyCFunction)Mux_flush, METH_NOARGS, Mux_flush_doc},

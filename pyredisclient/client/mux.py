@@ -12,10 +12,11 @@ error. See README "Multiplexing (asyncio)".
 
 WAIT and WAITAOF count the writes sent on their own connection, which for a caller of
 a multiplexed client is the shared one; on a connection of their own they would count
-none and return at once. So :func:`run_wait` hands each open shared connection over to
-the caller's WAIT as that connection's last command: new calls open another one, and
-the old one goes back to the pool once WAIT (and what was queued before it) is
-answered. Nobody's replies wait behind the WAIT.
+none and return at once. So :func:`run_wait` hands each shared connection over to the
+caller's WAIT as that connection's last command (further WAITs queue behind it):
+new calls open another one, and once every WAIT on it is answered the old one is
+shared again if the loop has fewer than its number of shared connections, else goes
+back to the pool. Nobody's replies wait behind a WAIT.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class SharedConnection:
         "mux",
         "owner",
         "retiring",
+        "waits",
     )
 
     def __init__(self, owner: LoopShare, loop: asyncio.AbstractEventLoop, mux: Any) -> None:
@@ -60,6 +62,8 @@ class SharedConnection:
         self._timer: asyncio.TimerHandle | None = None
         self.dead = False
         self.retiring = False
+        # Retiring: the last WAIT queued with each argument tuple (run_wait).
+        self.waits: Dict[Tuple[Any, ...], asyncio.Future[Any]] = {}
         loop.add_reader(self.fd, self._on_readable)
 
     def submit(self, args: Tuple[Any, ...], fut: asyncio.Future[Any], may_retry: bool) -> bool:
@@ -80,11 +84,9 @@ class SharedConnection:
         r = self.mux.submit_last(args, fut)
         if r == _DEDICATED:
             return False
-        self.retiring = True
-        try:
-            self.owner.conns.remove(self)
-        except ValueError:
-            pass
+        if not self.retiring:
+            self.retiring = True
+            self.owner.retire(self)
         if r != 0:
             self.submitted(r)
         return True
@@ -138,7 +140,7 @@ class SharedConnection:
             self.fail(exc)
             return
         if self.retiring and not len(self.mux):
-            self.close()
+            self.owner.retired(self)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -189,12 +191,25 @@ class SharedConnection:
 class LoopShare:
     """The shared connections of one client on one event loop."""
 
-    __slots__ = ("_next", "_opening", "client", "conns", "retry_on_timeout", "size", "timeout")
+    __slots__ = (
+        "_next",
+        "_opening",
+        "_room",
+        "client",
+        "conns",
+        "retiring",
+        "retry_on_timeout",
+        "size",
+        "timeout",
+    )
 
     def __init__(self, client: Any, size: int) -> None:
         config = client._config
         self.client = client
         self.conns: List[SharedConnection] = []
+        # Handed over to a WAIT (run_wait), not yet answered: no longer picked.
+        self.retiring: List[SharedConnection] = []
+        self._room: asyncio.Future[None] | None = None  # set when one stops retiring
         self.size = size
         self.timeout: float | None = config.socket_timeout
         self.retry_on_timeout: bool = config.retry_on_timeout
@@ -264,22 +279,66 @@ class LoopShare:
             return await client._drive(pin.start(args), release=False)
         finally:
             # An error reply leaves the connection in step: it is shared all the same.
-            if pin.active and pin.usable:
+            # (Full when a retired connection was shared again meanwhile.)
+            if pin.active and pin.usable and len(self.conns) < self.size:
                 self.conns.append(SharedConnection(self, loop, pin.share()))
             elif pin.active:
-                pin.release(ok=False)
+                pin.release(ok=pin.usable)
                 client._release_one()
 
-    def forget(self, conn: SharedConnection) -> None:
-        try:
+    def retire(self, conn: SharedConnection) -> None:
+        """*conn* took a WAIT as its last command: new calls go elsewhere."""
+        if conn in self.conns:
             self.conns.remove(conn)
-        except ValueError:
-            pass
+        self.retiring.append(conn)
+
+    async def room_to_retire(self, within: float) -> None:
+        """Wait, at most *within* seconds, until fewer than ``size`` connections are
+        retiring: WAITs hand over at most that many at once (while a replica is
+        down each holds its connection for its whole timeout), so that the loop
+        keeps about twice ``size`` connections, not one per WAIT."""
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self.retiring) >= self.size:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            if self._room is None:
+                self._room = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._room), left)
+            except asyncio.TimeoutError:
+                return
+
+    def _one_less_retiring(self) -> None:
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
+
+    def retired(self, conn: SharedConnection) -> None:
+        """Every call on retiring *conn* was answered: shared again while fewer than
+        ``size`` connections are (its writes stay where a later WAIT looks), else
+        back to the pool."""
+        self.retiring.remove(conn)
+        self._one_less_retiring()
+        if len(self.conns) < self.size:
+            conn.mux.reopen()
+            conn.retiring = False
+            conn.waits.clear()
+            self.conns.append(conn)
+        else:
+            conn.close()
+
+    def forget(self, conn: SharedConnection) -> None:
+        if conn in self.conns:
+            self.conns.remove(conn)
+        if conn in self.retiring:
+            self.retiring.remove(conn)
+            self._one_less_retiring()
         # A pinned connection went back to the pool (or was closed).
         self.client._release_one()
 
     def close(self) -> None:
-        for conn in list(self.conns):
+        for conn in [*self.conns, *self.retiring]:
             conn.close()
         if self._opening is not None:
             self._opening.cancel()
@@ -381,31 +440,99 @@ def counts_own_writes(args: Tuple[Any, ...]) -> bool:
     return isinstance(name, str) and name.upper() in OWN_WRITES
 
 
+def _timeout_of(args: Tuple[Any, ...]) -> float:
+    """WAIT's or WAITAOF's timeout (their last argument, in ms) in seconds; 0 for
+    none (it blocks for ever) or one that is not a number."""
+    try:
+        return max(int(args[-1]), 0) / 1000.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _hashable(args: Tuple[Any, ...]) -> bool:
+    try:
+        hash(args)
+    except TypeError:
+        return False
+    return True
+
+
 async def run_wait(client: Any, args: Tuple[Any, ...]) -> Any:
-    """Run WAIT or WAITAOF on each shared connection open on the running loop, as
-    its last command (the caller's writes went on one of them): the reply, the
-    smallest of the counts when there were several connections; :data:`DEDICATED`
-    when none is open (nothing is pending on one: a connection of its own is right).
-    Never sent again after a connection failure: a WAIT elsewhere would count none
-    of the writes it was asked about."""
+    """Run WAIT or WAITAOF as the last command of each shared connection the
+    caller's writes may have gone on: those of the running loop when it is called,
+    open or already handed over to another WAIT. The reply; the smallest of the
+    counts when there were several; :data:`DEDICATED` when there is none (a
+    connection of its own is then right). Never sent again after a connection
+    failure: a WAIT elsewhere would count none of the writes it was asked about.
+
+    A WAIT with the same arguments already queued on a connection was sent after
+    every write on it: its reply is this caller's too (no pile-up of WAITs waiting
+    out their timeouts one after the other while a replica is down). At most
+    ``size`` connections are handed over at once: an open one waits for room, at
+    most as long as a WAIT like this one may take, then is handed over all the
+    same."""
     mux = client._mux
     loop = asyncio.get_running_loop()
     share = mux.shares.get(loop) if mux is not None else None
     if share is None:
         return DEDICATED
+    # Later connections cannot hold this caller's writes: it awaited them.
+    pending = [*share.conns, *share.retiring]
+    if not pending:
+        return DEDICATED
+    block = _timeout_of(args)
+    deadline = loop.time() + block + max(share.timeout or 0.0, 0.5) if block else None
     futs: List[asyncio.Future[Any]] = []
-    for conn in list(share.conns):
-        fut = loop.create_future()
-        if conn.submit_last(args, fut):
-            futs.append(fut)
+    while True:
+        still_open = []
+        for conn in pending:
+            if conn.retiring or conn.dead:
+                _join_wait(conn, args, loop, futs)
+            else:
+                still_open.append(conn)
+        if not still_open:
+            break
+        if deadline is None or len(share.retiring) < share.size or loop.time() >= deadline:
+            for conn in still_open:
+                _join_wait(conn, args, loop, futs)
+            break
+        await share.room_to_retire(deadline - loop.time())
+        pending = still_open
     if not futs:
         return DEDICATED
+    # Shared by the callers with these arguments: one cancelled caller leaves the
+    # others their reply.
     if len(futs) == 1:
-        return await futs[0]
-    replies = await asyncio.gather(*futs)
+        return await asyncio.shield(futs[0])
+    replies = await asyncio.gather(*(asyncio.shield(f) for f in futs))
     if all(isinstance(r, list) for r in replies):  # WAITAOF: [local, replicas]
         return [min(column) for column in zip(*replies)]
     return min(replies)
+
+
+def _join_wait(
+    conn: SharedConnection,
+    args: Tuple[Any, ...],
+    loop: asyncio.AbstractEventLoop,
+    futs: List[asyncio.Future[Any]],
+) -> None:
+    """Add to *futs* the WAIT *args* on *conn*: the one with these arguments queued
+    there if it is still pending, else a new one queued last (handing *conn* over).
+    A connection closed since: the reply of its last WAIT with these arguments, if
+    it had one (given back after it; failed: its error), else nothing to wait for."""
+    key = args if _hashable(args) else None
+    fut = conn.waits.get(key) if key is not None else None
+    if conn.dead:
+        if fut is not None:
+            futs.append(fut)
+        return
+    if fut is None or fut.done():
+        fut = loop.create_future()
+        if not conn.submit_last(args, fut):
+            return
+        if key is not None:
+            conn.waits[key] = fut
+    futs.append(fut)
 
 
 #: run_shared's answer for a command that needs a dedicated connection.

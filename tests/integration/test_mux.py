@@ -622,6 +622,16 @@ def test_wait_counts_the_writes_of_the_shared_connection(
                 out["others_done_first"] = not waiting.done() and gets == [b"1"] * 200
                 out["paused"] = await waiting
                 out["waited"] = time.monotonic() - started
+
+                # Concurrent writers and WAITs: each counts its own write (none on a
+                # connection that wrote nothing); WAITs with the same arguments share
+                # one, so they do not wait out their timeouts one after the other.
+                async def write_then_wait(i: int) -> Any:
+                    await r.set(f"mux:wc:{i}", i)
+                    t = time.monotonic()
+                    return await r.wait(1, 400), time.monotonic() - t
+
+                out["concurrent"] = await asyncio.gather(*(write_then_wait(i) for i in range(20)))
                 # A cancelled WAIT's connection goes back once its reply comes.
                 await r.set("mux:w", 2)
                 cancelled = asyncio.ensure_future(r.wait(1, 200))
@@ -636,6 +646,7 @@ def test_wait_counts_the_writes_of_the_shared_connection(
                     break
                 await asyncio.sleep(0.02)
             out["in_use"] = r.pool_stats()["in_use"]
+            out["shared"] = len(r._mux.shares[asyncio.get_running_loop()].conns)
         return out
 
     out = run(main())
@@ -643,8 +654,10 @@ def test_wait_counts_the_writes_of_the_shared_connection(
     assert out["healthy"] == 1
     assert out["others_done_first"]
     assert out["paused"] == 0 and out["waited"] >= 0.5
+    assert [n for n, _ in out["concurrent"]] == [0] * 20
+    assert all(0.35 <= took < 2.0 for _, took in out["concurrent"]), out["concurrent"]
     assert out["resumed"] == 1
-    assert out["in_use"] <= shared
+    assert out["in_use"] <= shared and out["shared"] <= shared
     with RedisClient(host=replica.host, port=replica.port) as c:
         assert c.get("mux:w") == b"3"
 
@@ -654,6 +667,10 @@ def test_submit_last_seals_its_connection(run: Any, redis_url: str) -> None:
         async with AsyncRedisClient.from_url(redis_url) as r:
             # No shared connection open yet: WAIT takes one of its own.
             assert await r.wait(0, 10) == 0
+            await r.ping()
+            # WAIT 0 0 (no timeout) and arguments that cannot key a shared WAIT.
+            assert await r.wait(0, 0) == 0
+            assert await r.execute_command("WAIT", 0, bytearray(b"10")) == 0
             await r.set("mux:seal", "1")
             loop = asyncio.get_running_loop()
             conn = r._mux.shares[loop].conns[0]
@@ -667,7 +684,68 @@ def test_submit_last_seals_its_connection(run: Any, redis_url: str) -> None:
                 conn.mux.submit(("PING",), loop.create_future())
             reply = await fut
             await asyncio.sleep(0)
-            # Answered: back to the pool; the next call opens another shared one.
-            return [reply, conn.dead, await r.get("mux:seal"), r.pool_stats()["in_use"]]
+            # Answered: shared again (the loop had no other shared connection).
+            again = conn in r._mux.shares[loop].conns and not conn.retiring
+            again_fut = loop.create_future()
+            assert conn.submit_last(("WAIT", 0, 100), again_fut)
+            with pytest.raises(RuntimeError, match="every call answered"):
+                conn.mux.reopen()
+            assert await again_fut == 0
+            await asyncio.sleep(0)
+            return [reply, again, await r.get("mux:seal"), r.pool_stats()["in_use"]]
 
     assert run(main()) == [0, True, b"1", 1]
+
+
+def test_waits_with_a_stopped_replica_keep_connections_bounded(
+    run: Any, redis_server_factory: ServerFactory
+) -> None:
+    """Writers that each WAIT while the replica is stopped: every WAIT holds its
+    connection for its whole timeout, so they hand over at most as many connections
+    as the loop shares; other calls meanwhile never wait behind them."""
+    primary, replica = _primary_and_replica(redis_server_factory)
+
+    async def main() -> Dict[str, Any]:
+        async with AsyncRedisClient(host=primary.host, port=primary.port) as r:
+            await r.set("mux:b", "x")
+            stop = asyncio.Event()
+            peak = 0
+            slowest_get = 0.0
+
+            async def reader() -> None:
+                nonlocal peak, slowest_get
+                while not stop.is_set():
+                    t = time.monotonic()
+                    assert await r.get("mux:b") == b"x"
+                    slowest_get = max(slowest_get, time.monotonic() - t)
+                    peak = max(peak, r.pool_stats()["in_use"])
+                    await asyncio.sleep(0.005)
+
+            async def writer(i: int) -> List[int]:
+                counts = []
+                for round_ in range(3):
+                    await r.set(f"mux:b:{i}", round_)
+                    await asyncio.sleep(random.random() * 0.05)
+                    counts.append(await r.wait(1, 150))
+                return counts
+
+            replica.pause()
+            try:
+                watcher = asyncio.ensure_future(reader())
+                started = time.monotonic()
+                counts = await asyncio.gather(*(writer(i) for i in range(100)))
+                took = time.monotonic() - started
+                stop.set()
+                await watcher
+            finally:
+                replica.resume()
+            return {"counts": counts, "took": took, "peak": peak, "slowest_get": slowest_get}
+
+    out = run(main(), 60)
+    assert all(c == [0, 0, 0] for c in out["counts"])
+    # One shared connection and at most one handed over (plus one opening).
+    assert out["peak"] <= 3, out
+    assert out["slowest_get"] < 0.1, out
+    # Rounds of WAITs that share one: not 300 timeouts one after the other.
+    assert out["took"] < 5.0, out
+    print(f"100 writers x 3 WAITs: {out['took']:.2f} s, peak {out['peak']} connections")
