@@ -301,7 +301,11 @@ last_deadline(MuxObject *m, mux_entry *e, double block)
     } else if (prev->deadline == PRC_NO_DEADLINE) {
         e->deadline = PRC_NO_DEADLINE;
     } else {
-        int64_t after = prev->deadline + (int64_t)(block * 1e9);
+        /* block <= 9e9 s here (prc_deadline_after): no overflow below. */
+        int64_t span = (int64_t)(block * 1e9);
+        int64_t after = prev->deadline > INT64_MAX - span
+                            ? PRC_NO_DEADLINE
+                            : prev->deadline + span;
 
         e->deadline = after > own ? after : own;
     }
