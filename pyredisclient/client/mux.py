@@ -12,11 +12,13 @@ error. See README "Multiplexing (asyncio)".
 
 WAIT and WAITAOF count the writes sent on their own connection, which for a caller of
 a multiplexed client is the shared one; on a connection of their own they would count
-none and return at once. So :func:`run_wait` hands each shared connection over to the
-caller's WAIT as that connection's last command (further WAITs queue behind it):
-new calls open another one, and once every WAIT on it is answered the old one is
-shared again if the loop has fewer than its number of shared connections, else goes
-back to the pool. Nobody's replies wait behind a WAIT.
+none and return at once. So :func:`run_wait` hands each shared connection the caller's
+writes may be on over to the caller's WAIT, as that connection's last command (a
+WAIT with the same arguments already there is shared; others queue behind it): new
+calls open another one, and once every WAIT on it is answered the old one is shared
+again if the loop has fewer than its number of shared connections, else goes back to
+the pool. Nobody's replies wait behind a WAIT, and at most that number of
+connections is handed over at once.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ class SharedConnection:
 
     def submit_last(self, args: Tuple[Any, ...], fut: asyncio.Future[Any]) -> bool:
         """Queue *args* (WAIT, WAITAOF) as this connection's last command and stop
-        sharing it: it is closed (back to the pool) once every call on it is
-        answered. False when the command cannot go on it (nothing was queued)."""
+        sharing it until every call on it is answered (:meth:`LoopShare.retired`).
+        False when the command cannot go on it (nothing was queued)."""
         r = self.mux.submit_last(args, fut)
         if r == _DEDICATED:
             return False
