@@ -11,6 +11,7 @@ from ..client.aio import AsyncRedisClient
 from ..client.locking import AsyncLockMethods
 from ..commands.types import Callback
 from .base import ClusterBase
+from .commands import Targeted
 from .pipeline import AsyncClusterPipeline, transaction_steps
 from .pubsub import AsyncClusterPubSub
 
@@ -30,7 +31,10 @@ class AsyncRedisClusterClient(ClusterBase, AsyncLockMethods):
     async def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         prefixer = self._prefixer
         if prefixer is not None:
+            targets = getattr(args, "targets", None)
             args, callback = prefixer.prepare(args, callback)
+            if targets is not None:  # cluster/commands.py: where it goes stays
+                args = Targeted(targets, args)
         return await run_async(self._route_steps(args, callback))
 
     # -- the step hooks: awaitables ----------------------------------------------------

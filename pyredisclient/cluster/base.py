@@ -36,6 +36,7 @@ from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
+from .commands import ALL_NODES, DEFAULT_NODE, PRIMARIES, RANDOM, REPLICAS, ClusterCommands
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .routing import ONE_NODE, REFUSED, SPLIT, command_info, redirect, refused
 from .state import ClusterState
@@ -47,9 +48,11 @@ if TYPE_CHECKING:
 __all__ = ["ClusterBase"]
 
 _MAX_REDIRECTS = 16
+#: CLUSTER subcommands about one slot: answered by the primary serving it.
+_SLOT_SUBCOMMANDS = frozenset({"CLUSTER COUNTKEYSINSLOT", "CLUSTER GETKEYSINSLOT"})
 
 
-class ClusterBase(ClientBase, CoreCommands):
+class ClusterBase(ClientBase, ClusterCommands, CoreCommands):
     """Construction, routing steps and state shared by both cluster clients.
 
     A subclass supplies ``_node_class`` (RedisClient or AsyncRedisClient) and the
@@ -194,6 +197,9 @@ class ClusterBase(ClientBase, CoreCommands):
     # -- routing -----------------------------------------------------------------------
 
     def _route_steps(self, args: Sequence[Any], callback: Callback | None) -> Steps[Any]:
+        targets = getattr(args, "targets", None)
+        if targets is not None:  # cluster/commands.py: target_nodes, or a slot's node
+            return (yield from self._targets_steps(targets, tuple(args), callback))
         slot = command_slot(args)
         if slot >= 0:
             reply = yield from self._slot_steps(slot, args)
@@ -384,11 +390,43 @@ class ClusterBase(ClientBase, CoreCommands):
 
     # -- commands without keys ---------------------------------------------------------
 
+    def _targets_steps(
+        self, targets: Any, args: Tuple[Any, ...], callback: Callback | None
+    ) -> Steps[Any]:
+        """Run ``args`` on the nodes ``targets`` names (cluster/commands.py): one
+        node's reply, or ``{"host:port": reply}`` for several; ``("slot", n)``: the
+        primary serving slot n, following redirections as a keyed command does."""
+        if isinstance(targets, tuple) and len(targets) == 2 and targets[0] == "slot":
+            slot = targets[1]
+            if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < SLOTS:
+                raise DataError(f"a slot is an int in 0..{SLOTS - 1}, not {slot!r}")
+            reply = yield from self._slot_steps(slot, args)
+            return reply if callback is None else callback(reply)
+        smap = yield from self._map_steps()
+        nodes = _target_nodes(targets, smap)
+        if len(nodes) == 1:
+            reply = yield self._exec(nodes[0], args)
+            return reply if callback is None else callback(reply)
+        replies = yield self._gather([(node, args) for node in nodes])
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return {
+            node: (reply if callback is None else callback(reply))
+            for node, reply in zip(nodes, replies)
+        }
+
     def _keyless_steps(self, args: Sequence[Any]) -> Steps[Any]:
         info = command_info(args)
         refusal = REFUSED.get(info.name)
         if refusal is not None:
             raise ClusterError(f"{info.name}: {refusal}")
+        if info.name in _SLOT_SUBCOMMANDS and len(args) > 2:
+            # cluster("countkeysinslot", n): anywhere but the slot's primary says 0.
+            slot = args[2]
+            if isinstance(slot, (bytes, str)) and slot.isdigit():
+                slot = int(slot)
+            return (yield from self._targets_steps(("slot", slot), tuple(args), None))
         smap = yield from self._map_steps()
         if not smap.primaries:
             raise ClusterError("the cluster has no primary serving slots")
@@ -631,3 +669,51 @@ def split_seed_url(url: str) -> Tuple[str, List[str]]:
     if len(names) <= 1:
         return url, []
     return f"{scheme}://{userinfo}{at}{names[0]}{tail}", names
+
+
+def _target_nodes(targets: Any, smap: SlotMap) -> List[str]:
+    """The ``host:port`` names ``targets`` means (cluster/commands.py), each once,
+    every one a node of ``smap``: DataError otherwise."""
+    if isinstance(targets, str) and targets in (
+        PRIMARIES,
+        REPLICAS,
+        ALL_NODES,
+        RANDOM,
+        DEFAULT_NODE,
+    ):
+        if not smap.primaries:
+            raise ClusterError("the cluster has no primary serving slots")
+        if targets == PRIMARIES:
+            return list(smap.primaries)
+        if targets == ALL_NODES:
+            return list(smap.nodes)
+        if targets == REPLICAS:
+            replicas = [n for n in smap.nodes if n not in smap.primaries]
+            if not replicas:
+                raise ClusterError("the cluster has no replica")
+            return replicas
+        pool = smap.nodes if targets == RANDOM else smap.primaries
+        return [random.choice(pool)]
+    if isinstance(targets, (list, set, frozenset)):
+        names: List[str] = []
+        for one in targets:
+            for name in _target_nodes(one, smap):
+                if name not in names:
+                    names.append(name)
+        if not names:
+            raise DataError("target_nodes names no node")
+        return names
+    if isinstance(targets, str):
+        name = targets
+    elif isinstance(targets, tuple) and len(targets) == 2:
+        name = f"{targets[0]}:{targets[1]}"
+    elif hasattr(targets, "host") and hasattr(targets, "port"):
+        name = f"{targets.host}:{targets.port}"
+    else:
+        raise DataError(
+            "target_nodes: a node as 'host:port', (host, port) or an object with host and "
+            f"port, a list of them, or 'primaries', 'replicas', 'all', 'random'; not {targets!r}"
+        )
+    if name not in smap.nodes:
+        raise DataError(f"target_nodes: {name} is not a node of the cluster")
+    return [name]

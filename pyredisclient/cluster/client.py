@@ -12,6 +12,7 @@ from ..client import RedisClient
 from ..client.locking import LockMethods
 from ..commands.types import Callback
 from .base import ClusterBase
+from .commands import Targeted
 from .drive import drive_all
 from .errors import ClusterDownError
 from .pipeline import ClusterPipeline, transaction_steps
@@ -45,7 +46,10 @@ class RedisClusterClient(ClusterBase, LockMethods):
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         prefixer = self._prefixer
         if prefixer is not None:
+            targets = getattr(args, "targets", None)
             args, callback = prefixer.prepare(args, callback)
+            if targets is not None:  # cluster/commands.py: where it goes stays
+                args = Targeted(targets, args)
         return run_sync(self._route_steps(args, callback))
 
     # -- the step hooks: blocking --------------------------------------------------------

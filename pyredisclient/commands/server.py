@@ -142,6 +142,12 @@ _CLUSTER_CALLBACKS: Dict[str, Callable[[Any], Any]] = {
     "GETKEYSINSLOT": _texts,
 }
 
+
+def cluster_callback(subcommand: str) -> Callable[[Any], Any] | None:
+    """redis-py's conversion of a CLUSTER subcommand's reply (upper case), if any."""
+    return _CLUSTER_CALLBACKS.get(subcommand)
+
+
 _CLIENT_TYPES = ("normal", "master", "replica", "pubsub")
 
 

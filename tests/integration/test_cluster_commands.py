@@ -1,0 +1,144 @@
+"""redis-py's RedisCluster-only methods (cluster/commands.py) on a real cluster, beside
+redis-py 8's RedisCluster: keyslot, mget/mset_nonatomic, the cluster_* management
+methods, and target_nodes. Fields that change from one moment to the next (ping
+times, offsets) are compared by shape only."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+
+import pytest
+
+from pyredisclient import AsyncRedisClusterClient, DataError, RedisClusterClient
+from pyredisclient.cluster.errors import ClusterError
+from pyredisclient.integrations.testing_topologies import RedisClusterServers
+
+redis = pytest.importorskip("redis")
+rcluster = pytest.importorskip("redis.cluster")
+
+STABLE_NODE_FIELDS = ("node_id", "flags", "master_id", "slots", "connected", "migrations")
+
+
+def _clients(cluster: RedisClusterServers) -> Any:
+    host, port = cluster.addresses[0]
+    return RedisClusterClient(host=host, port=port), rcluster.RedisCluster(host=host, port=port)
+
+
+def test_cluster_methods_as_redis_py(redis_cluster: RedisClusterServers) -> None:
+    c, ref = _clients(redis_cluster)
+    try:
+        for key in ("k", "{user1}:a", "{user1}:b", b"\xff\x00", 42, 1.5):
+            assert c.keyslot(key) == ref.keyslot(key) == c.cluster_keyslot(key)
+        with pytest.raises(DataError):
+            c.keyslot(None)
+        mapping = {f"nk{i}": str(i) for i in range(20)}
+        groups = ref.mset_nonatomic(mapping)
+        assert c.mset_nonatomic(mapping) == groups and len(groups) > 1
+        keys = [*mapping, "missing"]
+        assert c.mget_nonatomic(keys) == ref.mget_nonatomic(keys)
+        assert c.mget_nonatomic("nk1", "nk2") == [b"1", b"2"]
+        with pytest.raises(DataError):
+            c.mset_nonatomic({})
+
+        info = c.cluster_info()
+        assert info["cluster_state"] == "ok" and info["cluster_known_nodes"] == "3"
+
+        def fixed(fields: Dict[str, str]) -> set:  # message counters vary by node
+            return {k for k in fields if not k.startswith("cluster_stats_messages")}
+
+        assert fixed(info) == fixed(ref.cluster_info())
+        nodes, ref_nodes = c.cluster_nodes(), ref.cluster_nodes()
+        assert set(nodes) == set(ref_nodes) and len(nodes) == 3
+        for addr, node in nodes.items():
+            assert set(node) == set(ref_nodes[addr])
+            for field in STABLE_NODE_FIELDS:
+                mine, theirs = node[field], ref_nodes[addr][field]
+                if field == "flags":  # "myself" marks the node that answered
+                    mine, theirs = mine.replace("myself,", ""), theirs.replace("myself,", "")
+                assert mine == theirs, (addr, field)
+        assert c.cluster_slots() == ref.cluster_slots()
+        shards, ref_shards = c.cluster_shards(), ref.cluster_shards()
+        assert sorted(s["slots"] for s in shards) == sorted(s["slots"] for s in ref_shards)
+        assert len(shards) == 3 and all(len(s["nodes"]) == 1 for s in shards)
+
+        host, port = redis_cluster.addresses[1]
+        name = f"{host}:{port}"
+        myid = c.cluster_myid(name)
+        assert myid == ref.cluster_myid(ref.get_node(host, port))
+        assert nodes[name]["node_id"] == myid.decode()
+        # The same node however it is named (redis-py's ClusterNode too).
+        for spec in ((host, port), ref.get_node(host, port), [name, (host, port)]):
+            assert c.cluster_myid(spec) == myid
+        assert c.cluster_count_failure_report(myid.decode()) == 0
+        assert c.cluster_replicas(myid.decode()) == {}
+        assert isinstance(c.cluster_links(name), list)
+
+        # A slot's count and keys: from the primary serving it (0 anywhere else).
+        slot = c.keyslot("nk3")
+        here = [k for k in mapping if c.keyslot(k) == slot]
+        assert c.cluster_countkeysinslot(slot) == len(here) == ref.cluster_countkeysinslot(slot)
+        assert c.cluster("countkeysinslot", slot) == len(here)
+        assert c.cluster("COUNTKEYSINSLOT", str(slot).encode()) == len(here)
+        assert sorted(c.cluster_get_keys_in_slot(slot, 100)) == sorted(here)
+        assert c.cluster_get_keys_in_slot(slot, 100) == ref.cluster_get_keys_in_slot(slot, 100)
+        for bad in (-1, 16384, "x", True):
+            with pytest.raises(DataError, match="slot"):
+                c.cluster_countkeysinslot(bad)
+
+        # target_nodes: one node gives its reply, several a dict by host:port.
+        per_node = c.cluster_info(target_nodes="primaries")
+        assert set(per_node) == set(nodes) and all(
+            i["cluster_state"] == "ok" for i in per_node.values()
+        )
+        assert set(c.cluster_info(target_nodes="all")) == set(nodes)
+        assert c.cluster_info(target_nodes="random")["cluster_state"] == "ok"
+        assert c.cluster_slots(target_nodes="default-node") == c.cluster_slots()
+        assert set(c.cluster_shards(target_nodes=[name, redis_cluster.addresses[2]])) == {
+            name,
+            "{}:{}".format(*redis_cluster.addresses[2]),
+        }
+        with pytest.raises(ClusterError, match="no replica"):
+            c.cluster_info(target_nodes="replicas")
+        for bad in ("127.0.0.1:1", 42, [], ("h",)):
+            with pytest.raises(DataError, match="target_nodes"):
+                c.cluster_info(target_nodes=bad)
+    finally:
+        c.close()
+        ref.close()
+
+
+def test_cluster_methods_with_a_key_prefix(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(
+        host=host, port=port, key_prefix="{t}:", key_prefix_allow="unconfined"
+    ) as c:
+        c.set("a", 1)
+        # The prefix leaves where a targeted command goes alone.
+        names = [f"{h}:{p}" for h, p in redis_cluster.addresses]
+        ids = [c.cluster_myid(name) for name in names]
+        with RedisClusterClient(host=host, port=port) as plain:
+            assert ids == [plain.cluster_myid(name) for name in names]
+        assert len(set(ids)) == 3
+
+
+def test_async_cluster_methods(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClusterClient(host=host, port=port) as c:
+            await c.set("ak", 1)
+            slot = c.keyslot("ak")
+            info: Dict[str, Any] = await c.cluster_info(target_nodes="primaries")
+            return [
+                await c.cluster_countkeysinslot(slot),
+                await c.cluster_get_keys_in_slot(slot, 10),
+                await c.mset_nonatomic({"a1": 1, "a2": 2, "a3": 3}),
+                await c.mget_nonatomic(["a1", "a2", "a3"]),
+                len(info),
+            ]
+
+    count, keys, groups, values, primaries = asyncio.run(main())
+    assert count == 1 and keys == ["ak"]
+    assert groups == [True] * len(groups) and values == [b"1", b"2", b"3"]
+    assert primaries == 3
