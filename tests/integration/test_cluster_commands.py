@@ -142,3 +142,20 @@ def test_async_cluster_methods(redis_cluster: RedisClusterServers) -> None:
     assert count == 1 and keys == ["ak"]
     assert groups == [True] * len(groups) and values == [b"1", b"2", b"3"]
     assert primaries == 3
+
+
+def test_replicas_as_targets(redis_cluster_with_replicas: RedisClusterServers) -> None:
+    host, port = redis_cluster_with_replicas.addresses[0]
+    with RedisClusterClient(host=host, port=port, decode_responses=True) as c:
+        nodes = c.cluster_nodes()
+        primaries = {a: n for a, n in nodes.items() if "master" in n["flags"]}
+        replicas = {a for a, n in nodes.items() if "slave" in n["flags"]}
+        assert len(primaries) == 3 and len(replicas) == 3
+        per_replica = c.cluster_info(target_nodes="replicas")
+        assert set(per_replica) == replicas
+        assert all(info["cluster_state"] == "ok" for info in per_replica.values())
+        for node in primaries.values():
+            assert len(c.cluster_replicas(node["node_id"])) == 1
+        shards = c.cluster_shards()  # decoded: the field names are text
+        assert len(shards) == 3 and all(len(s["nodes"]) == 2 for s in shards)
+        assert all(isinstance(s["slots"][0][0], int) for s in shards)
