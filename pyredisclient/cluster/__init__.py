@@ -3,6 +3,7 @@ routing every command by key slot to one standalone client per node."""
 
 from .aio import AsyncRedisClusterClient
 from .client import RedisClusterClient
+from .commands import ClusterNode
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .pipeline import AsyncClusterPipeline, ClusterPipeline
 from .pubsub import AsyncClusterPubSub, ClusterPubSub
@@ -15,6 +16,7 @@ __all__ = [
     "ClusterCrossSlotError",
     "ClusterDownError",
     "ClusterError",
+    "ClusterNode",
     "ClusterPipeline",
     "ClusterPubSub",
     "RedisClusterClient",

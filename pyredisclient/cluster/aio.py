@@ -12,8 +12,10 @@ from ..client.locking import AsyncLockMethods
 from ..commands.types import Callback
 from .base import ClusterBase
 from .commands import Targeted
+from .errors import ClusterError
 from .pipeline import AsyncClusterPipeline, transaction_steps
 from .pubsub import AsyncClusterPubSub
+from .topology import SlotMap
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -113,6 +115,20 @@ class AsyncRedisClusterClient(ClusterBase, AsyncLockMethods):
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncClusterPubSub:
         """RedisClusterClient.pubsub() for asyncio: the coroutine methods of AsyncPubSub."""
         return AsyncClusterPubSub(self, ignore_subscribe_messages, **options)
+
+    async def initialize(self) -> Self:
+        """Read the slot map now (as redis-py's ``initialize``): the node look-ups
+        (``get_nodes()``, ...) need it; any command reads it too."""
+        await run_async(self._map_steps())
+        return self
+
+    def _known_map(self) -> SlotMap:
+        smap = self._state.map
+        if smap is None:
+            raise ClusterError(
+                "the slot map is not read yet: await client.initialize() (or run a command) first"
+            )
+        return smap
 
     async def health_check(self) -> dict[str, Any]:
         """Never raises; the report of RedisClusterClient.health_check()."""

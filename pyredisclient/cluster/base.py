@@ -36,7 +36,15 @@ from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
-from .commands import ALL_NODES, DEFAULT_NODE, PRIMARIES, RANDOM, REPLICAS, ClusterCommands
+from .commands import (
+    ALL_NODES,
+    DEFAULT_NODE,
+    PRIMARIES,
+    RANDOM,
+    REPLICAS,
+    ClusterCommands,
+    ClusterNodes,
+)
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .routing import ONE_NODE, REFUSED, SPLIT, command_info, redirect, refused
 from .state import ClusterState
@@ -52,7 +60,7 @@ _MAX_REDIRECTS = 16
 _SLOT_SUBCOMMANDS = frozenset({"CLUSTER COUNTKEYSINSLOT", "CLUSTER GETKEYSINSLOT"})
 
 
-class ClusterBase(ClientBase, ClusterCommands, CoreCommands):
+class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
     """Construction, routing steps and state shared by both cluster clients.
 
     A subclass supplies ``_node_class`` (RedisClient or AsyncRedisClient) and the

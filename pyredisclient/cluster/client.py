@@ -17,7 +17,7 @@ from .drive import drive_all
 from .errors import ClusterDownError
 from .pipeline import ClusterPipeline, transaction_steps
 from .pubsub import ClusterPubSub
-from .topology import key_slot
+from .topology import SlotMap, key_slot
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -144,6 +144,9 @@ class RedisClusterClient(ClusterBase, LockMethods):
         and ``psubscribe`` on one node, ``ssubscribe`` on the nodes serving the shard
         channels' slots, following slot moves; see :mod:`pyredisclient.cluster.pubsub`."""
         return ClusterPubSub(self, ignore_subscribe_messages, **options)
+
+    def _known_map(self) -> SlotMap:
+        return run_sync(self._map_steps())
 
     def get_node_client(self, key: Any) -> RedisClient:
         """The standalone client of the primary serving ``key``'s slot."""

@@ -18,6 +18,7 @@ slot (on any other node the count would be 0).
 
 from __future__ import annotations
 
+import random
 from typing import Any, Dict, List, Mapping, Tuple
 
 from .._core import key_slot
@@ -26,8 +27,9 @@ from ..commands.callbacks import as_text
 from ..commands.server import cluster_callback
 from ..commands.types import Callback, KeysT, KeyT
 from ..exceptions import DataError
+from .errors import ClusterError
 
-__all__ = ["ClusterCommands", "Targeted"]
+__all__ = ["ClusterCommands", "ClusterNode", "ClusterNodes", "Targeted"]
 
 #: redis-py's RedisCluster node constants.
 PRIMARIES = "primaries"
@@ -168,3 +170,105 @@ class ClusterCommands:
     def cluster_count_failure_report(self, node_id: str) -> int:
         """How many failure reports a node holds about ``node_id``."""
         return self._run(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id))
+
+
+class ClusterNode:
+    """redis-py's ``ClusterNode``: ``host``, ``port``, ``name`` (``"host:port"``),
+    ``server_type`` ("primary", "replica" or None) and ``redis_connection`` (from
+    the node look-ups: the node's standalone client, made on first use). Usable
+    wherever ``target_nodes`` takes a node; ``ClusterNode(host, port)`` names one."""
+
+    __slots__ = ("_client", "_owner", "host", "name", "port", "server_type")
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        server_type: str | None = None,
+        redis_connection: Any = None,
+    ) -> None:
+        self.host = host
+        self.port = int(port)
+        self.name = f"{host}:{self.port}"
+        self.server_type = server_type
+        self._client = redis_connection
+        self._owner: Any = None
+
+    @property
+    def redis_connection(self) -> Any:
+        """The node's own client (RedisClient, or AsyncRedisClient), or None for a
+        node made by hand without one."""
+        if self._client is None and self._owner is not None:
+            self._client = self._owner._state.client(self.name)
+        return self._client
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClusterNode) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        kind = f" {self.server_type}" if self.server_type else ""
+        return f"<ClusterNode {self.name}{kind}>"
+
+
+class ClusterNodes:
+    """redis-py's node look-ups (``get_nodes``, ``get_primaries``, ...) over the slot
+    map the client knows. ``_known_map()`` is the client's: the blocking one reads the
+    map first if need be; the asyncio one needs ``await client.initialize()`` (or any
+    command) first, as redis-py's does."""
+
+    __slots__ = ()
+
+    def _known_map(self) -> Any:
+        raise NotImplementedError  # pragma: no cover - supplied by the client
+
+    def _node(self, smap: Any, name: str) -> ClusterNode:
+        host, _, port = name.rpartition(":")
+        node = ClusterNode(host, int(port), "primary" if name in smap.primaries else "replica")
+        node._owner = self
+        return node
+
+    def get_nodes(self) -> List[ClusterNode]:
+        """Every node of the slot map: the primaries, then their replicas."""
+        smap = self._known_map()
+        return [self._node(smap, name) for name in smap.nodes]
+
+    def get_primaries(self) -> List[ClusterNode]:
+        """The primaries serving slots."""
+        smap = self._known_map()
+        return [self._node(smap, name) for name in smap.primaries]
+
+    def get_replicas(self) -> List[ClusterNode]:
+        """The replicas of the primaries."""
+        return [node for node in self.get_nodes() if node.server_type == "replica"]
+
+    def get_random_node(self) -> ClusterNode:
+        """Any node of the slot map."""
+        return random.choice(self.get_nodes())
+
+    def get_default_node(self) -> ClusterNode:
+        """The node redis-py sends keyless commands to by default: here the first
+        primary by name (this client sends them to a random primary)."""
+        return self.get_primaries()[0]
+
+    def get_node(
+        self, host: str | None = None, port: int | None = None, node_name: str | None = None
+    ) -> ClusterNode | None:
+        """The node ``host``/``port`` or ``node_name`` ("host:port"), or None."""
+        name = node_name if node_name is not None else f"{host}:{port}"
+        smap = self._known_map()
+        return self._node(smap, name) if name in smap.nodes else None
+
+    def get_node_from_key(self, key: KeyT, replica: bool = False) -> ClusterNode | None:
+        """The primary serving ``key``'s slot, or with ``replica`` one of its replicas
+        (None when it has none)."""
+        smap = self._known_map()
+        primary = smap.slots[self.keyslot(key)]  # type: ignore[attr-defined]
+        if primary is None:
+            raise ClusterError(f"CLUSTERDOWN the slot of {key!r} is not served")
+        if not replica:
+            return self._node(smap, primary)
+        replicas = smap.replicas.get(primary, ())
+        return self._node(smap, random.choice(replicas)) if replicas else None

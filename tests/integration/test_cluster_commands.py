@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 import pytest
 
 from pyredisclient import AsyncRedisClusterClient, DataError, RedisClusterClient
+from pyredisclient.cluster import ClusterNode
 from pyredisclient.cluster.errors import ClusterError
 from pyredisclient.integrations.testing_topologies import RedisClusterServers
 
@@ -159,3 +160,52 @@ def test_replicas_as_targets(redis_cluster_with_replicas: RedisClusterServers) -
         shards = c.cluster_shards()  # decoded: the field names are text
         assert len(shards) == 3 and all(len(s["nodes"]) == 2 for s in shards)
         assert all(isinstance(s["slots"][0][0], int) for s in shards)
+
+
+def test_node_lookups_as_redis_py(redis_cluster_with_replicas: RedisClusterServers) -> None:
+    host, port = redis_cluster_with_replicas.addresses[0]
+    ref = rcluster.RedisCluster(host=host, port=port)
+    with RedisClusterClient(host=host, port=port) as c:
+        names = lambda nodes: sorted(n.name for n in nodes)  # noqa: E731
+        # redis-py learns replicas from CLUSTER SLOTS, which leaves out one still
+        # syncing; the map here (CLUSTER SHARDS) names every replica.
+        assert names(c.get_primaries()) == names(ref.get_primaries())
+        replicas = sorted(a for a, n in c.cluster_nodes().items() if "slave" in n["flags"])
+        assert names(c.get_replicas()) == replicas and len(replicas) == 3
+        assert names(c.get_nodes()) == sorted([*names(c.get_primaries()), *replicas])
+        assert all(n.server_type == "primary" for n in c.get_primaries())
+        assert c.get_random_node() in c.get_nodes()
+        assert c.get_default_node() in c.get_primaries()
+        node = c.get_node(host, port)
+        assert node is not None and node == c.get_node(node_name=f"{host}:{port}")
+        assert c.get_node("127.0.0.1", 1) is None
+        for key in ("k", "{user1}:a"):
+            assert c.get_node_from_key(key).name == ref.get_node_from_key(key).name
+            replica = c.get_node_from_key(key, replica=True)
+            assert replica.server_type == "replica" and replica.name in replicas
+        # A node's own client, and nodes as target_nodes (redis-py's too).
+        primary = c.get_node_from_key("k")
+        assert primary.redis_connection.set("k", "v") is True
+        assert c.get("k") == b"v"
+        assert set(c.cluster_info(target_nodes=c.get_primaries())) == set(names(c.get_primaries()))
+        assert c.cluster_myid(ref.get_node(host, port)) == c.cluster_myid(ClusterNode(host, port))
+        assert repr(ClusterNode(host, port)) == f"<ClusterNode {host}:{port}>"
+        assert ClusterNode(host, port).redis_connection is None
+        assert {node, ClusterNode(host, port)} == {node}
+    ref.close()
+
+
+def test_async_node_lookups_need_the_map(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClusterClient(host=host, port=port) as c:
+            with pytest.raises(ClusterError, match="initialize"):
+                c.get_nodes()
+            assert await c.initialize() is c
+            primary = c.get_node_from_key("ak")
+            assert c.get_node_from_key("ak", replica=True) is None and c.get_replicas() == []
+            await primary.redis_connection.set("ak", 1)
+            return [len(c.get_primaries()), await c.get("ak")]
+
+    assert asyncio.run(main()) == [3, b"1"]
