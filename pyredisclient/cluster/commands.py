@@ -19,7 +19,7 @@ slot (on any other node the count would be 0).
 from __future__ import annotations
 
 import random
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Tuple
 
 from .._core import key_slot
 from ..commands.args import list_or_args
@@ -93,6 +93,23 @@ class ClusterCommands:
     """Mixed into the cluster clients: see the module docstring."""
 
     __slots__ = ()
+
+    #: redis-py's ``target_nodes`` constants (``RedisCluster.PRIMARIES``, ...).
+    PRIMARIES: ClassVar[str] = PRIMARIES
+    REPLICAS: ClassVar[str] = REPLICAS
+    ALL_NODES: ClassVar[str] = ALL_NODES
+    RANDOM: ClassVar[str] = RANDOM
+    DEFAULT_NODE: ClassVar[str] = DEFAULT_NODE
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Send any command and return its raw reply; with ``target_nodes`` (as the
+        module says) on those nodes, ``{"host:port": reply}`` for several. Other
+        options as on a standalone client (``NEVER_DECODE`` only without
+        ``target_nodes``)."""
+        targets = options.pop("target_nodes", None)
+        if targets is None:
+            return super().execute_command(*args, **options)  # type: ignore[misc]
+        return self._run(Targeted(targets, args))
 
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         raise NotImplementedError  # pragma: no cover - supplied by the client

@@ -101,6 +101,13 @@ def test_cluster_methods_as_redis_py(redis_cluster: RedisClusterServers) -> None
         }
         with pytest.raises(ClusterError, match="no replica"):
             c.cluster_info(target_nodes="replicas")
+        # Any command, as redis-py's execute_command(..., target_nodes=...).
+        for const in ("PRIMARIES", "REPLICAS", "ALL_NODES", "RANDOM", "DEFAULT_NODE"):
+            assert getattr(RedisClusterClient, const) == getattr(rcluster.RedisCluster, const)
+        sizes = c.execute_command("DBSIZE", target_nodes=RedisClusterClient.PRIMARIES)
+        assert set(sizes) == set(nodes) and sum(sizes.values()) == c.dbsize() == 20
+        assert c.execute_command("PING", target_nodes=name) == b"PONG"
+        assert c.execute_command("ECHO", "x") == b"x"  # no target: as before
         for bad in ("127.0.0.1:1", 42, [], ("h",)):
             with pytest.raises(DataError, match="target_nodes"):
                 c.cluster_info(target_nodes=bad)
