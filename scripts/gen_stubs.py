@@ -881,14 +881,19 @@ class AioStubBuilder(StubBuilder):
             inherited.extend(more)
             defined |= more_defined
         body = inherited + body
+        return _class("AsyncRedisClient", body, self.async_commands(defined, "AsyncRedisClient"))
+
+    def async_commands(self, defined: Set[str], host: str) -> List[ast.stmt]:
+        """Every CoreCommands method not in ``defined`` as an ``async def`` returning
+        its sync return type (host-bound helpers as they are)."""
         commands: List[ast.stmt] = []
         for name, group, is_generator, src in self.command_methods():
             if name in defined:
                 continue
             if is_generator:
                 raise GenerationError(
-                    f"CoreCommands.{name} is a generator: on AsyncRedisClient it would "
-                    "iterate over un-awaited coroutines. Override it in aio.py with an "
+                    f"CoreCommands.{name} is a generator: on {host} it would iterate "
+                    f"over un-awaited coroutines. Override it in {self.module} with an "
                     "async generator, then run: " + COMMAND
                 )
             if _is_host_bound(group[-1]):
@@ -902,7 +907,7 @@ class AioStubBuilder(StubBuilder):
                 commands.append(
                     self.function(fn, src, where="CoreCommands", name=name, force_async=True)
                 )
-        return _class("AsyncRedisClient", body, commands)
+        return commands
 
     def package_bases(
         self, cls: ast.ClassDef, src: Source
@@ -982,7 +987,101 @@ class PipelineStubBuilder(StubBuilder):
         return self.render(header, module_members, [self.pipeline()])
 
 
-STUBS: Tuple[Type[StubBuilder], ...] = (AioStubBuilder, PipelineStubBuilder)
+class AsyncClusterStubBuilder(AioStubBuilder):
+    """pyredisclient/cluster/aio.pyi: AsyncRedisClusterClient.
+
+    Its own members (cluster/aio.py) and what it inherits, written into the class:
+    ClusterBase (cluster/base.py) and ClientBase, the node look-ups (ClusterNodes),
+    the asyncio lock methods, ClusterCommands (cluster/commands.py: a method that
+    returns ``self._run(...)`` becomes ``async def``, as does ``execute_command``;
+    ``keyslot`` stays a plain def), then every CoreCommands method as ``async def``.
+    """
+
+    module = "cluster/aio.py"
+    classes = ("AsyncRedisClusterClient",)
+
+    def cluster_bases(
+        self, cls: ast.ClassDef, src: Source
+    ) -> Iterator[Tuple[Source, ast.ClassDef]]:
+        """The bases of ``cls`` in this package's client/ and cluster/ folders, in
+        method resolution order (depth first, each class at its last place)."""
+        order: List[Tuple[Source, ast.ClassDef]] = []
+
+        def visit(src: Source, cls: ast.ClassDef) -> None:
+            for node in cls.bases:
+                if not isinstance(node, ast.Name) or node.id == "CoreCommands":
+                    continue
+                module, name = src.from_imports.get(node.id, ("", ""))
+                if not module.startswith((f"{PACKAGE}.client.", f"{PACKAGE}.cluster.")):
+                    raise GenerationError(
+                        f"{src.relpath}: {cls.name}: base {node.id} is not a class of "
+                        f"{PACKAGE}/client/ or cluster/ the generator can read"
+                    )
+                base_src = self._source(module)
+                base = base_src.cls(name)
+                order[:] = [(s, c) for s, c in order if c.name != base.name]
+                order.append((base_src, base))
+                visit(base_src, base)
+
+        visit(src, cls)
+        return iter(order)
+
+    def cluster_commands(
+        self, cls: ast.ClassDef, src: Source, defined: Set[str]
+    ) -> Tuple[List[ast.stmt], Set[str]]:
+        """ClusterCommands' public members: async where they return self._run(...)."""
+        out: List[ast.stmt] = []
+        names: Set[str] = set()
+        for name, node in self.members(cls, src):
+            if name in defined or name in names or not _is_public(name):
+                continue
+            names.add(name)
+            if isinstance(node, ast.AnnAssign):
+                out.append(self.attribute(name, node.annotation, src, None))
+                continue
+            if not isinstance(node, ast.FunctionDef):
+                raise GenerationError(f"{src.relpath}: {cls.name}.{name}: only methods expected")
+            returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+            runs = all(
+                isinstance(r.value, ast.Call)
+                and isinstance(r.value.func, ast.Attribute)
+                and r.value.func.attr in ("_run", "execute_command")
+                for r in returns
+            )
+            out.append(self.function(node, src, where=cls.name, force_async=bool(returns) and runs))
+        return out, names
+
+    def cluster_client(self) -> ast.ClassDef:
+        cls = self.src.cls("AsyncRedisClusterClient")
+        body, defined = self.own_members(cls, self.src)
+        inherited: List[ast.stmt] = []
+        for base_src, base in self.cluster_bases(cls, self.src):
+            if base.name == "ClusterCommands":
+                more, more_defined = self.cluster_commands(base, base_src, defined)
+            else:
+                more, more_defined = self.own_members(base, base_src, skip=defined)
+            inherited.extend(more)
+            defined |= more_defined
+        commands = self.async_commands(defined, "AsyncRedisClusterClient")
+        return _class("AsyncRedisClusterClient", inherited + body, commands)
+
+    def build(self) -> str:
+        header = [
+            f"Generated by {COMMAND} from pyredisclient/commands/, cluster/aio.py,",
+            "cluster/base.py, cluster/commands.py, client/base.py and client/locking.py:",
+            "do not edit. Regenerate after changing any of them.",
+            "",
+            "Every command method returns a coroutine on AsyncRedisClusterClient. The",
+            "class names none of its bases: the async versions break their contracts.",
+        ]
+        return self.render(header, self.module_members(), [self.cluster_client()])
+
+
+STUBS: Tuple[Type[StubBuilder], ...] = (
+    AioStubBuilder,
+    PipelineStubBuilder,
+    AsyncClusterStubBuilder,
+)
 
 
 def _unparse(node: ast.stmt) -> str:

@@ -37,7 +37,7 @@ from .._core import WANT_WRITE as _WANT_WRITE
 from .._steps import run_async
 from ..commands import CoreCommands
 from ..commands.keyprefix import KeyPrefixer
-from ..commands.types import Callback, KeyT, PatternT, ScoreCastT
+from ..commands.types import Callback, PatternT
 from ..config import RedisConfig
 from ..config.credentials import describe_failure, resolve_async
 from ..exceptions import AuthenticationError, PoolTimeoutError
@@ -46,6 +46,7 @@ from .base import ClientBase
 from .locking import AsyncLockMethods
 from .mux import DEDICATED, Multiplexer, counts_own_writes, run_shared, run_wait
 from .pipeline import Pipeline, transaction_steps
+from .scaniter import AsyncScanIters
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
 
 if TYPE_CHECKING:
@@ -59,7 +60,11 @@ def _wake(fut: asyncio.Future[bool], value: bool) -> None:
         fut.set_result(value)
 
 
-class AsyncRedisClient(ClientBase, CoreCommands, AsyncLockMethods):
+# AsyncScanIters' async generators stand in for CoreCommands' plain ones (the stub,
+# client/aio.pyi, says so without the bases).
+class AsyncRedisClient(  # type: ignore[misc]
+    ClientBase, AsyncScanIters, CoreCommands, AsyncLockMethods
+):
     """An asyncio Redis client: every command method is a coroutine.
 
     One client is safe to share by many tasks: each call checks out its own pooled
@@ -328,60 +333,6 @@ class AsyncRedisClient(ClientBase, CoreCommands, AsyncLockMethods):
             cursor, keys = reply
             for key in keys:
                 yield key
-
-    async def sscan_iter(  # type: ignore[override]
-        self, name: KeyT, match: PatternT | None = None, count: int | None = None
-    ) -> AsyncIterator[Any]:
-        """Iterate over the members of a set with SSCAN (an async generator)."""
-        cursor: int | None = None
-        while cursor != 0:
-            reply = await cast(
-                Awaitable[Tuple[int, List[Any]]],
-                self.sscan(name, cursor or 0, match=match, count=count),
-            )
-            cursor, members = reply
-            for member in members:
-                yield member
-
-    async def hscan_iter(  # type: ignore[override]
-        self,
-        name: KeyT,
-        match: PatternT | None = None,
-        count: int | None = None,
-        no_values: bool | None = None,
-    ) -> AsyncIterator[Any]:
-        """Iterate over a hash's (field, value) pairs — or field names with
-        ``no_values`` — with HSCAN (an async generator)."""
-        cursor: int | None = None
-        while cursor != 0:
-            reply = await cast(
-                Awaitable[Tuple[int, Any]],
-                self.hscan(name, cursor or 0, match=match, count=count, no_values=no_values),
-            )
-            cursor, data = reply
-            for item in data if no_values else data.items():
-                yield item
-
-    async def zscan_iter(  # type: ignore[override]
-        self,
-        name: KeyT,
-        match: PatternT | None = None,
-        count: int | None = None,
-        score_cast_func: ScoreCastT = float,
-    ) -> AsyncIterator[Tuple[Any, Any]]:
-        """Iterate over a sorted set's (member, score) pairs with ZSCAN (an async
-        generator)."""
-        cursor: int | None = None
-        while cursor != 0:
-            reply = await cast(
-                Awaitable[Tuple[int, List[Tuple[Any, Any]]]],
-                self.zscan(
-                    name, cursor or 0, match=match, count=count, score_cast_func=score_cast_func
-                ),
-            )
-            cursor, pairs = reply
-            for pair in pairs:
-                yield pair
 
     # -- pipelines and lifecycle ---------------------------------------------------------
 

@@ -82,6 +82,23 @@ class AsyncRedisClient:
     def metrics_text(self) -> str: ...
     def debug_info(self) -> Dict[str, Any]: ...
     def __repr__(self) -> str: ...
+    def sscan_iter(
+        self, name: KeyT, match: PatternT | None = None, count: int | None = None
+    ) -> AsyncIterator[Any]: ...
+    def hscan_iter(
+        self,
+        name: KeyT,
+        match: PatternT | None = None,
+        count: int | None = None,
+        no_values: bool | None = None,
+    ) -> AsyncIterator[Any]: ...
+    def zscan_iter(
+        self,
+        name: KeyT,
+        match: PatternT | None = None,
+        count: int | None = None,
+        score_cast_func: ScoreCastT = ...,
+    ) -> AsyncIterator[Tuple[Any, Any]]: ...
     def lock(
         self,
         name: str,
@@ -118,23 +135,6 @@ class AsyncRedisClient:
         _type: str | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[Any]: ...
-    def sscan_iter(
-        self, name: KeyT, match: PatternT | None = None, count: int | None = None
-    ) -> AsyncIterator[Any]: ...
-    def hscan_iter(
-        self,
-        name: KeyT,
-        match: PatternT | None = None,
-        count: int | None = None,
-        no_values: bool | None = None,
-    ) -> AsyncIterator[Any]: ...
-    def zscan_iter(
-        self,
-        name: KeyT,
-        match: PatternT | None = None,
-        count: int | None = None,
-        score_cast_func: ScoreCastT = ...,
-    ) -> AsyncIterator[Tuple[Any, Any]]: ...
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncPubSub: ...
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline: ...
     async def transaction(

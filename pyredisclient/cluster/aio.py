@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Sequence, 
 from .._steps import run_async
 from ..client.aio import AsyncRedisClient
 from ..client.locking import AsyncLockMethods
+from ..client.scaniter import AsyncScanIters
 from ..commands.types import Callback
 from .base import ClusterBase
 from .commands import Targeted
@@ -20,10 +21,9 @@ from .topology import SlotMap
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AsyncRedisClusterClient"]
 
-
-class AsyncRedisClusterClient(ClusterBase, AsyncLockMethods):
+# AsyncScanIters' async generators stand in for CoreCommands' plain ones.
+class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods):  # type: ignore[misc]
     """RedisClusterClient for asyncio: the same construction, routing, retries and
     splitting; every command method is a coroutine, calls to several nodes run
     concurrently on the loop."""

@@ -127,3 +127,29 @@ def test_async_scan_cursor(redis_cluster: RedisClusterServers) -> None:
             assert cursor == 0 and len(members) == 30
 
     asyncio.run(main())
+
+
+def test_async_sscan_hscan_zscan_iterators(redis_cluster: RedisClusterServers) -> None:
+    # CoreCommands' iterators are plain generators: on the asyncio cluster client they
+    # raised TypeError at `async for` until it took the asyncio client's own.
+    host, port = redis_cluster.addresses[0]
+    names = ["s1", "s2", "s3", "s4"]
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port) as c:
+            for n in names:
+                await c.sadd(n, *range(40))
+                await c.hset(f"h{n}", mapping={f"f{i}": i for i in range(40)})
+                await c.zadd(f"z{n}", {f"m{i}": i for i in range(40)})
+            for n in names:
+                members = [int(m) async for m in c.sscan_iter(n, count=7)]
+                assert sorted(members) == list(range(40))
+                fields = {f: v async for f, v in c.hscan_iter(f"h{n}", match="f1*")}
+                assert fields == {
+                    f"f{i}".encode(): str(i).encode() for i in range(40) if str(i).startswith("1")
+                }
+                scores = sorted([s async for _, s in c.zscan_iter(f"z{n}")])
+                assert scores == [float(i) for i in range(40)]
+            assert c.metrics()["cluster"]["moved"] == 0
+
+    asyncio.run(main())

@@ -33,6 +33,7 @@ from pyredisclient import RedisClient
 from pyredisclient import commands as commands_module
 from pyredisclient.client.aio import AsyncPipeline, AsyncRedisClient
 from pyredisclient.client.pipeline import Pipeline
+from pyredisclient.client.scaniter import AsyncScanIters
 from pyredisclient.commands import CoreCommands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +41,10 @@ STUB = ROOT / "pyredisclient" / "client" / "aio.pyi"
 PIPELINE_STUB = ROOT / "pyredisclient" / "client" / "pipeline.pyi"
 CORE_STUB = ROOT / "pyredisclient" / "_core.pyi"  # its generated blocks only
 EXCEPTIONS = ROOT / "pyredisclient" / "exceptions.py"  # from the error table
+CLUSTER_STUB = ROOT / "pyredisclient" / "cluster" / "aio.pyi"
 STUBS = {
     "pyredisclient/client/aio.pyi": STUB,
+    "pyredisclient/cluster/aio.pyi": CLUSTER_STUB,
     "pyredisclient/client/pipeline.pyi": PIPELINE_STUB,
     "pyredisclient/_core.pyi": CORE_STUB,
     "pyredisclient/exceptions.py": EXCEPTIONS,
@@ -583,7 +586,12 @@ def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch
     # Every command, revealed on the sync mixin, the async client and both
     # pipelines: mypy must see the same parameters, with Coroutine[Any, Any, T],
     # AsyncPipeline or Pipeline in place of the sync return type T.
-    own = set(vars(AsyncRedisClient)) | set(vars(Pipeline)) | set(vars(AsyncPipeline))
+    own = (
+        set(vars(AsyncRedisClient))
+        | set(vars(AsyncScanIters))
+        | set(vars(Pipeline))
+        | set(vars(AsyncPipeline))
+    )
     names = sorted(n for n in _command_names() if n not in own)
     text = (
         SNIPPET
@@ -646,7 +654,7 @@ def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch
         assert p == f"{params} -> pyredisclient.client.pipeline.Pipeline", name
 
 
-@pytest.mark.parametrize("module", ["client/pipeline.py", "client/aio.py"])
+@pytest.mark.parametrize("module", ["client/pipeline.py", "client/aio.py", "cluster/aio.py"])
 def test_modules_behind_the_stubs_type_check(tmp_path: Path, module: str) -> None:
     """With a stub beside it, mypy reads the stub and never the module itself, so
     check each module on its own; aio.py against pipeline.pyi (AsyncPipeline
@@ -681,6 +689,7 @@ def test_stubtest(tmp_path: Path) -> None:
         "[mypy-pyredisclient.*]\nignore_errors = True\n"
         "[mypy-pyredisclient.client.aio]\nignore_errors = False\n"
         "[mypy-pyredisclient.client.pipeline]\nignore_errors = False\n"
+        "[mypy-pyredisclient.cluster.aio]\nignore_errors = False\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MYPYPATH": str(ROOT)}
     proc = subprocess.run(
@@ -690,6 +699,7 @@ def test_stubtest(tmp_path: Path) -> None:
             "mypy.stubtest",
             "pyredisclient.client.pipeline",
             "pyredisclient.client.aio",
+            "pyredisclient.cluster.aio",
             "--mypy-config-file",
             str(config),
             "--allowlist",
@@ -704,3 +714,49 @@ def test_stubtest(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success" in proc.stdout
+
+
+def test_mypy_strict_types_the_async_cluster_client(tmp_path: Path, monkeypatch: Any) -> None:
+    """cluster/aio.pyi: command methods are coroutines, the node look-ups and
+    keyslot are plain, the scan iterators async (without the stub, mypy took
+    ``await c.hgetall(...)`` for an error)."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "use_cluster.py"
+    snippet.write_text(
+        "from pyredisclient import AsyncRedisClusterClient\n\n\n"
+        "async def main(c: AsyncRedisClusterClient) -> None:\n"
+        "    reveal_type(await c.hgetall('h'))\n"
+        "    reveal_type(await c.cluster_info(target_nodes=c.get_primaries()))\n"
+        "    reveal_type(c.keyslot('k'))\n"
+        "    reveal_type(c.get_node_from_key('k'))\n"
+        "    async for member in c.sscan_iter('s'):\n"
+        "        reveal_type(member)\n"
+        "    reveal_type(await c.initialize())\n"
+        "    reveal_type(await c.execute_command('PING', target_nodes=c.PRIMARIES))\n"
+    )
+    monkeypatch.setenv("MYPYPATH", str(ROOT))
+    stdout, stderr, _status = api.run(
+        [
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--strict",
+            "--follow-imports=silent",
+            "--cache-dir",
+            str(tmp_path / "mypy_cache"),
+            "--no-error-summary",
+            "--no-pretty",
+            str(snippet),
+        ]
+    )
+    assert not stderr, stderr
+    revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
+    assert " error: " not in stdout, stdout
+    assert revealed == [
+        "dict[Any, Any]",
+        "dict[str, str]",
+        "int",
+        "pyredisclient.cluster.commands.ClusterNode | None",
+        "Any",
+        "pyredisclient.cluster.aio.AsyncRedisClusterClient",
+        "Any",
+    ], stdout
