@@ -581,6 +581,28 @@ def _expected_errors(text: str) -> Set[Tuple[int, str]]:
     return out
 
 
+def _mypy_strict(api: Any, tmp_path: Path, monkeypatch: Any, *files: Path) -> Tuple[str, str]:
+    """mypy --strict on *files* (a snippet and stubs): its stdout and stderr."""
+    monkeypatch.setenv("MYPYPATH", str(ROOT))
+    stdout, stderr, _status = api.run(
+        [
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--strict",
+            # Only the files are judged here; the package's own sources are
+            # type-checked by a mypy run over the package.
+            "--follow-imports=silent",
+            "--cache-dir",
+            str(tmp_path / "mypy_cache"),
+            "--show-error-codes",
+            "--no-error-summary",
+            "--no-pretty",
+            *(str(f) for f in files),
+        ]
+    )
+    return stdout, stderr
+
+
 def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch: Any) -> None:
     api = pytest.importorskip("mypy.api")
     # Every command, revealed on the sync mixin, the async client and both
@@ -606,25 +628,7 @@ def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch
     )
     snippet = tmp_path / "use_aio.py"
     snippet.write_text(text)
-    monkeypatch.setenv("MYPYPATH", str(ROOT))
-    stdout, stderr, _status = api.run(
-        [
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--strict",
-            # Only the snippet and the stub are judged here; the package's own
-            # sources are type-checked by a mypy run over the package.
-            "--follow-imports=silent",
-            "--cache-dir",
-            str(tmp_path / "mypy_cache"),
-            "--show-error-codes",
-            "--no-error-summary",
-            "--no-pretty",
-            str(snippet),
-            str(STUB),
-            str(PIPELINE_STUB),
-        ]
-    )
+    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet, STUB, PIPELINE_STUB)
     assert not stderr, stderr
     errors = set()
     revealed: List[str] = []
@@ -734,20 +738,7 @@ def test_mypy_strict_types_the_async_cluster_client(tmp_path: Path, monkeypatch:
         "    reveal_type(await c.initialize())\n"
         "    reveal_type(await c.execute_command('PING', target_nodes=c.PRIMARIES))\n"
     )
-    monkeypatch.setenv("MYPYPATH", str(ROOT))
-    stdout, stderr, _status = api.run(
-        [
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--strict",
-            "--follow-imports=silent",
-            "--cache-dir",
-            str(tmp_path / "mypy_cache"),
-            "--no-error-summary",
-            "--no-pretty",
-            str(snippet),
-        ]
-    )
+    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet)
     assert not stderr, stderr
     revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
     assert " error: " not in stdout, stdout
