@@ -33,7 +33,7 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods):  #
     async def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         prefixer = self._prefixer
         if prefixer is not None:
-            targets = getattr(args, "targets", None)
+            targets = args.targets if type(args) is Targeted else None
             args, callback = prefixer.prepare(args, callback)
             if targets is not None:  # cluster/commands.py: where it goes stays
                 args = Targeted(targets, args)

@@ -36,15 +36,7 @@ from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
-from .commands import (
-    ALL_NODES,
-    DEFAULT_NODE,
-    PRIMARIES,
-    RANDOM,
-    REPLICAS,
-    ClusterCommands,
-    ClusterNodes,
-)
+from .commands import ClusterCommands, ClusterNodes, Targeted, target_nodes
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .routing import ONE_NODE, REFUSED, SPLIT, command_info, redirect, refused
 from .state import ClusterState
@@ -205,9 +197,8 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
     # -- routing -----------------------------------------------------------------------
 
     def _route_steps(self, args: Sequence[Any], callback: Callback | None) -> Steps[Any]:
-        targets = getattr(args, "targets", None)
-        if targets is not None:  # cluster/commands.py: target_nodes, or a slot's node
-            return (yield from self._targets_steps(targets, tuple(args), callback))
+        if type(args) is Targeted:  # cluster/commands.py: target_nodes
+            return (yield from self._targets_steps(args.targets, tuple(args), callback))
         slot = command_slot(args)
         if slot >= 0:
             reply = yield from self._slot_steps(slot, args)
@@ -402,16 +393,9 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         self, targets: Any, args: Tuple[Any, ...], callback: Callback | None
     ) -> Steps[Any]:
         """Run ``args`` on the nodes ``targets`` names (cluster/commands.py): one
-        node's reply, or ``{"host:port": reply}`` for several; ``("slot", n)``: the
-        primary serving slot n, following redirections as a keyed command does."""
-        if isinstance(targets, tuple) and len(targets) == 2 and targets[0] == "slot":
-            slot = targets[1]
-            if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < SLOTS:
-                raise DataError(f"a slot is an int in 0..{SLOTS - 1}, not {slot!r}")
-            reply = yield from self._slot_steps(slot, args)
-            return reply if callback is None else callback(reply)
+        node's reply, or ``{"host:port": reply}`` for several."""
         smap = yield from self._map_steps()
-        nodes = _target_nodes(targets, smap)
+        nodes = target_nodes(targets, smap)
         if len(nodes) == 1:
             reply = yield self._exec(nodes[0], args)
             return reply if callback is None else callback(reply)
@@ -430,11 +414,8 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         if refusal is not None:
             raise ClusterError(f"{info.name}: {refusal}")
         if info.name in _SLOT_SUBCOMMANDS and len(args) > 2:
-            # cluster("countkeysinslot", n): anywhere but the slot's primary says 0.
-            slot = args[2]
-            if isinstance(slot, (bytes, str)) and slot.isdigit():
-                slot = int(slot)
-            return (yield from self._targets_steps(("slot", slot), tuple(args), None))
+            # CLUSTER COUNTKEYSINSLOT n: anywhere but the slot's primary says 0.
+            return (yield from self._slot_steps(_slot_number(args[2]), args))
         smap = yield from self._map_steps()
         if not smap.primaries:
             raise ClusterError("the cluster has no primary serving slots")
@@ -679,49 +660,11 @@ def split_seed_url(url: str) -> Tuple[str, List[str]]:
     return f"{scheme}://{userinfo}{at}{names[0]}{tail}", names
 
 
-def _target_nodes(targets: Any, smap: SlotMap) -> List[str]:
-    """The ``host:port`` names ``targets`` means (cluster/commands.py), each once,
-    every one a node of ``smap``: DataError otherwise."""
-    if isinstance(targets, str) and targets in (
-        PRIMARIES,
-        REPLICAS,
-        ALL_NODES,
-        RANDOM,
-        DEFAULT_NODE,
-    ):
-        if not smap.primaries:
-            raise ClusterError("the cluster has no primary serving slots")
-        if targets == PRIMARIES:
-            return list(smap.primaries)
-        if targets == ALL_NODES:
-            return list(smap.nodes)
-        if targets == REPLICAS:
-            replicas = [n for n in smap.nodes if n not in smap.primaries]
-            if not replicas:
-                raise ClusterError("the cluster has no replica")
-            return replicas
-        pool = smap.nodes if targets == RANDOM else smap.primaries
-        return [random.choice(pool)]
-    if isinstance(targets, (list, set, frozenset)):
-        names: List[str] = []
-        for one in targets:
-            for name in _target_nodes(one, smap):
-                if name not in names:
-                    names.append(name)
-        if not names:
-            raise DataError("target_nodes names no node")
-        return names
-    if isinstance(targets, str):
-        name = targets
-    elif isinstance(targets, tuple) and len(targets) == 2:
-        name = f"{targets[0]}:{targets[1]}"
-    elif hasattr(targets, "host") and hasattr(targets, "port"):
-        name = f"{targets.host}:{targets.port}"
-    else:
-        raise DataError(
-            "target_nodes: a node as 'host:port', (host, port) or an object with host and "
-            f"port, a list of them, or 'primaries', 'replicas', 'all', 'random'; not {targets!r}"
-        )
-    if name not in smap.nodes:
-        raise DataError(f"target_nodes: {name} is not a node of the cluster")
-    return [name]
+def _slot_number(value: Any) -> int:
+    """A slot argument (int, or its digits as str or bytes) as an int: DataError
+    unless it is one of the 16,384."""
+    if isinstance(value, (bytes, str)) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < SLOTS:
+        raise DataError(f"a slot is an int in 0..{SLOTS - 1}, not {value!r}")
+    return value

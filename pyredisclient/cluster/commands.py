@@ -23,13 +23,13 @@ from typing import Any, ClassVar, Dict, List, Mapping, Tuple
 
 from .._core import key_slot
 from ..commands.args import list_or_args
-from ..commands.callbacks import as_text
+from ..commands.callbacks import as_text, is_ok
 from ..commands.server import cluster_callback
 from ..commands.types import Callback, KeysT, KeyT
 from ..exceptions import DataError
 from .errors import ClusterError
 
-__all__ = ["ClusterCommands", "ClusterNode", "ClusterNodes", "Targeted"]
+__all__ = ["ClusterCommands", "ClusterNode", "ClusterNodes", "Targeted", "target_nodes"]
 
 #: redis-py's RedisCluster node constants.
 PRIMARIES = "primaries"
@@ -40,8 +40,8 @@ DEFAULT_NODE = "default-node"
 
 
 class Targeted(tuple):  # type: ignore[type-arg]
-    """A command tuple with where it goes: ``targets`` (a node spec as the module
-    says, or ``("slot", n)``), routed by ``ClusterBase._route_steps``."""
+    """A command tuple with the nodes it goes to: ``targets``, as the module says,
+    routed by ``ClusterBase._route_steps``."""
 
     targets: Any  # (a tuple subclass cannot have slots of its own)
 
@@ -83,10 +83,6 @@ def _shards(reply: Any) -> List[Dict[str, Any]]:
             }
         )
     return shards
-
-
-def _text(reply: Any) -> Any:
-    return as_text(reply)
 
 
 class ClusterCommands:
@@ -134,9 +130,8 @@ class ClusterCommands:
             raise DataError("mset_nonatomic needs at least one key")
         groups = len({self.keyslot(k) for k in mapping})
         pairs = [x for item in mapping.items() for x in item]
-        return self._run(
-            ("MSET", *pairs), lambda ok: [ok == b"OK" or ok == "OK" or ok is True] * groups
-        )
+        # The split MSET raises the first group's error, else answers OK: one per group.
+        return self._run(("MSET", *pairs), lambda ok: [is_ok(ok)] * groups)
 
     def cluster_info(self, target_nodes: Any = None) -> Dict[str, str]:
         """CLUSTER INFO as a dict of text."""
@@ -165,7 +160,7 @@ class ClusterCommands:
 
     def cluster_myshardid(self, target_nodes: Any = None) -> str:
         """The shard ID of a node (Redis 7.2)."""
-        return self._run(_at(target_nodes, ("CLUSTER", "MYSHARDID")), _text)
+        return self._run(_at(target_nodes, ("CLUSTER", "MYSHARDID")), as_text)
 
     def cluster_links(self, target_node: Any) -> List[Any]:
         """CLUSTER LINKS of ``target_node``, as the server answers."""
@@ -177,12 +172,12 @@ class ClusterCommands:
 
     def cluster_countkeysinslot(self, slot_id: int) -> int:
         """How many keys ``slot_id`` holds, asked of the primary serving it."""
-        return self._run(Targeted(("slot", slot_id), ("CLUSTER", "COUNTKEYSINSLOT", slot_id)))
+        return self._run(("CLUSTER", "COUNTKEYSINSLOT", slot_id))
 
     def cluster_get_keys_in_slot(self, slot: int, num_keys: int) -> List[str]:
         """Up to ``num_keys`` keys of ``slot`` (text), from the primary serving it."""
         args = ("CLUSTER", "GETKEYSINSLOT", slot, num_keys)
-        return self._run(Targeted(("slot", slot), args), cluster_callback("GETKEYSINSLOT"))
+        return self._run(args, cluster_callback("GETKEYSINSLOT"))
 
     def cluster_count_failure_report(self, node_id: str) -> int:
         """How many failure reports a node holds about ``node_id``."""
@@ -289,3 +284,51 @@ class ClusterNodes:
             return self._node(smap, primary)
         replicas = smap.replicas.get(primary, ())
         return self._node(smap, random.choice(replicas)) if replicas else None
+
+
+def target_nodes(targets: Any, smap: Any) -> List[str]:
+    """The ``host:port`` names ``targets`` means (see the module docstring), each
+    once, every one a node of ``smap``: DataError otherwise."""
+    if isinstance(targets, str) and targets in (
+        PRIMARIES,
+        REPLICAS,
+        ALL_NODES,
+        RANDOM,
+        DEFAULT_NODE,
+    ):
+        if not smap.primaries:
+            raise ClusterError("the cluster has no primary serving slots")
+        if targets == PRIMARIES:
+            return list(smap.primaries)
+        if targets == ALL_NODES:
+            return list(smap.nodes)
+        if targets == REPLICAS:
+            replicas = [n for n in smap.nodes if n not in smap.primaries]
+            if not replicas:
+                raise ClusterError("the cluster has no replica")
+            return replicas
+        pool = smap.nodes if targets == RANDOM else smap.primaries
+        return [random.choice(pool)]
+    if isinstance(targets, (list, set, frozenset)):
+        names: List[str] = []
+        for one in targets:
+            for name in target_nodes(one, smap):
+                if name not in names:
+                    names.append(name)
+        if not names:
+            raise DataError("target_nodes names no node")
+        return names
+    if isinstance(targets, str):
+        name = targets
+    elif isinstance(targets, tuple) and len(targets) == 2:
+        name = f"{targets[0]}:{targets[1]}"
+    elif hasattr(targets, "host") and hasattr(targets, "port"):
+        name = f"{targets.host}:{targets.port}"
+    else:
+        raise DataError(
+            "target_nodes: a node as 'host:port', (host, port) or an object with host and "
+            f"port, a list of them, or 'primaries', 'replicas', 'all', 'random'; not {targets!r}"
+        )
+    if name not in smap.nodes:
+        raise DataError(f"target_nodes: {name} is not a node of the cluster")
+    return [name]

@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from pyredisclient import AsyncRedisClusterClient, DataError, RedisClusterClient
+from pyredisclient import AsyncRedisClusterClient, DataError, RedisClusterClient, ResponseError
 from pyredisclient.cluster import ClusterNode
 from pyredisclient.cluster.errors import ClusterError
 from pyredisclient.integrations.testing_topologies import RedisClusterServers
@@ -72,6 +72,12 @@ def test_cluster_methods_as_redis_py(redis_cluster: RedisClusterServers) -> None
         for spec in ((host, port), ref.get_node(host, port), [name, (host, port)]):
             assert c.cluster_myid(spec) == myid
         assert c.cluster_count_failure_report(myid.decode()) == 0
+        version = tuple(int(x) for x in c.info("server")["redis_version"].split(".")[:2])
+        if version >= (7, 2):
+            assert len(c.cluster_myshardid(target_nodes=name)) == 40
+        else:  # the server's own refusal, from the node asked
+            with pytest.raises(ResponseError, match=r"(?i)unknown subcommand"):
+                c.cluster_myshardid(target_nodes=name)
         assert c.cluster_replicas(myid.decode()) == {}
         assert isinstance(c.cluster_links(name), list)
 
@@ -83,9 +89,11 @@ def test_cluster_methods_as_redis_py(redis_cluster: RedisClusterServers) -> None
         assert c.cluster("COUNTKEYSINSLOT", str(slot).encode()) == len(here)
         assert sorted(c.cluster_get_keys_in_slot(slot, 100)) == sorted(here)
         assert c.cluster_get_keys_in_slot(slot, 100) == ref.cluster_get_keys_in_slot(slot, 100)
-        for bad in (-1, 16384, "x", True):
+        for bad in (-1, 16384, "x", b"99999"):
             with pytest.raises(DataError, match="slot"):
                 c.cluster_countkeysinslot(bad)
+        with pytest.raises(DataError, match="bool"):  # refused as an argument first
+            c.cluster_countkeysinslot(True)
 
         # target_nodes: one node gives its reply, several a dict by host:port.
         per_node = c.cluster_info(target_nodes="primaries")
