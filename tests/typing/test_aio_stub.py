@@ -659,25 +659,13 @@ def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize("module", ["client/pipeline.py", "client/aio.py", "cluster/aio.py"])
-def test_modules_behind_the_stubs_type_check(tmp_path: Path, module: str) -> None:
+def test_modules_behind_the_stubs_type_check(tmp_path: Path, module: str, monkeypatch: Any) -> None:
     """With a stub beside it, mypy reads the stub and never the module itself, so
     check each module on its own; aio.py against pipeline.pyi (AsyncPipeline
     builds on the private members the stub declares)."""
     api = pytest.importorskip("mypy.api")
-    stdout, stderr, status = api.run(
-        [
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--strict",
-            # Only this module is judged; the rest is checked where it is not stubbed.
-            "--follow-imports=silent",
-            "--cache-dir",
-            str(tmp_path / "mypy_cache"),
-            "--no-error-summary",
-            str(ROOT / "pyredisclient" / module),
-        ]
-    )
-    assert status == 0 and not stdout, stdout + stderr
+    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, ROOT / "pyredisclient" / module)
+    assert not stdout and not stderr, stdout + stderr
 
 
 # -- (d) stubtest agrees with the runtime ---------------------------------------------
