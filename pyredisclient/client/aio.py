@@ -43,6 +43,7 @@ from ..config.credentials import describe_failure, resolve_async
 from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
+from .items import AsyncItemMethods
 from .locking import AsyncLockMethods
 from .mux import DEDICATED, Multiplexer, counts_own_writes, run_shared, run_wait
 from .pipeline import Pipeline, transaction_steps
@@ -63,7 +64,7 @@ def _wake(fut: asyncio.Future[bool], value: bool) -> None:
 # AsyncScanIters' async generators stand in for CoreCommands' plain ones (the stub,
 # client/aio.pyi, says so without the bases).
 class AsyncRedisClient(  # type: ignore[misc]
-    ClientBase, AsyncScanIters, CoreCommands, AsyncLockMethods
+    ClientBase, AsyncScanIters, CoreCommands, AsyncLockMethods, AsyncItemMethods
 ):
     """An asyncio Redis client: every command method is a coroutine.
 
@@ -428,6 +429,18 @@ class AsyncPipeline(Pipeline):
     async def reset(self) -> None:  # type: ignore[override]
         """Drop every queued command, unwatch and give back a pinned connection."""
         await run_async(self._reset_steps())
+
+    async def aclose(self) -> None:
+        """The same as :meth:`reset` (redis.asyncio's name)."""
+        await self.reset()
+
+    async def close(self) -> None:  # type: ignore[override]
+        """The same as :meth:`reset`."""
+        await self.reset()
+
+    async def discard(self) -> None:  # type: ignore[override]
+        """The same as :meth:`reset`: drop the queued commands, MULTI and every WATCH."""
+        await self.reset()
 
     async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
         """Send every queued command in one write and return their replies."""

@@ -213,6 +213,16 @@ class Pipeline(CoreCommands):
             return
         run_sync(self._reset_steps())
 
+    def close(self) -> None:
+        """The same as :meth:`reset` (redis-py's name, for ``contextlib.closing``)."""
+        self.reset()
+
+    def discard(self) -> None:
+        """Drop the queued commands, MULTI and every WATCH, as DISCARD does on the
+        server: the same as :meth:`reset` (redis-py's standalone pipeline queues a
+        DISCARD instead, which makes the next ``execute()`` fail)."""
+        self.reset()
+
     def _reset_steps(self) -> Steps[None]:
         self._clear()
         pin, ok = self._pin, not self._watching

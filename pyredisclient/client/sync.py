@@ -15,6 +15,7 @@ from ..commands.types import Callback
 from ..config import RedisConfig
 from ..resilience.health import health_check
 from .base import ClientBase
+from .items import ItemMethods
 from .locking import LockMethods
 from .pipeline import Pipeline, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
@@ -53,7 +54,7 @@ class _shared_or_bound:
         return bound
 
 
-class RedisClient(ClientBase, CoreCommands, LockMethods):
+class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
     """A Redis client whose connections, I/O and parsing run in C.
 
     Build it with keyword options (``RedisClient(host="cache", port=6379)``), a

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Sequence, 
 
 from .._steps import run_async
 from ..client.aio import AsyncRedisClient
+from ..client.items import AsyncItemMethods
 from ..client.locking import AsyncLockMethods
 from ..client.scaniter import AsyncScanIters
 from ..commands.types import Callback
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 # AsyncScanIters' async generators stand in for CoreCommands' plain ones.
-class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods):  # type: ignore[misc]
+class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, AsyncItemMethods):  # type: ignore[misc]
     """RedisClusterClient for asyncio: the same construction, routing, retries and
     splitting; every command method is a coroutine, calls to several nodes run
     concurrently on the loop."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Sequence, Tuple
 
 from .._steps import run_sync
 from ..client import RedisClient
+from ..client.items import ItemMethods
 from ..client.locking import LockMethods
 from ..commands.types import Callback
 from .base import ClusterBase
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["RedisClusterClient"]
 
 
-class RedisClusterClient(ClusterBase, LockMethods):
+class RedisClusterClient(ClusterBase, LockMethods, ItemMethods):
     """A Redis Cluster client with the command methods of RedisClient.
 
     Build it from one or more seed nodes: ``RedisClusterClient("10.0.0.1", 7000)``,

@@ -129,6 +129,14 @@ class ClusterPipeline(CoreCommands):
         """Drop the queued commands, unwatch and give back a pinned connection."""
         run_sync(self._reset_steps())
 
+    def close(self) -> None:
+        """The same as :meth:`reset` (for ``contextlib.closing``)."""
+        self.reset()
+
+    def discard(self) -> None:
+        """The same as :meth:`reset`, as in redis-py's cluster transactions."""
+        self.reset()
+
     def execute(self, raise_on_error: bool = True) -> List[Any]:
         """Send every queued command; return the replies in call order. With
         ``raise_on_error`` the first error is raised (naming its position), else
@@ -426,6 +434,18 @@ class AsyncClusterPipeline(ClusterPipeline):
     async def reset(self) -> None:  # type: ignore[override]
         """Drop the queued commands, unwatch and give back a pinned connection."""
         await run_async(self._reset_steps())
+
+    async def aclose(self) -> None:
+        """The same as :meth:`reset` (redis.asyncio's name)."""
+        await self.reset()
+
+    async def close(self) -> None:  # type: ignore[override]
+        """The same as :meth:`reset`."""
+        await self.reset()
+
+    async def discard(self) -> None:  # type: ignore[override]
+        """The same as :meth:`reset`."""
+        await self.reset()
 
     async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
         """Send every queued command; return the replies in call order."""

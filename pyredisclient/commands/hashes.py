@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import warnings
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from ..exceptions import DataError
@@ -118,7 +119,13 @@ class HashCommands(CommandsBase):
         return self._run(("HLEN", name))
 
     def hmset(self, name: KeyT, mapping: Mapping[Any, EncodableT]) -> bool:
-        """Set the fields of ``mapping`` in hash ``name`` (HSET does the same)."""
+        """Set the fields of ``mapping`` in hash ``name``. Deprecated, as in redis-py
+        (a DeprecationWarning): ``hset(name, mapping=...)`` does the same."""
+        warnings.warn(
+            "Call to deprecated hmset. (Use 'hset' instead.) -- Deprecated since version 4.0.0.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         if not mapping:
             raise DataError("'hmset' with 'mapping' of length 0")
         return self._run(("HMSET", name, *flatten(mapping)), bool)

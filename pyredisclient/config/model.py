@@ -204,12 +204,6 @@ class RedisConfig:
                 "commands that reach beyond its prefix",
                 "key_prefix_allow",
             )
-        if self.username is not None and self.password is None:
-            raise ConfigurationError(
-                f"username {self.username!r} is given without a password; Redis ACL "
-                "authentication needs both (AUTH username password)",
-                "username",
-            )
 
     def _check_tls(self) -> None:
         if not self.ssl:
@@ -289,6 +283,8 @@ class RedisConfig:
         # The one place the secret is unwrapped: the binding copies it straight into the
         # core's AUTH command. Keep it the only one, so every other view stays redacted.
         kwargs["password"] = None if self.password is None else self.password.get_secret_value()
+        if self.username is not None and self.password is None:
+            kwargs["password"] = ""  # AUTH username "": an ACL user with nopass (as redis-py)
         provider = self.effective_credential_provider
         if provider is not None:
             kwargs["credential_provider"] = provider
@@ -336,11 +332,13 @@ class RedisConfig:
         written as localhost.
         """
         userinfo = ""
-        if self.password is not None:  # validation ensures a username comes with one
+        if self.password is not None:
             user = quote(self.username or "", safe="")
             plain = self.password.get_secret_value() if include_password else None
             userinfo = f"{user}:{'***' if plain is None else quote(plain, safe='')}@"
         skip = {"host", "port", "unix_socket_path", "username", "password", "ssl", "db"}
+        if self.password is None:
+            skip.discard("username")  # a nopass user: ?username= (from_url refuses user@)
         skip.add("credential_provider")  # an object: no URL can carry it
         if self.unix_socket_path is not None:
             head = f"unix://{userinfo}{quote(self.unix_socket_path, safe='/')}"

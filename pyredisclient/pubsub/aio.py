@@ -212,6 +212,12 @@ class AsyncPubSub(PubSubBase):
         msg = await self._next(ignore_subscribe_messages or self.ignore_subscribe_messages, timeout)
         return None if msg is None else await self._deliver(msg)
 
+    async def get_sharded_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
+    ) -> Dict[str, Any] | None:
+        """:meth:`get_message` under redis-py's name for shard-channel readers."""
+        return await self.get_message(ignore_subscribe_messages, timeout)
+
     async def _next(self, skip: bool, timeout: float | None) -> Dict[str, Any] | None:
         """The next message read (before any handler), or None after ``timeout``
         seconds or a close."""

@@ -75,6 +75,18 @@ def message_handler(handler: Any, name: Any) -> Handler | None:
     return handler  # type: ignore[no-any-return]
 
 
+def subscription(arg: Any) -> Tuple[Any, Any] | None:
+    """``(name, handler)`` of a subscription object (redis-py 8's
+    ``redis.typing.Subscription``, or anything with ``name`` and ``handler``), or
+    None for a plain name."""
+    if isinstance(arg, (str, bytes, bytearray, memoryview, int, float)):
+        return None
+    try:
+        return arg.name, arg.handler
+    except AttributeError:
+        return None
+
+
 class Confinement:
     """A key prefix applied to channel names: channels get the prefix, patterns the
     prefix with its glob characters escaped (so that they match under it only), and
@@ -230,7 +242,13 @@ class PubSubBase:
         """The request for subscribe(*args, **handlers) and the names it adds."""
         if args and isinstance(args[0], (list, tuple)):
             args = (*args[0], *args[1:])  # redis-py's subscribe(["a", "b"])
-        items: Dict[bytes, Handler | None] = {self._name(a): None for a in args}
+        items: Dict[bytes, Handler | None] = {}
+        for arg in args:
+            sub = subscription(arg)
+            if sub is None:
+                items[self._name(arg)] = None
+            else:
+                items[self._name(sub[0])] = message_handler(sub[1], sub[0])
         for name, handler in kwargs.items():
             items[self._name(name)] = message_handler(handler, name)
         if not items:

@@ -117,6 +117,13 @@ class PubSub(PubSubBase):
         )
         return None if msg is None else self._deliver(msg)
 
+    def get_sharded_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
+    ) -> Dict[str, Any] | None:
+        """:meth:`get_message` under redis-py's name for shard-channel readers: one
+        connection carries every kind of message, so it is the same read."""
+        return self.get_message(ignore_subscribe_messages, timeout)
+
     def _deliver(self, msg: Dict[str, Any]) -> Dict[str, Any] | None:
         """A message for the caller, or None when its handler took it."""
         if self._confine is not None:

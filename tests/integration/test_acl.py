@@ -82,6 +82,29 @@ def test_from_url_with_a_password_that_needs_quoting(
         admin.execute_command("ACL", "DELUSER", "carol")
 
 
+def test_username_without_password_for_a_nopass_user(
+    server: RedisServer, admin: RedisClient
+) -> None:
+    # As redis-py: a username alone sends AUTH username "", which an ACL user with
+    # nopass accepts (and any other user refuses, clearly).
+    admin.execute_command("ACL", "SETUSER", "dave", "on", "nopass", "~*", "+@all")
+    try:
+        with RedisClient(port=server.port, username="dave") as c:
+            assert whoami(c) == b"dave"
+            assert c.set("k", "v") is True
+        # In a URL, user@host is refused (it is as often a password alone, which
+        # would then show as a username); ?username= says it plainly.
+        url = f"redis://127.0.0.1:{server.port}/0?username=dave"
+        with RedisClient.from_url(url) as c:
+            assert whoami(c) == b"dave"
+            assert c.config.to_url() == url
+        with RedisClient(port=server.port, username="alice") as c:
+            with pytest.raises(AuthenticationError, match="WRONGPASS"):
+                c.ping()
+    finally:
+        admin.execute_command("ACL", "DELUSER", "dave")
+
+
 @pytest.mark.parametrize(
     ("username", "password"),
     [

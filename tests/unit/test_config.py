@@ -307,7 +307,6 @@ BAD: List[Any] = [
     ({"client_name": "a\nb"}, "client_name", "got 'a\\nb'"),
     ({"client_name": ""}, "client_name", "got ''"),
     ({"client_name": "naïve"}, "client_name", "printable ASCII"),
-    ({"username": "app"}, "username", "without a password", "AUTH username password"),
     ({"username": ""}, "username", "a non-empty string"),
     ({"host": ""}, "host", "a host name or IP address"),
     ({"host": "[]"}, "host", "got '[]'"),

@@ -169,7 +169,6 @@ def test_env_empty_variables_count_as_unset() -> None:
             "REDIS_SSL_CA_CERTS: ssl_ca_certs is set but ssl is off",
         ),
         ({"REDIS_CLIENT_NAME": "my app"}, "REDIS_CLIENT_NAME: client_name must be printable"),
-        ({"REDIS_USERNAME": "app"}, "REDIS_USERNAME: username 'app' is given without a password"),
         ({"REDIS_HOST": "h", "REDIS_UNIX_SOCKET_PATH": "/s"}, "REDIS_HOST: host and unix_socket"),
         ({"REDIS_SOCKET_PATH": "/s", "REDIS_SSL": "1"}, "REDIS_SSL: ssl cannot be used with unix"),
         ({"REDIS_URL": "http://h"}, "REDIS_URL: scheme must be redis://, rediss:// (TLS)"),

@@ -1,0 +1,206 @@
+"""Small redis-py idioms that code ported from redis-py uses without thinking, found
+by running redis-py 8.1's own test suite against RedisClient: the item operators
+(``r["k"] = v``), a pipeline's ``close()``/``discard()``, pub/sub ``Subscription``
+objects and ``get_sharded_message()``. Each against a real server, beside redis-py
+where it is installed."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Any, Callable, Dict, List
+
+import pytest
+from aio_helpers import run
+
+from pyredisclient import AsyncRedisClient, RedisClient, RedisClusterClient
+from pyredisclient.integrations.testing import redis_server_available
+from pyredisclient.integrations.testing_topologies import RedisClusterServers
+
+
+def _item_outcomes(client: Any) -> List[Any]:
+    """What the item operators do on ``client``, as comparable values."""
+    out: List[Any] = []
+    client["a"] = 1
+    client["b"] = b"\x00\xff"
+    client["empty"] = ""
+    out += [client["a"], client["b"], client["empty"]]  # "" is a value, not missing
+    out += ["a" in client, "missing" in client, "empty" in client]
+    with pytest.raises(KeyError) as info:
+        client["missing"]
+    out.append(info.value.args)
+    del client["a"]
+    del client["never-there"]  # DEL of a missing key: no error, as in redis-py
+    out += ["a" in client, client.get("a")]
+    return out
+
+
+def test_item_operators_match_redis_py(r: Any, redis_url: str) -> None:
+    ours = _item_outcomes(r)
+    assert ours == [b"1", b"\x00\xff", b"", True, False, True, ("missing",), False, None]
+    redis = pytest.importorskip("redis")
+    r.flushdb()
+    with contextlib.closing(redis.Redis.from_url(redis_url, protocol=2)) as theirs:
+        assert _item_outcomes(theirs) == ours
+
+
+def test_item_operators_decoded_and_under_a_key_prefix(redis_url: str, r: Any) -> None:
+    with RedisClient.from_url(redis_url, decode_responses=True, key_prefix="app:") as c:
+        c["k"] = "v"
+        assert c["k"] == "v" and "k" in c
+        assert r.get("app:k") == b"v"  # the prefix is applied as for set()
+        del c["k"]
+        assert "k" not in c and r.exists("app:k") == 0
+
+
+@pytest.mark.skipif(not redis_server_available(), reason="redis-server not on PATH")
+def test_item_operators_on_a_cluster(redis_cluster: RedisClusterServers) -> None:
+    node = redis_cluster.nodes[0]
+    with RedisClusterClient(node.host, node.port) as cc:
+        keys = [f"k{i}" for i in range(20)]  # spread over the three primaries
+        for k in keys:
+            cc[k] = k.upper()
+        assert [cc[k] for k in keys] == [k.upper().encode() for k in keys]
+        assert all(k in cc for k in keys)
+        del cc["k3"]
+        assert "k3" not in cc
+        with pytest.raises(KeyError):
+            cc["k3"]
+
+
+def test_item_operators_on_the_asyncio_client_raise_type_error(redis_url: str) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as c:
+            with pytest.raises(TypeError, match="does not support class assignment"):
+                c["k"] = "v"
+            with pytest.raises(TypeError, match="class retrieval"):
+                c["k"]
+            with pytest.raises(TypeError, match="class deletion"):
+                del c["k"]
+            with pytest.raises(TypeError, match="class inclusion"):
+                "k" in c  # noqa: B015 - the operator is what is tested
+            assert await c.exists("k") == 0  # nothing was sent
+
+    run(main())
+
+
+def test_pipeline_close_and_discard(r: Any) -> None:
+    with contextlib.closing(r.pipeline()) as pipe:
+        pipe.set("a", 1)
+    assert r.exists("a") == 0  # closed: reset, nothing sent
+    pipe = r.pipeline()
+    pipe.watch("w")
+    pipe.multi()
+    pipe.set("a", 1)
+    assert len(pipe) == 1
+    pipe.discard()  # as DISCARD: the queue, MULTI and the WATCH go
+    assert len(pipe) == 0 and not pipe.watching and not pipe.explicit_transaction
+    r.set("w", "changed")  # no longer watched: the next transaction is not refused
+    pipe.set("b", 2)
+    assert pipe.execute() == [True]
+    assert r.exists("a") == 0 and r.get("b") == b"2"
+
+
+def test_asyncio_pipeline_aclose_and_discard(r: Any, redis_url: str) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as c:
+            pipe = c.pipeline()
+            await pipe.watch("w")
+            pipe.multi()
+            pipe.set("a", 1)
+            await pipe.discard()
+            assert len(pipe) == 0 and not pipe.watching
+            pipe.set("b", 2)
+            await pipe.aclose()
+            assert len(pipe) == 0
+            pipe.set("c", 3)
+            assert await pipe.execute() == [True]
+            await pipe.close()
+            assert await c.exists("a", "b", "c") == 1
+
+    run(main())
+
+
+@pytest.mark.skipif(not redis_server_available(), reason="redis-server not on PATH")
+def test_cluster_pipeline_close_and_discard(redis_cluster: RedisClusterServers) -> None:
+    node = redis_cluster.nodes[0]
+    with RedisClusterClient(node.host, node.port) as cc:
+        pipe = cc.pipeline(transaction=True)
+        pipe.set("{t}a", 1)
+        pipe.discard()
+        assert len(pipe) == 0
+        pipe.set("{t}b", 2)
+        pipe.close()
+        pipe.set("{t}c", 3)
+        assert pipe.execute() == [True]
+        assert cc.exists("{t}a", "{t}b", "{t}c") == 1
+
+
+@dataclasses.dataclass
+class Subscription:
+    """The shape of redis-py 8's ``redis.typing.Subscription`` (name, handler)."""
+
+    name: Any
+    handler: Callable[[Dict[str, Any]], None] | None = None
+
+
+def _wait(get: Callable[[], Any], rounds: int = 50) -> Any:
+    for _ in range(rounds):
+        msg = get()
+        if msg is not None:
+            return msg
+    return None
+
+
+@pytest.mark.parametrize("make", [Subscription, "redis-py"])
+def test_subscription_objects_and_get_sharded_message(r: Any, make: Any) -> None:
+    if make == "redis-py":
+        make = pytest.importorskip("redis.typing").Subscription
+    got: List[Dict[str, Any]] = []
+    with r.pubsub(ignore_subscribe_messages=True) as p:
+        p.subscribe(make(b"plain"), make("handled", got.append), "bare")
+        p.psubscribe(make("pat*", got.append))
+        p.ssubscribe(make("shard"))
+        assert set(p.channels) == {b"plain", b"handled", b"bare"}
+        assert p.channels[b"handled"] == got.append and p.channels[b"plain"] is None
+        for _ in range(3):  # the subscribe confirmations, skipped
+            p.get_message(timeout=0.2)
+        assert r.publish("plain", "1") == 1
+        msg = _wait(lambda: p.get_message(timeout=0.1))
+        assert (msg["channel"], msg["data"]) == (b"plain", b"1")
+        r.publish("handled", "2")
+        r.publish("pattern", "3")
+        assert _wait(lambda: p.get_message(timeout=0.1), rounds=5) is None
+        assert [(m["channel"], m["data"]) for m in got] == [(b"handled", b"2"), (b"pattern", b"3")]
+        assert r.spublish("shard", "4") == 1
+        msg = _wait(lambda: p.get_sharded_message(timeout=0.1))
+        assert (msg["type"], msg["channel"], msg["data"]) == ("smessage", b"shard", b"4")
+        with pytest.raises(TypeError, match="must be callable"):
+            p.subscribe(make("x", 5))
+
+
+def test_asyncio_subscription_objects_and_get_sharded_message(r: Any, redis_url: str) -> None:
+    async def main() -> None:
+        got: List[Dict[str, Any]] = []
+
+        async def handler(msg: Dict[str, Any]) -> None:
+            got.append(msg)
+
+        async with AsyncRedisClient.from_url(redis_url, decode_responses=True) as c:
+            p = c.pubsub(ignore_subscribe_messages=True)
+            await p.subscribe(Subscription("a", handler))
+            await p.ssubscribe(Subscription("s"))
+            for _ in range(2):
+                await p.get_message(timeout=0.2)
+            await c.publish("a", "1")
+            await c.spublish("s", "2")
+            msg = None
+            for _ in range(50):
+                msg = await p.get_sharded_message(timeout=0.1)
+                if msg is not None:
+                    break
+            assert msg is not None and (msg["channel"], msg["data"]) == ("s", "2")
+            assert [(m["channel"], m["data"]) for m in got] == [("a", "1")]
+            await p.aclose()
+
+    run(main())
