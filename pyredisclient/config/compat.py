@@ -7,10 +7,10 @@ the keywords through :func:`translate` before checking them against the options:
 
 * a keyword with redis-py's default value (``protocol=2``, ``ssl_ca_data=None``,
   ``cache=None``, ...) is accepted and dropped: it asks for nothing;
-* a keyword that makes sense is translated (``single_connection_client=True`` is
-  ``max_connections=1``, ``retry=Retry(...)`` gives ``retry_attempts``/``retry_base``/
-  ``retry_cap``, ``retry_on_error=[TimeoutError]`` is ``retry_on_timeout=True``) or
-  accepted and ignored where it only labels (``lib_name``, ``lib_version``,
+* a keyword that makes sense is translated (``retry=Retry(...)`` gives
+  ``retry_attempts``/``retry_base``/``retry_cap``, ``retry_on_error=[TimeoutError]``
+  is ``retry_on_timeout=True``) or accepted and ignored where it only labels or the
+  pool already does it (``single_connection_client``, ``lib_name``, ``lib_version``,
   ``driver_info``, ``socket_read_size``, ``auto_close_connection_pool``);
   ``max_connections=None`` (redis-py's unbounded pool) keeps our finite default;
 * any other value raises :class:`ConfigurationError` (a ValueError) saying why and
@@ -70,13 +70,6 @@ def _protocol(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
     )
 
 
-def _single_connection(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
-    # redis-py keeps one connection for the client; a pool of one gives the same
-    # (every call waits for that connection) while staying clean-or-gone.
-    if value:
-        _set(options, name, "max_connections", 1)
-
-
 def _retry(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
     get_retries = getattr(value, "get_retries", None)
     if not callable(get_retries):
@@ -129,7 +122,11 @@ REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
         True,
         _refuse("replies have redis-py's RESP2 (legacy) shapes only; drop it"),
     ),
-    "single_connection_client": (False, _single_connection),
+    # redis-py keeps one connection for the client's own calls; its pipelines, pub/sub
+    # and locks take others from the pool. Our pool already hands sequential calls the
+    # connection they used before. (A pool of one, what this once became, left a
+    # WATCHing pipeline and the client's next call waiting on each other.)
+    "single_connection_client": (False, _ignore),
     "connection_pool": (
         None,
         _refuse(

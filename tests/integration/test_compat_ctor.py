@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from typing import Any
 
 import pytest
 
 import pyredisclient
-from pyredisclient import ConfigurationError, RedisClient
+from pyredisclient import ConfigurationError, RedisClient, WatchError
 from pyredisclient.client.aio import AsyncRedisClient
 from pyredisclient.config.compat import REDIS_PY_KEYWORDS
 
@@ -60,14 +61,25 @@ def test_protocol_2_works_and_3_is_refused(redis_url: str) -> None:
 
 def test_single_connection_client(redis_url: str) -> None:
     with RedisClient.from_url(redis_url, single_connection_client=True) as client:
-        assert client.config.max_connections == 1
-        client.set("k", "v")
-        assert client.get("k") == b"v"
+        for i in range(20):  # sequential calls: one connection, as in redis-py
+            client.set("k", i)
+            assert client.get("k") == str(i).encode()
         assert client.pool_stats()["created"] == 1
-    assert RedisClient(single_connection_client=False).config.max_connections == 50
-    with pytest.raises(ConfigurationError, match="max_connections=5 is given too"):
-        RedisClient(single_connection_client=True, max_connections=5)
-    assert RedisClient(single_connection_client=True, max_connections=1).config.max_connections == 1
+        # As in redis-py, a WATCHing pipeline has a connection of its own, so the
+        # client's own calls go on meanwhile (a pool of one made them wait for
+        # pool_timeout, then raise PoolTimeoutError).
+        with client.pipeline() as pipe:
+            pipe.watch("k")
+            started = time.monotonic()
+            client.set("k", "changed")
+            assert time.monotonic() - started < 1.0
+            pipe.multi()
+            pipe.set("k", "mine")
+            with pytest.raises(WatchError):
+                pipe.execute()
+        assert client.get("k") == b"changed"
+    assert RedisClient(single_connection_client=True).config.max_connections == 50
+    assert RedisClient(single_connection_client=True, max_connections=5).config.max_connections == 5
 
 
 def test_retry_translates_to_our_options() -> None:
