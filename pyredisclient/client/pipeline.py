@@ -272,9 +272,11 @@ class Pipeline(CoreCommands):
 
     def _execute_steps(self, raise_on_error: bool) -> Steps[List[Any]]:
         pin = self._pin
-        if not self._batch.callbacks:
+        if not self._batch.callbacks and not (self._watching and self.transaction):
             yield from self._reset_steps()
             return []
+        # A WATCHing transaction is sent even when empty, as in redis-py: its EXEC is
+        # what says whether a watched key changed (WatchError).
         if self._scripts:
             yield from self._load_scripts_steps()
         batch, transaction = self._take()
@@ -325,6 +327,8 @@ class Pipeline(CoreCommands):
         """Hand the queued batch over for sending (EXEC appended in a
         transaction); the pipeline starts afresh but keeps a pinned connection."""
         if self.transaction:
+            if not self._batch.callbacks:  # an empty WATCHing transaction
+                self._batch.append(("MULTI",))
             self._batch.append(("EXEC",))
         taken = (self._batch, self.transaction)
         self._scripts = set()

@@ -292,9 +292,8 @@ class ClusterPipeline(CoreCommands):
         changed, or if the slot moved or the connection failed before EXEC was
         sent; a failure once EXEC may have run raises that error itself."""
         node_pipe = self._node_pipe
-        if not queue:
-            yield from self._unpin_steps()
-            return []
+        # An empty queue still sends MULTI/EXEC: EXEC says whether a watched key
+        # changed (WatchError), as on the standalone pipeline and in redis-py.
         try:
             for args, _ in queue:
                 self._check_slot(args)

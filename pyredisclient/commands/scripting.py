@@ -7,7 +7,8 @@ FLUSH/KILL, and register_script's Script (EVALSHA falling back to EVAL)."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, List, Sequence
+import inspect
+from typing import Any, Generator, Iterable, List, Sequence
 
 from .._steps import Steps, run_any
 from ..exceptions import DataError, NoScriptError
@@ -16,6 +17,19 @@ from .callbacks import as_text, bools, is_ok
 from .types import EncodableT, KeyT
 
 ScriptTextT = EncodableT
+
+
+class _Queued:
+    """An awaitable that gives the asyncio pipeline a script was queued on."""
+
+    __slots__ = ("pipeline",)
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.pipeline
+        yield  # pragma: no cover - makes this a generator that returns at once
 
 
 def _encoding_of(client: Any) -> str:
@@ -82,7 +96,12 @@ class Script:
         scripts = getattr(client, "_scripts", None)
         if scripts is not None:  # a pipeline: it loads its scripts before sending
             scripts.add(self)
-            return client.evalsha(self.sha, len(keys), *keys, *args)
+            queued = client.evalsha(self.sha, len(keys), *keys, *args)
+            if inspect.iscoroutinefunction(type(client).execute):
+                # redis.asyncio's script is a coroutine: ``await script(client=pipe)``
+                # gives the pipeline. Queued already, so not awaiting it is fine too.
+                return _Queued(queued)
+            return queued
         return run_any(self.steps(client, keys, args))
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 from aio_helpers import run
 
-from pyredisclient import AsyncRedisClient, RedisClient, RedisClusterClient
+from pyredisclient import AsyncRedisClient, RedisClient, RedisClusterClient, WatchError
 from pyredisclient.integrations.testing import redis_server_available
 from pyredisclient.integrations.testing_topologies import RedisClusterServers
 
@@ -202,5 +202,65 @@ def test_asyncio_subscription_objects_and_get_sharded_message(r: Any, redis_url:
             assert msg is not None and (msg["channel"], msg["data"]) == ("s", "2")
             assert [(m["channel"], m["data"]) for m in got] == [("a", "1")]
             await p.aclose()
+
+    run(main())
+
+
+def test_an_empty_watching_transaction_still_reports_a_changed_key(r: Any) -> None:
+    # redis-py sends MULTI/EXEC even with nothing queued while WATCHing: EXEC is
+    # what says whether a watched key changed. Returning [] lost the WatchError.
+    r.mset({"a": 1, "b": 2})
+    with r.pipeline() as pipe:
+        pipe.watch("a", "b")
+        r.set("b", 3)
+        pipe.multi()
+        with pytest.raises(WatchError):
+            pipe.execute()
+        assert not pipe.watching
+        pipe.watch("a")  # unchanged: the empty transaction succeeds
+        pipe.multi()
+        assert pipe.execute() == []
+        assert pipe.execute() == []  # not watching, nothing queued: nothing sent
+    assert r.pool_stats()["in_use"] == 0
+
+
+def test_an_empty_watching_transaction_on_asyncio_and_a_cluster(
+    r: Any, redis_url: str, redis_cluster: RedisClusterServers
+) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as c:
+            await c.set("a", 1)
+            async with c.pipeline() as pipe:
+                await pipe.watch("a")
+                await c.set("a", 2)
+                pipe.multi()
+                with pytest.raises(WatchError):
+                    await pipe.execute()
+
+    run(main())
+    node = redis_cluster.nodes[0]
+    with RedisClusterClient(node.host, node.port) as cc:
+        cc.set("{w}a", 1)
+        with cc.pipeline() as pipe:
+            pipe.watch("{w}a")
+            cc.set("{w}a", 2)
+            pipe.multi()
+            with pytest.raises(WatchError):
+                pipe.execute()
+            pipe.watch("{w}a")
+            pipe.multi()
+            assert pipe.execute() == []
+
+
+def test_asyncio_script_on_a_pipeline_may_be_awaited(r: Any, redis_url: str) -> None:
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as c:
+            await c.script_flush()
+            multiply = c.register_script("return redis.call('GET', KEYS[1]) * ARGV[1]")
+            pipe = c.pipeline()
+            pipe.set("a", 2)
+            assert await multiply(keys=["a"], args=[3], client=pipe) is pipe  # redis.asyncio
+            multiply(keys=["a"], args=[4], client=pipe)  # queued without the await too
+            assert await pipe.execute() == [True, 6, 8]
 
     run(main())
