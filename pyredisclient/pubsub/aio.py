@@ -17,6 +17,9 @@ __all__ = ["AsyncPubSub"]
 
 ExceptionHandler = Callable[[BaseException, "AsyncPubSub"], Union[Awaitable[None], None]]
 
+#: run() gives the loop a turn after this many messages taken without suspending.
+RUN_YIELD_EVERY = 32
+
 
 def _wake(fut: asyncio.Future[bool], value: bool) -> None:
     if not fut.done():
@@ -278,7 +281,9 @@ class AsyncPubSub(PubSubBase):
         ends the task.
         """
         self._check_handlers()
+        turns = 0
         while not self._closed:
+            turns += 1
             try:
                 await self.get_message(ignore_subscribe_messages=True, timeout=poll_timeout)
             except asyncio.CancelledError:
@@ -291,3 +296,10 @@ class AsyncPubSub(PubSubBase):
                 result = exception_handler(exc, self)
                 if inspect.isawaitable(result):
                     await result
+                turns = RUN_YIELD_EVERY  # an error that comes at once: yield now
+            # A message already read returns without suspending, and so does an
+            # error that comes at once: without a yield now and then, a busy channel
+            # (or a failure the handler swallows) would starve every other task.
+            if turns >= RUN_YIELD_EVERY:
+                turns = 0
+                await asyncio.sleep(0)

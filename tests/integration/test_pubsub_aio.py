@@ -180,6 +180,57 @@ def test_task_runner(redis_url: str, ch: str) -> None:
     run(main())
 
 
+def test_task_runner_does_not_starve_the_loop(redis_url: str, ch: str) -> None:
+    # run() takes messages already read, and errors that come at once, without
+    # suspending; it must still give other tasks their turns (redis-py's does).
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as client:
+            p = client.pubsub()
+            await p.subscribe(**{ch: lambda msg: None})
+            await _numsub(client, ch)
+            # A flood already buffered: 2,000 messages in one pipeline.
+            pipe = client.pipeline(transaction=False)
+            for i in range(2000):
+                pipe.publish(ch, str(i))
+            await pipe.execute()
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                for _ in range(10_000):  # bounded
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            tick = asyncio.create_task(ticker())
+            task = asyncio.create_task(p.run(poll_timeout=0.05))
+            for _ in range(100):
+                await asyncio.sleep(0)
+            assert ticks >= 50  # the ticker ran while the runner drained the flood
+            task.cancel()
+            tick.cancel()
+            await asyncio.gather(task, tick, return_exceptions=True)
+            # An error that comes at once, swallowed by the handler: the loop still turns.
+            errors: List[BaseException] = []
+
+            async def failing(**kwargs: Any) -> Any:
+                if len(errors) >= 2000:  # bounded: a starved loop gets back here at last
+                    await asyncio.sleep(0.01)
+                    return None
+                raise RuntimeError("at once")
+
+            p.get_message = failing  # type: ignore[method-assign]
+            task = asyncio.create_task(p.run(exception_handler=lambda e, ps: errors.append(e)))
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            assert 0 < len(errors) < 2000  # the loop turned long before the bound
+            assert all(str(e) == "at once" for e in errors)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await p.aclose()
+
+    run(main())
+
+
 def test_cancelled_waits_leave_the_subscription_usable(
     redis_url: str, ch: str, open_fds: Callable[[], int]
 ) -> None:
