@@ -859,6 +859,26 @@ class StubBuilder:
         ]
         return "\n\n".join(p for p in parts if p) + "\n"
 
+    def package_bases(
+        self, cls: ast.ClassDef, src: Source, skip: Tuple[str, ...] = ()
+    ) -> Iterator[Tuple[Source, ast.ClassDef]]:
+        """The bases of ``cls`` defined in this package's client folder (ClientBase),
+        and theirs, nearest first; CoreCommands, whose methods are restated one by one
+        with their new return types, is not one of them, nor any named in ``skip``."""
+        for node in cls.bases:
+            if not isinstance(node, ast.Name) or node.id in ("CoreCommands", *skip):
+                continue
+            module, name = src.from_imports.get(node.id, ("", ""))
+            if not module.startswith(f"{PACKAGE}.client."):
+                raise GenerationError(
+                    f"{src.relpath}: {cls.name}: base {node.id} is not a class of "
+                    f"{PACKAGE}/client/ the generator can read"
+                )
+            base_src = Source(self.root, module.replace(".", "/") + ".py")
+            base = base_src.cls(name)
+            yield base_src, base
+            yield from self.package_bases(base, base_src)
+
 
 class AioStubBuilder(StubBuilder):
     """pyredisclient/client/aio.pyi: AsyncRedisClient and AsyncPipeline."""
@@ -909,26 +929,6 @@ class AioStubBuilder(StubBuilder):
                 )
         return commands
 
-    def package_bases(
-        self, cls: ast.ClassDef, src: Source
-    ) -> Iterator[Tuple[Source, ast.ClassDef]]:
-        """The bases of ``cls`` defined in this package's client folder (ClientBase),
-        and theirs, nearest first; CoreCommands, whose methods are restated one by one
-        with their new return types, is not one of them."""
-        for node in cls.bases:
-            if not isinstance(node, ast.Name) or node.id == "CoreCommands":
-                continue
-            module, name = src.from_imports.get(node.id, ("", ""))
-            if not module.startswith(f"{PACKAGE}.client."):
-                raise GenerationError(
-                    f"{src.relpath}: {cls.name}: base {node.id} is not a class of "
-                    f"{PACKAGE}/client/ the generator can read"
-                )
-            base_src = Source(self.root, module.replace(".", "/") + ".py")
-            base = base_src.cls(name)
-            yield base_src, base
-            yield from self.package_bases(base, base_src)
-
     def async_pipeline(self) -> ast.ClassDef:
         cls = self.src.cls("AsyncPipeline")
         renames = {"Pipeline": "AsyncPipeline"}  # Pipeline's methods returning itself
@@ -938,6 +938,10 @@ class AioStubBuilder(StubBuilder):
             for n in body
             if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
         }
+        for base_src, base in self.package_bases(cls, self.src, skip=("Pipeline",)):
+            more, more_defined = self.own_members(base, base_src, skip=defined)
+            body.extend(more)  # AsyncResetNames
+            defined |= more_defined
         inherited, base_defined = self.own_members(
             self.pipeline.cls("Pipeline"), self.pipeline, renames=renames, skip=defined | attrs
         )
@@ -969,7 +973,12 @@ class PipelineStubBuilder(StubBuilder):
     private = True  # aio.py's AsyncPipeline builds on Pipeline's private members
 
     def pipeline(self) -> ast.ClassDef:
-        body, defined = self.own_members(self.src.cls("Pipeline"), self.src, private=True)
+        cls = self.src.cls("Pipeline")
+        body, defined = self.own_members(cls, self.src, private=True)
+        for base_src, base in self.package_bases(cls, self.src):  # ResetNames
+            more, more_defined = self.own_members(base, base_src, skip=defined)
+            body.extend(more)
+            defined |= more_defined
         return _class("Pipeline", body, self.pipeline_commands("Pipeline", defined))
 
     def build(self) -> str:

@@ -43,12 +43,12 @@ from ..config.credentials import describe_failure, resolve_async
 from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
-from .items import AsyncItemMethods
 from .locking import AsyncLockMethods
 from .mux import DEDICATED, Multiplexer, counts_own_writes, run_shared, run_wait
 from .pipeline import Pipeline, transaction_steps
 from .scaniter import AsyncScanIters
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
+from .spellings import AsyncItemMethods, AsyncResetNames
 
 if TYPE_CHECKING:
     from ..pubsub.aio import AsyncPubSub
@@ -404,7 +404,7 @@ class AsyncRedisClient(  # type: ignore[misc]
         await self.aclose()
 
 
-class AsyncPipeline(Pipeline):
+class AsyncPipeline(AsyncResetNames, Pipeline):  # type: ignore[misc]
     """Pipeline for AsyncRedisClient: queue synchronously, ``await execute()``.
 
     WATCH works as on the sync pipeline, awaited: ``await pipe.watch(key)`` pins a
@@ -429,18 +429,6 @@ class AsyncPipeline(Pipeline):
     async def reset(self) -> None:  # type: ignore[override]
         """Drop every queued command, unwatch and give back a pinned connection."""
         await run_async(self._reset_steps())
-
-    async def aclose(self) -> None:
-        """The same as :meth:`reset` (redis.asyncio's name)."""
-        await self.reset()
-
-    async def close(self) -> None:  # type: ignore[override]
-        """The same as :meth:`reset`."""
-        await self.reset()
-
-    async def discard(self) -> None:  # type: ignore[override]
-        """The same as :meth:`reset`: drop the queued commands, MULTI and every WATCH."""
-        await self.reset()
 
     async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
         """Send every queued command in one write and return their replies."""

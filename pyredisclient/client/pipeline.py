@@ -20,13 +20,14 @@ from ..commands.types import Callback
 from ..exceptions import ConnectionError, ExecAbortError, RedisError, ResponseError, WatchError
 from ..observability.tracing import make_traced_send
 from ..resilience.retry import refused_by_role
+from .spellings import ResetNames
 
 # What a transaction on a watching connection raises when that connection fails:
 # the watch may have been lost, so the caller must retry (redis-py's wording).
 WATCH_LOST: str = "A ConnectionError occurred while watching one or more keys"
 
 
-class Pipeline(CoreCommands):
+class Pipeline(ResetNames, CoreCommands):
     """Commands queued in C and sent with one write (redis-py's Pipeline API).
 
     Command methods return the pipeline, so calls chain; :meth:`execute` returns the
@@ -212,16 +213,6 @@ class Pipeline(CoreCommands):
             self._clear()  # the common case (leaving a with block): nothing to unpin
             return
         run_sync(self._reset_steps())
-
-    def close(self) -> None:
-        """The same as :meth:`reset` (redis-py's name, for ``contextlib.closing``)."""
-        self.reset()
-
-    def discard(self) -> None:
-        """Drop the queued commands, MULTI and every WATCH, as DISCARD does on the
-        server: the same as :meth:`reset` (redis-py's standalone pipeline queues a
-        DISCARD instead, which makes the next ``execute()`` fail)."""
-        self.reset()
 
     def _reset_steps(self) -> Steps[None]:
         self._clear()

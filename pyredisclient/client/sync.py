@@ -15,10 +15,10 @@ from ..commands.types import Callback
 from ..config import RedisConfig
 from ..resilience.health import health_check
 from .base import ClientBase
-from .items import ItemMethods
 from .locking import LockMethods
 from .pipeline import Pipeline, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
+from .spellings import ItemMethods
 
 if TYPE_CHECKING:
     from ..pubsub import PubSub

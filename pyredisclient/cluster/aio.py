@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Sequence, 
 
 from .._steps import run_async
 from ..client.aio import AsyncRedisClient
-from ..client.items import AsyncItemMethods
 from ..client.locking import AsyncLockMethods
 from ..client.scaniter import AsyncScanIters
+from ..client.spellings import AsyncItemMethods
 from ..commands.types import Callback
 from .base import ClusterBase
 from .commands import Targeted

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Sequence, Tuple
 
 from .._steps import run_sync
 from ..client import RedisClient
-from ..client.items import ItemMethods
 from ..client.locking import LockMethods
+from ..client.spellings import ItemMethods
 from ..commands.types import Callback
 from .base import ClusterBase
 from .commands import Targeted

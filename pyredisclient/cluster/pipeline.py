@@ -20,6 +20,7 @@ from .._core import command_slot
 from .._steps import Steps, run_async, run_sync
 from ..client.pipeline import WATCH_LOST
 from ..client.pipeline import transaction_steps as standalone_transaction_steps
+from ..client.spellings import AsyncResetNames, ResetNames
 from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
@@ -42,7 +43,7 @@ _CROSS_SLOT = (
 )
 
 
-class ClusterPipeline(CoreCommands):
+class ClusterPipeline(ResetNames, CoreCommands):
     """The command methods queue; :meth:`execute` sends and returns the replies.
 
     Without a transaction, commands are grouped by the node serving their slot and
@@ -128,14 +129,6 @@ class ClusterPipeline(CoreCommands):
     def reset(self) -> None:
         """Drop the queued commands, unwatch and give back a pinned connection."""
         run_sync(self._reset_steps())
-
-    def close(self) -> None:
-        """The same as :meth:`reset` (for ``contextlib.closing``)."""
-        self.reset()
-
-    def discard(self) -> None:
-        """The same as :meth:`reset`, as in redis-py's cluster transactions."""
-        self.reset()
 
     def execute(self, raise_on_error: bool = True) -> List[Any]:
         """Send every queued command; return the replies in call order. With
@@ -405,7 +398,7 @@ def transaction_steps(
     )
 
 
-class AsyncClusterPipeline(ClusterPipeline):
+class AsyncClusterPipeline(AsyncResetNames, ClusterPipeline):  # type: ignore[misc]
     """ClusterPipeline for AsyncRedisClusterClient: queue synchronously, ``await
     pipe.execute()``; while watching, ``await pipe.get(k)`` and the like."""
 
@@ -433,18 +426,6 @@ class AsyncClusterPipeline(ClusterPipeline):
     async def reset(self) -> None:  # type: ignore[override]
         """Drop the queued commands, unwatch and give back a pinned connection."""
         await run_async(self._reset_steps())
-
-    async def aclose(self) -> None:
-        """The same as :meth:`reset` (redis.asyncio's name)."""
-        await self.reset()
-
-    async def close(self) -> None:  # type: ignore[override]
-        """The same as :meth:`reset`."""
-        await self.reset()
-
-    async def discard(self) -> None:  # type: ignore[override]
-        """The same as :meth:`reset`."""
-        await self.reset()
 
     async def execute(self, raise_on_error: bool = True) -> List[Any]:  # type: ignore[override]
         """Send every queued command; return the replies in call order."""

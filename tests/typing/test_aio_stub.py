@@ -34,6 +34,7 @@ from pyredisclient import commands as commands_module
 from pyredisclient.client.aio import AsyncPipeline, AsyncRedisClient
 from pyredisclient.client.pipeline import Pipeline
 from pyredisclient.client.scaniter import AsyncScanIters
+from pyredisclient.client.spellings import ResetNames
 from pyredisclient.commands import CoreCommands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -293,8 +294,8 @@ def test_generator_refuses_what_the_stub_cannot_describe(
         ),
         (
             # A public class the stub would not describe.
-            "class Pipeline(CoreCommands):",
-            "class Other:\n    pass\n\n\nclass Pipeline(CoreCommands):",
+            "class Pipeline(ResetNames, CoreCommands):",
+            "class Other:\n    pass\n\n\nclass Pipeline(ResetNames, CoreCommands):",
             "teach the generator about class Other",
         ),
     ],
@@ -378,12 +379,18 @@ def _generators() -> Set[str]:
 
 
 def test_sync_pipeline_stub_names_the_runtime_surface() -> None:
-    """pipeline.pyi's Pipeline: every method Pipeline defines itself, private ones
-    included, and every CoreCommands method but the generators as a plain def
-    returning Pipeline; nothing the runtime lacks."""
+    """pipeline.pyi's Pipeline: every method Pipeline defines itself or takes from
+    its mixin (ResetNames), private ones included, and every CoreCommands method but
+    the generators as a plain def returning Pipeline; nothing the runtime lacks."""
     stub = _stub_classes(PIPELINE_STUB)["Pipeline"]
     methods = {n for n, node in stub.items() if not isinstance(node, ast.AnnAssign)}
-    own = {n for n, v in vars(Pipeline).items() if inspect.isfunction(v) or isinstance(v, property)}
+    own = {
+        n
+        for klass in (Pipeline, ResetNames)
+        for n, v in vars(klass).items()
+        if inspect.isfunction(v) or isinstance(v, property)
+    }
+    assert {"close", "discard"} <= own
     assert own - methods == set(), "Pipeline's own methods missing from pipeline.pyi"
     assert {"_run", "_take", "_new_batch", "__len__", "__enter__"} <= own
     commands = _command_names() - _generators()
