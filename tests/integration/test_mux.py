@@ -710,14 +710,14 @@ def test_waits_with_a_stopped_replica_keep_connections_bounded(
             await r.set("mux:b", "x")
             stop = asyncio.Event()
             peak = 0
-            slowest_get = 0.0
+            gets: List[float] = []
 
             async def reader() -> None:
-                nonlocal peak, slowest_get
+                nonlocal peak
                 while not stop.is_set():
                     t = time.monotonic()
                     assert await r.get("mux:b") == b"x"
-                    slowest_get = max(slowest_get, time.monotonic() - t)
+                    gets.append(time.monotonic() - t)
                     peak = max(peak, r.pool_stats()["in_use"])
                     await asyncio.sleep(0.005)
 
@@ -739,13 +739,18 @@ def test_waits_with_a_stopped_replica_keep_connections_bounded(
                 await watcher
             finally:
                 replica.resume()
-            return {"counts": counts, "took": took, "peak": peak, "slowest_get": slowest_get}
+            slow = sorted(g for g in gets if g >= 0.1)
+            return {"counts": counts, "took": took, "peak": peak, "gets": len(gets), "slow": slow}
 
     out = run(main(), 60)
     assert all(c == [0, 0, 0] for c in out["counts"])
     # One shared connection and at most one handed over (plus one opening).
     assert out["peak"] <= 3, out
-    assert out["slowest_get"] < 0.1, out
+    # No GET waits behind a WAIT: one that did would take the WAIT's 150 ms, and
+    # so would every GET issued during a WAIT (dozens). A stall of the whole
+    # process (the host, a collection) slows one or two: that is all allowed.
+    assert out["gets"] >= 50, out
+    assert len(out["slow"]) <= 2, out
     # Rounds of WAITs that share one: not 300 timeouts one after the other.
     assert out["took"] < 5.0, out
     print(f"100 writers x 3 WAITs: {out['took']:.2f} s, peak {out['peak']} connections")
