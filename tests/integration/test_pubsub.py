@@ -8,10 +8,11 @@ tests/test_pubsub_faults.py; asyncio in tests/test_pubsub_aio.py.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
@@ -448,3 +449,48 @@ def _until_numsub(client: RedisClient, channel: str) -> None:
     while client.pubsub_numsub(channel)[0][1] == 0:
         assert time.monotonic() < end, f"nobody subscribed to {channel}"
         time.sleep(0.02)
+
+
+@dataclasses.dataclass
+class Subscription:
+    """The shape of redis-py 8's ``redis.typing.Subscription`` (name, handler)."""
+
+    name: Any
+    handler: Callable[[Dict[str, Any]], None] | None = None
+
+
+@pytest.mark.parametrize("make", [Subscription, "redis-py"])
+def test_subscription_objects_and_get_sharded_message(
+    client: RedisClient, ch: str, make: Any
+) -> None:
+    # redis-py 8 takes Subscription(name, handler) objects beside names, and has
+    # get_sharded_message() for shard channels: ours takes anything with both fields.
+    if make == "redis-py":
+        make = pytest.importorskip("redis.typing").Subscription
+    got: List[Dict[str, Any]] = []
+    with client.pubsub(ignore_subscribe_messages=True) as p:
+        p.ssubscribe(make(ch + ":s"))
+        p.psubscribe(make(ch + ":p*", got.append))
+        p.subscribe(make(ch.encode()), make(ch + ":h", got.append), ch + ":bare")
+        assert set(p.channels) == {ch.encode(), (ch + ":h").encode(), (ch + ":bare").encode()}
+        assert p.channels[(ch + ":h").encode()] == got.append
+        assert p.channels[ch.encode()] is None
+        _until_numsub(client, ch)  # the SSUBSCRIBE and PSUBSCRIBE went first
+        assert client.publish(ch, "1") == 1
+        msg = _next(p)
+        assert (msg["channel"], msg["data"]) == (ch.encode(), b"1")
+        client.publish(ch + ":h", "2")
+        client.publish(ch + ":pq", "3")
+        assert p.get_message(timeout=2) is None  # each went to its handler
+        assert p.get_message(timeout=2) is None
+        assert [m["data"] for m in got] == [b"2", b"3"]
+        assert client.spublish(ch + ":s", "4") == 1
+        msg = p.get_sharded_message(timeout=2)
+        assert msg is not None
+        assert (msg["type"], msg["channel"], msg["data"]) == (
+            "smessage",
+            (ch + ":s").encode(),
+            b"4",
+        )
+        with pytest.raises(TypeError, match="must be callable"):
+            p.subscribe(make("x", 5))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+import types
 import uuid
 from typing import Any, Callable, Coroutine, Dict, List, TypeVar
 
@@ -390,5 +391,30 @@ def test_aclose_from_another_task_ends_listen(redis_url: str, ch: str) -> None:
             assert time.monotonic() - t0 < 1
             with pytest.raises(ConnectionError, match="closed"):
                 await p.subscribe(ch)
+
+    run(main())
+
+
+def test_subscription_objects_and_get_sharded_message(redis_url: str, ch: str) -> None:
+    # Anything with name and handler (redis-py 8's Subscription) subscribes, and
+    # get_sharded_message() is get_message() under redis-py's name.
+    async def main() -> None:
+        got: List[Dict[str, Any]] = []
+
+        async def handler(msg: Dict[str, Any]) -> None:
+            got.append(msg)
+
+        async with AsyncRedisClient.from_url(redis_url, decode_responses=True) as client:
+            p = client.pubsub(ignore_subscribe_messages=True)
+            await p.ssubscribe(types.SimpleNamespace(name=ch + ":s", handler=None))
+            await p.subscribe(types.SimpleNamespace(name=ch, handler=handler))
+            await _numsub(client, ch)  # the SSUBSCRIBE went first
+            await client.publish(ch, "1")
+            assert await p.get_message(timeout=2) is None  # the handler took it
+            assert [(m["channel"], m["data"]) for m in got] == [(ch, "1")]
+            await client.spublish(ch + ":s", "2")
+            msg = await p.get_sharded_message(timeout=2)
+            assert msg is not None and (msg["channel"], msg["data"]) == (ch + ":s", "2")
+            await p.aclose()
 
     run(main())

@@ -1,14 +1,14 @@
 """Small redis-py idioms that code ported from redis-py uses without thinking, found
 by running redis-py 8.1's own test suite against RedisClient: the item operators
-(``r["k"] = v``), a pipeline's ``close()``/``discard()``, pub/sub ``Subscription``
-objects and ``get_sharded_message()``. Each against a real server, beside redis-py
+(``r["k"] = v``), a pipeline's ``close()``/``discard()``, an empty WATCHing
+transaction, a script awaited on an asyncio pipeline (pub/sub's ``Subscription``
+objects and ``get_sharded_message()`` are in test_pubsub*.py). Each against a real server, beside redis-py
 where it is installed."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-from typing import Any, Callable, Dict, List
+from typing import Any, List
 
 import pytest
 from aio_helpers import run
@@ -134,76 +134,6 @@ def test_cluster_pipeline_close_and_discard(redis_cluster: RedisClusterServers) 
         pipe.set("{t}c", 3)
         assert pipe.execute() == [True]
         assert cc.exists("{t}a", "{t}b", "{t}c") == 1
-
-
-@dataclasses.dataclass
-class Subscription:
-    """The shape of redis-py 8's ``redis.typing.Subscription`` (name, handler)."""
-
-    name: Any
-    handler: Callable[[Dict[str, Any]], None] | None = None
-
-
-def _wait(get: Callable[[], Any], rounds: int = 50) -> Any:
-    for _ in range(rounds):
-        msg = get()
-        if msg is not None:
-            return msg
-    return None
-
-
-@pytest.mark.parametrize("make", [Subscription, "redis-py"])
-def test_subscription_objects_and_get_sharded_message(r: Any, make: Any) -> None:
-    if make == "redis-py":
-        make = pytest.importorskip("redis.typing").Subscription
-    got: List[Dict[str, Any]] = []
-    with r.pubsub(ignore_subscribe_messages=True) as p:
-        p.subscribe(make(b"plain"), make("handled", got.append), "bare")
-        p.psubscribe(make("pat*", got.append))
-        p.ssubscribe(make("shard"))
-        assert set(p.channels) == {b"plain", b"handled", b"bare"}
-        assert p.channels[b"handled"] == got.append and p.channels[b"plain"] is None
-        for _ in range(3):  # the subscribe confirmations, skipped
-            p.get_message(timeout=0.2)
-        assert r.publish("plain", "1") == 1
-        msg = _wait(lambda: p.get_message(timeout=0.1))
-        assert (msg["channel"], msg["data"]) == (b"plain", b"1")
-        r.publish("handled", "2")
-        r.publish("pattern", "3")
-        assert _wait(lambda: p.get_message(timeout=0.1), rounds=5) is None
-        assert [(m["channel"], m["data"]) for m in got] == [(b"handled", b"2"), (b"pattern", b"3")]
-        assert r.spublish("shard", "4") == 1
-        msg = _wait(lambda: p.get_sharded_message(timeout=0.1))
-        assert (msg["type"], msg["channel"], msg["data"]) == ("smessage", b"shard", b"4")
-        with pytest.raises(TypeError, match="must be callable"):
-            p.subscribe(make("x", 5))
-
-
-def test_asyncio_subscription_objects_and_get_sharded_message(r: Any, redis_url: str) -> None:
-    async def main() -> None:
-        got: List[Dict[str, Any]] = []
-
-        async def handler(msg: Dict[str, Any]) -> None:
-            got.append(msg)
-
-        async with AsyncRedisClient.from_url(redis_url, decode_responses=True) as c:
-            p = c.pubsub(ignore_subscribe_messages=True)
-            await p.subscribe(Subscription("a", handler))
-            await p.ssubscribe(Subscription("s"))
-            for _ in range(2):
-                await p.get_message(timeout=0.2)
-            await c.publish("a", "1")
-            await c.spublish("s", "2")
-            msg = None
-            for _ in range(50):
-                msg = await p.get_sharded_message(timeout=0.1)
-                if msg is not None:
-                    break
-            assert msg is not None and (msg["channel"], msg["data"]) == ("s", "2")
-            assert [(m["channel"], m["data"]) for m in got] == [("a", "1")]
-            await p.aclose()
-
-    run(main())
 
 
 def test_an_empty_watching_transaction_still_reports_a_changed_key(r: Any) -> None:
