@@ -1,4 +1,5 @@
-"""Generate the type stubs pyredisclient/client/aio.pyi and client/pipeline.pyi.
+"""Generate the type stubs pyredisclient/client/aio.pyi, client/pipeline.pyi,
+cluster/aio.pyi and cluster/client.pyi.
 
 AsyncRedisClient, AsyncPipeline and Pipeline inherit their command methods
 from CoreCommands, whose annotations are the synchronous client's
@@ -46,6 +47,14 @@ pyredisclient/client/pipeline.pyi, the whole of client/pipeline.py:
   itself and fail with TypeError.
 - The module's names: the ``Callback`` alias and the helper functions
   (``_pipeline_results`` is shared with aio.py).
+
+pyredisclient/cluster/aio.pyi and cluster/client.pyi: AsyncRedisClusterClient and
+RedisClusterClient, each with everything it inherits written into the class (the
+cluster bases, ClientBase, the lock and item methods, then every CoreCommands
+method: ``async def`` on the asyncio one, as written on the blocking one). The
+methods cluster/commands.py's ``accept_target_nodes`` wraps at import (the families
+in TARGETED_FAMILIES and the names in TARGETED_METHODS, read from that module with
+``ast``) get its keyword-only ``target_nodes: Any = None``.
 
 WATCH mode.  Between ``watch()`` and ``multi()`` a Pipeline runs commands at
 once and they return their values, not the pipeline.  A return type cannot
@@ -741,6 +750,40 @@ class StubBuilder:
                 seen.add(name)
                 yield name, group, any(_has_yield(f) for f in group), src
 
+    def targeted_commands(self) -> Set[str]:
+        """The command methods that take ``target_nodes`` on the cluster clients, as
+        cluster/commands.py's ``accept_target_nodes`` picks them: every public method
+        a family of TARGETED_FAMILIES defines (the family first in method resolution
+        order to define it), and the names TARGETED_METHODS lists."""
+        cluster = self._source(f"{PACKAGE}.cluster.commands")
+        values: Dict[str, ast.expr] = {}
+        for name in ("TARGETED_FAMILIES", "TARGETED_METHODS"):
+            node = cluster.assignments.get(name)
+            if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Tuple):
+                raise GenerationError(f"{cluster.relpath}: {name} must be a tuple")
+            values[name] = node.value
+        families = {e.id for e in values["TARGETED_FAMILIES"].elts if isinstance(e, ast.Name)}
+        names: Set[str] = set(ast.literal_eval(values["TARGETED_METHODS"]))
+        owners: Dict[str, str] = {}
+        for src, cls in self.command_classes():
+            for name, _ in self.members(cls, src):
+                owners.setdefault(name, cls.name)
+        unknown = families - set(owners.values())
+        if unknown:
+            raise GenerationError(f"{cluster.relpath}: TARGETED_FAMILIES: no family {unknown}")
+        names |= {n for n, owner in owners.items() if owner in families and _is_public(n)}
+        return names
+
+    def add_target_nodes(self, commands: List[ast.stmt], targeted: Set[str]) -> None:
+        """Give the methods of ``commands`` named in ``targeted`` a keyword-only
+        ``target_nodes: Any = None`` (before ``**kwargs``), as the runtime does."""
+        cluster = self._source(f"{PACKAGE}.cluster.commands")
+        for fn in commands:
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in targeted:
+                annotation = self.imports.resolve(ast.Name(id="Any", ctx=ast.Load()), cluster, {})
+                fn.args.kwonlyargs.append(ast.arg(arg="target_nodes", annotation=annotation))
+                fn.args.kw_defaults.append(ast.Constant(value=None))
+
     def check_returns_run(self, fn: FuncDef, src: Source) -> None:
         """Every path must return ``self._run(...)``: that call is what becomes a
         coroutine on the async client and the pipeline on a Pipeline."""
@@ -803,7 +846,12 @@ class StubBuilder:
         src = self.src
         out: List[ast.stmt] = []
         for name, node in src.assignments.items():
-            if name == "__all__" or (name.startswith("_") and not self.private):
+            if name == "__all__" and isinstance(node, ast.Assign):
+                out.append(
+                    ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=node.value)
+                )
+                continue
+            if name.startswith("_") and not self.private:
                 continue
             if isinstance(node, ast.AnnAssign):
                 out.append(self.attribute(name, node.annotation, src, None))
@@ -903,12 +951,18 @@ class AioStubBuilder(StubBuilder):
         body = inherited + body
         return _class("AsyncRedisClient", body, self.async_commands(defined, "AsyncRedisClient"))
 
-    def async_commands(self, defined: Set[str], host: str) -> List[ast.stmt]:
+    def async_commands(
+        self, defined: Set[str], host: str, force_async: bool = True
+    ) -> List[ast.stmt]:
         """Every CoreCommands method not in ``defined`` as an ``async def`` returning
-        its sync return type (host-bound helpers as they are)."""
+        its sync return type (host-bound helpers as they are); with
+        ``force_async=False``, as written (generators included)."""
         commands: List[ast.stmt] = []
         for name, group, is_generator, src in self.command_methods():
             if name in defined:
+                continue
+            if is_generator and not force_async:
+                commands.extend(self.group(group, src, "CoreCommands", name, None))
                 continue
             if is_generator:
                 raise GenerationError(
@@ -925,7 +979,7 @@ class AioStubBuilder(StubBuilder):
                     self.check_returns_run(fn, src)
             for fn in overloads:
                 commands.append(
-                    self.function(fn, src, where="CoreCommands", name=name, force_async=True)
+                    self.function(fn, src, where="CoreCommands", name=name, force_async=force_async)
                 )
         return commands
 
@@ -1007,7 +1061,8 @@ class AsyncClusterStubBuilder(AioStubBuilder):
     """
 
     module = "cluster/aio.py"
-    classes = ("AsyncRedisClusterClient",)
+    classes: ClassVar[Tuple[str, ...]] = ("AsyncRedisClusterClient",)
+    is_async: ClassVar[bool] = True
 
     def cluster_bases(
         self, cls: ast.ClassDef, src: Source
@@ -1057,11 +1112,13 @@ class AsyncClusterStubBuilder(AioStubBuilder):
                 and r.value.func.attr in ("_run", "execute_command")
                 for r in returns
             )
-            out.append(self.function(node, src, where=cls.name, force_async=bool(returns) and runs))
+            force_async = self.is_async and bool(returns) and runs
+            out.append(self.function(node, src, where=cls.name, force_async=force_async))
         return out, names
 
     def cluster_client(self) -> ast.ClassDef:
-        cls = self.src.cls("AsyncRedisClusterClient")
+        name = self.classes[0]
+        cls = self.src.cls(name)
         body, defined = self.own_members(cls, self.src)
         inherited: List[ast.stmt] = []
         for base_src, base in self.cluster_bases(cls, self.src):
@@ -1071,8 +1128,9 @@ class AsyncClusterStubBuilder(AioStubBuilder):
                 more, more_defined = self.own_members(base, base_src, skip=defined)
             inherited.extend(more)
             defined |= more_defined
-        commands = self.async_commands(defined, "AsyncRedisClusterClient")
-        return _class("AsyncRedisClusterClient", inherited + body, commands)
+        commands = self.async_commands(defined, name, force_async=self.is_async)
+        self.add_target_nodes(commands, self.targeted_commands())
+        return _class(name, inherited + body, commands)
 
     def build(self) -> str:
         header = [
@@ -1086,10 +1144,35 @@ class AsyncClusterStubBuilder(AioStubBuilder):
         return self.render(header, self.module_members(), [self.cluster_client()])
 
 
+class ClusterStubBuilder(AsyncClusterStubBuilder):
+    """pyredisclient/cluster/client.pyi: RedisClusterClient, as AsyncRedisClusterClient
+    but with every method as written (nothing becomes async). Without the stub the
+    class would be typed from its sources, where ``accept_target_nodes`` (run at
+    import) is invisible: this stub is what gives the command methods their
+    ``target_nodes``."""
+
+    module = "cluster/client.py"
+    classes = ("RedisClusterClient",)
+    is_async = False
+
+    def build(self) -> str:
+        header = [
+            f"Generated by {COMMAND} from pyredisclient/commands/, cluster/client.py,",
+            "cluster/base.py, cluster/commands.py, client/base.py and client/locking.py:",
+            "do not edit. Regenerate after changing any of them.",
+            "",
+            "RedisClusterClient as it is at runtime: the server, ACL, diagnostics,",
+            "function, script and pub/sub methods (cluster/commands.py: TARGETED_*) take",
+            "target_nodes. The class names none of its bases, as cluster/aio.pyi.",
+        ]
+        return self.render(header, self.module_members(), [self.cluster_client()])
+
+
 STUBS: Tuple[Type[StubBuilder], ...] = (
     AioStubBuilder,
     PipelineStubBuilder,
     AsyncClusterStubBuilder,
+    ClusterStubBuilder,
 )
 
 

@@ -36,9 +36,23 @@ from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
-from .commands import ClusterCommands, ClusterNodes, Targeted, target_nodes
+from .commands import (
+    ClusterCommands,
+    ClusterNodes,
+    Targeted,
+    accept_target_nodes,
+    target_nodes,
+)
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
-from .routing import ONE_NODE, REFUSED, SPLIT, command_info, redirect, refused
+from .routing import (
+    ONE_NODE,
+    REFUSED,
+    SPLIT,
+    TARGETED_MERGE,
+    command_info,
+    redirect,
+    refused,
+)
 from .state import ClusterState
 from .topology import SLOTS, SlotMap, parse_shards, parse_slots, split_name
 
@@ -52,6 +66,7 @@ _MAX_REDIRECTS = 16
 _SLOT_SUBCOMMANDS = frozenset({"CLUSTER COUNTKEYSINSLOT", "CLUSTER GETKEYSINSLOT"})
 
 
+@accept_target_nodes
 class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
     """Construction, routing steps and state shared by both cluster clients.
 
@@ -136,6 +151,15 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
 
     def _sleep(self, seconds: float) -> Any:
         raise NotImplementedError
+
+    def _at_nodes(self, targets: Any) -> Self:
+        """A copy of this client whose commands go to ``targets`` (as ``target_nodes``
+        takes them): what a command method's ``target_nodes=`` runs on."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        run = self._run
+        view._run = lambda args, callback=None: run(Targeted(targets, args), callback)  # type: ignore[method-assign]
+        return view
 
     # -- the slot map ------------------------------------------------------------------
 
@@ -393,9 +417,10 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         self, targets: Any, args: Tuple[Any, ...], callback: Callback | None
     ) -> Steps[Any]:
         """Run ``args`` on the nodes ``targets`` names (cluster/commands.py): one
-        node's reply, or ``{"host:port": reply}`` for several."""
+        node's reply; for several, one merged as redis-py merges it (TARGETED_MERGE),
+        else ``{"host:port": reply}``."""
         smap = yield from self._map_steps()
-        nodes = target_nodes(targets, smap)
+        nodes = target_nodes(targets, smap, self._state.default_node)
         if len(nodes) == 1:
             reply = yield self._exec(nodes[0], args)
             return reply if callback is None else callback(reply)
@@ -403,10 +428,10 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         for reply in replies:
             if isinstance(reply, BaseException):
                 raise reply
-        return {
-            node: (reply if callback is None else callback(reply))
-            for node, reply in zip(nodes, replies)
-        }
+        if callback is not None:
+            replies = [callback(reply) for reply in replies]
+        how = TARGETED_MERGE.get(command_info(args).name)
+        return dict(zip(nodes, replies)) if how is None else how(replies)
 
     def _keyless_steps(self, args: Sequence[Any]) -> Steps[Any]:
         info = command_info(args)
@@ -420,13 +445,37 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         if not smap.primaries:
             raise ClusterError("the cluster has no primary serving slots")
         if info.request not in ("all_shards", "all_nodes") or info.name in ONE_NODE:
-            return (yield self._exec(random.choice(smap.primaries), args))
+            return (yield from self._default_node_steps(smap, args, info.replay_safe))
         nodes = smap.primaries if info.request == "all_shards" else smap.nodes
         replies = yield self._gather([(node, tuple(args)) for node in nodes])
         for reply in replies:
             if isinstance(reply, BaseException):
                 raise reply
         return merge(info.response, replies, dict(zip(nodes, replies)))
+
+    def _default_node_steps(
+        self, smap: SlotMap, args: Sequence[Any], replay_safe: bool
+    ) -> Steps[Any]:
+        """Run a keyless command on the default node (ClusterState.default_node), as
+        redis-py does, so that what one call sets on a node (CLIENT SETNAME, ACL
+        SETUSER, CONFIG SET) the next one reads there. A connection error makes
+        another primary the default; the command is tried again there (after a
+        back-off and a refresh, within ``retry_timeout``) unless it may have run."""
+        state = self._state
+        deadline = time.monotonic() + self._retry_timeout
+        for attempt in range(1, 1000):  # bounded; the deadline ends it first
+            node = state.default_node(smap)
+            try:
+                return (yield self._exec(node, args))
+            except ConnectionError as exc:  # CircuitOpenError and PoolTimeoutError too
+                state.default_failed(node)
+                if sent_maybe(exc) and not replay_safe:
+                    raise
+                yield from self._backoff_steps(attempt, deadline, exc)
+            smap = yield from self._map_steps()
+            if not smap.primaries:
+                raise ClusterError("the cluster has no primary serving slots")
+        raise ClusterError("the default node kept failing")  # pragma: no cover
 
     @staticmethod
     def _scan_args(match: Any, count: int | None, _type: str | None) -> Tuple[Any, ...]:

@@ -6,9 +6,10 @@ methods (``cluster_info``, ``cluster_nodes``, ``cluster_slots``, ``cluster_shard
 ``target_nodes`` (or ``target_node``), a node is named ``"host:port"``, as a
 ``(host, port)`` pair, or by any object with ``host`` and ``port`` (redis-py's
 ``ClusterNode``), a list of such, or one of redis-py's constants ``"primaries"``,
-``"replicas"``, ``"all"``, ``"random"``, ``"default-node"`` (a random primary). One
-node gives its reply; several a dict of replies by ``"host:port"``. Without
-``target_nodes`` the command goes where redis-py sends it: any primary, or for
+``"replicas"``, ``"all"``, ``"random"``, ``"default-node"`` (the default node). One
+node gives its reply; several one merged reply where redis-py merges them
+(cluster/routing.py: TARGETED_MERGE), else a dict of replies by ``"host:port"``. Without
+``target_nodes`` the command goes where redis-py sends it: the default node, or for
 ``cluster_countkeysinslot``/``cluster_get_keys_in_slot`` the primary serving the
 slot (on any other node the count would be 0).
 """
@@ -18,18 +19,34 @@ slot (on any other node the count would be 0).
 
 from __future__ import annotations
 
+import inspect
 import random
-from typing import Any, ClassVar, Dict, List, Mapping, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Mapping, Tuple
 
 from .._core import key_slot
+from ..commands.acl import ACLCommands
 from ..commands.args import list_or_args
+from ..commands.base import CommandsBase
 from ..commands.callbacks import as_text, is_ok
-from ..commands.server import cluster_callback
+from ..commands.diagnostics import DiagnosticsCommands
+from ..commands.functions import FunctionCommands
+from ..commands.pubsub import PubSubCommands
+from ..commands.scripting import ScriptingCommands
+from ..commands.server import ServerCommands, cluster_callback
 from ..commands.types import Callback, KeysT, KeyT
 from ..exceptions import DataError
 from .errors import ClusterError
 
-__all__ = ["ClusterCommands", "ClusterNode", "ClusterNodes", "Targeted", "target_nodes"]
+__all__ = [
+    "TARGETED_FAMILIES",
+    "TARGETED_METHODS",
+    "ClusterCommands",
+    "ClusterNode",
+    "ClusterNodes",
+    "Targeted",
+    "accept_target_nodes",
+    "target_nodes",
+]
 
 #: redis-py's RedisCluster node constants.
 PRIMARIES = "primaries"
@@ -37,6 +54,23 @@ REPLICAS = "replicas"
 ALL_NODES = "all"
 RANDOM = "random"
 DEFAULT_NODE = "default-node"
+_CONSTANTS = (PRIMARIES, REPLICAS, ALL_NODES, RANDOM, DEFAULT_NODE)
+
+
+#: The command families whose methods take ``target_nodes`` on a cluster client, as
+#: redis-py's do (server, ACL, diagnostics, functions, scripts, pub/sub: commands
+#: about a node rather than a key), and the other methods that do. With it a call
+#: runs on the nodes named (see the module docstring); without it, it goes where it
+#: always does. scripts/gen_stubs.py reads both to type the stubs.
+TARGETED_FAMILIES = (
+    ServerCommands,
+    ACLCommands,
+    DiagnosticsCommands,
+    FunctionCommands,
+    ScriptingCommands,
+    PubSubCommands,
+)
+TARGETED_METHODS = ("keys", "randomkey")
 
 
 class Targeted(tuple):  # type: ignore[type-arg]
@@ -49,6 +83,42 @@ class Targeted(tuple):  # type: ignore[type-arg]
         self = super().__new__(cls, args)
         self.targets = targets
         return self
+
+
+def _targeting(name: str, func: Any) -> Callable[..., Any]:
+    """``func`` (a command method) with a keyword-only ``target_nodes``: given, the
+    method runs on a copy of the client whose hook sends to those nodes."""
+
+    def method(self: Any, *args: Any, target_nodes: Any = None, **kwargs: Any) -> Any:
+        if target_nodes is None:
+            return func(self, *args, **kwargs)
+        return func(self._at_nodes(target_nodes), *args, **kwargs)
+
+    signature = inspect.signature(func)
+    param = inspect.Parameter("target_nodes", inspect.Parameter.KEYWORD_ONLY, default=None)
+    params = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(params) if p.kind == p.VAR_KEYWORD), len(params))
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*params[:at], param, *params[at:]]
+    )
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = func.__doc__
+    return method
+
+
+def accept_target_nodes(cls: type) -> type:
+    """Class decorator of ClusterBase: the methods of TARGETED_FAMILIES, and those
+    TARGETED_METHODS names, take ``target_nodes`` (unless ``cls`` overrides them)."""
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        owner = next(c for c in cls.__mro__ if name in c.__dict__)
+        func = owner.__dict__[name]
+        if not callable(func) or not issubclass(owner, CommandsBase):
+            continue
+        if owner in TARGETED_FAMILIES or name in TARGETED_METHODS:
+            setattr(cls, name, _targeting(name, func))
+    return cls
 
 
 def _at(targets: Any, args: Tuple[Any, ...]) -> Tuple[Any, ...]:
@@ -232,6 +302,7 @@ class ClusterNodes:
     command) first, as redis-py's does."""
 
     __slots__ = ()
+    _state: Any  # the client's ClusterState
 
     def _known_map(self) -> Any:
         raise NotImplementedError  # pragma: no cover - supplied by the client
@@ -261,9 +332,24 @@ class ClusterNodes:
         return random.choice(self.get_nodes())
 
     def get_default_node(self) -> ClusterNode:
-        """The node redis-py sends keyless commands to by default: here the first
-        primary by name (this client sends them to a random primary)."""
-        return self.get_primaries()[0]
+        """The node keyless commands go to (PING, INFO, CLIENT ..., ACL ..., CONFIG
+        ...): a primary chosen at random and kept until it leaves the slot map or a
+        connection to it fails, or the node :meth:`set_default_node` named."""
+        smap = self._known_map()
+        if not smap.primaries:
+            raise ClusterError("the cluster has no primary serving slots")
+        return self._node(smap, self._state.default_node(smap))
+
+    def set_default_node(self, node: Any) -> bool:
+        """Send keyless commands to ``node`` (a ClusterNode, ``"host:port"`` or
+        ``(host, port)``) from now on; False (and no change) unless the slot map
+        names it. It stays the default while the map names it and connections to it
+        work."""
+        name = node_name_of(node) if node is not None else None
+        if name is None or name in _CONSTANTS or name not in self._known_map().nodes:
+            return False
+        self._state.set_default(name)
+        return True
 
     def get_node(
         self, host: str | None = None, port: int | None = None, node_name: str | None = None
@@ -286,16 +372,11 @@ class ClusterNodes:
         return self._node(smap, random.choice(replicas)) if replicas else None
 
 
-def target_nodes(targets: Any, smap: Any) -> List[str]:
+def target_nodes(targets: Any, smap: Any, default: Callable[[Any], str]) -> List[str]:
     """The ``host:port`` names ``targets`` means (see the module docstring), each
-    once, every one a node of ``smap``: DataError otherwise."""
-    if isinstance(targets, str) and targets in (
-        PRIMARIES,
-        REPLICAS,
-        ALL_NODES,
-        RANDOM,
-        DEFAULT_NODE,
-    ):
+    once, every one a node of ``smap``: DataError otherwise. ``default(smap)`` is
+    the default node (ClusterState.default_node)."""
+    if isinstance(targets, str) and targets in _CONSTANTS:
         if not smap.primaries:
             raise ClusterError("the cluster has no primary serving slots")
         if targets == PRIMARIES:
@@ -307,28 +388,37 @@ def target_nodes(targets: Any, smap: Any) -> List[str]:
             if not replicas:
                 raise ClusterError("the cluster has no replica")
             return replicas
-        pool = smap.nodes if targets == RANDOM else smap.primaries
-        return [random.choice(pool)]
+        if targets == DEFAULT_NODE:
+            return [default(smap)]
+        return [random.choice(smap.nodes)]
     if isinstance(targets, (list, set, frozenset)):
         names: List[str] = []
         for one in targets:
-            for name in target_nodes(one, smap):
+            for name in target_nodes(one, smap, default):
                 if name not in names:
                     names.append(name)
         if not names:
             raise DataError("target_nodes names no node")
         return names
-    if isinstance(targets, str):
-        name = targets
-    elif isinstance(targets, tuple) and len(targets) == 2:
-        name = f"{targets[0]}:{targets[1]}"
-    elif hasattr(targets, "host") and hasattr(targets, "port"):
-        name = f"{targets.host}:{targets.port}"
-    else:
+    node = node_name_of(targets)
+    if node is None:
         raise DataError(
             "target_nodes: a node as 'host:port', (host, port) or an object with host and "
-            f"port, a list of them, or 'primaries', 'replicas', 'all', 'random'; not {targets!r}"
+            "port, a list of them, or 'primaries', 'replicas', 'all', 'random', "
+            f"'default-node'; not {targets!r}"
         )
-    if name not in smap.nodes:
-        raise DataError(f"target_nodes: {name} is not a node of the cluster")
-    return [name]
+    if node not in smap.nodes:
+        raise DataError(f"target_nodes: {node} is not a node of the cluster")
+    return [node]
+
+
+def node_name_of(node: Any) -> str | None:
+    """``"host:port"`` of one node named as ``target_nodes`` takes it (a string, a
+    ``(host, port)`` pair, an object with ``host`` and ``port``), else None."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, tuple) and len(node) == 2:
+        return f"{node[0]}:{node[1]}"
+    if hasattr(node, "host") and hasattr(node, "port"):
+        return f"{node.host}:{node.port}"
+    return None

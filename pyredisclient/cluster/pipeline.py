@@ -324,7 +324,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
         attempt = moves = 0
         for _ in range(1000):  # bounded: the deadline or the MOVED limit ends it first
             smap = yield from client._map_steps()
-            node = smap.slots[slot] if slot is not None else smap.primaries[0]
+            node = smap.slots[slot] if slot is not None else state.default_node(smap)
             if node is None:
                 raise ClusterDownError(f"CLUSTERDOWN slot {slot} is not served by any node")
             pipe = state.client(node).pipeline(True)

@@ -10,12 +10,20 @@ here too (README, "Redis Cluster", says the same in prose).
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, NamedTuple, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 from .._core import command_spec
 from ..exceptions import ReadOnlyError, ResponseError
 
-__all__ = ["SPLIT", "CommandInfo", "command_info", "redirect", "refused", "upper"]
+__all__ = [
+    "SPLIT",
+    "TARGETED_MERGE",
+    "CommandInfo",
+    "command_info",
+    "redirect",
+    "refused",
+    "upper",
+]
 
 #: Multi-key commands split per slot when their keys span slots, and how their
 #: replies merge: "values" (one reply per key, back in the caller's order), "pairs"
@@ -29,10 +37,64 @@ SPLIT: Dict[str, str] = {
     "TOUCH": "sum",
 }
 
-#: Keyless commands served by one random primary, whatever the server's request
+#: Keyless commands served by the default node, whatever the server's request
 #: policy says: asking every node would give several answers for one question
 #: (PING answers for the client; use health_check() for every node).
 ONE_NODE = frozenset({"PING", "RANDOMKEY", "ECHO", "TIME", "LASTSAVE", "INFO", "WAIT", "WAITAOF"})
+
+
+def _all(replies: List[Any]) -> bool:
+    return all(replies)
+
+
+def _sum(replies: List[Any]) -> Any:
+    return sum(replies)
+
+
+def _union(replies: List[Any]) -> List[Any]:
+    return list(dict.fromkeys(x for reply in replies for x in reply))
+
+
+def _numsub(replies: List[Any]) -> List[Tuple[Any, int]]:
+    counts: Dict[Any, int] = {}
+    for reply in replies:
+        for channel, count in reply:
+            counts[channel] = counts.get(channel, 0) + count
+    return list(counts.items())
+
+
+def _each_all(replies: List[Any]) -> List[bool]:
+    return [all(flags) for flags in zip(*replies)]
+
+
+#: Replies of several nodes named by ``target_nodes`` that become one, as redis-py's
+#: RedisCluster merges them (each node's reply already converted by the method's
+#: callback); any other command answers ``{"host:port": reply}``.
+TARGETED_MERGE: Dict[str, Callable[[List[Any]], Any]] = {
+    **dict.fromkeys(("DBSIZE", "WAIT", "PUBSUB NUMPAT"), _sum),
+    **dict.fromkeys(
+        (
+            "PING",
+            "CONFIG SET",
+            "CONFIG REWRITE",
+            "CONFIG RESETSTAT",
+            "CLIENT SETNAME",
+            "BGSAVE",
+            "SAVE",
+            "SLOWLOG RESET",
+            "MEMORY PURGE",
+            "CLIENT PAUSE",
+            "CLIENT UNPAUSE",
+            "SCRIPT FLUSH",
+        ),
+        _all,
+    ),
+    **dict.fromkeys(("KEYS", "PUBSUB CHANNELS", "PUBSUB SHARDCHANNELS"), _union),
+    **dict.fromkeys(("PUBSUB NUMSUB", "PUBSUB SHARDNUMSUB"), _numsub),
+    "CLIENT UNBLOCK": any,
+    "SCRIPT LOAD": lambda replies: replies[-1],
+    "SCRIPT EXISTS": _each_all,
+}
 
 #: Keyless commands the cluster client refuses, with what to use instead.
 REFUSED: Dict[str, str] = {

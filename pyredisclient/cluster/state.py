@@ -59,6 +59,9 @@ class ClusterState:
         self.refresh_due = False
         self.refreshing = False
         self.closed = False
+        # The default node (see default_node), stored as one tuple: (name or None,
+        # set by set_default_node, the last default that failed).
+        self.default: Tuple[str | None, bool, str | None] = (None, False, None)
         self._last_refresh = -1e9
         self._lock = threading.Lock()  # guards clients, counters and the refresh flags
 
@@ -79,6 +82,28 @@ class ClusterState:
                 client = self.node_class(config=config)
                 self.clients[name] = client
             return client
+
+    def default_node(self, smap: SlotMap) -> str:
+        """Where keyless commands go (redis-py's default node): one primary, kept
+        while ``smap`` names it a primary (or, set by ``set_default_node``, any node
+        of it), then another chosen at random, the one that last failed only if no
+        other serves slots. ``smap`` has at least one primary."""
+        name, pinned, failed = self.default
+        if name is not None and (name in smap.primaries or (pinned and name in smap.nodes)):
+            return name
+        pool = [p for p in smap.primaries if p != failed] or list(smap.primaries)
+        name = random.choice(pool)
+        self.default = (name, False, failed)
+        return name
+
+    def set_default(self, name: str) -> None:
+        """``set_default_node``: keep ``name`` while the map names it."""
+        self.default = (name, True, None)
+
+    def default_failed(self, name: str) -> None:
+        """A connection error on ``name``: if it is the default, choose again."""
+        if self.default[0] == name:
+            self.default = (None, False, name)
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:

@@ -112,8 +112,12 @@ def test_cluster_methods_as_redis_py(redis_cluster: RedisClusterServers) -> None
         # Any command, as redis-py's execute_command(..., target_nodes=...).
         for const in ("PRIMARIES", "REPLICAS", "ALL_NODES", "RANDOM", "DEFAULT_NODE"):
             assert getattr(RedisClusterClient, const) == getattr(rcluster.RedisCluster, const)
-        sizes = c.execute_command("DBSIZE", target_nodes=RedisClusterClient.PRIMARIES)
-        assert set(sizes) == set(nodes) and sum(sizes.values()) == c.dbsize() == 20
+        # Several nodes' replies: merged where redis-py merges them (DBSIZE adds
+        # up), else by node.
+        size = c.execute_command("DBSIZE", target_nodes=RedisClusterClient.PRIMARIES)
+        assert size == ref.execute_command("DBSIZE", target_nodes=ref.PRIMARIES) == 20
+        times = c.execute_command("TIME", target_nodes=RedisClusterClient.PRIMARIES)
+        assert set(times) == set(nodes)
         assert c.execute_command("PING", target_nodes=name) == b"PONG"
         assert c.execute_command("ECHO", "x") == b"x"  # no target: as before
         for bad in ("127.0.0.1:1", 42, [], ("h",)):
@@ -224,3 +228,135 @@ def test_async_node_lookups_need_the_map(redis_cluster: RedisClusterServers) -> 
             return [len(c.get_primaries()), await c.get("ak")]
 
     assert asyncio.run(main()) == [3, b"1"]
+
+
+# -- the default node, and target_nodes on command methods -----------------------------
+
+
+def _names(nodes: Any) -> List[str]:
+    return sorted(n.name for n in nodes)
+
+
+def test_keyless_commands_stay_on_the_default_node(redis_cluster: RedisClusterServers) -> None:
+    """What one keyless call sets on a node the next one reads there (redis-py's
+    default node): before, each went to a random primary, so an ACL user or a
+    connection name set by one call was missing for the next two times in three."""
+    host, port = redis_cluster.addresses[0]
+    user = "default-node-test"
+    with RedisClusterClient(host=host, port=port) as c:
+        default = c.get_default_node()
+        assert default in c.get_primaries() and c.get_default_node() == default
+        try:
+            assert c.acl_setuser(user, enabled=True, nopass=True) is True
+            for _ in range(12):
+                assert c.acl_getuser(user) is not None
+                assert user in c.acl_users()
+            # Only the default node has it; "default-node" names it.
+            where = c.acl_users(target_nodes="all")
+            assert [n for n, users in where.items() if user in users] == [default.name]
+            assert user in c.acl_users(target_nodes="default-node")
+            # set_default_node moves keyless commands, for as long as the map names it.
+            other = next(n for n in c.get_primaries() if n != default)
+            assert c.set_default_node(other) is True
+            assert c.get_default_node() == other and c.acl_getuser(user) is None
+            assert c.set_default_node((default.host, default.port)) is True
+            assert c.acl_getuser(user) is not None
+            for bad in (None, "127.0.0.1:1", "primaries", 42):
+                assert c.set_default_node(bad) is False
+            assert c.get_default_node() == default
+        finally:
+            c.acl_deluser(user, target_nodes="all")
+        assert c.acl_getuser(user) is None
+
+
+def test_command_methods_take_target_nodes_as_redis_py(redis_cluster: RedisClusterServers) -> None:
+    """redis-py's cluster fixtures call flushdb(target_nodes="primaries"): it raised
+    TypeError. Replies of several nodes merge as redis-py merges them."""
+    host, port = redis_cluster.addresses[0]
+    ref = rcluster.RedisCluster(host=host, port=port)
+    c = RedisClusterClient(host=host, port=port)
+    try:
+        nodes = _names(c.get_primaries())
+        c.mset_nonatomic({f"t{i}": i for i in range(30)})
+        one = c.get_node_from_key("t1")
+        assert c.flushdb(target_nodes=one) is True  # one node: its reply
+        assert c.get("t1") is None and 0 < c.dbsize() < 30
+        assert c.flushdb(target_nodes="primaries") == dict.fromkeys(nodes, True)
+        assert c.dbsize() == 0
+        c.mset_nonatomic({f"t{i}": i for i in range(30)})
+        for targets in ("primaries", "all", c.get_primaries()):
+            rtargets = ref.get_primaries() if isinstance(targets, list) else targets
+            assert c.dbsize(target_nodes=targets) == ref.dbsize(target_nodes=rtargets) == 30
+            assert c.ping(target_nodes=targets) is ref.ping(target_nodes=rtargets) is True
+            mine, theirs = c.keys("t*", target_nodes=targets), ref.keys("t*", target_nodes=rtargets)
+            assert sorted(mine) == sorted(theirs) and len(mine) == 30
+        on_one = sorted(c.keys(target_nodes=one))
+        assert on_one == sorted(ref.keys(target_nodes=ref.get_node(one.host, one.port)))
+        assert 0 < len(on_one) < 30
+        info = c.info("server", target_nodes="all")
+        assert sorted(info) == nodes and all("redis_version" in i for i in info.values())
+        assert c.config_get("maxmemory", target_nodes=one) == {"maxmemory": "0"}
+        assert c.config_set("slowlog-max-len", 200, target_nodes="primaries") is True
+        configs = c.config_get("slowlog-max-len", target_nodes="all")
+        assert list(configs.values()) == [{"slowlog-max-len": "200"}] * 3
+        assert c.pubsub_numsub("x", "y", target_nodes="primaries") == ref.pubsub_numsub(
+            "x", "y", target_nodes="primaries"
+        )
+        sha = c.script_load("return 1", target_nodes="primaries")
+        assert c.script_exists(sha, "0" * 40, target_nodes="primaries") == [True, False]
+        assert c.script_exists(sha, target_nodes=one) == [True]
+        assert c.script_flush(target_nodes="primaries") is True
+        assert c.script_exists(sha) == [False]
+        # A keyed command takes no target_nodes, as the stubs say.
+        with pytest.raises(TypeError, match="target_nodes"):
+            c.get("t1", target_nodes="all")  # type: ignore[call-arg]
+        with pytest.raises(DataError, match="target_nodes"):
+            c.dbsize(target_nodes="127.0.0.1:1")
+        # A key prefix stays on the keys it returns.
+        prefixed = c.with_prefix("{p}:")
+        prefixed.set("a", 1)
+        node = c.get_node_from_key("{p}:a")
+        assert prefixed.keys(target_nodes=node) == [b"a"]
+    finally:
+        c.close()
+        ref.close()
+
+
+def test_async_methods_take_target_nodes(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClusterClient(host=host, port=port) as c:
+            await c.mset_nonatomic({f"a{i}": i for i in range(10)})
+            await c.initialize()
+            default = c.get_default_node()
+            other = next(n for n in c.get_primaries() if n != default)
+            assert c.set_default_node(other) and c.get_default_node() == other
+            return [
+                await c.dbsize(target_nodes="primaries"),
+                sorted(await c.keys(target_nodes="all")) == sorted(await c.keys()),
+                await c.flushdb(target_nodes="primaries"),
+                await c.dbsize(),
+                await c.ping(target_nodes=other),
+            ]
+
+    size, same, flushed, after, pong = asyncio.run(main())
+    assert size == 10 and same and after == 0 and pong is True
+    assert len(flushed) == 3 and all(flushed.values())
+
+
+def test_the_default_node_moves_when_it_fails(
+    redis_cluster_with_replicas: RedisClusterServers,
+) -> None:
+    """A connection error on the default node makes another primary the default and
+    a command that cannot have run goes there at once, while the cluster still
+    fails the dead node over."""
+    cluster = redis_cluster_with_replicas
+    host, port = cluster.addresses[0]
+    with RedisClusterClient(host, port, socket_timeout=1.0, retry_timeout=10.0) as c:
+        default = c.get_default_node()
+        victim = next(n for n in cluster.primaries() if n.port == default.port)
+        cluster.kill_primary(victim, wait=False)
+        assert c.ping() is True
+        assert c.get_default_node() != default and c.get_default_node() in c.get_primaries()
+        assert c.dbsize(target_nodes="default-node") == 0

@@ -43,9 +43,11 @@ PIPELINE_STUB = ROOT / "pyredisclient" / "client" / "pipeline.pyi"
 CORE_STUB = ROOT / "pyredisclient" / "_core.pyi"  # its generated blocks only
 EXCEPTIONS = ROOT / "pyredisclient" / "exceptions.py"  # from the error table
 CLUSTER_STUB = ROOT / "pyredisclient" / "cluster" / "aio.pyi"
+SYNC_CLUSTER_STUB = ROOT / "pyredisclient" / "cluster" / "client.pyi"
 STUBS = {
     "pyredisclient/client/aio.pyi": STUB,
     "pyredisclient/cluster/aio.pyi": CLUSTER_STUB,
+    "pyredisclient/cluster/client.pyi": SYNC_CLUSTER_STUB,
     "pyredisclient/client/pipeline.pyi": PIPELINE_STUB,
     "pyredisclient/_core.pyi": CORE_STUB,
     "pyredisclient/exceptions.py": EXCEPTIONS,
@@ -665,7 +667,9 @@ def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch
         assert p == f"{params} -> pyredisclient.client.pipeline.Pipeline", name
 
 
-@pytest.mark.parametrize("module", ["client/pipeline.py", "client/aio.py", "cluster/aio.py"])
+@pytest.mark.parametrize(
+    "module", ["client/pipeline.py", "client/aio.py", "cluster/aio.py", "cluster/client.py"]
+)
 def test_modules_behind_the_stubs_type_check(tmp_path: Path, module: str, monkeypatch: Any) -> None:
     """With a stub beside it, mypy reads the stub and never the module itself, so
     check each module on its own; aio.py against pipeline.pyi (AsyncPipeline
@@ -689,6 +693,7 @@ def test_stubtest(tmp_path: Path) -> None:
         "[mypy-pyredisclient.client.aio]\nignore_errors = False\n"
         "[mypy-pyredisclient.client.pipeline]\nignore_errors = False\n"
         "[mypy-pyredisclient.cluster.aio]\nignore_errors = False\n"
+        "[mypy-pyredisclient.cluster.client]\nignore_errors = False\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MYPYPATH": str(ROOT)}
     proc = subprocess.run(
@@ -699,6 +704,7 @@ def test_stubtest(tmp_path: Path) -> None:
             "pyredisclient.client.pipeline",
             "pyredisclient.client.aio",
             "pyredisclient.cluster.aio",
+            "pyredisclient.cluster.client",
             "--mypy-config-file",
             str(config),
             "--allowlist",
@@ -746,3 +752,30 @@ def test_mypy_strict_types_the_async_cluster_client(tmp_path: Path, monkeypatch:
         "pyredisclient.cluster.aio.AsyncRedisClusterClient",
         "Any",
     ], stdout
+
+
+def test_mypy_strict_types_target_nodes_on_both_cluster_clients(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """cluster/client.pyi and aio.pyi: the server, ACL, script, function and pub/sub
+    methods take ``target_nodes`` (accept_target_nodes adds it at import, which mypy
+    cannot see in the sources); a keyed command does not."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "use_targets.py"
+    snippet.write_text(
+        "from pyredisclient import AsyncRedisClusterClient, RedisClusterClient\n\n\n"
+        "def sync(c: RedisClusterClient) -> None:\n"
+        "    reveal_type(c.flushdb(target_nodes=c.PRIMARIES))\n"
+        "    reveal_type(c.keys('a*', target_nodes=c.get_default_node()))\n"
+        "    reveal_type(c.set_default_node(c.get_primaries()[0]))\n"
+        "    reveal_type(c.get('k'))\n"
+        "    c.get('k', target_nodes='all')\n\n\n"
+        "async def main(c: AsyncRedisClusterClient) -> None:\n"
+        "    reveal_type(await c.config_get('maxmemory', target_nodes='all'))\n"
+    )
+    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet)
+    assert not stderr, stderr
+    revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
+    errors = [line for line in stdout.splitlines() if " error: " in line]
+    assert revealed == ["bool", "list[Any]", "bool", "Any", "dict[Any, Any]"], stdout
+    assert len(errors) == 1 and ":9: error: Unexpected keyword argument" in errors[0], stdout
