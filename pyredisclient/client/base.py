@@ -20,7 +20,7 @@ from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.compat import translate as translate_redis_py
-from ..config.credentials import is_async_only, sync_source
+from ..config.credentials import UsernamePasswordCredentialProvider, is_async_only, sync_source
 from ..config.options import _check_overrides
 from ..exceptions import DataError
 from ..observability.metrics import collect, render_prometheus
@@ -106,8 +106,8 @@ class CoreConnection:
 
 class PoolView:
     """redis-py's ``client.connection_pool``, as far as libraries read it: the
-    connection settings (``connection_kwargs``, never the password), the encoder and
-    the size. A view: changing it changes nothing (the C core owns the pool; blocking
+    connection settings (``connection_kwargs``: the password only inside a
+    ``credential_provider``, whose repr hides it), the encoder and the size. A view: changing it changes nothing (the C core owns the pool; blocking
     commands have their own timeouts, so libraries that raise socket_timeout for a
     BLPOP need not)."""
 
@@ -137,6 +137,14 @@ class PoolView:
         if config.ssl:
             for name in ("ssl", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs"):
                 kwargs[name] = getattr(config, name)
+        # The credentials as a provider (its repr shows no password), so that a client
+        # rebuilt from these settings, redis-py's or ours, still logs in.
+        provider = config.effective_credential_provider
+        if provider is None and config.password is not None:
+            provider = UsernamePasswordCredentialProvider(config.username, config.password)
+        if provider is not None:  # it gives the username too (redis-py takes one or the other)
+            kwargs["credential_provider"] = provider
+            del kwargs["username"]
         self.connection_kwargs = kwargs
 
     def reset(self) -> NoReturn:

@@ -14,16 +14,19 @@ the keywords through :func:`translate` before checking them against the options:
   ``driver_info``, ``socket_read_size``, ``auto_close_connection_pool``);
   ``max_connections=None`` (redis-py's unbounded pool) keeps our finite default;
 * any other value raises :class:`ConfigurationError` (a ValueError) saying why and
-  what to use instead, e.g. ``protocol=3``, ``connection_pool=``, ``cache=``.
+  what to use instead, e.g. ``protocol=3``, ``cache=``;
+* ``connection_pool=`` (a redis-py ConnectionPool) is read for its settings: the
+  client builds its own pool from them.
 
 :data:`REDIS_PY_KEYWORDS` is the table; README.md lists it for users.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, MutableMapping, Tuple
+from typing import Any, Callable, Dict, Mapping, MutableMapping, Tuple
 
 from .errors import ConfigurationError
+from .options import _RULES
 
 __all__ = ["REDIS_PY_KEYWORDS", "translate"]
 
@@ -127,13 +130,7 @@ REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
     # connection they used before. (A pool of one, what this once became, left a
     # WATCHing pipeline and the client's next call waiting on each other.)
     "single_connection_client": (False, _ignore),
-    "connection_pool": (
-        None,
-        _refuse(
-            "the client owns its pool; pass the pool's options (max_connections=, "
-            "pool_timeout=, socket_timeout=, ...) or config=RedisConfig(...)"
-        ),
-    ),
+    "connection_pool": (None, lambda name, value, options: _connection_pool(value, options)),
     "retry": (None, _retry),
     "retry_on_error": (None, _retry_on_error),
     "socket_read_size": (None, _ignore),
@@ -181,6 +178,50 @@ REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
     "metadata_resolver": (None, _refuse("not supported; drop it")),
     "auto_close_connection_pool": (None, _ignore),  # redis.asyncio: aclose() closes it
 }
+
+
+#: redis-py ConnectionPool.connection_kwargs keys with another name here.
+_POOL_RENAMES = {"path": "unix_socket_path"}
+_POOL_MAX = 2**31  # redis-py's "unbounded"
+#: What redis-py 8's pools put in connection_kwargs themselves.
+_POOL_INTERNALS = frozenset({"maint_notifications_config", "event_dispatcher"})
+
+
+def _connection_pool(pool: Any, options: MutableMapping[str, Any]) -> None:
+    """``connection_pool=``: a redis-py ConnectionPool (sync or asyncio), or another
+    client's ``connection_pool`` view, read for its settings (``connection_kwargs``,
+    ``max_connections``, an SSL ``connection_class``). The C core owns its pools, so
+    the client builds its own pool from them: the given pool is never used, nor
+    closed. Keywords given beside it win over its settings."""
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if not isinstance(kwargs, Mapping):
+        raise ConfigurationError(
+            f"connection_pool={_short(pool)} is not supported: it takes a redis-py "
+            "ConnectionPool (or a client's connection_pool), whose connection_kwargs "
+            "are read; or pass the pool's options (max_connections=, socket_timeout=, "
+            "...) or config=RedisConfig(...)",
+            "connection_pool",
+        )
+    # What the pool was built with: our options and redis-py's keywords; redis-py's
+    # own bookkeeping (orig_host_address, maint_notifications_*, ...) is not a setting.
+    found: Dict[str, Any] = {}
+    for key, value in kwargs.items():
+        name = _POOL_RENAMES.get(str(key), str(key))
+        if type(value) is object:  # redis-py's marker of a keyword left unset
+            continue
+        if name in _RULES or (name in REDIS_PY_KEYWORDS and name not in _POOL_INTERNALS):
+            found[name] = value
+    if found.get("credential_provider") is not None:  # as redis-py: it gives them
+        found.pop("username", None)
+        found.pop("password", None)
+    if "SSL" in getattr(getattr(pool, "connection_class", None), "__name__", ""):
+        found.setdefault("ssl", True)
+    size = getattr(pool, "max_connections", None)
+    if isinstance(size, int) and not isinstance(size, bool) and 0 < size < _POOL_MAX:
+        found.setdefault("max_connections", size)
+    translate(found)
+    for key, value in found.items():
+        options.setdefault(key, value)
 
 
 def translate(options: MutableMapping[str, Any]) -> None:

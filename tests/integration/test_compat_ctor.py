@@ -144,3 +144,33 @@ def test_ignored_labels_and_async_keyword() -> None:
 def test_unknown_keyword_is_still_a_type_error() -> None:
     with pytest.raises(TypeError, match="unexpected keyword argument 'prot'"):
         RedisClient(prot=2)
+
+
+def test_connection_pool_settings_are_translated_like_keywords() -> None:
+    """A pool's redis-py keywords go through the same table as the constructor's
+    (retry=, protocol=, refusals), an SSL connection class means ssl=True, redis-py's
+    own bookkeeping in connection_kwargs is skipped, and an unbounded pool keeps our
+    finite default."""
+
+    class SSLConnection:  # named as redis-py's: only the name is read
+        pass
+
+    class Pool:
+        def __init__(self, connection_class: Any = None, max_connections: Any = None, **kw: Any):
+            self.connection_class, self.max_connections, self.connection_kwargs = (
+                connection_class,
+                max_connections,
+                {"orig_host_address": "x", "maint_notifications_config": object(), **kw},
+            )
+
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.01), 4)
+    c = RedisClient(connection_pool=Pool(host="h", port=7, retry=retry, protocol=2))
+    assert (c.config.host, c.config.port, c.config.retry_attempts) == ("h", 7, 4)
+    assert c.config.max_connections == RedisClient().config.max_connections
+    assert RedisClient(connection_pool=Pool(max_connections=2**31)).config.max_connections == (
+        RedisClient().config.max_connections
+    )
+    tls = RedisClient(connection_pool=Pool(SSLConnection, 3, host="h", ssl_cert_reqs="none"))
+    assert tls.config.ssl is True and tls.config.max_connections == 3
+    with pytest.raises(ConfigurationError, match="protocol=3"):
+        RedisClient(connection_pool=Pool(protocol=3))

@@ -1,11 +1,15 @@
-"""Libraries written for redis-py, handed a RedisClient: rq (a job queue) and
-python-redis-lock (a lock built on Lua scripts and BLPOP), installed from PyPI by
-the test extras (scripts/setup.sh)."""
+"""Libraries written for redis-py, handed a RedisClient: rq (a job queue, its forking
+worker and scheduler) and python-redis-lock (a lock built on Lua scripts and BLPOP),
+installed from PyPI by the test extras (scripts/setup.sh); and what they read of a
+client: ``connection_pool``, and ``connection_pool=`` to build one."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import warnings
+from datetime import timedelta
 from typing import Any, Iterator
 
 import pytest
@@ -161,3 +165,84 @@ def test_rq_worker_runs_a_job(client: RedisClient) -> None:
     assert job.get_status() == rq.job.JobStatus.FINISHED
     assert job.return_value() == 5
     assert pyredisclient.RedisClient  # the client was ours all along
+
+
+def test_rq_forking_worker_with_its_scheduler(client: RedisClient) -> None:
+    """rq's default Worker forks a work horse per job, and with_scheduler builds a
+    client of the connection's own class from ``connection_pool=ConnectionPool(
+    **connection_kwargs)``: that keyword was refused, so the scheduler never started."""
+    rq = pytest.importorskip("rq")
+    queue = rq.Queue("forked", connection=client)
+    squares = [queue.enqueue("operator.mul", i, i) for i in range(4)]
+    failing = queue.enqueue("json.loads", "{x", retry=rq.Retry(max=1))
+    later = queue.enqueue_in(timedelta(seconds=1), "operator.add", 2, 3)
+    worker = rq.Worker([queue], connection=client)
+    worker.work(burst=True, with_scheduler=True)
+    deadline = time.monotonic() + 20  # the scheduler moves `later` once it is due
+    while later.get_status(refresh=True) != rq.job.JobStatus.FINISHED:
+        assert time.monotonic() < deadline, later.get_status()
+        time.sleep(0.5)
+        rq.Worker([queue], connection=client).work(burst=True, with_scheduler=True)
+    assert [job.return_value() for job in squares] == [0, 1, 4, 9]
+    assert later.return_value() == 5
+    failing.refresh()
+    assert failing.get_status() == rq.job.JobStatus.FAILED
+    assert failing.retries_left == 0 and queue.failed_job_registry.count == 1
+    queue.delete(delete_jobs=True)
+
+
+def test_connection_pool_keyword_reads_the_pools_settings(redis_url: str) -> None:
+    """``connection_pool=`` takes redis-py's pools (and our clients' views) for their
+    settings; the client builds its own pool from them."""
+    redis = pytest.importorskip("redis")
+    with RedisClient.from_url(redis_url) as plain:
+        host, port = plain.config.host, plain.config.port
+    pool = redis.ConnectionPool(host=host, port=port, db=3, max_connections=7, socket_timeout=2)
+    with RedisClient(connection_pool=pool) as c:
+        assert (c.config.db, c.config.max_connections, c.config.socket_timeout) == (3, 7, 2)
+        c.set("pooled", 1)
+        assert c.info("keyspace").get("db3", {}).get("keys") == 1
+        c.flushdb()
+        with RedisClient(connection_pool=pool, db=4, socket_timeout=3) as explicit:
+            assert (explicit.config.db, explicit.config.socket_timeout) == (4, 3)  # keywords win
+        with RedisClient(connection_pool=c.connection_pool) as again:
+            assert again.config.db == 3 and again.ping() is True
+    with pytest.raises(pyredisclient.ConfigurationError, match="connection_kwargs"):
+        RedisClient(connection_pool=object())
+    unix = redis.ConnectionPool(connection_class=redis.UnixDomainSocketConnection, path="/x.sock")
+    assert RedisClient(connection_pool=unix).config.unix_socket_path == "/x.sock"
+
+    async def main() -> Any:
+        apool = redis.asyncio.ConnectionPool(host=host, port=port, db=2)
+        async with pyredisclient.AsyncRedisClient(connection_pool=apool) as a:
+            return a.config.db, await a.ping()
+
+    assert asyncio.run(main()) == (2, True)
+
+
+def test_connection_kwargs_carry_the_credentials_hidden(redis_client: RedisClient) -> None:
+    """A client rebuilt from ``connection_pool.connection_kwargs`` (redis-py's or ours,
+    as rq's scheduler does) logs in as the same user; the password shows nowhere."""
+    redis = pytest.importorskip("redis")
+    user, password = "pool-kwargs-user", "pool-kwargs-secret"
+    redis_client.acl_setuser(
+        user, enabled=True, passwords=[f"+{password}"], commands=["+@all"], keys=["*"]
+    )
+    try:
+        host, port = redis_client.config.host, redis_client.config.port
+        with RedisClient(host=host, port=port, username=user, password=password) as c:
+            kwargs = c.connection_pool.connection_kwargs
+            assert "password" not in kwargs and password not in repr(kwargs)
+            assert password not in str(kwargs)
+            with RedisClient(connection_pool=c.connection_pool) as ours:
+                assert ours.acl_whoami() == user
+            with warnings.catch_warnings():  # redis-py 8 deprecates retry_on_timeout
+                warnings.simplefilter("ignore", DeprecationWarning)
+                theirs = redis.Redis(**kwargs)
+                pool = redis.ConnectionPool(**kwargs)
+            assert theirs.acl_whoami() == user
+            theirs.close()
+            with RedisClient(connection_pool=pool) as rebuilt:
+                assert rebuilt.acl_whoami() == user
+    finally:
+        redis_client.acl_deluser(user)
