@@ -360,7 +360,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
 
 
 def transaction_steps(
-    pipe: ClusterPipeline,
+    pipe: ClusterPipeline | AsyncClusterPipeline,  # one class here; two in the stub
     func: Callable[[Any], Any],
     watches: Tuple[Any, ...],
     value_from_callable: bool,

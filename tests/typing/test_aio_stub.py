@@ -44,10 +44,12 @@ CORE_STUB = ROOT / "pyredisclient" / "_core.pyi"  # its generated blocks only
 EXCEPTIONS = ROOT / "pyredisclient" / "exceptions.py"  # from the error table
 CLUSTER_STUB = ROOT / "pyredisclient" / "cluster" / "aio.pyi"
 SYNC_CLUSTER_STUB = ROOT / "pyredisclient" / "cluster" / "client.pyi"
+CLUSTER_PIPELINE_STUB = ROOT / "pyredisclient" / "cluster" / "pipeline.pyi"
 STUBS = {
     "pyredisclient/client/aio.pyi": STUB,
     "pyredisclient/cluster/aio.pyi": CLUSTER_STUB,
     "pyredisclient/cluster/client.pyi": SYNC_CLUSTER_STUB,
+    "pyredisclient/cluster/pipeline.pyi": CLUSTER_PIPELINE_STUB,
     "pyredisclient/client/pipeline.pyi": PIPELINE_STUB,
     "pyredisclient/_core.pyi": CORE_STUB,
     "pyredisclient/exceptions.py": EXCEPTIONS,
@@ -668,7 +670,14 @@ def test_mypy_strict_types_the_clients_and_pipelines(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize(
-    "module", ["client/pipeline.py", "client/aio.py", "cluster/aio.py", "cluster/client.py"]
+    "module",
+    [
+        "client/pipeline.py",
+        "client/aio.py",
+        "cluster/aio.py",
+        "cluster/client.py",
+        "cluster/pipeline.py",
+    ],
 )
 def test_modules_behind_the_stubs_type_check(tmp_path: Path, module: str, monkeypatch: Any) -> None:
     """With a stub beside it, mypy reads the stub and never the module itself, so
@@ -694,6 +703,7 @@ def test_stubtest(tmp_path: Path) -> None:
         "[mypy-pyredisclient.client.pipeline]\nignore_errors = False\n"
         "[mypy-pyredisclient.cluster.aio]\nignore_errors = False\n"
         "[mypy-pyredisclient.cluster.client]\nignore_errors = False\n"
+        "[mypy-pyredisclient.cluster.pipeline]\nignore_errors = False\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MYPYPATH": str(ROOT)}
     proc = subprocess.run(
@@ -705,6 +715,7 @@ def test_stubtest(tmp_path: Path) -> None:
             "pyredisclient.client.aio",
             "pyredisclient.cluster.aio",
             "pyredisclient.cluster.client",
+            "pyredisclient.cluster.pipeline",
             "--mypy-config-file",
             str(config),
             "--allowlist",
@@ -779,3 +790,33 @@ def test_mypy_strict_types_target_nodes_on_both_cluster_clients(
     errors = [line for line in stdout.splitlines() if " error: " in line]
     assert revealed == ["bool", "list[Any]", "bool", "Any", "dict[Any, Any]"], stdout
     assert len(errors) == 1 and ":9: error: Unexpected keyword argument" in errors[0], stdout
+
+
+def test_mypy_strict_types_the_cluster_pipelines(tmp_path: Path, monkeypatch: Any) -> None:
+    """cluster/pipeline.pyi: a cluster pipeline's commands return the pipeline, so
+    calls chain (without the stub, mypy took ``pipe.set(...)`` for a bool)."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "use_cluster_pipe.py"
+    snippet.write_text(
+        "from pyredisclient import AsyncRedisClusterClient, RedisClusterClient\n\n\n"
+        "def sync(c: RedisClusterClient) -> None:\n"
+        "    with c.pipeline() as pipe:\n"
+        "        reveal_type(pipe.set('a', 1).get('a').incr('n'))\n"
+        "        reveal_type(pipe.execute())\n"
+        "        reveal_type(pipe.watch('a'))\n\n\n"
+        "async def main(c: AsyncRedisClusterClient) -> None:\n"
+        "    async with c.pipeline(transaction=True) as pipe:\n"
+        "        reveal_type(pipe.hset('h', 'f', 'v').expire('h', 5))\n"
+        "        reveal_type(await pipe.execute())\n"
+    )
+    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet)
+    assert not stderr, stderr
+    revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
+    assert " error: " not in stdout, stdout
+    assert revealed == [
+        "pyredisclient.cluster.pipeline.ClusterPipeline",
+        "list[Any]",
+        "bool",
+        "pyredisclient.cluster.pipeline.AsyncClusterPipeline",
+        "list[Any]",
+    ], stdout
