@@ -11,10 +11,12 @@ debug_info, repr). What differs lives in the subclasses: how a command runs (the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, NoReturn, Tuple
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, NoReturn, Tuple
 
 from .._core import Client as CoreClient
 from ..commands.args import Encoder
+from ..commands.base import command_key, with_response_callbacks
 from ..commands.keyprefix import KeyPrefixer, derive
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
@@ -304,11 +306,43 @@ class ClientBase:
         allowed = tuple(sorted(prefixer.allowed))
         view._config = config.replace(key_prefix=text, key_prefix_allow=allowed)
         view._set_prefixer(prefixer)
+        callbacks = self.__dict__.get("_response_callbacks")
+        if callbacks is not None:  # shared: the view follows its parent's callbacks
+            view._run = with_response_callbacks(view._run, callbacks)  # type: ignore[method-assign]
         if self._tracing is not None:
             # A view of a traced client is traced too (spans name the commands, never
             # the prefixed keys).
             view._trace(self._tracing[0])
         return view
+
+    # -- redis-py's response callbacks -------------------------------------------------
+
+    def set_response_callback(self, command: str, callback: Callable[..., Any]) -> None:
+        """Reply to ``command`` with ``callback(reply)`` instead of the command
+        method's own conversion (redis-py's ``set_response_callback``): ``"GET"``, or
+        ``"CONFIG GET"`` for a subcommand (which wins over its command); any case.
+        ``reply`` is the raw RESP2 reply (bytes, or text with ``decode_responses``;
+        ints; lists), as redis-py 7 hands it (redis-py 8 hands some already
+        converted, HGETALL as a dict); no keyword options are passed. It applies to ``execute_command`` too, to this client's
+        pipelines, and to views (``with_prefix``) made after the first one is set.
+        Until then commands run on the hook with no Python frame; after it, each
+        pays one dict lookup."""
+        if not callable(callback):
+            raise DataError(
+                f"set_response_callback needs a callable, not {type(callback).__name__}"
+            )
+        callbacks = self.__dict__.get("_response_callbacks")
+        if callbacks is None:
+            callbacks = self.__dict__["_response_callbacks"] = {}
+            self._run = with_response_callbacks(self._run, callbacks)  # type: ignore[method-assign]
+        callbacks[command_key(command)] = callback
+
+    @property
+    def response_callbacks(self) -> Mapping[str, Callable[..., Any]]:
+        """The callbacks :meth:`set_response_callback` set, by upper-case command name
+        (read-only: set them with that method). redis-py's own conversions are not
+        listed: here they belong to the command methods."""
+        return MappingProxyType(self.__dict__.get("_response_callbacks") or {})
 
     def register_script(self, script: ScriptTextT) -> Script:
         """A callable :class:`~pyredisclient.commands.scripting.Script` for ``script``

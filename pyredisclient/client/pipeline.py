@@ -15,6 +15,7 @@ from typing import Any, Callable, List, Set, Tuple
 from .._core import Batch
 from .._steps import Steps, run_sync
 from ..commands import CoreCommands
+from ..commands.base import with_response_callbacks
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, ExecAbortError, RedisError, ResponseError, WatchError
@@ -74,6 +75,9 @@ class Pipeline(ResetNames, CoreCommands):
             self._run = self._batch.queue  # type: ignore[method-assign]
         else:
             self.__dict__.pop("_run", None)
+        callbacks = self._client.__dict__.get("_response_callbacks")
+        if callbacks:  # the client's set_response_callback (client/base.py)
+            self._run = with_response_callbacks(self._run, callbacks)  # type: ignore[method-assign]
 
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         # Reached only when _route found Python work to do: prefixing, or a

@@ -22,6 +22,7 @@ from ..client.pipeline import WATCH_LOST
 from ..client.pipeline import transaction_steps as standalone_transaction_steps
 from ..client.spellings import AsyncResetNames, ResetNames
 from ..commands import CoreCommands
+from ..commands.base import with_response_callbacks
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
 from ..resilience.retry import may_have_run
@@ -71,6 +72,9 @@ class ClusterPipeline(ResetNames, CoreCommands):
         self._node_pipe: Any = None  # the node's Pipeline pinned by WATCH
         self._watch_slot = -1
         self._lost = False  # the last WatchError: the slot moved or the node failed
+        callbacks = client.__dict__.get("_response_callbacks")
+        if callbacks:  # the client's set_response_callback (client/base.py)
+            self._run = with_response_callbacks(self._run, callbacks)  # type: ignore[method-assign]
 
     def _run(self, args: Tuple[Any, ...], callback: Callback | None = None) -> Any:
         prefixer = self._client._prefixer

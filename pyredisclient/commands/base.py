@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, List, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple, TypeVar
 
 from .._core import CommandMethod, NeverDecode
 from .types import Callback
 
-__all__ = ["CommandsBase", "NeverDecode", "host_bound", "plain_command"]
+__all__ = [
+    "CommandsBase",
+    "NeverDecode",
+    "command_key",
+    "host_bound",
+    "plain_command",
+    "with_response_callbacks",
+]
 
 
 class CommandsBase:
@@ -40,6 +47,35 @@ class CommandsBase:
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+Run = Callable[..., Any]
+
+
+def command_key(name: Any) -> str:
+    """A command name as ``set_response_callback`` keys it: upper-case text."""
+    if isinstance(name, (bytes, bytearray)):
+        name = bytes(name).decode("latin-1")
+    return str(name).upper()
+
+
+def with_response_callbacks(run: Run, callbacks: Dict[str, Callable[..., Any]]) -> Run:
+    """A host's ``_run`` hook that replies with ``callbacks[name](reply)`` instead of
+    the command method's own conversion, for the commands ``callbacks`` names (by
+    ``"NAME"``, or ``"NAME SUB"`` for a subcommand, which wins): redis-py's
+    ``set_response_callback``. The dict is read at each call, so later changes count;
+    with it empty the call goes through as it came. Installed only on a client (or
+    pipeline) that set one: the others keep their hook, with no Python frame."""
+
+    def hook(args: Tuple[Any, ...], callback: Any = None) -> Any:
+        if callbacks:
+            head = command_key(args[0])
+            found = callbacks.get(head)
+            if len(args) > 1 and isinstance(args[1], (str, bytes)):
+                found = callbacks.get(f"{head} {command_key(args[1])}", found)
+            if found is not None:
+                callback = found
+        return run(args, callback)
+
+    return hook
 
 
 def host_bound(func: _F) -> _F:
