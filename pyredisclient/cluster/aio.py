@@ -68,25 +68,27 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, Asy
         match: Any = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
         **kwargs: Any,
-    ) -> Tuple[int, List[Any]]:
+    ) -> Tuple[Any, List[Any]]:
         """One SCAN step across the cluster; see RedisClusterClient.scan."""
-        return await run_async(
-            self._scan_cursor_steps(cursor, self._scan_args(match, count, _type))
-        )
+        args = self._scan_args(match, count, _type)
+        if target_nodes is not None:
+            return await run_async(self._targeted_scan_steps(target_nodes, cursor, args))
+        return await run_async(self._scan_cursor_steps(cursor, args))
 
     async def scan_iter(  # type: ignore[override]
         self,
         match: Any = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
-        """Every key matching ``match`` (and ``_type``) on every primary (an async
-        generator)."""
+        """Every key matching ``match`` (and ``_type``) on every primary, or on the
+        nodes ``target_nodes`` names (an async generator)."""
         args = self._scan_args(match, count, _type)
-        smap = await run_async(self._map_steps())
-        for node in smap.primaries:
+        for node in await run_async(self._scan_nodes_steps(target_nodes)):
             cursor = 0
             for _ in range(10**9):  # bounded; SCAN ends with cursor 0
                 cursor, keys = await run_async(self._scan_steps(node, cursor, args))
@@ -113,9 +115,19 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, Asy
             steps = transaction_steps(pipe, func, watches, value_from_callable, watch_delay)
             return await run_async(steps)
 
-    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncClusterPubSub:
+    def pubsub(
+        self,
+        node: Any = None,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        ignore_subscribe_messages: bool = False,
+        **options: Any,
+    ) -> AsyncClusterPubSub:
         """RedisClusterClient.pubsub() for asyncio: the coroutine methods of AsyncPubSub."""
-        return AsyncClusterPubSub(self, ignore_subscribe_messages, **options)
+        if node is None and host is not None:
+            node = (host, port)
+        return AsyncClusterPubSub(self, ignore_subscribe_messages, node, **options)
 
     async def initialize(self) -> Self:
         """Read the slot map now (as redis-py's ``initialize``): the node look-ups

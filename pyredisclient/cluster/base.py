@@ -52,6 +52,7 @@ from .routing import (
     command_info,
     redirect,
     refused,
+    upper,
 )
 from .state import ClusterState
 from .topology import SLOTS, SlotMap, parse_shards, parse_slots, split_name
@@ -87,6 +88,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         read_from_replicas: bool = False,
         retry_timeout: float | None = None,
         min_refresh_interval: float = 0.25,
+        load_balancing_strategy: Any = None,
         **options: Any,
     ) -> None:
         config = build_config(host, port, None, config, options, type(self).__name__)
@@ -102,7 +104,9 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         if retry_timeout is None:
             retry_timeout = config.socket_timeout if config.socket_timeout is not None else 5.0
         self._retry_timeout = retry_timeout
-        self._read_from_replicas = read_from_replicas
+        # redis-py's load_balancing_strategy (round robin or random, replicas with or
+        # without the primary): here any strategy reads from a random replica.
+        self._read_from_replicas = read_from_replicas or load_balancing_strategy is not None
         self._tracing = None
         self._set_prefixer(_config_prefixer(config))
 
@@ -438,8 +442,12 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         refusal = REFUSED.get(info.name)
         if refusal is not None:
             raise ClusterError(f"{info.name}: {refusal}")
-        if info.name in _SLOT_SUBCOMMANDS and len(args) > 2:
-            # CLUSTER COUNTKEYSINSLOT n: anywhere but the slot's primary says 0.
+        if len(args) > 2 and (
+            info.name in _SLOT_SUBCOMMANDS
+            or (info.name == "CLUSTER SETSLOT" and upper(args[-1]) == "STABLE")
+        ):
+            # CLUSTER COUNTKEYSINSLOT n: anywhere but the slot's primary says 0;
+            # CLUSTER SETSLOT n STABLE goes there too, as redis-py sends it.
             return (yield from self._slot_steps(_slot_number(args[2]), args))
         smap = yield from self._map_steps()
         if not smap.primaries:
@@ -501,6 +509,26 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         if callback is not None:
             reply = callback(reply)
         return int(reply[0]), reply[1]
+
+    def _targeted_scan_steps(
+        self, targets: Any, cursor: Any, args: Tuple[Any, ...]
+    ) -> Steps[Tuple[Dict[str, int], List[Any]]]:
+        """redis-py's ``scan(target_nodes=...)``: one SCAN step from ``cursor`` on each
+        node named: ``({"host:port": next cursor}, every node's keys)``."""
+        smap = yield from self._map_steps()
+        cursors: Dict[str, int] = {}
+        keys: List[Any] = []
+        for node in target_nodes(targets, smap, self._state.default_node):
+            cursors[node], found = yield from self._scan_steps(node, cursor, args)
+            keys.extend(found)
+        return cursors, keys
+
+    def _scan_nodes_steps(self, targets: Any) -> Steps[List[str]]:
+        """The nodes ``scan_iter`` visits: ``target_nodes``, or every primary."""
+        smap = yield from self._map_steps()
+        if targets is None:
+            return list(smap.primaries)
+        return target_nodes(targets, smap, self._state.default_node)
 
     def _scan_cursor_steps(
         self, cursor: int, args: Tuple[Any, ...]
@@ -628,7 +656,12 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
 
 
 _NO_REPLY: Any = object()
-_OWN_OPTIONS = ("read_from_replicas", "retry_timeout", "min_refresh_interval")
+_OWN_OPTIONS = (
+    "read_from_replicas",
+    "retry_timeout",
+    "min_refresh_interval",
+    "load_balancing_strategy",
+)
 
 
 def merge(policy: str | None, replies: List[Any], by_node: Dict[str, Any]) -> Any:

@@ -36,7 +36,8 @@ class RedisClusterClient(ClusterBase, LockMethods, ItemMethods):
     first command, which reads the slot map from any reachable seed.
 
     ``read_from_replicas=True`` sends read-only commands to a random replica of the
-    slot (with READONLY), falling back to the primary; ``retry_timeout`` bounds the
+    slot (with READONLY), falling back to the primary (redis-py's
+    ``load_balancing_strategy``, any of them, does the same); ``retry_timeout`` bounds the
     retries of one call across redirections, failovers and CLUSTERDOWN (default:
     socket_timeout, or 5 s); ``min_refresh_interval`` rate-limits full slot-map
     refreshes (default 0.25 s). Safe to share across threads.
@@ -87,26 +88,33 @@ class RedisClusterClient(ClusterBase, LockMethods, ItemMethods):
         match: Any = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
         **kwargs: Any,
-    ) -> Tuple[int, List[Any]]:
+    ) -> Tuple[Any, List[Any]]:
         """One SCAN step across the cluster: (next cursor, keys), as on RedisClient.
         Start with 0 and pass each returned cursor back until it is 0 again; every
         primary is scanned in turn. The cursor encodes the node and its own cursor
-        (``node_cursor * 16384 + lowest slot of the node``), so it stays one int."""
-        return run_sync(self._scan_cursor_steps(cursor, self._scan_args(match, count, _type)))
+        (``node_cursor * 16384 + lowest slot of the node``), so it stays one int.
+        With ``target_nodes`` (redis-py's form), one step on each node named, from
+        ``cursor``: ``({"host:port": next cursor}, keys)``."""
+        args = self._scan_args(match, count, _type)
+        if target_nodes is not None:
+            return run_sync(self._targeted_scan_steps(target_nodes, cursor, args))
+        return run_sync(self._scan_cursor_steps(cursor, args))
 
     def scan_iter(
         self,
         match: Any = None,
         count: int | None = None,
         _type: str | None = None,
+        target_nodes: Any = None,
         **kwargs: Any,
     ) -> Iterator[Any]:
-        """Yield every key matching ``match`` (and ``_type``) on every primary, one
-        primary after another (each node's keys in SCAN's order)."""
+        """Yield every key matching ``match`` (and ``_type``) on every primary, or on
+        the nodes ``target_nodes`` names, one node after another (each node's keys in
+        SCAN's order)."""
         args = self._scan_args(match, count, _type)
-        smap = run_sync(self._map_steps())
-        for node in smap.primaries:
+        for node in run_sync(self._scan_nodes_steps(target_nodes)):
             cursor = 0
             for _ in range(10**9):  # bounded; SCAN ends with cursor 0
                 cursor, keys = run_sync(self._scan_steps(node, cursor, args))
@@ -140,11 +148,23 @@ class RedisClusterClient(ClusterBase, LockMethods, ItemMethods):
             steps = transaction_steps(pipe, func, watches, value_from_callable, watch_delay)
             return run_sync(steps)
 
-    def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> ClusterPubSub:
+    def pubsub(
+        self,
+        node: Any = None,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        ignore_subscribe_messages: bool = False,
+        **options: Any,
+    ) -> ClusterPubSub:
         """A subscription across the cluster (redis-py's PubSub API): ``subscribe``
-        and ``psubscribe`` on one node, ``ssubscribe`` on the nodes serving the shard
-        channels' slots, following slot moves; see :mod:`pyredisclient.cluster.pubsub`."""
-        return ClusterPubSub(self, ignore_subscribe_messages, **options)
+        and ``psubscribe`` on one node (a random primary, or ``node``: a ClusterNode,
+        ``"host:port"``, or ``host`` and ``port``, as redis-py's cluster takes it),
+        ``ssubscribe`` on the nodes serving the shard channels' slots, following slot
+        moves; see :mod:`pyredisclient.cluster.pubsub`."""
+        if node is None and host is not None:
+            node = (host, port)
+        return ClusterPubSub(self, ignore_subscribe_messages, node, **options)
 
     def _known_map(self) -> SlotMap:
         return run_sync(self._map_steps())

@@ -190,8 +190,12 @@ class ClusterCommands:
         return key_slot(key)
 
     def mget_nonatomic(self, keys: KeysT, *args: KeyT) -> List[Any]:
-        """MGET over any slots, in the caller's order (one MGET per node, not atomic)."""
-        return self._run(("MGET", *list_or_args(keys, args)))
+        """MGET over any slots, in the caller's order (one MGET per node, not atomic);
+        no keys, ``[]`` (sent as an ECHO, so that the asyncio client awaits it too)."""
+        names = list_or_args(keys, args)
+        if not names:
+            return self._run(("ECHO", ""), lambda _: [])
+        return self._run(("MGET", *names))
 
     def mset_nonatomic(self, mapping: Mapping[Any, Any]) -> List[bool]:
         """MSET over any slots (one MSET per slot group, not atomic): one True per
@@ -248,6 +252,63 @@ class ClusterCommands:
         """Up to ``num_keys`` keys of ``slot`` (text), from the primary serving it."""
         args = ("CLUSTER", "GETKEYSINSLOT", slot, num_keys)
         return self._run(args, cluster_callback("GETKEYSINSLOT"))
+
+    # Cluster administration, as redis-py's (a node as target_nodes takes it).
+
+    def cluster_addslots(self, target_node: Any, *slots: int) -> bool:
+        """CLUSTER ADDSLOTS: give ``slots`` to ``target_node``."""
+        return self._run(Targeted(target_node, ("CLUSTER", "ADDSLOTS", *slots)), is_ok)
+
+    def cluster_addslotsrange(self, target_node: Any, *slots: int) -> bool:
+        """CLUSTER ADDSLOTSRANGE: ``slots`` are start, end pairs (Redis 7)."""
+        return self._run(Targeted(target_node, ("CLUSTER", "ADDSLOTSRANGE", *slots)), is_ok)
+
+    def cluster_failover(self, target_node: Any, option: str | None = None) -> bool:
+        """CLUSTER FAILOVER on ``target_node`` (a replica), with ``FORCE`` or
+        ``TAKEOVER``."""
+        if option is None:
+            return self._run(Targeted(target_node, ("CLUSTER", "FAILOVER")), is_ok)
+        if str(option).upper() not in ("FORCE", "TAKEOVER"):
+            raise DataError(f"CLUSTER FAILOVER takes FORCE or TAKEOVER, not {option!r}")
+        args = ("CLUSTER", "FAILOVER", str(option).upper())
+        return self._run(Targeted(target_node, args), is_ok)
+
+    def cluster_meet(self, host: str, port: int, target_nodes: Any = None) -> bool:
+        """CLUSTER MEET: make a node (the default node) meet ``host:port``."""
+        return self._run(_at(target_nodes, ("CLUSTER", "MEET", host, port)), is_ok)
+
+    def cluster_replicate(self, target_nodes: Any, node_id: str) -> bool:
+        """CLUSTER REPLICATE: make ``target_nodes`` replicas of ``node_id``."""
+        return self._run(Targeted(target_nodes, ("CLUSTER", "REPLICATE", node_id)), is_ok)
+
+    def cluster_reset(self, soft: bool = True, target_nodes: Any = None) -> bool:
+        """CLUSTER RESET SOFT (or HARD with ``soft=False``) of a node."""
+        args = ("CLUSTER", "RESET", "SOFT" if soft else "HARD")
+        return self._run(_at(target_nodes, args), is_ok)
+
+    def cluster_save_config(self, target_nodes: Any = None) -> bool:
+        """CLUSTER SAVECONFIG: a node writes its nodes.conf."""
+        return self._run(_at(target_nodes, ("CLUSTER", "SAVECONFIG")), is_ok)
+
+    def cluster_set_config_epoch(self, epoch: int, target_nodes: Any = None) -> bool:
+        """CLUSTER SET-CONFIG-EPOCH of a new node."""
+        return self._run(_at(target_nodes, ("CLUSTER", "SET-CONFIG-EPOCH", epoch)), is_ok)
+
+    def cluster_setslot(self, target_node: Any, node_id: str, slot_id: int, state: str) -> bool:
+        """CLUSTER SETSLOT ``slot_id`` IMPORTING/MIGRATING/NODE ``node_id`` on
+        ``target_node`` (``STABLE``: :meth:`cluster_setslot_stable`)."""
+        state = str(state).upper()
+        if state not in ("IMPORTING", "NODE", "MIGRATING"):
+            hint = "; use cluster_setslot_stable" if state == "STABLE" else ""
+            raise DataError(
+                f"CLUSTER SETSLOT: state {state!r} is not one of IMPORTING, NODE, MIGRATING{hint}"
+            )
+        args = ("CLUSTER", "SETSLOT", slot_id, state, node_id)
+        return self._run(Targeted(target_node, args), is_ok)
+
+    def cluster_setslot_stable(self, slot_id: int) -> bool:
+        """CLUSTER SETSLOT ``slot_id`` STABLE, on the primary serving the slot."""
+        return self._run(("CLUSTER", "SETSLOT", slot_id, "STABLE"), is_ok)
 
     def cluster_count_failure_report(self, node_id: str) -> int:
         """How many failure reports a node holds about ``node_id``."""

@@ -2,8 +2,9 @@
 (:class:`AsyncClusterPubSub`), with the methods and messages of a standalone
 subscription (:mod:`pyredisclient.pubsub`).
 
-* ``subscribe``/``psubscribe`` go to one node (a random primary): a cluster broadcasts
-  classic pub/sub to every node, so one connection hears every PUBLISH.
+* ``subscribe``/``psubscribe`` go to one node (a random primary, or the node given as
+  redis-py's ``pubsub(node)`` takes it): a cluster broadcasts classic pub/sub to every
+  node, so one connection hears every PUBLISH.
 * ``ssubscribe`` groups the shard channels by the primary serving their slot and
   subscribes on one connection per such node, one SSUBSCRIBE per slot; ``get_message``,
   ``listen`` and ``run`` merge the messages of every connection.
@@ -34,10 +35,11 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Sequ
 from .._core import WANT_READ, WANT_WRITE, Subscriber, key_slot
 from .._steps import Steps, run_async, run_sync
 from ..client.base import core_client_kwargs
-from ..exceptions import RedisError, ResponseError
+from ..exceptions import DataError, RedisError, ResponseError
 from ..pubsub import PubSub, PubSubStats
 from ..pubsub.aio import AsyncPubSub, acquire_within
 from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
+from .commands import node_name_of
 from .errors import ClusterDownError
 from .routing import redirect
 from .topology import SlotMap, split_name
@@ -74,11 +76,21 @@ class _Sharded:
     reconnect_handler: Handler | None
 
     def __init__(
-        self, cluster: ClusterBase, ignore_subscribe_messages: bool = False, **options: Any
+        self,
+        cluster: ClusterBase,
+        ignore_subscribe_messages: bool = False,
+        node: Any = None,
+        **options: Any,
     ) -> None:
         state = cluster._state
         smap = state.map
-        node = random.choice(smap.primaries) if smap is not None and smap.primaries else None
+        if node is not None:  # redis-py's pubsub(node) / pubsub(host=, port=)
+            name = node_name_of(node)
+            if name is None or (smap is not None and name not in smap.nodes):
+                raise DataError(f"pubsub: {node!r} is not a node of the cluster")
+            node = name
+        elif smap is not None and smap.primaries:
+            node = random.choice(smap.primaries)
         node = node or state.seeds[0]
         py_options = client_options(cluster, ignore_subscribe_messages, **options)
         super().__init__(self._node_options(cluster, node), **py_options)  # type: ignore[call-arg]
@@ -418,14 +430,18 @@ class ClusterPubSub(_Sharded, PubSub):
     RuntimeError); subscribing and :meth:`close` may come from any thread."""
 
     def __init__(
-        self, cluster: ClusterBase, ignore_subscribe_messages: bool = False, **options: Any
+        self,
+        cluster: ClusterBase,
+        ignore_subscribe_messages: bool = False,
+        node: Any = None,
+        **options: Any,
     ) -> None:
         self._reading = threading.Lock()
         self._pipe = os.pipe()
         for fd in self._pipe:
             os.set_blocking(fd, False)
         weakref.finalize(self, _close_fds, self._pipe)
-        super().__init__(cluster, ignore_subscribe_messages, **options)
+        super().__init__(cluster, ignore_subscribe_messages, node, **options)
 
     def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
         """Subscribe to shard channels on the nodes serving their slots (reading the
@@ -502,9 +518,13 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
     the coroutine methods of :class:`~pyredisclient.pubsub.AsyncPubSub`."""
 
     def __init__(
-        self, cluster: ClusterBase, ignore_subscribe_messages: bool = False, **options: Any
+        self,
+        cluster: ClusterBase,
+        ignore_subscribe_messages: bool = False,
+        node: Any = None,
+        **options: Any,
     ) -> None:
-        super().__init__(cluster, ignore_subscribe_messages, **options)
+        super().__init__(cluster, ignore_subscribe_messages, node, **options)
         self._watching: List[Tuple[asyncio.AbstractEventLoop, int, int]] = []
 
     async def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:

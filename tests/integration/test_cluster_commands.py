@@ -6,6 +6,7 @@ times, offsets) are compared by shape only."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Dict, List
 
 import pytest
@@ -360,3 +361,79 @@ def test_the_default_node_moves_when_it_fails(
         assert c.ping() is True
         assert c.get_default_node() != default and c.get_default_node() in c.get_primaries()
         assert c.dbsize(target_nodes="default-node") == 0
+
+
+def test_more_of_redis_py_cluster_surface(redis_cluster: RedisClusterServers) -> None:
+    """What redis-py's own cluster tests found missing: mget_nonatomic of no keys,
+    pubsub(node), scan with target_nodes, the administration methods (sent to the
+    node named: a refusal the server gives shows where it went), and
+    load_balancing_strategy."""
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(host=host, port=port) as c:
+        assert c.mget_nonatomic([]) == [] and c.mget_nonatomic(["a", "b"]) == [None, None]
+        c.mset_nonatomic({"a": 1, "b": 2, "c": 3})
+        # scan with target_nodes: redis-py's ({node: cursor}, keys).
+        cursors, keys = c.scan(target_nodes="primaries")
+        assert sorted(keys) == [b"a", b"b", b"c"] and set(cursors.values()) == {0}
+        assert sorted(cursors) == _names(c.get_primaries())
+        node = c.get_node_from_key("a")
+        cursors, keys = c.scan(match="a*", target_nodes=node)
+        assert keys == [b"a"] and cursors == {node.name: 0}
+        assert list(c.scan_iter(target_nodes=node)) == [
+            k for k in (b"a", b"b", b"c") if c.get_node_from_key(k) == node
+        ]
+        # pubsub(node): the classic subscription on that node (channels of this test
+        # only: others' subscriptions may still be closing).
+        subs = []
+        for i, each in enumerate(c.get_primaries()):
+            p = c.pubsub(each) if i else c.pubsub(host=each.host, port=each.port)
+            p.subscribe(f"mos:{i}")
+            subs.append(p)
+            assert p.node == each.name
+            deadline = time.monotonic() + 5
+            while each.redis_connection.pubsub_channels("mos:*") != [f"mos:{i}".encode()]:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        merged = c.pubsub_channels("mos:*", target_nodes="all")
+        assert sorted(merged) == [b"mos:0", b"mos:1", b"mos:2"]
+        assert c.pubsub_numsub("mos:1", target_nodes="all") == [(b"mos:1", 1)]
+        for p in subs:
+            p.close()
+        with pytest.raises(DataError, match="not a node"):
+            c.pubsub("127.0.0.1:1")
+        # Administration: each goes where it is told.
+        slot = c.keyslot("a")
+        assert c.cluster_setslot_stable(slot) is True
+        assert c.cluster_save_config(target_nodes=node) is True
+        assert c.cluster_meet(node.host, node.port) is True  # a node it knows: no change
+        with pytest.raises(ResponseError, match="busy"):
+            c.cluster_addslots(node, slot)
+        with pytest.raises(ResponseError, match="busy"):
+            c.cluster_addslotsrange(node, slot, slot)
+        with pytest.raises(ResponseError, match="replica"):
+            c.cluster_failover(node)
+        with pytest.raises(ResponseError, match="replica"):
+            c.cluster_failover(node, "force")
+        with pytest.raises(DataError, match="FORCE or TAKEOVER"):
+            c.cluster_failover(node, "STABLE")
+        with pytest.raises(ResponseError, match=r"[Uu]nknown node"):
+            c.cluster_replicate(node, "0" * 40)
+        with pytest.raises(ResponseError):
+            c.cluster_set_config_epoch(1, target_nodes=node)  # it knows other nodes
+        with pytest.raises(DataError, match="cluster_setslot_stable"):
+            c.cluster_setslot(node, "0" * 40, slot, "stable")
+        with pytest.raises(ResponseError):
+            c.cluster_setslot(node, "0" * 40, slot, "importing")  # unknown node id
+        assert c.cluster_info(target_nodes=node)["cluster_state"] == "ok"
+    lb = RedisClusterClient(host=host, port=port, load_balancing_strategy="round_robin")
+    assert lb._read_from_replicas is True and lb.get("a") == b"1"
+    lb.close()
+
+    async def main() -> Any:
+        async with AsyncRedisClusterClient(host=host, port=port) as a:
+            await a.initialize()
+            node = a.get_node_from_key("a")
+            return await a.mget_nonatomic([]), await a.scan(target_nodes=node)
+
+    empty, (cursors, keys) = asyncio.run(main())
+    assert empty == [] and b"a" in keys and list(cursors.values()) == [0]
