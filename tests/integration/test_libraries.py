@@ -10,7 +10,7 @@ import threading
 import time
 import warnings
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -246,3 +246,98 @@ def test_connection_kwargs_carry_the_credentials_hidden(redis_client: RedisClien
                 assert rebuilt.acl_whoami() == user
     finally:
         redis_client.acl_deluser(user)
+
+
+# -- django-redis, fastapi-cache2, pyrate-limiter --------------------------------------
+
+
+def test_django_redis_with_our_client_class(redis_url: str) -> None:
+    """django-redis builds its client as ``REDIS_CLIENT_CLASS(connection_pool=pool)``
+    from a redis-py pool: our client reads the pool's settings (it refused it before)."""
+    pytest.importorskip("django_redis")
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            CACHES={
+                "default": {
+                    "BACKEND": "django_redis.cache.RedisCache",
+                    "LOCATION": redis_url,
+                    "KEY_PREFIX": "dj",
+                    "OPTIONS": {"REDIS_CLIENT_CLASS": "pyredisclient.RedisClient"},
+                }
+            }
+        )
+        django.setup()
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    assert isinstance(get_redis_connection("default"), RedisClient)
+    cache.set("a", {"x": 1}, timeout=30)
+    assert cache.get("a") == {"x": 1} and 0 < cache.ttl("a") <= 30
+    assert cache.add("a", 2) is False and cache.add("n", 2) is True
+    assert cache.incr("n") == 3
+    assert cache.get_many(["a", "n", "missing"]) == {"a": {"x": 1}, "n": 3}
+    cache.set_many({"m1": 1, "m2": [1, 2]})
+    assert sorted(cache.keys("m*")) == ["m1", "m2"] and sorted(cache.iter_keys("m*")) == [
+        "m1",
+        "m2",
+    ]
+    assert cache.delete("m1") is True and cache.has_key("m1") is False
+    assert cache.expire("a", 100) and 30 < cache.ttl("a") <= 100
+    assert cache.persist("a") and cache.ttl("a") is None
+    with cache.lock("job", timeout=5):
+        assert get_redis_connection("default").exists("dj:1:job") == 1
+    assert cache.delete_pattern("*") == 3 and cache.get("a") is None
+
+
+def test_fastapi_cache2_with_the_async_client(redis_url: str) -> None:
+    pytest.importorskip("fastapi_cache")
+    from fastapi import FastAPI
+    from fastapi_cache import FastAPICache
+    from fastapi_cache.backends.redis import RedisBackend
+    from fastapi_cache.decorator import cache
+
+    httpx = pytest.importorskip("httpx")
+    calls: List[int] = []
+    app = FastAPI()
+
+    @app.get("/item/{n}")
+    @cache(expire=60)
+    async def item(n: int) -> Dict[str, int]:
+        calls.append(n)
+        return {"n": n, "calls": len(calls)}
+
+    async def main() -> List[Any]:
+        async with pyredisclient.AsyncRedisClient.from_url(redis_url) as r:
+            FastAPICache.init(RedisBackend(r), prefix="fc")
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                first = (await http.get("/item/1")).json()
+                again = (await http.get("/item/1")).json()
+                keys = await r.keys("fc:*")
+                ttl = await r.ttl(keys[0])
+                await FastAPICache.clear(namespace=None)
+                return [first, again, len(keys), ttl, await r.keys("fc:*")]
+
+    first, again, stored, ttl, left = asyncio.run(main())
+    assert first == again == {"n": 1, "calls": 1} and calls == [1]
+    assert stored == 1 and 50 < ttl <= 60 and left == []
+
+
+def test_pyrate_limiter_redis_bucket_sync_and_async(redis_url: str) -> None:
+    limiter = pytest.importorskip("pyrate_limiter")
+    rate = [limiter.Rate(3, limiter.Duration.SECOND * 10)]
+    with RedisClient.from_url(redis_url) as r:
+        sync = limiter.Limiter(limiter.RedisBucket.init(rate, r, "rl-sync"))
+        assert [sync.try_acquire("x", blocking=False) for _ in range(5)] == [True] * 3 + [False] * 2
+        assert r.zcard("rl-sync") == 3
+
+    async def main() -> List[bool]:
+        async with pyredisclient.AsyncRedisClient.from_url(redis_url) as a:
+            bucket = await limiter.RedisBucket.init(rate, a, "rl-async")
+            lim = limiter.Limiter(bucket)
+            return [await lim.try_acquire_async("x", blocking=False) for _ in range(4)]
+
+    assert asyncio.run(main()) == [True, True, True, False]
