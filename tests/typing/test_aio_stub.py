@@ -732,13 +732,26 @@ def test_stubtest(tmp_path: Path) -> None:
     assert "Success" in proc.stdout
 
 
+def _reveal(tmp_path: Path, monkeypatch: Any, code: str) -> Tuple[List[str], List[str], str]:
+    """mypy --strict on ``code`` (a module using the package): the revealed types,
+    the error lines, and all that mypy printed."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "use_snippet.py"
+    snippet.write_text(code)
+    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet)
+    assert not stderr, stderr
+    revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
+    errors = [line for line in stdout.splitlines() if " error: " in line]
+    return revealed, errors, stdout
+
+
 def test_mypy_strict_types_the_async_cluster_client(tmp_path: Path, monkeypatch: Any) -> None:
     """cluster/aio.pyi: command methods are coroutines, the node look-ups and
     keyslot are plain, the scan iterators async (without the stub, mypy took
     ``await c.hgetall(...)`` for an error)."""
-    api = pytest.importorskip("mypy.api")
-    snippet = tmp_path / "use_cluster.py"
-    snippet.write_text(
+    revealed, errors, stdout = _reveal(
+        tmp_path,
+        monkeypatch,
         "from pyredisclient import AsyncRedisClusterClient\n\n\n"
         "async def main(c: AsyncRedisClusterClient) -> None:\n"
         "    reveal_type(await c.hgetall('h'))\n"
@@ -748,12 +761,9 @@ def test_mypy_strict_types_the_async_cluster_client(tmp_path: Path, monkeypatch:
         "    async for member in c.sscan_iter('s'):\n"
         "        reveal_type(member)\n"
         "    reveal_type(await c.initialize())\n"
-        "    reveal_type(await c.execute_command('PING', target_nodes=c.PRIMARIES))\n"
+        "    reveal_type(await c.execute_command('PING', target_nodes=c.PRIMARIES))\n",
     )
-    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet)
-    assert not stderr, stderr
-    revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
-    assert " error: " not in stdout, stdout
+    assert not errors, stdout
     assert revealed == [
         "dict[Any, Any]",
         "dict[str, str]",
@@ -771,9 +781,9 @@ def test_mypy_strict_types_target_nodes_on_both_cluster_clients(
     """cluster/client.pyi and aio.pyi: the server, ACL, script, function and pub/sub
     methods take ``target_nodes`` (accept_target_nodes adds it at import, which mypy
     cannot see in the sources); a keyed command does not."""
-    api = pytest.importorskip("mypy.api")
-    snippet = tmp_path / "use_targets.py"
-    snippet.write_text(
+    revealed, errors, stdout = _reveal(
+        tmp_path,
+        monkeypatch,
         "from pyredisclient import AsyncRedisClusterClient, RedisClusterClient\n\n\n"
         "def sync(c: RedisClusterClient) -> None:\n"
         "    reveal_type(c.flushdb(target_nodes=c.PRIMARIES))\n"
@@ -782,12 +792,8 @@ def test_mypy_strict_types_target_nodes_on_both_cluster_clients(
         "    reveal_type(c.get('k'))\n"
         "    c.get('k', target_nodes='all')\n\n\n"
         "async def main(c: AsyncRedisClusterClient) -> None:\n"
-        "    reveal_type(await c.config_get('maxmemory', target_nodes='all'))\n"
+        "    reveal_type(await c.config_get('maxmemory', target_nodes='all'))\n",
     )
-    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet)
-    assert not stderr, stderr
-    revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
-    errors = [line for line in stdout.splitlines() if " error: " in line]
     assert revealed == ["bool", "list[Any]", "bool", "Any", "dict[Any, Any]"], stdout
     assert len(errors) == 1 and ":9: error: Unexpected keyword argument" in errors[0], stdout
 
@@ -795,9 +801,9 @@ def test_mypy_strict_types_target_nodes_on_both_cluster_clients(
 def test_mypy_strict_types_the_cluster_pipelines(tmp_path: Path, monkeypatch: Any) -> None:
     """cluster/pipeline.pyi: a cluster pipeline's commands return the pipeline, so
     calls chain (without the stub, mypy took ``pipe.set(...)`` for a bool)."""
-    api = pytest.importorskip("mypy.api")
-    snippet = tmp_path / "use_cluster_pipe.py"
-    snippet.write_text(
+    revealed, errors, stdout = _reveal(
+        tmp_path,
+        monkeypatch,
         "from pyredisclient import AsyncRedisClusterClient, RedisClusterClient\n\n\n"
         "def sync(c: RedisClusterClient) -> None:\n"
         "    with c.pipeline() as pipe:\n"
@@ -807,12 +813,9 @@ def test_mypy_strict_types_the_cluster_pipelines(tmp_path: Path, monkeypatch: An
         "async def main(c: AsyncRedisClusterClient) -> None:\n"
         "    async with c.pipeline(transaction=True) as pipe:\n"
         "        reveal_type(pipe.hset('h', 'f', 'v').expire('h', 5))\n"
-        "        reveal_type(await pipe.execute())\n"
+        "        reveal_type(await pipe.execute())\n",
     )
-    stdout, stderr = _mypy_strict(api, tmp_path, monkeypatch, snippet)
-    assert not stderr, stderr
-    revealed = [line.split('"')[1] for line in stdout.splitlines() if "Revealed type" in line]
-    assert " error: " not in stdout, stdout
+    assert not errors, stdout
     assert revealed == [
         "pyredisclient.cluster.pipeline.ClusterPipeline",
         "list[Any]",
