@@ -234,6 +234,14 @@ class ClientBase:
         _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
+    @classmethod
+    def from_pool(cls, connection_pool: Any) -> Self:
+        """redis-py's ``from_pool``: a client built from a redis-py ConnectionPool's
+        settings (or another client's ``connection_pool``), as ``connection_pool=``
+        reads them. The client has its own pool; the one given is never used, so
+        closing the client leaves it as it was."""
+        return cls(connection_pool=connection_pool)
+
     # -- key prefixes ------------------------------------------------------------------
 
     def with_prefix(

@@ -190,7 +190,8 @@ _POOL_INTERNALS = frozenset({"maint_notifications_config", "event_dispatcher"})
 def _connection_pool(pool: Any, options: MutableMapping[str, Any]) -> None:
     """``connection_pool=``: a redis-py ConnectionPool (sync or asyncio), or another
     client's ``connection_pool`` view, read for its settings (``connection_kwargs``,
-    ``max_connections``, an SSL ``connection_class``). The C core owns its pools, so
+    ``max_connections``, an SSL ``connection_class``, a BlockingConnectionPool's
+    ``timeout`` as ``pool_timeout``). The C core owns its pools, so
     the client builds its own pool from them: the given pool is never used, nor
     closed. Keywords given beside it win over its settings."""
     kwargs = getattr(pool, "connection_kwargs", None)
@@ -216,6 +217,9 @@ def _connection_pool(pool: Any, options: MutableMapping[str, Any]) -> None:
         found.pop("password", None)
     if "SSL" in getattr(getattr(pool, "connection_class", None), "__name__", ""):
         found.setdefault("ssl", True)
+    wait = getattr(pool, "timeout", None)  # BlockingConnectionPool: how long to wait
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool) and wait > 0:
+        found.setdefault("pool_timeout", float(wait))
     size = getattr(pool, "max_connections", None)
     if isinstance(size, int) and not isinstance(size, bool) and 0 < size < _POOL_MAX:
         found.setdefault("max_connections", size)

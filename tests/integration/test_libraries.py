@@ -209,12 +209,16 @@ def test_connection_pool_keyword_reads_the_pools_settings(redis_url: str) -> Non
             assert again.config.db == 3 and again.ping() is True
     with pytest.raises(pyredisclient.ConfigurationError, match="connection_kwargs"):
         RedisClient(connection_pool=object())
+    blocking = redis.BlockingConnectionPool(host=host, port=port, max_connections=3, timeout=4)
+    with RedisClient.from_pool(blocking) as b:  # redis-py's from_pool
+        assert (b.config.max_connections, b.config.pool_timeout) == (3, 4.0)
+        assert b.ping() is True
     unix = redis.ConnectionPool(connection_class=redis.UnixDomainSocketConnection, path="/x.sock")
     assert RedisClient(connection_pool=unix).config.unix_socket_path == "/x.sock"
 
     async def main() -> Any:
         apool = redis.asyncio.ConnectionPool(host=host, port=port, db=2)
-        async with pyredisclient.AsyncRedisClient(connection_pool=apool) as a:
+        async with pyredisclient.AsyncRedisClient.from_pool(apool) as a:
             return a.config.db, await a.ping()
 
     assert asyncio.run(main()) == (2, True)
