@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 from .._core import command_slot
 from .._steps import Steps, run_async, run_sync
@@ -23,6 +23,7 @@ from ..client.pipeline import transaction_steps as standalone_transaction_steps
 from ..client.spellings import AsyncResetNames, ResetNames
 from ..commands import CoreCommands
 from ..commands.base import with_response_callbacks
+from ..commands.callbacks import is_ok
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
 from ..resilience.retry import may_have_run
@@ -133,6 +134,16 @@ class ClusterPipeline(ResetNames, CoreCommands):
     def reset(self) -> None:
         """Drop the queued commands, unwatch and give back a pinned connection."""
         run_sync(self._reset_steps())
+
+    def mset_nonatomic(self, mapping: Mapping[Any, Any]) -> ClusterPipeline:
+        """redis-py's: one MSET per slot group of ``mapping`` queued (each gives one
+        True in :meth:`execute`); not atomic across the groups."""
+        groups: Dict[int, List[Any]] = {}
+        for key, value in mapping.items():
+            groups.setdefault(self._client.keyslot(key), []).extend((key, value))
+        for pairs in groups.values():
+            self._run(("MSET", *pairs), is_ok)
+        return self
 
     def execute(self, raise_on_error: bool = True) -> List[Any]:
         """Send every queued command; return the replies in call order. With

@@ -39,7 +39,7 @@ from ..exceptions import DataError, RedisError, ResponseError
 from ..pubsub import PubSub, PubSubStats
 from ..pubsub.aio import AsyncPubSub, acquire_within
 from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
-from .commands import node_name_of
+from .commands import ClusterNode, node_name_of
 from .errors import ClusterDownError
 from .routing import redirect
 from .topology import SlotMap, split_name
@@ -135,6 +135,19 @@ class _Sharded:
             for k, v in sub.stats().items():
                 total[k] = total.get(k, 0) + v
         return total
+
+    def get_pubsub_node(self) -> ClusterNode:
+        """redis-py's: the node of the classic (SUBSCRIBE/PSUBSCRIBE) connection, as a
+        ClusterNode (``node`` is its ``"host:port"``)."""
+        host, port = split_name(self.node)
+        found = ClusterNode(host, port)
+        found._owner = self._cluster
+        return found
+
+    def get_redis_connection(self) -> Any:
+        """redis-py's: the standalone client of :meth:`get_pubsub_node` (for its
+        commands; the subscription has a connection of its own)."""
+        return self._cluster._state.client(self.node)
 
     def shard_nodes(self) -> Dict[Any, str]:
         """The node each shard channel is subscribed on (``host:port``)."""

@@ -401,11 +401,24 @@ def test_more_of_redis_py_cluster_surface(redis_cluster: RedisClusterServers) ->
             p.close()
         with pytest.raises(DataError, match="not a node"):
             c.pubsub("127.0.0.1:1")
+        with c.pubsub(node) as p:
+            assert p.get_pubsub_node() == node and p.get_pubsub_node().name == p.node
+            assert p.get_redis_connection().ping() is True
+        # A pipeline's mset_nonatomic: one MSET (one True) per slot group, as redis-py.
+        mapping = {f"pm{i}": i for i in range(10)}
+        groups = len({c.keyslot(k) for k in mapping})
+        replies = c.pipeline().mset_nonatomic(mapping).get("pm1").execute()
+        assert replies == [True] * groups + [b"1"] and groups > 2
         # Administration: each goes where it is told.
         slot = c.keyslot("a")
         assert c.cluster_setslot_stable(slot) is True
         assert c.cluster_save_config(target_nodes=node) is True
-        assert c.cluster_meet(node.host, node.port) is True  # a node it knows: no change
+        other = next(n for n in c.get_primaries() if n != node)
+        if node.port + 10000 <= 65535:  # a node it knows already: no change
+            assert c.cluster_meet(node.host, node.port, target_nodes=other) is True
+        else:  # MEET assumes the bus port is port + 10000: the node refuses it
+            with pytest.raises(ResponseError, match="Invalid node address"):
+                c.cluster_meet(node.host, node.port, target_nodes=other)
         with pytest.raises(ResponseError, match="busy"):
             c.cluster_addslots(node, slot)
         with pytest.raises(ResponseError, match="busy"):
@@ -433,7 +446,13 @@ def test_more_of_redis_py_cluster_surface(redis_cluster: RedisClusterServers) ->
         async with AsyncRedisClusterClient(host=host, port=port) as a:
             await a.initialize()
             node = a.get_node_from_key("a")
-            return await a.mget_nonatomic([]), await a.scan(target_nodes=node)
+            pipe = a.pipeline().mset_nonatomic({"{x}1": 1, "{y}2": 2})
+            return [
+                await a.mget_nonatomic([]),
+                await a.scan(target_nodes=node),
+                await pipe.execute(),
+            ]
 
-    empty, (cursors, keys) = asyncio.run(main())
+    empty, (cursors, keys), groups = asyncio.run(main())
     assert empty == [] and b"a" in keys and list(cursors.values()) == [0]
+    assert groups == [True, True]
