@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, NoRetu
 
 from .._core import Client as CoreClient
 from ..commands.args import Encoder
-from ..commands.base import command_key, with_response_callbacks
+from ..commands.base import upper_name, with_response_callbacks
 from ..commands.keyprefix import KeyPrefixer, derive
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
@@ -109,9 +109,9 @@ class CoreConnection:
 class PoolView:
     """redis-py's ``client.connection_pool``, as far as libraries read it: the
     connection settings (``connection_kwargs``: the password only inside a
-    ``credential_provider``, whose repr hides it), the encoder and the size. A view: changing it changes nothing (the C core owns the pool; blocking
-    commands have their own timeouts, so libraries that raise socket_timeout for a
-    BLPOP need not)."""
+    ``credential_provider``, whose repr hides it), the encoder and the size. A view:
+    changing it changes nothing (the C core owns the pool; blocking commands have
+    their own timeouts, so libraries that raise socket_timeout for a BLPOP need not)."""
 
     connection_class = CoreConnection
 
@@ -331,10 +331,10 @@ class ClientBase:
         ``"CONFIG GET"`` for a subcommand (which wins over its command); any case.
         ``reply`` is the raw RESP2 reply (bytes, or text with ``decode_responses``;
         ints; lists), as redis-py 7 hands it (redis-py 8 hands some already
-        converted, HGETALL as a dict); no keyword options are passed. It applies to ``execute_command`` too, to this client's
-        pipelines, and to views (``with_prefix``) made after the first one is set.
-        Until then commands run on the hook with no Python frame; after it, each
-        pays one dict lookup."""
+        converted, HGETALL as a dict); no keyword options are passed. It applies to
+        ``execute_command`` too, to this client's pipelines, and to views
+        (``with_prefix``) made after the first one is set. Until then commands run on
+        the hook with no Python frame; after it, each pays one dict lookup."""
         if not callable(callback):
             raise DataError(
                 f"set_response_callback needs a callable, not {type(callback).__name__}"
@@ -343,7 +343,7 @@ class ClientBase:
         if callbacks is None:
             callbacks = self.__dict__["_response_callbacks"] = {}
             self._run = with_response_callbacks(self._run, callbacks)  # type: ignore[method-assign]
-        callbacks[command_key(command)] = callback
+        callbacks[upper_name(command)] = callback
 
     @property
     def response_callbacks(self) -> Mapping[str, Callable[..., Any]]:

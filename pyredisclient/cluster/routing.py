@@ -13,6 +13,7 @@ import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 from .._core import command_spec
+from ..commands.base import upper_name as upper
 from ..exceptions import ReadOnlyError, ResponseError
 
 __all__ = [
@@ -43,14 +44,6 @@ SPLIT: Dict[str, str] = {
 ONE_NODE = frozenset({"PING", "RANDOMKEY", "ECHO", "TIME", "LASTSAVE", "INFO", "WAIT", "WAITAOF"})
 
 
-def _all(replies: List[Any]) -> bool:
-    return all(replies)
-
-
-def _sum(replies: List[Any]) -> Any:
-    return sum(replies)
-
-
 def _union(replies: List[Any]) -> List[Any]:
     return list(dict.fromkeys(x for reply in replies for x in reply))
 
@@ -71,7 +64,7 @@ def _each_all(replies: List[Any]) -> List[bool]:
 #: RedisCluster merges them (each node's reply already converted by the method's
 #: callback); any other command answers ``{"host:port": reply}``.
 TARGETED_MERGE: Dict[str, Callable[[List[Any]], Any]] = {
-    **dict.fromkeys(("DBSIZE", "WAIT", "PUBSUB NUMPAT"), _sum),
+    **dict.fromkeys(("DBSIZE", "WAIT", "PUBSUB NUMPAT"), sum),
     **dict.fromkeys(
         (
             "PING",
@@ -87,7 +80,7 @@ TARGETED_MERGE: Dict[str, Callable[[List[Any]], Any]] = {
             "CLIENT UNPAUSE",
             "SCRIPT FLUSH",
         ),
-        _all,
+        all,
     ),
     **dict.fromkeys(("KEYS", "PUBSUB CHANNELS", "PUBSUB SHARDCHANNELS"), _union),
     **dict.fromkeys(("PUBSUB NUMSUB", "PUBSUB SHARDNUMSUB"), _numsub),
@@ -116,13 +109,6 @@ class CommandInfo(NamedTuple):
 _cache: Dict[Any, CommandInfo] = {}
 _containers: set[str] = set()
 _lock = threading.Lock()
-
-
-def upper(value: Any) -> str:
-    """A command or subcommand name as upper-case text."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("latin-1").upper()
-    return str(value).upper()
 
 
 def _make(name: str, spec: Any) -> CommandInfo:

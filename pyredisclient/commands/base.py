@@ -12,9 +12,9 @@ from .types import Callback
 __all__ = [
     "CommandsBase",
     "NeverDecode",
-    "command_key",
     "host_bound",
     "plain_command",
+    "upper_name",
     "with_response_callbacks",
 ]
 
@@ -50,11 +50,13 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 Run = Callable[..., Any]
 
 
-def command_key(name: Any) -> str:
-    """A command name as ``set_response_callback`` keys it: upper-case text."""
-    if isinstance(name, (bytes, bytearray)):
-        name = bytes(name).decode("latin-1")
-    return str(name).upper()
+def upper_name(value: Any) -> str:
+    """A command or subcommand name as upper-case text (bytes read as latin-1): how
+    the command table, the retry rules, cluster routing and ``set_response_callback``
+    key a command."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("latin-1").upper()
+    return str(value).upper()
 
 
 def with_response_callbacks(run: Run, callbacks: Dict[str, Callable[..., Any]]) -> Run:
@@ -67,10 +69,10 @@ def with_response_callbacks(run: Run, callbacks: Dict[str, Callable[..., Any]]) 
 
     def hook(args: Tuple[Any, ...], callback: Any = None) -> Any:
         if callbacks:
-            head = command_key(args[0])
+            head = upper_name(args[0])
             found = callbacks.get(head)
             if len(args) > 1 and isinstance(args[1], (str, bytes)):
-                found = callbacks.get(f"{head} {command_key(args[1])}", found)
+                found = callbacks.get(f"{head} {upper_name(args[1])}", found)
             if found is not None:
                 callback = found
         return run(args, callback)

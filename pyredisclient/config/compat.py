@@ -115,6 +115,54 @@ def _retry_on_error(name: str, value: Any, options: MutableMapping[str, Any]) ->
 
 _TLS_FILES = "the TLS options take files: ssl_ca_certs, ssl_ca_path, ssl_certfile, ssl_keyfile"
 
+#: redis-py ConnectionPool.connection_kwargs keys with another name here.
+_POOL_RENAMES = {"path": "unix_socket_path"}
+_POOL_MAX = 2**31  # redis-py's "unbounded"
+#: What redis-py 8's pools put in connection_kwargs themselves.
+_POOL_INTERNALS = frozenset({"maint_notifications_config", "event_dispatcher"})
+
+
+def _connection_pool(name: str, pool: Any, options: MutableMapping[str, Any]) -> None:
+    """``connection_pool=``: a redis-py ConnectionPool (sync or asyncio), or another
+    client's ``connection_pool`` view, read for its settings (``connection_kwargs``,
+    ``max_connections``, an SSL ``connection_class``, a BlockingConnectionPool's
+    ``timeout`` as ``pool_timeout``). The C core owns its pools, so the client builds
+    its own pool from them: the given pool is never used, nor closed. Keywords given
+    beside it win over its settings."""
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if not isinstance(kwargs, Mapping):
+        raise ConfigurationError(
+            f"connection_pool={_short(pool)} is not supported: it takes a redis-py "
+            "ConnectionPool (or a client's connection_pool), whose connection_kwargs "
+            "are read; or pass the pool's options (max_connections=, socket_timeout=, "
+            "...) or config=RedisConfig(...)",
+            name,
+        )
+    # What the pool was built with: our options and redis-py's keywords; redis-py's
+    # own bookkeeping (orig_host_address, maint_notifications_*, ...) is not a setting.
+    found: Dict[str, Any] = {}
+    for key, value in kwargs.items():
+        name = _POOL_RENAMES.get(str(key), str(key))
+        if type(value) is object:  # redis-py's marker of a keyword left unset
+            continue
+        if name in _RULES or (name in REDIS_PY_KEYWORDS and name not in _POOL_INTERNALS):
+            found[name] = value
+    if found.get("credential_provider") is not None:  # as redis-py: it gives them
+        found.pop("username", None)
+        found.pop("password", None)
+    if "SSL" in getattr(getattr(pool, "connection_class", None), "__name__", ""):
+        found.setdefault("ssl", True)
+    wait = getattr(pool, "timeout", None)  # BlockingConnectionPool: how long to wait
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool) and wait > 0:
+        found.setdefault("pool_timeout", float(wait))
+    size = getattr(pool, "max_connections", None)
+    if isinstance(size, int) and not isinstance(size, bool) and 0 < size < _POOL_MAX:
+        found.setdefault("max_connections", size)
+    translate(found)
+    for key, value in found.items():
+        options.setdefault(key, value)
+
+
 #: redis-py's ``Redis.__init__`` keywords that are not options here: (redis-py's
 #: default, what a value other than that default does). Keywords that are options
 #: here with the same meaning (host, port, db, password, username, socket_timeout,
@@ -130,7 +178,7 @@ REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
     # connection they used before. (A pool of one, what this once became, left a
     # WATCHing pipeline and the client's next call waiting on each other.)
     "single_connection_client": (False, _ignore),
-    "connection_pool": (None, lambda name, value, options: _connection_pool(value, options)),
+    "connection_pool": (None, _connection_pool),
     "retry": (None, _retry),
     "retry_on_error": (None, _retry_on_error),
     "socket_read_size": (None, _ignore),
@@ -178,54 +226,6 @@ REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
     "metadata_resolver": (None, _refuse("not supported; drop it")),
     "auto_close_connection_pool": (None, _ignore),  # redis.asyncio: aclose() closes it
 }
-
-
-#: redis-py ConnectionPool.connection_kwargs keys with another name here.
-_POOL_RENAMES = {"path": "unix_socket_path"}
-_POOL_MAX = 2**31  # redis-py's "unbounded"
-#: What redis-py 8's pools put in connection_kwargs themselves.
-_POOL_INTERNALS = frozenset({"maint_notifications_config", "event_dispatcher"})
-
-
-def _connection_pool(pool: Any, options: MutableMapping[str, Any]) -> None:
-    """``connection_pool=``: a redis-py ConnectionPool (sync or asyncio), or another
-    client's ``connection_pool`` view, read for its settings (``connection_kwargs``,
-    ``max_connections``, an SSL ``connection_class``, a BlockingConnectionPool's
-    ``timeout`` as ``pool_timeout``). The C core owns its pools, so
-    the client builds its own pool from them: the given pool is never used, nor
-    closed. Keywords given beside it win over its settings."""
-    kwargs = getattr(pool, "connection_kwargs", None)
-    if not isinstance(kwargs, Mapping):
-        raise ConfigurationError(
-            f"connection_pool={_short(pool)} is not supported: it takes a redis-py "
-            "ConnectionPool (or a client's connection_pool), whose connection_kwargs "
-            "are read; or pass the pool's options (max_connections=, socket_timeout=, "
-            "...) or config=RedisConfig(...)",
-            "connection_pool",
-        )
-    # What the pool was built with: our options and redis-py's keywords; redis-py's
-    # own bookkeeping (orig_host_address, maint_notifications_*, ...) is not a setting.
-    found: Dict[str, Any] = {}
-    for key, value in kwargs.items():
-        name = _POOL_RENAMES.get(str(key), str(key))
-        if type(value) is object:  # redis-py's marker of a keyword left unset
-            continue
-        if name in _RULES or (name in REDIS_PY_KEYWORDS and name not in _POOL_INTERNALS):
-            found[name] = value
-    if found.get("credential_provider") is not None:  # as redis-py: it gives them
-        found.pop("username", None)
-        found.pop("password", None)
-    if "SSL" in getattr(getattr(pool, "connection_class", None), "__name__", ""):
-        found.setdefault("ssl", True)
-    wait = getattr(pool, "timeout", None)  # BlockingConnectionPool: how long to wait
-    if isinstance(wait, (int, float)) and not isinstance(wait, bool) and wait > 0:
-        found.setdefault("pool_timeout", float(wait))
-    size = getattr(pool, "max_connections", None)
-    if isinstance(size, int) and not isinstance(size, bool) and 0 < size < _POOL_MAX:
-        found.setdefault("max_connections", size)
-    translate(found)
-    for key, value in found.items():
-        options.setdefault(key, value)
 
 
 def translate(options: MutableMapping[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Dict, Sequence
 
 from .._core import command_spec
+from ..commands.base import upper_name
 from ..exceptions import ReadOnlyError
 
 __all__ = ["may_have_run", "refused_by_role", "replay_safe"]
@@ -21,17 +22,11 @@ def may_have_run(exc: BaseException) -> bool:
     return getattr(exc, "error_code", None) not in _UNSENT
 
 
-def _upper(value: Any) -> str:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("latin-1").upper()
-    return str(value).upper()
-
-
 def replay_safe(args: Sequence[Any]) -> bool:
     """Whether the command may be sent again after a connection error: the command
     table's replay_safe class (read-only commands, at subcommand level). Cached per
     known command or subcommand name."""
-    head = _upper(args[0])
+    head = upper_name(args[0])
     safe = _replay_safe.get(head)
     if safe is None:
         spec = command_spec((head,))
@@ -45,7 +40,7 @@ def replay_safe(args: Sequence[Any]) -> bool:
         return bool(safe)
     if len(args) < 2:
         return False
-    key = (head, _upper(args[1]))
+    key = (head, upper_name(args[1]))
     safe = _replay_safe.get(key)
     if safe is None:
         spec = command_spec(key)
