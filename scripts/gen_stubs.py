@@ -98,7 +98,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar, Dict, Iterator, List, Set, Tuple, Type, Union
+from typing import ClassVar, Dict, Iterator, List, Sequence, Set, Tuple, Type, Union
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "pyredisclient"
@@ -758,7 +758,7 @@ class StubBuilder:
         a family of TARGETED_FAMILIES defines (the family first in method resolution
         order to define it), and the names TARGETED_METHODS lists."""
         cluster = self._source(f"{PACKAGE}.cluster.commands")
-        values: Dict[str, ast.expr] = {}
+        values: Dict[str, ast.Tuple] = {}
         for name in ("TARGETED_FAMILIES", "TARGETED_METHODS"):
             node = cluster.assignments.get(name)
             if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Tuple):
@@ -895,7 +895,7 @@ class StubBuilder:
         self,
         header: List[str],
         module_members: List[ast.stmt],
-        classes: List[ast.stmt],
+        classes: Sequence[ast.stmt],
     ) -> str:
         """The stub's text (unformatted): header, imports, aliases, names, classes."""
         helpers = self.helper_classes()
@@ -929,12 +929,24 @@ class StubBuilder:
             yield base_src, base
             yield from self.package_bases(base, base_src)
 
+    def base_members(
+        self, cls: ast.ClassDef, src: Source, defined: Set[str], skip: Tuple[str, ...] = ()
+    ) -> List[ast.stmt]:
+        """What the package bases of ``cls`` (:meth:`package_bases`) define, written
+        into the class: every member not in ``defined``, which grows by their names."""
+        out: List[ast.stmt] = []
+        for base_src, base in self.package_bases(cls, src, skip=skip):
+            more, more_defined = self.own_members(base, base_src, skip=defined)
+            out.extend(more)
+            defined |= more_defined
+        return out
+
 
 class AioStubBuilder(StubBuilder):
     """pyredisclient/client/aio.pyi: AsyncRedisClient and AsyncPipeline."""
 
     module = "client/aio.py"
-    classes = ("AsyncRedisClient", "AsyncPipeline")
+    classes: ClassVar[Tuple[str, ...]] = ("AsyncRedisClient", "AsyncPipeline")
 
     def __init__(self, root: Path = ROOT) -> None:
         super().__init__(root)
@@ -945,12 +957,7 @@ class AioStubBuilder(StubBuilder):
         body, defined = self.own_members(cls, self.src)
         # What it inherits from the client base class (config, with_prefix, metrics,
         # ...) is written into the class too: the stub names no base (see above).
-        inherited: List[ast.stmt] = []
-        for base_src, base in self.package_bases(cls, self.src):
-            more, more_defined = self.own_members(base, base_src, skip=defined)
-            inherited.extend(more)
-            defined |= more_defined
-        body = inherited + body
+        body = self.base_members(cls, self.src, defined) + body
         return _class("AsyncRedisClient", body, self.async_commands(defined, "AsyncRedisClient"))
 
     def async_commands(
@@ -994,10 +1001,7 @@ class AioStubBuilder(StubBuilder):
             for n in body
             if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
         }
-        for base_src, base in self.package_bases(cls, self.src, skip=("Pipeline",)):
-            more, more_defined = self.own_members(base, base_src, skip=defined)
-            body.extend(more)  # AsyncResetNames
-            defined |= more_defined
+        body.extend(self.base_members(cls, self.src, defined, skip=("Pipeline",)))
         inherited, base_defined = self.own_members(
             self.pipeline.cls("Pipeline"), self.pipeline, renames=renames, skip=defined | attrs
         )
@@ -1031,10 +1035,7 @@ class PipelineStubBuilder(StubBuilder):
     def pipeline(self) -> ast.ClassDef:
         cls = self.src.cls("Pipeline")
         body, defined = self.own_members(cls, self.src, private=True)
-        for base_src, base in self.package_bases(cls, self.src):  # ResetNames
-            more, more_defined = self.own_members(base, base_src, skip=defined)
-            body.extend(more)
-            defined |= more_defined
+        body.extend(self.base_members(cls, self.src, defined))  # ResetNames
         return _class("Pipeline", body, self.pipeline_commands("Pipeline", defined))
 
     def build(self) -> str:
@@ -1063,7 +1064,7 @@ class AsyncClusterStubBuilder(AioStubBuilder):
     """
 
     module = "cluster/aio.py"
-    classes: ClassVar[Tuple[str, ...]] = ("AsyncRedisClusterClient",)
+    classes = ("AsyncRedisClusterClient",)
     is_async: ClassVar[bool] = True
 
     def cluster_bases(
@@ -1134,14 +1135,19 @@ class AsyncClusterStubBuilder(AioStubBuilder):
         self.add_target_nodes(commands, self.targeted_commands())
         return _class(name, inherited + body, commands)
 
+    #: What the stub's header says of the class, after where it comes from.
+    about: ClassVar[Tuple[str, ...]] = (
+        "Every command method returns a coroutine on AsyncRedisClusterClient. The",
+        "class names none of its bases: the async versions break their contracts.",
+    )
+
     def build(self) -> str:
         header = [
-            f"Generated by {COMMAND} from pyredisclient/commands/, cluster/aio.py,",
+            f"Generated by {COMMAND} from pyredisclient/commands/, {self.module},",
             "cluster/base.py, cluster/commands.py, client/base.py and client/locking.py:",
             "do not edit. Regenerate after changing any of them.",
             "",
-            "Every command method returns a coroutine on AsyncRedisClusterClient. The",
-            "class names none of its bases: the async versions break their contracts.",
+            *self.about,
         ]
         return self.render(header, self.module_members(), [self.cluster_client()])
 
@@ -1156,18 +1162,11 @@ class ClusterStubBuilder(AsyncClusterStubBuilder):
     module = "cluster/client.py"
     classes = ("RedisClusterClient",)
     is_async = False
-
-    def build(self) -> str:
-        header = [
-            f"Generated by {COMMAND} from pyredisclient/commands/, cluster/client.py,",
-            "cluster/base.py, cluster/commands.py, client/base.py and client/locking.py:",
-            "do not edit. Regenerate after changing any of them.",
-            "",
-            "RedisClusterClient as it is at runtime: the server, ACL, diagnostics,",
-            "function, script and pub/sub methods (cluster/commands.py: TARGETED_*) take",
-            "target_nodes. The class names none of its bases, as cluster/aio.pyi.",
-        ]
-        return self.render(header, self.module_members(), [self.cluster_client()])
+    about = (
+        "RedisClusterClient as it is at runtime: the server, ACL, diagnostics,",
+        "function, script and pub/sub methods (cluster/commands.py: TARGETED_*) take",
+        "target_nodes. The class names none of its bases, as cluster/aio.pyi.",
+    )
 
 
 class ClusterPipelineStubBuilder(StubBuilder):
@@ -1181,10 +1180,7 @@ class ClusterPipelineStubBuilder(StubBuilder):
     def pipeline(self, name: str, skip: Tuple[str, ...], renames: Dict[str, str]) -> ast.ClassDef:
         cls = self.src.cls(name)
         body, defined = self.own_members(cls, self.src)
-        for base_src, base in self.package_bases(cls, self.src, skip=skip):  # the reset names
-            more, more_defined = self.own_members(base, base_src, skip=defined)
-            body.extend(more)
-            defined |= more_defined
+        body.extend(self.base_members(cls, self.src, defined, skip=skip))  # the reset names
         if skip:  # AsyncClusterPipeline: what it keeps of ClusterPipeline
             inherited, base_defined = self.own_members(
                 self.src.cls(skip[0]), self.src, renames=renames, skip=defined
