@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Set, Tuple, TypeVar
 
 from .._core import CommandMethod, NeverDecode
 from .types import Callback
@@ -12,6 +12,7 @@ from .types import Callback
 __all__ = [
     "CommandsBase",
     "NeverDecode",
+    "ResponseCallbacks",
     "host_bound",
     "plain_command",
     "upper_name",
@@ -59,23 +60,41 @@ def upper_name(value: Any) -> str:
     return str(value).upper()
 
 
-def with_response_callbacks(run: Run, callbacks: Dict[str, Callable[..., Any]]) -> Run:
+class ResponseCallbacks(Dict[str, Callable[..., Any]]):
+    """``set_response_callback``'s table: upper-case command name (``"GET"``, or
+    ``"CONFIG GET"`` for a subcommand) -> callable. ``containers`` holds the commands
+    named with a subcommand, so that a call looks for the two-word name only for
+    those (a GET's key is never upper-cased to look up ``"GET K"``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.containers: Set[str] = set()
+
+    def __setitem__(self, name: str, callback: Callable[..., Any]) -> None:
+        head, _, sub = name.partition(" ")
+        if sub:
+            self.containers.add(head)
+        super().__setitem__(name, callback)
+
+
+def with_response_callbacks(run: Run, callbacks: ResponseCallbacks) -> Run:
     """A host's ``_run`` hook that replies with ``callbacks[name](reply)`` instead of
-    the command method's own conversion, for the commands ``callbacks`` names (by
-    ``"NAME"``, or ``"NAME SUB"`` for a subcommand, which wins): redis-py's
-    ``set_response_callback``. The dict is read at each call, so later changes count;
-    with it empty the call goes through as it came. Installed only on a client (or
-    pipeline) that set one: the others keep their hook, with no Python frame."""
+    the command method's own conversion, for the commands ``callbacks`` names (the
+    two-word name of a subcommand wins over its command's): redis-py's
+    ``set_response_callback``. The table is read at each call, so later changes
+    count. Installed only on a client (or pipeline) that set one: the others keep
+    their hook, with no Python frame; this one costs a call through Python (130 ns
+    a command on this VM; 400 ns when the command has a subcommand entry:
+    benchmarks/README.md, "set_response_callback's hook")."""
+    containers = callbacks.containers
 
     def hook(args: Tuple[Any, ...], callback: Any = None) -> Any:
-        if callbacks:
-            head = upper_name(args[0])
-            found = callbacks.get(head)
-            if len(args) > 1 and isinstance(args[1], (str, bytes)):
-                found = callbacks.get(f"{head} {upper_name(args[1])}", found)
-            if found is not None:
-                callback = found
-        return run(args, callback)
+        head = args[0]
+        head = head.upper() if type(head) is str else upper_name(head)
+        found = callbacks.get(head)
+        if head in containers and len(args) > 1:
+            found = callbacks.get(f"{head} {upper_name(args[1])}", found)
+        return run(args, callback if found is None else found)
 
     return hook
 
