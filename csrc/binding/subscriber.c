@@ -9,7 +9,7 @@
 static const struct {
     const char *name;
     int set;       /* PRC_SUB_CHANNELS ... */
-    int subscribe; /* 1 subscribe, 0 unsubscribe, -1 PING */
+    int subscribe; /* 1 subscribe, 0 unsubscribe, -1 PING, 2 MONITOR */
 } requests[] = {
     {"SUBSCRIBE", PRC_SUB_CHANNELS, 1},
     {"UNSUBSCRIBE", PRC_SUB_CHANNELS, 0},
@@ -18,6 +18,7 @@ static const struct {
     {"SSUBSCRIBE", PRC_SUB_SHARDS, 1},
     {"SUNSUBSCRIBE", PRC_SUB_SHARDS, 0},
     {"PING", 0, -1},
+    {"MONITOR", 0, 2},
 };
 
 /* A new reference to None (Py_NewRef is 3.10's). */
@@ -224,6 +225,8 @@ build_message(SubscriberObject *self)
         return message_dict(st, type, bulk(self, &m.el[0]),
                             bulk(self, &m.el[1]), bulk(self, &m.el[2]));
     case PRC_SUB_KIND_PONG:
+    case PRC_SUB_KIND_MONITOR:
+    case PRC_SUB_KIND_COMMAND:
         return message_dict(st, type, none_ref(), none_ref(),
                             bulk(self, &m.el[0]));
     case PRC_SUB_KIND_ERROR: {
@@ -412,12 +415,13 @@ Subscriber_step(SubscriberObject *self, PyObject *arg)
     return deliver(self, rc, &io);
 }
 
-PyDoc_STRVAR(Subscriber_request_doc,
-             "request($self, args, /)\n--\n\n"
-             "Queue (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE or PING with its\n"
-             "arguments (a tuple, the command first) and send it when that\n"
-             "needs no wait; flush() or the next read sends the rest, after\n"
-             "connecting when nothing is connected.  Never blocks.");
+PyDoc_STRVAR(
+    Subscriber_request_doc,
+    "request($self, args, /)\n--\n\n"
+    "Queue (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING or MONITOR with its\n"
+    "arguments (a tuple, the command first) and send it when that\n"
+    "needs no wait; flush() or the next read sends the rest, after\n"
+    "connecting when nothing is connected.  Never blocks.");
 
 static PyObject *
 Subscriber_request(SubscriberObject *self, PyObject *args_seq)
@@ -451,10 +455,11 @@ Subscriber_request(SubscriberObject *self, PyObject *args_seq)
         }
     }
     if (i == n || (requests[i].subscribe == 1 && a.argc < 2) ||
-        (requests[i].subscribe == -1 && a.argc > 2)) {
+        (requests[i].subscribe == -1 && a.argc > 2) ||
+        (requests[i].subscribe == 2 && a.argc > 1)) {
         PyErr_SetString(PyExc_ValueError,
                         "request() takes (P|S)SUBSCRIBE with names, "
-                        "(P|S)UNSUBSCRIBE, or PING [message]");
+                        "(P|S)UNSUBSCRIBE, PING [message], or MONITOR");
         goto done;
     }
     if (requests[i].subscribe == 1) {
@@ -463,6 +468,8 @@ Subscriber_request(SubscriberObject *self, PyObject *args_seq)
     } else if (requests[i].subscribe == 0) {
         rc = prc_sub_unsubscribe(self->sub, requests[i].set, a.argc - 1,
                                  a.argv + 1, a.argvlen + 1);
+    } else if (requests[i].subscribe == 2) {
+        rc = prc_sub_monitor(self->sub);
     } else {
         rc = prc_sub_ping(self->sub, a.argc > 1 ? a.argv[1] : NULL,
                           a.argc > 1 ? a.argvlen[1] : 0);

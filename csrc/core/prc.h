@@ -1315,7 +1315,11 @@ enum {
     XX(SSUBSCRIBE, "ssubscribe")                                              \
     XX(SUNSUBSCRIBE, "sunsubscribe")                                          \
     XX(PONG, "pong")                                                          \
-    XX(ERROR, "error") /* an error reply (NOPERM ...) */
+    XX(ERROR, "error") /* an error reply (NOPERM ...) */                      \
+    /* After ERROR: no pushed reply is named so.  A monitoring subscriber's   \
+     * (prc_sub_monitor) status lines: */                                     \
+    XX(MONITOR, "monitor") /* MONITOR's +OK */                                \
+    XX(COMMAND, "command") /* a command the server ran, as MONITOR shows */
 #define PRC_SUB_KIND_ENUM(name, str) PRC_SUB_KIND_##name,
 enum { PRC_SUB_KIND_MAP(PRC_SUB_KIND_ENUM) PRC_SUB_KIND_COUNT };
 #undef PRC_SUB_KIND_ENUM
@@ -1334,8 +1338,9 @@ typedef struct prc_sub_elem_s {
 /* A message, split (by PRC_SUB_KIND_*): MESSAGE/SMESSAGE channel, data;
  * PMESSAGE pattern,
  * channel, data; the (un)subscribe kinds channel (nil after an
- * unsubscribe from nothing), count; PONG data; ERROR the line.  Pointers
- * are into the subscriber's buffer: valid until prc_sub_release. */
+ * unsubscribe from nothing), count; PONG data; ERROR the line; MONITOR
+ * and COMMAND the status line ('+').  Pointers are into the subscriber's
+ * buffer: valid until prc_sub_release. */
 typedef struct prc_sub_msg_s {
     int kind; /* PRC_SUB_KIND_* */
     int n;    /* elements in el */
@@ -1402,6 +1407,16 @@ int prc_sub_unsubscribe(prc_sub_t *s, int set, int n, const char *const *names,
 int prc_sub_move(prc_sub_t *s, const char *host, int port);
 /* Send PING (msg NULL: without an argument); its pong is a message. */
 int prc_sub_ping(prc_sub_t *s, const char *msg, size_t len);
+/*
+ * Turn the subscriber into a monitor: MONITOR is sent now (or once
+ * connected) and again after every reconnect; its +OK is a confirmation
+ * (PRC_SUB_KIND_MONITOR, dropped with PRC_SUB_SKIP_CONFIRMS and after a
+ * reconnect, like a resubscription's), and each line the server streams
+ * after it a PRC_SUB_KIND_COMMAND message.  No idle PINGs from then on:
+ * the server would show each one as a command.  Idempotent.  0, or
+ * PRC_ECLOSED, PRC_ENOMEM.
+ */
+int prc_sub_monitor(prc_sub_t *s);
 
 /*
  * The next message (mode PRC_SUB_BUFFERED, _STEP or _WAIT, with

@@ -459,6 +459,27 @@ prc_sub_ping(prc_sub_t *s, const char *msg, size_t len)
 }
 
 int
+prc_sub_monitor(prc_sub_t *s)
+{
+    int rc = 0;
+
+    if (in_child(s)) {
+        return PRC_ECLOSED;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->closed) {
+        rc = PRC_ECLOSED;
+    } else if (!s->monitor) {
+        s->monitor = 1;
+        s->active = 1;
+        rc = prc__sub_request_locked(s, "MONITOR", 0, NULL, NULL);
+    }
+    wake_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int
 prc_sub_move(prc_sub_t *s, const char *host, int port)
 {
     char *copy;

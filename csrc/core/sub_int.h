@@ -54,6 +54,9 @@ int prc__nameset_list(const prc_nameset_t *set, const char **names,
  * pub/sub message, confirmation, pong or error line.
  */
 int prc__sub_parse_push(const char *b, size_t len, prc_sub_msg_t *m);
+/* The same on a monitoring connection, where a status line other than
+ * PONG is MONITOR's +OK or a command the server ran. */
+int prc__sub_parse_monitor(const char *b, size_t len, prc_sub_msg_t *m);
 
 /* ---- the subscriber (sub.c, subconn.c) --------------------------------- */
 
@@ -92,6 +95,8 @@ struct prc_sub_s {
     int active;            /* subscribed since a subscribe request, until an
                               unsubscribe confirmation leaves nothing (as
                               redis-py's subscribed) */
+    int monitor;           /* prc_sub_monitor ran: MONITOR on every
+                              connection, kept until closed */
     int64_t last_rx;       /* bytes last arrived (or the connect) */
     int64_t expect_by;     /* bytes must arrive by then; 0: none awaited */
     int64_t retry_at;      /* BACKOFF: connect again then */
@@ -125,7 +130,7 @@ struct prc_sub_s {
 extern const char *const prc__sub_subscribe_cmd[3];
 extern const char *const prc__sub_unsubscribe_cmd[3];
 
-/* Anything in any of the sets? (mu held) */
+/* Anything in any of the sets, or monitoring? (mu held) */
 int prc__sub_has_names(const prc_sub_t *s);
 /* Append "cmd names..." as one command (the core's writer): 0, or
  * PRC_ENOMEM / PRC_ETOOBIG with nothing appended. */

@@ -62,7 +62,8 @@ prc__sub_put_command(prc_wbuf_t *wb, const char *cmd, int n,
 int
 prc__sub_has_names(const prc_sub_t *s)
 {
-    return s->sets[0].n > 0 || s->sets[1].n > 0 || s->sets[2].n > 0;
+    return s->sets[0].n > 0 || s->sets[1].n > 0 || s->sets[2].n > 0 ||
+           s->monitor;
 }
 
 static void
@@ -286,6 +287,12 @@ ready(prc_sub_t *s)
     for (set = 0; rc == 0 && set < 3; set++) {
         rc = put_set(s, set, owed);
     }
+    if (rc == 0 && s->monitor) {
+        rc = prc__sub_put_command(&s->out, "MONITOR", 0, NULL, NULL);
+        if (rc == 0 && owed) {
+            rc = owe(s, 1);
+        }
+    }
     if (rc == 0) {
         rc = prc_wbuf_append(&s->out, s->later.buf, s->later.len);
     }
@@ -375,9 +382,9 @@ take_reply(prc_sub_t *s, int flags)
         if (k == 0) {
             return 0;
         }
-        if (prc__sub_parse_push(c->rbuf + c->framer.reply_start,
-                                c->framer.pos - c->framer.reply_start,
-                                m) != 0) {
+        if ((s->monitor ? prc__sub_parse_monitor : prc__sub_parse_push)(
+                c->rbuf + c->framer.reply_start,
+                c->framer.pos - c->framer.reply_start, m) != 0) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "a reply that is no pub/sub message on a "
                                    "subscribed connection");
@@ -386,6 +393,7 @@ take_reply(prc_sub_t *s, int flags)
         case PRC_SUB_KIND_MESSAGE:
         case PRC_SUB_KIND_PMESSAGE:
         case PRC_SUB_KIND_SMESSAGE:
+        case PRC_SUB_KIND_COMMAND:
             atomic_fetch_add_explicit(&s->st_messages, 1,
                                       memory_order_relaxed);
             return PRC_SUB_MESSAGE;
@@ -396,6 +404,11 @@ take_reply(prc_sub_t *s, int flags)
             return PRC_SUB_MESSAGE;
         case PRC_SUB_KIND_ERROR:
             owed_to_resub(s, 1);
+            return PRC_SUB_MESSAGE;
+        case PRC_SUB_KIND_MONITOR:
+            if (owed_to_resub(s, 0) || (flags & PRC_SUB_SKIP_CONFIRMS)) {
+                continue;
+            }
             return PRC_SUB_MESSAGE;
         case PRC_SUB_KIND_SSUBSCRIBE:
         case PRC_SUB_KIND_SUNSUBSCRIBE:
@@ -449,6 +462,9 @@ int
 prc__sub_step_locked(prc_sub_t *s, int mode, int flags, int flush_only,
                      prc_sub_io_t *io)
 {
+    /* A monitor sends no idle PINGs: each would show as a command. */
+    int64_t health_ns = s->monitor ? 0 : s->health_ns;
+
     if (s->move_host != NULL) {
         apply_move(s);
     }
@@ -568,22 +584,21 @@ prc__sub_step_locked(prc_sub_t *s, int mode, int flags, int flush_only,
             unanswered(s);
             continue;
         }
-        if (s->expect_by == 0 && s->health_ns > 0 &&
-            now - s->last_rx >= s->health_ns) {
+        if (s->expect_by == 0 && health_ns > 0 &&
+            now - s->last_rx >= health_ns) {
             const char *arg = SUB_HEALTH_TOKEN;
             size_t len = sizeof(SUB_HEALTH_TOKEN) - 1;
             if (prc__sub_put_command(&s->out, "PING", 1, &arg, &len) != 0) {
                 return PRC_ENOMEM;
             }
             atomic_fetch_add(&s->st_health, 1);
-            s->expect_by =
-                now + (s->reply_ns > 0 ? s->reply_ns : s->health_ns);
+            s->expect_by = now + (s->reply_ns > 0 ? s->reply_ns : health_ns);
             continue;
         }
         io->fd = s->conn->fd;
-        io->deadline = s->expect_by != 0  ? s->expect_by
-                       : s->health_ns > 0 ? s->last_rx + s->health_ns
-                                          : PRC_NO_DEADLINE;
+        io->deadline = s->expect_by != 0 ? s->expect_by
+                       : health_ns > 0   ? s->last_rx + health_ns
+                                         : PRC_NO_DEADLINE;
         return rc > 0 ? rc : PRC_WANT_READ;
     }
 }

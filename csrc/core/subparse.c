@@ -155,3 +155,21 @@ prc__sub_parse_push(const char *b, size_t len, prc_sub_msg_t *m)
         return shaped(m, "$:", 1) ? 0 : -1;
     }
 }
+
+int
+prc__sub_parse_monitor(const char *b, size_t len, prc_sub_msg_t *m)
+{
+    size_t pos = 0;
+
+    if (b[0] != '+' || (len == 7 && memcmp(b, "+PONG\r\n", 7) == 0)) {
+        return prc__sub_parse_push(b, len, m);
+    }
+    if (elem_at(b, len, &pos, &m->el[0]) != 0) {
+        return -1;
+    }
+    m->n = 1;
+    m->kind = m->el[0].len == 2 && memcmp(m->el[0].p, "OK", 2) == 0
+                  ? PRC_SUB_KIND_MONITOR
+                  : PRC_SUB_KIND_COMMAND;
+    return 0;
+}

@@ -52,6 +52,7 @@ from .spellings import AsyncItemMethods, AsyncResetNames
 
 if TYPE_CHECKING:
     from ..pubsub.aio import AsyncPubSub
+    from ..pubsub.monitor import AsyncMonitor
 
 logger = logging.getLogger("pyredisclient")
 
@@ -350,6 +351,13 @@ class AsyncRedisClient(  # type: ignore[misc]
 
             return AsyncSentinelPubSub(core_options, self._sentinel, **py_options)
         return AsyncPubSub(core_options, **py_options)
+
+    def monitor(self) -> AsyncMonitor:
+        """redis.asyncio's ``Monitor``: ``async with client.monitor() as m: await
+        m.next_command()``; see :mod:`pyredisclient.pubsub.monitor`."""
+        from ..pubsub.monitor import AsyncMonitor, confirm_timeout
+
+        return AsyncMonitor(self.pubsub(), confirm_timeout(self._config))
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:
         """A pipeline whose ``await execute()`` sends everything in one write."""

@@ -48,6 +48,7 @@ from pyredisclient.commands.types import (
 )
 from pyredisclient.config import RedisConfig
 from pyredisclient.pubsub.aio import AsyncPubSub
+from pyredisclient.pubsub.monitor import AsyncMonitor
 
 logger: logging.Logger
 
@@ -145,6 +146,7 @@ class AsyncRedisClient:
         **kwargs: Any,
     ) -> AsyncIterator[Any]: ...
     def pubsub(self, ignore_subscribe_messages: bool = False, **options: Any) -> AsyncPubSub: ...
+    def monitor(self) -> AsyncMonitor: ...
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline: ...
     async def transaction(
         self,

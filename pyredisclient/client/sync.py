@@ -22,6 +22,7 @@ from .spellings import ItemMethods
 
 if TYPE_CHECKING:
     from ..pubsub import PubSub
+    from ..pubsub.monitor import Monitor
 
 logger = logging.getLogger("pyredisclient")
 
@@ -190,6 +191,14 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
 
             return SentinelPubSub(core_options, self._sentinel, **py_options)
         return PubSub(core_options, **py_options)
+
+    def monitor(self) -> Monitor:
+        """redis-py's ``Monitor``: ``with client.monitor() as m: m.next_command()``
+        shows every command the server runs, on a connection of its own that
+        reconnects; see :mod:`pyredisclient.pubsub.monitor`."""
+        from ..pubsub.monitor import Monitor, confirm_timeout
+
+        return Monitor(self.pubsub(), confirm_timeout(self._config))
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Queue commands and send them with one write; ``execute()`` reads all replies.

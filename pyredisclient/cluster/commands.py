@@ -412,6 +412,17 @@ class ClusterNodes:
         self._state.set_default(name)
         return True
 
+    def monitor(self, target_node: Any = None) -> Any:
+        """redis-py's cluster ``monitor(target_node=None)``: the MONITOR stream of one
+        node (a ClusterNode, ``"host:port"`` or ``(host, port)``; the default node
+        when None), from that node's standalone client (a ``Monitor``, or an
+        ``AsyncMonitor`` on the asyncio client): see
+        :mod:`pyredisclient.pubsub.monitor`."""
+        name = self.get_default_node().name if target_node is None else node_name_of(target_node)
+        if name is None or name in _CONSTANTS:
+            raise DataError(f"monitor() takes one node, not {target_node!r}")
+        return self._state.client(name).monitor()
+
     def get_node(
         self, host: str | None = None, port: int | None = None, node_name: str | None = None
     ) -> ClusterNode | None:

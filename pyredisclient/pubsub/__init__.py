@@ -36,17 +36,30 @@ subscription owns one connection, outside the client's pool, that reconnects by 
   under the prefix only (its glob characters escaped), ``publish`` prefixes too, and
   messages name their channels without the prefix. ``key_prefix_channels=False`` turns
   this off for a client whose channels are shared with others.
+
+``client.monitor()`` (:class:`Monitor`, :class:`AsyncMonitor`) runs MONITOR on the same
+kind of connection: :mod:`pyredisclient.pubsub.monitor`.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from .base import ChannelT, Handler, PubSubStats
+from .monitor import AsyncMonitor, Monitor
 from .sync import PubSub, PubSubWorkerThread
 
 if TYPE_CHECKING:
     from .aio import AsyncPubSub
 
-__all__ = ["AsyncPubSub", "ChannelT", "Handler", "PubSub", "PubSubStats", "PubSubWorkerThread"]
+__all__ = [
+    "AsyncMonitor",
+    "AsyncPubSub",
+    "ChannelT",
+    "Handler",
+    "Monitor",
+    "PubSub",
+    "PubSubStats",
+    "PubSubWorkerThread",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,15 +5,17 @@
 #include "sub_int.h"
 #include "task.h"
 
-/* Parse the reply s: its kind's name and elements, or "-1". */
+/* Parse the reply s (as a monitoring connection's with `monitor`): its
+ * kind's name and elements, or "-1". */
 static void
-parsed(const char *s, char *out, size_t cap)
+parsed_as(const char *s, int monitor, char *out, size_t cap)
 {
     prc_sub_msg_t m;
     size_t n;
     int i;
 
-    if (prc__sub_parse_push(s, strlen(s), &m) != 0) {
+    if ((monitor ? prc__sub_parse_monitor : prc__sub_parse_push)(s, strlen(s),
+                                                                 &m) != 0) {
         snprintf(out, cap, "-1");
         return;
     }
@@ -26,6 +28,12 @@ parsed(const char *s, char *out, size_t cap)
                                                (int)m.el[i].len, m.el[i].p);
         n += k > 0 ? (size_t)k : 0;
     }
+}
+
+static void
+parsed(const char *s, char *out, size_t cap)
+{
+    parsed_as(s, 0, out, cap);
 }
 
 TEST_IMPL(subparse_push)
@@ -64,6 +72,30 @@ TEST_IMPL(subparse_push)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         parsed(cases[i][0], t, sizeof(t));
+        ASSERT_STR_EQ(t, cases[i][1]);
+    }
+    return TEST_OK;
+}
+
+TEST_IMPL(subparse_monitor)
+{
+    static const char *const cases[][2] = {
+        {"+OK\r\n", "monitor OK"},
+        {"+1.5 [0 127.0.0.1:5] \"GET\" \"k\"\r\n",
+         "command 1.5 [0 127.0.0.1:5] \"GET\" \"k\""},
+        {"+OKAY\r\n", "command OKAY"},
+        /* What a subscribed connection parses stays the same. */
+        {"+PONG\r\n", "pong "},
+        {"-NOPERM no\r\n", "error NOPERM no"},
+        {"*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n", "message a hi"},
+        {":1\r\n", "-1"},
+        {"+\r\n", "command "},
+    };
+    char t[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        parsed_as(cases[i][0], 1, t, sizeof(t));
         ASSERT_STR_EQ(t, cases[i][1]);
     }
     return TEST_OK;

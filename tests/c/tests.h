@@ -224,6 +224,7 @@
     XX(subset_order)                                                          \
     XX(subset_alloc)                                                          \
     XX(subparse_push)                                                         \
+    XX(subparse_monitor)                                                      \
     /* writer.c */                                                            \
     XX(writer_integers)                                                       \
     XX(writer_commands)                                                       \

@@ -496,6 +496,7 @@ from pyredisclient import RedisClient
 from pyredisclient.aio import AsyncPipeline, AsyncRedisClient
 from pyredisclient.commands import CoreCommands
 from pyredisclient.pipeline import Pipeline
+from pyredisclient.pubsub import AsyncMonitor, Monitor
 
 
 async def use(c: AsyncRedisClient) -> None:
@@ -519,6 +520,11 @@ async def use(c: AsyncRedisClient) -> None:
         assert_type(c2, AsyncRedisClient)
     assert_type(await c.health_check(deep=True), Dict[str, Any])
     assert_type(c.pool_stats(), Dict[str, int])
+    async with c.monitor() as m:
+        assert_type(m, AsyncMonitor)
+        assert_type(await m.next_command(timeout=1), Optional[Dict[str, Any]])
+        async for info in m.listen():
+            assert_type(info["args"], Any)
     await c.aclose()
 
 
@@ -531,6 +537,8 @@ async def mistakes(c: AsyncRedisClient) -> None:
     wrong: str = await c.incr("k")  # E: assignment
     await c.pipeline().get("a")  # E: misc
     sync: CoreCommands = c  # E: assignment
+    with c.monitor():  # E: attr-defined
+        pass
 
 
 def use_sync(c: RedisClient) -> None:
@@ -548,6 +556,9 @@ def use_sync(c: RedisClient) -> None:
     assert_type(len(pipe), int)
     assert_type(pipe.multi(), None)
     assert_type(pipe.reset(), None)
+    with c.monitor() as m:
+        assert_type(m, Monitor)
+        assert_type(m.next_command(), Optional[Dict[str, Any]])
 
 
 def watch_mode(c: RedisClient) -> int:

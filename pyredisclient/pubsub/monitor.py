@@ -1,0 +1,281 @@
+"""MONITOR: every command the server runs, as redis-py's ``client.monitor()`` shows it.
+
+``with client.monitor() as m: m.next_command()`` (and ``async with`` on the asyncio
+client) streams the commands a server runs, from every client, as redis-py's dicts:
+``time``, ``db``, ``client_address``, ``client_port``, ``client_type`` (``"tcp"``,
+``"unix"``, ``"lua"`` or ``"unknown"``) and ``command`` (the arguments as MONITOR
+quotes them, joined by spaces). One key more than redis-py: ``args``, the arguments as
+the bytes the command carried (MONITOR's escapes undone).
+
+The stream runs on a connection of its own, outside the client's pool: the C
+subscriber in its monitor mode (``_core.Subscriber.request(("MONITOR",))``), which
+reconnects after a loss and sends MONITOR again, as a subscription resubscribes.
+Commands run while it was down are not shown (the server keeps none); the loss and the
+return are logged on the ``pyredisclient`` logger. Entering the ``with`` waits for the
+server's ``OK``, so every command sent after it is seen. A monitor sends no health-check
+PINGs (each would show as a command).
+
+MONITOR costs the server a copy of every command for each monitor: a tool for tests and
+debugging, not for production traffic.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Tuple, Type
+
+from ..exceptions import ConnectionError, RedisError
+
+if TYPE_CHECKING:
+    from .aio import AsyncPubSub
+    from .sync import PubSub
+
+__all__ = ["AsyncMonitor", "Monitor", "MonitorCommandInfo", "parse_monitor_line"]
+
+#: What next_command returns: redis-py's keys, and ``args``.
+MonitorCommandInfo = Dict[str, Any]
+
+# "<seconds> [<db> <client>] <quoted arguments>"; the client may hold "]" ("[::1]:5").
+_LINE = re.compile(r"(\d+(?:\.\d+)?) \[(\d+) (.*?)\](?: (.*)|$)", re.S)
+_ESCAPES = {"n": 10, "r": 13, "t": 9, "a": 7, "b": 8, "\\": 92, '"': 34}
+
+
+def _arguments(text: str) -> Tuple[List[str], List[bytes]]:
+    """MONITOR's quoted arguments (``"SET" "k\\x92"``): each as quoted (escapes
+    kept) and as the bytes it stands for."""
+    quoted: List[str] = []
+    values: List[bytes] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] != '"':
+            i += 1  # the space between arguments
+            continue
+        start = i = i + 1
+        value = bytearray()
+        while i < n and text[i] != '"':
+            c = text[i]
+            if c == "\\" and i + 1 < n:
+                e = text[i + 1]
+                if e == "x" and i + 3 < n:
+                    try:
+                        value.append(int(text[i + 2 : i + 4], 16))
+                        i += 4
+                        continue
+                    except ValueError:
+                        pass
+                value.append(_ESCAPES.get(e, ord(e) & 0xFF))
+                i += 2
+                continue
+            value.append(ord(c) & 0xFF)
+            i += 1
+        quoted.append(text[start:i])
+        values.append(bytes(value))
+        i += 1  # the closing quote
+    return quoted, values
+
+
+def parse_monitor_line(line: Any) -> MonitorCommandInfo:
+    """One line of MONITOR's stream (bytes or str) as redis-py's dict, plus ``args``.
+
+    ``command`` is what redis-py gives: each argument as MONITOR quotes it, joined by
+    spaces, with ``\\"`` shown as ``"`` (so ``GET foo\\x92`` for the key
+    ``b"foo\\x92"``); ``args`` holds the arguments' bytes. RedisError for a line
+    that is no MONITOR output."""
+    text = line.decode("ascii", "replace") if isinstance(line, (bytes, bytearray)) else line
+    m = _LINE.match(text)
+    if m is None:
+        raise RedisError(f"not a MONITOR line: {text[:200]!r}")
+    stamp, db, client, rest = m.groups()
+    quoted, args = _arguments(rest or "")
+    if client == "lua":
+        address, port, kind = "lua", "", "lua"
+    elif client.startswith("unix"):
+        address, port, kind = "unix", client[5:], "unix"
+    elif not client:
+        address, port, kind = "", "", "unknown"
+    else:
+        address, _, port = client.rpartition(":")  # rpartition: IPv6 has colons
+        kind = "tcp"
+    return {
+        "time": float(stamp),
+        "db": int(db),
+        "client_address": address,
+        "client_port": port,
+        "client_type": kind,
+        "command": " ".join(quoted).replace('\\"', '"'),
+        "args": args,
+    }
+
+
+def confirm_timeout(config: Any) -> float | None:
+    """How long entering a monitor waits for MONITOR's OK: a connect and a reply
+    (socket_connect_timeout + socket_timeout; None when both are None)."""
+    parts = [t for t in (config.socket_connect_timeout, config.socket_timeout) if t is not None]
+    return sum(parts) if parts else None
+
+
+def _refused(pubsub: Any, timeout: float | None) -> ConnectionError:
+    stats = pubsub.stats()
+    return ConnectionError(
+        f"MONITOR was not confirmed within {timeout:g} s "
+        f"({stats['connects']} connects, {stats['disconnects']} lost or failed): "
+        "the server is unreachable or not answering"
+    )
+
+
+class Monitor:
+    """redis-py's ``Monitor``: ``with client.monitor() as m`` then
+    :meth:`next_command` or :meth:`listen`. See :mod:`pyredisclient.pubsub.monitor`.
+    One thread reads at a time; :meth:`close` from any thread ends a wait."""
+
+    def __init__(self, pubsub: PubSub, timeout: float | None) -> None:
+        self._pubsub = pubsub
+        self._timeout = timeout
+        self._started = False
+
+    def __enter__(self) -> Monitor:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._pubsub.closed
+
+    def start(self) -> None:
+        """Send MONITOR and wait for its OK (the client's connect timeout plus its
+        socket timeout): ConnectionError when none comes, the server's error (an ACL
+        without MONITOR: NoPermissionError) when it refuses. Both close the monitor.
+        Entering the ``with`` calls it; a second call does nothing."""
+        if self._started:
+            return
+        pubsub = self._pubsub
+        pubsub._sub.request(("MONITOR",))
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        try:
+            pubsub._sub.flush()
+            while True:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                msg = pubsub.get_message(timeout=left)
+                if msg is not None and msg["type"] == "monitor":
+                    break
+                if msg is None and left is not None and left <= 0:
+                    raise _refused(pubsub, self._timeout)
+        except BaseException:
+            self.close()
+            raise
+        self._started = True
+
+    def next_command(self, timeout: float | None = None) -> MonitorCommandInfo | None:
+        """The next command the server ran, waiting up to ``timeout`` seconds (None:
+        no limit), or None after the timeout or when :meth:`close` ends the wait (a
+        call after close raises ConnectionError, as on a closed PubSub)."""
+        self.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            msg = self._pubsub.get_message(timeout=left)
+            if msg is not None and msg["type"] == "command":
+                return parse_monitor_line(msg["data"])
+            if self._pubsub.closed or (msg is None and left is not None and left <= 0):
+                return None
+
+    def listen(self) -> Iterator[MonitorCommandInfo]:
+        """The commands as they come, until :meth:`close`."""
+        while True:
+            info = self.next_command()
+            if info is None:
+                return
+            yield info
+
+    def close(self) -> None:
+        """Close the connection (idempotent); a wait in another thread returns None."""
+        self._pubsub.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
+
+
+class AsyncMonitor:
+    """The asyncio twin of :class:`Monitor`: ``async with client.monitor() as m``,
+    ``await m.next_command()``, ``async for info in m.listen()``."""
+
+    def __init__(self, pubsub: AsyncPubSub, timeout: float | None) -> None:
+        self._pubsub = pubsub
+        self._timeout = timeout
+        self._started = False
+
+    async def __aenter__(self) -> AsyncMonitor:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._pubsub.closed
+
+    async def start(self) -> None:
+        """Send MONITOR and wait for its OK, as :meth:`Monitor.start`."""
+        if self._started:
+            return
+        pubsub = self._pubsub
+        pubsub._sub.request(("MONITOR",))
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        try:
+            await pubsub._flush()
+            while True:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                msg = await pubsub.get_message(timeout=left)
+                if msg is not None and msg["type"] == "monitor":
+                    break
+                if msg is None and left is not None and left <= 0:
+                    raise _refused(pubsub, self._timeout)
+        except BaseException:
+            await self.aclose()
+            raise
+        self._started = True
+
+    async def next_command(self, timeout: float | None = None) -> MonitorCommandInfo | None:
+        """The next command the server ran, as :meth:`Monitor.next_command`."""
+        await self.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            msg = await self._pubsub.get_message(timeout=left)
+            if msg is not None and msg["type"] == "command":
+                return parse_monitor_line(msg["data"])
+            if self._pubsub.closed or (msg is None and left is not None and left <= 0):
+                return None
+
+    async def listen(self) -> AsyncIterator[MonitorCommandInfo]:
+        """The commands as they come, until :meth:`aclose`."""
+        while True:
+            info = await self.next_command()
+            if info is None:
+                return
+            yield info
+
+    async def aclose(self) -> None:
+        """Close the connection (idempotent); a waiting task gets None."""
+        await self._pubsub.aclose()
+
+    close = aclose
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
