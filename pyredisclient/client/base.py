@@ -381,6 +381,11 @@ class ClientBase:
             view = self.__dict__["_pool_view"] = PoolView(self._config)
         return view
 
+    def get_connection_kwargs(self) -> Dict[str, Any]:
+        """redis-py's: ``connection_pool.connection_kwargs`` (the password as a
+        credential provider, never in clear)."""
+        return self.connection_pool.connection_kwargs
+
     @property
     def key_prefix(self) -> str | bytes | None:
         """The prefix every key is confined to, or None."""

@@ -12,6 +12,7 @@ from ..client.locking import AsyncLockMethods
 from ..client.scaniter import AsyncScanIters
 from ..client.spellings import AsyncItemMethods
 from ..commands.types import Callback
+from ..exceptions import DataError
 from .base import ClusterBase
 from .commands import Targeted
 from .errors import ClusterError
@@ -125,6 +126,8 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, Asy
         **options: Any,
     ) -> AsyncClusterPubSub:
         """RedisClusterClient.pubsub() for asyncio: the coroutine methods of AsyncPubSub."""
+        if (host is None) != (port is None):
+            raise DataError("pubsub() takes host and port together")
         if node is None and host is not None:
             node = (host, port)
         return AsyncClusterPubSub(self, ignore_subscribe_messages, node, **options)

@@ -452,6 +452,14 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         smap = yield from self._map_steps()
         if not smap.primaries:
             raise ClusterError("the cluster has no primary serving slots")
+        if info.name == "PUBLISH" and len(args) > 1:
+            # Every node hears a PUBLISH; the one serving the channel's slot is where
+            # redis-py sends it and where a subscription made without a node listens
+            # (cluster/pubsub.py), so the count of receivers includes them, and
+            # publishing spreads over the primaries. An unserved slot: the default.
+            slot = key_slot(args[1])
+            if smap.slots[slot] is not None:
+                return (yield from self._slot_steps(slot, args))
         if info.request not in ("all_shards", "all_nodes") or info.name in ONE_NODE:
             return (yield from self._default_node_steps(smap, args, info.replay_safe))
         nodes = smap.primaries if info.request == "all_shards" else smap.nodes

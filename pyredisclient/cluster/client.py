@@ -12,6 +12,7 @@ from ..client import RedisClient
 from ..client.locking import LockMethods
 from ..client.spellings import ItemMethods
 from ..commands.types import Callback
+from ..exceptions import DataError
 from .base import ClusterBase
 from .commands import Targeted
 from .drive import drive_all
@@ -158,10 +159,13 @@ class RedisClusterClient(ClusterBase, LockMethods, ItemMethods):
         **options: Any,
     ) -> ClusterPubSub:
         """A subscription across the cluster (redis-py's PubSub API): ``subscribe``
-        and ``psubscribe`` on one node (a random primary, or ``node``: a ClusterNode,
-        ``"host:port"``, or ``host`` and ``port``, as redis-py's cluster takes it),
+        and ``psubscribe`` on one node (the primary serving the first name's slot,
+        or ``node``: a ClusterNode, ``"host:port"``, or ``host`` and ``port``, as
+        redis-py's cluster takes it),
         ``ssubscribe`` on the nodes serving the shard channels' slots, following slot
         moves; see :mod:`pyredisclient.cluster.pubsub`."""
+        if (host is None) != (port is None):
+            raise DataError("pubsub() takes host and port together")
         if node is None and host is not None:
             node = (host, port)
         return ClusterPubSub(self, ignore_subscribe_messages, node, **options)

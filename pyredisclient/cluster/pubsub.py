@@ -2,9 +2,10 @@
 (:class:`AsyncClusterPubSub`), with the methods and messages of a standalone
 subscription (:mod:`pyredisclient.pubsub`).
 
-* ``subscribe``/``psubscribe`` go to one node (a random primary, or the node given as
-  redis-py's ``pubsub(node)`` takes it): a cluster broadcasts classic pub/sub to every
-  node, so one connection hears every PUBLISH.
+* ``subscribe``/``psubscribe`` go to one node: the primary serving the slot of the
+  first name subscribed (as redis-py places it, and where ``publish()`` sends that
+  channel), or the node given as redis-py's ``pubsub(node)`` takes it. A cluster
+  broadcasts classic pub/sub to every node, so one connection hears every PUBLISH.
 * ``ssubscribe`` groups the shard channels by the primary serving their slot and
   subscribes on one connection per such node, one SSUBSCRIBE per slot; ``get_message``,
   ``listen`` and ``run`` merge the messages of every connection.
@@ -84,6 +85,10 @@ class _Sharded:
     ) -> None:
         state = cluster._state
         smap = state.map
+        #: Named by the caller (redis-py's pubsub(node)); else the first classic
+        #: subscribe places the connection (_place_classic).
+        self._fixed = node is not None
+        self._placed = False
         if node is not None:  # redis-py's pubsub(node) / pubsub(host=, port=)
             name = node_name_of(node)
             if name is None or (smap is not None and name not in smap.nodes):
@@ -106,6 +111,9 @@ class _Sharded:
         # subscriptions made to follow a move, which the caller does not see.
         self._owed: Dict[Tuple[str, Any], int] = {}
         self._quiet: Dict[Tuple[str, Any], int] = {}
+        # (node, channel): sunsubscribe confirmations owed to the caller's
+        # SUNSUBSCRIBE, told apart from those a node pushes when a slot leaves it.
+        self._unsubbed: Dict[Tuple[str, Any], int] = {}
         self._dropped: set[Any] = set()  # channels a node pushed sunsubscribe for
         self._recheck = False  # the placement is to be checked against the map
         self._disconnects: Dict[str, int] = {}
@@ -136,9 +144,12 @@ class _Sharded:
                 total[k] = total.get(k, 0) + v
         return total
 
-    def get_pubsub_node(self) -> ClusterNode:
+    def get_pubsub_node(self) -> ClusterNode | None:
         """redis-py's: the node of the classic (SUBSCRIBE/PSUBSCRIBE) connection, as a
-        ClusterNode (``node`` is its ``"host:port"``)."""
+        ClusterNode (``node`` is its ``"host:port"``); None until the first
+        subscribe places it, unless ``pubsub(node)`` named it."""
+        if not (self._fixed or self._placed):
+            return None
         host, port = split_name(self.node)
         found = ClusterNode(host, port)
         found._owner = self._cluster
@@ -146,8 +157,44 @@ class _Sharded:
 
     def get_redis_connection(self) -> Any:
         """redis-py's: the standalone client of :meth:`get_pubsub_node` (for its
-        commands; the subscription has a connection of its own)."""
+        commands; the subscription has a connection of its own), or None while
+        that is None."""
+        if not (self._fixed or self._placed):
+            return None
         return self._cluster._state.client(self.node)
+
+    def _subscribe_request(
+        self, which: Tuple[int, str, str], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> Tuple[Tuple[Any, ...], List[Tuple[Any, Handler | None]]]:
+        request, names = super()._subscribe_request(which, args, kwargs)  # type: ignore[misc]
+        if which is not SHARDS and not (self._fixed or self._placed):
+            self._place_classic(request[1])
+        return request, names
+
+    def _placement_steps(self, which: Tuple[int, str, str]) -> Steps[None]:
+        """Before a classic subscribe that will place the connection: read the slot
+        map if it was never read (one try of each seed: an outage never fails a
+        subscribe, the connection then stays where it is)."""
+        if which is SHARDS or self._fixed or self._placed or self._cluster._state.map:
+            return
+        try:
+            yield from self._cluster._refresh_steps(force=True)
+        except RedisError:
+            pass
+
+    def _place_classic(self, wire: bytes) -> None:
+        """Before the first SUBSCRIBE/PSUBSCRIBE of a subscription made without a node:
+        move the classic connection to the primary serving the first name's slot, as
+        redis-py places it. Any node hears every PUBLISH; this one is where
+        ``publish()`` of that channel goes too, so its count of receivers includes
+        this subscription (and redis-py's subscriptions to it). Kept where it is
+        while the slot map is unknown or the slot unserved."""
+        self._placed = True
+        smap = self._cluster._state.map
+        owner = smap.slots[key_slot(wire)] if smap is not None else None
+        if owner is not None and owner != self.node:
+            self.node = owner
+            self._sub.move(*split_name(owner))
 
     def shard_nodes(self) -> Dict[Any, str]:
         """The node each shard channel is subscribed on (``host:port``)."""
@@ -199,18 +246,20 @@ class _Sharded:
         return list(touched.values())
 
     def _ssubscribe_steps(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Steps[None]:
-        request, names = self._subscribe_request(SHARDS, args, kwargs)  # type: ignore[attr-defined]
+        request, names = self._subscribe_request(SHARDS, args, kwargs)
         smap = yield from self._cluster._map_steps()
         with self._mu:
             touched = self._place(request[1:], smap, quiet=False)
         self._added(SHARDS, names)  # type: ignore[attr-defined]
-        yield self._send(touched)
+        yield self._send_subs(touched)
 
     def _sunsubscribe_steps(self, args: Tuple[Any, ...]) -> Steps[None]:
         request, keys = self._unsubscribe_request(SHARDS, args)  # type: ignore[attr-defined]
         touched: List[Subscriber] = []
         if keys is None:
             with self._mu:
+                for key, (_, was_on) in self._assign.items():
+                    self._owe_unsubscribe(was_on, key)
                 self._assign.clear()
                 self._quiet.clear()
                 self._owed.clear()
@@ -230,12 +279,20 @@ class _Sharded:
                     node = known[1] if known is not None else smap.slots[slot]
                     groups.setdefault((node, slot), []).append(wire)
                 for (node, _), group in groups.items():
-                    on = self._shards.get(node) if node is not None else None
-                    if on is not None:  # else: never subscribed there
-                        on.request(("SUNSUBSCRIBE", *group))
-                        touched.append(on)
+                    if node is None or node not in self._shards:
+                        continue  # never subscribed there
+                    for wire in group:
+                        self._owe_unsubscribe(node, self._key(wire))  # type: ignore[attr-defined]
+                    self._shards[node].request(("SUNSUBSCRIBE", *group))
+                    touched.append(self._shards[node])
         self._removed(SHARDS, keys)  # type: ignore[attr-defined]
-        yield self._send(touched)
+        yield self._send_subs(touched)
+
+    def _owe_unsubscribe(self, node: str, key: Any) -> None:
+        """The caller's SUNSUBSCRIBE of ``key`` on ``node``: its confirmation is the
+        caller's, even when the channel is subscribed again before it comes (mu
+        held)."""
+        self._unsubbed[(node, key)] = self._unsubbed.get((node, key), 0) + 1
 
     # -- following moves -----------------------------------------------------------------
 
@@ -323,6 +380,10 @@ class _Sharded:
         kind = msg["type"]
         if kind == "reconnect":
             msg["data"]["node"] = self.node if node is None else node
+            if node is not None:  # what a lost connection owed never comes now
+                with self._mu:
+                    for at in [at for at in self._unsubbed if at[0] == node]:
+                        del self._unsubbed[at]
             return True
         if node is None or kind not in ("ssubscribe", "sunsubscribe"):
             return not (skip and kind in _CONFIRMS)
@@ -332,6 +393,8 @@ class _Sharded:
                 if _take(self._quiet, (node, key)):
                     return False
                 _take(self._owed, (node, key))
+            elif _take(self._unsubbed, (node, key)):
+                pass  # the caller's
             else:
                 placed = self._assign.get(key)
                 if placed is not None:
@@ -342,8 +405,11 @@ class _Sharded:
 
     # -- reading all connections ---------------------------------------------------------
 
-    def _read_steps(self, skip: bool, timeout: float | None) -> Steps[Dict[str, Any] | None]:
-        """The next message for the caller from any connection, waiting up to
+    def _read_steps(
+        self, skip: bool, timeout: float | None, only: str | None = None
+    ) -> Steps[Dict[str, Any] | None]:
+        """The next message for the caller from any connection (``only``: from that
+        node's shard connection; None at once when it has none), waiting up to
         ``timeout`` (None: no limit), or None; a handler's message goes to it."""
         deadline = None if timeout is None else time.monotonic() + timeout
         skip = skip or self.ignore_subscribe_messages
@@ -352,8 +418,13 @@ class _Sharded:
                 return None
             yield from self._follow_steps()
             with self._mu:
-                subs: List[Tuple[str | None, Subscriber]] = [(None, self._sub)]
-                subs += list(self._shards.items())
+                subs: List[Tuple[str | None, Subscriber]]
+                if only is None:
+                    subs = [(None, self._sub), *self._shards.items()]
+                elif only in self._shards:
+                    subs = [(only, self._shards[only])]
+                else:
+                    return None
             self._turn = turn = (self._turn + 1) % len(subs)
             subs = subs[turn:] + subs[:turn]  # no connection starves the others
             waits: List[Wait] = []
@@ -400,7 +471,7 @@ class _Sharded:
 
     # -- hooks -------------------------------------------------------------------------
 
-    def _send(self, subs: List[Subscriber]) -> Any:
+    def _send_subs(self, subs: List[Subscriber]) -> Any:
         """Send what the connections queued (or an awaitable doing it)."""
         raise NotImplementedError
 
@@ -416,6 +487,16 @@ class _Sharded:
             finalizers = list(self._finalizers)
         for finalizer in finalizers:
             finalizer()
+
+
+def _target(node: Any) -> str | None:
+    """get_sharded_message's ``target_node`` as ``"host:port"`` (None: any node)."""
+    if node is None:
+        return None
+    name = node_name_of(node)
+    if name is None:
+        raise DataError(f"target_node: {node!r} names no node")
+    return name
 
 
 def _take(counts: Dict[Tuple[str, Any], int], at: Tuple[str, Any]) -> bool:
@@ -456,6 +537,12 @@ class ClusterPubSub(_Sharded, PubSub):
         weakref.finalize(self, _close_fds, self._pipe)
         super().__init__(cluster, ignore_subscribe_messages, node, **options)
 
+    def _subscribe(
+        self, which: Tuple[int, str, str], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> None:
+        run_sync(self._placement_steps(which))
+        super()._subscribe(which, args, kwargs)
+
     def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
         """Subscribe to shard channels on the nodes serving their slots (reading the
         slot map first if need be), as :meth:`subscribe`."""
@@ -470,10 +557,26 @@ class ClusterPubSub(_Sharded, PubSub):
     ) -> Dict[str, Any] | None:
         """The next message from any node, waiting up to ``timeout`` seconds (None: no
         limit; 0: only what has arrived), or None."""
+        return self._read(ignore_subscribe_messages, timeout, None)
+
+    def get_sharded_message(
+        self,
+        ignore_subscribe_messages: bool = False,
+        timeout: float | None = 0.0,
+        target_node: Any = None,
+    ) -> Dict[str, Any] | None:
+        """redis-py's: :meth:`get_message`, or with ``target_node`` (a ClusterNode,
+        ``"host:port"`` or ``(host, port)``) the next message of that node's shard
+        connection only (None at once when it has none)."""
+        return self._read(ignore_subscribe_messages, timeout, _target(target_node))
+
+    def _read(
+        self, ignore_subscribe_messages: bool, timeout: float | None, only: str | None
+    ) -> Dict[str, Any] | None:
         if not self._reading.acquire(blocking=False):
             raise RuntimeError("another thread reads this subscription")
         try:
-            return run_sync(self._read_steps(ignore_subscribe_messages, timeout))
+            return run_sync(self._read_steps(ignore_subscribe_messages, timeout, only))
         finally:
             self._reading.release()
 
@@ -491,7 +594,7 @@ class ClusterPubSub(_Sharded, PubSub):
 
     # -- hooks: blocking -----------------------------------------------------------------
 
-    def _send(self, subs: List[Subscriber]) -> None:
+    def _send_subs(self, subs: List[Subscriber]) -> None:
         for sub in subs:
             sub.flush()  # returns at once while a reader steps it (it sends)
         self._wake()
@@ -540,6 +643,12 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
         super().__init__(cluster, ignore_subscribe_messages, node, **options)
         self._watching: List[Tuple[asyncio.AbstractEventLoop, int, int]] = []
 
+    async def _subscribe(
+        self, which: Tuple[int, str, str], args: Tuple[Any, ...], kwargs: Dict[str, Any]
+    ) -> None:
+        await run_async(self._placement_steps(which))
+        await super()._subscribe(which, args, kwargs)
+
     async def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
         """Subscribe to shard channels on the nodes serving their slots."""
         await run_async(self._ssubscribe_steps(channels, handlers))
@@ -553,6 +662,20 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
     ) -> Dict[str, Any] | None:
         """The next message from any node, waiting up to ``timeout`` seconds (None: no
         limit; 0: only what has arrived), or None."""
+        return await self._read(ignore_subscribe_messages, timeout, None)
+
+    async def get_sharded_message(
+        self,
+        ignore_subscribe_messages: bool = False,
+        timeout: float | None = 0.0,
+        target_node: Any = None,
+    ) -> Dict[str, Any] | None:
+        """:meth:`ClusterPubSub.get_sharded_message` for asyncio."""
+        return await self._read(ignore_subscribe_messages, timeout, _target(target_node))
+
+    async def _read(
+        self, ignore_subscribe_messages: bool, timeout: float | None, only: str | None
+    ) -> Dict[str, Any] | None:
         lock = self._get_lock()
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -563,7 +686,7 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
                 return None
             timeout = max(0.0, timeout - (loop.time() - started))
         try:
-            return await run_async(self._read_steps(ignore_subscribe_messages, timeout))
+            return await run_async(self._read_steps(ignore_subscribe_messages, timeout, only))
         finally:
             lock.release()
 
@@ -580,7 +703,7 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
 
     # -- hooks: awaitables ---------------------------------------------------------------
 
-    async def _send(self, subs: List[Subscriber]) -> None:
+    async def _send_subs(self, subs: List[Subscriber]) -> None:
         lock = self._get_lock()
         if lock.locked():
             self._kick()  # the reader steps every connection, which sends

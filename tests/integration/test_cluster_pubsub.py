@@ -431,3 +431,122 @@ def test_async_timed_waits_end_when_cancelled(redis_cluster: RedisClusterServers
                 assert msg is not None and msg["data"] == b"still"
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def publish_calls(cluster: RedisClusterServers) -> dict[str, int]:
+    """How many PUBLISH each primary has run (INFO commandstats)."""
+    counts: dict[str, int] = {}
+    for node in cluster.primaries():
+        info = cluster.command(node, "INFO", "commandstats").decode()
+        line = next((x for x in info.splitlines() if x.startswith("cmdstat_publish:")), "")
+        calls = line.partition("calls=")[2].partition(",")[0]
+        counts[name_of(node)] = int(calls or 0)
+    return counts
+
+
+def test_classic_subscriptions_and_publish_meet_on_the_channel_slot_node(
+    client: RedisClusterClient, redis_cluster: RedisClusterServers
+) -> None:
+    # As redis-py: a subscription made without a node goes to the primary serving its
+    # first name's slot, and PUBLISH goes there too, so publish() counts it.
+    for node in redis_cluster.primaries():
+        (chan,) = channels_on(redis_cluster, node, 1, prefix="")
+        with client.pubsub() as ps:
+            assert ps.get_pubsub_node() is None and ps.get_redis_connection() is None
+            ps.subscribe(chan)
+            assert ps.get_message(timeout=2)["type"] == "subscribe"
+            assert ps.node == name_of(node) and name_of(ps.get_pubsub_node()) == ps.node
+            assert ps.get_redis_connection().get_connection_kwargs()["port"] == node.port
+            before = publish_calls(redis_cluster)
+            assert client.publish(chan, "hi") == 1
+            after = publish_calls(redis_cluster)
+            assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
+                name_of(node): 1
+            }
+            assert drain(ps, 1)[0]["data"] == b"hi"
+            ps.ping("still-there")  # the sync cluster ping sends on the classic connection
+            msg = ps.get_message(timeout=2)
+            assert msg is not None and msg["type"] == "pong" and msg["data"] == b"still-there"
+
+
+def test_a_fresh_client_places_its_subscription_too(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+    (node,) = [n for n in redis_cluster.primaries() if n.port != port][:1]
+    (chan,) = channels_on(redis_cluster, node, 1)
+    with RedisClusterClient(host, port) as fresh:  # no command run: no slot map yet
+        with fresh.pubsub() as ps:
+            ps.psubscribe(chan)
+            assert ps.node == name_of(node)
+    with pytest.raises(pyredisclient.DataError, match="host and port together"):
+        fresh.pubsub(host=host)
+    with pytest.raises(pyredisclient.DataError, match="host and port together"):
+        fresh.pubsub(port=port)
+
+
+def test_unsubscribe_and_subscribe_again_confirmations_reach_the_caller(
+    client: RedisClusterClient, redis_cluster: RedisClusterServers
+) -> None:
+    with client.pubsub() as ps:
+        ps.ssubscribe("foo")
+        ps.sunsubscribe("foo")
+        ps.ssubscribe("foo")
+        kinds = []
+        for _ in range(3):
+            msg = ps.get_sharded_message(timeout=2)
+            assert msg is not None
+            kinds.append((msg["type"], msg["data"]))
+        assert kinds == [("ssubscribe", 1), ("sunsubscribe", 0), ("ssubscribe", 1)]
+        assert ps.shard_nodes() == {b"foo": name_of(client.get_node_from_key("foo"))}
+        # The same with "unsubscribe from everything".
+        ps.sunsubscribe()
+        ps.ssubscribe("foo")
+        kinds = [(m["type"], m["data"]) for m in (ps.get_message(timeout=2) for _ in range(2)) if m]
+        assert kinds == [("sunsubscribe", 0), ("ssubscribe", 1)]
+
+
+def test_get_sharded_message_of_one_node(
+    client: RedisClusterClient, redis_cluster: RedisClusterServers
+) -> None:
+    first, second = redis_cluster.primaries()[:2]
+    (a,) = channels_on(redis_cluster, first, 1)
+    (b,) = channels_on(redis_cluster, second, 1)
+    with client.pubsub(ignore_subscribe_messages=True) as ps:
+        ps.ssubscribe(a, b)
+        time.sleep(0.2)
+        assert client.spublish(b, "to-second") == 1
+        assert client.spublish(a, "to-first") == 1
+        # Only the first node's connection is read: b's message waits.
+        msg = None
+        deadline = time.monotonic() + 3
+        while msg is None and time.monotonic() < deadline:
+            msg = ps.get_sharded_message(timeout=0.2, target_node=first)
+        assert msg is not None and msg["channel"] == a.encode()
+        assert ps.get_sharded_message(timeout=0.2, target_node=first) is None
+        msg = ps.get_sharded_message(timeout=2, target_node=(second.host, second.port))
+        assert msg is not None and msg["channel"] == b.encode()
+        third = redis_cluster.primaries()[2]
+        assert ps.get_sharded_message(timeout=1, target_node=name_of(third)) is None
+        with pytest.raises(pyredisclient.DataError, match="names no node"):
+            ps.get_sharded_message(target_node=42)
+
+
+def test_async_placement_and_sharded_reads(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+    node = redis_cluster.primaries()[1]
+    (chan,) = channels_on(redis_cluster, node, 1)
+
+    async def main() -> None:
+        async with AsyncRedisClusterClient(host, port) as c:
+            ps = c.pubsub()
+            assert ps.get_pubsub_node() is None
+            await ps.subscribe(chan)
+            assert ps.node == name_of(node)
+            assert (await ps.get_message(timeout=2))["type"] == "subscribe"
+            assert await c.publish(chan, "x") == 1
+            await ps.ssubscribe(chan)
+            assert (await ps.get_sharded_message(timeout=2, target_node=node))["type"] == (
+                "ssubscribe"
+            )
+            await ps.aclose()
+
+    asyncio.run(main())

@@ -135,6 +135,7 @@ def test_connection_pool_view(client: RedisClient) -> None:
     assert "password" not in kwargs and pool.max_connections == client.config.max_connections
     assert pool.get_encoder().encode("x") == b"x" and "C core" in repr(pool)
     assert client.connection_pool is pool
+    assert client.get_connection_kwargs() is kwargs  # redis-py's accessor
     with RedisClient(unix_socket_path="/tmp/x.sock", password="pw") as unix:
         assert unix.connection_pool.connection_kwargs["path"] == "/tmp/x.sock"
         assert "pw" not in repr(unix.connection_pool.connection_kwargs)
