@@ -1,7 +1,9 @@
 """Libraries written for redis-py, handed a RedisClient: rq (a job queue, its forking
-worker and scheduler) and python-redis-lock (a lock built on Lua scripts and BLPOP),
-installed from PyPI by the test extras (scripts/setup.sh); and what they read of a
-client: ``connection_pool``, and ``connection_pool=`` to build one."""
+worker and scheduler), python-redis-lock (a lock built on Lua scripts and BLPOP),
+django-redis, fastapi-cache2, pyrate-limiter, dramatiq (a job queue whose broker is one
+large Lua script) and cachelib (Flask-Caching's cache), installed from PyPI by the test
+extras (scripts/setup.sh); and what they read of a client: ``connection_pool``, and
+``connection_pool=`` to build one."""
 
 from __future__ import annotations
 
@@ -346,3 +348,60 @@ def test_pyrate_limiter_redis_bucket_sync_and_async(redis_url: str) -> None:
             return [await lim.try_acquire_async("x", blocking=False) for _ in range(4)]
 
     assert asyncio.run(main()) == [True, True, True, False]
+
+
+def test_dramatiq_broker_on_our_client(client: RedisClient) -> None:
+    """dramatiq's RedisBroker(client=...): its dispatch script enqueues, fetches, acks,
+    nacks, delays and requeues; a worker runs jobs, retries a failure and runs a
+    delayed message once it is due."""
+    dramatiq = pytest.importorskip("dramatiq")
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = RedisBroker(client=client, namespace="dq-test")
+    done: List[Any] = []
+    options = {"broker": broker, "max_retries": 1, "min_backoff": 10, "max_backoff": 50}
+
+    @dramatiq.actor(**options)  # type: ignore[misc]
+    def add(x: int, y: int) -> None:
+        done.append(x + y)
+
+    @dramatiq.actor(**options)  # type: ignore[misc]
+    def flaky(tag: str) -> None:
+        done.append(tag)
+        if done.count(tag) == 1:
+            raise ValueError("the first try fails")
+
+    for i in range(20):
+        add.send(i, 1)
+    flaky.send("f")
+    add.send_with_options(args=(100, 1), delay=300)
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (len(done) < 23):
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        broker.close()
+    assert sorted(x for x in done if isinstance(x, int)) == sorted(
+        [i + 1 for i in range(20)] + [101]
+    )
+    assert done.count("f") == 2  # failed once, retried once
+    assert client.hlen("dq-test:default.msgs") == 0  # every message acked
+
+
+def test_cachelib_redis_cache_on_our_client(client: RedisClient) -> None:
+    """cachelib's RedisCache (Flask-Caching's) takes a redis-py compatible client as
+    ``host``."""
+    cachelib = pytest.importorskip("cachelib")
+    cache = cachelib.RedisCache(host=client, key_prefix="cl:", default_timeout=30)
+    assert cache.set("a", {"x": 1}) and cache.get("a") == {"x": 1}
+    assert 25 < client.ttl("cl:a") <= 30
+    assert cache.add("a", 2) is False and cache.add("b", 2) is True
+    assert cache.get_many("a", "b", "missing") == [{"x": 1}, 2, None]
+    assert cache.set_many({"c": 3, "d": 4}, timeout=5) == ["c", "d"]
+    assert cache.inc("n") == 1 and cache.inc("n", 5) == 6 and cache.dec("n") == 5
+    assert cache.has("c") and cache.delete("c") and not cache.has("c")
+    assert cache.delete_many("a", "b") == ["a", "b"]
+    assert cache.clear() and client.keys("cl:*") == []
