@@ -110,6 +110,27 @@ def test_a_host_with_its_own_run_hook() -> None:
     host._run = lambda args, callback=None: seen.append(args) or "own"  # type: ignore[method-assign]
     assert host.strlen("k") == "own"
     assert seen == [("STRLEN", "k")]
+    # The C path reads the instance's __dict__ first: taking the attribute away
+    # brings the class's hook back, and hosts without a __dict__ (slots) or with
+    # _run only from __getattr__ take the generic lookup.
+    del host._run
+    assert host.strlen("k") == ("ran", ("STRLEN", "k"))
+
+    class Slotted(CoreCommands):
+        __slots__ = ("calls",)
+
+        def _run(self, args: Tuple[Any, ...], callback: Any = None) -> Any:
+            return ("slotted", args)
+
+    assert Slotted().strlen("k") == ("slotted", ("STRLEN", "k"))
+
+    class Dynamic(CoreCommands):
+        def __getattr__(self, name: str) -> Any:
+            if name == "_run":
+                return lambda args, callback=None: ("dynamic", args)
+            raise AttributeError(name)
+
+    assert Dynamic().strlen("k") == ("dynamic", ("STRLEN", "k"))
 
 
 def test_errors_from_run_propagate() -> None:
