@@ -24,8 +24,19 @@ from __future__ import annotations
 import re
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Tuple, Type
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Dict,
+    Iterator,
+    List,
+    Tuple,
+    Type,
+)
 
+from .._steps import Steps, run_async, run_sync
 from ..exceptions import ConnectionError, RedisError
 
 if TYPE_CHECKING:
@@ -125,15 +136,78 @@ def _refused(pubsub: Any, timeout: float | None) -> ConnectionError:
     )
 
 
-class Monitor:
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+class _MonitorBase:
+    """What both monitors do, written once as steps (:mod:`pyredisclient._steps`):
+    each ``yield`` is a call on the subscription, its value on the blocking one and
+    an awaitable on asyncio."""
+
+    def __init__(self, pubsub: Any, timeout: float | None) -> None:
+        self._pubsub = pubsub
+        self._timeout = timeout
+        self._started = False
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._pubsub.closed)
+
+    def _start_steps(self) -> Steps[None]:
+        """Send MONITOR and read until its OK, within the timeout; any failure closes
+        the monitor."""
+        if self._started:
+            return
+        pubsub = self._pubsub
+        pubsub._sub.request(("MONITOR",))
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        try:
+            yield self._flush()
+            while True:
+                left = _left(deadline)
+                msg = yield pubsub.get_message(timeout=left)
+                if msg is not None and msg["type"] == "monitor":
+                    break
+                if msg is None and left is not None and left <= 0:
+                    raise _refused(pubsub, self._timeout)
+        except BaseException:
+            yield self._shut()
+            raise
+        self._started = True
+
+    def _next_steps(self, timeout: float | None) -> Steps[MonitorCommandInfo | None]:
+        yield from self._start_steps()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = _left(deadline)
+            msg = yield self._pubsub.get_message(timeout=left)
+            if msg is not None and msg["type"] == "command":
+                return parse_monitor_line(msg["data"])
+            if self._pubsub.closed or (msg is None and left is not None and left <= 0):
+                return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
+
+    # -- hooks: the subscription's calls (an awaitable on asyncio) -----------------------
+
+    def _flush(self) -> Any:
+        """Connect if need be and send what was queued."""
+        raise NotImplementedError
+
+    def _shut(self) -> Any:
+        """Close the subscription."""
+        raise NotImplementedError
+
+
+class Monitor(_MonitorBase):
     """redis-py's ``Monitor``: ``with client.monitor() as m`` then
     :meth:`next_command` or :meth:`listen`. See :mod:`pyredisclient.pubsub.monitor`.
     One thread reads at a time; :meth:`close` from any thread ends a wait."""
 
     def __init__(self, pubsub: PubSub, timeout: float | None) -> None:
-        self._pubsub = pubsub
-        self._timeout = timeout
-        self._started = False
+        super().__init__(pubsub, timeout)
 
     def __enter__(self) -> Monitor:
         self.start()
@@ -147,47 +221,18 @@ class Monitor:
     ) -> None:
         self.close()
 
-    @property
-    def closed(self) -> bool:
-        return self._pubsub.closed
-
     def start(self) -> None:
         """Send MONITOR and wait for its OK (the client's connect timeout plus its
         socket timeout): ConnectionError when none comes, the server's error (an ACL
         without MONITOR: NoPermissionError) when it refuses. Both close the monitor.
         Entering the ``with`` calls it; a second call does nothing."""
-        if self._started:
-            return
-        pubsub = self._pubsub
-        pubsub._sub.request(("MONITOR",))
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        try:
-            pubsub._sub.flush()
-            while True:
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                msg = pubsub.get_message(timeout=left)
-                if msg is not None and msg["type"] == "monitor":
-                    break
-                if msg is None and left is not None and left <= 0:
-                    raise _refused(pubsub, self._timeout)
-        except BaseException:
-            self.close()
-            raise
-        self._started = True
+        run_sync(self._start_steps())
 
     def next_command(self, timeout: float | None = None) -> MonitorCommandInfo | None:
         """The next command the server ran, waiting up to ``timeout`` seconds (None:
         no limit), or None after the timeout or when :meth:`close` ends the wait (a
         call after close raises ConnectionError, as on a closed PubSub)."""
-        self.start()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            msg = self._pubsub.get_message(timeout=left)
-            if msg is not None and msg["type"] == "command":
-                return parse_monitor_line(msg["data"])
-            if self._pubsub.closed or (msg is None and left is not None and left <= 0):
-                return None
+        return run_sync(self._next_steps(timeout))
 
     def listen(self) -> Iterator[MonitorCommandInfo]:
         """The commands as they come, until :meth:`close`."""
@@ -201,18 +246,19 @@ class Monitor:
         """Close the connection (idempotent); a wait in another thread returns None."""
         self._pubsub.close()
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
+    def _flush(self) -> None:
+        self._pubsub._sub.flush()
+
+    def _shut(self) -> None:
+        self._pubsub.close()
 
 
-class AsyncMonitor:
+class AsyncMonitor(_MonitorBase):
     """The asyncio twin of :class:`Monitor`: ``async with client.monitor() as m``,
     ``await m.next_command()``, ``async for info in m.listen()``."""
 
     def __init__(self, pubsub: AsyncPubSub, timeout: float | None) -> None:
-        self._pubsub = pubsub
-        self._timeout = timeout
-        self._started = False
+        super().__init__(pubsub, timeout)
 
     async def __aenter__(self) -> AsyncMonitor:
         await self.start()
@@ -226,42 +272,13 @@ class AsyncMonitor:
     ) -> None:
         await self.aclose()
 
-    @property
-    def closed(self) -> bool:
-        return self._pubsub.closed
-
     async def start(self) -> None:
         """Send MONITOR and wait for its OK, as :meth:`Monitor.start`."""
-        if self._started:
-            return
-        pubsub = self._pubsub
-        pubsub._sub.request(("MONITOR",))
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        try:
-            await pubsub._flush()
-            while True:
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                msg = await pubsub.get_message(timeout=left)
-                if msg is not None and msg["type"] == "monitor":
-                    break
-                if msg is None and left is not None and left <= 0:
-                    raise _refused(pubsub, self._timeout)
-        except BaseException:
-            await self.aclose()
-            raise
-        self._started = True
+        await run_async(self._start_steps())
 
     async def next_command(self, timeout: float | None = None) -> MonitorCommandInfo | None:
         """The next command the server ran, as :meth:`Monitor.next_command`."""
-        await self.start()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            msg = await self._pubsub.get_message(timeout=left)
-            if msg is not None and msg["type"] == "command":
-                return parse_monitor_line(msg["data"])
-            if self._pubsub.closed or (msg is None and left is not None and left <= 0):
-                return None
+        return await run_async(self._next_steps(timeout))
 
     async def listen(self) -> AsyncIterator[MonitorCommandInfo]:
         """The commands as they come, until :meth:`aclose`."""
@@ -277,5 +294,8 @@ class AsyncMonitor:
 
     close = aclose
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {'closed' if self.closed else 'open'}>"
+    def _flush(self) -> Awaitable[None]:
+        return self._pubsub._flush()  # type: ignore[no-any-return]
+
+    def _shut(self) -> Awaitable[None]:
+        return self._pubsub.aclose()  # type: ignore[no-any-return]
