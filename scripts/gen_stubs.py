@@ -129,6 +129,17 @@ class GenerationError(Exception):
     """The sources use something the generator cannot describe faithfully."""
 
 
+def _returns_a_call(ret: ast.Return) -> bool:
+    """Does ``ret`` return ``self._run(...)``, ``self.execute_command(...)`` or
+    ``run_any(...)`` (steps that call _run): an awaitable on an asyncio host."""
+    call = ret.value
+    if not isinstance(call, ast.Call):
+        return False
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr in ("_run", "execute_command")
+    return isinstance(call.func, ast.Name) and call.func.id == "run_any"
+
+
 def _is_public(name: str) -> bool:
     return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
 
@@ -1109,12 +1120,7 @@ class AsyncClusterStubBuilder(AioStubBuilder):
             if not isinstance(node, ast.FunctionDef):
                 raise GenerationError(f"{src.relpath}: {cls.name}.{name}: only methods expected")
             returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
-            runs = all(
-                isinstance(r.value, ast.Call)
-                and isinstance(r.value.func, ast.Attribute)
-                and r.value.func.attr in ("_run", "execute_command")
-                for r in returns
-            )
+            runs = all(_returns_a_call(r) for r in returns)
             force_async = self.is_async and bool(returns) and runs
             out.append(self.function(node, src, where=cls.name, force_async=force_async))
         return out, names

@@ -64,7 +64,9 @@ __all__ = ["ClusterBase"]
 
 _MAX_REDIRECTS = 16
 #: CLUSTER subcommands about one slot: answered by the primary serving it.
-_SLOT_SUBCOMMANDS = frozenset({"CLUSTER COUNTKEYSINSLOT", "CLUSTER GETKEYSINSLOT"})
+_SLOT_SUBCOMMANDS = frozenset(
+    {"CLUSTER COUNTKEYSINSLOT", "CLUSTER GETKEYSINSLOT", "CLUSTER DELSLOTS"}
+)
 
 
 @accept_target_nodes

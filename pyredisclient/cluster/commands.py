@@ -24,6 +24,7 @@ import random
 from typing import Any, Callable, ClassVar, Dict, List, Mapping, Tuple
 
 from .._core import key_slot
+from .._steps import Steps, run_any
 from ..commands.acl import ACLCommands
 from ..commands.args import list_or_args
 from ..commands.base import CommandsBase
@@ -310,6 +311,34 @@ class ClusterCommands:
         """CLUSTER SETSLOT ``slot_id`` STABLE, on the primary serving the slot."""
         return self._run(("CLUSTER", "SETSLOT", slot_id, "STABLE"), is_ok)
 
+    def cluster_delslots(self, *slots: int) -> List[bool]:
+        """CLUSTER DELSLOTS of each slot on the primary serving it, as redis-py's:
+        one result per slot (awaitable on the asyncio client)."""
+        if not slots:
+            raise DataError("cluster_delslots() needs at least one slot")
+        return run_any(self._each_slot_steps("DELSLOTS", slots))
+
+    def _each_slot_steps(self, sub: str, slots: Tuple[int, ...]) -> Steps[List[bool]]:
+        done: List[bool] = []
+        for slot in slots:
+            done.append((yield self._run(("CLUSTER", sub, slot), is_ok)))
+        return done
+
+    def cluster_delslotsrange(self, *slots: int) -> bool:
+        """CLUSTER DELSLOTSRANGE (start, end pairs) on the default node, as redis-py
+        sends it (``execute_command(..., target_nodes=...)`` for another node)."""
+        return self._run(("CLUSTER", "DELSLOTSRANGE", *slots), is_ok)
+
+    def cluster_flushslots(self, target_nodes: Any = None) -> bool:
+        """CLUSTER FLUSHSLOTS: a node (the default node) forgets every slot it serves.
+        redis-py refuses it (NotImplementedError); here it is sent where told."""
+        return self._run(_at(target_nodes, ("CLUSTER", "FLUSHSLOTS")), is_ok)
+
+    def cluster_bumpepoch(self, target_nodes: Any = None) -> Any:
+        """CLUSTER BUMPEPOCH on a node (the default node): ``BUMPED <epoch>`` or
+        ``STILL <epoch>``. redis-py refuses it (NotImplementedError)."""
+        return self._run(_at(target_nodes, ("CLUSTER", "BUMPEPOCH")), as_text)
+
     def cluster_count_failure_report(self, node_id: str) -> int:
         """How many failure reports a node holds about ``node_id``."""
         return self._run(("CLUSTER", "COUNT-FAILURE-REPORTS", node_id))
@@ -391,6 +420,10 @@ class ClusterNodes:
     def get_random_node(self) -> ClusterNode:
         """Any node of the slot map."""
         return random.choice(self.get_nodes())
+
+    def get_random_primary_node(self) -> ClusterNode:
+        """Any primary of the slot map (redis-py's)."""
+        return random.choice(self.get_primaries())
 
     def get_default_node(self) -> ClusterNode:
         """The node keyless commands go to (PING, INFO, CLIENT ..., ACL ..., CONFIG

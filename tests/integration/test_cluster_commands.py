@@ -456,3 +456,65 @@ def test_more_of_redis_py_cluster_surface(redis_cluster: RedisClusterServers) ->
     empty, (cursors, keys), groups = asyncio.run(main())
     assert empty == [] and b"a" in keys and list(cursors.values()) == [0]
     assert groups == [True, True]
+
+
+def _served(c: RedisClusterClient, key: str, limit: float = 10.0) -> None:
+    """Wait until the cluster serves ``key``'s slot again (the map refreshed)."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            c.set(key, "back")
+            return
+        except (ClusterError, ResponseError):
+            assert time.monotonic() < deadline, f"{key}'s slot not served again"
+            time.sleep(0.05)
+
+
+def test_slot_deletion_as_redis_py(redis_cluster: RedisClusterServers) -> None:
+    """cluster_delslots goes to each slot's owner (a result per slot), and
+    cluster_delslotsrange to the default node; the slots are given back after."""
+    host, port = redis_cluster.addresses[0]
+    with RedisClusterClient(host=host, port=port) as c:
+        key_a, key_b = "del:{a}", "del:{b}"
+        slot_a, slot_b = c.keyslot(key_a), c.keyslot(key_b)
+        owner_a, owner_b = c.get_node_from_key(key_a), c.get_node_from_key(key_b)
+        assert owner_a != owner_b  # two owners: one call reaches both
+        try:
+            assert c.cluster_delslots(slot_a, slot_b) == [True, True]
+            with pytest.raises(ResponseError, match="already unassigned"):
+                c.cluster_delslots(slot_a)  # the owner the map names says so
+        finally:
+            assert c.cluster_addslots(owner_a, slot_a) is True
+            assert c.cluster_addslots(owner_b, slot_b) is True
+        _served(c, key_a)
+        _served(c, key_b)
+        with pytest.raises(DataError, match="at least one slot"):
+            c.cluster_delslots()
+        default = c.get_default_node()
+        key = next(f"r{i}" for i in range(10_000) if c.get_node_from_key(f"r{i}") == default)
+        slot = c.keyslot(key)
+        try:
+            assert c.cluster_delslotsrange(slot, slot) is True
+        finally:
+            assert c.cluster_addslotsrange(default, slot, slot) is True
+        _served(c, key)
+        assert c.get_random_primary_node() in c.get_primaries()
+        # FLUSHSLOTS is refused by a node holding keys (nothing changes); BUMPEPOCH
+        # answers with the node's epoch.
+        c.set(key_a, "1")
+        with pytest.raises(ResponseError, match="empty"):
+            c.cluster_flushslots(target_nodes=owner_a)
+        assert c.cluster_bumpepoch(target_nodes=owner_a).split()[0] in ("BUMPED", "STILL")
+
+    async def main() -> List[bool]:
+        async with AsyncRedisClusterClient(host=host, port=port) as a:
+            await a.initialize()
+            owner = a.get_node_from_key(key_a)
+            try:
+                return await a.cluster_delslots(slot_a)
+            finally:
+                await a.cluster_addslots(owner, slot_a)
+
+    assert asyncio.run(main()) == [True]
+    with RedisClusterClient(host=host, port=port) as c:
+        _served(c, key_a)
