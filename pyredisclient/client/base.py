@@ -381,6 +381,11 @@ class ClientBase:
             view = self.__dict__["_pool_view"] = PoolView(self._config)
         return view
 
+    def load_external_module(self, funcname: str, func: Any) -> None:
+        """redis-py's: make ``func`` (a module's command namespace, as redis-py's
+        module helpers are) this client's attribute ``funcname``."""
+        setattr(self, funcname, func)
+
     def get_connection_kwargs(self) -> Dict[str, Any]:
         """redis-py's: ``connection_pool.connection_kwargs`` (the password as a
         credential provider, never in clear)."""

@@ -138,6 +138,9 @@ def test_connection_pool_view(client: RedisClient) -> None:
     assert pool.get_encoder().encode("x") == b"x" and "C core" in repr(pool)
     assert client.connection_pool is pool
     assert client.get_connection_kwargs() is kwargs  # redis-py's accessor
+    client.load_external_module("echoer", lambda: client.echo("via a module"))
+    assert client.echoer() == b"via a module"  # type: ignore[attr-defined]
+    del client.echoer  # type: ignore[attr-defined]
     with RedisClient(unix_socket_path="/tmp/x.sock", password="pw") as unix:
         assert unix.connection_pool.connection_kwargs["path"] == "/tmp/x.sock"
         assert "pw" not in repr(unix.connection_pool.connection_kwargs)
