@@ -512,7 +512,11 @@ def test_get_sharded_message_of_one_node(
     (b,) = channels_on(redis_cluster, second, 1)
     with client.pubsub(ignore_subscribe_messages=True) as ps:
         ps.ssubscribe(a, b)
-        time.sleep(0.2)
+        for node, chan in ((first, a), (second, b)):  # both SSUBSCRIBEs taken
+            deadline = time.monotonic() + 10
+            while redis_cluster.command(node, "PUBSUB", "SHARDNUMSUB", chan)[1] != 1:
+                assert time.monotonic() < deadline, f"{chan} not subscribed on {node!r}"
+                time.sleep(0.02)
         assert client.spublish(b, "to-second") == 1
         assert client.spublish(a, "to-first") == 1
         # Only the first node's connection is read: b's message waits.
