@@ -554,3 +554,18 @@ def test_async_placement_and_sharded_reads(redis_cluster: RedisClusterServers) -
             await ps.aclose()
 
     asyncio.run(main())
+
+
+def test_placing_a_subscription_never_waits_out_an_outage() -> None:
+    """With no slot map and the seed down, subscribe() reads no map and raises
+    nothing: the subscription stays on the seed and reconnects from there."""
+    from pyredisclient.integrations.testing import find_free_port
+
+    port = find_free_port()
+    with RedisClusterClient("127.0.0.1", port, socket_connect_timeout=1.0) as c:
+        started = time.monotonic()
+        with c.pubsub() as ps:
+            ps.subscribe("x")
+            assert time.monotonic() - started < 1.0
+            assert ps.node == f"127.0.0.1:{port}" and ps.subscribed
+            assert ps.get_message(timeout=0.2) is None
