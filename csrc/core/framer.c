@@ -5,7 +5,9 @@
 
 #include "prc.h"
 
-/* Longest header or status/error line we accept before its CRLF. */
+/* Longest header or status/error line accepted before its CRLF, unless the
+ * owner raises max_line (a monitoring subscriber: MONITOR's lines carry
+ * whole commands). */
 #define PRC_MAX_LINE (64 * 1024)
 
 void
@@ -20,6 +22,7 @@ prc_framer_init(prc_framer_t *f, size_t max_bulk, int64_t max_elements,
         max_depth = PRC_FRAMER_MAX_DEPTH;
     }
     f->max_depth = max_depth;
+    f->max_line = PRC_MAX_LINE;
 }
 
 int
@@ -268,10 +271,10 @@ prc_framer_scan(prc_framer_t *f, const char *buf, size_t len, int limit)
                 const char *nl = memchr(line, '\n', len - pos);
 
                 if (nl == NULL) {
-                    if (len - pos > PRC_MAX_LINE) {
+                    if (len - pos > f->max_line) {
                         return framer_error(f, PRC_EPROTO,
-                                            "reply line longer than %d bytes",
-                                            PRC_MAX_LINE);
+                                            "reply line longer than %zu bytes",
+                                            f->max_line);
                     }
                     break;
                 }

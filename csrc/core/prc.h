@@ -201,6 +201,8 @@ typedef struct prc_framer_s {
     size_t max_reply;     /* largest whole reply accepted; 0: no limit */
     int64_t max_elements; /* largest array header accepted */
     int max_depth;        /* deepest nesting accepted (<= MAX_DEPTH) */
+    size_t max_line;      /* longest header or status/error line accepted
+                             before its CRLF (prc_framer_init: 64 KiB) */
     char errstr[PRC_ERRSTR_LEN];
 } prc_framer_t;
 

@@ -472,6 +472,7 @@ prc_sub_monitor(prc_sub_t *s)
     } else if (!s->monitor) {
         s->monitor = 1;
         s->active = 1;
+        prc__sub_monitor_lines(s);
         rc = prc__sub_request_locked(s, "MONITOR", 0, NULL, NULL);
     }
     wake_locked(s);

@@ -130,6 +130,8 @@ struct prc_sub_s {
 extern const char *const prc__sub_subscribe_cmd[3];
 extern const char *const prc__sub_unsubscribe_cmd[3];
 
+/* Raise the connection's line limit for MONITOR's lines (mu held). */
+void prc__sub_monitor_lines(prc_sub_t *s);
 /* Anything in any of the sets, or monitoring? (mu held) */
 int prc__sub_has_names(const prc_sub_t *s);
 /* Append "cmd names..." as one command (the core's writer): 0, or

@@ -57,6 +57,18 @@ prc__sub_put_command(prc_wbuf_t *wb, const char *cmd, int n,
     return rc;
 }
 
+/* A monitoring connection takes status lines as long as the largest reply
+ * (MONITOR shows each command whole, its arguments escaped). */
+void
+prc__sub_monitor_lines(prc_sub_t *s)
+{
+    prc_framer_t *f = s->conn != NULL ? &s->conn->framer : NULL;
+
+    if (f != NULL && f->max_bulk > f->max_line) {
+        f->max_line = f->max_bulk;
+    }
+}
+
 /* ---- connection loss and recovery --------------------------------------- */
 
 int
@@ -288,6 +300,7 @@ ready(prc_sub_t *s)
         rc = put_set(s, set, owed);
     }
     if (rc == 0 && s->monitor) {
+        prc__sub_monitor_lines(s);
         rc = prc__sub_put_command(&s->out, "MONITOR", 0, NULL, NULL);
         if (rc == 0 && owed) {
             rc = owe(s, 1);

@@ -531,7 +531,7 @@ TEST_IMPL(framer_long_line)
     size_t n = 64 * 1024 + 2;
     char *buf = malloc(n + 2);
     prc_framer_t f;
-    int rc1, rc2, rc3;
+    int rc1, rc2, rc3, rc4, rc5;
 
     memset(buf, 'a', n + 2);
     buf[0] = '+';
@@ -552,9 +552,18 @@ TEST_IMPL(framer_long_line)
     buf[n + 1] = '\n';
     init_default(&f);
     rc3 = prc_framer_scan(&f, buf, n + 2, 0);
+    /* An owner that raised max_line (a monitoring subscriber) waits past
+     * 64 KiB, and is refused past its own limit. */
+    init_default(&f);
+    f.max_line = n + 10;
+    rc4 = prc_framer_scan(&f, buf, n, 0);
+    f.max_line = n - 10;
+    rc5 = prc_framer_scan(&f, buf, n, 0);
     free(buf);
     ASSERT_EQ(rc1, 0);
     ASSERT_EQ(rc3, 1);
+    ASSERT_EQ(rc4, 0);
+    ASSERT_CODE(rc5, PRC_EPROTO);
     return TEST_OK;
 }
 

@@ -98,6 +98,13 @@ def test_quotes_backslashes_and_binary_arguments(client: RedisClient) -> None:
     assert seen[2]["command"] == "GET \\\\x92"
     assert seen[4]["command"] == "GET \\xc3\\xa9"
 
+    # A megabyte value full of escapes comes back byte for byte.
+    big = bytes(range(256)) * 4096
+    with client.monitor() as m:
+        client.set("big", big)
+        info = until(m, "big")[-1]
+    assert info["args"] == [b"SET", b"big", big]
+
 
 def test_no_health_check_pings_and_listen(server: RedisServer) -> None:
     fast = RedisClient(host="127.0.0.1", port=server.port, health_check_interval=0.05)
