@@ -316,12 +316,12 @@ class ClusterCommands:
         one result per slot (awaitable on the asyncio client)."""
         if not slots:
             raise DataError("cluster_delslots() needs at least one slot")
-        return run_any(self._each_slot_steps("DELSLOTS", slots))
+        return run_any(self._delslots_steps(slots))
 
-    def _each_slot_steps(self, sub: str, slots: Tuple[int, ...]) -> Steps[List[bool]]:
+    def _delslots_steps(self, slots: Tuple[int, ...]) -> Steps[List[bool]]:
         done: List[bool] = []
-        for slot in slots:
-            done.append((yield self._run(("CLUSTER", sub, slot), is_ok)))
+        for slot in slots:  # each routed to its slot's owner (_SLOT_SUBCOMMANDS)
+            done.append((yield self._run(("CLUSTER", "DELSLOTS", slot), is_ok)))
         return done
 
     def cluster_delslotsrange(self, *slots: int) -> bool:
