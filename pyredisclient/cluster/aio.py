@@ -12,10 +12,12 @@ from ..client.locking import AsyncLockMethods
 from ..client.scaniter import AsyncScanIters
 from ..client.spellings import AsyncItemMethods
 from ..commands.types import Callback
+from ..config.compat import warn_aclose_alias
 from ..exceptions import DataError
 from .base import ClusterBase
 from .commands import Targeted
 from .errors import ClusterError
+from .manager import AsyncNodesManager
 from .pipeline import AsyncClusterPipeline, transaction_steps
 from .pubsub import AsyncClusterPubSub
 from .topology import SlotMap
@@ -132,6 +134,11 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, Asy
             node = (host, port)
         return AsyncClusterPubSub(self, ignore_subscribe_messages, node, **options)
 
+    @property
+    def nodes_manager(self) -> AsyncNodesManager:
+        """redis-py's ``nodes_manager``, with ``await nodes_manager.initialize()``."""
+        return AsyncNodesManager(self)
+
     async def initialize(self) -> Self:
         """Read the slot map now (as redis-py's ``initialize``): the node look-ups
         (``get_nodes()``, ...) need it; any command reads it too."""
@@ -160,7 +167,11 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, Asy
         for client in clients:
             client._close_now()
 
-    close = aclose
+    async def close(self) -> None:
+        """redis.asyncio's old name of :meth:`aclose`, deprecated there and here
+        (a DeprecationWarning)."""
+        warn_aclose_alias("close")
+        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Sequence, Tuple, Type
 
 from .._core import Batch, command_slot, key_slot
 from .._steps import Steps
@@ -41,9 +41,11 @@ from .commands import (
     ClusterNodes,
     Targeted,
     accept_target_nodes,
+    node_name_of,
     target_nodes,
 )
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
+from .manager import NodesManager
 from .routing import (
     ONE_NODE,
     REFUSED,
@@ -611,6 +613,34 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         }
 
     # -- state -------------------------------------------------------------------------
+
+    _manager_class: ClassVar[Type[NodesManager]] = NodesManager
+
+    @property
+    def nodes_manager(self) -> NodesManager:
+        """redis-py's ``nodes_manager`` (``nodes_cache``, ``slots_cache``,
+        ``get_node_from_slot``, ``initialize()``, ...): a view over this client's
+        slot map, see :mod:`pyredisclient.cluster.manager`."""
+        return self._manager_class(self)
+
+    def replace_default_node(self, target_node: Any = None) -> None:
+        """redis-py's: make ``target_node`` the default node, or without one another
+        primary than the current default (a replica when there is no other)."""
+        if target_node is not None:
+            self.nodes_manager.default_node = target_node
+            return
+        current = self.get_default_node()
+        others = [n for n in self.get_primaries() if n != current] or self.get_replicas()
+        if others:
+            self._state.default = (random.choice(others).name, False, None)
+
+    def get_redis_connection(self, node: Any) -> Any:
+        """The standalone client (RedisClient, or AsyncRedisClient) of ``node``, a
+        node of the slot map (ClusterNode, ``"host:port"`` or ``(host, port)``)."""
+        name = node_name_of(node)
+        if name is None or name not in self._known_map().nodes:
+            raise ClusterError(f"{name or node!r} is not a node of the cluster")
+        return self._state.client(name)
 
     @property
     def slot_map(self) -> SlotMap | None:

@@ -44,6 +44,7 @@ __all__ = [
     "ClusterCommands",
     "ClusterNode",
     "ClusterNodes",
+    "NodeName",
     "Targeted",
     "accept_target_nodes",
     "target_nodes",
@@ -375,7 +376,7 @@ class ClusterNode:
         return self._client
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ClusterNode) and other.name == self.name
+        return isinstance(other, (ClusterNode, NodeName)) and other.name == self.name
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -383,6 +384,36 @@ class ClusterNode:
     def __repr__(self) -> str:
         kind = f" {self.server_type}" if self.server_type else ""
         return f"<ClusterNode {self.name}{kind}>"
+
+
+class NodeName(str):
+    """A node's ``"host:port"`` that also reads as redis-py's ``ClusterNode`` does
+    (``host``, ``port``, ``name``) and equals the ClusterNode of that node: what a
+    cluster subscription's ``node`` is, so code written for either keeps working."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+    @property
+    def host(self) -> str:
+        return self.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.rpartition(":")[2])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ClusterNode):
+            return other.name == self
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
 
 
 class ClusterNodes:

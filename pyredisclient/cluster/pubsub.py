@@ -40,7 +40,7 @@ from ..exceptions import DataError, RedisError, ResponseError
 from ..pubsub import PubSub, PubSubStats
 from ..pubsub.aio import AsyncPubSub, acquire_within
 from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
-from .commands import ClusterNode, node_name_of
+from .commands import ClusterNode, NodeName, node_name_of
 from .errors import ClusterDownError
 from .routing import redirect
 from .topology import SlotMap, split_name
@@ -100,7 +100,6 @@ class _Sharded:
         py_options = client_options(cluster, ignore_subscribe_messages, **options)
         super().__init__(self._node_options(cluster, node), **py_options)  # type: ignore[call-arg]
         self._cluster = cluster
-        #: The node of the classic (SUBSCRIBE/PSUBSCRIBE) connection.
         self.node = node
         self._stats_ref = weakref.ref(py_options["stats"])
         self._shards: Dict[str, Subscriber] = {}
@@ -123,6 +122,17 @@ class _Sharded:
         self._turn = 0
         self._finalizers: List[weakref.finalize[Any, Any]] = []
         self._mu = threading.Lock()  # guards _shards, _assign, _quiet, _dropped
+
+    @property
+    def node(self) -> NodeName:
+        """The node of the classic (SUBSCRIBE/PSUBSCRIBE) connection: its
+        ``"host:port"``, with redis-py's ClusterNode ``host``, ``port`` and ``name``,
+        and equal to that node's ClusterNode."""
+        return self._node
+
+    @node.setter
+    def node(self, name: str) -> None:
+        self._node = NodeName(name)
 
     @staticmethod
     def _node_options(cluster: ClusterBase, node: str) -> Dict[str, Any]:

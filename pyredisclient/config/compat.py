@@ -23,12 +23,13 @@ the keywords through :func:`translate` before checking them against the options:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Dict, Mapping, MutableMapping, Tuple
 
 from .errors import ConfigurationError
 from .options import _RULES
 
-__all__ = ["REDIS_PY_KEYWORDS", "translate"]
+__all__ = ["REDIS_PY_KEYWORDS", "translate", "warn_aclose_alias"]
 
 _Translate = Callable[[str, Any, MutableMapping[str, Any]], None]
 
@@ -240,3 +241,15 @@ def translate(options: MutableMapping[str, Any]) -> None:
         if value is default or (value == default and type(value) is type(default)):
             continue
         how(name, value, options)
+
+
+def warn_aclose_alias(name: str) -> None:
+    """The DeprecationWarning redis.asyncio gives for ``close()`` (and a
+    subscription's ``reset()``), the old names of ``aclose()``: code moving between
+    the two libraries hears the same advice. Called by the alias itself, so the
+    warning points at the caller's line."""
+    warnings.warn(
+        f"Call to deprecated {name}. (Use aclose() instead) -- Deprecated since version 5.0.1.",
+        DeprecationWarning,
+        stacklevel=3,
+    )

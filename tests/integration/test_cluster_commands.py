@@ -215,6 +215,83 @@ def test_node_lookups_as_redis_py(redis_cluster_with_replicas: RedisClusterServe
     ref.close()
 
 
+def test_nodes_manager_as_redis_py(redis_cluster_with_replicas: RedisClusterServers) -> None:
+    """``nodes_manager``, which code written for redis-py reads the layout from,
+    gives what redis-py's gives for the same cluster, read from the client's map."""
+    host, port = redis_cluster_with_replicas.addresses[0]
+    ref = rcluster.RedisCluster(host=host, port=port)
+    with RedisClusterClient(host=host, port=port) as c:
+        nm, rnm = c.nodes_manager, ref.nodes_manager
+        # redis-py leaves out a replica still syncing (see above): compare primaries.
+        primaries = sorted(
+            n for n, node in rnm.nodes_cache.items() if node.server_type == "primary"
+        )
+        assert sorted(n.name for n in nm.get_nodes_by_server_type("primary")) == primaries
+        assert sorted(nm.nodes_cache) == _names(c.get_nodes()) and len(nm.nodes_cache) == 6
+        assert all(name == node.name for name, node in nm.nodes_cache.items())
+        cache = nm.slots_cache
+        assert len(cache) == 16384 and c.nodes_manager.slots_cache is cache  # once per map
+        with pytest.raises(TypeError):
+            cache[0] = ()  # type: ignore[index]
+        for key in ("k", "{user1}:a", "zz"):
+            slot = c.keyslot(key)
+            owners = cache[slot]
+            assert owners[0].name == rnm.slots_cache[slot][0].name
+            assert owners[0] == nm.get_node_from_slot(slot) == c.get_node_from_key(key)
+            assert [n.server_type for n in owners] == ["primary", "replica"]
+            replica = nm.get_node_from_slot(slot, server_type="replica")
+            assert replica == owners[1] == nm.get_node_from_slot(slot, read_from_replicas=True)
+        assert nm.get_node(host, port) == c.get_node(host, port) and nm.get_node(host, 1) is None
+        assert list(nm.startup_nodes) == [f"{host}:{port}"]
+        assert nm.default_node == c.get_default_node()
+        assert repr(nm) == "<NodesManager 6 nodes>"
+        # The default node: set through nodes_manager, or replaced (redis-py's).
+        first = c.get_default_node()
+        c.replace_default_node()
+        second = c.get_default_node()
+        assert second != first and second in c.get_primaries()
+        nm.default_node = first
+        assert c.get_default_node() == first
+        c.replace_default_node(second)
+        assert c.get_default_node() == second
+        with pytest.raises(ClusterError, match="not a node"):
+            nm.default_node = "127.0.0.1:1"
+        # A node's own client, by node or name (redis-py's get_redis_connection).
+        assert c.get_redis_connection(first).ping() is True
+        assert c.get_redis_connection(first.name) is c.get_redis_connection(first)
+        with pytest.raises(ClusterError, match="not a node"):
+            c.get_redis_connection(("127.0.0.1", 1))
+        # initialize() reads the map again: a new map, so a new slots_cache.
+        nm.initialize()
+        assert c.nodes_manager.slots_cache is not cache and c.nodes_manager.slots_cache == cache
+    ref.close()
+    # No node answers: initialize() says so; a closed client says that.
+    lone = RedisClusterClient(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    with pytest.raises(ClusterError, match="no cluster node gave a slot map"):
+        lone.nodes_manager.initialize()
+    lone.close()
+    with pytest.raises(ClusterError, match="closed"):
+        lone.nodes_manager.initialize()
+
+
+def test_async_nodes_manager(redis_cluster: RedisClusterServers) -> None:
+    host, port = redis_cluster.addresses[0]
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClusterClient(host=host, port=port) as c:
+            nm = c.nodes_manager
+            with pytest.raises(ClusterError, match="initialize"):
+                nm.get_node_from_slot(0)
+            assert await nm.initialize() is None
+            owner = nm.get_node_from_slot(c.keyslot("ak"))
+            # No replicas: a replica asked for gives the primary, as redis-py's does.
+            assert nm.get_node_from_slot(c.keyslot("ak"), server_type="replica") == owner
+            await c.get_redis_connection(owner).set("ak", 1)
+            return [type(nm).__name__, len(nm.slots_cache), await c.get("ak")]
+
+    assert asyncio.run(main()) == ["AsyncNodesManager", 16384, b"1"]
+
+
 def test_async_node_lookups_need_the_map(redis_cluster: RedisClusterServers) -> None:
     host, port = redis_cluster.addresses[0]
 

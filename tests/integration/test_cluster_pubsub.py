@@ -456,6 +456,12 @@ def test_classic_subscriptions_and_publish_meet_on_the_channel_slot_node(
             ps.subscribe(chan)
             assert ps.get_message(timeout=2)["type"] == "subscribe"
             assert ps.node == name_of(node) and name_of(ps.get_pubsub_node()) == ps.node
+            # node reads as redis-py's ClusterNode too, and equals the node's.
+            assert (ps.node.host, ps.node.port, ps.node.name) == (node.host, node.port, ps.node)
+            assert ps.node == ps.get_pubsub_node() and ps.get_pubsub_node() == ps.node
+            others = [n for n in client.get_primaries() if n.name != name_of(node)]
+            assert len(others) == 2 and all(ps.node != n and n != ps.node for n in others)
+            assert {ps.node, ps.get_pubsub_node()} == {ps.get_pubsub_node()}
             assert ps.get_redis_connection().get_connection_kwargs()["port"] == node.port
             before = publish_calls(redis_cluster)
             assert client.publish(chan, "hi") == 1
