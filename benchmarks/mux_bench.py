@@ -121,7 +121,7 @@ async def make_client(name: str, host: str, port: int) -> Any:
 
 async def close_client(name: str, client: Any) -> None:
     if name == "glide":
-        await client.close()
+        await client.aclose()
         return
     await client.aclose()
     if name == "redis-py":

@@ -39,6 +39,7 @@ from ..commands import CoreCommands
 from ..commands.keyprefix import KeyPrefixer
 from ..commands.types import Callback, PatternT
 from ..config import RedisConfig
+from ..config.compat import warn_aclose_alias
 from ..config.credentials import describe_failure, resolve_async
 from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
@@ -403,7 +404,11 @@ class AsyncRedisClient(  # type: ignore[misc]
             if not fut.done():
                 fut.get_loop().call_soon_threadsafe(_wake, fut, True)
 
-    close = aclose
+    async def close(self) -> None:
+        """redis.asyncio's old name of :meth:`aclose`, deprecated there and here
+        (a DeprecationWarning)."""
+        warn_aclose_alias("close")
+        await self.aclose()
 
     async def __aenter__(self) -> AsyncRedisClient:
         return self

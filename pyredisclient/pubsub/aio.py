@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Tuple, Type, U
 
 from .._core import WANT_READ as _WANT_READ
 from .._core import WANT_WRITE as _WANT_WRITE
+from ..config.compat import warn_aclose_alias
 from .base import CHANNELS, PATTERNS, SHARDS, ChannelT, Handler, PubSubBase
 
 __all__ = ["AsyncPubSub"]
@@ -88,8 +89,17 @@ class AsyncPubSub(PubSubBase):
         self._kick()
         self._mark_closed()
 
-    close = aclose  # redis.asyncio's other names
-    reset = aclose
+    async def close(self) -> None:
+        """redis.asyncio's old name of :meth:`aclose`, deprecated there and here
+        (a DeprecationWarning)."""
+        warn_aclose_alias("close")
+        await self.aclose()
+
+    async def reset(self) -> None:
+        """redis.asyncio's old name of :meth:`aclose`, deprecated there and here
+        (a DeprecationWarning)."""
+        warn_aclose_alias("reset")
+        await self.aclose()
 
     # -- waiting on the loop -------------------------------------------------------------
 

@@ -138,7 +138,7 @@ def test_late_duplicate_reply_asyncio() -> None:
                     assert await loop.run_in_executor(None, server.wait_duplicates)
             return singles, pipelines
         finally:
-            await client.close()
+            await client.aclose()
 
     with FakeServer(server) as fake:
         singles, pipelines = asyncio.run(main(fake.port))
@@ -218,7 +218,7 @@ def test_stale_reply_asyncio() -> None:
                 await client.set("k", "2")
             return results
         finally:
-            await client.close()
+            await client.aclose()
 
     with FakeServer(stale_reply_first()) as fake:
         results = asyncio.run(main(fake.port))
@@ -265,7 +265,7 @@ def test_greeting_asyncio() -> None:
             else:
                 assert await client.echo("mine") == b"mine"
         finally:
-            await client.close()
+            await client.aclose()
 
     with FakeServer(greeting(b"+EARLY\r\n", connections=1)) as fake:
         asyncio.run(main(fake.port, always=False))
@@ -342,7 +342,7 @@ def test_malformed_exec_reply_asyncio(exec_reply: bytes) -> None:
             assert await client.ping() is True
             return dict(client._core.pool_stats())
         finally:
-            await client.close()
+            await client.aclose()
 
     with FakeServer(bad_exec(exec_reply)) as fake:
         stats = asyncio.run(main(fake.port))
@@ -372,7 +372,7 @@ def test_malformed_exec_reply_multiplexed(exec_reply: bytes) -> None:
             assert await client.ping() is True
             return dict(client._core.pool_stats())
         finally:
-            await client.close()
+            await client.aclose()
 
     with FakeServer(bad_exec(exec_reply)) as fake:
         stats = asyncio.run(main(fake.port))
@@ -400,7 +400,7 @@ def test_stale_reply_multiplexed_never_reaches_a_caller() -> None:
                 write = exc
             return results, write
         finally:
-            await client.close()
+            await client.aclose()
 
     with FakeServer(stale_reply_first()) as fake:
         results, write = asyncio.run(main(fake.port))
@@ -433,7 +433,7 @@ def test_late_duplicate_multiplexed_never_reaches_a_caller() -> None:
                 await asyncio.sleep(0.001)
             return results
         finally:
-            await client.close()
+            await client.aclose()
 
     with FakeServer(server) as fake:
         results = asyncio.run(main(fake.port))

@@ -18,8 +18,9 @@ from typing import Any, Callable, Coroutine, Dict, List, TypeVar
 
 import pytest
 
-from pyredisclient import ConnectionError, PubSubError
+from pyredisclient import AsyncRedisClusterClient, ConnectionError, PubSubError, RedisError
 from pyredisclient.aio import AsyncRedisClient
+from pyredisclient.integrations.testing_topologies import RedisClusterServers
 from pyredisclient.pubsub import AsyncPubSub
 from pyredisclient.testing import RedisServer
 
@@ -416,5 +417,36 @@ def test_subscription_objects_and_get_sharded_message(redis_url: str, ch: str) -
             msg = await p.get_sharded_message(timeout=2)
             assert msg is not None and (msg["channel"], msg["data"]) == (ch + ":s", "2")
             await p.aclose()
+
+    run(main())
+
+
+def test_old_close_names_warn_as_redis_asyncio_does(
+    redis_url: str, redis_cluster: RedisClusterServers
+) -> None:
+    """redis.asyncio deprecated ``close()`` (and a subscription's ``reset()``) for
+    ``aclose()``: the same DeprecationWarning here, pointing at the caller, and the
+    object is closed all the same."""
+
+    async def main() -> None:
+        client = AsyncRedisClient.from_url(redis_url)
+        for name in ("close", "reset"):
+            p = client.pubsub()
+            await p.subscribe("old-names")
+            with pytest.warns(DeprecationWarning, match=r"Use aclose\(\) instead") as got:
+                await getattr(p, name)()
+            assert got[0].filename == __file__ and f"deprecated {name}" in str(got[0].message)
+            with pytest.raises(ConnectionError):
+                await p.subscribe("again")
+        with pytest.warns(DeprecationWarning, match=r"deprecated close\. \(Use aclose"):
+            await client.close()
+        with pytest.raises(ConnectionError):
+            await client.ping()
+        cluster = AsyncRedisClusterClient(*redis_cluster.addresses[0])
+        assert await cluster.ping() is True
+        with pytest.warns(DeprecationWarning, match=r"Use aclose\(\) instead"):
+            await cluster.close()
+        with pytest.raises(RedisError):
+            await cluster.ping()
 
     run(main())
