@@ -32,6 +32,7 @@ from ..client.base import ClientBase, _config_prefixer, build_config
 from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
+from ..config.compat import translate as translate_redis_py
 from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
@@ -123,6 +124,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         url = secret_url(url)
         own = {k: overrides.pop(k) for k in _OWN_OPTIONS if k in overrides}
         hide_password(overrides)
+        translate_redis_py(overrides)  # retry=Retry(...) and the others, as the constructor
         first, seeds = split_seed_url(_reveal(url))
         config = RedisConfig.from_url(first, **overrides)
         return cls(config=config, startup_nodes=seeds or None, **own)

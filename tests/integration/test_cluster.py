@@ -210,6 +210,15 @@ def test_seeds_from_url_and_environment(
         assert c.config.socket_timeout == 1.5
         c.set("u", 1)
         assert c.get("u") == b"1"
+    # redis-py's keywords, as the constructor takes them (it was a TypeError here).
+    retry = pytest.importorskip("redis.retry")
+    backoff = pytest.importorskip("redis.backoff")
+    policy = retry.Retry(backoff.ExponentialBackoff(cap=0.5, base=0.02), 3)
+    with RedisClusterClient.from_url(url, retry=policy, socket_read_size=65536) as c:
+        assert (c.config.retry_attempts, c.config.retry_cap) == (3, 0.5)
+        assert c.get("u") == b"1"
+    with pytest.raises(pyredisclient.ConfigurationError, match="protocol=3"):
+        RedisClusterClient.from_url(url, protocol=3)
     monkeypatch.setenv("REDIS_URL", f"redis://{h1}:{p1},{h2}:{p2}")
     with RedisClusterClient.from_env() as c:
         assert c.get("u") == b"1"
