@@ -402,6 +402,39 @@ def test_pubsub_subscribes_on_the_primary_and_follows_a_killed_one(
         ps.close()
 
 
+def _shows(m: Any, run: Callable[[], object], command: str, within: float) -> bool:
+    """Run ``run`` about once a second until monitor ``m`` shows ``command`` (the
+    sentinels' own PING and INFO stream past too), or ``within`` seconds pass."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        run()
+        second = min(deadline, time.monotonic() + 1.0)
+        while time.monotonic() < second:
+            info = m.next_command(timeout=0.2)
+            if info is not None and info["command"] == command:
+                return True
+    return False
+
+
+def test_monitor_follows_a_killed_primary(redis_sentinel: RedisSentinelServers) -> None:
+    """A monitor is a subscription of the sentinel client: when its primary dies, it
+    moves to the one the sentinels promote, sends MONITOR there again, and shows the
+    commands run on the new primary."""
+    with RedisClient.from_sentinel(
+        sentinels_of(redis_sentinel), "mymaster", socket_timeout=1.0, retry_timeout=30.0
+    ) as c:
+        with c.monitor() as m:
+            primary = redis_sentinel.primary
+            assert m._pubsub._follower.target == (primary.host, primary.port)
+            assert _shows(m, lambda: c.set("mon:before", 1), "SET mon:before 1", 5)
+            new = redis_sentinel.kill_primary()
+            assert new is not None
+            assert _shows(m, lambda: c.set("mon:after", 2), "SET mon:after 2", 30)
+            assert m._pubsub._follower.target == (new.host, new.port)
+            clients = redis_sentinel.command(new, "CLIENT", "LIST").decode().splitlines()
+            assert len([line for line in clients if "cmd=monitor" in line]) == 1
+
+
 def test_pubsub_without_a_sentinel_raises_like_a_command() -> None:
     dead = f"127.0.0.1:{find_free_port()}"
     with RedisClient.from_sentinel([dead], "mymaster", socket_timeout=0.5, retry_timeout=0.5) as c:
