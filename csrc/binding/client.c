@@ -750,6 +750,27 @@ Client_close(RedisClientObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(
+    Client_disconnect_doc,
+    "disconnect($self, in_use, /)\n--\n\n"
+    "Close the idle connections now and, if in_use is true, those in\n"
+    "use when given back; the pool stays open (redis-py's\n"
+    "pool.disconnect()).  Nothing to do on a closed client.");
+
+static PyObject *
+Client_disconnect(RedisClientObject *self, PyObject *in_use)
+{
+    int flag = PyObject_IsTrue(in_use);
+
+    if (flag < 0) {
+        return NULL;
+    }
+    if (self->pool != NULL) { /* closed: nothing is left to close */
+        prc_pool_disconnect(self->pool, flag);
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(
     Client_metrics_doc,
     "metrics($self, /)\n--\n\n"
     "Call counters, failures by core error name, and the latency\n"
@@ -844,6 +865,8 @@ static PyMethodDef Client_methods[] = {
     {"breaker_state", (PyCFunction)Client_breaker_state, METH_NOARGS,
      Client_breaker_doc},
     {"close", (PyCFunction)Client_close, METH_NOARGS, Client_close_doc},
+    {"disconnect", (PyCFunction)Client_disconnect, METH_O,
+     Client_disconnect_doc},
     {"metrics", (PyCFunction)Client_metrics, METH_NOARGS, Client_metrics_doc},
     {"pinned", (PyCFunction)Client_pinned, METH_NOARGS, Client_pinned_doc},
     {"start", (PyCFunction)Client_start, METH_O, Client_start_doc},

@@ -162,6 +162,7 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
 static void
 link_locked(prc_pool_t *p, prc_conn_t *c)
 {
+    c->epoch = p->epoch;
     c->all_prev = NULL;
     c->all_next = p->all;
     if (p->all != NULL) {
@@ -216,7 +217,7 @@ prc__pool_release(prc_pool_t *p, prc_conn_t *c, int ok)
     prc__conn_trim(c);
     atomic_store_explicit(&p->alive_at, c->last_used, memory_order_relaxed);
     pthread_mutex_lock(&p->mu);
-    if (p->closed) {
+    if (p->closed || c->epoch != p->epoch) {
         pthread_mutex_unlock(&p->mu);
         prc__pool_discard(p, c);
         return;
@@ -423,6 +424,37 @@ prc_pool_close(prc_pool_t *p)
         }
     }
     pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (c = idle; c != NULL; c = next) {
+        next = c->next;
+        atomic_fetch_add(&p->st_closed, 1);
+        prc__conn_free(c, 1);
+    }
+}
+
+void
+prc_pool_disconnect(prc_pool_t *p, int in_use)
+{
+    prc_conn_t *idle, *c, *next;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->fork_gen != prc_fork_generation()) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    if (in_use) {
+        p->epoch++; /* connections in use now close when given back */
+    }
+    idle = p->idle;
+    p->idle = NULL;
+    for (c = idle; c != NULL; c = c->next) {
+        unlink_locked(p, c);
+        p->nopen--;
+        p->nidle--;
+    }
+    if (idle != NULL && p->waiters > 0) {
+        pthread_cond_broadcast(&p->cv); /* slots came free */
+    }
     pthread_mutex_unlock(&p->mu);
     for (c = idle; c != NULL; c = next) {
         next = c->next;

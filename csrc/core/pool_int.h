@@ -32,6 +32,9 @@ struct prc_pool_s {
     _Atomic int64_t link_up_at;
     _Atomic int link_lost;
     uint64_t fork_gen; /* generation the internals belong to; mu */
+    /* prc_pool_disconnect calls so far; a connection linked before the
+     * last one is closed when given back (mu). */
+    uint64_t epoch;
 
     prc_pool_t *reg_next; /* fork registry link; reg_mu */
 

@@ -584,6 +584,12 @@ prc_pool_t *prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf,
  * use so that their owners return quickly.  Thread-safe, idempotent.
  */
 void prc_pool_close(prc_pool_t *p);
+/*
+ * redis-py's ConnectionPool.disconnect(): close the idle connections now
+ * and, with in_use, each connection in use when it is given back, so that
+ * the next calls connect afresh.  The pool stays open.  Thread-safe.
+ */
+void prc_pool_disconnect(prc_pool_t *p, int in_use);
 /* Free the pool; all connections must have been released.  NULL ok. */
 void prc_pool_free(prc_pool_t *p);
 

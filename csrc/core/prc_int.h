@@ -122,6 +122,7 @@ struct prc_conn_s {
     /* The owner's bookkeeping (a pool's), never read by the connection
      * layer. */
     int64_t last_used; /* prc_now() at last release */
+    uint64_t epoch;    /* the pool's epoch when it was linked */
 
     void *user; /* the binding's reader, owned via user_free */
     void (*user_free)(void *);

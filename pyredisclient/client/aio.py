@@ -389,6 +389,11 @@ class AsyncRedisClient(  # type: ignore[misc]
         """Never raises; the same report as RedisClient.health_check()."""
         return await health_check_async(self, deep=deep)
 
+    async def _disconnect(self, in_use: bool) -> None:
+        self._core.disconnect(in_use)
+        if self._mux is not None and in_use:
+            self._mux.disconnect()
+
     async def aclose(self) -> None:
         """Close pooled connections; later calls raise ConnectionError."""
         self._close_now()

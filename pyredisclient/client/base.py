@@ -11,6 +11,8 @@ debug_info, repr). What differs lives in the subclasses: how a command runs (the
 
 from __future__ import annotations
 
+import inspect
+import weakref
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, NoReturn, Tuple
 
@@ -115,8 +117,11 @@ class PoolView:
 
     connection_class = CoreConnection
 
-    def __init__(self, config: RedisConfig) -> None:
+    def __init__(self, config: RedisConfig, owner: Any = None) -> None:
         self._config = config
+        # The client (weakly: it keeps this view): disconnect() is its pool's.
+        self._owner = None if owner is None else weakref.ref(owner)
+        self._async = owner is not None and inspect.iscoroutinefunction(owner._disconnect)
         self.max_connections = config.max_connections
         kwargs: Dict[str, Any] = {"db": config.db}
         if config.unix_socket_path is not None:
@@ -156,12 +161,28 @@ class PoolView:
             "RESET is refused: it would reset one pooled connection; close() the client"
         )
 
+    def disconnect(self, inuse_connections: bool = True) -> Any:
+        """redis-py's ``pool.disconnect()``: close the idle connections now and, with
+        ``inuse_connections``, each connection in use once its call gives it back
+        (nothing in flight is cut); the pool stays open and the next calls connect
+        afresh. On an asyncio client a coroutine, as redis.asyncio's: its shared
+        connections close too, one with calls in flight as a lost connection does
+        (reads sent again, writes failed). Every node's pool, on a cluster client."""
+        owner = self._owner() if self._owner is not None else None
+        if owner is None:  # the client is gone, and its pool with it
+            return _nothing() if self._async else None
+        return owner._disconnect(bool(inuse_connections))
+
     def get_encoder(self) -> Encoder:
         c = self._config
         return Encoder(c.encoding, c.encoding_errors, c.decode_responses)
 
     def __repr__(self) -> str:
         return f"<PoolView of {self.max_connections} connections, C core>"
+
+
+async def _nothing() -> None:
+    return None
 
 
 class ClientBase:
@@ -378,8 +399,12 @@ class ClientBase:
         that read it; the password is left out."""
         view = self.__dict__.get("_pool_view")
         if view is None or view._config is not self._config:
-            view = self.__dict__["_pool_view"] = PoolView(self._config)
+            view = self.__dict__["_pool_view"] = PoolView(self._config, self)
         return view
+
+    def _disconnect(self, in_use: bool) -> Any:
+        """``connection_pool.disconnect()``: see PoolView.disconnect."""
+        raise NotImplementedError  # pragma: no cover - each client has its own
 
     def load_external_module(self, funcname: str, func: Any) -> None:
         """redis-py's: make ``func`` (a module's command namespace, as redis-py's

@@ -398,6 +398,18 @@ class Multiplexer:
             share.close()
         self.shares.clear()
 
+    def disconnect(self) -> None:
+        """``connection_pool.disconnect()``: every shared connection goes (back to the
+        pool, which closes it: call after the pool's own disconnect); one with calls
+        in flight fails them as a lost connection does, so a read is sent again on
+        a new one. The next call opens a new shared connection."""
+        for share in self.shares.values():
+            for conn in [*share.conns, *share.retiring]:
+                if len(conn.mux):
+                    conn.fail(ConnectionError("connection_pool.disconnect() closed the connection"))
+                else:
+                    conn.close()
+
 
 async def run_shared(client: Any, args: Tuple[Any, ...], attempts: int | None = None) -> Any:
     """Run one command on the loop's shared connection: its reply, or

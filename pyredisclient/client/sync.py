@@ -238,6 +238,9 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
         """
         return health_check(RedisClient.get_client if self is None else self, deep=deep)
 
+    def _disconnect(self, in_use: bool) -> None:
+        self._core.disconnect(in_use)
+
     def close(self) -> None:
         """Close pooled connections and wake callers blocked on this client.
 

@@ -161,6 +161,10 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, Asy
             return {"status": "unhealthy", "error": str(exc), "type": type(exc).__name__}
         return report
 
+    async def _disconnect(self, in_use: bool) -> None:
+        for client in list(self._state.clients.values()):
+            await client._disconnect(in_use)
+
     async def aclose(self) -> None:
         """Close every node's pool; later calls raise."""
         clients: List[Any] = self._state.take_clients()

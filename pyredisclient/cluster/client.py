@@ -193,6 +193,10 @@ class RedisClusterClient(ClusterBase, LockMethods, ItemMethods):
             return {"status": "unhealthy", "error": str(exc), "type": type(exc).__name__}
         return report
 
+    def _disconnect(self, in_use: bool) -> None:
+        for client in list(self._state.clients.values()):
+            client._disconnect(in_use)
+
     def close(self) -> None:
         """Close every node's pool; later calls raise. Safe to call more than once."""
         for client in self._state.take_clients():

@@ -271,6 +271,59 @@ TEST_IMPL(pool_exhaustion)
     return TEST_OK;
 }
 
+TEST_IMPL(pool_disconnect)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t a, b;
+    prc_pool_stats_t st;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    /* Two connections: `a` stays in use, `b` goes back idle. */
+    ASSERT_EQ(pt_call(p, &a, PING_REQ, 1, 0, 1.0), 0);
+    ASSERT_EQ(pt_call(p, &b, PING_REQ, 1, 0, 1.0), 0);
+    prc_call_finish(p, &b, PRC_OK);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.idle, 1);
+    ASSERT_EQ(st.in_use, 1);
+    /* Without in_use: the idle one closes, `a` goes back idle later. */
+    prc_pool_disconnect(p, 0);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.idle, 0);
+    ASSERT_EQ(st.closed, 1);
+    prc_call_finish(p, &a, PRC_OK);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.idle, 1);
+    /* With in_use: `a`, taken again, closes when given back. */
+    ASSERT_EQ(pt_call(p, &a, PING_REQ, 1, 0, 1.0), 0);
+    prc_pool_disconnect(p, 1);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.in_use, 1);
+    ASSERT_EQ(st.closed, 1);
+    prc_call_finish(p, &a, PRC_OK);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.idle, 0);
+    ASSERT_EQ(st.closed, 2);
+    /* The pool stays open: the next call connects afresh, and is kept. */
+    ASSERT_EQ(pt_call(p, &b, PING_REQ, 1, 0, 1.0), 0);
+    CHECK(pt_replies_are(&b, "+PONG\r\n"));
+    prc_call_finish(p, &b, PRC_OK);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.created, 3);
+    ASSERT_EQ(st.idle, 1);
+    ASSERT_EQ(fakesrv_accepted(srv), 3);
+    /* After close: nothing left to do, and no harm. */
+    prc_pool_close(p);
+    prc_pool_disconnect(p, 1);
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.closed, 3);
+    return TEST_OK;
+}
+
 TEST_IMPL(pool_timeout_capped_by_deadline)
 {
     fakesrv_opts_t so = {0};

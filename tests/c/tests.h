@@ -113,6 +113,7 @@
     XX(pool_call_success)                                                     \
     XX(pool_pipeline)                                                         \
     XX(pool_exhaustion)                                                       \
+    XX(pool_disconnect)                                                       \
     XX(pool_timeout_capped_by_deadline)                                       \
     XX(pool_threads)                                                          \
     XX(pool_close_wakes_waiter)                                               \

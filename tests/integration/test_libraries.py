@@ -2,8 +2,8 @@
 worker and scheduler), python-redis-lock (a lock built on Lua scripts and BLPOP),
 django-redis, fastapi-cache2, pyrate-limiter, dramatiq (a job queue whose broker is one
 large Lua script) and cachelib (Flask-Caching's cache), installed from PyPI by the test
-extras (scripts/setup.sh); and what they read of a client: ``connection_pool``, and
-``connection_pool=`` to build one."""
+extras (scripts/setup.sh); and what they read of a client: ``connection_pool`` (and
+its ``disconnect()``), and ``connection_pool=`` to build one."""
 
 from __future__ import annotations
 
@@ -144,6 +144,94 @@ def test_connection_pool_view(client: RedisClient) -> None:
     with RedisClient(unix_socket_path="/tmp/x.sock", password="pw") as unix:
         assert unix.connection_pool.connection_kwargs["path"] == "/tmp/x.sock"
         assert "pw" not in repr(unix.connection_pool.connection_kwargs)
+
+
+def _connections_named(admin: RedisClient, name: str, want: int) -> int:
+    """How many connections the server lists under ``name``, once it is ``want``
+    (the server notices a close a moment later) or after 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        n = sum(1 for c in admin.client_list() if c.get("name") == name)
+        if n == want or time.monotonic() > deadline:
+            return n
+        time.sleep(0.01)
+
+
+def test_connection_pool_disconnect(client: RedisClient, redis_url: str) -> None:
+    """redis-py's ``pool.disconnect()`` (saq's disconnect, FastAPI shutdown hooks):
+    the idle connections close now, one in use when its caller gives it back, and
+    the client goes on with new connections."""
+    c = RedisClient.from_url(redis_url, client_name="pool-dc", max_connections=8)
+    barrier = threading.Barrier(4)
+
+    def busy() -> None:
+        barrier.wait()
+        for _ in range(100):
+            c.get("x")
+
+    threads = [threading.Thread(target=busy) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    opened = c.pool_stats()["created"]
+    assert opened >= 2 and _connections_named(client, "pool-dc", opened) == opened
+    assert c.connection_pool.disconnect() is None
+    assert _connections_named(client, "pool-dc", 0) == 0
+    assert c.pool_stats()["idle"] == 0 and c.pool_stats()["closed"] == opened
+    assert c.ping() is True and _connections_named(client, "pool-dc", 1) == 1
+    # In use (a WATCHing pipeline holds one): kept until given back, then closed.
+    pipe = c.pipeline()
+    pipe.watch("w")
+    c.connection_pool.disconnect()
+    assert _connections_named(client, "pool-dc", 1) == 1
+    pipe.multi()
+    pipe.set("w", 1)
+    assert pipe.execute() == [True]
+    assert _connections_named(client, "pool-dc", 0) == 0
+    # inuse_connections=False: only the idle ones go.
+    pipe = c.pipeline()
+    pipe.watch("w")
+    c.connection_pool.disconnect(inuse_connections=False)
+    pipe.reset()
+    assert c.pool_stats()["idle"] == 1
+    assert _connections_named(client, "pool-dc", 1) == 1
+    c.close()
+    assert c.connection_pool.disconnect() is None  # a closed client: nothing to do
+    assert _connections_named(client, "pool-dc", 0) == 0
+
+
+def test_async_connection_pool_disconnect(client: RedisClient, redis_url: str) -> None:
+    """The asyncio twin is awaited, as redis.asyncio's; the shared (multiplexed)
+    connection closes too, and reads in flight on it are sent again."""
+    from pyredisclient.aio import AsyncRedisClient
+
+    async def main() -> List[Any]:
+        a = AsyncRedisClient.from_url(redis_url, client_name="pool-adc")
+        await a.set("adc", "v")
+        await asyncio.gather(*[a.get("adc") for _ in range(50)])
+        before = _connections_named(client, "pool-adc", 1)
+        await a.connection_pool.disconnect()
+        after = _connections_named(client, "pool-adc", 0)
+        in_flight = [asyncio.ensure_future(a.get("adc")) for _ in range(50)]
+        await asyncio.sleep(0)
+        await a.connection_pool.disconnect()
+        got = await asyncio.gather(*in_flight)
+        again = await a.get("adc")
+        await a.aclose()
+        return [before, after, set(got), again]
+
+    assert asyncio.run(main()) == [1, 0, {b"v"}, b"v"]
+
+
+def test_cluster_connection_pool_disconnect(redis_cluster: Any) -> None:
+    host, port = redis_cluster.addresses[0]
+    with pyredisclient.RedisClusterClient(host, port, client_name="pool-cdc") as c:
+        c.mset_nonatomic({f"k{i}": i for i in range(30)})  # a connection to every node
+        assert all(n.pool_stats()["idle"] >= 1 for n in c.nodes().values())
+        c.connection_pool.disconnect()
+        assert all(n.pool_stats()["idle"] == 0 for n in c.nodes().values())
+        assert c.get("k1") == b"1"
 
 
 def test_pipeline_attributes_libraries_read(client: RedisClient) -> None:
