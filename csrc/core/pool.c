@@ -397,10 +397,38 @@ prc_pool_unpin(prc_pool_t *p, prc_conn_t *conn, int ok)
         prc__pool_release(p, conn, ok);
     }
 }
+/* Take every idle connection out of the pool (its slots free); the
+ * caller holds mu, and closes them with free_taken once it is released. */
+static prc_conn_t *
+take_idle_all_locked(prc_pool_t *p)
+{
+    prc_conn_t *idle = p->idle, *c;
+
+    p->idle = NULL;
+    for (c = idle; c != NULL; c = c->next) {
+        unlink_locked(p, c);
+        p->nopen--;
+        p->nidle--;
+    }
+    return idle;
+}
+
+static void
+free_taken(prc_pool_t *p, prc_conn_t *idle)
+{
+    prc_conn_t *c, *next;
+
+    for (c = idle; c != NULL; c = next) {
+        next = c->next;
+        atomic_fetch_add(&p->st_closed, 1);
+        prc__conn_free(c, 1);
+    }
+}
+
 void
 prc_pool_close(prc_pool_t *p)
 {
-    prc_conn_t *idle, *c, *next;
+    prc_conn_t *idle, *c;
 
     pthread_mutex_lock(&p->mu);
     if (p->fork_gen != prc_fork_generation()) {
@@ -408,13 +436,7 @@ prc_pool_close(prc_pool_t *p)
         return;
     }
     p->closed = 1;
-    idle = p->idle;
-    p->idle = NULL;
-    for (c = idle; c != NULL; c = c->next) {
-        unlink_locked(p, c);
-        p->nopen--;
-        p->nidle--;
-    }
+    idle = take_idle_all_locked(p);
     /* Wake threads blocked on in-use connections: shutdown() makes their
      * poll return at once while the fd stays valid for its owner, who
      * then closes it. */
@@ -425,17 +447,13 @@ prc_pool_close(prc_pool_t *p)
     }
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (c = idle; c != NULL; c = next) {
-        next = c->next;
-        atomic_fetch_add(&p->st_closed, 1);
-        prc__conn_free(c, 1);
-    }
+    free_taken(p, idle);
 }
 
 void
 prc_pool_disconnect(prc_pool_t *p, int in_use)
 {
-    prc_conn_t *idle, *c, *next;
+    prc_conn_t *idle;
 
     pthread_mutex_lock(&p->mu);
     if (p->fork_gen != prc_fork_generation()) {
@@ -445,22 +463,12 @@ prc_pool_disconnect(prc_pool_t *p, int in_use)
     if (in_use) {
         p->epoch++; /* connections in use now close when given back */
     }
-    idle = p->idle;
-    p->idle = NULL;
-    for (c = idle; c != NULL; c = c->next) {
-        unlink_locked(p, c);
-        p->nopen--;
-        p->nidle--;
-    }
+    idle = take_idle_all_locked(p);
     if (idle != NULL && p->waiters > 0) {
         pthread_cond_broadcast(&p->cv); /* slots came free */
     }
     pthread_mutex_unlock(&p->mu);
-    for (c = idle; c != NULL; c = next) {
-        next = c->next;
-        atomic_fetch_add(&p->st_closed, 1);
-        prc__conn_free(c, 1);
-    }
+    free_taken(p, idle);
 }
 
 void
