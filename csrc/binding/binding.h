@@ -345,6 +345,16 @@ extern PyMethodDef pyrc_command_methods[];
  * Returns -1. */
 int pyrc_refuse_state(pyrc_state *st, const pyrc_args *a) PYRC_RAISES_NEG;
 
+/* clientpool.c: the Client methods over its pool (client.c's table). */
+PyObject *pyrc_client_pool_stats(RedisClientObject *self, PyObject *unused);
+PyObject *pyrc_client_breaker_state(RedisClientObject *self, PyObject *unused);
+PyObject *pyrc_client_disconnect(RedisClientObject *self, PyObject *in_use);
+PyObject *pyrc_client_metrics(RedisClientObject *self, PyObject *unused);
+extern const char pyrc_client_pool_stats_doc[];
+extern const char pyrc_client_breaker_doc[];
+extern const char pyrc_client_disconnect_doc[];
+extern const char pyrc_client_metrics_doc[];
+
 /* client.c: the Client type and the synchronous call path. */
 extern PyType_Spec pyrc_client_spec;
 /* -1 with RedisError when Client.__init__ never ran. */
