@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Sequence, Tuple
 
 from .._core import Batch, command_slot, key_slot
 from .._steps import Steps
@@ -616,14 +616,12 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
 
     # -- state -------------------------------------------------------------------------
 
-    _manager_class: ClassVar[Type[NodesManager]] = NodesManager
-
     @property
     def nodes_manager(self) -> NodesManager:
         """redis-py's ``nodes_manager`` (``nodes_cache``, ``slots_cache``,
         ``get_node_from_slot``, ``initialize()``, ...): a view over this client's
         slot map, see :mod:`pyredisclient.cluster.manager`."""
-        return self._manager_class(self)
+        return NodesManager(self)
 
     def replace_default_node(self, target_node: Any = None) -> None:
         """redis-py's: make ``target_node`` the default node, or without one another
@@ -634,7 +632,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         current = self.get_default_node()
         others = [n for n in self.get_primaries() if n != current] or self.get_replicas()
         if others:
-            self._state.default = (random.choice(others).name, False, None)
+            self._state.set_default(random.choice(others).name, pinned=False)
 
     def get_redis_connection(self, node: Any) -> Any:
         """The standalone client (RedisClient, or AsyncRedisClient) of ``node``, a

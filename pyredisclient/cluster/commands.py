@@ -410,10 +410,7 @@ class NodeName(str):
             return other.name == self
         return str.__eq__(self, other)
 
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    __hash__ = str.__hash__
+    __hash__ = str.__hash__  # != follows from __eq__ (str's, or ClusterNode's reflected)
 
 
 class ClusterNodes:

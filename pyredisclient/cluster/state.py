@@ -96,9 +96,11 @@ class ClusterState:
         self.default = (name, False, failed)
         return name
 
-    def set_default(self, name: str) -> None:
-        """``set_default_node``: keep ``name`` while the map names it."""
-        self.default = (name, True, None)
+    def set_default(self, name: str, pinned: bool = True) -> None:
+        """``set_default_node`` (pinned: keep ``name`` while the map names it at all),
+        or ``replace_default_node`` (kept as a chosen default is: while it is a
+        primary and its connections work)."""
+        self.default = (name, pinned, None)
 
     def default_failed(self, name: str) -> None:
         """A connection error on ``name``: if it is the default, choose again."""
