@@ -350,10 +350,14 @@ PyObject *pyrc_client_pool_stats(RedisClientObject *self, PyObject *unused);
 PyObject *pyrc_client_breaker_state(RedisClientObject *self, PyObject *unused);
 PyObject *pyrc_client_disconnect(RedisClientObject *self, PyObject *in_use);
 PyObject *pyrc_client_metrics(RedisClientObject *self, PyObject *unused);
+PyObject *pyrc_client_set_retry(RedisClientObject *self, PyObject *args);
+PyObject *pyrc_client_get_retry(RedisClientObject *self, PyObject *unused);
 extern const char pyrc_client_pool_stats_doc[];
 extern const char pyrc_client_breaker_doc[];
 extern const char pyrc_client_disconnect_doc[];
 extern const char pyrc_client_metrics_doc[];
+extern const char pyrc_client_set_retry_doc[];
+extern const char pyrc_client_get_retry_doc[];
 
 /* client.c: the Client type and the synchronous call path. */
 extern PyType_Spec pyrc_client_spec;

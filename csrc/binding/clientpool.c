@@ -1,6 +1,7 @@
 /* clientpool.c - a Client's pool seen and managed from Python: its counters
- * (pool_stats), circuit breaker (breaker_state), call metrics (metrics) and
- * disconnect().  The methods sit in client.c's table (binding.h). */
+ * (pool_stats), circuit breaker (breaker_state), call metrics (metrics),
+ * disconnect(), and its retry policy (get_retry, set_retry).  The methods sit
+ * in client.c's table (binding.h). */
 #include "binding.h"
 
 const char pyrc_client_pool_stats_doc[] =
@@ -105,6 +106,54 @@ pyrc_client_disconnect(RedisClientObject *self, PyObject *in_use)
         prc_pool_disconnect(self->pool, flag);
     }
     Py_RETURN_NONE;
+}
+
+const char pyrc_client_set_retry_doc[] =
+    "set_retry($self, attempts, base, cap, /)\n--\n\n"
+    "Retry failed calls at most attempts times from now on, backing off\n"
+    "from base doubling up to cap seconds (the options retry_attempts,\n"
+    "retry_base, retry_cap).  ValueError unless attempts >= 0 and\n"
+    "0 < base <= cap <= 1e9.";
+
+PyObject *
+pyrc_client_set_retry(RedisClientObject *self, PyObject *args)
+{
+    int attempts;
+    double base, cap;
+
+    if (!PyArg_ParseTuple(args, "idd:set_retry", &attempts, &base, &cap)) {
+        return NULL;
+    }
+    if (pyrc_check_open(self) < 0) {
+        return NULL;
+    }
+    if (prc_pool_set_retry(self->pool, attempts, base, cap) != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "set_retry needs attempts >= 0 and 0 < base <= cap <= "
+                     "1e9 seconds, got %d, %R, %R",
+                     attempts, PyTuple_GET_ITEM(args, 1),
+                     PyTuple_GET_ITEM(args, 2));
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+const char pyrc_client_get_retry_doc[] =
+    "get_retry($self, /)\n--\n\n"
+    "The retry policy now: (attempts, base, cap), as set_retry takes it.";
+
+PyObject *
+pyrc_client_get_retry(RedisClientObject *self, PyObject *unused)
+{
+    int attempts;
+    double base, cap;
+
+    (void)unused;
+    if (pyrc_check_open(self) < 0) {
+        return NULL;
+    }
+    prc_pool_get_retry(self->pool, &attempts, &base, &cap);
+    return Py_BuildValue("(idd)", attempts, base, cap);
 }
 
 const char pyrc_client_metrics_doc[] =

@@ -45,13 +45,20 @@ fail(prc_call_t *call, int code, const char *msg)
     return code;
 }
 
+/* How many times a failed call may be retried (prc_pool_set_retry). */
+static int
+retry_attempts(prc_pool_t *p)
+{
+    return atomic_load_explicit(&p->retry_attempts, memory_order_relaxed);
+}
+
 /* May this failure be replayed?  Exactly the safe cases of DESIGN.md. */
 static int
 retryable(prc_pool_t *p, prc_call_t *call, int code, int during_open)
 {
     const prc_opts_t *o = &p->opts;
 
-    if (ST(call)->attempt >= o->retry_attempts ||
+    if (ST(call)->attempt >= retry_attempts(p) ||
         (call->flags & PRC_CALL_NO_RETRY) || code == PRC_EAUTH ||
         code == PRC_EREPLYLIMIT || code == PRC_ENOMEM || code == PRC_EINVAL ||
         code == PRC_EHANDSHAKE || code == PRC_ECERT) {
@@ -249,10 +256,14 @@ attempt_failed(prc_pool_t *p, prc_call_t *call, int code, int during_open)
          * span a known minimum. */
         double rnd = prc_random();
         int restart = refusal || code == PRC_ELOADING;
-        pause = (int64_t)(prc_backoff(ST(call)->attempt, p->opts.retry_base,
-                                      p->opts.retry_cap,
-                                      restart ? 0.5 + rnd / 2 : rnd) *
-                          1e9);
+        pause =
+            (int64_t)(prc_backoff(ST(call)->attempt,
+                                  atomic_load_explicit(&p->retry_base,
+                                                       memory_order_relaxed),
+                                  atomic_load_explicit(&p->retry_cap,
+                                                       memory_order_relaxed),
+                                  restart ? 0.5 + rnd / 2 : rnd) *
+                      1e9);
         if (call->deadline != PRC_NO_DEADLINE) {
             int64_t left = call->deadline - now;
             if (left <= 0) {
@@ -493,13 +504,13 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
                 } else if (p->opts.retry_on_timeout &&
                            (call->flags & PRC_CALL_READONLY) &&
                            !(call->flags & PRC_CALL_NO_RETRY) &&
-                           ST(call)->attempt < p->opts.retry_attempts &&
+                           ST(call)->attempt < retry_attempts(p) &&
                            dl != PRC_NO_DEADLINE) {
                     /* One deadline per call: with retry_on_timeout each
                      * remaining attempt gets an equal share of it, so a
                      * timed-out read-only attempt leaves time to replay. */
                     int64_t now = prc_now();
-                    int left = p->opts.retry_attempts - ST(call)->attempt + 1;
+                    int left = retry_attempts(p) - ST(call)->attempt + 1;
                     if (dl > now) {
                         dl = now + (dl - now) / left;
                     }

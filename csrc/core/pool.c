@@ -146,6 +146,9 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
     p->opts.tls_ca_file = p->opts.tls_ca_path = NULL;
     p->opts.tls_cert_file = p->opts.tls_key_file = NULL;
     p->cfg.fd_mu = &p->mu;
+    atomic_init(&p->retry_attempts, opts->retry_attempts);
+    atomic_init(&p->retry_base, opts->retry_base);
+    atomic_init(&p->retry_cap, opts->retry_cap);
     prc_breaker_init(&p->breaker, &p->opts);
     init_sync(p);
     pthread_mutex_lock(&reg_mu);
@@ -469,6 +472,27 @@ prc_pool_disconnect(prc_pool_t *p, int in_use)
     }
     pthread_mutex_unlock(&p->mu);
     free_taken(p, idle);
+}
+
+int
+prc_pool_set_retry(prc_pool_t *p, int attempts, double base, double cap)
+{
+    /* The same bounds as the options (opts.c); NaN fails every test. */
+    if (attempts < 0 || !(base > 0 && base <= cap && cap <= 1e9)) {
+        return PRC_EINVAL;
+    }
+    atomic_store_explicit(&p->retry_attempts, attempts, memory_order_relaxed);
+    atomic_store_explicit(&p->retry_base, base, memory_order_relaxed);
+    atomic_store_explicit(&p->retry_cap, cap, memory_order_relaxed);
+    return 0;
+}
+
+void
+prc_pool_get_retry(prc_pool_t *p, int *attempts, double *base, double *cap)
+{
+    *attempts = atomic_load_explicit(&p->retry_attempts, memory_order_relaxed);
+    *base = atomic_load_explicit(&p->retry_base, memory_order_relaxed);
+    *cap = atomic_load_explicit(&p->retry_cap, memory_order_relaxed);
 }
 
 void

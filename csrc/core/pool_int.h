@@ -35,6 +35,12 @@ struct prc_pool_s {
     /* prc_pool_disconnect calls so far; a connection linked before the
      * last one is closed when given back (mu). */
     uint64_t epoch;
+    /* The retry policy: opts' values at first, then prc_pool_set_retry's.
+     * call.c reads these, never opts.retry_attempts/base/cap, since they
+     * change while calls run (atomics, no lock; one call may see an old
+     * and a new field together, each of them valid). */
+    _Atomic int retry_attempts;
+    _Atomic double retry_base, retry_cap;
 
     prc_pool_t *reg_next; /* fork registry link; reg_mu */
 

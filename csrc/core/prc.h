@@ -590,6 +590,18 @@ void prc_pool_close(prc_pool_t *p);
  * the next calls connect afresh.  The pool stays open.  Thread-safe.
  */
 void prc_pool_disconnect(prc_pool_t *p, int in_use);
+/*
+ * redis-py's set_retry(): from now on a failed call is retried at most
+ * `attempts` times, with back-off from `base` doubling up to `cap`
+ * seconds (the options retry_attempts, retry_base, retry_cap).  Calls
+ * under way read the new values at their next failure.  Returns 0, or
+ * PRC_EINVAL (nothing changed) unless attempts >= 0 and
+ * 0 < base <= cap <= 1e9.  Thread-safe.
+ */
+int prc_pool_set_retry(prc_pool_t *p, int attempts, double base, double cap);
+/* The retry policy now (opts' values until prc_pool_set_retry). */
+void prc_pool_get_retry(prc_pool_t *p, int *attempts, double *base,
+                        double *cap);
 /* Free the pool; all connections must have been released.  NULL ok. */
 void prc_pool_free(prc_pool_t *p);
 

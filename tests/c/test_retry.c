@@ -1,9 +1,10 @@
-/* test_retry.c - full-jitter backoff bounds and the seedable RNG. */
+/* test_retry.c - full-jitter backoff bounds, the seedable RNG, and a
+ * pool's retry policy changed while it runs (prc_pool_set_retry). */
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
 
-#include "task.h"
+#include "pooltest.h"
 
 TEST_IMPL(retry_backoff_bounds)
 {
@@ -162,5 +163,54 @@ TEST_IMPL(retry_random_thread_local)
     prc_random_seed(99);
     fresh = prc_random();
     ASSERT_DOUBLE_EQ(other, fresh);
+    return TEST_OK;
+}
+
+TEST_IMPL(retry_set_at_runtime)
+{
+    /* The first three connections read a command and close unanswered. */
+    fakesrv_opts_t so = {.first_mode = FS_CLOSE_ON_COMMAND, .first_n = 3};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    int attempts;
+    double base, cap;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    o.retry_attempts = 3;
+    o.retry_base = 0.25;
+    o.retry_cap = 4.0;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    prc_pool_get_retry(p, &attempts, &base, &cap);
+    ASSERT_EQ(attempts, 3);
+    ASSERT_DOUBLE_EQ(base, 0.25);
+    ASSERT_DOUBLE_EQ(cap, 4.0);
+    ASSERT_EQ(prc_pool_set_retry(p, 0, 0.001, 0.001), 0);
+    /* Out of bounds: refused, and nothing changes (with 5 attempts the
+     * read below would be replayed). */
+    ASSERT_CODE(prc_pool_set_retry(p, -1, 0.05, 1.0), PRC_EINVAL);
+    ASSERT_CODE(prc_pool_set_retry(p, 5, 0.0, 1.0), PRC_EINVAL);
+    ASSERT_CODE(prc_pool_set_retry(p, 5, 0.5, 0.1), PRC_EINVAL);
+    ASSERT_CODE(prc_pool_set_retry(p, 5, NAN, 1.0), PRC_EINVAL);
+    ASSERT_CODE(prc_pool_set_retry(p, 5, 0.05, INFINITY), PRC_EINVAL);
+    ASSERT_CODE(prc_pool_set_retry(p, 5, 0.05, 2e9), PRC_EINVAL);
+    prc_pool_get_retry(p, &attempts, &base, &cap);
+    ASSERT_EQ(attempts, 0);
+    ASSERT_DOUBLE_EQ(base, 0.001);
+    ASSERT_DOUBLE_EQ(cap, 0.001);
+    /* No retries: the read fails with the first closed connection. */
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, PRC_CALL_READONLY, 1.0),
+                PRC_ECONNLOST);
+    ASSERT_EQ(call.retries, 0);
+    prc_call_finish(p, &call, call.err);
+    /* Two: the second and third connections close, the fourth answers. */
+    ASSERT_EQ(prc_pool_set_retry(p, 2, 0.001, 0.002), 0);
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, PRC_CALL_READONLY, 1.0), 0);
+    CHECK(pt_replies_are(&call, "+OK\r\n"));
+    ASSERT_EQ(call.retries, 2);
+    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(fakesrv_accepted(srv), 4);
     return TEST_OK;
 }

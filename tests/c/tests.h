@@ -72,6 +72,7 @@
     XX(retry_random_seeded)                                                   \
     XX(retry_jitter_spread)                                                   \
     XX(retry_random_thread_local)                                             \
+    XX(retry_set_at_runtime)                                                  \
     /* cmdtable.c */                                                          \
     XX(cmdtable_readonly)                                                     \
     XX(cmdtable_case_insensitive)                                             \
