@@ -39,6 +39,7 @@ from .config.credentials import (
     PasswordFileCredentialProvider,
     UsernamePasswordCredentialProvider,
 )
+from .config.retry import Retry
 from .exceptions import *  # noqa: F403  (the error table's classes: exceptions.__all__)
 from .pubsub import PubSub
 from .resilience.fallback import fallback_counts, reset_fallback_counts, with_redis_fallback
@@ -73,6 +74,7 @@ __all__ = [
     "RedisClient",
     "RedisClusterClient",
     "RedisConfig",
+    "Retry",
     "Script",
     "Secret",
     "Sentinel",

@@ -389,6 +389,11 @@ class AsyncRedisClient(  # type: ignore[misc]
         """Never raises; the same report as RedisClient.health_check()."""
         return await health_check_async(self, deep=deep)
 
+    def _apply_retry(self, policy: Dict[str, Any]) -> None:
+        super()._apply_retry(policy)
+        if self._mux is not None:  # calls on shared connections read the count per call
+            self._mux.may_retry = self._config.retry_attempts > 0
+
     async def _disconnect(self, in_use: bool) -> None:
         self._core.disconnect(in_use)
         if self._mux is not None and in_use:

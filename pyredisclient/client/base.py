@@ -26,6 +26,7 @@ from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.compat import translate as translate_redis_py
 from ..config.credentials import UsernamePasswordCredentialProvider, is_async_only, sync_source
 from ..config.options import _check_overrides
+from ..config.retry import Retry, retry_options
 from ..exceptions import DataError
 from ..observability.metrics import collect, render_prometheus
 from ..observability.tracing import make_traced_run
@@ -410,6 +411,40 @@ class ClientBase:
         """redis-py's: make ``func`` (a module's command namespace, as redis-py's
         module helpers are) this client's attribute ``funcname``."""
         setattr(self, funcname, func)
+
+    # -- the retry policy ----------------------------------------------------------
+
+    def get_retry(self) -> Retry:
+        """redis-py's: the retry policy this client follows now, as a
+        :class:`~pyredisclient.Retry` (``get_retries()``, ``base``, ``cap``), in
+        whichever form it was given. A key-prefix view shares its client's pool, and
+        so its policy."""
+        return Retry(*self._core.get_retry())  # the pool's
+
+    def set_retry(self, retry: Any) -> None:
+        """redis-py's: follow ``retry`` from now on, a :class:`~pyredisclient.Retry` or
+        a redis-py ``Retry`` (read as ``retry=`` reads it). Calls under way take it at
+        their next failure; subscriptions opened before keep theirs. What is retried
+        stays what is safe to (README: Failures). Anything else raises
+        ConfigurationError and changes nothing."""
+        policy = retry_options(retry)
+        self._config.replace(**policy)  # checks the values before anything changes
+        self._apply_retry(policy)
+
+    @property
+    def retry(self) -> Retry:
+        """redis-py's cluster attribute, on every client: :meth:`get_retry` (set it
+        with :meth:`set_retry`)."""
+        return self.get_retry()
+
+    def _apply_retry(self, policy: Dict[str, Any]) -> None:
+        """Follow the checked retry options ``policy`` (see :meth:`set_retry`)."""
+        config = self._config.replace(**policy)
+        self._core.set_retry(config.retry_attempts, config.retry_base, config.retry_cap)
+        sentinel = self.__dict__.get("_sentinel")
+        if sentinel is not None:
+            sentinel.set_retry(policy)
+        self._config = config
 
     def get_connection_kwargs(self) -> Dict[str, Any]:
         """redis-py's: ``connection_pool.connection_kwargs`` (the password as a

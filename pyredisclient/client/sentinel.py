@@ -114,6 +114,15 @@ class SentinelResolver:
         self._watch_gap = False  # the watch moved on after a loss: recheck once it is up
         self._next_poll = 0.0
 
+    def set_retry(self, policy: Dict[str, Any]) -> None:
+        """Follow the retry options ``policy`` (a client's set_retry): the current
+        pool now, and the pools of later failovers."""
+        with self._lock:
+            self.config = self.config.replace(**policy)
+            if self.core is not None:
+                c = self.config
+                self.core.set_retry(c.retry_attempts, c.retry_base, c.retry_cap)
+
     # -- asking the sentinels ------------------------------------------------------
 
     def sentinel_addresses(self) -> List[Tuple[str, int]]:

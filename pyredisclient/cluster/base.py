@@ -33,6 +33,7 @@ from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.compat import translate as translate_redis_py
+from ..config.retry import Retry
 from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
@@ -53,6 +54,7 @@ from .routing import (
     SPLIT,
     TARGETED_MERGE,
     command_info,
+    merge,
     redirect,
     refused,
     upper,
@@ -114,6 +116,18 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         self._read_from_replicas = read_from_replicas or load_balancing_strategy is not None
         self._tracing = None
         self._set_prefixer(_config_prefixer(config))
+
+    def get_retry(self) -> Retry:
+        """redis-py's: the retry policy of every node's pool, and of the cluster's
+        own back-off between tries, as a :class:`~pyredisclient.Retry`."""
+        c = self._config
+        return Retry(c.retry_attempts, c.retry_base, c.retry_cap)
+
+    def _apply_retry(self, policy: Dict[str, Any]) -> None:
+        """set_retry: every node's pool follows ``policy``, and so does the cluster's
+        own back-off between tries (which ``retry_timeout`` bounds, not a count)."""
+        self._state.set_retry(policy)
+        self._config = self._config.replace(**policy)
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> Self:
@@ -702,26 +716,6 @@ _OWN_OPTIONS = (
     "min_refresh_interval",
     "load_balancing_strategy",
 )
-
-
-def merge(policy: str | None, replies: List[Any], by_node: Dict[str, Any]) -> Any:
-    """One reply from every node's, as the server's response policy says."""
-    if policy == "agg_sum":
-        return sum(replies)
-    if policy == "agg_min":
-        return min(replies)
-    if policy == "agg_max":
-        return max(replies)
-    if policy in ("agg_logical_and", "agg_logical_or"):
-        agg = all if policy == "agg_logical_and" else any
-        if isinstance(replies[0], list):
-            return [int(agg(vals)) for vals in zip(*replies)]
-        return int(agg(replies))
-    if policy in ("all_succeeded", "one_succeeded"):
-        return replies[0]
-    if policy != "special" and all(isinstance(r, list) for r in replies):
-        return [x for r in replies for x in r]  # KEYS: every node's keys
-    return by_node
 
 
 def sum_metrics(all_metrics: List[Dict[str, Any]]) -> Dict[str, Any]:

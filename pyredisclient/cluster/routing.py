@@ -21,6 +21,7 @@ __all__ = [
     "TARGETED_MERGE",
     "CommandInfo",
     "command_info",
+    "merge",
     "redirect",
     "refused",
     "upper",
@@ -184,3 +185,23 @@ def refused(exc: BaseException) -> bool:
         or text.startswith("READONLY")
         or isinstance(exc, ReadOnlyError)
     )
+
+
+def merge(policy: str | None, replies: List[Any], by_node: Dict[str, Any]) -> Any:
+    """One reply from every node's, as the server's response policy says."""
+    if policy == "agg_sum":
+        return sum(replies)
+    if policy == "agg_min":
+        return min(replies)
+    if policy == "agg_max":
+        return max(replies)
+    if policy in ("agg_logical_and", "agg_logical_or"):
+        agg = all if policy == "agg_logical_and" else any
+        if isinstance(replies[0], list):
+            return [int(agg(vals)) for vals in zip(*replies)]
+        return int(agg(replies))
+    if policy in ("all_succeeded", "one_succeeded"):
+        return replies[0]
+    if policy != "special" and all(isinstance(r, list) for r in replies):
+        return [x for r in replies for x in r]  # KEYS: every node's keys
+    return by_node

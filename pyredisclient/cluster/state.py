@@ -83,6 +83,15 @@ class ClusterState:
                 self.clients[name] = client
             return client
 
+    def set_retry(self, policy: Dict[str, Any]) -> None:
+        """Every node's client, and those created later, follow the retry options
+        ``policy`` (the cluster client's set_retry)."""
+        with self._lock:
+            self.node_config = self.node_config.replace(**policy)
+            clients = list(self.clients.values())
+        for client in clients:
+            client._apply_retry(policy)
+
     def default_node(self, smap: SlotMap) -> str:
         """Where keyless commands go (redis-py's default node): one primary, kept
         while ``smap`` names it a primary (or, set by ``set_default_node``, any node

@@ -7,9 +7,9 @@ the keywords through :func:`translate` before checking them against the options:
 
 * a keyword with redis-py's default value (``protocol=2``, ``ssl_ca_data=None``,
   ``cache=None``, ...) is accepted and dropped: it asks for nothing;
-* a keyword that makes sense is translated (``retry=Retry(...)`` gives
-  ``retry_attempts``/``retry_base``/``retry_cap``, ``retry_on_error=[TimeoutError]``
-  is ``retry_on_timeout=True``) or accepted and ignored where it only labels or the
+* a keyword that makes sense is translated (``retry=Retry(...)``, redis-py's or
+  ours, gives ``retry_attempts``/``retry_base``/``retry_cap``,
+  ``retry_on_error=[TimeoutError]`` is ``retry_on_timeout=True``) or accepted and ignored where it only labels or the
   pool already does it (``single_connection_client``, ``lib_name``, ``lib_version``,
   ``driver_info``, ``socket_read_size``, ``auto_close_connection_pool``);
   ``max_connections=None`` (redis-py's unbounded pool) keeps our finite default;
@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, Mapping, MutableMapping, Tuple
 
 from .errors import ConfigurationError
 from .options import _RULES
+from .retry import retry_options
 
 __all__ = ["REDIS_PY_KEYWORDS", "translate", "warn_aclose_alias"]
 
@@ -75,26 +76,8 @@ def _protocol(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
 
 
 def _retry(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
-    get_retries = getattr(value, "get_retries", None)
-    if not callable(get_retries):
-        raise ConfigurationError(
-            f"retry={_short(value)} is not supported: pass a redis.retry.Retry, or "
-            "retry_attempts=, retry_base= and retry_cap= (seconds)",
-            name,
-        )
-    retries = get_retries()
-    if not isinstance(retries, int) or retries < 0:
-        raise ConfigurationError(
-            f"retry with {retries!r} retries is not supported: calls never retry without "
-            "limit here; give a Retry with a count, or retry_attempts=",
-            name,
-        )
-    _set(options, name, "retry_attempts", retries)
-    backoff = getattr(value, "_backoff", None)
-    base, cap = getattr(backoff, "_base", None), getattr(backoff, "_cap", None)
-    if isinstance(base, (int, float)) and isinstance(cap, (int, float)) and 0 < base <= cap:
-        _set(options, name, "retry_base", float(base))
-        _set(options, name, "retry_cap", float(cap))
+    for key, setting in retry_options(value).items():
+        _set(options, name, key, setting)
 
 
 def _retry_on_error(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
