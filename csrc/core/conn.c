@@ -142,6 +142,30 @@ prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
     return 0;
 }
 
+int
+prc__conn_cfg_ping(prc_conn_cfg_t *cfg)
+{
+    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    size_t n = sizeof(ping) - 1;
+    char *hs = malloc(cfg->handshake_len + n);
+
+    if (hs == NULL) {
+        return PRC_ENOMEM;
+    }
+    if (cfg->handshake_len > 0) {
+        /* It may hold the password: one copy only, the old one wiped. */
+        memcpy(hs, cfg->handshake, cfg->handshake_len);
+        memset(cfg->handshake, 0, cfg->handshake_len);
+    }
+    memcpy(hs + cfg->handshake_len, ping, n);
+    free(cfg->handshake);
+    cfg->handshake = hs;
+    cfg->handshake_len += n;
+    cfg->handshake_n++;
+    cfg->handshake_ping = 1;
+    return 0;
+}
+
 void
 prc__conn_cfg_free(prc_conn_cfg_t *cfg)
 {
@@ -469,10 +493,10 @@ server_error(prc_conn_t *c, const char *msg, int len)
 }
 
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
- * exactly +OK.  Anything else is an error reply, or a sign that the
- * replies are not the answers to our commands (a server or proxy that
- * spoke first): the connection is out of step.  The framer framed them
- * all; prc_reply_at reads each. */
+ * exactly +OK, and a last PING (handshake_ping) +PONG.  Anything else is
+ * an error reply, or a sign that the replies are not the answers to our
+ * commands (a server or proxy that spoke first): the connection is out of
+ * step.  The framer framed them all; prc_reply_at reads each. */
 static int
 check_handshake(prc_conn_t *c)
 {
@@ -488,7 +512,14 @@ check_handshake(prc_conn_t *c)
         if (r.type == '-') {
             return server_error(c, r.text, (int)r.len);
         }
-        if (r.type != '+' || r.len != 2 || memcmp(r.text, "OK", 2) != 0) {
+        if (i == c->want - 1 && c->cfg->handshake_ping) {
+            if (r.type != '+' || r.len != 4 || memcmp(r.text, "PONG", 4)) {
+                return prc__conn_error(c, PRC_EPROTO, 0,
+                                       "unexpected reply to PING: "
+                                       "connection out of step");
+            }
+        } else if (r.type != '+' || r.len != 2 ||
+                   memcmp(r.text, "OK", 2) != 0) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command: "
                                    "connection out of step");

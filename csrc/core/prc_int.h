@@ -54,7 +54,8 @@ typedef struct prc_conn_cfg_s {
      * hold the password). */
     char *handshake;
     size_t handshake_len;
-    int handshake_n; /* commands in it */
+    int handshake_n;    /* commands in it */
+    int handshake_ping; /* it ends with PING (prc__conn_cfg_ping) */
     /* get set: each connection asks it for the AUTH it sends before the
      * handshake above (which then holds no AUTH); ud borrowed. */
     prc_creds_provider_t creds;
@@ -77,6 +78,15 @@ int prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
 /* Free what prc__conn_cfg_init made, wiping secrets.  Every connection
  * made from cfg must be gone. */
 void prc__conn_cfg_free(prc_conn_cfg_t *cfg);
+/*
+ * End cfg's handshake with a PING, so that every connection made from it
+ * has had one round trip, and the server has taken it in, before it is
+ * ready; its +PONG is checked like the +OKs.  A subscriber asks for it:
+ * a SUBSCRIBE written on a connection the server has not yet accepted
+ * may be read after a PUBLISH another connection sends later, which
+ * then finds no subscriber.  0, or PRC_ENOMEM (cfg unchanged).
+ */
+int prc__conn_cfg_ping(prc_conn_cfg_t *cfg);
 
 enum {
     PRC__CONN_NEW = 0,

@@ -36,6 +36,7 @@ struct fakesrv_s {
     _Atomic int stop;
     _Atomic int mode;
     _Atomic int accepted, commands, closed, open, max_open;
+    _Atomic int setup_pings; /* a subscriber's connect PINGs, not logged */
 
     pthread_mutex_t mu;
     char *log[FS_MAX_LOG];             /* mu */
@@ -331,7 +332,7 @@ client_main(void *arg)
 {
     client_t *cl = arg;
     fakesrv_t *s = cl->s;
-    int fd = cl->fd, mode = cl->mode;
+    int fd = cl->fd, mode = cl->mode, seen_other = 0;
     buf_t in = {0}, out = {0};
     char chunk[16384];
 
@@ -404,6 +405,26 @@ client_main(void *arg)
             }
             if (used < 0) {
                 goto done;
+            }
+            if (s->o.setup_ping && !seen_other && mode == FS_NORMAL &&
+                argc == 1 && arg_is(argv[0], argvlen[0], "PING")) {
+                /* A subscriber's PING after its setup commands
+                 * (prc__conn_cfg_ping): answered as a real server does,
+                 * at once, and counted apart from the commands logged. */
+                const char *r = s->o.setup_ping_reply ? s->o.setup_ping_reply
+                                                      : "+PONG\r\n";
+                atomic_fetch_add(&s->setup_pings, 1);
+                memmove(in.p, in.p + used, in.len - (size_t)used);
+                in.len -= (size_t)used;
+                if (send_all(cl, r, strlen(r)) < 0) {
+                    goto done;
+                }
+                continue;
+            }
+            if (!arg_is(argv[0], argvlen[0], "AUTH") &&
+                !arg_is(argv[0], argvlen[0], "SELECT") &&
+                !arg_is(argv[0], argvlen[0], "CLIENT")) {
+                seen_other = 1;
             }
             log_command(s, argc, argv, argvlen);
             if (mode == FS_CLOSE_ON_COMMAND) {
@@ -614,6 +635,12 @@ int
 fakesrv_commands(fakesrv_t *s)
 {
     return atomic_load(&s->commands);
+}
+
+int
+fakesrv_setup_pings(fakesrv_t *s)
+{
+    return atomic_load(&s->setup_pings);
 }
 
 int

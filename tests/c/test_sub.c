@@ -10,6 +10,15 @@
 #include "pooltest.h"
 #include "sub_int.h"
 
+/* A fake server for a subscriber: its connect's PING (prc__conn_cfg_ping)
+ * is answered +PONG and counted apart, so the log holds what it sends
+ * once connected. */
+#define START_SUB_FAKE(var, opts)                                             \
+    do {                                                                      \
+        (opts)->setup_ping = 1;                                               \
+        START_FAKE(var, opts);                                                \
+    } while (0)
+
 /* Slack for timing assertions: a loaded 2-core machine under TSan. */
 #define SLACK_MS 400
 
@@ -140,7 +149,7 @@ TEST_IMPL(sub_messages)
     so.reply = SUBSCRIBED_A;
     so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
     so.extra = MESSAGE_A_HI; /* pushed after every answer */
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(prc_sub_subscribed(s), 0);
@@ -216,7 +225,7 @@ TEST_IMPL(sub_shapes)
                             "+PONG\r\n" HEALTH_PONG "$2\r\nhi\r\n"
                             "-NOPERM no\r\n"
                             "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$0\r\n\r\n";
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
@@ -263,7 +272,7 @@ TEST_IMPL(sub_out_of_step)
         char t[256], why[PRC_ERRSTR_LEN];
 
         so.reply = bad[i];
-        START_FAKE(srv, &so);
+        START_SUB_FAKE(srv, &so);
         sub_opts(&o, srv);
         ASSERT_NOT_NULL(s = new_sub(&o));
         ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
@@ -350,7 +359,7 @@ TEST_IMPL(sub_reconnect_resubscribes)
 
     /* One confirmation per command: one name per set. */
     so.reply = CONFIRM("subscribe", "x", 9);
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
@@ -366,7 +375,7 @@ TEST_IMPL(sub_reconnect_resubscribes)
     so.port = fakesrv_port(srv);
     fakesrv_stop(srv);
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_SUB_NONE);
-    START_FAKE(srv2, &so);
+    START_SUB_FAKE(srv2, &so);
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 2.0, t, sizeof(t)),
               PRC_SUB_RECONNECTED);
     ASSERT_STR_CONTAINS(t, " 1 1 1: server closed the connection");
@@ -404,8 +413,8 @@ TEST_IMPL(sub_move)
     int i, seen = 0;
 
     so.reply = CONFIRM("subscribe", "x", 9);
-    START_FAKE(srv, &so);
-    START_FAKE(srv2, &so);
+    START_SUB_FAKE(srv, &so);
+    START_SUB_FAKE(srv2, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
@@ -462,7 +471,7 @@ TEST_IMPL(sub_move_while_backing_off)
     double t0;
 
     so.reply = CONFIRM("subscribe", "x", 9);
-    START_FAKE(srv2, &so);
+    START_SUB_FAKE(srv2, &so);
     sub_opts(&o, NULL);
     o.port = test_free_port(); /* nothing listens */
     o.retry_base = o.retry_cap = 30.0;
@@ -490,7 +499,7 @@ TEST_IMPL(sub_resubscribe_refused)
     char t[256];
 
     so.reply = SUBSCRIBED_A;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
@@ -498,7 +507,7 @@ TEST_IMPL(sub_resubscribe_refused)
     so.port = fakesrv_port(srv);
     fakesrv_stop(srv);
     so.reply = "-NOPERM no access\r\n";
-    START_FAKE(srv2, &so);
+    START_SUB_FAKE(srv2, &so);
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 2.0, t, sizeof(t)), PRC_SUB_MESSAGE);
     ASSERT_STR_EQ(t, "error NOPERM no access");
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
@@ -517,7 +526,7 @@ TEST_IMPL(sub_idle_health_checks)
 
     so.reply = SUBSCRIBED_A;
     so.ping_reply = HEALTH_PONG;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     o.health_check_interval = 0.05;
     ASSERT_NOT_NULL(s = new_sub(&o));
@@ -545,7 +554,7 @@ TEST_IMPL(sub_unanswered_ping_is_lost)
 
     so.reply = SUBSCRIBED_A;
     so.ping_reply = ""; /* PINGs are never answered */
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     o.health_check_interval = 0.05;
     o.socket_timeout = 0.1;
@@ -573,8 +582,11 @@ TEST_IMPL(sub_hung_server)
     prc_sub_t *s;
     char t[256], why[PRC_ERRSTR_LEN];
 
-    so.mode = FS_HANG;
-    START_FAKE(srv, &so);
+    /* Connected (the PING answered), then nothing within socket_timeout:
+     * a server that hangs from the start times the connect out instead
+     * (sub_connect_timeout). */
+    so.delay_ms = 1000;
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     o.socket_timeout = 0.05;
     ASSERT_NOT_NULL(s = new_sub(&o));
@@ -583,6 +595,56 @@ TEST_IMPL(sub_hung_server)
     ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 1);
     ASSERT_STR_CONTAINS(why, "no reply from the server within 0.05 s");
     ASSERT_GE(fakesrv_accepted(srv), 2);
+    return TEST_OK;
+}
+
+/* Every connect ends with a PING whose +PONG it waits for, after the
+ * setup commands: SUBSCRIBE then goes to a server that has taken the
+ * connection in, so a PUBLISH sent after subscribing finds it. */
+TEST_IMPL(sub_connect_pings_first)
+{
+    static const char *const refusals[][2] = {
+        {"-NOPERM no permissions to run the 'ping' command\r\n",
+         "NOPERM no permissions"},
+        {"+OK\r\n", "unexpected reply to PING"},
+    };
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    char line[128], t[256], why[PRC_ERRSTR_LEN];
+    size_t i;
+
+    so.reply = SUBSCRIBED_A;
+    START_SUB_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    o.client_name = "n";
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(flush(s), PRC_SUB_NONE);
+    ASSERT_EQ(fakesrv_setup_pings(srv), 1); /* answered before flush ended */
+    ASSERT_EQ(fakesrv_log(srv, 0, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "CLIENT SETNAME n");
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "subscribe a 1");
+    ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SUBSCRIBE a");
+
+    /* A PING refused, or answered otherwise, fails the connect: nothing
+     * is subscribed on that connection. */
+    for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+        fakesrv_opts_t bo = {0};
+        bo.setup_ping_reply = refusals[i][0];
+        START_SUB_FAKE(srv, &bo);
+        sub_opts(&o, srv);
+        ASSERT_NOT_NULL(s = new_sub(&o));
+        ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_SUB_NONE);
+        ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 1);
+        ASSERT_STR_CONTAINS(why, refusals[i][1]);
+        ASSERT_GE(fakesrv_setup_pings(srv), 1);
+        ASSERT_EQ(fakesrv_commands(srv), 0);
+    }
     return TEST_OK;
 }
 
@@ -597,7 +659,7 @@ TEST_IMPL(sub_connect_timeout)
     char t[256], why[PRC_ERRSTR_LEN];
 
     so.mode = FS_HANG;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     o.password = "pw";
     o.connect_timeout = 0.05;
@@ -664,7 +726,7 @@ TEST_IMPL(sub_close_wakes_reader)
     int pass;
 
     so.reply = SUBSCRIBED_A;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     /* Pass 0: waiting with nothing subscribed; pass 1: on a connection. */
     for (pass = 0; pass < 2; pass++) {
@@ -709,7 +771,7 @@ TEST_IMPL(sub_request_wakes_reader)
     char t[256];
 
     so.reply = SUBSCRIBED_A;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     r.s = s;
@@ -758,7 +820,7 @@ TEST_IMPL(sub_fork)
 
     so.reply = SUBSCRIBED_A;
     so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
@@ -876,7 +938,7 @@ TEST_IMPL(sub_ping_connects)
     prc_sub_stats_t st;
     char t[256], why[PRC_ERRSTR_LEN];
 
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(prc_sub_ping(s, "x", 1), 0);
@@ -908,7 +970,7 @@ TEST_IMPL(sub_order)
     int i;
 
     so.reply = SUBSCRIBED_A;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     for (i = 0; i < 10; i++) {
@@ -940,7 +1002,7 @@ TEST_IMPL(sub_shards_by_slot)
     int i;
 
     so.reply = SUBSCRIBED_A;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(prc_sub_subscribe(s, PRC_SUB_SHARDS, 3, names, lens), 0);
@@ -985,7 +1047,7 @@ TEST_IMPL(sub_many_names)
     int i;
 
     so.reply = SUBSCRIBED_A;
-    START_FAKE(srv, &so);
+    START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     put(want, sizeof(want), &n, "SUBSCRIBE");
     for (i = 0; i < 40; i++) {

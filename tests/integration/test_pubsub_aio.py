@@ -63,6 +63,26 @@ async def _numsub(client: AsyncRedisClient, channel: str, want: int = 1) -> None
         await asyncio.sleep(0.02)
 
 
+def test_a_publish_after_subscribe_returns_finds_the_subscriber(
+    redis_server: RedisServer, ch: str
+) -> None:
+    async def main() -> List[int]:
+        client = AsyncRedisClient(port=redis_server.port, socket_timeout=2.0)
+        missed = []
+        try:
+            for i in range(100):
+                p = client.pubsub()
+                await p.subscribe(f"{ch}:{i}")
+                if await client.publish(f"{ch}:{i}", "m") != 1:
+                    missed.append(i)
+                await p.aclose()
+        finally:
+            await client.aclose()
+        return missed
+
+    assert run(main()) == []
+
+
 def test_round_trip(redis_url: str, ch: str) -> None:
     async def main() -> None:
         async with AsyncRedisClient.from_url(redis_url) as client:
