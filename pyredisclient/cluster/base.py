@@ -49,6 +49,7 @@ from .commands import (
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .manager import NodesManager
 from .routing import (
+    EVERY_NODE,
     ONE_NODE,
     REFUSED,
     SPLIT,
@@ -480,13 +481,18 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
             slot = key_slot(args[1])
             if smap.slots[slot] is not None:
                 return (yield from self._slot_steps(slot, args))
-        if info.request not in ("all_shards", "all_nodes") or info.name in ONE_NODE:
+        every = EVERY_NODE.get(info.name)
+        if every is None and (
+            info.request not in ("all_shards", "all_nodes") or info.name in ONE_NODE
+        ):
             return (yield from self._default_node_steps(smap, args, info.replay_safe))
         nodes = smap.primaries if info.request == "all_shards" else smap.nodes
         replies = yield self._gather([(node, tuple(args)) for node in nodes])
         for reply in replies:
             if isinstance(reply, BaseException):
                 raise reply
+        if every is not None:
+            return every(replies)
         return merge(info.response, replies, dict(zip(nodes, replies)))
 
     def _default_node_steps(

@@ -17,6 +17,7 @@ from ..commands.base import upper_name as upper
 from ..exceptions import ReadOnlyError, ResponseError
 
 __all__ = [
+    "EVERY_NODE",
     "SPLIT",
     "TARGETED_MERGE",
     "CommandInfo",
@@ -55,6 +56,25 @@ def _numsub(replies: List[Any]) -> List[Tuple[Any, int]]:
         for channel, count in reply:
             counts[channel] = counts.get(channel, 0) + count
     return list(counts.items())
+
+
+def _numsub_flat(replies: List[Any]) -> List[Any]:
+    counts: Dict[Any, int] = {}
+    for reply in replies:  # [channel, count, channel, count, ...]
+        for i in range(0, len(reply) - 1, 2):
+            counts[reply[i]] = counts.get(reply[i], 0) + reply[i + 1]
+    return [x for pair in counts.items() for x in pair]
+
+
+#: Keyless commands asked of every node when no ``target_nodes`` is given, as
+#: redis-py's cluster does (the server gives them no request policy, and each node
+#: knows only its own subscribers), and how their replies (as the server sent them)
+#: become one: the cluster's channels, patterns and subscriber counts.
+EVERY_NODE: Dict[str, Callable[[List[Any]], Any]] = {
+    "PUBSUB NUMPAT": sum,
+    **dict.fromkeys(("PUBSUB CHANNELS", "PUBSUB SHARDCHANNELS"), _union),
+    **dict.fromkeys(("PUBSUB NUMSUB", "PUBSUB SHARDNUMSUB"), _numsub_flat),
+}
 
 
 def _each_all(replies: List[Any]) -> List[bool]:

@@ -347,6 +347,51 @@ def test_keyless_commands_stay_on_the_default_node(redis_cluster: RedisClusterSe
         assert c.acl_getuser(user) is None
 
 
+def test_pubsub_introspection_asks_every_node(redis_cluster: RedisClusterServers) -> None:
+    """PUBSUB CHANNELS/NUMSUB/NUMPAT (and the shard ones) without target_nodes ask
+    every node and merge (as valkey-glide does): each node knows only its own
+    subscribers, so the default node alone (redis-py 8.1) gives a partial answer."""
+    c, ref = _clients(redis_cluster)
+    subs = []
+    try:
+        names = [f"pin:{i}" for i in range(9)]
+        for name in names:  # each on the node serving its slot
+            p = c.pubsub()
+            p.subscribe(name)
+            subs.append(p)
+        assert len({p.node for p in subs}) == len(c.get_primaries())
+        pattern = c.pubsub(next(n for n in c.get_primaries() if n != c.get_default_node()))
+        pattern.psubscribe("pin-a:*", "pin-b:*")
+        shard = c.pubsub()
+        shard.ssubscribe("pin-s:{x}", "pin-s:{y}")
+        subs += [pattern, shard]
+        assert sorted(c.pubsub_channels("pin:*")) == [n.encode() for n in names]
+        assert len(ref.pubsub_channels("pin:*")) < len(names)  # one node's
+        assert c.pubsub_numsub("pin:1", "pin:7", "pin:none") == [
+            (b"pin:1", 1),
+            (b"pin:7", 1),
+            (b"pin:none", 0),
+        ]
+        # The patterns are on another node than the default one.
+        assert c.pubsub_numpat() >= c.pubsub_numpat(target_nodes=c.get_default_node()) + 2
+        assert sorted(c.pubsub_shardchannels("pin-s:*")) == [b"pin-s:{x}", b"pin-s:{y}"]
+        assert c.pubsub_shardnumsub("pin-s:{x}") == [(b"pin-s:{x}", 1)]
+
+        async def from_asyncio() -> Any:
+            a = AsyncRedisClusterClient(*redis_cluster.addresses[0])
+            try:
+                return sorted(await a.pubsub_channels("pin:*")), await a.pubsub_numsub("pin:3")
+            finally:
+                await a.aclose()
+
+        assert asyncio.run(from_asyncio()) == ([n.encode() for n in names], [(b"pin:3", 1)])
+    finally:
+        for p in subs:
+            p.close()
+        c.close()
+        ref.close()
+
+
 def test_command_methods_take_target_nodes_as_redis_py(redis_cluster: RedisClusterServers) -> None:
     """redis-py's cluster fixtures call flushdb(target_nodes="primaries"): it raised
     TypeError. Replies of several nodes merge as redis-py merges them."""
