@@ -142,11 +142,14 @@ prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
     return 0;
 }
 
+/* prc__conn_cfg_round_trip's command and the one reply it accepts. */
+static const char rt_command[] = "*1\r\n$11\r\nUNSUBSCRIBE\r\n";
+static const char rt_reply[] = "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n";
+
 int
-prc__conn_cfg_ping(prc_conn_cfg_t *cfg)
+prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg)
 {
-    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
-    size_t n = sizeof(ping) - 1;
+    size_t n = sizeof(rt_command) - 1;
     char *hs = malloc(cfg->handshake_len + n);
 
     if (hs == NULL) {
@@ -157,12 +160,12 @@ prc__conn_cfg_ping(prc_conn_cfg_t *cfg)
         memcpy(hs, cfg->handshake, cfg->handshake_len);
         memset(cfg->handshake, 0, cfg->handshake_len);
     }
-    memcpy(hs + cfg->handshake_len, ping, n);
+    memcpy(hs + cfg->handshake_len, rt_command, n);
     free(cfg->handshake);
     cfg->handshake = hs;
     cfg->handshake_len += n;
     cfg->handshake_n++;
-    cfg->handshake_ping = 1;
+    cfg->handshake_rt = 1;
     return 0;
 }
 
@@ -493,9 +496,9 @@ server_error(prc_conn_t *c, const char *msg, int len)
 }
 
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
- * exactly +OK, and a last PING (handshake_ping) +PONG.  Anything else is
- * an error reply, or a sign that the replies are not the answers to our
- * commands (a server or proxy that spoke first): the connection is out of
+ * exactly +OK, and a last UNSUBSCRIBE (handshake_rt) its rt_reply.  Anything
+ * else is an error reply, or a sign that the replies are not the answers to
+ * our commands (a server or proxy that spoke first): the connection is out of
  * step.  The framer framed them all; prc_reply_at reads each. */
 static int
 check_handshake(prc_conn_t *c)
@@ -512,10 +515,11 @@ check_handshake(prc_conn_t *c)
         if (r.type == '-') {
             return server_error(c, r.text, (int)r.len);
         }
-        if (i == c->want - 1 && c->cfg->handshake_ping) {
-            if (r.type != '+' || r.len != 4 || memcmp(r.text, "PONG", 4)) {
+        if (i == c->want - 1 && c->cfg->handshake_rt) {
+            if (r.end - pos != sizeof(rt_reply) - 1 ||
+                memcmp(c->rbuf + pos, rt_reply, sizeof(rt_reply) - 1) != 0) {
                 return prc__conn_error(c, PRC_EPROTO, 0,
-                                       "unexpected reply to PING: "
+                                       "unexpected reply to UNSUBSCRIBE: "
                                        "connection out of step");
             }
         } else if (r.type != '+' || r.len != 2 ||

@@ -54,8 +54,8 @@ typedef struct prc_conn_cfg_s {
      * hold the password). */
     char *handshake;
     size_t handshake_len;
-    int handshake_n;    /* commands in it */
-    int handshake_ping; /* it ends with PING (prc__conn_cfg_ping) */
+    int handshake_n;  /* commands in it */
+    int handshake_rt; /* it ends with prc__conn_cfg_round_trip's */
     /* get set: each connection asks it for the AUTH it sends before the
      * handshake above (which then holds no AUTH); ud borrowed. */
     prc_creds_provider_t creds;
@@ -79,14 +79,18 @@ int prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
  * made from cfg must be gone. */
 void prc__conn_cfg_free(prc_conn_cfg_t *cfg);
 /*
- * End cfg's handshake with a PING, so that every connection made from it
- * has had one round trip, and the server has taken it in, before it is
- * ready; its +PONG is checked like the +OKs.  A subscriber asks for it:
- * a SUBSCRIBE written on a connection the server has not yet accepted
- * may be read after a PUBLISH another connection sends later, which
- * then finds no subscriber.  0, or PRC_ENOMEM (cfg unchanged).
+ * End cfg's handshake with an UNSUBSCRIBE of nothing, so that every
+ * connection made from it has had one round trip, and the server has
+ * taken it in, before it is ready; its one reply (unsubscribe, nil, 0) is
+ * checked like the +OKs.  A subscriber asks for it: a SUBSCRIBE written
+ * on a connection the server has not yet accepted may be read after a
+ * PUBLISH another connection sends later, which then finds no
+ * subscriber.  UNSUBSCRIBE rather than PING: a pub/sub ACL allows it,
+ * sentinels know it, and a server loading its data or a stale replica
+ * answers it (PING gets LOADING or MASTERDOWN there, SUBSCRIBE does not).
+ * 0, or PRC_ENOMEM (cfg unchanged).
  */
-int prc__conn_cfg_ping(prc_conn_cfg_t *cfg);
+int prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg);
 
 enum {
     PRC__CONN_NEW = 0,

@@ -36,7 +36,7 @@ struct fakesrv_s {
     _Atomic int stop;
     _Atomic int mode;
     _Atomic int accepted, commands, closed, open, max_open;
-    _Atomic int setup_pings; /* a subscriber's connect PINGs, not logged */
+    _Atomic int sub_setups; /* a subscriber's connect UNSUBSCRIBEs, unlogged */
 
     pthread_mutex_t mu;
     char *log[FS_MAX_LOG];             /* mu */
@@ -406,14 +406,17 @@ client_main(void *arg)
             if (used < 0) {
                 goto done;
             }
-            if (s->o.setup_ping && !seen_other && mode == FS_NORMAL &&
-                argc == 1 && arg_is(argv[0], argvlen[0], "PING")) {
-                /* A subscriber's PING after its setup commands
-                 * (prc__conn_cfg_ping): answered as a real server does,
-                 * at once, and counted apart from the commands logged. */
-                const char *r = s->o.setup_ping_reply ? s->o.setup_ping_reply
-                                                      : "+PONG\r\n";
-                atomic_fetch_add(&s->setup_pings, 1);
+            if (s->o.sub_setup && !seen_other && mode == FS_NORMAL &&
+                argc == 1 && arg_is(argv[0], argvlen[0], "UNSUBSCRIBE")) {
+                /* A subscriber's round trip after its setup commands
+                 * (prc__conn_cfg_round_trip): answered as a real server
+                 * does, at once, and counted apart from the commands
+                 * logged. */
+                const char *r =
+                    s->o.sub_setup_reply
+                        ? s->o.sub_setup_reply
+                        : "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n";
+                atomic_fetch_add(&s->sub_setups, 1);
                 memmove(in.p, in.p + used, in.len - (size_t)used);
                 in.len -= (size_t)used;
                 if (send_all(cl, r, strlen(r)) < 0) {
@@ -638,9 +641,9 @@ fakesrv_commands(fakesrv_t *s)
 }
 
 int
-fakesrv_setup_pings(fakesrv_t *s)
+fakesrv_sub_setups(fakesrv_t *s)
 {
-    return atomic_load(&s->setup_pings);
+    return atomic_load(&s->sub_setups);
 }
 
 int

@@ -26,10 +26,10 @@
  * close_after_reply to close after the first answer, batch to answer all
  * the commands that came in one read with one write, `greeting` sent on
  * accept before anything is read (a server that speaks first).
- * With setup_ping (a subscriber's server), a bare PING before any
+ * With sub_setup (a subscriber's server), a bare UNSUBSCRIBE before any
  * command but AUTH, SELECT and CLIENT (the subscriber's connect) gets
- * setup_ping_reply (default +PONG) at once, and is counted by
- * fakesrv_setup_pings, not logged.
+ * sub_setup_reply (default: Redis's answer, unsubscribe nil 0) at once,
+ * and is counted by fakesrv_sub_setups, not logged.
  *
  * The first `first_n` connections use `first_mode` instead of `mode`.
  * Strings are borrowed for the server's lifetime (use literals).
@@ -51,8 +51,8 @@ typedef struct fakesrv_opts_s {
     const char *unix_path; /* listen on a unix socket instead */
     const char *reply;
     const char *ping_reply;
-    int setup_ping;
-    const char *setup_ping_reply;
+    int sub_setup;
+    const char *sub_setup_reply;
     const char *auth_reply;
     const char *select_reply;
     const char *raw_reply;
@@ -82,7 +82,7 @@ void fakesrv_set_mode(fakesrv_t *s, int mode);
 /* Counters. */
 int fakesrv_accepted(fakesrv_t *s);
 int fakesrv_commands(fakesrv_t *s);
-int fakesrv_setup_pings(fakesrv_t *s);
+int fakesrv_sub_setups(fakesrv_t *s);
 int fakesrv_closed(fakesrv_t *s);   /* connections the server has closed */
 int fakesrv_max_open(fakesrv_t *s); /* peak of simultaneous connections */
 /* Copy the i-th command received ("ARG0 ARG1 ...") into buf; 0 or -1. */

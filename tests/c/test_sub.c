@@ -10,12 +10,12 @@
 #include "pooltest.h"
 #include "sub_int.h"
 
-/* A fake server for a subscriber: its connect's PING (prc__conn_cfg_ping)
- * is answered +PONG and counted apart, so the log holds what it sends
- * once connected. */
+/* A fake server for a subscriber: its connect's UNSUBSCRIBE
+ * (prc__conn_cfg_round_trip) is answered as Redis does and counted apart,
+ * so the log holds what it sends once connected. */
 #define START_SUB_FAKE(var, opts)                                             \
     do {                                                                      \
-        (opts)->setup_ping = 1;                                               \
+        (opts)->sub_setup = 1;                                                \
         START_FAKE(var, opts);                                                \
     } while (0)
 
@@ -582,7 +582,7 @@ TEST_IMPL(sub_hung_server)
     prc_sub_t *s;
     char t[256], why[PRC_ERRSTR_LEN];
 
-    /* Connected (the PING answered), then nothing within socket_timeout:
+    /* Connected (the setup answered), then nothing within socket_timeout:
      * a server that hangs from the start times the connect out instead
      * (sub_connect_timeout). */
     so.delay_ms = 1000;
@@ -598,15 +598,17 @@ TEST_IMPL(sub_hung_server)
     return TEST_OK;
 }
 
-/* Every connect ends with a PING whose +PONG it waits for, after the
- * setup commands: SUBSCRIBE then goes to a server that has taken the
- * connection in, so a PUBLISH sent after subscribing finds it. */
-TEST_IMPL(sub_connect_pings_first)
+/* Every connect ends with an UNSUBSCRIBE of nothing whose answer it waits
+ * for, after the setup commands: SUBSCRIBE then goes to a server that has
+ * taken the connection in, so a PUBLISH sent after subscribing finds it. */
+TEST_IMPL(sub_connect_round_trip_first)
 {
     static const char *const refusals[][2] = {
-        {"-NOPERM no permissions to run the 'ping' command\r\n",
+        {"-NOPERM no permissions to run the 'unsubscribe' command\r\n",
          "NOPERM no permissions"},
-        {"+OK\r\n", "unexpected reply to PING"},
+        {"+OK\r\n", "unexpected reply to UNSUBSCRIBE"},
+        {"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:1\r\n",
+         "unexpected reply to UNSUBSCRIBE"},
     };
     fakesrv_opts_t so = {0};
     fakesrv_t *srv;
@@ -622,7 +624,7 @@ TEST_IMPL(sub_connect_pings_first)
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
     ASSERT_EQ(flush(s), PRC_SUB_NONE);
-    ASSERT_EQ(fakesrv_setup_pings(srv), 1); /* answered before flush ended */
+    ASSERT_EQ(fakesrv_sub_setups(srv), 1); /* answered before flush ended */
     ASSERT_EQ(fakesrv_log(srv, 0, line, sizeof(line)), 0);
     ASSERT_STR_EQ(line, "CLIENT SETNAME n");
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
@@ -630,11 +632,11 @@ TEST_IMPL(sub_connect_pings_first)
     ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
     ASSERT_STR_EQ(line, "SUBSCRIBE a");
 
-    /* A PING refused, or answered otherwise, fails the connect: nothing
-     * is subscribed on that connection. */
+    /* The round trip refused, or answered otherwise, fails the connect:
+     * nothing is subscribed on that connection. */
     for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
         fakesrv_opts_t bo = {0};
-        bo.setup_ping_reply = refusals[i][0];
+        bo.sub_setup_reply = refusals[i][0];
         START_SUB_FAKE(srv, &bo);
         sub_opts(&o, srv);
         ASSERT_NOT_NULL(s = new_sub(&o));
@@ -642,7 +644,7 @@ TEST_IMPL(sub_connect_pings_first)
         ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.1, t, sizeof(t)), PRC_SUB_NONE);
         ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 1);
         ASSERT_STR_CONTAINS(why, refusals[i][1]);
-        ASSERT_GE(fakesrv_setup_pings(srv), 1);
+        ASSERT_GE(fakesrv_sub_setups(srv), 1);
         ASSERT_EQ(fakesrv_commands(srv), 0);
     }
     return TEST_OK;

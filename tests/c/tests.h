@@ -211,7 +211,7 @@
     XX(sub_idle_health_checks)                                                \
     XX(sub_unanswered_ping_is_lost)                                           \
     XX(sub_hung_server)                                                       \
-    XX(sub_connect_pings_first)                                               \
+    XX(sub_connect_round_trip_first)                                          \
     XX(sub_connect_timeout)                                                   \
     XX(sub_close_wakes_reader)                                                \
     XX(sub_request_wakes_reader)                                              \

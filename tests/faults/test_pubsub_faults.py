@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -22,7 +24,7 @@ from forkchild import run_in_child
 
 from pyredisclient import ConnectionError, RedisClient
 from pyredisclient.pubsub import PubSub
-from pyredisclient.testing import RedisServer
+from pyredisclient.testing import RedisServer, find_free_port
 
 ServerFactory = Callable[..., RedisServer]
 
@@ -218,6 +220,55 @@ def test_subscribe_while_the_server_is_down(server: RedisServer, client: RedisCl
         event = _until(p, "reconnect")[-1]
         assert "Connection refused" in event["data"]["reason"]
         assert _publish_until_heard(client, p, ch, "hi")["data"] == b"hi"
+
+
+def test_subscribe_while_the_server_loads_its_data(redis_server_factory: ServerFactory) -> None:
+    # A restarted server answers most commands (PING too) with -LOADING while it
+    # reads its data back, but takes SUBSCRIBE and PUBLISH: a subscription made then
+    # works at once. (Its connect's round trip is an UNSUBSCRIBE of nothing, which a
+    # loading server answers, so that subscribe() returns with the connection taken in.)
+    seed = redis_server_factory()
+    with RedisClient(port=seed.port) as c:
+        for batch in range(20):
+            c.mset({f"k{batch}:{i}": "v" for i in range(1000)})
+        c.save()
+    seed.stop()
+    port = find_free_port()
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port", str(port), "--bind", "127.0.0.1", "--dir", str(seed.tmpdir),
+            "--save", "", "--key-load-delay", "500",
+            "--loading-process-events-interval-bytes", "1024",
+        ],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 5
+        while raw_reply(port) != b"-LOADING":
+            assert time.monotonic() < deadline, "the server never said it was loading"
+            time.sleep(0.01)
+        with RedisClient(port=port, socket_timeout=2) as c, c.pubsub() as p:
+            p.subscribe("during-load")
+            assert _until(p, "subscribe", timeout=2)[0]["channel"] == b"during-load"
+            assert c.publish("during-load", "hello") == 1
+            assert _until(p, "message", timeout=2) == [
+                {"type": "message", "pattern": None, "channel": b"during-load", "data": b"hello"}
+            ]
+            assert raw_reply(port) == b"-LOADING"  # all of it while still loading
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def raw_reply(port: int) -> bytes:
+    """The first word of a new connection's answer to PING (b"" when it cannot)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).split(b" ")[0].rstrip(b"\r\n")
+    except OSError:
+        return b""
 
 
 def test_ten_thousand_messages_counted(server: RedisServer, client: RedisClient) -> None:
