@@ -42,8 +42,7 @@ prc_sub_new(const prc_opts_t *o, int *err, char *errbuf, size_t errlen)
     }
     *err = prc__conn_cfg_init(&s->cfg, o, errbuf, errlen);
     if (*err == 0 && prc__conn_cfg_round_trip(&s->cfg) != 0) {
-        /* A round trip before the first SUBSCRIBE (prc__conn_cfg_round_trip).
-         */
+        /* A round trip before the first SUBSCRIBE: see prc_int.h. */
         prc__conn_cfg_free(&s->cfg);
         snprintf(errbuf, errlen, "out of memory creating a subscriber");
         *err = PRC_ENOMEM;
