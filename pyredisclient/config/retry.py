@@ -9,12 +9,18 @@ options ``retry_attempts``, ``retry_base`` and ``retry_cap``.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import math
-from typing import Any, Dict
+import random
+import time
+from typing import Any, Awaitable, Callable, Dict, TypeVar
 
 from .errors import ConfigurationError
 
 __all__ = ["Retry", "retry_options"]
+
+T = TypeVar("T")
 
 
 class Retry:
@@ -63,6 +69,88 @@ class Retry:
     def get_retries(self) -> int:
         """redis-py's: :attr:`retries`."""
         return self._retries
+
+    def backoff(self, failures: int) -> float:
+        """The pause, in seconds, after the ``failures``-th failure (1, 2, ...):
+        drawn from [1/2, 1] x min(cap, base * 2**(failures - 1))."""
+        ceiling = min(self._cap, self._base * 2.0 ** min(max(failures, 1) - 1, 60))
+        return ceiling * random.uniform(0.5, 1.0)
+
+    def call_with_retry(
+        self,
+        do: Callable[[], T],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        """redis-py's: ``do()``, called again after a ConnectionError or TimeoutError
+        (that ``is_retryable``, if given, accepts) at most :attr:`retries` times,
+        :meth:`backoff` apart; ``fail(error)`` (``fail(error, failures)`` with
+        ``with_failure_count``) runs after each failure, and the last error is
+        raised. Nothing here knows whether ``do`` is safe to repeat: that is the
+        caller's to say. When ``do()`` returns an awaitable (an asyncio client's
+        command) this returns a coroutine doing the same with awaits, as
+        redis.asyncio's ``Retry`` does (``fail`` may then be ``async``)."""
+        failures = 0
+        while True:
+            try:
+                result = do()
+            except (ConnectionError, TimeoutError) as exc:
+                failures += 1
+                called = self._failure(exc, failures, fail, is_retryable, with_failure_count)
+                if inspect.isawaitable(called):
+                    if inspect.iscoroutine(called):
+                        called.close()
+                    raise TypeError(
+                        "call_with_retry: fail() is async but do() is not; give a plain "
+                        "fail(), or a do() that returns an awaitable"
+                    ) from exc
+                if failures > self._retries:
+                    raise
+                time.sleep(self.backoff(failures))
+                continue
+            if inspect.isawaitable(result):
+                return self._call_async(  # type: ignore[return-value]
+                    do, result, failures, fail, is_retryable, with_failure_count
+                )
+            return result
+
+    async def _call_async(
+        self,
+        do: Callable[[], Any],
+        first: Awaitable[Any],
+        failures: int,
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None,
+        with_failure_count: bool,
+    ) -> Any:
+        pending: Awaitable[Any] | None = first
+        while True:
+            try:
+                return await (pending if pending is not None else do())
+            except (ConnectionError, TimeoutError) as exc:
+                pending = None
+                failures += 1
+                called = self._failure(exc, failures, fail, is_retryable, with_failure_count)
+                if inspect.isawaitable(called):
+                    await called
+                if failures > self._retries:
+                    raise
+                await asyncio.sleep(self.backoff(failures))
+
+    @staticmethod
+    def _failure(
+        error: Exception,
+        failures: int,
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None,
+        with_failure_count: bool,
+    ) -> Any:
+        """After the ``failures``-th failure: raise ``error`` unless ``is_retryable``
+        takes it, else call ``fail`` and return what it returned."""
+        if is_retryable is not None and not is_retryable(error):
+            raise error
+        return fail(error, failures) if with_failure_count else fail(error)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Retry):

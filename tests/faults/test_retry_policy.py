@@ -184,3 +184,63 @@ def test_set_retry_on_a_sentinel_client_follows_failovers(
         core = resolver._verified(address)
         assert core is not None and core.get_retry() == (1, 0.01, 0.02)
         core.close()
+
+
+def test_call_with_retry_replays_what_the_caller_says(
+    server: RedisServer, make_client: MakeClient
+) -> None:
+    # redis-py's Retry.call_with_retry: the caller decides a call may run again (here
+    # an INCR whose reply was lost ran twice); the client itself never replays it.
+    with FaultProxy(("127.0.0.1", server.port), drop_first=1) as proxy:
+        client = make_client(proxy.port, socket_timeout=2, retry_attempts=0)
+        failures: list[Any] = []
+        policy = Retry(1, base=0.001, cap=0.002)
+        assert policy.call_with_retry(lambda: client.incr("n"), failures.append) == 2
+        assert [type(e) for e in failures] == [pyredisclient.ConnectionError]
+        assert proxy.dropped == 1
+    with FaultProxy(("127.0.0.1", server.port), drop_first=2) as proxy:
+        client = make_client(proxy.port, socket_timeout=2, retry_attempts=0)
+        counted: list[Any] = []
+        with pytest.raises(pyredisclient.ConnectionError):
+            client.get_retry().call_with_retry(  # retries=0: once, then the error
+                lambda: client.get("n"), lambda e, n: counted.append(n), with_failure_count=True
+            )
+        assert counted == [1]
+        with pytest.raises(pyredisclient.ConnectionError):  # refused by is_retryable
+            policy.call_with_retry(lambda: client.get("n"), counted.append, lambda e: False)
+        assert counted == [1] and proxy.dropped == 2
+        with pytest.raises(pyredisclient.ResponseError):  # not a connection error
+            policy.call_with_retry(lambda: client.execute_command("NOSUCH"), counted.append)
+        assert counted == [1]
+
+        async def later(error: Exception) -> None:
+            counted.append(error)
+
+        def down() -> None:
+            raise pyredisclient.ConnectionError("down")
+
+        with pytest.raises(TypeError, match="fail\\(\\) is async but do\\(\\) is not"):
+            policy.call_with_retry(down, later)
+    for n in range(1, 12):
+        assert 0.0005 <= policy.backoff(n) <= 0.002
+
+
+def test_call_with_retry_awaits_an_asyncio_call(server: RedisServer) -> None:
+    async def run() -> Any:
+        with FaultProxy(("127.0.0.1", server.port), drop_first=1) as proxy:
+            client = AsyncRedisClient(port=proxy.port, socket_timeout=2, retry_attempts=0)
+            seen: list[Any] = []
+
+            async def fail(error: Exception, failures: int) -> None:
+                seen.append((type(error), failures))
+
+            try:
+                got = await Retry(2, 0.001, 0.002).call_with_retry(
+                    lambda: client.incr("m"), fail, with_failure_count=True
+                )
+            finally:
+                await client.aclose()
+            return got, seen, proxy.dropped
+
+    got, seen, dropped = asyncio.run(run())
+    assert (got, seen, dropped) == (2, [(pyredisclient.ConnectionError, 1)], 1)
