@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -142,9 +143,8 @@ prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
     return 0;
 }
 
-/* prc__conn_cfg_round_trip's command and the one reply it accepts. */
+/* prc__conn_cfg_round_trip's command; rt_answered checks its reply. */
 static const char rt_command[] = "*1\r\n$11\r\nUNSUBSCRIBE\r\n";
-static const char rt_reply[] = "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n";
 
 int
 prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg)
@@ -495,11 +495,30 @@ server_error(prc_conn_t *c, const char *msg, int len)
                            len, msg);
 }
 
+/* Is r the answer to prc__conn_cfg_round_trip's UNSUBSCRIBE: an array of
+ * "unsubscribe", a channel (nil: there was none) and the count left, 0?
+ * Read element by element, so that a server that spells the nil otherwise
+ * is understood too. */
+static int
+rt_answered(const prc_conn_t *c, const prc_reply_t *r)
+{
+    prc_reply_t e;
+
+    if (r->type != '*' || r->n != 3 ||
+        prc_reply_at(c->rbuf, c->rlen, r->body, &e) != 1 || e.type != '$' ||
+        e.len != 11 || strncasecmp(e.text, "unsubscribe", 11) != 0 ||
+        prc_reply_at(c->rbuf, c->rlen, e.end, &e) != 1 ||
+        prc_reply_at(c->rbuf, c->rlen, e.end, &e) != 1) {
+        return 0;
+    }
+    return e.type == ':' && e.len == 1 && e.text[0] == '0';
+}
+
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
- * exactly +OK, and a last UNSUBSCRIBE (handshake_rt) its rt_reply.  Anything
- * else is an error reply, or a sign that the replies are not the answers to
- * our commands (a server or proxy that spoke first): the connection is out of
- * step.  The framer framed them all; prc_reply_at reads each. */
+ * exactly +OK, and a last UNSUBSCRIBE (handshake_rt) as rt_answered says.
+ * Anything else is an error reply, or a sign that the replies are not the
+ * answers to our commands (a server or proxy that spoke first): the connection
+ * is out of step.  The framer framed them all; prc_reply_at reads each. */
 static int
 check_handshake(prc_conn_t *c)
 {
@@ -516,8 +535,7 @@ check_handshake(prc_conn_t *c)
             return server_error(c, r.text, (int)r.len);
         }
         if (i == c->want - 1 && c->cfg->handshake_rt) {
-            if (r.end - pos != sizeof(rt_reply) - 1 ||
-                memcmp(c->rbuf + pos, rt_reply, sizeof(rt_reply) - 1) != 0) {
+            if (!rt_answered(c, &r)) {
                 return prc__conn_error(c, PRC_EPROTO, 0,
                                        "unexpected reply to UNSUBSCRIBE: "
                                        "connection out of step");

@@ -609,6 +609,16 @@ TEST_IMPL(sub_connect_round_trip_first)
         {"+OK\r\n", "unexpected reply to UNSUBSCRIBE"},
         {"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:1\r\n",
          "unexpected reply to UNSUBSCRIBE"},
+        {"*2\r\n$11\r\nunsubscribe\r\n:0\r\n",
+         "unexpected reply to UNSUBSCRIBE"},
+        {"*3\r\n$5\r\nhello\r\n$-1\r\n:0\r\n",
+         "unexpected reply to UNSUBSCRIBE"},
+    };
+    /* Read by element: another spelling of the nil, or of the name, is
+     * the same answer. */
+    static const char *const spellings[] = {
+        "*3\r\n$11\r\nUNSUBSCRIBE\r\n*-1\r\n:0\r\n",
+        "*3\r\n$11\r\nunsubscribe\r\n$0\r\n\r\n:0\r\n",
     };
     fakesrv_opts_t so = {0};
     fakesrv_t *srv;
@@ -646,6 +656,18 @@ TEST_IMPL(sub_connect_round_trip_first)
         ASSERT_STR_CONTAINS(why, refusals[i][1]);
         ASSERT_GE(fakesrv_sub_setups(srv), 1);
         ASSERT_EQ(fakesrv_commands(srv), 0);
+    }
+    for (i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+        fakesrv_opts_t ao = {0};
+        ao.reply = SUBSCRIBED_A;
+        ao.sub_setup_reply = spellings[i];
+        START_SUB_FAKE(srv, &ao);
+        sub_opts(&o, srv);
+        ASSERT_NOT_NULL(s = new_sub(&o));
+        ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
+                  PRC_SUB_MESSAGE);
+        ASSERT_STR_EQ(t, "subscribe a 1");
     }
     return TEST_OK;
 }
