@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "pooltest.h"
 
@@ -212,5 +213,72 @@ TEST_IMPL(retry_set_at_runtime)
     ASSERT_EQ(call.retries, 2);
     prc_call_finish(p, &call, PRC_OK);
     ASSERT_EQ(fakesrv_accepted(srv), 4);
+    return TEST_OK;
+}
+
+typedef struct {
+    prc_pool_t *p;
+    int calls, lost, max_retries;
+    _Atomic int *done;
+} retry_caller_t;
+
+static void *
+retry_caller(void *arg)
+{
+    retry_caller_t *w = arg;
+    prc_call_t call;
+    int i;
+
+    for (i = 0; i < w->calls; i++) {
+        int rc = pt_call(w->p, &call, GET_REQ, 1, PRC_CALL_READONLY, 2.0);
+        w->lost += rc == PRC_ECONNLOST;
+        if (call.retries > w->max_retries) {
+            w->max_retries = call.retries;
+        }
+        prc_call_finish(w->p, &call, call.err);
+    }
+    atomic_fetch_add(w->done, 1);
+    return NULL;
+}
+
+/* set_retry from one thread while others' calls fail and read the policy
+ * at every failure: no lock, no race (run under TSan), and no call goes
+ * past the largest policy it could have seen. */
+TEST_IMPL(retry_set_while_calls_fail)
+{
+    enum { NT = 3 };
+    fakesrv_opts_t so = {.mode = FS_CLOSE_ON_COMMAND};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    pthread_t th[NT];
+    retry_caller_t w[NT];
+    _Atomic int done = 0;
+    int i, sets = 0;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    o.breaker_enabled = 0; /* every call fails: keep retrying them */
+    o.retry_attempts = 1;
+    o.retry_base = o.retry_cap = 0.0001;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    for (i = 0; i < NT; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].p = p;
+        w[i].calls = test_scale(30);
+        w[i].done = &done;
+        ASSERT_EQ(pthread_create(&th[i], NULL, retry_caller, &w[i]), 0);
+    }
+    while (atomic_load(&done) < NT) {
+        ASSERT_EQ(prc_pool_set_retry(p, sets % 4, 0.0001, 0.0002), 0);
+        sets++;
+        usleep(200);
+    }
+    for (i = 0; i < NT; i++) {
+        pthread_join(th[i], NULL);
+        ASSERT_EQ(w[i].lost, w[i].calls);
+        ASSERT_LE(w[i].max_retries, 3);
+    }
+    ASSERT_GT(sets, 1);
     return TEST_OK;
 }

@@ -73,6 +73,7 @@
     XX(retry_jitter_spread)                                                   \
     XX(retry_random_thread_local)                                             \
     XX(retry_set_at_runtime)                                                  \
+    XX(retry_set_while_calls_fail)                                            \
     /* cmdtable.c */                                                          \
     XX(cmdtable_readonly)                                                     \
     XX(cmdtable_case_insensitive)                                             \
