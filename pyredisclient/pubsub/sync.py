@@ -69,7 +69,9 @@ class PubSub(PubSubBase):
         gets the channel's messages instead of :meth:`get_message`'s caller.
 
         Returns once the SUBSCRIBE is sent (connecting first if needed, within
-        ``socket_connect_timeout``). When the server cannot be reached the
+        ``socket_connect_timeout``) on a connection the server has answered once
+        already, so a PUBLISH sent after it reaches this subscription. When the
+        server cannot be reached the
         subscription is still kept: it is made as soon as the server is back, and a
         ``reconnect`` message says so.
         """
