@@ -67,6 +67,18 @@ typedef struct prc_conn_cfg_s {
     char *owned[3]; /* host, unix_path, tls_server_name */
 } prc_conn_cfg_t;
 
+/* The setup commands of a handshake: at most three, of at most three
+ * arguments each (conncfg.c: the config's; conn.c: a connection's AUTH
+ * with a credential provider's answer).  Arguments borrowed. */
+typedef struct {
+    int n;
+    int argc[3];
+    const char *argv[3][3];
+    size_t lens[3][3];
+} prc__setup_t;
+void prc__setup_add(prc__setup_t *s, int argc, const char *a0, const char *a1,
+                    const char *a2);
+
 /*
  * Fill cfg from the connection options of `o` (borrowed): copy the
  * strings it keeps, format the handshake, and create the TLS context
