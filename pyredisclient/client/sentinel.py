@@ -29,6 +29,7 @@ from .._core import Client as CoreClient
 from .._core import Subscriber
 from .._steps import Steps
 from ..config import ConfigurationError, RedisConfig, hide_password
+from ..config.retry import backoff_pause
 from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, RedisError, ResponseError
 from ..resilience.retry import may_have_run, refused_by_role, replay_safe
@@ -398,7 +399,7 @@ class SentinelResolver:
                     raise
                 if not switched:  # the sentinels have not moved yet: back off
                     attempt += 1
-                    delay = min(0.5, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
+                    delay = backoff_pause(0.1, 0.5, attempt)
                     if time.monotonic() + delay >= deadline:
                         raise
                     yield sleep(delay)

@@ -33,7 +33,7 @@ from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
 from ..config.compat import translate as translate_redis_py
-from ..config.retry import Retry
+from ..config.retry import Retry, backoff_pause
 from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
 from ..observability.metrics import collect, render_prometheus
@@ -127,8 +127,9 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
     def _apply_retry(self, policy: Dict[str, Any]) -> None:
         """set_retry: every node's pool follows ``policy``, and so does the cluster's
         own back-off between tries (which ``retry_timeout`` bounds, not a count)."""
+        config = self._config.replace(**policy)  # checked before anything changes
         self._state.set_retry(policy)
-        self._config = self._config.replace(**policy)
+        self._config = config
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> Self:
@@ -334,8 +335,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         cluster's own failover time (benchmarks/cluster_failover_time.py)."""
         config = self._config
         cap = min(config.retry_cap, self._state.min_refresh_interval / 2)
-        grown: float = config.retry_base * 2.0 ** min(attempt - 1, 60)
-        return min(cap, grown) * random.uniform(0.5, 1.0)
+        return backoff_pause(config.retry_base, cap, attempt)
 
     def _replica_steps(self, smap: SlotMap, slot: int, args: Sequence[Any]) -> Steps[Any]:
         """A read from a random replica of the slot's primary (READONLY and the

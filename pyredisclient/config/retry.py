@@ -18,9 +18,17 @@ from typing import Any, Awaitable, Callable, Dict, TypeVar
 
 from .errors import ConfigurationError
 
-__all__ = ["Retry", "retry_options"]
+__all__ = ["Retry", "backoff_pause", "retry_options"]
 
 T = TypeVar("T")
+
+
+def backoff_pause(base: float, cap: float, failures: int) -> float:
+    """The pause, in seconds, after the ``failures``-th failure (1, 2, ...) of a call:
+    exponential with jitter, drawn from [1/2, 1] x min(cap, base * 2**(failures - 1)).
+    The one formula every retry here follows (a cluster's too, with its own cap)."""
+    ceiling = min(cap, base * 2.0 ** min(max(failures, 1) - 1, 60))
+    return ceiling * random.uniform(0.5, 1.0)
 
 
 class Retry:
@@ -72,9 +80,8 @@ class Retry:
 
     def backoff(self, failures: int) -> float:
         """The pause, in seconds, after the ``failures``-th failure (1, 2, ...):
-        drawn from [1/2, 1] x min(cap, base * 2**(failures - 1))."""
-        ceiling = min(self._cap, self._base * 2.0 ** min(max(failures, 1) - 1, 60))
-        return ceiling * random.uniform(0.5, 1.0)
+        see :func:`backoff_pause`."""
+        return backoff_pause(self._base, self._cap, failures)
 
     def call_with_retry(
         self,
