@@ -427,9 +427,7 @@ class ClientBase:
         their next failure; subscriptions opened before keep theirs. What is retried
         stays what is safe to (README: Failures). Anything else raises
         ConfigurationError and changes nothing."""
-        policy = retry_options(retry)
-        self._config.replace(**policy)  # checks the values before anything changes
-        self._apply_retry(policy)
+        self._apply_retry(retry_options(retry))
 
     @property
     def retry(self) -> Retry:
@@ -438,7 +436,8 @@ class ClientBase:
         return self.get_retry()
 
     def _apply_retry(self, policy: Dict[str, Any]) -> None:
-        """Follow the checked retry options ``policy`` (see :meth:`set_retry`)."""
+        """Follow the retry options ``policy`` (see :meth:`set_retry`). Each override
+        checks them (a config's ``replace``) before it changes anything."""
         config = self._config.replace(**policy)
         self._core.set_retry(config.retry_attempts, config.retry_base, config.retry_cap)
         sentinel = self.__dict__.get("_sentinel")
