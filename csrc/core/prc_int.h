@@ -99,7 +99,8 @@ void prc__conn_cfg_free(prc_conn_cfg_t *cfg);
  * PUBLISH another connection sends later, which then finds no
  * subscriber.  UNSUBSCRIBE rather than PING: a pub/sub ACL allows it,
  * sentinels know it, and a server loading its data or a stale replica
- * answers it (PING gets LOADING or MASTERDOWN there, SUBSCRIBE does not).
+ * answers it (PING gets LOADING or MASTERDOWN there, SUBSCRIBE does not;
+ * tests/faults/test_pubsub_faults.py subscribes on both kinds of server).
  * 0, or PRC_ENOMEM (cfg unchanged).
  */
 int prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg);

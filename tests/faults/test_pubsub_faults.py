@@ -261,6 +261,22 @@ def test_subscribe_while_the_server_loads_its_data(redis_server_factory: ServerF
         proc.wait(timeout=10)
 
 
+def test_subscribe_on_a_stale_replica(server: RedisServer) -> None:
+    # A replica cut off from its primary, with replica-serve-stale-data no, answers
+    # PING with -MASTERDOWN but takes SUBSCRIBE and PUBLISH (their "stale" flag), and
+    # so the UNSUBSCRIBE of a subscriber's connect: a subscription there works.
+    with RedisClient(port=server.port, socket_timeout=2) as c:
+        c.config_set("replica-serve-stale-data", "no")
+        c.replicaof("127.0.0.1", find_free_port())  # a primary that is not there
+        assert raw_reply(server.port) == b"-MASTERDOWN"
+        with c.pubsub() as p:
+            p.subscribe("when-stale")
+            assert _until(p, "subscribe", timeout=2)[0]["channel"] == b"when-stale"
+            assert c.publish("when-stale", "hello") == 1
+            assert _until(p, "message", timeout=2)[0]["data"] == b"hello"
+        assert raw_reply(server.port) == b"-MASTERDOWN"  # stale all along
+
+
 def raw_reply(port: int) -> bytes:
     """The first word of a new connection's answer to PING (b"" when it cannot)."""
     try:
