@@ -567,3 +567,106 @@ def test_saq_queue_and_worker_on_the_async_client(redis_url: str) -> None:
 
     assert asyncio.run(main()) == [list(range(1, 11)), 42, "ok", "complete", True, 0]
     assert len(attempts) == 2
+
+
+def test_huey_storage_on_our_client(redis_url: str) -> None:
+    """huey's RedisStorage builds ``redis_client(connection_pool=pool)`` from a
+    redis-py ConnectionPool: a subclass naming RedisClient runs huey's queue
+    (LPUSH/BRPOP), results, schedule (its Lua pop), revocations, locks and key-value
+    store on ours. Tasks are run as huey's own tests run them, one dequeue at a time
+    (its consumer would take over this process's signal handlers)."""
+    huey_api = pytest.importorskip("huey")
+    from huey.storage import RedisStorage
+
+    class Storage(RedisStorage):  # type: ignore[misc]
+        redis_client = RedisClient
+
+    huey = huey_api.RedisHuey(
+        f"h{time.monotonic_ns()}", storage_class=Storage, url=redis_url, read_timeout=0.2
+    )
+    assert isinstance(huey.storage.conn, RedisClient)
+
+    @huey.task(retries=1)
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @huey.task()
+    def boom() -> None:
+        raise ValueError("boom")
+
+    def run_next() -> None:
+        task = huey.dequeue()
+        assert task is not None
+        huey.execute(task)
+
+    try:
+        result = add(1, 2)
+        assert huey.pending_count() == 1
+        run_next()
+        assert result.get() == 3 and huey.result_count() == 0  # read, so removed
+        later = add.schedule((5, 6), delay=60)
+        run_next()  # not due yet: it goes to the schedule (a sorted set)
+        assert huey.scheduled_count() == 1 and later.get() is None
+        due = huey.read_schedule(huey._get_timestamp() + timedelta(seconds=61))  # Lua pop
+        assert [t.id for t in due] == [later.id] and huey.scheduled_count() == 0
+        huey.execute(due[0], huey._get_timestamp() + timedelta(seconds=61))
+        assert later.get() == 11
+        failed = boom()
+        run_next()
+        with pytest.raises(huey_api.exceptions.TaskException, match="boom"):
+            failed.get()
+        revoked = add(0, 0)
+        revoked.revoke()  # once: the revocation is used up when the task is skipped
+        assert revoked.is_revoked()
+        run_next()
+        assert revoked.get() is None and not revoked.is_revoked()
+        assert huey.dequeue() is None  # BRPOP timed out on the empty queue
+        with huey.lock_task("only-one"):
+            assert huey.is_locked("only-one")
+            with pytest.raises(huey_api.exceptions.TaskLockedException):
+                with huey.lock_task("only-one"):
+                    pass
+        assert not huey.is_locked("only-one")
+        huey.put("k", {"a": 1})
+        assert huey.get("k") == {"a": 1} and huey.get("k") is None  # read once
+    finally:
+        huey.flush()
+        huey.storage.conn.close()
+
+
+def test_pottery_on_our_client(client: RedisClient) -> None:
+    """pottery's Redlock, dict, list, counter, cache decorator and Bloom filter, each
+    handed a RedisClient (pipelines with WATCH/MULTI, Lua scripts, SETBIT/GETBIT)."""
+    pottery = pytest.importorskip("pottery")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pottery.InefficientAccessWarning)
+        lock = pottery.Redlock(key="pt:lock", masters={client}, auto_release_time=5)
+        assert lock.acquire() and 0 < lock.locked() <= 5
+        other = pottery.Redlock(key="pt:lock", masters={client}, auto_release_time=5)
+        assert not other.acquire(blocking=False)
+        lock.release()
+        assert other.acquire(blocking=False)
+        other.release()
+        d = pottery.RedisDict({"a": 1}, redis=client, key="pt:d")
+        d["b"] = [2, 3]
+        assert dict(d) == {"a": 1, "b": [2, 3]} and len(d) == 2
+        lst = pottery.RedisList([1, 2], redis=client, key="pt:l")
+        lst.append(3)
+        lst.insert(0, 0)
+        assert list(lst) == [0, 1, 2, 3] and lst.pop() == 3
+        counter = pottery.RedisCounter("abca", redis=client, key="pt:c")
+        assert counter.most_common(1) == [("a", 2)]
+        calls: List[int] = []
+
+        @pottery.redis_cache(redis=client, key="pt:cache")
+        def square(x: int) -> int:
+            calls.append(x)
+            return x * x
+
+        assert square(3) == 9 and square(3) == 9 and calls == [3]
+        bloom = pottery.BloomFilter(
+            num_elements=100, false_positives=0.01, redis=client, key="pt:bf"
+        )
+        bloom.add("x")
+        assert "x" in bloom and "y" not in bloom
+    assert client.delete("pt:d", "pt:l", "pt:c", "pt:cache", "pt:bf") == 5
