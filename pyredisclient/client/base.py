@@ -30,6 +30,7 @@ from ..config.retry import Retry, retry_options
 from ..exceptions import DataError
 from ..observability.metrics import collect, render_prometheus
 from ..observability.tracing import make_traced_run
+from .green import warn_if_green_threads
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -229,6 +230,8 @@ class ClientBase:
                 "on the calling thread)",
                 "credential_provider",
             )
+        if not self._driver_answers:  # a blocking client
+            warn_if_green_threads()
         self._core = CoreClient(**core_client_kwargs(config, self._driver_answers))
         self._tracing = None
         self._init_driver()

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Sequence, Tuple
 from .._core import Batch, command_slot, key_slot
 from .._steps import Steps
 from ..client.base import ClientBase, _config_prefixer, build_config
+from ..client.green import warn_if_green_threads
 from ..commands import CoreCommands
 from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
@@ -108,6 +109,8 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         if host is not None or not seeds:
             seeds.insert(0, (config.effective_host, config.port))
         self._config = config
+        if not self._node_class._driver_answers:  # a blocking client's nodes
+            warn_if_green_threads()
         self._state = ClusterState(config, seeds, min_refresh_interval, self._node_class)
         if retry_timeout is None:
             retry_timeout = config.socket_timeout if config.socket_timeout is not None else 5.0
