@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import random
 import select
 import socket
 import struct
@@ -29,6 +30,7 @@ from types import TracebackType
 from typing import Callable, Dict, List, TypeVar
 
 __all__ = [
+    "CuttingProxy",
     "FakeServer",
     "FaultProxy",
     "LateDuplicate",
@@ -583,6 +585,31 @@ class FaultProxy(FakeServer):
                     (up if src is client else client).sendall(data)
             except (OSError, ValueError):
                 return
+
+
+class CuttingProxy(FaultProxy):
+    """A proxy to a real server that forwards everything, and hangs up a random live
+    connection every *every* (low, high) seconds until closed: the server may have
+    run what it was sent, the client may have part of a reply. ``cuts`` counts them;
+    *seed* makes the choices repeatable."""
+
+    def __init__(
+        self, upstream: tuple[str, int], *, every: tuple[float, float] = (0.02, 0.2), seed: int = 0
+    ) -> None:
+        super().__init__(upstream, drop_first=0)
+        self.cuts = 0
+        self._every = every
+        self._rng = random.Random(seed)
+        self._spawn(self._cut_loop, "proxy-cutter")
+
+    def _cut_loop(self) -> None:
+        while not self.stopping:
+            time.sleep(self._rng.uniform(*self._every))
+            with self._lock:
+                live = [peer for peer in self._peers if not peer.closed]
+            if live and not self.stopping:
+                self._rng.choice(live).close()
+                self.cuts += 1
 
 
 # -- a port whose connects hang ------------------------------------------------
