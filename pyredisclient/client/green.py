@@ -20,6 +20,7 @@ __all__ = ["patched_by", "warn_if_green_threads"]
 log = logging.getLogger("pyredisclient")
 
 _warned = threading.Event()
+_warning = threading.Lock()  # two clients made at once: still one warning
 
 
 def patched_by() -> str | None:
@@ -42,7 +43,10 @@ def warn_if_green_threads() -> None:
     library = patched_by()
     if library is None:
         return
-    _warned.set()
+    with _warning:
+        if _warned.is_set():
+            return
+        _warned.set()
     log.warning(
         "%s has patched sockets, but pyredisclient waits in C: each call blocks every "
         "greenlet of its thread until it returns (a blocking command or a connect to "
