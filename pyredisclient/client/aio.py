@@ -399,8 +399,14 @@ class AsyncRedisClient(  # type: ignore[misc]
         if self._mux is not None and in_use:
             self._mux.disconnect()
 
-    async def aclose(self) -> None:
-        """Close pooled connections; later calls raise ConnectionError."""
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        """Close pooled connections; later calls raise ConnectionError.
+
+        redis.asyncio's ``close_connection_pool=False`` (a client done with a pool
+        that others go on using) leaves the pool, and so this client, as they are:
+        the pool is this client's own (and its key-prefix views')."""
+        if close_connection_pool is False:
+            return
         self._close_now()
 
     def _close_now(self) -> None:
@@ -414,11 +420,11 @@ class AsyncRedisClient(  # type: ignore[misc]
             if not fut.done():
                 fut.get_loop().call_soon_threadsafe(_wake, fut, True)
 
-    async def close(self) -> None:
+    async def close(self, close_connection_pool: bool | None = None) -> None:
         """redis.asyncio's old name of :meth:`aclose`, deprecated there and here
         (a DeprecationWarning)."""
         warn_aclose_alias("close")
-        await self.aclose()
+        await self.aclose(close_connection_pool)
 
     async def __aenter__(self) -> AsyncRedisClient:
         return self

@@ -531,3 +531,28 @@ def test_pool_timeout_when_every_connection_is_busy(
             assert await r.get("k") is None  # the connection came back
 
     run(main())
+
+
+def test_aclose_takes_redis_asyncios_close_connection_pool(redis_url: str) -> None:
+    """Libraries written for redis.asyncio close with ``aclose(close_connection_pool=
+    True)`` (aiogram's RedisStorage does): it closes. ``False`` means a pool that others
+    go on using, and this client's pool is its own: the client stays as it was."""
+
+    async def main() -> None:
+        client = AsyncRedisClient.from_url(redis_url)
+        assert await client.ping() is True
+        await client.aclose(close_connection_pool=False)
+        assert await client.set("ccp", "still here") is True
+        await client.aclose(close_connection_pool=True)
+        with pytest.raises(ConnectionError):
+            await client.ping()
+        other = AsyncRedisClient.from_url(redis_url)
+        with pytest.warns(DeprecationWarning, match=r"Use aclose\(\) instead"):
+            await other.close(close_connection_pool=False)
+        assert await other.get("ccp") == b"still here"
+        with pytest.warns(DeprecationWarning, match=r"Use aclose\(\) instead"):
+            await other.close(close_connection_pool=None)
+        with pytest.raises(ConnectionError):
+            await other.ping()
+
+    run(main())

@@ -1,10 +1,10 @@
 """Libraries written for redis-py, handed a RedisClient: rq (a job queue, its forking
 worker and scheduler), python-redis-lock (a lock built on Lua scripts and BLPOP),
-django-redis, fastapi-cache2, pyrate-limiter, dramatiq (a job queue whose broker is one
-large Lua script), cachelib (Flask-Caching's cache) and saq (an asyncio job queue),
-installed from PyPI by the test
-extras (scripts/setup.sh); and what they read of a client: ``connection_pool`` (and
-its ``disconnect()``), and ``connection_pool=`` to build one."""
+django-redis, pyrate-limiter, dramatiq (a job queue whose broker is one large Lua
+script), cachelib (Flask-Caching's cache), huey and pottery, installed from PyPI by the
+test extras (scripts/setup.sh); and what they read of a client: ``connection_pool``
+(and its ``disconnect()``), and ``connection_pool=`` to build one. The libraries
+written for redis.asyncio are in test_libraries_aio.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from datetime import timedelta
-from typing import Any, Dict, Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 
@@ -391,40 +391,6 @@ def test_django_redis_with_our_client_class(redis_url: str) -> None:
     assert cache.delete_pattern("*") == 3 and cache.get("a") is None
 
 
-def test_fastapi_cache2_with_the_async_client(redis_url: str) -> None:
-    pytest.importorskip("fastapi_cache")
-    from fastapi import FastAPI
-    from fastapi_cache import FastAPICache
-    from fastapi_cache.backends.redis import RedisBackend
-    from fastapi_cache.decorator import cache
-
-    httpx = pytest.importorskip("httpx")
-    calls: List[int] = []
-    app = FastAPI()
-
-    @app.get("/item/{n}")
-    @cache(expire=60)
-    async def item(n: int) -> Dict[str, int]:
-        calls.append(n)
-        return {"n": n, "calls": len(calls)}
-
-    async def main() -> List[Any]:
-        async with pyredisclient.AsyncRedisClient.from_url(redis_url) as r:
-            FastAPICache.init(RedisBackend(r), prefix="fc")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                first = (await http.get("/item/1")).json()
-                again = (await http.get("/item/1")).json()
-                keys = await r.keys("fc:*")
-                ttl = await r.ttl(keys[0])
-                await FastAPICache.clear(namespace=None)
-                return [first, again, len(keys), ttl, await r.keys("fc:*")]
-
-    first, again, stored, ttl, left = asyncio.run(main())
-    assert first == again == {"n": 1, "calls": 1} and calls == [1]
-    assert stored == 1 and 50 < ttl <= 60 and left == []
-
-
 def test_pyrate_limiter_redis_bucket_sync_and_async(redis_url: str) -> None:
     limiter = pytest.importorskip("pyrate_limiter")
     rate = [limiter.Rate(3, limiter.Duration.SECOND * 10)]
@@ -497,76 +463,6 @@ def test_cachelib_redis_cache_on_our_client(client: RedisClient) -> None:
     assert cache.has("c") and cache.delete("c") and not cache.has("c")
     assert cache.delete_many("a", "b") == ["a", "b"]
     assert cache.clear() and client.keys("cl:*") == []
-
-
-def test_saq_queue_and_worker_on_the_async_client(redis_url: str) -> None:
-    """saq's RedisQueue takes a redis.asyncio client: jobs enqueued and run by a
-    worker (BLMOVE and Lua scripts), ``apply``, a job's status changes heard through
-    pub/sub (PSUBSCRIBE) up to its retried success, and ``disconnect()`` (the
-    pool's) at the end."""
-    pytest.importorskip("saq")
-    from saq import Job, Status, Worker
-    from saq.queue.redis import RedisQueue
-
-    from pyredisclient.aio import AsyncRedisClient
-
-    attempts: List[int] = []
-
-    async def add(ctx: Any, *, a: int, b: int) -> int:
-        return a + b
-
-    async def flaky(ctx: Any) -> str:
-        attempts.append(1)
-        if len(attempts) < 2:
-            raise ValueError("first attempt fails")
-        return "ok"
-
-    async def main() -> List[Any]:
-        client = AsyncRedisClient.from_url(redis_url)
-        queue = RedisQueue(client, name=f"saq-{time.monotonic_ns()}")
-        worker = Worker(queue, functions=[("add", add), ("flaky", flaky)], concurrency=4)
-        # The worker's first sweep, run beside its first dequeues, can abort a job
-        # caught between BLMOVE and its status update (saq's race, with redis.asyncio
-        # too); swept now, the next sweep is a minute away.
-        assert await queue.sweep() == []
-        task = asyncio.create_task(worker.start())
-        try:
-            jobs = [await queue.enqueue("add", a=i, b=1) for i in range(10)]
-            applied = await queue.apply("add", a=20, b=22, timeout=10)
-            for job in jobs:  # polled: refresh(until_complete=) subscribes after it reads,
-                deadline = time.monotonic() + 10  # so it can miss a fast job's news
-                while job.status != Status.COMPLETE and time.monotonic() < deadline:
-                    await asyncio.sleep(0.01)
-                    await job.refresh()
-            # Pub/sub: listen to a job's key first, then enqueue it.
-            seen: List[str] = []
-
-            def heard(key: str, status: Any) -> bool:
-                seen.append(status.value)
-                return status == Status.COMPLETE
-
-            flaky_job = Job("flaky", key=f"flaky-{time.monotonic_ns()}", retries=2, queue=queue)
-            listening = asyncio.create_task(queue.listen([flaky_job.key], heard, timeout=10))
-            await asyncio.sleep(0.2)  # the PSUBSCRIBE goes out on the loop
-            await queue.enqueue(flaky_job)
-            await listening
-            await flaky_job.refresh()
-            return [
-                sorted(j.result for j in jobs),
-                applied,
-                flaky_job.result,
-                seen[-1],
-                "queued" in seen,  # after the failed attempt, queued again
-                (await queue.info())["queued"],
-            ]
-        finally:
-            await worker.stop()
-            task.cancel()
-            await queue.disconnect()
-            await client.aclose()
-
-    assert asyncio.run(main()) == [list(range(1, 11)), 42, "ok", "complete", True, 0]
-    assert len(attempts) == 2
 
 
 def test_huey_storage_on_our_client(redis_url: str) -> None:
