@@ -7,14 +7,20 @@ sentinels itself and follows a failover. ``discover_master`` and ``discover_slav
 ask the sentinels directly, with redis-py's rules: a master counts when the sentinel
 that names it sees it up (not ``s_down`` or ``o_down``) and knows at least
 ``min_other_sentinels`` other sentinels; a replica when it is not down.
+Like redis-py's, a ``Sentinel`` also sends commands to the sentinels themselves: its
+``sentinel_*`` methods and ``execute_command`` go to every sentinel (``once=True``:
+one at random) and return True when every reply is, or, with
+``return_responses=True``, the list of replies.
 ``AsyncSentinel`` is the asyncio twin (``redis.asyncio.Sentinel``).
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any, Dict, Iterable, List, Tuple
 
-from ..commands.sentinel import sentinel_states
+from ..commands.base import upper_name
+from ..commands.sentinel import SentinelCommands, master_addr, sentinel_state, sentinel_states
 from ..config import ConfigurationError
 from ..exceptions import RedisError
 from .sentinel import MasterNotFoundError, parse_sentinels
@@ -23,11 +29,15 @@ from .sync import RedisClient
 __all__ = ["AsyncSentinel", "Sentinel"]
 
 
+#: The SENTINEL subcommands redis-py's ``Sentinel`` sends to one sentinel only.
+_ONCE = frozenset({"GET-MASTER-ADDR-BY-NAME", "RESET", "CKQUORUM"})
+
+
 def _down(state: Dict[str, Any]) -> bool:
     return bool(state["is_sdown"] or state["is_odown"])
 
 
-class Sentinel:
+class Sentinel(SentinelCommands):
     """redis-py's ``Sentinel``: see :mod:`pyredisclient.client.discovery`.
 
     ``connection_kwargs`` configure the data nodes (as ``from_sentinel``'s options);
@@ -65,6 +75,44 @@ class Sentinel:
     def __repr__(self) -> str:
         names = ", ".join(f"{h}:{p}" for h, p in self._addresses)
         return f"<{type(self).__name__} sentinels=[{names}]>"
+
+    # -- commands to the sentinels themselves ------------------------------------------
+
+    def _fan_out(
+        self, args: Tuple[Any, ...], callback: Any, return_responses: bool, once: bool
+    ) -> Any:
+        """``args`` to every sentinel (``once``: one at random): True when every reply
+        (``callback`` applied) is true, or with ``return_responses`` the replies."""
+        targets = [random.choice(self.sentinels)] if once else list(self.sentinels)
+        replies = [sentinel._run(args, callback) for sentinel in targets]
+        return replies if return_responses else all(replies)
+
+    def _run(self, args: Tuple[Any, ...], callback: Any = None) -> Any:
+        # The sentinel_* methods' hook: redis-py asks one sentinel for these three.
+        once = len(args) > 1 and upper_name(args[1]) in _ONCE
+        return self._fan_out(args, callback, False, once)
+
+    def sentinel_get_master_addr_by_name(
+        self, service_name: str, return_responses: bool = False
+    ) -> Any:
+        args = ("SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name)
+        return self._fan_out(args, master_addr, return_responses, True)
+
+    def sentinel_master(self, service_name: str, return_responses: bool = False) -> Any:
+        args = ("SENTINEL", "MASTER", service_name)
+        return self._fan_out(args, sentinel_state, return_responses, False)
+
+    def sentinel_sentinels(self, service_name: str, return_responses: bool = False) -> Any:
+        args = ("SENTINEL", "SENTINELS", service_name)
+        return self._fan_out(args, sentinel_states, return_responses, False)
+
+    def execute_command(
+        self, *args: Any, once: bool = False, return_responses: bool = False, **options: Any
+    ) -> Any:
+        """redis-py's: send the command to every sentinel (``once``: to one chosen at
+        random); True when every raw reply is true, or with ``return_responses`` the
+        list of them."""
+        return self._fan_out(args, None, return_responses, once)
 
     # -- asking the sentinels ------------------------------------------------------
 
@@ -121,6 +169,14 @@ class Sentinel:
         )
         return found or []
 
+    def filter_replicas(self, replicas: List[Dict[str, Any]]) -> List[Tuple[str, int]]:
+        """redis-py's newer name of :meth:`filter_slaves`."""
+        return self.filter_slaves(replicas)
+
+    def discover_replicas(self, service_name: str) -> Any:
+        """redis-py's newer name of :meth:`discover_slaves`."""
+        return self.discover_slaves(service_name)
+
     # -- clients -------------------------------------------------------------------
 
     def _options(self, connection_pool_class: Any, kwargs: Dict[str, Any]) -> Dict[str, Any]:
@@ -165,6 +221,16 @@ class Sentinel:
         options = self._options(connection_pool_class, kwargs)
         return cls.from_sentinel(self._addresses, service_name, role="replica", **options)
 
+    def replica_for(
+        self,
+        service_name: str,
+        redis_class: Any = None,
+        connection_pool_class: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """redis-py's newer name of :meth:`slave_for`."""
+        return self.slave_for(service_name, redis_class, connection_pool_class, **kwargs)
+
     def _default_class(self) -> Any:
         return RedisClient
 
@@ -175,9 +241,10 @@ class Sentinel:
 
 
 class AsyncSentinel(Sentinel):
-    """``redis.asyncio.Sentinel``: the same, with ``discover_master`` and
-    ``discover_slaves`` as coroutines (the sentinels asked on a worker thread) and
-    AsyncRedisClient clients from ``master_for`` and ``slave_for``."""
+    """``redis.asyncio.Sentinel``: the same, with ``discover_master``,
+    ``discover_slaves`` and the commands to the sentinels as coroutines (the sentinels
+    asked on a worker thread) and AsyncRedisClient clients from ``master_for`` and
+    ``slave_for``."""
 
     async def discover_master(self, service_name: str) -> Tuple[str, int]:  # type: ignore[override]
         import asyncio
@@ -188,6 +255,15 @@ class AsyncSentinel(Sentinel):
         import asyncio
 
         return await asyncio.to_thread(Sentinel.discover_slaves, self, service_name)
+
+    async def _fan_out(
+        self, args: Tuple[Any, ...], callback: Any, return_responses: bool, once: bool
+    ) -> Any:
+        import asyncio
+
+        return await asyncio.to_thread(
+            Sentinel._fan_out, self, args, callback, return_responses, once
+        )
 
     def _default_class(self) -> Any:
         from .aio import AsyncRedisClient

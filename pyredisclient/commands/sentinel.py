@@ -25,6 +25,8 @@ from typing import Any, Dict, List, Tuple
 from .base import CommandsBase
 from .callbacks import as_text, is_ok
 
+__all__ = ["SentinelCommands", "master_addr", "sentinel_state", "sentinel_states"]
+
 #: The fields of a sentinel state that are numbers (the rest stay text).
 _NUMERIC = frozenset(
     {
@@ -92,7 +94,7 @@ def _masters(reply: Any) -> Dict[str, Dict[str, Any]]:
     return {state["name"]: state for state in sentinel_states(reply)}
 
 
-def _master_addr(reply: Any) -> Tuple[Any, int] | None:
+def master_addr(reply: Any) -> Tuple[Any, int] | None:
     return (reply[0], int(reply[1])) if reply else None
 
 
@@ -109,11 +111,17 @@ class SentinelCommands(CommandsBase):
         """``SENTINEL <args>``, its reply unconverted (redis-py's only warns)."""
         return self._run(("SENTINEL", *args))
 
-    def sentinel_get_master_addr_by_name(self, service_name: str) -> Tuple[Any, int] | None:
-        """The (host, port) the sentinel names for ``service_name``; None if unknown."""
-        return self._run(("SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name), _master_addr)
+    # ``return_responses``: redis-py's, for its ``Sentinel``, which asks every
+    # sentinel (pyredisclient.Sentinel does too); a client of one sentinel answers
+    # with its own reply whatever it says, as redis-py's client does.
 
-    def sentinel_master(self, service_name: str) -> Dict[str, Any]:
+    def sentinel_get_master_addr_by_name(
+        self, service_name: str, return_responses: bool = False
+    ) -> Tuple[Any, int] | None:
+        """The (host, port) the sentinel names for ``service_name``; None if unknown."""
+        return self._run(("SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name), master_addr)
+
+    def sentinel_master(self, service_name: str, return_responses: bool = False) -> Dict[str, Any]:
         """The sentinel's state of the master of ``service_name``."""
         return self._run(("SENTINEL", "MASTER", service_name), sentinel_state)
 
@@ -129,7 +137,9 @@ class SentinelCommands(CommandsBase):
         """Stop monitoring service ``name``."""
         return self._run(("SENTINEL", "REMOVE", name), is_ok)
 
-    def sentinel_sentinels(self, service_name: str) -> List[Dict[str, Any]]:
+    def sentinel_sentinels(
+        self, service_name: str, return_responses: bool = False
+    ) -> List[Dict[str, Any]]:
         """The state of each other sentinel monitoring ``service_name``."""
         return self._run(("SENTINEL", "SENTINELS", service_name), sentinel_states)
 

@@ -120,3 +120,72 @@ def test_async_sentinel_commands(redis_sentinel: RedisSentinelServers) -> None:
     masters, slaves, quorum = asyncio.run(main())
     assert masters["mymaster"]["port"] == redis_sentinel.primary.port
     assert len(slaves) == 1 and quorum is True
+
+
+def test_a_sentinel_objects_commands_go_to_every_sentinel_as_redis_pys(
+    redis_sentinel: RedisSentinelServers,
+) -> None:
+    """redis-py's ``Sentinel`` sends its ``sentinel_*`` methods and ``execute_command``
+    to every sentinel: True when every reply is, each reply with
+    ``return_responses=True``, one random sentinel with ``once=True``. Also its
+    newer names ``replica_for``, ``discover_replicas`` and ``filter_replicas``."""
+    import pyredisclient
+
+    addresses = redis_sentinel.sentinel_addresses
+    primary, replica = redis_sentinel.primary, redis_sentinel.replicas()[0]
+    mine = pyredisclient.Sentinel(addresses, socket_timeout=1.0)
+    ref = redis.sentinel.Sentinel(addresses, socket_timeout=1.0, protocol=2)
+    try:
+        for s in (mine, ref):
+            assert s.sentinel_masters() is True
+            # redis-py asks one sentinel for these
+            assert s.sentinel_get_master_addr_by_name("mymaster", return_responses=True) == [
+                (primary.host.encode(), primary.port)
+            ]
+            assert s.sentinel_get_master_addr_by_name("mymaster") is True
+            assert s.sentinel_reset("nosuch") is False  # it reset 0 masters
+            assert s.execute_command("SENTINEL", "MASTERS", once=True) is True
+            assert s.execute_command("PING", once=True, return_responses=True) in (
+                [True],
+                [b"PONG"],
+            )
+            assert s.discover_replicas("mymaster") == [(replica.host, replica.port)]
+        assert mine.sentinel_ckquorum("mymaster") is True  # redis-py misreads it: False
+        states = mine.sentinel_master("mymaster", return_responses=True)
+        theirs = ref.sentinel_master("mymaster", return_responses=True)
+        assert len(states) == len(theirs) == len(addresses)
+        for a, b in zip(states, theirs):
+            same_state(a, b)
+        others = mine.sentinel_sentinels("mymaster", return_responses=True)
+        assert [len(o) for o in others] == [len(addresses) - 1] * len(addresses)
+        replicas = mine.sentinel_slaves("mymaster")  # every sentinel answered a list
+        assert replicas is True
+        listed = RedisClient(host=addresses[0][0], port=addresses[0][1]).sentinel_slaves("mymaster")
+        assert mine.filter_replicas(listed) == [(replica.host, replica.port)]
+        with mine.replica_for("mymaster") as reader:
+            assert reader.ping() is True and reader._sentinel.role == "replica"
+        # A client of one sentinel answers with its own reply, return_responses or not.
+        one = RedisClient(host=addresses[0][0], port=addresses[0][1])
+        assert one.sentinel_master("mymaster", return_responses=True)["name"] == "mymaster"
+        one.close()
+    finally:
+        mine.close()
+        ref.close()
+
+
+def test_an_async_sentinel_objects_commands(redis_sentinel: RedisSentinelServers) -> None:
+    import pyredisclient
+
+    async def main() -> List[Any]:
+        s = pyredisclient.AsyncSentinel(redis_sentinel.sentinel_addresses, socket_timeout=1.0)
+        try:
+            return [
+                await s.sentinel_masters(),
+                len(await s.sentinel_master("mymaster", return_responses=True)),
+                await s.execute_command("SENTINEL", "MASTERS", once=True),
+                len(await s.discover_replicas("mymaster")),
+            ]
+        finally:
+            s.close()
+
+    assert asyncio.run(main()) == [True, len(redis_sentinel.sentinel_addresses), True, 1]
