@@ -553,13 +553,16 @@ class ClusterPubSub(_Sharded, PubSub):
         run_sync(self._placement_steps(which))
         super()._subscribe(which, args, kwargs)
 
-    def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
+    def ssubscribe(self, *channels: ChannelT, target_node: Any = None, **handlers: Handler) -> None:
         """Subscribe to shard channels on the nodes serving their slots (reading the
-        slot map first if need be), as :meth:`subscribe`."""
+        slot map first if need be), as :meth:`subscribe`. A shard channel lives on
+        its slot's node, so ``target_node`` (redis-py's standalone keyword) changes
+        nothing."""
         run_sync(self._ssubscribe_steps(channels, handlers))
 
-    def sunsubscribe(self, *channels: ChannelT) -> None:
-        """Unsubscribe from the shard channels given, or from all of them."""
+    def sunsubscribe(self, *channels: ChannelT, target_node: Any = None) -> None:
+        """Unsubscribe from the shard channels given, or from all of them, where they
+        were subscribed (``target_node``: as for :meth:`ssubscribe`)."""
         run_sync(self._sunsubscribe_steps(channels))
 
     def get_message(
@@ -659,11 +662,14 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
         await run_async(self._placement_steps(which))
         await super()._subscribe(which, args, kwargs)
 
-    async def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
-        """Subscribe to shard channels on the nodes serving their slots."""
+    async def ssubscribe(
+        self, *channels: ChannelT, target_node: Any = None, **handlers: Handler
+    ) -> None:
+        """Subscribe to shard channels on the nodes serving their slots
+        (``target_node`` changes nothing, as in the blocking twin)."""
         await run_async(self._ssubscribe_steps(channels, handlers))
 
-    async def sunsubscribe(self, *channels: ChannelT) -> None:
+    async def sunsubscribe(self, *channels: ChannelT, target_node: Any = None) -> None:
         """Unsubscribe from the shard channels given, or from all of them."""
         await run_async(self._sunsubscribe_steps(channels))
 

@@ -179,8 +179,12 @@ class AsyncPubSub(PubSubBase):
         """Subscribe to glob-style patterns, as :meth:`subscribe`."""
         await self._subscribe(PATTERNS, patterns, handlers)
 
-    async def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
-        """Subscribe to shard channels, as :meth:`subscribe`."""
+    async def ssubscribe(
+        self, *channels: ChannelT, target_node: Any = None, **handlers: Handler
+    ) -> None:
+        """Subscribe to shard channels, as :meth:`subscribe`. ``target_node`` is
+        redis-py's, for a cluster: one server has one node (redis-py ignores it
+        here too)."""
         await self._subscribe(SHARDS, channels, handlers)
 
     async def unsubscribe(self, *channels: ChannelT) -> None:
@@ -191,8 +195,9 @@ class AsyncPubSub(PubSubBase):
         """Unsubscribe from the patterns given, or from all of them."""
         await self._unsubscribe(PATTERNS, patterns)
 
-    async def sunsubscribe(self, *channels: ChannelT) -> None:
-        """Unsubscribe from the shard channels given, or from all of them."""
+    async def sunsubscribe(self, *channels: ChannelT, target_node: Any = None) -> None:
+        """Unsubscribe from the shard channels given, or from all of them
+        (``target_node``: as for :meth:`ssubscribe`)."""
         await self._unsubscribe(SHARDS, channels)
 
     async def ping(self, message: ChannelT | None = None) -> None:
@@ -280,6 +285,7 @@ class AsyncPubSub(PubSubBase):
         *,
         exception_handler: ExceptionHandler | None = None,
         poll_timeout: float = 1.0,
+        pubsub: AsyncPubSub | None = None,
     ) -> None:
         """Hand every message to its handler until cancelled or closed (every name
         needs a handler: PubSubError). Run it as a task::
@@ -288,8 +294,11 @@ class AsyncPubSub(PubSubBase):
 
         An exception from a handler or the subscription goes to
         ``exception_handler(exc, pubsub)`` (which may be a coroutine function), or
-        ends the task.
+        ends the task. ``pubsub`` (redis.asyncio's) runs that subscription instead.
         """
+        if pubsub is not None and pubsub is not self:
+            await pubsub.run(exception_handler=exception_handler, poll_timeout=poll_timeout)
+            return
         self._check_handlers()
         turns = 0
         while not self._closed:

@@ -81,8 +81,10 @@ class PubSub(PubSubBase):
         """Subscribe to glob-style patterns (``news.*``), as :meth:`subscribe`."""
         self._subscribe(PATTERNS, patterns, handlers)
 
-    def ssubscribe(self, *channels: ChannelT, **handlers: Handler) -> None:
-        """Subscribe to shard channels (Redis 7), as :meth:`subscribe`."""
+    def ssubscribe(self, *channels: ChannelT, target_node: Any = None, **handlers: Handler) -> None:
+        """Subscribe to shard channels (Redis 7), as :meth:`subscribe`. ``target_node``
+        is redis-py's, for a cluster: one server has one node (redis-py ignores it
+        here too)."""
         self._subscribe(SHARDS, channels, handlers)
 
     def unsubscribe(self, *channels: ChannelT) -> None:
@@ -93,8 +95,9 @@ class PubSub(PubSubBase):
         """Unsubscribe from the patterns given, or from all of them."""
         self._unsubscribe(PATTERNS, patterns)
 
-    def sunsubscribe(self, *channels: ChannelT) -> None:
-        """Unsubscribe from the shard channels given, or from all of them."""
+    def sunsubscribe(self, *channels: ChannelT, target_node: Any = None) -> None:
+        """Unsubscribe from the shard channels given, or from all of them
+        (``target_node``: as for :meth:`ssubscribe`)."""
         self._unsubscribe(SHARDS, channels)
 
     def ping(self, message: ChannelT | None = None) -> None:
@@ -151,15 +154,22 @@ class PubSub(PubSubBase):
         daemon: bool = False,
         exception_handler: Callable[[BaseException, PubSub, PubSubWorkerThread], None]
         | None = None,
+        pubsub: PubSub | None = None,
+        sharded_pubsub: bool = False,
     ) -> PubSubWorkerThread:
         """Read in a thread that hands every message to its handler; every channel
         and pattern must have one (PubSubError). ``worker.stop()`` ends it at once
         and closes the subscription. ``sleep_time`` is the longest one wait lasts (0:
         no limit: the worker sleeps until a message or stop()).
+
+        redis-py's ``pubsub`` runs that subscription instead of this one. Its
+        ``sharded_pubsub`` makes redis-py's worker read shard-channel messages; the
+        reads here carry every kind of message, so shard channels are read either way.
         """
-        self._check_handlers()
+        target = self if pubsub is None else pubsub
+        target._check_handlers()
         worker = PubSubWorkerThread(
-            self, sleep_time, daemon=daemon, exception_handler=exception_handler
+            target, sleep_time, daemon=daemon, exception_handler=exception_handler
         )
         worker.start()
         return worker

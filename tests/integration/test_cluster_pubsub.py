@@ -5,9 +5,10 @@ one node; against the real 3-primary cluster of the topology fixtures."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Dict, List
 
 import pytest
 
@@ -224,6 +225,36 @@ def test_moved_answering_ssubscribe_is_followed(
         assert client.metrics()["cluster"]["moved"] >= 1
         assert client.spublish(chan, "here") == 1
         assert [m["data"] for m in drain(ps, 1)] == [b"here"]
+
+
+def test_a_sharded_worker_thread_hears_every_node(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    """redis-py's ``run_in_thread(sharded_pubsub=True)`` on a cluster subscription:
+    the handlers of shard channels on three nodes all run; ``target_node`` given to
+    ssubscribe names no channel."""
+    every = [ch for p in redis_cluster.primaries() for ch in channels_on(redis_cluster, p, 1)]
+    got: List[Any] = []
+    done = threading.Event()
+
+    def handler(msg: Dict[str, Any]) -> None:
+        got.append(msg["channel"])
+        if len(got) == len(every):
+            done.set()
+
+    ps = client.pubsub()
+    ps.ssubscribe(target_node=None, **{ch: handler for ch in every})
+    assert sorted(ps.shard_channels) == sorted(ch.encode() for ch in every)
+    worker = ps.run_in_thread(daemon=True, sharded_pubsub=True)
+    try:
+        for ch in every:
+            assert client.spublish(ch, "x") == 1
+        assert done.wait(5)
+        assert sorted(got) == sorted(ch.encode() for ch in every)
+    finally:
+        worker.stop()
+        worker.join(5)
+    assert ps.closed
 
 
 def test_key_prefix_confines_shard_channels(redis_cluster: RedisClusterServers) -> None:

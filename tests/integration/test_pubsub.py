@@ -269,6 +269,41 @@ def test_run_in_thread_exception_handler(client: RedisClient, ch: str) -> None:
     assert isinstance(errors[0], ValueError) and errors[0].args == (b"boom",)
 
 
+def test_run_in_thread_takes_redis_pys_pubsub_and_sharded_pubsub(
+    client: RedisClient, ch: str
+) -> None:
+    """redis-py's ``run_in_thread(pubsub=other)`` runs ``other``; its
+    ``sharded_pubsub=True`` worker reads shard-channel messages, which every read
+    here carries; and ``ssubscribe``/``sunsubscribe`` take (and, on one server,
+    ignore) its ``target_node``, rather than subscribing to a channel of that name."""
+    got: List[Any] = []
+    done = threading.Event()
+
+    def handler(msg: Dict[str, Any]) -> None:
+        got.append((msg["type"], msg["data"]))
+        if len(got) == 2:
+            done.set()
+
+    unused, p = client.pubsub(), client.pubsub()
+    p.ssubscribe(target_node=None, **{f"{ch}:s": handler})
+    p.subscribe(**{ch: handler})
+    assert list(p.shard_channels) == [f"{ch}:s".encode()]
+    worker = unused.run_in_thread(daemon=True, pubsub=p, sharded_pubsub=True)
+    try:
+        assert worker.pubsub is p
+        _until_numsub(client, ch)
+        assert client.spublish(f"{ch}:s", "shard") == 1
+        assert client.publish(ch, "plain") == 1
+        assert done.wait(5)
+        assert got == [("smessage", b"shard"), ("message", b"plain")]
+        p.sunsubscribe(f"{ch}:s", target_node=None)
+    finally:
+        worker.stop()
+        worker.join(5)
+        unused.close()
+    assert not worker.is_alive() and p.closed
+
+
 def test_two_readers(client: RedisClient, ch: str) -> None:
     with client.pubsub() as p:
         p.subscribe(ch)

@@ -202,6 +202,34 @@ def test_task_runner(redis_url: str, ch: str) -> None:
     run(main())
 
 
+def test_task_runner_of_another_subscription_and_target_node(redis_url: str, ch: str) -> None:
+    """redis.asyncio's ``run(pubsub=other)`` runs ``other``; ``ssubscribe`` and
+    ``sunsubscribe`` take its ``target_node`` (one server: ignored), not as a channel."""
+
+    async def main() -> None:
+        async with AsyncRedisClient.from_url(redis_url) as client:
+            unused, p = client.pubsub(), client.pubsub()
+            heard = asyncio.Event()
+            got: List[Any] = []
+
+            def handler(msg: Dict[str, Any]) -> None:
+                got.append((msg["type"], msg["data"]))
+                heard.set()
+
+            await p.ssubscribe(target_node=None, **{f"{ch}:s": handler})
+            assert list(p.shard_channels) == [f"{ch}:s".encode()]
+            task = asyncio.create_task(unused.run(pubsub=p, poll_timeout=0.1))
+            assert await client.spublish(f"{ch}:s", "shard") == 1
+            await asyncio.wait_for(heard.wait(), 5)
+            assert got == [("smessage", b"shard")]
+            await p.sunsubscribe(f"{ch}:s", target_node=None)
+            await p.aclose()
+            await asyncio.wait_for(task, 2)  # it ran p: p's close ends it
+            await unused.aclose()
+
+    run(main())
+
+
 def test_task_runner_does_not_starve_the_loop(redis_url: str, ch: str) -> None:
     # run() takes messages already read, and errors that come at once, without
     # suspending; it must still give other tasks their turns (redis-py's does).
