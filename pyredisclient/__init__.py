@@ -50,6 +50,13 @@ if TYPE_CHECKING:
 
 hiredis_version = _core.hiredis_version
 
+
+def from_url(url: str, **options: Any) -> RedisClient:
+    """redis-py's module-level ``from_url``: :meth:`RedisClient.from_url` (for an
+    asyncio client, ``pyredisclient.aio.from_url``)."""
+    return RedisClient.from_url(url, **options)
+
+
 __all__ = [
     *_exceptions.__all__,
     "AsyncLock",
@@ -82,6 +89,7 @@ __all__ = [
     "UsernamePasswordCredentialProvider",
     "__version__",
     "fallback_counts",
+    "from_url",
     "reset_fallback_counts",
     "with_redis_fallback",
 ]

@@ -21,6 +21,7 @@ from typing import (
     Callable,
     Deque,
     Dict,
+    Generator,
     Iterable,
     List,
     NoReturn,
@@ -431,6 +432,21 @@ class AsyncRedisClient(  # type: ignore[misc]
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    async def initialize(self) -> AsyncRedisClient:
+        """redis.asyncio's: the client itself. Like redis.asyncio's pooled client it
+        does no I/O here; the first command connects."""
+        return self
+
+    def __await__(self) -> Generator[Any, None, AsyncRedisClient]:
+        """``client = await AsyncRedisClient(...)``, as redis.asyncio allows:
+        :meth:`initialize`."""
+        return self.initialize().__await__()
+
+
+def from_url(url: str, **options: Any) -> AsyncRedisClient:
+    """redis.asyncio's module-level ``from_url``: :meth:`AsyncRedisClient.from_url`."""
+    return AsyncRedisClient.from_url(url, **options)
 
 
 class AsyncPipeline(AsyncResetNames, Pipeline):  # type: ignore[misc]

@@ -4,7 +4,7 @@ AsyncRedisClient, and the routing steps of :mod:`.base` are awaited."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generator, List, Sequence, Tuple
 
 from .._steps import run_async
 from ..client.aio import AsyncRedisClient
@@ -144,6 +144,11 @@ class AsyncRedisClusterClient(AsyncScanIters, ClusterBase, AsyncLockMethods, Asy
         (``get_nodes()``, ...) need it; any command reads it too."""
         await run_async(self._map_steps())
         return self
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        """``client = await AsyncRedisClusterClient(...)``, as redis.asyncio's
+        cluster allows: :meth:`initialize`."""
+        return self.initialize().__await__()
 
     def _known_map(self) -> SlotMap:
         smap = self._state.map

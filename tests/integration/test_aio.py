@@ -556,3 +556,28 @@ def test_aclose_takes_redis_asyncios_close_connection_pool(redis_url: str) -> No
             await other.ping()
 
     run(main())
+
+
+def test_redis_asyncio_spellings_of_making_a_client(redis_url: str) -> None:
+    """``redis.asyncio.from_url(url)``, ``await client.initialize()`` and ``client =
+    await Redis(...)`` are redis.asyncio's; here they give the client, with no I/O
+    until the first command (as redis.asyncio's pooled client). ``pyredisclient.from_url``
+    is redis-py's ``redis.from_url``."""
+    import pyredisclient.aio
+
+    with pyredisclient.from_url(redis_url) as sync:
+        assert isinstance(sync, RedisClient) and sync.ping() is True
+
+    async def main() -> None:
+        client = pyredisclient.aio.from_url(redis_url, decode_responses=True)
+        assert isinstance(client, AsyncRedisClient)
+        assert await client.initialize() is client
+        assert await client is client
+        assert client.pool_stats()["created"] == 0  # nothing connected yet
+        assert await client.set("spelled", "v") is True and await client.get("spelled") == "v"
+        await client.aclose()
+        other = await AsyncRedisClient.from_url(redis_url)
+        assert await other.ping() is True
+        await other.aclose()
+
+    run(main())

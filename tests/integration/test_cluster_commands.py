@@ -307,6 +307,15 @@ def test_async_node_lookups_need_the_map(redis_cluster: RedisClusterServers) -> 
 
     assert asyncio.run(main()) == [3, b"1"]
 
+    async def awaited() -> int:  # redis.asyncio's ``await RedisCluster(...)``: initialize()
+        c = await AsyncRedisClusterClient(host=host, port=port)
+        try:
+            return len(c.get_primaries())
+        finally:
+            await c.aclose()
+
+    assert asyncio.run(awaited()) == 3
+
 
 # -- the default node, and target_nodes on command methods -----------------------------
 
