@@ -32,8 +32,7 @@ from ..client.base import ClientBase, _config_prefixer, build_config
 from ..client.green import warn_if_green_threads
 from ..commands import CoreCommands
 from ..commands.types import Callback
-from ..config import ConfigurationError, RedisConfig, hide_password, secret_url
-from ..config.compat import translate as translate_redis_py
+from ..config import ConfigurationError, RedisConfig
 from ..config.retry import Retry, backoff_pause
 from ..config.url import parse_addresses
 from ..exceptions import ConnectionError, DataError, ResponseError
@@ -49,6 +48,7 @@ from .commands import (
 )
 from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
 from .manager import NodesManager
+from .options import OWN_OPTIONS, split_seed_url, take_cluster_options, url_config
 from .routing import (
     EVERY_NODE,
     ONE_NODE,
@@ -100,6 +100,14 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         load_balancing_strategy: Any = None,
         **options: Any,
     ) -> None:
+        extra = take_cluster_options(options)  # redis-py's RedisCluster keywords
+        url = options.pop("url", None)
+        if url is not None:  # redis-py's RedisCluster(url=...): as from_url
+            if config is not None or host is not None:
+                raise ConfigurationError("give url= or host=/config=, not both", "url")
+            config, more = url_config(url, options)
+            options = {}
+            startup_nodes = [*(startup_nodes or ()), *more] if more else startup_nodes
         config = build_config(host, port, None, config, options, type(self).__name__)
         if config.db != 0:
             raise ConfigurationError("a Redis Cluster has only database 0", "db")
@@ -111,7 +119,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         self._config = config
         if not self._node_class._driver_answers:  # a blocking client's nodes
             warn_if_green_threads()
-        self._state = ClusterState(config, seeds, min_refresh_interval, self._node_class)
+        self._state = ClusterState(config, seeds, min_refresh_interval, self._node_class, extra)
         if retry_timeout is None:
             retry_timeout = config.socket_timeout if config.socket_timeout is not None else 5.0
         self._retry_timeout = retry_timeout
@@ -140,12 +148,8 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         (or ``rediss://``): every listed node is a seed; the options as
         RedisConfig.from_url reads them, the cluster's own (``read_from_replicas``,
         ``retry_timeout``, ``min_refresh_interval``) as keywords."""
-        url = secret_url(url)
-        own = {k: overrides.pop(k) for k in _OWN_OPTIONS if k in overrides}
-        hide_password(overrides)
-        translate_redis_py(overrides)  # retry=Retry(...) and the others, as the constructor
-        first, seeds = split_seed_url(_reveal(url))
-        config = RedisConfig.from_url(first, **overrides)
+        own = {k: overrides.pop(k) for k in OWN_OPTIONS if k in overrides}
+        config, seeds = url_config(url, overrides)
         return cls(config=config, startup_nodes=seeds or None, **own)
 
     @classmethod
@@ -154,7 +158,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         ``{prefix}URL`` may list several seeds (``redis://h1:7000,h2:7000``)."""
         import os
 
-        own = {k: overrides.pop(k) for k in _OWN_OPTIONS if k in overrides}
+        own = {k: overrides.pop(k) for k in OWN_OPTIONS if k in overrides}
         environ = dict(os.environ)
         url = environ.get(prefix + "URL")
         seeds: List[str] = []
@@ -211,6 +215,11 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
             else:
                 yield self._sleep(0.005)
         if smap is None:
+            if state.partial:
+                raise ClusterError(
+                    f"All slots are not covered: {state.partial} of {SLOTS} "
+                    "(require_full_coverage=True)"
+                )
             raise ClusterError(
                 "no cluster node answered CLUSTER SHARDS or CLUSTER SLOTS "
                 f"(tried {', '.join(state.seeds)})"
@@ -240,9 +249,13 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
                     raise
                 except Exception:  # this node cannot say: ask the next one
                     continue
-                if found.covered:
+                found = state.remapped(found)
+                if found.covered == SLOTS or (
+                    found.covered and not state.options.require_full_coverage
+                ):
                     smap = found
                     break
+                state.partial = found.covered  # require_full_coverage: not taken
         finally:
             state.end_refresh(smap)
         return smap is not None
@@ -296,8 +309,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
                     if redirects > _MAX_REDIRECTS:
                         raise ClusterError(f"too many redirections ({exc})") from exc
                     kind, moved_slot, target = where
-                    if target.startswith(":"):  # the node asked, on another port
-                        target = split_name(node)[0] + target  # type: ignore[arg-type]
+                    target = state.redirect_target(target, node)
                     if kind == "MOVED":
                         state.moved(moved_slot, target)
                         asking = False
@@ -324,7 +336,8 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         failed): raise ``error`` if the back-off would pass ``deadline``, else sleep
         it and refresh the slot map."""
         delay = self._backoff(attempt)
-        if time.monotonic() + delay >= deadline:
+        cap = self._state.options.max_retries  # cluster_error_retry_attempts
+        if time.monotonic() + delay >= deadline or (cap is not None and attempt > cap):
             raise error
         self._state.count("retries")
         yield self._sleep(delay)
@@ -719,12 +732,6 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
 
 
 _NO_REPLY: Any = object()
-_OWN_OPTIONS = (
-    "read_from_replicas",
-    "retry_timeout",
-    "min_refresh_interval",
-    "load_balancing_strategy",
-)
 
 
 def sum_metrics(all_metrics: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -764,25 +771,6 @@ def sum_metrics(all_metrics: List[Dict[str, Any]]) -> Dict[str, Any]:
             elif isinstance(value, (int, float)):
                 total[key] = total.get(key, 0) + value
     return total
-
-
-def _reveal(url: Any) -> str:
-    reveal = getattr(url, "get_secret_value", None)
-    return str(reveal()) if reveal is not None else str(url)
-
-
-def split_seed_url(url: str) -> Tuple[str, List[str]]:
-    """``redis://u:p@h1:1,h2:2/0?x=1`` -> (``redis://u:p@h1:1/0?x=1``, ["h1:1", "h2:2"])."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url, []
-    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    netloc, tail = rest[:cut], rest[cut:]
-    userinfo, at, hosts = netloc.rpartition("@")
-    names = [h for h in hosts.split(",") if h]
-    if len(names) <= 1:
-        return url, []
-    return f"{scheme}://{userinfo}{at}{names[0]}{tail}", names
 
 
 def _slot_number(value: Any) -> int:

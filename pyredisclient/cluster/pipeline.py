@@ -29,7 +29,6 @@ from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutErro
 from ..resilience.retry import may_have_run
 from .errors import ClusterCrossSlotError, ClusterDownError
 from .routing import redirect, refused
-from .topology import split_name
 
 __all__ = ["AsyncClusterPipeline", "ClusterPipeline", "transaction_steps"]
 
@@ -232,10 +231,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
                     yield from node_pipe._reset_steps()
                     where = redirect(exc)
                     if where is not None and where[0] == "MOVED":
-                        target = where[2]
-                        if target.startswith(":"):  # the node asked, on another port
-                            target = split_name(node)[0] + target
-                        state.moved(where[1], target)
+                        state.moved(where[1], state.redirect_target(where[2], node))
                         continue
                     if where is None and not refused(exc):
                         raise
@@ -369,7 +365,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
         ``:port``, waits for the next refresh)."""
         state = self._client._state
         if not where.group(3).startswith(":"):
-            state.moved(int(where.group(2)), where.group(3))
+            state.moved(int(where.group(2)), state.redirect_target(where.group(3), None))
         else:
             state.refresh_due = True
 

@@ -379,9 +379,8 @@ class _Sharded:
         if where is None or where[0] != "MOVED":
             return False
         _, slot, target = where
-        if target.startswith(":"):
-            target = split_name(node)[0] + target
-        self._cluster._state.moved(slot, target)
+        state = self._cluster._state
+        state.moved(slot, state.redirect_target(target, node))
         self._recheck = True
         return True
 

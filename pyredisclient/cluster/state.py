@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from ..config import RedisConfig
 from .errors import ClusterError
+from .options import ClusterOptions
 from .topology import SlotMap, node_name, split_name
 
 __all__ = ["ClusterState"]
@@ -48,7 +49,10 @@ class ClusterState:
         seeds: Sequence[Tuple[str, int]],
         min_refresh_interval: float,
         node_class: Any,
+        options: ClusterOptions | None = None,
     ) -> None:
+        # redis-py's RedisCluster keywords (cluster/options.py)
+        self.options = ClusterOptions() if options is None else options
         self.node_config = config.replace(key_prefix=None, key_prefix_allow=())
         self.node_class = node_class  # RedisClient or AsyncRedisClient
         self.seeds = [node_name(h, p) for h, p in seeds]
@@ -58,6 +62,7 @@ class ClusterState:
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.refresh_due = False
         self.refreshing = False
+        self.partial = 0  # slots covered by the last map require_full_coverage refused
         self.closed = False
         # The default node (see default_node), stored as one tuple: (name or None,
         # set by set_default_node, the last default that failed).
@@ -167,10 +172,55 @@ class ClusterState:
 
     def candidates(self) -> List[str]:
         """Whom to ask for the slot map: known primaries (shuffled), their replicas,
-        the seeds, then any other node used so far."""
+        the seeds, then any other node used so far; the seeds first without
+        ``dynamic_startup_nodes``."""
         smap = self.map
         known = list(smap.primaries) if smap is not None else []
         random.shuffle(known)
         rest = list(smap.nodes[len(smap.primaries) :]) if smap is not None else []
-        names = known + rest + list(self.seeds) + list(self.clients)
+        if self.options.dynamic_startup_nodes:
+            names = known + rest + list(self.seeds) + list(self.clients)
+        else:
+            names = list(self.seeds) + known + rest + list(self.clients)
         return list(dict.fromkeys(names))
+
+    # -- addresses the cluster announces -------------------------------------------------
+
+    def address(self, name: str) -> str:
+        """The node ``name`` (as the cluster announces it) as the client connects to
+        it: ``address_remap`` applied, if given."""
+        remap = self.options.address_remap
+        if remap is None:
+            return name
+        got = remap(split_name(name))
+        if (
+            not isinstance(got, (tuple, list))
+            or len(got) != 2
+            or not isinstance(got[0], str)
+            or isinstance(got[1], bool)
+            or not isinstance(got[1], int)
+        ):
+            raise ClusterError(f"address_remap gave {got!r} for {name}: it must give (host, port)")
+        return node_name(got[0], got[1])
+
+    def remapped(self, smap: SlotMap) -> SlotMap:
+        """``smap`` with every node's address through :meth:`address`."""
+        if self.options.address_remap is None:
+            return smap
+        names: Dict[str, str] = {}
+
+        def to(name: str) -> str:
+            if name not in names:
+                names[name] = self.address(name)
+            return names[name]
+
+        replicas = {to(p): tuple(to(r) for r in reps) for p, reps in smap.replicas.items()}
+        return SlotMap([None if s is None else to(s) for s in smap.slots], replicas)
+
+    def redirect_target(self, target: str, asked: str | None) -> str:
+        """The node a MOVED or ASK names, as the client connects to it: ``:port`` (the
+        node asked, on another port) takes the asked node's host; then
+        :meth:`address`."""
+        if target.startswith(":") and asked is not None:
+            target = split_name(asked)[0] + target
+        return self.address(target)
