@@ -106,6 +106,9 @@ prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
     }
     cfg->port = o->port;
     cfg->keepalive = o->keepalive;
+    cfg->keepalive_idle = o->keepalive_idle;
+    cfg->keepalive_interval = o->keepalive_interval;
+    cfg->keepalive_count = o->keepalive_count;
     cfg->max_reply_bytes = o->max_reply_bytes;
     cfg->tls = o->tls;
     cfg->tls_verify = o->tls_verify;

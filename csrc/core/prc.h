@@ -438,6 +438,11 @@ typedef struct prc_creds_provider_s {
     /* PING pooled connections idle longer than this */                       \
     XX(DOUBLE, health_check_interval, "health_check_interval", 30.0)          \
     XX(BOOL, keepalive, "socket_keepalive", 1)                                \
+    /* keepalive probes: first after idle s, then every interval s; */        \
+    /* the connection is dropped after count unanswered */                    \
+    XX(INT, keepalive_idle, "socket_keepalive_idle", 60)                      \
+    XX(INT, keepalive_interval, "socket_keepalive_interval", 10)              \
+    XX(INT, keepalive_count, "socket_keepalive_count", 3)                     \
     XX(INT, max_connections, "max_connections", 50)                           \
     XX(SIZE, max_reply_bytes, "max_reply_bytes", 512u * 1024 * 1024)          \
     /* retry */                                                               \

@@ -43,6 +43,7 @@ typedef struct prc_conn_cfg_s {
     int port;
     const char *unix_path; /* owned copy, or NULL: TCP */
     int keepalive;
+    int keepalive_idle, keepalive_interval, keepalive_count; /* seconds, n */
     size_t max_reply_bytes;
     int tls;                     /* a TLS session on every connection */
     void *tls_ctx;               /* SSL_CTX *, owned; NULL without TLS */

@@ -85,12 +85,14 @@ tune_tcp(int fd, const prc_conn_cfg_t *o)
     /* Best effort: a socket that refuses these options still works. */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (o->keepalive) {
-        int idle = 60, intvl = 10, cnt = 3;
         (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-                         sizeof(intvl));
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o->keepalive_idle,
+                         sizeof(o->keepalive_idle));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+                         &o->keepalive_interval,
+                         sizeof(o->keepalive_interval));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o->keepalive_count,
+                         sizeof(o->keepalive_count));
     }
 }
 

@@ -80,6 +80,37 @@ def _retry(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
         _set(options, name, key, setting)
 
 
+def _keepalive_options(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
+    # redis-py's {socket.TCP_KEEPIDLE: 60, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}:
+    # the timing of the probes socket_keepalive turns on.
+    import socket
+
+    ours = {
+        getattr(socket, const): option
+        for const, option in (
+            ("TCP_KEEPIDLE", "socket_keepalive_idle"),
+            ("TCP_KEEPINTVL", "socket_keepalive_interval"),
+            ("TCP_KEEPCNT", "socket_keepalive_count"),
+        )
+        if hasattr(socket, const)
+    }
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"{name}={_short(value)} is not supported: give a dict of socket.TCP_KEEPIDLE, "
+            "TCP_KEEPINTVL and TCP_KEEPCNT to values",
+            name,
+        )
+    for key, setting in value.items():
+        if key not in ours or isinstance(key, bool):
+            raise ConfigurationError(
+                f"{name}={_short(value)} is not supported: option {_short(key)} is not "
+                "socket.TCP_KEEPIDLE, TCP_KEEPINTVL or TCP_KEEPCNT (the keepalive timing "
+                "this client sets: socket_keepalive_idle=, _interval=, _count=)",
+                name,
+            )
+        _set(options, name, ours[key], setting)
+
+
 def _retry_on_error(name: str, value: Any, options: MutableMapping[str, Any]) -> None:
     # Connection errors are retried whenever that is safe (README: Failures), and
     # never otherwise; timeouts only with retry_on_timeout.
@@ -166,10 +197,7 @@ REDIS_PY_KEYWORDS: Dict[str, Tuple[Any, _Translate]] = {
     "retry": (None, _retry),
     "retry_on_error": (None, _retry_on_error),
     "socket_read_size": (None, _ignore),
-    "socket_keepalive_options": (
-        None,
-        _refuse("TCP keepalive uses the system's timing; socket_keepalive= turns it on or off"),
-    ),
+    "socket_keepalive_options": (None, _keepalive_options),
     "redis_connect_func": (
         None,
         _refuse(

@@ -87,6 +87,9 @@ class RedisConfig:
     socket_timeout: float | None = 5.0
     socket_connect_timeout: float | None = 5.0
     socket_keepalive: bool = True
+    socket_keepalive_idle: int = 60
+    socket_keepalive_interval: int = 10
+    socket_keepalive_count: int = 3
     pool_timeout: float | None = None
     max_connections: int = 50
     health_check_interval: float = 30.0

@@ -64,6 +64,9 @@ _RULES: Dict[str, _Rule] = {
     "socket_timeout": _Rule("float", _TIMEOUT, True, 0, MAX_SECONDS, True),
     "socket_connect_timeout": _Rule("float", _TIMEOUT, True, 0, MAX_SECONDS, True),
     "socket_keepalive": _Rule("bool", "true or false"),
+    "socket_keepalive_idle": _Rule("int", "an integer 1-32767 (seconds)", lo=1, hi=32767),
+    "socket_keepalive_interval": _Rule("int", "an integer 1-32767 (seconds)", lo=1, hi=32767),
+    "socket_keepalive_count": _Rule("int", "an integer 1-127", lo=1, hi=127),
     "pool_timeout": _Rule(
         "float",
         "a finite number of seconds > 0 and <= 1e9, or None for socket_timeout",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import socket
 import time
 from typing import Any
 
@@ -118,7 +120,8 @@ def test_retry_on_error() -> None:
         ("cache", object(), "caching"),
         ("cache_config", object(), "caching"),
         ("redis_connect_func", print, "client_name="),
-        ("socket_keepalive_options", {1: 2}, "socket_keepalive="),
+        ("socket_keepalive_options", {1: 2}, "TCP_KEEPIDLE"),
+        ("socket_keepalive_options", [(4, 1)], "dict"),
         ("legacy_responses", False, "RESP2"),
         ("event_dispatcher", object(), "metrics()"),
         ("maint_notifications_config", object(), "RESP3"),
@@ -174,3 +177,48 @@ def test_connection_pool_settings_are_translated_like_keywords() -> None:
     assert tls.config.ssl is True and tls.config.max_connections == 3
     with pytest.raises(ConfigurationError, match="protocol=3"):
         RedisClient(connection_pool=Pool(protocol=3))
+
+
+def _keepalive_of_connections_to(port: int) -> list[tuple[int, int, int, int]]:
+    """(SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT) of each of this
+    process's sockets connected to 127.0.0.1:port, read from the kernel."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            sock = socket.fromfd(int(name), socket.AF_INET, socket.SOCK_STREAM)
+        except OSError:
+            continue
+        with sock:
+            try:
+                if sock.getpeername() != ("127.0.0.1", port):
+                    continue
+            except OSError:
+                continue
+            found.append(
+                (
+                    sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                )
+            )
+    return found
+
+
+def test_socket_keepalive_options_reach_the_socket(redis_server: Any) -> None:
+    """redis-py's ``socket_keepalive_options`` (and our three options) set the
+    keepalive timing of every connection, as the kernel reports it."""
+    port = redis_server.port
+    opts = {socket.TCP_KEEPIDLE: 17, socket.TCP_KEEPINTVL: 4, socket.TCP_KEEPCNT: 5}
+    with RedisClient(host="127.0.0.1", port=port, socket_keepalive_options=opts) as client:
+        assert client.config.socket_keepalive_idle == 17
+        assert client.ping() is True
+        assert _keepalive_of_connections_to(port) == [(1, 17, 4, 5)]
+    with RedisClient(host="127.0.0.1", port=port) as client:  # the defaults
+        assert client.ping() is True
+        assert _keepalive_of_connections_to(port) == [(1, 60, 10, 3)]
+    with RedisClient(host="127.0.0.1", port=port, socket_keepalive=False) as client:
+        assert client.ping() is True
+        assert [k[0] for k in _keepalive_of_connections_to(port)] == [0]
+    with pytest.raises(ConfigurationError, match="socket_keepalive_idle"):
+        RedisClient(socket_keepalive_options={socket.TCP_KEEPIDLE: 0})
