@@ -1,6 +1,7 @@
 """Where pyredisclient meets frameworks and tools, each on the public API.
 
 - :mod:`.fastapi`: a lifespan, dependencies, health and metrics routes (imports FastAPI);
+- :mod:`.django`: Django's own Redis cache backend on RedisClient (imports Django);
 - :mod:`.pytest_plugin`: fixtures with real servers (the ``pytest11`` entry point);
 - :mod:`.testing`: throwaway redis-server processes for tests and benchmarks;
 - :mod:`.cli`: ``python -m pyredisclient``.

@@ -350,10 +350,9 @@ def test_connection_kwargs_carry_the_credentials_hidden(redis_client: RedisClien
 # -- django-redis, fastapi-cache2, pyrate-limiter --------------------------------------
 
 
-def test_django_redis_with_our_client_class(redis_url: str) -> None:
-    """django-redis builds its client as ``REDIS_CLIENT_CLASS(connection_pool=pool)``
-    from a redis-py pool: our client reads the pool's settings (it refused it before)."""
-    pytest.importorskip("django_redis")
+def _configure_django(redis_url: str) -> None:
+    """Django's settings, once per process: django-redis as "default", and Django's
+    own Redis backend on RedisClient as "builtin" (db 2 of the same server)."""
     import django
     from django.conf import settings
 
@@ -365,10 +364,23 @@ def test_django_redis_with_our_client_class(redis_url: str) -> None:
                     "LOCATION": redis_url,
                     "KEY_PREFIX": "dj",
                     "OPTIONS": {"REDIS_CLIENT_CLASS": "pyredisclient.RedisClient"},
-                }
+                },
+                "builtin": {
+                    "BACKEND": "pyredisclient.integrations.django.RedisCache",
+                    "LOCATION": [redis_url.rsplit("/", 1)[0] + "/2"],
+                    "KEY_PREFIX": "bi",
+                    "TIMEOUT": 60,
+                },
             }
         )
         django.setup()
+
+
+def test_django_redis_with_our_client_class(redis_url: str) -> None:
+    """django-redis builds its client as ``REDIS_CLIENT_CLASS(connection_pool=pool)``
+    from a redis-py pool: our client reads the pool's settings (it refused it before)."""
+    pytest.importorskip("django_redis")
+    _configure_django(redis_url)
     from django.core.cache import cache
     from django_redis import get_redis_connection
 
@@ -389,6 +401,33 @@ def test_django_redis_with_our_client_class(redis_url: str) -> None:
     with cache.lock("job", timeout=5):
         assert get_redis_connection("default").exists("dj:1:job") == 1
     assert cache.delete_pattern("*") == 3 and cache.get("a") is None
+
+
+def test_djangos_own_redis_cache_on_our_client(redis_url: str) -> None:
+    """``pyredisclient.integrations.django.RedisCache`` is Django's built-in Redis
+    backend with one RedisClient per server (Django would make a client per call)."""
+    pytest.importorskip("django")
+    _configure_django(redis_url)
+    from django.core.cache import caches
+
+    cache = caches["builtin"]
+    client = cache._cache.get_client(write=True)
+    assert isinstance(client, RedisClient) and cache._cache.get_client() is client
+    assert client.connection_pool.connection_kwargs["db"] == 2
+    cache.set("a", {"x": 1})
+    assert cache.get("a") == {"x": 1} and 55 < client.ttl("bi:1:a") <= 60
+    assert cache.add("a", 2) is False and cache.add("b", 2) is True
+    assert cache.get_many(["a", "b", "c"]) == {"a": {"x": 1}, "b": 2}
+    cache.set_many({"c": 3, "d": 4}, timeout=5)
+    assert cache.incr("c") == 4 and cache.decr("c", 2) == 2
+    assert cache.touch("a", 100) and 95 < client.ttl("bi:1:a") <= 100
+    assert cache.delete("a") and cache.get("a", "gone") == "gone"
+    assert len(cache.get("big", "x" * 100_000)) == 100_000
+    cache.set("big", "y" * 100_000)
+    assert cache.get("big") == "y" * 100_000
+    assert client.pool_stats()["created"] == 1  # every call above on one connection
+    cache.clear()
+    assert client.dbsize() == 0
 
 
 def test_pyrate_limiter_redis_bucket_sync_and_async(redis_url: str) -> None:
