@@ -233,6 +233,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         if not state.begin_refresh(force):
             return False
         smap = None
+        state.partial = 0
         try:
             tls = bool(self._config.ssl)
             for name in state.candidates():
