@@ -29,6 +29,8 @@ from .cluster import (
     ClusterError,
     ClusterPipeline,
     RedisClusterClient,
+    RedisClusterException,
+    SlotNotCoveredError,
 )
 from .commands.keyprefix import KeyPrefixError
 from .commands.lock import AsyncLock, Lock, LockError, LockNotOwnedError
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
     from .pubsub.aio import AsyncPubSub
 
 hiredis_version = _core.hiredis_version
+
+#: redis-py's name of the error a call gets when no pooled connection is free in time.
+MaxConnectionsError = _exceptions.PoolTimeoutError
 
 
 def from_url(url: str, **options: Any) -> RedisClient:
@@ -75,17 +80,20 @@ __all__ = [
     "LockError",
     "LockNotOwnedError",
     "MasterNotFoundError",
+    "MaxConnectionsError",
     "PasswordFileCredentialProvider",
     "Pipeline",
     "PubSub",
     "RedisClient",
     "RedisClusterClient",
+    "RedisClusterException",
     "RedisConfig",
     "Retry",
     "Script",
     "Secret",
     "Sentinel",
     "SlaveNotFoundError",
+    "SlotNotCoveredError",
     "UsernamePasswordCredentialProvider",
     "__version__",
     "fallback_counts",

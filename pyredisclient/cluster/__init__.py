@@ -4,7 +4,13 @@ routing every command by key slot to one standalone client per node."""
 from .aio import AsyncRedisClusterClient
 from .client import RedisClusterClient
 from .commands import ClusterNode
-from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
+from .errors import (
+    ClusterCrossSlotError,
+    ClusterDownError,
+    ClusterError,
+    RedisClusterException,
+    SlotNotCoveredError,
+)
 from .pipeline import AsyncClusterPipeline, ClusterPipeline
 from .pubsub import AsyncClusterPubSub, ClusterPubSub
 from .topology import SlotMap, key_slot
@@ -20,6 +26,8 @@ __all__ = [
     "ClusterPipeline",
     "ClusterPubSub",
     "RedisClusterClient",
+    "RedisClusterException",
     "SlotMap",
+    "SlotNotCoveredError",
     "key_slot",
 ]

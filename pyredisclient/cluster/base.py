@@ -46,7 +46,7 @@ from .commands import (
     node_name_of,
     target_nodes,
 )
-from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError
+from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError, SlotNotCoveredError
 from .manager import NodesManager
 from .options import OWN_OPTIONS, split_seed_url, take_cluster_options, url_config
 from .routing import (
@@ -293,7 +293,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
                 node = smap.slots[slot]
             try:
                 if node is None:
-                    raise ClusterDownError(f"CLUSTERDOWN slot {slot} is not served by any node")
+                    raise SlotNotCoveredError(f"CLUSTERDOWN slot {slot} is not served by any node")
                 if asking:
                     batch = self._new_batch()
                     batch.asking()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from ..exceptions import RedisError, ResponseError
 
-__all__ = ["ClusterCrossSlotError", "ClusterDownError", "ClusterError"]
+__all__ = [
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterError",
+    "RedisClusterException",
+    "SlotNotCoveredError",
+]
 
 
 class ClusterError(RedisError):
@@ -21,3 +27,13 @@ class ClusterCrossSlotError(ClusterError, ResponseError):
 class ClusterDownError(ClusterError, ResponseError):
     """The cluster answered CLUSTERDOWN (or TRYAGAIN) for longer than the call's
     deadline allowed retrying."""
+
+
+class SlotNotCoveredError(ClusterDownError):
+    """No primary serves the slot of the call's keys (redis-py's name): the slot map
+    has none for it, and none came before the call's deadline."""
+
+
+#: redis-py's base class of the cluster client's own errors: ``except
+#: RedisClusterException`` catches them here too (a RedisError as well).
+RedisClusterException = ClusterError

@@ -27,7 +27,7 @@ from ..commands.callbacks import is_ok
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
 from ..resilience.retry import may_have_run
-from .errors import ClusterCrossSlotError, ClusterDownError
+from .errors import ClusterCrossSlotError, ClusterDownError, SlotNotCoveredError
 from .routing import redirect, refused
 
 __all__ = ["AsyncClusterPipeline", "ClusterPipeline", "transaction_steps"]
@@ -218,7 +218,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
             smap = yield from client._map_steps()
             node = smap.slots[slot]
             if node is None:
-                error: BaseException = ClusterDownError(
+                error: BaseException = SlotNotCoveredError(
                     f"CLUSTERDOWN slot {slot} is not served by any node"
                 )
             else:
@@ -337,7 +337,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
             smap = yield from client._map_steps()
             node = smap.slots[slot] if slot is not None else state.default_node(smap)
             if node is None:
-                raise ClusterDownError(f"CLUSTERDOWN slot {slot} is not served by any node")
+                raise SlotNotCoveredError(f"CLUSTERDOWN slot {slot} is not served by any node")
             pipe = state.client(node).pipeline(True)
             for args, callback in queue:
                 pipe._run(args, callback)

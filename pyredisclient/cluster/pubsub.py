@@ -41,7 +41,7 @@ from ..pubsub import PubSub, PubSubStats
 from ..pubsub.aio import AsyncPubSub, acquire_within
 from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
 from .commands import ClusterNode, NodeName, node_name_of
-from .errors import ClusterDownError
+from .errors import SlotNotCoveredError
 from .routing import redirect
 from .topology import SlotMap, split_name
 
@@ -234,7 +234,7 @@ class _Sharded:
             slot = key_slot(wire)
             node = smap.slots[slot]
             if node is None:
-                raise ClusterDownError(f"CLUSTERDOWN slot {slot} is not served by any node")
+                raise SlotNotCoveredError(f"CLUSTERDOWN slot {slot} is not served by any node")
             groups.setdefault((node, slot), []).append(wire)
         touched: Dict[str, Subscriber] = {}
         for (node, _), group in groups.items():

@@ -20,6 +20,7 @@ from pyredisclient import (
     ConfigurationError,
     ConnectionError,
     RedisClusterClient,
+    SlotNotCoveredError,
     _core,
 )
 from pyredisclient.cluster import ClusterError
@@ -125,6 +126,8 @@ def test_full_coverage_and_a_retry_count_on_a_cluster_of_its_own(
     try:
         other = "{a}"  # slot 15495: still served
         assert partial.set(other, 1) is True  # the slots that are served are served
+        with pytest.raises(SlotNotCoveredError, match="slot 0 is not served"):
+            partial.get("z10538")  # slot 0: redis-py's SlotNotCoveredError, a ClusterError
         with pytest.raises(ClusterError, match="All slots are not covered: 16383 of 16384"):
             strict.get(other)
         cluster.command(owner, "CLUSTER", "ADDSLOTS", 0)

@@ -76,6 +76,11 @@ def test_exception_hierarchy() -> None:
         assert issubclass(cls, e.ResponseError)
     assert issubclass(e.ReplyLimitError, e.ProtocolError)
     assert e.InvalidResponse is e.ProtocolError
+    # redis-py's other names: a pool with no free connection in time, and the
+    # cluster client's errors (SlotNotCoveredError: no primary serves the slot).
+    assert pyredisclient.MaxConnectionsError is e.PoolTimeoutError
+    assert pyredisclient.RedisClusterException is pyredisclient.ClusterError
+    assert issubclass(pyredisclient.SlotNotCoveredError, pyredisclient.ClusterDownError)
     assert issubclass(e.DataError, e.RedisError) and issubclass(e.DataError, TypeError)
     assert issubclass(e.WatchError, e.RedisError)
     # The package re-exports the very same classes.
