@@ -87,24 +87,28 @@ class Sentinel(SentinelCommands):
         replies = [sentinel._run(args, callback) for sentinel in targets]
         return replies if return_responses else all(replies)
 
-    def _run(self, args: Tuple[Any, ...], callback: Any = None) -> Any:
-        # The sentinel_* methods' hook: redis-py asks one sentinel for these three.
+    def _run(
+        self, args: Tuple[Any, ...], callback: Any = None, return_responses: bool = False
+    ) -> Any:
+        # The sentinel_* methods' hook: redis-py asks one sentinel for _ONCE's three.
         once = len(args) > 1 and upper_name(args[1]) in _ONCE
-        return self._fan_out(args, callback, False, once)
+        return self._fan_out(args, callback, return_responses, once)
+
+    # The three that take redis-py's return_responses (a client of one sentinel
+    # answers with its own reply: commands/sentinel.py).
 
     def sentinel_get_master_addr_by_name(
         self, service_name: str, return_responses: bool = False
     ) -> Any:
         args = ("SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name)
-        return self._fan_out(args, master_addr, return_responses, True)
+        return self._run(args, master_addr, return_responses)
 
     def sentinel_master(self, service_name: str, return_responses: bool = False) -> Any:
-        args = ("SENTINEL", "MASTER", service_name)
-        return self._fan_out(args, sentinel_state, return_responses, False)
+        return self._run(("SENTINEL", "MASTER", service_name), sentinel_state, return_responses)
 
     def sentinel_sentinels(self, service_name: str, return_responses: bool = False) -> Any:
         args = ("SENTINEL", "SENTINELS", service_name)
-        return self._fan_out(args, sentinel_states, return_responses, False)
+        return self._run(args, sentinel_states, return_responses)
 
     def execute_command(
         self, *args: Any, once: bool = False, return_responses: bool = False, **options: Any
