@@ -7,6 +7,7 @@ import asyncio
 import random
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -308,6 +309,24 @@ def test_a_write_that_may_have_run_is_not_sent_again(
         assert c.metrics()["cluster"]["retries"] == 0
 
 
+def _repl_offset(cluster: RedisClusterServers, node: Any, field: bytes) -> int:
+    info = cluster.command(node, "INFO", "replication")
+    for line in info.splitlines():
+        if line.startswith(field + b":"):
+            return int(line.split(b":", 1)[1])
+    return -1
+
+
+def _wait_replicated(cluster: RedisClusterServers, primary: Any, timeout: float = 10.0) -> None:
+    """Until every replica of *primary* has all it wrote (bounded by *timeout*)."""
+    target = _repl_offset(cluster, primary, b"master_repl_offset")
+    deadline = time.monotonic() + timeout
+    for replica in cluster.replicas(primary):
+        while _repl_offset(cluster, replica, b"slave_repl_offset") < target:
+            assert time.monotonic() < deadline, "the replica did not catch up"
+            time.sleep(0.01)
+
+
 def test_failed_primary_retried_until_its_replica_takes_over(
     redis_cluster_with_replicas: RedisClusterServers,
 ) -> None:
@@ -319,6 +338,7 @@ def test_failed_primary_retried_until_its_replica_takes_over(
             c.set(k, k)
         victim = cluster.node_for_slot(_core.key_slot(keys[0]))
         mine = [k for k in keys if cluster.node_for_slot(_core.key_slot(k)) is victim]
+        _wait_replicated(cluster, victim)  # replication is asynchronous: no write lost
         cluster.kill_primary(victim, wait=False)
         started = time.monotonic()
         assert c.set(mine[0], "after") is True  # refused connects: retried, refreshed
