@@ -28,8 +28,10 @@ from .cluster import (
     ClusterDownError,
     ClusterError,
     ClusterPipeline,
+    CrossSlotTransactionError,
     RedisClusterClient,
     RedisClusterException,
+    RedisClusterUnreachableError,
     SlotNotCoveredError,
 )
 from .commands.keyprefix import KeyPrefixError
@@ -54,6 +56,8 @@ hiredis_version = _core.hiredis_version
 
 #: redis-py's name of the error a call gets when no pooled connection is free in time.
 MaxConnectionsError = _exceptions.PoolTimeoutError
+#: redis-py's name of the error a connection gets when the server is at maxclients.
+MaxClientsReachedError = _exceptions.MaxClientsError
 
 
 def from_url(url: str, **options: Any) -> RedisClient:
@@ -75,11 +79,13 @@ __all__ = [
     "ClusterError",
     "ClusterPipeline",
     "CredentialProvider",
+    "CrossSlotTransactionError",
     "KeyPrefixError",
     "Lock",
     "LockError",
     "LockNotOwnedError",
     "MasterNotFoundError",
+    "MaxClientsReachedError",
     "MaxConnectionsError",
     "PasswordFileCredentialProvider",
     "Pipeline",
@@ -87,6 +93,7 @@ __all__ = [
     "RedisClient",
     "RedisClusterClient",
     "RedisClusterException",
+    "RedisClusterUnreachableError",
     "RedisConfig",
     "Retry",
     "Script",

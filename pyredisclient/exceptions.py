@@ -9,6 +9,7 @@ names, so ``except OSError`` catches them too. ``DataError`` is also a
 """
 
 from ._core import (
+    AskError,
     AuthenticationError,
     BusyLoadingError,
     CircuitOpenError,
@@ -16,7 +17,10 @@ from ._core import (
     DataError,
     ExecAbortError,
     InvalidResponse,
+    MasterDownError,
     MaxClientsError,
+    ModuleError,
+    MovedError,
     NoPermissionError,
     NoScriptError,
     OutOfMemoryError,
@@ -28,11 +32,13 @@ from ._core import (
     ReplyLimitError,
     ResponseError,
     TimeoutError,
+    TryAgainError,
     WatchError,
 )
 from .config import ConfigurationError
 
 __all__ = [
+    "AskError",
     "AuthenticationError",
     "BusyLoadingError",
     "CircuitOpenError",
@@ -41,7 +47,10 @@ __all__ = [
     "DataError",
     "ExecAbortError",
     "InvalidResponse",
+    "MasterDownError",
     "MaxClientsError",
+    "ModuleError",
+    "MovedError",
     "NoPermissionError",
     "NoScriptError",
     "OutOfMemoryError",
@@ -53,5 +62,6 @@ __all__ = [
     "ReplyLimitError",
     "ResponseError",
     "TimeoutError",
+    "TryAgainError",
     "WatchError",
 ]

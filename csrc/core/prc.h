@@ -74,7 +74,9 @@ const char *prc_err_name(int code);
  *   code     the core code it stands for, or 0: a setup reply of this
  *            class fails the connection with it (PRC_EHANDSHAKE when 0),
  *            and an error reply of this class counts against the breaker
- *            as it when prc_breaker_counts(code)
+ *            as it when prc_breaker_counts(code).  A failed call with the
+ *            code raises this class, or its parent when the parent has the
+ *            same code (MASTERDOWN: a lost link, raised as ConnectionError)
  *   doc      its docstring
  * The binding creates the classes from it and maps codes and error
  * replies to them; scripts/gen_stubs.py lists them in _core.pyi and
@@ -99,6 +101,9 @@ const char *prc_err_name(int code);
        "The server is loading its dataset.")                                  \
     XX(MAXCLIENTS, "MaxClientsError", CONNECTION, NULL, PRC_EMAXCLIENTS,      \
        "The server has reached maxclients.")                                  \
+    XX(MASTERDOWN, "MasterDownError", CONNECTION, NULL, PRC_ECONNLOST,        \
+       "MASTERDOWN error reply: a replica that lost its primary and does "    \
+       "not serve stale data.")                                               \
     XX(RESPONSE, "ResponseError", REDIS, NULL, PRC_EHANDSHAKE,                \
        "The server answered with an error reply.")                            \
     XX(NOSCRIPT, "NoScriptError", RESPONSE, NULL, 0, "NOSCRIPT error reply.") \
@@ -107,6 +112,16 @@ const char *prc_err_name(int code);
     XX(EXECABORT, "ExecAbortError", RESPONSE, NULL, 0,                        \
        "EXECABORT error reply.")                                              \
     XX(NOPERM, "NoPermissionError", RESPONSE, NULL, 0, "NOPERM error reply.") \
+    XX(ASK, "AskError", RESPONSE, NULL, 0,                                    \
+       "ASK error reply: the key's slot is migrating; the message keeps "     \
+       "\"ASK <slot> <host:port>\".")                                         \
+    XX(MOVED, "MovedError", ASK, NULL, 0,                                     \
+       "MOVED error reply: another node serves the slot; the message keeps "  \
+       "\"MOVED <slot> <host:port>\".")                                       \
+    XX(TRYAGAIN, "TryAgainError", RESPONSE, NULL, 0,                          \
+       "TRYAGAIN error reply: a multi-key command during a slot migration.")  \
+    XX(MODULE, "ModuleError", RESPONSE, NULL, 0,                              \
+       "MODULE LOAD or MODULE UNLOAD failed.")                                \
     XX(PROTOCOL, "ProtocolError", REDIS, NULL, PRC_EPROTO,                    \
        "The server sent bytes that are not valid RESP.")                      \
     XX(REPLYLIMIT, "ReplyLimitError", PROTOCOL, NULL, PRC_EREPLYLIMIT,        \
@@ -136,6 +151,8 @@ enum { PRC_EXC_NONE = -1, PRC_EXC_MAP(PRC_EXC_ENUM) PRC_EXC_COUNT };
     XX("ERR Client sent AUTH, but no password is set", AUTH, 1)               \
     XX("ERR invalid password", AUTH, 1)                                       \
     XX("ERR AUTH", AUTH, 1)                                                   \
+    XX("ERR Error loading the extension", MODULE, 1)                          \
+    XX("ERR Error unloading module", MODULE, 1)                               \
     XX("ERR ", RESPONSE, 1)                                                   \
     XX("WRONGPASS ", AUTH, 0)                                                 \
     XX("NOAUTH ", AUTH, 0)                                                    \
@@ -145,7 +162,10 @@ enum { PRC_EXC_NONE = -1, PRC_EXC_MAP(PRC_EXC_ENUM) PRC_EXC_COUNT };
     XX("OOM ", OOM, 1)                                                        \
     XX("EXECABORT ", EXECABORT, 1)                                            \
     XX("LOADING ", LOADING, 1)                                                \
-    XX("MASTERDOWN ", CONNECTION, 0)
+    XX("MASTERDOWN ", MASTERDOWN, 0)                                          \
+    XX("MOVED ", MOVED, 0)                                                    \
+    XX("ASK ", ASK, 0)                                                        \
+    XX("TRYAGAIN ", TRYAGAIN, 0)
 
 /* One error class (PRC_EXC_MAP's columns). */
 typedef struct prc_exc_s {

@@ -8,7 +8,9 @@ from .errors import (
     ClusterCrossSlotError,
     ClusterDownError,
     ClusterError,
+    CrossSlotTransactionError,
     RedisClusterException,
+    RedisClusterUnreachableError,
     SlotNotCoveredError,
 )
 from .pipeline import AsyncClusterPipeline, ClusterPipeline
@@ -25,8 +27,10 @@ __all__ = [
     "ClusterNode",
     "ClusterPipeline",
     "ClusterPubSub",
+    "CrossSlotTransactionError",
     "RedisClusterClient",
     "RedisClusterException",
+    "RedisClusterUnreachableError",
     "SlotMap",
     "SlotNotCoveredError",
     "key_slot",

@@ -46,7 +46,13 @@ from .commands import (
     node_name_of,
     target_nodes,
 )
-from .errors import ClusterCrossSlotError, ClusterDownError, ClusterError, SlotNotCoveredError
+from .errors import (
+    ClusterCrossSlotError,
+    ClusterDownError,
+    ClusterError,
+    RedisClusterUnreachableError,
+    SlotNotCoveredError,
+)
 from .manager import NodesManager
 from .options import OWN_OPTIONS, split_seed_url, take_cluster_options, url_config
 from .routing import (
@@ -220,7 +226,7 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
                     f"All slots are not covered: {state.partial} of {SLOTS} "
                     "(require_full_coverage=True)"
                 )
-            raise ClusterError(
+            raise RedisClusterUnreachableError(
                 "no cluster node answered CLUSTER SHARDS or CLUSTER SLOTS "
                 f"(tried {', '.join(state.seeds)})"
             )

@@ -8,7 +8,9 @@ __all__ = [
     "ClusterCrossSlotError",
     "ClusterDownError",
     "ClusterError",
+    "CrossSlotTransactionError",
     "RedisClusterException",
+    "RedisClusterUnreachableError",
     "SlotNotCoveredError",
 ]
 
@@ -22,6 +24,17 @@ class ClusterCrossSlotError(ClusterError, ResponseError):
     """A command's keys hash to more than one slot, and the command is not one the
     client splits per slot (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH). Give the keys a
     common hash tag (``{user1}:a``, ``{user1}:b``) to keep them on one slot."""
+
+
+class CrossSlotTransactionError(ClusterCrossSlotError):
+    """A transaction (``pipeline(transaction=True)``, or a pipeline's ``watch()``)
+    whose keys hash to more than one slot (redis-py's name): refused before anything
+    is sent."""
+
+
+class RedisClusterUnreachableError(ClusterError):
+    """No node, seed or known, answered for the slot map (redis-py's name): the
+    cluster cannot be reached at all."""
 
 
 class ClusterDownError(ClusterError, ResponseError):

@@ -27,7 +27,12 @@ from ..commands.callbacks import is_ok
 from ..commands.types import Callback
 from ..exceptions import ConnectionError, RedisError, ResponseError, TimeoutError, WatchError
 from ..resilience.retry import may_have_run
-from .errors import ClusterCrossSlotError, ClusterDownError, SlotNotCoveredError
+from .errors import (
+    ClusterCrossSlotError,
+    ClusterDownError,
+    CrossSlotTransactionError,
+    SlotNotCoveredError,
+)
 from .routing import redirect, refused
 
 __all__ = ["AsyncClusterPipeline", "ClusterPipeline", "transaction_steps"]
@@ -179,7 +184,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
     def _check_slot(self, args: Tuple[Any, ...]) -> None:
         slot = command_slot(args)
         if slot == -2 or (slot >= 0 and slot != self._watch_slot):
-            raise ClusterCrossSlotError(_CROSS_SLOT)
+            raise CrossSlotTransactionError(_CROSS_SLOT)
 
     def _watch_steps(self, names: Tuple[Any, ...]) -> Steps[bool]:
         if self._explicit_multi:
@@ -192,7 +197,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
             args = prefixer.prefix_args(args)
         slot = command_slot(args)
         if slot == -2 or (self._node_pipe is not None and slot != self._watch_slot):
-            raise ClusterCrossSlotError(_CROSS_SLOT)
+            raise CrossSlotTransactionError(_CROSS_SLOT)
         node_pipe = self._node_pipe
         if node_pipe is not None:  # more keys on the watching connection
             try:
@@ -329,7 +334,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
         state = client._state
         slots = {s for s in (command_slot(args) for args, _ in queue) if s != -1}
         if len(slots) > 1 or -2 in slots:
-            raise ClusterCrossSlotError(_CROSS_SLOT)
+            raise CrossSlotTransactionError(_CROSS_SLOT)
         slot = next(iter(slots)) if slots else None
         deadline = time.monotonic() + client._retry_timeout
         attempt = moves = 0

@@ -250,7 +250,7 @@ def test_a_signal_that_does_not_raise_resumes_the_call_without_resending(
     ("reply", "error"),
     [
         (b"-LOADING Redis is loading the dataset in memory\r\n", pyredisclient.BusyLoadingError),
-        (b"-MASTERDOWN Link with MASTER is down\r\n", pyredisclient.ConnectionError),
+        (b"-MASTERDOWN Link with MASTER is down\r\n", pyredisclient.MasterDownError),
     ],
 )
 def test_unavailable_replies_count_and_retire_the_connection(

@@ -64,6 +64,7 @@ def test_exception_hierarchy() -> None:
         e.PoolTimeoutError,
         e.BusyLoadingError,
         e.MaxClientsError,
+        e.MasterDownError,
     ):
         assert issubclass(cls, e.ConnectionError)
     for cls in (
@@ -72,8 +73,12 @@ def test_exception_hierarchy() -> None:
         e.OutOfMemoryError,
         e.ExecAbortError,
         e.NoPermissionError,
+        e.AskError,
+        e.TryAgainError,
+        e.ModuleError,
     ):
         assert issubclass(cls, e.ResponseError)
+    assert issubclass(e.MovedError, e.AskError)  # redis-py's shape
     assert issubclass(e.ReplyLimitError, e.ProtocolError)
     assert e.InvalidResponse is e.ProtocolError
     # redis-py's other names: a pool with no free connection in time, and the
