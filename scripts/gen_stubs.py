@@ -1434,11 +1434,25 @@ def error_classes(root: Path = ROOT) -> Tuple[List[Tuple[str, str, str | None]],
     return classes, aliases
 
 
+# Attributes a class gets in Python (cluster/routing.py reads them from the message),
+# as redis-py's classes of the same names have them.
+CLASS_MEMBERS: Dict[str, List[str]] = {
+    "AskError": ["slot_id: int", "node_addr: tuple[str, int]", "host: str", "port: int"],
+}
+
+
 def _class_stub(name: str, parent: str, builtin: str | None) -> str:
     bases = ", ".join(b for b in (parent, builtin) if b)
     # A class that shadows its builtin base (ConnectionError) names the builtin
     # before the class exists; mypy flags the redefinition.
     ignore = "  # type: ignore[misc]" if builtin == name else ""
+    members = CLASS_MEMBERS.get(name)
+    if members:
+        body = "\n".join(
+            f"    @property\n    def {m.split(':')[0]}(self) -> {m.split(': ')[1]}: ..."
+            for m in members
+        )
+        return f"class {name}({bases}):{ignore}\n{body}"
     return f"class {name}({bases}): ...{ignore}"
 
 

@@ -33,15 +33,15 @@ from .errors import (
     CrossSlotTransactionError,
     SlotNotCoveredError,
 )
+from .routing import REDIRECT_TEXT as _REDIRECT
 from .routing import redirect, refused
 
 __all__ = ["AsyncClusterPipeline", "ClusterPipeline", "transaction_steps"]
 
 _Queue = List[Tuple[Tuple[Any, ...], "Callback | None"]]
 
-# A redirection inside an error a node pipeline raised (annotated with the
-# command's position): "... caused error: MOVED 3999 127.0.0.1:7001".
-_REDIRECT = re.compile(r"(?:^|: )(MOVED|ASK) (\d+) (\S+)$")
+# A refusal inside an error a node pipeline raised (annotated with the command's
+# position): "... caused error: TRYAGAIN ...". Redirections: routing.REDIRECT_TEXT.
 _REFUSED = re.compile(r"(?:^|: )(TRYAGAIN|CLUSTERDOWN)\b")
 _CROSS_SLOT = (
     "CROSSSLOT a cluster transaction needs every key in one slot: give the keys "

@@ -9,15 +9,17 @@ here too (README, "Redis Cluster", says the same in prose).
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 from .._core import command_spec
 from ..commands.base import upper_name as upper
-from ..exceptions import ReadOnlyError, ResponseError
+from ..exceptions import AskError, ReadOnlyError, ResponseError
 
 __all__ = [
     "EVERY_NODE",
+    "REDIRECT_TEXT",
     "SPLIT",
     "TARGETED_MERGE",
     "CommandInfo",
@@ -179,6 +181,39 @@ def command_info(args: Sequence[Any]) -> CommandInfo:
 
 
 # -- what a reply says about where to go next -------------------------------------
+
+
+#: A redirection at the end of an error's text, alone or annotated by a pipeline
+#: ("... caused error: MOVED 3999 127.0.0.1:7001"): kind, slot, "host:port".
+REDIRECT_TEXT = re.compile(r"(?:^|: )(MOVED|ASK) (\d+) (\S+)$")
+
+
+def _redirect_field(index: int, doc: str) -> Any:
+    """redis-py's attributes of AskError and MovedError, read from the message
+    (which keeps the reply's text): 0 slot_id, 1 node_addr, 2 host, 3 port."""
+
+    def get(exc: BaseException) -> Any:
+        where = REDIRECT_TEXT.search(str(exc))
+        if where is None:
+            raise AttributeError(f"{type(exc).__name__} without a redirection: {exc}")
+        host, _, port = where.group(3).rpartition(":")
+        fields = (int(where.group(2)), (host, int(port)), host, int(port))
+        return fields[index]
+
+    return property(get, doc=doc)
+
+
+# The classes come from the C extension's error table; redis-py's code reads these
+# (their stubs: scripts/gen_stubs.py, CLASS_MEMBERS).
+for _index, (_name, _doc) in enumerate(
+    (
+        ("slot_id", "The slot the redirection is for."),
+        ("node_addr", "(host, port) to go to."),
+        ("host", "The host to go to ('': the host of the node that answered)."),
+        ("port", "The port to go to."),
+    )
+):
+    setattr(AskError, _name, _redirect_field(_index, _doc))
 
 
 def redirect(exc: BaseException) -> Tuple[str, int, str] | None:

@@ -69,6 +69,9 @@ def test_moved_ask_and_tryagain_from_a_cluster_node(redis_cluster: RedisClusterS
         assert type(moved) is MovedError
         assert isinstance(moved, AskError) and isinstance(moved, ResponseError)
         assert str(moved) == f"MOVED {slot} {second.host}:{second.port}"
+        # redis-py's attributes, read from the message.
+        assert (moved.slot_id, moved.node_addr) == (slot, (second.host, second.port))
+        assert (moved.host, moved.port) == (second.host, second.port)
         assert _redis_py_name(lambda r: r.get(key), first.host, first.port) == "MovedError"
 
         # A slot migrating away: a missing key is asked for on the importing node
@@ -83,6 +86,7 @@ def test_moved_ask_and_tryagain_from_a_cluster_node(redis_cluster: RedisClusterS
             asked = _raised(lambda: c.get(other))
             assert type(asked) is AskError
             assert str(asked) == f"ASK {slot} {second.host}:{second.port}"
+            assert asked.node_addr == (second.host, second.port) and asked.slot_id == slot
             again = _raised(lambda: c.mget([here, other]))
             assert type(again) is TryAgainError and isinstance(again, ResponseError)
             assert str(again).startswith("TRYAGAIN ")
@@ -135,6 +139,14 @@ def test_module_load_failure(redis_server_factory: Callable[..., RedisServer]) -
         lambda r: r.module_load("/nonexistent/module.so"), "127.0.0.1", server.port
     )
     assert name == "ModuleError"
+
+
+def test_redirect_attributes_of_annotated_and_odd_messages() -> None:
+    annotated = MovedError("Command # 2 (GET) of pipeline caused error: MOVED 7 ::1:7001")
+    assert annotated.node_addr == ("::1", 7001) and annotated.slot_id == 7
+    assert AskError("ASK 12 :7002").node_addr == ("", 7002)  # the asked node's host
+    with pytest.raises(AttributeError, match="without a redirection"):
+        assert AskError("something else").slot_id is None  # never reached
 
 
 def test_cluster_client_names_redis_py_gives(redis_cluster: RedisClusterServers) -> None:
