@@ -464,8 +464,14 @@ class ClientBase:
         """Record one OpenTelemetry span per command (imports opentelemetry lazily);
         on the asyncio client the span covers the awaited call.
 
-        Only this client pays for tracing; others keep the plain hot path.
+        Only this client pays for tracing; others keep the plain hot path. Called
+        again with the same tracer it changes nothing (never two spans per command);
+        another tracer is refused.
         """
+        if self._tracing is not None:
+            if self._tracing[0] is tracer:
+                return
+            raise RuntimeError("tracing is already enabled on this client, with another tracer")
         self._trace(tracer)
 
     def _trace(self, tracer: Any) -> None:

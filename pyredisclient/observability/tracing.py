@@ -87,6 +87,19 @@ def _command_name(args: Tuple[Any, ...]) -> str:
     return str(name).upper()[:64]
 
 
+def _tracer_or_default(trace: Any, tracer: Any) -> Any:
+    """*tracer*, checked to be an OpenTelemetry Tracer, or the global provider's."""
+    if tracer is None:
+        return trace.get_tracer("pyredisclient", __version__)
+    for method in ("start_as_current_span", "start_span"):
+        if not callable(getattr(tracer, method, None)):
+            raise TypeError(
+                "enable_tracing() takes an OpenTelemetry Tracer or None, "
+                f"not {type(tracer).__name__!r} (it has no {method}())"
+            )
+    return tracer
+
+
 def make_traced_run(client: Any, run: Run, tracer: Any = None) -> Run:
     """Wrap *run* (a client's ``_run`` hook) so each command records one span.
 
@@ -97,8 +110,7 @@ def make_traced_run(client: Any, run: Run, tracer: Any = None) -> Run:
     with an install hint when ``opentelemetry-api`` is missing.
     """
     trace = _import_trace()
-    if tracer is None:
-        tracer = trace.get_tracer("pyredisclient", __version__)
+    tracer = _tracer_or_default(trace, tracer)
     kind = trace.SpanKind.CLIENT
     base = _peer_attributes(client)
 
@@ -180,8 +192,7 @@ def make_traced_send(
     :func:`make_traced_run`.
     """
     trace = _import_trace()
-    if tracer is None:
-        tracer = trace.get_tracer("pyredisclient", __version__)
+    tracer = _tracer_or_default(trace, tracer)
     kind = trace.SpanKind.CLIENT
     base = _peer_attributes(client)
 

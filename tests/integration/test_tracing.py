@@ -357,3 +357,24 @@ def test_async_pipeline_is_one_span_covering_the_await(
     assert first.end_time - first.start_time >= 40_000_000  # covers the awaited block
     request = next(s for s in spans(exporter) if s.name == "request")
     assert all(s.parent is not None and s.parent.span_id == request.context.span_id for s in got)
+
+
+def test_enable_tracing_checks_its_tracer_and_never_traces_twice(
+    redis_client: RedisClient, tracer: trace.Tracer, exporter: InMemorySpanExporter
+) -> None:
+    # Anything but a Tracer is refused at once, and the client keeps working: a
+    # string taken here used to break every later command with an AttributeError.
+    for bad in ("tracer", 1, object()):
+        with pytest.raises(TypeError, match="OpenTelemetry Tracer"):
+            redis_client.enable_tracing(bad)
+    assert redis_client.set("k", "v") is True
+    assert spans(exporter) == []
+    redis_client.enable_tracing(tracer)
+    redis_client.enable_tracing(tracer)  # again, as a re-entered lifespan would: no change
+    assert redis_client.get("k") == b"v"
+    assert [s.name for s in spans(exporter)] == ["redis.GET"]  # one span, not two
+    other = TracerProvider().get_tracer("other")
+    with pytest.raises(RuntimeError, match="already enabled"):
+        redis_client.enable_tracing(other)
+    assert redis_client.get("k") == b"v"
+    assert [s.name for s in spans(exporter)] == ["redis.GET", "redis.GET"]
