@@ -437,24 +437,34 @@ attach(const redisReadTask *task, PyObject *obj)
     return obj;
 }
 
+/* A string reply (status, bulk, or an error reply's exception), decoded
+ * when `decode`. */
+static inline PyObject *
+string_object(parse_ctx *ctx, int error, const char *s, size_t len, int decode)
+{
+    RedisClientObject *c = ctx->client;
+
+    if (error) {
+        return pyrc_error_reply(c->state, s, len);
+    }
+    if (!decode) {
+        return PyBytes_FromStringAndSize(s, (Py_ssize_t)len);
+    }
+    if (c->utf8_strict) {
+        return PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, NULL);
+    }
+    return PyUnicode_Decode(s, (Py_ssize_t)len, c->encoding, c->errors);
+}
+
 static void *
 create_string(const redisReadTask *task, char *s, size_t len)
 {
     parse_ctx *ctx = task->privdata;
-    RedisClientObject *c = ctx->client;
-    PyObject *obj;
+    int decode =
+        ctx->decode && !(ctx->items != NULL && item_is_raw(ctx, task));
 
-    if (task->type == REDIS_REPLY_ERROR) {
-        obj = pyrc_error_reply(c->state, s, len);
-    } else if (!ctx->decode ||
-               (ctx->items != NULL && item_is_raw(ctx, task))) {
-        obj = PyBytes_FromStringAndSize(s, (Py_ssize_t)len);
-    } else if (c->utf8_strict) {
-        obj = PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, NULL);
-    } else {
-        obj = PyUnicode_Decode(s, (Py_ssize_t)len, c->encoding, c->errors);
-    }
-    return attach(task, obj);
+    return attach(task, string_object(ctx, task->type == REDIS_REPLY_ERROR, s,
+                                      len, decode));
 }
 
 #if HIREDIS_MAJOR >= 1
@@ -532,6 +542,86 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
     return pyrc_parse_span(self, conn, buf, len, n, as_list, 0, raw);
 }
 
+#if HIREDIS_MAJOR < 1
+/* hiredis 0.14 refuses replies nested deeper than 7 (a fixed task stack),
+ * and Redis sends such replies itself: COMMAND DOCS, a Lua script's nested
+ * tables.  The framer has checked the reply (whole, valid RESP2, at most
+ * PRC_FRAMER_MAX_DEPTH deep), so it is built here instead, element by
+ * element, as the object functions above build what hiredis reads.
+ * `item`: the reply's index in a transaction's EXEC (for pyrc_raw_t), or
+ * -1.  A new reference, or NULL with an exception set. */
+static PyObject *
+build_deep(parse_ctx *ctx, const char *buf, size_t len, size_t pos,
+           Py_ssize_t item, size_t *end)
+{
+    prc_reply_t r;
+    PyObject *list;
+    char num[32];
+    int64_t i;
+    int decode = ctx->decode;
+
+    if (prc_reply_at(buf, len, pos, &r) != 1) {
+        PyErr_SetString(PYRC_EXC(ctx->client->state, PROTOCOL),
+                        "invalid reply: not whole RESP");
+        return NULL;
+    }
+    *end = r.end;
+    if (item >= 0 && item < ctx->nitems && ctx->items[item]) {
+        decode = 0;
+    }
+    switch (r.type) {
+    case '+':
+    case '-':
+        return string_object(ctx, r.type == '-', r.text, r.len, decode);
+    case '$':
+        if (r.text == NULL) {
+            Py_RETURN_NONE;
+        }
+        return string_object(ctx, 0, r.text, r.len, decode);
+    case ':':
+        if (r.len >= sizeof(num)) {
+            break;
+        }
+        memcpy(num, r.text, r.len);
+        num[r.len] = '\0';
+        return PyLong_FromString(num, NULL, 10);
+    case '*':
+        if (r.n < 0) {
+            Py_RETURN_NONE;
+        }
+        list = PyList_New((Py_ssize_t)r.n);
+        if (list == NULL) {
+            return NULL;
+        }
+        pos = r.body;
+        for (i = 0; i < r.n; i++) {
+            /* Only the EXEC reply's own items say which are raw. */
+            PyObject *o = build_deep(
+                ctx, buf, len, pos,
+                item < 0 && ctx->items != NULL ? (Py_ssize_t)i : item, &pos);
+            if (o == NULL) {
+                Py_DECREF(list);
+                return NULL;
+            }
+            PyList_SET_ITEM(list, (Py_ssize_t)i, o);
+        }
+        return list;
+    default:
+        break;
+    }
+    PyErr_Format(PYRC_EXC(ctx->client->state, PROTOCOL),
+                 "invalid reply: unexpected type byte 0x%02x", r.type);
+    return NULL;
+}
+
+/* Did hiredis refuse the reply only for its depth? */
+static int
+too_deep(const redisReader *r)
+{
+    return r->err == REDIS_ERR_PROTOCOL && strstr(r->errstr, "depth") != NULL;
+}
+#endif
+
 /* Set up ctx for reply i of a parse (pyrc_raw_t). */
 static void
 raw_for_reply(parse_ctx *ctx, const pyrc_raw_t *raw, Py_ssize_t i)
@@ -558,21 +648,47 @@ raw_for_reply(parse_ctx *ctx, const pyrc_raw_t *raw, Py_ssize_t i)
  * (ctx->failed when a conversion refused the bytes, else the reply was
  * not valid RESP). */
 static int
-parse_into(parse_ctx *ctx, redisReader *r, const char *buf, size_t len,
+parse_into(parse_ctx *ctx, redisReader **rp, const char *buf, size_t len,
            size_t *off, PyObject **slots, Py_ssize_t *next, Py_ssize_t to,
            Py_ssize_t n, const pyrc_raw_t *raw)
 {
+    redisReader *r = *rp;
     Py_ssize_t i;
 
     r->privdata = ctx;
     for (i = *next; i < to; i++) {
         void *obj = NULL;
+#if HIREDIS_MAJOR < 1
+        /* Where reply i starts in buf: what was fed, less what the reader
+         * holds unread. */
+        size_t start = *off - (r->len - r->pos);
+#endif
         if (raw != NULL) {
             raw_for_reply(ctx, raw, i);
         }
         for (;;) {
             size_t take, left = len - *off;
             if (redisReaderGetReply(r, &obj) != REDIS_OK) {
+#if HIREDIS_MAJOR < 1
+                if (too_deep(r) && !ctx->failed) {
+                    /* Built here; a new reader for what follows (the
+                     * refusing one dropped what it was fed). */
+                    redisReader *fresh =
+                        redisReaderCreateWithFunctions(&reply_functions);
+                    if (fresh == NULL) {
+                        PyErr_NoMemory();
+                        goto fail;
+                    }
+                    redisReaderFree(r);
+                    *rp = r = fresh;
+                    r->privdata = ctx;
+                    obj = build_deep(ctx, buf, len, start, -1, off);
+                    if (obj == NULL) {
+                        goto fail;
+                    }
+                    break;
+                }
+#endif
                 goto fail;
             }
             if (obj != NULL || left == 0) {
@@ -613,6 +729,7 @@ pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
     PyObject *list = NULL, *reply = NULL;
     size_t off = 0;
     Py_ssize_t next = 0;
+    int rc;
 
     if (r == NULL) {
         r = redisReaderCreateWithFunctions(&reply_functions);
@@ -627,9 +744,13 @@ pyrc_parse_span(RedisClientObject *self, prc_conn_t *conn, const char *buf,
             return NULL; /* the reader holds nothing: it stays */
         }
     }
-    if (parse_into(&ctx, r, buf, len, &off,
-                   list != NULL ? ((PyListObject *)list)->ob_item : &reply,
-                   &next, n, n, raw) < 0) {
+    rc = parse_into(&ctx, &r, buf, len, &off,
+                    list != NULL ? ((PyListObject *)list)->ob_item : &reply,
+                    &next, n, n, raw);
+    if (r != prc_conn_user(conn)) {
+        prc_conn_set_user(conn, r, reader_free); /* replaced (build_deep) */
+    }
+    if (rc < 0) {
         /* The reader may hold a half-built reply: free it now, with the
          * GIL, and never reuse this connection, unless the bytes were
          * whole RESP that only a conversion refused (`keep`: a shared
@@ -698,7 +819,7 @@ pyrc_partial_take(RedisClientObject *self, prc_call_t *call,
     if (framed > n) {
         framed = (int)n; /* the core frames no more than it was asked */
     }
-    if (parse_into(&ctx, pp->reader, buf, len, &pp->off, pp->items, &pp->done,
+    if (parse_into(&ctx, &pp->reader, buf, len, &pp->off, pp->items, &pp->done,
                    framed, n, raw) < 0) {
         pyrc_partial_clear(pp); /* items[0, done) were set */
         prc_conn_mark_broken(conn);

@@ -39,10 +39,11 @@ def server(redis_server_factory: Factory) -> RedisServer:
 # -- malicious servers -------------------------------------------------------------------------
 
 NESTED_10 = b"*1\r\n" * 10 + b":1\r\n"
+NESTED_64 = b"*1\r\n" * 64 + b":1\r\n"
+NESTED_65 = b"*1\r\n" * 65 + b":1\r\n"
 NESTED_10000 = b"*1\r\n" * 10_000 + b":1\r\n"
-# hiredis 0.14 refuses replies nested deeper than 7; 1.x reads them, up to the
-# framer's own depth cap (PRC_FRAMER_MAX_DEPTH, 64).
-HIREDIS_MAJOR = int(pyredisclient._core.hiredis_version.split(".")[0])
+# Replies are read up to the framer's depth cap (PRC_FRAMER_MAX_DEPTH, 64), whatever
+# hiredis's own limit (0.14 refuses more than 7: the binding builds those).
 
 
 @pytest.mark.parametrize(
@@ -53,13 +54,7 @@ HIREDIS_MAJOR = int(pyredisclient._core.hiredis_version.split(".")[0])
         pytest.param(b"$1\r\nxyz\r\n", pyredisclient.ProtocolError, True, id="bulk-no-crlf"),
         pytest.param(b":12x\r\n", pyredisclient.ProtocolError, True, id="bad-integer"),
         pytest.param(b"+" + b"a" * 70_000, pyredisclient.ProtocolError, True, id="endless-line"),
-        pytest.param(
-            NESTED_10,
-            pyredisclient.ProtocolError,
-            True,
-            id="nested-10",
-            marks=pytest.mark.skipif(HIREDIS_MAJOR >= 1, reason="hiredis 1.x reads depth 10"),
-        ),
+        pytest.param(NESTED_65, pyredisclient.ReplyLimitError, False, id="nested-65"),
         pytest.param(NESTED_10000, pyredisclient.ReplyLimitError, False, id="nested-10000"),
         pytest.param(b"$2147483648\r\n", pyredisclient.ReplyLimitError, False, id="bulk-2GiB"),
         pytest.param(b"*2000000000\r\n", pyredisclient.ReplyLimitError, False, id="array-2G"),
@@ -88,15 +83,14 @@ def test_malicious_replies(
     assert client.pool_stats()["created"] == 2
 
 
-def test_hiredis_1_reads_a_reply_nested_10_deep(
-    make_client: Callable[..., pyredisclient.RedisClient],
+@pytest.mark.parametrize(("payload", "depth"), [(NESTED_10, 10), (NESTED_64, 64)])
+def test_a_reply_nested_to_the_framer_cap_is_read(
+    payload: bytes, depth: int, make_client: Callable[..., pyredisclient.RedisClient]
 ) -> None:
-    if HIREDIS_MAJOR < 1:
-        pytest.skip("hiredis 0.14 refuses depth > 7 (test_malicious_replies[nested-10])")
     expected: Any = 1
-    for _ in range(10):
+    for _ in range(depth):
         expected = [expected]
-    with FakeServer(send_on_first_command(NESTED_10, connections=1)) as fake:
+    with FakeServer(send_on_first_command(payload, connections=1)) as fake:
         client = make_client(fake.port, socket_timeout=2, retry_attempts=0)
         assert client.execute_command("GET", "k") == expected
         assert client.get("k") is None  # the connection is still in step

@@ -1,10 +1,11 @@
-"""Every RESP2 reply shape converted to Python, by the binding's direct converter.
+"""Every RESP2 reply shape converted to Python, sync, pipelined and asyncio.
 
-Replies that the framer has checked are turned into Python objects in one pass
-(convert.c, direct_reply); arrays nested deeper than 7 go to hiredis's reader
-whole, so that its own depth rule still decides them. These tests pin the objects
-each shape becomes, alone, inside arrays, in pipelines and on the asyncio shared
-connection, with and without decode_responses.
+hiredis's reader reads replies into Python objects through the binding's object
+functions (convert.c). hiredis 0.14 refuses arrays nested deeper than 7, which Redis
+itself sends (COMMAND DOCS, a Lua script's nested tables): the framer has checked such
+a reply whole, and the binding builds it instead (build_deep), on the same connection.
+These tests pin the objects each shape becomes, alone, inside arrays, in pipelines and
+transactions and on the asyncio shared connection, with and without decode_responses.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any, Callable
 
 import pytest
 
-import pyredisclient
 from pyredisclient import ResponseError
 from pyredisclient.aio import AsyncRedisClient
 
@@ -70,34 +70,71 @@ def test_shapes_pipeline(redis_url: str, make_client: Any) -> None:
         assert out[i + 1] == [f"v{j}".encode() for j in range(300)] + [None]
 
 
-@pytest.mark.parametrize("depth", [6, 7, 8])
-def test_nesting_at_the_direct_limit(redis_url: str, make_client: Any, depth: int) -> None:
-    # 7 levels are converted directly, 8 by hiredis (0.14 reads up to 8).
-    client = make_client(redis_url)
-    expected: Any = 7
+def _deep(depth: int, leaf: Any = 7) -> Any:
+    expected: Any = leaf
     for _ in range(depth):
         expected = [expected]
-    assert client.execute_command("EVAL", _nested(depth), 0) == expected
-    if depth == 8:
-        return  # one level more is past hiredis 0.14: test_nesting_past_hiredis
+    return expected
+
+
+@pytest.mark.parametrize("depth", [6, 7, 8, 9, 12, 40])
+def test_nesting_at_any_depth_the_framer_takes(
+    redis_url: str, make_client: Any, depth: int
+) -> None:
+    # hiredis 0.14 reads 8 levels; deeper ones are built by the binding, and the
+    # connection stays in step: one connection all along.
+    client = make_client(redis_url, retry_attempts=0)
+    assert client.execute_command("EVAL", _nested(depth), 0) == _deep(depth)
     # The same one level down, inside an array, beside an integer.
     assert client.execute_command("EVAL", "return {" + _nested(depth)[7:] + ", 5}", 0) == [
-        expected,
+        _deep(depth),
         5,
     ]
-
-
-def test_nesting_past_hiredis(redis_url: str, make_client: Any) -> None:
-    # Deeper than hiredis 0.14 reads: its error as before, on a fresh connection
-    # after; hiredis 1.x reads it.
-    client = make_client(redis_url, retry_attempts=0)
-    major = int(pyredisclient._core.hiredis_version.split(".")[0])
-    if major >= 1:
-        assert client.execute_command("EVAL", _nested(10), 0) is not None
-    else:
-        with pytest.raises(pyredisclient.ProtocolError, match="depth"):
-            client.execute_command("EVAL", _nested(10), 0)
     assert client.incr("shape:after") >= 1
+    assert client.pool_stats()["created"] == 1
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_deep_replies_in_pipelines_and_transactions(
+    redis_url: str, make_client: Any, decode: bool
+) -> None:
+    client = make_client(redis_url, decode_responses=decode, retry_attempts=0)
+    s: Callable[[str], Any] = (lambda v: v) if decode else (lambda v: v.encode())
+    deep_text = "return " + "{" * 11 + "'leaf', redis.error_reply('ERR deep')" + "}" * 11
+    client.set("shape:plain", "p")
+    for transaction in (False, True):
+        with client.pipeline(transaction=transaction) as pipe:
+            for _ in range(300):  # deep replies among others, in a buffer past one read
+                pipe.get("shape:plain")
+                pipe.execute_command("EVAL", deep_text, 0)
+                pipe.execute_command("EVAL", SHAPES, 0)
+            out = pipe.execute(raise_on_error=False)
+        for i in range(0, 900, 3):
+            assert out[i] == s("p")
+            inner = out[i + 1]
+            for _ in range(10):
+                assert isinstance(inner, list) and len(inner) == 1
+                inner = inner[0]
+            assert inner[0] == s("leaf")
+            assert isinstance(inner[1], ResponseError) and str(inner[1]) == "deep"
+            _check_shapes(out[i + 2], decode)
+    assert client.pool_stats()["created"] == 1
+
+
+def test_command_docs_as_redis_py_reads_them(redis_url: str, make_client: Any) -> None:
+    # COMMAND DOCS nests subcommands' arguments 9 deep: the whole table, as
+    # redis-py (hiredis 1.x through hiredis-py) reads it, on one connection.
+    redis = pytest.importorskip("redis")
+    client = make_client(redis_url, retry_attempts=0)
+    theirs = redis.Redis.from_url(redis_url, protocol=2).connection_pool.get_connection()
+    try:
+        theirs.send_command("COMMAND", "DOCS")  # the raw reply: no response callback
+        assert client.execute_command("COMMAND", "DOCS") == theirs.read_response()
+        docs = client.command_docs("client")
+        assert docs[0] == b"client" and b"subcommands" in docs[1]
+    finally:
+        theirs.disconnect()
+    assert client.pool_stats()["created"] == 1
 
 
 def test_decode_failure_keeps_the_connection(redis_url: str, make_client: Any) -> None:
@@ -116,11 +153,33 @@ def test_shapes_async_shared(redis_url: str) -> None:
             replies = await asyncio.gather(
                 *(client.execute_command("EVAL", SHAPES, 0) for _ in range(20)),
                 client.execute_command("EVAL", _nested(8), 0),
+                *(client.execute_command("EVAL", _nested(15), 0) for _ in range(20)),
+                client.execute_command("COMMAND", "DOCS", "client"),
             )
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.execute_command("EVAL", _nested(12), 0).incr("shape:aio")
+                in_tx = await pipe.execute()
         finally:
             await client.aclose()
         for r in replies[:20]:
             _check_shapes(r, False)
         assert replies[20] == [[[[[[[[7]]]]]]]]
+        assert replies[21:41] == [_deep(15)] * 20
+        assert replies[41][0] == b"client"
+        assert in_tx[0] == _deep(12) and in_tx[1] >= 1
+
+    asyncio.run(main())
+
+
+def test_deep_replies_on_a_connection_per_call(redis_url: str) -> None:
+    async def main() -> None:
+        client = AsyncRedisClient.from_url(redis_url, async_multiplex=False)
+        try:
+            got = await asyncio.gather(
+                *(client.execute_command("EVAL", _nested(10), 0) for _ in range(10))
+            )
+        finally:
+            await client.aclose()
+        assert got == [_deep(10)] * 10
 
     asyncio.run(main())
