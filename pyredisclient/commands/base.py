@@ -89,6 +89,8 @@ def with_response_callbacks(run: Run, callbacks: ResponseCallbacks) -> Run:
     containers = callbacks.containers
 
     def hook(args: Tuple[Any, ...], callback: Any = None) -> Any:
+        if not args:  # the core refuses it, with the DataError every path gives
+            return run(args, callback)
         head = args[0]
         head = head.upper() if type(head) is str else upper_name(head)
         found = callbacks.get(head)

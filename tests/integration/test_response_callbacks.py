@@ -67,6 +67,10 @@ def test_callbacks_replace_the_conversion_as_redis_py(redis_url: str) -> None:
         assert view.get("k") == ("tagged", b"pv")
         r.set_response_callback("GET", lambda reply: reply.upper())
         assert view.get("k") == b"PV" and r.get("k") == b"V"
+        # A command with no name is the same DataError with a callback set as
+        # without (the hook looked at the name first: IndexError).
+        with pytest.raises(DataError, match="at least its name"):
+            r.execute_command()
     ref.close()
 
 
