@@ -76,11 +76,30 @@ def expire_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> Tuple[str, ...]:
     return flags
 
 
-def flatten(mapping: Mapping[Any, Any]) -> Tuple[Any, ...]:
+def mapping_items(mapping: Mapping[Any, Any], what: str = "mapping") -> Any:
+    """``mapping.items()``, or a DataError naming what was given instead of a mapping
+    (not an AttributeError from deep inside a command method)."""
+    items = getattr(mapping, "items", None)
+    if not callable(items):
+        raise DataError(f"{what} must be a mapping (a dict), not {type(mapping).__name__}")
+    return items()
+
+
+def flatten(mapping: Mapping[Any, Any], what: str = "mapping") -> Tuple[Any, ...]:
     items: List[Any] = []
-    for pair in mapping.items():
+    for pair in mapping_items(mapping, what):
         items.extend(pair)
     return tuple(items)
+
+
+def option_word(value: Any, what: str) -> str:
+    """An option given as a word (``"SUM"``, ``"asc"``): upper-cased, or a DataError
+    naming the option when it is not text."""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("latin-1")
+    if not isinstance(value, str):
+        raise DataError(f"{what} must be a string, not {type(value).__name__}")
+    return value.upper()
 
 
 class Encoder:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, List, Sequence, Tuple
 
 from ..exceptions import DataError
+from .args import option_word
 from .base import CommandsBase
 from .callbacks import as_text, float_or_none
 from .types import Callback, EncodableT, KeyT
@@ -127,9 +128,10 @@ def _geosearch_args(
     else:
         args += ("BYBOX", width, height, unit)
     if sort:
-        if sort.upper() not in ("ASC", "DESC"):
+        word = option_word(sort, "sort")
+        if word not in ("ASC", "DESC"):
             raise DataError("GEOSEARCH invalid sort")
-        args += (sort.upper(),)
+        args += (word,)
     if count is not None:
         args += ("COUNT", count, "ANY") if any else ("COUNT", count)
     elif any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, List, Mapping, Sequence, Tuple
 
 from ..exceptions import DataError
-from .args import list_or_args
+from .args import list_or_args, mapping_items, option_word
 from .base import CommandsBase, plain_command
 from .callbacks import float_or_none, int_or_none, rank_with_score, score_pairs
 from .types import EncodableT, KeysT, KeyT, ScoreCastT, ZScoreBoundT
@@ -68,7 +68,7 @@ def _zaggregate(
     else:
         args += (*keys,)
     if aggregate:
-        if aggregate.upper() not in ("SUM", "MIN", "MAX", "COUNT"):
+        if option_word(aggregate, "aggregate") not in ("SUM", "MIN", "MAX", "COUNT"):
             raise DataError("aggregate can be sum, min, max or count.")
         args += ("AGGREGATE", aggregate)
     if withscores:
@@ -135,7 +135,7 @@ class SortedSetCommands(CommandsBase):
             args += ("GT",)
         if lt:
             args += ("LT",)
-        for member, score in mapping.items():
+        for member, score in mapping_items(mapping, "ZADD's mapping"):
             args += (score, member)
         return self._run(args, float_or_none if incr else int_or_none)
 

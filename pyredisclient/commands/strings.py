@@ -9,7 +9,7 @@ import datetime
 from typing import Any, List, Mapping, Sequence, Tuple, Union
 
 from ..exceptions import DataError
-from .args import expiry_args, flatten, list_or_args
+from .args import expiry_args, flatten, list_or_args, option_word
 from .base import CommandsBase, host_bound, plain_command
 from .callbacks import empty_list, is_ok, set_result
 from .types import AbsExpiryT, EncodableT, ExpiryT, KeysT, KeyT
@@ -45,7 +45,7 @@ class BitFieldOperation:
 
     def overflow(self, overflow: str) -> BitFieldOperation:
         """Set the overflow mode (WRAP, SAT or FAIL) of the operations that follow."""
-        overflow = overflow.upper()
+        overflow = option_word(overflow, "overflow")
         if overflow != self._last_overflow:
             self._last_overflow = overflow
             self.operations.append(("OVERFLOW", overflow))

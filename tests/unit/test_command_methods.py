@@ -389,6 +389,36 @@ def test_data_errors_are_raised_before_sending() -> None:
     assert host.sent == []
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda h: h.mset(b"k"), "mapping must be a mapping \\(a dict\\), not bytes"),
+        (lambda h: h.msetnx(["k", "v"]), "not list"),
+        (lambda h: h.hset("h", mapping=[("f", 1)]), "not list"),
+        (lambda h: h.zadd("z", 1.5), "ZADD's mapping must be a mapping"),
+        (lambda h: h.zunion(["a"], aggregate=1), "aggregate must be a string, not int"),
+        (lambda h: h.zinterstore("d", ["a"], aggregate=None or 2.0), "not float"),
+        (lambda h: h.bitfield("b").overflow(None), "overflow must be a string"),
+        (
+            lambda h: h.geosearch("g", longitude=1, latitude=2, radius=1, sort=3),
+            "sort must be a string",
+        ),
+    ],
+)
+def test_wrong_argument_types_are_data_errors(
+    call: Callable[[Recorder], Any], message: str
+) -> None:
+    # Found by calling every command method with odd arguments: these were
+    # AttributeErrors ('bytes' object has no attribute 'items') from inside the method.
+    host = Recorder()
+    with pytest.raises(DataError, match=message):
+        call(host)
+    assert host.sent == []
+    # The same words as text or bytes still go.
+    assert sent(lambda h: h.zunion(["a"], aggregate=b"max"))[-2:] == ("AGGREGATE", b"max")
+    assert sent(lambda h: h.mset({"k": "v"})) == ("MSET", "k", "v")
+
+
 # Sample arguments for calling every public method on a host whose _run
 # returns a sentinel: each method must hand back exactly what _run returns,
 # which is what keeps pipelines (whose _run returns the pipeline) working.
