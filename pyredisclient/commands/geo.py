@@ -119,7 +119,7 @@ def _geosearch_args(
         raise DataError("GEOSEARCH must have radius or width and height")
     if unit is None:
         raise DataError("GEOSEARCH must have unit")
-    if unit.lower() not in _UNITS:
+    if option_word(unit, "unit").lower() not in _UNITS:
         raise DataError("GEOSEARCH invalid unit")
     if radius is not None:
         if width is not None or height is not None:

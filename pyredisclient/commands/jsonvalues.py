@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping
 
 from ..exceptions import DataError
-from .args import flatten, list_or_args
+from .args import flatten, list_or_args, mapping_items
 from .base import CommandsBase
 from .callbacks import is_ok, set_result
 from .types import ExpiryT, KeysT, KeyT
@@ -157,7 +157,7 @@ class JsonCommands(CommandsBase):
     ) -> bool:
         """Store every value of *mapping* as JSON, in one MSET."""
         chosen = get_serializer(serializer)
-        encoded = {key: _dump(chosen, value) for key, value in mapping.items()}
+        encoded = {key: _dump(chosen, value) for key, value in mapping_items(mapping)}
         return self._run(("MSET", *flatten(encoded)), is_ok)
 
     def mget_json(

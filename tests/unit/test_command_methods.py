@@ -403,6 +403,11 @@ def test_data_errors_are_raised_before_sending() -> None:
             lambda h: h.geosearch("g", longitude=1, latitude=2, radius=1, sort=3),
             "sort must be a string",
         ),
+        (
+            lambda h: h.geosearch("g", longitude=1, latitude=2, radius=1, unit=1),
+            "unit must be a string",
+        ),
+        (lambda h: h.mset_json(["k", 1]), "not list"),
     ],
 )
 def test_wrong_argument_types_are_data_errors(
