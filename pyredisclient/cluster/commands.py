@@ -26,7 +26,7 @@ from typing import Any, Callable, ClassVar, Dict, List, Mapping, Tuple
 from .._core import key_slot
 from .._steps import Steps, run_any
 from ..commands.acl import ACLCommands
-from ..commands.args import list_or_args
+from ..commands.args import flatten, list_or_args
 from ..commands.base import CommandsBase
 from ..commands.callbacks import as_text, is_ok
 from ..commands.diagnostics import DiagnosticsCommands
@@ -202,10 +202,10 @@ class ClusterCommands:
     def mset_nonatomic(self, mapping: Mapping[Any, Any]) -> List[bool]:
         """MSET over any slots (one MSET per slot group, not atomic): one True per
         slot group, as redis-py (an error of any group is raised)."""
-        if not mapping:
+        pairs = flatten(mapping)
+        if not pairs:
             raise DataError("mset_nonatomic needs at least one key")
-        groups = len({self.keyslot(k) for k in mapping})
-        pairs = [x for item in mapping.items() for x in item]
+        groups = len({self.keyslot(k) for k in pairs[::2]})
         # The split MSET raises the first group's error, else answers OK: one per group.
         return self._run(("MSET", *pairs), lambda ok: [is_ok(ok)] * groups)
 

@@ -22,6 +22,7 @@ from ..client.pipeline import WATCH_LOST
 from ..client.pipeline import transaction_steps as standalone_transaction_steps
 from ..client.spellings import AsyncResetNames, ResetNames
 from ..commands import CoreCommands
+from ..commands.args import mapping_items
 from ..commands.base import with_response_callbacks
 from ..commands.callbacks import is_ok
 from ..commands.types import Callback
@@ -143,7 +144,7 @@ class ClusterPipeline(ResetNames, CoreCommands):
         """redis-py's: one MSET per slot group of ``mapping`` queued (each gives one
         True in :meth:`execute`); not atomic across the groups."""
         groups: Dict[int, List[Any]] = {}
-        for key, value in mapping.items():
+        for key, value in mapping_items(mapping):
             groups.setdefault(self._client.keyslot(key), []).extend((key, value))
         for pairs in groups.values():
             self._run(("MSET", *pairs), is_ok)
