@@ -549,13 +549,15 @@ pyrc_parse_replies(RedisClientObject *self, prc_conn_t *conn, Py_ssize_t n,
  * PRC_FRAMER_MAX_DEPTH deep), so it is built here instead, element by
  * element, as the object functions above build what hiredis reads.
  * `item`: the reply's index in a transaction's EXEC (for pyrc_raw_t), or
- * -1.  A new reference, or NULL with an exception set. */
+ * -1.  A new reference, or NULL with an exception set: ctx->failed when a
+ * conversion refused the bytes (a decode error), as attach() says it, so
+ * that a shared connection is kept as it is for the replies hiredis reads. */
 static PyObject *
 build_deep(parse_ctx *ctx, const char *buf, size_t len, size_t pos,
            Py_ssize_t item, size_t *end)
 {
     prc_reply_t r;
-    PyObject *list;
+    PyObject *list, *obj = NULL;
     char num[32];
     int64_t i;
     int decode = ctx->decode;
@@ -572,25 +574,29 @@ build_deep(parse_ctx *ctx, const char *buf, size_t len, size_t pos,
     switch (r.type) {
     case '+':
     case '-':
-        return string_object(ctx, r.type == '-', r.text, r.len, decode);
+        obj = string_object(ctx, r.type == '-', r.text, r.len, decode);
+        break;
     case '$':
         if (r.text == NULL) {
             Py_RETURN_NONE;
         }
-        return string_object(ctx, 0, r.text, r.len, decode);
+        obj = string_object(ctx, 0, r.text, r.len, decode);
+        break;
     case ':':
         if (r.len >= sizeof(num)) {
-            break;
+            goto bad_type; /* the framer never lets one through */
         }
         memcpy(num, r.text, r.len);
         num[r.len] = '\0';
-        return PyLong_FromString(num, NULL, 10);
+        obj = PyLong_FromString(num, NULL, 10);
+        break;
     case '*':
         if (r.n < 0) {
             Py_RETURN_NONE;
         }
         list = PyList_New((Py_ssize_t)r.n);
         if (list == NULL) {
+            ctx->failed = 1;
             return NULL;
         }
         pos = r.body;
@@ -607,8 +613,14 @@ build_deep(parse_ctx *ctx, const char *buf, size_t len, size_t pos,
         }
         return list;
     default:
-        break;
+        goto bad_type;
     }
+    if (obj == NULL) {
+        ctx->failed = 1;
+    }
+    return obj;
+
+bad_type:
     PyErr_Format(PYRC_EXC(ctx->client->state, PROTOCOL),
                  "invalid reply: unexpected type byte 0x%02x", r.type);
     return NULL;

@@ -171,6 +171,34 @@ def test_shapes_async_shared(redis_url: str) -> None:
     asyncio.run(main())
 
 
+def test_a_deep_reply_that_cannot_be_decoded(redis_url: str, make_client: Any) -> None:
+    # A decode error inside a reply built past hiredis 0.14's depth is the caller's
+    # UnicodeDecodeError, as it is for the replies hiredis reads; the asyncio shared
+    # connection is kept (its next reply starts right after), and both go on.
+    script = "return " + "{" * 10 + "ARGV[1]" + "}" * 10
+    client = make_client(redis_url, decode_responses=True)
+    with pytest.raises(UnicodeDecodeError):
+        client.execute_command("EVAL", script, 0, b"\xff\xfe")
+    assert client.execute_command("EVAL", script, 0, "ok") == _deep(10, "ok")
+
+    async def main() -> Any:
+        shared = AsyncRedisClient.from_url(redis_url, decode_responses=True)
+        try:
+            assert await shared.ping() is True  # the shared connection is up
+            bad, good = await asyncio.gather(
+                shared.execute_command("EVAL", script, 0, b"\xff"),
+                shared.execute_command("EVAL", script, 0, "fine"),
+                return_exceptions=True,
+            )
+            assert isinstance(bad, UnicodeDecodeError) and good == _deep(10, "fine")
+            assert await shared.incr("shape:deep") >= 1
+            return shared.pool_stats()["created"]
+        finally:
+            await shared.aclose()
+
+    assert asyncio.run(main()) == 1
+
+
 def test_deep_replies_on_a_connection_per_call(redis_url: str) -> None:
     async def main() -> None:
         client = AsyncRedisClient.from_url(redis_url, async_multiplex=False)
