@@ -140,6 +140,13 @@ def _methods(client: Any) -> List[str]:
     )
 
 
+def _drain(result: Any) -> None:
+    """A sync method's result; an iterator's first items read."""
+    if inspect.isgenerator(result) or hasattr(result, "__next__"):
+        for _ in zip(range(5), result):
+            pass
+
+
 def _walk(
     client: Any, call: Callable[[Any], Any], check: Callable[[int], None], seed: int
 ) -> Dict[str, int]:
@@ -188,18 +195,13 @@ def test_sync_client_methods_with_hostile_arguments(redis_server: RedisServer) -
     client = RedisClient(host="127.0.0.1", port=redis_server.port, socket_timeout=5)
     probe = RedisClient(host="127.0.0.1", port=redis_server.port)
 
-    def drain(result: Any) -> None:
-        if inspect.isgenerator(result) or hasattr(result, "__next__"):
-            for _ in zip(range(5), result):
-                pass
-
     def check(n: int) -> None:
         assert client.set("fz:check", f"v{n}") is True
         assert client.get("fz:check") == f"v{n}".encode()
         assert probe.ping() is True
 
     try:
-        _walk(client, drain, check, seed=1)
+        _walk(client, _drain, check, seed=1)
         assert client.circuit_breaker_state()["state"] == "closed"
     finally:
         client.close()
@@ -248,17 +250,12 @@ def test_cluster_client_methods_with_hostile_arguments(
     host, port = cluster.addresses[0]
     client = RedisClusterClient(host, port, socket_timeout=5)
 
-    def drain(result: Any) -> None:
-        if inspect.isgenerator(result) or hasattr(result, "__next__"):
-            for _ in zip(range(5), result):
-                pass
-
     def check(n: int) -> None:
         assert client.set("fz:check", f"v{n}") is True
         assert client.get("fz:check") == f"v{n}".encode()
 
     try:
-        _walk(client, drain, check, seed=4)
+        _walk(client, _drain, check, seed=4)
         moved = client.metrics()["cluster"]
         assert moved["moved"] == moved["ask"] == moved["tryagain"] == 0  # no slot moved
     finally:

@@ -1,5 +1,5 @@
 """Helpers for the tests of pyredisclient.testing and the pytest plugin: a raw RESP
-client (command) and process checks.
+client (command) and process checks; and a key a given cluster node serves.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Union
 
 import pyredisclient.testing as testing
+from pyredisclient import _core
 
 Address = Union[tuple[str, int], str]
 
@@ -63,3 +64,13 @@ def process_gone(pid: int, timeout: float = 5.0) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
+
+
+def key_in_slot_of(cluster: Any, node: Any, prefix: str = "k") -> tuple[str, int]:
+    """A key (and its slot) that ``node`` of ``cluster`` (RedisClusterServers) serves."""
+    for i in range(100_000):
+        key = f"{prefix}:{i}"
+        slot = _core.key_slot(key)
+        if cluster.node_for_slot(slot) is node:
+            return key, slot
+    raise AssertionError("no key found")

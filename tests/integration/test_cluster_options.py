@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 from fakeservers import FaultProxy
+from server_helpers import key_in_slot_of
 
 from pyredisclient import (
     AsyncRedisClusterClient,
@@ -21,7 +22,6 @@ from pyredisclient import (
     ConnectionError,
     RedisClusterClient,
     SlotNotCoveredError,
-    _core,
 )
 from pyredisclient.cluster import ClusterError
 from pyredisclient.cluster.options import ClusterOptions, take_cluster_options
@@ -31,16 +31,6 @@ from pyredisclient.integrations.testing import redis_server_available
 from pyredisclient.integrations.testing_topologies import RedisClusterServers
 
 pytestmark = pytest.mark.skipif(not redis_server_available(), reason="needs redis-server")
-
-
-def key_in_slot_of(cluster: RedisClusterServers, node: Any, prefix: str = "k") -> Tuple[str, int]:
-    """A key (and its slot) that ``node`` serves."""
-    for i in range(100_000):
-        key = f"{prefix}:{i}"
-        slot = _core.key_slot(key)
-        if cluster.node_for_slot(slot) is node:
-            return key, slot
-    raise AssertionError("no key found")
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ the connection retired).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Tuple
+from typing import Any, Callable
 
 import pytest
+from server_helpers import key_in_slot_of
 
 import pyredisclient
 from pyredisclient import (
@@ -28,21 +29,11 @@ from pyredisclient import (
     RedisClusterUnreachableError,
     ResponseError,
     TryAgainError,
-    _core,
 )
 from pyredisclient.integrations.testing import RedisServer, redis_server_available
 from pyredisclient.integrations.testing_topologies import RedisClusterServers
 
 pytestmark = pytest.mark.skipif(not redis_server_available(), reason="redis-server not on PATH")
-
-
-def _key_on(cluster: RedisClusterServers, node: Any, tag: str) -> Tuple[str, int]:
-    for i in range(10_000):
-        key = f"{tag}:{i}"
-        slot = _core.key_slot(key)
-        if cluster.node_for_slot(slot) is node:
-            return key, slot
-    raise AssertionError("no key found")
 
 
 def _raised(call: Callable[[], Any]) -> BaseException:
@@ -63,7 +54,7 @@ def _redis_py_name(call: Callable[[Any], Any], host: str, port: int) -> str:
 
 def test_moved_ask_and_tryagain_from_a_cluster_node(redis_cluster: RedisClusterServers) -> None:
     first, second = redis_cluster.primaries()[:2]
-    key, slot = _key_on(redis_cluster, second, "moved")
+    key, slot = key_in_slot_of(redis_cluster, second, "moved")
     with RedisClient(host=first.host, port=first.port, retry_attempts=0) as c:
         moved = _raised(lambda: c.get(key))
         assert type(moved) is MovedError
@@ -76,7 +67,7 @@ def test_moved_ask_and_tryagain_from_a_cluster_node(redis_cluster: RedisClusterS
 
         # A slot migrating away: a missing key is asked for on the importing node
         # (ASK), and a multi-key read with some keys missing is refused (TRYAGAIN).
-        here, slot = _key_on(redis_cluster, first, "asked")
+        here, slot = key_in_slot_of(redis_cluster, first, "asked")
         here = "{" + here + "}"  # the same slot as "asked:N", and one for both keys
         other = here + ":other"
         assert c.set(here, "present") is True
