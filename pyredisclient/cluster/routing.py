@@ -217,16 +217,14 @@ for _index, (_name, _doc) in enumerate(
 
 
 def redirect(exc: BaseException) -> Tuple[str, int, str] | None:
-    """("MOVED" or "ASK", slot, "host:port") of a redirection error, else None."""
+    """("MOVED" or "ASK", slot, "host:port") of a node's redirection error (its text
+    alone, not annotated by a pipeline), else None."""
     if not isinstance(exc, ResponseError):
         return None
-    text = str(exc)
-    if not (text.startswith("MOVED ") or text.startswith("ASK ")):
+    where = REDIRECT_TEXT.match(str(exc))
+    if where is None:
         return None
-    parts = text.split()
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return parts[0], int(parts[1]), parts[2]
+    return where.group(1), int(where.group(2)), where.group(3)
 
 
 def refused(exc: BaseException) -> bool:
