@@ -39,7 +39,7 @@ from ..client.base import core_client_kwargs
 from ..exceptions import DataError, RedisError, ResponseError
 from ..pubsub import PubSub, PubSubStats
 from ..pubsub.aio import AsyncPubSub, acquire_within
-from ..pubsub.base import SHARDS, ChannelT, Handler, client_options
+from ..pubsub.base import SHARDS, ChannelT, Handler, client_options, wait_seconds
 from .commands import ClusterNode, NodeName, node_name_of
 from .errors import SlotNotCoveredError
 from .routing import redirect
@@ -585,6 +585,7 @@ class ClusterPubSub(_Sharded, PubSub):
     def _read(
         self, ignore_subscribe_messages: bool, timeout: float | None, only: str | None
     ) -> Dict[str, Any] | None:
+        timeout = wait_seconds(timeout)
         if not self._reading.acquire(blocking=False):
             raise RuntimeError("another thread reads this subscription")
         try:
@@ -691,6 +692,7 @@ class AsyncClusterPubSub(_Sharded, AsyncPubSub):
     async def _read(
         self, ignore_subscribe_messages: bool, timeout: float | None, only: str | None
     ) -> Dict[str, Any] | None:
+        timeout = wait_seconds(timeout)
         lock = self._get_lock()
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Tuple, Type, U
 from .._core import WANT_READ as _WANT_READ
 from .._core import WANT_WRITE as _WANT_WRITE
 from ..config.compat import warn_aclose_alias
-from .base import CHANNELS, PATTERNS, SHARDS, ChannelT, Handler, PubSubBase
+from .base import CHANNELS, PATTERNS, SHARDS, ChannelT, Handler, PubSubBase, wait_seconds
 
 __all__ = ["AsyncPubSub"]
 
@@ -227,7 +227,8 @@ class AsyncPubSub(PubSubBase):
         only what has arrived), or None. Never raises because the server is
         unreachable. A message with a handler goes to it (awaited when a coroutine
         function), and None is returned."""
-        msg = await self._next(ignore_subscribe_messages or self.ignore_subscribe_messages, timeout)
+        seconds = wait_seconds(timeout)
+        msg = await self._next(ignore_subscribe_messages or self.ignore_subscribe_messages, seconds)
         return None if msg is None else await self._deliver(msg)
 
     async def get_sharded_message(

@@ -8,13 +8,21 @@ confinement of channel names, and the counters a client's ``metrics()`` reports.
 
 from __future__ import annotations
 
+import math
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Tuple, Union
 
 from .._core import Subscriber
 from ..exceptions import DataError, PubSubError
 
-__all__ = ["ChannelT", "Handler", "PubSubBase", "PubSubStats", "message_handler"]
+__all__ = [
+    "ChannelT",
+    "Handler",
+    "PubSubBase",
+    "PubSubStats",
+    "message_handler",
+    "wait_seconds",
+]
 
 #: A channel or pattern name: encoded like any command argument.
 ChannelT = Union[str, bytes, bytearray, memoryview, int, float]
@@ -25,6 +33,19 @@ Handler = Callable[[Dict[str, Any]], Any]
 CHANNELS = (0, "SUBSCRIBE", "UNSUBSCRIBE")
 PATTERNS = (1, "PSUBSCRIBE", "PUNSUBSCRIBE")
 SHARDS = (2, "SSUBSCRIBE", "SUNSUBSCRIBE")
+
+
+def wait_seconds(timeout: Any) -> float | None:
+    """A ``get_message`` timeout as the C subscriber takes it (asyncio waits in
+    Python, with the same rule): seconds from 0 to 1e9, or None for no limit."""
+    if timeout is None:
+        return None
+    math.isfinite(timeout)  # a str is a TypeError here, as in C (float() would parse it)
+    seconds = float(timeout)
+    if not 0 <= seconds <= 1e9:  # NaN included
+        raise ValueError("timeout must be a number of seconds from 0 to 1e9, or None")
+    return seconds
+
 
 _SET_OF_TYPE = {"message": 0, "smessage": 2, "pmessage": 1}
 _COUNTERS = ("messages", "connects", "disconnects", "reconnects", "health_checks")

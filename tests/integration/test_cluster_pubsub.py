@@ -606,3 +606,43 @@ def test_placing_a_subscription_never_waits_out_an_outage() -> None:
             assert time.monotonic() - started < 1.0
             assert ps.node == f"127.0.0.1:{port}" and ps.subscribed
             assert ps.get_message(timeout=0.2) is None
+
+
+BAD_TIMEOUTS = [(-1, ValueError), (float("nan"), ValueError), (2**70, ValueError),
+                (float("inf"), ValueError), ("1", TypeError)]  # fmt: skip
+
+
+def test_every_subscription_takes_a_timeout_by_one_rule(
+    redis_cluster: RedisClusterServers, redis_url: str
+) -> None:
+    """get_message's timeout: seconds from 0 to 1e9, or None; anything else raises at
+    once, on a server's subscription (checked in C) as on a cluster's, sync or asyncio
+    (checked in Python). Before, asyncio's and a cluster's waited forever on NaN or
+    2**70 and took -1 for 0."""
+    host, port = redis_cluster.addresses[0]
+    sync_clients = [pyredisclient.RedisClient.from_url(redis_url), RedisClusterClient(host, port)]
+    for c in sync_clients:
+        with c, c.pubsub() as ps:
+            ps.subscribe("tmo")
+            for bad, error in BAD_TIMEOUTS:
+                with pytest.raises(error):
+                    ps.get_message(timeout=bad)
+            assert ps.get_message(timeout=2)["type"] == "subscribe"  # type: ignore[index]
+
+    async def main() -> None:
+        url_client = pyredisclient.AsyncRedisClient.from_url(redis_url)
+        for c in [url_client, AsyncRedisClusterClient(host, port)]:
+            ps = c.pubsub()
+            await ps.subscribe("tmo")
+            for bad, error in BAD_TIMEOUTS:
+                t0 = time.monotonic()
+                with pytest.raises(error):
+                    await asyncio.wait_for(ps.get_message(timeout=bad), 5)
+                assert time.monotonic() - t0 < 1
+            msg = await ps.get_message(timeout=2)
+            assert msg is not None and msg["type"] == "subscribe"
+            await ps.aclose()
+            await c.aclose()
+
+    asyncio.run(main())
+
