@@ -143,10 +143,33 @@ lost_conn(prc_sub_t *s)
 }
 
 /*
+ * Close a connection on which the server has confirmed nothing (no
+ * outage running, no MONITOR): nobody can have missed a message on it, so
+ * this is no gap and no loss.  What the sets hold (the subscribe requests not
+ * yet confirmed) is sent on the next connection as on a first one, and its
+ * confirmations go to the caller.
+ */
+static void
+drop_unconfirmed(prc_sub_t *s)
+{
+    prc__conn_free(s->conn, 0);
+    s->conn = NULL;
+    s->resub_head = s->resub_n = 0;
+    s->expect_by = 0;
+    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
+    s->attempt = 0;
+    s->retry_at = 0;
+    s->state =
+        prc__sub_has_names(s) || s->later.len > 0 ? SUB_BACKOFF : SUB_IDLE;
+}
+
+/*
  * The move prc_sub_move asked for: a connection to the old address is
  * lost (the outage and its report start as for any loss, with "moved to"
  * as the reason unless one had started already), the config takes the new
- * address, and the next step connects there at once.
+ * address, and the next step connects there at once.  A connection the
+ * server confirmed nothing on (a cluster placing a subscription on its
+ * first SUBSCRIBE after a PING) is closed quietly instead: no gap.
  */
 static void
 apply_move(prc_sub_t *s)
@@ -154,7 +177,10 @@ apply_move(prc_sub_t *s)
     char why[PRC_ERRSTR_LEN];
 
     snprintf(why, sizeof(why), "moved to %s:%d", s->move_host, s->move_port);
-    if (s->conn != NULL) {
+    if (s->conn != NULL && s->down_since == 0 && !s->monitor &&
+        s->counts[0] == 0 && s->counts[1] == 0) {
+        drop_unconfirmed(s);
+    } else if (s->conn != NULL) {
         lost(s, why);
     }
     free(s->cfg.owned[0]); /* the host: owned[0] (prc__conn_cfg_init) */

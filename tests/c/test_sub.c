@@ -459,6 +459,50 @@ TEST_IMPL(sub_move)
     return TEST_OK;
 }
 
+/* A move of a connection on which the server confirmed nothing (a PING
+ * had opened it) is no gap: no outage and no reconnect report; the
+ * subscribe asked for after it goes to the new server, and its
+ * confirmation to the caller. */
+TEST_IMPL(sub_move_before_anything_confirmed)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv, *srv2;
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_stats_t st;
+    char t[256], line[128];
+
+    so.reply = SUBSCRIBED_A;
+    so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    START_SUB_FAKE(srv, &so);
+    START_SUB_FAKE(srv2, &so);
+    sub_opts(&o, srv);
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(prc_sub_ping(s, NULL, 0), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "pong ");
+
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", fakesrv_port(srv2)), 0);
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_EQ(t, "subscribe a 1");
+    ASSERT_EQ(fakesrv_log(srv2, 0, line, sizeof(line)), 0);
+    ASSERT_STR_EQ(line, "SUBSCRIBE a");
+    ASSERT_EQ(prc_sub_take_notice(s, t, sizeof(t)), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.05, t, sizeof(t)), PRC_SUB_NONE);
+    prc_sub_stats(s, &st);
+    ASSERT_EQ(st.connects, 2);
+    ASSERT_EQ(st.disconnects, 0);
+    ASSERT_EQ(st.reconnects, 0);
+
+    /* Confirmed there, a move is a gap again. */
+    ASSERT_EQ(prc_sub_move(s, "127.0.0.1", fakesrv_port(srv)), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 2.0, t, sizeof(t)),
+              PRC_SUB_RECONNECTED);
+    ASSERT_STR_CONTAINS(t, "moved to 127.0.0.1:");
+    return TEST_OK;
+}
+
 /* A move while backing off from a server that is gone connects to the new
  * one at once, not after the backoff; the gap keeps its first reason. */
 TEST_IMPL(sub_move_while_backing_off)

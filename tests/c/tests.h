@@ -207,6 +207,7 @@
     XX(sub_refused_backs_off)                                                 \
     XX(sub_reconnect_resubscribes)                                            \
     XX(sub_move)                                                              \
+    XX(sub_move_before_anything_confirmed)                                    \
     XX(sub_move_while_backing_off)                                            \
     XX(sub_resubscribe_refused)                                               \
     XX(sub_idle_health_checks)                                                \

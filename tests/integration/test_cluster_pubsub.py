@@ -646,3 +646,46 @@ def test_every_subscription_takes_a_timeout_by_one_rule(
 
     asyncio.run(main())
 
+
+def test_placing_a_pinged_subscription_is_no_gap(
+    redis_cluster: RedisClusterServers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A subscription's first SUBSCRIBE places its connection on the channel's node.
+    When a PING had opened it elsewhere, nothing was subscribed there, so the move
+    is quiet: the caller gets the SUBSCRIBE's confirmation (redis-py's first
+    message), not a 'reconnect' message, and no warning is logged."""
+    host, port = redis_cluster.addresses[0]
+    channel = next(
+        f"placed:{i}"
+        for i in range(1000)
+        if redis_cluster.node_for_slot(_core.key_slot(f"placed:{i}")).port != port
+    )
+
+    def check(messages: List[Any]) -> None:
+        assert [m["type"] for m in messages] == ["pong", "subscribe", "message"], messages
+        assert messages[1]["channel"] == channel.encode()
+
+    with RedisClusterClient(host, port) as c, c.pubsub() as ps:
+        ps.ping()
+        seen = [ps.get_message(timeout=2)]
+        ps.subscribe(channel)
+        seen.append(ps.get_message(timeout=2))
+        assert c.publish(channel, "m") == 1
+        seen.append(ps.get_message(timeout=2))
+        check(seen)
+        assert ps.node == f"{host}:{redis_cluster.node_for_slot(_core.key_slot(channel)).port}"
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClusterClient(host, port) as c:
+            ps = c.pubsub()
+            await ps.ping()
+            got = [await ps.get_message(timeout=2)]
+            await ps.subscribe(channel)
+            got.append(await ps.get_message(timeout=2))
+            assert await c.publish(channel, "m") == 1
+            got.append(await ps.get_message(timeout=2))
+            await ps.aclose()
+            return got
+
+    check(asyncio.run(main()))
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
