@@ -12,9 +12,13 @@ per client, on a server of its own). The calls that would stop or block the serv
 connections or change the client (SHUTDOWN, FLUSHALL, CLIENT KILL, blocking pops,
 close(), set_retry() ...) are left out.
 
+The same walk goes over the subscriptions' methods (sync, asyncio, cluster), which
+must still hear a message published after it.
+
 Found by it, and fixed: enable_tracing() taking a string, COMMAND DOCS unreadable on
 hiredis 0.14, execute_command() with no name under a response callback, mappings and
-option words of the wrong type.
+option words of the wrong type, asyncio and cluster subscriptions waiting forever on a
+NaN or huge get_message() timeout.
 """
 
 from __future__ import annotations
@@ -147,6 +151,33 @@ def _drain(result: Any) -> None:
             pass
 
 
+def _outcome(
+    name: str,
+    call: Callable[[Any], Any],
+    method: Any,
+    args: List[Any],
+    kwargs: Dict[str, Any],
+    unexpected: List[str],
+) -> str:
+    """``call(method(*args, **kwargs))``: "ok" or the name of what it raised, noting
+    the unexpected."""
+    try:
+        call(method(*args, **kwargs))
+        return "ok"
+    except ALLOWED as exc:
+        kind = type(exc).__name__
+        if isinstance(exc, (pyredisclient.ConnectionError, pyredisclient.ProtocolError)):
+            unexpected.append(f"{name}: {kind}: {exc}")
+        return kind
+    except RuntimeError as exc:
+        if "hostile value" not in str(exc):
+            unexpected.append(f"{name}: RuntimeError: {exc}")
+        return "RuntimeError"
+    except Exception as exc:  # an AttributeError, IndexError ... from inside
+        unexpected.append(f"{name}: {type(exc).__name__}: {exc}")
+        return type(exc).__name__
+
+
 def _walk(
     client: Any, call: Callable[[Any], Any], check: Callable[[int], None], seed: int
 ) -> Dict[str, int]:
@@ -162,26 +193,61 @@ def _walk(
         name = rng.choice(names)
         method = getattr(client, name)
         args, kwargs = _call_args(rng, atoms, method)
-        try:
-            call(method(*args, **kwargs))
-            kind = "ok"
-        except ALLOWED as exc:
-            kind = type(exc).__name__
-            if isinstance(exc, (pyredisclient.ConnectionError, pyredisclient.ProtocolError)):
-                unexpected.append(f"{name}: {kind}: {exc}")
-        except RuntimeError as exc:
-            kind = "RuntimeError"
-            if "hostile value" not in str(exc):
-                unexpected.append(f"{name}: RuntimeError: {exc}")
-        except Exception as exc:  # an AttributeError, IndexError ... from inside
-            kind = type(exc).__name__
-            unexpected.append(f"{name}: {kind}: {exc}")
+        kind = _outcome(name, call, method, args, kwargs, unexpected)
         seen[kind] = seen.get(kind, 0) + 1
         n += 1
         if n % 200 == 0:
             check(n)
     assert unexpected == [], unexpected[:10]
     assert seen.get("ok", 0) > 100 and seen.get("DataError", 0) > 100, seen
+    return seen
+
+
+PUBSUB_METHODS = (
+    "subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe ping "
+    "get_message get_sharded_message"
+).split()
+
+
+def _pubsub_walk(
+    ps: Any, value: Callable[[Any], Any], publish: Callable[[str], Any], seed: int
+) -> Dict[str, int]:
+    """The walk over a subscription's methods (``value`` gives a call's result,
+    awaited on asyncio). Every 50 calls it must still hear: a channel of its own is
+    subscribed, confirmed, published to and heard."""
+    rng = random.Random(seed)
+    atoms = _atoms()
+    seen: Dict[str, int] = {}
+    unexpected: List[str] = []
+
+    def next_message(want: str, channel: bytes) -> None:
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            msg = value(ps.get_message(timeout=0.2))
+            if msg is not None and msg["type"] == want and msg["channel"] == channel:
+                return
+        raise AssertionError(f"no {want} on {channel!r} after {seen}")
+
+    n = 0
+    deadline = time.monotonic() + SECONDS
+    while time.monotonic() < deadline:
+        name = rng.choice(PUBSUB_METHODS)
+        method = getattr(ps, name)
+        args, kwargs = _call_args(rng, atoms, method)
+        if name.startswith("get_"):  # never None: no limit
+            kwargs["timeout"] = rng.choice([0, 0.001, -1, float("nan"), "1", 2**70])
+        kind = _outcome(name, value, method, args, kwargs, unexpected)
+        seen[kind] = seen.get(kind, 0) + 1
+        n += 1
+        if n % 50 == 0:
+            channel = f"fz:ps:{n}"
+            value(ps.subscribe(channel))
+            next_message("subscribe", channel.encode())  # then a PUBLISH reaches it
+            publish(channel)
+            next_message("message", channel.encode())
+            value(ps.unsubscribe(channel))
+    assert unexpected == [], unexpected[:10]
+    assert seen.get("ok", 0) > 100 and seen.get("ValueError", 0) > 10, seen
     return seen
 
 
@@ -258,5 +324,33 @@ def test_cluster_client_methods_with_hostile_arguments(
         _walk(client, _drain, check, seed=4)
         moved = client.metrics()["cluster"]
         assert moved["moved"] == moved["ask"] == moved["tryagain"] == 0  # no slot moved
+        with client.pubsub() as ps:
+            _pubsub_walk(ps, lambda r: r, lambda ch: client.publish(ch, "m"), seed=7)
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("kind", ["sync", "asyncio"])
+def test_pubsub_methods_with_hostile_arguments(redis_server: RedisServer, kind: str) -> None:
+    publisher = RedisClient(host="127.0.0.1", port=redis_server.port)
+    if kind == "sync":
+        with RedisClient(host="127.0.0.1", port=redis_server.port) as c, c.pubsub() as ps:
+            _pubsub_walk(ps, lambda r: r, lambda ch: publisher.publish(ch, "m"), seed=5)
+        publisher.close()
+        return
+    loop = asyncio.new_event_loop()
+    client = AsyncRedisClient(host="127.0.0.1", port=redis_server.port)
+
+    def value(result: Any) -> Any:
+        if inspect.isawaitable(result):
+            return loop.run_until_complete(asyncio.wait_for(result, 10))
+        return result
+
+    try:
+        ps = client.pubsub()
+        _pubsub_walk(ps, value, lambda ch: publisher.publish(ch, "m"), seed=6)
+        value(ps.aclose())
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.close()
+        publisher.close()
