@@ -1,6 +1,7 @@
 """Libraries written for redis.asyncio, handed an AsyncRedisClient: fastapi-cache2,
-saq (an asyncio job queue), aiogram (a Telegram bot's conversation state) and
-Litestar's RedisStore, installed from PyPI by the test extras (scripts/setup.sh)."""
+saq (an asyncio job queue), aiogram (a Telegram bot's conversation state),
+Litestar's RedisStore, fastapi-users' RedisStrategy and starsessions' RedisStore,
+installed from PyPI by the test extras (scripts/setup.sh)."""
 
 from __future__ import annotations
 
@@ -205,3 +206,81 @@ def test_litestar_redis_store_on_the_async_client(redis_url: str) -> None:
         None,
         [],
     ]
+
+
+def test_fastapi_users_redis_strategy_on_the_async_client(redis_url: str) -> None:
+    """fastapi-users' RedisStrategy (its database-free login tokens) takes a
+    redis.asyncio client: a token written with its lifetime, read back to the
+    user, and destroyed at logout."""
+    pytest.importorskip("fastapi_users")
+    from fastapi_users.authentication import RedisStrategy
+
+    class User:
+        id = "u1"
+
+    class Users:  # the two methods of a UserManager the strategy calls
+        async def get(self, user_id: str) -> Any:
+            return User() if user_id == "u1" else None
+
+        def parse_id(self, value: Any) -> str:
+            return str(value)
+
+    async def main() -> List[Any]:
+        # decode_responses, as fastapi-users' documentation builds its client
+        async with pyredisclient.AsyncRedisClient.from_url(redis_url, decode_responses=True) as r:
+            strategy = RedisStrategy(r, lifetime_seconds=60, key_prefix="fu:")
+            token = await strategy.write_token(User())
+            ttl = await r.ttl(f"fu:{token}")
+            user = await strategy.read_token(token, Users())  # type: ignore[arg-type]
+            await strategy.destroy_token(token, User())
+            gone = await strategy.read_token(token, Users())  # type: ignore[arg-type]
+            return [ttl, user, gone, await r.exists(f"fu:{token}")]
+
+    ttl, user, gone, left = asyncio.run(main())
+    assert 50 < ttl <= 60 and user.id == "u1"
+    assert gone is None and left == 0
+
+
+def test_starsessions_redis_store_on_the_async_client(redis_url: str) -> None:
+    """starsessions' RedisStore (server-side sessions for Starlette and FastAPI)
+    takes a redis.asyncio client: a session written by one request is read by the
+    next through its cookie, with the store's TTL, and cleared."""
+    pytest.importorskip("starsessions")
+    httpx = pytest.importorskip("httpx")
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starsessions import SessionAutoloadMiddleware, SessionMiddleware
+    from starsessions.stores.redis import RedisStore
+
+    async def count(request: Any) -> Any:
+        request.session["n"] = request.session.get("n", 0) + 1
+        return JSONResponse({"n": request.session["n"]})
+
+    async def logout(request: Any) -> Any:
+        request.session.clear()
+        return JSONResponse({"n": 0})
+
+    async def main() -> List[Any]:
+        async with pyredisclient.AsyncRedisClient.from_url(redis_url) as r:
+            store = RedisStore(connection=r, prefix="ss:")
+            app = Starlette(
+                routes=[Route("/count", count), Route("/logout", logout)],
+                middleware=[
+                    Middleware(SessionMiddleware, store=store, lifetime=60),
+                    Middleware(SessionAutoloadMiddleware),
+                ],
+            )
+            transport = httpx.ASGITransport(app=app)
+            # https: the session cookie is a secure one
+            async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
+                seen = [(await http.get("/count")).json()["n"] for _ in range(3)]
+                keys = await r.keys("ss:*")
+                ttl = await r.ttl(keys[0])
+                await http.get("/logout")
+                return [seen, len(keys), ttl, await r.keys("ss:*")]
+
+    seen, stored, ttl, left = asyncio.run(main())
+    assert seen == [1, 2, 3] and stored == 1 and 50 < ttl <= 60
+    assert left == []
