@@ -188,6 +188,17 @@ def _nul(name: str) -> ConfigurationError:
     return ConfigurationError(f"{name} must not contain a NUL character ('\\0')", name)
 
 
+def _utf8(name: str, text: str) -> None:
+    # The binding hands strings to the core as UTF-8; the codec's own error would carry
+    # the whole text (a password too) in its ``object``.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigurationError(
+            f"{name} cannot be encoded as UTF-8 ({exc.reason})", name
+        ) from None
+
+
 def _check(name: str, value: Any) -> Any:
     """Check one field's type and range alone; return the value in its normal form."""
     rule = _RULES[name]
@@ -239,6 +250,7 @@ def _check(name: str, value: Any) -> Any:
             raise _bad(name, value)
         if "\0" in value.get_secret_value():
             raise _nul(name)
+        _utf8(name, value.get_secret_value())
         return value
     if kind == "categories":
         return _categories(name, value)
@@ -259,6 +271,7 @@ def _check(name: str, value: Any) -> Any:
         raise _bad(name, value)
     if "\0" in value:
         raise _nul(name)
+    _utf8(name, value)
     if name == "host" and len(value) > 2 and value[0] == "[" and value[-1] == "]":
         return value[1:-1]  # an IPv6 address written as in a URL
     return value

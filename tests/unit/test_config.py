@@ -110,6 +110,28 @@ def test_nul_characters_are_refused(kwargs: Dict[str, Any]) -> None:
     assert str(info.value) == f"{field} must not contain a NUL character ('\\0')"
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"host": "h\udcff"},
+        {"unix_socket_path": "/tmp/\ud800.sock"},
+        {"username": "\udcffu", "password": "pw"},
+        {"password": PW + "\udcff"},
+        {"password": Secret("\ud800" + PW)},
+    ],
+)
+def test_text_that_is_not_utf8_is_refused_without_echoing_it(kwargs: Dict[str, Any]) -> None:
+    """A lone surrogate: a ConfigurationError naming the field, not the codec's
+    UnicodeEncodeError from the binding, whose ``object`` is the whole text (a
+    password too)."""
+    field = next(iter(kwargs))
+    with pytest.raises(ConfigurationError) as info:
+        RedisConfig(**kwargs)
+    assert str(info.value) == f"{field} cannot be encoded as UTF-8 (surrogates not allowed)"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert PW not in repr(info.value.args)
+
+
 # -- defaults and derived values --------------------------------------------------------
 
 DEFAULTS: Dict[str, Any] = {
