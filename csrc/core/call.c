@@ -206,7 +206,10 @@ loading_reply(prc_conn_t *c, int nreplies)
     return 1;
 }
 
-/* Did the liveness PING get its PONG (and nothing else)? */
+/* Did the liveness PING get its answer (and nothing else): PONG, or an
+ * error reply, which proves the connection alive as well (a user whose ACL
+ * has no PING, a renamed PING, a server LOADING): the command that follows
+ * meets whatever the server has to say. */
 static int
 is_pong(const prc_conn_t *c)
 {
@@ -214,7 +217,8 @@ is_pong(const prc_conn_t *c)
 
     return c->state == PRC__CONN_READY &&
            prc_reply_at(c->rbuf, c->rlen, 0, &r) == 1 && r.end == c->rlen &&
-           r.type == '+' && r.len == 4 && memcmp(r.text, "PONG", 4) == 0;
+           (r.type == '-' ||
+            (r.type == '+' && r.len == 4 && memcmp(r.text, "PONG", 4) == 0));
 }
 
 /* Handle a failed attempt: 0 when a replay is scheduled, else the code. */

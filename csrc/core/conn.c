@@ -349,7 +349,8 @@ rt_answered(const prc_conn_t *c, const prc_reply_t *r)
 }
 
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
- * exactly +OK, and a last UNSUBSCRIBE (handshake_rt) as rt_answered says.
+ * exactly +OK, and a last UNSUBSCRIBE (handshake_rt) as rt_answered says, or
+ * NOPERM.
  * Anything else is an error reply, or a sign that the replies are not the
  * answers to our commands (a server or proxy that spoke first): the connection
  * is out of step.  The framer framed them all; prc_reply_at reads each. */
@@ -364,6 +365,15 @@ check_handshake(prc_conn_t *c)
         if (prc_reply_at(c->rbuf, c->rlen, pos, &r) != 1) {
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command");
+        }
+        if (r.type == '-' && i == c->want - 1 && c->cfg->handshake_rt &&
+            prc_error_reply_class(r.text, r.len, NULL) == PRC_EXC_NOPERM) {
+            /* A user without pub/sub: the server answered all the same.
+             * The SUBSCRIBE that follows gets the same refusal, and its
+             * reader the error, as redis-py's does (not a connection
+             * retried forever). */
+            pos = r.end;
+            continue;
         }
         if (r.type == '-') {
             return server_error(c, r.text, (int)r.len);

@@ -100,6 +100,8 @@ struct prc_sub_s {
     int64_t last_rx;       /* bytes last arrived (or the connect) */
     int64_t expect_by;     /* bytes must arrive by then; 0: none awaited */
     int64_t retry_at;      /* BACKOFF: connect again then */
+    int health_owed;       /* health PINGs sent on the connection and not
+                              answered yet */
     int64_t open_at;       /* OPEN: started then */
     int attempt;           /* backoff step */
     /* The outage: from the loss of a subscribed connection until the

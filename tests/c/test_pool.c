@@ -743,9 +743,40 @@ TEST_IMPL(pool_health_check)
     return TEST_OK;
 }
 
+/* An error answering the liveness PING (a user whose ACL has no PING)
+ * proves the connection alive: kept, and the command sent on it. */
+TEST_IMPL(pool_health_check_refused_ping)
+{
+    fakesrv_opts_t so = {.ping_reply =
+                             "-NOPERM this user has no permissions to run the "
+                             "'ping' command\r\n"};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    prc_pool_stats_t st;
+    int i;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    o.health_check_interval = 0;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
+        CHECK(pt_replies_are(&call, "+OK\r\n"));
+        prc_call_finish(p, &call, PRC_OK);
+        test_sleep_ms(1);
+    }
+    prc_pool_stats(p, &st);
+    ASSERT_EQ(st.health_checks, 2);
+    ASSERT_EQ(st.stale, 0);
+    ASSERT_EQ(st.created, 1);
+    return TEST_OK;
+}
+
 TEST_IMPL(pool_health_check_fails)
 {
-    fakesrv_opts_t so = {.ping_reply = "-LOADING Redis is loading\r\n"};
+    fakesrv_opts_t so = {.ping_reply = "+OK\r\n"}; /* not PING's answer */
     fakesrv_t *srv;
     prc_opts_t o;
     prc_pool_t *p;
@@ -759,8 +790,9 @@ TEST_IMPL(pool_health_check_fails)
     ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
     prc_call_finish(p, &call, PRC_OK);
     test_sleep_ms(1);
-    /* The PING is not answered +PONG: the connection is replaced before
-     * the command is sent, which is not a retry. */
+    /* The PING is answered neither +PONG nor an error: the connection is
+     * out of step, and replaced before the command is sent, which is not a
+     * retry. */
     ASSERT_EQ(pt_call(p, &call, SET_REQ, 1, 0, 1.0), 0);
     ASSERT_EQ(call.retries, 0);
     CHECK(pt_replies_are(&call, "+OK\r\n"));

@@ -587,6 +587,43 @@ TEST_IMPL(sub_idle_health_checks)
     return TEST_OK;
 }
 
+/* A user whose ACL has no PING: the refusal answers the health PING (the
+ * connection is alive), and is dropped like a pong; a caller's own PING
+ * refused while none is owed is the caller's. */
+TEST_IMPL(sub_health_ping_refused)
+{
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_sub_t *s;
+    prc_sub_stats_t st;
+    char t[256], why[PRC_ERRSTR_LEN];
+
+    so.reply = SUBSCRIBED_A;
+    so.ping_reply = "-NOPERM this user has no permissions to run the 'ping' "
+                    "command\r\n";
+    START_SUB_FAKE(srv, &so);
+    sub_opts(&o, srv);
+    o.health_check_interval = 0.05;
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.3, t, sizeof(t)), PRC_SUB_NONE);
+    prc_sub_stats(s, &st);
+    ASSERT_GE(st.health_checks, 2);
+    ASSERT_EQ(st.disconnects, 0);
+    ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 0);
+
+    o.health_check_interval = 0;
+    ASSERT_NOT_NULL(s = new_sub(&o));
+    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_EQ(prc_sub_ping(s, NULL, 0), 0);
+    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
+    ASSERT_STR_CONTAINS(t, "'ping' command");
+    return TEST_OK;
+}
+
 TEST_IMPL(sub_unanswered_ping_is_lost)
 {
     fakesrv_opts_t so = {0};
@@ -648,8 +685,7 @@ TEST_IMPL(sub_hung_server)
 TEST_IMPL(sub_connect_round_trip_first)
 {
     static const char *const refusals[][2] = {
-        {"-NOPERM no permissions to run the 'unsubscribe' command\r\n",
-         "NOPERM no permissions"},
+        {"-ERR unknown command 'UNSUBSCRIBE'\r\n", "unknown command"},
         {"+OK\r\n", "unexpected reply to UNSUBSCRIBE"},
         {"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:1\r\n",
          "unexpected reply to UNSUBSCRIBE"},
@@ -686,8 +722,8 @@ TEST_IMPL(sub_connect_round_trip_first)
     ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
     ASSERT_STR_EQ(line, "SUBSCRIBE a");
 
-    /* The round trip refused, or answered otherwise, fails the connect:
-     * nothing is subscribed on that connection. */
+    /* The round trip refused (but for NOPERM, below), or answered
+     * otherwise, fails the connect: nothing is subscribed on it. */
     for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
         fakesrv_opts_t bo = {0};
         bo.sub_setup_reply = refusals[i][0];
@@ -712,6 +748,30 @@ TEST_IMPL(sub_connect_round_trip_first)
         ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
                   PRC_SUB_MESSAGE);
         ASSERT_STR_EQ(t, "subscribe a 1");
+    }
+
+    /* A user whose ACL has no pub/sub: the round trip's NOPERM is an
+     * answer all the same, and the SUBSCRIBE's own refusal goes to the
+     * reader (not a connect retried forever, with nothing said). */
+    {
+        fakesrv_opts_t no = {0};
+        prc_sub_stats_t st;
+
+        no.sub_setup_reply =
+            "-NOPERM no permissions to run the 'unsubscribe' command\r\n";
+        no.reply = "-NOPERM no permissions to run the 'subscribe' command\r\n";
+        START_SUB_FAKE(srv, &no);
+        sub_opts(&o, srv);
+        ASSERT_NOT_NULL(s = new_sub(&o));
+        ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
+        ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)),
+                  PRC_SUB_MESSAGE);
+        ASSERT_STR_CONTAINS(t, "'subscribe' command");
+        ASSERT_EQ(fakesrv_log(srv, 0, line, sizeof(line)), 0);
+        ASSERT_STR_EQ(line, "SUBSCRIBE a");
+        ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 0);
+        prc_sub_stats(s, &st);
+        ASSERT_EQ(st.disconnects, 0);
     }
     return TEST_OK;
 }

@@ -125,6 +125,7 @@
     XX(pool_conn_events)                                                      \
     XX(pool_stray_bytes_replaced)                                             \
     XX(pool_health_check)                                                     \
+    XX(pool_health_check_refused_ping)                                        \
     XX(pool_health_check_fails)                                               \
     XX(pool_hooks)                                                            \
     XX(pool_eintr_resumes)                                                    \
@@ -211,6 +212,7 @@
     XX(sub_move_while_backing_off)                                            \
     XX(sub_resubscribe_refused)                                               \
     XX(sub_idle_health_checks)                                                \
+    XX(sub_health_ping_refused)                                               \
     XX(sub_unanswered_ping_is_lost)                                           \
     XX(sub_hung_server)                                                       \
     XX(sub_connect_round_trip_first)                                          \

@@ -251,3 +251,50 @@ def test_pubsub_with_a_password_subscribes_and_reconnects(password_server: Redis
             assert message is not None and message["data"] == b"hi"
         finally:
             pubsub.close()
+
+
+def test_a_least_privilege_user_without_ping_keeps_its_connections(
+    server: RedisServer, admin: RedisClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``+@read +@write`` grants no PING (a @connection command), yet the health
+    checks PING: a pooled connection idle past ``health_check_interval`` got NOPERM,
+    was taken for dead and replaced with a WARNING each time, and an idle
+    subscription's health PING raised NoPermissionError from ``get_message()``.
+    The refusal is an answer: the connection is alive, and kept."""
+    admin.execute_command(
+        "ACL", "SETUSER", "reader", "reset", "on", ">readerpw", "~app:*", "&app:*",
+        "+@read", "+@write", "+@pubsub",
+    )  # fmt: skip
+    options = {"username": "reader", "password": "readerpw", "health_check_interval": 0.05}
+    with RedisClient(port=server.port, **options) as c, c.pubsub() as ps:
+        with pytest.raises(NoPermissionError):
+            c.ping()
+        ps.subscribe("app:news")
+        assert ps.get_message(timeout=2)["type"] == "subscribe"  # type: ignore[index]
+        for i in range(4):
+            time.sleep(0.1)  # idle past the interval: a health PING before each use
+            assert c.set("app:k", i) is True
+            assert ps.get_message(timeout=0.1) is None
+        assert c.publish("app:news", "m") == 1
+        assert ps.get_message(timeout=2)["data"] == b"m"  # type: ignore[index]
+        stats = c.pool_stats()
+        assert stats["health_checks"] >= 3 and stats["stale"] == 0 and stats["created"] == 1
+        assert ps.stats()["health_checks"] >= 3 and ps.stats()["disconnects"] == 0
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def test_a_user_without_pubsub_gets_redis_pys_error(
+    server: RedisServer, admin: RedisClient
+) -> None:
+    """A subscriber's connect ends with an UNSUBSCRIBE round trip; for a user without
+    pub/sub it was refused and the connect retried forever, get_message() saying
+    nothing. Now the SUBSCRIBE's own NOPERM is raised, as redis-py raises it."""
+    admin.execute_command(
+        "ACL", "SETUSER", "kv", "reset", "on", ">kvpw", "~app:*", "+get", "+set"
+    )  # fmt: skip
+    with RedisClient(port=server.port, username="kv", password="kvpw") as c, c.pubsub() as ps:
+        ps.subscribe("app:news")
+        with pytest.raises(NoPermissionError, match="'subscribe' command"):
+            ps.get_message(timeout=2)
+        assert ps.get_message(timeout=0.2) is None
+        assert ps.stats()["disconnects"] == 0
