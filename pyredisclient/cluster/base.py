@@ -35,7 +35,7 @@ from ..commands.types import Callback
 from ..config import ConfigurationError, RedisConfig
 from ..config.retry import Retry, backoff_pause
 from ..config.url import parse_addresses
-from ..exceptions import ConnectionError, DataError, ResponseError
+from ..exceptions import ConnectionError, DataError, NoPermissionError, ResponseError
 from ..observability.metrics import collect, render_prometheus
 from ..resilience.retry import may_have_run as sent_maybe
 from .commands import (
@@ -632,19 +632,23 @@ class ClusterBase(ClientBase, ClusterNodes, ClusterCommands, CoreCommands):
         names = list(smap.nodes)
         replies = yield self._gather([(name, ("PING",)) for name in names])
         nodes = {}
+        refused = False
         for name, reply in zip(names, replies):
-            ok = not isinstance(reply, BaseException)
+            # A PING the user's ACL refuses: the node answered all the same.
+            answered = isinstance(reply, NoPermissionError)
+            refused = refused or answered
+            ok = answered or not isinstance(reply, BaseException)
             entry: Dict[str, Any] = {
                 "role": "primary" if name in smap.primaries else "replica",
                 "ok": ok,
             }
-            if not ok:
+            if isinstance(reply, BaseException):
                 entry["error"] = f"{type(reply).__name__}: {reply}"
             nodes[name] = entry
         up = sum(1 for e in nodes.values() if e["ok"])
         if up == 0:
             status = "unhealthy"
-        elif up < len(nodes) or smap.covered < SLOTS:
+        elif up < len(nodes) or smap.covered < SLOTS or refused:
             status = "degraded"
         else:
             status = "healthy"

@@ -22,7 +22,13 @@ from typing import Any, Callable, Dict, Iterable, Union
 from .._steps import Steps, run_async, run_sync
 from ..commands.keyprefix import KeyPrefixError
 from ..config import redact_url
-from ..exceptions import ConnectionError, ProtocolError, ResponseError, TimeoutError
+from ..exceptions import (
+    ConnectionError,
+    NoPermissionError,
+    ProtocolError,
+    ResponseError,
+    TimeoutError,
+)
 
 #: What the checks take: a client, or a function returning one, such as
 #: ``RedisClient.get_client``, called inside the check so that its failure (a bad
@@ -172,7 +178,12 @@ def _steps(client: Any, deep: bool) -> Steps[Dict[str, Any]]:
     started = time.perf_counter()
     reasons = []
     try:
-        pong = yield client.execute_command("PING")
+        try:
+            pong = yield client.execute_command("PING")
+        except NoPermissionError as exc:
+            # A user whose ACL has no PING (+@read +@write): the server answered.
+            pong = None
+            reasons.append(f"PING refused ({type(exc).__name__}: {redact(str(exc), secrets)})")
         latency_ms = (time.perf_counter() - started) * 1000.0
         try:
             info = yield client.info()
@@ -235,7 +246,7 @@ def health_check(client: ClientOrGetter, deep: bool = False) -> Dict[str, Any]:
     """Check *client* (a client, or a function returning one); never raises.
 
     Returns ``status`` "healthy"; "degraded" (memory above ``memory_warning_ratio``
-    of maxmemory, INFO refused, a failed deep check on a reachable server, or a
+    of maxmemory, PING or INFO refused by an ACL, a failed deep check on a reachable server, or a
     breaker not yet closed; ``reasons`` says which); or "unhealthy" (with ``error``
     and ``type``). Pool and circuit breaker state are included either way.
     ``deep=True`` also times a SET/GET/DEL round trip on a private key that

@@ -254,6 +254,30 @@ def test_health_check_and_metrics(
     assert not report["nodes"][f"{victim.host}:{victim.port}"]["ok"]
 
 
+def test_health_check_of_a_user_whose_acl_has_no_ping(
+    redis_cluster: RedisClusterServers, client: RedisClusterClient
+) -> None:
+    """Every node refusing PING (a +@read +@write user) answered all the same: the
+    report is "degraded" with each node ok, not "unhealthy"."""
+    rules = ["reset", "on", ">rw-pw", "~*", "+@read", "+@write", "+cluster|slots",
+             "+cluster|shards", "+cluster|nodes", "-ping"]  # fmt: skip
+    for node in redis_cluster.primaries():
+        client.execute_command(
+            "ACL", "SETUSER", "rw", *rules, target_nodes=f"{node.host}:{node.port}"
+        )
+    try:
+        host, port = redis_cluster.addresses[0]
+        with RedisClusterClient(host, port, username="rw", password="rw-pw") as rw:
+            assert rw.set("acl:k", 1) is True
+            report = rw.health_check()
+        assert report["status"] == "degraded", report
+        assert all(n["ok"] for n in report["nodes"].values()), report
+        assert all("NoPermissionError" in n["error"] for n in report["nodes"].values())
+    finally:
+        for node in redis_cluster.primaries():
+            client.execute_command("ACL", "DELUSER", "rw", target_nodes=f"{node.host}:{node.port}")
+
+
 def test_moved_patches_the_slot_and_follows(
     redis_cluster: RedisClusterServers, client: RedisClusterClient
 ) -> None:

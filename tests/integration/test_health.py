@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any, Callable, Dict
 
 import pytest
 from fakeservers import FakeServer, Peer, hang
@@ -156,6 +156,33 @@ def test_info_refused_by_an_acl_is_degraded_not_unhealthy(
     assert report["deep"]["ok"] is True
     assert any("INFO failed (NoPermissionError" in r for r in report["reasons"])
     assert "app-pw" not in repr(report)
+
+
+def test_ping_refused_by_an_acl_is_degraded_not_unhealthy(
+    server: RedisServer, make_client: Callable[..., pyredisclient.RedisClient]
+) -> None:
+    """A least-privilege user (+@read +@write) may not PING: the server answered,
+    and the user's own commands work, so a /health route must not take the app
+    out of rotation (it was "unhealthy", a 503)."""
+    admin = make_client(server.url)
+    admin.execute_command(
+        "ACL", "SETUSER", "rw", "reset", "on", ">rw-pw", "~*", "+@read", "+@write", "+info"
+    )  # fmt: skip
+    client = make_client(server.url, username="rw", password="rw-pw")
+    report = client.health_check(deep=True)
+    assert report["status"] == "degraded", report
+    assert report["ping"] is None and report["redis_version"]
+    assert report["deep"]["ok"] is True
+    assert any("PING refused (NoPermissionError" in r for r in report["reasons"]), report
+    assert "rw-pw" not in repr(report)
+
+    async def on_asyncio() -> Dict[str, Any]:
+        async with pyredisclient.AsyncRedisClient.from_url(
+            server.url, username="rw", password="rw-pw"
+        ) as aclient:
+            return await aclient.health_check()
+
+    assert asyncio.run(on_asyncio())["status"] == "degraded"
 
 
 def test_decoded_and_prefixed_clients(
