@@ -174,9 +174,13 @@ class SharedConnection:
         if self.dead:
             return
         self._unregister()
+        pending = len(self.mux)
         retry_reads = self.owner.retry_on_timeout or not isinstance(exc, TimeoutError)
         retried = self.mux.abort(exc, retry_sent_reads=retry_reads)
-        logger.warning(
+        # Closed while idle (a server's `timeout`, a proxy's idle limit): nothing lost,
+        # the next call opens it again; the pool's reconnect line still says it.
+        logger.log(
+            logging.WARNING if pending else logging.INFO,
             "shared connection failed (%s: %s); %d pending call(s) sent again",
             type(exc).__name__,
             exc,

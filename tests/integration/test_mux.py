@@ -754,3 +754,24 @@ def test_waits_with_a_stopped_replica_keep_connections_bounded(
     # Rounds of WAITs that share one: not 300 timeouts one after the other.
     assert out["took"] < 5.0, out
     print(f"100 writers x 3 WAITs: {out['took']:.2f} s, peak {out['peak']} connections")
+
+
+def test_an_idle_shared_connection_closed_by_the_server_is_no_failure(
+    run: Any, redis_server_factory: Callable[..., RedisServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server's ``timeout`` (a managed Redis's idle limit) closes the idle shared
+    connection: the next calls open it again, and with no call pending the loss is
+    an INFO line, not a WARNING of a failure."""
+    server = redis_server_factory(extra_args=["--timeout", "1"])
+
+    async def main() -> List[Any]:
+        async with AsyncRedisClient(port=server.port) as r:
+            assert await r.set("mux:idle", "v") is True
+            await asyncio.sleep(2.5)  # the server checks idle clients about every second
+            return [await r.get("mux:idle"), *await asyncio.gather(r.ping(), r.ping())]
+
+    caplog.set_level("INFO", logger="pyredisclient")
+    assert run(main()) == [b"v", True, True]
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("INFO", next(m for lv, m in lines if "shared connection failed" in m)) in lines
+    assert not [m for lv, m in lines if lv == "WARNING" and "shared connection" in m], lines
