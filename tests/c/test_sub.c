@@ -26,6 +26,8 @@
     "*3\r\n$" #n "\r\n" kind "\r\n$1\r\n" name "\r\n:1\r\n"
 #define SUBSCRIBED_A "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
 #define MESSAGE_A_HI "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n"
+#define PONG_EMPTY                                                            \
+    "*2\r\n$4\r\npong\r\n$0\r\n\r\n" /* PING without a message */
 #define HEALTH_PONG "*2\r\n$4\r\npong\r\n$26\r\npyredisclient-health-check\r\n"
 
 static void
@@ -147,7 +149,7 @@ TEST_IMPL(sub_messages)
     char t[256], line[128];
 
     so.reply = SUBSCRIBED_A;
-    so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    so.ping_reply = PONG_EMPTY;
     so.extra = MESSAGE_A_HI; /* pushed after every answer */
     START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
@@ -473,7 +475,7 @@ TEST_IMPL(sub_move_before_anything_confirmed)
     char t[256], line[128];
 
     so.reply = SUBSCRIBED_A;
-    so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    so.ping_reply = PONG_EMPTY;
     START_SUB_FAKE(srv, &so);
     START_SUB_FAKE(srv2, &so);
     sub_opts(&o, srv);
@@ -559,29 +561,43 @@ TEST_IMPL(sub_resubscribe_refused)
     return TEST_OK;
 }
 
-TEST_IMPL(sub_idle_health_checks)
+/* An idle subscriber's health PINGs, each answered `ping_reply`: none is
+ * seen by the reader, and the connection is kept. */
+static int
+idle_health_checks(const char *ping_reply, fakesrv_t **srv_out)
 {
     fakesrv_opts_t so = {0};
     fakesrv_t *srv;
     prc_opts_t o;
     prc_sub_t *s;
     prc_sub_stats_t st;
-    char t[256], line[128];
+    char t[256], why[PRC_ERRSTR_LEN];
 
     so.reply = SUBSCRIBED_A;
-    so.ping_reply = HEALTH_PONG;
+    so.ping_reply = ping_reply;
     START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     o.health_check_interval = 0.05;
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
-    /* Idle: PINGs go out, their pongs are dropped. */
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.3, t, sizeof(t)), PRC_SUB_NONE);
     prc_sub_stats(s, &st);
     ASSERT_GE(st.health_checks, 2);
     ASSERT_LE(st.health_checks, 8);
     ASSERT_EQ(st.disconnects, 0);
+    ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 0);
+    *srv_out = srv;
+    return TEST_OK;
+}
+
+TEST_IMPL(sub_idle_health_checks)
+{
+    fakesrv_t *srv;
+    char line[128];
+
+    /* Idle: PINGs go out, their pongs are dropped. */
+    CHECK(idle_health_checks(HEALTH_PONG, &srv));
     ASSERT_EQ(fakesrv_log(srv, 1, line, sizeof(line)), 0);
     ASSERT_STR_EQ(line, "PING pyredisclient-health-check");
     return TEST_OK;
@@ -592,29 +608,20 @@ TEST_IMPL(sub_idle_health_checks)
  * refused while none is owed is the caller's. */
 TEST_IMPL(sub_health_ping_refused)
 {
+    static const char refused[] =
+        "-NOPERM this user has no permissions to run the 'ping' command\r\n";
     fakesrv_opts_t so = {0};
     fakesrv_t *srv;
     prc_opts_t o;
     prc_sub_t *s;
-    prc_sub_stats_t st;
-    char t[256], why[PRC_ERRSTR_LEN];
+    char t[256];
+
+    CHECK(idle_health_checks(refused, &srv));
 
     so.reply = SUBSCRIBED_A;
-    so.ping_reply = "-NOPERM this user has no permissions to run the 'ping' "
-                    "command\r\n";
+    so.ping_reply = refused;
     START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
-    o.health_check_interval = 0.05;
-    ASSERT_NOT_NULL(s = new_sub(&o));
-    ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
-    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
-    ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 0.3, t, sizeof(t)), PRC_SUB_NONE);
-    prc_sub_stats(s, &st);
-    ASSERT_GE(st.health_checks, 2);
-    ASSERT_EQ(st.disconnects, 0);
-    ASSERT_EQ(prc_sub_take_notice(s, why, sizeof(why)), 0);
-
-    o.health_check_interval = 0;
     ASSERT_NOT_NULL(s = new_sub(&o));
     ASSERT_EQ(subscribe1(s, PRC_SUB_CHANNELS, "a"), 0);
     ASSERT_EQ(next_text(s, PRC_SUB_WAIT, 1.0, t, sizeof(t)), PRC_SUB_MESSAGE);
@@ -947,7 +954,7 @@ TEST_IMPL(sub_fork)
     int status = -1, i;
 
     so.reply = SUBSCRIBED_A;
-    so.ping_reply = "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
+    so.ping_reply = PONG_EMPTY;
     START_SUB_FAKE(srv, &so);
     sub_opts(&o, srv);
     ASSERT_NOT_NULL(s = new_sub(&o));

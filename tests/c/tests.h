@@ -125,7 +125,6 @@
     XX(pool_conn_events)                                                      \
     XX(pool_stray_bytes_replaced)                                             \
     XX(pool_health_check)                                                     \
-    XX(pool_health_check_refused_ping)                                        \
     XX(pool_health_check_fails)                                               \
     XX(pool_hooks)                                                            \
     XX(pool_eintr_resumes)                                                    \
