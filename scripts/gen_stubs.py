@@ -463,7 +463,10 @@ class StubBuilder:
                 "plain_command",
             ):
                 continue
-            if base not in KNOWN_DECORATORS and not dname.endswith(".setter"):
+            if dname.endswith(".setter"):
+                decorators.append(dec)  # the property's own name, in this class
+                continue
+            if base not in KNOWN_DECORATORS:
                 raise GenerationError(f"{qual}: decorator @{dname} is not supported")
             is_static = is_static or base == "staticmethod"
             decorators.append(self.imports.resolve(dec, src, renames))

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, NoReturn, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Mapping,
+    MutableMapping,
+    NoReturn,
+    Tuple,
+)
 
 from .._core import Client as CoreClient
 from ..commands.args import Encoder
-from ..commands.base import ResponseCallbacks, upper_name, with_response_callbacks
+from ..commands.base import CallbackSlot, ResponseCallbacks, with_response_callbacks
 from ..commands.keyprefix import KeyPrefixer, derive
 from ..commands.scripting import Script, ScriptTextT
 from ..commands.types import Callback
@@ -342,6 +351,7 @@ class ClientBase:
         callbacks = self.__dict__.get("_response_callbacks")
         if callbacks is not None:  # shared: the view follows its parent's callbacks
             view._run = with_response_callbacks(view._run, callbacks)  # type: ignore[method-assign]
+            view.__dict__["_callbacks_hooked"] = True
         if self._tracing is not None:
             # A view of a traced client is traced too (spans name the commands, never
             # the prefixed keys).
@@ -365,18 +375,43 @@ class ClientBase:
             raise DataError(
                 f"set_response_callback needs a callable, not {type(callback).__name__}"
             )
-        callbacks = self.__dict__.get("_response_callbacks")
-        if callbacks is None:
-            callbacks = self.__dict__["_response_callbacks"] = ResponseCallbacks()
-            self._run = with_response_callbacks(self._run, callbacks)  # type: ignore[method-assign]
-        callbacks[upper_name(command)] = callback
+        self.response_callbacks[command] = callback
 
     @property
-    def response_callbacks(self) -> Mapping[str, Callable[..., Any]]:
-        """The callbacks :meth:`set_response_callback` set, by upper-case command name
-        (read-only: set them with that method). redis-py's own conversions are not
-        listed: here they belong to the command methods."""
-        return MappingProxyType(self.__dict__.get("_response_callbacks") or {})
+    def response_callbacks(self) -> MutableMapping[str, Callable[..., Any]]:
+        """The callbacks :meth:`set_response_callback` set, by upper-case command name,
+        as redis-py's dict: ``r.response_callbacks["GET"] = f``, ``.pop("GET")``, or
+        a whole mapping assigned (``{}`` for none: ``execute_command`` replies raw,
+        as it does here anyway). Names go in any case; values must be callable.
+        redis-py's own conversions are not listed: here they belong to the command
+        methods."""
+        return self._callback_slot().table
+
+    @response_callbacks.setter
+    def response_callbacks(self, mapping: Mapping[Any, Callable[..., Any]]) -> None:
+        slot = self._callback_slot()
+        if isinstance(mapping, ResponseCallbacks):
+            table = mapping  # as redis-py binds the dict itself: a saved table put back
+        else:
+            table = ResponseCallbacks(on_first=self._hook_callbacks)
+            table.update(mapping)
+        self._hook_callbacks()  # a table put back may be filled later, by anyone
+        slot.table = table
+
+    def _callback_slot(self) -> CallbackSlot:
+        slot = self.__dict__.get("_response_callbacks")
+        if slot is None:
+            slot = CallbackSlot(ResponseCallbacks(on_first=self._hook_callbacks))
+            self.__dict__["_response_callbacks"] = slot
+        return slot
+
+    def _hook_callbacks(self) -> None:
+        """Route the commands through the callbacks' hook, once (the first callback
+        is set): until then a client whose table is only read costs nothing."""
+        if not self.__dict__.get("_callbacks_hooked"):
+            self.__dict__["_callbacks_hooked"] = True
+            slot = self.__dict__["_response_callbacks"]
+            self._run = with_response_callbacks(self._run, slot)  # type: ignore[method-assign]
 
     def register_script(self, script: ScriptTextT) -> Script:
         """A callable :class:`~pyredisclient.commands.scripting.Script` for ``script``

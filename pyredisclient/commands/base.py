@@ -7,9 +7,11 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Set, Tuple, TypeVar
 
 from .._core import CommandMethod, NeverDecode
+from ..exceptions import DataError
 from .types import Callback
 
 __all__ = [
+    "CallbackSlot",
     "CommandsBase",
     "NeverDecode",
     "ResponseCallbacks",
@@ -61,23 +63,78 @@ def upper_name(value: Any) -> str:
 
 
 class ResponseCallbacks(Dict[str, Callable[..., Any]]):
-    """``set_response_callback``'s table: upper-case command name (``"GET"``, or
-    ``"CONFIG GET"`` for a subcommand) -> callable. ``containers`` holds the commands
-    named with a subcommand, so that a call looks for the two-word name only for
-    those (a GET's key is never upper-cased to look up ``"GET K"``)."""
+    """``set_response_callback``'s table, which is also a client's
+    ``response_callbacks`` (redis-py's dict: ``r.response_callbacks["GET"] = f``,
+    ``.pop(...)``, or a whole new mapping assigned): upper-case command name
+    (``"GET"``, or ``"CONFIG GET"`` for a subcommand) -> callable. Every way in puts
+    the name in upper case and refuses what is not callable. ``containers`` holds the
+    commands named with a subcommand, so that a call looks for the two-word name only
+    for those (a GET's key is never upper-cased to look up ``"GET K"``).
+    ``on_first`` is called once, before the first entry goes in: the client installs
+    its hook then, so a table only read costs its client nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_first: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.containers: Set[str] = set()
+        self._on_first = on_first
 
-    def __setitem__(self, name: str, callback: Callable[..., Any]) -> None:
+    def __setitem__(self, name: Any, callback: Callable[..., Any]) -> None:
+        if not callable(callback):
+            raise DataError(f"a response callback must be callable, not {type(callback).__name__}")
+        name = upper_name(name)
+        if self._on_first is not None:
+            install, self._on_first = self._on_first, None
+            install()
         head, _, sub = name.partition(" ")
         if sub:
             self.containers.add(head)
         super().__setitem__(name, callback)
 
+    def __getitem__(self, name: Any) -> Callable[..., Any]:
+        return super().__getitem__(upper_name(name))
 
-def with_response_callbacks(run: Run, callbacks: ResponseCallbacks) -> Run:
+    def __delitem__(self, name: Any) -> None:
+        super().__delitem__(upper_name(name))
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(upper_name(name))
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        return super().get(upper_name(name), default)
+
+    def pop(self, name: Any, *default: Any) -> Any:
+        return super().pop(upper_name(name), *default)
+
+    def setdefault(self, name: Any, default: Any = None) -> Any:
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, callback in dict(*args, **kwargs).items():
+            self[name] = callback
+
+    def __ior__(self, other: Any) -> ResponseCallbacks:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+
+class CallbackSlot:
+    """A client's current :class:`ResponseCallbacks` table. The hooks of the client,
+    its views and its pipelines read it at each call, so that a table assigned
+    whole (redis-py's ``r.response_callbacks = saved``) takes over everywhere, and a
+    table put aside keeps its entries."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: ResponseCallbacks) -> None:
+        self.table = table
+
+    def __bool__(self) -> bool:
+        return bool(self.table)
+
+
+def with_response_callbacks(run: Run, slot: CallbackSlot) -> Run:
     """A host's ``_run`` hook that replies with ``callbacks[name](reply)`` instead of
     the command method's own conversion, for the commands ``callbacks`` names (the
     two-word name of a subcommand wins over its command's): redis-py's
@@ -86,16 +143,16 @@ def with_response_callbacks(run: Run, callbacks: ResponseCallbacks) -> Run:
     their hook, with no Python frame; this one costs a call through Python (130 ns
     a command on this VM; 400 ns when the command has a subcommand entry:
     benchmarks/README.md, "set_response_callback's hook")."""
-    containers = callbacks.containers
 
     def hook(args: Tuple[Any, ...], callback: Any = None) -> Any:
         if not args:  # the core refuses it, with the DataError every path gives
             return run(args, callback)
+        callbacks = slot.table
         head = args[0]
         head = head.upper() if type(head) is str else upper_name(head)
-        found = callbacks.get(head)
-        if head in containers and len(args) > 1:
-            found = callbacks.get(f"{head} {upper_name(args[1])}", found)
+        found = dict.get(callbacks, head)
+        if head in callbacks.containers and len(args) > 1:
+            found = dict.get(callbacks, f"{head} {upper_name(args[1])}", found)
         return run(args, callback if found is None else found)
 
     return hook

@@ -45,10 +45,10 @@ def test_callbacks_replace_the_conversion_as_redis_py(redis_url: str) -> None:
         assert r.config_get("maxmemory") == 2  # the two-word name wins over CONFIG
         assert r.config_resetstat() == "any CONFIG"
         assert set(r.response_callbacks) == {"GET", "HGETALL", "CONFIG GET", "CONFIG"}
-        with pytest.raises(TypeError):
-            r.response_callbacks["SET"] = _tagged  # type: ignore[index]
         with pytest.raises(DataError, match="callable"):
             r.set_response_callback("GET", 3)  # type: ignore[arg-type]
+        with pytest.raises(DataError, match="callable"):
+            r.response_callbacks["SET"] = "x"  # type: ignore[assignment]
         # Pipelines: queued, and between WATCH and MULTI.
         assert r.pipeline().get("k").hgetall("h").set("x", 1).execute() == [
             ("tagged", b"v"),
@@ -107,3 +107,35 @@ def test_cluster_clients(redis_cluster: RedisClusterServers) -> None:
             return await a.get("c4"), await pipe.execute()
 
     assert asyncio.run(main()) == (("tagged", b"4"), [("tagged", b"3")])
+
+
+def test_response_callbacks_is_redis_pys_dict(redis_url: str) -> None:
+    """redis-py's idioms on the table: an item set or popped, a whole mapping
+    assigned (``{}`` and back: fakeredis's raw_command), any case in, upper case
+    out; a client that only reads it keeps the C hook."""
+    redis = pytest.importorskip("redis")
+    ref = redis.Redis.from_url(redis_url)
+    with RedisClient.from_url(redis_url) as r:
+        r.set("k", "v")
+        saved = r.response_callbacks
+        assert dict(saved) == {} and r._run == r._core.run  # read only: no hook
+        for client in (r, ref):
+            client.response_callbacks["GET"] = _tagged
+            assert client.get("k") == ("tagged", b"v")
+            kept = client.response_callbacks
+            client.response_callbacks = {}  # raw replies: redis-py's raw_command
+            assert client.execute_command("GET", "k") == b"v"
+            client.response_callbacks = kept
+            assert client.get("k") == ("tagged", b"v")
+            assert client.response_callbacks.pop("GET") is _tagged
+            assert client.get("k") == b"v"
+        r.response_callbacks = {"get": _tagged, b"config get": len}
+        assert set(r.response_callbacks) == {"GET", "CONFIG GET"} and "Get" in r.response_callbacks
+        assert r.pipeline().get("k").execute() == [("tagged", b"v")]
+        assert r.config_get("maxmemory") == 2
+        r.response_callbacks.update(GET=lambda reply: reply * 2)
+        r.response_callbacks |= {"EXISTS": lambda n: -n}
+        assert r.get("k") == b"vv" and r.exists("k") == -1
+        with pytest.raises(DataError, match="callable"):
+            r.response_callbacks = {"GET": None}  # type: ignore[dict-item]
+    ref.close()
