@@ -361,6 +361,11 @@ class AsyncRedisClient(  # type: ignore[misc]
 
         return AsyncMonitor(self.pubsub(), confirm_timeout(self._config))
 
+    def client(self) -> AsyncRedisClient:
+        """redis.asyncio's ``client()``: a new client with this one's configuration
+        and a pool of its own (``async with r.client() as c:`` closes only it)."""
+        return AsyncRedisClient(config=self._config_for_client())
+
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:
         """A pipeline whose ``await execute()`` sends everything in one write."""
         return AsyncPipeline(self, transaction)

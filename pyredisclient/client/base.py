@@ -268,6 +268,15 @@ class ClientBase:
         _check_overrides(f"{cls.__name__}.from_url", overrides)
         return cls(config=RedisConfig.from_url(url, **overrides))
 
+    def _config_for_client(self) -> RedisConfig:
+        """The configuration ``client()`` builds a new client from."""
+        if self.__dict__.get("_sentinel") is not None:
+            raise DataError(
+                "client() of a client from from_sentinel() would not follow a failover: "
+                "call from_sentinel() again for another client"
+            )
+        return self._config
+
     @classmethod
     def from_pool(cls, connection_pool: Any) -> Self:
         """redis-py's ``from_pool``: a client built from a redis-py ConnectionPool's

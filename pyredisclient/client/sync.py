@@ -200,6 +200,12 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
 
         return Monitor(self.pubsub(), confirm_timeout(self._config))
 
+    def client(self) -> RedisClient:
+        """redis-py's ``client()``, "a client that uses a single connection": a new
+        client with this one's configuration and a pool of its own, whose sequential
+        calls reuse one connection (``with r.client() as c:`` closes only it)."""
+        return RedisClient(config=self._config_for_client())
+
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Queue commands and send them with one write; ``execute()`` reads all replies.
 

@@ -42,7 +42,7 @@ SECONDS = 2.0
 # the client; or run caller code (transaction(), register_script()).
 SKIP = frozenset(
     """acl_deluser acl_load acl_log_reset acl_save acl_setuser aclose auth bgrewriteaof
-    bgsave blmove blmpop blpop brpop brpoplpush bzmpop bzpopmax bzpopmin client_kill
+    bgsave blmove blmpop blpop brpop brpoplpush bzmpop bzpopmax bzpopmin client client_kill
     client_kill_filter client_no_evict client_no_touch client_pause client_reply
     client_setinfo client_setname client_tracking client_unpause close cluster
     config_resetstat config_rewrite config_set debug_object debug_segfault debug_sleep

@@ -194,3 +194,27 @@ def test_asyncio_script_on_a_pipeline_may_be_awaited(r: Any, redis_url: str) -> 
             assert await pipe.execute() == [True, 6, 8]
 
     run(main())
+
+
+def test_client_gives_a_client_of_its_own(redis_url: str) -> None:
+    """redis-py's ``r.client()`` ("a client that uses a single connection", as
+    fakeredis's and redis-py's suites take one): the same configuration, a pool of
+    its own, closed alone by its ``with``."""
+    import asyncio
+
+    with RedisClient.from_url(redis_url, decode_responses=True).with_prefix("one:") as r:
+        with r.client() as c:
+            assert c is not r and c.config == r.config
+            c.set("k", "v")
+            assert [c.get("k") for _ in range(3)] == ["v"] * 3
+            assert c.pool_stats()["created"] == 1
+        assert r.get("k") == "v"  # the view's prefix, on a client that is still open
+
+        async def on_asyncio() -> Any:
+            async with AsyncRedisClient.from_url(redis_url) as a:
+                async with a.client() as conn:
+                    await conn.rpush("one:l", "x")
+                    got = await conn.blpop("one:l", timeout=1)
+                return got, await a.ping()
+
+        assert asyncio.run(on_asyncio()) == ((b"one:l", b"x"), True)
