@@ -88,6 +88,21 @@ end_outage(prc_sub_t *s)
     s->resubscribing = 0;
 }
 
+/* Close the connection without sending anything, and forget what it owed
+ * and what the server had confirmed on it. */
+static void
+close_conn(prc_sub_t *s)
+{
+    prc__conn_free(s->conn, 0);
+    s->conn = NULL;
+    s->counts[0] = s->counts[1] = 0;
+    s->health_owed = 0;
+    s->resub_head = s->resub_n = 0;
+    s->resubscribing = 0;
+    s->expect_by = 0;
+    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
+}
+
 /*
  * The connection is gone (why: the reason, copied): close it without
  * sending anything, forget what it owed, and while anything is
@@ -99,15 +114,8 @@ lost(prc_sub_t *s, const char *why)
 {
     int64_t now = prc_now(), pause;
 
-    prc__conn_free(s->conn, 0);
-    s->conn = NULL;
+    close_conn(s);
     atomic_fetch_add(&s->st_disconnects, 1);
-    s->counts[0] = s->counts[1] = 0;
-    s->health_owed = 0;
-    s->resub_head = s->resub_n = 0;
-    s->resubscribing = 0;
-    s->expect_by = 0;
-    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
     if (!prc__sub_has_names(s)) {
         /* Nothing subscribed, nothing missed: connect again when asked. */
         s->active = 0;
@@ -145,34 +153,13 @@ lost_conn(prc_sub_t *s)
 }
 
 /*
- * Close a connection on which the server has confirmed nothing (no
- * outage running, no MONITOR): nobody can have missed a message on it, so
- * this is no gap and no loss.  What the sets hold (the subscribe requests not
- * yet confirmed) is sent on the next connection as on a first one, and its
- * confirmations go to the caller.
- */
-static void
-drop_unconfirmed(prc_sub_t *s)
-{
-    prc__conn_free(s->conn, 0);
-    s->conn = NULL;
-    s->health_owed = 0;
-    s->resub_head = s->resub_n = 0;
-    s->expect_by = 0;
-    prc_wbuf_shrink(&s->out, SUB_KEEP_OUT);
-    s->attempt = 0;
-    s->retry_at = 0;
-    s->state =
-        prc__sub_has_names(s) || s->later.len > 0 ? SUB_BACKOFF : SUB_IDLE;
-}
-
-/*
  * The move prc_sub_move asked for: a connection to the old address is
  * lost (the outage and its report start as for any loss, with "moved to"
  * as the reason unless one had started already), the config takes the new
  * address, and the next step connects there at once.  A connection the
- * server confirmed nothing on (a cluster placing a subscription on its
- * first SUBSCRIBE after a PING) is closed quietly instead: no gap.
+ * server confirmed nothing on (no outage running, no MONITOR: a cluster
+ * placing a subscription on its first SUBSCRIBE after a PING) is closed
+ * quietly instead.
  */
 static void
 apply_move(prc_sub_t *s)
@@ -182,7 +169,12 @@ apply_move(prc_sub_t *s)
     snprintf(why, sizeof(why), "moved to %s:%d", s->move_host, s->move_port);
     if (s->conn != NULL && s->down_since == 0 && !s->monitor &&
         s->counts[0] == 0 && s->counts[1] == 0) {
-        drop_unconfirmed(s);
+        /* Nobody can have missed a message on it: no gap, no loss.  The
+         * sets (requests not yet confirmed) go to the new address as on a
+         * first connect, their confirmations to the caller. */
+        close_conn(s);
+        s->state =
+            prc__sub_has_names(s) || s->later.len > 0 ? SUB_BACKOFF : SUB_IDLE;
     } else if (s->conn != NULL) {
         lost(s, why);
     }
