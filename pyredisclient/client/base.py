@@ -402,7 +402,7 @@ class ClientBase:
         if isinstance(mapping, ResponseCallbacks):
             table = mapping  # as redis-py binds the dict itself: a saved table put back
         else:
-            table = ResponseCallbacks(on_first=self._hook_callbacks)
+            table = ResponseCallbacks(on_set=self._hook_callbacks)
             table.update(mapping)
         self._hook_callbacks()  # a table put back may be filled later, by anyone
         slot.table = table
@@ -410,7 +410,7 @@ class ClientBase:
     def _callback_slot(self) -> CallbackSlot:
         slot = self.__dict__.get("_response_callbacks")
         if slot is None:
-            slot = CallbackSlot(ResponseCallbacks(on_first=self._hook_callbacks))
+            slot = CallbackSlot(ResponseCallbacks(on_set=self._hook_callbacks))
             self.__dict__["_response_callbacks"] = slot
         return slot
 

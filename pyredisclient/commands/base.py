@@ -70,21 +70,22 @@ class ResponseCallbacks(Dict[str, Callable[..., Any]]):
     the name in upper case and refuses what is not callable. ``containers`` holds the
     commands named with a subcommand, so that a call looks for the two-word name only
     for those (a GET's key is never upper-cased to look up ``"GET K"``).
-    ``on_first`` is called once, before the first entry goes in: the client installs
-    its hook then, so a table only read costs its client nothing."""
+    ``on_set`` is called before each entry goes in: the client installs its hook the
+    first time, so a table only read costs its client nothing."""
 
-    def __init__(self, on_first: Callable[[], None] | None = None) -> None:
+    __slots__ = ("_on_set", "containers")  # read at every call: no instance dict
+
+    def __init__(self, on_set: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.containers: Set[str] = set()
-        self._on_first = on_first
+        self._on_set = on_set
 
     def __setitem__(self, name: Any, callback: Callable[..., Any]) -> None:
         if not callable(callback):
             raise DataError(f"a response callback must be callable, not {type(callback).__name__}")
         name = upper_name(name)
-        if self._on_first is not None:
-            install, self._on_first = self._on_first, None
-            install()
+        if self._on_set is not None:
+            self._on_set()
         head, _, sub = name.partition(" ")
         if sub:
             self.containers.add(head)
@@ -144,15 +145,18 @@ def with_response_callbacks(run: Run, slot: CallbackSlot) -> Run:
     a command on this VM; 400 ns when the command has a subcommand entry:
     benchmarks/README.md, "set_response_callback's hook")."""
 
+    get = dict.get  # the table's keys are upper-case already: no upper_name again
+
     def hook(args: Tuple[Any, ...], callback: Any = None) -> Any:
         if not args:  # the core refuses it, with the DataError every path gives
             return run(args, callback)
         callbacks = slot.table
         head = args[0]
         head = head.upper() if type(head) is str else upper_name(head)
-        found = dict.get(callbacks, head)
-        if head in callbacks.containers and len(args) > 1:
-            found = dict.get(callbacks, f"{head} {upper_name(args[1])}", found)
+        found = get(callbacks, head)
+        containers = callbacks.containers
+        if containers and head in containers and len(args) > 1:
+            found = get(callbacks, f"{head} {upper_name(args[1])}", found)
         return run(args, callback if found is None else found)
 
     return hook
