@@ -382,12 +382,28 @@ static PyMethodDef AsyncCall_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+AsyncCall_get_sent(AsyncCallObject *ac, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(prc_call_sent(&ac->call));
+}
+
+static PyGetSetDef AsyncCall_getset[] = {
+    {"sent", (getter)AsyncCall_get_sent, NULL,
+     "Whether the request was handed to the kernel whole (or the call\n"
+     "ended): writes on other connections after this go after it.",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyType_Slot AsyncCall_slots[] = {
     {Py_tp_doc, (void *)"One call driven by an event loop."},
     {Py_tp_dealloc, AsyncCall_dealloc},
     {Py_tp_traverse, AsyncCall_traverse},
     {Py_tp_clear, AsyncCall_clear},
     {Py_tp_methods, AsyncCall_methods},
+    {Py_tp_getset, AsyncCall_getset},
     {0, NULL},
 };
 

@@ -650,6 +650,35 @@ Client_pinned(RedisClientObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(
+    Client_round_trip_opens_doc,
+    "round_trip_opens($self, /)\n--\n\n"
+    "Every connection opened from now on has one round trip before its\n"
+    "first command, so that the server has taken it in (prc.h:\n"
+    "prc_pool_round_trip_opens).  Before the first connection only:\n"
+    "RuntimeError after it.  Idempotent.");
+
+static PyObject *
+Client_round_trip_opens(RedisClientObject *self, PyObject *unused)
+{
+    int rc;
+
+    (void)unused;
+    if (pyrc_check_open(self) < 0) {
+        return NULL;
+    }
+    rc = prc_pool_round_trip_opens(self->pool);
+    if (rc == PRC_ENOMEM) {
+        return PyErr_NoMemory();
+    }
+    if (rc != 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the client has opened connections already");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(
     Client_close_doc,
     "close($self, /)\n--\n\n"
     "Close idle connections, wake callers blocked on this client and\n"
@@ -707,6 +736,8 @@ static PyMethodDef Client_methods[] = {
     {"set_retry", (PyCFunction)pyrc_client_set_retry, METH_VARARGS,
      pyrc_client_set_retry_doc},
     {"pinned", (PyCFunction)Client_pinned, METH_NOARGS, Client_pinned_doc},
+    {"round_trip_opens", (PyCFunction)Client_round_trip_opens, METH_NOARGS,
+     Client_round_trip_opens_doc},
     {"start", (PyCFunction)Client_start, METH_O, Client_start_doc},
     {"shareable", (PyCFunction)pyrc_shareable, METH_O,
      "shareable($self, args, /)\n--\n\n"

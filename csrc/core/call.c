@@ -691,6 +691,13 @@ prc_call_conn(const prc_call_t *call)
 }
 
 int
+prc_call_sent(const prc_call_t *call)
+{
+    return ST(call)->phase == PH_DONE ||
+           (ST(call)->phase == PH_IO && ST(call)->written == call->reqlen);
+}
+
+int
 prc_call_framed(const prc_call_t *call, size_t *len)
 {
     const prc_conn_t *c = ST(call)->conn;

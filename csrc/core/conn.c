@@ -350,7 +350,7 @@ rt_answered(const prc_conn_t *c, const prc_reply_t *r)
 
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
  * exactly +OK, and a last UNSUBSCRIBE (handshake_rt) as rt_answered says, or
- * NOPERM.
+ * NOPERM; a last PING +PONG or any error.
  * Anything else is an error reply, or a sign that the replies are not the
  * answers to our commands (a server or proxy that spoke first): the connection
  * is out of step.  The framer framed them all; prc_reply_at reads each. */
@@ -366,19 +366,28 @@ check_handshake(prc_conn_t *c)
             return prc__conn_error(c, PRC_EPROTO, 0,
                                    "unexpected reply to a setup command");
         }
-        if (r.type == '-' && i == c->want - 1 && c->cfg->handshake_rt &&
-            prc_error_reply_class(r.text, r.len, NULL) == PRC_EXC_NOPERM) {
-            /* A user without pub/sub: the server answered all the same.
-             * The SUBSCRIBE that follows gets the same refusal, and its
-             * reader the error, as redis-py's does (not a connection
-             * retried forever). */
+        if (r.type == '-' && i == c->want - 1 &&
+            (c->cfg->handshake_rt == PRC__RT_PING ||
+             (c->cfg->handshake_rt == PRC__RT_UNSUBSCRIBE &&
+              prc_error_reply_class(r.text, r.len, NULL) == PRC_EXC_NOPERM))) {
+            /* The server answered all the same: a user without pub/sub
+             * (the SUBSCRIBE that follows gets the same refusal, and its
+             * reader the error, as redis-py's does, not a connection
+             * retried forever); a PING refused for any reason (the
+             * command after it meets the same state and reports it). */
             pos = r.end;
             continue;
         }
         if (r.type == '-') {
             return server_error(c, r.text, (int)r.len);
         }
-        if (i == c->want - 1 && c->cfg->handshake_rt) {
+        if (i == c->want - 1 && c->cfg->handshake_rt == PRC__RT_PING) {
+            if (r.type != '+' || r.len != 4 || memcmp(r.text, "PONG", 4)) {
+                return prc__conn_error(c, PRC_EPROTO, 0,
+                                       "unexpected reply to PING: "
+                                       "connection out of step");
+            }
+        } else if (i == c->want - 1 && c->cfg->handshake_rt) {
             if (!rt_answered(c, &r)) {
                 return prc__conn_error(c, PRC_EPROTO, 0,
                                        "unexpected reply to UNSUBSCRIBE: "

@@ -125,14 +125,17 @@ prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
     return 0;
 }
 
-/* prc__conn_cfg_round_trip's command (conn.c's rt_answered reads the reply).
- */
-static const char rt_command[] = "*1\r\n$11\r\nUNSUBSCRIBE\r\n";
+/* prc__conn_cfg_round_trip's commands, by kind (conn.c's check_handshake
+ * reads the reply). */
+static const char rt_unsubscribe[] = "*1\r\n$11\r\nUNSUBSCRIBE\r\n";
+static const char rt_ping[] = "*1\r\n$4\r\nPING\r\n";
 
 int
-prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg)
+prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg, int kind)
 {
-    size_t n = sizeof(rt_command) - 1;
+    const char *cmd = kind == PRC__RT_PING ? rt_ping : rt_unsubscribe;
+    size_t n = kind == PRC__RT_PING ? sizeof(rt_ping) - 1
+                                    : sizeof(rt_unsubscribe) - 1;
     char *hs = malloc(cfg->handshake_len + n);
 
     if (hs == NULL) {
@@ -143,12 +146,12 @@ prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg)
         memcpy(hs, cfg->handshake, cfg->handshake_len);
         memset(cfg->handshake, 0, cfg->handshake_len);
     }
-    memcpy(hs + cfg->handshake_len, rt_command, n);
+    memcpy(hs + cfg->handshake_len, cmd, n);
     free(cfg->handshake);
     cfg->handshake = hs;
     cfg->handshake_len += n;
     cfg->handshake_n++;
-    cfg->handshake_rt = 1;
+    cfg->handshake_rt = kind;
     return 0;
 }
 

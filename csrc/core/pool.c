@@ -159,6 +159,21 @@ prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf, size_t errlen)
     return p;
 }
 
+int
+prc_pool_round_trip_opens(prc_pool_t *p)
+{
+    int rc = PRC_EINVAL;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->cfg.handshake_rt) {
+        rc = 0;
+    } else if (atomic_load(&p->st_created) == 0 && p->nopen == 0) {
+        rc = prc__conn_cfg_round_trip(&p->cfg, PRC__RT_PING);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
 /* ---- connections in the pool ---------------------------------------- */
 
 /* Link a new connection into the pool's list; caller holds mu. */

@@ -627,6 +627,18 @@ int prc_pool_set_retry(prc_pool_t *p, int attempts, double base, double cap);
 /* The retry policy now (opts' values until prc_pool_set_retry). */
 void prc_pool_get_retry(prc_pool_t *p, int *attempts, double *base,
                         double *cap);
+/*
+ * Give every connection the pool opens from now on a round trip before its
+ * first command (prc_int.h: prc__conn_cfg_round_trip), so that the server
+ * has taken the connection in before that command is written.  An event
+ * loop asks for it when it orders a dedicated call's write before the
+ * writes of its shared connections (AsyncCall.sent): a command written on
+ * a connection the server has not accepted yet may be read after one sent
+ * later on an open connection.  Idempotent; only before the pool opened
+ * its first connection (0, or PRC_EINVAL after; PRC_ENOMEM).
+ */
+int prc_pool_round_trip_opens(prc_pool_t *p);
+
 /* Free the pool; all connections must have been released.  NULL ok. */
 void prc_pool_free(prc_pool_t *p);
 
@@ -777,6 +789,10 @@ void prc_call_finish(prc_pool_t *p, prc_call_t *call, int outcome);
  * checkout and after prc_call_finish released it.  Borrowed.
  */
 prc_conn_t *prc_call_conn(const prc_call_t *call);
+/* Has the current attempt's request been handed to the kernel whole (or
+ * has the call ended, so that nothing more of it will be)?  An event loop
+ * orders its other connections' writes after a call's with it. */
+int prc_call_sent(const prc_call_t *call);
 /* The replies the current attempt has framed so far: their count, with
  * *len the bytes they take at the start of prc_conn_replies (0 and 0
  * before the request is under way). */

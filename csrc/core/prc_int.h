@@ -56,7 +56,7 @@ typedef struct prc_conn_cfg_s {
     char *handshake;
     size_t handshake_len;
     int handshake_n;  /* commands in it */
-    int handshake_rt; /* it ends with prc__conn_cfg_round_trip's */
+    int handshake_rt; /* PRC__RT_*: prc__conn_cfg_round_trip's last */
     /* get set: each connection asks it for the AUTH it sends before the
      * handshake above (which then holds no AUTH); ud borrowed. */
     prc_creds_provider_t creds;
@@ -91,20 +91,32 @@ int prc__conn_cfg_init(prc_conn_cfg_t *cfg, const prc_opts_t *o, char *errbuf,
 /* Free what prc__conn_cfg_init made, wiping secrets.  Every connection
  * made from cfg must be gone. */
 void prc__conn_cfg_free(prc_conn_cfg_t *cfg);
+/* prc__conn_cfg_round_trip's kinds (prc_conn_cfg_t.handshake_rt). */
+enum { PRC__RT_NONE = 0, PRC__RT_UNSUBSCRIBE = 1, PRC__RT_PING = 2 };
+
 /*
- * End cfg's handshake with an UNSUBSCRIBE of nothing, so that every
- * connection made from it has had one round trip, and the server has
- * taken it in, before it is ready; its one reply (unsubscribe, nil, 0) is
- * checked like the +OKs.  A subscriber asks for it: a SUBSCRIBE written
- * on a connection the server has not yet accepted may be read after a
- * PUBLISH another connection sends later, which then finds no
- * subscriber.  UNSUBSCRIBE rather than PING: a pub/sub ACL allows it,
- * sentinels know it, and a server loading its data or a stale replica
- * answers it (PING gets LOADING or MASTERDOWN there, SUBSCRIBE does not;
+ * End cfg's handshake with one more command, so that every connection made
+ * from it has had one round trip, and the server has taken it in, before
+ * it is ready: a command written on a connection the server has not yet
+ * accepted may be read after one another connection sends later.
+ *
+ * PRC__RT_UNSUBSCRIBE, for a subscriber (a SUBSCRIBE read after a PUBLISH
+ * sent later finds no subscriber): an UNSUBSCRIBE of nothing, whose one
+ * reply (unsubscribe, nil, 0) is checked like the +OKs, NOPERM accepted.
+ * UNSUBSCRIBE rather than PING: a pub/sub ACL allows it, sentinels know it,
+ * and a server loading its data or a stale replica answers it (PING gets
+ * LOADING or MASTERDOWN there, SUBSCRIBE does not;
  * tests/faults/test_pubsub_faults.py subscribes on both kinds of server).
+ *
+ * PRC__RT_PING, for a pool whose calls an event loop orders
+ * (prc_pool_round_trip_opens): a PING, answered +PONG or any error reply
+ * (NOPERM, LOADING, NOAUTH ...: an answer all the same; the command after
+ * it meets the same state and reports it).  PING rather than UNSUBSCRIBE:
+ * proxies that know no pub/sub (Envoy's, twemproxy) know PING.
+ *
  * 0, or PRC_ENOMEM (cfg unchanged).
  */
-int prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg);
+int prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg, int kind);
 
 enum {
     PRC__CONN_NEW = 0,

@@ -41,7 +41,8 @@ prc_sub_new(const prc_opts_t *o, int *err, char *errbuf, size_t errlen)
         return NULL;
     }
     *err = prc__conn_cfg_init(&s->cfg, o, errbuf, errlen);
-    if (*err == 0 && prc__conn_cfg_round_trip(&s->cfg) != 0) {
+    if (*err == 0 &&
+        prc__conn_cfg_round_trip(&s->cfg, PRC__RT_UNSUBSCRIBE) != 0) {
         /* A round trip before the first SUBSCRIBE: see prc_int.h. */
         prc__conn_cfg_free(&s->cfg);
         snprintf(errbuf, errlen, "out of memory creating a subscriber");

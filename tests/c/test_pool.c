@@ -1193,6 +1193,99 @@ TEST_IMPL(pool_step_driver)
     return TEST_OK;
 }
 
+/* prc_pool_round_trip_opens: a new connection's PING round trip comes
+ * before the first command, and prc_call_sent says when the command
+ * itself is written (not during the round trip). */
+TEST_IMPL(pool_round_trip_opens)
+{
+    fakesrv_opts_t so = {.delay_ms = 20};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    char line[64];
+    int rc, sent_waits = 0;
+
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_EQ(prc_pool_round_trip_opens(p), 0);
+    ASSERT_EQ(prc_pool_round_trip_opens(p), 0); /* idempotent */
+    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, 0,
+                  prc_deadline_after(1.0));
+    ASSERT_EQ(prc_call_sent(&call), 0);
+    while ((rc = prc_pool_step(p, &call)) > 0) {
+        ASSERT_NE(rc == PRC_WANT_READ || rc == PRC_WANT_WRITE, 0);
+        if (prc_call_sent(&call)) {
+            /* The GET went out after the PING's answer (delayed 20 ms)
+             * came back; its own answer is awaited. */
+            sent_waits++;
+        } else {
+            /* Connecting, or the round trip: the GET is not out. */
+            ASSERT_LE(fakesrv_commands(srv), 1);
+        }
+        ASSERT_NE(step_wait(&call, rc), 0);
+    }
+    ASSERT_EQ(rc, 0);
+    ASSERT_NE(prc_call_sent(&call), 0);
+    ASSERT_EQ(sent_waits, 1);
+    CHECK(pt_replies_are(&call, "+OK\r\n"));
+    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(fakesrv_commands(srv), 2);
+    fakesrv_log(srv, 0, line, sizeof(line));
+    ASSERT_STR_EQ(line, "PING");
+    fakesrv_log(srv, 1, line, sizeof(line));
+    ASSERT_STR_EQ(line, "GET k");
+    /* A reused connection has no round trip; too late to ask now. */
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 1.0), 0);
+    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(fakesrv_commands(srv), 3);
+    ASSERT_EQ(prc_pool_round_trip_opens(p), 0); /* already on */
+    ASSERT_NOT_NULL(p = pt_pool(&o));           /* a second pool, without it */
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 1.0), 0);
+    prc_call_finish(p, &call, PRC_OK);
+    ASSERT_EQ(fakesrv_commands(srv), 4); /* no PING */
+    ASSERT_CODE(prc_pool_round_trip_opens(p), PRC_EINVAL);
+    return TEST_OK;
+}
+
+/* The round trip's PING answered with an error is an answer (a user
+ * without @connection, a loading server): the command goes on.  Anything
+ * else is a connection out of step. */
+TEST_IMPL(pool_round_trip_answers)
+{
+    static const char *const errors[] = {
+        "-NOPERM User u has no permissions to run the 'ping' command\r\n",
+        "-ERR unknown command 'PING'\r\n"};
+    fakesrv_opts_t so = {0};
+    fakesrv_t *srv;
+    prc_opts_t o;
+    prc_pool_t *p;
+    prc_call_t call;
+    size_t i;
+
+    for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+        so.ping_reply = errors[i];
+        START_FAKE(srv, &so);
+        pt_opts(&o, srv);
+        ASSERT_NOT_NULL(p = pt_pool(&o));
+        ASSERT_EQ(prc_pool_round_trip_opens(p), 0);
+        ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 1.0), 0);
+        CHECK(pt_replies_are(&call, "+OK\r\n"));
+        prc_call_finish(p, &call, PRC_OK);
+    }
+    so.ping_reply = "+OK\r\n";
+    START_FAKE(srv, &so);
+    pt_opts(&o, srv);
+    o.retry_attempts = 0;
+    ASSERT_NOT_NULL(p = pt_pool(&o));
+    ASSERT_EQ(prc_pool_round_trip_opens(p), 0);
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, 0, 1.0), PRC_EPROTO);
+    ASSERT_STR_CONTAINS(call.errstr, "unexpected reply to PING");
+    prc_call_finish(p, &call, call.err);
+    return TEST_OK;
+}
+
 TEST_IMPL(pool_step_timeouts)
 {
     fakesrv_opts_t so = {.mode = FS_HANG};

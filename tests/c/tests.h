@@ -133,6 +133,8 @@
     XX(pool_fork)                                                             \
     XX(pool_conn_user)                                                        \
     XX(pool_step_driver)                                                      \
+    XX(pool_round_trip_opens)                                                 \
+    XX(pool_round_trip_answers)                                               \
     XX(pool_step_timeouts)                                                    \
     XX(pool_step_backoff)                                                     \
     XX(pool_refused_rides_then_fails_fast)                                    \
