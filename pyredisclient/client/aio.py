@@ -46,7 +46,7 @@ from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
 from .base import ClientBase
 from .locking import AsyncLockMethods
-from .mux import DEDICATED, Multiplexer, counts_own_writes, run_shared, run_wait
+from .mux import DEDICATED, Fence, Multiplexer, counts_own_writes, run_shared, run_wait
 from .pipeline import Pipeline, transaction_steps
 from .scaniter import AsyncScanIters
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
@@ -101,6 +101,11 @@ class AsyncRedisClient(  # type: ignore[misc]
             if config.async_multiplex and shared > 0
             else None
         )
+        if self._mux is not None:
+            # A dedicated call's request is ordered before later shared calls once
+            # written (mux.py: LoopShare.raise_fence); on a new connection that
+            # holds only once the server has taken the connection in.
+            self._core.round_trip_opens()
 
     @classmethod
     def get_client(cls) -> AsyncRedisClient:
@@ -174,15 +179,23 @@ class AsyncRedisClient(  # type: ignore[misc]
 
     # -- the driver -------------------------------------------------------------
 
-    async def _drive(self, call: Any, release: bool = True) -> Any:
+    async def _drive(self, call: Any, release: bool = True, fence: Fence | None = None) -> Any:
         """Step *call* to its end, waiting on the loop. With *release* the call
         gives its connection back when it ends, so the next pool waiter is woken;
-        a pinned call keeps it (AsyncPipeline wakes a waiter when the pin goes)."""
+        a pinned call keeps it (AsyncPipeline wakes a waiter when the pin goes).
+        A *fence* is lowered once the request is written or the call waits for
+        anything but its own socket."""
         loop = asyncio.get_running_loop()
         cause: BaseException | None = None  # what a credential provider raised
         try:
             while True:
                 state, fd, timeout = call.step()
+                if fence is not None:
+                    if call.sent or (state != _WANT_READ and state != _WANT_WRITE):
+                        fence.lower()
+                        fence = None
+                    else:
+                        fence.waiting()
                 if state == 0:
                     return call.result()
                 if state == _WANT_READ or state == _WANT_WRITE:
@@ -204,6 +217,8 @@ class AsyncRedisClient(  # type: ignore[misc]
                 raise exc from cause
             raise
         finally:
+            if fence is not None:
+                fence.lower()
             if release:
                 self._release_one()
 
@@ -315,7 +330,11 @@ class AsyncRedisClient(  # type: ignore[misc]
                 return reply if callback is None else callback(reply)
         if self._pool_waiters:
             await self._queue_behind_waiters()
-        reply = await self._drive(self._core.start(args))
+        if mux is None:
+            reply = await self._drive(self._core.start(args))
+        else:  # shared calls made after this one reach the server after it
+            fence = mux.share(self, asyncio.get_running_loop()).raise_fence()
+            reply = await self._drive(self._core.start(args), fence=fence)
         return reply if callback is None else callback(reply)
 
     # -- iterators that need awaiting -------------------------------------------------
@@ -510,6 +529,11 @@ class AsyncPipeline(AsyncResetNames, Pipeline):  # type: ignore[misc]
             # No WATCH: on the loop's shared connection when it is open and the
             # batch may share it (client/mux.py); else a connection of its own.
             fut = mux.submit(batch, batch=True)
+            if fut is None:
+                share = mux.shares.get(asyncio.get_running_loop())
+                if share is not None and share.fences:  # behind a blocking call
+                    await share.behind_fences()
+                    fut = mux.submit(batch, batch=True)
             if fut is not None and fut is not DEDICATED:
                 replies = await fut
                 if replies is not RETRY:

@@ -32,6 +32,13 @@ from ..exceptions import ConnectionError, TimeoutError
 
 logger = logging.getLogger("pyredisclient")
 
+#: The longest a dedicated call's fence holds the shared calls made after it
+#: (seconds): its connection may take long to open (a server slow to accept, or
+#: one not answering new connections), and the loop's other calls must not wait
+#: out its connect timeout. Opening a connection takes far less, even with TLS
+#: to another region.
+FENCE_HOLD_LIMIT = 0.5
+
 # submit()'s answers (csrc/binding/mux.c)
 _FLUSH_NOW = 1
 _DEDICATED = 2
@@ -107,6 +114,11 @@ class SharedConnection:
     def _arm(self, delay: float | None) -> None:
         if delay is not None:
             self._timer = self.loop.call_later(delay, self._on_timer)
+
+    def flush_pending(self) -> None:
+        """Write now what waits for the end of this loop iteration."""
+        if self._flush_due:
+            self._flush()
 
     def _flush(self) -> None:
         self._flush_due = False
@@ -194,6 +206,34 @@ class SharedConnection:
         self.mux.close()
 
 
+class Fence:
+    """A dedicated call's place in the loop's order (:meth:`LoopShare.raise_fence`)."""
+
+    __slots__ = ("_fut", "_share", "_timer")
+
+    def __init__(self, share: LoopShare, fut: asyncio.Future[None]) -> None:
+        self._share: LoopShare | None = share
+        self._fut = fut
+        self._timer: asyncio.TimerHandle | None = None
+
+    def waiting(self) -> None:
+        """The call waits on its socket, its request not yet written: the fence
+        holds for at most :data:`FENCE_HOLD_LIMIT` from the first such wait."""
+        if self._timer is None and self._share is not None:
+            self._timer = self._fut.get_loop().call_later(FENCE_HOLD_LIMIT, self.lower)
+
+    def lower(self) -> None:
+        """The call's request is written, or it waits for something other than its
+        own socket (a pool connection, credentials, a back-off, where a shared call
+        may be what it waits for), or it ended, or the fence held long enough.
+        Idempotent."""
+        share, self._share = self._share, None
+        if share is not None:
+            if self._timer is not None:
+                self._timer.cancel()
+            share.lower_fence(self._fut)
+
+
 class LoopShare:
     """The shared connections of one client on one event loop."""
 
@@ -203,9 +243,11 @@ class LoopShare:
         "_room",
         "client",
         "conns",
+        "fences",
         "retiring",
         "retry_on_timeout",
         "size",
+        "slow",
         "timeout",
     )
 
@@ -221,6 +263,11 @@ class LoopShare:
         self.retry_on_timeout: bool = config.retry_on_timeout
         self._next = 0
         self._opening: asyncio.Future[None] | None = None
+        # One per dedicated call whose request is not yet written (raise_fence):
+        # shared calls issued after it wait for it, so reach the server after it.
+        self.fences: List[asyncio.Future[None]] = []
+        # Multiplexer.submit's fast path is off: several connections, or fences.
+        self.slow = size != 1
 
     def pick(self) -> SharedConnection | None:
         """A live shared connection, round robin; None when none is open (the caller
@@ -238,6 +285,29 @@ class LoopShare:
             opening.add_done_callback(_retrieve)
         self._next = i = (self._next + 1) % n
         return conns[i]
+
+    def raise_fence(self) -> Fence:
+        """A dedicated call is about to write its request (a blocking command, say
+        ``XREAD BLOCK 0 ... $`` on a connection that may have to be opened first):
+        what is queued on the shared connections goes out now, ahead of it, and
+        shared calls made until :meth:`lower_fence` wait, so that they reach the
+        server after it, in the order the caller made them, as on one connection."""
+        for conn in self.conns:
+            conn.flush_pending()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.fences.append(fut)
+        self.slow = True
+        return Fence(self, fut)
+
+    def lower_fence(self, fut: asyncio.Future[None]) -> None:
+        self.fences.remove(fut)
+        self.slow = self.size != 1 or bool(self.fences)
+        fut.set_result(None)
+
+    async def behind_fences(self) -> None:
+        """Wait until every fence raised before this call is lowered."""
+        for fence in list(self.fences):
+            await asyncio.shield(fence)
 
     @property
     def opening(self) -> bool:
@@ -371,9 +441,11 @@ class Multiplexer:
         connection and return the future of its reply, or list of replies (either
         may be ``RETRY``); :data:`DEDICATED` when the command needs a connection of
         its own; None when there is no such connection yet (or several to choose
-        from): then await :func:`run_shared` (a pipeline: its dedicated connection)."""
+        from, or a dedicated call's request waits to be written first: a fence):
+        then await :func:`run_shared` (a pipeline: the fences, then its dedicated
+        connection)."""
         share = self.shares.get(asyncio.get_running_loop())
-        if share is None or share.size != 1:
+        if share is None or share.slow:
             return None
         conns = share.conns
         if len(conns) != 1:
@@ -424,6 +496,8 @@ async def run_shared(client: Any, args: Tuple[Any, ...], attempts: int | None = 
     share = client._mux.share(client, loop)
     if attempts is None:
         attempts = client._config.retry_attempts
+    if share.fences:
+        await share.behind_fences()
     while True:
         conn = share.pick()
         if conn is None:

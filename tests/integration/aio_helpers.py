@@ -6,7 +6,14 @@ import asyncio
 import time
 from typing import Any, Awaitable, Callable, Coroutine, Tuple, TypeVar
 
+import pytest
+
 from pyredisclient.testing import RedisServer
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - uvloop is in the test extras (not on Windows)
+    uvloop = None
 
 MiB = 1024 * 1024
 
@@ -17,6 +24,30 @@ ServerFactory = Callable[..., RedisServer]
 def run(coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
     """Run *coro* in a fresh event loop, bounded by *timeout* seconds."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+LOOPS = [
+    "asyncio",
+    pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="no uvloop")),
+]
+
+
+@pytest.fixture(params=LOOPS, name="run")
+def run_on_each_loop(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """The fixture ``run`` (import it into a test module): run a coroutine on a fresh
+    loop of the parametrized kind, default asyncio and uvloop, bounded in time."""
+
+    def runner(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        bounded = asyncio.wait_for(coro, timeout)
+        if request.param == "uvloop":
+            loop = uvloop.new_event_loop()
+            try:
+                return loop.run_until_complete(bounded)
+            finally:
+                loop.close()
+        return asyncio.run(bounded)
+
+    return runner
 
 
 async def elapsed(awaitable: Awaitable[Any]) -> Tuple[float, BaseException | None]:

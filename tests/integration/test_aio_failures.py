@@ -194,10 +194,10 @@ def test_a_blocking_command_gets_its_own_deadline(server_factory: ServerFactory)
 
     async def main() -> None:
         async with AsyncRedisClient.from_url(server.url, socket_timeout=0.2) as r:
+            await r.ping()  # the shared connection, opened first: the BLPOPs share one
             # A 0.6 s BLPOP outlives socket_timeout without timing out.
             took, exc = await elapsed(r.blpop("nothing", 0.6))
             assert exc is None and 0.55 <= took <= 1.2
-            await r.ping()
             server.pause()
             try:
                 # ... but a hung server still fails it: block + max(timeout, 0.5).

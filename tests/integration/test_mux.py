@@ -13,9 +13,10 @@ import asyncio
 import os
 import random
 import time
-from typing import Any, Callable, Coroutine, Dict, List, TypeVar
+from typing import Any, Callable, Dict, List
 
 import pytest
+from aio_helpers import run_on_each_loop  # noqa: F401  (the fixture ``run``)
 
 from pyredisclient import (
     CircuitOpenError,
@@ -29,35 +30,7 @@ from pyredisclient._core import RETRY
 from pyredisclient.aio import AsyncRedisClient
 from pyredisclient.testing import RedisServer
 
-T = TypeVar("T")
 ServerFactory = Callable[..., RedisServer]
-
-try:
-    import uvloop
-except ImportError:  # pragma: no cover - uvloop is in the test extras (not on Windows)
-    uvloop = None
-
-LOOPS = [
-    "asyncio",
-    pytest.param("uvloop", marks=pytest.mark.skipif(uvloop is None, reason="no uvloop")),
-]
-
-
-@pytest.fixture(params=LOOPS)
-def run(request: pytest.FixtureRequest) -> Callable[..., Any]:
-    """Run a coroutine on a fresh loop of the parametrized kind, bounded in time."""
-
-    def runner(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        bounded = asyncio.wait_for(coro, timeout)
-        if request.param == "uvloop":
-            loop = uvloop.new_event_loop()
-            try:
-                return loop.run_until_complete(bounded)
-            finally:
-                loop.close()
-        return asyncio.run(bounded)
-
-    return runner
 
 
 def open_fds() -> int:
@@ -401,11 +374,12 @@ def test_fd_registered_once_for_the_connection_life(run: Any, redis_url: str) ->
                 await r.get("k")
             await asyncio.gather(*(r.get("k") for _ in range(500)))
             mid = dict(calls)
-        # the opening PING's wait, then the shared connection's one reader
-        assert mid["add_reader"] == 2 and mid["remove_reader"] == 1
+        # the waits of the opening round trip and the first command, then the
+        # shared connection's one reader
+        assert mid["add_reader"] == 3 and mid["remove_reader"] == 2
 
     run(main())
-    assert calls["remove_reader"] == 2  # removed once, at close
+    assert calls["remove_reader"] == 3  # removed once, at close
 
 
 def test_dedicated_commands_bypass_the_shared_connection(run: Any, redis_url: str) -> None:
