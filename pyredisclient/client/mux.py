@@ -497,6 +497,8 @@ async def run_shared(client: Any, args: Tuple[Any, ...], attempts: int | None = 
     if attempts is None:
         attempts = client._config.retry_attempts
     if share.fences:
+        if not client._core.shareable(args):
+            return DEDICATED  # at once: it raises a fence of its own, in its place
         await share.behind_fences()
     while True:
         conn = share.pick()

@@ -53,6 +53,29 @@ def test_a_blocking_read_made_first_sees_a_later_write(
     assert run(main()) == [True, True, True]
 
 
+def test_concurrent_blocking_reads_each_keep_their_place(run: Any, redis_url: str) -> None:
+    """Several tasks each start a blocking read and then write: a read made while
+    another's fence is up raises its own at once, rather than queueing behind the
+    first with the shared calls (and losing its place to its own task's write)."""
+
+    async def main() -> List[bool]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            await r.ping()  # no dedicated connection yet: each read opens one
+
+            async def pair(stream: str) -> bool:
+                read = asyncio.ensure_future(r.xread({stream: "$"}, block=5000))
+                await asyncio.sleep(0)
+                added = await r.xadd(stream, {"n": "1"})
+                entries = await asyncio.wait_for(read, 10)
+                return bool(entries and entries[0][1][0][0] == added)
+
+            streams = [f"mux:order:c{i}" for i in range(4)]
+            await r.delete(*streams)
+            return list(await asyncio.gather(*(pair(s) for s in streams)))
+
+    assert run(main()) == [True] * 4
+
+
 def test_a_pipeline_made_after_a_blocking_read_goes_after_it(run: Any, redis_url: str) -> None:
     async def main() -> bool:
         async with AsyncRedisClient.from_url(redis_url) as r:
