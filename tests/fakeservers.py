@@ -42,7 +42,6 @@ __all__ = [
     "greeting",
     "hang",
     "mini_redis",
-    "opening_ping",
     "send_on_first_command",
     "stale_reply_first",
 ]
@@ -66,8 +65,6 @@ class Peer:
         self.index = index
         self._buf = b""
         self.closed = False
-        #: commands read on this connection so far
-        self.commands_read = 0
 
     def read_command(self, timeout: float = 10.0) -> Command | None:
         """The next RESP command (a list of bulk strings), or None on EOF/stop/timeout.
@@ -79,7 +76,6 @@ class Peer:
             cmd = self._parse()
             if cmd is not None:
                 self.server._record(cmd)
-                self.commands_read += 1
                 return cmd
             if self.closed or self.server.stopping or time.monotonic() >= deadline:
                 return None
@@ -219,9 +215,6 @@ class FakeServer:
                 if not ready:
                     continue
                 conn, _ = self.sock.accept()
-                # As Redis does: a small answer is never held back for the
-                # client's ACK (Nagle), which a delayed ACK makes 40 ms late.
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except (OSError, ValueError):
                 return
             with self._lock:
@@ -430,19 +423,6 @@ def greeting(payload: bytes, *, connections: int | None = None) -> Handler:
     return handler
 
 
-def opening_ping(peer: Peer, cmd: Command) -> bool:
-    """Whether *cmd* is the PING that opens a multiplexing client's connection (its
-    round trip before the first command, prc_pool_round_trip_opens), alone in the
-    connection's first write: part of the connect, never one of the requests a
-    fault handler counts."""
-    return (
-        peer.commands_read == 1
-        and len(cmd) == 1
-        and cmd[0].upper() == b"PING"
-        and not peer.buffered()
-    )
-
-
 class LateDuplicate:
     """A handler that answers each request, then sends its answers again *delay*
     s later.
@@ -466,10 +446,6 @@ class LateDuplicate:
         burst = b""
         while (cmd := peer.read_command()) is not None:
             reply = self.db.reply(cmd)
-            if opening_ping(peer, cmd):
-                if not peer.send(reply):
-                    return
-                continue
             burst += reply
             if peer.buffered():
                 if not peer.send(reply):
@@ -505,10 +481,6 @@ def stale_reply_first() -> Handler:
     def handler(peer: Peer) -> None:
         previous = burst = b""
         while (cmd := peer.read_command()) is not None:
-            if opening_ping(peer, cmd):
-                if not peer.send(db.reply(cmd)):
-                    return
-                continue
             burst += db.reply(cmd)
             if peer.buffered():
                 continue  # more of a pipeline
@@ -577,12 +549,6 @@ class FaultProxy(FakeServer):
 
     def _drop(self, peer: Peer, up: socket.socket) -> None:
         cmd = peer.read_command()
-        if cmd is not None and opening_ping(peer, cmd):
-            # Part of the connect: passed on, and the first command is the next.
-            up.sendall(b"*1\r\n$4\r\nPING\r\n")
-            if not peer.send(up.recv(65536)):
-                return
-            cmd = peer.read_command()
         if cmd is None:
             return
         cmds = [cmd]

@@ -399,6 +399,9 @@ prc_pool_step(prc_pool_t *p, prc_call_t *call)
             }
             c = ST(call)->conn;
             if (ST(call)->fresh) {
+                /* prc_pool_round_trip_opens's PING: only where the order
+                 * it gives is asked for, a blocking command's write. */
+                c->no_rt = !(call->flags & PRC_CALL_BLOCKING);
                 ST(call)->open_started = prc_now();
                 ST(call)->phase = PH_OPEN;
                 break;

@@ -348,6 +348,26 @@ rt_answered(const prc_conn_t *c, const prc_reply_t *r)
     return e.type == ':' && e.len == 1 && e.text[0] == '0';
 }
 
+/* The config's handshake as this connection sends it: its round trip
+ * (PRC__RT_*, 0 for none), bytes and commands. */
+static int
+hs_rt(const prc_conn_t *c)
+{
+    return c->no_rt ? PRC__RT_NONE : c->cfg->handshake_rt;
+}
+
+static size_t
+hs_bytes(const prc_conn_t *c)
+{
+    return c->cfg->handshake_len - (c->no_rt ? c->cfg->handshake_rt_len : 0);
+}
+
+static int
+hs_count(const prc_conn_t *c)
+{
+    return c->cfg->handshake_n - (c->no_rt && c->cfg->handshake_rt ? 1 : 0);
+}
+
 /* Check the handshake replies: AUTH, SELECT and CLIENT SETNAME each answer
  * exactly +OK, and a last UNSUBSCRIBE (handshake_rt) as rt_answered says, or
  * NOPERM; a last PING +PONG or any error.
@@ -359,7 +379,7 @@ check_handshake(prc_conn_t *c)
 {
     prc_reply_t r;
     size_t pos = 0;
-    int i;
+    int i, rt = hs_rt(c);
 
     for (i = 0; i < c->want; i++) {
         if (prc_reply_at(c->rbuf, c->rlen, pos, &r) != 1) {
@@ -367,8 +387,8 @@ check_handshake(prc_conn_t *c)
                                    "unexpected reply to a setup command");
         }
         if (r.type == '-' && i == c->want - 1 &&
-            (c->cfg->handshake_rt == PRC__RT_PING ||
-             (c->cfg->handshake_rt == PRC__RT_UNSUBSCRIBE &&
+            (rt == PRC__RT_PING ||
+             (rt == PRC__RT_UNSUBSCRIBE &&
               prc_error_reply_class(r.text, r.len, NULL) == PRC_EXC_NOPERM))) {
             /* The server answered all the same: a user without pub/sub
              * (the SUBSCRIBE that follows gets the same refusal, and its
@@ -381,13 +401,13 @@ check_handshake(prc_conn_t *c)
         if (r.type == '-') {
             return server_error(c, r.text, (int)r.len);
         }
-        if (i == c->want - 1 && c->cfg->handshake_rt == PRC__RT_PING) {
+        if (i == c->want - 1 && rt == PRC__RT_PING) {
             if (r.type != '+' || r.len != 4 || memcmp(r.text, "PONG", 4)) {
                 return prc__conn_error(c, PRC_EPROTO, 0,
                                        "unexpected reply to PING: "
                                        "connection out of step");
             }
-        } else if (i == c->want - 1 && c->cfg->handshake_rt) {
+        } else if (i == c->want - 1 && rt != PRC__RT_NONE) {
             if (!rt_answered(c, &r)) {
                 return prc__conn_error(c, PRC_EPROTO, 0,
                                        "unexpected reply to UNSUBSCRIBE: "
@@ -464,24 +484,24 @@ send_auth(prc_conn_t *c, const char *username, const char *password)
                                    "credentials too large for AUTH");
         }
     }
-    if (s.n + c->cfg->handshake_n == 0) {
+    if (s.n + hs_count(c) == 0) {
         c->state = PRC__CONN_READY;
         return PRC_DONE;
     }
-    c->hs = malloc(n + c->cfg->handshake_len);
+    c->hs = malloc(n + hs_bytes(c));
     if (c->hs == NULL) {
         return prc__conn_error(c, PRC_ENOMEM, 0, "handshake of %zu bytes",
-                               n + c->cfg->handshake_len);
+                               n + hs_bytes(c));
     }
-    c->hs_len = n + c->cfg->handshake_len;
+    c->hs_len = n + hs_bytes(c);
     p = c->hs;
     if (s.n > 0) {
         p = prc_resp_write_command(p, s.argc[0], s.argv[0], s.lens[0]);
     }
-    if (c->cfg->handshake_len > 0) {
-        memcpy(p, c->cfg->handshake, c->cfg->handshake_len);
+    if (hs_bytes(c) > 0) {
+        memcpy(p, c->cfg->handshake, hs_bytes(c));
     }
-    prc__conn_begin(c, c->hs, c->hs_len, s.n + c->cfg->handshake_n);
+    prc__conn_begin(c, c->hs, c->hs_len, s.n + hs_count(c));
     c->state = PRC__CONN_HANDSHAKE;
     return PRC_WANT_WRITE;
 }
@@ -538,12 +558,11 @@ start_handshake(prc_conn_t *c)
     if (c->cfg->creds.get != NULL) {
         return ask_creds(c);
     }
-    if (c->cfg->handshake_n == 0) {
+    if (hs_count(c) == 0) {
         c->state = PRC__CONN_READY;
         return PRC_DONE;
     }
-    prc__conn_begin(c, c->cfg->handshake, c->cfg->handshake_len,
-                    c->cfg->handshake_n);
+    prc__conn_begin(c, c->cfg->handshake, hs_bytes(c), hs_count(c));
     c->state = PRC__CONN_HANDSHAKE;
     return PRC_WANT_WRITE;
 }

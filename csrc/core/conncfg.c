@@ -152,6 +152,7 @@ prc__conn_cfg_round_trip(prc_conn_cfg_t *cfg, int kind)
     cfg->handshake_len += n;
     cfg->handshake_n++;
     cfg->handshake_rt = kind;
+    cfg->handshake_rt_len = n;
     return 0;
 }
 

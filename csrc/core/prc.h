@@ -628,14 +628,16 @@ int prc_pool_set_retry(prc_pool_t *p, int attempts, double base, double cap);
 void prc_pool_get_retry(prc_pool_t *p, int *attempts, double *base,
                         double *cap);
 /*
- * Give every connection the pool opens from now on a round trip before its
- * first command (prc_int.h: prc__conn_cfg_round_trip), so that the server
- * has taken the connection in before that command is written.  An event
- * loop asks for it when it orders a dedicated call's write before the
- * writes of its shared connections (AsyncCall.sent): a command written on
- * a connection the server has not accepted yet may be read after one sent
- * later on an open connection.  Idempotent; only before the pool opened
- * its first connection (0, or PRC_EINVAL after; PRC_ENOMEM).
+ * Give every connection the pool opens from now on for a blocking command
+ * (PRC_CALL_BLOCKING) a PING round trip before that command
+ * (prc_int.h: prc__conn_cfg_round_trip), so that the server has taken the
+ * connection in before the command is written.  An event loop asks for it
+ * when it orders a blocking call's write before the later writes of its
+ * shared connection (AsyncCall.sent): a command written on a connection
+ * the server has not accepted yet may be read after one sent later on an
+ * open connection.  Other calls' new connections do without it.
+ * Idempotent; only before the pool opened its first connection (0, or
+ * PRC_EINVAL after; PRC_ENOMEM).
  */
 int prc_pool_round_trip_opens(prc_pool_t *p);
 

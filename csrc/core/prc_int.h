@@ -55,8 +55,9 @@ typedef struct prc_conn_cfg_s {
      * hold the password). */
     char *handshake;
     size_t handshake_len;
-    int handshake_n;  /* commands in it */
-    int handshake_rt; /* PRC__RT_*: prc__conn_cfg_round_trip's last */
+    int handshake_n;         /* commands in it */
+    int handshake_rt;        /* PRC__RT_*: prc__conn_cfg_round_trip's last */
+    size_t handshake_rt_len; /* that last command's bytes */
     /* get set: each connection asks it for the AUTH it sends before the
      * handshake above (which then holds no AUTH); ud borrowed. */
     prc_creds_provider_t creds;
@@ -112,7 +113,9 @@ enum { PRC__RT_NONE = 0, PRC__RT_UNSUBSCRIBE = 1, PRC__RT_PING = 2 };
  * (prc_pool_round_trip_opens): a PING, answered +PONG or any error reply
  * (NOPERM, LOADING, NOAUTH ...: an answer all the same; the command after
  * it meets the same state and reports it).  PING rather than UNSUBSCRIBE:
- * proxies that know no pub/sub (Envoy's, twemproxy) know PING.
+ * proxies that know no pub/sub (Envoy's, twemproxy) know PING.  Only the
+ * connections a blocking call opens send it; the others leave it out
+ * (prc_conn_t.no_rt).
  *
  * 0, or PRC_ENOMEM (cfg unchanged).
  */
@@ -156,6 +159,10 @@ struct prc_conn_s {
      * config's handshake.  Owned; wiped and freed once answered. */
     char *hs;
     size_t hs_len;
+    /* Set by the owner before the connection opens: the config's handshake
+     * without its PRC__RT_PING round trip (prc_pool_round_trip_opens),
+     * which only a blocking call's new connection needs. */
+    int no_rt;
 
     uint64_t fork_gen; /* fork generation it was created in */
 

@@ -1193,16 +1193,17 @@ TEST_IMPL(pool_step_driver)
     return TEST_OK;
 }
 
-/* prc_pool_round_trip_opens: a new connection's PING round trip comes
- * before the first command, and prc_call_sent says when the command
- * itself is written (not during the round trip). */
+/* prc_pool_round_trip_opens: a blocking call's new connection has a PING
+ * round trip before the command, and prc_call_sent says when the command
+ * itself is written (not during the round trip); another call's new
+ * connection has none. */
 TEST_IMPL(pool_round_trip_opens)
 {
     fakesrv_opts_t so = {.delay_ms = 20};
     fakesrv_t *srv;
     prc_opts_t o;
     prc_pool_t *p;
-    prc_call_t call;
+    prc_call_t call, other;
     char line[64];
     int rc, sent_waits = 0;
 
@@ -1211,15 +1212,21 @@ TEST_IMPL(pool_round_trip_opens)
     ASSERT_NOT_NULL(p = pt_pool(&o));
     ASSERT_EQ(prc_pool_round_trip_opens(p), 0);
     ASSERT_EQ(prc_pool_round_trip_opens(p), 0); /* idempotent */
-    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, 0,
+    prc_call_init(&call, GET_REQ, strlen(GET_REQ), 1, PRC_CALL_BLOCKING,
                   prc_deadline_after(1.0));
+    call.block_deadline = call.deadline;
     ASSERT_EQ(prc_call_sent(&call), 0);
     while ((rc = prc_pool_step(p, &call)) > 0) {
         ASSERT_NE(rc == PRC_WANT_READ || rc == PRC_WANT_WRITE, 0);
         if (prc_call_sent(&call)) {
             /* The GET went out after the PING's answer (delayed 20 ms)
              * came back; its own answer is awaited. */
-            sent_waits++;
+            if (sent_waits++ == 0) {
+                /* Meanwhile a call that does not block opens the next
+                 * connection: no PING there. */
+                ASSERT_EQ(pt_call(p, &other, GET_REQ, 1, 0, 1.0), 0);
+                prc_call_finish(p, &other, PRC_OK);
+            }
         } else {
             /* Connecting, or the round trip: the GET is not out. */
             ASSERT_LE(fakesrv_commands(srv), 1);
@@ -1228,23 +1235,26 @@ TEST_IMPL(pool_round_trip_opens)
     }
     ASSERT_EQ(rc, 0);
     ASSERT_NE(prc_call_sent(&call), 0);
-    ASSERT_EQ(sent_waits, 1);
+    ASSERT_GE(sent_waits, 1);
     CHECK(pt_replies_are(&call, "+OK\r\n"));
     prc_call_finish(p, &call, PRC_OK);
-    ASSERT_EQ(fakesrv_commands(srv), 2);
+    ASSERT_EQ(fakesrv_accepted(srv), 2);
+    ASSERT_EQ(fakesrv_commands(srv), 3);
     fakesrv_log(srv, 0, line, sizeof(line));
     ASSERT_STR_EQ(line, "PING");
     fakesrv_log(srv, 1, line, sizeof(line));
     ASSERT_STR_EQ(line, "GET k");
+    fakesrv_log(srv, 2, line, sizeof(line));
+    ASSERT_STR_EQ(line, "GET k");
     /* A reused connection has no round trip; too late to ask now. */
-    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 1.0), 0);
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, PRC_CALL_BLOCKING, 1.0), 0);
     prc_call_finish(p, &call, PRC_OK);
-    ASSERT_EQ(fakesrv_commands(srv), 3);
+    ASSERT_EQ(fakesrv_commands(srv), 4);
     ASSERT_EQ(prc_pool_round_trip_opens(p), 0); /* already on */
     ASSERT_NOT_NULL(p = pt_pool(&o));           /* a second pool, without it */
-    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 1.0), 0);
+    ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, PRC_CALL_BLOCKING, 1.0), 0);
     prc_call_finish(p, &call, PRC_OK);
-    ASSERT_EQ(fakesrv_commands(srv), 4); /* no PING */
+    ASSERT_EQ(fakesrv_commands(srv), 5); /* no PING */
     ASSERT_CODE(prc_pool_round_trip_opens(p), PRC_EINVAL);
     return TEST_OK;
 }
@@ -1270,7 +1280,7 @@ TEST_IMPL(pool_round_trip_answers)
         pt_opts(&o, srv);
         ASSERT_NOT_NULL(p = pt_pool(&o));
         ASSERT_EQ(prc_pool_round_trip_opens(p), 0);
-        ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, 0, 1.0), 0);
+        ASSERT_EQ(pt_call(p, &call, GET_REQ, 1, PRC_CALL_BLOCKING, 1.0), 0);
         CHECK(pt_replies_are(&call, "+OK\r\n"));
         prc_call_finish(p, &call, PRC_OK);
     }
@@ -1280,7 +1290,8 @@ TEST_IMPL(pool_round_trip_answers)
     o.retry_attempts = 0;
     ASSERT_NOT_NULL(p = pt_pool(&o));
     ASSERT_EQ(prc_pool_round_trip_opens(p), 0);
-    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, 0, 1.0), PRC_EPROTO);
+    ASSERT_CODE(pt_call(p, &call, GET_REQ, 1, PRC_CALL_BLOCKING, 1.0),
+                PRC_EPROTO);
     ASSERT_STR_CONTAINS(call.errstr, "unexpected reply to PING");
     prc_call_finish(p, &call, call.err);
     return TEST_OK;

@@ -54,9 +54,6 @@ def _complete(buf: bytes) -> Tuple[int, bytes]:
     return n, buf
 
 
-OPENING_PING = b"*1\r\n$4\r\nPING\r\n"
-
-
 class Wire:
     """A handler that records the raw request bytes and answers +OK per command."""
 
@@ -66,7 +63,6 @@ class Wire:
 
     def handler(self, peer: Peer) -> None:
         pending = b""
-        opening = True
         while not peer.server.stopping:
             ready, _, _ = select.select([peer.sock], [], [], TICK)
             if not ready:
@@ -74,15 +70,6 @@ class Wire:
             chunk = peer.sock.recv(1 << 20)
             if not chunk:
                 return
-            if opening and chunk.startswith(OPENING_PING):
-                # An asyncio client's connection opens with a PING round trip
-                # (prc_pool_round_trip_opens): answered, not recorded.
-                if not peer.send(b"+PONG\r\n"):
-                    return
-                chunk = chunk[len(OPENING_PING) :]
-            opening = False
-            if not chunk:
-                continue
             with self.lock:
                 self.data += chunk
             n, pending = _complete(pending + chunk)
