@@ -402,7 +402,8 @@ check_handshake(prc_conn_t *c)
             return server_error(c, r.text, (int)r.len);
         }
         if (i == c->want - 1 && rt == PRC__RT_PING) {
-            if (r.type != '+' || r.len != 4 || memcmp(r.text, "PONG", 4)) {
+            if (r.type != '+' || r.len != 4 ||
+                memcmp(r.text, "PONG", 4) != 0) {
                 return prc__conn_error(c, PRC_EPROTO, 0,
                                        "unexpected reply to PING: "
                                        "connection out of step");
