@@ -381,9 +381,12 @@ class AsyncRedisClient(  # type: ignore[misc]
         return AsyncMonitor(self.pubsub(), confirm_timeout(self._config))
 
     def client(self) -> AsyncRedisClient:
-        """redis.asyncio's ``client()``: a new client with this one's configuration
-        and a pool of its own (``async with r.client() as c:`` closes only it)."""
-        return AsyncRedisClient(config=self._config_for_client())
+        """redis.asyncio's ``client()``, "a client that uses a single connection": a
+        new client with this one's configuration, a pool of its own (``async with
+        r.client() as c:`` closes only it) and multiplexing off, so that its
+        sequential calls reuse one connection, blocking ones included (its
+        ``client_id()`` is the one a ``CLIENT UNBLOCK`` of its BLPOP names)."""
+        return AsyncRedisClient(config=self._config_for_client().replace(async_multiplex=False))
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> AsyncPipeline:
         """A pipeline whose ``await execute()`` sends everything in one write."""

@@ -218,3 +218,25 @@ def test_client_gives_a_client_of_its_own(redis_url: str) -> None:
                 return got, await a.ping()
 
         assert asyncio.run(on_asyncio()) == ((b"one:l", b"x"), True)
+
+
+def test_asyncio_client_runs_sequential_calls_on_one_connection(redis_url: str) -> None:
+    """redis.asyncio's ``client()`` as fakeredis's blocking tests use it: the id its
+    ``client_id()`` gives is the connection its next BLPOP blocks on, so that
+    ``CLIENT UNBLOCK`` from another client wakes that BLPOP."""
+    import asyncio
+
+    async def main() -> Any:
+        async with AsyncRedisClient.from_url(redis_url) as a:
+            async with a.client() as conn:
+                assert conn.config.async_multiplex is False
+                assert a.config.async_multiplex is True
+                await a.delete("one:unblock")
+                cid = await conn.client_id()
+                pop = asyncio.ensure_future(conn.blpop("one:unblock", 5))
+                await asyncio.sleep(0.1)
+                woken = await a.execute_command("CLIENT", "UNBLOCK", str(cid))
+                got = await asyncio.wait_for(pop, 3)
+                return woken, got, conn.pool_stats()["created"]
+
+    assert asyncio.run(main()) == (1, None, 1)
