@@ -283,6 +283,34 @@ def test_a_least_privilege_user_without_ping_keeps_its_connections(
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
 
 
+def test_a_user_without_ping_runs_blocking_commands_on_asyncio(
+    server: RedisServer, admin: RedisClient
+) -> None:
+    """The multiplexed asyncio client opens a blocking command's connection with
+    a PING round trip (README, Multiplexing: the loop's order). A ``+@read
+    +@write`` user is refused that PING: the refusal is the answer it waits for,
+    and the XREAD then runs (and sees the XADD made after it)."""
+    import asyncio
+
+    from pyredisclient.aio import AsyncRedisClient
+
+    admin.execute_command(
+        "ACL", "SETUSER", "reader", "reset", "on", ">readerpw", "~app:*",
+        "+@read", "+@write",
+    )  # fmt: skip
+
+    async def main() -> Any:
+        async with AsyncRedisClient(port=server.port, username="reader", password="readerpw") as r:
+            await r.delete("app:stream")
+            read = asyncio.ensure_future(r.xread({"app:stream": "$"}, block=5000))
+            await asyncio.sleep(0)  # its connection opens: PING refused, NOPERM
+            added = await r.xadd("app:stream", {"n": "1"})
+            entries = await asyncio.wait_for(read, 10)
+            return entries[0][1][0][0] == added, r.pool_stats()["created"]
+
+    assert asyncio.run(main()) == (True, 2)  # the shared connection and the XREAD's
+
+
 def test_a_user_without_pubsub_gets_redis_pys_error(
     server: RedisServer, admin: RedisClient
 ) -> None:
