@@ -652,10 +652,10 @@ Client_pinned(RedisClientObject *self, PyObject *unused)
 PyDoc_STRVAR(
     Client_round_trip_opens_doc,
     "round_trip_opens($self, /)\n--\n\n"
-    "Every connection opened from now on has one round trip before its\n"
-    "first command, so that the server has taken it in (prc.h:\n"
-    "prc_pool_round_trip_opens).  Before the first connection only:\n"
-    "RuntimeError after it.  Idempotent.");
+    "Every connection a blocking call opens from now on has a PING\n"
+    "round trip before the command, so that the server has taken it in\n"
+    "(prc.h: prc_pool_round_trip_opens).  Before the first connection\n"
+    "only: RuntimeError after it.  Idempotent.");
 
 static PyObject *
 Client_round_trip_opens(RedisClientObject *self, PyObject *unused)
