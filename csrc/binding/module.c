@@ -87,7 +87,11 @@ pyrc_log_extra(pyrc_state *st, int level, PyObject *extra, const char *fmt,
 
 /* Create the exception classes of the error table (PRC_EXC_MAP), parents
  * first, each deriving from its parent and its builtin, and add them and
- * their aliases to the module. */
+ * their aliases to the module.  The root derives from its builtin through
+ * a private class with the layout of a class statement's (a __weakref__
+ * slot): a class may take a new base only of its own base's layout, and
+ * that is what lets integrations/redis_py.py put redis-py's RedisError
+ * under ours. */
 static int
 add_exceptions(PyObject *mod, pyrc_state *st)
 {
@@ -97,7 +101,7 @@ add_exceptions(PyObject *mod, pyrc_state *st)
 
     for (id = 0; id < PRC_EXC_COUNT; id++) {
         const prc_exc_t *c = prc_exc_class(id);
-        PyObject *bases[2], *tuple, *cls;
+        PyObject *bases[2] = {NULL, NULL}, *tuple, *cls, *root;
         int n = 0;
 
         if (c->parent != PRC_EXC_NONE) {
@@ -113,8 +117,22 @@ add_exceptions(PyObject *mod, pyrc_state *st)
             }
             n++;
         }
-        tuple = n == 2 ? PyTuple_Pack(2, bases[0], bases[1])
-                       : PyTuple_Pack(1, bases[0]);
+        if (n == 1 && c->parent == PRC_EXC_NONE) {
+            /* the root's base, owned by the root (its only reference) */
+            snprintf(qualname, sizeof(qualname), "pyredisclient._%sBase",
+                     c->name);
+            root = PyErr_NewExceptionWithDoc(
+                qualname, "Internal: the layout under RedisError.", bases[0],
+                NULL);
+            if (root == NULL) {
+                return -1;
+            }
+            tuple = PyTuple_Pack(1, root);
+            Py_DECREF(root);
+        } else {
+            tuple = n == 2 ? PyTuple_Pack(2, bases[0], bases[1])
+                           : PyTuple_Pack(1, bases[0]);
+        }
         if (tuple == NULL) {
             return -1;
         }
