@@ -2,6 +2,7 @@
 
 - :mod:`.fastapi`: a lifespan, dependencies, health and metrics routes (imports FastAPI);
 - :mod:`.django`: Django's own Redis cache backend on RedisClient (imports Django);
+- :mod:`.redis_py`: ``redis.exceptions`` clauses that catch ours (imports redis-py);
 - :mod:`.pytest_plugin`: fixtures with real servers (the ``pytest11`` entry point);
 - :mod:`.testing`: throwaway redis-server processes for tests and benchmarks;
 - :mod:`.cli`: ``python -m pyredisclient``.
