@@ -748,6 +748,19 @@ static PyMethodDef Client_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+Client_get_closed(RedisClientObject *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(self->pool == NULL || prc_pool_closed(self->pool));
+}
+
+static PyGetSetDef Client_getset[] = {
+    {"closed", (getter)Client_get_closed, NULL,
+     "True once close() has run: later calls raise ConnectionError.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMemberDef Client_members[] = {
     {"__weaklistoffset__", T_PYSSIZET,
      offsetof(RedisClientObject, weakreflist), READONLY, NULL},
@@ -760,10 +773,15 @@ PyDoc_STRVAR(Client_doc,
              "pyredisclient.RedisClient, which validates configuration.");
 
 static PyType_Slot Client_slots[] = {
-    {Py_tp_doc, (void *)Client_doc},   {Py_tp_new, Client_new},
-    {Py_tp_init, Client_init},         {Py_tp_dealloc, Client_dealloc},
-    {Py_tp_traverse, Client_traverse}, {Py_tp_methods, Client_methods},
-    {Py_tp_members, Client_members},   {0, NULL},
+    {Py_tp_doc, (void *)Client_doc},
+    {Py_tp_new, Client_new},
+    {Py_tp_init, Client_init},
+    {Py_tp_dealloc, Client_dealloc},
+    {Py_tp_traverse, Client_traverse},
+    {Py_tp_methods, Client_methods},
+    {Py_tp_members, Client_members},
+    {Py_tp_getset, Client_getset},
+    {0, NULL},
 };
 
 PyType_Spec pyrc_client_spec = {

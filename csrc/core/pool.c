@@ -468,6 +468,12 @@ prc_pool_close(prc_pool_t *p)
     free_taken(p, idle);
 }
 
+int
+prc_pool_closed(prc_pool_t *p)
+{
+    return atomic_load(&p->closed) != 0;
+}
+
 void
 prc_pool_disconnect(prc_pool_t *p, int in_use)
 {

@@ -609,6 +609,8 @@ prc_pool_t *prc_pool_new(const prc_opts_t *opts, int *err, char *errbuf,
  * use so that their owners return quickly.  Thread-safe, idempotent.
  */
 void prc_pool_close(prc_pool_t *p);
+/* 1 once prc_pool_close has run, else 0.  Thread-safe. */
+int prc_pool_closed(prc_pool_t *p);
 /*
  * redis-py's ConnectionPool.disconnect(): close the idle connections now
  * and, with in_use, each connection in use when it is given back, so that
