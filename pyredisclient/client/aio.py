@@ -44,7 +44,7 @@ from ..config.compat import warn_aclose_alias
 from ..config.credentials import describe_failure, resolve_async
 from ..exceptions import AuthenticationError, PoolTimeoutError
 from ..resilience.health import health_check_async
-from .base import ClientBase
+from .base import ClientBase, log_shared_close
 from .locking import AsyncLockMethods
 from .mux import DEDICATED, Fence, Multiplexer, counts_own_writes, run_shared, run_wait
 from .pipeline import Pipeline, transaction_steps
@@ -83,6 +83,7 @@ class AsyncRedisClient(  # type: ignore[misc]
     _pool_waiters: Deque[asyncio.Future[bool]]
     _mux: Multiplexer | None
     _sentinel: SentinelResolver | None = None  # set by from_sentinel()
+    _process_shared = False  # True on the instances get_client() hands out
     # New connections ask the credential provider here, on the loop (_drive): an
     # async provider is awaited, a sync one called.
     _driver_answers = True
@@ -112,12 +113,15 @@ class AsyncRedisClient(  # type: ignore[misc]
         """The shared client of the running event loop, configured from the environment.
 
         Each event loop gets its own (FastAPI workers, pytest-asyncio loops); it is
-        created lazily and never raises because Redis is down.
+        created lazily and never raises because Redis is down. It belongs to the
+        loop: its ``aclose()`` (and an ``async with`` block's end) closes its idle
+        connections and leaves it open.
         """
         loop = asyncio.get_running_loop()
         client = cls._shared.get(loop)
         if client is None:
             client = AsyncRedisClient(config=RedisConfig.from_env())
+            client._process_shared = True
             cls._shared[loop] = client
         return client
 
@@ -428,12 +432,17 @@ class AsyncRedisClient(  # type: ignore[misc]
             self._mux.disconnect()
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
-        """Close pooled connections; later calls raise ConnectionError.
+        """Close pooled connections; later calls raise ConnectionError (on
+        :meth:`get_client`'s shared client: the idle ones, and it stays open).
 
         redis.asyncio's ``close_connection_pool=False`` (a client done with a pool
         that others go on using) leaves the pool, and so this client, as they are:
         the pool is this client's own (and its key-prefix views')."""
         if close_connection_pool is False:
+            return
+        if self._process_shared:  # get_client()'s: the loop's other tasks use it
+            log_shared_close(self)
+            self._core.disconnect(True)
             return
         self._close_now()
 

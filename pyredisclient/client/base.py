@@ -12,6 +12,7 @@ debug_info, repr). What differs lives in the subclasses: how a command runs (the
 from __future__ import annotations
 
 import inspect
+import logging
 import weakref
 from typing import (
     TYPE_CHECKING,
@@ -596,3 +597,19 @@ class ClientBase:
         else:
             where = c.unix_socket_path or f"{c.effective_host}:{c.port}"
         return f"<{type(self).__name__} {where} db={c.db}{' tls' if c.ssl else ''}>"
+
+
+def log_shared_close(client: Any) -> None:
+    """Say that close() on a ``get_client()`` client left it open: DEBUG the first
+    time (the end of an app, a loop, a script), one WARNING the second, since a
+    client closed again after use is being closed per call, which costs a new
+    connection each time; DEBUG after that."""
+    closes = client.__dict__.get("_shared_closes", 0) + 1
+    client.__dict__["_shared_closes"] = closes
+    logging.getLogger("pyredisclient").log(
+        logging.WARNING if closes == 2 else logging.DEBUG,
+        "close() on %s.get_client()'s shared client closed its connections and left it "
+        "open: it belongs to the process (later calls, other requests and invocations "
+        "use it); closing it after each use costs a new connection each time",
+        type(client).__name__,
+    )

@@ -14,7 +14,7 @@ from ..commands.keyprefix import KeyPrefixer
 from ..commands.types import Callback
 from ..config import RedisConfig
 from ..resilience.health import health_check
-from .base import ClientBase
+from .base import ClientBase, log_shared_close
 from .locking import LockMethods
 from .pipeline import Pipeline, transaction_steps
 from .sentinel import SentinelResolver, attach, replica_resolver, sentinel_client
@@ -66,6 +66,7 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
     """
 
     _shared: RedisClient | None = None
+    _process_shared = False  # True on the instance get_client() hands out
     _sentinel: SentinelResolver | None = None  # set by from_sentinel()
     _shared_lock = threading.Lock()
 
@@ -148,7 +149,9 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
         ``REDIS_*`` variables. It never raises because Redis is down: the first PING
         is bounded by the connect timeout and a failure is logged once; only a bad
         configuration raises ConfigurationError. After ``os.fork()`` the child keeps
-        the client; its pool drops the connections inherited from the parent.
+        the client; its pool drops the connections inherited from the parent. It
+        belongs to the process: its ``close()`` (and a ``with`` block's end) closes its
+        connections and leaves it open, as redis-py's ``close()`` does.
         """
         client = cls._shared
         if client is not None:
@@ -165,6 +168,7 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
                         type(exc).__name__,
                         exc,
                     )
+                client._process_shared = True
                 RedisClient._shared = client
             return RedisClient._shared  # type: ignore[return-value]
 
@@ -174,6 +178,7 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
         with cls._shared_lock:
             client, RedisClient._shared = RedisClient._shared, None
         if client is not None:
+            client._process_shared = False
             client.close()
 
     # -- pipelines ----------------------------------------------------------------
@@ -250,8 +255,15 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
     def close(self) -> None:
         """Close pooled connections and wake callers blocked on this client.
 
-        Later calls raise ConnectionError. Safe to call more than once.
+        Later calls raise ConnectionError. Safe to call more than once. On the shared
+        client of :meth:`get_client`, which other code goes on using, it closes the
+        idle connections and each one in use once its call gives it back, and the
+        client stays open (a WARNING the second time: closing it per call).
         """
+        if self._process_shared:
+            log_shared_close(self)
+            self._core.disconnect(True)
+            return
         self._core.close()
         sentinel = self.__dict__.get("_sentinel")
         if sentinel is not None:
