@@ -68,7 +68,8 @@ TEST_IMPL(pool_new_validation)
     ASSERT_EQ(st.max_connections, 50);
     ASSERT_EQ(prc_breaker_state(prc_pool_breaker(p)), PRC_BREAKER_CLOSED);
     ASSERT_EQ(prc_pool_closed(p), 0);
-    prc_pool_disconnect(p, 1); /* redis-py's disconnect(): the pool stays open */
+    prc_pool_disconnect(p,
+                        1); /* redis-py's disconnect(): the pool stays open */
     ASSERT_EQ(prc_pool_closed(p), 0);
     prc_pool_close(p);
     ASSERT_EQ(prc_pool_closed(p), 1);
