@@ -193,3 +193,42 @@ def test_without_it_redis_pys_clauses_let_ours_through(r: RedisClient) -> None:
     with pytest.raises(pyredisclient.NoScriptError) as info:
         r.evalsha("0" * 40, 0)
     assert not isinstance(info.value, rx.RedisError)
+
+
+def test_fastapi_limiter_survives_a_script_flush(redis_url: str) -> None:
+    """fastapi-limiter 0.1 (its Lua script, reloaded on redis-py's NoScriptError)
+    handed an AsyncRedisClient: after SCRIPT FLUSH every limited request raised,
+    until inherit_exceptions()."""
+    pytest.importorskip("fastapi_limiter")
+    httpx = pytest.importorskip("httpx")
+    from fastapi import Depends, FastAPI
+    from fastapi_limiter import FastAPILimiter
+    from fastapi_limiter.depends import RateLimiter
+
+    app = FastAPI()
+
+    @app.get("/limited", dependencies=[Depends(RateLimiter(times=2, seconds=30))])
+    async def limited() -> Dict[str, int]:
+        return {"ok": 1}
+
+    async def main() -> Tuple[List[int], str, List[int]]:
+        async with AsyncRedisClient.from_url(redis_url) as r:
+            await FastAPILimiter.init(r, prefix="limiter")
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                first = [(await http.get("/limited")).status_code for _ in range(3)]
+                await r.script_flush()
+                with pytest.raises(pyredisclient.NoScriptError) as escaped:
+                    await http.get("/limited")
+                redis_py.inherit_exceptions()
+                try:
+                    await r.script_flush()
+                    after = [(await http.get("/limited")).status_code for _ in range(2)]
+                finally:
+                    redis_py._undo()
+            return first, type(escaped.value).__name__, after
+
+    first, escaped, after = asyncio.run(main())
+    assert first == [200, 200, 429]
+    assert escaped == "NoScriptError"
+    assert after == [429, 429]  # the script reloaded: still limited, no error
