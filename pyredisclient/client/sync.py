@@ -173,6 +173,14 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
             return RedisClient._shared  # type: ignore[return-value]
 
     @classmethod
+    def close_shared(cls) -> None:
+        """Close the shared client for good and forget it: what its own ``close()``
+        does to a client of your own (callers blocked on it, a ``BLPOP`` in another
+        thread, wake with ConnectionError). For shutdown; the next :meth:`get_client`
+        makes a new one."""
+        cls._reset_shared()
+
+    @classmethod
     def _reset_shared(cls) -> None:
         """Close and forget the shared client (tests and re-configuration)."""
         with cls._shared_lock:
@@ -258,7 +266,8 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
         Later calls raise ConnectionError. Safe to call more than once. On the shared
         client of :meth:`get_client`, which other code goes on using, it closes the
         idle connections and each one in use once its call gives it back, and the
-        client stays open (a WARNING the second time: closing it per call).
+        client stays open (a WARNING the second time: closing it per call);
+        :meth:`close_shared` closes that one for good.
         """
         if self._process_shared:
             log_shared_close(self)

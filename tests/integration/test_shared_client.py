@@ -116,3 +116,32 @@ def test_routes_closing_the_loops_shared_client(
     assert asyncio.run(main()) == list(range(1, 24))
     logs = _close_logs(caplog)
     assert len(logs) == 23 and logs.count("WARNING") == 1 and logs[1] == "WARNING"
+
+
+def test_close_shared_wakes_a_blocked_caller_where_close_does_not(shared_env: None) -> None:
+    shared = RedisClient.get_client()
+    shared.delete("never")
+    outcome: List[object] = []
+
+    def wait_forever() -> None:
+        try:
+            outcome.append(shared.blpop(["never"], timeout=0))
+        except ConnectionError as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait_forever, daemon=True)
+    waiter.start()
+    for _ in range(200):
+        if shared.pool_stats()["in_use"] >= 1:
+            break
+        threading.Event().wait(0.01)
+    shared.close()  # the shared client: its calls in flight go on
+    waiter.join(0.3)
+    assert waiter.is_alive() and outcome == []
+    RedisClient.close_shared()
+    waiter.join(5)
+    assert not waiter.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ConnectionError)
+    assert shared._core.closed
+    fresh = RedisClient.get_client()
+    assert fresh is not shared and fresh.ping() is True
