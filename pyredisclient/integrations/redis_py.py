@@ -9,7 +9,8 @@ Code and libraries written for redis-py catch ``redis.exceptions`` classes::
 
 Ours are other classes with the same names, so such a clause lets a pyredisclient
 error through (fastapi-limiter then fails every rate-limited request after a
-``SCRIPT FLUSH``, arq's worker lets a lost ``WATCH`` race escape). Call
+``SCRIPT FLUSH``; arq's ``enqueue_job`` catches redis-py's ``WatchError`` when
+another enqueues the same job id meanwhile, and ours escapes it). Call
 :func:`inherit_exceptions` once at start, with redis-py installed, and every
 pyredisclient exception class also derives from redis-py's class of the same meaning::
 
@@ -108,7 +109,9 @@ def inherit_exceptions() -> None:
 
     ``except redis.exceptions.ConnectionError`` (or ``RedisError``, ``NoScriptError``,
     ``WatchError``, ``redis.sentinel.MasterNotFoundError``, ...) then catches ours.
-    Idempotent and thread-safe; raises ImportError when redis-py is not installed.
+    Idempotent and thread-safe; raises ImportError when redis-py is not installed,
+    and TypeError (every class put back as it was) when a redis-py version's classes
+    cannot be bases of ours.
     """
     global _changed
     with _lock:
@@ -118,36 +121,45 @@ def inherit_exceptions() -> None:
         everyone = _ours()
         before = {cls: {name: getattr(cls, name) for name in _KEPT} for cls in everyone}
         changed: Dict[type, Tuple[Tuple[type, ...], List[str]]] = {}
-        for ours, found in wanted:
-            extra = tuple(t for t in found if t is not None and not issubclass(ours, t))
-            if not extra:
-                continue
-            changed[ours] = (ours.__bases__, [])
-            if ours is _exc.RedisError:
-                # the root's private base has the layout redis-py's RedisError has
-                ours.__bases__ = extra
-            else:
-                # redis-py's before the builtins (LockError: ..., LockError, ValueError),
-                # as redis-py's own classes put them
-                own = tuple(b for b in ours.__bases__ if b.__module__.startswith("pyredisclient"))
-                rest = tuple(b for b in ours.__bases__ if b not in own)
-                ours.__bases__ = own + extra + rest
-        for cls in everyone:
-            for name, value in before[cls].items():
-                if getattr(cls, name) is not value and getattr(cls, name) != value:
-                    setattr(cls, name, value)
-                    changed.setdefault(cls, (cls.__bases__, []))[1].append(name)
+        try:
+            for ours, found in wanted:
+                extra = tuple(t for t in found if t is not None and not issubclass(ours, t))
+                if not extra:
+                    continue
+                bases = ours.__bases__
+                changed.setdefault(ours, (bases, []))  # the first bases, to put back
+                if ours is _exc.RedisError:
+                    # the root's private base has the layout redis-py's RedisError has
+                    ours.__bases__ = extra
+                else:
+                    # redis-py's before the builtins (LockError: ..., LockError,
+                    # ValueError), as redis-py's own classes put them
+                    own = tuple(b for b in bases if b.__module__.startswith("pyredisclient"))
+                    ours.__bases__ = own + extra + tuple(b for b in bases if b not in own)
+            for cls in everyone:
+                for name, value in before[cls].items():
+                    if getattr(cls, name) is not value and getattr(cls, name) != value:
+                        changed.setdefault(cls, (cls.__bases__, []))[1].append(name)
+                        setattr(cls, name, value)
+        except BaseException:
+            _restore(changed)
+            raise
         _changed = changed
+
+
+def _restore(changed: Dict[type, Tuple[Tuple[type, ...], List[str]]]) -> None:
+    """Take back, latest first, what inherit_exceptions set on each class."""
+    for cls, (bases, names) in reversed(list(changed.items())):
+        for name in names:
+            if name in cls.__dict__:
+                delattr(cls, name)
+        cls.__bases__ = bases
 
 
 def _undo() -> None:
     """Put the classes back as they were (for tests of :func:`inherit_exceptions`)."""
     global _changed
     with _lock:
-        if _changed is None:
-            return
-        for cls, (bases, names) in reversed(list(_changed.items())):
-            for name in names:
-                delattr(cls, name)
-            cls.__bases__ = bases
-        _changed = None
+        if _changed is not None:
+            _restore(_changed)
+            _changed = None
