@@ -604,8 +604,7 @@ def log_shared_close(client: Any) -> None:
     time (the end of an app, a loop, a script), one WARNING the second, since a
     client closed again after use is being closed per call, which costs a new
     connection each time; DEBUG after that."""
-    closes = client.__dict__.get("_shared_closes", 0) + 1
-    client.__dict__["_shared_closes"] = closes
+    closes = client._shared_closes = getattr(client, "_shared_closes", 0) + 1
     logging.getLogger("pyredisclient").log(
         logging.WARNING if closes == 2 else logging.DEBUG,
         "close() on %s.get_client()'s shared client closed its connections and left it "

@@ -271,7 +271,7 @@ class RedisClient(ClientBase, CoreCommands, LockMethods, ItemMethods):
         """
         if self._process_shared:
             log_shared_close(self)
-            self._core.disconnect(True)
+            self._disconnect(True)
             return
         self._core.close()
         sentinel = self.__dict__.get("_sentinel")

@@ -46,6 +46,15 @@ def _close_logs(caplog: pytest.LogCaptureFixture) -> List[str]:
     ]
 
 
+def _wait_in_use(client: RedisClient) -> None:
+    """Until another thread's call holds a connection of *client* (at most 2 s)."""
+    for _ in range(200):
+        if client.pool_stats()["in_use"] >= 1:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("no call took a connection")
+
+
 def test_closing_the_shared_client_closes_connections_not_the_client(
     shared_env: None, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -67,10 +76,7 @@ def test_a_call_in_flight_finishes_when_another_thread_closes_it(shared_env: Non
     got: List[object] = []
     waiter = threading.Thread(target=lambda: got.append(shared.blpop(["q"], timeout=5)))
     waiter.start()
-    deadline = 200
-    while shared.pool_stats()["in_use"] < 1 and deadline:
-        threading.Event().wait(0.01)
-        deadline -= 1
+    _wait_in_use(shared)
     shared.close()  # not cut: the BLPOP's connection closes once it is given back
     pusher = RedisClient.get_client()
     pusher.rpush("q", "job")
@@ -131,10 +137,7 @@ def test_close_shared_wakes_a_blocked_caller_where_close_does_not(shared_env: No
 
     waiter = threading.Thread(target=wait_forever, daemon=True)
     waiter.start()
-    for _ in range(200):
-        if shared.pool_stats()["in_use"] >= 1:
-            break
-        threading.Event().wait(0.01)
+    _wait_in_use(shared)
     shared.close()  # the shared client: its calls in flight go on
     waiter.join(0.3)
     assert waiter.is_alive() and outcome == []
