@@ -374,7 +374,8 @@ def test_fd_registered_once_for_the_connection_life(run: Any, redis_url: str) ->
                 await r.get("k")
             await asyncio.gather(*(r.get("k") for _ in range(500)))
             mid = dict(calls)
-        # the opening PING's wait, then the shared connection's one reader
+        # the wait of the first GET (the shared connection opens with it), then
+        # the shared connection's one reader
         assert mid["add_reader"] == 2 and mid["remove_reader"] == 1
 
     run(main())
